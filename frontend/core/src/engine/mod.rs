@@ -1,0 +1,438 @@
+//! The connection state machine: `handle(event, now, random) -> commands`.
+//!
+//! Time (`now`, monotonic milliseconds) and randomness (`random`, uniform in
+//! `[0, 1)`) come in as arguments, so every path is reproducible in a test.
+//!
+//! The life of a panel: load history, then open the stream with
+//! `last_event_id` set to the newest message held (so the bridge replays whatever
+//! arrived between the two requests), then stay live. A stream that drops gets
+//! one automatic retry by the browser; past that, and after a zombie (no sign of
+//! life within the watchdog deadline) or a refusal, the engine itself reopens
+//! after a randomised exponential backoff. After `max_attempts` consecutive
+//! failures it stops and offers Retry. Every reopen is followed by a catch-up
+//! fetch of what was missed, merged by id.
+
+mod history;
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod tests;
+
+use crate::message::{Message, MessageId};
+use crate::options::Options;
+use crate::protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
+use crate::store::MessageStore;
+use crate::wire::Incoming;
+use history::History;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where the connection is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not mounted yet.
+    Idle,
+    /// Loading history before the stream is opened.
+    Loading,
+    /// An EventSource of ours is connecting.
+    Connecting { stream: StreamId },
+    /// The stream is open since `opened_at`.
+    Open { stream: StreamId, opened_at: u64 },
+    /// The stream dropped and the browser is reconnecting it on its own.
+    BrowserRetrying { stream: StreamId },
+    /// No stream; the backoff timer will open the next one.
+    Waiting,
+    /// Stopped trying: the reader's Retry (or the browser's `online`) restarts.
+    Stopped,
+    /// Unmounted: nothing more happens.
+    Unmounted,
+}
+
+impl Phase {
+    fn stream(self) -> Option<StreamId> {
+        match self {
+            Phase::Connecting { stream }
+            | Phase::Open { stream, .. }
+            | Phase::BrowserRetrying { stream } => Some(stream),
+            _ => None,
+        }
+    }
+}
+
+/// One panel's connection engine and the messages it holds.
+#[derive(Debug)]
+pub struct Engine {
+    /// Timing and size knobs.
+    options: Options,
+    /// The channel shown; messages of any other channel are dropped.
+    channel: String,
+    /// Where the connection is.
+    phase: Phase,
+    /// The gateway state reported on the current stream (`Unknown` until it is).
+    gateway: Gateway,
+    /// The bridge's advertised heartbeat interval, which sizes the watchdog.
+    heartbeat_interval_ms: Option<u64>,
+    /// Consecutive failed connection attempts.
+    failures: u32,
+    /// When the current stream last showed a sign of life.
+    last_activity: u64,
+    /// Armed timers and when each is due, so that a page coming back from the
+    /// background can run the ones the browser throttled.
+    timers: BTreeMap<Timer, u64>,
+    /// History loading and catch-up.
+    history: History,
+    /// The held messages.
+    store: MessageStore,
+    /// Id for the next EventSource.
+    next_stream: StreamId,
+    /// Why the panel stopped, for the reader.
+    error: Option<String>,
+    /// The view state last announced with `ShowStatus`.
+    shown: Option<ViewState>,
+}
+
+/// Collects the commands of one step.
+type Out = Vec<Command>;
+
+impl Engine {
+    /// A fresh engine for `channel`; nothing happens until [`Event::Mount`].
+    pub fn new(channel: impl Into<String>, options: Options) -> Self {
+        let options = options.normalised();
+        Engine {
+            store: MessageStore::new(options.max_messages),
+            options,
+            channel: channel.into(),
+            phase: Phase::Idle,
+            gateway: Gateway::Unknown,
+            heartbeat_interval_ms: None,
+            failures: 0,
+            last_activity: 0,
+            timers: BTreeMap::new(),
+            history: History::default(),
+            next_stream: 1,
+            error: None,
+            shown: None,
+        }
+    }
+
+    /// Reacts to `event` at time `now` (ms), with `random` in `[0, 1)` for jitter.
+    pub fn handle(&mut self, event: Event, now: u64, random: f64) -> Vec<Command> {
+        let mut out = Vec::new();
+        match (self.phase, event) {
+            (Phase::Unmounted, _) => return out,
+            (_, Event::Unmount) => self.unmount(&mut out),
+            (Phase::Idle, Event::Mount) => self.start_loading(&mut out),
+            (Phase::Idle, _) => return out,
+            (Phase::Stopped, Event::RetryPressed | Event::Online) => self.restart(&mut out),
+            (Phase::Stopped, _) => return out,
+            (Phase::Waiting, Event::RetryPressed | Event::Online) => {
+                self.open_stream(now, &mut out)
+            }
+            (_, Event::StreamOpened(stream)) if self.is_current(stream) => {
+                self.opened(now, &mut out)
+            }
+            (_, Event::StreamError(stream, state)) if self.is_current(stream) => {
+                self.stream_error(state, now, random, &mut out)
+            }
+            (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
+                self.last_activity = now;
+                self.received(incoming, now, &mut out);
+            }
+            (_, Event::Undecodable(stream)) if self.is_current(stream) => self.last_activity = now,
+            (_, Event::TimerFired(timer)) => self.timer_fired(timer, now, random, &mut out),
+            (_, Event::HistoryLoaded(request, messages)) => {
+                self.history_loaded(request, messages, now, &mut out)
+            }
+            (_, Event::HistoryFailed(request, reason)) => {
+                self.history_failed(request, reason, now, random, &mut out)
+            }
+            (_, Event::PageVisible) => self.run_overdue_timers(now, random, &mut out),
+            _ => {}
+        }
+        let view = self.view();
+        if self.shown.as_ref() != Some(&view) && self.phase != Phase::Unmounted {
+            self.shown = Some(view.clone());
+            out.push(Command::ShowStatus(view));
+        }
+        out
+    }
+
+    /// What the view shows about the connection now.
+    pub fn view(&self) -> ViewState {
+        let label = match (self.phase, self.gateway) {
+            (Phase::Stopped | Phase::Unmounted, _) => Label::Disconnected,
+            (Phase::Open { .. }, Gateway::Connected) => Label::Live,
+            (Phase::Open { .. }, Gateway::Disconnected) => Label::Disconnected,
+            _ => Label::Reconnecting,
+        };
+        let stopped = self.phase == Phase::Stopped;
+        ViewState {
+            label,
+            stopped,
+            error: if stopped { self.error.clone() } else { None },
+        }
+    }
+
+    /// The held messages, oldest first.
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &Arc<Message>> + ExactSizeIterator {
+        self.store.iter()
+    }
+
+    /// The newest message id held (or ever held).
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.store.newest_id()
+    }
+
+    /// The EventSource the engine currently wants open, if any.
+    pub fn current_stream(&self) -> Option<StreamId> {
+        self.phase.stream()
+    }
+
+    fn is_current(&self, stream: StreamId) -> bool {
+        self.phase.stream() == Some(stream)
+    }
+
+    fn watchdog_ms(&self) -> u64 {
+        self.options.watchdog_ms(self.heartbeat_interval_ms)
+    }
+
+    fn arm(&mut self, timer: Timer, after_ms: u64, now: u64, out: &mut Out) {
+        self.timers.insert(timer, now.saturating_add(after_ms));
+        out.push(Command::ArmTimer(timer, after_ms));
+    }
+
+    fn cancel(&mut self, timer: Timer, out: &mut Out) {
+        if self.timers.remove(&timer).is_some() {
+            out.push(Command::CancelTimer(timer));
+        }
+    }
+
+    fn close_stream(&mut self, out: &mut Out) {
+        if let Some(stream) = self.phase.stream() {
+            out.push(Command::CloseStream(stream));
+            self.mark_gap();
+        }
+        self.cancel(Timer::Watchdog, out);
+        self.gateway = Gateway::Unknown;
+    }
+
+    fn start_loading(&mut self, out: &mut Out) {
+        self.phase = Phase::Loading;
+        self.request_history(out);
+    }
+
+    fn restart(&mut self, out: &mut Out) {
+        out.push(Command::Log("restarting: history, then the stream".into()));
+        self.failures = 0;
+        self.history.reset_failures();
+        self.error = None;
+        self.start_loading(out);
+    }
+
+    /// Opens a new EventSource that resumes after the newest message held. With
+    /// nothing held it resumes after id 0, so the bridge replays whatever arrived
+    /// since the (empty) history was read.
+    pub(super) fn open_stream(&mut self, now: u64, out: &mut Out) {
+        self.cancel(Timer::Backoff, out);
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        let last_event_id = Some(self.store.newest_id().unwrap_or(MessageId(0)));
+        out.push(Command::OpenStream {
+            stream,
+            last_event_id,
+        });
+        self.phase = Phase::Connecting { stream };
+        self.gateway = Gateway::Unknown;
+        self.last_activity = now;
+        let deadline = self.watchdog_ms();
+        self.arm(Timer::Watchdog, deadline, now, out);
+    }
+
+    /// Every open is followed by a catch-up from the last point known complete.
+    /// After the first load the bridge's replay normally covers it and the answer
+    /// is empty; it is what keeps a bridge that ignores `last_event_id` honest.
+    fn opened(&mut self, now: u64, out: &mut Out) {
+        let Some(stream) = self.phase.stream() else {
+            return;
+        };
+        self.phase = Phase::Open {
+            stream,
+            opened_at: now,
+        };
+        self.last_activity = now;
+        self.request_catch_up(out);
+    }
+
+    fn received(&mut self, incoming: Incoming, now: u64, out: &mut Out) {
+        match incoming {
+            Incoming::Message(message) if message.channel_id != self.channel => {
+                out.push(Command::Log(format!(
+                    "ignored message {} of channel {:?} on the stream of {:?}",
+                    message.id, message.channel_id, self.channel
+                )))
+            }
+            Incoming::Message(message) => {
+                if self.store.merge([message]).changed() {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            Incoming::Status {
+                gateway,
+                heartbeat_interval_ms,
+            } => {
+                if heartbeat_interval_ms.is_some()
+                    && heartbeat_interval_ms != self.heartbeat_interval_ms
+                {
+                    self.heartbeat_interval_ms = heartbeat_interval_ms;
+                    // The deadline changed: check it at its new time.
+                    let deadline = self.watchdog_ms();
+                    self.arm(Timer::Watchdog, deadline, now, out);
+                }
+                let recovered =
+                    matches!(self.gateway, Gateway::Reconnecting | Gateway::Disconnected)
+                        && gateway == Gateway::Connected;
+                self.gateway = gateway;
+                if recovered {
+                    self.mark_gap();
+                    self.request_catch_up(out);
+                }
+            }
+            Incoming::Heartbeat => {}
+            Incoming::Resync { reason } => {
+                out.push(Command::Log(format!(
+                    "bridge asked for a resync ({reason}): catching up"
+                )));
+                self.mark_gap();
+                self.request_catch_up(out);
+            }
+        }
+    }
+
+    /// Counts the end of the current attempt: a stream that lived through the
+    /// stability window was a success and resets the count.
+    fn attempt_ended(&mut self, now: u64) {
+        match self.phase {
+            Phase::Open { opened_at, .. }
+                if now.saturating_sub(opened_at) >= self.options.stability_window_ms =>
+            {
+                self.failures = 0
+            }
+            _ => self.failures += 1,
+        }
+    }
+
+    fn stream_error(&mut self, state: ReadyState, now: u64, random: f64, out: &mut Out) {
+        let was_open = matches!(self.phase, Phase::Open { .. });
+        self.attempt_ended(now);
+        if self.failures >= self.options.max_attempts {
+            return self.stop(
+                format!(
+                    "Lost the connection after {} failed attempts.",
+                    self.failures
+                ),
+                out,
+            );
+        }
+        match (was_open, state, self.phase.stream()) {
+            // A live stream dropped: the browser gets one automatic retry.
+            (true, ReadyState::Connecting | ReadyState::Open, Some(stream)) => {
+                self.mark_gap();
+                self.phase = Phase::BrowserRetrying { stream };
+                self.gateway = Gateway::Unknown;
+                self.last_activity = now;
+            }
+            // Refused, or a retry that failed too: the panel paces the next ones.
+            _ => self.back_off(now, random, out),
+        }
+    }
+
+    /// Closes the stream (if any) and waits a randomised backoff before the next.
+    fn back_off(&mut self, now: u64, random: f64, out: &mut Out) {
+        self.close_stream(out);
+        let delay = self
+            .options
+            .backoff()
+            .delay_ms(self.failures.max(1), random);
+        out.push(Command::Log(format!(
+            "reconnecting in {delay} ms ({} consecutive failures)",
+            self.failures
+        )));
+        self.phase = Phase::Waiting;
+        self.arm(Timer::Backoff, delay, now, out);
+    }
+
+    fn timer_fired(&mut self, timer: Timer, now: u64, random: f64, out: &mut Out) {
+        if self.timers.remove(&timer).is_none() {
+            return; // cancelled or superseded meanwhile
+        }
+        match timer {
+            Timer::Watchdog => self.check_watchdog(now, random, out),
+            Timer::Backoff if self.phase == Phase::Waiting => self.open_stream(now, out),
+            Timer::Backoff => {}
+            Timer::HistoryRetry => self.retry_history(out),
+        }
+    }
+
+    fn check_watchdog(&mut self, now: u64, random: f64, out: &mut Out) {
+        if self.phase.stream().is_none() {
+            return;
+        }
+        let deadline = self.watchdog_ms();
+        let silent_for = now.saturating_sub(self.last_activity);
+        if silent_for < deadline {
+            return self.arm(Timer::Watchdog, deadline - silent_for, now, out);
+        }
+        out.push(Command::Log(format!(
+            "no sign of life for {silent_for} ms (deadline {deadline} ms): replacing the stream"
+        )));
+        self.attempt_ended(now);
+        if self.failures >= self.options.max_attempts {
+            return self.stop(
+                format!(
+                    "The connection went silent {} times in a row.",
+                    self.failures
+                ),
+                out,
+            );
+        }
+        self.back_off(now, random, out);
+    }
+
+    /// Runs the timers that should have fired by now: browsers throttle timers
+    /// in background tabs, so a page coming back checks at once.
+    fn run_overdue_timers(&mut self, now: u64, random: f64, out: &mut Out) {
+        // The watchdog first: its deadline moves with activity, so it is checked
+        // against the silence itself rather than against its timer.
+        if self.timers.contains_key(&Timer::Watchdog) {
+            self.check_watchdog(now, random, out);
+        }
+        let overdue: Vec<Timer> = (self.timers.iter())
+            .filter(|(&timer, &due)| timer != Timer::Watchdog && due <= now)
+            .map(|(&timer, _)| timer)
+            .collect();
+        for timer in overdue {
+            out.push(Command::CancelTimer(timer));
+            self.timer_fired(timer, now, random, out);
+        }
+    }
+
+    fn stop(&mut self, reason: String, out: &mut Out) {
+        out.push(Command::Log(format!("stopped: {reason}")));
+        self.close_stream(out);
+        for timer in [Timer::Backoff, Timer::HistoryRetry] {
+            self.cancel(timer, out);
+        }
+        self.history.abandon();
+        self.phase = Phase::Stopped;
+        self.error = Some(reason);
+    }
+
+    fn unmount(&mut self, out: &mut Out) {
+        self.close_stream(out);
+        for timer in [Timer::Backoff, Timer::HistoryRetry] {
+            self.cancel(timer, out);
+        }
+        self.history.abandon();
+        self.phase = Phase::Unmounted;
+    }
+}

@@ -1,0 +1,400 @@
+//! Property tests: random event sequences against a simulated bridge and glue.
+//!
+//! The simulation keeps the bridge's message log and what the glue holds open
+//! (the stream, armed timers, history requests in flight). After random faults
+//! it heals (no more faults; time passes; Retry is pressed if needed) and checks
+//! the promise: every published message is held exactly once, in order.
+
+use super::*;
+use crate::protocol::RequestId;
+use crate::store::message;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Publish,
+    OpenPending,
+    DropRetrying,
+    Refuse,
+    GoZombie,
+    FireTimer(u8),
+    AnswerHistory { ok: bool },
+    Heartbeat,
+    Gateway(u8),
+    Resync,
+    Retry,
+    Online,
+    PageVisible,
+    Wait(u16),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        4 => Just(Action::Publish),
+        3 => Just(Action::OpenPending),
+        1 => Just(Action::DropRetrying),
+        1 => Just(Action::Refuse),
+        1 => Just(Action::GoZombie),
+        3 => any::<u8>().prop_map(Action::FireTimer),
+        3 => any::<bool>().prop_map(|ok| Action::AnswerHistory { ok }),
+        1 => Just(Action::Heartbeat),
+        1 => any::<u8>().prop_map(Action::Gateway),
+        1 => Just(Action::Resync),
+        1 => Just(Action::Retry),
+        1 => Just(Action::Online),
+        1 => Just(Action::PageVisible),
+        2 => any::<u16>().prop_map(Action::Wait),
+    ]
+}
+
+/// The stream the glue holds open.
+struct Stream {
+    id: StreamId,
+    /// Whether it is open (not connecting or reconnecting).
+    open: bool,
+    /// Messages published while it is a zombie never arrive.
+    zombie: bool,
+    /// Where the bridge resumes on (re)connect: the last id this stream carried.
+    resume_after: u64,
+}
+
+struct World {
+    engine: Engine,
+    now: u64,
+    random: f64,
+    /// The bridge's log: published ids, 1, 2, 3, …
+    published: u64,
+    stream: Option<Stream>,
+    timers: BTreeMap<Timer, u64>,
+    requests: Vec<(RequestId, Option<MessageId>, u32)>,
+    /// Whether the bridge replays after `last_event_id` at all (some bridges do
+    /// not); when it does, only the newest `RETAINED` messages, else `resync`.
+    replays: bool,
+    /// The oldest id the first history answer showed: the panel promises
+    /// everything from there on (older messages are scrolled-back history).
+    floor: Option<u64>,
+}
+
+impl World {
+    fn new(max_messages: usize) -> Self {
+        let options = Options {
+            initial_watchdog_ms: 3_000,
+            backoff_base_ms: 100,
+            backoff_cap_ms: 2_000,
+            max_attempts: 4,
+            stability_window_ms: 1_000,
+            history_limit: 5,
+            page_limit: 4,
+            max_messages,
+            ..Options::default()
+        };
+        World {
+            engine: Engine::new("general", options),
+            now: 0,
+            random: 0.5,
+            published: 0,
+            stream: None,
+            timers: BTreeMap::new(),
+            requests: vec![],
+            floor: None,
+            replays: true,
+        }
+    }
+
+    /// Feeds one event and carries out the commands, checking the invariants.
+    fn feed(&mut self, event: Event) -> Result<(), TestCaseError> {
+        let was_stopped = self.engine.view().stopped;
+        let restarting = matches!(event, Event::RetryPressed | Event::Online | Event::Unmount);
+        let commands = self.engine.handle(event.clone(), self.now, self.random);
+        if was_stopped && !restarting {
+            prop_assert!(
+                commands.is_empty(),
+                "stopped, yet {event:?} gave {commands:?}"
+            );
+        }
+        for command in commands {
+            match command {
+                Command::OpenStream {
+                    stream,
+                    last_event_id,
+                } => {
+                    prop_assert!(self.stream.is_none(), "a second EventSource was opened");
+                    let resume_after = last_event_id.map_or(0, |id| id.0);
+                    self.stream = Some(Stream {
+                        id: stream,
+                        open: false,
+                        zombie: false,
+                        resume_after,
+                    });
+                }
+                Command::CloseStream(stream) => {
+                    prop_assert_eq!(self.stream.as_ref().map(|s| s.id), Some(stream));
+                    self.stream = None;
+                }
+                Command::ArmTimer(timer, after) => {
+                    self.timers.insert(timer, self.now + after);
+                }
+                Command::CancelTimer(timer) => {
+                    self.timers.remove(&timer);
+                }
+                Command::FetchHistory {
+                    request,
+                    after,
+                    limit,
+                } => self.requests.push((request, after, limit)),
+                Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
+            }
+        }
+        let view = self.engine.view();
+        if view.label == Label::Live {
+            prop_assert!(
+                self.stream.as_ref().is_some_and(|s| s.open),
+                "Live without an open stream"
+            );
+        }
+        prop_assert_eq!(
+            self.engine.current_stream(),
+            self.stream.as_ref().map(|s| s.id)
+        );
+        Ok(())
+    }
+
+    fn deliver(&mut self, id: u64) -> Result<(), TestCaseError> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        if !stream.open || stream.zombie {
+            return Ok(());
+        }
+        stream.resume_after = id;
+        let stream = stream.id;
+        self.feed(Event::Received(stream, Incoming::Message(message(id))))
+    }
+
+    fn act(&mut self, action: Action) -> Result<(), TestCaseError> {
+        self.now += 7;
+        let current = self.stream.as_ref().map(|s| (s.id, s.open));
+        match action {
+            Action::Publish => {
+                self.published += 1;
+                self.deliver(self.published)?;
+            }
+            Action::OpenPending => {
+                if let Some((id, false)) = current {
+                    let stream = self.stream.as_mut().unwrap();
+                    stream.open = true;
+                    let from = stream.resume_after;
+                    self.feed(Event::StreamOpened(id))?;
+                    if self.replays && from + RETAINED >= self.published {
+                        for message in from + 1..=self.published {
+                            self.deliver(message)?;
+                        }
+                    } else if self.replays && self.stream.as_ref().is_some_and(|s| s.id == id) {
+                        self.feed(Event::Received(
+                            id,
+                            Incoming::Resync {
+                                reason: "history_gap".into(),
+                            },
+                        ))?;
+                    }
+                    if self.stream.as_ref().is_some_and(|s| s.id == id && s.open) {
+                        self.feed(status_event(id, Gateway::Connected))?;
+                    }
+                }
+            }
+            Action::DropRetrying | Action::Refuse => {
+                if let Some((id, _)) = current {
+                    self.stream.as_mut().unwrap().open = false;
+                    let state = if matches!(action, Action::Refuse) {
+                        ReadyState::Closed
+                    } else {
+                        ReadyState::Connecting
+                    };
+                    self.feed(Event::StreamError(id, state))?;
+                }
+            }
+            Action::GoZombie => {
+                if let Some(stream) = self.stream.as_mut() {
+                    stream.zombie = true;
+                }
+            }
+            Action::FireTimer(pick) => self.fire_timer(pick as usize)?,
+            Action::AnswerHistory { ok } => self.answer_history(ok)?,
+            Action::Heartbeat => {
+                if let Some((id, true)) = current {
+                    if !self.stream.as_ref().unwrap().zombie {
+                        self.feed(Event::Received(id, Incoming::Heartbeat))?;
+                    }
+                }
+            }
+            Action::Gateway(pick) => {
+                if let Some((id, true)) = current {
+                    let gateway = [
+                        Gateway::Connected,
+                        Gateway::Reconnecting,
+                        Gateway::Disconnected,
+                    ][pick as usize % 3];
+                    self.feed(status_event(id, gateway))?;
+                }
+            }
+            Action::Resync => {
+                if let Some((id, true)) = current {
+                    self.feed(Event::Received(
+                        id,
+                        Incoming::Resync {
+                            reason: "lagged".into(),
+                        },
+                    ))?;
+                }
+            }
+            Action::Retry => self.feed(Event::RetryPressed)?,
+            Action::Online => self.feed(Event::Online)?,
+            Action::PageVisible => self.feed(Event::PageVisible)?,
+            Action::Wait(ms) => self.now += ms as u64,
+        }
+        Ok(())
+    }
+
+    fn fire_timer(&mut self, pick: usize) -> Result<(), TestCaseError> {
+        if self.timers.is_empty() {
+            return Ok(());
+        }
+        let (&timer, &due) = self.timers.iter().nth(pick % self.timers.len()).unwrap();
+        self.timers.remove(&timer);
+        self.now = self.now.max(due);
+        self.feed(Event::TimerFired(timer))
+    }
+
+    fn answer_history(&mut self, ok: bool) -> Result<(), TestCaseError> {
+        if self.requests.is_empty() {
+            return Ok(());
+        }
+        let (request, after, limit) = self.requests.remove(0);
+        if !ok {
+            return self.feed(Event::HistoryFailed(request, "HTTP 503".into()));
+        }
+        let ids: Vec<u64> = match after {
+            Some(after) => (after.0 + 1..=self.published)
+                .take(limit as usize)
+                .collect(),
+            None => (self.published.saturating_sub(limit as u64) + 1..=self.published).collect(),
+        };
+        if after.is_none() && self.floor.is_none() {
+            self.floor = Some(self.published.saturating_sub(limit as u64) + 1);
+        }
+        self.feed(Event::HistoryLoaded(
+            request,
+            ids.into_iter().map(message).collect(),
+        ))
+    }
+
+    /// No more faults: answer, open and wait until Live with nothing in flight.
+    fn heal(&mut self) -> Result<(), TestCaseError> {
+        if let Some(stream) = self.stream.as_mut() {
+            stream.zombie = stream.zombie && stream.open; // a zombie stays one until replaced
+        }
+        for _ in 0..500 {
+            let view = self.engine.view();
+            let settled = view.label == Label::Live
+                && self.requests.is_empty()
+                && !self.timers.contains_key(&Timer::HistoryRetry)
+                && self.stream.as_ref().is_some_and(|s| !s.zombie);
+            if settled {
+                return Ok(());
+            }
+            if view.stopped {
+                self.feed(Event::RetryPressed)?;
+            } else if !self.requests.is_empty() {
+                self.answer_history(true)?;
+            } else if self.stream.as_ref().is_some_and(|s| !s.open) {
+                self.act(Action::OpenPending)?;
+            } else if view.label != Label::Live
+                && self.stream.as_ref().is_some_and(|s| s.open && !s.zombie)
+            {
+                self.act(Action::Gateway(0))?;
+            } else {
+                let earliest = self
+                    .timers
+                    .iter()
+                    .min_by_key(|(_, &due)| due)
+                    .map(|(&t, _)| t);
+                let pick = self
+                    .timers
+                    .keys()
+                    .position(|&t| Some(t) == earliest)
+                    .unwrap_or(0);
+                self.fire_timer(pick)?;
+            }
+        }
+        Err(TestCaseError::fail(format!(
+            "did not settle: {:?}",
+            self.engine.view()
+        )))
+    }
+}
+
+/// How many messages the simulated bridge can replay.
+const RETAINED: u64 = 3;
+
+fn status_event(stream: StreamId, gateway: Gateway) -> Event {
+    Event::Received(
+        stream,
+        Incoming::Status {
+            gateway,
+            heartbeat_interval_ms: Some(1_000),
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_is_lost_or_duplicated_and_invariants_hold(
+        actions in proptest::collection::vec(action(), 0..120),
+        random in 0.0f64..1.0,
+        replays in any::<bool>(),
+    ) {
+        let mut world = World::new(1_000);
+        world.random = random;
+        world.replays = replays;
+        world.feed(Event::Mount)?;
+        for action in actions {
+            world.act(action)?;
+        }
+        world.heal()?;
+        let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
+        let expected: Vec<u64> = (world.floor.unwrap_or(1)..=world.published).collect();
+        prop_assert_eq!(held, expected);
+    }
+
+    #[test]
+    fn a_small_panel_holds_exactly_the_newest(actions in proptest::collection::vec(action(), 0..120)) {
+        let mut world = World::new(6);
+        world.feed(Event::Mount)?;
+        for action in actions {
+            world.act(action)?;
+        }
+        world.heal()?;
+        let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
+        let oldest = (world.published.saturating_sub(6) + 1).max(world.floor.unwrap_or(1));
+        let expected: Vec<u64> = (oldest..=world.published).collect();
+        prop_assert_eq!(held, expected);
+    }
+
+    #[test]
+    fn unmount_releases_everything(actions in proptest::collection::vec(action(), 0..60)) {
+        let mut world = World::new(50);
+        world.feed(Event::Mount)?;
+        for action in actions {
+            world.act(action)?;
+        }
+        world.feed(Event::Unmount)?;
+        prop_assert!(world.stream.is_none(), "a stream outlived the panel");
+        prop_assert!(world.timers.is_empty(), "timers outlived the panel: {:?}", world.timers);
+        for event in [Event::Mount, Event::RetryPressed, Event::Online, Event::PageVisible] {
+            prop_assert!(world.engine.handle(event, world.now, 0.5).is_empty());
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! Table tests: one per transition the README promises.
+
+use super::*;
+use crate::protocol::RequestId;
+use crate::store::message;
+
+/// Short times so that expectations read easily.
+fn options() -> Options {
+    Options {
+        initial_watchdog_ms: 9_000,
+        backoff_base_ms: 100,
+        backoff_cap_ms: 1_000,
+        max_attempts: 3,
+        stability_window_ms: 5_000,
+        history_limit: 50,
+        page_limit: 10,
+        max_messages: 30,
+        ..Options::default()
+    }
+}
+
+struct Harness {
+    engine: Engine,
+    now: u64,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness {
+            engine: Engine::new("general", options()),
+            now: 1_000,
+        }
+    }
+
+    fn step(&mut self, event: Event) -> Vec<Command> {
+        self.engine.handle(event, self.now, 1.0)
+    }
+
+    fn after(&mut self, ms: u64, event: Event) -> Vec<Command> {
+        self.now += ms;
+        self.step(event)
+    }
+
+    fn label(&self) -> Label {
+        self.engine.view().label
+    }
+
+    fn ids(&self) -> Vec<u64> {
+        self.engine.messages().map(|m| m.id.0).collect()
+    }
+
+    /// Mount, load `history`, open, get `connected`: returns the live stream.
+    fn live_with(&mut self, history: Vec<Message>) -> StreamId {
+        let request = fetch_request(&self.step(Event::Mount)).expect("mount fetches history");
+        let stream =
+            opened_stream(&self.step(Event::HistoryLoaded(request, history))).expect("then opens");
+        let catch_up =
+            fetch_request(&self.step(Event::StreamOpened(stream))).expect("open catches up");
+        self.step(Event::HistoryLoaded(catch_up, vec![]));
+        self.step(status(stream, Gateway::Connected, Some(1_000)));
+        assert_eq!(self.label(), Label::Live);
+        stream
+    }
+}
+
+fn status(stream: StreamId, gateway: Gateway, interval: Option<u64>) -> Event {
+    Event::Received(
+        stream,
+        Incoming::Status {
+            gateway,
+            heartbeat_interval_ms: interval,
+        },
+    )
+}
+
+fn fetch_request(commands: &[Command]) -> Option<RequestId> {
+    commands.iter().find_map(|c| match c {
+        Command::FetchHistory { request, .. } => Some(*request),
+        _ => None,
+    })
+}
+
+fn fetch_after(commands: &[Command]) -> Option<Option<MessageId>> {
+    commands.iter().find_map(|c| match c {
+        Command::FetchHistory { after, .. } => Some(*after),
+        _ => None,
+    })
+}
+
+fn opened_stream(commands: &[Command]) -> Option<StreamId> {
+    commands.iter().find_map(|c| match c {
+        Command::OpenStream { stream, .. } => Some(*stream),
+        _ => None,
+    })
+}
+
+fn armed(commands: &[Command], timer: Timer) -> Option<u64> {
+    commands.iter().find_map(|c| match c {
+        Command::ArmTimer(t, ms) if *t == timer => Some(*ms),
+        _ => None,
+    })
+}
+
+#[test]
+fn mount_loads_the_newest_history_then_resumes_the_stream_after_it() {
+    let mut h = Harness::new();
+    let commands = h.step(Event::Mount);
+    assert!(commands.contains(&Command::FetchHistory {
+        request: 0,
+        after: None,
+        limit: 50
+    }));
+    assert!(
+        opened_stream(&commands).is_none(),
+        "the stream waits for history"
+    );
+    assert_eq!(h.label(), Label::Reconnecting);
+    let commands = h.step(Event::HistoryLoaded(0, vec![message(5), message(7)]));
+    assert!(commands.contains(&Command::ShowMessages));
+    assert!(commands.contains(&Command::OpenStream {
+        stream: 1,
+        last_event_id: Some(MessageId(7))
+    }));
+    assert_eq!(
+        armed(&commands, Timer::Watchdog),
+        Some(9_000),
+        "initial deadline before any status"
+    );
+    assert_eq!(h.ids(), [5, 7]);
+}
+
+#[test]
+fn an_empty_channel_resumes_after_id_zero_so_nothing_slips_between_the_requests() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    let commands = h.step(Event::HistoryLoaded(0, vec![]));
+    assert!(commands.contains(&Command::OpenStream {
+        stream: 1,
+        last_event_id: Some(MessageId(0))
+    }));
+}
+
+#[test]
+fn live_needs_an_open_stream_and_a_connected_gateway() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    h.step(Event::HistoryLoaded(0, vec![]));
+    let commands = h.step(Event::StreamOpened(1));
+    assert_eq!(
+        h.label(),
+        Label::Reconnecting,
+        "open, but the gateway is not known yet"
+    );
+    assert_eq!(
+        fetch_after(&commands),
+        Some(Some(MessageId(0))),
+        "a cheap catch-up even on the first open"
+    );
+    h.step(status(1, Gateway::Connected, None));
+    assert_eq!(h.label(), Label::Live);
+}
+
+#[test]
+fn gateway_states_fold_into_the_label_and_recovery_catches_up() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(3)]);
+    h.step(status(stream, Gateway::Reconnecting, None));
+    assert_eq!(h.label(), Label::Reconnecting);
+    let commands = h.step(status(stream, Gateway::Disconnected, None));
+    assert_eq!(h.label(), Label::Disconnected);
+    assert!(
+        !h.engine.view().stopped,
+        "the panel itself is still connected: no Retry"
+    );
+    assert!(fetch_request(&commands).is_none());
+    let commands = h.step(status(stream, Gateway::Connected, None));
+    assert_eq!(h.label(), Label::Live);
+    assert_eq!(
+        fetch_after(&commands),
+        Some(Some(MessageId(3))),
+        "catch up on what the gateway missed"
+    );
+}
+
+#[test]
+fn messages_merge_by_id_and_foreign_channels_are_ignored() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1), message(2)]);
+    let commands = h.step(Event::Received(stream, Incoming::Message(message(2))));
+    assert!(
+        !commands.contains(&Command::ShowMessages),
+        "a duplicate changes nothing"
+    );
+    h.step(Event::Received(stream, Incoming::Message(message(10))));
+    let mut foreign = message(11);
+    foreign.channel_id = "random".into();
+    let commands = h.step(Event::Received(stream, Incoming::Message(foreign)));
+    assert!(matches!(commands.as_slice(), [Command::Log(_)]));
+    assert_eq!(h.ids(), [1, 2, 10]);
+}
+
+#[test]
+fn any_event_feeds_the_watchdog_which_rearms_for_the_remaining_time() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    // Interval 1000 ms: deadline 2500 ms.
+    h.after(2_000, Event::Received(stream, Incoming::Heartbeat));
+    let commands = h.after(500, Event::TimerFired(Timer::Watchdog));
+    assert_eq!(armed(&commands, Timer::Watchdog), Some(2_000));
+    h.after(1_000, Event::Undecodable(stream));
+    let commands = h.after(2_000, Event::TimerFired(Timer::Watchdog));
+    assert_eq!(armed(&commands, Timer::Watchdog), Some(500));
+    assert_eq!(h.label(), Label::Live);
+}
+
+#[test]
+fn a_silent_stream_is_a_zombie_replaced_after_backoff_then_caught_up() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(4)]);
+    let commands = h.after(2_500, Event::TimerFired(Timer::Watchdog));
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    assert_eq!(h.label(), Label::Reconnecting);
+    let delay = armed(&commands, Timer::Backoff).expect("backoff armed");
+    assert!(
+        (50..=100).contains(&delay),
+        "first delay within [base/2, base]: {delay}"
+    );
+    let commands = h.after(delay, Event::TimerFired(Timer::Backoff));
+    let next = opened_stream(&commands).expect("a new stream");
+    assert!(commands.contains(&Command::OpenStream {
+        stream: next,
+        last_event_id: Some(MessageId(4))
+    }));
+    let commands = h.step(Event::StreamOpened(next));
+    assert_eq!(
+        fetch_after(&commands),
+        Some(Some(MessageId(4))),
+        "a reopen catches up"
+    );
+    h.step(status(next, Gateway::Connected, None));
+    assert_eq!(h.label(), Label::Live);
+}
+
+#[test]
+fn the_watchdog_also_guards_a_stream_that_never_opens() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    h.step(Event::HistoryLoaded(0, vec![]));
+    let commands = h.after(9_000, Event::TimerFired(Timer::Watchdog));
+    assert!(commands.contains(&Command::CloseStream(1)));
+    assert!(armed(&commands, Timer::Backoff).is_some());
+}
+
+#[test]
+fn a_dropped_stream_gets_one_browser_retry_then_the_panel_takes_over() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    let commands = h.after(6_000, Event::StreamError(stream, ReadyState::Connecting));
+    assert!(
+        !commands
+            .iter()
+            .any(|c| matches!(c, Command::CloseStream(_))),
+        "the browser retries"
+    );
+    assert_eq!(h.label(), Label::Reconnecting);
+    // The browser's retry fails too: close it and pace the next attempts.
+    let commands = h.step(Event::StreamError(stream, ReadyState::Connecting));
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    assert!(armed(&commands, Timer::Backoff).is_some());
+}
+
+#[test]
+fn a_browser_retry_that_succeeds_catches_up() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(8)]);
+    h.after(6_000, Event::StreamError(stream, ReadyState::Connecting));
+    let commands = h.step(Event::StreamOpened(stream));
+    assert_eq!(fetch_after(&commands), Some(Some(MessageId(8))));
+    assert_eq!(
+        h.label(),
+        Label::Reconnecting,
+        "until the new stream reports the gateway"
+    );
+}
+
+#[test]
+fn a_refusal_backs_off_exponentially_then_stops_with_retry() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    h.step(Event::HistoryLoaded(0, vec![]));
+    let mut stream = 1;
+    let mut delays = vec![];
+    for _ in 0..2 {
+        let commands = h.step(Event::StreamError(stream, ReadyState::Closed));
+        assert!(commands.contains(&Command::CloseStream(stream)));
+        let delay = armed(&commands, Timer::Backoff).unwrap();
+        delays.push(delay);
+        stream = opened_stream(&h.after(delay, Event::TimerFired(Timer::Backoff))).unwrap();
+    }
+    assert_eq!(
+        delays,
+        [100, 200],
+        "doubling (random = 1.0 takes the ceiling)"
+    );
+    let commands = h.step(Event::StreamError(stream, ReadyState::Closed));
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    let view = h.engine.view();
+    assert_eq!((view.label, view.stopped), (Label::Disconnected, true));
+    assert!(view.error.unwrap().contains("3 failed attempts"));
+}
+
+#[test]
+fn a_stream_that_dies_within_the_stability_window_counts_as_failed() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.after(6_000, Event::StreamError(stream, ReadyState::Closed)); // stable: count resets, then 0
+    let mut stream = opened_stream(&h.after(100, Event::TimerFired(Timer::Backoff))).unwrap();
+    for _ in 0..2 {
+        h.step(Event::StreamOpened(stream));
+        let commands = h.after(1_000, Event::StreamError(stream, ReadyState::Closed));
+        let delay = armed(&commands, Timer::Backoff).unwrap();
+        stream = opened_stream(&h.after(delay, Event::TimerFired(Timer::Backoff))).unwrap();
+    }
+    h.step(Event::StreamOpened(stream));
+    h.after(1_000, Event::StreamError(stream, ReadyState::Closed));
+    assert!(
+        h.engine.view().stopped,
+        "three short-lived streams in a row"
+    );
+}
+
+#[test]
+fn a_stopped_panel_does_nothing_until_retry() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    for request in 0..3 {
+        h.step(Event::HistoryFailed(request, "HTTP 500".into()));
+        h.step(Event::TimerFired(Timer::HistoryRetry));
+    }
+    let view = h.engine.view();
+    assert!(view.stopped);
+    assert_eq!(
+        view.error.as_deref(),
+        Some("Couldn't load messages: HTTP 500")
+    );
+    for event in [
+        Event::TimerFired(Timer::Backoff),
+        Event::TimerFired(Timer::Watchdog),
+        Event::StreamOpened(1),
+        Event::HistoryLoaded(2, vec![message(1)]),
+        Event::PageVisible,
+    ] {
+        assert_eq!(h.step(event.clone()), vec![], "{event:?}");
+    }
+    let commands = h.step(Event::RetryPressed);
+    assert_eq!(fetch_after(&commands), Some(None));
+    assert_eq!(h.label(), Label::Reconnecting);
+    assert!(!h.engine.view().stopped);
+}
+
+#[test]
+fn retry_after_a_lost_connection_resets_and_catches_up_before_reopening() {
+    let mut h = Harness::new();
+    let mut stream = h.live_with(vec![message(9)]);
+    for _ in 0..3 {
+        let commands = h.step(Event::StreamError(stream, ReadyState::Closed));
+        if let Some(delay) = armed(&commands, Timer::Backoff) {
+            stream = opened_stream(&h.after(delay, Event::TimerFired(Timer::Backoff))).unwrap();
+        }
+    }
+    assert!(h.engine.view().stopped);
+    let commands = h.step(Event::Online);
+    let request = fetch_request(&commands).unwrap();
+    assert_eq!(fetch_after(&commands), Some(Some(MessageId(9))));
+    let commands = h.step(Event::HistoryLoaded(request, vec![message(10)]));
+    assert!(commands.contains(&Command::OpenStream {
+        stream: stream + 1,
+        last_event_id: Some(MessageId(10))
+    }));
+}
+
+#[test]
+fn online_or_retry_while_waiting_skips_the_rest_of_the_backoff() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(Event::StreamError(stream, ReadyState::Closed));
+    let commands = h.step(Event::Online);
+    assert!(commands.contains(&Command::CancelTimer(Timer::Backoff)));
+    assert!(opened_stream(&commands).is_some());
+}
+
+#[test]
+fn failed_history_is_retried_with_backoff() {
+    let mut h = Harness::new();
+    h.step(Event::Mount);
+    let commands = h.step(Event::HistoryFailed(0, "offline".into()));
+    assert_eq!(armed(&commands, Timer::HistoryRetry), Some(100));
+    let commands = h.after(100, Event::TimerFired(Timer::HistoryRetry));
+    assert_eq!(fetch_request(&commands), Some(1));
+    let commands = h.step(Event::HistoryLoaded(1, vec![message(2)]));
+    assert!(opened_stream(&commands).is_some());
+}
+
+#[test]
+fn catch_up_pages_until_a_short_page_and_runs_once_more_if_asked_meanwhile() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    let commands = h.step(Event::Received(
+        stream,
+        Incoming::Resync {
+            reason: "lagged".into(),
+        },
+    ));
+    let first = fetch_request(&commands).unwrap();
+    // A second resync while the first page is in flight.
+    assert!(fetch_request(&h.step(Event::Received(
+        stream,
+        Incoming::Resync {
+            reason: "lagged".into()
+        }
+    )))
+    .is_none());
+    let commands = h.step(Event::HistoryLoaded(first, (2..12).map(message).collect()));
+    assert_eq!(
+        fetch_after(&commands),
+        Some(Some(MessageId(11))),
+        "a full page: there may be more"
+    );
+    let second = fetch_request(&commands).unwrap();
+    let commands = h.step(Event::HistoryLoaded(
+        second,
+        (12..15).map(message).collect(),
+    ));
+    assert_eq!(
+        fetch_after(&commands),
+        Some(Some(MessageId(1))),
+        "the pending catch-up, from where it was asked"
+    );
+    let third = fetch_request(&commands).unwrap();
+    let commands = h.step(Event::HistoryLoaded(third, vec![]));
+    assert!(fetch_request(&commands).is_none());
+    assert_eq!(h.ids(), (1..15).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_gap_larger_than_what_is_held_jumps_to_the_newest() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    let mut request = fetch_request(&h.step(Event::Received(
+        stream,
+        Incoming::Resync { reason: "x".into() },
+    )))
+    .unwrap();
+    for page in 0..3u64 {
+        let commands = h.step(Event::HistoryLoaded(
+            request,
+            (2 + page * 10..12 + page * 10).map(message).collect(),
+        ));
+        request = fetch_request(&commands).unwrap();
+        if page == 2 {
+            assert!(commands.contains(&Command::FetchHistory {
+                request,
+                after: None,
+                limit: 30
+            }));
+        }
+    }
+}
+
+#[test]
+fn late_answers_and_events_of_closed_streams_are_ignored() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.after(2_500, Event::TimerFired(Timer::Watchdog));
+    assert_eq!(
+        h.step(Event::Received(stream, Incoming::Message(message(5)))),
+        vec![]
+    );
+    assert_eq!(
+        h.step(Event::StreamError(stream, ReadyState::Closed)),
+        vec![]
+    );
+    assert_eq!(h.step(Event::HistoryLoaded(0, vec![message(6)])), vec![]);
+    assert!(h.ids().is_empty());
+}
+
+#[test]
+fn a_page_coming_back_checks_the_throttled_watchdog_at_once() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    let commands = h.after(60_000, Event::PageVisible);
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    assert_eq!(h.label(), Label::Reconnecting);
+}
+
+#[test]
+fn a_page_coming_back_runs_an_overdue_backoff() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(Event::StreamError(stream, ReadyState::Closed));
+    let commands = h.after(5_000, Event::PageVisible);
+    assert!(opened_stream(&commands).is_some());
+}
+
+#[test]
+fn unmount_releases_everything_and_ends_the_engine() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    let commands = h.step(Event::Unmount);
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    assert!(commands.contains(&Command::CancelTimer(Timer::Watchdog)));
+    for event in [
+        Event::Mount,
+        Event::RetryPressed,
+        Event::Online,
+        Event::TimerFired(Timer::Watchdog),
+    ] {
+        assert_eq!(h.step(event), vec![]);
+    }
+}
+
+#[test]
+fn status_changes_are_announced_once() {
+    let mut h = Harness::new();
+    let first = h.step(Event::Mount);
+    assert!(first
+        .iter()
+        .any(|c| matches!(c, Command::ShowStatus(v) if v.label == Label::Reconnecting)));
+    let again = h.step(Event::PageVisible);
+    assert!(!again.iter().any(|c| matches!(c, Command::ShowStatus(_))));
+}

@@ -1,0 +1,27 @@
+//! The discussion panel's connection engine, free of any browser API.
+//!
+//! Everything that *decides* lives here, so plain `cargo test` on the host covers
+//! every edge; the browser glue in the `discussion-panel` crate only turns browser
+//! events into [`Event`]s and carries out the [`Command`]s that come back.
+//!
+//! - [`message`]: the chat message and its numeric id, as the bridge sends them.
+//! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
+//! - [`store`]: the bounded, id-ordered list of held messages (merge, never duplicate).
+//! - [`backoff`]: the randomised exponential delay between the panel's own attempts.
+//! - [`options`]: every timing knob, with documented defaults.
+//! - [`protocol`]: the events the engine reacts to and the commands it issues.
+//! - [`engine`]: the state machine itself.
+
+pub mod backoff;
+pub mod engine;
+pub mod message;
+pub mod options;
+pub mod protocol;
+pub mod store;
+pub mod wire;
+
+pub use engine::Engine;
+pub use message::{Message, MessageId};
+pub use options::Options;
+pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
+pub use wire::{decode, DecodeError, Incoming};

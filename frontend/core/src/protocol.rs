@@ -1,0 +1,153 @@
+//! What the engine hears ([`Event`]) and what it asks for ([`Command`]).
+
+use crate::message::{Message, MessageId};
+use crate::wire::Incoming;
+
+/// Identifies one EventSource the engine asked for; events of a stream the engine
+/// already closed carry an old id and are ignored.
+pub type StreamId = u64;
+
+/// Identifies one history request; a late answer to a superseded request is ignored.
+pub type RequestId = u64;
+
+/// The EventSource's `readyState` when it reported an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadyState {
+    /// The browser is reconnecting on its own.
+    Connecting,
+    /// Open (an error while open is unusual, but browsers may report it).
+    Open,
+    /// The browser gave up for good (a non-200 answer, a wrong content type).
+    Closed,
+}
+
+/// The timers the engine arms. Each has at most one instance at a time; arming
+/// one again replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// Checks that the stream has shown a sign of life within the deadline.
+    Watchdog,
+    /// Ends the wait before the panel's own next connection attempt.
+    Backoff,
+    /// Ends the wait before retrying a failed history load.
+    HistoryRetry,
+}
+
+/// The bridge's upstream gateway state, as its `status` events report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gateway {
+    /// Not yet reported on the current stream.
+    Unknown,
+    Connected,
+    Reconnecting,
+    Disconnected,
+}
+
+impl Gateway {
+    /// Parses the contract's lowercase names.
+    pub fn parse(text: &str) -> Option<Gateway> {
+        match text {
+            "connected" => Some(Gateway::Connected),
+            "reconnecting" => Some(Gateway::Reconnecting),
+            "disconnected" => Some(Gateway::Disconnected),
+            _ => None,
+        }
+    }
+}
+
+/// The connection label: what the reader is told, and the only three values there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    Live,
+    Reconnecting,
+    Disconnected,
+}
+
+impl Label {
+    /// The `data-connection-status` value.
+    pub fn as_attr(self) -> &'static str {
+        match self {
+            Label::Live => "live",
+            Label::Reconnecting => "reconnecting",
+            Label::Disconnected => "disconnected",
+        }
+    }
+
+    /// The visible text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Label::Live => "Live",
+            Label::Reconnecting => "Reconnecting",
+            Label::Disconnected => "Disconnected",
+        }
+    }
+}
+
+/// Everything the view shows about the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewState {
+    /// The label.
+    pub label: Label,
+    /// Whether the panel has stopped trying on its own (the Retry button shows).
+    pub stopped: bool,
+    /// A sentence for the reader when stopped, saying what went wrong.
+    pub error: Option<String>,
+}
+
+/// Something that happened, as the glue reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The panel was mounted: start.
+    Mount,
+    /// The EventSource fired `open`.
+    StreamOpened(StreamId),
+    /// The EventSource fired `error`, in this `readyState`.
+    StreamError(StreamId, ReadyState),
+    /// A decoded event arrived on the stream.
+    Received(StreamId, Incoming),
+    /// Something arrived that could not be decoded (it still proves the stream alive).
+    Undecodable(StreamId),
+    /// A timer the engine armed has fired.
+    TimerFired(Timer),
+    /// A history request succeeded with these messages, oldest first.
+    HistoryLoaded(RequestId, Vec<Message>),
+    /// A history request failed.
+    HistoryFailed(RequestId, String),
+    /// The reader pressed Retry.
+    RetryPressed,
+    /// The browser reports the network is back (`online`).
+    Online,
+    /// The page became visible again; throttled timers may be late.
+    PageVisible,
+    /// The panel is going away.
+    Unmount,
+}
+
+/// Something the glue must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Open an EventSource; `last_event_id` goes in the `?last_event_id=` query.
+    OpenStream {
+        stream: StreamId,
+        last_event_id: Option<MessageId>,
+    },
+    /// Close that EventSource and drop its listeners.
+    CloseStream(StreamId),
+    /// Arm (or re-arm) a timer to fire after `after_ms`.
+    ArmTimer(Timer, u64),
+    /// Cancel a timer if armed.
+    CancelTimer(Timer),
+    /// `GET …/messages?limit=` plus `after=` when given; answer with
+    /// `HistoryLoaded`/`HistoryFailed` carrying `request`.
+    FetchHistory {
+        request: RequestId,
+        after: Option<MessageId>,
+        limit: u32,
+    },
+    /// The held messages changed: re-render them from [`crate::Engine::messages`].
+    ShowMessages,
+    /// The connection's view state changed.
+    ShowStatus(ViewState),
+    /// A line for the console, for whoever debugs the connection.
+    Log(String),
+}

@@ -1,0 +1,169 @@
+//! The messages a panel holds: ordered by numeric id, never duplicated, bounded.
+
+use crate::message::{Message, MessageId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a merge did, so the view can skip work when nothing changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// Messages that were new and are now held.
+    pub added: usize,
+    /// Old messages dropped to stay within the bound.
+    pub evicted: usize,
+}
+
+impl MergeOutcome {
+    /// Whether the held list changed.
+    pub fn changed(&self) -> bool {
+        self.added > 0 || self.evicted > 0
+    }
+}
+
+/// The held messages. Merging is by id, so the same message arriving over the
+/// stream and in a history page is kept once, and order is always by id.
+#[derive(Clone, Debug)]
+pub struct MessageStore {
+    /// Keyed by id: ordered iteration and O(log n) dedupe in one structure.
+    by_id: BTreeMap<MessageId, Arc<Message>>,
+    /// Upper bound on `by_id.len()`; the oldest messages go first.
+    capacity: usize,
+    /// The newest id ever merged, kept even after that message is evicted, so that
+    /// catch-up requests never go back in time.
+    newest: Option<MessageId>,
+}
+
+impl MessageStore {
+    /// An empty store holding at most `capacity` (at least 1) messages.
+    pub fn new(capacity: usize) -> Self {
+        MessageStore {
+            by_id: BTreeMap::new(),
+            capacity: capacity.max(1),
+            newest: None,
+        }
+    }
+
+    /// Adds the messages not yet held and evicts the oldest beyond capacity.
+    pub fn merge(&mut self, messages: impl IntoIterator<Item = Message>) -> MergeOutcome {
+        let mut outcome = MergeOutcome::default();
+        for message in messages {
+            let id = message.id;
+            // A message older than everything held while full would be evicted at
+            // once: skip it rather than churn.
+            if self.by_id.len() >= self.capacity && self.oldest().is_some_and(|oldest| id < oldest)
+            {
+                continue;
+            }
+            if self.by_id.contains_key(&id) {
+                continue;
+            }
+            self.by_id.insert(id, Arc::new(message));
+            self.newest = self.newest.max(Some(id));
+            outcome.added += 1;
+        }
+        while self.by_id.len() > self.capacity {
+            self.by_id.pop_first();
+            outcome.evicted += 1;
+        }
+        outcome
+    }
+
+    /// The newest id ever merged (the point to catch up from).
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.newest
+    }
+
+    /// The oldest id held.
+    pub fn oldest(&self) -> Option<MessageId> {
+        self.by_id.keys().next().copied()
+    }
+
+    /// Held messages, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Message>> + ExactSizeIterator {
+        self.by_id.values()
+    }
+
+    /// Number of held messages.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn message(id: u64) -> Message {
+    Message {
+        id: MessageId(id),
+        channel_id: "general".into(),
+        author: "alice".into(),
+        content: format!("message {id}"),
+        timestamp: "2026-11-22T12:00:00.000Z".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ids(store: &MessageStore) -> Vec<u64> {
+        store.iter().map(|m| m.id.0).collect()
+    }
+
+    #[test]
+    fn merges_by_id_in_numeric_order() {
+        let mut store = MessageStore::new(10);
+        assert_eq!(store.merge([message(10), message(9)]).added, 2);
+        assert_eq!(
+            store.merge([message(9), message(100), message(10)]).added,
+            1
+        );
+        assert_eq!(ids(&store), [9, 10, 100]);
+        assert_eq!(store.newest_id(), Some(MessageId(100)));
+    }
+
+    #[test]
+    fn evicts_the_oldest_beyond_capacity_but_remembers_the_newest() {
+        let mut store = MessageStore::new(3);
+        let outcome = store.merge((1..=5).map(message));
+        assert_eq!(
+            outcome,
+            MergeOutcome {
+                added: 5,
+                evicted: 2
+            }
+        );
+        assert_eq!(ids(&store), [3, 4, 5]);
+        assert!(
+            !store.merge([message(1)]).changed(),
+            "an evicted message must not come back"
+        );
+        assert_eq!(store.newest_id(), Some(MessageId(5)));
+    }
+
+    proptest! {
+        #[test]
+        fn holds_the_newest_distinct_ids_sorted(
+            batches in proptest::collection::vec(proptest::collection::vec(0u64..60, 0..20), 0..10),
+            capacity in 1usize..30,
+        ) {
+            let mut store = MessageStore::new(capacity);
+            let mut seen = std::collections::BTreeSet::new();
+            for batch in batches {
+                seen.extend(batch.iter().copied());
+                store.merge(batch.into_iter().map(message));
+                let held = ids(&store);
+                prop_assert!(held.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+                prop_assert!(held.len() <= capacity);
+                // Whatever is held is exactly the newest `held.len()` ids seen, and
+                // no fewer than capacity allows.
+                let newest: Vec<u64> = seen.iter().rev().take(capacity).rev().copied().collect();
+                prop_assert_eq!(&held, &newest);
+            }
+        }
+    }
+}

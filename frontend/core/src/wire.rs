@@ -1,0 +1,210 @@
+//! Decoding of the bridge's event-stream payloads.
+//!
+//! Input comes from the network, so nothing here may panic: every malformed,
+//! oversized or unexpected payload becomes a [`DecodeError`] that the glue logs
+//! once and drops. Unknown fields are ignored so the bridge can grow its payloads.
+
+use crate::message::Message;
+use crate::protocol::Gateway;
+use serde::Deserialize;
+use std::fmt;
+
+/// Payloads above this size are refused unread (a message is at most 4000
+/// characters, so a legitimate payload is far smaller).
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// A decoded, well-formed event from the stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// A chat message (`event: message`).
+    Message(Message),
+    /// The bridge's upstream gateway state (`event: status`).
+    Status {
+        /// The gateway's state.
+        gateway: Gateway,
+        /// The heartbeat interval the bridge promises, which sizes the watchdog.
+        heartbeat_interval_ms: Option<u64>,
+    },
+    /// Proof of life (`event: heartbeat`).
+    Heartbeat,
+    /// The bridge dropped or cannot replay messages for us: refetch (`event: resync`).
+    Resync {
+        /// Why, as the bridge put it (`lagged`, `history_gap`, or something newer).
+        reason: String,
+    },
+}
+
+/// Why a payload was dropped.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// Bigger than [`MAX_PAYLOAD_BYTES`].
+    TooLarge { event: String, bytes: usize },
+    /// Not JSON of the expected shape.
+    Malformed { event: String, reason: String },
+    /// A name the panel does not know (the browser only delivers names we listen to,
+    /// so this means a glue bug or a newer bridge).
+    UnknownEvent { event: String },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::TooLarge { event, bytes } => {
+                write!(
+                    f,
+                    "dropped a {bytes}-byte `{event}` event (limit {MAX_PAYLOAD_BYTES} bytes)"
+                )
+            }
+            DecodeError::Malformed { event, reason } => {
+                write!(f, "dropped a malformed `{event}` event: {reason}")
+            }
+            DecodeError::UnknownEvent { event } => write!(f, "ignored an unknown `{event}` event"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+#[derive(Deserialize)]
+struct StatusPayload {
+    gateway: String,
+    #[serde(default)]
+    heartbeat_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ResyncPayload {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Decodes the `data` of an event named `event`.
+pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
+    if data.len() > MAX_PAYLOAD_BYTES {
+        return Err(DecodeError::TooLarge {
+            event: event.to_owned(),
+            bytes: data.len(),
+        });
+    }
+    let malformed = |reason: String| DecodeError::Malformed {
+        event: event.to_owned(),
+        reason,
+    };
+    match event {
+        "message" => serde_json::from_str::<Message>(data)
+            .map(Incoming::Message)
+            .map_err(|e| malformed(e.to_string())),
+        "status" => {
+            let status: StatusPayload =
+                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
+            let gateway = Gateway::parse(&status.gateway)
+                .ok_or_else(|| malformed(format!("unknown gateway state {:?}", status.gateway)))?;
+            Ok(Incoming::Status {
+                gateway,
+                heartbeat_interval_ms: status.heartbeat_interval_ms,
+            })
+        }
+        // The heartbeat's content does not matter, only that it arrived; still, it
+        // must be JSON, or something is wrong upstream worth a log line.
+        "heartbeat" => serde_json::from_str::<serde_json::Value>(data)
+            .map(|_| Incoming::Heartbeat)
+            .map_err(|e| malformed(e.to_string())),
+        "resync" => {
+            let payload: ResyncPayload =
+                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
+            Ok(Incoming::Resync {
+                reason: payload.reason.unwrap_or_else(|| "unspecified".into()),
+            })
+        }
+        other => Err(DecodeError::UnknownEvent {
+            event: other.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::MessageId;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_each_event_kind() {
+        let message = decode(
+            "message",
+            r#"{"id":"7","channel_id":"general","author":"a","content":"<b>hi</b>","timestamp":"t","extra":1}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(message, Incoming::Message(m) if m.id == MessageId(7) && m.content == "<b>hi</b>")
+        );
+        assert_eq!(
+            decode(
+                "status",
+                r#"{"gateway":"reconnecting","heartbeat_interval_ms":500}"#
+            )
+            .unwrap(),
+            Incoming::Status {
+                gateway: Gateway::Reconnecting,
+                heartbeat_interval_ms: Some(500)
+            }
+        );
+        assert_eq!(
+            decode("heartbeat", r#"{"ts":1}"#).unwrap(),
+            Incoming::Heartbeat
+        );
+        assert_eq!(
+            decode("resync", r#"{"reason":"lagged"}"#).unwrap(),
+            Incoming::Resync {
+                reason: "lagged".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_bad_payloads_with_a_reason() {
+        let cases = [
+            ("message", "{not json"),
+            ("message", r#"{"id":"7"}"#),
+            (
+                "message",
+                r#"{"id":"x","channel_id":"g","author":"a","content":"c","timestamp":"t"}"#,
+            ),
+            ("status", r#"{"gateway":"sideways"}"#),
+            ("status", "[]"),
+            ("heartbeat", ""),
+            ("resync", "null"),
+        ];
+        for (event, data) in cases {
+            let error = decode(event, data).expect_err(data);
+            assert!(
+                matches!(error, DecodeError::Malformed { .. }),
+                "{event} {data}: {error}"
+            );
+            assert!(error.to_string().contains(event));
+        }
+        assert!(matches!(
+            decode("typing", "{}"),
+            Err(DecodeError::UnknownEvent { .. })
+        ));
+        let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_PAYLOAD_BYTES));
+        assert!(matches!(
+            decode("heartbeat", &huge),
+            Err(DecodeError::TooLarge { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|[a-z]{1,8})", data in ".{0,200}") {
+            let _ = decode(&event, &data);
+        }
+
+        #[test]
+        fn never_panics_on_json_like_input(data in r#"\{("[a-z_]{1,16}":("[^"]{0,8}"|[0-9]{1,25}|null|true|\[\]),?){0,6}\}"#) {
+            for event in ["message", "status", "heartbeat", "resync"] {
+                let _ = decode(event, &data);
+            }
+        }
+    }
+}

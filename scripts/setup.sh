@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Installs what building and testing the panel needs, and only what is missing.
+#
+# Run it directly (`scripts/setup.sh`) or source it from another script: sourcing
+# also defines `wasm_env`, which runs a command (trunk) with the toolchain that
+# can compile to wasm32 on this machine.
+#
+# Idempotent: every step checks first and says what it found.
+set -euo pipefail
+
+SETUP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRUNK_VERSION="0.21.14"
+WASM_TARGET="wasm32-unknown-unknown"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "'$*' needs root and sudo is not installed; run this script as root."
+  fi
+}
+
+# The wasm-bindgen version trunk must use is the one Cargo.lock resolved; it is
+# read here, and Trunk.toml's pin is checked against it, so the two never drift.
+locked_wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' \
+    "$SETUP_ROOT/Cargo.lock"
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "apt packages present: $*"
+    return
+  fi
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and this is not a Debian-like system; install them by hand."
+  say "installing apt packages: ${missing[*]}"
+  as_root apt-get update -qq || die "apt-get update failed; is a Debian mirror reachable?"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    || die "apt-get could not install ${missing[*]}."
+}
+
+# Chooses how wasm32 gets built. A rustup toolchain that already has the target
+# (a normal laptop) wins; otherwise Debian's rustc-web plus build-std.
+select_wasm_toolchain() {
+  if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+    say "rustup's default toolchain has $WASM_TARGET: using it"
+    WASM_MODE=rustup
+    return
+  fi
+  say "no prebuilt $WASM_TARGET std: using Debian's rustc-web with build-std"
+  apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+  [ -d /usr/lib/rustlib/src/rust/library ] || die "rust-web-src did not install the std sources under /usr/lib/rustlib/src."
+  command -v rustup >/dev/null || die "rustup is needed to select the Debian toolchain for trunk."
+  if ! rustup toolchain list | grep -q '^debian-wasm'; then
+    say "linking /usr as the rustup toolchain 'debian-wasm'"
+    rustup toolchain link debian-wasm /usr
+  fi
+  WASM_MODE=debian
+}
+
+ensure_cargo_tool() { # binary, wanted version, cargo install args...
+  local bin="$1" want="$2"; shift 2
+  if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q " $want\b"; then
+    say "$bin $want present"
+    return
+  fi
+  say "installing $bin $want with cargo (several minutes on 2 cores, once)"
+  cargo install "$@" || die "cargo install $* failed."
+}
+
+ensure_tools() {
+  command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
+  apt_install chromium chromium-driver binaryen
+  select_wasm_toolchain
+  ensure_cargo_tool trunk "$TRUNK_VERSION" --locked "trunk@$TRUNK_VERSION"
+  WASM_BINDGEN_VERSION="$(locked_wasm_bindgen_version)"
+  [ -n "$WASM_BINDGEN_VERSION" ] || die "Cargo.lock has no wasm-bindgen entry."
+  grep -q "wasm_bindgen = \"$WASM_BINDGEN_VERSION\"" "$SETUP_ROOT/Trunk.toml" \
+    || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
+  # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
+  ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+  export WASM_MODE WASM_BINDGEN_VERSION
+  say "tools ready (wasm toolchain: $WASM_MODE, wasm-bindgen $WASM_BINDGEN_VERSION)"
+}
+
+# Runs "$@" (a trunk command) with the environment the wasm build needs. The wasm
+# build gets its own target directory so host and wasm builds never evict each other.
+wasm_env() {
+  local common=(TRUNK_TOOLS_WASM_BINDGEN="$WASM_BINDGEN_VERSION" CARGO_TARGET_DIR="$SETUP_ROOT/target/wasm")
+  if [ "${WASM_MODE:-}" = debian ]; then
+    env "${common[@]}" RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 \
+      CARGO_UNSTABLE_BUILD_STD=std,panic_abort "$@"
+  else
+    env "${common[@]}" "$@"
+  fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  ensure_tools
+fi
