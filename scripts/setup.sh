@@ -62,6 +62,12 @@ select_wasm_toolchain() {
     rustup toolchain link debian-wasm /usr
   fi
   WASM_MODE=debian
+  # build-std compiles std from source, and std has crates.io dependencies of
+  # its own; trunk builds offline, so they must be in cargo's cache first.
+  say "fetching the standard library's dependencies (cached after the first time)"
+  RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 cargo fetch -q \
+    --manifest-path /usr/lib/rustlib/src/rust/library/Cargo.toml \
+    || die "could not fetch the standard library's dependencies from crates.io."
 }
 
 ensure_cargo_tool() { # binary, wanted version, cargo install args...
@@ -85,6 +91,8 @@ ensure_tools() {
     || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+  say "fetching the workspace's dependencies (cached after the first time)"
+  (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
   export WASM_MODE WASM_BINDGEN_VERSION
   say "tools ready (wasm toolchain: $WASM_MODE, wasm-bindgen $WASM_BINDGEN_VERSION)"
 }

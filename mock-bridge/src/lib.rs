@@ -1,1 +1,85 @@
+//! mock-bridge: a stand-in for the Discord bridge the discussion panel talks to.
+//!
+//! The map:
+//! - [`config`]: flags with environment fallbacks, validated at start.
+//! - [`app`]: the router — `app(hub)` is what tests drive.
+//! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
+//! - [`stream`]: one Server-Sent Events stream and its pump task.
+//! - [`api`]: the history endpoint.
+//! - [`control`]: the `/internal` control API for tests and developers.
+//! - [`connections`]: a record per open stream and why streams ended.
+//! - [`history`], [`persist`]: retained messages per channel, and the history file.
+//! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
+//! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
+//!
+//! [`spawn`] starts a whole bridge in-process on a listener, which is how the
+//! integration tests and the load generator use it.
 
+pub mod api;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod connections;
+pub mod control;
+pub mod demo;
+pub mod error;
+pub mod history;
+pub mod hub;
+pub mod message;
+pub mod persist;
+pub mod snowflake;
+pub mod stream;
+
+use config::Config;
+use hub::Hub;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A bridge running in this process.
+pub struct RunningBridge {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state, for tests that look inside.
+    pub hub: Arc<Hub>,
+    /// Cancel to shut it down.
+    pub shutdown: CancellationToken,
+    /// Finishes when the server has stopped.
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts a bridge on `listener`; it runs until `shutdown` is cancelled.
+pub fn spawn(config: Config, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<RunningBridge> {
+    let addr = listener.local_addr()?;
+    let hub = Arc::new(Hub::new(config, shutdown.clone())?);
+    if hub.config.seed_demo {
+        demo::seed(&hub);
+    }
+    tokio::spawn(heartbeats(hub.clone()));
+    if let Some(every) = hub.config.demo_flap {
+        tokio::spawn(demo::flap(hub.clone(), every));
+    }
+    if let Some(every) = hub.config.demo_chatter {
+        tokio::spawn(demo::chatter(hub.clone(), every));
+    }
+    let router = app::app(hub.clone());
+    let signal = shutdown.clone().cancelled_owned();
+    let task = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(signal).await });
+    Ok(RunningBridge { addr, hub, shutdown, task })
+}
+
+/// One shared ticker sends every stream its heartbeat: one timer for the whole
+/// bridge instead of one per stream.
+async fn heartbeats(hub: Arc<Hub>) {
+    let mut ticker = tokio::time::interval(hub.config.heartbeat_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate; streams already got their status
+    loop {
+        tokio::select! {
+            _ = hub.shutdown.cancelled() => return,
+            _ = ticker.tick() => hub.heartbeat(),
+        }
+    }
+}

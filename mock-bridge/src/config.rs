@@ -1,0 +1,132 @@
+//! Command-line flags, each with an environment fallback, validated at start.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The bridge's configuration. Invalid values stop the process at start with a
+/// sentence saying what is wrong (clap exits with code 2).
+#[derive(Clone, Debug, Parser)]
+#[command(name = "mock-bridge", version, about = "A stand-in for the Discord bridge: SSE streams, history and a fault-injection control API.")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Seconds between heartbeat events on every stream (decimals allowed, > 0).
+    #[arg(long, env = "HEARTBEAT_INTERVAL_SECONDS", default_value = "15", value_parser = positive_seconds)]
+    pub heartbeat_interval: Duration,
+
+    /// Stop sending heartbeats this many seconds after start (streams stay open).
+    #[arg(long, env = "PING_STOP_AFTER_SECONDS", value_parser = positive_seconds)]
+    pub ping_stop_after: Option<Duration>,
+
+    /// Shut down cleanly (exit code 0) this many seconds after start.
+    #[arg(long, env = "SERVER_SHUTDOWN_AFTER_SECONDS", value_parser = positive_seconds)]
+    pub shutdown_after: Option<Duration>,
+
+    /// Bearer token for the `/internal` control API. Required on a non-loopback address.
+    #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true, value_parser = non_empty)]
+    pub control_token: Option<String>,
+
+    /// The `retry:` hint sent to browsers, in milliseconds.
+    #[arg(long, env = "RETRY_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub retry_ms: u64,
+
+    /// Messages retained per channel for history and replay.
+    #[arg(long, env = "HISTORY_PER_CHANNEL", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub history_per_channel: u64,
+
+    /// Append-only JSON-lines file that makes history survive restarts.
+    #[arg(long, env = "HISTORY_FILE")]
+    pub history_file: Option<PathBuf>,
+
+    /// Seed demo messages in a few channels (only where a channel is empty).
+    #[arg(long, env = "SEED_DEMO")]
+    pub seed_demo: bool,
+
+    /// Demo: cycle the gateway through its three states, one step every N seconds.
+    #[arg(long, env = "DEMO_FLAP_SECONDS", value_parser = positive_seconds)]
+    pub demo_flap: Option<Duration>,
+
+    /// Demo: post a message to `general` every N seconds.
+    #[arg(long, env = "DEMO_CHATTER_SECONDS", value_parser = positive_seconds)]
+    pub demo_chatter: Option<Duration>,
+
+    /// Serve the built panel (trunk's `dist/`) from this directory on the same origin.
+    #[arg(long, env = "STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Frames a stream may have waiting for a slow client before it is dropped as `lagged`.
+    #[arg(long, env = "CLIENT_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(4..=100_000))]
+    pub client_backlog: u64,
+}
+
+impl Config {
+    /// Checks what flags alone cannot: the control API must not be open to the
+    /// network without a token.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(dir) = &self.static_dir {
+            if !dir.join("index.html").is_file() {
+                return Err(format!("--static-dir {}: no index.html there (run `trunk build` first)", dir.display()));
+            }
+        }
+        if !self.listen.ip().is_loopback() && self.control_token.is_none() {
+            return Err(format!(
+                "refusing to listen on {} without CONTROL_TOKEN: the control API would be open to the network",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests: loopback, port 0, fast heartbeats.
+    pub fn for_tests() -> Self {
+        Config::parse_from(["mock-bridge", "--listen", "127.0.0.1:0", "--heartbeat-interval", "0.2"])
+    }
+}
+
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 31_536_000.0 {
+        return Err(format!("{text:?} must be more than 0 and at most a year of seconds"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("mock-bridge").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn decimal_heartbeats_are_accepted_and_nonsense_refused() {
+        assert_eq!(parse(&["--heartbeat-interval", "0.5"]).unwrap().heartbeat_interval, Duration::from_millis(500));
+        for bad in ["0", "-1", "abc", "NaN", "inf"] {
+            let error = parse(&["--heartbeat-interval", bad]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad}");
+        }
+        assert!(parse(&["--retry-ms", "0"]).is_err());
+        assert!(parse(&["--control-token", " "]).is_err());
+    }
+
+    #[test]
+    fn a_public_address_needs_a_token() {
+        let open = parse(&["--listen", "0.0.0.0:8787"]).unwrap();
+        assert!(open.validate().unwrap_err().contains("CONTROL_TOKEN"));
+        let guarded = parse(&["--listen", "0.0.0.0:8787", "--control-token", "s3cret"]).unwrap();
+        assert!(guarded.validate().is_ok());
+    }
+}

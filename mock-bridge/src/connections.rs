@@ -1,0 +1,134 @@
+//! A record per open stream, and counts of why streams ended.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Why a stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client went away.
+    ClientClosed,
+    /// The bridge ended it on purpose (`/internal/disconnect`).
+    ServerClosed,
+    /// Something failed.
+    Error,
+    /// The client fell too far behind.
+    Lagged,
+    /// The bridge is shutting down.
+    Shutdown,
+}
+
+impl CloseReason {
+    const ALL: [CloseReason; 5] = [
+        CloseReason::ClientClosed,
+        CloseReason::ServerClosed,
+        CloseReason::Error,
+        CloseReason::Lagged,
+        CloseReason::Shutdown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "client_closed",
+            CloseReason::ServerClosed => "server_closed",
+            CloseReason::Error => "error",
+            CloseReason::Lagged => "lagged",
+            CloseReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// One open stream.
+#[derive(Debug)]
+pub struct Record {
+    /// Unique per process.
+    pub id: u64,
+    /// The channel streamed.
+    pub channel: String,
+    /// When it opened (RFC 3339), for the report.
+    pub opened_at: String,
+    /// When it opened, for the duration logged at close.
+    pub opened: std::time::Instant,
+    /// The id of the last message sent on it (0 before any).
+    pub last_event_id: AtomicU64,
+    /// Cancelled to end this stream from the server side.
+    pub cancel: CancellationToken,
+}
+
+/// Every open stream, and the totals.
+#[derive(Debug, Default)]
+pub struct Connections {
+    next_id: AtomicU64,
+    active: Mutex<HashMap<u64, Arc<Record>>>,
+    opened_total: AtomicU64,
+    closed: [AtomicU64; 5],
+}
+
+#[derive(Serialize)]
+pub struct ActiveReport {
+    id: u64,
+    channel: String,
+    opened_at: String,
+    last_event_id: String,
+}
+
+impl Connections {
+    /// Registers a new stream of `channel`.
+    pub fn open(&self, channel: &str, opened_at: String) -> Arc<Record> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let record = Arc::new(Record {
+            id,
+            channel: channel.to_owned(),
+            opened_at,
+            opened: std::time::Instant::now(),
+            last_event_id: AtomicU64::new(0),
+            cancel: CancellationToken::new(),
+        });
+        self.active.lock().unwrap().insert(id, record.clone());
+        self.opened_total.fetch_add(1, Ordering::Relaxed);
+        record
+    }
+
+    /// Forgets a stream and counts why it ended.
+    pub fn close(&self, id: u64, reason: CloseReason) {
+        if self.active.lock().unwrap().remove(&id).is_some() {
+            let index = CloseReason::ALL.iter().position(|r| *r == reason).unwrap_or(2);
+            self.closed[index].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the streams of `channel` (all when `None`); returns how many.
+    pub fn disconnect(&self, channel: Option<&str>) -> usize {
+        let active = self.active.lock().unwrap();
+        let chosen = active.values().filter(|r| channel.is_none_or(|c| r.channel == c));
+        chosen.map(|record| record.cancel.cancel()).count()
+    }
+
+    pub fn active_count(&self) -> usize {
+        self.active.lock().unwrap().len()
+    }
+
+    /// The `/internal/connections` report.
+    pub fn report(&self) -> serde_json::Value {
+        let mut active: Vec<ActiveReport> = (self.active.lock().unwrap().values())
+            .map(|r| ActiveReport {
+                id: r.id,
+                channel: r.channel.clone(),
+                opened_at: r.opened_at.clone(),
+                last_event_id: r.last_event_id.load(Ordering::Relaxed).to_string(),
+            })
+            .collect();
+        active.sort_by_key(|r| r.id);
+        let closed: serde_json::Map<String, serde_json::Value> = (CloseReason::ALL.iter().zip(&self.closed))
+            .map(|(reason, count)| (reason.as_str().to_owned(), count.load(Ordering::Relaxed).into()))
+            .collect();
+        serde_json::json!({
+            "active": active,
+            "opened_total": self.opened_total.load(Ordering::Relaxed),
+            "closed": closed,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! A chat message, its validation and its event-stream frame.
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Longest message content accepted, in characters.
+pub const MAX_CONTENT_CHARS: usize = 4_000;
+/// Longest author name accepted, in characters.
+pub const MAX_AUTHOR_CHARS: usize = 100;
+
+/// A stored message, serialised exactly as clients receive it (id as a string).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(with = "id_as_string")]
+    pub id: u64,
+    pub channel_id: String,
+    pub author: String,
+    pub content: String,
+    pub timestamp: String,
+}
+
+impl Message {
+    /// The `message` event frame, with the `id:` line browsers track.
+    pub fn frame(&self) -> Bytes {
+        let json = serde_json::to_string(self).expect("a message always serialises");
+        Bytes::from(format!("id: {}\nevent: message\ndata: {json}\n\n", self.id))
+    }
+}
+
+mod id_as_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_id(&text).ok_or_else(|| serde::de::Error::custom("id must be a decimal u64 string"))
+    }
+}
+
+/// Parses a message id: plain decimal digits of an unsigned 64-bit number.
+pub fn parse_id(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Checks a channel name against `^[A-Za-z0-9_-]{1,64}$`.
+pub fn validate_channel(channel: &str) -> Result<(), ApiError> {
+    let valid = (1..=64).contains(&channel.len())
+        && channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        let shown: String = channel.chars().take(80).collect();
+        Err(ApiError::bad_request(format!(
+            "channel name {shown:?} is invalid: use 1 to 64 letters, digits, '_' or '-'"
+        )))
+    }
+}
+
+/// The body of a message injection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub author: String,
+    pub content: String,
+}
+
+impl NewMessage {
+    /// Checks lengths and emptiness.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let author_chars = self.author.chars().count();
+        if self.author.trim().is_empty() || author_chars > MAX_AUTHOR_CHARS {
+            return Err(ApiError::bad_request(format!(
+                "author must be 1 to {MAX_AUTHOR_CHARS} characters and not blank"
+            )));
+        }
+        let content_chars = self.content.chars().count();
+        if content_chars > MAX_CONTENT_CHARS {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("content is {content_chars} characters; the limit is {MAX_CONTENT_CHARS}"),
+            ));
+        }
+        if self.content.trim().is_empty() {
+            return Err(ApiError::bad_request("content must not be blank"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_follow_the_contract() {
+        for good in ["general", "a", "A-b_9", &"x".repeat(64)] {
+            assert!(validate_channel(good).is_ok(), "{good}");
+        }
+        for bad in ["", "has space", "dot.dot", "ünïcode", "a/b", &"x".repeat(65), "<script>"] {
+            assert_eq!(validate_channel(bad).unwrap_err().status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+
+    #[test]
+    fn frame_carries_the_id_and_ends_with_a_blank_line() {
+        let message = Message {
+            id: 42,
+            channel_id: "general".into(),
+            author: "a".into(),
+            content: "line one\nline two".into(),
+            timestamp: "t".into(),
+        };
+        let frame = message.frame();
+        let text = std::str::from_utf8(&frame).unwrap();
+        assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));
+        assert!(text.ends_with("}\n\n"));
+        assert_eq!(text.matches('\n').count(), 4, "newlines in content are escaped in JSON");
+    }
+
+    #[test]
+    fn ids_parse_strictly() {
+        assert_eq!(parse_id("18446744073709551615"), Some(u64::MAX));
+        for bad in ["", "-1", "1e3", "18446744073709551616", " 1", "0x1"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+}

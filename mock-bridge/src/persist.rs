@@ -1,0 +1,113 @@
+//! The optional history file: JSON lines, appended as messages are accepted.
+//!
+//! A crash can tear the last line; on load such a line is skipped with a
+//! warning and cut off, so the next append starts on a clean line. A bad line in
+//! the middle is skipped with a warning too: the bridge always starts.
+
+use crate::message::Message;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// An open history file, positioned for appending.
+#[derive(Debug)]
+pub struct HistoryFile {
+    /// Where it lives, for error messages.
+    path: PathBuf,
+    /// Opened for append.
+    file: File,
+}
+
+impl HistoryFile {
+    /// Opens (or creates) the file and reads back every valid message in it.
+    pub fn open(path: &Path) -> io::Result<(HistoryFile, Vec<Message>)> {
+        let mut file = OpenOptions::new().read(true).create(true).append(true).open(path)?;
+        let mut messages = Vec::new();
+        let mut good_until = 0u64;
+        let mut offset = 0u64;
+        let mut reader = BufReader::new(&mut file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line)?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            offset += read as u64;
+            let complete = line.ends_with(b"\n");
+            match serde_json::from_slice::<Message>(line.trim_ascii()) {
+                Ok(message) if complete => {
+                    messages.push(message);
+                    good_until = offset;
+                }
+                _ if line.trim_ascii().is_empty() => good_until = offset,
+                Err(error) if complete => {
+                    tracing::warn!(path = %path.display(), line = number, %error, "skipping an unreadable history line");
+                    good_until = offset;
+                }
+                _ => tracing::warn!(
+                    path = %path.display(), line = number,
+                    "skipping a torn last history line (the bridge stopped while writing it)"
+                ),
+            }
+        }
+        drop(reader);
+        if good_until < offset {
+            file.set_len(good_until)?;
+        }
+        file.seek(SeekFrom::End(0))?;
+        messages.sort_by_key(|m| m.id);
+        messages.dedup_by_key(|m| m.id);
+        Ok((HistoryFile { path: path.to_owned(), file }, messages))
+    }
+
+    /// Appends one message. It is in the operating system's hands when this
+    /// returns, so it survives the process being killed.
+    pub fn append(&mut self, message: &Message) -> io::Result<()> {
+        let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: u64) -> Message {
+        Message { id, channel_id: "c".into(), author: "a".into(), content: format!("m{id}"), timestamp: "t".into() }
+    }
+
+    #[test]
+    fn survives_a_torn_last_line_and_appends_cleanly_after_it() {
+        let dir = std::env::temp_dir().join(format!("mock-bridge-persist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.jsonl");
+        let _ = std::fs::remove_file(&path);
+        {
+            let (mut file, loaded) = HistoryFile::open(&path).unwrap();
+            assert!(loaded.is_empty());
+            file.append(&message(1)).unwrap();
+            file.append(&message(2)).unwrap();
+        }
+        // A crash mid-write, plus a corrupt line in the middle from some other accident.
+        let mut raw = std::fs::read_to_string(&path).unwrap();
+        raw.insert_str(raw.find('\n').unwrap() + 1, "garbage\n");
+        raw.push_str(r#"{"id":"3","channel_id":"c","auth"#);
+        std::fs::write(&path, raw).unwrap();
+        {
+            let (mut file, loaded) = HistoryFile::open(&path).unwrap();
+            assert_eq!(loaded.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2]);
+            file.append(&message(4)).unwrap();
+        }
+        let (_, loaded) = HistoryFile::open(&path).unwrap();
+        assert_eq!(loaded.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2, 4]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
