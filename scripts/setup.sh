@@ -102,8 +102,12 @@ ensure_tools() {
 wasm_env() {
   local common=(TRUNK_TOOLS_WASM_BINDGEN="$WASM_BINDGEN_VERSION" CARGO_TARGET_DIR="$SETUP_ROOT/target/wasm")
   if [ "${WASM_MODE:-}" = debian ]; then
+    # target-cpu=mvp: Debian's wasm-opt (binaryen 108) corrupts the externref
+    # table that reference-types output needs ("WebAssembly.Table.set(): Argument
+    # 1 is invalid"); std is built from source here, so all of it can be MVP.
     env "${common[@]}" RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 \
-      CARGO_UNSTABLE_BUILD_STD=std,panic_abort "$@"
+      CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp" "$@"
   else
     env "${common[@]}" "$@"
   fi

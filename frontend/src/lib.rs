@@ -1,1 +1,20 @@
+//! The discussion panel: a live view of one chat channel for a document editor.
+//!
+//! - [`panel`]: the `DiscussionPanel` Leptos component.
+//! - [`connection`]: the browser glue around `panel_core`'s pure engine.
+//! - [`browser`]: owned handles on browser resources (listeners, EventSource).
+//! - [`embed`]: `mountDiscussionPanel(element, options)` for non-Leptos pages.
+//! - [`demo`]: the demo editor page trunk serves.
+//!
+//! The decisions (reconnection, watchdog, history merging) live in the
+//! `panel-core` crate and are re-exported as [`core`].
 
+pub mod browser;
+pub mod connection;
+pub mod demo;
+pub mod embed;
+pub mod panel;
+
+pub use panel::DiscussionPanel;
+pub use panel_core as core;
+pub use panel_core::Options;

@@ -35,7 +35,8 @@ impl HistoryParams {
                     )));
                 }
                 // Digits beyond u64 are just a very large limit: clamp it too.
-                text.parse::<u64>().map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT as u64) as usize)
+                text.parse::<u64>()
+                    .map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT as u64) as usize)
             }
         };
         let id = |name: &str, value: &Option<String>| -> Result<Option<u64>, ApiError> {
@@ -43,12 +44,18 @@ impl HistoryParams {
                 .as_deref()
                 .map(|text| {
                     parse_id(text).ok_or_else(|| {
-                        ApiError::bad_request(format!("{name} {text:?} is not a decimal message id"))
+                        ApiError::bad_request(format!(
+                            "{name} {text:?} is not a decimal message id"
+                        ))
                     })
                 })
                 .transpose()
         };
-        Ok(HistoryQuery { limit, after: id("after", &self.after)?, before: id("before", &self.before)? })
+        Ok(HistoryQuery {
+            limit,
+            after: id("after", &self.after)?,
+            before: id("before", &self.before)?,
+        })
     }
 }
 
@@ -68,7 +75,11 @@ mod tests {
     use super::*;
 
     fn params(limit: Option<&str>) -> HistoryParams {
-        HistoryParams { limit: limit.map(str::to_owned), after: None, before: None }
+        HistoryParams {
+            limit: limit.map(str::to_owned),
+            after: None,
+            before: None,
+        }
     }
 
     #[test]
@@ -76,7 +87,13 @@ mod tests {
         assert_eq!(params(None).validate().unwrap().limit, 50);
         assert_eq!(params(Some("7")).validate().unwrap().limit, 7);
         assert_eq!(params(Some("501")).validate().unwrap().limit, 500);
-        assert_eq!(params(Some("99999999999999999999999")).validate().unwrap().limit, 500);
+        assert_eq!(
+            params(Some("99999999999999999999999"))
+                .validate()
+                .unwrap()
+                .limit,
+            500
+        );
         for bad in ["0", "000", "", "-1", "ten", "1.5", " 5"] {
             assert!(params(Some(bad)).validate().is_err(), "{bad:?}");
         }

@@ -21,7 +21,10 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; b
 /// Builds the whole application.
 pub fn app(hub: Arc<Hub>) -> Router {
     let internal = Router::new()
-        .route("/channels/{channel}/messages", post(control::inject_message))
+        .route(
+            "/channels/{channel}/messages",
+            post(control::inject_message),
+        )
         .route("/channels/{channel}/raw", post(control::inject_raw))
         .route("/gateway", put(control::set_gateway))
         .route("/heartbeats", put(control::set_heartbeats))
@@ -30,7 +33,10 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/connections", get(control::connections))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
-        .layer(middleware::from_fn_with_state(hub.clone(), control::require_token));
+        .layer(middleware::from_fn_with_state(
+            hub.clone(),
+            control::require_token,
+        ));
 
     let api = Router::new()
         .route("/channels/{channel}/messages", get(api::history))
@@ -39,7 +45,10 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .fallback(error::not_found);
 
     let router = Router::new()
-        .route("/healthz", get(|| async { Json(serde_json::json!({ "ok": true })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({ "ok": true })) }),
+        )
         .nest("/api", api)
         .nest("/internal", internal)
         .method_not_allowed_fallback(error::method_not_allowed);
@@ -47,12 +56,16 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let router = match &hub.config.static_dir {
         Some(dir) => {
             let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-            router.fallback_service(files).layer(SetResponseHeaderLayer::if_not_present(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-            ))
+            router
+                .fallback_service(files)
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+                ))
         }
         None => router.fallback(error::not_found),
     };
-    router.layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(hub)
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(hub)
 }

@@ -8,7 +8,11 @@ use std::time::Duration;
 /// The bridge's configuration. Invalid values stop the process at start with a
 /// sentence saying what is wrong (clap exits with code 2).
 #[derive(Clone, Debug, Parser)]
-#[command(name = "mock-bridge", version, about = "A stand-in for the Discord bridge: SSE streams, history and a fault-injection control API.")]
+#[command(
+    name = "mock-bridge",
+    version,
+    about = "A stand-in for the Discord bridge: SSE streams, history and a fault-injection control API."
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8787")]
@@ -69,7 +73,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(dir) = &self.static_dir {
             if !dir.join("index.html").is_file() {
-                return Err(format!("--static-dir {}: no index.html there (run `trunk build` first)", dir.display()));
+                return Err(format!(
+                    "--static-dir {}: no index.html there (run `trunk build` first)",
+                    dir.display()
+                ));
             }
         }
         if !self.listen.ip().is_loopback() && self.control_token.is_none() {
@@ -83,14 +90,25 @@ impl Config {
 
     /// A configuration for tests: loopback, port 0, fast heartbeats.
     pub fn for_tests() -> Self {
-        Config::parse_from(["mock-bridge", "--listen", "127.0.0.1:0", "--heartbeat-interval", "0.2"])
+        Config::parse_from([
+            "mock-bridge",
+            "--listen",
+            "127.0.0.1:0",
+            "--heartbeat-interval",
+            "0.2",
+        ])
     }
 }
 
 fn positive_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 31_536_000.0 {
-        return Err(format!("{text:?} must be more than 0 and at most a year of seconds"));
+        return Err(format!(
+            "{text:?} must be more than 0 and at most a year of seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -113,7 +131,12 @@ mod tests {
 
     #[test]
     fn decimal_heartbeats_are_accepted_and_nonsense_refused() {
-        assert_eq!(parse(&["--heartbeat-interval", "0.5"]).unwrap().heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(
+            parse(&["--heartbeat-interval", "0.5"])
+                .unwrap()
+                .heartbeat_interval,
+            Duration::from_millis(500)
+        );
         for bad in ["0", "-1", "abc", "NaN", "inf"] {
             let error = parse(&["--heartbeat-interval", bad]).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{bad}");

@@ -95,7 +95,10 @@ impl Connections {
     /// Forgets a stream and counts why it ended.
     pub fn close(&self, id: u64, reason: CloseReason) {
         if self.active.lock().unwrap().remove(&id).is_some() {
-            let index = CloseReason::ALL.iter().position(|r| *r == reason).unwrap_or(2);
+            let index = CloseReason::ALL
+                .iter()
+                .position(|r| *r == reason)
+                .unwrap_or(2);
             self.closed[index].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -103,7 +106,9 @@ impl Connections {
     /// Ends the streams of `channel` (all when `None`); returns how many.
     pub fn disconnect(&self, channel: Option<&str>) -> usize {
         let active = self.active.lock().unwrap();
-        let chosen = active.values().filter(|r| channel.is_none_or(|c| r.channel == c));
+        let chosen = active
+            .values()
+            .filter(|r| channel.is_none_or(|c| r.channel == c));
         chosen.map(|record| record.cancel.cancel()).count()
     }
 
@@ -122,9 +127,15 @@ impl Connections {
             })
             .collect();
         active.sort_by_key(|r| r.id);
-        let closed: serde_json::Map<String, serde_json::Value> = (CloseReason::ALL.iter().zip(&self.closed))
-            .map(|(reason, count)| (reason.as_str().to_owned(), count.load(Ordering::Relaxed).into()))
-            .collect();
+        let closed: serde_json::Map<String, serde_json::Value> =
+            (CloseReason::ALL.iter().zip(&self.closed))
+                .map(|(reason, count)| {
+                    (
+                        reason.as_str().to_owned(),
+                        count.load(Ordering::Relaxed).into(),
+                    )
+                })
+                .collect();
         serde_json::json!({
             "active": active,
             "opened_total": self.opened_total.load(Ordering::Relaxed),

@@ -24,8 +24,11 @@ pub async fn require_token(State(hub): State<Arc<Hub>>, request: Request, next: 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "the control API needs `Authorization: Bearer <CONTROL_TOKEN>`")
-                .into_response();
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the control API needs `Authorization: Bearer <CONTROL_TOKEN>`",
+            )
+            .into_response();
         }
     }
     next.run(request).await
@@ -97,7 +100,11 @@ pub async fn set_heartbeats(
 ) -> Result<Json<Value>, ApiError> {
     let Json(HeartbeatsBody { paused }) = body?;
     hub.heartbeats_paused.store(paused, Ordering::Relaxed);
-    tracing::info!(paused, "heartbeats {}", if paused { "paused" } else { "resumed" });
+    tracing::info!(
+        paused,
+        "heartbeats {}",
+        if paused { "paused" } else { "resumed" }
+    );
     Ok(Json(json!({ "paused": paused })))
 }
 
@@ -112,7 +119,8 @@ pub async fn disconnect(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Json
     let request: DisconnectBody = if body.iter().all(u8::is_ascii_whitespace) {
         DisconnectBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     if let Some(channel) = &request.channel {
         validate_channel(channel)?;
@@ -143,7 +151,9 @@ pub async fn set_fault(
             let status = StatusCode::from_u16(code)
                 .ok()
                 .filter(|s| s.is_client_error() || s.is_server_error())
-                .ok_or_else(|| ApiError::bad_request(format!("status {code} must be a 4xx or 5xx code")))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("status {code} must be a 4xx or 5xx code"))
+                })?;
             Fault::Reject(status)
         }
     };

@@ -7,15 +7,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const SEED: &[(&str, &str, &str)] = &[
-    ("general", "alice", "Morning! I pushed the outline for the onboarding doc."),
-    ("general", "bob", "Nice. Section 2 reads a bit long, I left comments."),
-    ("general", "carol", "Can we keep the glossary at the end? Readers skip it otherwise."),
+    (
+        "general",
+        "alice",
+        "Morning! I pushed the outline for the onboarding doc.",
+    ),
+    (
+        "general",
+        "bob",
+        "Nice. Section 2 reads a bit long, I left comments.",
+    ),
+    (
+        "general",
+        "carol",
+        "Can we keep the glossary at the end? Readers skip it otherwise.",
+    ),
     ("general", "alice", "Sure, moving it now."),
-    ("general", "dave", "Heads-up: the screenshots in 3.1 are from the old UI."),
+    (
+        "general",
+        "dave",
+        "Heads-up: the screenshots in 3.1 are from the old UI.",
+    ),
     ("general", "bob", "I'll retake them after lunch."),
     ("design", "erin", "New colour tokens are in the Figma file."),
     ("design", "carol", "The amber looks great in dark mode."),
-    ("design", "erin", "Contrast checks pass AA for all three states."),
+    (
+        "design",
+        "erin",
+        "Contrast checks pass AA for all three states.",
+    ),
     ("random", "dave", "Coffee machine on 3 is fixed \u{2615}"),
     ("random", "alice", "Finally."),
 ];
@@ -35,7 +55,10 @@ pub fn seed(hub: &Hub) {
             continue;
         }
         for (_, author, content) in SEED.iter().filter(|(c, _, _)| *c == channel) {
-            let new = NewMessage { author: (*author).into(), content: (*content).into() };
+            let new = NewMessage {
+                author: (*author).into(),
+                content: (*content).into(),
+            };
             if let Err(error) = hub.publish(channel, new) {
                 tracing::error!(%error, "demo seeding stopped");
                 return;
@@ -47,7 +70,12 @@ pub fn seed(hub: &Hub) {
 
 /// Cycles the gateway: connected, reconnecting, connected, disconnected, …
 pub async fn flap(hub: Arc<Hub>, every: Duration) {
-    let cycle = [Gateway::Connected, Gateway::Reconnecting, Gateway::Connected, Gateway::Disconnected];
+    let cycle = [
+        Gateway::Connected,
+        Gateway::Reconnecting,
+        Gateway::Connected,
+        Gateway::Disconnected,
+    ];
     for state in cycle.iter().cycle().skip(1) {
         tokio::select! {
             _ = hub.shutdown.cancelled() => return,
@@ -63,7 +91,10 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
             _ = hub.shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let new = NewMessage { author: (*author).into(), content: (*content).into() };
+        let new = NewMessage {
+            author: (*author).into(),
+            content: (*content).into(),
+        };
         if let Err(error) = hub.publish("general", new) {
             tracing::error!(%error, "demo chatter stopped");
             return;

@@ -28,7 +28,11 @@ pub struct ChannelLog {
 
 impl ChannelLog {
     pub fn new(capacity: usize) -> Self {
-        ChannelLog { messages: VecDeque::new(), capacity: capacity.max(1), evicted_through: None }
+        ChannelLog {
+            messages: VecDeque::new(),
+            capacity: capacity.max(1),
+            evicted_through: None,
+        }
     }
 
     /// Appends a message (its id must be greater than every id held).
@@ -44,8 +48,12 @@ impl ChannelLog {
 
     /// Answers a history query, oldest to newest.
     pub fn query(&self, query: HistoryQuery) -> Vec<Arc<Message>> {
-        let start = query.after.map_or(0, |after| self.messages.partition_point(|m| m.id <= after));
-        let end = query.before.map_or(self.messages.len(), |before| self.messages.partition_point(|m| m.id < before));
+        let start = query
+            .after
+            .map_or(0, |after| self.messages.partition_point(|m| m.id <= after));
+        let end = query.before.map_or(self.messages.len(), |before| {
+            self.messages.partition_point(|m| m.id < before)
+        });
         if start >= end {
             return Vec::new();
         }
@@ -60,7 +68,10 @@ impl ChannelLog {
     /// Messages after `last_event_id` for a replay, or `None` when some of them
     /// were already evicted (the client must refetch instead).
     pub fn replay_after(&self, last_event_id: u64) -> Option<Vec<Arc<Message>>> {
-        if self.evicted_through.is_some_and(|evicted| evicted > last_event_id) {
+        if self
+            .evicted_through
+            .is_some_and(|evicted| evicted > last_event_id)
+        {
             return None;
         }
         let start = self.messages.partition_point(|m| m.id <= last_event_id);
@@ -102,14 +113,24 @@ mod tests {
     #[test]
     fn queries_follow_the_contract() {
         let log = log_of([10, 20, 30, 40, 50], 100);
-        let q = |limit, after, before| ids(log.query(HistoryQuery { limit, after, before }));
+        let q = |limit, after, before| {
+            ids(log.query(HistoryQuery {
+                limit,
+                after,
+                before,
+            }))
+        };
         assert_eq!(q(2, None, None), [40, 50], "newest, oldest first");
         assert_eq!(q(2, Some(10), None), [20, 30], "oldest after");
         assert_eq!(q(2, None, Some(40)), [20, 30], "newest before");
         assert_eq!(q(10, Some(20), Some(50)), [30, 40]);
         assert_eq!(q(10, Some(50), None), Vec::<u64>::new());
         assert_eq!(q(10, Some(45), Some(20)), Vec::<u64>::new());
-        assert_eq!(q(10, Some(15), None), [20, 30, 40, 50], "an unknown id works as a bound");
+        assert_eq!(
+            q(10, Some(15), None),
+            [20, 30, 40, 50],
+            "an unknown id works as a bound"
+        );
     }
 
     #[test]

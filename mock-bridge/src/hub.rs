@@ -118,7 +118,9 @@ impl Hub {
         };
         let floor = loaded.iter().map(|m| m.id).max().unwrap_or(0);
         for message in loaded {
-            let channel = channels.entry(message.channel_id.clone()).or_insert_with(|| Channel::new(capacity));
+            let channel = channels
+                .entry(message.channel_id.clone())
+                .or_insert_with(|| Channel::new(capacity));
             channel.log.push(Arc::new(message));
         }
         Ok(Hub {
@@ -148,31 +150,50 @@ impl Hub {
         });
         if let Some(file) = &self.file {
             let mut file = file.lock().unwrap();
-            file.append(&message)
-                .map_err(|source| PersistError { path: file.path().display().to_string(), source })?;
+            file.append(&message).map_err(|source| PersistError {
+                path: file.path().display().to_string(),
+                source,
+            })?;
         }
         let capacity = self.config.history_per_channel as usize;
-        let channel = channels.entry(channel_id.to_owned()).or_insert_with(|| Channel::new(capacity));
+        let channel = channels
+            .entry(channel_id.to_owned())
+            .or_insert_with(|| Channel::new(capacity));
         channel.log.push(message.clone());
-        let _ = channel.live.send(Frame { id: Some(message.id), bytes: message.frame() });
+        let _ = channel.live.send(Frame {
+            id: Some(message.id),
+            bytes: message.frame(),
+        });
         Ok(message)
     }
 
     /// Sends a raw frame to a channel's streams (test knob for malformed events).
     pub fn broadcast_raw(&self, channel_id: &str, bytes: Bytes) -> usize {
         let channels = self.channels.lock().unwrap();
-        channels.get(channel_id).map_or(0, |c| c.live.send(Frame { id: None, bytes }).unwrap_or(0))
+        channels
+            .get(channel_id)
+            .map_or(0, |c| c.live.send(Frame { id: None, bytes }).unwrap_or(0))
     }
 
     /// Answers a history query.
-    pub fn history(&self, channel_id: &str, query: crate::history::HistoryQuery) -> Vec<Arc<Message>> {
+    pub fn history(
+        &self,
+        channel_id: &str,
+        query: crate::history::HistoryQuery,
+    ) -> Vec<Arc<Message>> {
         let channels = self.channels.lock().unwrap();
-        channels.get(channel_id).map_or_else(Vec::new, |c| c.log.query(query))
+        channels
+            .get(channel_id)
+            .map_or_else(Vec::new, |c| c.log.query(query))
     }
 
     /// Whether a channel holds no messages (for demo seeding).
     pub fn is_empty(&self, channel_id: &str) -> bool {
-        self.channels.lock().unwrap().get(channel_id).is_none_or(|c| c.log.is_empty())
+        self.channels
+            .lock()
+            .unwrap()
+            .get(channel_id)
+            .is_none_or(|c| c.log.is_empty())
     }
 
     /// Subscribes a new stream: the global feed first, then, under the channel
@@ -183,7 +204,9 @@ impl Hub {
         prefix.extend_from_slice(&self.status_frame(self.gateway()));
         let capacity = self.config.history_per_channel as usize;
         let mut channels = self.channels.lock().unwrap();
-        let channel = channels.entry(channel_id.to_owned()).or_insert_with(|| Channel::new(capacity));
+        let channel = channels
+            .entry(channel_id.to_owned())
+            .or_insert_with(|| Channel::new(capacity));
         let live = channel.live.subscribe();
         let mut caught_up_to = 0;
         if let Some(last) = last_event_id {
@@ -199,7 +222,12 @@ impl Hub {
             }
         }
         drop(channels);
-        Subscription { prefix: prefix.into(), caught_up_to, live, global }
+        Subscription {
+            prefix: prefix.into(),
+            caught_up_to,
+            live,
+            global,
+        }
     }
 
     pub fn gateway(&self) -> Gateway {
@@ -209,7 +237,10 @@ impl Hub {
     /// Changes the gateway state and tells every stream.
     pub fn set_gateway(&self, gateway: Gateway) {
         *self.gateway.lock().unwrap() = gateway;
-        let _ = self.global.send(Frame { id: None, bytes: self.status_frame(gateway) });
+        let _ = self.global.send(Frame {
+            id: None,
+            bytes: self.status_frame(gateway),
+        });
         tracing::info!(?gateway, "gateway state changed");
     }
 
@@ -218,10 +249,17 @@ impl Hub {
         if self.heartbeats_paused.load(Ordering::Relaxed) {
             return;
         }
-        if self.config.ping_stop_after.is_some_and(|after| self.started.elapsed() >= after) {
+        if self
+            .config
+            .ping_stop_after
+            .is_some_and(|after| self.started.elapsed() >= after)
+        {
             return;
         }
-        let bytes = Bytes::from(format!("event: heartbeat\ndata: {{\"ts\":{}}}\n\n", now_ms()));
+        let bytes = Bytes::from(format!(
+            "event: heartbeat\ndata: {{\"ts\":{}}}\n\n",
+            now_ms()
+        ));
         let _ = self.global.send(Frame { id: None, bytes });
     }
 
@@ -245,11 +283,16 @@ impl Hub {
 
 impl Channel {
     fn new(capacity: usize) -> Channel {
-        Channel { log: ChannelLog::new(capacity), live: broadcast::channel(CHANNEL_BROADCAST_CAPACITY).0 }
+        Channel {
+            log: ChannelLog::new(capacity),
+            live: broadcast::channel(CHANNEL_BROADCAST_CAPACITY).0,
+        }
     }
 }
 
 /// A `resync` frame.
 pub fn resync_frame(reason: &str) -> Bytes {
-    Bytes::from(format!("event: resync\ndata: {{\"reason\":\"{reason}\"}}\n\n"))
+    Bytes::from(format!(
+        "event: resync\ndata: {{\"reason\":\"{reason}\"}}\n\n"
+    ))
 }

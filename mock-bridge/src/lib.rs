@@ -1,6 +1,7 @@
 //! mock-bridge: a stand-in for the Discord bridge the discussion panel talks to.
 //!
 //! The map:
+//! - [`cli`]: the program: configuration, signals, graceful shutdown.
 //! - [`config`]: flags with environment fallbacks, validated at start.
 //! - [`app`]: the router — `app(hub)` is what tests drive.
 //! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connections;
@@ -51,7 +53,11 @@ pub struct RunningBridge {
 }
 
 /// Starts a bridge on `listener`; it runs until `shutdown` is cancelled.
-pub fn spawn(config: Config, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<RunningBridge> {
+pub fn spawn(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<RunningBridge> {
     let addr = listener.local_addr()?;
     let hub = Arc::new(Hub::new(config, shutdown.clone())?);
     if hub.config.seed_demo {
@@ -66,8 +72,17 @@ pub fn spawn(config: Config, listener: TcpListener, shutdown: CancellationToken)
     }
     let router = app::app(hub.clone());
     let signal = shutdown.clone().cancelled_owned();
-    let task = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(signal).await });
-    Ok(RunningBridge { addr, hub, shutdown, task })
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .await
+    });
+    Ok(RunningBridge {
+        addr,
+        hub,
+        shutdown,
+        task,
+    })
 }
 
 /// One shared ticker sends every stream its heartbeat: one timer for the whole

@@ -38,7 +38,8 @@ mod id_as_string {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
         let text = String::deserialize(deserializer)?;
-        super::parse_id(&text).ok_or_else(|| serde::de::Error::custom("id must be a decimal u64 string"))
+        super::parse_id(&text)
+            .ok_or_else(|| serde::de::Error::custom("id must be a decimal u64 string"))
     }
 }
 
@@ -53,7 +54,9 @@ pub fn parse_id(text: &str) -> Option<u64> {
 /// Checks a channel name against `^[A-Za-z0-9_-]{1,64}$`.
 pub fn validate_channel(channel: &str) -> Result<(), ApiError> {
     let valid = (1..=64).contains(&channel.len())
-        && channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if valid {
         Ok(())
     } else {
@@ -104,8 +107,20 @@ mod tests {
         for good in ["general", "a", "A-b_9", &"x".repeat(64)] {
             assert!(validate_channel(good).is_ok(), "{good}");
         }
-        for bad in ["", "has space", "dot.dot", "ünïcode", "a/b", &"x".repeat(65), "<script>"] {
-            assert_eq!(validate_channel(bad).unwrap_err().status, StatusCode::BAD_REQUEST, "{bad}");
+        for bad in [
+            "",
+            "has space",
+            "dot.dot",
+            "ünïcode",
+            "a/b",
+            &"x".repeat(65),
+            "<script>",
+        ] {
+            assert_eq!(
+                validate_channel(bad).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
         }
     }
 
@@ -122,7 +137,11 @@ mod tests {
         let text = std::str::from_utf8(&frame).unwrap();
         assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));
         assert!(text.ends_with("}\n\n"));
-        assert_eq!(text.matches('\n').count(), 4, "newlines in content are escaped in JSON");
+        assert_eq!(
+            text.matches('\n').count(),
+            4,
+            "newlines in content are escaped in JSON"
+        );
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub struct HistoryFile {
 impl HistoryFile {
     /// Opens (or creates) the file and reads back every valid message in it.
     pub fn open(path: &Path) -> io::Result<(HistoryFile, Vec<Message>)> {
-        let mut file = OpenOptions::new().read(true).create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .create(true)
+            .append(true)
+            .open(path)?;
         let mut messages = Vec::new();
         let mut good_until = 0u64;
         let mut offset = 0u64;
@@ -60,7 +64,13 @@ impl HistoryFile {
         file.seek(SeekFrom::End(0))?;
         messages.sort_by_key(|m| m.id);
         messages.dedup_by_key(|m| m.id);
-        Ok((HistoryFile { path: path.to_owned(), file }, messages))
+        Ok((
+            HistoryFile {
+                path: path.to_owned(),
+                file,
+            },
+            messages,
+        ))
     }
 
     /// Appends one message. It is in the operating system's hands when this
@@ -81,7 +91,13 @@ mod tests {
     use super::*;
 
     fn message(id: u64) -> Message {
-        Message { id, channel_id: "c".into(), author: "a".into(), content: format!("m{id}"), timestamp: "t".into() }
+        Message {
+            id,
+            channel_id: "c".into(),
+            author: "a".into(),
+            content: format!("m{id}"),
+            timestamp: "t".into(),
+        }
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub struct Snowflakes {
 impl Snowflakes {
     /// A generator that will only issue ids greater than `floor`.
     pub fn starting_above(floor: u64) -> Self {
-        Snowflakes { last: AtomicU64::new(floor) }
+        Snowflakes {
+            last: AtomicU64::new(floor),
+        }
     }
 
     /// The next id.
@@ -28,7 +30,10 @@ impl Snowflakes {
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let next = from_clock.max(last + 1);
-            match self.last.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .last
+                .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => return next,
                 Err(actual) => last = actual,
             }
@@ -38,7 +43,10 @@ impl Snowflakes {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -55,7 +63,10 @@ mod tests {
                 std::thread::spawn(move || (0..10_000).map(|_| ids.next()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let count = all.len();
         all.sort_unstable();
         all.dedup();

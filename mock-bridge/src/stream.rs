@@ -29,8 +29,13 @@ use tokio_stream::wrappers::ReceiverStream;
 
 /// The `Last-Event-ID` to resume after: the header (what a browser sends when it
 /// reconnects by itself) wins over the query (what a fresh EventSource can set).
-fn last_event_id(headers: &HeaderMap, query: &HashMap<String, String>) -> Result<Option<u64>, ApiError> {
-    let from_header = headers.get("last-event-id").map(|v| v.to_str().unwrap_or("\u{0}").trim().to_owned());
+fn last_event_id(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Option<u64>, ApiError> {
+    let from_header = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}").trim().to_owned());
     let text = match from_header.filter(|v| !v.is_empty()) {
         Some(text) => text,
         None => match query.get("last_event_id").filter(|v| !v.is_empty()) {
@@ -38,9 +43,11 @@ fn last_event_id(headers: &HeaderMap, query: &HashMap<String, String>) -> Result
             None => return Ok(None),
         },
     };
-    parse_id(&text)
-        .map(Some)
-        .ok_or_else(|| ApiError::bad_request(format!("last event id {text:?} is not a decimal message id")))
+    parse_id(&text).map(Some).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "last event id {text:?} is not a decimal message id"
+        ))
+    })
 }
 
 /// The `{channel}` path segment.
@@ -67,18 +74,26 @@ pub async fn events(
     match hub.fault() {
         Fault::None => {}
         Fault::Reject(status) => {
-            return Err(ApiError::new(status, "event streams are refused on purpose (injected fault)"));
+            return Err(ApiError::new(
+                status,
+                "event streams are refused on purpose (injected fault)",
+            ));
         }
         Fault::Stall => {
             // Accept the connection and say nothing, until shutdown (or the client leaves,
             // which drops this future).
             hub.shutdown.cancelled().await;
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the bridge is shutting down"));
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the bridge is shutting down",
+            ));
         }
     }
     let subscription = hub.subscribe(&channel, last_event_id);
     let record = hub.connections.open(&channel, rfc3339_ms(now_ms()));
-    record.last_event_id.store(subscription.caught_up_to, Ordering::Relaxed);
+    record
+        .last_event_id
+        .store(subscription.caught_up_to, Ordering::Relaxed);
     tracing::info!(connection = record.id, %channel, ?last_event_id, "stream opened");
     let prefix = subscription.prefix.clone();
     let (sender, receiver) = mpsc::channel(hub.config.client_backlog as usize);
@@ -89,13 +104,21 @@ pub async fn events(
         .map(Ok::<Bytes, Infallible>);
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
 
-async fn run_pump(hub: Arc<Hub>, record: Arc<Record>, subscription: Subscription, sender: mpsc::Sender<Bytes>) {
+async fn run_pump(
+    hub: Arc<Hub>,
+    record: Arc<Record>,
+    subscription: Subscription,
+    sender: mpsc::Sender<Bytes>,
+) {
     let reason = pump(&hub, &record, subscription, &sender).await;
     drop(sender); // ends the response body
     hub.connections.close(record.id, reason);
@@ -108,8 +131,18 @@ async fn run_pump(hub: Arc<Hub>, record: Arc<Record>, subscription: Subscription
     );
 }
 
-async fn pump(hub: &Hub, record: &Record, subscription: Subscription, sender: &mpsc::Sender<Bytes>) -> CloseReason {
-    let Subscription { mut live, mut global, caught_up_to, .. } = subscription;
+async fn pump(
+    hub: &Hub,
+    record: &Record,
+    subscription: Subscription,
+    sender: &mpsc::Sender<Bytes>,
+) -> CloseReason {
+    let Subscription {
+        mut live,
+        mut global,
+        caught_up_to,
+        ..
+    } = subscription;
     let mut sent_up_to = caught_up_to;
     loop {
         let frame = tokio::select! {
@@ -162,6 +195,9 @@ mod tests {
         headers.insert("last-event-id", HeaderValue::from_static("9"));
         assert_eq!(last_event_id(&headers, &query), Ok(Some(9)));
         headers.insert("last-event-id", HeaderValue::from_static("nine"));
-        assert_eq!(last_event_id(&headers, &query).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            last_event_id(&headers, &query).unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
     }
 }

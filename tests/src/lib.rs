@@ -1,1 +1,53 @@
+//! The end-to-end harness: the real bridge as a process, the real panel in
+//! headless Chromium driven over WebDriver.
+//!
+//! - [`bridge`]: starts, kills and restarts `mock-bridge`, and calls its control API.
+//! - [`browser`]: a chromedriver and a Chromium session per test.
+//! - [`panel`]: reads what the page shows and waits for it, with deadlines.
+//!
+//! Every process a test starts is owned by a value that kills it on drop, so a
+//! failing test leaves nothing behind.
 
+pub mod bridge;
+pub mod browser;
+pub mod panel;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The workspace root (where `dist/` is).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_owned()
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The error type of the harness: a sentence with what was seen.
+pub type Error = String;
+
+/// Polls `check` every 25 ms until it returns `Some`, or fails after `within`.
+pub async fn wait_until<T, F, Fut>(within: Duration, what: &str, mut check: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("timed out after {within:?} waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

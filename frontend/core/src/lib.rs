@@ -21,7 +21,7 @@ pub mod store;
 pub mod wire;
 
 pub use engine::Engine;
-pub use message::{Message, MessageId};
+pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;
 pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
 pub use wire::{decode, DecodeError, Incoming};

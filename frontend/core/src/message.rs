@@ -60,9 +60,29 @@ pub struct Message {
     pub timestamp: String,
 }
 
+/// Whether `channel` is a valid channel name: `^[A-Za-z0-9_-]{1,64}$`.
+pub fn is_valid_channel(channel: &str) -> bool {
+    (1..=64).contains(&channel.len())
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_names_follow_the_contract() {
+        assert!(
+            is_valid_channel("general")
+                && is_valid_channel("a-b_C9")
+                && is_valid_channel(&"x".repeat(64))
+        );
+        for bad in ["", "a b", "a/b", "ä", &"x".repeat(65), "../x"] {
+            assert!(!is_valid_channel(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn ids_compare_as_numbers_not_text() {

@@ -78,9 +78,94 @@ impl Options {
     }
 }
 
+impl Options {
+    /// Sets one knob by name: `snake_case` (query strings) or `camelCase` (the JS
+    /// API), e.g. `backoff_base_ms` or `backoffBaseMs`. Unknown names and values
+    /// that are not numbers are errors, for the caller to report.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let key: String = name
+            .chars()
+            .flat_map(|c| {
+                if c.is_ascii_uppercase() {
+                    vec!['_', c.to_ascii_lowercase()]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        let number = || -> Result<u64, String> {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} must be a whole number, not {value:?}"))
+        };
+        match key.as_str() {
+            "watchdog_factor" => {
+                self.watchdog_factor = value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f > 1.0)
+                    .ok_or_else(|| format!("{name} must be a number above 1, not {value:?}"))?
+            }
+            "initial_watchdog_ms" => self.initial_watchdog_ms = number()?,
+            "backoff_base_ms" => self.backoff_base_ms = number()?,
+            "backoff_cap_ms" => self.backoff_cap_ms = number()?,
+            "max_attempts" => self.max_attempts = number()?.min(u32::MAX as u64) as u32,
+            "stability_window_ms" => self.stability_window_ms = number()?,
+            "history_limit" => self.history_limit = number()?.min(500) as u32,
+            "page_limit" => self.page_limit = number()?.min(500) as u32,
+            "max_messages" => self.max_messages = number()?.min(1_000_000) as usize,
+            _ => return Err(format!("unknown option {name:?}")),
+        }
+        Ok(())
+    }
+
+    /// Knob names `set` accepts, in `snake_case`.
+    pub const NAMES: [&'static str; 9] = [
+        "watchdog_factor",
+        "initial_watchdog_ms",
+        "backoff_base_ms",
+        "backoff_cap_ms",
+        "max_attempts",
+        "stability_window_ms",
+        "history_limit",
+        "page_limit",
+        "max_messages",
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knobs_are_set_by_snake_or_camel_name() {
+        let mut options = Options::default();
+        options.set("backoff_base_ms", "250").unwrap();
+        options.set("maxAttempts", "7").unwrap();
+        options.set("watchdogFactor", "3").unwrap();
+        assert_eq!(
+            (
+                options.backoff_base_ms,
+                options.max_attempts,
+                options.watchdog_factor
+            ),
+            (250, 7, 3.0)
+        );
+        assert!(options
+            .set("max_attempts", "many")
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(options.set("watchdog_factor", "0.5").is_err());
+        assert!(options
+            .set("colour", "red")
+            .unwrap_err()
+            .contains("unknown option"));
+        for name in Options::NAMES {
+            assert!(Options::default().set(name, "2").is_ok(), "{name}");
+        }
+    }
 
     #[test]
     fn watchdog_is_two_and_a_half_intervals_or_the_initial_deadline() {

@@ -529,3 +529,14 @@ fn status_changes_are_announced_once() {
     let again = h.step(Event::PageVisible);
     assert!(!again.iter().any(|c| matches!(c, Command::ShowStatus(_))));
 }
+
+#[test]
+fn an_invalid_channel_stops_at_once_without_requests() {
+    let mut engine = Engine::new("no spaces allowed", options());
+    let commands = engine.handle(Event::Mount, 0, 0.5);
+    assert!(!commands
+        .iter()
+        .any(|c| matches!(c, Command::FetchHistory { .. } | Command::OpenStream { .. })));
+    let view = engine.view();
+    assert!(view.stopped && view.error.unwrap().contains("not a valid channel name"));
+}

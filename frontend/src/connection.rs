@@ -1,0 +1,305 @@
+//! The browser side of the connection engine.
+//!
+//! [`Connection`] turns browser events (EventSource callbacks, timers, fetch
+//! results, `online`, `visibilitychange`) into [`Event`]s for the pure
+//! [`Engine`], and carries out the [`Command`]s it returns. It decides nothing
+//! itself. Dropping a `Connection` unmounts the engine and releases everything:
+//! the EventSource, every timer, every listener, an in-flight fetch.
+
+use crate::browser::{log_error, log_info, log_warn, now_ms, random, Listener, OwnedEventSource};
+use gloo_net::http::Request;
+use gloo_timers::callback::Timeout;
+use leptos::prelude::{RwSignal, Set};
+use panel_core::{
+    decode, Command, Engine, Event, Message, MessageId, Options, ReadyState, StreamId, Timer,
+    ViewState,
+};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortController, EventSource, MessageEvent};
+
+/// Where the panel gets its data.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// Base URL of the bridge without a trailing slash; empty for same origin.
+    pub bridge_url: String,
+    /// The channel shown.
+    pub channel: String,
+}
+
+/// The signals the view renders.
+#[derive(Clone, Copy)]
+pub struct Outputs {
+    pub status: RwSignal<ViewState>,
+    pub messages: RwSignal<Vec<Arc<Message>>>,
+}
+
+/// One panel's live connection. Drop it to end it.
+pub struct Connection {
+    inner: Rc<RefCell<Inner>>,
+    /// Events raised while the engine was busy (never expected: browser
+    /// callbacks do not run re-entrantly, but a queue is cheaper than a panic).
+    queue: Rc<RefCell<VecDeque<Event>>>,
+}
+
+struct Inner {
+    engine: Engine,
+    endpoint: Endpoint,
+    outputs: Outputs,
+    stream: Option<(StreamId, OwnedEventSource)>,
+    timers: HashMap<Timer, Timeout>,
+    fetch: Option<AbortController>,
+    /// `online` and `visibilitychange`.
+    _page_listeners: Vec<Listener>,
+}
+
+impl Connection {
+    /// Starts the connection: history, then the stream.
+    pub fn start(endpoint: Endpoint, options: Options, outputs: Outputs) -> Connection {
+        let engine = Engine::new(endpoint.channel.clone(), options);
+        let connection = Connection {
+            inner: Rc::new(RefCell::new(Inner {
+                engine,
+                endpoint,
+                outputs,
+                stream: None,
+                timers: HashMap::new(),
+                fetch: None,
+                _page_listeners: Vec::new(),
+            })),
+            queue: Rc::default(),
+        };
+        let sink = connection.sink();
+        connection.inner.borrow_mut()._page_listeners = page_listeners(&sink);
+        sink.send(Event::Mount);
+        connection
+    }
+
+    /// The reader pressed Retry.
+    pub fn retry(&self) {
+        self.sink().send(Event::RetryPressed);
+    }
+
+    fn sink(&self) -> Sink {
+        Sink {
+            inner: Rc::downgrade(&self.inner),
+            queue: Rc::downgrade(&self.queue),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Let the engine say what to release, then drop whatever is left anyway.
+        self.sink().send(Event::Unmount);
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.stream = None;
+            inner.timers.clear();
+            if let Some(fetch) = inner.fetch.take() {
+                fetch.abort();
+            }
+            inner._page_listeners.clear();
+        }
+    }
+}
+
+/// A weak handle that callbacks use to feed events to the engine; it does
+/// nothing once the connection is gone.
+#[derive(Clone)]
+struct Sink {
+    inner: Weak<RefCell<Inner>>,
+    queue: Weak<RefCell<VecDeque<Event>>>,
+}
+
+impl Sink {
+    fn send(&self, event: Event) {
+        let (Some(inner), Some(queue)) = (self.inner.upgrade(), self.queue.upgrade()) else {
+            return;
+        };
+        queue.borrow_mut().push_back(event);
+        let Ok(mut state) = inner.try_borrow_mut() else {
+            return;
+        }; // the running step drains the queue
+        loop {
+            let Some(event) = queue.borrow_mut().pop_front() else {
+                break;
+            };
+            let commands = state.engine.handle(event, now_ms(), random());
+            for command in commands {
+                state.execute(command, self);
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn execute(&mut self, command: Command, sink: &Sink) {
+        match command {
+            Command::OpenStream {
+                stream,
+                last_event_id,
+            } => self.open_stream(stream, last_event_id, sink),
+            Command::CloseStream(stream) => {
+                if self.stream.as_ref().is_some_and(|(id, _)| *id == stream) {
+                    self.stream = None;
+                }
+            }
+            Command::ArmTimer(timer, after_ms) => {
+                let sink = sink.clone();
+                let after = after_ms.min(i32::MAX as u64) as u32;
+                self.timers.insert(
+                    timer,
+                    Timeout::new(after, move || sink.send(Event::TimerFired(timer))),
+                );
+            }
+            Command::CancelTimer(timer) => {
+                self.timers.remove(&timer);
+            }
+            Command::FetchHistory {
+                request,
+                after,
+                limit,
+            } => self.fetch_history(request, after, limit, sink),
+            Command::ShowMessages => self
+                .outputs
+                .messages
+                .set(self.engine.messages().cloned().collect()),
+            Command::ShowStatus(view) => self.outputs.status.set(view),
+            Command::Log(text) => log_info(&format!("#{}: {text}", self.endpoint.channel)),
+        }
+    }
+
+    fn channel_url(&self, leaf: &str) -> String {
+        format!(
+            "{}/api/channels/{}/{leaf}",
+            self.endpoint.bridge_url, self.endpoint.channel
+        )
+    }
+
+    fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, sink: &Sink) {
+        self.stream = None; // the engine never asks for two; make sure of it
+        let mut url = self.channel_url("events");
+        if let Some(id) = last_event_id {
+            url.push_str(&format!("?last_event_id={id}"));
+        }
+        let source = match EventSource::new(&url) {
+            Ok(source) => source,
+            Err(error) => {
+                log_error(&format!(
+                    "could not create an EventSource for {url}: {error:?}"
+                ));
+                // Report it as the browser giving up, so the engine backs off.
+                return sink.send(Event::StreamError(stream, ReadyState::Closed));
+            }
+        };
+        let target: &web_sys::EventTarget = source.as_ref();
+        let mut listeners = Vec::with_capacity(6);
+        let on = sink.clone();
+        listeners.push(Listener::new(target, "open", move |_| {
+            on.send(Event::StreamOpened(stream))
+        }));
+        let (on, watched) = (sink.clone(), source.clone());
+        listeners.push(Listener::new(target, "error", move |_| {
+            let state = match watched.ready_state() {
+                EventSource::CONNECTING => ReadyState::Connecting,
+                EventSource::OPEN => ReadyState::Open,
+                _ => ReadyState::Closed,
+            };
+            on.send(Event::StreamError(stream, state));
+        }));
+        for name in ["message", "status", "heartbeat", "resync"] {
+            let on = sink.clone();
+            let channel = self.endpoint.channel.clone();
+            listeners.push(Listener::new(target, name, move |event| {
+                on.send(received(stream, name, &channel, event));
+            }));
+        }
+        self.stream = Some((stream, OwnedEventSource::new(source, listeners)));
+    }
+
+    fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, sink: &Sink) {
+        let mut url = format!("{}?limit={limit}", self.channel_url("messages"));
+        if let Some(after) = after {
+            url.push_str(&format!("&after={after}"));
+        }
+        if let Some(previous) = self.fetch.take() {
+            previous.abort(); // superseded: the engine ignores its answer anyway
+        }
+        let abort = AbortController::new().ok();
+        let signal = abort.as_ref().map(|a| a.signal());
+        self.fetch = abort;
+        let sink = sink.clone();
+        leptos::task::spawn_local(async move {
+            let event = match load(&url, signal.as_ref()).await {
+                Ok(messages) => Event::HistoryLoaded(request, messages),
+                Err(reason) => {
+                    log_warn(&format!("history request {url} failed: {reason}"));
+                    Event::HistoryFailed(request, reason)
+                }
+            };
+            sink.send(event);
+        });
+    }
+}
+
+/// Decodes one stream event. Bad input is logged once, with context, and still
+/// counts as a sign of life; it never panics.
+fn received(stream: StreamId, name: &str, channel: &str, event: web_sys::Event) -> Event {
+    let data = event
+        .dyn_ref::<MessageEvent>()
+        .and_then(|m| m.data().as_string())
+        .unwrap_or_default();
+    match decode(name, &data) {
+        Ok(incoming) => Event::Received(stream, incoming),
+        Err(error) => {
+            log_warn(&format!("#{channel}: {error}"));
+            Event::Undecodable(stream)
+        }
+    }
+}
+
+async fn load(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<Vec<Message>, String> {
+    let response = Request::get(url)
+        .abort_signal(signal)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        let body = response.text().await.unwrap_or_default();
+        let sentence = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| response.status_text());
+        return Err(format!("HTTP {}: {sentence}", response.status()));
+    }
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    serde_json::from_str::<Vec<Message>>(&text).map_err(|e| format!("unreadable history: {e}"))
+}
+
+fn page_listeners(sink: &Sink) -> Vec<Listener> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let mut listeners = Vec::new();
+    let on = sink.clone();
+    listeners.push(Listener::new(window.as_ref(), "online", move |_| {
+        on.send(Event::Online)
+    }));
+    if let Some(document) = window.document() {
+        let on = sink.clone();
+        let watched = document.clone();
+        listeners.push(Listener::new(
+            document.as_ref(),
+            "visibilitychange",
+            move |_| {
+                if watched.visibility_state() == web_sys::VisibilityState::Visible {
+                    on.send(Event::PageVisible);
+                }
+            },
+        ));
+    }
+    listeners
+}

@@ -1,0 +1,138 @@
+//! The `DiscussionPanel` component: header with the connection status, the
+//! message list, and the error line with Retry when the panel has stopped.
+
+use crate::connection::{Connection, Endpoint, Outputs};
+use leptos::html::Ol;
+use leptos::prelude::*;
+use panel_core::{Label, Message, Options, ViewState};
+use std::sync::Arc;
+
+/// How close to the bottom (in CSS pixels) still counts as "at the bottom".
+const STICKY_BOTTOM_PX: i32 = 24;
+
+/// A live discussion panel for one channel.
+///
+/// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
+/// - `channel`: the channel to show; changing it switches streams cleanly.
+/// - `options`: timing and size knobs (see [`Options`] for the defaults).
+#[component]
+pub fn DiscussionPanel(
+    #[prop(into)] bridge_url: String,
+    #[prop(into)] channel: Signal<String>,
+    #[prop(optional)] options: Option<Options>,
+) -> impl IntoView {
+    let options = options.unwrap_or_default();
+    let initial = ViewState {
+        label: Label::Reconnecting,
+        stopped: false,
+        error: None,
+    };
+    let outputs = Outputs {
+        status: RwSignal::new(initial),
+        messages: RwSignal::new(Vec::new()),
+    };
+    // Owned by this component: dropped (closing everything) when it unmounts.
+    let connection = StoredValue::new_local(None::<Connection>);
+    let bridge_url = bridge_url.trim_end_matches('/').to_owned();
+
+    Effect::new(move |_| {
+        let channel = channel.get();
+        // Drop the old connection before opening the new: never two streams.
+        connection.set_value(None);
+        outputs.messages.set(Vec::new());
+        let endpoint = Endpoint {
+            bridge_url: bridge_url.clone(),
+            channel,
+        };
+        connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
+    });
+
+    let list = NodeRef::<Ol>::new();
+    let at_bottom = StoredValue::new(true);
+    let on_scroll = move |_| {
+        if let Some(list) = list.get_untracked() {
+            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
+            at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
+        }
+    };
+    // Follow new messages while the reader is at the bottom; leave them alone
+    // when they scrolled up to read.
+    Effect::new(move |_| {
+        outputs.messages.track();
+        if at_bottom.get_value() {
+            request_animation_frame(move || {
+                if let Some(list) = list.get_untracked() {
+                    list.set_scroll_top(list.scroll_height());
+                }
+            });
+        }
+    });
+
+    let status = outputs.status;
+    let retry = move |_| {
+        connection.with_value(|c| {
+            if let Some(connection) = c {
+                connection.retry();
+            }
+        })
+    };
+    view! {
+        <section class="discussion-panel" data-channel=move || channel.get() aria-label="Discussion">
+            <header class="dp-header">
+                <h2 class="dp-title">
+                    <span class="dp-hash" aria-hidden="true">"#"</span>
+                    {move || channel.get()}
+                </h2>
+                <div
+                    class="dp-status"
+                    data-connection-status=move || status.read().label.as_attr()
+                    role="status"
+                    aria-live="polite"
+                >
+                    <span class="dp-dot" aria-hidden="true"></span>
+                    <span class="dp-label">{move || status.read().label.text()}</span>
+                </div>
+            </header>
+            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages">
+                <For each=move || outputs.messages.get() key=|message| message.id let(message)>
+                    <MessageItem message/>
+                </For>
+            </ol>
+            <Show when=move || status.read().stopped>
+                <div class="dp-error" role="alert">
+                    <p class="dp-error-text">
+                        {move || status.read().error.clone().unwrap_or_else(|| "Disconnected.".into())}
+                    </p>
+                    <button type="button" class="dp-retry" data-action="retry" on:click=retry>
+                        "Retry"
+                    </button>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// One message. Author and content are text nodes: never parsed as HTML.
+#[component]
+fn MessageItem(message: Arc<Message>) -> impl IntoView {
+    let time = local_time(&message.timestamp);
+    view! {
+        <li class="dp-message" data-message-id=message.id.to_string()>
+            <div class="dp-meta">
+                <span class="dp-author">{message.author.clone()}</span>
+                <time class="dp-time" datetime=message.timestamp.clone()>{time}</time>
+            </div>
+            <p class="dp-content">{message.content.clone()}</p>
+        </li>
+    }
+}
+
+/// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.
+fn local_time(timestamp: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(timestamp));
+    let (hours, minutes) = (date.get_hours(), date.get_minutes());
+    if hours > 23 || minutes > 59 {
+        return String::new(); // NaN date
+    }
+    format!("{hours:02}:{minutes:02}")
+}

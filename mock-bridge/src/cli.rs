@@ -1,0 +1,95 @@
+//! The bridge as a command-line program: parse the configuration, listen,
+//! run until a signal or `SERVER_SHUTDOWN_AFTER_SECONDS`.
+
+use crate::config::Config;
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+/// How long open streams get to end after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs the bridge with the process's arguments; returns the exit code.
+#[tokio::main]
+pub async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(problem) = config.validate() {
+        eprintln!("mock-bridge: {problem}");
+        return ExitCode::from(2);
+    }
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("mock-bridge: cannot listen on {}: {error}", config.listen);
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(
+        listen = %config.listen,
+        heartbeat_interval_s = config.heartbeat_interval.as_secs_f64(),
+        ping_stop_after_s = config.ping_stop_after.map(|d| d.as_secs_f64()),
+        shutdown_after_s = config.shutdown_after.map(|d| d.as_secs_f64()),
+        retry_ms = config.retry_ms,
+        history_per_channel = config.history_per_channel,
+        history_file = ?config.history_file,
+        static_dir = ?config.static_dir,
+        control_token = config.control_token.is_some(),
+        client_backlog = config.client_backlog,
+        "mock-bridge starting"
+    );
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone(), config.shutdown_after));
+    let bridge = match crate::spawn(config, listener, shutdown.clone()) {
+        Ok(bridge) => bridge,
+        Err(error) => {
+            eprintln!("mock-bridge: cannot start: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(addr = %bridge.addr, "listening");
+    shutdown.cancelled().await;
+    let open = bridge.hub.connections.active_count();
+    tracing::info!(open_streams = open, "shutting down");
+    match tokio::time::timeout(SHUTDOWN_GRACE, bridge.task).await {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!("stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(Err(error))) => {
+            tracing::error!(%error, "server error during shutdown");
+            ExitCode::from(1)
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "server task failed");
+            ExitCode::from(1)
+        }
+        Err(_) => {
+            tracing::warn!("connections still open after the grace period; exiting anyway");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn watch_signals(shutdown: CancellationToken, after: Option<Duration>) {
+    let deadline = async {
+        match after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler works on Unix");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        _ = deadline => tracing::info!("SERVER_SHUTDOWN_AFTER_SECONDS reached"),
+    }
+    shutdown.cancel();
+}

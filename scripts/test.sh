@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, host tests of every crate, the
+# release wasm build of the panel, and the end-to-end tests (the real panel in
+# headless Chromium against the real bridge). Installs what is missing first.
+# Ends with cargo's own summary lines; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+started=$SECONDS
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "installing what is missing"
+ensure_tools
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all crates, all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "building the panel for the browser (trunk build --release)"
+wasm_env trunk build --release
+
+step "tests: host tests of every crate, then end to end in headless Chromium"
+echo "(setup and build took $((SECONDS - started)) s)"
+cargo test --workspace

@@ -1,0 +1,132 @@
+//! A chromedriver process and one headless Chromium session; both end on drop.
+
+use crate::{free_port, wait_until, Error};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A browser for one test.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    driver_port: u16,
+    session: String,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with the flags this machine needs.
+    pub async fn start() -> Result<Browser, Error> {
+        let port = free_port();
+        let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start {driver_path} (scripts/setup.sh installs it): {e}")
+            })?;
+        let profile = std::env::temp_dir().join(format!("e2e-chromium-{port}"));
+        let mut browser_guard = DriverGuard(Some(driver));
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        wait_until(Duration::from_secs(10), "chromedriver to answer", || {
+            let (url, http) = (format!("{url}/status"), http.clone());
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
+        })
+        .await?;
+        let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1100,700",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": binary, "args": args }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&url)
+            .await
+            .map_err(|e| format!("cannot open a Chromium session: {e}"))?;
+        let session = client.session_id().await.ok().flatten().unwrap_or_default();
+        let driver = browser_guard.0.take().expect("guard holds the driver");
+        Ok(Browser {
+            client,
+            driver,
+            driver_port: port,
+            session,
+            profile,
+        })
+    }
+
+    /// Saves a screenshot to `tests/artifacts/<name>.png`; returns the path.
+    pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
+        let png = self.client.screenshot().await.ok()?;
+        let dir = crate::workspace_root().join("tests").join("artifacts");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).ok()?;
+        Some(path)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ask chromedriver to end the session (it closes Chromium), synchronously
+        // because drop cannot wait on the runtime; then make sure nothing is left.
+        use std::io::{Read, Write};
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.driver_port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(format!("user-data-dir={}", self.profile.display()))
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Kills chromedriver if starting the session fails half-way.
+struct DriverGuard(Option<Child>);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

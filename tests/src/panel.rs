@@ -1,0 +1,167 @@
+//! What the panel shows, read from the DOM, and waits on it with deadlines.
+
+use crate::bridge::{Bridge, BridgeOptions};
+use crate::browser::Browser;
+use crate::{wait_until, Error};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Reads everything the tests look at in one round trip.
+const READ_STATE: &str = r#"
+const status = document.querySelectorAll('[data-connection-status]');
+const panel = document.querySelector('.discussion-panel');
+return {
+  statuses: status.length,
+  label: status[0] ? status[0].getAttribute('data-connection-status') : null,
+  text: status[0] ? status[0].textContent : null,
+  role: status[0] ? status[0].getAttribute('role') : null,
+  ids: [...document.querySelectorAll('li[data-message-id]')].map(li => li.getAttribute('data-message-id')),
+  retry: document.querySelectorAll('button[data-action="retry"]').length,
+  channel: panel ? panel.getAttribute('data-channel') : null,
+};
+"#;
+
+/// A snapshot of the panel.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct PanelState {
+    pub statuses: usize,
+    pub label: Option<String>,
+    pub text: Option<String>,
+    pub role: Option<String>,
+    pub ids: Vec<String>,
+    pub retry: usize,
+    pub channel: Option<String>,
+}
+
+impl PanelState {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or("(none)")
+    }
+}
+
+/// One test's world: a bridge, a browser, and the page open on the panel.
+pub struct Scenario {
+    pub name: String,
+    pub bridge: Bridge,
+    pub browser: Browser,
+}
+
+/// Engine knobs the tests pass in the page's query: short, so that every
+/// reconnection cycle takes well under a second.
+pub const FAST: &str =
+    "backoff_base_ms=150&backoff_cap_ms=600&stability_window_ms=1500&initial_watchdog_ms=3000";
+
+impl Scenario {
+    /// Starts a bridge and a browser and opens `path_and_query` (e.g. `/?channel=general`).
+    pub async fn start(
+        name: &str,
+        bridge: BridgeOptions,
+        path_and_query: &str,
+    ) -> Result<Scenario, Error> {
+        let bridge = Bridge::start(bridge).await?;
+        let browser = Browser::start().await?;
+        let scenario = Scenario {
+            name: name.to_owned(),
+            bridge,
+            browser,
+        };
+        scenario.open(path_and_query).await?;
+        Ok(scenario)
+    }
+
+    /// Navigates to a page of the bridge.
+    pub async fn open(&self, path_and_query: &str) -> Result<(), Error> {
+        let url = self.bridge.url(path_and_query);
+        self.browser
+            .client
+            .goto(&url)
+            .await
+            .map_err(|e| format!("cannot open {url}: {e}"))
+    }
+
+    /// Reads the panel's state.
+    pub async fn state(&self) -> Result<PanelState, Error> {
+        let value = self
+            .browser
+            .client
+            .execute(READ_STATE, vec![])
+            .await
+            .map_err(|e| format!("reading the page: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected page state: {e}"))
+    }
+
+    /// Runs a script in the page.
+    pub async fn run_js(&self, script: &str) -> Result<serde_json::Value, Error> {
+        self.browser
+            .client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| format!("script failed: {e}"))
+    }
+
+    /// Waits until `check` holds for the panel's state; on timeout, the error
+    /// says what the page showed, where the screenshot is, and the bridge's log.
+    pub async fn wait_for(
+        &self,
+        within: Duration,
+        what: &str,
+        check: impl Fn(&PanelState) -> bool,
+    ) -> Result<PanelState, Error> {
+        let check = &check;
+        let result = wait_until(within, what, || async move {
+            self.state().await.ok().filter(|state| check(state))
+        })
+        .await;
+        match result {
+            Ok(state) => Ok(state),
+            Err(timeout) => Err(self.report(&timeout).await),
+        }
+    }
+
+    /// Waits for a label.
+    pub async fn wait_label(&self, label: &str, within: Duration) -> Result<PanelState, Error> {
+        self.wait_for(within, &format!("the label {label:?}"), |s| {
+            s.label.as_deref() == Some(label)
+        })
+        .await
+    }
+
+    /// A failure report with everything that helps.
+    pub async fn report(&self, problem: &str) -> String {
+        let state = self
+            .state()
+            .await
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|e| e);
+        let shot = self.browser.screenshot(&self.name).await;
+        format!(
+            "{problem}\n  page: {state}\n  screenshot: {}\n  bridge log (tail):\n{}",
+            shot.map_or("(none)".into(), |p| p.display().to_string()),
+            self.bridge.log_tail()
+        )
+    }
+}
+
+/// Fails with `message` unless `condition`.
+pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), Error> {
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+/// The given ids, as the page shows them, must be exactly once each and in order.
+pub fn exactly_once_in_order(shown: &[String], expected: &[String]) -> Result<(), Error> {
+    let mut sorted = shown.to_vec();
+    sorted.sort_by_key(|id| id.parse::<u64>().unwrap_or(0));
+    sorted.dedup();
+    ensure(sorted.len() == shown.len(), || {
+        format!("duplicates shown: {shown:?}")
+    })?;
+    ensure(sorted == shown, || format!("not in id order: {shown:?}"))?;
+    let missing: Vec<&String> = expected.iter().filter(|id| !shown.contains(id)).collect();
+    ensure(missing.is_empty(), || {
+        format!("missing {missing:?} from {shown:?}")
+    })
+}
