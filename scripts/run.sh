@@ -21,7 +21,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p target
 target/debug/mock-bridge --listen 127.0.0.1:8787 --seed-demo \
-  --demo-flap-seconds "${DEMO_FLAP_SECONDS:-20}" --demo-chatter-seconds "${DEMO_CHATTER_SECONDS:-7}" \
+  --demo-flap "${DEMO_FLAP_SECONDS:-20}" --demo-chatter "${DEMO_CHATTER_SECONDS:-7}" \
   --history-file target/demo-history.jsonl &
 pids+=($!)
 

@@ -62,9 +62,13 @@ pub struct Config {
     #[arg(long, env = "STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
-    /// Frames a stream may have waiting for a slow client before it is dropped as `lagged`.
-    #[arg(long, env = "CLIENT_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(4..=100_000))]
+    /// Frames queued for a client before the bridge waits for it to read.
+    #[arg(long, env = "CLIENT_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub client_backlog: u64,
+
+    /// A client that reads nothing for this many seconds while frames wait is dropped as `lagged`.
+    #[arg(long, env = "CLIENT_STALL_SECONDS", default_value = "10", value_parser = positive_seconds)]
+    pub client_stall: Duration,
 }
 
 impl Config {

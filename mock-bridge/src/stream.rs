@@ -2,9 +2,11 @@
 //!
 //! Each stream has a small task, its pump, that moves frames from the channel's
 //! broadcast and the global feed into a bounded queue that the response body
-//! drains. A client that stops reading fills the queue and is dropped as
-//! `lagged` (after a best-effort `resync`), so it can neither grow the bridge's
-//! memory nor hold back anyone else.
+//! drains. A client that stops reading fills the queue; if it then reads
+//! nothing for `--client-stall` seconds, or falls off the end of the shared
+//! broadcast ring, it is dropped as `lagged` (after a best-effort `resync`). So
+//! a stuck client can neither grow the bridge's memory nor hold back anyone
+//! else: every other stream has its own pump and queue.
 
 use crate::clock::rfc3339_ms;
 use crate::connections::{CloseReason, Record};
@@ -167,10 +169,16 @@ async fn pump(
             sent_up_to = id;
             record.last_event_id.store(id, Ordering::Relaxed);
         }
-        match sender.try_send(frame.bytes) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => return lagged(sender),
-            Err(mpsc::error::TrySendError::Closed(_)) => return CloseReason::ClientClosed,
+        let delivered = tokio::select! {
+            biased;
+            _ = hub.shutdown.cancelled() => return CloseReason::Shutdown,
+            _ = record.cancel.cancelled() => return CloseReason::ServerClosed,
+            sent = tokio::time::timeout(hub.config.client_stall, sender.send(frame.bytes)) => sent,
+        };
+        match delivered {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return CloseReason::ClientClosed,
+            Err(_) => return lagged(sender),
         }
     }
 }

@@ -231,6 +231,14 @@ impl Bridge {
             .map(|_| ())
     }
 
+    /// How many streams the bridge has opened since it started.
+    pub async fn connections_opened(&self) -> Result<u64, Error> {
+        let report = self
+            .call(reqwest::Method::GET, "/internal/connections", None)
+            .await?;
+        Ok(report["opened_total"].as_u64().unwrap_or(0))
+    }
+
     /// The channels of the streams open now.
     pub async fn active_streams(&self) -> Result<Vec<String>, Error> {
         let report = self

@@ -99,6 +99,42 @@ impl Scenario {
             .map_err(|e| format!("script failed: {e}"))
     }
 
+    /// Starts recording every label the panel shows, in the page itself, so
+    /// that short-lived states are seen without racing a poll.
+    pub async fn record_labels(&self) -> Result<(), Error> {
+        self.run_js(
+            r#"const el = document.querySelector('[data-connection-status]');
+               window.__labels = [el.getAttribute('data-connection-status')];
+               new MutationObserver(() => {
+                 const v = el.getAttribute('data-connection-status');
+                 if (window.__labels[window.__labels.length - 1] !== v) window.__labels.push(v);
+               }).observe(el, { attributes: true, attributeFilter: ['data-connection-status'] });"#,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The labels shown since [`Scenario::record_labels`], in order.
+    pub async fn labels_seen(&self) -> Result<Vec<String>, Error> {
+        let value = self.run_js("return window.__labels || [];").await?;
+        Ok(serde_json::from_value(value).unwrap_or_default())
+    }
+
+    /// Clicks the Retry button.
+    pub async fn click_retry(&self) -> Result<(), Error> {
+        use fantoccini::Locator;
+        let button = (self
+            .browser
+            .client
+            .find(Locator::Css(r#"button[data-action="retry"]"#))
+            .await)
+            .map_err(|e| format!("no Retry button: {e}"))?;
+        button
+            .click()
+            .await
+            .map_err(|e| format!("clicking Retry: {e}"))
+    }
+
     /// Waits until `check` holds for the panel's state; on timeout, the error
     /// says what the page showed, where the screenshot is, and the bridge's log.
     pub async fn wait_for(

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(10);
 
+/// The same short timings as [`FAST`], for the JS API's camelCase options.
+const FAST_CAMEL: &str =
+    "backoffBaseMs=150&backoffCapMs=600&stabilityWindowMs=1500&initialWatchdogMs=3000";
+
 fn bridge() -> BridgeOptions {
     BridgeOptions::new(env!("CARGO_BIN_EXE_e2e-bridge"))
 }
@@ -76,5 +80,372 @@ scenario!(
         ensure(!state.ids.contains(&other), || {
             "a message of another channel was shown".into()
         })
+    }
+);
+
+scenario!(
+    gateway_states_fold_into_the_label,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        s.bridge.set_gateway("reconnecting").await?;
+        s.wait_label("reconnecting", SOON).await?;
+        s.bridge.set_gateway("disconnected").await?;
+        let state = s.wait_label("disconnected", SOON).await?;
+        ensure(state.retry == 0, || {
+            "Retry shown for an upstream outage the panel cannot fix".into()
+        })?;
+        ensure(state.text.as_deref() == Some("Disconnected"), || {
+            format!("visible label {:?}", state.text)
+        })?;
+        let during = s
+            .bridge
+            .inject("general", "alice", "sent during the outage")
+            .await?;
+        s.bridge.set_gateway("connected").await?;
+        let state = s
+            .wait_for(SOON, "Live with the outage's message", |st| {
+                st.label() == "live" && st.ids.contains(&during)
+            })
+            .await?;
+        exactly_once_in_order(&state.ids, &[during])
+    }
+);
+
+scenario!(
+    a_zombie_stream_is_detected_and_replaced,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        s.record_labels().await?;
+        let before = s.bridge.connections_opened().await?;
+        s.bridge.pause_heartbeats(true).await?;
+        // Heartbeats every 0.3 s: the watchdog deadline is 0.75 s. Allow generous slack
+        // for a loaded machine; the benchmark measures the accuracy.
+        s.wait_label("reconnecting", Duration::from_secs(4)).await?;
+        s.bridge.pause_heartbeats(false).await?;
+        s.wait_label("live", SOON).await?;
+        let after = s.bridge.connections_opened().await?;
+        ensure(after > before, || {
+            format!("no new stream was opened ({before} → {after})")
+        })?;
+        let labels = s.labels_seen().await?;
+        ensure(
+            labels.starts_with(&["live".into(), "reconnecting".into()]),
+            || format!("labels {labels:?}"),
+        )
+    }
+);
+
+scenario!(
+    a_server_drop_reconnects_and_loses_nothing,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        let mut expected = vec![s.bridge.inject("general", "a", "before").await?];
+        s.record_labels().await?;
+        let closed = s.bridge.disconnect(Some("general")).await?;
+        ensure(closed == 1, || {
+            format!("{closed} streams closed, expected 1")
+        })?;
+        for i in 0..5 {
+            expected.push(
+                s.bridge
+                    .inject("general", "b", &format!("while reconnecting {i}"))
+                    .await?,
+            );
+        }
+        let last = expected.last().cloned().unwrap_or_default();
+        let state = s
+            .wait_for(SOON, "Live with every message", |st| {
+                st.label() == "live" && st.ids.contains(&last)
+            })
+            .await?;
+        exactly_once_in_order(&state.ids, &expected)?;
+        let labels = s.labels_seen().await?;
+        ensure(labels.contains(&"reconnecting".to_owned()), || {
+            format!("never showed Reconnecting: {labels:?}")
+        })
+    }
+);
+
+scenario!(
+    a_killed_and_restarted_bridge_loses_nothing,
+    |name: &'static str| async move {
+        let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let mut options = bridge();
+        options.history_file = Some(dir.join("history.jsonl"));
+        let mut s = Scenario::start(name, options, &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        for i in 0..3 {
+            s.bridge
+                .inject("general", "a", &format!("before the crash {i}"))
+                .await?;
+        }
+        s.wait_for(SOON, "three messages", |st| st.ids.len() == 3)
+            .await?;
+        s.bridge.kill();
+        s.wait_label("reconnecting", SOON).await?;
+        s.bridge.restart().await?;
+        for i in 0..3 {
+            s.bridge
+                .inject("general", "b", &format!("after the restart {i}"))
+                .await?;
+        }
+        let all = s.bridge.history_ids("general").await?;
+        ensure(all.len() == 6, || {
+            format!("the history file kept {} of 6 messages", all.len())
+        })?;
+        let last = all.last().cloned().unwrap_or_default();
+        let state = s
+            .wait_for(Duration::from_secs(20), "Live with all six", |st| {
+                st.label() == "live" && st.ids.contains(&last)
+            })
+            .await?;
+        exactly_once_in_order(&state.ids, &all)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+);
+
+scenario!(
+    when_the_browser_gives_up_the_panel_stops_and_retry_recovers,
+    |name: &'static str| async move {
+        let s = Scenario::start(
+            name,
+            bridge(),
+            &format!("/?channel=general&{FAST}&max_attempts=3"),
+        )
+        .await?;
+        s.wait_label("live", SOON).await?;
+        s.bridge
+            .set_fault(serde_json::json!({ "mode": "reject", "status": 503 }))
+            .await?;
+        s.bridge.disconnect(None).await?;
+        let missed = s
+            .bridge
+            .inject("general", "a", "sent while refused")
+            .await?;
+        let state = s
+            .wait_for(SOON, "Disconnected with Retry", |st| {
+                st.label() == "disconnected" && st.retry == 1
+            })
+            .await?;
+        ensure(!state.ids.contains(&missed), || {
+            "shown without a stream?".into()
+        })?;
+        s.bridge
+            .set_fault(serde_json::json!({ "mode": "none" }))
+            .await?;
+        s.click_retry().await?;
+        let state = s
+            .wait_for(SOON, "Live again, history complete", |st| {
+                st.label() == "live" && st.ids.contains(&missed)
+            })
+            .await?;
+        ensure(state.retry == 0, || "Retry still shown".into())?;
+        exactly_once_in_order(&state.ids, &[missed])
+    }
+);
+
+scenario!(
+    a_stream_stalled_from_the_start_recovers_once_cleared,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), "/healthz").await?;
+        s.bridge
+            .set_fault(serde_json::json!({ "mode": "stall" }))
+            .await?;
+        let message = s
+            .bridge
+            .inject("general", "a", "waiting behind the stall")
+            .await?;
+        s.open(&format!(
+            "/?channel=general&{FAST}&initial_watchdog_ms=1500"
+        ))
+        .await?;
+        let state = s.wait_label("reconnecting", SOON).await?;
+        ensure(state.ids.contains(&message), || {
+            "history should load even while streams stall".into()
+        })?;
+        s.bridge
+            .set_fault(serde_json::json!({ "mode": "none" }))
+            .await?;
+        s.wait_label("live", Duration::from_secs(15))
+            .await
+            .map(|_| ())
+    }
+);
+
+scenario!(
+    hostile_content_is_shown_as_text,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        let payloads = [
+            r#"<img src=x onerror="window.__xss=1">"#,
+            r#"<script>window.__xss=2</script>"#,
+            r#"<a href="javascript:window.__xss=3">click</a>"#,
+        ];
+        let mut ids = Vec::new();
+        for payload in payloads {
+            ids.push(
+                s.bridge
+                    .inject(
+                        "general",
+                        r#"<b onmouseover="window.__xss=4">mallory</b>"#,
+                        payload,
+                    )
+                    .await?,
+            );
+        }
+        s.wait_for(SOON, "the payloads", |st| {
+            ids.iter().all(|id| st.ids.contains(id))
+        })
+        .await?;
+        let verdict = s
+        .run_js(
+            r#"const items = [...document.querySelectorAll('li[data-message-id] .dp-content')].map(e => e.textContent);
+               return { xss: typeof window.__xss, texts: items,
+                        elements: document.querySelectorAll('.discussion-panel img, .discussion-panel script, .discussion-panel a, .discussion-panel b').length };"#,
+        )
+        .await?;
+        ensure(verdict["xss"] == "undefined", || {
+            format!("script ran: {verdict}")
+        })?;
+        ensure(verdict["elements"] == 0, || {
+            format!("markup was interpreted: {verdict}")
+        })?;
+        let texts: Vec<String> =
+            serde_json::from_value(verdict["texts"].clone()).unwrap_or_default();
+        ensure(
+            payloads.iter().all(|p| texts.iter().any(|t| t == p)),
+            || format!("not shown literally: {texts:?}"),
+        )
+    }
+);
+
+scenario!(
+    malformed_events_are_ignored_without_harm,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), &format!("/?channel=general&{FAST}")).await?;
+        s.wait_label("live", SOON).await?;
+        let huge = format!(
+            "event: message\ndata: {{\"pad\":\"{}\"}}\n\n",
+            "x".repeat(70_000)
+        );
+        let frames = [
+        "event: message\ndata: {broken json\n\n",
+        "event: message\ndata: {\"id\":\"77\"}\n\n",
+        "event: message\ndata: {\"id\":\"not-a-number\",\"channel_id\":\"general\",\"author\":\"a\",\"content\":\"c\",\"timestamp\":\"t\"}\n\n",
+        "event: status\ndata: {\"gateway\":\"sideways\"}\n\n",
+        "event: typing\ndata: {\"who\":\"alice\"}\n\n",
+        "data: no event name at all\n\n",
+        "event: resync\ndata: nonsense\n\n",
+        huge.as_str(),
+    ];
+        for frame in frames {
+            s.bridge.inject_raw("general", frame).await?;
+        }
+        let good = s.bridge.inject("general", "alice", "still fine").await?;
+        let state = s
+            .wait_for(SOON, "the good message after the bad ones", |st| {
+                st.ids.contains(&good)
+            })
+            .await?;
+        ensure(state.label() == "live", || {
+            format!("label {} after malformed events", state.label())
+        })?;
+        ensure(state.ids == [good.clone()], || {
+            format!("unexpected messages shown: {:?}", state.ids)
+        })?;
+        // The WebAssembly instance is alive: it still reacts.
+        let later = s.bridge.inject("general", "bob", "and still alive").await?;
+        s.wait_for(SOON, "a message after that", |st| st.ids.contains(&later))
+            .await
+            .map(|_| ())
+    }
+);
+
+scenario!(
+    switching_channels_keeps_one_stream_and_unmount_leaves_none,
+    |name: &'static str| async move {
+        let s = Scenario::start(
+            name,
+            bridge(),
+            &format!("/embed.html?channel=general&{FAST_CAMEL}"),
+        )
+        .await?;
+        s.wait_label("live", SOON).await?;
+        let design = s.bridge.inject("design", "erin", "design talk").await?;
+        s.run_js("window.discussionPanel.setChannel('design');")
+            .await?;
+        let state = s
+            .wait_for(SOON, "the design channel, live", |st| {
+                st.channel.as_deref() == Some("design") && st.label() == "live"
+            })
+            .await?;
+        ensure(state.ids == [design.clone()], || {
+            format!("shown after the switch: {:?}", state.ids)
+        })?;
+        e2e::wait_until(SOON, "exactly one stream, of design", || async {
+            s.bridge
+                .active_streams()
+                .await
+                .ok()
+                .filter(|a| a == &["design".to_owned()])
+        })
+        .await?;
+        s.run_js("window.discussionPanel.unmount();").await?;
+        e2e::wait_until(SOON, "no stream left after unmount", || async {
+            s.bridge
+                .active_streams()
+                .await
+                .ok()
+                .filter(|a| a.is_empty())
+        })
+        .await?;
+        let state = s.state().await?;
+        ensure(state.statuses == 0, || {
+            "the panel is still in the page after unmount".into()
+        })
+    }
+);
+
+scenario!(
+    the_js_mount_api_works_in_a_plain_page,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), "/healthz").await?;
+        let id = s
+            .bridge
+            .inject("random", "dave", "hello from a plain page")
+            .await?;
+        s.open(&format!("/embed.html?channel=random&{FAST_CAMEL}"))
+            .await?;
+        let state = s
+            .wait_for(SOON, "the embedded panel, live", |st| {
+                st.label() == "live" && st.ids.contains(&id)
+            })
+            .await?;
+        ensure(state.channel.as_deref() == Some("random"), || {
+            format!("channel {:?}", state.channel)
+        })?;
+        // Unknown options are refused with a sentence, not ignored.
+        let script = r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel-demo.js').then((m) => {
+          try { m.mountDiscussionPanel(document.createElement('div'), { channel: 'x', colour: 'red' }); done('accepted'); }
+          catch (e) { done(String(e)); }
+        });"#;
+        let answer = s
+            .browser
+            .client
+            .execute_async(script, vec![])
+            .await
+            .map_err(|e| format!("script failed: {e}"))?;
+        let answer = answer.as_str().unwrap_or_default().to_owned();
+        ensure(answer.contains("unknown option"), || {
+            format!("an unknown option was not refused: {answer}")
+        })?;
+        Ok(())
     }
 );

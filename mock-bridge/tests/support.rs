@@ -1,0 +1,210 @@
+//! Helpers for the bridge's integration tests: a bridge on port 0, an SSE frame
+//! reader over a real socket, and deadline waits.
+
+#![allow(dead_code)]
+
+use clap::Parser;
+use futures_util::StreamExt;
+use mock_bridge::config::Config;
+use mock_bridge::RunningBridge;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub const SOON: Duration = Duration::from_secs(5);
+
+/// Starts a bridge in-process on a free loopback port with `args`.
+pub async fn start(args: &[&str]) -> RunningBridge {
+    let mut argv = vec!["mock-bridge", "--listen", "127.0.0.1:0"];
+    if !args.contains(&"--heartbeat-interval") {
+        argv.extend(["--heartbeat-interval", "0.2"]);
+    }
+    argv.extend_from_slice(args);
+    let config = Config::try_parse_from(argv).expect("valid test flags");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    mock_bridge::spawn(config, listener, CancellationToken::new()).expect("bridge starts")
+}
+
+pub fn url(bridge: &RunningBridge, path: &str) -> String {
+    format!("http://{}{path}", bridge.addr)
+}
+
+/// One parsed SSE frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Frame {
+    pub raw: String,
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub data: String,
+    pub retry: Option<String>,
+}
+
+impl Frame {
+    fn parse(raw: &str) -> Frame {
+        let mut frame = Frame {
+            raw: raw.to_owned(),
+            ..Frame::default()
+        };
+        for line in raw.lines() {
+            let (field, value) = line.split_once(": ").unwrap_or((line, ""));
+            match field {
+                "event" => frame.event = Some(value.to_owned()),
+                "id" => frame.id = Some(value.to_owned()),
+                "data" => frame.data.push_str(value),
+                "retry" => frame.retry = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        frame
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// An open event stream, read frame by frame.
+pub struct Stream {
+    pub headers: reqwest::header::HeaderMap,
+    frames: mpsc::UnboundedReceiver<Frame>,
+    pub ended: CancellationToken,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Stream {
+    /// Opens `/api/channels/{channel}/events` with optional headers.
+    pub async fn open(bridge: &RunningBridge, path: &str, last_event_id: Option<&str>) -> Stream {
+        let client = reqwest::Client::new();
+        let mut request = client.get(url(bridge, path));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.expect("stream request");
+        assert_eq!(response.status(), 200, "stream refused");
+        let headers = response.headers().clone();
+        let (sender, frames) = mpsc::unbounded_channel();
+        let ended = CancellationToken::new();
+        let done = ended.clone();
+        let reader = tokio::spawn(async move {
+            let mut body = response.bytes_stream();
+            let mut buffer = String::new();
+            while let Some(Ok(chunk)) = body.next().await {
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let raw: String = buffer.drain(..end + 2).collect();
+                    let _ = sender.send(Frame::parse(&raw));
+                }
+            }
+            done.cancel();
+        });
+        Stream {
+            headers,
+            frames,
+            ended,
+            reader,
+        }
+    }
+
+    /// The next frame, within `SOON`.
+    pub async fn next(&mut self) -> Frame {
+        tokio::time::timeout(SOON, self.frames.recv())
+            .await
+            .expect("a frame in time")
+            .expect("stream still open")
+    }
+
+    /// The next frame that is not a heartbeat.
+    pub async fn next_non_heartbeat(&mut self) -> Frame {
+        loop {
+            let frame = self.next().await;
+            if frame.event.as_deref() != Some("heartbeat") {
+                return frame;
+            }
+        }
+    }
+
+    /// Message ids until `count` messages have arrived.
+    pub async fn message_ids(&mut self, count: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        while ids.len() < count {
+            let frame = self.next().await;
+            if frame.event.as_deref() == Some("message") {
+                ids.push(frame.id.clone().expect("message frames carry an id"));
+            }
+        }
+        ids
+    }
+
+    /// Waits for the server to end the stream.
+    pub async fn wait_ended(&self) {
+        tokio::time::timeout(SOON, self.ended.cancelled())
+            .await
+            .expect("the stream ended in time");
+    }
+
+    /// Stops reading and closes the connection.
+    pub fn close(self) {
+        self.reader.abort();
+    }
+}
+
+/// Posts a message through the control API; returns its id.
+pub async fn inject(bridge: &RunningBridge, channel: &str, content: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(url(
+            bridge,
+            &format!("/internal/channels/{channel}/messages"),
+        ))
+        .json(&serde_json::json!({ "author": "tester", "content": content }))
+        .send()
+        .await
+        .expect("inject");
+    assert_eq!(response.status(), 201);
+    response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sends a JSON control call; returns status and body.
+pub async fn call(
+    bridge: &RunningBridge,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().request(method, url(bridge, path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Polls `check` until it holds, or panics after `SOON`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + SOON;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The `/internal/connections` report.
+pub async fn report(bridge: &RunningBridge) -> serde_json::Value {
+    call(bridge, reqwest::Method::GET, "/internal/connections", None)
+        .await
+        .1
+}
