@@ -12,6 +12,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The raw-frame test knob accepts bodies up to this.
+pub const RAW_FRAME_MAX_BYTES: usize = 1024 * 1024;
 
 /// The Content-Security-Policy of the served panel: no inline script, but
 /// WebAssembly may compile.
@@ -25,7 +27,11 @@ pub fn app(hub: Arc<Hub>) -> Router {
             "/channels/{channel}/messages",
             post(control::inject_message),
         )
-        .route("/channels/{channel}/raw", post(control::inject_raw))
+        // Test knob: big enough to send an oversized event on purpose.
+        .route(
+            "/channels/{channel}/raw",
+            post(control::inject_raw).layer(DefaultBodyLimit::max(RAW_FRAME_MAX_BYTES)),
+        )
         .route("/gateway", put(control::set_gateway))
         .route("/heartbeats", put(control::set_heartbeats))
         .route("/disconnect", post(control::disconnect))
