@@ -449,3 +449,32 @@ scenario!(
         Ok(())
     }
 );
+
+scenario!(screenshots_of_the_three_states, |name: &'static str| async move {
+    // Saved under tests/artifacts/; with UPDATE_DOCS_SCREENSHOTS=1 also into docs/
+    // for the README.
+    let s = Scenario::start(name, bridge().with_args(&["--seed-demo"]), &format!("/?channel=general&{FAST}&max_attempts=2"))
+        .await?;
+    s.wait_for(SOON, "Live with the demo history", |st| st.label() == "live" && st.ids.len() >= 5).await?;
+    let to_docs = std::env::var_os("UPDATE_DOCS_SCREENSHOTS").is_some();
+    let save = |state: &'static str| {
+        let s = &s;
+        async move {
+            let path = s.browser.screenshot(&format!("panel-{state}")).await.ok_or("screenshot failed")?;
+            if to_docs {
+                let docs = e2e::workspace_root().join("docs").join(format!("panel-{state}.png"));
+                std::fs::copy(&path, docs).map_err(|e| e.to_string())?;
+            }
+            Ok::<(), Error>(())
+        }
+    };
+    save("live").await?;
+    s.bridge.set_gateway("reconnecting").await?;
+    s.wait_label("reconnecting", SOON).await?;
+    save("reconnecting").await?;
+    s.bridge.set_gateway("connected").await?;
+    s.bridge.set_fault(serde_json::json!({ "mode": "reject", "status": 503 })).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| st.label() == "disconnected" && st.retry == 1).await?;
+    save("disconnected").await
+});
