@@ -450,31 +450,105 @@ scenario!(
     }
 );
 
-scenario!(screenshots_of_the_three_states, |name: &'static str| async move {
-    // Saved under tests/artifacts/; with UPDATE_DOCS_SCREENSHOTS=1 also into docs/
-    // for the README.
-    let s = Scenario::start(name, bridge().with_args(&["--seed-demo"]), &format!("/?channel=general&{FAST}&max_attempts=2"))
+scenario!(
+    screenshots_of_the_three_states,
+    |name: &'static str| async move {
+        // Saved under tests/artifacts/; with UPDATE_DOCS_SCREENSHOTS=1 also into docs/
+        // for the README.
+        let s = Scenario::start(
+            name,
+            bridge().with_args(&["--seed-demo"]),
+            &format!("/?channel=general&{FAST}&max_attempts=2"),
+        )
         .await?;
-    s.wait_for(SOON, "Live with the demo history", |st| st.label() == "live" && st.ids.len() >= 5).await?;
-    let to_docs = std::env::var_os("UPDATE_DOCS_SCREENSHOTS").is_some();
-    let save = |state: &'static str| {
-        let s = &s;
-        async move {
-            let path = s.browser.screenshot(&format!("panel-{state}")).await.ok_or("screenshot failed")?;
-            if to_docs {
-                let docs = e2e::workspace_root().join("docs").join(format!("panel-{state}.png"));
-                std::fs::copy(&path, docs).map_err(|e| e.to_string())?;
+        s.wait_for(SOON, "Live with the demo history", |st| {
+            st.label() == "live" && st.ids.len() >= 5
+        })
+        .await?;
+        let to_docs = std::env::var_os("UPDATE_DOCS_SCREENSHOTS").is_some();
+        let save = |state: &'static str| {
+            let s = &s;
+            async move {
+                let path = s
+                    .browser
+                    .screenshot(&format!("panel-{state}"))
+                    .await
+                    .ok_or("screenshot failed")?;
+                if to_docs {
+                    let docs = e2e::workspace_root()
+                        .join("docs")
+                        .join(format!("panel-{state}.png"));
+                    std::fs::copy(&path, docs).map_err(|e| e.to_string())?;
+                }
+                Ok::<(), Error>(())
             }
-            Ok::<(), Error>(())
+        };
+        save("live").await?;
+        s.bridge.set_gateway("reconnecting").await?;
+        s.wait_label("reconnecting", SOON).await?;
+        save("reconnecting").await?;
+        s.bridge.set_gateway("connected").await?;
+        s.bridge
+            .set_fault(serde_json::json!({ "mode": "reject", "status": 503 }))
+            .await?;
+        s.bridge.disconnect(None).await?;
+        s.wait_for(SOON, "Disconnected with Retry", |st| {
+            st.label() == "disconnected" && st.retry == 1
+        })
+        .await?;
+        save("disconnected").await
+    }
+);
+
+scenario!(
+    the_list_follows_new_messages_only_while_at_the_bottom,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), "/healthz").await?;
+        for i in 0..40 {
+            s.bridge
+                .inject(
+                    "general",
+                    "alice",
+                    &format!("filler message number {i} that takes some room"),
+                )
+                .await?;
         }
-    };
-    save("live").await?;
-    s.bridge.set_gateway("reconnecting").await?;
-    s.wait_label("reconnecting", SOON).await?;
-    save("reconnecting").await?;
-    s.bridge.set_gateway("connected").await?;
-    s.bridge.set_fault(serde_json::json!({ "mode": "reject", "status": 503 })).await?;
-    s.bridge.disconnect(None).await?;
-    s.wait_for(SOON, "Disconnected with Retry", |st| st.label() == "disconnected" && st.retry == 1).await?;
-    save("disconnected").await
-});
+        s.open(&format!("/?channel=general&{FAST}")).await?;
+        s.wait_for(SOON, "Live with the history", |st| {
+            st.label() == "live" && st.ids.len() == 40
+        })
+        .await?;
+        let scroll = r#"const l = document.querySelector('.dp-messages');
+                    return { top: l.scrollTop, gap: l.scrollHeight - l.scrollTop - l.clientHeight };"#;
+        let at_bottom = || async {
+            let v = s.run_js(scroll).await.ok()?;
+            (v["gap"].as_f64()? <= 2.0).then_some(())
+        };
+        e2e::wait_until(SOON, "the list scrolled to the newest message", at_bottom).await?;
+        let next = s
+            .bridge
+            .inject("general", "bob", "arrives while at the bottom")
+            .await?;
+        s.wait_for(SOON, "the new message", |st| st.ids.contains(&next))
+            .await?;
+        e2e::wait_until(SOON, "the list to follow it", at_bottom).await?;
+
+        // The reader scrolls up to read: new messages must not pull them down.
+        s.run_js("const l = document.querySelector('.dp-messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll'));")
+        .await?;
+        let later = s
+            .bridge
+            .inject("general", "carol", "arrives while reading above")
+            .await?;
+        s.wait_for(SOON, "the later message", |st| st.ids.contains(&later))
+            .await?;
+        // Give a pending animation frame its chance before looking.
+        s.run_js("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));")
+            .await
+            .ok();
+        let top = s.run_js(scroll).await?["top"].as_f64().unwrap_or(-1.0);
+        ensure(top == 0.0, || {
+            format!("the list moved to {top} while the reader was reading above")
+        })
+    }
+);
