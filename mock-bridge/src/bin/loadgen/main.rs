@@ -1,0 +1,87 @@
+//! Load generator for mock-bridge: holds streams, measures fan-out latency,
+//! reconnect storms and slow clients, and prints each figure as a Markdown line.
+//!
+//! It starts the bridge itself (the `mock-bridge` binary next to it), so that the
+//! bridge's memory and CPU can be read from `/proc` for that process alone. Both
+//! run on this machine: the figures include the load generator competing for
+//! the same cores.
+//!
+//! ```text
+//! loadgen hold    --streams 1000,10000,19500
+//! loadgen fanout  --subscribers 1000,10000 --rate 10 --seconds 10
+//! loadgen storm   --clients 10000 --missed 20
+//! loadgen slow    --subscribers 10000 --slow-percent 1
+//! ```
+
+mod bridge;
+mod client;
+mod scenarios;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Load generator for mock-bridge")]
+struct Args {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Open N idle streams (heartbeats every second): memory per stream, CPU.
+    Hold {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,19500")]
+        streams: Vec<usize>,
+    },
+    /// N subscribers on one channel, messages at a steady rate: latency; then a
+    /// burst to saturate: deliveries per second.
+    Fanout {
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        subscribers: Vec<usize>,
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
+    /// N clients reconnect at once with Last-Event-ID after missing messages.
+    Storm {
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        missed: usize,
+    },
+    /// Fan-out where a share of subscribers stops reading.
+    Slow {
+        #[arg(long, default_value_t = 10_000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 1.0)]
+        slow_percent: f64,
+    },
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let result = runtime.block_on(async {
+        match args.scenario {
+            Scenario::Hold { streams } => scenarios::hold(&streams).await,
+            Scenario::Fanout {
+                subscribers,
+                rate,
+                seconds,
+            } => scenarios::fanout(&subscribers, rate, seconds).await,
+            Scenario::Storm { clients, missed } => scenarios::storm(clients, missed).await,
+            Scenario::Slow {
+                subscribers,
+                slow_percent,
+            } => scenarios::slow(subscribers, slow_percent).await,
+        }
+    });
+    if let Err(problem) = result {
+        eprintln!("loadgen: {problem}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,339 @@
+//! The four measurements. Each prints Markdown table rows on stdout.
+
+use crate::bridge::BridgeProcess;
+use crate::client::{get_json, post, source_for, subscribe, Behaviour, Seen, Shared};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+type Clients = Vec<JoinHandle<std::io::Result<Seen>>>;
+
+const READER: Behaviour = Behaviour {
+    reads: true,
+    record_ids: false,
+};
+
+/// Starts `count` clients on `channel`, in batches so the accept queue keeps up,
+/// and waits until all are subscribed.
+async fn open_clients(
+    bridge: &BridgeProcess,
+    shared: &Arc<Shared>,
+    count: usize,
+    channel: &str,
+    behaviour: impl Fn(usize) -> Behaviour,
+    resume: Option<u64>,
+) -> Result<Clients, String> {
+    let mut clients = Vec::with_capacity(count);
+    let already = shared.subscribed.load(Ordering::Relaxed);
+    for index in 0..count {
+        let task = subscribe(
+            bridge.addr,
+            source_for(index),
+            channel.to_owned(),
+            resume,
+            behaviour(index),
+            shared.clone(),
+        );
+        clients.push(tokio::spawn(task));
+        if index % 500 == 499 {
+            wait_for(Duration::from_secs(60), "a batch to subscribe", || {
+                shared.subscribed.load(Ordering::Relaxed) >= already + index + 1 - 250
+            })
+            .await?;
+        }
+    }
+    wait_for(
+        Duration::from_secs(120),
+        "every client to subscribe",
+        || shared.subscribed.load(Ordering::Relaxed) >= already + count,
+    )
+    .await?;
+    Ok(clients)
+}
+
+async fn wait_for(within: Duration, what: &str, check: impl Fn() -> bool) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    while !check() {
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+async fn collect(shared: &Arc<Shared>, clients: Clients) -> Vec<Seen> {
+    shared.stop.cancel();
+    let mut seen = Vec::with_capacity(clients.len());
+    for client in clients {
+        if let Ok(Ok(result)) = client.await {
+            seen.push(result);
+        }
+    }
+    seen
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank] as f64 / 1_000.0
+}
+
+pub async fn hold(sizes: &[usize]) -> Result<(), String> {
+    println!("| streams | bridge RSS idle (MiB) | RSS held (MiB) | KiB per stream | bridge CPU (% of a core) |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    for &count in sizes {
+        let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle = bridge.rss_kib();
+        let shared = Shared::new();
+        let clients = open_clients(&bridge, &shared, count, "hold", |_| READER, None).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await; // heartbeats flowing
+        let held = bridge.rss_kib();
+        let cpu = bridge.cpu_share(Duration::from_secs(5)).await;
+        let per_stream = (held.saturating_sub(idle)) as f64 / count as f64;
+        println!(
+            "| {count} | {:.1} | {:.1} | {per_stream:.2} | {:.1} |",
+            idle as f64 / 1024.0,
+            held as f64 / 1024.0,
+            cpu * 100.0
+        );
+        collect(&shared, clients).await;
+    }
+    Ok(())
+}
+
+/// Steady messages with latency stamps; returns sorted latencies (µs).
+async fn steady(
+    bridge: &BridgeProcess,
+    shared: &Arc<Shared>,
+    subscribers: usize,
+    rate: u32,
+    seconds: u32,
+) -> Result<(), String> {
+    let count = (rate * seconds) as u64;
+    let before = shared.messages.load(Ordering::Relaxed);
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    for _ in 0..count {
+        ticker.tick().await;
+        post(bridge.addr, "bench", &format!("bench:{}", shared.now_us()))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let expected = before + count * subscribers as u64;
+    wait_for(
+        Duration::from_secs(60),
+        "every subscriber to get every message",
+        || shared.messages.load(Ordering::Relaxed) >= expected,
+    )
+    .await
+}
+
+fn latency_row(label: &str, seen: &[Seen]) -> (f64, String) {
+    let mut all: Vec<u32> = seen
+        .iter()
+        .flat_map(|s| s.latencies_us.iter().copied())
+        .collect();
+    all.sort_unstable();
+    let p99 = percentile(&all, 99.0);
+    let row = format!(
+        "| {label} | {} | {:.1} | {p99:.1} | {:.1} |",
+        all.len(),
+        percentile(&all, 50.0),
+        all.last().map_or(f64::NAN, |&m| m as f64 / 1_000.0)
+    );
+    (p99, row)
+}
+
+pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<(), String> {
+    let mut saturation = Vec::new();
+    println!("| subscribers, rate | deliveries measured | p50 (ms) | p99 (ms) | max (ms) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for &subscribers in sizes {
+        let bridge = BridgeProcess::start(&["--heartbeat-interval", "15"]).await?;
+        let shared = Shared::new();
+        let clients =
+            open_clients(&bridge, &shared, subscribers, "bench", |_| READER, None).await?;
+        steady(&bridge, &shared, subscribers, rate, seconds).await?;
+
+        // Saturation: a burst posted by 4 concurrent posters.
+        let burst = (2_000_000 / subscribers).clamp(100, 1_000) as u64;
+        let before = shared.messages.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let posters: Vec<_> = (0..4)
+            .map(|_| {
+                let addr = bridge.addr;
+                tokio::spawn(async move {
+                    for _ in 0..burst / 4 {
+                        let _ = post(addr, "bench", "burst").await;
+                    }
+                })
+            })
+            .collect();
+        for poster in posters {
+            let _ = poster.await;
+        }
+        let expected = before + (burst / 4 * 4) * subscribers as u64;
+        let finished = wait_for(
+            Duration::from_secs(120),
+            "the burst to be delivered",
+            || shared.messages.load(Ordering::Relaxed) >= expected,
+        )
+        .await;
+        let elapsed = started.elapsed();
+        let delivered = shared.messages.load(Ordering::Relaxed) - before;
+        let report = get_json(bridge.addr, "/internal/connections")
+            .await
+            .map_err(|e| e.to_string())?;
+        saturation.push(format!(
+            "| {subscribers} | {} | {delivered} | {:.2} | {:.0} | {} |",
+            burst / 4 * 4,
+            elapsed.as_secs_f64(),
+            delivered as f64 / elapsed.as_secs_f64(),
+            report["closed"]["lagged"].as_u64().unwrap_or(0) + finished.is_err() as u64 * 0
+        ));
+        let seen = collect(&shared, clients).await;
+        println!(
+            "{}",
+            latency_row(&format!("{subscribers} × {rate}/s for {seconds} s"), &seen).1
+        );
+    }
+    println!();
+    println!("| subscribers | burst messages | deliveries | seconds | deliveries per second | streams dropped as lagged |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in saturation {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+pub async fn storm(count: usize, missed: usize) -> Result<(), String> {
+    let bridge = BridgeProcess::start(&[
+        "--heartbeat-interval",
+        "15",
+        "--history-per-channel",
+        "1000",
+    ])
+    .await?;
+    let shared = Shared::new();
+    let clients = open_clients(&bridge, &shared, count, "storm", |_| READER, None).await?;
+    let base = post(bridge.addr, "storm", "base")
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for(
+        Duration::from_secs(30),
+        "the base message everywhere",
+        || shared.messages.load(Ordering::Relaxed) >= count as u64,
+    )
+    .await?;
+    collect(&shared, clients).await;
+    let mut expected = Vec::new();
+    for i in 0..missed {
+        expected.push(
+            post(bridge.addr, "storm", &format!("missed {i}"))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    // Everyone comes back at once.
+    let shared = Shared::new();
+    let started = Instant::now();
+    let behaviour = Behaviour {
+        reads: true,
+        record_ids: true,
+    };
+    let clients: Clients = (0..count)
+        .map(|i| {
+            tokio::spawn(subscribe(
+                bridge.addr,
+                source_for(i),
+                "storm".into(),
+                Some(base),
+                behaviour,
+                shared.clone(),
+            ))
+        })
+        .collect();
+    wait_for(
+        Duration::from_secs(180),
+        "every client to get every missed message",
+        || shared.messages.load(Ordering::Relaxed) >= (count * missed) as u64,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let seen = collect(&shared, clients).await;
+    let exact = seen.iter().filter(|s| s.ids == expected).count();
+    println!("| clients | missed messages | all streaming and caught up (s) | clients with every missed message exactly once |");
+    println!("| ---: | ---: | ---: | ---: |");
+    println!(
+        "| {count} | {missed} | {:.2} | {exact} of {count} |",
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<(), String> {
+    println!("| run | streams (stuck) | deliveries measured | p50 (ms) | p99 (ms) | max (ms) | bridge RSS before → after (MiB) | dropped as lagged |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |");
+    for stuck_share in [0.0, slow_percent] {
+        let bridge =
+            BridgeProcess::start(&["--heartbeat-interval", "1", "--client-stall", "5"]).await?;
+        let shared = Shared::new();
+        let stuck_every = if stuck_share > 0.0 {
+            (100.0 / stuck_share).round() as usize
+        } else {
+            usize::MAX
+        };
+        let behaviour = move |i: usize| Behaviour {
+            reads: i % stuck_every != stuck_every - 1,
+            record_ids: false,
+        };
+        let clients = open_clients(&bridge, &shared, subscribers, "bench", behaviour, None).await?;
+        let stuck = (0..subscribers).filter(|&i| !behaviour(i).reads).count();
+        let before = bridge.rss_kib();
+        // 10 messages/s for 20 s, with 2 KB of content so stuck sockets fill up.
+        let padding = "p".repeat(2_000);
+        let readers = subscribers - stuck;
+        let start_count = shared.messages.load(Ordering::Relaxed);
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        for _ in 0..200 {
+            ticker.tick().await;
+            let content = format!("bench:{} {padding}", shared.now_us());
+            post(bridge.addr, "bench", &content)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        wait_for(
+            Duration::from_secs(60),
+            "the readers to get everything",
+            || shared.messages.load(Ordering::Relaxed) >= start_count + 200 * readers as u64,
+        )
+        .await?;
+        let after = bridge.rss_kib();
+        let report = get_json(bridge.addr, "/internal/connections")
+            .await
+            .map_err(|e| e.to_string())?;
+        let seen = collect(&shared, clients).await;
+        let label = if stuck == 0 {
+            "all reading"
+        } else {
+            "with stuck clients"
+        };
+        let (_, row) = latency_row(label, &seen);
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        println!(
+            "| {label} | {subscribers} ({stuck}) | {} | {} | {} | {} | {:.1} → {:.1} | {} |",
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            report["closed"]["lagged"].as_u64().unwrap_or(0)
+        );
+    }
+    Ok(())
+}
