@@ -1,12 +1,16 @@
 //! The router: `app(hub)` is the seam tests drive.
 
+use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::{api, control, error, stream};
-use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -19,6 +23,41 @@ pub const RAW_FRAME_MAX_BYTES: usize = 1024 * 1024;
 /// WebAssembly may compile.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
+
+/// Longest query string accepted on any route.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
+/// Cross-origin access to `/api` for the configured origins only. EventSource
+/// sends no credentials, so none are allowed.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET])
+        .allow_headers([
+            header::HeaderName::from_static("last-event-id"),
+            header::CONTENT_TYPE,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// Refuses absurdly long query strings before any handler parses them.
+async fn limit_query(request: Request, next: Next) -> Response {
+    match request.uri().query() {
+        Some(query) if query.len() > MAX_QUERY_BYTES => ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the query string is {} bytes; the limit is {MAX_QUERY_BYTES}",
+                query.len()
+            ),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
 
 /// Builds the whole application.
 pub fn app(hub: Arc<Hub>) -> Router {
@@ -48,7 +87,8 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/channels/{channel}/messages", get(api::history))
         .route("/channels/{channel}/events", get(stream::events))
         .method_not_allowed_fallback(error::method_not_allowed)
-        .fallback(error::not_found);
+        .fallback(error::not_found)
+        .layer(cors(&hub.config.allowed_origins));
 
     let router = Router::new()
         .route(
@@ -73,5 +113,6 @@ pub fn app(hub: Arc<Hub>) -> Router {
     };
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limit_query))
         .with_state(hub)
 }

@@ -19,6 +19,8 @@ pub async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colours only on a terminal: logs in files and CI stay readable.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if let Err(problem) = config.validate() {
         eprintln!("mock-bridge: {problem}");
@@ -57,9 +59,18 @@ pub async fn main() -> ExitCode {
     shutdown.cancelled().await;
     let open = bridge.hub.connections.active_count();
     tracing::info!(open_streams = open, "shutting down");
-    match tokio::time::timeout(SHUTDOWN_GRACE, bridge.task).await {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    let served = tokio::time::timeout_at(deadline, bridge.task).await;
+    // The server is done once responses end; each stream's pump records its
+    // close just after. Wait for those records too, so nothing is left behind
+    // uncounted.
+    while bridge.hub.connections.active_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let report = bridge.hub.connections.report();
+    match served {
         Ok(Ok(Ok(()))) => {
-            tracing::info!("stopped cleanly");
+            tracing::info!(closed = %report["closed"], left_open = bridge.hub.connections.active_count(), "stopped cleanly");
             ExitCode::SUCCESS
         }
         Ok(Ok(Err(error))) => {

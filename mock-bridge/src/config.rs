@@ -66,6 +66,15 @@ pub struct Config {
     #[arg(long, env = "CLIENT_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub client_backlog: u64,
 
+    /// Origins (e.g. `https://editor.example.com`) whose pages may call `/api`
+    /// from the browser; comma-separated. None: same-origin pages only.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// Open streams allowed per client address; 0 for no limit.
+    #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = 0)]
+    pub max_streams_per_client: usize,
+
     /// A client that reads nothing for this many seconds while frames wait is dropped as `lagged`.
     #[arg(long, env = "CLIENT_STALL_SECONDS", default_value = "10", value_parser = positive_seconds)]
     pub client_stall: Duration,
@@ -117,6 +126,22 @@ fn positive_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// An origin: scheme, host and optional port, nothing else.
+fn origin(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!(
+            "{text:?} is not an origin like https://editor.example.com"
+        )),
+    }
+}
+
 fn non_empty(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         Err("must not be empty".into())
@@ -147,6 +172,22 @@ mod tests {
         }
         assert!(parse(&["--retry-ms", "0"]).is_err());
         assert!(parse(&["--control-token", " "]).is_err());
+    }
+
+    #[test]
+    fn origins_must_be_origins() {
+        let config = parse(&[
+            "--allowed-origins",
+            "https://a.example,http://localhost:3000/",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            ["https://a.example", "http://localhost:3000"]
+        );
+        for bad in ["*", "a.example", "https://a.example/path", "ftp://x"] {
+            assert!(parse(&["--allowed-origins", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -56,15 +57,32 @@ pub struct Record {
     pub last_event_id: AtomicU64,
     /// Cancelled to end this stream from the server side.
     pub cancel: CancellationToken,
+    /// The client's address, when known, for the per-client limit.
+    pub peer: Option<IpAddr>,
+}
+
+#[derive(Debug, Default)]
+struct Active {
+    records: HashMap<u64, Arc<Record>>,
+    /// Open streams per client address.
+    per_peer: HashMap<IpAddr, usize>,
 }
 
 /// Every open stream, and the totals.
 #[derive(Debug, Default)]
 pub struct Connections {
     next_id: AtomicU64,
-    active: Mutex<HashMap<u64, Arc<Record>>>,
+    active: Mutex<Active>,
     opened_total: AtomicU64,
     closed: [AtomicU64; 5],
+}
+
+/// A client already holds as many streams as it may.
+#[derive(Debug, thiserror::Error)]
+#[error("{peer} already holds {limit} open streams, the most one client may hold")]
+pub struct TooManyStreams {
+    pub peer: IpAddr,
+    pub limit: usize,
 }
 
 #[derive(Serialize)]
@@ -76,8 +94,23 @@ pub struct ActiveReport {
 }
 
 impl Connections {
-    /// Registers a new stream of `channel`.
-    pub fn open(&self, channel: &str, opened_at: String) -> Arc<Record> {
+    /// Registers a new stream of `channel` from `peer`, unless that client
+    /// already holds `limit` streams (0: no limit).
+    pub fn open(
+        &self,
+        channel: &str,
+        opened_at: String,
+        peer: Option<IpAddr>,
+        limit: usize,
+    ) -> Result<Arc<Record>, TooManyStreams> {
+        let mut active = self.active.lock().unwrap();
+        if let Some(peer) = peer {
+            let held = active.per_peer.entry(peer).or_default();
+            if limit > 0 && *held >= limit {
+                return Err(TooManyStreams { peer, limit });
+            }
+            *held += 1;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let record = Arc::new(Record {
             id,
@@ -86,39 +119,52 @@ impl Connections {
             opened: std::time::Instant::now(),
             last_event_id: AtomicU64::new(0),
             cancel: CancellationToken::new(),
+            peer,
         });
-        self.active.lock().unwrap().insert(id, record.clone());
+        active.records.insert(id, record.clone());
         self.opened_total.fetch_add(1, Ordering::Relaxed);
-        record
+        Ok(record)
     }
 
     /// Forgets a stream and counts why it ended.
     pub fn close(&self, id: u64, reason: CloseReason) {
-        if self.active.lock().unwrap().remove(&id).is_some() {
-            let index = CloseReason::ALL
-                .iter()
-                .position(|r| *r == reason)
-                .unwrap_or(2);
-            self.closed[index].fetch_add(1, Ordering::Relaxed);
+        let mut active = self.active.lock().unwrap();
+        let Some(record) = active.records.remove(&id) else {
+            return;
+        };
+        if let Some(peer) = record.peer {
+            if let Some(held) = active.per_peer.get_mut(&peer) {
+                *held -= 1;
+                if *held == 0 {
+                    active.per_peer.remove(&peer);
+                }
+            }
         }
+        drop(active);
+        let index = CloseReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(2);
+        self.closed[index].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Ends the streams of `channel` (all when `None`); returns how many.
     pub fn disconnect(&self, channel: Option<&str>) -> usize {
         let active = self.active.lock().unwrap();
         let chosen = active
+            .records
             .values()
             .filter(|r| channel.is_none_or(|c| r.channel == c));
         chosen.map(|record| record.cancel.cancel()).count()
     }
 
     pub fn active_count(&self) -> usize {
-        self.active.lock().unwrap().len()
+        self.active.lock().unwrap().records.len()
     }
 
     /// The `/internal/connections` report.
     pub fn report(&self) -> serde_json::Value {
-        let mut active: Vec<ActiveReport> = (self.active.lock().unwrap().values())
+        let mut active: Vec<ActiveReport> = (self.active.lock().unwrap().records.values())
             .map(|r| ActiveReport {
                 id: r.id,
                 channel: r.channel.clone(),

@@ -70,10 +70,11 @@ pub fn spawn(
     if let Some(every) = hub.config.demo_chatter {
         tokio::spawn(demo::chatter(hub.clone(), every));
     }
-    let router = app::app(hub.clone());
+    // Connection info gives handlers the client's address (per-client limits).
+    let service = app::app(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone().cancelled_owned();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, service)
             .with_graceful_shutdown(signal)
             .await
     });

@@ -65,8 +65,26 @@ pub fn channel_from(path: Result<Path<ChannelPath>, PathRejection>) -> Result<St
     Ok(channel)
 }
 
+/// The client's address, when the server recorded it (not in in-process tests).
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Peer(info.map(|info| info.0.ip())))
+    }
+}
+
 pub async fn events(
     State(hub): State<Arc<Hub>>,
+    Peer(peer): Peer,
     path: Result<Path<ChannelPath>, PathRejection>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
@@ -91,8 +109,12 @@ pub async fn events(
             ));
         }
     }
+    let limit = hub.config.max_streams_per_client;
+    let record = (hub
+        .connections
+        .open(&channel, rfc3339_ms(now_ms()), peer, limit))
+    .map_err(|refused| ApiError::new(StatusCode::TOO_MANY_REQUESTS, refused.to_string()))?;
     let subscription = hub.subscribe(&channel, last_event_id);
-    let record = hub.connections.open(&channel, rfc3339_ms(now_ms()));
     record
         .last_event_id
         .store(subscription.caught_up_to, Ordering::Relaxed);

@@ -16,12 +16,16 @@
 mod bridge;
 mod client;
 mod scenarios;
+mod table;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(about = "Load generator for mock-bridge")]
 struct Args {
+    /// Repeat the measurement this many times and show the median run.
+    #[arg(long, default_value_t = 1, global = true)]
+    runs: usize,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -66,22 +70,35 @@ fn main() {
         .build()
         .expect("a runtime");
     let result = runtime.block_on(async {
-        match args.scenario {
-            Scenario::Hold { streams } => scenarios::hold(&streams).await,
-            Scenario::Fanout {
-                subscribers,
-                rate,
-                seconds,
-            } => scenarios::fanout(&subscribers, rate, seconds).await,
-            Scenario::Storm { clients, missed } => scenarios::storm(clients, missed).await,
-            Scenario::Slow {
-                subscribers,
-                slow_percent,
-            } => scenarios::slow(subscribers, slow_percent).await,
+        let mut runs: Vec<Vec<table::Table>> = Vec::new();
+        for _ in 0..args.runs.max(1) {
+            let tables = match &args.scenario {
+                Scenario::Hold { streams } => scenarios::hold(streams).await,
+                Scenario::Fanout {
+                    subscribers,
+                    rate,
+                    seconds,
+                } => scenarios::fanout(subscribers, *rate, *seconds).await,
+                Scenario::Storm { clients, missed } => scenarios::storm(*clients, *missed).await,
+                Scenario::Slow {
+                    subscribers,
+                    slow_percent,
+                } => scenarios::slow(*subscribers, *slow_percent).await,
+            }?;
+            runs.push(tables);
         }
+        Ok::<_, String>(runs)
     });
-    if let Err(problem) = result {
-        eprintln!("loadgen: {problem}");
-        std::process::exit(1);
+    match result {
+        Ok(runs) => {
+            for index in 0..runs[0].len() {
+                let tables: Vec<table::Table> = runs.iter().map(|r| r[index].clone()).collect();
+                table::Table::print_median(&tables);
+            }
+        }
+        Err(problem) => {
+            eprintln!("loadgen: {problem}");
+            std::process::exit(1);
+        }
     }
 }

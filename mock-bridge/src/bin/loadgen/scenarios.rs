@@ -2,6 +2,7 @@
 
 use crate::bridge::BridgeProcess;
 use crate::client::{get_json, post, source_for, subscribe, Behaviour, Seen, Shared};
+use crate::table::Table;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,9 +83,17 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[rank] as f64 / 1_000.0
 }
 
-pub async fn hold(sizes: &[usize]) -> Result<(), String> {
-    println!("| streams | bridge RSS idle (MiB) | RSS held (MiB) | KiB per stream | bridge CPU (% of a core) |");
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+pub async fn hold(sizes: &[usize]) -> Result<Vec<Table>, String> {
+    let mut table = Table::new(
+        &[
+            "streams",
+            "bridge RSS idle (MiB)",
+            "RSS held (MiB)",
+            "KiB per stream",
+            "bridge CPU (% of a core)",
+        ],
+        3,
+    );
     for &count in sizes {
         let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -95,15 +104,16 @@ pub async fn hold(sizes: &[usize]) -> Result<(), String> {
         let held = bridge.rss_kib();
         let cpu = bridge.cpu_share(Duration::from_secs(5)).await;
         let per_stream = (held.saturating_sub(idle)) as f64 / count as f64;
-        println!(
-            "| {count} | {:.1} | {:.1} | {per_stream:.2} | {:.1} |",
-            idle as f64 / 1024.0,
-            held as f64 / 1024.0,
-            cpu * 100.0
-        );
+        table.row(vec![
+            count.to_string(),
+            format!("{:.1}", idle as f64 / 1024.0),
+            format!("{:.1}", held as f64 / 1024.0),
+            format!("{per_stream:.2}"),
+            format!("{:.1}", cpu * 100.0),
+        ]);
         collect(&shared, clients).await;
     }
-    Ok(())
+    Ok(vec![table])
 }
 
 /// Steady messages with latency stamps; returns sorted latencies (µs).
@@ -132,26 +142,46 @@ async fn steady(
     .await
 }
 
-fn latency_row(label: &str, seen: &[Seen]) -> (f64, String) {
+/// Count, p50, p99 and max (ms) of every latency the clients saw.
+fn latency_cells(seen: &[Seen]) -> Vec<String> {
     let mut all: Vec<u32> = seen
         .iter()
         .flat_map(|s| s.latencies_us.iter().copied())
         .collect();
     all.sort_unstable();
-    let p99 = percentile(&all, 99.0);
-    let row = format!(
-        "| {label} | {} | {:.1} | {p99:.1} | {:.1} |",
-        all.len(),
-        percentile(&all, 50.0),
-        all.last().map_or(f64::NAN, |&m| m as f64 / 1_000.0)
-    );
-    (p99, row)
+    vec![
+        all.len().to_string(),
+        format!("{:.1}", percentile(&all, 50.0)),
+        format!("{:.1}", percentile(&all, 99.0)),
+        format!(
+            "{:.1}",
+            all.last().map_or(f64::NAN, |&m| m as f64 / 1_000.0)
+        ),
+    ]
 }
 
-pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<(), String> {
-    let mut saturation = Vec::new();
-    println!("| subscribers, rate | deliveries measured | p50 (ms) | p99 (ms) | max (ms) |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Table>, String> {
+    let mut latency = Table::new(
+        &[
+            "subscribers, rate",
+            "deliveries measured",
+            "p50 (ms)",
+            "p99 (ms)",
+            "max (ms)",
+        ],
+        3,
+    );
+    let mut saturation = Table::new(
+        &[
+            "subscribers",
+            "burst messages",
+            "deliveries",
+            "seconds",
+            "deliveries per second",
+            "streams dropped as lagged",
+        ],
+        4,
+    );
     for &subscribers in sizes {
         let bridge = BridgeProcess::start(&["--heartbeat-interval", "15"]).await?;
         let shared = Shared::new();
@@ -193,29 +223,23 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<(), Stri
         } else {
             " (not all delivered within 120 s)"
         };
-        saturation.push(format!(
-            "| {subscribers} | {} | {delivered} | {:.2} | {:.0} | {} |{note}",
-            burst / 4 * 4,
-            elapsed.as_secs_f64(),
-            delivered as f64 / elapsed.as_secs_f64(),
-            report["closed"]["lagged"].as_u64().unwrap_or(0),
-        ));
+        saturation.row(vec![
+            subscribers.to_string(),
+            (burst / 4 * 4).to_string(),
+            delivered.to_string(),
+            format!("{:.2}", elapsed.as_secs_f64()),
+            format!("{:.0}", delivered as f64 / elapsed.as_secs_f64()),
+            format!("{}{note}", report["closed"]["lagged"].as_u64().unwrap_or(0)),
+        ]);
         let seen = collect(&shared, clients).await;
-        println!(
-            "{}",
-            latency_row(&format!("{subscribers} × {rate}/s for {seconds} s"), &seen).1
-        );
+        let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s")];
+        row.extend(latency_cells(&seen));
+        latency.row(row);
     }
-    println!();
-    println!("| subscribers | burst messages | deliveries | seconds | deliveries per second | streams dropped as lagged |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
-    for row in saturation {
-        println!("{row}");
-    }
-    Ok(())
+    Ok(vec![latency, saturation])
 }
 
-pub async fn storm(count: usize, missed: usize) -> Result<(), String> {
+pub async fn storm(count: usize, missed: usize) -> Result<Vec<Table>, String> {
     let bridge = BridgeProcess::start(&[
         "--heartbeat-interval",
         "15",
@@ -271,18 +295,38 @@ pub async fn storm(count: usize, missed: usize) -> Result<(), String> {
     let elapsed = started.elapsed();
     let seen = collect(&shared, clients).await;
     let exact = seen.iter().filter(|s| s.ids == expected).count();
-    println!("| clients | missed messages | all streaming and caught up (s) | clients with every missed message exactly once |");
-    println!("| ---: | ---: | ---: | ---: |");
-    println!(
-        "| {count} | {missed} | {:.2} | {exact} of {count} |",
-        elapsed.as_secs_f64()
+    let mut table = Table::new(
+        &[
+            "clients",
+            "missed messages",
+            "all streaming and caught up (s)",
+            "clients with every missed message exactly once",
+        ],
+        2,
     );
-    Ok(())
+    table.row(vec![
+        count.to_string(),
+        missed.to_string(),
+        format!("{:.2}", elapsed.as_secs_f64()),
+        format!("{exact} of {count}"),
+    ]);
+    Ok(vec![table])
 }
 
-pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<(), String> {
-    println!("| run | streams (stuck) | deliveries measured | p50 (ms) | p99 (ms) | max (ms) | bridge RSS before → after (MiB) | dropped as lagged |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |");
+pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, String> {
+    let mut table = Table::new(
+        &[
+            "run",
+            "streams (stuck)",
+            "deliveries measured",
+            "p50 (ms)",
+            "p99 (ms)",
+            "max (ms)",
+            "bridge RSS before → after (MiB)",
+            "dropped as lagged",
+        ],
+        4,
+    );
     for stuck_share in [0.0, slow_percent] {
         let bridge =
             BridgeProcess::start(&["--heartbeat-interval", "1", "--client-stall", "5"]).await?;
@@ -327,18 +371,15 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<(), String> {
         } else {
             "with stuck clients"
         };
-        let (_, row) = latency_row(label, &seen);
-        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
-        println!(
-            "| {label} | {subscribers} ({stuck}) | {} | {} | {} | {} | {:.1} → {:.1} | {} |",
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
+        let mut row = vec![label.to_owned(), format!("{subscribers} ({stuck})")];
+        row.extend(latency_cells(&seen));
+        row.push(format!(
+            "{:.1} → {:.1}",
             before as f64 / 1024.0,
-            after as f64 / 1024.0,
-            report["closed"]["lagged"].as_u64().unwrap_or(0)
-        );
+            after as f64 / 1024.0
+        ));
+        row.push(report["closed"]["lagged"].as_u64().unwrap_or(0).to_string());
+        table.row(row);
     }
-    Ok(())
+    Ok(vec![table])
 }

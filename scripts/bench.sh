@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every benchmark and writes docs/BENCHMARKS.md: the bridge under load
+# (mock-bridge's loadgen) and the panel in headless Chromium. Takes about half
+# an hour on 2 cores. BENCH_RUNS (default 3) sets how many runs each bridge
+# figure is the median of; the panel figures are medians of 5 or 20 inside.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+ensure_tools
+runs="${BENCH_RUNS:-3}"
+out=docs/BENCHMARKS.md
+
+say "building the bridge and the load generator (release), and the panel (release, wasm-opt)"
+cargo build --release --quiet -p mock-bridge
+wasm_env trunk build --release
+# One process may hold at most `ulimit -Hn` files; streams need one each.
+ulimit -n "$(ulimit -Hn)"
+
+loadgen() {
+  printf '\n`target/release/loadgen --runs %s %s`\n\n' "$runs" "$*"
+  target/release/loadgen --runs "$runs" "$@"
+}
+
+gz() { gzip -9 -c "$1" | wc -c; }
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git rev-parse --short HEAD)\`."
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) of memory, open-file limit $(ulimit -n)."
+  echo "The bridge and its load generator run on the same machine and share its cores: every bridge figure"
+  echo "includes the load generator's own work (it parses every frame of every stream)."
+  echo
+  echo "## Bridge"
+  echo
+  echo "### Streams held (idle, heartbeats every second)"
+  loadgen hold --streams 1000,10000,19500
+  echo "### Fan-out latency (injection → receipt at every subscriber) and saturation"
+  loadgen fanout --subscribers 1000,10000 --rate 10 --seconds 10
+  echo "### Reconnect storm (everyone back at once with Last-Event-ID)"
+  loadgen storm --clients 10000 --missed 20
+  echo "### Stuck clients (1% never read; 2 KB messages at 10/s for 20 s)"
+  loadgen slow --subscribers 10000 --slow-percent 1
+  echo "## Panel"
+  echo
+  echo "### Size of the release build (wasm-opt -Oz), gzip -9"
+  echo
+  echo "| file | bytes | gzipped |"
+  echo "| --- | ---: | ---: |"
+  total=0
+  for file in dist/discussion-panel-demo_bg.wasm dist/discussion-panel-demo.js dist/panel.css dist/boot.js; do
+    size=$(gz "$file"); total=$((total + size))
+    echo "| \`${file#dist/}\` | $(wc -c < "$file") | $size |"
+  done
+  echo "| **total** | | **$total** (target ≤ 60 KB) |"
+  echo
+  echo "### In headless Chromium"
+  echo
+  echo "\`cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1\`"
+  echo
+  echo "| measurement | result | target | runs |"
+  echo "| --- | ---: | --- | --- |"
+  cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 2>/dev/null | grep -E '^\| ' || true
+} > "$out.tmp"
+mv "$out.tmp" "$out"
+say "wrote $out"
