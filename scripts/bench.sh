@@ -41,6 +41,8 @@ gz() { gzip -9 -c "$1" | wc -c; }
   loadgen storm --clients 10000 --missed 20
   echo "### Stuck clients (1% never read; 2 KB messages at 10/s for 20 s)"
   loadgen slow --subscribers 10000 --slow-percent 1
+  echo "### Connect/disconnect flood (records must all go; memory must settle)"
+  loadgen flood --cycles 10000 --parallel 64
   echo "## Panel"
   echo
   echo "### Size of the release build (wasm-opt -Oz), gzip -9"

@@ -54,6 +54,13 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         missed: usize,
     },
+    /// Connect and disconnect many times: records must all go, memory must settle.
+    Flood {
+        #[arg(long, default_value_t = 10_000)]
+        cycles: usize,
+        #[arg(long, default_value_t = 64)]
+        parallel: usize,
+    },
     /// Fan-out where a share of subscribers stops reading.
     Slow {
         #[arg(long, default_value_t = 10_000)]
@@ -84,6 +91,7 @@ fn main() {
                     subscribers,
                     slow_percent,
                 } => scenarios::slow(*subscribers, *slow_percent).await,
+                Scenario::Flood { cycles, parallel } => scenarios::flood(*cycles, *parallel).await,
             }?;
             runs.push(tables);
         }

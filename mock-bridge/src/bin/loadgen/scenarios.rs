@@ -38,6 +38,12 @@ async fn open_clients(
         );
         clients.push(tokio::spawn(task));
         if index % 500 == 499 {
+            // A client that finished before the stop failed to connect.
+            if clients.iter().any(|c| c.is_finished()) {
+                return Err(format!(
+                    "a client failed while opening {count} streams (out of ports or files?)"
+                ));
+            }
             wait_for(Duration::from_secs(60), "a batch to subscribe", || {
                 shared.subscribed.load(Ordering::Relaxed) >= already + index + 1 - 250
             })
@@ -382,4 +388,99 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
         table.row(row);
     }
     Ok(vec![table])
+}
+
+/// Connect, get the first frames, disconnect — `cycles` times, `parallel` at a
+/// time. Then: is every record gone, and where is the bridge's memory?
+pub async fn flood(cycles: usize, parallel: usize) -> Result<Vec<Table>, String> {
+    let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
+    // Warm up once so allocator arenas exist before the baseline is read.
+    one_cycle(&bridge, 0).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = bridge.rss_kib();
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..parallel)
+        .map(|_| {
+            let (next, addr) = (next.clone(), bridge.addr);
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= cycles {
+                        return Ok::<(), String>(());
+                    }
+                    one_cycle_at(addr, index).await?;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.map_err(|e| e.to_string())??;
+    }
+    let elapsed = started.elapsed();
+    let mut active = usize::MAX;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let report = get_json(bridge.addr, "/internal/connections")
+            .await
+            .map_err(|e| e.to_string())?;
+        active = report["active"].as_array().map_or(usize::MAX, Vec::len);
+        if active == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = bridge.rss_kib();
+    let mut table = Table::new(
+        &[
+            "connect/disconnect cycles",
+            "seconds",
+            "records left",
+            "bridge RSS before → after (MiB)",
+            "growth (KiB)",
+        ],
+        4,
+    );
+    table.row(vec![
+        cycles.to_string(),
+        format!("{:.1}", elapsed.as_secs_f64()),
+        active.to_string(),
+        format!(
+            "{:.1} → {:.1}",
+            baseline as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+        format!("{}", after as i64 - baseline as i64),
+    ]);
+    Ok(vec![table])
+}
+
+async fn one_cycle(bridge: &BridgeProcess, index: usize) -> Result<(), String> {
+    one_cycle_at(bridge.addr, index).await
+}
+
+/// Opens a stream, reads until its status frame, and closes it.
+async fn one_cycle_at(addr: std::net::SocketAddr, index: usize) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+    socket
+        .bind((source_for(index), 0).into())
+        .map_err(|e| e.to_string())?;
+    let mut stream = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /api/channels/flood/events HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !seen.windows(13).any(|w| w == b"event: status") {
+        let read = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if read == 0 {
+            return Err("the stream ended early".into());
+        }
+        seen.extend_from_slice(&chunk[..read]);
+    }
+    Ok(())
 }
