@@ -64,6 +64,7 @@ gz() { gzip -9 -c "$1" | wc -c; }
   echo "| --- | ---: | --- | --- |"
   # libtest prints "test name ... " and the test's own line follows on the same line.
   cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 2>/dev/null | grep -oE '\| [A-Z].*' || true
+  cat scripts/bench-targets.md
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 say "wrote $out"
