@@ -85,6 +85,17 @@ impl History {
         self.state = State::Idle;
     }
 
+    /// The kind of the request in flight, if `request` is it (else a late answer).
+    fn answering(&self, request: RequestId) -> Option<Kind> {
+        match self.state {
+            State::InFlight {
+                request: current,
+                kind,
+            } if current == request => Some(kind),
+            _ => None,
+        }
+    }
+
     fn remember_gap(&mut self, since: MessageId) {
         self.gap_since = Some(self.gap_since.map_or(since, |gap| gap.min(since)));
     }
@@ -161,16 +172,9 @@ impl Engine {
         now: u64,
         out: &mut Out,
     ) {
-        let State::InFlight {
-            request: current,
-            kind,
-        } = self.history.state
-        else {
+        let Some(kind) = self.history.answering(request) else {
             return;
         };
-        if request != current {
-            return;
-        }
         self.history.failures = 0;
         self.history.baseline = true;
         let count = messages.len();
@@ -214,16 +218,9 @@ impl Engine {
         random: f64,
         out: &mut Out,
     ) {
-        let State::InFlight {
-            request: current,
-            kind,
-        } = self.history.state
-        else {
+        let Some(kind) = self.history.answering(request) else {
             return;
         };
-        if request != current {
-            return;
-        }
         self.history.failures += 1;
         if self.history.failures >= self.options.max_attempts {
             return self.stop(format!("Couldn't load messages: {reason}"), out);
