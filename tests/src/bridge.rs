@@ -1,6 +1,6 @@
 //! The bridge as a child process, and a client for its control API.
 
-use crate::{free_port, wait_until, workspace_root, Error};
+use crate::{free_port, wait_until_answers, workspace_root, Error};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -95,22 +95,10 @@ impl Bridge {
                 .spawn()
                 .map_err(|e| format!("cannot start the bridge: {e}"))?,
         );
-        let url = self.url("/healthz");
-        let http = self.http.clone();
-        wait_until(
+        wait_until_answers(
+            &self.url("/healthz"),
             Duration::from_secs(10),
             "the bridge to answer /healthz",
-            || {
-                let (url, http) = (url.clone(), http.clone());
-                async move {
-                    http.get(&url)
-                        .send()
-                        .await
-                        .ok()
-                        .filter(|r| r.status().is_success())
-                        .map(|_| ())
-                }
-            },
         )
         .await
     }

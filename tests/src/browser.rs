@@ -1,6 +1,6 @@
 //! A chromedriver process and one headless Chromium session; both end on drop.
 
-use crate::{free_port, wait_until, Error};
+use crate::{free_port, wait_until_answers, Error};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 use std::path::PathBuf;
@@ -33,18 +33,11 @@ impl Browser {
         let profile = std::env::temp_dir().join(format!("e2e-chromium-{port}"));
         let mut browser_guard = DriverGuard(Some(driver));
         let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        wait_until(Duration::from_secs(10), "chromedriver to answer", || {
-            let (url, http) = (format!("{url}/status"), http.clone());
-            async move {
-                http.get(&url)
-                    .send()
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ())
-            }
-        })
+        wait_until_answers(
+            &format!("{url}/status"),
+            Duration::from_secs(10),
+            "chromedriver to answer",
+        )
         .await?;
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let args = [

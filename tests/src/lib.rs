@@ -51,3 +51,20 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Waits until `url` answers with a success status, or fails after `within`.
+pub async fn wait_until_answers(url: &str, within: Duration, what: &str) -> Result<(), Error> {
+    let http = reqwest::Client::new();
+    wait_until(within, what, || {
+        let (url, http) = (url.to_owned(), http.clone());
+        async move {
+            http.get(&url)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
+        }
+    })
+    .await
+}
