@@ -229,18 +229,55 @@ async fn a_hundred_streams_each_get_every_message_once() {
     );
 }
 
+/// How a misbehaving client reads its stream.
+#[derive(Clone, Copy, Debug)]
+enum SlowReader {
+    /// Sends its request, then never reads a byte.
+    Never,
+    /// Reads one byte a second: alive, but far slower than the channel.
+    OneBytePerSecond,
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_as_lagged_and_others_keep_flowing() {
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never).await;
+}
+
+#[tokio::test]
+async fn a_client_reading_one_byte_a_second_is_dropped_as_lagged_and_others_keep_flowing() {
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::OneBytePerSecond).await;
+}
+
+async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: SlowReader) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let bridge = start(&["--client-backlog", "16", "--client-stall", "0.5"]).await;
-    // A client with a tiny receive window that never reads after its request.
+    // A client with a tiny receive window.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stuck = socket.connect(bridge.addr).await.unwrap();
-    use tokio::io::AsyncWriteExt;
     stuck
         .write_all(b"GET /api/channels/slow/events HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
+    // The trickling reader counts what it reads, to show it really was reading.
+    let trickled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let reading = match reader {
+        SlowReader::Never => None,
+        SlowReader::OneBytePerSecond => {
+            let trickled = trickled.clone();
+            Some(tokio::spawn(async move {
+                let mut byte = [0u8; 1];
+                let mut pace = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    pace.tick().await;
+                    match stuck.read(&mut byte).await {
+                        Ok(1) => trickled.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        _ => return,
+                    };
+                }
+            }))
+        }
+    };
     let mut healthy = Stream::open(&bridge, "/api/channels/slow/events", None).await;
     eventually("both streams registered", || async {
         report(&bridge).await["active"].as_array().unwrap().len() == 2
@@ -276,7 +313,14 @@ async fn a_client_that_stops_reading_is_dropped_as_lagged_and_others_keep_flowin
     );
     let id = inject(&bridge, "slow", "still flowing").await;
     assert_eq!(healthy.message_ids(1).await, [id]);
-    drop(stuck);
+    if let Some(reading) = reading {
+        assert!(
+            trickled.load(std::sync::atomic::Ordering::Relaxed) > 0,
+            "the trickling client read nothing: the test did not test a slow reader"
+        );
+        // What the kernel still buffers would take it hours to drain.
+        reading.abort();
+    }
 }
 
 #[tokio::test]
