@@ -10,6 +10,7 @@ set -euo pipefail
 
 SETUP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION="0.21.14"
+CARGO_FUZZ_VERSION="0.13.2"
 WASM_TARGET="wasm32-unknown-unknown"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -91,6 +92,7 @@ ensure_tools() {
     || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+  ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
   export WASM_MODE WASM_BINDGEN_VERSION

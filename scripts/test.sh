@@ -14,12 +14,16 @@ ensure_tools
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path frontend/core/fuzz/Cargo.toml -- --check
 
 step "cargo clippy (all crates, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "building the panel for the browser (trunk build --release)"
 wasm_env trunk build --release
+
+step "fuzzing the panel's decoders and state machine (${FUZZ_SECONDS:=15} s per target)"
+bash scripts/fuzz.sh "$FUZZ_SECONDS"
 
 step "tests: host tests of every crate, then end to end in headless Chromium"
 echo "(setup and build took $((SECONDS - started)) s)"

@@ -11,8 +11,8 @@ use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{RwSignal, Set};
 use panel_core::{
-    decode, Command, Engine, Event, Message, MessageId, Options, ReadyState, StreamId, Timer,
-    ViewState,
+    decode, decode_history, error_sentence, Command, Engine, Event, Message, MessageId, Options,
+    ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -278,14 +278,11 @@ async fn load(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<Vec<Me
         .map_err(|e| e.to_string())?;
     if !response.ok() {
         let body = response.text().await.unwrap_or_default();
-        let sentence = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| response.status_text());
+        let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
         return Err(format!("HTTP {}: {sentence}", response.status()));
     }
     let text = response.text().await.map_err(|e| e.to_string())?;
-    serde_json::from_str::<Vec<Message>>(&text).map_err(|e| format!("unreadable history: {e}"))
+    decode_history(&text)
 }
 
 /// Leaves a mark on the page's performance timeline (time since navigation),

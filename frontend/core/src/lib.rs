@@ -24,4 +24,4 @@ pub use engine::Engine;
 pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;
 pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
-pub use wire::{decode, DecodeError, Incoming};
+pub use wire::{decode, decode_history, error_sentence, DecodeError, Incoming};

@@ -122,6 +122,24 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
     }
 }
 
+/// Decodes a history answer (`GET …/messages`): a JSON array of messages, oldest
+/// first. Anything else is refused whole, with the reason, so a half-read page
+/// never leaves a hole that looks like "no messages".
+pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
+    serde_json::from_str::<Vec<Message>>(body).map_err(|e| format!("unreadable history: {e}"))
+}
+
+/// The bridge's sentence from an error answer (`{"error": "…"}`), if the body is one.
+pub fn error_sentence(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +210,25 @@ mod tests {
             decode("heartbeat", &huge),
             Err(DecodeError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn history_pages_decode_whole_or_not_at_all() {
+        let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t"},
+                       {"id":"2","channel_id":"g","author":"b","content":"d","timestamp":"t"}]"#;
+        let messages = decode_history(page).unwrap();
+        assert_eq!(messages.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(decode_history("[]").unwrap(), []);
+        for bad in ["", "{}", "[1]", r#"[{"id":"1"}]"#, "[", "null"] {
+            let error = decode_history(bad).expect_err(bad);
+            assert!(error.starts_with("unreadable history"), "{error}");
+        }
+        assert_eq!(
+            error_sentence(r#"{"error":"channel name is invalid","code":"bad_channel"}"#)
+                .as_deref(),
+            Some("channel name is invalid")
+        );
+        assert_eq!(error_sentence("<html>502</html>"), None);
     }
 
     proptest! {
