@@ -309,7 +309,8 @@ scenario!(
         let verdict = s
         .run_js(
             r#"const items = [...document.querySelectorAll('li[data-message-id] .dp-content')].map(e => e.textContent);
-               return { xss: typeof window.__xss, texts: items,
+               const authors = [...document.querySelectorAll('li[data-message-id] .dp-author')].map(e => e.textContent);
+               return { xss: typeof window.__xss, texts: items, authors,
                         elements: document.querySelectorAll('.discussion-panel img, .discussion-panel script, .discussion-panel a, .discussion-panel b').length };"#,
         )
         .await?;
@@ -324,9 +325,89 @@ scenario!(
         ensure(
             payloads.iter().all(|p| texts.iter().any(|t| t == p)),
             || format!("not shown literally: {texts:?}"),
+        )?;
+        ensure(
+            verdict["authors"].as_array().is_some_and(|a| {
+                a.len() == 3
+                    && a.iter()
+                        .all(|n| n == r#"<b onmouseover="window.__xss=4">mallory</b>"#)
+            }),
+            || format!("author names not shown literally: {verdict}"),
         )
     }
 );
+
+scenario!(
+    hostile_channel_names_are_refused_and_never_requested,
+    |name: &'static str| async move {
+        let s = Scenario::start(name, bridge(), "/?channel=general").await?;
+        s.wait_label("live", SOON).await?;
+        let opened_before = s.bridge.connections_opened().await?;
+        let hostile = [
+            r#"<img src=x onerror="window.__xss=5">"#,
+            r#""><script>window.__xss=6</script>"#,
+            "../internal/connections",
+            "general?last_event_id=0",
+            "caf\u{e9}",
+            &"x".repeat(65),
+        ];
+        for channel in hostile {
+            let query: String = url_encode(channel);
+            s.open(&format!("/?channel={query}&{FAST}")).await?;
+            let state = s
+                .wait_for(SOON, "the refusal", |st| {
+                    st.label() == "disconnected" && st.channel.as_deref() == Some(channel)
+                })
+                .await?;
+            let verdict = s
+                .run_js(
+                    r#"return { xss: typeof window.__xss,
+                               error: (document.querySelector('.dp-error-text') || {}).textContent || null,
+                               title: (document.querySelector('.dp-title') || {}).textContent || null,
+                               elements: document.querySelectorAll('.discussion-panel img, .discussion-panel script').length };"#,
+                )
+                .await?;
+            ensure(
+                verdict["xss"] == "undefined" && verdict["elements"] == 0,
+                || format!("{channel:?} was interpreted as markup: {verdict}"),
+            )?;
+            ensure(
+                verdict["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not a valid channel name")),
+                || format!("{channel:?}: no clear refusal: {verdict}"),
+            )?;
+            ensure(
+                verdict["title"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(channel)),
+                || format!("{channel:?} not shown literally in the title: {verdict}"),
+            )?;
+            ensure(state.ids.is_empty(), || {
+                format!("{channel:?} showed messages: {state:?}")
+            })?;
+        }
+        let opened_after = s.bridge.connections_opened().await?;
+        ensure(opened_after == opened_before, || {
+            format!(
+                "the bridge saw {} stream requests for refused channels",
+                opened_after - opened_before
+            )
+        })
+    }
+);
+
+/// Percent-encodes everything but unreserved characters, for a page query.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 scenario!(
     malformed_events_are_ignored_without_harm,
