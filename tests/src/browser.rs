@@ -76,6 +76,52 @@ impl Browser {
         })
     }
 
+    /// Takes this browser off the network, or puts it back, the way DevTools'
+    /// "Offline" does: requests fail with `ERR_INTERNET_DISCONNECTED`,
+    /// `navigator.onLine` turns false, and the page gets `offline` / `online`.
+    pub async fn set_offline(&self, offline: bool) -> Result<(), Error> {
+        let rules = if offline {
+            json!([{ "urlPattern": "", "offline": true, "latency": 0,
+                     "downloadThroughput": -1, "uploadThroughput": -1 }])
+        } else {
+            json!([])
+        };
+        // Requests are governed by the rules (Chromium 13x on), the navigator's
+        // state and its events by the override.
+        self.cdp("Network.enable", json!({})).await?;
+        self.cdp(
+            "Network.emulateNetworkConditionsByRule",
+            json!({ "matchedNetworkConditions": rules }),
+        )
+        .await?;
+        self.cdp(
+            "Network.overrideNetworkState",
+            json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await
+    }
+
+    /// Runs one DevTools protocol command on the page, through chromedriver.
+    async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), Error> {
+        let url = format!(
+            "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
+            self.driver_port, self.session
+        );
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("{cmd}: {e}"))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("{cmd} refused ({status}): {text}"));
+        }
+        Ok(())
+    }
+
     /// Saves a screenshot to `tests/artifacts/<name>.png`; returns the path.
     pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
         let png = self.client.screenshot().await.ok()?;

@@ -3,7 +3,7 @@
 
 use e2e::bridge::BridgeOptions;
 use e2e::panel::{ensure, exactly_once_in_order, Scenario, FAST};
-use e2e::Error;
+use e2e::{wait_until, Error};
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(10);
@@ -636,3 +636,83 @@ scenario!(
         })
     }
 );
+
+scenario!(
+    browser_offline_then_online_recovers_every_message,
+    |name: &'static str| async move {
+        // A long backoff: only the browser's `online` event can bring the panel
+        // back within the test's deadline.
+        let page = "/?channel=general&backoff_base_ms=30000&backoff_cap_ms=60000&stability_window_ms=1500&initial_watchdog_ms=3000";
+        let s = Scenario::start(name, bridge(), page).await?;
+        s.wait_label("live", SOON).await?;
+        let before = s.bridge.inject("general", "alice", "before").await?;
+        s.wait_for(SOON, "the first message", |st| st.ids.contains(&before))
+            .await?;
+        s.run_js(CAPTURE_PANEL_LOG).await?;
+        s.record_labels().await?;
+        let opened = s.bridge.connections_opened().await?;
+
+        // DevTools' offline mode fails new requests but, in this Chromium, leaves
+        // an open stream flowing; a real outage also kills it, so drop it too.
+        s.browser.set_offline(true).await?;
+        let online = s.run_js("return navigator.onLine;").await?;
+        ensure(online == false, || {
+            format!("navigator.onLine is {online} while offline")
+        })?;
+        s.bridge.disconnect(Some("general")).await?;
+        s.wait_label("reconnecting", SOON).await?;
+        let mut missed = Vec::new();
+        for i in 0..5 {
+            missed.push(
+                s.bridge
+                    .inject("general", "bob", &format!("while offline {i}"))
+                    .await?,
+            );
+        }
+        // The browser's own retry failed too: the panel is in its 30 s backoff.
+        let backoff = wait_until(SOON, "the panel to start its backoff", || async {
+            let log = s.run_js("return window.__panelLog;").await.ok()?;
+            log.as_array()?
+                .iter()
+                .any(|line| line.as_str().is_some_and(|l| l.contains("reconnecting in")))
+                .then_some(())
+        })
+        .await;
+        if let Err(problem) = backoff {
+            let log = s.run_js("return window.__panelLog;").await?;
+            let opened_now = s.bridge.connections_opened().await?;
+            return Err(format!(
+                "{problem}; streams opened {opened} -> {opened_now}; panel log: {log}"
+            ));
+        }
+        ensure(s.bridge.connections_opened().await? == opened, || {
+            "a stream reached the bridge through an offline browser".into()
+        })?;
+
+        s.browser.set_offline(false).await?;
+        let state = s
+            .wait_for(SOON, "Live with every missed message", |st| {
+                st.label() == "live" && missed.iter().all(|id| st.ids.contains(id))
+            })
+            .await?;
+        let mut expected = vec![before];
+        expected.extend(missed);
+        exactly_once_in_order(&state.ids, &expected)?;
+        let labels = s.labels_seen().await?;
+        ensure(!labels.contains(&"disconnected".to_string()), || {
+            format!("a short outage should not give up: {labels:?}")
+        })?;
+        ensure(s.bridge.active_streams().await?.len() == 1, || {
+            "not exactly one stream after coming back online".into()
+        })
+    }
+);
+
+/// Keeps the panel's console lines (it logs each decision) where a test can read them.
+const CAPTURE_PANEL_LOG: &str = r#"
+window.__panelLog = [];
+for (const level of ['info', 'warn', 'error']) {
+  const original = console[level];
+  console[level] = (...args) => { window.__panelLog.push(args.join(' ')); original.apply(console, args); };
+}
+"#;
