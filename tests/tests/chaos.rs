@@ -159,10 +159,12 @@ async fn run() -> Result<(), Error> {
     let mut rng = Rng(seed);
     let mut faults = Vec::new();
     let mut zombies: Vec<(f64, f64)> = Vec::new();
+    // Per tab: windows in which it was offline with its stream dropped.
+    let mut offline: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     let until = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < until {
         let hold = Duration::from_millis(500 + rng.next(2_000));
-        let fault = rng.next(6);
+        let fault = rng.next(7);
         let name = [
             "drop",
             "zombie",
@@ -170,6 +172,7 @@ async fn run() -> Result<(), Error> {
             "reject",
             "stall",
             "kill + restart",
+            "browser offline",
         ][fault as usize];
         faults.push(name);
         match fault {
@@ -204,10 +207,23 @@ async fn run() -> Result<(), Error> {
                 tokio::time::sleep(hold).await;
                 bridge.set_fault(json!({ "mode": "none" })).await?;
             }
-            _ => {
+            5 => {
                 bridge.kill();
                 tokio::time::sleep(hold / 2).await;
                 bridge.restart().await?;
+            }
+            _ => {
+                // One tab loses the network. DevTools' offline mode fails new
+                // requests but leaves an open stream flowing, where a real outage
+                // kills it too, so the streams are dropped as it goes offline.
+                let index = rng.next(2) as usize;
+                let tab = [&first_browser, &second][index];
+                tab.set_offline(true).await?;
+                bridge.disconnect(None).await?;
+                let start = epoch_ms();
+                tokio::time::sleep(hold).await;
+                offline[index].push((start, epoch_ms()));
+                tab.set_offline(false).await?;
             }
         }
         tokio::time::sleep(Duration::from_millis(300 + rng.next(1_200))).await;
@@ -228,7 +244,10 @@ async fn run() -> Result<(), Error> {
         ));
     }
     let last = expected.last().cloned().unwrap_or_default();
-    for (tab, browser) in [("tab 1", &first_browser), ("tab 2", &second)] {
+    for (index, (tab, browser)) in [("tab 1", &first_browser), ("tab 2", &second)]
+        .into_iter()
+        .enumerate()
+    {
         let state = wait_until(
             Duration::from_secs(40),
             &format!("{tab} Live with every message"),
@@ -260,6 +279,17 @@ async fn run() -> Result<(), Error> {
             if longest > DEADLINE_MS + SLACK_MS {
                 return Err(format!(
                     "{tab} said Live for {longest:.0} ms on end during a silent window of {:.0} ms",
+                    end - start
+                ));
+            }
+        }
+        // Offline with its stream gone, a tab has nothing that could keep it Live:
+        // only the moment it takes to notice the drop.
+        for &(start, end) in &offline[index] {
+            let longest = longest_live_within(&timeline, start, end);
+            if longest > SLACK_MS {
+                return Err(format!(
+                    "{tab} said Live for {longest:.0} ms on end while offline for {:.0} ms",
                     end - start
                 ));
             }
