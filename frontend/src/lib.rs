@@ -1,6 +1,7 @@
 //! The discussion panel: a live view of one chat channel for a document editor.
 //!
 //! - [`panel`]: the `DiscussionPanel` Leptos component.
+//! - [`message_list`]: the message rows, updated in place (one walk, few DOM changes).
 //! - [`connection`]: the browser glue around `panel_core`'s pure engine.
 //! - [`browser`]: owned handles on browser resources (listeners, EventSource).
 //! - [`embed`]: `mountDiscussionPanel(element, options)` for non-Leptos pages.
@@ -13,6 +14,7 @@ pub mod browser;
 pub mod connection;
 pub mod demo;
 pub mod embed;
+pub mod message_list;
 pub mod panel;
 
 pub use panel::DiscussionPanel;

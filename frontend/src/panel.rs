@@ -2,10 +2,10 @@
 //! message list, and the error line with Retry when the panel has stopped.
 
 use crate::connection::{Connection, Endpoint, Outputs};
+use crate::message_list::MessageList;
 use leptos::html::Ol;
 use leptos::prelude::*;
-use panel_core::{Label, Message, Options, ViewState};
-use std::sync::Arc;
+use panel_core::{Label, Options, ViewState};
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const STICKY_BOTTOM_PX: i32 = 24;
@@ -55,6 +55,21 @@ pub fn DiscussionPanel(
             at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
         }
     };
+    // The rows, updated in place from the held messages.
+    let rows = StoredValue::new_local(None::<MessageList>);
+    Effect::new(move |_| {
+        let Some(element) = list.get() else { return };
+        outputs.messages.with(|messages| {
+            rows.update_value(|rows| {
+                if rows.is_none() {
+                    *rows = MessageList::new(element.into());
+                }
+                if let Some(rows) = rows {
+                    rows.show(messages);
+                }
+            })
+        });
+    });
     // Follow new messages while the reader is at the bottom; leave them alone
     // when they scrolled up to read.
     Effect::new(move |_| {
@@ -93,11 +108,8 @@ pub fn DiscussionPanel(
                     <span class="dp-label">{move || status.read().label.text()}</span>
                 </div>
             </header>
-            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages">
-                <For each=move || outputs.messages.get() key=|message| message.id let(message)>
-                    <MessageItem message/>
-                </For>
-            </ol>
+            // Rows are managed by `MessageList`, not by a keyed view: see there.
+            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
             <Show when=move || status.read().stopped>
                 <div class="dp-error" role="alert">
                     <p class="dp-error-text">
@@ -110,29 +122,4 @@ pub fn DiscussionPanel(
             </Show>
         </section>
     }
-}
-
-/// One message. Author and content are text nodes: never parsed as HTML.
-#[component]
-fn MessageItem(message: Arc<Message>) -> impl IntoView {
-    let time = local_time(&message.timestamp);
-    view! {
-        <li class="dp-message" data-message-id=message.id.to_string()>
-            <div class="dp-meta">
-                <span class="dp-author">{message.author.clone()}</span>
-                <time class="dp-time" datetime=message.timestamp.clone()>{time}</time>
-            </div>
-            <p class="dp-content">{message.content.clone()}</p>
-        </li>
-    }
-}
-
-/// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.
-fn local_time(timestamp: &str) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(timestamp));
-    let (hours, minutes) = (date.get_hours(), date.get_minutes());
-    if hours > 23 || minutes > 59 {
-        return String::new(); // NaN date
-    }
-    format!("{hours:02}:{minutes:02}")
 }

@@ -22,7 +22,8 @@ pub struct Options {
     pub history_limit: u32,
     /// Page size when catching up on missed messages with `after=` (100).
     pub page_limit: u32,
-    /// At most this many messages are held; the oldest go first (500).
+    /// At most this many messages are held (500). Past it, the oldest tenth goes
+    /// at once, so the list reshapes once per 50 messages rather than on each.
     pub max_messages: usize,
 }
 

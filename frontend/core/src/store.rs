@@ -31,6 +31,9 @@ pub struct MessageStore {
     /// The newest id ever merged, kept even after that message is evicted, so that
     /// catch-up requests never go back in time.
     newest: Option<MessageId>,
+    /// The newest id ever evicted: nothing at or below it is taken again, so the
+    /// held messages are always every message seen above it, without holes.
+    evicted_up_to: Option<MessageId>,
 }
 
 impl MessageStore {
@@ -40,18 +43,24 @@ impl MessageStore {
             by_id: BTreeMap::new(),
             capacity: capacity.max(1),
             newest: None,
+            evicted_up_to: None,
         }
     }
 
-    /// Adds the messages not yet held and evicts the oldest beyond capacity.
+    /// Adds the messages not yet held and, past capacity, evicts the oldest.
+    ///
+    /// Eviction goes in batches: past capacity, the store drops down to nine
+    /// tenths of it. A view then reshapes its list (everything shifts up) once
+    /// per tenth of capacity instead of on every new message, which is what
+    /// keeps one more message cheap with thousands held. Below ten, exactly
+    /// `capacity` are kept.
     pub fn merge(&mut self, messages: impl IntoIterator<Item = Message>) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
         for message in messages {
             let id = message.id;
-            // A message older than everything held while full would be evicted at
-            // once: skip it rather than churn.
-            if self.by_id.len() >= self.capacity && self.oldest().is_some_and(|oldest| id < oldest)
-            {
+            // Already evicted, or older than what was: taking it would open a
+            // hole below the held messages (and it would soon go again).
+            if self.evicted_up_to.is_some_and(|floor| id <= floor) {
                 continue;
             }
             if self.by_id.contains_key(&id) {
@@ -61,9 +70,14 @@ impl MessageStore {
             self.newest = self.newest.max(Some(id));
             outcome.added += 1;
         }
-        while self.by_id.len() > self.capacity {
-            self.by_id.pop_first();
-            outcome.evicted += 1;
+        if self.by_id.len() > self.capacity {
+            let keep = self.capacity - self.capacity / 10;
+            while self.by_id.len() > keep {
+                if let Some((id, _)) = self.by_id.pop_first() {
+                    self.evicted_up_to = self.evicted_up_to.max(Some(id));
+                }
+                outcome.evicted += 1;
+            }
         }
         outcome
     }
@@ -127,6 +141,27 @@ mod tests {
     }
 
     #[test]
+    fn evicts_a_tenth_at_once_past_capacity() {
+        let mut store = MessageStore::new(20);
+        assert_eq!(store.merge((1..=20).map(message)).evicted, 0);
+        assert_eq!(store.len(), 20, "full is not past capacity");
+        let outcome = store.merge([message(21)]);
+        assert_eq!(
+            outcome,
+            MergeOutcome {
+                added: 1,
+                evicted: 3
+            }
+        );
+        assert_eq!(ids(&store), (4..=21).collect::<Vec<_>>());
+        // Room again: the next message evicts nothing.
+        assert_eq!(store.merge([message(22)]).evicted, 0);
+        // Nothing at or below what went can come back, even with room: it would
+        // leave a hole below the held messages.
+        assert!(!store.merge([message(3), message(2)]).changed());
+    }
+
+    #[test]
     fn evicts_the_oldest_beyond_capacity_but_remembers_the_newest() {
         let mut store = MessageStore::new(3);
         let outcome = store.merge((1..=5).map(message));
@@ -159,10 +194,11 @@ mod tests {
                 let held = ids(&store);
                 prop_assert!(held.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
                 prop_assert!(held.len() <= capacity);
-                // Whatever is held is exactly the newest `held.len()` ids seen, and
-                // no fewer than capacity allows.
-                let newest: Vec<u64> = seen.iter().rev().take(capacity).rev().copied().collect();
+                // Whatever is held is exactly the newest `held.len()` ids seen (no
+                // hole), and no fewer than batch eviction leaves.
+                let newest: Vec<u64> = seen.iter().rev().take(held.len()).rev().copied().collect();
                 prop_assert_eq!(&held, &newest);
+                prop_assert!(held.len() >= seen.len().min(capacity - capacity / 10));
             }
         }
     }
