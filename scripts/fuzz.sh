@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+# libFuzzer itself is C++, compiled by libfuzzer-sys.
+command -v c++ >/dev/null || apt_install g++
 ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
 
 seconds="${1:-300}"
@@ -32,9 +34,9 @@ for target in "${targets[@]}"; do
     tail -40 "$log"
     die "fuzz target $target found a crash (input saved under frontend/core/fuzz/artifacts/$target/)"
   fi
-  runs="$(grep -oE '^Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo '?')"
+  runs="$(grep -aoE '^Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo '?')"
   corpus="$(ls "fuzz/corpus/$target" | wc -l)"
-  coverage="$(grep -oE 'cov: [0-9]+' "$log" | tail -1)"
+  coverage="$(grep -aoE 'cov: [0-9]+' "$log" | tail -1)"
   summary+=("$(printf '%-8s %12s executions in %s s, %s, corpus %s inputs, 0 crashes' \
     "$target" "$runs" "$seconds" "$coverage" "$corpus")")
 done

@@ -92,7 +92,6 @@ ensure_tools() {
     || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
-  ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
   export WASM_MODE WASM_BINDGEN_VERSION
