@@ -9,6 +9,22 @@ source scripts/setup.sh
 ensure_tools
 runs="${BENCH_RUNS:-3}"
 out=docs/BENCHMARKS.md
+# BENCH_PART=panel reruns only the panel's figures and keeps the bridge section
+# of the existing file (five minutes instead of half an hour, for panel work).
+part="${BENCH_PART:-all}"
+case "$part" in
+  all) ;;
+  panel)
+    [ -f "$out" ] || die "BENCH_PART=panel keeps the bridge section of $out, which does not exist yet."
+    kept_bridge="$(sed -n '/^## Bridge/,/^## Panel/p' "$out" | sed '$d')"
+    if ! grep -q '^Bridge figures measured at commit' <<<"$kept_bridge"; then
+      measured="$(grep -oE 'at commit `[0-9a-f]+`' "$out" | head -1 | grep -oE '[0-9a-f]{7,}')"
+      note="Bridge figures measured at commit \`$measured\` (kept by a panel-only run)."
+      kept_bridge="$(printf '## Bridge\n\n%s\n%s' "$note" "$(tail -n +2 <<<"$kept_bridge")")"
+    fi
+    ;;
+  *) die "BENCH_PART must be all or panel, not $part." ;;
+esac
 
 say "building the bridge and the load generator (release), and the panel (release, wasm-opt)"
 cargo build --release --quiet -p mock-bridge
@@ -31,7 +47,12 @@ gz() { gzip -9 -c "$1" | wc -c; }
   echo "The bridge and its load generator run on the same machine and share its cores: every bridge figure"
   echo "includes the load generator's own work (it parses every frame of every stream)."
   echo
+  if [ "$part" = panel ]; then
+    echo "$kept_bridge"
+  else
   echo "## Bridge"
+  echo
+  echo "Bridge figures measured at commit \`$(git rev-parse --short HEAD)\`."
   echo
   echo "### Streams held (idle, heartbeats every second)"
   loadgen hold --streams 1000,10000,19500
@@ -43,6 +64,7 @@ gz() { gzip -9 -c "$1" | wc -c; }
   loadgen slow --subscribers 10000 --slow-percent 1
   echo "### Connect/disconnect flood (records must all go; memory must settle)"
   loadgen flood --cycles 10000 --parallel 64
+  fi
   echo "## Panel"
   echo
   echo "### Size of the release build (wasm-opt -Oz), gzip -9"
