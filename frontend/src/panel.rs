@@ -55,32 +55,40 @@ pub fn DiscussionPanel(
             at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
         }
     };
-    // The rows, updated in place from the held messages.
+    // The rows, updated in place from the held messages, at most once a frame:
+    // a burst of events between two frames costs one walk and one layout, and
+    // the reader could not have seen the steps in between anyway. Then, if the
+    // reader was at the bottom, follow the new messages; if they scrolled up to
+    // read, leave them there.
     let rows = StoredValue::new_local(None::<MessageList>);
-    Effect::new(move |_| {
-        let Some(element) = list.get() else { return };
-        outputs.messages.with(|messages| {
-            rows.update_value(|rows| {
-                if rows.is_none() {
-                    *rows = MessageList::new(element.into());
-                }
-                if let Some(rows) = rows {
-                    rows.show(messages);
-                }
-            })
-        });
-    });
-    // Follow new messages while the reader is at the bottom; leave them alone
-    // when they scrolled up to read.
+    let frame_pending = StoredValue::new(false);
     Effect::new(move |_| {
         outputs.messages.track();
-        if at_bottom.get_value() {
-            request_animation_frame(move || {
-                if let Some(list) = list.get_untracked() {
-                    list.set_scroll_top(list.scroll_height());
-                }
-            });
+        if list.get().is_none() || frame_pending.get_value() {
+            return;
         }
+        frame_pending.set_value(true);
+        request_animation_frame(move || {
+            // The panel may have been unmounted since: every handle is `try_`.
+            frame_pending.try_set_value(false);
+            let Some(element) = list.get_untracked() else {
+                return;
+            };
+            let follow = at_bottom.try_get_value().unwrap_or(false);
+            outputs.messages.try_with_untracked(|messages| {
+                rows.try_update_value(|rows| {
+                    if rows.is_none() {
+                        *rows = MessageList::new(element.clone().into());
+                    }
+                    if let Some(rows) = rows {
+                        rows.show(messages);
+                    }
+                })
+            });
+            if follow {
+                element.set_scroll_top(element.scroll_height());
+            }
+        });
     });
 
     let status = outputs.status;

@@ -39,11 +39,20 @@ fn burst(channel: &str, first: u64, count: usize) -> String {
 }
 
 /// Notes, in the page, when each message row enters the DOM and when the frame
-/// that shows it has been painted (the task after that frame's rendering).
-/// Installed once per page load; the times are the page's own clock, so the
-/// WebDriver round trips that read them are not part of any figure.
+/// that shows it has been painted: the first task after that frame's rendering.
+/// A row added inside an animation-frame callback is painted by that same
+/// frame; one added elsewhere waits for the next. Installed once per page load;
+/// the times are the page's own clock, so the WebDriver round trips that read
+/// them are not part of any figure.
 const TRACK_ROWS: &str = r#"
 window.__rows = new Map();
+const raf = window.requestAnimationFrame.bind(window);
+let inFrame = false;
+window.requestAnimationFrame = callback => raf(time => {
+  inFrame = true;
+  setTimeout(() => { inFrame = false; }, 0);
+  callback(time);
+});
 const list = document.querySelector('.dp-messages');
 new MutationObserver(records => {
   const inDom = performance.timeOrigin + performance.now();
@@ -52,10 +61,12 @@ new MutationObserver(records => {
     for (const node of record.addedNodes)
       if (node.dataset && node.dataset.messageId) added.push(node.dataset.messageId);
   if (!added.length) return;
-  requestAnimationFrame(() => setTimeout(() => {
-    const painted = performance.timeOrigin + performance.now();
-    for (const id of added) window.__rows.set(id, [inDom, painted]);
-  }, 0));
+  const painted = () => {
+    const at = performance.timeOrigin + performance.now();
+    for (const id of added) window.__rows.set(id, [inDom, at]);
+  };
+  if (inFrame) setTimeout(painted, 0);
+  else raf(() => setTimeout(painted, 0));
 }).observe(list, { childList: true });
 return true;
 "#;
