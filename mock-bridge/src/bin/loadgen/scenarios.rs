@@ -39,9 +39,14 @@ async fn open_clients(
         clients.push(tokio::spawn(task));
         if index % 500 == 499 {
             // A client that finished before the stop failed to connect.
-            if clients.iter().any(|c| c.is_finished()) {
+            if let Some(at) = clients.iter().position(|c| c.is_finished()) {
+                let why = match clients.swap_remove(at).await {
+                    Ok(Ok(_)) => "its stream ended".to_owned(),
+                    Ok(Err(error)) => error.to_string(),
+                    Err(panic) => panic.to_string(),
+                };
                 return Err(format!(
-                    "a client failed while opening {count} streams (out of ports or files?)"
+                    "client {at} failed while opening {count} streams: {why}"
                 ));
             }
             wait_for(Duration::from_secs(60), "a batch to subscribe", || {
