@@ -6,7 +6,8 @@
 //! the rendered rows are both ordered by id, so one merge walk finds exactly the
 //! rows to add and remove: the walk compares ids in Rust (microseconds for
 //! thousands), and the DOM is touched only for rows that changed. The usual
-//! update — the oldest evicted, a new one appended — touches two rows.
+//! update — a new message appended — touches one row; the store evicts in
+//! batches, so rows leave a tenth of the bound at a time.
 //!
 //! Author and content go in with `textContent`: never parsed as HTML.
 
