@@ -2,15 +2,15 @@
 //!
 //! A keyed list re-diffed as a whole costs time in proportion to its length:
 //! with thousands of messages held, evicting the oldest shifted every key and
-//! one new message blocked the page for about 50 ms. Here the held messages and
-//! the rendered rows are both ordered by id, so one merge walk finds exactly the
-//! rows to add and remove: the walk compares ids in Rust (microseconds for
-//! thousands), and the DOM is touched only for rows that changed. The usual
-//! update — a new message appended — touches one row; the store evicts in
-//! batches, so rows leave a tenth of the bound at a time.
+//! one new message blocked the page for about 50 ms. Here the rows follow the
+//! steps of [`panel_core::rows::reconcile`] (host-tested): the DOM is touched
+//! only for rows that come and go. The usual update — a new message appended —
+//! touches one row; the store evicts in batches, so rows leave a tenth of the
+//! bound at a time.
 //!
 //! Author and content go in with `textContent`: never parsed as HTML.
 
+use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,33 +35,35 @@ impl MessageList {
         })
     }
 
-    /// Makes the rows match `messages` (ordered by id, as the store holds them)
-    /// in one walk over both sequences. Kept rows are moved, not touched; only
-    /// rows that leave are removed and only messages that arrive are created,
-    /// each in its place (a history page can fill a hole mid-list).
+    /// Makes the rows match `messages` (ordered by id, as the store holds them).
+    /// Kept rows are moved, not touched; a history page that fills a hole
+    /// mid-list gets its rows created in place.
     pub fn show(&mut self, messages: &[Arc<Message>]) {
+        let held: Vec<MessageId> = self.rows.iter().map(|(id, _)| *id).collect();
+        let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
         let mut rows = VecDeque::with_capacity(messages.len());
-        for message in messages {
-            // Rows older than this message that are no longer held (evicted).
-            while let Some((_, row)) = old.next_if(|(id, _)| *id < message.id) {
-                row.remove();
-            }
-            match old.next_if(|(id, _)| *id == message.id) {
-                Some(kept) => rows.push_back(kept),
-                None => {
+        for step in reconcile(&held, &wanted) {
+            match step {
+                RowStep::Keep => rows.extend(old.next()),
+                RowStep::Remove => {
+                    if let Some((_, row)) = old.next() {
+                        row.remove();
+                    }
+                }
+                RowStep::Insert(index) => {
+                    let message = &messages[index];
+                    // Cannot fail for literal tag names; if it did, the message
+                    // would get its row on the next update.
                     let Some(row) = self.row(message) else {
-                        continue; // cannot happen for literal tag names; retried next time
+                        continue;
                     };
-                    // Before the next kept row, or at the end when there is none.
+                    // Before the row under the cursor, or at the end.
                     let before = old.peek().map(|(_, next)| next.as_ref());
                     let _ = self.list.insert_before(&row, before);
                     rows.push_back((message.id, row));
                 }
             }
-        }
-        for (_, row) in old {
-            row.remove();
         }
         self.rows = rows;
     }

@@ -64,9 +64,7 @@ pub async fn main() -> ExitCode {
     // The server is done once responses end; each stream's pump records its
     // close just after. Wait for those records too, so nothing is left behind
     // uncounted.
-    while bridge.hub.connections.active_count() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let _ = tokio::time::timeout_at(deadline, bridge.hub.connections.all_closed()).await;
     let report = bridge.hub.connections.report();
     match served {
         Ok(Ok(Ok(()))) => {

@@ -75,6 +75,8 @@ pub struct Connections {
     active: Mutex<Active>,
     opened_total: AtomicU64,
     closed: [AtomicU64; 5],
+    /// Woken when the last open stream closes.
+    idle: tokio::sync::Notify,
 }
 
 /// A client already holds as many streams as it may.
@@ -140,7 +142,11 @@ impl Connections {
                 }
             }
         }
+        let idle = active.records.is_empty();
         drop(active);
+        if idle {
+            self.idle.notify_waiters();
+        }
         let index = CloseReason::ALL
             .iter()
             .position(|r| *r == reason)
@@ -156,6 +162,19 @@ impl Connections {
             .values()
             .filter(|r| channel.is_none_or(|c| r.channel == c));
         chosen.map(|record| record.cancel.cancel()).count()
+    }
+
+    /// Resolves once no stream is open (at once if none is).
+    pub async fn all_closed(&self) {
+        loop {
+            let mut notified = std::pin::pin!(self.idle.notified());
+            // Registered before the check, so a close in between is not missed.
+            notified.as_mut().enable();
+            if self.active_count() == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn active_count(&self) -> usize {

@@ -35,10 +35,7 @@ async fn cors_answers_only_the_configured_origins() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
-    let allowed_headers = preflight.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .to_lowercase();
+    let allowed_headers = header(&preflight, "access-control-allow-headers").to_lowercase();
     assert!(
         allowed_headers.contains("last-event-id"),
         "{allowed_headers}"
@@ -96,10 +93,7 @@ async fn the_served_page_gets_a_strict_content_security_policy() {
     let bridge = start(&["--static-dir", dir.to_str().unwrap()]).await;
     let response = reqwest::get(url(&bridge, "/")).await.unwrap();
     assert_eq!(response.status(), 200);
-    let policy = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let policy = header(&response, "content-security-policy");
     assert!(
         policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
         "{policy}"
@@ -371,4 +365,11 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// A response header as text; the test fails when it is missing.
+fn header(response: &reqwest::Response, name: &str) -> String {
+    let value = response.headers().get(name);
+    let value = value.unwrap_or_else(|| panic!("no {name} header"));
+    value.to_str().expect("a text header").to_owned()
 }
