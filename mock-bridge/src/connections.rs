@@ -42,6 +42,24 @@ impl CloseReason {
     }
 }
 
+/// How a stream is served (see [`crate::stream`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    /// Straight on the socket: the connection's first request.
+    Direct,
+    /// Through hyper and the router: a connection reused for the stream.
+    Router,
+}
+
+impl Served {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Served::Direct => "direct",
+            Served::Router => "router",
+        }
+    }
+}
+
 /// One open stream.
 #[derive(Debug)]
 pub struct Record {
@@ -59,6 +77,8 @@ pub struct Record {
     pub cancel: CancellationToken,
     /// The client's address, when known, for the per-client limit.
     pub peer: Option<IpAddr>,
+    /// How it is served.
+    pub served: Served,
 }
 
 #[derive(Debug, Default)]
@@ -93,10 +113,11 @@ pub struct ActiveReport {
     channel: String,
     opened_at: String,
     last_event_id: String,
+    served: &'static str,
 }
 
 impl Connections {
-    /// Registers a new stream of `channel` from `peer`, unless that client
+    /// Registers a new stream of `channel` from `peer`, served as `served`, unless that client
     /// already holds `limit` streams (0: no limit).
     pub fn open(
         &self,
@@ -104,6 +125,7 @@ impl Connections {
         opened_at: String,
         peer: Option<IpAddr>,
         limit: usize,
+        served: Served,
     ) -> Result<Arc<Record>, TooManyStreams> {
         let mut active = self.active.lock().unwrap();
         if let Some(peer) = peer {
@@ -122,6 +144,7 @@ impl Connections {
             last_event_id: AtomicU64::new(0),
             cancel: CancellationToken::new(),
             peer,
+            served,
         });
         active.records.insert(id, record.clone());
         self.opened_total.fetch_add(1, Ordering::Relaxed);
@@ -189,6 +212,7 @@ impl Connections {
                 channel: r.channel.clone(),
                 opened_at: r.opened_at.clone(),
                 last_event_id: r.last_event_id.load(Ordering::Relaxed).to_string(),
+                served: r.served.as_str(),
             })
             .collect();
         active.sort_by_key(|r| r.id);

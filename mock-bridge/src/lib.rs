@@ -5,7 +5,8 @@
 //! - [`config`]: flags with environment fallbacks, validated at start.
 //! - [`app`]: the router — `app(hub)` is what tests drive.
 //! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
-//! - [`stream`]: one Server-Sent Events stream and its pump task.
+//! - [`server`]: the accept loop: event streams straight on the socket, the rest through hyper.
+//! - [`stream`]: one Server-Sent Events stream: admission and the delivery loop.
 //! - [`api`]: the history endpoint.
 //! - [`control`]: the `/internal` control API for tests and developers.
 //! - [`connections`]: a record per open stream and why streams ended.
@@ -29,6 +30,7 @@ pub mod history;
 pub mod hub;
 pub mod message;
 pub mod persist;
+pub mod server;
 pub mod snowflake;
 pub mod stream;
 
@@ -70,14 +72,13 @@ pub fn spawn(
     if let Some(every) = hub.config.demo_chatter {
         tokio::spawn(demo::chatter(hub.clone(), every));
     }
-    // Connection info gives handlers the client's address (per-client limits).
-    let service = app::app(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let signal = shutdown.clone().cancelled_owned();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(signal)
-            .await
-    });
+    let router = app::app(hub.clone());
+    let task = tokio::spawn(server::serve(
+        listener,
+        hub.clone(),
+        router,
+        shutdown.clone(),
+    ));
     Ok(RunningBridge {
         addr,
         hub,

@@ -1,15 +1,25 @@
 //! `GET /api/channels/{channel}/events`: one Server-Sent Events stream.
 //!
-//! Each stream has a small task, its pump, that moves frames from the channel's
-//! broadcast and the global feed into a bounded queue that the response body
-//! drains. A client that stops reading fills the queue; if it then reads
-//! nothing for `--client-stall` seconds, or falls off the end of the shared
-//! broadcast ring, it is dropped as `lagged` (after a best-effort `resync`). So
-//! a stuck client can neither grow the bridge's memory nor hold back anyone
-//! else: every other stream has its own pump and queue.
+//! A stream is served one of two ways, with the same admission and the same
+//! delivery loop ([`deliver`]):
+//! - **Direct** (the common case): the connection's first request is the stream.
+//!   The accept loop in [`crate::server`] recognises it from the request head
+//!   and hands the socket here; the connection's own task writes the response
+//!   head and then each frame straight to the socket. No HTTP machinery stays
+//!   behind for the stream's lifetime, which is what keeps an idle stream at a
+//!   few KiB and a fan-out at one wake-up and one write per subscriber.
+//! - **Through hyper**: a stream requested on a connection already used for
+//!   other requests (keep-alive) goes through the router. A small pump task
+//!   moves frames into a bounded queue that the response body drains.
+//!
+//! Either way, a client that stops reading is found by a write that makes no
+//! progress for `--client-stall` seconds (the socket's buffer, or the queue, is
+//! full), or by falling off the end of the shared broadcast ring. It is dropped
+//! as `lagged`, after a best-effort `resync`. So a stuck client can neither grow
+//! the bridge's memory nor hold back anyone else.
 
 use crate::clock::rfc3339_ms;
-use crate::connections::{CloseReason, Record};
+use crate::connections::{CloseReason, Record, Served};
 use crate::error::ApiError;
 use crate::hub::{resync_frame, Fault, Frame, Hub, Subscription};
 use crate::message::{parse_id, validate_channel};
@@ -24,14 +34,19 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
+use tokio_util::sync::WaitForCancellationFuture;
 
 /// The `Last-Event-ID` to resume after: the header (what a browser sends when it
 /// reconnects by itself) wins over the query (what a fresh EventSource can set).
-fn last_event_id(
+pub(crate) fn last_event_id(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Result<Option<u64>, ApiError> {
@@ -82,6 +97,68 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     }
 }
 
+/// What admitting a stream request led to.
+pub enum Admission {
+    /// Registered and subscribed: serve it.
+    Open(OpenStream),
+    /// Refused with this error.
+    Refused(ApiError),
+    /// The stall fault is on: accept and say nothing.
+    Stall,
+}
+
+/// A registered, subscribed stream, ready to be served.
+pub struct OpenStream {
+    record: Arc<Record>,
+    subscription: Subscription,
+}
+
+/// Checks the fault and the per-client limit, then registers and subscribes a
+/// stream. Nothing is left behind unless it answers `Open`.
+pub fn admit(
+    hub: &Hub,
+    channel: &str,
+    last_event_id: Option<u64>,
+    peer: Option<std::net::IpAddr>,
+    served: Served,
+) -> Admission {
+    match hub.fault() {
+        Fault::None => {}
+        Fault::Reject(status) => {
+            return Admission::Refused(ApiError::new(
+                status,
+                "event streams are refused on purpose (injected fault)",
+            ));
+        }
+        Fault::Stall => return Admission::Stall,
+    }
+    let limit = hub.config.max_streams_per_client;
+    let opened = hub
+        .connections
+        .open(channel, rfc3339_ms(now_ms()), peer, limit, served);
+    let record = match opened {
+        Ok(record) => record,
+        Err(refused) => {
+            return Admission::Refused(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                refused.to_string(),
+            ))
+        }
+    };
+    let subscription = hub.subscribe(channel, last_event_id);
+    record
+        .last_event_id
+        .store(subscription.caught_up_to, Ordering::Relaxed);
+    let served = served.as_str();
+    tracing::info!(connection = record.id, %channel, ?last_event_id, served, "stream opened");
+    Admission::Open(OpenStream {
+        record,
+        subscription,
+    })
+}
+
+/// The router's handler: streams requested on a connection that served other
+/// requests before (the direct path takes every other one).
 pub async fn events(
     State(hub): State<Arc<Hub>>,
     Peer(peer): Peer,
@@ -91,41 +168,22 @@ pub async fn events(
 ) -> Result<Response, ApiError> {
     let channel = channel_from(path)?;
     let last_event_id = last_event_id(&headers, &query)?;
-    match hub.fault() {
-        Fault::None => {}
-        Fault::Reject(status) => {
-            return Err(ApiError::new(
-                status,
-                "event streams are refused on purpose (injected fault)",
-            ));
-        }
-        Fault::Stall => {
-            // Accept the connection and say nothing, until shutdown (or the client leaves,
-            // which drops this future).
+    let open = match admit(&hub, &channel, last_event_id, peer, Served::Router) {
+        Admission::Open(open) => open,
+        Admission::Refused(error) => return Err(error),
+        Admission::Stall => {
+            // Accept the connection and say nothing, until shutdown (or the client
+            // leaves, which drops this future).
             hub.shutdown.cancelled().await;
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the bridge is shutting down",
             ));
         }
-    }
-    let limit = hub.config.max_streams_per_client;
-    let record = (hub
-        .connections
-        .open(&channel, rfc3339_ms(now_ms()), peer, limit))
-    .map_err(|refused| ApiError::new(StatusCode::TOO_MANY_REQUESTS, refused.to_string()))?;
-    let subscription = hub.subscribe(&channel, last_event_id);
-    record
-        .last_event_id
-        .store(subscription.caught_up_to, Ordering::Relaxed);
-    tracing::info!(connection = record.id, %channel, ?last_event_id, "stream opened");
-    let prefix = subscription.prefix.clone();
+    };
     let (sender, receiver) = mpsc::channel(hub.config.client_backlog as usize);
-    tokio::spawn(run_pump(hub.clone(), record, subscription, sender));
-
-    let body = futures_util::stream::once(async move { prefix })
-        .chain(ReceiverStream::new(receiver))
-        .map(Ok::<Bytes, Infallible>);
+    tokio::spawn(serve(hub.clone(), open, Bytes::new(), Sink::Queue(sender)));
+    let body = ReceiverStream::new(receiver).map(Ok::<Bytes, Infallible>);
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(
@@ -137,14 +195,69 @@ pub async fn events(
     Ok(response)
 }
 
-async fn run_pump(
-    hub: Arc<Hub>,
-    record: Arc<Record>,
-    subscription: Subscription,
-    sender: mpsc::Sender<Bytes>,
-) {
-    let reason = pump(&hub, &record, subscription, &sender).await;
-    drop(sender); // ends the response body
+/// Where a stream's bytes go.
+pub enum Sink {
+    /// A bounded queue that a hyper response body drains.
+    Queue(mpsc::Sender<Bytes>),
+    /// The client's socket itself (the direct path).
+    Socket(TcpStream),
+}
+
+impl Sink {
+    /// Hands over `bytes`; false when the client is gone.
+    async fn send(&mut self, bytes: Bytes) -> bool {
+        match self {
+            Sink::Queue(sender) => sender.send(bytes).await.is_ok(),
+            Sink::Socket(socket) => socket.write_all(&bytes).await.is_ok(),
+        }
+    }
+
+    /// Hands over `bytes` if that needs no waiting (the parting `resync`).
+    fn try_send(&mut self, bytes: Bytes) {
+        match self {
+            Sink::Queue(sender) => {
+                let _ = sender.try_send(bytes);
+            }
+            Sink::Socket(socket) => {
+                let _ = socket.try_write(&bytes);
+            }
+        }
+    }
+
+    /// Resolves when the client has gone away.
+    async fn closed(&mut self) {
+        match self {
+            Sink::Queue(sender) => sender.closed().await,
+            Sink::Socket(socket) => {
+                // A stream's client has nothing more to say: read and discard
+                // until end of file or an error.
+                let mut scratch = [0u8; 64];
+                loop {
+                    if socket.readable().await.is_err() {
+                        return;
+                    }
+                    match socket.try_read(&mut scratch) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves an admitted stream into `sink` until it ends, then forgets it.
+/// `head` goes out before the stream's own first bytes (the direct path's
+/// response head; empty through hyper).
+pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink) {
+    let OpenStream {
+        record,
+        subscription,
+    } = open;
+    let reason = deliver(&hub, &record, subscription, head, &mut sink).await;
+    drop(sink); // ends the response
     hub.connections.close(record.id, reason);
     tracing::info!(
         connection = record.id,
@@ -155,59 +268,162 @@ async fn run_pump(
     );
 }
 
-async fn pump(
+/// A write gathers frames that are already waiting up to about this size.
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// The delivery loop: the head and the subscription's prefix, then every live
+/// frame once, until the client leaves, stalls or lags, or the bridge ends it.
+/// Frames that pile up while a write is under way go out together in the
+/// next one: fewer system calls and packets when a burst arrives.
+async fn deliver(
     hub: &Hub,
     record: &Record,
     subscription: Subscription,
-    sender: &mpsc::Sender<Bytes>,
+    head: Bytes,
+    sink: &mut Sink,
 ) -> CloseReason {
     let Subscription {
+        prefix,
         mut live,
-        mut global,
+        global,
         caught_up_to,
-        ..
     } = subscription;
     let mut sent_up_to = caught_up_to;
+    let first = if head.is_empty() {
+        prefix
+    } else {
+        let mut first = Vec::with_capacity(head.len() + prefix.len());
+        first.extend_from_slice(&head);
+        first.extend_from_slice(&prefix);
+        Bytes::from(first)
+    };
+    // Made once and polled across iterations: each registers with its waker
+    // list once, instead of once per frame (those lists are shared by every
+    // stream, so re-registering is contended work during a fan-out).
+    let shutdown = pin!(hub.shutdown.cancelled());
+    let closed = pin!(record.cancel.cancelled());
+    let mut ends = Ends { shutdown, closed };
+    let mut global = BroadcastStream::new(global);
+    let stall = hub.config.client_stall;
+    if let Err(reason) = send(&mut ends, stall, sink, first).await {
+        return reason;
+    }
     loop {
         let frame = tokio::select! {
             biased;
-            _ = hub.shutdown.cancelled() => return CloseReason::Shutdown,
-            _ = record.cancel.cancelled() => return CloseReason::ServerClosed,
-            _ = sender.closed() => return CloseReason::ClientClosed,
-            received = global.recv() => match received {
-                Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sender),
-                Err(broadcast::error::RecvError::Closed) => return CloseReason::Shutdown,
+            _ = ends.shutdown.as_mut() => return CloseReason::Shutdown,
+            _ = ends.closed.as_mut() => return CloseReason::ServerClosed,
+            _ = sink.closed() => return CloseReason::ClientClosed,
+            received = global.next() => match received {
+                Some(Ok(frame)) => frame,
+                Some(Err(BroadcastStreamRecvError::Lagged(_))) => return lagged(sink),
+                None => return CloseReason::Shutdown,
             },
             received = live.recv() => match received {
-                // Already sent in the replay: never twice.
-                Ok(Frame { id: Some(id), .. }) if id <= sent_up_to => continue,
                 Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sender),
+                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sink),
                 Err(broadcast::error::RecvError::Closed) => return CloseReason::Error,
             },
         };
-        if let Some(id) = frame.id {
-            sent_up_to = id;
-            record.last_event_id.store(id, Ordering::Relaxed);
+        let mut batch = Batch::default();
+        batch.push(frame, &mut sent_up_to);
+        while batch.len() < BATCH_BYTES {
+            let next = match live.try_recv() {
+                Ok(frame) => frame,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return lagged(sink),
+                // Empty: nothing waits. Closed: the next `recv` says so.
+                Err(_) => break,
+            };
+            batch.push(next, &mut sent_up_to);
         }
-        let delivered = tokio::select! {
-            biased;
-            _ = hub.shutdown.cancelled() => return CloseReason::Shutdown,
-            _ = record.cancel.cancelled() => return CloseReason::ServerClosed,
-            sent = tokio::time::timeout(hub.config.client_stall, sender.send(frame.bytes)) => sent,
-        };
-        match delivered {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return CloseReason::ClientClosed,
-            Err(_) => return lagged(sender),
+        if batch.is_empty() {
+            continue;
+        }
+        record.last_event_id.store(sent_up_to, Ordering::Relaxed);
+        if let Err(reason) = send(&mut ends, stall, sink, batch.into_bytes()).await {
+            return reason;
         }
     }
 }
 
+/// The two ways the bridge ends a stream: its own shutdown, or a server-side
+/// close of this one stream.
+struct Ends<'a, 'b> {
+    shutdown: Pin<&'a mut WaitForCancellationFuture<'b>>,
+    closed: Pin<&'a mut WaitForCancellationFuture<'b>>,
+}
+
+/// Frames bound for one write, without copying when there is only one.
+#[derive(Default)]
+struct Batch {
+    first: Option<Bytes>,
+    joined: Vec<u8>,
+}
+
+impl Batch {
+    /// Adds a frame, unless it is a message already sent (in the replay).
+    fn push(&mut self, frame: Frame, sent_up_to: &mut u64) {
+        if let Some(id) = frame.id {
+            if id <= *sent_up_to {
+                return;
+            }
+            *sent_up_to = id;
+        }
+        match &self.first {
+            None => self.first = Some(frame.bytes),
+            Some(first) => {
+                if self.joined.is_empty() {
+                    self.joined.extend_from_slice(first);
+                }
+                self.joined.extend_from_slice(&frame.bytes);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.first {
+            None => 0,
+            Some(first) if self.joined.is_empty() => first.len(),
+            Some(_) => self.joined.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self.first {
+            Some(first) if self.joined.is_empty() => first,
+            _ => Bytes::from(self.joined),
+        }
+    }
+}
+
+/// One write, bounded by `--client-stall`, and cut short when the bridge ends
+/// the stream.
+async fn send(
+    ends: &mut Ends<'_, '_>,
+    stall: std::time::Duration,
+    sink: &mut Sink,
+    bytes: Bytes,
+) -> Result<(), CloseReason> {
+    let delivered = tokio::select! {
+        biased;
+        _ = ends.shutdown.as_mut() => return Err(CloseReason::Shutdown),
+        _ = ends.closed.as_mut() => return Err(CloseReason::ServerClosed),
+        sent = tokio::time::timeout(stall, sink.send(bytes)) => sent,
+    };
+    match delivered {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(CloseReason::ClientClosed),
+        Err(_) => Err(lagged(sink)),
+    }
+}
+
 /// Tells the client it missed messages (if there is room) and ends its stream.
-fn lagged(sender: &mpsc::Sender<Bytes>) -> CloseReason {
-    let _ = sender.try_send(resync_frame("lagged"));
+fn lagged(sink: &mut Sink) -> CloseReason {
+    sink.try_send(resync_frame("lagged"));
     CloseReason::Lagged
 }
 

@@ -26,6 +26,29 @@ async fn cors_answers_only_the_configured_origins() {
     );
     let other = get("https://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+    // Event streams, on either path, answer with the same CORS headers.
+    for via in [Via::Fresh, Via::Reused] {
+        for (origin, allowed) in [
+            ("https://editor.example", true),
+            ("https://evil.example", false),
+        ] {
+            let stream =
+                Stream::open_via(&open, "/api/channels/c/events", None, via, Some(origin)).await;
+            let echoed = stream.headers.get("access-control-allow-origin");
+            assert_eq!(
+                echoed.is_some_and(|o| o == origin),
+                allowed,
+                "{via:?} {origin}"
+            );
+            assert_eq!(echoed.is_some(), allowed, "{via:?} {origin}");
+            assert_eq!(
+                stream.headers["vary"],
+                "origin, access-control-request-method, access-control-request-headers",
+                "{via:?}"
+            );
+            stream.close();
+        }
+    }
     let preflight = client
         .request(Method::OPTIONS, url(&open, "/api/channels/c/events"))
         .header("origin", "https://editor.example")
@@ -99,6 +122,16 @@ async fn the_served_page_gets_a_strict_content_security_policy() {
         "{policy}"
     );
     assert!(!policy.contains("unsafe-inline"), "{policy}");
+    // The same policy on event streams, on either path, as on every response.
+    for via in [Via::Fresh, Via::Reused] {
+        let stream = Stream::open_via(&bridge, "/api/channels/c/events", None, via, None).await;
+        assert_eq!(
+            stream.headers["content-security-policy"],
+            policy.as_str(),
+            "{via:?}"
+        );
+        stream.close();
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -8,8 +8,18 @@ use support::*;
 
 #[tokio::test]
 async fn lifecycle_and_exact_framing() {
+    lifecycle_and_exact_framing_via(Via::Fresh).await;
+}
+
+#[tokio::test]
+async fn lifecycle_and_exact_framing_on_a_reused_connection() {
+    lifecycle_and_exact_framing_via(Via::Reused).await;
+}
+
+async fn lifecycle_and_exact_framing_via(via: Via) {
     let bridge = start(&["--retry-ms", "1500"]).await;
-    let mut stream = Stream::open(&bridge, "/api/channels/general/events", None).await;
+    let mut stream =
+        Stream::open_via(&bridge, "/api/channels/general/events", None, via, None).await;
     assert_eq!(stream.headers["content-type"], "text/event-stream");
     assert_eq!(stream.headers["cache-control"], "no-cache");
     assert_eq!(stream.headers["x-accel-buffering"], "no");
@@ -240,21 +250,42 @@ enum SlowReader {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_as_lagged_and_others_keep_flowing() {
-    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never).await;
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Via::Fresh).await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_on_a_reused_connection_is_dropped_as_lagged() {
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Via::Reused)
+        .await;
 }
 
 #[tokio::test]
 async fn a_client_reading_one_byte_a_second_is_dropped_as_lagged_and_others_keep_flowing() {
-    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::OneBytePerSecond).await;
+    let reader = SlowReader::OneBytePerSecond;
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader, Via::Fresh).await;
 }
 
-async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: SlowReader) {
+async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: SlowReader, via: Via) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let bridge = start(&["--client-backlog", "16", "--client-stall", "0.5"]).await;
     // A client with a tiny receive window.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stuck = socket.connect(bridge.addr).await.unwrap();
+    if via == Via::Reused {
+        // One whole request and answer first, so the stream shares the connection.
+        stuck
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"{\"ok\":true}") {
+            let mut chunk = [0u8; 256];
+            let read = stuck.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "the connection closed after the first request");
+            answer.extend_from_slice(&chunk[..read]);
+        }
+    }
     stuck
         .write_all(b"GET /api/channels/slow/events HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -283,6 +314,19 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: Slow
         report(&bridge).await["active"].as_array().unwrap().len() == 2
     })
     .await;
+    let mut served: Vec<String> = (report(&bridge).await["active"].as_array().unwrap())
+        .iter()
+        .map(|stream| stream["served"].as_str().unwrap().to_owned())
+        .collect();
+    served.sort();
+    let expected = match via {
+        Via::Fresh => ["direct", "direct"],
+        Via::Reused => ["direct", "router"],
+    };
+    assert_eq!(
+        served, expected,
+        "the stuck stream took the path under test"
+    );
 
     // Publish in rounds, each when the healthy client has read the last one: it
     // never falls behind, while the stuck client's socket buffers fill (≈ 8 MB).
@@ -325,11 +369,14 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: Slow
 
 #[tokio::test]
 async fn records_are_forgotten_when_clients_leave() {
-    let bridge = start(&[]).await;
+    // No heartbeats while the test runs: a client's leaving must be noticed
+    // without a failed write, on both paths.
+    let bridge = start(&["--heartbeat-interval", "3600"]).await;
     let streams: Vec<Stream> = futures_util::future::join_all((0..20).map(|i| {
         let path = format!("/api/channels/c{}/events", i % 3);
         let bridge = &bridge;
-        async move { Stream::open(bridge, &path, None).await }
+        let via = if i % 2 == 0 { Via::Fresh } else { Via::Reused };
+        async move { Stream::open_via(bridge, &path, None, via, None).await }
     }))
     .await;
     assert_eq!(

@@ -72,17 +72,54 @@ pub struct Stream {
     reader: tokio::task::JoinHandle<()>,
 }
 
+/// How a stream is asked for: each takes a different path through the bridge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Via {
+    /// As the first request of a new connection: served directly on the socket.
+    Fresh,
+    /// On a connection that served another request first: through the router.
+    Reused,
+}
+
 impl Stream {
-    /// Opens `/api/channels/{channel}/events` with optional headers.
+    /// Opens `/api/channels/{channel}/events` on a new connection.
     pub async fn open(bridge: &RunningBridge, path: &str, last_event_id: Option<&str>) -> Stream {
+        Stream::open_via(bridge, path, last_event_id, Via::Fresh, None).await
+    }
+
+    /// Opens a stream the way `via` says, with optional headers, and checks it
+    /// took that path (a direct stream closes its connection at the end; the
+    /// router's is chunked).
+    pub async fn open_via(
+        bridge: &RunningBridge,
+        path: &str,
+        last_event_id: Option<&str>,
+        via: Via,
+        origin: Option<&str>,
+    ) -> Stream {
         let client = reqwest::Client::new();
+        if via == Via::Reused {
+            let warm = client.get(url(bridge, "/healthz")).send().await.unwrap();
+            warm.bytes().await.unwrap(); // back in the pool, ready for reuse
+        }
         let mut request = client.get(url(bridge, path));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
         let response = request.send().await.expect("stream request");
         assert_eq!(response.status(), 200, "stream refused");
         let headers = response.headers().clone();
+        let chunked = headers
+            .get("transfer-encoding")
+            .is_some_and(|v| v == "chunked");
+        let closes = headers.get("connection").is_some_and(|v| v == "close");
+        match via {
+            Via::Fresh => assert!(closes && !chunked, "not served directly: {headers:?}"),
+            Via::Reused => assert!(chunked && !closes, "not served by the router: {headers:?}"),
+        }
         let (sender, frames) = mpsc::unbounded_channel();
         let ended = CancellationToken::new();
         let done = ended.clone();

@@ -139,18 +139,54 @@ pub async fn subscribe(
     }
 }
 
+/// Where `needle` first occurs. Scans for its first byte and compares only
+/// there: a compare at every position costs more than the rest of a client's
+/// work per frame, and the load generator shares the cores with the bridge.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if haystack[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn number_after(frame: &[u8], marker: &[u8]) -> Option<u64> {
     let at = find(frame, marker)? + marker.len();
-    let digits: Vec<u8> = frame[at..]
-        .iter()
-        .copied()
-        .take_while(u8::is_ascii_digit)
-        .collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
+    let digits = frame[at..].iter().take_while(|b| b.is_ascii_digit());
+    let mut value: u64 = 0;
+    let mut any = false;
+    for digit in digits {
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
+        any = true;
+    }
+    any.then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_and_number_after() {
+        assert_eq!(find(b"abc\n\nd", b"\n\n"), Some(3));
+        assert_eq!(find(b"\n\r\n\r\n\r\n", b"\r\n\r\n"), Some(1));
+        assert_eq!(find(b"aaa", b"ab"), None);
+        assert_eq!(find(b"", b"a"), None);
+        assert_eq!(find(b"a", b""), None);
+        assert_eq!(number_after(b"id: 42\ndata", b"id: "), Some(42));
+        assert_eq!(number_after(b"id: x", b"id: "), None);
+        assert_eq!(
+            number_after(b"bench:99999999999999999999999", b"bench:"),
+            None
+        );
+    }
 }
 
 /// Posts a message through the control API; returns its id.
