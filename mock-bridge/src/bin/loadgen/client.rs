@@ -169,26 +169,6 @@ fn number_after(frame: &[u8], marker: &[u8]) -> Option<u64> {
     any.then_some(value)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn find_and_number_after() {
-        assert_eq!(find(b"abc\n\nd", b"\n\n"), Some(3));
-        assert_eq!(find(b"\n\r\n\r\n\r\n", b"\r\n\r\n"), Some(1));
-        assert_eq!(find(b"aaa", b"ab"), None);
-        assert_eq!(find(b"", b"a"), None);
-        assert_eq!(find(b"a", b""), None);
-        assert_eq!(number_after(b"id: 42\ndata", b"id: "), Some(42));
-        assert_eq!(number_after(b"id: x", b"id: "), None);
-        assert_eq!(
-            number_after(b"bench:99999999999999999999999", b"bench:"),
-            None
-        );
-    }
-}
-
 /// Posts a message through the control API; returns its id.
 pub async fn post(addr: SocketAddr, channel: &str, content: &str) -> std::io::Result<u64> {
     let body = format!("{{\"author\":\"bench\",\"content\":\"{content}\"}}");
@@ -215,4 +195,24 @@ pub async fn get_json(addr: SocketAddr, path: &str) -> std::io::Result<serde_jso
     stream.read_to_end(&mut answer).await?;
     let body = find(&answer, b"\r\n\r\n").map_or(&answer[..], |at| &answer[at + 4..]);
     serde_json::from_slice(body).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_and_number_after() {
+        assert_eq!(find(b"abc\n\nd", b"\n\n"), Some(3));
+        assert_eq!(find(b"\n\r\n\r\n\r\n", b"\r\n\r\n"), Some(1));
+        assert_eq!(find(b"aaa", b"ab"), None);
+        assert_eq!(find(b"", b"a"), None);
+        assert_eq!(find(b"a", b""), None);
+        assert_eq!(number_after(b"id: 42\ndata", b"id: "), Some(42));
+        assert_eq!(number_after(b"id: x", b"id: "), None);
+        assert_eq!(
+            number_after(b"bench:99999999999999999999999", b"bench:"),
+            None
+        );
+    }
 }
