@@ -10,25 +10,35 @@ ensure_tools
 runs="${BENCH_RUNS:-3}"
 out=docs/BENCHMARKS.md
 # BENCH_PART=panel reruns only the panel's figures and keeps the bridge section
-# of the existing file (five minutes instead of half an hour, for panel work).
+# of the existing file (five minutes instead of half an hour, for panel work);
+# BENCH_PART=bridge the other way round.
 part="${BENCH_PART:-all}"
+# The commit the existing file's figures were measured at.
+measured_at() { grep -oE 'at commit `[0-9a-f]+`' "$out" | head -1 | grep -oE '[0-9a-f]{7,}'; }
 case "$part" in
   all) ;;
+  bridge)
+    [ -f "$out" ] || die "BENCH_PART=bridge keeps the panel section of $out, which does not exist yet."
+    kept_panel="$(sed -n '/^## Panel/,/^## Against the targets/p' "$out" | sed '$d')"
+    if ! grep -q '^Panel figures measured at commit' <<<"$kept_panel"; then
+      note="Panel figures measured at commit \`$(measured_at)\` (kept by a bridge-only run)."
+      kept_panel="$(printf '## Panel\n\n%s\n%s' "$note" "$(tail -n +2 <<<"$kept_panel")")"
+    fi
+    ;;
   panel)
     [ -f "$out" ] || die "BENCH_PART=panel keeps the bridge section of $out, which does not exist yet."
     kept_bridge="$(sed -n '/^## Bridge/,/^## Panel/p' "$out" | sed '$d')"
     if ! grep -q '^Bridge figures measured at commit' <<<"$kept_bridge"; then
-      measured="$(grep -oE 'at commit `[0-9a-f]+`' "$out" | head -1 | grep -oE '[0-9a-f]{7,}')"
-      note="Bridge figures measured at commit \`$measured\` (kept by a panel-only run)."
+      note="Bridge figures measured at commit \`$(measured_at)\` (kept by a panel-only run)."
       kept_bridge="$(printf '## Bridge\n\n%s\n%s' "$note" "$(tail -n +2 <<<"$kept_bridge")")"
     fi
     ;;
-  *) die "BENCH_PART must be all or panel, not $part." ;;
+  *) die "BENCH_PART must be all, bridge or panel, not $part." ;;
 esac
 
-say "building the bridge and the load generator (release), and the panel (release, wasm-opt)"
+say "building the bridge and the load generator (release), and the panel (release, wasm-opt) unless BENCH_PART=bridge"
 cargo build --release --quiet -p mock-bridge
-wasm_env trunk build --release
+[ "$part" = bridge ] || wasm_env trunk build --release
 # One process may hold at most `ulimit -Hn` files; streams need one each.
 ulimit -n "$(ulimit -Hn)"
 
@@ -65,6 +75,9 @@ gz() { gzip -9 -c "$1" | wc -c; }
   echo "### Connect/disconnect flood (records must all go; memory must settle)"
   loadgen flood --cycles 10000 --parallel 64
   fi
+  if [ "$part" = bridge ]; then
+    echo "$kept_panel"
+  else
   echo "## Panel"
   echo
   echo "### Size of the release build (wasm-opt -Oz), gzip -9"
@@ -86,6 +99,7 @@ gz() { gzip -9 -c "$1" | wc -c; }
   echo "| --- | ---: | --- | --- |"
   # libtest prints "test name ... " and the test's own line follows on the same line.
   cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 2>/dev/null | grep -oE '\| [A-Z].*' || true
+  fi
   cat scripts/bench-targets.md
 } > "$out.tmp"
 mv "$out.tmp" "$out"

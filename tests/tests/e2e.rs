@@ -465,8 +465,11 @@ scenario!(
         s.run_js("window.discussionPanel.setChannel('design');")
             .await?;
         let state = s
-            .wait_for(SOON, "the design channel, live", |st| {
-                st.channel.as_deref() == Some("design") && st.label() == "live"
+            // History is fetched once the stream is open: Live can come first.
+            .wait_for(SOON, "the design channel, live, with its history", |st| {
+                st.channel.as_deref() == Some("design")
+                    && st.label() == "live"
+                    && st.ids.contains(&design)
             })
             .await?;
         ensure(state.ids == [design.clone()], || {
