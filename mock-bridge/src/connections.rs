@@ -73,7 +73,8 @@ pub struct Record {
     pub opened: std::time::Instant,
     /// The id of the last message sent on it (0 before any).
     pub last_event_id: AtomicU64,
-    /// Cancelled to end this stream from the server side.
+    /// Cancelled to end this stream from the server side; a child of the
+    /// bridge's shutdown token, so it is cancelled by shutdown too.
     pub cancel: CancellationToken,
     /// The client's address, when known, for the per-client limit.
     pub peer: Option<IpAddr>,
@@ -126,6 +127,7 @@ impl Connections {
         peer: Option<IpAddr>,
         limit: usize,
         served: Served,
+        shutdown: &CancellationToken,
     ) -> Result<Arc<Record>, TooManyStreams> {
         let mut active = self.active.lock().unwrap();
         if let Some(peer) = peer {
@@ -142,7 +144,7 @@ impl Connections {
             opened_at,
             opened: std::time::Instant::now(),
             last_event_id: AtomicU64::new(0),
-            cancel: CancellationToken::new(),
+            cancel: shutdown.child_token(),
             peer,
             served,
         });

@@ -19,8 +19,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Frames a channel's broadcast keeps for subscribers that are a little behind.
 const CHANNEL_BROADCAST_CAPACITY: usize = 1_024;
-/// Frames the global (status, heartbeat) broadcast keeps.
-const GLOBAL_BROADCAST_CAPACITY: usize = 64;
 
 /// A frame ready for the wire, shared by every subscriber.
 #[derive(Clone, Debug)]
@@ -61,10 +59,9 @@ pub struct Subscription {
     pub prefix: Bytes,
     /// The id the stream is caught up to.
     pub caught_up_to: u64,
-    /// The channel's live frames.
+    /// The channel's live frames: its messages, and the status and heartbeat
+    /// frames every channel gets.
     pub live: broadcast::Receiver<Frame>,
-    /// Status and heartbeat frames.
-    pub global: broadcast::Receiver<Frame>,
 }
 
 /// The shared state, one per bridge.
@@ -75,11 +72,13 @@ pub struct Hub {
     ids: Snowflakes,
     /// Per-channel history and live broadcast. One lock makes "append and
     /// broadcast" and "subscribe and snapshot" atomic with each other, which is
-    /// what makes replay-then-live gap-free and duplicate-free.
+    /// what makes replay-then-live gap-free and duplicate-free. Status and
+    /// heartbeat frames go into every channel's broadcast under it too, so a
+    /// stream has one feed to wait on, and a status change cannot fall between
+    /// a new stream's first status and its feed.
     channels: Mutex<HashMap<String, Channel>>,
-    /// Status and heartbeat frames for every stream.
-    global: broadcast::Sender<Frame>,
-    /// The current gateway state, for streams that open later.
+    /// The current gateway state, for streams that open later. Changed only
+    /// under the channels lock.
     gateway: Mutex<Gateway>,
     /// Heartbeats paused through the control API.
     pub heartbeats_paused: AtomicBool,
@@ -126,7 +125,6 @@ impl Hub {
         Ok(Hub {
             ids: Snowflakes::starting_above(floor),
             channels: Mutex::new(channels),
-            global: broadcast::channel(GLOBAL_BROADCAST_CAPACITY).0,
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(Fault::None),
@@ -196,14 +194,13 @@ impl Hub {
             .is_none_or(|c| c.log.is_empty())
     }
 
-    /// Subscribes a new stream: the global feed first, then, under the channel
-    /// lock, the live feed and the replay snapshot.
+    /// Subscribes a new stream: under the channel lock, the gateway state, the
+    /// live feed and the replay snapshot.
     pub fn subscribe(&self, channel_id: &str, last_event_id: Option<u64>) -> Subscription {
-        let global = self.global.subscribe();
         let mut prefix = format!("retry: {}\n\n", self.config.retry_ms).into_bytes();
-        prefix.extend_from_slice(&self.status_frame(self.gateway()));
         let capacity = self.config.history_per_channel as usize;
         let mut channels = self.channels.lock().unwrap();
+        prefix.extend_from_slice(&self.status_frame(self.gateway()));
         let channel = channels
             .entry(channel_id.to_owned())
             .or_insert_with(|| Channel::new(capacity));
@@ -226,7 +223,6 @@ impl Hub {
             prefix: prefix.into(),
             caught_up_to,
             live,
-            global,
         }
     }
 
@@ -236,11 +232,10 @@ impl Hub {
 
     /// Changes the gateway state and tells every stream.
     pub fn set_gateway(&self, gateway: Gateway) {
+        let channels = self.channels.lock().unwrap();
         *self.gateway.lock().unwrap() = gateway;
-        let _ = self.global.send(Frame {
-            id: None,
-            bytes: self.status_frame(gateway),
-        });
+        to_every_channel(&channels, self.status_frame(gateway));
+        drop(channels);
         tracing::info!(?gateway, "gateway state changed");
     }
 
@@ -260,7 +255,7 @@ impl Hub {
             "event: heartbeat\ndata: {{\"ts\":{}}}\n\n",
             now_ms()
         ));
-        let _ = self.global.send(Frame { id: None, bytes });
+        to_every_channel(&self.channels.lock().unwrap(), bytes);
     }
 
     pub fn fault(&self) -> Fault {
@@ -287,6 +282,17 @@ impl Channel {
             log: ChannelLog::new(capacity),
             live: broadcast::channel(CHANNEL_BROADCAST_CAPACITY).0,
         }
+    }
+}
+
+/// Sends a frame without an id to every channel's streams.
+fn to_every_channel(channels: &HashMap<String, Channel>, bytes: Bytes) {
+    for channel in channels.values() {
+        // No receivers is not an error here: nobody is listening on that channel.
+        let _ = channel.live.send(Frame {
+            id: None,
+            bytes: bytes.clone(),
+        });
     }
 }
 

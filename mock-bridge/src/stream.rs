@@ -40,8 +40,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::WaitForCancellationFuture;
 
 /// The `Last-Event-ID` to resume after: the header (what a browser sends when it
@@ -133,9 +132,14 @@ pub fn admit(
         Fault::Stall => return Admission::Stall,
     }
     let limit = hub.config.max_streams_per_client;
-    let opened = hub
-        .connections
-        .open(channel, rfc3339_ms(now_ms()), peer, limit, served);
+    let opened = hub.connections.open(
+        channel,
+        rfc3339_ms(now_ms()),
+        peer,
+        limit,
+        served,
+        &hub.shutdown,
+    );
     let record = match opened {
         Ok(record) => record,
         Err(refused) => {
@@ -285,7 +289,6 @@ async fn deliver(
     let Subscription {
         prefix,
         mut live,
-        global,
         caught_up_to,
     } = subscription;
     let mut sent_up_to = caught_up_to;
@@ -297,28 +300,19 @@ async fn deliver(
         first.extend_from_slice(&prefix);
         Bytes::from(first)
     };
-    // Made once and polled across iterations: each registers with its waker
-    // list once, instead of once per frame (those lists are shared by every
-    // stream, so re-registering is contended work during a fan-out).
-    let shutdown = pin!(hub.shutdown.cancelled());
-    let closed = pin!(record.cancel.cancelled());
-    let mut ends = Ends { shutdown, closed };
-    let mut global = BroadcastStream::new(global);
+    // Made once and polled across iterations. The record's token is the
+    // stream's own (a child of the shutdown token): waiting on it touches no
+    // lock that other streams share, which matters during a fan-out.
+    let mut ended = pin!(record.cancel.cancelled());
     let stall = hub.config.client_stall;
-    if let Err(reason) = send(&mut ends, stall, sink, first).await {
+    if let Err(reason) = send(hub, ended.as_mut(), stall, sink, first).await {
         return reason;
     }
     loop {
         let frame = tokio::select! {
             biased;
-            _ = ends.shutdown.as_mut() => return CloseReason::Shutdown,
-            _ = ends.closed.as_mut() => return CloseReason::ServerClosed,
+            _ = ended.as_mut() => return why_ended(hub),
             _ = sink.closed() => return CloseReason::ClientClosed,
-            received = global.next() => match received {
-                Some(Ok(frame)) => frame,
-                Some(Err(BroadcastStreamRecvError::Lagged(_))) => return lagged(sink),
-                None => return CloseReason::Shutdown,
-            },
             received = live.recv() => match received {
                 Ok(frame) => frame,
                 Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sink),
@@ -340,17 +334,19 @@ async fn deliver(
             continue;
         }
         record.last_event_id.store(sent_up_to, Ordering::Relaxed);
-        if let Err(reason) = send(&mut ends, stall, sink, batch.into_bytes()).await {
+        if let Err(reason) = send(hub, ended.as_mut(), stall, sink, batch.into_bytes()).await {
             return reason;
         }
     }
 }
 
-/// The two ways the bridge ends a stream: its own shutdown, or a server-side
-/// close of this one stream.
-struct Ends<'a, 'b> {
-    shutdown: Pin<&'a mut WaitForCancellationFuture<'b>>,
-    closed: Pin<&'a mut WaitForCancellationFuture<'b>>,
+/// Why the bridge ended a stream: its own shutdown, or a server-side close.
+fn why_ended(hub: &Hub) -> CloseReason {
+    if hub.shutdown.is_cancelled() {
+        CloseReason::Shutdown
+    } else {
+        CloseReason::ServerClosed
+    }
 }
 
 /// Frames bound for one write, without copying when there is only one.
@@ -403,15 +399,15 @@ impl Batch {
 /// One write, bounded by `--client-stall`, and cut short when the bridge ends
 /// the stream.
 async fn send(
-    ends: &mut Ends<'_, '_>,
+    hub: &Hub,
+    ended: Pin<&mut WaitForCancellationFuture<'_>>,
     stall: std::time::Duration,
     sink: &mut Sink,
     bytes: Bytes,
 ) -> Result<(), CloseReason> {
     let delivered = tokio::select! {
         biased;
-        _ = ends.shutdown.as_mut() => return Err(CloseReason::Shutdown),
-        _ = ends.closed.as_mut() => return Err(CloseReason::ServerClosed),
+        _ = ended => return Err(why_ended(hub)),
         sent = tokio::time::timeout(stall, sink.send(bytes)) => sent,
     };
     match delivered {
