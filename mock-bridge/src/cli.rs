@@ -26,7 +26,7 @@ pub async fn main() -> ExitCode {
         eprintln!("mock-bridge: {problem}");
         return ExitCode::from(2);
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    let listener = match listen(config.listen) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("mock-bridge: cannot listen on {}: {error}", config.listen);
@@ -84,6 +84,23 @@ pub async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Streams come back all at once after a restart: a deep accept queue
+/// (the kernel caps it at `net.core.somaxconn`) keeps their handshakes from
+/// being dropped or answered with cookies while the accept loop catches up.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std and tokio do for listeners: a restarted bridge can bind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn watch_signals(shutdown: CancellationToken, after: Option<Duration>) {
