@@ -61,9 +61,9 @@ pub async fn main() -> ExitCode {
     tracing::info!(open_streams = open, "shutting down");
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     let served = tokio::time::timeout_at(deadline, bridge.task).await;
-    // The server is done once responses end; each stream's pump records its
-    // close just after. Wait for those records too, so nothing is left behind
-    // uncounted.
+    // The server is done once every connection has ended; a stream served
+    // through the router records its close just after its response ends. Wait
+    // for those records too, so nothing is left behind uncounted.
     let _ = tokio::time::timeout_at(deadline, bridge.hub.connections.all_closed()).await;
     let report = bridge.hub.connections.report();
     match served {

@@ -62,7 +62,8 @@ pub struct Config {
     #[arg(long, env = "STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
-    /// Frames queued for a client before the bridge waits for it to read.
+    /// Frames queued for a stream served through the router before the bridge
+    /// waits for its client to read (a direct stream's queue is its socket buffer).
     #[arg(long, env = "CLIENT_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub client_backlog: u64,
 

@@ -56,15 +56,8 @@ impl BridgeProcess {
 
     /// User + system CPU time used so far.
     pub fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-            .sum();
-        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+        let times = CpuTimes::of(&self.pid().to_string());
+        times.user + times.kernel
     }
 
     /// CPU use over `window`, as a share of one core.
@@ -72,6 +65,46 @@ impl BridgeProcess {
         let before = self.cpu();
         tokio::time::sleep(window).await;
         (self.cpu() - before).as_secs_f64() / window.as_secs_f64()
+    }
+}
+
+/// CPU time a process has used so far, in user space and in the kernel.
+#[derive(Clone, Copy, Default)]
+pub struct CpuTimes {
+    pub user: Duration,
+    pub kernel: Duration,
+}
+
+impl CpuTimes {
+    /// Reads `/proc/{pid}/stat` (`pid` may be `self`).
+    pub fn of(pid: &str) -> CpuTimes {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        // USER_HZ is 100 on Linux.
+        let ticks = |i: usize| {
+            Duration::from_millis(
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    * 10,
+            )
+        };
+        CpuTimes {
+            user: ticks(11),
+            kernel: ticks(12),
+        }
+    }
+
+    /// What was used since `earlier`, per `count` events, as "user / kernel" in µs.
+    pub fn per(self, earlier: CpuTimes, count: u64) -> String {
+        let micros = |d: Duration| d.as_secs_f64() * 1e6 / count.max(1) as f64;
+        format!(
+            "{:.1} / {:.1}",
+            micros(self.user.saturating_sub(earlier.user)),
+            micros(self.kernel.saturating_sub(earlier.kernel))
+        )
     }
 }
 

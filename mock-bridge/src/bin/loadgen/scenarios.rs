@@ -1,6 +1,6 @@
 //! The four measurements. Each prints Markdown table rows on stdout.
 
-use crate::bridge::BridgeProcess;
+use crate::bridge::{BridgeProcess, CpuTimes};
 use crate::client::{get_json, post, source_for, subscribe, Behaviour, Seen, Shared};
 use crate::table::Table;
 use std::sync::atomic::Ordering;
@@ -127,16 +127,25 @@ pub async fn hold(sizes: &[usize]) -> Result<Vec<Table>, String> {
     Ok(vec![table])
 }
 
-/// Steady messages with latency stamps; returns sorted latencies (µs).
+/// CPU per delivery while messages flow steadily, as "user / kernel" in µs:
+/// the bridge's and the load generator's own.
+struct SteadyCpu {
+    bridge: String,
+    loadgen: String,
+}
+
+/// Steady messages with latency stamps.
 async fn steady(
     bridge: &BridgeProcess,
     shared: &Arc<Shared>,
     subscribers: usize,
     rate: u32,
     seconds: u32,
-) -> Result<(), String> {
+) -> Result<SteadyCpu, String> {
     let count = (rate * seconds) as u64;
     let before = shared.messages.load(Ordering::Relaxed);
+    let bridge_before = CpuTimes::of(&bridge.pid().to_string());
+    let loadgen_before = CpuTimes::of("self");
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     for _ in 0..count {
         ticker.tick().await;
@@ -150,7 +159,12 @@ async fn steady(
         "every subscriber to get every message",
         || shared.messages.load(Ordering::Relaxed) >= expected,
     )
-    .await
+    .await?;
+    let deliveries = count * subscribers as u64;
+    Ok(SteadyCpu {
+        bridge: CpuTimes::of(&bridge.pid().to_string()).per(bridge_before, deliveries),
+        loadgen: CpuTimes::of("self").per(loadgen_before, deliveries),
+    })
 }
 
 /// Count, p50, p99 and max (ms) of every latency the clients saw.
@@ -179,6 +193,8 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
             "p50 (ms)",
             "p99 (ms)",
             "max (ms)",
+            "bridge CPU per delivery, user / kernel (µs)",
+            "load generator CPU per delivery, user / kernel (µs)",
         ],
         3,
     );
@@ -198,7 +214,7 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         let shared = Shared::new();
         let clients =
             open_clients(&bridge, &shared, subscribers, "bench", |_| READER, None).await?;
-        steady(&bridge, &shared, subscribers, rate, seconds).await?;
+        let cpu = steady(&bridge, &shared, subscribers, rate, seconds).await?;
 
         // Saturation: a burst posted by 4 concurrent posters.
         let burst = (2_000_000 / subscribers).clamp(100, 1_000) as u64;
@@ -245,6 +261,7 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         let seen = collect(&shared, clients).await;
         let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s")];
         row.extend(latency_cells(&seen));
+        row.extend([cpu.bridge, cpu.loadgen]);
         latency.row(row);
     }
     Ok(vec![latency, saturation])
