@@ -161,8 +161,9 @@ pub fn admit(
     })
 }
 
-/// The router's handler: streams requested on a connection that served other
-/// requests before (the direct path takes every other one).
+/// The router's handler: every stream request the direct path did not take,
+/// that is, one on a connection that served other requests before, or one to
+/// refuse (so refusals have the usual error body and headers).
 pub async fn events(
     State(hub): State<Arc<Hub>>,
     Peer(peer): Peer,
