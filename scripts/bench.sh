@@ -15,24 +15,22 @@ out=docs/BENCHMARKS.md
 part="${BENCH_PART:-all}"
 # The commit the existing file's figures were measured at.
 measured_at() { grep -oE 'at commit `[0-9a-f]+`' "$out" | head -1 | grep -oE '[0-9a-f]{7,}'; }
+# The existing file's section `## $1` (up to `## $2`), saying which commit
+# measured it, for a run that measures only the other part.
+keep_section() {
+  [ -f "$out" ] || die "BENCH_PART=$part keeps the $1 section of $out, which does not exist yet."
+  local section note
+  section="$(sed -n "/^## $1/,/^## $2/p" "$out" | sed '$d')"
+  if ! grep -q "^$1 figures measured at commit" <<<"$section"; then
+    note="$1 figures measured at commit \`$(measured_at)\` (kept by a $part-only run)."
+    section="$(printf '## %s\n\n%s\n%s' "$1" "$note" "$(tail -n +2 <<<"$section")")"
+  fi
+  printf '%s\n' "$section"
+}
 case "$part" in
   all) ;;
-  bridge)
-    [ -f "$out" ] || die "BENCH_PART=bridge keeps the panel section of $out, which does not exist yet."
-    kept_panel="$(sed -n '/^## Panel/,/^## Against the targets/p' "$out" | sed '$d')"
-    if ! grep -q '^Panel figures measured at commit' <<<"$kept_panel"; then
-      note="Panel figures measured at commit \`$(measured_at)\` (kept by a bridge-only run)."
-      kept_panel="$(printf '## Panel\n\n%s\n%s' "$note" "$(tail -n +2 <<<"$kept_panel")")"
-    fi
-    ;;
-  panel)
-    [ -f "$out" ] || die "BENCH_PART=panel keeps the bridge section of $out, which does not exist yet."
-    kept_bridge="$(sed -n '/^## Bridge/,/^## Panel/p' "$out" | sed '$d')"
-    if ! grep -q '^Bridge figures measured at commit' <<<"$kept_bridge"; then
-      note="Bridge figures measured at commit \`$(measured_at)\` (kept by a panel-only run)."
-      kept_bridge="$(printf '## Bridge\n\n%s\n%s' "$note" "$(tail -n +2 <<<"$kept_bridge")")"
-    fi
-    ;;
+  bridge) kept_panel="$(keep_section Panel 'Against the targets')" ;;
+  panel) kept_bridge="$(keep_section Bridge Panel)" ;;
   *) die "BENCH_PART must be all, bridge or panel, not $part." ;;
 esac
 
