@@ -196,12 +196,13 @@ fn direct_request(hub: &Hub, head: &[u8]) -> Option<DirectRequest> {
 /// because the body runs until the connection ends.
 fn response_head(hub: &Hub, origin: Option<&HeaderValue>) -> Bytes {
     let mut head = String::with_capacity(512);
+    head.push_str("HTTP/1.1 200 OK\r\n");
+    for (name, value) in stream::STREAM_HEADERS {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    // What the router's CORS layer says on every answer.
     head.push_str(
-        "HTTP/1.1 200 OK\r\n\
-         content-type: text/event-stream\r\n\
-         cache-control: no-cache\r\n\
-         x-accel-buffering: no\r\n\
-         vary: origin, access-control-request-method, access-control-request-headers\r\n",
+        "vary: origin, access-control-request-method, access-control-request-headers\r\n",
     );
     if let Some(origin) = origin.and_then(|origin| origin.to_str().ok()) {
         head.push_str("access-control-allow-origin: ");

@@ -27,7 +27,7 @@ use crate::snowflake::now_ms;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -95,6 +95,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
         Ok(Peer(info.map(|info| info.0.ip())))
     }
 }
+
+/// The headers of every event-stream response, whichever path serves it.
+pub const STREAM_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
 
 /// What admitting a stream request led to.
 pub enum Admission {
@@ -190,13 +197,9 @@ pub async fn events(
     tokio::spawn(serve(hub.clone(), open, Bytes::new(), Sink::Queue(sender)));
     let body = ReceiverStream::new(receiver).map(Ok::<Bytes, Infallible>);
     let mut response = Response::new(Body::from_stream(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    for (name, value) in STREAM_HEADERS {
+        (response.headers_mut()).insert(name, HeaderValue::from_static(value));
+    }
     Ok(response)
 }
 
