@@ -1,10 +1,10 @@
 //! `GET /api/channels/{channel}/messages`: history.
 
 use crate::error::ApiError;
+use crate::extract::{channel_from, ChannelPath};
 use crate::history::HistoryQuery;
 use crate::hub::Hub;
 use crate::message::{parse_id, Message};
-use crate::stream::{channel_from, ChannelPath};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;

@@ -26,6 +26,7 @@ pub async fn main() -> ExitCode {
         eprintln!("mock-bridge: {problem}");
         return ExitCode::from(2);
     }
+    raise_open_file_limit();
     let listener = match listen(config.listen) {
         Ok(listener) => listener,
         Err(error) => {
@@ -44,6 +45,10 @@ pub async fn main() -> ExitCode {
         static_dir = ?config.static_dir,
         control_token = config.control_token.is_some(),
         client_backlog = config.client_backlog,
+        max_channels = config.max_channels,
+        max_connections_per_client = config.max_connections_per_client,
+        head_timeout_s = config.head_timeout.as_secs_f64(),
+        idle_timeout_s = config.idle_timeout.as_secs_f64(),
         "mock-bridge starting"
     );
     let shutdown = CancellationToken::new();
@@ -84,6 +89,33 @@ pub async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Every stream holds a file descriptor: the soft limit (often 1,024) is raised
+/// to the hard one, and both are logged, so a full bridge says why.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if read != 0 {
+        tracing::warn!("could not read the open-file limit");
+        return;
+    }
+    let soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: as above.
+    let raised =
+        soft == limit.rlim_max || unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0;
+    let now = if raised { limit.rlim_max } else { soft };
+    tracing::info!(
+        soft_before = soft,
+        soft_now = now,
+        hard = limit.rlim_max,
+        "open-file limit"
+    );
 }
 
 /// Streams come back all at once after a restart: a deep accept queue

@@ -79,6 +79,36 @@ pub struct Config {
     /// A client that reads nothing for this many seconds while frames wait is dropped as `lagged`.
     #[arg(long, env = "CLIENT_STALL_SECONDS", default_value = "10", value_parser = positive_seconds)]
     pub client_stall: Duration,
+
+    /// A request (head and body) must arrive within this many seconds of its
+    /// first byte, and a new connection must send its first head within it;
+    /// else 408 and the connection is closed.
+    #[arg(long, env = "HEAD_TIMEOUT_SECONDS", default_value = "10", value_parser = positive_seconds)]
+    pub head_timeout: Duration,
+
+    /// A keep-alive connection idle between requests for this many seconds is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECONDS", default_value = "30", value_parser = positive_seconds)]
+    pub idle_timeout: Duration,
+
+    /// Open TCP connections allowed per client address (streams, fetches and
+    /// idle keep-alive alike); past it, 503. 0 for no limit.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 1_024)]
+    pub max_connections_per_client: usize,
+
+    /// Channels the bridge keeps state for at once. A channel exists while it
+    /// holds messages or has listeners; a new one past the limit is refused (503).
+    #[arg(long, env = "MAX_CHANNELS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_channels: u64,
+
+    /// Most messages a reconnecting stream is replayed; further behind, it gets
+    /// `resync` and pages through history instead.
+    #[arg(long, env = "MAX_REPLAY", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_replay: u64,
+
+    /// `fsync` the history file after every message: acknowledged messages then
+    /// survive a power loss too, at the cost of a disk flush per message.
+    #[arg(long, env = "HISTORY_FSYNC")]
+    pub history_fsync: bool,
 }
 
 impl Config {
@@ -114,14 +144,16 @@ impl Config {
     }
 }
 
+/// A duration in seconds, from one millisecond to a year: anything shorter
+/// would round to nothing in the timers it sets.
 fn positive_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 31_536_000.0 {
+    if !seconds.is_finite() || !(0.001..=31_536_000.0).contains(&seconds) {
         return Err(format!(
-            "{text:?} must be more than 0 and at most a year of seconds"
+            "{text:?} must be at least 0.001 (one millisecond) and at most a year of seconds"
         ));
     }
     Ok(Duration::from_secs_f64(seconds))
@@ -172,6 +204,12 @@ mod tests {
             assert_eq!(error.exit_code(), 2, "{bad}");
         }
         assert!(parse(&["--retry-ms", "0"]).is_err());
+        // Under a millisecond rounds to nothing: refused, not a crash later.
+        for tiny in ["1e-10", "0.0009"] {
+            let error = parse(&["--heartbeat-interval", tiny]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{tiny}");
+        }
+        assert!(parse(&["--heartbeat-interval", "0.001"]).is_ok());
         assert!(parse(&["--control-token", " "]).is_err());
     }
 

@@ -1,10 +1,16 @@
 //! `/internal/…`: the control API that tests and developers use to inject
 //! messages and faults. Served only on loopback or behind `CONTROL_TOKEN`.
+//!
+//! Without a token, loopback alone is not enough: any web page can make the
+//! browser send a request there (a `text/plain` POST needs no preflight), and a
+//! DNS-rebinding name can point at 127.0.0.1. So an open control API answers
+//! only requests whose `Host` is a loopback name or address and that carry no
+//! `Origin` other than the bridge's own.
 
 use crate::error::ApiError;
+use crate::extract::{channel_from, ChannelPath};
 use crate::hub::{Fault, Gateway, Hub};
 use crate::message::{validate_channel, NewMessage};
-use crate::stream::{channel_from, ChannelPath};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -14,24 +20,72 @@ use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// Refuses control calls without the bearer token, when one is configured.
+/// Refuses control calls without the bearer token, when one is configured;
+/// without one, refuses calls that a web page (or a rebound name) could make.
 pub async fn require_token(State(hub): State<Arc<Hub>>, request: Request, next: Next) -> Response {
-    if let Some(token) = &hub.config.control_token {
-        let presented = (request.headers().get(header::AUTHORIZATION))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "the control API needs `Authorization: Bearer <CONTROL_TOKEN>`",
+    let refusal = match &hub.config.control_token {
+        Some(token) => {
+            let presented = (request.headers().get(header::AUTHORIZATION))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            (!presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes()))).then(
+                || {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "the control API needs `Authorization: Bearer <CONTROL_TOKEN>`",
+                    )
+                },
             )
-            .into_response();
         }
+        None => browser_reach(request.headers()).err(),
+    };
+    match refusal {
+        Some(error) => error.into_response(),
+        None => next.run(request).await,
     }
-    next.run(request).await
+}
+
+/// Whether an untokened control call could have come from a web page: its
+/// `Host` must be a loopback name or address, and its `Origin`, if any, the
+/// bridge's own (`http://` and that same `Host`).
+fn browser_reach(headers: &header::HeaderMap) -> Result<(), ApiError> {
+    let forbidden = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("the control API without a token answers only local tools: {why}"),
+        )
+    };
+    let host = (headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| forbidden("the request has no Host"))?;
+    if !is_loopback_host(host) {
+        return Err(forbidden("its Host is not a loopback name or address"));
+    }
+    match headers.get(header::ORIGIN) {
+        None => Ok(()),
+        Some(origin) if origin.as_bytes() == format!("http://{host}").as_bytes() => Ok(()),
+        Some(_) => Err(forbidden("it comes from another site's page")),
+    }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -46,10 +100,7 @@ pub async fn inject_message(
     let channel = channel_from(path)?;
     let Json(new) = body?;
     new.validate()?;
-    let message = hub.publish(&channel, new).map_err(|error| {
-        tracing::error!(%error, "message not stored");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-    })?;
+    let message = hub.publish(&channel, new)?;
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
@@ -99,12 +150,7 @@ pub async fn set_heartbeats(
     body: Result<Json<HeartbeatsBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(HeartbeatsBody { paused }) = body?;
-    hub.heartbeats_paused.store(paused, Ordering::Relaxed);
-    tracing::info!(
-        paused,
-        "heartbeats {}",
-        if paused { "paused" } else { "resumed" }
-    );
+    hub.pause_heartbeats(paused);
     Ok(Json(json!({ "paused": paused })))
 }
 
@@ -144,8 +190,8 @@ pub async fn set_fault(
 ) -> Result<Json<Value>, ApiError> {
     let Json(body) = body?;
     let fault = match body {
-        FaultBody::None => Fault::None,
-        FaultBody::Stall => Fault::Stall,
+        FaultBody::None => None,
+        FaultBody::Stall => Some(Fault::Stall),
         FaultBody::Reject { status } => {
             let code = status.unwrap_or(503);
             let status = StatusCode::from_u16(code)
@@ -154,7 +200,7 @@ pub async fn set_fault(
                 .ok_or_else(|| {
                     ApiError::bad_request(format!("status {code} must be a 4xx or 5xx code"))
                 })?;
-            Fault::Reject(status)
+            Some(Fault::Reject(status))
         }
     };
     hub.set_fault(fault);
@@ -163,4 +209,34 @@ pub async fn set_fault(
 
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {
     Json(hub.connections.report())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_names_and_addresses_of_this_machine_only() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8787",
+            "127.0.0.1",
+            "127.9.9.9:1",
+            "[::1]:8787",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:80",
+            "10.0.0.1",
+            "[::2]:80",
+            "",
+            "::1",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

@@ -66,8 +66,9 @@ impl ChannelLog {
     }
 
     /// Messages after `last_event_id` for a replay, or `None` when some of them
-    /// were already evicted (the client must refetch instead).
-    pub fn replay_after(&self, last_event_id: u64) -> Option<Vec<Arc<Message>>> {
+    /// were already evicted or there are more than `max` (the client must
+    /// refetch instead).
+    pub fn replay_after(&self, last_event_id: u64, max: usize) -> Option<Vec<Arc<Message>>> {
         if self
             .evicted_through
             .is_some_and(|evicted| evicted > last_event_id)
@@ -75,7 +76,15 @@ impl ChannelLog {
             return None;
         }
         let start = self.messages.partition_point(|m| m.id <= last_event_id);
+        if self.messages.len() - start > max {
+            return None;
+        }
         Some(self.messages.range(start..).cloned().collect())
+    }
+
+    /// The retained messages, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Message>> {
+        self.messages.iter()
     }
 
     pub fn len(&self) -> usize {
@@ -136,9 +145,18 @@ mod tests {
     #[test]
     fn replay_refuses_to_skip_evicted_messages() {
         let log = log_of(1..=10, 5);
-        assert_eq!(log.replay_after(5).map(ids), Some(vec![6, 7, 8, 9, 10]));
-        assert_eq!(log.replay_after(10).map(ids), Some(vec![]));
-        assert_eq!(log.replay_after(4), None, "5 was evicted");
+        assert_eq!(
+            log.replay_after(5, 100).map(ids),
+            Some(vec![6, 7, 8, 9, 10])
+        );
+        assert_eq!(log.replay_after(10, 100).map(ids), Some(vec![]));
+        assert_eq!(log.replay_after(4, 100), None, "5 was evicted");
+        assert_eq!(
+            log.replay_after(5, 4),
+            None,
+            "longer than the most replayed"
+        );
+        assert_eq!(log.replay_after(6, 4).map(ids), Some(vec![7, 8, 9, 10]));
     }
 
     proptest! {

@@ -1,12 +1,18 @@
 //! The bridge's shared state: channels, gateway, heartbeats, faults, connections.
+//!
+//! A channel exists only while it holds messages or has listeners, and there
+//! are at most `--max-channels` of them: asking for a name creates nothing that
+//! outlives the request.
 
 use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::error::ApiError;
 use crate::history::ChannelLog;
 use crate::message::{Message, NewMessage};
 use crate::persist::HistoryFile;
 use crate::snowflake::{now_ms, Snowflakes};
+use crate::sse::{self, Resync};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -41,7 +47,6 @@ pub enum Gateway {
 /// A fault injected into new event-stream requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    None,
     /// Answer with this status.
     Reject(StatusCode),
     /// Accept and send nothing at all.
@@ -55,9 +60,12 @@ struct Channel {
 
 /// What a new stream starts with.
 pub struct Subscription {
-    /// `retry:`, `status`, then the replay (or `resync`), as one chunk.
+    /// `retry:`, `status`, and a `resync` when it cannot be replayed.
     pub prefix: Bytes,
-    /// The id the stream is caught up to.
+    /// The messages to replay, oldest first: shared with the channel's log,
+    /// serialised only as they are written, and let go as they are.
+    pub replay: Vec<Arc<Message>>,
+    /// The id the stream is caught up to once the replay is out.
     pub caught_up_to: u64,
     /// The channel's live frames: its messages, and the status and heartbeat
     /// frames every channel gets.
@@ -70,99 +78,157 @@ pub struct Hub {
     pub config: Config,
     /// Issues message ids.
     ids: Snowflakes,
+    /// Publishing, one message at a time: its id is issued, written to the
+    /// history file (when there is one) and added to its channel in one order.
+    /// Held across the disk write, so that the channels lock never is: a slow
+    /// disk holds up publishers only, never streams or heartbeats.
+    writer: Mutex<Option<HistoryFile>>,
     /// Per-channel history and live broadcast. One lock makes "append and
     /// broadcast" and "subscribe and snapshot" atomic with each other, which is
     /// what makes replay-then-live gap-free and duplicate-free. Status and
     /// heartbeat frames go into every channel's broadcast under it too, so a
     /// stream has one feed to wait on, and a status change cannot fall between
-    /// a new stream's first status and its feed.
+    /// a new stream's first status and its feed. Nothing slow happens under it.
     channels: Mutex<HashMap<String, Channel>>,
     /// The current gateway state, for streams that open later. Changed only
     /// under the channels lock.
     gateway: Mutex<Gateway>,
-    /// Heartbeats paused through the control API.
-    pub heartbeats_paused: AtomicBool,
-    /// The fault applied to new streams.
-    fault: Mutex<Fault>,
+    /// Heartbeats paused through the control API (a zombie upstream).
+    heartbeats_paused: AtomicBool,
+    /// The fault applied to new streams, if any.
+    fault: Mutex<Option<Fault>>,
     /// Open streams and close counts.
     pub connections: Connections,
     /// Cancelled when the bridge shuts down; every stream ends on it.
     pub shutdown: CancellationToken,
-    /// The history file, when persistence is on.
-    file: Option<Mutex<HistoryFile>>,
     /// When the bridge started (for `PING_STOP_AFTER_SECONDS`).
     pub started: Instant,
 }
 
-/// Why a message could not be stored.
+/// Why a message was not stored. Each is the bridge's own trouble, not the
+/// client's, and answers 503: nothing is acknowledged that was not stored.
 #[derive(Debug, thiserror::Error)]
-#[error("could not append to the history file {path}: {source}")]
-pub struct PersistError {
-    path: String,
-    source: std::io::Error,
+pub enum PublishError {
+    #[error("could not append to the history file {path}: {source}")]
+    Persist {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("message ids are used up: the newest stored id is the largest there is")]
+    IdsExhausted,
+    #[error(transparent)]
+    Channels(#[from] TooManyChannels),
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        tracing::error!(%error, "message not stored");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+    }
+}
+
+/// A new channel would pass `--max-channels`.
+#[derive(Debug, thiserror::Error)]
+#[error("the bridge already holds {limit} channels, the most it may; try again later")]
+pub struct TooManyChannels {
+    limit: u64,
+}
+
+impl From<TooManyChannels> for ApiError {
+    fn from(error: TooManyChannels) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+    }
 }
 
 impl Hub {
-    /// Builds the hub, loading the history file if configured.
+    /// Builds the hub, loading the history file if configured and compacting
+    /// it to what is retained.
     pub fn new(config: Config, shutdown: CancellationToken) -> std::io::Result<Hub> {
         let mut channels: HashMap<String, Channel> = HashMap::new();
         let capacity = config.history_per_channel as usize;
-        let (file, loaded) = match &config.history_file {
-            Some(path) => {
-                let (file, loaded) = HistoryFile::open(path)?;
-                tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
-                (Some(Mutex::new(file)), loaded)
+        let mut writer = None;
+        let mut floor = 0;
+        if let Some(path) = &config.history_file {
+            let (mut file, loaded) = HistoryFile::open(path, config.history_fsync)?;
+            tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
+            floor = loaded.iter().map(|m| m.id).max().unwrap_or(0);
+            let held = loaded.len();
+            for message in loaded {
+                let channel = channels
+                    .entry(message.channel_id.clone())
+                    .or_insert_with(|| Channel::new(capacity));
+                channel.log.push(Arc::new(message));
             }
-            None => (None, Vec::new()),
-        };
-        let floor = loaded.iter().map(|m| m.id).max().unwrap_or(0);
-        for message in loaded {
-            let channel = channels
-                .entry(message.channel_id.clone())
-                .or_insert_with(|| Channel::new(capacity));
-            channel.log.push(Arc::new(message));
+            let mut kept: Vec<&Message> = channels
+                .values()
+                .flat_map(|c| c.log.iter().map(|m| &**m))
+                .collect();
+            kept.sort_by_key(|m| m.id);
+            file.compact(&kept, held)?;
+            writer = Some(file);
         }
         Ok(Hub {
             ids: Snowflakes::starting_above(floor),
+            writer: Mutex::new(writer),
             channels: Mutex::new(channels),
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
-            fault: Mutex::new(Fault::None),
+            fault: Mutex::new(None),
             connections: Connections::default(),
             shutdown,
-            file,
             started: Instant::now(),
             config,
         })
     }
 
     /// Stores a message, appends it to the file, and broadcasts it.
-    pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PersistError> {
-        let mut channels = self.channels.lock().unwrap();
+    pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
+        let mut writer = self.writer.lock().unwrap();
+        self.check_room_for(&self.channels.lock().unwrap(), channel_id)?;
         let message = Arc::new(Message {
-            id: self.ids.next(),
+            id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
             channel_id: channel_id.to_owned(),
             author: new.author,
             content: new.content,
             timestamp: rfc3339_ms(now_ms()),
         });
-        if let Some(file) = &self.file {
-            let mut file = file.lock().unwrap();
-            file.append(&message).map_err(|source| PersistError {
-                path: file.path().display().to_string(),
-                source,
-            })?;
+        if let Some(file) = writer.as_mut() {
+            file.append(&message)
+                .map_err(|source| PublishError::Persist {
+                    path: file.path().display().to_string(),
+                    source,
+                })?;
         }
         let capacity = self.config.history_per_channel as usize;
+        let mut channels = self.channels.lock().unwrap();
+        // A stream may have created the channel meanwhile; a new one counts
+        // against the limit, checked above (a race can pass it by one).
         let channel = channels
             .entry(channel_id.to_owned())
             .or_insert_with(|| Channel::new(capacity));
         channel.log.push(message.clone());
         let _ = channel.live.send(Frame {
             id: Some(message.id),
-            bytes: message.frame(),
+            bytes: sse::message(&message),
         });
+        drop(channels);
+        drop(writer);
         Ok(message)
+    }
+
+    /// Refuses a channel that does not exist yet when there are already as
+    /// many as `--max-channels`.
+    fn check_room_for(
+        &self,
+        channels: &HashMap<String, Channel>,
+        channel_id: &str,
+    ) -> Result<(), TooManyChannels> {
+        let limit = self.config.max_channels;
+        if channels.contains_key(channel_id) || (channels.len() as u64) < limit {
+            Ok(())
+        } else {
+            Err(TooManyChannels { limit })
+        }
     }
 
     /// Sends a raw frame to a channel's streams (test knob for malformed events).
@@ -185,6 +251,11 @@ impl Hub {
             .map_or_else(Vec::new, |c| c.log.query(query))
     }
 
+    /// How many channels the bridge keeps state for.
+    pub fn channel_count(&self) -> usize {
+        self.channels.lock().unwrap().len()
+    }
+
     /// Whether a channel holds no messages (for demo seeding).
     pub fn is_empty(&self, channel_id: &str) -> bool {
         self.channels
@@ -195,34 +266,54 @@ impl Hub {
     }
 
     /// Subscribes a new stream: under the channel lock, the gateway state, the
-    /// live feed and the replay snapshot.
-    pub fn subscribe(&self, channel_id: &str, last_event_id: Option<u64>) -> Subscription {
-        let mut prefix = format!("retry: {}\n\n", self.config.retry_ms).into_bytes();
+    /// live feed and the replay snapshot (references only; the frames are
+    /// written later, outside the lock). A replay longer than `--max-replay`
+    /// is a `resync` instead: the client pages through history.
+    pub fn subscribe(
+        &self,
+        channel_id: &str,
+        last_event_id: Option<u64>,
+    ) -> Result<Subscription, TooManyChannels> {
         let capacity = self.config.history_per_channel as usize;
         let mut channels = self.channels.lock().unwrap();
+        self.check_room_for(&channels, channel_id)?;
+        let mut prefix = sse::retry(self.config.retry_ms).to_vec();
         prefix.extend_from_slice(&self.status_frame(self.gateway()));
         let channel = channels
             .entry(channel_id.to_owned())
             .or_insert_with(|| Channel::new(capacity));
         let live = channel.live.subscribe();
+        let mut replay = Vec::new();
         let mut caught_up_to = 0;
         if let Some(last) = last_event_id {
             caught_up_to = last;
-            match channel.log.replay_after(last) {
-                Some(replay) => {
-                    for message in replay {
-                        prefix.extend_from_slice(&message.frame());
-                        caught_up_to = message.id;
-                    }
+            let max = self.config.max_replay as usize;
+            match channel.log.replay_after(last, max) {
+                Some(messages) => {
+                    caught_up_to = messages.last().map_or(last, |m| m.id);
+                    replay = messages;
                 }
-                None => prefix.extend_from_slice(&resync_frame("history_gap")),
+                None => prefix.extend_from_slice(&sse::resync(Resync::HistoryGap)),
             }
         }
         drop(channels);
-        Subscription {
+        Ok(Subscription {
             prefix: prefix.into(),
+            replay,
             caught_up_to,
             live,
+        })
+    }
+
+    /// Forgets a channel nobody listens to and that holds no messages: called
+    /// when a stream of it ends (its feed already dropped).
+    pub fn release(&self, channel_id: &str) {
+        let mut channels = self.channels.lock().unwrap();
+        let unused = channels
+            .get(channel_id)
+            .is_some_and(|c| c.live.receiver_count() == 0 && c.log.is_empty());
+        if unused {
+            channels.remove(channel_id);
         }
     }
 
@@ -239,6 +330,13 @@ impl Hub {
         tracing::info!(?gateway, "gateway state changed");
     }
 
+    /// Pauses or resumes heartbeats on every stream (streams stay open).
+    pub fn pause_heartbeats(&self, paused: bool) {
+        self.heartbeats_paused.store(paused, Ordering::Relaxed);
+        let state = if paused { "paused" } else { "resumed" };
+        tracing::info!(paused, "heartbeats {state}");
+    }
+
     /// Sends a heartbeat to every stream, unless paused or past `PING_STOP_AFTER_SECONDS`.
     pub fn heartbeat(&self) {
         if self.heartbeats_paused.load(Ordering::Relaxed) {
@@ -251,28 +349,20 @@ impl Hub {
         {
             return;
         }
-        let bytes = Bytes::from(format!(
-            "event: heartbeat\ndata: {{\"ts\":{}}}\n\n",
-            now_ms()
-        ));
-        to_every_channel(&self.channels.lock().unwrap(), bytes);
+        to_every_channel(&self.channels.lock().unwrap(), sse::heartbeat(now_ms()));
     }
 
-    pub fn fault(&self) -> Fault {
+    pub fn fault(&self) -> Option<Fault> {
         *self.fault.lock().unwrap()
     }
 
-    pub fn set_fault(&self, fault: Fault) {
+    pub fn set_fault(&self, fault: Option<Fault>) {
         *self.fault.lock().unwrap() = fault;
         tracing::info!(?fault, "event-stream fault set");
     }
 
     fn status_frame(&self, gateway: Gateway) -> Bytes {
-        let interval_ms = self.config.heartbeat_interval.as_millis();
-        let gateway = serde_json::to_string(&gateway).expect("enum serialises");
-        Bytes::from(format!(
-            "event: status\ndata: {{\"gateway\":{gateway},\"heartbeat_interval_ms\":{interval_ms}}}\n\n"
-        ))
+        sse::status(gateway, self.config.heartbeat_interval.as_millis())
     }
 }
 
@@ -296,9 +386,45 @@ fn to_every_channel(channels: &HashMap<String, Channel>, bytes: Bytes) {
     }
 }
 
-/// A `resync` frame.
-pub fn resync_frame(reason: &str) -> Bytes {
-    Bytes::from(format!(
-        "event: resync\ndata: {{\"reason\":\"{reason}\"}}\n\n"
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// A disk that takes its time (here: the history file's lock held by the
+    /// test) holds up the publisher, but never the streams: subscribing and
+    /// heartbeats need only the channels lock, which a publisher waiting on the
+    /// disk does not hold.
+    #[test]
+    fn a_slow_history_write_does_not_hold_up_streams() {
+        let dir = std::env::temp_dir().join(format!("mock-bridge-slowdisk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.jsonl");
+        let config = Config::parse_from(["mock-bridge", "--history-file", path.to_str().unwrap()]);
+        let hub = Arc::new(Hub::new(config, CancellationToken::new()).unwrap());
+        let disk = hub.writer.lock().unwrap();
+        let publisher = {
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                let new = NewMessage {
+                    author: "a".into(),
+                    content: "b".into(),
+                };
+                hub.publish("c", new).map(|m| m.id)
+            })
+        };
+        // For half a second, while the publish waits on the disk, the channels
+        // stay free for subscribers and heartbeats.
+        let until = Instant::now() + std::time::Duration::from_millis(500);
+        while Instant::now() < until {
+            assert!(
+                hub.channels.try_lock().is_ok(),
+                "a publish waiting on the disk holds the channels"
+            );
+            std::thread::yield_now();
+        }
+        drop(disk);
+        assert!(publisher.join().unwrap().is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -26,12 +26,14 @@ pub mod connections;
 pub mod control;
 pub mod demo;
 pub mod error;
+pub mod extract;
 pub mod history;
 pub mod hub;
 pub mod message;
 pub mod persist;
 pub mod server;
 pub mod snowflake;
+pub mod sse;
 pub mod stream;
 
 use config::Config;

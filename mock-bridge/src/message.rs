@@ -1,8 +1,7 @@
-//! A chat message, its validation and its event-stream frame.
+//! A chat message and its validation.
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// Longest message content accepted, in characters.
@@ -19,14 +18,6 @@ pub struct Message {
     pub author: String,
     pub content: String,
     pub timestamp: String,
-}
-
-impl Message {
-    /// The `message` event frame, with the `id:` line browsers track.
-    pub fn frame(&self) -> Bytes {
-        let json = serde_json::to_string(self).expect("a message always serialises");
-        Bytes::from(format!("id: {}\nevent: message\ndata: {json}\n\n", self.id))
-    }
 }
 
 mod id_as_string {
@@ -122,26 +113,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn frame_carries_the_id_and_ends_with_a_blank_line() {
-        let message = Message {
-            id: 42,
-            channel_id: "general".into(),
-            author: "a".into(),
-            content: "line one\nline two".into(),
-            timestamp: "t".into(),
-        };
-        let frame = message.frame();
-        let text = std::str::from_utf8(&frame).unwrap();
-        assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));
-        assert!(text.ends_with("}\n\n"));
-        assert_eq!(
-            text.matches('\n').count(),
-            4,
-            "newlines in content are escaped in JSON"
-        );
     }
 
     #[test]

@@ -3,6 +3,15 @@
 //! A crash can tear the last line; on load such a line is skipped with a
 //! warning and cut off, so the next append starts on a clean line. A bad line in
 //! the middle is skipped with a warning too: the bridge always starts.
+//!
+//! An append that fails part-way (a full disk) is cut back off at once, so the
+//! next message starts a clean line and nothing half-written is ever glued to
+//! it. The file holds only what the bridge retains: [`HistoryFile::compact`]
+//! rewrites it at start (to a temporary file, then renamed over it).
+//!
+//! Durability: every append is handed to the operating system before the
+//! message is acknowledged, so it survives the process being killed; with
+//! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
 use crate::message::Message;
 use std::fs::{File, OpenOptions};
@@ -16,11 +25,15 @@ pub struct HistoryFile {
     path: PathBuf,
     /// Opened for append.
     file: File,
+    /// Its length after the last complete line: where a failed append is cut back to.
+    length: u64,
+    /// Flush every append to the disk before acknowledging it.
+    fsync: bool,
 }
 
 impl HistoryFile {
     /// Opens (or creates) the file and reads back every valid message in it.
-    pub fn open(path: &Path) -> io::Result<(HistoryFile, Vec<Message>)> {
+    pub fn open(path: &Path, fsync: bool) -> io::Result<(HistoryFile, Vec<Message>)> {
         let mut file = OpenOptions::new()
             .read(true)
             .create(true)
@@ -68,17 +81,67 @@ impl HistoryFile {
             HistoryFile {
                 path: path.to_owned(),
                 file,
+                length: good_until,
+                fsync,
             },
             messages,
         ))
     }
 
     /// Appends one message. It is in the operating system's hands when this
-    /// returns, so it survives the process being killed.
+    /// returns (on the disk, with `fsync`). On failure nothing of it stays.
     pub fn append(&mut self, message: &Message) -> io::Result<()> {
         let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)
+        let written = self.file.write_all(&line).and_then(|()| {
+            if self.fsync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        match written {
+            Ok(()) => {
+                self.length += line.len() as u64;
+                Ok(())
+            }
+            Err(error) => {
+                // Cut off whatever part of the line reached the file. If even
+                // that fails, the torn line is cut at the next start.
+                if let Err(cut) = self.file.set_len(self.length) {
+                    tracing::error!(path = %self.path.display(), error = %cut, "could not cut a failed append back off");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Rewrites the file to hold exactly `kept` (what the bridge retains), when
+    /// it holds more: a new file is written and flushed beside it, then renamed
+    /// over it, so a crash midway leaves the old file whole.
+    pub fn compact(&mut self, kept: &[&Message], held: usize) -> io::Result<()> {
+        if held <= kept.len() {
+            return Ok(());
+        }
+        let mut temporary = self.path.clone().into_os_string();
+        temporary.push(".compacting");
+        let temporary = PathBuf::from(temporary);
+        let mut contents = Vec::new();
+        for message in kept {
+            serde_json::to_writer(&mut contents, message).map_err(io::Error::other)?;
+            contents.push(b'\n');
+        }
+        let mut file = File::create(&temporary)?;
+        file.write_all(&contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &self.path)?;
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
+        self.length = contents.len() as u64;
+        tracing::info!(path = %self.path.display(), before = held, after = kept.len(), "history file compacted");
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -107,7 +170,7 @@ mod tests {
         let path = dir.join("history.jsonl");
         let _ = std::fs::remove_file(&path);
         {
-            let (mut file, loaded) = HistoryFile::open(&path).unwrap();
+            let (mut file, loaded) = HistoryFile::open(&path, false).unwrap();
             assert!(loaded.is_empty());
             file.append(&message(1)).unwrap();
             file.append(&message(2)).unwrap();
@@ -118,12 +181,36 @@ mod tests {
         raw.push_str(r#"{"id":"3","channel_id":"c","auth"#);
         std::fs::write(&path, raw).unwrap();
         {
-            let (mut file, loaded) = HistoryFile::open(&path).unwrap();
+            let (mut file, loaded) = HistoryFile::open(&path, true).unwrap();
             assert_eq!(loaded.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2]);
             file.append(&message(4)).unwrap();
         }
-        let (_, loaded) = HistoryFile::open(&path).unwrap();
+        let (_, loaded) = HistoryFile::open(&path, false).unwrap();
         assert_eq!(loaded.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2, 4]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn compaction_keeps_what_is_retained_and_appends_after_it() {
+        let dir = std::env::temp_dir().join(format!("mock-bridge-compact-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let (mut file, _) = HistoryFile::open(&path, false).unwrap();
+        for id in 1..=10 {
+            file.append(&message(id)).unwrap();
+        }
+        let (mut file, loaded) = HistoryFile::open(&path, false).unwrap();
+        let kept: Vec<&Message> = loaded.iter().filter(|m| m.id > 7).collect();
+        file.compact(&kept, loaded.len()).unwrap();
+        file.append(&message(11)).unwrap();
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(lines, 4);
+        let (_, loaded) = HistoryFile::open(&path, false).unwrap();
+        assert_eq!(
+            loaded.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [8, 9, 10, 11]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

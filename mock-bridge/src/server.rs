@@ -2,9 +2,16 @@
 //! event-stream request is served directly on the socket (see [`crate::stream`]);
 //! anything else, including every request the direct path would refuse, goes
 //! to hyper and the router with the bytes already read put back in front.
+//!
+//! Every connection is bounded in time and number: at most
+//! `--max-connections-per-client` per client address (503 past it); a request
+//! must arrive within `--head-timeout` of its first byte, and a new connection
+//! must send its first one within it too (408, or a silent close when nothing
+//! came at all); a keep-alive connection idle for `--idle-timeout` is closed.
 
 use crate::app::{CONTENT_SECURITY_POLICY, MAX_QUERY_BYTES};
 use crate::connections::Served;
+use crate::extract::last_event_id;
 use crate::hub::Hub;
 use crate::message::validate_channel;
 use crate::stream::{self, Admission, Sink};
@@ -14,14 +21,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use axum::Router;
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{pin, Pin};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,13 +37,53 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// A request head longer than this is left to hyper.
+/// A request head longer than this is left to hyper (which refuses it).
 const MAX_HEAD_BYTES: usize = 8 * 1024;
-/// How long the accept loop waits for a first request head before leaving the
-/// connection to hyper (a browser may open a connection early and use it later).
-const HEAD_WAIT: Duration = Duration::from_secs(10);
 /// The most headers the direct path looks at; a request with more goes to hyper.
 const MAX_HEADERS: usize = 64;
+/// How long a refused connection is read from after its answer, so that its
+/// unread request does not turn the close into a reset that loses the answer.
+const DRAIN_AFTER_REFUSAL: Duration = Duration::from_secs(1);
+
+/// Open connections per client address, against `--max-connections-per-client`.
+#[derive(Default)]
+struct ClientSlots {
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`ClientSlots`], given back when it ends.
+struct Slot {
+    slots: Arc<ClientSlots>,
+    peer: IpAddr,
+}
+
+impl ClientSlots {
+    /// A slot for `peer`, unless it holds `limit` already (0: no limit).
+    fn take(self: &Arc<Self>, peer: IpAddr, limit: usize) -> Option<Slot> {
+        let mut held = self.held.lock().unwrap();
+        let count = held.entry(peer).or_default();
+        if limit > 0 && *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            slots: self.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self.slots.held.lock().unwrap();
+        if let Some(count) = held.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.peer);
+            }
+        }
+    }
+}
 
 /// Accepts connections until `shutdown`, then waits for every connection to end:
 /// streams end at once, hyper connections finish their requests.
@@ -46,15 +94,26 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let connections = TaskTracker::new();
+    let slots = Arc::new(ClientSlots::default());
+    let limit = hub.config.max_connections_per_client;
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((socket, peer)) => {
-                connections.spawn(connection(hub.clone(), router.clone(), socket, peer));
-            }
+            Ok((socket, peer)) => match slots.take(peer.ip(), limit) {
+                Some(slot) => {
+                    connections.spawn(connection(hub.clone(), router.clone(), socket, peer, slot));
+                }
+                None => {
+                    let sentence = format!(
+                        "{} already holds {limit} open connections, the most one client may hold",
+                        peer.ip()
+                    );
+                    connections.spawn(refuse(socket, "503 Service Unavailable", sentence));
+                }
+            },
             Err(error) if is_connection_error(&error) => {}
             Err(error) => {
                 // Out of file descriptors, most likely: wait for some to close.
@@ -81,11 +140,25 @@ fn is_connection_error(error: &io::Error) -> bool {
     )
 }
 
-async fn connection(hub: Arc<Hub>, router: Router, mut socket: TcpStream, peer: SocketAddr) {
+async fn connection(
+    hub: Arc<Hub>,
+    router: Router,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+) {
     // Frames are small and must go out at once.
     let _ = socket.set_nodelay(true);
-    let head = match read_head(&mut socket).await {
-        Ok(head) => head,
+    let accepted = tokio::time::Instant::now();
+    let head = match read_head(&mut socket, accepted + hub.config.head_timeout).await {
+        Ok(Head::Complete(head)) => head,
+        // Whatever hyper makes of it: a too-long head or a bad one is refused there.
+        Ok(Head::Cut(head)) => head,
+        Ok(Head::Late(head)) if head.is_empty() => return,
+        Ok(Head::Late(_)) => {
+            let sentence = "the request head did not arrive in time";
+            return refuse(socket, "408 Request Timeout", sentence.into()).await;
+        }
         Err(_) => return,
     };
     if let Some(request) = direct_request(&hub, &head) {
@@ -100,34 +173,82 @@ async fn connection(hub: Arc<Hub>, router: Router, mut socket: TcpStream, peer: 
             Admission::Open(open) => {
                 drop(head);
                 let response = response_head(&hub, request.origin.as_ref());
-                return stream::serve(hub, open, response, Sink::Socket(socket)).await;
+                stream::serve(hub, open, response, Sink::Socket(socket)).await;
+                return drop(slot);
             }
             // The router gives the same answer, with the usual error body.
             Admission::Refused(_) | Admission::Stall => {}
         }
     }
+    let io = Rewound::new(head, socket, accepted, hub.config.head_timeout);
     // Boxed: the long-lived direct streams should not carry hyper's state size.
-    let io = Rewound {
-        head,
-        read: 0,
-        socket,
-    };
-    Box::pin(serve_http(hub.shutdown.clone(), router, io, peer)).await;
+    Box::pin(serve_http(&hub, router, io, peer)).await;
+    drop(slot);
+}
+
+/// A whole answer that refuses a connection: `status`, a JSON error, close.
+fn refusal(status: &str, sentence: &str) -> String {
+    let body = serde_json::json!({ "error": sentence }).to_string();
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// How reading a connection's first request head ended.
+enum Head {
+    /// Up to the blank line that ends it (and possibly more).
+    Complete(Vec<u8>),
+    /// End of file, or the size limit, before the end of the head.
+    Cut(Vec<u8>),
+    /// The deadline passed first.
+    Late(Vec<u8>),
 }
 
 /// Reads until the end of the first request head, the size limit, end of file
-/// or `HEAD_WAIT`, whichever comes first; whatever arrived is returned.
-async fn read_head(socket: &mut TcpStream) -> io::Result<Vec<u8>> {
+/// or `deadline`, whichever comes first. Only the bytes that arrived last are
+/// searched for the end (a blank line, `\r\n\r\n` or a bare `\n\n`).
+async fn read_head(socket: &mut TcpStream, deadline: tokio::time::Instant) -> io::Result<Head> {
     let mut head = Vec::with_capacity(1024);
-    let deadline = tokio::time::Instant::now() + HEAD_WAIT;
-    while head.len() < MAX_HEAD_BYTES && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+    loop {
+        let searched = head.len().saturating_sub(2);
         match tokio::time::timeout_at(deadline, socket.read_buf(&mut head)).await {
-            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(0)) => return Ok(Head::Cut(head)),
             Ok(Ok(_)) => {}
             Ok(Err(error)) => return Err(error),
+            Err(_) => return Ok(Head::Late(head)),
+        }
+        let fresh = &head[searched..];
+        if fresh.windows(2).any(|w| w == b"\n\n") || fresh.windows(3).any(|w| w == b"\n\r\n") {
+            return Ok(Head::Complete(head));
+        }
+        if head.len() >= MAX_HEAD_BYTES {
+            return Ok(Head::Cut(head));
         }
     }
-    Ok(head)
+}
+
+/// Answers with `status` and a JSON error, then closes. The client's unread
+/// bytes are read and dropped for a moment first, so that the close does not
+/// reset the connection before it has read the answer.
+async fn refuse(mut socket: TcpStream, status: &str, sentence: String) {
+    let answer = refusal(status, &sentence);
+    use tokio::io::AsyncWriteExt;
+    if socket.write_all(answer.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = socket.shutdown().await;
+    let mut scratch = [0u8; 4096];
+    let drain = async {
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match socket.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_AFTER_REFUSAL, drain).await;
 }
 
 /// An event-stream request the direct path can serve.
@@ -167,16 +288,17 @@ fn direct_request(hub: &Hub, head: &[u8]) -> Option<DirectRequest> {
         let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
         map.append(name, HeaderValue::from_bytes(header.value).ok()?);
     }
+    // Anything but no body or one plain `content-length: 0` (a second length,
+    // even an equal one, is ambiguous framing) is for hyper to judge.
+    let lengths: Vec<&HeaderValue> = map.get_all("content-length").iter().collect();
     let has_body = map.contains_key("transfer-encoding")
-        || map
-            .get("content-length")
-            .is_some_and(|length| length != "0")
+        || !(lengths.is_empty() || lengths == [&HeaderValue::from_static("0")])
         || map.contains_key("expect")
         || map.contains_key("upgrade");
     if has_body {
         return None;
     }
-    let last_event_id = stream::last_event_id(&map, &query).ok()?;
+    let last_event_id = last_event_id(&map, &query).ok()?;
     let origin = map
         .get("origin")
         .filter(|origin| {
@@ -222,12 +344,19 @@ fn response_head(hub: &Hub, origin: Option<&HeaderValue>) -> Bytes {
 
 /// Serves a connection with hyper (HTTP/1.1 with keep-alive, or HTTP/2) until
 /// the client leaves; on shutdown, finishes the request in flight and closes.
-async fn serve_http(shutdown: CancellationToken, router: Router, io: Rewound, peer: SocketAddr) {
+/// hyper's header timer runs whenever it waits for a request, so it is the
+/// idle limit between requests; the head limit is [`Rewound`]'s.
+async fn serve_http(hub: &Hub, router: Router, io: Rewound, peer: SocketAddr) {
+    let shutdown: CancellationToken = hub.shutdown.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request.map(Body::new))
     });
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(hub.config.idle_timeout);
     let mut connection = pin!(builder.serve_connection_with_upgrades(TokioIo::new(io), service));
     let mut signalled = false;
     loop {
@@ -246,11 +375,37 @@ async fn serve_http(shutdown: CancellationToken, router: Router, io: Rewound, pe
     }
 }
 
-/// A socket with the bytes already read from it put back in front.
+/// A socket with the bytes already read from it put back in front, and a
+/// clock on each request: once a request's first byte has arrived, the rest of
+/// it (head and body) must follow within `limit`, or reading fails, after a
+/// best-effort 408 (nothing else is being written while a request is read).
+/// The clock stops when the response starts.
 struct Rewound {
     head: Vec<u8>,
     read: usize,
     socket: TcpStream,
+    limit: Duration,
+    /// When the request being read must be complete; `None` between requests.
+    due: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Rewound {
+    /// `head` arrived on a connection accepted at `accepted`: its request's
+    /// clock started then.
+    fn new(
+        head: Vec<u8>,
+        socket: TcpStream,
+        accepted: tokio::time::Instant,
+        limit: Duration,
+    ) -> Self {
+        Rewound {
+            head,
+            read: 0,
+            socket,
+            limit,
+            due: Some(Box::pin(tokio::time::sleep_until(accepted + limit))),
+        }
+    }
 }
 
 impl AsyncRead for Rewound {
@@ -271,7 +426,33 @@ impl AsyncRead for Rewound {
             }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.socket).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut this.socket).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before && this.due.is_none() {
+                    let due = tokio::time::Instant::now() + this.limit;
+                    this.due = Some(Box::pin(tokio::time::sleep_until(due)));
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                if let Some(due) = this.due.as_mut() {
+                    ready!(due.as_mut().poll(cx));
+                    let answer =
+                        refusal("408 Request Timeout", "the request did not arrive in time");
+                    let _ = this.socket.try_write(answer.as_bytes());
+                    return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Rewound {
+    /// A response is under way: the request is in.
+    fn response_started(&mut self) {
+        self.due = None;
     }
 }
 
@@ -281,6 +462,7 @@ impl AsyncWrite for Rewound {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.response_started();
         Pin::new(&mut self.socket).poll_write(cx, buf)
     }
 
@@ -289,6 +471,7 @@ impl AsyncWrite for Rewound {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        self.response_started();
         Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
     }
 

@@ -24,17 +24,18 @@ impl Snowflakes {
         }
     }
 
-    /// The next id.
-    pub fn next(&self) -> u64 {
+    /// The next id, or `None` once the largest id has been issued (a history
+    /// file can hold it): ids never wrap around.
+    pub fn next(&self) -> Option<u64> {
         let from_clock = now_ms().saturating_sub(EPOCH_MS) << SEQUENCE_BITS;
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
-            let next = from_clock.max(last + 1);
+            let next = from_clock.max(last.checked_add(1)?);
             match self
                 .last
                 .compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => return next,
+                Ok(_) => return Some(next),
                 Err(actual) => last = actual,
             }
         }
@@ -60,7 +61,9 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let ids = ids.clone();
-                std::thread::spawn(move || (0..10_000).map(|_| ids.next()).collect::<Vec<_>>())
+                std::thread::spawn(move || {
+                    (0..10_000).map(|_| ids.next().unwrap()).collect::<Vec<_>>()
+                })
             })
             .collect();
         let mut all: Vec<u64> = handles
@@ -76,8 +79,16 @@ mod tests {
 
     #[test]
     fn ids_follow_the_clock() {
-        let id = Snowflakes::default().next();
+        let id = Snowflakes::default().next().unwrap();
         let ms = (id >> SEQUENCE_BITS) + EPOCH_MS;
         assert!(now_ms().abs_diff(ms) < 5_000);
+    }
+
+    #[test]
+    fn ids_never_wrap() {
+        let ids = Snowflakes::starting_above(u64::MAX - 1);
+        assert_eq!(ids.next(), Some(u64::MAX));
+        assert_eq!(ids.next(), None);
+        assert_eq!(ids.next(), None);
     }
 }

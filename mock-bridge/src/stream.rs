@@ -15,15 +15,23 @@
 //! Either way, a client that stops reading is found by a write that makes no
 //! progress for `--client-stall` seconds (the socket's buffer, or the queue, is
 //! full), or by falling off the end of the shared broadcast ring. It is dropped
-//! as `lagged`, after a best-effort `resync`. So a stuck client can neither grow
-//! the bridge's memory nor hold back anyone else.
+//! as `lagged`, after a best-effort `resync` (only between frames: never glued
+//! into one cut short). A slow client that keeps reading is not stalled, however
+//! long a large replay takes it. So a stuck client can neither grow the bridge's
+//! memory nor hold back anyone else.
+//!
+//! A replay is written a batch at a time from references to the retained
+//! messages, outside every lock, and each message is let go once written. A
+//! stream's client has nothing to send after its request: bytes that arrive
+//! anyway end the stream as an `error`.
 
 use crate::clock::rfc3339_ms;
 use crate::connections::{CloseReason, Record, Served};
 use crate::error::ApiError;
-use crate::hub::{resync_frame, Fault, Frame, Hub, Subscription};
-use crate::message::{parse_id, validate_channel};
+use crate::extract::{channel_from, last_event_id, ChannelPath, Peer};
+use crate::hub::{Fault, Frame, Hub, Subscription};
 use crate::snowflake::now_ms;
+use crate::sse::{self, Resync};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -31,70 +39,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::WaitForCancellationFuture;
-
-/// The `Last-Event-ID` to resume after: the header (what a browser sends when it
-/// reconnects by itself) wins over the query (what a fresh EventSource can set).
-pub(crate) fn last_event_id(
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-) -> Result<Option<u64>, ApiError> {
-    let from_header = headers
-        .get("last-event-id")
-        .map(|v| v.to_str().unwrap_or("\u{0}").trim().to_owned());
-    let text = match from_header.filter(|v| !v.is_empty()) {
-        Some(text) => text,
-        None => match query.get("last_event_id").filter(|v| !v.is_empty()) {
-            Some(text) => text.clone(),
-            None => return Ok(None),
-        },
-    };
-    parse_id(&text).map(Some).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "last event id {text:?} is not a decimal message id"
-        ))
-    })
-}
-
-/// The `{channel}` path segment.
-#[derive(Deserialize)]
-pub struct ChannelPath {
-    channel: String,
-}
-
-/// Extracts and validates the channel of a path, as a JSON error when bad.
-pub fn channel_from(path: Result<Path<ChannelPath>, PathRejection>) -> Result<String, ApiError> {
-    let Path(ChannelPath { channel }) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    validate_channel(&channel)?;
-    Ok(channel)
-}
-
-/// The client's address, when the server recorded it (not in in-process tests).
-pub struct Peer(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let info = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(Peer(info.map(|info| info.0.ip())))
-    }
-}
 
 /// The headers of every event-stream response, whichever path serves it.
 pub const STREAM_HEADERS: [(&str, &str); 3] = [
@@ -119,8 +74,9 @@ pub struct OpenStream {
     subscription: Subscription,
 }
 
-/// Checks the fault and the per-client limit, then registers and subscribes a
-/// stream. Nothing is left behind unless it answers `Open`.
+/// Checks the fault, the channel limit and the per-client limit, then
+/// subscribes and registers a stream. Nothing is left behind unless it answers
+/// `Open`.
 pub fn admit(
     hub: &Hub,
     channel: &str,
@@ -129,15 +85,19 @@ pub fn admit(
     served: Served,
 ) -> Admission {
     match hub.fault() {
-        Fault::None => {}
-        Fault::Reject(status) => {
+        None => {}
+        Some(Fault::Reject(status)) => {
             return Admission::Refused(ApiError::new(
                 status,
                 "event streams are refused on purpose (injected fault)",
             ));
         }
-        Fault::Stall => return Admission::Stall,
+        Some(Fault::Stall) => return Admission::Stall,
     }
+    let subscription = match hub.subscribe(channel, last_event_id) {
+        Ok(subscription) => subscription,
+        Err(full) => return Admission::Refused(full.into()),
+    };
     let limit = hub.config.max_streams_per_client;
     let opened = hub.connections.open(
         channel,
@@ -150,13 +110,14 @@ pub fn admit(
     let record = match opened {
         Ok(record) => record,
         Err(refused) => {
+            drop(subscription);
+            hub.release(channel);
             return Admission::Refused(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 refused.to_string(),
-            ))
+            ));
         }
     };
-    let subscription = hub.subscribe(channel, last_event_id);
     record
         .last_event_id
         .store(subscription.caught_up_to, Ordering::Relaxed);
@@ -211,12 +172,68 @@ pub enum Sink {
     Socket(TcpStream),
 }
 
+/// Bytes written to `socket` that its client has not taken yet (Linux's
+/// `TIOCOUTQ`); `usize::MAX` where that cannot be read, so that no progress
+/// is assumed.
+fn unsent_bytes(socket: &TcpStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut unsent: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ writes one int through the pointer, which is valid.
+    let read = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut unsent) };
+    if read == 0 {
+        usize::try_from(unsent).unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
+    }
+}
+
+/// How handing bytes to a sink went.
+enum Sent {
+    Done,
+    /// The client is gone.
+    Gone,
+    /// No progress for the stall time. `whole_frames`: none of the bytes went
+    /// out, so the client's stream still ends between two frames.
+    Stalled {
+        whole_frames: bool,
+    },
+}
+
 impl Sink {
-    /// Hands over `bytes`; false when the client is gone.
-    async fn send(&mut self, bytes: Bytes) -> bool {
+    /// Hands over `bytes`, giving up only when a wait makes no progress for
+    /// `stall`: a slow reader that keeps reading is never cut off.
+    async fn send(&mut self, bytes: Bytes, stall: Duration) -> Sent {
         match self {
-            Sink::Queue(sender) => sender.send(bytes).await.is_ok(),
-            Sink::Socket(socket) => socket.write_all(&bytes).await.is_ok(),
+            Sink::Queue(sender) => match tokio::time::timeout(stall, sender.send(bytes)).await {
+                Ok(Ok(())) => Sent::Done,
+                Ok(Err(_)) => Sent::Gone,
+                Err(_) => Sent::Stalled { whole_frames: true },
+            },
+            Sink::Socket(socket) => {
+                let mut written = 0;
+                let mut unsent = unsent_bytes(socket);
+                while written < bytes.len() {
+                    match tokio::time::timeout(stall, socket.write(&bytes[written..])).await {
+                        Ok(Ok(0)) | Ok(Err(_)) => return Sent::Gone,
+                        Ok(Ok(n)) => written += n,
+                        Err(_) => {
+                            // A full send buffer only wakes a writer once a
+                            // good part of it has drained, which can take a
+                            // slow reader longer than the stall time. What it
+                            // has taken meanwhile is progress too.
+                            let now = unsent_bytes(socket);
+                            if now < unsent {
+                                unsent = now;
+                                continue;
+                            }
+                            return Sent::Stalled {
+                                whole_frames: written == 0,
+                            };
+                        }
+                    }
+                }
+                Sent::Done
+            }
         }
     }
 
@@ -232,23 +249,25 @@ impl Sink {
         }
     }
 
-    /// Resolves when the client has gone away.
-    async fn closed(&mut self) {
+    /// Resolves when the client has gone away (`ClientClosed`), or has sent
+    /// something after its request, which a stream's client never does (`Error`).
+    async fn closed(&mut self) -> CloseReason {
         match self {
-            Sink::Queue(sender) => sender.closed().await,
+            Sink::Queue(sender) => {
+                sender.closed().await;
+                CloseReason::ClientClosed
+            }
             Sink::Socket(socket) => {
-                // A stream's client has nothing more to say: read and discard
-                // until end of file or an error.
-                let mut scratch = [0u8; 64];
+                let mut scratch = [0u8; 1];
                 loop {
                     if socket.readable().await.is_err() {
-                        return;
+                        return CloseReason::ClientClosed;
                     }
                     match socket.try_read(&mut scratch) {
-                        Ok(0) => return,
-                        Ok(_) => {}
+                        Ok(0) => return CloseReason::ClientClosed,
+                        Ok(_) => return CloseReason::Error,
                         Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(_) => return,
+                        Err(_) => return CloseReason::ClientClosed,
                     }
                 }
             }
@@ -266,6 +285,7 @@ pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink)
     } = open;
     let reason = deliver(&hub, &record, subscription, head, &mut sink).await;
     drop(sink); // ends the response
+    hub.release(&record.channel);
     hub.connections.close(record.id, reason);
     tracing::info!(
         connection = record.id,
@@ -292,6 +312,7 @@ async fn deliver(
 ) -> CloseReason {
     let Subscription {
         prefix,
+        replay,
         mut live,
         caught_up_to,
     } = subscription;
@@ -312,14 +333,32 @@ async fn deliver(
     if let Err(reason) = send(hub, ended.as_mut(), stall, sink, first).await {
         return reason;
     }
+    let mut replay = replay.into_iter();
+    loop {
+        let mut batch = Vec::new();
+        let mut last = None;
+        for message in replay.by_ref() {
+            batch.extend_from_slice(&sse::message(&message));
+            last = Some(message.id);
+            if batch.len() >= BATCH_BYTES {
+                break;
+            }
+        }
+        let Some(last) = last else { break };
+        if let Err(reason) = send(hub, ended.as_mut(), stall, sink, batch.into()).await {
+            return reason;
+        }
+        record.last_event_id.store(last, Ordering::Relaxed);
+    }
+    drop(replay);
     loop {
         let frame = tokio::select! {
             biased;
             _ = ended.as_mut() => return why_ended(hub),
-            _ = sink.closed() => return CloseReason::ClientClosed,
+            reason = sink.closed() => return reason,
             received = live.recv() => match received {
                 Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sink),
+                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sink, true),
                 Err(broadcast::error::RecvError::Closed) => return CloseReason::Error,
             },
         };
@@ -328,7 +367,7 @@ async fn deliver(
         while batch.len() < BATCH_BYTES {
             let next = match live.try_recv() {
                 Ok(frame) => frame,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return lagged(sink),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return lagged(sink, true),
                 // Empty: nothing waits. Closed: the next `recv` says so.
                 Err(_) => break,
             };
@@ -400,50 +439,32 @@ impl Batch {
     }
 }
 
-/// One write, bounded by `--client-stall`, and cut short when the bridge ends
-/// the stream.
+/// One hand-over, given up after `--client-stall` without progress, and cut
+/// short when the bridge ends the stream.
 async fn send(
     hub: &Hub,
     ended: Pin<&mut WaitForCancellationFuture<'_>>,
-    stall: std::time::Duration,
+    stall: Duration,
     sink: &mut Sink,
     bytes: Bytes,
 ) -> Result<(), CloseReason> {
-    let delivered = tokio::select! {
+    let sent = tokio::select! {
         biased;
         _ = ended => return Err(why_ended(hub)),
-        sent = tokio::time::timeout(stall, sink.send(bytes)) => sent,
+        sent = sink.send(bytes, stall) => sent,
     };
-    match delivered {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(CloseReason::ClientClosed),
-        Err(_) => Err(lagged(sink)),
+    match sent {
+        Sent::Done => Ok(()),
+        Sent::Gone => Err(CloseReason::ClientClosed),
+        Sent::Stalled { whole_frames } => Err(lagged(sink, whole_frames)),
     }
 }
 
-/// Tells the client it missed messages (if there is room) and ends its stream.
-fn lagged(sink: &mut Sink) -> CloseReason {
-    sink.try_send(resync_frame("lagged"));
+/// Ends a stream whose client fell behind, telling it (if there is room, and
+/// only between frames) that it missed messages.
+fn lagged(sink: &mut Sink, whole_frames: bool) -> CloseReason {
+    if whole_frames {
+        sink.try_send(sse::resync(Resync::Lagged));
+    }
     CloseReason::Lagged
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_header_wins_over_the_query_and_bad_ids_are_refused() {
-        let mut headers = HeaderMap::new();
-        let mut query = HashMap::new();
-        assert_eq!(last_event_id(&headers, &query), Ok(None));
-        query.insert("last_event_id".to_owned(), "5".to_owned());
-        assert_eq!(last_event_id(&headers, &query), Ok(Some(5)));
-        headers.insert("last-event-id", HeaderValue::from_static("9"));
-        assert_eq!(last_event_id(&headers, &query), Ok(Some(9)));
-        headers.insert("last-event-id", HeaderValue::from_static("nine"));
-        assert_eq!(
-            last_event_id(&headers, &query).unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
-    }
 }

@@ -1,0 +1,106 @@
+//! Every Server-Sent Events frame the bridge writes, in one place (the panel's
+//! `wire` module reads them). Each frame ends in a blank line, and every event a
+//! browser must see has a `data:` line: frames without one are never dispatched.
+
+use crate::hub::Gateway;
+use crate::message::Message;
+use bytes::Bytes;
+
+/// `retry: <ms>`: the reconnection delay the browser should use.
+pub fn retry(ms: u64) -> Bytes {
+    Bytes::from(format!("retry: {ms}\n\n"))
+}
+
+/// A `status` event: the gateway state and the heartbeat interval that sizes
+/// the client's watchdog.
+pub fn status(gateway: Gateway, heartbeat_interval_ms: u128) -> Bytes {
+    let gateway = match gateway {
+        Gateway::Connected => "connected",
+        Gateway::Reconnecting => "reconnecting",
+        Gateway::Disconnected => "disconnected",
+    };
+    Bytes::from(format!(
+        "event: status\ndata: {{\"gateway\":\"{gateway}\",\"heartbeat_interval_ms\":{heartbeat_interval_ms}}}\n\n"
+    ))
+}
+
+/// A `heartbeat` event with the bridge's clock.
+pub fn heartbeat(unix_ms: u64) -> Bytes {
+    Bytes::from(format!("event: heartbeat\ndata: {{\"ts\":{unix_ms}}}\n\n"))
+}
+
+/// Why a client must refetch history instead of trusting its stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// It fell behind and messages were dropped for it.
+    Lagged,
+    /// Its resume point is older than what the bridge can replay.
+    HistoryGap,
+}
+
+/// A `resync` event.
+pub fn resync(reason: Resync) -> Bytes {
+    let reason = match reason {
+        Resync::Lagged => "lagged",
+        Resync::HistoryGap => "history_gap",
+    };
+    Bytes::from(format!(
+        "event: resync\ndata: {{\"reason\":\"{reason}\"}}\n\n"
+    ))
+}
+
+/// A `message` event, with the `id:` line browsers track as Last-Event-ID.
+pub fn message(message: &Message) -> Bytes {
+    let json = serde_json::to_string(message).expect("a message always serialises");
+    Bytes::from(format!(
+        "id: {}\nevent: message\ndata: {json}\n\n",
+        message.id
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_frame_carries_the_id_and_ends_with_a_blank_line() {
+        let frame = message(&Message {
+            id: 42,
+            channel_id: "general".into(),
+            author: "a".into(),
+            content: "line one\nline two".into(),
+            timestamp: "t".into(),
+        });
+        let text = std::str::from_utf8(&frame).unwrap();
+        assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));
+        assert!(text.ends_with("}\n\n"));
+        assert_eq!(
+            text.matches('\n').count(),
+            4,
+            "newlines in content are escaped in JSON"
+        );
+    }
+
+    #[test]
+    fn every_frame_is_a_named_event_with_data_or_the_retry_hint() {
+        let frames = [
+            retry(2_000),
+            status(Gateway::Reconnecting, 15_000),
+            heartbeat(1),
+            resync(Resync::Lagged),
+            resync(Resync::HistoryGap),
+        ];
+        for frame in frames {
+            let text = std::str::from_utf8(&frame).unwrap();
+            assert!(text.ends_with("\n\n"), "{text:?}");
+            assert!(
+                text.starts_with("retry: ") || text.contains("\ndata: {"),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            &status(Gateway::Reconnecting, 15_000)[..],
+            b"event: status\ndata: {\"gateway\":\"reconnecting\",\"heartbeat_interval_ms\":15000}\n\n"
+        );
+    }
+}
