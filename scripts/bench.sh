@@ -72,6 +72,10 @@ gz() { gzip -9 -c "$1" | wc -c; }
   loadgen slow --subscribers 10000 --slow-percent 1
   echo "### Connect/disconnect flood (records must all go; memory must settle)"
   loadgen flood --cycles 10000 --parallel 64
+  echo "### Flood of channel names (each cycle a new name: nothing may be kept for it)"
+  loadgen flood --cycles 20000 --parallel 64 --distinct-channels
+  echo "### Idle connections (nothing sent, or half a head: all closed by the head timeout)"
+  loadgen idle --connections 5000
   fi
   if [ "$part" = bridge ]; then
     echo "$kept_panel"

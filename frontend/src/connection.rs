@@ -11,8 +11,8 @@ use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{RwSignal, Set};
 use panel_core::{
-    decode, decode_history, error_sentence, Command, Engine, Event, Message, MessageId, Options,
-    ReadyState, StreamId, Timer, ViewState,
+    check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Message,
+    MessageId, Options, ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -280,6 +280,10 @@ async fn load(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<Vec<Me
         let body = response.text().await.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
         return Err(format!("HTTP {}: {sentence}", response.status()));
+    }
+    // A bridge that announces an absurd answer is not read at all.
+    if let Some(length) = (response.headers().get("content-length")).and_then(|v| v.parse().ok()) {
+        check_history_size(length)?;
     }
     let text = response.text().await.map_err(|e| e.to_string())?;
     decode_history(&text)

@@ -1,11 +1,12 @@
 //! The demo page: an editor-like layout with the panel docked beside a document.
-//! `?channel=` and `?bridge=` pick the channel and the bridge; any engine knob
+//! `?channel=` and `?bridge=` pick the channel and the bridge (the page's own
+//! origin, or a local one on a local page: see `panel_core::bridge_url`); any engine knob
 //! may be set by its snake_case name (`?backoff_base_ms=200`), which tests use.
 
 use crate::browser::log_warn;
 use crate::panel::DiscussionPanel;
 use leptos::prelude::*;
-use panel_core::Options;
+use panel_core::{check_bridge_url, Options};
 
 /// What the page's query asks for.
 #[derive(Clone, Debug)]
@@ -35,9 +36,17 @@ pub fn read_query() -> DemoQuery {
             }
         }
     }
+    let page_origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let requested = get("bridge").unwrap_or_default();
+    let bridge_url = check_bridge_url(&page_origin, &requested).unwrap_or_else(|problem| {
+        log_warn(&format!("{problem}; using this page's own origin"));
+        String::new()
+    });
     DemoQuery {
         channel: get("channel").unwrap_or_else(|| "general".into()),
-        bridge_url: get("bridge").unwrap_or_default(),
+        bridge_url,
         options,
     }
 }

@@ -5,6 +5,10 @@
 //! zombie window: heartbeats paused and the publisher quiet, since messages
 //! are signs of life too).
 //!
+//! Last, a zombie upstream that never recovers: both tabs, reloaded with
+//! `max_attempts=3`, must stop on their own (Disconnected, with Retry) within
+//! that budget, and come back Live with every message after Retry.
+//!
 //! `CHAOS_SECONDS` sets the length (default 45, the CI version); the long run
 //! for the notes uses e.g. `CHAOS_SECONDS=1800`.
 
@@ -300,6 +304,7 @@ async fn run() -> Result<(), Error> {
             timeline.len()
         );
     }
+    zombie_forever(&bridge, [&first_browser, &second], port).await?;
     let mut counts = std::collections::BTreeMap::new();
     for fault in &faults {
         *counts.entry(*fault).or_insert(0) += 1;
@@ -311,6 +316,86 @@ async fn run() -> Result<(), Error> {
     );
     let _ = std::fs::remove_dir_all(&dir);
     drop(bridge);
+    Ok(())
+}
+
+/// Three attempts: three silent streams of a 0.75 s watchdog and two backoffs
+/// of at most 0.2 s.
+const ZOMBIE_PAGE: &str = "/?channel=chaos&backoff_base_ms=100&backoff_cap_ms=200&stability_window_ms=500&max_attempts=3&max_messages=100000";
+const ZOMBIE_BUDGET_MS: f64 = 3.0 * DEADLINE_MS + 2.0 * 200.0;
+
+/// The upstream goes silent for good: every tab must give up by itself within
+/// its attempts' budget, then come back with Retry once the bridge is healthy.
+async fn zombie_forever(
+    bridge: &e2e::bridge::Bridge,
+    tabs: [&Browser; 2],
+    port: u16,
+) -> Result<(), Error> {
+    let page = format!("http://127.0.0.1:{port}{ZOMBIE_PAGE}");
+    for tab in tabs {
+        tab.client.goto(&page).await.map_err(|e| e.to_string())?;
+    }
+    for (index, tab) in tabs.into_iter().enumerate() {
+        wait_until(
+            Duration::from_secs(20),
+            &format!("tab {} Live", index + 1),
+            || async { (read(tab).await.ok()?.0 == "live").then_some(()) },
+        )
+        .await?;
+    }
+    bridge.pause_heartbeats(true).await?;
+    bridge.disconnect(None).await?;
+    let started = Instant::now();
+    for (index, tab) in tabs.into_iter().enumerate() {
+        wait_until(
+            Duration::from_secs(20),
+            &format!("tab {} Disconnected with Retry", index + 1),
+            || async {
+                let stopped = tab
+                    .client
+                    .execute(
+                        "return document.querySelector('[data-connection-status]').getAttribute('data-connection-status') === 'disconnected'
+                            && !!document.querySelector('button[data-action=retry]');",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                (stopped == serde_json::Value::Bool(true)).then_some(())
+            },
+        )
+        .await?;
+    }
+    let took = started.elapsed().as_secs_f64() * 1_000.0;
+    if took > ZOMBIE_BUDGET_MS + SLACK_MS {
+        return Err(format!(
+            "a zombie upstream took {took:.0} ms to be given up on (budget {ZOMBIE_BUDGET_MS:.0} ms + {SLACK_MS:.0} ms slack)"
+        ));
+    }
+    bridge.pause_heartbeats(false).await?;
+    let last = bridge
+        .inject("chaos", "publisher", "after the zombie")
+        .await?;
+    for tab in tabs {
+        tab.client
+            .execute(
+                "document.querySelector('button[data-action=retry]').click();",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (index, tab) in tabs.into_iter().enumerate() {
+        wait_until(
+            Duration::from_secs(20),
+            &format!("tab {} Live after Retry", index + 1),
+            || async {
+                let (label, ids) = read(tab).await.ok()?;
+                (label == "live" && ids.contains(&last)).then_some(())
+            },
+        )
+        .await?;
+    }
+    println!("chaos: a zombie upstream for good was given up on by both tabs in {took:.0} ms (budget {ZOMBIE_BUDGET_MS:.0} ms); Retry brought both back Live");
     Ok(())
 }
 

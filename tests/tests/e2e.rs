@@ -250,6 +250,47 @@ scenario!(
 );
 
 scenario!(
+    a_zombie_upstream_that_never_recovers_ends_disconnected_with_retry,
+    |name: &'static str| async move {
+        // Heartbeats every 0.3 s: a 0.75 s watchdog, longer than the 0.5 s
+        // stability window, so each silent stream outlives the window.
+        let page = "/?channel=general&backoff_base_ms=100&backoff_cap_ms=200&stability_window_ms=500&max_attempts=3";
+        let s = Scenario::start(name, bridge(), page).await?;
+        s.wait_label("live", SOON).await?;
+        // Streams still open and say `status`, then nothing, for good.
+        s.bridge.pause_heartbeats(true).await?;
+        s.bridge.disconnect(None).await?;
+        let started = std::time::Instant::now();
+        // The budget: three silent streams of 0.75 s and two backoffs of at
+        // most 0.2 s (2.65 s), plus slack for a loaded machine.
+        let state = s
+            .wait_for(Duration::from_secs(12), "Disconnected with Retry", |st| {
+                st.label() == "disconnected" && st.retry == 1
+            })
+            .await?;
+        eprintln!("zombie upstream: gave up after {:?}", started.elapsed());
+        let reason = s
+            .run_js("return document.querySelector('.dp-error-text').textContent;")
+            .await?;
+        ensure(
+            reason
+                .as_str()
+                .is_some_and(|r| r.contains("went silent 3 times")),
+            || format!("the reason shown: {reason} ({state:?})"),
+        )?;
+        s.bridge.pause_heartbeats(false).await?;
+        let missed = s.bridge.inject("general", "a", "after the silence").await?;
+        s.click_retry().await?;
+        let state = s
+            .wait_for(SOON, "Live again with the missed message", |st| {
+                st.label() == "live" && st.ids.contains(&missed)
+            })
+            .await?;
+        ensure(state.retry == 0, || "Retry still shown".into())
+    }
+);
+
+scenario!(
     a_stream_stalled_from_the_start_recovers_once_cleared,
     |name: &'static str| async move {
         let s = Scenario::start(name, bridge(), "/healthz").await?;

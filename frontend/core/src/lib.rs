@@ -8,12 +8,14 @@
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
 //! - [`rows`]: the few row changes that turn the rendered list into the held one.
 //! - [`store`]: the bounded, id-ordered list of held messages (merge, never duplicate).
+//! - [`bridge_url`]: which bridge a page's address may point it at.
 //! - [`backoff`]: the randomised exponential delay between the panel's own attempts.
 //! - [`options`]: every timing knob, with documented defaults.
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
 //! - [`engine`]: the state machine itself.
 
 pub mod backoff;
+pub mod bridge_url;
 pub mod engine;
 pub mod message;
 pub mod options;
@@ -22,8 +24,9 @@ pub mod rows;
 pub mod store;
 pub mod wire;
 
+pub use bridge_url::check_bridge_url;
 pub use engine::Engine;
 pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;
 pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
-pub use wire::{decode, decode_history, error_sentence, DecodeError, Incoming};
+pub use wire::{check_history_size, decode, decode_history, error_sentence, DecodeError, Incoming};

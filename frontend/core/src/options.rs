@@ -94,11 +94,17 @@ impl Options {
                 }
             })
             .collect();
-        let number = || -> Result<u64, String> {
+        // Each knob has a sensible range; a value outside it is an error with
+        // the range in it, never silently clamped or taken as it is.
+        let number = |min: u64, max: u64| -> Result<u64, String> {
             value
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| format!("{name} must be a whole number, not {value:?}"))
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    format!("{name} must be a whole number from {min} to {max}, not {value:?}")
+                })
         };
         match key.as_str() {
             "watchdog_factor" => {
@@ -106,17 +112,19 @@ impl Options {
                     .trim()
                     .parse::<f64>()
                     .ok()
-                    .filter(|f| f.is_finite() && *f > 1.0)
-                    .ok_or_else(|| format!("{name} must be a number above 1, not {value:?}"))?
+                    .filter(|f| f.is_finite() && *f > 1.0 && *f <= 100.0)
+                    .ok_or_else(|| {
+                        format!("{name} must be a number above 1 and at most 100, not {value:?}")
+                    })?
             }
-            "initial_watchdog_ms" => self.initial_watchdog_ms = number()?,
-            "backoff_base_ms" => self.backoff_base_ms = number()?,
-            "backoff_cap_ms" => self.backoff_cap_ms = number()?,
-            "max_attempts" => self.max_attempts = number()?.min(u32::MAX as u64) as u32,
-            "stability_window_ms" => self.stability_window_ms = number()?,
-            "history_limit" => self.history_limit = number()?.min(500) as u32,
-            "page_limit" => self.page_limit = number()?.min(500) as u32,
-            "max_messages" => self.max_messages = number()?.min(1_000_000) as usize,
+            "initial_watchdog_ms" => self.initial_watchdog_ms = number(100, 600_000)?,
+            "backoff_base_ms" => self.backoff_base_ms = number(10, 600_000)?,
+            "backoff_cap_ms" => self.backoff_cap_ms = number(10, 3_600_000)?,
+            "max_attempts" => self.max_attempts = number(1, 1_000)? as u32,
+            "stability_window_ms" => self.stability_window_ms = number(0, 3_600_000)?,
+            "history_limit" => self.history_limit = number(1, 500)? as u32,
+            "page_limit" => self.page_limit = number(1, 500)? as u32,
+            "max_messages" => self.max_messages = number(1, 100_000)? as usize,
             _ => return Err(format!("unknown option {name:?}")),
         }
         Ok(())
@@ -158,13 +166,31 @@ mod tests {
             .set("max_attempts", "many")
             .unwrap_err()
             .contains("whole number"));
+        // Out of range is an error that names the range, and changes nothing.
+        for (name, value) in [
+            ("backoff_base_ms", "0"),
+            ("max_attempts", "4294967295"),
+            ("max_attempts", "0"),
+            ("initial_watchdog_ms", "5"),
+            ("history_limit", "501"),
+            ("max_messages", "18446744073709551616"),
+            ("watchdog_factor", "1e9"),
+        ] {
+            let before = options.clone();
+            let error = options.set(name, value).unwrap_err();
+            assert!(
+                error.contains(name) && error.contains("from") || error.contains("at most"),
+                "{error}"
+            );
+            assert_eq!(options, before, "{name}={value}");
+        }
         assert!(options.set("watchdog_factor", "0.5").is_err());
         assert!(options
             .set("colour", "red")
             .unwrap_err()
             .contains("unknown option"));
         for name in Options::NAMES {
-            assert!(Options::default().set(name, "2").is_ok(), "{name}");
+            assert!(Options::default().set(name, "100").is_ok(), "{name}");
         }
     }
 

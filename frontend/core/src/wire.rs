@@ -126,7 +126,35 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
 /// first. Anything else is refused whole, with the reason, so a half-read page
 /// never leaves a hole that looks like "no messages".
 pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
-    serde_json::from_str::<Vec<Message>>(body).map_err(|e| format!("unreadable history: {e}"))
+    check_history_size(body.len())?;
+    let messages = serde_json::from_str::<Vec<Message>>(body)
+        .map_err(|e| format!("unreadable history: {e}"))?;
+    if messages.len() > MAX_HISTORY_MESSAGES {
+        return Err(format!(
+            "a history answer of {} messages; the bridge never sends more than {MAX_HISTORY_MESSAGES}",
+            messages.len()
+        ));
+    }
+    Ok(messages)
+}
+
+/// The most messages one history answer may hold (the bridge's own limit).
+pub const MAX_HISTORY_MESSAGES: usize = 500;
+
+/// The largest history answer read: 500 messages of 4,000 characters, each
+/// escaped to its longest, fit well inside it.
+pub const MAX_HISTORY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Refuses a history answer of `bytes` bytes (its `Content-Length`, before
+/// reading it, or its text) past [`MAX_HISTORY_BYTES`].
+pub fn check_history_size(bytes: usize) -> Result<(), String> {
+    if bytes > MAX_HISTORY_BYTES {
+        Err(format!(
+            "a history answer of {bytes} bytes; the most read is {MAX_HISTORY_BYTES}"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// The bridge's sentence from an error answer (`{"error": "…"}`), if the body is one.
@@ -145,6 +173,19 @@ mod tests {
     use super::*;
     use crate::message::MessageId;
     use proptest::prelude::*;
+
+    #[test]
+    fn history_answers_are_bounded_in_size_and_count() {
+        let one = r#"{"id":"1","channel_id":"c","author":"a","content":"x","timestamp":"t"}"#;
+        let page = |n: usize| format!("[{}]", vec![one; n].join(","));
+        assert_eq!(decode_history(&page(500)).unwrap().len(), 500);
+        assert!(decode_history(&page(501))
+            .unwrap_err()
+            .contains("never sends more than 500"));
+        let huge = format!("[{}]", " ".repeat(MAX_HISTORY_BYTES));
+        assert!(decode_history(&huge).unwrap_err().contains("the most read"));
+        assert!(check_history_size(MAX_HISTORY_BYTES).is_ok());
+    }
 
     #[test]
     fn decodes_each_event_kind() {

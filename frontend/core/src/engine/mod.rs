@@ -59,6 +59,15 @@ impl Phase {
     }
 }
 
+/// How a connection attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// The stream errored or closed.
+    Dropped,
+    /// The watchdog found it silent.
+    Silent,
+}
+
 /// One panel's connection engine and the messages it holds.
 #[derive(Debug)]
 pub struct Engine {
@@ -313,30 +322,45 @@ impl Engine {
         }
     }
 
-    /// Counts the end of the current attempt: a stream that lived through the
-    /// stability window was a success and resets the count.
-    fn attempt_ended(&mut self, now: u64) {
-        match self.phase {
-            Phase::Open { opened_at, .. }
-                if now.saturating_sub(opened_at) >= self.options.stability_window_ms =>
-            {
-                self.failures = 0
-            }
-            _ => self.failures += 1,
+    /// Counts the end of the current attempt, and gives up (saying why) after
+    /// `max_attempts` failures in a row; answers whether it gave up.
+    ///
+    /// A stream that showed a sign of life at least the stability window after
+    /// it opened proved the connection: the failures before it are forgotten,
+    /// and its dropping is no failure. Its first events (the `status`, a
+    /// replay) prove nothing: a zombie upstream sends those too. A stream that
+    /// went silent is a failure however long it lived.
+    fn attempt_ended(&mut self, ending: Ending, out: &mut Out) -> bool {
+        let window = self.options.stability_window_ms;
+        let proven = matches!(self.phase, Phase::Open { opened_at, .. }
+            if self.last_activity.saturating_sub(opened_at) >= window);
+        if proven {
+            self.failures = 0;
         }
+        if ending == Ending::Silent || !proven {
+            self.failures += 1;
+        }
+        if self.failures < self.options.max_attempts {
+            return false;
+        }
+        let reason = match ending {
+            Ending::Dropped => format!(
+                "Lost the connection after {} failed attempts.",
+                self.failures
+            ),
+            Ending::Silent => format!(
+                "The connection went silent {} times in a row.",
+                self.failures
+            ),
+        };
+        self.stop(reason, out);
+        true
     }
 
     fn stream_error(&mut self, state: ReadyState, now: u64, random: f64, out: &mut Out) {
         let was_open = matches!(self.phase, Phase::Open { .. });
-        self.attempt_ended(now);
-        if self.failures >= self.options.max_attempts {
-            return self.stop(
-                format!(
-                    "Lost the connection after {} failed attempts.",
-                    self.failures
-                ),
-                out,
-            );
+        if self.attempt_ended(Ending::Dropped, out) {
+            return;
         }
         match (was_open, state, self.phase.stream()) {
             // A live stream dropped: the browser gets one automatic retry.
@@ -390,15 +414,8 @@ impl Engine {
         out.push(Command::Log(format!(
             "no sign of life for {silent_for} ms (deadline {deadline} ms): replacing the stream"
         )));
-        self.attempt_ended(now);
-        if self.failures >= self.options.max_attempts {
-            return self.stop(
-                format!(
-                    "The connection went silent {} times in a row.",
-                    self.failures
-                ),
-                out,
-            );
+        if self.attempt_ended(Ending::Silent, out) {
+            return;
         }
         self.back_off(now, random, out);
     }

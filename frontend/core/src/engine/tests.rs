@@ -313,7 +313,8 @@ fn a_refusal_backs_off_exponentially_then_stops_with_retry() {
 fn a_stream_that_dies_within_the_stability_window_counts_as_failed() {
     let mut h = Harness::new();
     let stream = h.live_with(vec![]);
-    h.after(6_000, Event::StreamError(stream, ReadyState::Closed)); // stable: count resets, then 0
+    h.after(5_500, Event::Received(stream, Incoming::Heartbeat)); // alive past the window
+    h.after(500, Event::StreamError(stream, ReadyState::Closed)); // stable: count resets, then 0
     let mut stream = opened_stream(&h.after(100, Event::TimerFired(Timer::Backoff))).unwrap();
     for _ in 0..2 {
         h.step(Event::StreamOpened(stream));
@@ -539,4 +540,65 @@ fn an_invalid_channel_stops_at_once_without_requests() {
         .any(|c| matches!(c, Command::FetchHistory { .. } | Command::OpenStream { .. })));
     let view = engine.view();
     assert!(view.stopped && view.error.unwrap().contains("not a valid channel name"));
+}
+
+/// An upstream whose streams open, say `status`, then fall silent for good:
+/// each stream ended by the watchdog is a failed attempt however long it
+/// lived, so the panel stops after `max_attempts` of them and offers Retry.
+/// Here each silent stream outlives the stability window (a 4 s heartbeat
+/// makes a 10 s watchdog, the window is 5 s), as with the defaults.
+#[test]
+fn a_silent_upstream_is_given_up_on_after_max_attempts() {
+    let mut h = Harness::new();
+    let mut stream = h.live_with(vec![]);
+    h.step(status(stream, Gateway::Connected, Some(4_000)));
+    let mut lives = 0;
+    while !h.engine.view().stopped {
+        assert!(lives < 10, "still trying after {lives} silent streams");
+        // Nothing more on this stream: the watchdog (10 s) fires.
+        let commands = h.after(10_000, Event::TimerFired(Timer::Watchdog));
+        lives += 1;
+        if h.engine.view().stopped {
+            assert!(commands.contains(&Command::CloseStream(stream)));
+            break;
+        }
+        let delay = armed(&commands, Timer::Backoff).expect("backs off");
+        stream = opened_stream(&h.after(delay, Event::TimerFired(Timer::Backoff))).unwrap();
+        h.step(Event::StreamOpened(stream));
+        h.step(status(stream, Gateway::Connected, Some(4_000)));
+        assert_eq!(h.label(), Label::Live, "its status is a sign of life");
+    }
+    assert_eq!(lives, 3, "max_attempts silent streams");
+    let view = h.engine.view();
+    assert_eq!((view.label, view.stopped), (Label::Disconnected, true));
+    assert!(view.error.unwrap().contains("went silent 3 times"));
+}
+
+/// A stream that showed signs of life through the stability window proves the
+/// connection works: the failures before it are forgotten, and a drop after
+/// it is not a failure; a watchdog ending after it is the first of a new run.
+#[test]
+fn only_signs_of_life_past_the_stability_window_reset_the_count() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.after(2_500, Event::TimerFired(Timer::Watchdog)); // 1 failure
+    let stream2 = opened_stream(&h.after(1_000, Event::TimerFired(Timer::Backoff))).unwrap();
+    assert_ne!(stream, stream2);
+    h.step(Event::StreamOpened(stream2));
+    h.step(status(stream2, Gateway::Connected, Some(1_000)));
+    // Heartbeats every second for six seconds: past the 5 s window.
+    for _ in 0..6 {
+        h.after(1_000, Event::Received(stream2, Incoming::Heartbeat));
+    }
+    // Then it goes silent twice in a row: 2 failures, not 3.
+    let commands = h.after(2_500, Event::TimerFired(Timer::Watchdog));
+    let delay = armed(&commands, Timer::Backoff).unwrap();
+    let stream3 = opened_stream(&h.after(delay, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.step(Event::StreamOpened(stream3));
+    h.step(status(stream3, Gateway::Connected, Some(1_000)));
+    h.after(2_500, Event::TimerFired(Timer::Watchdog));
+    assert!(
+        !h.engine.view().stopped,
+        "the proven stream reset the count"
+    );
 }

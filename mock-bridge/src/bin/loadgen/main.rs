@@ -54,12 +54,22 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         missed: usize,
     },
-    /// Connect and disconnect many times: records must all go, memory must settle.
+    /// Connect and disconnect many times: records must all go, memory must
+    /// settle. With `--distinct-channels`, each cycle asks for a new channel
+    /// name: nothing may be kept for names nobody uses.
     Flood {
         #[arg(long, default_value_t = 10_000)]
         cycles: usize,
         #[arg(long, default_value_t = 64)]
         parallel: usize,
+        #[arg(long)]
+        distinct_channels: bool,
+    },
+    /// Connections that send nothing, or half a request head: all must be
+    /// closed by the head timeout, and memory must come back.
+    Idle {
+        #[arg(long, default_value_t = 5_000)]
+        connections: usize,
     },
     /// Fan-out where a share of subscribers stops reading.
     Slow {
@@ -91,7 +101,12 @@ fn main() {
                     subscribers,
                     slow_percent,
                 } => scenarios::slow(*subscribers, *slow_percent).await,
-                Scenario::Flood { cycles, parallel } => scenarios::flood(*cycles, *parallel).await,
+                Scenario::Flood {
+                    cycles,
+                    parallel,
+                    distinct_channels,
+                } => scenarios::flood(*cycles, *parallel, *distinct_channels).await,
+                Scenario::Idle { connections } => scenarios::idle(*connections).await,
             }?;
             runs.push(tables);
         }

@@ -414,11 +414,12 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
 }
 
 /// Connect, get the first frames, disconnect — `cycles` times, `parallel` at a
-/// time. Then: is every record gone, and where is the bridge's memory?
-pub async fn flood(cycles: usize, parallel: usize) -> Result<Vec<Table>, String> {
+/// time, on one channel or (`distinct`) each on a channel of its own. Then: is
+/// every record and channel gone, and where is the bridge's memory?
+pub async fn flood(cycles: usize, parallel: usize, distinct: bool) -> Result<Vec<Table>, String> {
     let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
     // Warm up once so allocator arenas exist before the baseline is read.
-    one_cycle(&bridge, 0).await?;
+    one_cycle_at(bridge.addr, 0, distinct).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = bridge.rss_kib();
     let started = Instant::now();
@@ -432,7 +433,7 @@ pub async fn flood(cycles: usize, parallel: usize) -> Result<Vec<Table>, String>
                     if index >= cycles {
                         return Ok::<(), String>(());
                     }
-                    one_cycle_at(addr, index).await?;
+                    one_cycle_at(addr, index, distinct).await?;
                 }
             })
         })
@@ -457,7 +458,11 @@ pub async fn flood(cycles: usize, parallel: usize) -> Result<Vec<Table>, String>
     let after = bridge.rss_kib();
     let mut table = Table::new(
         &[
-            "connect/disconnect cycles",
+            if distinct {
+                "cycles, each on a new channel name"
+            } else {
+                "connect/disconnect cycles"
+            },
             "seconds",
             "records left",
             "bridge RSS before → after (MiB)",
@@ -479,12 +484,13 @@ pub async fn flood(cycles: usize, parallel: usize) -> Result<Vec<Table>, String>
     Ok(vec![table])
 }
 
-async fn one_cycle(bridge: &BridgeProcess, index: usize) -> Result<(), String> {
-    one_cycle_at(bridge.addr, index).await
-}
-
-/// Opens a stream, reads until its status frame, and closes it.
-async fn one_cycle_at(addr: std::net::SocketAddr, index: usize) -> Result<(), String> {
+/// Opens a stream (of channel `flood`, or `flood-<index>` when `distinct`),
+/// reads until its status frame, and closes it.
+async fn one_cycle_at(
+    addr: std::net::SocketAddr,
+    index: usize,
+    distinct: bool,
+) -> Result<(), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
     socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
@@ -492,8 +498,14 @@ async fn one_cycle_at(addr: std::net::SocketAddr, index: usize) -> Result<(), St
         .bind((source_for(index), 0).into())
         .map_err(|e| e.to_string())?;
     let mut stream = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    let channel = if distinct {
+        format!("flood-{index}")
+    } else {
+        "flood".to_owned()
+    };
+    let request = format!("GET /api/channels/{channel}/events HTTP/1.0\r\nHost: bench\r\n\r\n");
     stream
-        .write_all(b"GET /api/channels/flood/events HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .write_all(request.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
     let mut seen = Vec::new();
@@ -506,4 +518,85 @@ async fn one_cycle_at(addr: std::net::SocketAddr, index: usize) -> Result<(), St
         seen.extend_from_slice(&chunk[..read]);
     }
     Ok(())
+}
+
+/// Opens `count` connections, half sending nothing and half a partial request
+/// head, against a bridge with a 2 s head timeout. Then: how many does the
+/// bridge still hold after the timeout, and what did they cost it?
+pub async fn idle(count: usize) -> Result<Vec<Table>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bridge = BridgeProcess::start(&["--head-timeout", "2"]).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let baseline = bridge.rss_kib();
+    let mut sockets = Vec::with_capacity(count);
+    for index in 0..count {
+        let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+        socket
+            .bind((source_for(index), 0).into())
+            .map_err(|e| e.to_string())?;
+        let mut stream = socket
+            .connect(bridge.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        if index % 2 == 1 {
+            stream
+                .write_all(b"GET /api/channels/c/events HTTP/1.1\r\nHost: be")
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        sockets.push(stream);
+    }
+    let opened = Instant::now();
+    let holding = bridge.rss_kib();
+    // Each connection ends when the bridge closes it (read returns 0 or fails).
+    let closed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut stream| {
+            let closed = closed.clone();
+            tokio::spawn(async move {
+                let mut scratch = [0u8; 512];
+                loop {
+                    match stream.read(&mut scratch).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+                closed.fetch_add(1, Ordering::Relaxed);
+                // Kept open on this side, so only the bridge's close counts.
+                std::future::pending::<()>().await;
+            })
+        })
+        .collect();
+    wait_for(
+        Duration::from_secs(30),
+        "the bridge to close every idle connection",
+        || closed.load(Ordering::Relaxed) == count,
+    )
+    .await?;
+    let all_closed = opened.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = bridge.rss_kib();
+    for reader in readers {
+        reader.abort();
+    }
+    let mut table = Table::new(
+        &[
+            "idle connections (half silent, half a partial head)",
+            "all closed by the bridge after (s, head timeout 2)",
+            "bridge RSS before → holding → after (MiB)",
+        ],
+        1,
+    );
+    table.row(vec![
+        count.to_string(),
+        format!("{:.1}", all_closed.as_secs_f64()),
+        format!(
+            "{:.1} → {:.1} → {:.1}",
+            baseline as f64 / 1024.0,
+            holding as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+    ]);
+    Ok(vec![table])
 }
