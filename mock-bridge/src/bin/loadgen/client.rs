@@ -173,7 +173,7 @@ fn number_after(frame: &[u8], marker: &[u8]) -> Option<u64> {
 pub async fn post(addr: SocketAddr, channel: &str, content: &str) -> std::io::Result<u64> {
     let body = format!("{{\"author\":\"bench\",\"content\":\"{content}\"}}");
     let request = format!(
-        "POST /internal/channels/{channel}/messages HTTP/1.0\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /internal/channels/{channel}/messages HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let mut stream = TcpStream::connect(addr).await?;
@@ -189,7 +189,7 @@ pub async fn post(addr: SocketAddr, channel: &str, content: &str) -> std::io::Re
 pub async fn get_json(addr: SocketAddr, path: &str) -> std::io::Result<serde_json::Value> {
     let mut stream = TcpStream::connect(addr).await?;
     stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n").as_bytes())
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
         .await?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await?;
