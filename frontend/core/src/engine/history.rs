@@ -1,9 +1,13 @@
-//! History loading and catch-up: what to fetch, paging, retrying, and when the
-//! stream may open.
+//! History loading and catch-up: what to fetch, paging and retrying.
+//!
+//! [`History`] decides and the engine acts: each step answers with the fetch
+//! to make ([`Command::FetchHistory`]) or with what the answer led to
+//! ([`Loaded`], [`Failed`]); opening the stream, arming the retry timer and
+//! giving up stay the engine's.
 
-use super::{Engine, Out, Phase};
 use crate::message::{Message, MessageId};
-use crate::protocol::{Command, RequestId, Timer};
+use crate::options::Options;
+use crate::protocol::{Command, RequestId};
 
 /// Which page of history a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +63,24 @@ pub(super) struct History {
     baseline: bool,
 }
 
+/// What a history answer led to.
+#[derive(Debug, PartialEq)]
+pub(super) enum Loaded {
+    /// The next page (or a queued catch-up) is to be fetched.
+    Fetch(Command),
+    /// Caught up: nothing more to fetch.
+    Done,
+}
+
+/// What a failed history request led to.
+#[derive(Debug, PartialEq)]
+pub(super) enum Failed {
+    /// Try again after this many milliseconds.
+    RetryIn(u64),
+    /// Too many failures in a row: stop.
+    GiveUp,
+}
+
 impl History {
     pub(super) fn reset_failures(&mut self) {
         self.failures = 0;
@@ -99,140 +121,127 @@ impl History {
     fn remember_gap(&mut self, since: MessageId) {
         self.gap_since = Some(self.gap_since.map_or(since, |gap| gap.min(since)));
     }
-}
 
-impl Engine {
-    /// Loads history: the newest page the first time, and from then on everything
-    /// after the newest message seen.
-    pub(super) fn request_history(&mut self, out: &mut Out) {
-        let from = self.resume_point();
-        self.history.pending = None;
-        self.history.fetched = 0;
-        self.history.cursor = from;
-        let kind = if self.history.baseline {
+    /// Loads history: the newest page the first time, and from then on
+    /// everything after `from` (the oldest unfilled gap, else the newest id
+    /// held).
+    pub(super) fn request(&mut self, from: MessageId, options: &Options) -> Command {
+        self.pending = None;
+        self.fetched = 0;
+        self.cursor = from;
+        let kind = if self.baseline {
             Kind::After
         } else {
             Kind::Newest
         };
-        self.fetch(kind, out);
+        self.fetch(kind, options)
     }
 
-    /// Fetches what the stream may have missed, unless a fetch is under way, in
-    /// which case one more runs after it (from the then newest id).
-    pub(super) fn request_catch_up(&mut self, out: &mut Out) {
-        if self.history.state == State::Idle {
-            self.request_history(out);
-        } else {
-            let from = self.resume_point();
-            self.history.pending = Some(
-                self.history
-                    .pending
-                    .map_or(from, |pending| pending.min(from)),
-            );
+    /// Fetches what the stream may have missed after `from`, unless a fetch is
+    /// under way, in which case one more runs after it.
+    pub(super) fn request_catch_up(
+        &mut self,
+        from: MessageId,
+        options: &Options,
+    ) -> Option<Command> {
+        if self.state == State::Idle {
+            return Some(self.request(from, options));
+        }
+        self.pending = Some(self.pending.map_or(from, |pending| pending.min(from)));
+        None
+    }
+
+    /// Where a catch-up starts: the oldest unfilled gap, else `newest` (the
+    /// newest id held).
+    pub(super) fn resume_point(&self, newest: Option<MessageId>) -> MessageId {
+        self.gap_since
+            .unwrap_or_else(|| newest.unwrap_or(MessageId(0)))
+    }
+
+    /// Notes that messages after `newest` (the newest held) may be missing.
+    pub(super) fn mark_gap(&mut self, newest: Option<MessageId>) {
+        self.remember_gap(newest.unwrap_or(MessageId(0)));
+    }
+
+    /// A catch-up completed while a stream was open: from then on the stream
+    /// is gap-free.
+    pub(super) fn clear_gap(&mut self) {
+        self.gap_since = None;
+    }
+
+    /// The retry the timer was armed for, if one waits.
+    pub(super) fn retry(&mut self, options: &Options) -> Option<Command> {
+        match self.state {
+            State::RetryWaiting { kind } => Some(self.fetch(kind, options)),
+            _ => None,
         }
     }
 
-    /// Where a catch-up starts: the oldest unfilled gap, else the newest id held.
-    fn resume_point(&self) -> MessageId {
-        (self.history.gap_since).unwrap_or_else(|| self.store.newest_id().unwrap_or(MessageId(0)))
-    }
-
-    /// Notes that messages after the newest held may be missing.
-    pub(super) fn mark_gap(&mut self) {
-        let newest = self.store.newest_id().unwrap_or(MessageId(0));
-        self.history.remember_gap(newest);
-    }
-
-    pub(super) fn retry_history(&mut self, out: &mut Out) {
-        if let State::RetryWaiting { kind } = self.history.state {
-            self.fetch(kind, out);
-        }
-    }
-
-    fn fetch(&mut self, kind: Kind, out: &mut Out) {
-        let request = self.history.next_request;
-        self.history.next_request += 1;
-        self.history.state = State::InFlight { request, kind };
+    fn fetch(&mut self, kind: Kind, options: &Options) -> Command {
+        let request = self.next_request;
+        self.next_request += 1;
+        self.state = State::InFlight { request, kind };
         let (after, limit) = match kind {
-            Kind::Newest => (None, self.options.history_limit),
-            Kind::After => (Some(self.history.cursor), self.options.page_limit),
-            Kind::Jump => (None, self.options.max_messages.min(500) as u32),
+            Kind::Newest => (None, options.history_limit),
+            Kind::After => (Some(self.cursor), options.page_limit),
+            Kind::Jump => (None, options.max_messages.min(500) as u32),
         };
-        out.push(Command::FetchHistory {
+        Command::FetchHistory {
             request,
             after,
             limit,
-        });
+        }
     }
 
-    pub(super) fn history_loaded(
+    /// Takes the answer to `request` (`None`: a late answer, to ignore) of
+    /// `messages`, and says what comes next. The caller merges the messages.
+    pub(super) fn loaded(
         &mut self,
         request: RequestId,
-        messages: Vec<Message>,
-        now: u64,
-        out: &mut Out,
-    ) {
-        let Some(kind) = self.history.answering(request) else {
-            return;
-        };
-        self.history.failures = 0;
-        self.history.baseline = true;
+        messages: &[Message],
+        options: &Options,
+    ) -> Option<Loaded> {
+        let kind = self.answering(request)?;
+        self.failures = 0;
+        self.baseline = true;
         let count = messages.len();
         if let Some(last) = messages.iter().map(|message| message.id).max() {
-            self.history.cursor = self.history.cursor.max(last);
+            self.cursor = self.cursor.max(last);
         }
-        let channel = &self.channel;
-        let ours = messages
-            .into_iter()
-            .filter(|message| &message.channel_id == channel);
-        if self.store.merge(ours).changed() {
-            out.push(Command::ShowMessages);
-        }
-        self.history.fetched += count;
-        if kind == Kind::After && count >= self.options.page_limit as usize {
-            let next = if self.history.fetched >= self.options.max_messages {
+        self.fetched += count;
+        if kind == Kind::After && count >= options.page_limit as usize {
+            let next = if self.fetched >= options.max_messages {
                 Kind::Jump
             } else {
                 Kind::After
             };
-            return self.fetch(next, out);
+            return Some(Loaded::Fetch(self.fetch(next, options)));
         }
-        self.history.state = State::Idle;
-        if let Some(from) = self.history.pending.take() {
-            self.history.fetched = 0;
-            self.history.cursor = from;
-            return self.fetch(Kind::After, out);
+        self.state = State::Idle;
+        if let Some(from) = self.pending.take() {
+            self.fetched = 0;
+            self.cursor = from;
+            return Some(Loaded::Fetch(self.fetch(Kind::After, options)));
         }
-        match self.phase {
-            Phase::Loading => self.open_stream(now, out),
-            Phase::Open { .. } => self.history.gap_since = None,
-            _ => {}
-        }
+        Some(Loaded::Done)
     }
 
-    pub(super) fn history_failed(
+    /// Takes the failure of `request` (`None`: a late answer, to ignore), with
+    /// `random` for the backoff's jitter.
+    pub(super) fn failed(
         &mut self,
         request: RequestId,
-        reason: String,
-        now: u64,
+        options: &Options,
         random: f64,
-        out: &mut Out,
-    ) {
-        let Some(kind) = self.history.answering(request) else {
-            return;
-        };
-        self.history.failures += 1;
-        if self.history.failures >= self.options.max_attempts {
-            return self.stop(format!("Couldn't load messages: {reason}"), out);
+    ) -> Option<Failed> {
+        let kind = self.answering(request)?;
+        self.failures += 1;
+        if self.failures >= options.max_attempts {
+            return Some(Failed::GiveUp);
         }
-        let delay = self
-            .options
-            .backoff()
-            .delay_ms(self.history.failures, random);
-        out.push(Command::Log(format!(
-            "history request failed ({reason}); retrying in {delay} ms"
-        )));
-        self.history.state = State::RetryWaiting { kind };
-        self.arm(Timer::HistoryRetry, delay, now, out);
+        self.state = State::RetryWaiting { kind };
+        Some(Failed::RetryIn(
+            options.backoff().delay_ms(self.failures, random),
+        ))
     }
 }

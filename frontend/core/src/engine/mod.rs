@@ -20,10 +20,12 @@ mod tests;
 
 use crate::message::{Message, MessageId};
 use crate::options::Options;
-use crate::protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
+use crate::protocol::{
+    Command, Event, Gateway, Label, ReadyState, RequestId, StreamId, Timer, ViewState,
+};
 use crate::store::MessageStore;
 use crate::wire::Incoming;
-use history::History;
+use history::{Failed, History, Loaded};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -246,7 +248,7 @@ impl Engine {
     /// Opens a new EventSource that resumes after the newest message held. With
     /// nothing held it resumes after id 0, so the bridge replays whatever arrived
     /// since the (empty) history was read.
-    pub(super) fn open_stream(&mut self, now: u64, out: &mut Out) {
+    fn open_stream(&mut self, now: u64, out: &mut Out) {
         self.cancel(Timer::Backoff, out);
         let stream = self.next_stream;
         self.next_stream += 1;
@@ -398,7 +400,7 @@ impl Engine {
             Timer::Watchdog => self.check_watchdog(now, random, out),
             Timer::Backoff if self.phase == Phase::Waiting => self.open_stream(now, out),
             Timer::Backoff => {}
-            Timer::HistoryRetry => self.retry_history(out),
+            Timer::HistoryRetry => out.extend(self.history.retry(&self.options)),
         }
     }
 
@@ -440,21 +442,86 @@ impl Engine {
 
     fn stop(&mut self, reason: String, out: &mut Out) {
         out.push(Command::Log(format!("stopped: {reason}")));
-        self.close_stream(out);
-        for timer in [Timer::Backoff, Timer::HistoryRetry] {
-            self.cancel(timer, out);
-        }
-        self.history.abandon();
+        self.release(out);
         self.phase = Phase::Stopped;
         self.error = Some(reason);
     }
 
     fn unmount(&mut self, out: &mut Out) {
+        self.release(out);
+        self.phase = Phase::Unmounted;
+    }
+
+    /// Closes the stream, cancels every timer and gives up any fetch (keeping
+    /// the point a catch-up must resume from).
+    fn release(&mut self, out: &mut Out) {
         self.close_stream(out);
         for timer in [Timer::Backoff, Timer::HistoryRetry] {
             self.cancel(timer, out);
         }
         self.history.abandon();
-        self.phase = Phase::Unmounted;
+    }
+
+    /// Loads history (the newest page the first time, then what follows what
+    /// was seen).
+    fn request_history(&mut self, out: &mut Out) {
+        let from = self.history.resume_point(self.store.newest_id());
+        out.push(self.history.request(from, &self.options));
+    }
+
+    /// Fetches what the stream may have missed (after the fetch under way, if any).
+    fn request_catch_up(&mut self, out: &mut Out) {
+        let from = self.history.resume_point(self.store.newest_id());
+        out.extend(self.history.request_catch_up(from, &self.options));
+    }
+
+    /// Notes that messages after the newest held may be missing.
+    fn mark_gap(&mut self) {
+        self.history.mark_gap(self.store.newest_id());
+    }
+
+    fn history_loaded(
+        &mut self,
+        request: RequestId,
+        messages: Vec<Message>,
+        now: u64,
+        out: &mut Out,
+    ) {
+        let Some(next) = self.history.loaded(request, &messages, &self.options) else {
+            return;
+        };
+        let channel = &self.channel;
+        let ours = messages
+            .into_iter()
+            .filter(|message| &message.channel_id == channel);
+        if self.store.merge(ours).changed() {
+            out.push(Command::ShowMessages);
+        }
+        match (next, self.phase) {
+            (Loaded::Fetch(fetch), _) => out.push(fetch),
+            (Loaded::Done, Phase::Loading) => self.open_stream(now, out),
+            (Loaded::Done, Phase::Open { .. }) => self.history.clear_gap(),
+            (Loaded::Done, _) => {}
+        }
+    }
+
+    fn history_failed(
+        &mut self,
+        request: RequestId,
+        reason: String,
+        now: u64,
+        random: f64,
+        out: &mut Out,
+    ) {
+        match self.history.failed(request, &self.options, random) {
+            None => {}
+            Some(Failed::GiveUp) => self.stop(format!("Couldn't load messages: {reason}"), out),
+            Some(Failed::RetryIn(delay)) => {
+                out.push(Command::Log(format!(
+                    "history request failed ({reason}); retrying in {delay} ms"
+                )));
+                self.arm(Timer::HistoryRetry, delay, now, out);
+            }
+        }
     }
 }
