@@ -99,8 +99,14 @@ gz() { gzip -9 -c "$1" | wc -c; }
   echo
   echo "| measurement | result | target | runs |"
   echo "| --- | ---: | --- | --- |"
-  # libtest prints "test name ... " and the test's own line follows on the same line.
-  cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 2>/dev/null | grep -oE '\| [A-Z].*' || true
+  # libtest prints "test name ... " and the test's own line follows on the same
+  # line. A failing benchmark stops the run: its figures would be missing.
+  panel_log="$(mktemp)"
+  if ! cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 >"$panel_log" 2>&1; then
+    cat "$panel_log" >&2
+    die "a panel benchmark failed (its output is above); $out is left as it was."
+  fi
+  grep -oE '\| [A-Z].*' "$panel_log"
   fi
   cat scripts/bench-targets.md
 } > "$out.tmp"

@@ -22,9 +22,14 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "building the panel for the browser (trunk build --release)"
 wasm_env trunk build --release
 
+# Host tests first, so that a failing one is seen in a minute; the end-to-end
+# tests last, so that the output ends with cargo's own summary.
+step "host tests of every crate"
+echo "(setup and build took $((SECONDS - started)) s)"
+cargo test --workspace --exclude e2e
+
 step "fuzzing the panel's decoders and state machine (${FUZZ_SECONDS:=15} s per target)"
 bash scripts/fuzz.sh "$FUZZ_SECONDS"
 
-step "tests: host tests of every crate, then end to end in headless Chromium"
-echo "(setup and build took $((SECONDS - started)) s)"
-cargo test --workspace
+step "end to end: the real panel in headless Chromium against the real bridge"
+cargo test -p e2e

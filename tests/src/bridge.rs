@@ -37,6 +37,17 @@ impl BridgeOptions {
     }
 }
 
+/// The `e2e-bridge` binary cargo built beside the running test (test binaries
+/// live in `target/<profile>/deps/`, binaries one level up).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("a target directory");
+    profile.join("e2e-bridge")
+}
+
 /// A running bridge process; killed on drop.
 pub struct Bridge {
     pub port: u16,

@@ -79,6 +79,36 @@ impl Browser {
     /// Takes this browser off the network, or puts it back, the way DevTools'
     /// "Offline" does: requests fail with `ERR_INTERNET_DISCONNECTED`,
     /// `navigator.onLine` turns false, and the page gets `offline` / `online`.
+    /// Starts recording every label the panel shows, with when it appeared (ms
+    /// since the Unix epoch, see [`crate::epoch_ms`]), in the page itself: no
+    /// short-lived state is missed by polling.
+    pub async fn record_labels(&self) -> Result<(), Error> {
+        self.client
+            .execute(
+                r#"const el = document.querySelector('[data-connection-status]');
+                   const now = () => performance.timeOrigin + performance.now();
+                   window.__labels = [[now(), el.getAttribute('data-connection-status')]];
+                   new MutationObserver(() => {
+                     const label = el.getAttribute('data-connection-status');
+                     if (window.__labels[window.__labels.length - 1][1] !== label) window.__labels.push([now(), label]);
+                   }).observe(el, { attributes: true, attributeFilter: ['data-connection-status'] });"#,
+                vec![],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("recording labels: {e}"))
+    }
+
+    /// The labels shown since [`Browser::record_labels`]: when, and which.
+    pub async fn label_timeline(&self) -> Result<Vec<(f64, String)>, Error> {
+        let value = self
+            .client
+            .execute("return window.__labels || [];", vec![])
+            .await
+            .map_err(|e| format!("reading the labels: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected label timeline: {e}"))
+    }
+
     pub async fn set_offline(&self, offline: bool) -> Result<(), Error> {
         let rules = if offline {
             json!([{ "urlPattern": "", "offline": true, "latency": 0,

@@ -16,6 +16,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The workspace root (where `dist/` is).
+/// Milliseconds since the Unix epoch, as the page's `performance.timeOrigin +
+/// performance.now()` counts them, so that the test's and the page's times compare.
+pub fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1_000.0)
+        .unwrap_or(0.0)
+}
+
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -69,6 +69,19 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// A scenario on a bridge with the usual fast options (see
+    /// [`BridgeOptions::new`]), its page at `page` open and Live.
+    pub async fn live(name: &str, page: &str) -> Result<Scenario, Error> {
+        Scenario::live_on(name, BridgeOptions::new(crate::bridge::binary()), page).await
+    }
+
+    /// As [`Scenario::live`], on a bridge started with `bridge`.
+    pub async fn live_on(name: &str, bridge: BridgeOptions, page: &str) -> Result<Scenario, Error> {
+        let scenario = Scenario::start(name, bridge, page).await?;
+        scenario.wait_label("live", Duration::from_secs(10)).await?;
+        Ok(scenario)
+    }
+
     /// Navigates to a page of the bridge.
     pub async fn open(&self, path_and_query: &str) -> Result<(), Error> {
         let url = self.bridge.url(path_and_query);
@@ -99,25 +112,15 @@ impl Scenario {
             .map_err(|e| format!("script failed: {e}"))
     }
 
-    /// Starts recording every label the panel shows, in the page itself, so
-    /// that short-lived states are seen without racing a poll.
+    /// Starts recording every label the panel shows (see [`Browser::record_labels`]).
     pub async fn record_labels(&self) -> Result<(), Error> {
-        self.run_js(
-            r#"const el = document.querySelector('[data-connection-status]');
-               window.__labels = [el.getAttribute('data-connection-status')];
-               new MutationObserver(() => {
-                 const v = el.getAttribute('data-connection-status');
-                 if (window.__labels[window.__labels.length - 1] !== v) window.__labels.push(v);
-               }).observe(el, { attributes: true, attributeFilter: ['data-connection-status'] });"#,
-        )
-        .await
-        .map(|_| ())
+        self.browser.record_labels().await
     }
 
     /// The labels shown since [`Scenario::record_labels`], in order.
     pub async fn labels_seen(&self) -> Result<Vec<String>, Error> {
-        let value = self.run_js("return window.__labels || [];").await?;
-        Ok(serde_json::from_value(value).unwrap_or_default())
+        let timeline = self.browser.label_timeline().await?;
+        Ok(timeline.into_iter().map(|(_, label)| label).collect())
     }
 
     /// Clicks the Retry button.

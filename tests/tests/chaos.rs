@@ -15,24 +15,17 @@
 use e2e::bridge::BridgeOptions;
 use e2e::browser::Browser;
 use e2e::panel::{exactly_once_in_order, Scenario};
-use e2e::{wait_until, Error};
+use e2e::{epoch_ms, wait_until, Error};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Heartbeats every 0.3 s: the watchdog deadline is 0.75 s.
 const DEADLINE_MS: f64 = 750.0;
 /// Allowance for timers, polling and a loaded machine.
 const SLACK_MS: f64 = 1_500.0;
 const PAGE: &str = "/?channel=chaos&backoff_base_ms=100&backoff_cap_ms=800&stability_window_ms=1000&max_attempts=1000&max_messages=100000";
-
-fn epoch_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1_000.0)
-        .unwrap_or(0.0)
-}
 
 /// A tiny deterministic generator (xorshift), seeded from the clock and printed,
 /// so a failing run can be replayed with `CHAOS_SEED`.
@@ -45,22 +38,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % below.max(1)
     }
-}
-
-const RECORD: &str = r#"
-const el = document.querySelector('[data-connection-status]');
-window.__timeline = [[performance.timeOrigin + performance.now(), el.getAttribute('data-connection-status')]];
-new MutationObserver(() => window.__timeline.push([performance.timeOrigin + performance.now(), el.getAttribute('data-connection-status')]))
-  .observe(el, { attributes: true, attributeFilter: ['data-connection-status'] });
-"#;
-
-async fn timeline(browser: &Browser) -> Result<Vec<(f64, String)>, Error> {
-    let value = browser
-        .client
-        .execute("return window.__timeline;", vec![])
-        .await
-        .map_err(|e| e.to_string())?;
-    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 /// The longest stretch (ms) the tab said Live without a break inside the silent
@@ -115,11 +92,7 @@ async fn run() -> Result<(), Error> {
         .map_err(|e| e.to_string())?;
     first.wait_label("live", Duration::from_secs(20)).await?;
     for browser in [&first.browser, &second] {
-        browser
-            .client
-            .execute(RECORD, vec![])
-            .await
-            .map_err(|e| e.to_string())?;
+        browser.record_labels().await?;
     }
     let Scenario {
         bridge,
@@ -277,7 +250,7 @@ async fn run() -> Result<(), Error> {
                 expected.len() - from
             ));
         }
-        let timeline = timeline(browser).await?;
+        let timeline = browser.label_timeline().await?;
         for &(start, end) in &zombies {
             let longest = longest_live_within(&timeline, start, end);
             if longest > DEADLINE_MS + SLACK_MS {

@@ -4,21 +4,14 @@
 
 use e2e::bridge::BridgeOptions;
 use e2e::panel::Scenario;
-use e2e::Error;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use e2e::{epoch_ms, Error};
+use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(20);
 const RUNS: usize = 5;
 
 fn bridge() -> BridgeOptions {
     BridgeOptions::new(env!("CARGO_BIN_EXE_e2e-bridge"))
-}
-
-fn epoch_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1_000.0)
-        .unwrap_or(0.0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -189,22 +182,16 @@ async fn watchdog_accuracy() -> Result<(), Error> {
         s.open("/?channel=general&backoff_base_ms=2000").await?;
         s.wait_label("live", SOON).await?;
         s.bridge.pause_heartbeats(true).await?;
-        s.run_js(
-            r#"const el = document.querySelector('[data-connection-status]');
-               window.__lost = null;
-               new MutationObserver(() => { if (!window.__lost && el.getAttribute('data-connection-status') !== 'live')
-                 window.__lost = performance.timeOrigin + performance.now(); }).observe(el, { attributes: true });"#,
-        )
-        .await?;
+        s.record_labels().await?;
         let fed = epoch_ms();
         s.bridge
             .inject_raw("general", "event: heartbeat\ndata: {\"ts\":0}\n\n")
             .await?;
         s.wait_label("reconnecting", SOON).await?;
-        let lost = s
-            .run_js("return window.__lost;")
-            .await?
-            .as_f64()
+        let timeline = s.browser.label_timeline().await?;
+        let lost = (timeline.iter())
+            .find(|(_, label)| label != "live")
+            .map(|(at, _)| *at)
             .ok_or("no detection time")?;
         ratios.push((lost - fed) / 2_500.0);
         s.bridge.pause_heartbeats(false).await?;
