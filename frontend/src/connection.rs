@@ -40,8 +40,10 @@ pub struct Outputs {
 /// One panel's live connection. Drop it to end it.
 pub struct Connection {
     inner: Rc<RefCell<Inner>>,
-    /// Events raised while the engine was busy (never expected: browser
-    /// callbacks do not run re-entrantly, but a queue is cheaper than a panic).
+    /// Events raised while the engine is busy: carrying out a command can
+    /// raise one at once (`open_stream` sends `StreamError` from inside
+    /// `execute` when the browser refuses to create the EventSource), and the
+    /// running step handles it after the commands it is carrying out.
     queue: Rc<RefCell<VecDeque<Event>>>,
 }
 
@@ -75,19 +77,19 @@ impl Connection {
             })),
             queue: Rc::default(),
         };
-        let sink = connection.sink();
-        connection.inner.borrow_mut()._page_listeners = page_listeners(&sink);
-        sink.send(Event::Mount);
+        let inbox = connection.inbox();
+        connection.inner.borrow_mut()._page_listeners = page_listeners(&inbox);
+        inbox.send(Event::Mount);
         connection
     }
 
     /// The reader pressed Retry.
     pub fn retry(&self) {
-        self.sink().send(Event::RetryPressed);
+        self.inbox().send(Event::RetryPressed);
     }
 
-    fn sink(&self) -> Sink {
-        Sink {
+    fn inbox(&self) -> Inbox {
+        Inbox {
             inner: Rc::downgrade(&self.inner),
             queue: Rc::downgrade(&self.queue),
         }
@@ -97,7 +99,7 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         // Let the engine say what to release, then drop whatever is left anyway.
-        self.sink().send(Event::Unmount);
+        self.inbox().send(Event::Unmount);
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             inner.stream = None;
             inner.timers.clear();
@@ -112,12 +114,12 @@ impl Drop for Connection {
 /// A weak handle that callbacks use to feed events to the engine; it does
 /// nothing once the connection is gone.
 #[derive(Clone)]
-struct Sink {
+struct Inbox {
     inner: Weak<RefCell<Inner>>,
     queue: Weak<RefCell<VecDeque<Event>>>,
 }
 
-impl Sink {
+impl Inbox {
     fn send(&self, event: Event) {
         let (Some(inner), Some(queue)) = (self.inner.upgrade(), self.queue.upgrade()) else {
             return;
@@ -139,23 +141,23 @@ impl Sink {
 }
 
 impl Inner {
-    fn execute(&mut self, command: Command, sink: &Sink) {
+    fn execute(&mut self, command: Command, inbox: &Inbox) {
         match command {
             Command::OpenStream {
                 stream,
                 last_event_id,
-            } => self.open_stream(stream, last_event_id, sink),
+            } => self.open_stream(stream, last_event_id, inbox),
             Command::CloseStream(stream) => {
                 if self.stream.as_ref().is_some_and(|(id, _)| *id == stream) {
                     self.stream = None;
                 }
             }
             Command::ArmTimer(timer, after_ms) => {
-                let sink = sink.clone();
+                let inbox = inbox.clone();
                 let after = after_ms.min(i32::MAX as u64) as u32;
                 self.timers.insert(
                     timer,
-                    Timeout::new(after, move || sink.send(Event::TimerFired(timer))),
+                    Timeout::new(after, move || inbox.send(Event::TimerFired(timer))),
                 );
             }
             Command::CancelTimer(timer) => {
@@ -165,7 +167,7 @@ impl Inner {
                 request,
                 after,
                 limit,
-            } => self.fetch_history(request, after, limit, sink),
+            } => self.fetch_history(request, after, limit, inbox),
             Command::ShowMessages => self
                 .outputs
                 .messages
@@ -188,7 +190,7 @@ impl Inner {
         )
     }
 
-    fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, sink: &Sink) {
+    fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
         self.stream = None; // the engine never asks for two; make sure of it
         let mut url = self.channel_url("events");
         if let Some(id) = last_event_id {
@@ -201,16 +203,16 @@ impl Inner {
                     "could not create an EventSource for {url}: {error:?}"
                 ));
                 // Report it as the browser giving up, so the engine backs off.
-                return sink.send(Event::StreamError(stream, ReadyState::Closed));
+                return inbox.send(Event::StreamError(stream, ReadyState::Closed));
             }
         };
         let target: &web_sys::EventTarget = source.as_ref();
         let mut listeners = Vec::with_capacity(6);
-        let on = sink.clone();
+        let on = inbox.clone();
         listeners.push(Listener::new(target, "open", move |_| {
             on.send(Event::StreamOpened(stream))
         }));
-        let (on, watched) = (sink.clone(), source.clone());
+        let (on, watched) = (inbox.clone(), source.clone());
         listeners.push(Listener::new(target, "error", move |_| {
             let state = match watched.ready_state() {
                 EventSource::CONNECTING => ReadyState::Connecting,
@@ -220,7 +222,7 @@ impl Inner {
             on.send(Event::StreamError(stream, state));
         }));
         for name in ["message", "status", "heartbeat", "resync"] {
-            let on = sink.clone();
+            let on = inbox.clone();
             let channel = self.endpoint.channel.clone();
             listeners.push(Listener::new(target, name, move |event| {
                 on.send(received(stream, name, &channel, event));
@@ -229,7 +231,7 @@ impl Inner {
         self.stream = Some((stream, OwnedEventSource::new(source, listeners)));
     }
 
-    fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, sink: &Sink) {
+    fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, inbox: &Inbox) {
         let mut url = format!("{}?limit={limit}", self.channel_url("messages"));
         if let Some(after) = after {
             url.push_str(&format!("&after={after}"));
@@ -240,7 +242,7 @@ impl Inner {
         let abort = AbortController::new().ok();
         let signal = abort.as_ref().map(|a| a.signal());
         self.fetch = abort;
-        let sink = sink.clone();
+        let inbox = inbox.clone();
         leptos::task::spawn_local(async move {
             let event = match load(&url, signal.as_ref()).await {
                 Ok(messages) => Event::HistoryLoaded(request, messages),
@@ -249,7 +251,7 @@ impl Inner {
                     Event::HistoryFailed(request, reason)
                 }
             };
-            sink.send(event);
+            inbox.send(event);
         });
     }
 }
@@ -297,17 +299,17 @@ fn mark_performance(name: &str) {
     }
 }
 
-fn page_listeners(sink: &Sink) -> Vec<Listener> {
+fn page_listeners(inbox: &Inbox) -> Vec<Listener> {
     let Some(window) = web_sys::window() else {
         return Vec::new();
     };
     let mut listeners = Vec::new();
-    let on = sink.clone();
+    let on = inbox.clone();
     listeners.push(Listener::new(window.as_ref(), "online", move |_| {
         on.send(Event::Online)
     }));
     if let Some(document) = window.document() {
-        let on = sink.clone();
+        let on = inbox.clone();
         let watched = document.clone();
         listeners.push(Listener::new(
             document.as_ref(),

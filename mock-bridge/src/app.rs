@@ -1,4 +1,4 @@
-//! The router: `app(hub)` is the seam tests drive.
+//! The router, `app(hub)`: every request but a direct stream (see [`crate::server`]).
 
 use crate::error::ApiError;
 use crate::hub::Hub;

@@ -62,18 +62,18 @@ pub async fn main() -> ExitCode {
     };
     tracing::info!(addr = %bridge.addr, "listening");
     shutdown.cancelled().await;
-    let open = bridge.hub.connections.active_count();
+    let open = bridge.hub.streams.active_count();
     tracing::info!(open_streams = open, "shutting down");
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     let served = tokio::time::timeout_at(deadline, bridge.task).await;
     // The server is done once every connection has ended; a stream served
     // through the router records its close just after its response ends. Wait
     // for those records too, so nothing is left behind uncounted.
-    let _ = tokio::time::timeout_at(deadline, bridge.hub.connections.all_closed()).await;
-    let report = bridge.hub.connections.report();
+    let _ = tokio::time::timeout_at(deadline, bridge.hub.streams.all_closed()).await;
+    let report = bridge.hub.streams.report();
     match served {
         Ok(Ok(Ok(()))) => {
-            tracing::info!(closed = %report["closed"], left_open = bridge.hub.connections.active_count(), "stopped cleanly");
+            tracing::info!(closed = %report["closed"], left_open = bridge.hub.streams.active_count(), "stopped cleanly");
             ExitCode::SUCCESS
         }
         Ok(Ok(Err(error))) => {

@@ -171,7 +171,7 @@ pub async fn disconnect(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Json
     if let Some(channel) = &request.channel {
         validate_channel(channel)?;
     }
-    let closed = hub.connections.disconnect(request.channel.as_deref());
+    let closed = hub.streams.disconnect(request.channel.as_deref());
     tracing::info!(channel = ?request.channel, closed, "streams disconnected on request");
     Ok(Json(json!({ "closed": closed })))
 }
@@ -208,7 +208,7 @@ pub async fn set_fault(
 }
 
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    Json(hub.connections.report())
+    Json(hub.streams.report())
 }
 
 #[cfg(test)]

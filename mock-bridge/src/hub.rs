@@ -1,4 +1,4 @@
-//! The bridge's shared state: channels, gateway, heartbeats, faults, connections.
+//! The bridge's shared state: channels, gateway, heartbeats, faults, open streams.
 //!
 //! A channel exists only while it holds messages or has listeners, and there
 //! are at most `--max-channels` of them: asking for a name creates nothing that
@@ -6,13 +6,13 @@
 
 use crate::clock::rfc3339_ms;
 use crate::config::Config;
-use crate::connections::Connections;
 use crate::error::ApiError;
 use crate::history::ChannelLog;
 use crate::message::{Message, NewMessage};
 use crate::persist::HistoryFile;
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
+use crate::streams::Streams;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -98,7 +98,7 @@ pub struct Hub {
     /// The fault applied to new streams, if any.
     fault: Mutex<Option<Fault>>,
     /// Open streams and close counts.
-    pub connections: Connections,
+    pub streams: Streams,
     /// Cancelled when the bridge shuts down; every stream ends on it.
     pub shutdown: CancellationToken,
     /// When the bridge started (for `PING_STOP_AFTER_SECONDS`).
@@ -174,7 +174,7 @@ impl Hub {
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
-            connections: Connections::default(),
+            streams: Streams::default(),
             shutdown,
             started: Instant::now(),
             config,

@@ -3,13 +3,18 @@
 //! The map:
 //! - [`cli`]: the program: configuration, signals, graceful shutdown.
 //! - [`config`]: flags with environment fallbacks, validated at start.
-//! - [`app`]: the router — `app(hub)` is what tests drive.
+//! - [`app`]: the router, built by `app(hub)`: everything but the direct
+//!   streams. The tests drive it over real sockets through [`spawn`], and a
+//!   property test calls it in-process.
 //! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
-//! - [`server`]: the accept loop: event streams straight on the socket, the rest through hyper.
+//! - [`server`]: the accept loop: streams served directly on the socket, the rest through the router.
 //! - [`stream`]: one Server-Sent Events stream: admission and the delivery loop.
+//! - [`sse`]: every frame the bridge writes.
+//! - [`extract`]: what handlers take from a request (channel, peer, resume id).
 //! - [`api`]: the history endpoint.
 //! - [`control`]: the `/internal` control API for tests and developers.
-//! - [`connections`]: a record per open stream and why streams ended.
+//! - [`streams`]: a record per open stream and why streams ended (TCP
+//!   connections are the [`server`]'s).
 //! - [`history`], [`persist`]: retained messages per channel, and the history file.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
 //! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
@@ -22,7 +27,6 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod connections;
 pub mod control;
 pub mod demo;
 pub mod error;
@@ -35,6 +39,7 @@ pub mod server;
 pub mod snowflake;
 pub mod sse;
 pub mod stream;
+pub mod streams;
 
 use config::Config;
 use hub::Hub;

@@ -10,11 +10,11 @@
 //! came at all); a keep-alive connection idle for `--idle-timeout` is closed.
 
 use crate::app::{CONTENT_SECURITY_POLICY, MAX_QUERY_BYTES};
-use crate::connections::Served;
 use crate::extract::last_event_id;
 use crate::hub::Hub;
 use crate::message::validate_channel;
 use crate::stream::{self, Admission, Sink};
+use crate::streams::Served;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
@@ -173,7 +173,7 @@ async fn connection(
             Admission::Open(open) => {
                 drop(head);
                 let response = response_head(&hub, request.origin.as_ref());
-                stream::serve(hub, open, response, Sink::Socket(socket)).await;
+                stream::serve(hub, open, response, Sink::Direct(socket)).await;
                 return drop(slot);
             }
             // The router gives the same answer, with the usual error body.

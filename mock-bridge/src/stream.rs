@@ -8,7 +8,7 @@
 //!   head and then each frame straight to the socket. No HTTP machinery stays
 //!   behind for the stream's lifetime, which is what keeps an idle stream at a
 //!   few KiB and a fan-out at one wake-up and one write per subscriber.
-//! - **Through hyper**: a stream requested on a connection already used for
+//! - **Through the router**: a stream requested on a connection already used for
 //!   other requests (keep-alive) goes through the router. A small pump task
 //!   moves frames into a bounded queue that the response body drains.
 //!
@@ -26,12 +26,12 @@
 //! anyway end the stream as an `error`.
 
 use crate::clock::rfc3339_ms;
-use crate::connections::{CloseReason, Record, Served};
 use crate::error::ApiError;
 use crate::extract::{channel_from, last_event_id, ChannelPath, Peer};
 use crate::hub::{Fault, Frame, Hub, Subscription};
 use crate::snowflake::now_ms;
 use crate::sse::{self, Resync};
+use crate::streams::{CloseReason, Served, StreamRecord};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -70,7 +70,7 @@ pub enum Admission {
 
 /// A registered, subscribed stream, ready to be served.
 pub struct OpenStream {
-    record: Arc<Record>,
+    record: Arc<StreamRecord>,
     subscription: Subscription,
 }
 
@@ -99,7 +99,7 @@ pub fn admit(
         Err(full) => return Admission::Refused(full.into()),
     };
     let limit = hub.config.max_streams_per_client;
-    let opened = hub.connections.open(
+    let opened = hub.streams.open(
         channel,
         rfc3339_ms(now_ms()),
         peer,
@@ -155,7 +155,7 @@ pub async fn events(
         }
     };
     let (sender, receiver) = mpsc::channel(hub.config.client_backlog as usize);
-    tokio::spawn(serve(hub.clone(), open, Bytes::new(), Sink::Queue(sender)));
+    tokio::spawn(serve(hub.clone(), open, Bytes::new(), Sink::Router(sender)));
     let body = ReceiverStream::new(receiver).map(Ok::<Bytes, Infallible>);
     let mut response = Response::new(Body::from_stream(body));
     for (name, value) in STREAM_HEADERS {
@@ -164,12 +164,12 @@ pub async fn events(
     Ok(response)
 }
 
-/// Where a stream's bytes go.
+/// Where a stream's bytes go: how it is [`Served`].
 pub enum Sink {
-    /// A bounded queue that a hyper response body drains.
-    Queue(mpsc::Sender<Bytes>),
-    /// The client's socket itself (the direct path).
-    Socket(TcpStream),
+    /// The client's socket itself.
+    Direct(TcpStream),
+    /// A bounded queue that the router's response body drains.
+    Router(mpsc::Sender<Bytes>),
 }
 
 /// Bytes written to `socket` that its client has not taken yet (Linux's
@@ -204,12 +204,12 @@ impl Sink {
     /// `stall`: a slow reader that keeps reading is never cut off.
     async fn send(&mut self, bytes: Bytes, stall: Duration) -> Sent {
         match self {
-            Sink::Queue(sender) => match tokio::time::timeout(stall, sender.send(bytes)).await {
+            Sink::Router(sender) => match tokio::time::timeout(stall, sender.send(bytes)).await {
                 Ok(Ok(())) => Sent::Done,
                 Ok(Err(_)) => Sent::Gone,
                 Err(_) => Sent::Stalled { whole_frames: true },
             },
-            Sink::Socket(socket) => {
+            Sink::Direct(socket) => {
                 let mut written = 0;
                 let mut unsent = unsent_bytes(socket);
                 while written < bytes.len() {
@@ -240,10 +240,10 @@ impl Sink {
     /// Hands over `bytes` if that needs no waiting (the parting `resync`).
     fn try_send(&mut self, bytes: Bytes) {
         match self {
-            Sink::Queue(sender) => {
+            Sink::Router(sender) => {
                 let _ = sender.try_send(bytes);
             }
-            Sink::Socket(socket) => {
+            Sink::Direct(socket) => {
                 let _ = socket.try_write(&bytes);
             }
         }
@@ -253,11 +253,11 @@ impl Sink {
     /// something after its request, which a stream's client never does (`Error`).
     async fn closed(&mut self) -> CloseReason {
         match self {
-            Sink::Queue(sender) => {
+            Sink::Router(sender) => {
                 sender.closed().await;
                 CloseReason::ClientClosed
             }
-            Sink::Socket(socket) => {
+            Sink::Direct(socket) => {
                 let mut scratch = [0u8; 1];
                 loop {
                     if socket.readable().await.is_err() {
@@ -277,7 +277,7 @@ impl Sink {
 
 /// Serves an admitted stream into `sink` until it ends, then forgets it.
 /// `head` goes out before the stream's own first bytes (the direct path's
-/// response head; empty through hyper).
+/// response head; empty through the router).
 pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink) {
     let OpenStream {
         record,
@@ -286,7 +286,7 @@ pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink)
     let reason = deliver(&hub, &record, subscription, head, &mut sink).await;
     drop(sink); // ends the response
     hub.release(&record.channel);
-    hub.connections.close(record.id, reason);
+    hub.streams.close(record.id, reason);
     tracing::info!(
         connection = record.id,
         channel = %record.channel,
@@ -305,7 +305,7 @@ const BATCH_BYTES: usize = 16 * 1024;
 /// next one: fewer system calls and packets when a burst arrives.
 async fn deliver(
     hub: &Hub,
-    record: &Record,
+    record: &StreamRecord,
     subscription: Subscription,
     head: Bytes,
     sink: &mut Sink,
@@ -358,7 +358,7 @@ async fn deliver(
             reason = sink.closed() => return reason,
             received = live.recv() => match received {
                 Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => return lagged(sink, true),
+                Err(broadcast::error::RecvError::Lagged(_)) => return end_lagged(sink, true),
                 Err(broadcast::error::RecvError::Closed) => return CloseReason::Error,
             },
         };
@@ -367,7 +367,7 @@ async fn deliver(
         while batch.len() < BATCH_BYTES {
             let next = match live.try_recv() {
                 Ok(frame) => frame,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return lagged(sink, true),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return end_lagged(sink, true),
                 // Empty: nothing waits. Closed: the next `recv` says so.
                 Err(_) => break,
             };
@@ -456,13 +456,13 @@ async fn send(
     match sent {
         Sent::Done => Ok(()),
         Sent::Gone => Err(CloseReason::ClientClosed),
-        Sent::Stalled { whole_frames } => Err(lagged(sink, whole_frames)),
+        Sent::Stalled { whole_frames } => Err(end_lagged(sink, whole_frames)),
     }
 }
 
 /// Ends a stream whose client fell behind, telling it (if there is room, and
 /// only between frames) that it missed messages.
-fn lagged(sink: &mut Sink, whole_frames: bool) -> CloseReason {
+fn end_lagged(sink: &mut Sink, whole_frames: bool) -> CloseReason {
     if whole_frames {
         sink.try_send(sse::resync(Resync::Lagged));
     }

@@ -79,7 +79,7 @@ async fn a_flood_of_channel_names_leaves_nothing_behind() {
         assert_eq!(status, 200);
     }
     eventually("every stream to close", || async {
-        bridge.hub.connections.active_count() == 0
+        bridge.hub.streams.active_count() == 0
     })
     .await;
     assert_eq!(

@@ -27,24 +27,25 @@ async fn cors_answers_only_the_configured_origins() {
     let other = get("https://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
     // Event streams, on either path, answer with the same CORS headers.
-    for via in [Via::Fresh, Via::Reused] {
+    for served in [Served::Direct, Served::Router] {
         for (origin, allowed) in [
             ("https://editor.example", true),
             ("https://evil.example", false),
         ] {
             let stream =
-                Stream::open_via(&open, "/api/channels/c/events", None, via, Some(origin)).await;
+                Stream::open_served(&open, "/api/channels/c/events", None, served, Some(origin))
+                    .await;
             let echoed = stream.headers.get("access-control-allow-origin");
             assert_eq!(
                 echoed.is_some_and(|o| o == origin),
                 allowed,
-                "{via:?} {origin}"
+                "{served:?} {origin}"
             );
-            assert_eq!(echoed.is_some(), allowed, "{via:?} {origin}");
+            assert_eq!(echoed.is_some(), allowed, "{served:?} {origin}");
             assert_eq!(
                 stream.headers["vary"],
                 "origin, access-control-request-method, access-control-request-headers",
-                "{via:?}"
+                "{served:?}"
             );
             stream.close();
         }
@@ -123,12 +124,13 @@ async fn the_served_page_gets_a_strict_content_security_policy() {
     );
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     // The same policy on event streams, on either path, as on every response.
-    for via in [Via::Fresh, Via::Reused] {
-        let stream = Stream::open_via(&bridge, "/api/channels/c/events", None, via, None).await;
+    for served in [Served::Direct, Served::Router] {
+        let stream =
+            Stream::open_served(&bridge, "/api/channels/c/events", None, served, None).await;
         assert_eq!(
             stream.headers["content-security-policy"],
             policy.as_str(),
-            "{via:?}"
+            "{served:?}"
         );
         stream.close();
     }

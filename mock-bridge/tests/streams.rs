@@ -8,18 +8,18 @@ use support::*;
 
 #[tokio::test]
 async fn lifecycle_and_exact_framing() {
-    lifecycle_and_exact_framing_via(Via::Fresh).await;
+    lifecycle_and_exact_framing_served(Served::Direct).await;
 }
 
 #[tokio::test]
 async fn lifecycle_and_exact_framing_on_a_reused_connection() {
-    lifecycle_and_exact_framing_via(Via::Reused).await;
+    lifecycle_and_exact_framing_served(Served::Router).await;
 }
 
-async fn lifecycle_and_exact_framing_via(via: Via) {
+async fn lifecycle_and_exact_framing_served(served: Served) {
     let bridge = start(&["--retry-ms", "1500"]).await;
     let mut stream =
-        Stream::open_via(&bridge, "/api/channels/general/events", None, via, None).await;
+        Stream::open_served(&bridge, "/api/channels/general/events", None, served, None).await;
     assert_eq!(stream.headers["content-type"], "text/event-stream");
     assert_eq!(stream.headers["cache-control"], "no-cache");
     assert_eq!(stream.headers["x-accel-buffering"], "no");
@@ -250,29 +250,33 @@ enum SlowReader {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_as_lagged_and_others_keep_flowing() {
-    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Via::Fresh).await;
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Served::Direct)
+        .await;
 }
 
 #[tokio::test]
 async fn a_client_that_stops_reading_on_a_reused_connection_is_dropped_as_lagged() {
-    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Via::Reused)
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(SlowReader::Never, Served::Router)
         .await;
 }
 
 #[tokio::test]
 async fn a_client_reading_one_byte_a_second_is_dropped_as_lagged_and_others_keep_flowing() {
     let reader = SlowReader::OneBytePerSecond;
-    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader, Via::Fresh).await;
+    a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader, Served::Direct).await;
 }
 
-async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: SlowReader, via: Via) {
+async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
+    reader: SlowReader,
+    served: Served,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let bridge = start(&["--client-backlog", "16", "--client-stall", "0.5"]).await;
     // A client with a tiny receive window.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stuck = socket.connect(bridge.addr).await.unwrap();
-    if via == Via::Reused {
+    if served == Served::Router {
         // One whole request and answer first, so the stream shares the connection.
         stuck
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -314,19 +318,16 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader: Slow
         report(&bridge).await["active"].as_array().unwrap().len() == 2
     })
     .await;
-    let mut served: Vec<String> = (report(&bridge).await["active"].as_array().unwrap())
+    let mut paths: Vec<String> = (report(&bridge).await["active"].as_array().unwrap())
         .iter()
         .map(|stream| stream["served"].as_str().unwrap().to_owned())
         .collect();
-    served.sort();
-    let expected = match via {
-        Via::Fresh => ["direct", "direct"],
-        Via::Reused => ["direct", "router"],
+    paths.sort();
+    let expected = match served {
+        Served::Direct => ["direct", "direct"],
+        Served::Router => ["direct", "router"],
     };
-    assert_eq!(
-        served, expected,
-        "the stuck stream took the path under test"
-    );
+    assert_eq!(paths, expected, "the stuck stream took the path under test");
 
     // Publish in rounds, each when the healthy client has read the last one: it
     // never falls behind, while the stuck client's socket buffers fill (≈ 8 MB).
@@ -375,8 +376,12 @@ async fn records_are_forgotten_when_clients_leave() {
     let streams: Vec<Stream> = futures_util::future::join_all((0..20).map(|i| {
         let path = format!("/api/channels/c{}/events", i % 3);
         let bridge = &bridge;
-        let via = if i % 2 == 0 { Via::Fresh } else { Via::Reused };
-        async move { Stream::open_via(bridge, &path, None, via, None).await }
+        let served = if i % 2 == 0 {
+            Served::Direct
+        } else {
+            Served::Router
+        };
+        async move { Stream::open_served(bridge, &path, None, served, None).await }
     }))
     .await;
     assert_eq!(
@@ -415,7 +420,7 @@ async fn graceful_shutdown_ends_open_streams_promptly() {
         .expect("server stops within 2 s")
         .unwrap()
         .unwrap();
-    assert_eq!(bridge.hub.connections.report()["closed"]["shutdown"], 50);
+    assert_eq!(bridge.hub.streams.report()["closed"]["shutdown"], 50);
     eprintln!(
         "50 streams ended and the server stopped in {:?}",
         started.elapsed()

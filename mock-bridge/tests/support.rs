@@ -72,33 +72,29 @@ pub struct Stream {
     reader: tokio::task::JoinHandle<()>,
 }
 
-/// How a stream is asked for: each takes a different path through the bridge.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Via {
-    /// As the first request of a new connection: served directly on the socket.
-    Fresh,
-    /// On a connection that served another request first: through the router.
-    Reused,
-}
+/// How a stream is served is chosen by how it is asked for: as the first
+/// request of a new connection (`Direct`), or on a connection that served
+/// another request first (`Router`).
+pub use mock_bridge::streams::Served;
 
 impl Stream {
     /// Opens `/api/channels/{channel}/events` on a new connection.
     pub async fn open(bridge: &RunningBridge, path: &str, last_event_id: Option<&str>) -> Stream {
-        Stream::open_via(bridge, path, last_event_id, Via::Fresh, None).await
+        Stream::open_served(bridge, path, last_event_id, Served::Direct, None).await
     }
 
-    /// Opens a stream the way `via` says, with optional headers, and checks it
-    /// took that path (a direct stream closes its connection at the end; the
-    /// router's is chunked).
-    pub async fn open_via(
+    /// Opens a stream so that it is served as `served` says, with optional
+    /// headers, and checks it was (a direct stream closes its connection at the
+    /// end; the router's is chunked).
+    pub async fn open_served(
         bridge: &RunningBridge,
         path: &str,
         last_event_id: Option<&str>,
-        via: Via,
+        served: Served,
         origin: Option<&str>,
     ) -> Stream {
         let client = reqwest::Client::new();
-        if via == Via::Reused {
+        if served == Served::Router {
             let warm = client.get(url(bridge, "/healthz")).send().await.unwrap();
             warm.bytes().await.unwrap(); // back in the pool, ready for reuse
         }
@@ -116,9 +112,9 @@ impl Stream {
             .get("transfer-encoding")
             .is_some_and(|v| v == "chunked");
         let closes = headers.get("connection").is_some_and(|v| v == "close");
-        match via {
-            Via::Fresh => assert!(closes && !chunked, "not served directly: {headers:?}"),
-            Via::Reused => assert!(chunked && !closes, "not served by the router: {headers:?}"),
+        match served {
+            Served::Direct => assert!(closes && !chunked, "not served directly: {headers:?}"),
+            Served::Router => assert!(chunked && !closes, "not served by the router: {headers:?}"),
         }
         let (sender, frames) = mpsc::unbounded_channel();
         let ended = CancellationToken::new();

@@ -65,7 +65,7 @@ enum Scenario {
         #[arg(long)]
         distinct_channels: bool,
     },
-    /// Connections that send nothing, or half a request head: all must be
+    /// Streams that send nothing, or half a request head: all must be
     /// closed by the head timeout, and memory must come back.
     Idle {
         #[arg(long, default_value_t = 5_000)]

@@ -1,4 +1,5 @@
-//! A record per open stream, and counts of why streams ended.
+//! A record per open stream, and counts of why streams ended. (TCP connections,
+//! streams or not, are counted by the accept loop in [`crate::server`].)
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -47,7 +48,7 @@ impl CloseReason {
 pub enum Served {
     /// Straight on the socket: the connection's first request.
     Direct,
-    /// Through hyper and the router: a connection reused for the stream.
+    /// Through hyper and the router: a stream asked for on a connection that served other requests first.
     Router,
 }
 
@@ -62,7 +63,7 @@ impl Served {
 
 /// One open stream.
 #[derive(Debug)]
-pub struct Record {
+pub struct StreamRecord {
     /// Unique per process.
     pub id: u64,
     /// The channel streamed.
@@ -84,14 +85,14 @@ pub struct Record {
 
 #[derive(Debug, Default)]
 struct Active {
-    records: HashMap<u64, Arc<Record>>,
+    records: HashMap<u64, Arc<StreamRecord>>,
     /// Open streams per client address.
     per_peer: HashMap<IpAddr, usize>,
 }
 
 /// Every open stream, and the totals.
 #[derive(Debug, Default)]
-pub struct Connections {
+pub struct Streams {
     next_id: AtomicU64,
     active: Mutex<Active>,
     opened_total: AtomicU64,
@@ -117,7 +118,7 @@ pub struct ActiveReport {
     served: &'static str,
 }
 
-impl Connections {
+impl Streams {
     /// Registers a new stream of `channel` from `peer`, served as `served`, unless that client
     /// already holds `limit` streams (0: no limit).
     pub fn open(
@@ -128,7 +129,7 @@ impl Connections {
         limit: usize,
         served: Served,
         shutdown: &CancellationToken,
-    ) -> Result<Arc<Record>, TooManyStreams> {
+    ) -> Result<Arc<StreamRecord>, TooManyStreams> {
         let mut active = self.active.lock().unwrap();
         if let Some(peer) = peer {
             let held = active.per_peer.entry(peer).or_default();
@@ -138,7 +139,7 @@ impl Connections {
             *held += 1;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let record = Arc::new(Record {
+        let record = Arc::new(StreamRecord {
             id,
             channel: channel.to_owned(),
             opened_at,
