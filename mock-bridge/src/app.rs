@@ -1,15 +1,20 @@
 //! The router, `app(hub)`: every request but a direct stream (see [`crate::server`]).
 
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::{api, control, error, stream};
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
+use std::convert::Infallible;
 use std::sync::Arc;
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -59,6 +64,52 @@ async fn limit_query(request: Request, next: Next) -> Response {
     }
 }
 
+/// The Content-Security-Policy layer: on every response when the bridge serves
+/// the panel's page (`--static-dir`), unless a response set its own.
+fn content_security_policy(config: &Config) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    config.static_dir.as_ref().map(|_| {
+        SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        )
+    })
+}
+
+/// The head of every event stream's answer, whichever way it is served: the
+/// stream's own headers with the same CORS and CSP layers the router applies,
+/// run over a request that carries the client's `Origin`. The direct path asks
+/// it; the router's answers get the same layers on their way out.
+#[derive(Clone)]
+pub struct StreamHead {
+    service: BoxCloneSyncService<Request, Response, Infallible>,
+}
+
+impl StreamHead {
+    pub fn new(config: &Config) -> Self {
+        let service = ServiceBuilder::new()
+            .option_layer(content_security_policy(config))
+            .layer(cors(&config.allowed_origins))
+            .service_fn(|_: Request| async {
+                Ok::<_, Infallible>(stream::response(Body::empty()))
+            });
+        StreamHead {
+            service: BoxCloneSyncService::new(service),
+        }
+    }
+
+    /// The headers of a stream's answer to a client that sent `origin`.
+    pub async fn headers(&self, origin: Option<HeaderValue>) -> HeaderMap {
+        let mut request = Request::new(Body::empty());
+        if let Some(origin) = origin {
+            request.headers_mut().insert(header::ORIGIN, origin);
+        }
+        match self.service.clone().oneshot(request).await {
+            Ok(response) => response.headers().clone(),
+            Err(never) => match never {},
+        }
+    }
+}
+
 /// Builds the whole application.
 pub fn app(hub: Arc<Hub>) -> Router {
     let internal = Router::new()
@@ -102,16 +153,14 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let router = match &hub.config.static_dir {
         Some(dir) => {
             let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-            router
-                .fallback_service(files)
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-                ))
+            router.fallback_service(files)
         }
         None => router.fallback(error::not_found),
     };
     router
+        .layer(tower::util::option_layer(content_security_policy(
+            &hub.config,
+        )))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(limit_query))
         .with_state(hub)

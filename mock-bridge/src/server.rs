@@ -9,7 +9,7 @@
 //! must send its first one within it too (408, or a silent close when nothing
 //! came at all); a keep-alive connection idle for `--idle-timeout` is closed.
 
-use crate::app::{CONTENT_SECURITY_POLICY, MAX_QUERY_BYTES};
+use crate::app::{StreamHead, MAX_QUERY_BYTES};
 use crate::extract::last_event_id;
 use crate::hub::Hub;
 use crate::message::validate_channel;
@@ -95,6 +95,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let connections = TaskTracker::new();
     let slots = Arc::new(ClientSlots::default());
+    let stream_head = StreamHead::new(&hub.config);
     let limit = hub.config.max_connections_per_client;
     loop {
         let accepted = tokio::select! {
@@ -104,7 +105,8 @@ pub async fn serve(
         match accepted {
             Ok((socket, peer)) => match slots.take(peer.ip(), limit) {
                 Some(slot) => {
-                    connections.spawn(connection(hub.clone(), router.clone(), socket, peer, slot));
+                    let (hub, router, head) = (hub.clone(), router.clone(), stream_head.clone());
+                    connections.spawn(connection(hub, router, head, socket, peer, slot));
                 }
                 None => {
                     let sentence = format!(
@@ -143,6 +145,7 @@ fn is_connection_error(error: &io::Error) -> bool {
 async fn connection(
     hub: Arc<Hub>,
     router: Router,
+    stream_head: StreamHead,
     mut socket: TcpStream,
     peer: SocketAddr,
     slot: Slot,
@@ -161,7 +164,7 @@ async fn connection(
         }
         Err(_) => return,
     };
-    if let Some(request) = direct_request(&hub, &head) {
+    if let Some(request) = direct_request(&head) {
         let (channel, last_event_id) = (&request.channel, request.last_event_id);
         match stream::admit(
             &hub,
@@ -172,7 +175,7 @@ async fn connection(
         ) {
             Admission::Open(open) => {
                 drop(head);
-                let response = response_head(&hub, request.origin.as_ref());
+                let response = response_head(&stream_head.headers(request.origin).await);
                 stream::serve(hub, open, response, Sink::Direct(socket)).await;
                 return drop(slot);
             }
@@ -256,7 +259,7 @@ async fn refuse(mut socket: TcpStream, status: &str, sentence: String) {
 struct DirectRequest {
     channel: String,
     last_event_id: Option<u64>,
-    /// The `Origin`, when it is one of the allowed origins.
+    /// The `Origin` the client sent, if any.
     origin: Option<HeaderValue>,
 }
 
@@ -264,7 +267,7 @@ struct DirectRequest {
 /// whole of what the client sent. Anything unusual (another route, a body, a
 /// percent-encoded name, a bad id, pipelined bytes) answers `None` and is left
 /// to the router, which serves it or explains the refusal.
-fn direct_request(hub: &Hub, head: &[u8]) -> Option<DirectRequest> {
+fn direct_request(head: &[u8]) -> Option<DirectRequest> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(head) {
@@ -299,13 +302,7 @@ fn direct_request(hub: &Hub, head: &[u8]) -> Option<DirectRequest> {
         return None;
     }
     let last_event_id = last_event_id(&map, &query).ok()?;
-    let origin = map
-        .get("origin")
-        .filter(|origin| {
-            (hub.config.allowed_origins.iter())
-                .any(|allowed| allowed.as_bytes() == origin.as_bytes())
-        })
-        .cloned();
+    let origin = map.get("origin").cloned();
     Some(DirectRequest {
         channel: channel.to_owned(),
         last_event_id,
@@ -313,32 +310,20 @@ fn direct_request(hub: &Hub, head: &[u8]) -> Option<DirectRequest> {
     })
 }
 
-/// The response head of a direct stream: the headers the router would send
-/// (content type, caching, CORS, the page's CSP), and `connection: close`,
-/// because the body runs until the connection ends.
-fn response_head(hub: &Hub, origin: Option<&HeaderValue>) -> Bytes {
-    let mut head = String::with_capacity(512);
-    head.push_str("HTTP/1.1 200 OK\r\n");
-    for (name, value) in stream::STREAM_HEADERS {
-        head.push_str(&format!("{name}: {value}\r\n"));
+/// The response head of a direct stream: the headers a stream's answer gets
+/// through the router ([`StreamHead`]), and `connection: close`, because the
+/// body runs until the connection ends.
+fn response_head(headers: &HeaderMap) -> Bytes {
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-    // What the router's CORS layer says on every answer.
-    head.push_str(
-        "vary: origin, access-control-request-method, access-control-request-headers\r\n",
-    );
-    if let Some(origin) = origin.and_then(|origin| origin.to_str().ok()) {
-        head.push_str("access-control-allow-origin: ");
-        head.push_str(origin);
-        head.push_str("\r\n");
-    }
-    if hub.config.static_dir.is_some() {
-        head.push_str("content-security-policy: ");
-        head.push_str(CONTENT_SECURITY_POLICY);
-        head.push_str("\r\n");
-    }
-    head.push_str("connection: close\r\ndate: ");
-    head.push_str(&httpdate::fmt_http_date(std::time::SystemTime::now()));
-    head.push_str("\r\n\r\n");
+    head.extend_from_slice(b"connection: close\r\ndate: ");
+    head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
+    head.extend_from_slice(b"\r\n\r\n");
     Bytes::from(head)
 }
 

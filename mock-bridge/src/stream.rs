@@ -51,8 +51,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::WaitForCancellationFuture;
 
-/// The headers of every event-stream response, whichever path serves it.
-pub const STREAM_HEADERS: [(&str, &str); 3] = [
+/// A stream's own headers (see [`response`]).
+const STREAM_HEADERS: [(&str, &str); 3] = [
     ("content-type", "text/event-stream"),
     ("cache-control", "no-cache"),
     ("x-accel-buffering", "no"),
@@ -157,11 +157,17 @@ pub async fn events(
     let (sender, receiver) = mpsc::channel(hub.config.client_backlog as usize);
     tokio::spawn(serve(hub.clone(), open, Bytes::new(), Sink::Router(sender)));
     let body = ReceiverStream::new(receiver).map(Ok::<Bytes, Infallible>);
-    let mut response = Response::new(Body::from_stream(body));
+    Ok(response(Body::from_stream(body)))
+}
+
+/// A stream's answer with its own headers; the router's layers (or, on the
+/// direct path, [`crate::app::StreamHead`]) add CORS and CSP.
+pub fn response(body: Body) -> Response {
+    let mut response = Response::new(body);
     for (name, value) in STREAM_HEADERS {
         (response.headers_mut()).insert(name, HeaderValue::from_static(value));
     }
-    Ok(response)
+    response
 }
 
 /// Where a stream's bytes go: how it is [`Served`].
