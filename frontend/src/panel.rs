@@ -101,7 +101,7 @@ pub fn DiscussionPanel(
     };
     view! {
         <section class="discussion-panel" data-channel=move || channel.get() aria-label="Discussion">
-            <header class="dp-header">
+            <header class="dp-bar dp-header">
                 <h2 class="dp-title">
                     <span class="dp-hash" aria-hidden="true">"#"</span>
                     {move || channel.get()}
@@ -119,7 +119,7 @@ pub fn DiscussionPanel(
             // Rows are managed by `MessageList`, not by a keyed view: see there.
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
             <Show when=move || status.read().stopped>
-                <div class="dp-error" role="alert">
+                <div class="dp-bar dp-error" role="alert">
                     <p class="dp-error-text">
                         {move || status.read().error.clone().unwrap_or_else(|| "Disconnected.".into())}
                     </p>

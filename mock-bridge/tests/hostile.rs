@@ -16,6 +16,13 @@ async fn connect(bridge: &mock_bridge::RunningBridge) -> TcpStream {
     TcpStream::connect(bridge.addr).await.expect("connect")
 }
 
+/// Connects and sends `bytes` (a request, or part of one).
+async fn request(bridge: &mock_bridge::RunningBridge, bytes: &[u8]) -> TcpStream {
+    let mut socket = connect(bridge).await;
+    socket.write_all(bytes).await.expect("send");
+    socket
+}
+
 /// Reads until the peer closes (or `within` passes, which fails the test);
 /// returns what was read.
 async fn read_to_close(socket: &mut TcpStream, within: Duration) -> String {
@@ -109,13 +116,7 @@ async fn channels_are_capped() {
         body["error"].as_str().unwrap().contains("2 channels"),
         "{body}"
     );
-    let (status, body) = call(
-        &bridge,
-        Method::POST,
-        "/internal/channels/three/messages",
-        Some(serde_json::json!({ "author": "a", "content": "b" })),
-    )
-    .await;
+    let (status, body) = post(&bridge, "three", "b").await;
     assert_eq!(status, 503, "{body}");
     // Existing channels keep working.
     let _again = Stream::open(&bridge, "/api/channels/one/events", None).await;
@@ -126,10 +127,11 @@ async fn channels_are_capped() {
 async fn a_half_sent_request_head_is_answered_408_and_closed_within_the_head_timeout() {
     let bridge = start(&[]).await; // the default, 10 s
     let mut silent = connect(&bridge).await;
-    let mut half = connect(&bridge).await;
-    half.write_all(b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
+    let mut half = request(
+        &bridge,
+        b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n",
+    )
+    .await;
     let answer = read_to_close(&mut half, Duration::from_secs(15)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(answer.contains("\"error\""), "{answer:?}");
@@ -140,20 +142,12 @@ async fn a_half_sent_request_head_is_answered_408_and_closed_within_the_head_tim
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_and_so_is_a_slow_head_on_it() {
     let bridge = start(&["--idle-timeout", "0.5", "--head-timeout", "0.5"]).await;
-    let mut socket = connect(&bridge).await;
-    socket
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .await
-        .unwrap();
+    let mut socket = request(&bridge, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     read_until(&mut socket, "\"ok\":true").await;
     // Idle after its first request: closed.
     assert_eq!(read_to_close(&mut socket, Duration::from_secs(5)).await, "");
     // A second request whose head never completes, on a reused connection.
-    let mut socket = connect(&bridge).await;
-    socket
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .await
-        .unwrap();
+    let mut socket = request(&bridge, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     read_until(&mut socket, "\"ok\":true").await;
     socket
         .write_all(b"GET /healthz HTTP/1.1\r\nHo")
@@ -171,11 +165,11 @@ async fn each_address_may_hold_only_so_many_connections() {
     let bridge = start(&["--max-connections-per-client", "3"]).await;
     let mut held = Vec::new();
     for _ in 0..3 {
-        let mut socket = connect(&bridge).await;
-        socket
-            .write_all(b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
+        let mut socket = request(
+            &bridge,
+            b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
         read_until(&mut socket, "event: status").await;
         held.push(socket);
     }
@@ -272,11 +266,7 @@ async fn the_open_control_api_refuses_other_sites_and_rebound_names() {
 #[tokio::test]
 async fn a_head_ending_in_bare_newlines_is_served_at_once() {
     let bridge = start(&[]).await;
-    let mut socket = connect(&bridge).await;
-    socket
-        .write_all(b"GET /api/channels/c/events HTTP/1.1\nHost: x\n\n")
-        .await
-        .unwrap();
+    let mut socket = request(&bridge, b"GET /api/channels/c/events HTTP/1.1\nHost: x\n\n").await;
     let answer = read_until(&mut socket, "event: status").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
 }
@@ -294,11 +284,7 @@ async fn a_head_sent_a_byte_at_a_time_is_served() {
 #[tokio::test]
 async fn duplicate_content_lengths_are_not_served_as_a_stream() {
     let bridge = start(&[]).await;
-    let mut socket = connect(&bridge).await;
-    socket
-        .write_all(b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n")
-        .await
-        .unwrap();
+    let mut socket = request(&bridge, b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n").await;
     let answer = read_to_close(&mut socket, SOON).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
     assert_eq!(report(&bridge).await["opened_total"], 0);
@@ -307,11 +293,11 @@ async fn duplicate_content_lengths_are_not_served_as_a_stream() {
 #[tokio::test]
 async fn a_stream_client_that_sends_bytes_after_its_head_is_closed() {
     let bridge = start(&[]).await;
-    let mut socket = connect(&bridge).await;
-    socket
-        .write_all(b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    let mut socket = request(
+        &bridge,
+        b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
     read_until(&mut socket, "event: status").await;
     socket.write_all(&[b'x'; 4096]).await.unwrap();
     read_to_close(&mut socket, SOON).await;
@@ -496,13 +482,7 @@ async fn ids_at_the_end_of_their_range_refuse_new_messages_with_503() {
     )
     .unwrap();
     let bridge = start(&["--history-file", file.to_str().unwrap()]).await;
-    let (status, body) = call(
-        &bridge,
-        Method::POST,
-        "/internal/channels/c/messages",
-        Some(serde_json::json!({ "author": "a", "content": "one more" })),
-    )
-    .await;
+    let (status, body) = post(&bridge, "c", "one more").await;
     assert_eq!(status, 503, "{body}");
     assert!(body["error"].as_str().unwrap().contains("ids"), "{body}");
     let (_, history) = call(&bridge, Method::GET, "/api/channels/c/messages", None).await;

@@ -182,22 +182,22 @@ impl Stream {
     }
 }
 
-/// Posts a message through the control API; returns its id.
+/// Posts a message through the control API; returns status and body.
+pub async fn post(
+    bridge: &RunningBridge,
+    channel: &str,
+    content: &str,
+) -> (u16, serde_json::Value) {
+    let path = format!("/internal/channels/{channel}/messages");
+    let body = serde_json::json!({ "author": "tester", "content": content });
+    call(bridge, reqwest::Method::POST, &path, Some(body)).await
+}
+
+/// Posts a message through the control API, which must store it; returns its id.
 pub async fn inject(bridge: &RunningBridge, channel: &str, content: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(url(
-            bridge,
-            &format!("/internal/channels/{channel}/messages"),
-        ))
-        .json(&serde_json::json!({ "author": "tester", "content": content }))
-        .send()
-        .await
-        .expect("inject");
-    assert_eq!(response.status(), 201);
-    response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let (status, body) = post(bridge, channel, content).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
 }
 
 /// Sends a JSON control call; returns status and body.
