@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes docs/BENCHMARKS.md: the bridge under load
-# (mock-bridge's loadgen) and the panel in headless Chromium. Takes about half
+# (the loadgen crate, mock-bridge/loadgen) and the panel in headless Chromium. Takes about half
 # an hour on 2 cores. BENCH_RUNS (default 3) sets how many runs each bridge
 # figure is the median of; the panel figures are medians of 5 or 20 inside.
 set -euo pipefail
@@ -35,7 +35,7 @@ case "$part" in
 esac
 
 say "building the bridge and the load generator (release), and the panel (release, wasm-opt) unless BENCH_PART=bridge"
-cargo build --release --quiet -p mock-bridge
+cargo build --release --quiet -p mock-bridge -p loadgen
 [ "$part" = bridge ] || wasm_env trunk build --release
 # One process may hold at most `ulimit -Hn` files; streams need one each.
 ulimit -n "$(ulimit -Hn)"

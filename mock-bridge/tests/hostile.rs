@@ -287,7 +287,7 @@ async fn duplicate_content_lengths_are_not_served_as_a_stream() {
     let mut socket = request(&bridge, b"GET /api/channels/c/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n").await;
     let answer = read_to_close(&mut socket, SOON).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
-    assert_eq!(report(&bridge).await["opened_total"], 0);
+    assert_eq!(report(&bridge).await.opened_total, 0);
 }
 
 #[tokio::test]
@@ -302,7 +302,7 @@ async fn a_stream_client_that_sends_bytes_after_its_head_is_closed() {
     socket.write_all(&[b'x'; 4096]).await.unwrap();
     read_to_close(&mut socket, SOON).await;
     eventually("the stream to be counted as an error", || async {
-        report(&bridge).await["closed"]["error"] == 1
+        report(&bridge).await.closed.error == 1
     })
     .await;
 }
@@ -359,7 +359,7 @@ async fn a_slow_reader_that_keeps_reading_gets_a_large_replay() {
             .unwrap();
         if n == 0 {
             panic!(
-                "dropped after {received} bytes, {messages} messages: {}",
+                "dropped after {received} bytes, {messages} messages: {:?}",
                 report(&bridge).await
             );
         }
@@ -373,7 +373,7 @@ async fn a_slow_reader_that_keeps_reading_gets_a_large_replay() {
         tail.drain(..keep);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(report(&bridge).await["closed"]["lagged"], 0);
+    assert_eq!(report(&bridge).await.closed.lagged, 0);
 }
 
 #[tokio::test]
@@ -389,7 +389,7 @@ async fn a_reader_dropped_mid_frame_gets_no_resync_glued_into_the_frame() {
     let content = "y".repeat(3_900);
     // Enough to fill both socket buffers; the client reads nothing meanwhile.
     for _ in 0..2_000 {
-        if report(&bridge).await["closed"]["lagged"] == 1 {
+        if report(&bridge).await.closed.lagged == 1 {
             break;
         }
         bridge
@@ -404,7 +404,7 @@ async fn a_reader_dropped_mid_frame_gets_no_resync_glued_into_the_frame() {
             .unwrap();
     }
     eventually("the stuck reader to be dropped", || async {
-        report(&bridge).await["closed"]["lagged"] == 1
+        report(&bridge).await.closed.lagged == 1
     })
     .await;
     let all = read_to_close(&mut socket, SOON).await;

@@ -70,13 +70,10 @@ async fn lifecycle_and_exact_framing_served(served: Served) {
     assert_eq!((status, body["closed"].as_u64()), (200, Some(1)));
     stream.wait_ended().await;
     eventually("the record to go", || async {
-        report(&bridge).await["active"]
-            .as_array()
-            .unwrap()
-            .is_empty()
+        report(&bridge).await.active.is_empty()
     })
     .await;
-    assert_eq!(report(&bridge).await["closed"]["server_closed"], 1);
+    assert_eq!(report(&bridge).await.closed.server_closed, 1);
 }
 
 #[tokio::test]
@@ -116,7 +113,7 @@ async fn heartbeats_keep_their_interval_pause_and_resume() {
         "a frame arrived while heartbeats were paused: {silent:?}"
     );
     assert!(
-        report(&bridge).await["active"].as_array().unwrap().len() == 1,
+        report(&bridge).await.active.len() == 1,
         "the zombie stays open"
     );
 
@@ -233,10 +230,7 @@ async fn a_hundred_streams_each_get_every_message_once() {
                 .is_err()
         );
     }
-    assert_eq!(
-        report(&bridge).await["active"].as_array().unwrap().len(),
-        100
-    );
+    assert_eq!(report(&bridge).await.active.len(), 100);
 }
 
 /// How a misbehaving client reads its stream.
@@ -315,12 +309,11 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
     };
     let mut healthy = Stream::open(&bridge, "/api/channels/slow/events", None).await;
     eventually("both streams registered", || async {
-        report(&bridge).await["active"].as_array().unwrap().len() == 2
+        report(&bridge).await.active.len() == 2
     })
     .await;
-    let mut paths: Vec<String> = (report(&bridge).await["active"].as_array().unwrap())
-        .iter()
-        .map(|stream| stream["served"].as_str().unwrap().to_owned())
+    let mut paths: Vec<String> = (report(&bridge).await.active.into_iter())
+        .map(|stream| stream.served)
         .collect();
     paths.sort();
     let expected = match served {
@@ -333,7 +326,7 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
     // never falls behind, while the stuck client's socket buffers fill (≈ 8 MB).
     let content = "x".repeat(3_900);
     let mut rounds = 0;
-    while report(&bridge).await["closed"]["lagged"] != 1 {
+    while report(&bridge).await.closed.lagged != 1 {
         rounds += 1;
         assert!(rounds <= 60, "the stuck client was never dropped");
         let mut expected = Vec::new();
@@ -352,7 +345,7 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
     }
     eprintln!("the stuck client was dropped after {rounds} rounds of 100 messages of 4 KB");
     assert_eq!(
-        report(&bridge).await["active"].as_array().unwrap().len(),
+        report(&bridge).await.active.len(),
         1,
         "the healthy stream is still open"
     );
@@ -384,23 +377,17 @@ async fn records_are_forgotten_when_clients_leave() {
         async move { Stream::open_served(bridge, &path, None, served, None).await }
     }))
     .await;
-    assert_eq!(
-        report(&bridge).await["active"].as_array().unwrap().len(),
-        20
-    );
+    assert_eq!(report(&bridge).await.active.len(), 20);
     for stream in streams {
         stream.close();
     }
     eventually("every record gone", || async {
-        report(&bridge).await["active"]
-            .as_array()
-            .unwrap()
-            .is_empty()
+        report(&bridge).await.active.is_empty()
     })
     .await;
     let report = report(&bridge).await;
-    assert_eq!(report["closed"]["client_closed"], 20);
-    assert_eq!(report["opened_total"], 20);
+    assert_eq!(report.closed.client_closed, 20);
+    assert_eq!(report.opened_total, 20);
 }
 
 #[tokio::test]

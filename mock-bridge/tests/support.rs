@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use bridge_client::{BridgeClient, ConnectionsReport};
 use clap::Parser;
 use futures_util::StreamExt;
 use mock_bridge::config::Config;
@@ -182,7 +183,7 @@ impl Stream {
     }
 }
 
-/// Posts a message through the control API; returns status and body.
+/// Posts a message through the control API as is; returns status and body.
 pub async fn post(
     bridge: &RunningBridge,
     channel: &str,
@@ -193,14 +194,21 @@ pub async fn post(
     call(bridge, reqwest::Method::POST, &path, Some(body)).await
 }
 
-/// Posts a message through the control API, which must store it; returns its id.
-pub async fn inject(bridge: &RunningBridge, channel: &str, content: &str) -> String {
-    let (status, body) = post(bridge, channel, content).await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
+/// The typed client of `bridge`'s API.
+pub fn client(bridge: &RunningBridge) -> BridgeClient {
+    BridgeClient::new(url(bridge, ""))
 }
 
-/// Sends a JSON control call; returns status and body.
+/// Posts a message through the control API, which must store it; returns its id.
+pub async fn inject(bridge: &RunningBridge, channel: &str, content: &str) -> String {
+    client(bridge)
+        .inject(channel, "tester", content)
+        .await
+        .expect("stored")
+}
+
+/// Sends a JSON request as is, for tests of the HTTP surface itself (statuses,
+/// error bodies); returns status and body.
 pub async fn call(
     bridge: &RunningBridge,
     method: reqwest::Method,
@@ -236,8 +244,6 @@ where
 }
 
 /// The `/internal/connections` report.
-pub async fn report(bridge: &RunningBridge) -> serde_json::Value {
-    call(bridge, reqwest::Method::GET, "/internal/connections", None)
-        .await
-        .1
+pub async fn report(bridge: &RunningBridge) -> ConnectionsReport {
+    client(bridge).connections().await.expect("the report")
 }

@@ -1,7 +1,7 @@
-//! The bridge as a child process, and a client for its control API.
+//! The bridge as a child process, with the typed client of its API.
 
 use crate::{free_port, wait_until_answers, workspace_root, Error};
-use serde_json::{json, Value};
+use bridge_client::BridgeClient;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -53,7 +53,8 @@ pub struct Bridge {
     pub port: u16,
     options: BridgeOptions,
     child: Option<Child>,
-    http: reqwest::Client,
+    /// Its control API and history.
+    pub api: BridgeClient,
     log: PathBuf,
 }
 
@@ -73,7 +74,7 @@ impl Bridge {
             port,
             options,
             child: None,
-            http: reqwest::Client::new(),
+            api: BridgeClient::new(format!("http://127.0.0.1:{port}")),
             log,
         };
         bridge.spawn().await?;
@@ -140,135 +141,28 @@ impl Bridge {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, Error> {
-        let mut request = self.http.request(method.clone(), self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(format!("{method} {path} answered {status}: {value}"));
-        }
-        Ok(value)
-    }
-
-    /// Injects a message; returns its id.
-    pub async fn inject(
-        &self,
-        channel: &str,
-        author: &str,
-        content: &str,
-    ) -> Result<String, Error> {
-        let body = json!({ "author": author, "content": content });
-        let message = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/internal/channels/{channel}/messages"),
-                Some(body),
-            )
-            .await?;
-        message["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("no id in {message}"))
-    }
-
-    /// Sends a raw, possibly malformed, frame to a channel's streams.
-    pub async fn inject_raw(&self, channel: &str, frame: &str) -> Result<(), Error> {
-        let body = json!({ "frame": frame });
-        self.call(
-            reqwest::Method::POST,
-            &format!("/internal/channels/{channel}/raw"),
-            Some(body),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn set_gateway(&self, status: &str) -> Result<(), Error> {
-        self.call(
-            reqwest::Method::PUT,
-            "/internal/gateway",
-            Some(json!({ "status": status })),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn pause_heartbeats(&self, paused: bool) -> Result<(), Error> {
-        self.call(
-            reqwest::Method::PUT,
-            "/internal/heartbeats",
-            Some(json!({ "paused": paused })),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Ends the streams of `channel` (all when `None`); returns how many.
-    pub async fn disconnect(&self, channel: Option<&str>) -> Result<u64, Error> {
-        let body = channel.map_or(json!({}), |c| json!({ "channel": c }));
-        let answer = self
-            .call(reqwest::Method::POST, "/internal/disconnect", Some(body))
-            .await?;
-        Ok(answer["closed"].as_u64().unwrap_or(0))
-    }
-
-    pub async fn set_fault(&self, fault: Value) -> Result<(), Error> {
-        self.call(reqwest::Method::PUT, "/internal/sse-fault", Some(fault))
-            .await
-            .map(|_| ())
+    /// The channels of the streams open now.
+    pub async fn active_streams(&self) -> Result<Vec<String>, Error> {
+        let report = self.api.connections().await?;
+        Ok(report
+            .active
+            .into_iter()
+            .map(|stream| stream.channel)
+            .collect())
     }
 
     /// How many streams the bridge has opened since it started.
     pub async fn connections_opened(&self) -> Result<u64, Error> {
-        let report = self
-            .call(reqwest::Method::GET, "/internal/connections", None)
-            .await?;
-        Ok(report["opened_total"].as_u64().unwrap_or(0))
+        Ok(self.api.connections().await?.opened_total)
     }
+}
 
-    /// The channels of the streams open now.
-    pub async fn active_streams(&self) -> Result<Vec<String>, Error> {
-        let report = self
-            .call(reqwest::Method::GET, "/internal/connections", None)
-            .await?;
-        let active = report["active"].as_array().cloned().unwrap_or_default();
-        Ok(active
-            .iter()
-            .filter_map(|c| c["channel"].as_str().map(str::to_owned))
-            .collect())
-    }
+/// The control API and history, typed: `bridge.inject(…)`, `bridge.set_fault(…)`.
+impl std::ops::Deref for Bridge {
+    type Target = BridgeClient;
 
-    /// Every message id of a channel, oldest first, paging through history.
-    pub async fn history_ids(&self, channel: &str) -> Result<Vec<String>, Error> {
-        let mut ids = Vec::new();
-        let mut after = "0".to_owned();
-        loop {
-            let path = format!("/api/channels/{channel}/messages?limit=500&after={after}");
-            let page = self.call(reqwest::Method::GET, &path, None).await?;
-            let page: Vec<String> = page
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m["id"].as_str().map(str::to_owned))
-                .collect();
-            let Some(last) = page.last().cloned() else {
-                return Ok(ids);
-            };
-            ids.extend(page);
-            after = last;
-        }
+    fn deref(&self) -> &BridgeClient {
+        &self.api
     }
 }
 

@@ -12,6 +12,7 @@
 //! `CHAOS_SECONDS` sets the length (default 45, the CI version); the long run
 //! for the notes uses e.g. `CHAOS_SECONDS=1800`.
 
+use bridge_client::{Fault, Gateway};
 use e2e::bridge::BridgeOptions;
 use e2e::browser::Browser;
 use e2e::panel::{exactly_once_in_order, Scenario};
@@ -168,21 +169,21 @@ async fn run() -> Result<(), Error> {
                 quiet.store(false, Ordering::Relaxed);
             }
             2 => {
-                let state = ["reconnecting", "disconnected"][rng.next(2) as usize];
+                let state = [Gateway::Reconnecting, Gateway::Disconnected][rng.next(2) as usize];
                 bridge.set_gateway(state).await?;
                 tokio::time::sleep(hold).await;
-                bridge.set_gateway("connected").await?;
+                bridge.set_gateway(Gateway::Connected).await?;
             }
             3 | 4 => {
                 let mode = if fault == 3 {
-                    json!({ "mode": "reject", "status": 503 })
+                    Fault::Reject(503)
                 } else {
-                    json!({ "mode": "stall" })
+                    Fault::Stall
                 };
-                bridge.set_fault(mode).await?;
+                bridge.set_fault(Some(mode)).await?;
                 bridge.disconnect(None).await?;
                 tokio::time::sleep(hold).await;
-                bridge.set_fault(json!({ "mode": "none" })).await?;
+                bridge.set_fault(None).await?;
             }
             5 => {
                 bridge.kill();
@@ -209,9 +210,9 @@ async fn run() -> Result<(), Error> {
     publisher.await.map_err(|e| e.to_string())?;
 
     // Healed: everything off. Both tabs must come back Live with every message.
-    bridge.set_fault(json!({ "mode": "none" })).await?;
+    bridge.set_fault(None).await?;
     bridge.pause_heartbeats(false).await?;
-    bridge.set_gateway("connected").await?;
+    bridge.set_gateway(Gateway::Connected).await?;
     let expected = bridge.history_ids("chaos").await?;
     let acknowledged = injected.load(Ordering::Relaxed) as usize;
     if expected.len() < acknowledged {

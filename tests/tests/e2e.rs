@@ -1,6 +1,7 @@
 //! End-to-end: the real panel in headless Chromium against the real bridge.
 //! Each test has its own bridge process and browser; waits have deadlines.
 
+use bridge_client::{Fault, Gateway};
 use e2e::bridge::BridgeOptions;
 use e2e::panel::{ensure, exactly_once_in_order, Scenario, FAST};
 use e2e::{wait_until, Error};
@@ -71,9 +72,9 @@ async fn a_live_message_is_shown_once_in_order() -> Result<(), Error> {
 async fn gateway_states_fold_into_the_label() -> Result<(), Error> {
     let name = "gateway_states_fold_into_the_label";
     let s = Scenario::live(name, &format!("/?channel=general&{FAST}")).await?;
-    s.bridge.set_gateway("reconnecting").await?;
+    s.bridge.set_gateway(Gateway::Reconnecting).await?;
     s.wait_label("reconnecting", SOON).await?;
-    s.bridge.set_gateway("disconnected").await?;
+    s.bridge.set_gateway(Gateway::Disconnected).await?;
     let state = s.wait_label("disconnected", SOON).await?;
     ensure(state.retry == 0, || {
         "Retry shown for an upstream outage the panel cannot fix".into()
@@ -85,7 +86,7 @@ async fn gateway_states_fold_into_the_label() -> Result<(), Error> {
         .bridge
         .inject("general", "alice", "sent during the outage")
         .await?;
-    s.bridge.set_gateway("connected").await?;
+    s.bridge.set_gateway(Gateway::Connected).await?;
     let state = s
         .wait_for(SOON, "Live with the outage's message", |st| {
             st.label() == "live" && st.ids.contains(&during)
@@ -195,9 +196,7 @@ async fn when_the_browser_gives_up_the_panel_stops_and_retry_recovers() -> Resul
     )
     .await?;
     s.wait_label("live", SOON).await?;
-    s.bridge
-        .set_fault(serde_json::json!({ "mode": "reject", "status": 503 }))
-        .await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
     s.bridge.disconnect(None).await?;
     let missed = s
         .bridge
@@ -211,9 +210,7 @@ async fn when_the_browser_gives_up_the_panel_stops_and_retry_recovers() -> Resul
     ensure(!state.ids.contains(&missed), || {
         "shown without a stream?".into()
     })?;
-    s.bridge
-        .set_fault(serde_json::json!({ "mode": "none" }))
-        .await?;
+    s.bridge.set_fault(None).await?;
     s.click_retry().await?;
     let state = s
         .wait_for(SOON, "Live again, history complete", |st| {
@@ -267,9 +264,7 @@ async fn a_zombie_upstream_that_never_recovers_ends_disconnected_with_retry() ->
 async fn a_stream_stalled_from_the_start_recovers_once_cleared() -> Result<(), Error> {
     let name = "a_stream_stalled_from_the_start_recovers_once_cleared";
     let s = Scenario::start(name, bridge(), "/healthz").await?;
-    s.bridge
-        .set_fault(serde_json::json!({ "mode": "stall" }))
-        .await?;
+    s.bridge.set_fault(Some(Fault::Stall)).await?;
     let message = s
         .bridge
         .inject("general", "a", "waiting behind the stall")
@@ -285,9 +280,7 @@ async fn a_stream_stalled_from_the_start_recovers_once_cleared() -> Result<(), E
         st.label() == "reconnecting" && st.ids.contains(&message)
     })
     .await?;
-    s.bridge
-        .set_fault(serde_json::json!({ "mode": "none" }))
-        .await?;
+    s.bridge.set_fault(None).await?;
     s.wait_label("live", Duration::from_secs(15))
         .await
         .map(|_| ())
@@ -575,13 +568,11 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
         }
     };
     save("live").await?;
-    s.bridge.set_gateway("reconnecting").await?;
+    s.bridge.set_gateway(Gateway::Reconnecting).await?;
     s.wait_label("reconnecting", SOON).await?;
     save("reconnecting").await?;
-    s.bridge.set_gateway("connected").await?;
-    s.bridge
-        .set_fault(serde_json::json!({ "mode": "reject", "status": 503 }))
-        .await?;
+    s.bridge.set_gateway(Gateway::Connected).await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
     s.bridge.disconnect(None).await?;
     s.wait_for(SOON, "Disconnected with Retry", |st| {
         st.label() == "disconnected" && st.retry == 1

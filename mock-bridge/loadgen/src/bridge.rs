@@ -1,5 +1,6 @@
 //! The bridge under test, as a child process, and readings of its resources.
 
+use bridge_client::BridgeClient;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -7,6 +8,8 @@ use std::time::{Duration, Instant};
 pub struct BridgeProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// Its control API.
+    pub api: BridgeClient,
 }
 
 impl BridgeProcess {
@@ -28,7 +31,8 @@ impl BridgeProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let bridge = BridgeProcess { child, addr };
+        let api = BridgeClient::new(format!("http://{addr}"));
+        let bridge = BridgeProcess { child, addr, api };
         let deadline = Instant::now() + Duration::from_secs(10);
         while tokio::net::TcpStream::connect(addr).await.is_err() {
             if Instant::now() > deadline {

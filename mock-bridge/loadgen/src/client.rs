@@ -1,6 +1,7 @@
 //! A minimal SSE client over a raw socket (HTTP/1.0, so the body is the event
 //! stream itself, without chunk framing), and a minimal message poster.
 
+use bridge_client::BridgeClient;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -170,31 +171,10 @@ fn number_after(frame: &[u8], marker: &[u8]) -> Option<u64> {
 }
 
 /// Posts a message through the control API; returns its id.
-pub async fn post(addr: SocketAddr, channel: &str, content: &str) -> std::io::Result<u64> {
-    let body = format!("{{\"author\":\"bench\",\"content\":\"{content}\"}}");
-    let request = format!(
-        "POST /internal/channels/{channel}/messages HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await?;
-    number_after(&answer, b"\"id\":\"")
-        .ok_or_else(|| std::io::Error::other(String::from_utf8_lossy(&answer).into_owned()))
-}
-
-/// Reads a JSON document from the bridge (GET).
-pub async fn get_json(addr: SocketAddr, path: &str) -> std::io::Result<serde_json::Value> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await?;
-    let body = find(&answer, b"\r\n\r\n").map_or(&answer[..], |at| &answer[at + 4..]);
-    serde_json::from_slice(body).map_err(std::io::Error::other)
+pub async fn post(api: &BridgeClient, channel: &str, content: &str) -> std::io::Result<u64> {
+    let message =
+        (api.post_message(channel, "bench", content).await).map_err(std::io::Error::other)?;
+    message.id.parse().map_err(std::io::Error::other)
 }
 
 #[cfg(test)]

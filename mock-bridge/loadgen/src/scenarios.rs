@@ -1,7 +1,7 @@
 //! The four measurements. Each prints Markdown table rows on stdout.
 
 use crate::bridge::{BridgeProcess, CpuTimes};
-use crate::client::{get_json, post, source_for, subscribe, Behaviour, Seen, Shared};
+use crate::client::{post, source_for, subscribe, Behaviour, Seen, Shared};
 use crate::table::Table;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -149,7 +149,7 @@ async fn steady(
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     for _ in 0..count {
         ticker.tick().await;
-        post(bridge.addr, "bench", &format!("bench:{}", shared.now_us()))
+        post(&bridge.api, "bench", &format!("bench:{}", shared.now_us()))
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -222,10 +222,10 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         let started = Instant::now();
         let posters: Vec<_> = (0..4)
             .map(|_| {
-                let addr = bridge.addr;
+                let api = bridge.api.clone();
                 tokio::spawn(async move {
                     for _ in 0..burst / 4 {
-                        let _ = post(addr, "bench", "burst").await;
+                        let _ = post(&api, "bench", "burst").await;
                     }
                 })
             })
@@ -242,9 +242,7 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         .await;
         let elapsed = started.elapsed();
         let delivered = shared.messages.load(Ordering::Relaxed) - before;
-        let report = get_json(bridge.addr, "/internal/connections")
-            .await
-            .map_err(|e| e.to_string())?;
+        let report = bridge.api.connections().await.map_err(|e| e.to_string())?;
         let note = if finished.is_ok() {
             ""
         } else {
@@ -256,7 +254,7 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
             delivered.to_string(),
             format!("{:.2}", elapsed.as_secs_f64()),
             format!("{:.0}", delivered as f64 / elapsed.as_secs_f64()),
-            format!("{}{note}", report["closed"]["lagged"].as_u64().unwrap_or(0)),
+            format!("{}{note}", report.closed.lagged),
         ]);
         let seen = collect(&shared, clients).await;
         let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s")];
@@ -277,7 +275,7 @@ pub async fn storm(count: usize, missed: usize) -> Result<Vec<Table>, String> {
     .await?;
     let shared = Shared::new();
     let clients = open_clients(&bridge, &shared, count, "storm", |_| READER, None).await?;
-    let base = post(bridge.addr, "storm", "base")
+    let base = post(&bridge.api, "storm", "base")
         .await
         .map_err(|e| e.to_string())?;
     wait_for(
@@ -290,7 +288,7 @@ pub async fn storm(count: usize, missed: usize) -> Result<Vec<Table>, String> {
     let mut expected = Vec::new();
     for i in 0..missed {
         expected.push(
-            post(bridge.addr, "storm", &format!("missed {i}"))
+            post(&bridge.api, "storm", &format!("missed {i}"))
                 .await
                 .map_err(|e| e.to_string())?,
         );
@@ -380,7 +378,7 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
         for _ in 0..200 {
             ticker.tick().await;
             let content = format!("bench:{} {padding}", shared.now_us());
-            post(bridge.addr, "bench", &content)
+            post(&bridge.api, "bench", &content)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -391,9 +389,7 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
         )
         .await?;
         let after = bridge.rss_kib();
-        let report = get_json(bridge.addr, "/internal/connections")
-            .await
-            .map_err(|e| e.to_string())?;
+        let report = bridge.api.connections().await.map_err(|e| e.to_string())?;
         let seen = collect(&shared, clients).await;
         let label = if stuck == 0 {
             "all reading"
@@ -407,7 +403,7 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
             before as f64 / 1024.0,
             after as f64 / 1024.0
         ));
-        row.push(report["closed"]["lagged"].as_u64().unwrap_or(0).to_string());
+        row.push(report.closed.lagged.to_string());
         table.row(row);
     }
     Ok(vec![table])
@@ -445,10 +441,8 @@ pub async fn flood(cycles: usize, parallel: usize, distinct: bool) -> Result<Vec
     let mut active = usize::MAX;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let report = get_json(bridge.addr, "/internal/connections")
-            .await
-            .map_err(|e| e.to_string())?;
-        active = report["active"].as_array().map_or(usize::MAX, Vec::len);
+        let report = bridge.api.connections().await.map_err(|e| e.to_string())?;
+        active = report.active.len();
         if active == 0 {
             break;
         }
