@@ -216,7 +216,15 @@ impl Sink {
                 Err(_) => Sent::Stalled { whole_frames: true },
             },
             Sink::Direct(socket) => {
-                let mut written = 0;
+                // Most writes fit the socket's buffer at once: one system call.
+                let mut written = match socket.try_write(&bytes) {
+                    Ok(n) => n,
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
+                    Err(_) => return Sent::Gone,
+                };
+                if written == bytes.len() {
+                    return Sent::Done;
+                }
                 let mut unsent = unsent_bytes(socket);
                 while written < bytes.len() {
                     match tokio::time::timeout(stall, socket.write(&bytes[written..])).await {
