@@ -22,14 +22,16 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "building the panel for the browser (trunk build --release)"
 wasm_env trunk build --release
 
-# Host tests first, so that a failing one is seen in a minute; the end-to-end
-# tests last, so that the output ends with cargo's own summary.
-step "host tests of every crate"
+# Every test before the fuzzing, so that a failing test stops the run first;
+# one `cargo test --workspace`, so everything is built once. Its result lines
+# are printed again at the end: the output ends with cargo's own summary.
+step "tests: host tests of every crate, and end to end in headless Chromium"
 echo "(setup and build took $((SECONDS - started)) s)"
-cargo test --workspace --exclude e2e
+mkdir -p target
+cargo test --workspace 2>&1 | tee target/test-output.log
 
 step "fuzzing the panel's decoders and state machine (${FUZZ_SECONDS:=15} s per target)"
 bash scripts/fuzz.sh "$FUZZ_SECONDS"
 
-step "end to end: the real panel in headless Chromium against the real bridge"
-cargo test -p e2e
+step "the tests' results (cargo's lines from the test step above)"
+grep -E '^     Running |^test result: ' target/test-output.log
