@@ -89,16 +89,6 @@ pub enum ClientError {
     Unexpected { call: String, detail: String },
 }
 
-impl ClientError {
-    /// The HTTP status, when the bridge answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ClientError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
 /// The end-to-end harness reports problems as sentences.
 impl From<ClientError> for String {
     fn from(error: ClientError) -> String {
