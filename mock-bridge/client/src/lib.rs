@@ -117,18 +117,6 @@ impl BridgeClient {
         }
     }
 
-    /// The base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// Whether the bridge answers `/healthz`.
-    pub async fn healthy(&self) -> bool {
-        self.call(reqwest::Method::GET, "/healthz", None)
-            .await
-            .is_ok()
-    }
-
     /// Stores a message through the control API and broadcasts it.
     pub async fn post_message(
         &self,
