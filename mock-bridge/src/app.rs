@@ -29,8 +29,9 @@ pub const RAW_FRAME_MAX_BYTES: usize = 1024 * 1024;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
 
-/// Longest query string accepted on any route.
-pub const MAX_QUERY_BYTES: usize = 1024;
+/// Longest query string accepted on any route: room for a multi-channel
+/// stream's 64 longest names, a cursor and a token.
+pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 
 /// Cross-origin access to `/api` for the configured origins only. EventSource
 /// sends no credentials, so none are allowed.
@@ -137,6 +138,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let api = Router::new()
         .route("/channels/{channel}/messages", get(api::history))
         .route("/channels/{channel}/events", get(stream::events))
+        .route("/events", get(stream::events_of_many))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(cors(&hub.config.allowed_origins));

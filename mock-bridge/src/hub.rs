@@ -12,15 +12,15 @@ use crate::message::{Message, NewMessage};
 use crate::persist::HistoryFile;
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
-use crate::streams::Streams;
+use crate::streams::{Listen, Streams};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Frames a channel's broadcast keeps for subscribers that are a little behind.
@@ -55,7 +55,106 @@ pub enum Fault {
 
 struct Channel {
     log: ChannelLog,
+    /// Single-channel streams' feed.
     live: broadcast::Sender<Frame>,
+    /// The mailboxes of the multi-channel streams that carry this channel.
+    mailboxes: Vec<u64>,
+}
+
+/// The sending end of a multi-channel stream's mailbox.
+///
+/// A multi-channel stream cannot wait on its channels' broadcasts: it would
+/// get every status and heartbeat once per channel, and frames of different
+/// channels in no defined order. Its mailbox gets each frame of its channels
+/// as it is published, so in id order across them, and each status and
+/// heartbeat once. The queue grows as it fills (in blocks), unlike a
+/// broadcast ring; a full one marks its stream as lagged.
+struct Mailbox {
+    frames: mpsc::Sender<Frame>,
+    lagged: Arc<AtomicBool>,
+}
+
+impl Mailbox {
+    fn send(&self, frame: Frame) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame) {
+            self.lagged.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Where a stream's live frames come from.
+pub enum Feed {
+    /// A single-channel stream: its channel's broadcast.
+    Channel(broadcast::Receiver<Frame>),
+    /// A multi-channel stream: its own mailbox.
+    Mailbox {
+        id: u64,
+        frames: mpsc::Receiver<Frame>,
+        lagged: Arc<AtomicBool>,
+    },
+}
+
+/// Why a feed gave no frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FeedError {
+    /// Frames were dropped for this stream: it fell too far behind.
+    Lagged,
+    /// Nothing is waiting (`try_recv` only).
+    Empty,
+    /// The feed ended.
+    Closed,
+}
+
+impl Feed {
+    /// The next frame.
+    pub async fn recv(&mut self) -> Result<Frame, FeedError> {
+        match self {
+            Feed::Channel(live) => live.recv().await.map_err(|error| match error {
+                broadcast::error::RecvError::Lagged(_) => FeedError::Lagged,
+                broadcast::error::RecvError::Closed => FeedError::Closed,
+            }),
+            Feed::Mailbox { frames, lagged, .. } => {
+                let frame = frames.recv().await.ok_or(FeedError::Closed)?;
+                Feed::unless_lagged(lagged, frame)
+            }
+        }
+    }
+
+    /// The next frame, if one is waiting.
+    pub fn try_recv(&mut self) -> Result<Frame, FeedError> {
+        match self {
+            Feed::Channel(live) => live.try_recv().map_err(|error| match error {
+                broadcast::error::TryRecvError::Lagged(_) => FeedError::Lagged,
+                broadcast::error::TryRecvError::Empty => FeedError::Empty,
+                broadcast::error::TryRecvError::Closed => FeedError::Closed,
+            }),
+            Feed::Mailbox { frames, lagged, .. } => {
+                let frame = frames.try_recv().map_err(|error| match error {
+                    mpsc::error::TryRecvError::Empty => FeedError::Empty,
+                    mpsc::error::TryRecvError::Disconnected => FeedError::Closed,
+                })?;
+                Feed::unless_lagged(lagged, frame)
+            }
+        }
+    }
+
+    /// Once a mailbox has dropped a frame, nothing more of it may go out: the
+    /// stream ends as lagged, and its client resumes from the last id it got.
+    fn unless_lagged(lagged: &AtomicBool, frame: Frame) -> Result<Frame, FeedError> {
+        if lagged.load(Ordering::Relaxed) {
+            Err(FeedError::Lagged)
+        } else {
+            Ok(frame)
+        }
+    }
+
+    /// The mailbox to take down when the stream ends, if it has one.
+    pub fn mailbox(&self) -> Option<u64> {
+        match self {
+            Feed::Channel(_) => None,
+            Feed::Mailbox { id, .. } => Some(*id),
+        }
+    }
 }
 
 /// What a new stream starts with.
@@ -67,9 +166,9 @@ pub struct Subscription {
     pub replay: Vec<Arc<Message>>,
     /// The id the stream is caught up to once the replay is out.
     pub caught_up_to: u64,
-    /// The channel's live frames: its messages, and the status and heartbeat
-    /// frames every channel gets.
-    pub live: broadcast::Receiver<Frame>,
+    /// The live frames: messages, and the status and heartbeat frames every
+    /// stream gets.
+    pub live: Feed,
 }
 
 /// The shared state, one per bridge.
@@ -90,6 +189,10 @@ pub struct Hub {
     /// stream has one feed to wait on, and a status change cannot fall between
     /// a new stream's first status and its feed. Nothing slow happens under it.
     channels: Mutex<HashMap<String, Channel>>,
+    /// Multi-channel streams' mailboxes, by id. Locked only while the
+    /// channels lock is held, so both are one state.
+    mailboxes: Mutex<HashMap<u64, Mailbox>>,
+    next_mailbox: AtomicU64,
     /// The current gateway state, for streams that open later. Changed only
     /// under the channels lock.
     gateway: Mutex<Gateway>,
@@ -171,6 +274,8 @@ impl Hub {
             ids: Snowflakes::starting_above(floor),
             writer: Mutex::new(writer),
             channels: Mutex::new(channels),
+            mailboxes: Mutex::default(),
+            next_mailbox: AtomicU64::new(0),
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
@@ -184,7 +289,7 @@ impl Hub {
     /// Stores a message, appends it to the file, and broadcasts it.
     pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
         let mut writer = self.writer.lock().unwrap();
-        self.check_room_for(&self.channels.lock().unwrap(), channel_id)?;
+        self.check_room_for(&self.channels.lock().unwrap(), [channel_id])?;
         let message = Arc::new(Message {
             id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
             channel_id: channel_id.to_owned(),
@@ -207,27 +312,65 @@ impl Hub {
             .entry(channel_id.to_owned())
             .or_insert_with(|| Channel::new(capacity));
         channel.log.push(message.clone());
-        let _ = channel.live.send(Frame {
+        let frame = Frame {
             id: Some(message.id),
             bytes: sse::message(&message),
-        });
+        };
+        self.to_channel(channel, frame);
         drop(channels);
         drop(writer);
         Ok(message)
     }
 
-    /// Refuses a channel that does not exist yet when there are already as
-    /// many as `--max-channels`.
-    fn check_room_for(
+    /// Refuses channels that do not exist yet when they would make more than
+    /// `--max-channels`.
+    fn check_room_for<'a>(
         &self,
         channels: &HashMap<String, Channel>,
-        channel_id: &str,
+        names: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), TooManyChannels> {
         let limit = self.config.max_channels;
-        if channels.contains_key(channel_id) || (channels.len() as u64) < limit {
+        let new = names
+            .into_iter()
+            .filter(|name| !channels.contains_key(*name))
+            .count();
+        if new == 0 || (channels.len() + new) as u64 <= limit {
             Ok(())
         } else {
             Err(TooManyChannels { limit })
+        }
+    }
+
+    /// Hands a frame to every stream of a channel: its broadcast and the
+    /// mailboxes of the multi-channel streams that carry it. Returns how many
+    /// streams it reached. Under the channels lock.
+    fn to_channel(&self, channel: &Channel, frame: Frame) -> usize {
+        let mut reached = 0;
+        if !channel.mailboxes.is_empty() {
+            let mailboxes = self.mailboxes.lock().unwrap();
+            for mailbox in channel.mailboxes.iter().filter_map(|id| mailboxes.get(id)) {
+                mailbox.send(frame.clone());
+                reached += 1;
+            }
+        }
+        // No receivers is not an error: nobody listens to it alone.
+        reached + channel.live.send(frame).unwrap_or(0)
+    }
+
+    /// Hands a frame without an id to every stream, once each. Under the
+    /// channels lock.
+    fn to_every_stream(&self, channels: &HashMap<String, Channel>, bytes: Bytes) {
+        for channel in channels.values() {
+            let _ = channel.live.send(Frame {
+                id: None,
+                bytes: bytes.clone(),
+            });
+        }
+        for mailbox in self.mailboxes.lock().unwrap().values() {
+            mailbox.send(Frame {
+                id: None,
+                bytes: bytes.clone(),
+            });
         }
     }
 
@@ -236,7 +379,7 @@ impl Hub {
         let channels = self.channels.lock().unwrap();
         channels
             .get(channel_id)
-            .map_or(0, |c| c.live.send(Frame { id: None, bytes }).unwrap_or(0))
+            .map_or(0, |c| self.to_channel(c, Frame { id: None, bytes }))
     }
 
     /// Answers a history query.
@@ -268,32 +411,68 @@ impl Hub {
     /// Subscribes a new stream: under the channel lock, the gateway state, the
     /// live feed and the replay snapshot (references only; the frames are
     /// written later, outside the lock). A replay longer than `--max-replay`
-    /// is a `resync` instead: the client pages through history.
+    /// is a `resync` instead: the client pages through history. A
+    /// multi-channel stream's replay is its channels' messages merged in id
+    /// order, and its `resync` names the channels that need a catch-up.
     pub fn subscribe(
         &self,
-        channel_id: &str,
+        listen: &Listen,
         last_event_id: Option<u64>,
     ) -> Result<Subscription, TooManyChannels> {
         let capacity = self.config.history_per_channel as usize;
         let mut channels = self.channels.lock().unwrap();
-        self.check_room_for(&channels, channel_id)?;
+        let names = listen.names();
+        self.check_room_for(&channels, names.iter().map(String::as_str))?;
         let mut prefix = sse::retry(self.config.retry_ms).to_vec();
         prefix.extend_from_slice(&self.status_frame(self.gateway()));
-        let channel = channels
-            .entry(channel_id.to_owned())
-            .or_insert_with(|| Channel::new(capacity));
-        let live = channel.live.subscribe();
+        for name in names {
+            if !channels.contains_key(name) {
+                channels.insert(name.clone(), Channel::new(capacity));
+            }
+        }
+        let live = match listen {
+            Listen::One(name) => Feed::Channel(channels[name].live.subscribe()),
+            Listen::Many(names) => {
+                let id = self.next_mailbox.fetch_add(1, Ordering::Relaxed);
+                let (sender, frames) = mpsc::channel(CHANNEL_BROADCAST_CAPACITY);
+                let lagged = Arc::new(AtomicBool::new(false));
+                for name in names {
+                    (channels.get_mut(name).unwrap().mailboxes).push(id);
+                }
+                let mailbox = Mailbox {
+                    frames: sender,
+                    lagged: lagged.clone(),
+                };
+                self.mailboxes.lock().unwrap().insert(id, mailbox);
+                Feed::Mailbox { id, frames, lagged }
+            }
+        };
         let mut replay = Vec::new();
         let mut caught_up_to = 0;
         if let Some(last) = last_event_id {
-            caught_up_to = last;
             let max = self.config.max_replay as usize;
-            match channel.log.replay_after(last, max) {
-                Some(messages) => {
-                    caught_up_to = messages.last().map_or(last, |m| m.id);
-                    replay = messages;
+            let mut behind = Vec::new();
+            let mut replayed = Vec::new();
+            for name in names {
+                match channels[name].log.replay_after(last, max) {
+                    Some(messages) if messages.is_empty() => {}
+                    Some(messages) => {
+                        replayed.push(name.clone());
+                        replay.extend(messages);
+                    }
+                    None => behind.push(name.clone()),
                 }
-                None => prefix.extend_from_slice(&sse::resync(Resync::HistoryGap)),
+            }
+            if replay.len() > max {
+                // Together too many to replay: each of them is caught up by paging instead.
+                replay.clear();
+                behind.extend(replayed);
+            }
+            replay.sort_unstable_by_key(|m| m.id);
+            caught_up_to = replay.last().map_or(last, |m| m.id);
+            if !behind.is_empty() {
+                let named = matches!(listen, Listen::Many(_)).then_some(&behind[..]);
+                prefix.extend_from_slice(&sse::resync(Resync::HistoryGap, named));
             }
         }
         drop(channels);
@@ -305,15 +484,25 @@ impl Hub {
         })
     }
 
-    /// Forgets a channel nobody listens to and that holds no messages: called
-    /// when a stream of it ends (its feed already dropped).
-    pub fn release(&self, channel_id: &str) {
+    /// Takes down what a stream that ended subscribed (its feed already
+    /// dropped): its mailbox, and each of its channels that nobody listens to
+    /// and that holds no messages.
+    pub fn release(&self, listen: &Listen, mailbox: Option<u64>) {
         let mut channels = self.channels.lock().unwrap();
-        let unused = channels
-            .get(channel_id)
-            .is_some_and(|c| c.live.receiver_count() == 0 && c.log.is_empty());
-        if unused {
-            channels.remove(channel_id);
+        if let Some(id) = mailbox {
+            self.mailboxes.lock().unwrap().remove(&id);
+        }
+        for name in listen.names() {
+            let Some(channel) = channels.get_mut(name) else {
+                continue;
+            };
+            channel.mailboxes.retain(|held| Some(*held) != mailbox);
+            let unused = channel.live.receiver_count() == 0
+                && channel.mailboxes.is_empty()
+                && channel.log.is_empty();
+            if unused {
+                channels.remove(name);
+            }
         }
     }
 
@@ -325,7 +514,7 @@ impl Hub {
     pub fn set_gateway(&self, gateway: Gateway) {
         let channels = self.channels.lock().unwrap();
         *self.gateway.lock().unwrap() = gateway;
-        to_every_channel(&channels, self.status_frame(gateway));
+        self.to_every_stream(&channels, self.status_frame(gateway));
         drop(channels);
         tracing::info!(?gateway, "gateway state changed");
     }
@@ -349,7 +538,8 @@ impl Hub {
         {
             return;
         }
-        to_every_channel(&self.channels.lock().unwrap(), sse::heartbeat(now_ms()));
+        let channels = self.channels.lock().unwrap();
+        self.to_every_stream(&channels, sse::heartbeat(now_ms()));
     }
 
     pub fn fault(&self) -> Option<Fault> {
@@ -371,18 +561,8 @@ impl Channel {
         Channel {
             log: ChannelLog::new(capacity),
             live: broadcast::channel(CHANNEL_BROADCAST_CAPACITY).0,
+            mailboxes: Vec::new(),
         }
-    }
-}
-
-/// Sends a frame without an id to every channel's streams.
-fn to_every_channel(channels: &HashMap<String, Channel>, bytes: Bytes) {
-    for channel in channels.values() {
-        // No receivers is not an error here: nobody is listening on that channel.
-        let _ = channel.live.send(Frame {
-            id: None,
-            bytes: bytes.clone(),
-        });
     }
 }
 
@@ -426,5 +606,45 @@ mod tests {
         drop(disk);
         assert!(publisher.join().unwrap().is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn new_message(content: &str) -> NewMessage {
+        NewMessage {
+            author: "a".into(),
+            content: content.into(),
+        }
+    }
+
+    /// A multi-channel stream whose mailbox overflows gets nothing more: its
+    /// next read says it lagged, even with frames still queued, so that no
+    /// frame after the gap goes out. Its end takes the mailbox down.
+    #[test]
+    fn a_full_mailbox_ends_its_stream_as_lagged() {
+        let config = Config::parse_from(["mock-bridge"]);
+        let hub = Hub::new(config, CancellationToken::new()).unwrap();
+        let listen = Listen::Many(vec!["a".into(), "b".into()]);
+        let mut subscription = hub.subscribe(&listen, None).unwrap();
+        let mut fits = hub.subscribe(&listen, None).unwrap();
+        for index in 0..CHANNEL_BROADCAST_CAPACITY {
+            let channel = ["a", "b"][index % 2];
+            hub.publish(channel, new_message("m")).unwrap();
+        }
+        assert!(fits.live.try_recv().is_ok_and(|f| f.id.is_some()));
+        hub.publish("b", new_message("one too many")).unwrap();
+        assert!(matches!(
+            subscription.live.try_recv(),
+            Err(FeedError::Lagged)
+        ));
+        // The other one took a frame off in time: it has room, and no gap.
+        assert!(fits.live.try_recv().is_ok());
+        let mailbox = subscription.live.mailbox();
+        drop(subscription);
+        hub.release(&listen, mailbox);
+        assert_eq!(hub.mailboxes.lock().unwrap().len(), 1);
+        let held: Vec<usize> = ["a", "b"]
+            .iter()
+            .map(|name| hub.channels.lock().unwrap()[*name].mailboxes.len())
+            .collect();
+        assert_eq!(held, [1, 1]);
     }
 }

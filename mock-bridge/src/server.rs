@@ -13,8 +13,9 @@ use crate::app::{StreamHead, MAX_QUERY_BYTES};
 use crate::extract::last_event_id;
 use crate::hub::Hub;
 use crate::message::validate_channel;
+use crate::stream::parse_channels;
 use crate::stream::{self, Admission, Sink};
-use crate::streams::Served;
+use crate::streams::{Listen, Served};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
@@ -166,11 +167,10 @@ async fn connection(
         Err(_) => return,
     };
     if let Some(request) = direct_request(&head) {
-        let (channel, last_event_id) = (&request.channel, request.last_event_id);
         match stream::admit(
             &hub,
-            channel,
-            last_event_id,
+            request.listen,
+            request.last_event_id,
             Some(peer.ip()),
             Served::Direct,
         ) {
@@ -258,14 +258,14 @@ async fn refuse(mut socket: TcpStream, status: &str, sentence: String) {
 /// An event-stream request the direct path can serve.
 #[derive(Debug, PartialEq)]
 struct DirectRequest {
-    channel: String,
+    listen: Listen,
     last_event_id: Option<u64>,
     /// The `Origin` the client sent, if any.
     origin: Option<HeaderValue>,
 }
 
-/// Recognises a well-formed `GET /api/channels/{channel}/events` that is the
-/// whole of what the client sent. Anything unusual (another route, a body, a
+/// Recognises a well-formed `GET /api/channels/{channel}/events` or
+/// `GET /api/events?channels=…` that is the whole of what the client sent. Anything unusual (another route, a body, a
 /// percent-encoded name, a bad id, pipelined bytes) answers `None` and is left
 /// to the router, which serves it or explains the refusal.
 fn direct_request(head: &[u8]) -> Option<DirectRequest> {
@@ -280,13 +280,19 @@ fn direct_request(head: &[u8]) -> Option<DirectRequest> {
     }
     let target = request.path?;
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let channel = path
-        .strip_prefix("/api/channels/")?
-        .strip_suffix("/events")?;
-    if validate_channel(channel).is_err() || query.len() > MAX_QUERY_BYTES {
+    if query.len() > MAX_QUERY_BYTES {
         return None;
     }
     let query: HashMap<String, String> = serde_urlencoded::from_str(query).ok()?;
+    let listen = if path == "/api/events" {
+        parse_channels(query.get("channels").map(String::as_str)).ok()?
+    } else {
+        let channel = path
+            .strip_prefix("/api/channels/")?
+            .strip_suffix("/events")?;
+        validate_channel(channel).ok()?;
+        Listen::One(channel.to_owned())
+    };
     let mut map = HeaderMap::new();
     for header in request.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
@@ -305,7 +311,7 @@ fn direct_request(head: &[u8]) -> Option<DirectRequest> {
     let last_event_id = last_event_id(&map, &query).ok()?;
     let origin = map.get("origin").cloned();
     Some(DirectRequest {
-        channel: channel.to_owned(),
+        listen,
         last_event_id,
         origin,
     })

@@ -38,15 +38,17 @@ pub enum Resync {
     HistoryGap,
 }
 
-/// A `resync` event.
-pub fn resync(reason: Resync) -> Bytes {
+/// A `resync` event; on a multi-channel stream, it names the `channels` to catch up.
+pub fn resync(reason: Resync, channels: Option<&[String]>) -> Bytes {
     let reason = match reason {
         Resync::Lagged => "lagged",
         Resync::HistoryGap => "history_gap",
     };
-    Bytes::from(format!(
-        "event: resync\ndata: {{\"reason\":\"{reason}\"}}\n\n"
-    ))
+    let data = match channels {
+        None => serde_json::json!({ "reason": reason }),
+        Some(channels) => serde_json::json!({ "reason": reason, "channels": channels }),
+    };
+    Bytes::from(format!("event: resync\ndata: {data}\n\n"))
 }
 
 /// A `message` event, with the `id:` line browsers track as Last-Event-ID.
@@ -87,8 +89,8 @@ mod tests {
             retry(2_000),
             status(Gateway::Reconnecting, 15_000),
             heartbeat(1),
-            resync(Resync::Lagged),
-            resync(Resync::HistoryGap),
+            resync(Resync::Lagged, None),
+            resync(Resync::HistoryGap, Some(&["a".to_owned(), "b".to_owned()])),
         ];
         for frame in frames {
             let text = std::str::from_utf8(&frame).unwrap();

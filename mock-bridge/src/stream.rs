@@ -1,4 +1,8 @@
-//! `GET /api/channels/{channel}/events`: one Server-Sent Events stream.
+//! `GET /api/channels/{channel}/events` and `GET /api/events?channels=a,b,c`:
+//! Server-Sent Events streams of one channel or of several (up to
+//! [`MAX_STREAM_CHANNELS`]). A multi-channel stream carries its channels'
+//! messages in id order, with one cursor for all of them; everything else
+//! (admission, limits, delivery, records) is the same for both kinds.
 //!
 //! A stream is served one of two ways, with the same admission and the same
 //! delivery loop ([`deliver`]):
@@ -28,10 +32,11 @@
 use crate::clock::rfc3339_ms;
 use crate::error::ApiError;
 use crate::extract::{channel_from, last_event_id, ChannelPath, Peer};
-use crate::hub::{Fault, Frame, Hub, Subscription};
+use crate::hub::{Fault, FeedError, Frame, Hub, Subscription};
+use crate::message::validate_channel;
 use crate::snowflake::now_ms;
 use crate::sse::{self, Resync};
-use crate::streams::{CloseReason, Served, StreamRecord};
+use crate::streams::{CloseReason, Listen, Served, StreamRecord};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -47,7 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::WaitForCancellationFuture;
 
@@ -57,6 +62,33 @@ const STREAM_HEADERS: [(&str, &str); 3] = [
     ("cache-control", "no-cache"),
     ("x-accel-buffering", "no"),
 ];
+
+/// Most channels one stream may carry.
+pub const MAX_STREAM_CHANNELS: usize = 64;
+
+/// The channels of `?channels=a,b,c` (already percent-decoded): valid names,
+/// at most [`MAX_STREAM_CHANNELS`] distinct ones; repeats are ignored.
+pub fn parse_channels(list: Option<&str>) -> Result<Listen, ApiError> {
+    let list = list.unwrap_or("");
+    if list.is_empty() {
+        return Err(ApiError::bad_request(
+            "name the channels to stream: ?channels=a,b,c",
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for name in list.split(',') {
+        validate_channel(name)?;
+        if !names.iter().any(|seen| seen == name) {
+            if names.len() == MAX_STREAM_CHANNELS {
+                return Err(ApiError::bad_request(format!(
+                    "a stream carries at most {MAX_STREAM_CHANNELS} channels"
+                )));
+            }
+            names.push(name.to_owned());
+        }
+    }
+    Ok(Listen::Many(names))
+}
 
 /// What admitting a stream request led to.
 pub enum Admission {
@@ -79,7 +111,7 @@ pub struct OpenStream {
 /// `Open`.
 pub fn admit(
     hub: &Hub,
-    channel: &str,
+    listen: Listen,
     last_event_id: Option<u64>,
     peer: Option<std::net::IpAddr>,
     served: Served,
@@ -94,13 +126,13 @@ pub fn admit(
         }
         Some(Fault::Stall) => return Admission::Stall,
     }
-    let subscription = match hub.subscribe(channel, last_event_id) {
+    let subscription = match hub.subscribe(&listen, last_event_id) {
         Ok(subscription) => subscription,
         Err(full) => return Admission::Refused(full.into()),
     };
     let limit = hub.config.max_streams_per_client;
     let opened = hub.streams.open(
-        channel,
+        &listen,
         rfc3339_ms(now_ms()),
         peer,
         limit,
@@ -110,8 +142,9 @@ pub fn admit(
     let record = match opened {
         Ok(record) => record,
         Err(refused) => {
+            let mailbox = subscription.live.mailbox();
             drop(subscription);
-            hub.release(channel);
+            hub.release(&listen, mailbox);
             return Admission::Refused(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 refused.to_string(),
@@ -122,16 +155,17 @@ pub fn admit(
         .last_event_id
         .store(subscription.caught_up_to, Ordering::Relaxed);
     let served = served.as_str();
-    tracing::info!(connection = record.id, %channel, ?last_event_id, served, "stream opened");
+    tracing::info!(connection = record.id, channel = %listen, ?last_event_id, served, "stream opened");
     Admission::Open(OpenStream {
         record,
         subscription,
     })
 }
 
-/// The router's handler: every stream request the direct path did not take,
-/// that is, one on a connection that served other requests before, or one to
-/// refuse (so refusals have the usual error body and headers).
+/// The router's handler for single-channel streams: every stream request the
+/// direct path did not take, that is, one on a connection that served other
+/// requests before, or one to refuse (so refusals have the usual error body
+/// and headers).
 pub async fn events(
     State(hub): State<Arc<Hub>>,
     Peer(peer): Peer,
@@ -139,9 +173,30 @@ pub async fn events(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let channel = channel_from(path)?;
+    let listen = Listen::One(channel_from(path)?);
     let last_event_id = last_event_id(&headers, &query)?;
-    let open = match admit(&hub, &channel, last_event_id, peer, Served::Router) {
+    open_through_router(hub, listen, last_event_id, peer).await
+}
+
+/// The router's handler for multi-channel streams (as [`events`]).
+pub async fn events_of_many(
+    State(hub): State<Arc<Hub>>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let listen = parse_channels(query.get("channels").map(String::as_str))?;
+    let last_event_id = last_event_id(&headers, &query)?;
+    open_through_router(hub, listen, last_event_id, peer).await
+}
+
+async fn open_through_router(
+    hub: Arc<Hub>,
+    listen: Listen,
+    last_event_id: Option<u64>,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Response, ApiError> {
+    let open = match admit(&hub, listen, last_event_id, peer, Served::Router) {
         Admission::Open(open) => open,
         Admission::Refused(error) => return Err(error),
         Admission::Stall => {
@@ -297,13 +352,14 @@ pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink)
         record,
         subscription,
     } = open;
+    let mailbox = subscription.live.mailbox();
     let reason = deliver(&hub, &record, subscription, head, &mut sink).await;
     drop(sink); // ends the response
-    hub.release(&record.channel);
+    hub.release(&record.channels, mailbox);
     hub.streams.close(record.id, reason);
     tracing::info!(
         connection = record.id,
-        channel = %record.channel,
+        channel = %record.channels,
         reason = reason.as_str(),
         duration_ms = record.opened.elapsed().as_millis() as u64,
         "stream closed"
@@ -344,7 +400,7 @@ async fn deliver(
     // lock that other streams share, which matters during a fan-out.
     let mut ended = pin!(record.cancel.cancelled());
     let stall = hub.config.client_stall;
-    if let Err(reason) = send(hub, ended.as_mut(), stall, sink, first).await {
+    if let Err(reason) = send(hub, record, ended.as_mut(), stall, sink, first).await {
         return reason;
     }
     let mut replay = replay.into_iter();
@@ -359,7 +415,7 @@ async fn deliver(
             }
         }
         let Some(last) = last else { break };
-        if let Err(reason) = send(hub, ended.as_mut(), stall, sink, batch.into()).await {
+        if let Err(reason) = send(hub, record, ended.as_mut(), stall, sink, batch.into()).await {
             return reason;
         }
         record.last_event_id.store(last, Ordering::Relaxed);
@@ -372,8 +428,8 @@ async fn deliver(
             reason = sink.closed() => return reason,
             received = live.recv() => match received {
                 Ok(frame) => frame,
-                Err(broadcast::error::RecvError::Lagged(_)) => return end_lagged(sink, true),
-                Err(broadcast::error::RecvError::Closed) => return CloseReason::Error,
+                Err(FeedError::Lagged) => return end_lagged(record, sink, true),
+                Err(FeedError::Closed | FeedError::Empty) => return CloseReason::Error,
             },
         };
         let mut batch = Batch::default();
@@ -381,7 +437,7 @@ async fn deliver(
         while batch.len() < BATCH_BYTES {
             let next = match live.try_recv() {
                 Ok(frame) => frame,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return end_lagged(sink, true),
+                Err(FeedError::Lagged) => return end_lagged(record, sink, true),
                 // Empty: nothing waits. Closed: the next `recv` says so.
                 Err(_) => break,
             };
@@ -391,7 +447,8 @@ async fn deliver(
             continue;
         }
         record.last_event_id.store(sent_up_to, Ordering::Relaxed);
-        if let Err(reason) = send(hub, ended.as_mut(), stall, sink, batch.into_bytes()).await {
+        let bytes = batch.into_bytes();
+        if let Err(reason) = send(hub, record, ended.as_mut(), stall, sink, bytes).await {
             return reason;
         }
     }
@@ -457,6 +514,7 @@ impl Batch {
 /// short when the bridge ends the stream.
 async fn send(
     hub: &Hub,
+    record: &StreamRecord,
     ended: Pin<&mut WaitForCancellationFuture<'_>>,
     stall: Duration,
     sink: &mut Sink,
@@ -470,15 +528,19 @@ async fn send(
     match sent {
         Sent::Done => Ok(()),
         Sent::Gone => Err(CloseReason::ClientClosed),
-        Sent::Stalled { whole_frames } => Err(end_lagged(sink, whole_frames)),
+        Sent::Stalled { whole_frames } => Err(end_lagged(record, sink, whole_frames)),
     }
 }
 
 /// Ends a stream whose client fell behind, telling it (if there is room, and
 /// only between frames) that it missed messages.
-fn end_lagged(sink: &mut Sink, whole_frames: bool) -> CloseReason {
+fn end_lagged(record: &StreamRecord, sink: &mut Sink, whole_frames: bool) -> CloseReason {
     if whole_frames {
-        sink.try_send(sse::resync(Resync::Lagged));
+        let named = match &record.channels {
+            Listen::One(_) => None,
+            Listen::Many(names) => Some(&names[..]),
+        };
+        sink.try_send(sse::resync(Resync::Lagged, named));
     }
     CloseReason::Lagged
 }

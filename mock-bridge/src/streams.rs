@@ -61,13 +61,41 @@ impl Served {
     }
 }
 
+/// The channels a stream carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listen {
+    /// `GET /api/channels/{channel}/events`.
+    One(String),
+    /// `GET /api/events?channels=…`: distinct names, in the order asked.
+    Many(Vec<String>),
+}
+
+impl Listen {
+    pub fn names(&self) -> &[String] {
+        match self {
+            Listen::One(name) => std::slice::from_ref(name),
+            Listen::Many(names) => names,
+        }
+    }
+
+    pub fn contains(&self, channel: &str) -> bool {
+        self.names().iter().any(|name| name == channel)
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.names().join(","))
+    }
+}
+
 /// One open stream.
 #[derive(Debug)]
 pub struct StreamRecord {
     /// Unique per process.
     pub id: u64,
-    /// The channel streamed.
-    pub channel: String,
+    /// The channels streamed.
+    pub channels: Listen,
     /// When it opened (RFC 3339), for the report.
     pub opened_at: String,
     /// When it opened, for the duration logged at close.
@@ -112,18 +140,23 @@ pub struct TooManyStreams {
 #[derive(Serialize)]
 pub struct ActiveReport {
     id: u64,
-    channel: String,
+    /// A single-channel stream's channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<String>,
+    /// A multi-channel stream's channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<Vec<String>>,
     opened_at: String,
     last_event_id: String,
     served: &'static str,
 }
 
 impl Streams {
-    /// Registers a new stream of `channel` from `peer`, served as `served`, unless that client
+    /// Registers a new stream of `channels` from `peer`, served as `served`, unless that client
     /// already holds `limit` streams (0: no limit).
     pub fn open(
         &self,
-        channel: &str,
+        channels: &Listen,
         opened_at: String,
         peer: Option<IpAddr>,
         limit: usize,
@@ -141,7 +174,7 @@ impl Streams {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let record = Arc::new(StreamRecord {
             id,
-            channel: channel.to_owned(),
+            channels: channels.clone(),
             opened_at,
             opened: std::time::Instant::now(),
             last_event_id: AtomicU64::new(0),
@@ -180,13 +213,13 @@ impl Streams {
         self.closed[index].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Ends the streams of `channel` (all when `None`); returns how many.
+    /// Ends the streams that carry `channel` (all when `None`); returns how many.
     pub fn disconnect(&self, channel: Option<&str>) -> usize {
         let active = self.active.lock().unwrap();
         let chosen = active
             .records
             .values()
-            .filter(|r| channel.is_none_or(|c| r.channel == c));
+            .filter(|r| channel.is_none_or(|c| r.channels.contains(c)));
         chosen.map(|record| record.cancel.cancel()).count()
     }
 
@@ -212,7 +245,14 @@ impl Streams {
         let mut active: Vec<ActiveReport> = (self.active.lock().unwrap().records.values())
             .map(|r| ActiveReport {
                 id: r.id,
-                channel: r.channel.clone(),
+                channel: match &r.channels {
+                    Listen::One(name) => Some(name.clone()),
+                    Listen::Many(_) => None,
+                },
+                channels: match &r.channels {
+                    Listen::One(_) => None,
+                    Listen::Many(names) => Some(names.clone()),
+                },
                 opened_at: r.opened_at.clone(),
                 last_event_id: r.last_event_id.load(Ordering::Relaxed).to_string(),
                 served: r.served.as_str(),

@@ -103,10 +103,10 @@ async fn each_client_may_hold_only_so_many_streams() {
 #[tokio::test]
 async fn long_query_strings_are_refused() {
     let bridge = start(&[]).await;
-    let path = format!("/api/channels/c/messages?limit=1&pad={}", "x".repeat(2_000));
+    let path = format!("/api/channels/c/messages?limit=1&pad={}", "x".repeat(9_000));
     let (status, body) = call(&bridge, Method::GET, &path, None).await;
     assert_eq!(status, 414);
-    assert!(body["error"].as_str().unwrap().contains("limit is 1024"));
+    assert!(body["error"].as_str().unwrap().contains("limit is 8192"));
 }
 
 #[tokio::test]

@@ -260,9 +260,33 @@ async fn a_client_reading_one_byte_a_second_is_dropped_as_lagged_and_others_keep
     a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(reader, Served::Direct).await;
 }
 
+#[tokio::test]
+async fn a_many_channel_client_that_stops_reading_is_dropped_as_lagged() {
+    let reader = SlowReader::Never;
+    a_slow_reader_of_path_is_dropped_as_lagged(reader, Served::Direct, MANY).await;
+}
+
+#[tokio::test]
+async fn a_many_channel_client_that_stops_reading_on_a_reused_connection_is_dropped_as_lagged() {
+    let reader = SlowReader::Never;
+    a_slow_reader_of_path_is_dropped_as_lagged(reader, Served::Router, MANY).await;
+}
+
+/// A multi-channel stream that carries the slow channel.
+const MANY: &str = "/api/events?channels=quiet,slow";
+
 async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
     reader: SlowReader,
     served: Served,
+) {
+    let path = "/api/channels/slow/events";
+    a_slow_reader_of_path_is_dropped_as_lagged(reader, served, path).await;
+}
+
+async fn a_slow_reader_of_path_is_dropped_as_lagged(
+    reader: SlowReader,
+    served: Served,
+    path: &str,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let bridge = start(&["--client-backlog", "16", "--client-stall", "0.5"]).await;
@@ -284,10 +308,8 @@ async fn a_slow_reader_is_dropped_as_lagged_and_others_keep_flowing(
             answer.extend_from_slice(&chunk[..read]);
         }
     }
-    stuck
-        .write_all(b"GET /api/channels/slow/events HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    stuck.write_all(request.as_bytes()).await.unwrap();
     // The trickling reader counts what it reads, to show it really was reading.
     let trickled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let reading = match reader {

@@ -141,13 +141,14 @@ impl Bridge {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
-    /// The channels of the streams open now.
+    /// The streams open now, each as the channels it carries, comma-separated
+    /// (`general` for a stream of one channel, whichever route it came by).
     pub async fn active_streams(&self) -> Result<Vec<String>, Error> {
         let report = self.api.connections().await?;
         Ok(report
             .active
-            .into_iter()
-            .map(|stream| stream.channel)
+            .iter()
+            .map(|stream| stream.carries().join(","))
             .collect())
     }
 

@@ -51,11 +51,26 @@ pub struct ConnectionsReport {
 #[derive(Clone, Debug, Deserialize)]
 pub struct ActiveStream {
     pub id: u64,
-    pub channel: String,
+    /// A single-channel stream's channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// A multi-channel stream's channels.
+    #[serde(default)]
+    pub channels: Vec<String>,
     pub opened_at: String,
     pub last_event_id: String,
     /// `direct` or `router`.
     pub served: String,
+}
+
+impl ActiveStream {
+    /// The channels it carries, whichever kind of stream it is.
+    pub fn carries(&self) -> Vec<&str> {
+        match &self.channel {
+            Some(channel) => vec![channel.as_str()],
+            None => self.channels.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// Counts of why streams ended.
