@@ -13,6 +13,8 @@
 //! - [`options`]: every timing knob, with documented defaults.
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
 //! - [`engine`]: the state machine itself.
+//! - [`share`]: one stream for every tab of a browser profile: who holds it,
+//!   what it carries, and relaying it to every panel.
 
 pub mod backoff;
 pub mod bridge_url;
@@ -21,6 +23,7 @@ pub mod message;
 pub mod options;
 pub mod protocol;
 pub mod rows;
+pub mod share;
 pub mod store;
 pub mod wire;
 

@@ -133,6 +133,10 @@ pub enum Command {
     },
     /// Close that EventSource and drop its listeners.
     CloseStream(StreamId),
+    /// That stream showed no sign of life in time and is being replaced (a
+    /// `CloseStream` follows). A stream shared between tabs takes it as a
+    /// sign that its holder froze.
+    StreamSilent(StreamId),
     /// Arm (or re-arm) a timer to fire after `after_ms`.
     ArmTimer(Timer, u64),
     /// Cancel a timer if armed.

@@ -416,6 +416,9 @@ impl Engine {
         out.push(Command::Log(format!(
             "no sign of life for {silent_for} ms (deadline {deadline} ms): replacing the stream"
         )));
+        if let Some(stream) = self.phase.stream() {
+            out.push(Command::StreamSilent(stream));
+        }
         if self.attempt_ended(Ending::Silent, out) {
             return;
         }

@@ -143,6 +143,9 @@ impl World {
                     after,
                     limit,
                 } => self.requests.push((request, after, limit)),
+                Command::StreamSilent(stream) => {
+                    prop_assert_eq!(self.stream.as_ref().map(|s| s.id), Some(stream));
+                }
                 Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
             }
         }

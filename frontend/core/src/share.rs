@@ -1,0 +1,738 @@
+//! One event stream per browser profile and bridge, shared by every tab and
+//! every panel in them: the decisions, free of any browser API.
+//!
+//! Browsers give an origin six HTTP/1.1 connections, and an `EventSource`
+//! holds one for its whole life: a seventh tab of the editor would hang. So
+//! the tabs elect one **holder** (the glue uses the Web Locks API; this machine
+//! only hears [`ShareEvent::LockGranted`] and [`ShareEvent::LockLost`]). The
+//! holder opens one multi-channel stream for the union of the channels that
+//! every tab shows and relays its state and events to the others over a
+//! `BroadcastChannel` ([`Relay`]). Every panel's [`crate::Engine`] is
+//! unchanged: it opens and closes *virtual* streams, and this machine answers
+//! them with the relayed `open`, `error` and events, exactly as an
+//! `EventSource` would. So each panel keeps its own watchdog, label and
+//! catch-up, and a holder that froze looks to the others like a silent
+//! stream: the first panel to notice takes the lock over (`steal`).
+//!
+//! Which stream an event belongs to is a [`Source`]: a holder's epoch (past
+//! any seen and the wall clock when it took the lock, so a new holder
+//! outranks the old one, even one that froze and wakes up still relaying)
+//! and its stream number. A holder hears only its own. A panel
+//! hears only the newest source; when the source changes under an open
+//! virtual stream, the panel sees what a browser reconnect looks like (an
+//! `error` while connecting, then `open`), and catches up over history. A
+//! switch of the union (a tab opened another channel) keeps virtual streams
+//! open: the new stream resumes from the newest id relayed, so nothing falls
+//! in between.
+
+use crate::message::MessageId;
+use crate::protocol::{Event, ReadyState, StreamId};
+use crate::wire::decode;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One tab (one `Share`), chosen at random by the glue.
+pub type TabId = u64;
+
+/// One panel in a tab, numbered by the glue.
+pub type PanelId = u64;
+
+/// Which stream of which holder. Later sources outrank earlier ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Source {
+    /// One more than any epoch seen when its holder took the lock.
+    pub epoch: u64,
+    /// The holder's stream number.
+    pub stream: u64,
+}
+
+/// A shared stream's state, as its holder relays it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shared {
+    /// Opening, or reopening on its own.
+    Connecting,
+    Open,
+    /// The browser gave up on it; the holder reopens when a panel asks again.
+    Closed,
+}
+
+/// What tabs tell each other over the `BroadcastChannel`, as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Relay {
+    /// The channels a tab's panels show: on a change, when asked, and when a
+    /// panel waits for a stream that is not open.
+    Wants { tab: TabId, channels: Vec<String> },
+    /// A tab is going away (closed, hidden for good, frozen).
+    Bye { tab: TabId },
+    /// A new holder asks every tab for its channels.
+    Who { tab: TabId },
+    /// The holder's stream changed state. `seamless`: it replaces an open
+    /// stream of the same holder for a new set of channels, from the newest
+    /// id, so open virtual streams stay open. `status`: the latest `status`
+    /// event's data, for panels that subscribe later.
+    State {
+        source: Source,
+        state: Shared,
+        seamless: bool,
+        status: Option<String>,
+    },
+    /// An event of the holder's stream. `to`: the channels it concerns
+    /// (`None`: every panel); `id`: a message's id.
+    Event {
+        source: Source,
+        name: String,
+        data: String,
+        to: Option<Vec<String>>,
+        id: Option<u64>,
+    },
+}
+
+/// What happened, as the glue reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShareEvent {
+    /// A panel of this tab shows `channel`.
+    PanelMounted { panel: PanelId, channel: String },
+    /// A panel went away (its virtual stream with it).
+    PanelUnmounted { panel: PanelId },
+    /// A panel's engine opened a virtual stream.
+    Subscribe { panel: PanelId, stream: StreamId },
+    /// A panel's engine closed its virtual stream.
+    Unsubscribe { panel: PanelId, stream: StreamId },
+    /// A panel's engine found its virtual stream silent (it unsubscribes next).
+    Silent { panel: PanelId, stream: StreamId },
+    /// This tab holds the lock now; `now` is the wall clock (`Date.now()`),
+    /// which all tabs share.
+    LockGranted { now: u64 },
+    /// The lock was taken from this tab (`steal`).
+    LockLost,
+    /// Another tab said something.
+    Relayed(Relay),
+    /// The holder's real EventSource `stream` opened.
+    StreamOpened(u64),
+    /// The holder's real EventSource reported an error, in this state.
+    StreamError(u64, ReadyState),
+    /// An event arrived on the holder's real EventSource; `last_event_id` is
+    /// the `MessageEvent`'s.
+    StreamEvent {
+        stream: u64,
+        name: String,
+        data: String,
+        last_event_id: String,
+    },
+    /// The page is going away or being frozen (`pagehide`, `freeze`).
+    Suspend,
+    /// The page is back (`pageshow` from the back/forward cache, `resume`).
+    Resume,
+    /// The prune timer fired.
+    PruneTimer,
+}
+
+/// What the glue must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShareCommand {
+    /// Ask for the lock; `steal` takes it from a holder that stopped relaying.
+    RequestLock { steal: bool },
+    /// Give up the lock, held or asked for.
+    ReleaseLock,
+    /// Tell the other tabs.
+    Post(Relay),
+    /// Open the real multi-channel EventSource (holder only).
+    OpenStream {
+        stream: u64,
+        channels: Vec<String>,
+        last_event_id: Option<MessageId>,
+    },
+    /// Close it.
+    CloseStream(u64),
+    /// Hand an event to a panel's engine, as its virtual stream's.
+    Deliver { panel: PanelId, event: Event },
+    /// Fire [`ShareEvent::PruneTimer`] after this many ms.
+    ArmPruneTimer(u64),
+    /// A line for the console.
+    Log(String),
+}
+
+/// How long a new holder waits for answers to its `Who` before it forgets
+/// tabs that did not answer (they crashed without a `Bye`).
+pub const PRUNE_AFTER_MS: u64 = 1_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// No panels, or suspended: not in the running.
+    Off,
+    /// Waiting for the lock.
+    Candidate,
+    /// Holding it, with this epoch.
+    Holder { epoch: u64 },
+}
+
+#[derive(Debug)]
+struct Panel {
+    channel: String,
+    sub: Option<Sub>,
+}
+
+/// A panel's virtual stream.
+#[derive(Debug)]
+struct Sub {
+    stream: StreamId,
+    /// The source it is open on, if open.
+    open_on: Option<Source>,
+    /// The newest source known when it subscribed or opened: a silence is
+    /// acted on only if no newer stream came since.
+    seen: Option<Source>,
+}
+
+/// The holder's real stream.
+#[derive(Debug)]
+struct Real {
+    id: u64,
+    source: Source,
+    channels: Vec<String>,
+    state: Shared,
+    /// It replaces an open stream for a new set of channels, and has not
+    /// opened yet.
+    seamless: bool,
+}
+
+#[derive(Debug)]
+struct Peer {
+    channels: Vec<String>,
+    /// Answered since the last `Who`.
+    confirmed: bool,
+}
+
+/// One tab's share of the stream.
+#[derive(Debug)]
+pub struct Share {
+    tab: TabId,
+    role: Role,
+    suspended: bool,
+    panels: BTreeMap<PanelId, Panel>,
+    peers: BTreeMap<TabId, Peer>,
+    /// The highest epoch seen, from any tab.
+    epoch: u64,
+    /// The newest source heard of, its state and latest status data.
+    current: Option<Source>,
+    state: Shared,
+    status: Option<String>,
+    /// The newest message id relayed: where a new stream resumes.
+    cursor: Option<u64>,
+    real: Option<Real>,
+    next_real: u64,
+}
+
+type Out = Vec<ShareCommand>;
+
+impl Share {
+    pub fn new(tab: TabId) -> Share {
+        Share {
+            tab,
+            role: Role::Off,
+            suspended: false,
+            panels: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            epoch: 0,
+            current: None,
+            state: Shared::Closed,
+            status: None,
+            cursor: None,
+            real: None,
+            next_real: 0,
+        }
+    }
+
+    /// Whether this tab holds the stream.
+    pub fn is_holder(&self) -> bool {
+        matches!(self.role, Role::Holder { .. })
+    }
+
+    /// Whether no panel is left (the glue may drop it).
+    pub fn is_empty(&self) -> bool {
+        self.panels.is_empty()
+    }
+
+    pub fn handle(&mut self, event: ShareEvent) -> Vec<ShareCommand> {
+        let mut out = Vec::new();
+        match event {
+            ShareEvent::PanelMounted { panel, channel } => {
+                self.panels.insert(panel, Panel { channel, sub: None });
+                self.panels_changed(&mut out);
+            }
+            ShareEvent::PanelUnmounted { panel } => {
+                if self.panels.remove(&panel).is_some() {
+                    self.panels_changed(&mut out);
+                }
+            }
+            ShareEvent::Subscribe { panel, stream } => self.subscribe(panel, stream, &mut out),
+            ShareEvent::Unsubscribe { panel, stream } => {
+                if let Some(p) = self.panels.get_mut(&panel) {
+                    if p.sub.as_ref().is_some_and(|s| s.stream == stream) {
+                        p.sub = None;
+                    }
+                }
+            }
+            ShareEvent::Silent { panel, stream } => self.silent(panel, stream, &mut out),
+            ShareEvent::LockGranted { now } => self.lock_granted(now, &mut out),
+            ShareEvent::LockLost => {
+                if self.is_holder() {
+                    out.push(ShareCommand::Log("another tab took the stream over".into()));
+                    self.close_real(&mut out);
+                    self.role = Role::Off;
+                    self.run(&mut out);
+                }
+            }
+            ShareEvent::Relayed(relay) => self.relayed(relay, &mut out),
+            ShareEvent::StreamOpened(id) => self.real_state(id, Shared::Open, &mut out),
+            ShareEvent::StreamError(id, ready) => {
+                let state = match ready {
+                    ReadyState::Closed => Shared::Closed,
+                    ReadyState::Connecting | ReadyState::Open => Shared::Connecting,
+                };
+                self.real_state(id, state, &mut out);
+            }
+            ShareEvent::StreamEvent {
+                stream,
+                name,
+                data,
+                last_event_id,
+            } => self.real_event(stream, name, data, &last_event_id, &mut out),
+            ShareEvent::Suspend => {
+                self.suspended = true;
+                self.step_down(&mut out);
+            }
+            ShareEvent::Resume => {
+                self.suspended = false;
+                self.announce(&mut out);
+                self.run(&mut out);
+            }
+            ShareEvent::PruneTimer => {
+                let before = self.peers.len();
+                self.peers.retain(|_, peer| peer.confirmed);
+                if self.peers.len() != before {
+                    self.union_changed(&mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The distinct channels of this tab's panels, sorted.
+    fn own_channels(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.panels.values().map(|p| &p.channel).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// What the holder's stream must carry: every tab's channels, sorted.
+    fn union(&self) -> Vec<String> {
+        let mut set: BTreeSet<String> = self.own_channels().into_iter().collect();
+        for peer in self.peers.values() {
+            set.extend(peer.channels.iter().cloned());
+        }
+        set.into_iter().collect()
+    }
+
+    fn announce(&self, out: &mut Out) {
+        if !self.suspended {
+            out.push(ShareCommand::Post(Relay::Wants {
+                tab: self.tab,
+                channels: self.own_channels(),
+            }));
+        }
+    }
+
+    fn panels_changed(&mut self, out: &mut Out) {
+        if self.panels.is_empty() {
+            return self.step_down(out);
+        }
+        self.announce(out);
+        self.union_changed(out);
+        self.run(out);
+    }
+
+    /// Asks for the lock when this tab has panels and is not in the running.
+    fn run(&mut self, out: &mut Out) {
+        if self.role == Role::Off && !self.suspended && !self.panels.is_empty() {
+            self.role = Role::Candidate;
+            out.push(ShareCommand::RequestLock { steal: false });
+        }
+    }
+
+    /// Leaves the running: says goodbye, closes the stream, lets the lock go.
+    fn step_down(&mut self, out: &mut Out) {
+        if self.role == Role::Off {
+            return;
+        }
+        out.push(ShareCommand::Post(Relay::Bye { tab: self.tab }));
+        self.close_real(out);
+        out.push(ShareCommand::ReleaseLock);
+        self.role = Role::Off;
+    }
+
+    fn lock_granted(&mut self, now: u64, out: &mut Out) {
+        if self.role != Role::Candidate {
+            // Granted after this tab left the running: let it go at once.
+            return out.push(ShareCommand::ReleaseLock);
+        }
+        // Past every epoch seen, and past every holder's before it in time:
+        // relays of a holder this tab has not heard yet are older.
+        self.epoch = (self.epoch + 1).max(now);
+        self.role = Role::Holder { epoch: self.epoch };
+        out.push(ShareCommand::Log(format!(
+            "this tab holds the shared stream now (epoch {})",
+            self.epoch
+        )));
+        for peer in self.peers.values_mut() {
+            peer.confirmed = false;
+        }
+        out.push(ShareCommand::Post(Relay::Who { tab: self.tab }));
+        out.push(ShareCommand::ArmPruneTimer(PRUNE_AFTER_MS));
+        self.open_real(false, out);
+    }
+
+    fn subscribe(&mut self, panel: PanelId, stream: StreamId, out: &mut Out) {
+        let (current, state) = (self.current, self.state);
+        let Some(p) = self.panels.get_mut(&panel) else {
+            return;
+        };
+        p.sub = Some(Sub {
+            stream,
+            open_on: None,
+            seen: current,
+        });
+        if state == Shared::Open {
+            if let Some(source) = current {
+                return self.open_sub(panel, source, out);
+            }
+        }
+        match self.real {
+            // The holder reopens a stream the browser gave up on once a panel asks.
+            _ if self.is_holder()
+                && self.real.as_ref().is_none_or(|r| r.state == Shared::Closed) =>
+            {
+                self.close_real(out);
+                self.open_real(false, out);
+            }
+            // A follower reminds the holder that it waits.
+            _ if !self.is_holder() => self.announce(out),
+            _ => {}
+        }
+    }
+
+    /// Opens a panel's virtual stream on `source`: `open`, then the latest status.
+    fn open_sub(&mut self, panel: PanelId, source: Source, out: &mut Out) {
+        let status = self.status.clone();
+        let Some(sub) = self.panels.get_mut(&panel).and_then(|p| p.sub.as_mut()) else {
+            return;
+        };
+        sub.open_on = Some(source);
+        sub.seen = Some(source);
+        let stream = sub.stream;
+        out.push(ShareCommand::Deliver {
+            panel,
+            event: Event::StreamOpened(stream),
+        });
+        if let Some(data) = status {
+            deliver_decoded(panel, stream, "status", &data, out);
+        }
+    }
+
+    fn silent(&mut self, panel: PanelId, stream: StreamId, out: &mut Out) {
+        let Some(sub) = self.panels.get(&panel).and_then(|p| p.sub.as_ref()) else {
+            return;
+        };
+        if sub.stream != stream || self.current > sub.seen {
+            return; // a newer stream came since: it gets its own chance
+        }
+        if self.is_holder() {
+            out.push(ShareCommand::Log(
+                "the shared stream went silent: replacing it".into(),
+            ));
+            self.close_real(out);
+            self.open_real(false, out);
+        } else if self.role != Role::Off {
+            out.push(ShareCommand::Log(
+                "the shared stream went silent: taking it over from its holder".into(),
+            ));
+            out.push(ShareCommand::ReleaseLock);
+            out.push(ShareCommand::RequestLock { steal: true });
+            self.role = Role::Candidate;
+        }
+    }
+
+    fn relayed(&mut self, relay: Relay, out: &mut Out) {
+        match relay {
+            Relay::Wants { tab, channels } => {
+                self.peers.insert(
+                    tab,
+                    Peer {
+                        channels,
+                        confirmed: true,
+                    },
+                );
+                self.union_changed(out);
+                match &self.real {
+                    // A panel somewhere waits: a stream the browser gave up on reopens.
+                    Some(real) if real.state == Shared::Closed => {
+                        self.close_real(out);
+                        self.open_real(false, out);
+                    }
+                    // A tab that just came learns where the stream is.
+                    Some(real) => out.push(ShareCommand::Post(Relay::State {
+                        source: real.source,
+                        state: real.state,
+                        seamless: false,
+                        status: self.status.clone(),
+                    })),
+                    None => {}
+                }
+            }
+            Relay::Bye { tab } => {
+                if self.peers.remove(&tab).is_some() {
+                    self.union_changed(out);
+                }
+            }
+            Relay::Who { .. } => self.announce(out),
+            Relay::State {
+                source,
+                state,
+                seamless,
+                status,
+            } => self.state_changed(source, state, seamless, status, out),
+            Relay::Event {
+                source,
+                name,
+                data,
+                to,
+                id,
+            } => self.event(source, &name, &data, to.as_deref(), id, out),
+        }
+    }
+
+    /// The holder reopens its stream when the union changed.
+    fn union_changed(&mut self, out: &mut Out) {
+        if !self.is_holder() {
+            return;
+        }
+        let union = self.union();
+        if self.real.as_ref().is_some_and(|r| r.channels == union) {
+            return;
+        }
+        // Seamless only from a known id: the new stream replays what followed it.
+        let seamless =
+            self.cursor.is_some() && self.real.as_ref().is_some_and(|r| r.state == Shared::Open);
+        self.close_real(out);
+        self.open_real(seamless, out);
+    }
+
+    fn open_real(&mut self, seamless: bool, out: &mut Out) {
+        let Role::Holder { epoch } = self.role else {
+            return;
+        };
+        let channels = self.union();
+        if channels.is_empty() {
+            return;
+        }
+        self.next_real += 1;
+        let id = self.next_real;
+        let source = Source { epoch, stream: id };
+        out.push(ShareCommand::OpenStream {
+            stream: id,
+            channels: channels.clone(),
+            last_event_id: self.cursor.map(MessageId),
+        });
+        self.real = Some(Real {
+            id,
+            source,
+            channels,
+            state: Shared::Connecting,
+            seamless,
+        });
+        self.publish(
+            Relay::State {
+                source,
+                state: Shared::Connecting,
+                seamless,
+                status: None,
+            },
+            out,
+        );
+    }
+
+    fn close_real(&mut self, out: &mut Out) {
+        if let Some(real) = self.real.take() {
+            out.push(ShareCommand::CloseStream(real.id));
+        }
+    }
+
+    /// Posts a relay to the other tabs and acts on it here too (a
+    /// `BroadcastChannel` does not echo to its sender).
+    fn publish(&mut self, relay: Relay, out: &mut Out) {
+        out.push(ShareCommand::Post(relay.clone()));
+        self.relayed(relay, out);
+    }
+
+    fn real_state(&mut self, id: u64, state: Shared, out: &mut Out) {
+        let Some(real) = self.real.as_mut().filter(|r| r.id == id) else {
+            return;
+        };
+        real.state = state;
+        // Only its opening continues the stream it replaced; an error does not.
+        let seamless = real.seamless && state == Shared::Open;
+        real.seamless = false;
+        let relay = Relay::State {
+            source: real.source,
+            state,
+            seamless,
+            status: None,
+        };
+        self.publish(relay, out);
+    }
+
+    fn real_event(&mut self, id: u64, name: String, data: String, last_id: &str, out: &mut Out) {
+        let Some(real) = self.real.as_ref().filter(|r| r.id == id) else {
+            return;
+        };
+        let source = real.source;
+        let (to, id) = route(&name, &data, last_id);
+        self.publish(
+            Relay::Event {
+                source,
+                name,
+                data,
+                to,
+                id,
+            },
+            out,
+        );
+    }
+
+    fn state_changed(
+        &mut self,
+        source: Source,
+        state: Shared,
+        seamless: bool,
+        status: Option<String>,
+        out: &mut Out,
+    ) {
+        self.epoch = self.epoch.max(source.epoch);
+        if let Role::Holder { epoch } = self.role {
+            if source.epoch != epoch {
+                return; // this tab holds the lock: another holder's is stale
+            }
+        }
+        if self.current.is_some_and(|current| source < current) {
+            return; // an older holder's, or an older stream's: superseded
+        }
+        let newer = self.current != Some(source);
+        self.current = Some(source);
+        self.state = state;
+        if newer || status.is_some() {
+            self.status = status;
+        }
+        let panels: Vec<PanelId> = self.panels.keys().copied().collect();
+        for panel in panels {
+            let Some(sub) = self.panels.get_mut(&panel).and_then(|p| p.sub.as_mut()) else {
+                continue;
+            };
+            let stream = sub.stream;
+            match state {
+                Shared::Open if sub.open_on == Some(source) => {}
+                Shared::Open if sub.open_on.is_some() && seamless => {
+                    sub.open_on = Some(source);
+                    sub.seen = Some(source);
+                }
+                Shared::Open => {
+                    if sub.open_on.take().is_some() {
+                        // What a browser's reconnect looks like: error, then open.
+                        out.push(ShareCommand::Deliver {
+                            panel,
+                            event: Event::StreamError(stream, ReadyState::Connecting),
+                        });
+                    }
+                    self.open_sub(panel, source, out);
+                }
+                Shared::Connecting if seamless => {}
+                Shared::Connecting => {
+                    if sub.open_on.take().is_some() {
+                        out.push(ShareCommand::Deliver {
+                            panel,
+                            event: Event::StreamError(stream, ReadyState::Connecting),
+                        });
+                    }
+                }
+                Shared::Closed => {
+                    sub.open_on = None;
+                    out.push(ShareCommand::Deliver {
+                        panel,
+                        event: Event::StreamError(stream, ReadyState::Closed),
+                    });
+                }
+            }
+        }
+    }
+
+    fn event(
+        &mut self,
+        source: Source,
+        name: &str,
+        data: &str,
+        to: Option<&[String]>,
+        id: Option<u64>,
+        out: &mut Out,
+    ) {
+        if self.current != Some(source) {
+            return;
+        }
+        if let Some(id) = id {
+            self.cursor = Some(self.cursor.map_or(id, |c| c.max(id)));
+        }
+        if name == "status" {
+            self.status = Some(data.to_owned());
+        }
+        for (&panel, p) in &self.panels {
+            let Some(sub) = p.sub.as_ref().filter(|s| s.open_on == Some(source)) else {
+                continue;
+            };
+            if to.is_some_and(|to| !to.contains(&p.channel)) {
+                continue;
+            }
+            deliver_decoded(panel, sub.stream, name, data, out);
+        }
+    }
+}
+
+/// Decodes one event for one panel's engine; bad input is logged and still
+/// counts as a sign of life.
+fn deliver_decoded(panel: PanelId, stream: StreamId, name: &str, data: &str, out: &mut Out) {
+    let event = match decode(name, data) {
+        Ok(incoming) => Event::Received(stream, incoming),
+        Err(error) => {
+            out.push(ShareCommand::Log(error.to_string()));
+            Event::Undecodable(stream)
+        }
+    };
+    out.push(ShareCommand::Deliver { panel, event });
+}
+
+/// Which channels an event concerns (a message's, a `resync`'s list; `None`:
+/// every panel), and a message's id.
+fn route(name: &str, data: &str, last_event_id: &str) -> (Option<Vec<String>>, Option<u64>) {
+    #[derive(Deserialize)]
+    struct Routing {
+        channel_id: Option<String>,
+        channels: Option<Vec<String>>,
+    }
+    let routing = match name {
+        "message" | "resync" => serde_json::from_str::<Routing>(data).ok(),
+        _ => None,
+    };
+    let to = routing.and_then(|r| r.channels.or(r.channel_id.map(|c| vec![c])));
+    let id = match name {
+        "message" => last_event_id.parse().ok(),
+        _ => None,
+    };
+    (to, id)
+}

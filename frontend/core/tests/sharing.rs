@@ -1,0 +1,934 @@
+//! Tabs sharing one stream: table tests of the share machine, and properties
+//! of whole simulated browser profiles (tabs with a share machine and a
+//! panel's engine each, the Web Locks manager, the `BroadcastChannel`, and a
+//! bridge) under random openings, closings, crashes, freezes, zombie streams
+//! and publishing: once healed, every panel holds each message of its channel
+//! exactly once, shows Live, and the bridge serves one stream.
+
+use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent, Shared, Source};
+use panel_core::{Command, Engine, Event, Label, MessageId, Options, ReadyState, Timer};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, VecDeque};
+
+const CHANNELS: [&str; 3] = ["general", "design", "random"];
+
+fn message_data(id: u64, channel: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","channel_id":"{channel}","author":"a","content":"m{id}","timestamp":"2026-11-24T00:00:00.000Z"}}"#
+    )
+}
+
+const STATUS_CONNECTED: &str = r#"{"gateway":"connected","heartbeat_interval_ms":1000}"#;
+
+fn options() -> Options {
+    Options {
+        initial_watchdog_ms: 3_000,
+        backoff_base_ms: 100,
+        backoff_cap_ms: 2_000,
+        max_attempts: 4,
+        stability_window_ms: 1_000,
+        history_limit: 500,
+        page_limit: 500,
+        ..Options::default()
+    }
+}
+
+// ---------------------------------------------------------------- table tests
+
+fn posts(commands: &[ShareCommand]) -> Vec<&Relay> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Post(relay) => Some(relay),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_panel_asks_for_the_lock_and_the_holder_opens_the_union() {
+    let mut share = Share::new(7);
+    let out = share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    assert!(out.contains(&ShareCommand::RequestLock { steal: false }));
+    assert!(posts(&out).contains(&&Relay::Wants {
+        tab: 7,
+        channels: vec!["general".into()]
+    }));
+    // Another tab shows `design`.
+    share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 9,
+        channels: vec!["design".into()],
+    }));
+    let out = share.handle(ShareEvent::LockGranted { now: 0 });
+    assert!(share.is_holder());
+    assert!(out.contains(&ShareCommand::OpenStream {
+        stream: 1,
+        channels: vec!["design".into(), "general".into()],
+        last_event_id: None,
+    }));
+    assert!(posts(&out).contains(&&Relay::Who { tab: 7 }));
+}
+
+#[test]
+fn a_union_change_reopens_from_the_cursor_and_keeps_virtual_streams_open() {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::StreamOpened(1));
+    assert!(out.contains(&ShareCommand::Deliver {
+        panel: 1,
+        event: Event::StreamOpened(1)
+    }));
+    share.handle(ShareEvent::StreamEvent {
+        stream: 1,
+        name: "message".into(),
+        data: message_data(42, "general"),
+        last_event_id: "42".into(),
+    });
+    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 2,
+        channels: vec!["design".into()],
+    }));
+    assert!(out.contains(&ShareCommand::CloseStream(1)));
+    assert!(out.contains(&ShareCommand::OpenStream {
+        stream: 2,
+        channels: vec!["design".into(), "general".into()],
+        last_event_id: Some(MessageId(42)),
+    }));
+    let out = share.handle(ShareEvent::StreamOpened(2));
+    let delivered: Vec<&ShareCommand> = out
+        .iter()
+        .filter(|c| matches!(c, ShareCommand::Deliver { .. }))
+        .collect();
+    assert!(
+        delivered.is_empty(),
+        "the panel saw the switch: {delivered:?}"
+    );
+    // Events of the new stream reach it; the old one's do not.
+    let out = share.handle(ShareEvent::StreamEvent {
+        stream: 1,
+        name: "heartbeat".into(),
+        data: r#"{"ts":1}"#.into(),
+        last_event_id: String::new(),
+    });
+    assert!(out.is_empty());
+    let out = share.handle(ShareEvent::StreamEvent {
+        stream: 2,
+        name: "heartbeat".into(),
+        data: r#"{"ts":2}"#.into(),
+        last_event_id: String::new(),
+    });
+    assert!(out
+        .iter()
+        .any(|c| matches!(c, ShareCommand::Deliver { panel: 1, .. })));
+}
+
+#[test]
+fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let old = Source {
+        epoch: 1,
+        stream: 4,
+    };
+    let state = |source, state| {
+        ShareEvent::Relayed(Relay::State {
+            source,
+            state,
+            seamless: false,
+            status: Some(STATUS_CONNECTED.into()),
+        })
+    };
+    let out = share.handle(state(old, Shared::Open));
+    assert_eq!(
+        out.iter()
+            .filter(|c| matches!(c, ShareCommand::Deliver { .. }))
+            .count(),
+        2,
+        "open and the latest status: {out:?}"
+    );
+    // A new holder: error (connecting), then open.
+    let new = Source {
+        epoch: 2,
+        stream: 1,
+    };
+    let out = share.handle(state(new, Shared::Open));
+    assert_eq!(
+        out[0],
+        ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamError(1, ReadyState::Connecting)
+        }
+    );
+    assert_eq!(
+        out[1],
+        ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamOpened(1)
+        }
+    );
+    // The old holder wakes up and relays: ignored.
+    assert!(share.handle(state(old, Shared::Open)).is_empty());
+    let event = Relay::Event {
+        source: old,
+        name: "heartbeat".into(),
+        data: r#"{"ts":1}"#.into(),
+        to: None,
+        id: None,
+    };
+    assert!(share.handle(ShareEvent::Relayed(event)).is_empty());
+}
+
+#[test]
+fn messages_go_to_the_panels_of_their_channel_only() {
+    let mut share = Share::new(3);
+    for (panel, channel) in [(1, "general"), (2, "design")] {
+        share.handle(ShareEvent::PanelMounted {
+            panel,
+            channel: channel.into(),
+        });
+        share.handle(ShareEvent::Subscribe { panel, stream: 1 });
+    }
+    let source = Source {
+        epoch: 1,
+        stream: 1,
+    };
+    share.handle(ShareEvent::Relayed(Relay::State {
+        source,
+        state: Shared::Open,
+        seamless: false,
+        status: None,
+    }));
+    let out = share.handle(ShareEvent::Relayed(Relay::Event {
+        source,
+        name: "message".into(),
+        data: message_data(5, "design"),
+        to: Some(vec!["design".into()]),
+        id: Some(5),
+    }));
+    let panels: Vec<PanelId> = out
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Deliver { panel, .. } => Some(*panel),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(panels, [2]);
+}
+
+#[test]
+fn a_follower_whose_stream_went_silent_steals_the_lock_once() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::Silent {
+        panel: 1,
+        stream: 1,
+    });
+    assert_eq!(
+        &out[1..],
+        [
+            ShareCommand::ReleaseLock,
+            ShareCommand::RequestLock { steal: true }
+        ]
+    );
+    // Once holder, a newer stream exists: a late silence of the old one changes nothing.
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    assert!(share
+        .handle(ShareEvent::Silent {
+            panel: 1,
+            stream: 1
+        })
+        .is_empty());
+}
+
+#[test]
+fn the_last_panel_leaving_says_goodbye_and_lets_the_lock_go() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    let out = share.handle(ShareEvent::PanelUnmounted { panel: 1 });
+    assert_eq!(
+        out,
+        [
+            ShareCommand::Post(Relay::Bye { tab: 3 }),
+            ShareCommand::CloseStream(1),
+            ShareCommand::ReleaseLock,
+        ]
+    );
+    assert!(share.is_empty());
+}
+
+#[test]
+fn relays_round_trip_as_json() {
+    let relays = [
+        Relay::Wants {
+            tab: u64::MAX,
+            channels: vec!["a".into()],
+        },
+        Relay::Event {
+            source: Source {
+                epoch: 3,
+                stream: 9,
+            },
+            name: "message".into(),
+            data: message_data(u64::MAX - 1, "a"),
+            to: Some(vec!["a".into()]),
+            id: Some(u64::MAX - 1),
+        },
+    ];
+    for relay in relays {
+        let json = serde_json::to_string(&relay).unwrap();
+        assert_eq!(serde_json::from_str::<Relay>(&json).unwrap(), relay);
+    }
+}
+
+// ------------------------------------------------------------- the simulation
+
+struct Panel {
+    id: PanelId,
+    channel: String,
+    engine: Engine,
+    timers: BTreeMap<Timer, u64>,
+    requests: Vec<(u64, Option<MessageId>)>,
+}
+
+struct RealStream {
+    id: u64,
+    channels: Vec<String>,
+    resume_after: Option<u64>,
+    open: bool,
+    zombie: bool,
+}
+
+struct Tab {
+    share: Share,
+    panel: Panel,
+    /// Relays posted by other tabs, not yet delivered.
+    bus: VecDeque<Relay>,
+    real: Option<RealStream>,
+    prune_due: Option<u64>,
+    frozen: bool,
+    /// Work for a frozen tab, done when it thaws.
+    backlog: VecDeque<Work>,
+}
+
+enum Work {
+    Share(ShareEvent),
+    Engine(Event),
+}
+
+#[derive(Default)]
+struct Locks {
+    holder: Option<usize>,
+    queue: VecDeque<usize>,
+}
+
+struct World {
+    tabs: BTreeMap<usize, Tab>,
+    next_tab: usize,
+    locks: Locks,
+    work: VecDeque<(usize, Work)>,
+    /// The bridge's messages: id 1, 2, … and their channel.
+    published: Vec<&'static str>,
+    now: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    OpenTab(u8),
+    CloseTab(u8),
+    CrashTab(u8),
+    FreezeTab(u8),
+    Publish(u8),
+    OpenReal(u8),
+    Bus(u8),
+    FireTimer(u8),
+    AnswerHistory(u8),
+    Heartbeat,
+    Zombie(u8),
+    Wait(u16),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        2 => any::<u8>().prop_map(Action::OpenTab),
+        1 => any::<u8>().prop_map(Action::CloseTab),
+        1 => any::<u8>().prop_map(Action::CrashTab),
+        1 => any::<u8>().prop_map(Action::FreezeTab),
+        4 => any::<u8>().prop_map(Action::Publish),
+        3 => any::<u8>().prop_map(Action::OpenReal),
+        6 => any::<u8>().prop_map(Action::Bus),
+        3 => any::<u8>().prop_map(Action::FireTimer),
+        3 => any::<u8>().prop_map(Action::AnswerHistory),
+        2 => Just(Action::Heartbeat),
+        1 => any::<u8>().prop_map(Action::Zombie),
+        2 => any::<u16>().prop_map(Action::Wait),
+    ]
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            tabs: BTreeMap::new(),
+            next_tab: 0,
+            locks: Locks::default(),
+            work: VecDeque::new(),
+            published: Vec::new(),
+            now: 0,
+        }
+    }
+
+    fn pick(&self, pick: u8) -> Option<usize> {
+        let keys: Vec<usize> = self.tabs.keys().copied().collect();
+        (!keys.is_empty()).then(|| keys[pick as usize % keys.len()])
+    }
+
+    fn open_tab(&mut self, channel: &str) {
+        let tab = self.next_tab;
+        self.next_tab += 1;
+        let panel = Panel {
+            id: 1,
+            channel: channel.to_owned(),
+            engine: Engine::new(channel, options()),
+            timers: BTreeMap::new(),
+            requests: Vec::new(),
+        };
+        self.tabs.insert(
+            tab,
+            Tab {
+                share: Share::new(tab as u64),
+                panel,
+                bus: VecDeque::new(),
+                real: None,
+                prune_due: None,
+                frozen: false,
+                backlog: VecDeque::new(),
+            },
+        );
+        let mounted = ShareEvent::PanelMounted {
+            panel: 1,
+            channel: channel.to_owned(),
+        };
+        self.work.push_back((tab, Work::Share(mounted)));
+        self.work.push_back((tab, Work::Engine(Event::Mount)));
+    }
+
+    fn close_tab(&mut self, tab: usize) {
+        if self.tabs[&tab].frozen {
+            return; // a frozen page runs no code; closing it is a crash
+        }
+        self.work.push_back((tab, Work::Engine(Event::Unmount)));
+        let gone = ShareEvent::PanelUnmounted { panel: 1 };
+        self.work.push_back((tab, Work::Share(gone)));
+        self.run();
+        self.crash_tab(tab);
+    }
+
+    /// The browser drops the tab: its lock and queued request go, so does its stream.
+    fn crash_tab(&mut self, tab: usize) {
+        self.tabs.remove(&tab);
+        self.locks.queue.retain(|t| *t != tab);
+        if self.locks.holder == Some(tab) {
+            self.locks.holder = None;
+            self.grant_next();
+        }
+    }
+
+    fn grant_next(&mut self) {
+        if self.locks.holder.is_none() {
+            if let Some(next) = self.locks.queue.pop_front() {
+                self.locks.holder = Some(next);
+                self.work
+                    .push_back((next, Work::Share(ShareEvent::LockGranted { now: self.now })));
+            }
+        }
+    }
+
+    /// Does all pending work, in order; a frozen tab's waits for it to thaw.
+    fn run(&mut self) {
+        let mut steps = 0;
+        while let Some((tab, work)) = self.work.pop_front() {
+            steps += 1;
+            assert!(steps < 100_000, "runaway work");
+            let Some(t) = self.tabs.get_mut(&tab) else {
+                continue;
+            };
+            if t.frozen {
+                t.backlog.push_back(work);
+                continue;
+            }
+            match work {
+                Work::Share(event) => self.share_step(tab, event),
+                Work::Engine(event) => self.engine_step(tab, event),
+            }
+        }
+    }
+
+    fn share_step(&mut self, tab: usize, event: ShareEvent) {
+        let commands = self.tabs.get_mut(&tab).unwrap().share.handle(event);
+        for command in commands {
+            match command {
+                ShareCommand::RequestLock { steal: false } => {
+                    if self.locks.holder.is_none() {
+                        self.locks.holder = Some(tab);
+                        self.work.push_back((
+                            tab,
+                            Work::Share(ShareEvent::LockGranted { now: self.now }),
+                        ));
+                    } else if self.locks.holder != Some(tab) {
+                        self.locks.queue.push_back(tab);
+                    }
+                }
+                ShareCommand::RequestLock { steal: true } => {
+                    if let Some(old) = self.locks.holder.filter(|old| *old != tab) {
+                        self.work
+                            .push_back((old, Work::Share(ShareEvent::LockLost)));
+                    }
+                    self.locks.holder = Some(tab);
+                    self.work
+                        .push_back((tab, Work::Share(ShareEvent::LockGranted { now: self.now })));
+                }
+                ShareCommand::ReleaseLock => {
+                    self.locks.queue.retain(|t| *t != tab);
+                    if self.locks.holder == Some(tab) {
+                        self.locks.holder = None;
+                        self.grant_next();
+                    }
+                }
+                ShareCommand::Post(relay) => {
+                    for (other, t) in self.tabs.iter_mut() {
+                        if *other != tab {
+                            t.bus.push_back(relay.clone());
+                        }
+                    }
+                }
+                ShareCommand::OpenStream {
+                    stream,
+                    channels,
+                    last_event_id,
+                } => {
+                    let t = self.tabs.get_mut(&tab).unwrap();
+                    t.real = Some(RealStream {
+                        id: stream,
+                        channels,
+                        resume_after: last_event_id.map(|id| id.0),
+                        open: false,
+                        zombie: false,
+                    });
+                }
+                ShareCommand::CloseStream(stream) => {
+                    let t = self.tabs.get_mut(&tab).unwrap();
+                    if t.real.as_ref().is_some_and(|r| r.id == stream) {
+                        t.real = None;
+                    }
+                }
+                ShareCommand::Deliver { event, .. } => {
+                    self.work.push_back((tab, Work::Engine(event)));
+                }
+                ShareCommand::ArmPruneTimer(after) => {
+                    self.tabs.get_mut(&tab).unwrap().prune_due = Some(self.now + after);
+                }
+                ShareCommand::Log(_) => {}
+            }
+        }
+    }
+
+    fn engine_step(&mut self, tab: usize, event: Event) {
+        let now = self.now;
+        let panel = &mut self.tabs.get_mut(&tab).unwrap().panel;
+        let id = panel.id;
+        for command in panel.engine.handle(event, now, 0.5) {
+            match command {
+                Command::OpenStream { stream, .. } => {
+                    let subscribe = ShareEvent::Subscribe { panel: id, stream };
+                    self.work.push_back((tab, Work::Share(subscribe)));
+                }
+                Command::CloseStream(stream) => {
+                    let unsubscribe = ShareEvent::Unsubscribe { panel: id, stream };
+                    self.work.push_back((tab, Work::Share(unsubscribe)));
+                }
+                Command::StreamSilent(stream) => {
+                    let silent = ShareEvent::Silent { panel: id, stream };
+                    self.work.push_back((tab, Work::Share(silent)));
+                }
+                Command::ArmTimer(timer, after) => {
+                    panel.timers.insert(timer, now + after);
+                }
+                Command::CancelTimer(timer) => {
+                    panel.timers.remove(&timer);
+                }
+                Command::FetchHistory { request, after, .. } => {
+                    panel.requests.push((request, after));
+                }
+                Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
+            }
+        }
+    }
+
+    fn stream_event(&mut self, tab: usize, stream: u64, name: &str, data: String, id: String) {
+        let event = ShareEvent::StreamEvent {
+            stream,
+            name: name.into(),
+            data,
+            last_event_id: id,
+        };
+        self.work.push_back((tab, Work::Share(event)));
+    }
+
+    fn publish(&mut self, channel: &'static str) {
+        self.published.push(channel);
+        let id = self.published.len() as u64;
+        let reached: Vec<(usize, u64)> = (self.tabs.iter_mut())
+            .filter_map(|(&tab, t)| {
+                let real = t.real.as_mut()?;
+                let carries = real.channels.iter().any(|c| c == channel);
+                (real.open && !real.zombie && carries).then(|| {
+                    real.resume_after = Some(id);
+                    (tab, real.id)
+                })
+            })
+            .collect();
+        for (tab, stream) in reached {
+            self.stream_event(
+                tab,
+                stream,
+                "message",
+                message_data(id, channel),
+                id.to_string(),
+            );
+        }
+    }
+
+    /// The bridge answers a pending real stream: open, the replay, the status.
+    fn open_real(&mut self, tab: usize) {
+        let Some(real) = self.tabs.get_mut(&tab).and_then(|t| t.real.as_mut()) else {
+            return;
+        };
+        if real.open || real.zombie {
+            return;
+        }
+        real.open = true;
+        let stream = real.id;
+        let replay: Vec<u64> = match real.resume_after {
+            None => Vec::new(),
+            Some(after) => (after + 1..=self.published.len() as u64)
+                .filter(|id| {
+                    let channel = self.published[*id as usize - 1];
+                    real.channels.iter().any(|c| c == channel)
+                })
+                .collect(),
+        };
+        if let Some(last) = replay.last() {
+            real.resume_after = Some(*last);
+        }
+        self.work
+            .push_back((tab, Work::Share(ShareEvent::StreamOpened(stream))));
+        self.stream_event(
+            tab,
+            stream,
+            "status",
+            STATUS_CONNECTED.into(),
+            String::new(),
+        );
+        for id in replay {
+            let channel = self.published[id as usize - 1];
+            self.stream_event(
+                tab,
+                stream,
+                "message",
+                message_data(id, channel),
+                id.to_string(),
+            );
+        }
+    }
+
+    fn fire_timer(&mut self, pick: usize) {
+        let mut due: Vec<(u64, usize, Option<Timer>)> = Vec::new();
+        for (&tab, t) in &self.tabs {
+            if t.frozen {
+                continue;
+            }
+            for (&timer, &at) in &t.panel.timers {
+                due.push((at, tab, Some(timer)));
+            }
+            if let Some(at) = t.prune_due {
+                due.push((at, tab, None));
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        due.sort();
+        let (at, tab, timer) = due[pick % due.len()];
+        self.now = self.now.max(at);
+        let t = self.tabs.get_mut(&tab).unwrap();
+        match timer {
+            Some(timer) => {
+                t.panel.timers.remove(&timer);
+                self.work
+                    .push_back((tab, Work::Engine(Event::TimerFired(timer))));
+            }
+            None => {
+                t.prune_due = None;
+                self.work
+                    .push_back((tab, Work::Share(ShareEvent::PruneTimer)));
+            }
+        }
+    }
+
+    fn answer_history(&mut self, tab: usize) {
+        let published = &self.published;
+        let Some(t) = self.tabs.get_mut(&tab).filter(|t| !t.frozen) else {
+            return;
+        };
+        if t.panel.requests.is_empty() {
+            return;
+        }
+        let (request, after) = t.panel.requests.remove(0);
+        let channel = t.panel.channel.clone();
+        let after = after.map_or(0, |id| id.0);
+        let messages: Vec<panel_core::Message> = (after + 1..=published.len() as u64)
+            .filter(|id| published[*id as usize - 1] == channel)
+            .map(|id| serde_json::from_str(&message_data(id, &channel)).unwrap())
+            .collect();
+        let loaded = Event::HistoryLoaded(request, messages);
+        self.work.push_back((tab, Work::Engine(loaded)));
+    }
+
+    fn act(&mut self, action: Action) {
+        self.now += 5;
+        match action {
+            Action::OpenTab(pick) => {
+                if self.tabs.len() < 5 {
+                    self.open_tab(CHANNELS[pick as usize % 3]);
+                }
+            }
+            Action::CloseTab(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.close_tab(tab);
+                }
+            }
+            Action::CrashTab(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.crash_tab(tab);
+                }
+            }
+            Action::FreezeTab(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.set_frozen(tab, !self.tabs[&tab].frozen);
+                }
+            }
+            Action::Publish(pick) => self.publish(CHANNELS[pick as usize % 3]),
+            Action::OpenReal(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.open_real(tab);
+                }
+            }
+            Action::Bus(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.deliver_bus(tab);
+                }
+            }
+            Action::FireTimer(pick) => self.fire_timer(pick as usize),
+            Action::AnswerHistory(pick) => {
+                if let Some(tab) = self.pick(pick) {
+                    self.answer_history(tab);
+                }
+            }
+            Action::Heartbeat => {
+                let beating: Vec<(usize, u64)> = (self.tabs.iter())
+                    .filter_map(|(&tab, t)| {
+                        let real = t.real.as_ref()?;
+                        (real.open && !real.zombie).then_some((tab, real.id))
+                    })
+                    .collect();
+                for (tab, stream) in beating {
+                    let data = format!(r#"{{"ts":{}}}"#, self.now);
+                    self.stream_event(tab, stream, "heartbeat", data, String::new());
+                }
+            }
+            Action::Zombie(pick) => {
+                if let Some(real) = self
+                    .pick(pick)
+                    .and_then(|tab| self.tabs.get_mut(&tab)?.real.as_mut())
+                {
+                    real.zombie = true;
+                }
+            }
+            Action::Wait(ms) => self.now += ms as u64 % 5_000,
+        }
+        self.run();
+    }
+
+    fn deliver_bus(&mut self, tab: usize) {
+        let Some(t) = self.tabs.get_mut(&tab).filter(|t| !t.frozen) else {
+            return;
+        };
+        if let Some(relay) = t.bus.pop_front() {
+            self.work
+                .push_back((tab, Work::Share(ShareEvent::Relayed(relay))));
+        }
+    }
+
+    fn set_frozen(&mut self, tab: usize, frozen: bool) {
+        let t = self.tabs.get_mut(&tab).unwrap();
+        t.frozen = frozen;
+        if !frozen {
+            let backlog: Vec<Work> = t.backlog.drain(..).collect();
+            for work in backlog {
+                self.work.push_back((tab, work));
+            }
+            self.work.push_back((tab, Work::Engine(Event::PageVisible)));
+        }
+    }
+
+    /// No more faults: thaw, deliver, open, answer, and let time pass until
+    /// every panel is Live with nothing in flight.
+    fn heal(&mut self) -> Result<(), TestCaseError> {
+        let frozen: Vec<usize> = (self.tabs.iter())
+            .filter(|(_, t)| t.frozen)
+            .map(|(&tab, _)| tab)
+            .collect();
+        for tab in frozen {
+            self.set_frozen(tab, false);
+        }
+        self.run();
+        for _ in 0..3_000 {
+            let tabs: Vec<usize> = self.tabs.keys().copied().collect();
+            if let Some(&tab) = tabs.iter().find(|tab| !self.tabs[tab].bus.is_empty()) {
+                self.deliver_bus(tab);
+            } else if let Some(&tab) = tabs
+                .iter()
+                .find(|tab| !self.tabs[tab].panel.requests.is_empty())
+            {
+                self.answer_history(tab);
+            } else if let Some(&tab) = tabs.iter().find(|tab| {
+                self.tabs[tab]
+                    .real
+                    .as_ref()
+                    .is_some_and(|r| !r.open && !r.zombie)
+            }) {
+                self.open_real(tab);
+            } else if let Some(&tab) = tabs
+                .iter()
+                .find(|tab| self.tabs[tab].panel.engine.view().stopped)
+            {
+                self.work
+                    .push_back((tab, Work::Engine(Event::RetryPressed)));
+            } else if self.settled() {
+                return Ok(());
+            } else {
+                self.fire_timer(0);
+                // Heartbeats keep healthy streams alive while time passes.
+                self.act(Action::Heartbeat);
+            }
+            self.run();
+        }
+        Err(TestCaseError::fail(format!(
+            "did not settle: {}",
+            self.describe()
+        )))
+    }
+
+    fn settled(&self) -> bool {
+        self.tabs.values().all(|t| {
+            t.panel.engine.view().label == Label::Live
+                && t.panel.requests.is_empty()
+                && t.bus.is_empty()
+                && t.real.as_ref().is_none_or(|r| r.open && !r.zombie)
+        }) && self.streams() == usize::from(!self.tabs.is_empty())
+    }
+
+    fn streams(&self) -> usize {
+        self.tabs.values().filter(|t| t.real.is_some()).count()
+    }
+
+    fn describe(&self) -> String {
+        let tabs: Vec<String> = (self.tabs.iter())
+            .map(|(tab, t)| {
+                format!(
+                    "tab {tab} ({}): {:?}, stream {:?}, holder {}, real {:?}",
+                    t.panel.channel,
+                    t.panel.engine.view(),
+                    t.panel.engine.current_stream(),
+                    t.share.is_holder(),
+                    t.real
+                        .as_ref()
+                        .map(|r| (r.id, r.open, r.zombie, r.channels.clone()))
+                )
+            })
+            .collect();
+        format!("{tabs:#?}, lock {:?}", self.locks.holder)
+    }
+
+    fn check(&self) -> Result<(), TestCaseError> {
+        for (tab, t) in &self.tabs {
+            let held: Vec<u64> = t.panel.engine.messages().map(|m| m.id.0).collect();
+            let expected: Vec<u64> = (1..=self.published.len() as u64)
+                .filter(|id| self.published[*id as usize - 1] == t.panel.channel)
+                .collect();
+            prop_assert_eq!(held, expected, "tab {} of {}", tab, t.panel.channel);
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_tab_ends_live_with_each_message_once_over_one_stream(
+        actions in proptest::collection::vec(action(), 0..150),
+        first in 0u8..3,
+    ) {
+        let mut world = World::new();
+        world.open_tab(CHANNELS[first as usize]);
+        world.run();
+        for action in actions {
+            world.act(action);
+            prop_assert!(world.streams() <= world.tabs.len());
+        }
+        if world.tabs.is_empty() {
+            world.open_tab("general");
+            world.run();
+        }
+        world.heal()?;
+        world.check()?;
+        // And one more message reaches every tab of its channel, once.
+        world.publish("general");
+        world.publish("design");
+        world.run();
+        for tab in world.tabs.keys().copied().collect::<Vec<_>>() {
+            world.deliver_bus(tab);
+        }
+        world.heal()?;
+        world.check()?;
+    }
+}
