@@ -7,9 +7,11 @@
 //! the EventSource, every timer, every listener, an in-flight fetch.
 
 use crate::browser::{log_error, log_info, log_warn, now_ms, random, Listener, OwnedEventSource};
+use crate::share::{self, ShareLink};
 use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{RwSignal, Set};
+use panel_core::share::ShareEvent;
 use panel_core::{
     check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Message,
     MessageId, Options, ReadyState, StreamId, Timer, ViewState,
@@ -52,6 +54,9 @@ struct Inner {
     endpoint: Endpoint,
     outputs: Outputs,
     stream: Option<(StreamId, OwnedEventSource)>,
+    /// With tabs sharing a stream: this panel's place in it. Its engine's
+    /// streams are then virtual, answered by the shared one.
+    link: Option<ShareLink>,
     timers: HashMap<Timer, Timeout>,
     fetch: Option<AbortController>,
     /// Whether the first Live was marked on the performance timeline.
@@ -63,6 +68,7 @@ struct Inner {
 impl Connection {
     /// Starts the connection: history, then the stream.
     pub fn start(endpoint: Endpoint, options: Options, outputs: Outputs) -> Connection {
+        let sharing = options.share_across_tabs && share::supported();
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
             inner: Rc::new(RefCell::new(Inner {
@@ -70,6 +76,7 @@ impl Connection {
                 endpoint,
                 outputs,
                 stream: None,
+                link: None,
                 timers: HashMap::new(),
                 fetch: None,
                 marked_live: false,
@@ -79,6 +86,22 @@ impl Connection {
         };
         let inbox = connection.inbox();
         connection.inner.borrow_mut()._page_listeners = page_listeners(&inbox);
+        if sharing {
+            let (bridge_url, channel) = {
+                let inner = connection.inner.borrow();
+                (
+                    inner.endpoint.bridge_url.clone(),
+                    inner.endpoint.channel.clone(),
+                )
+            };
+            let deliver = inbox.clone();
+            let link = ShareLink::join(
+                &bridge_url,
+                &channel,
+                Rc::new(move |event| deliver.send(event)),
+            );
+            connection.inner.borrow_mut().link = Some(link);
+        }
         inbox.send(Event::Mount);
         connection
     }
@@ -102,6 +125,7 @@ impl Drop for Connection {
         self.inbox().send(Event::Unmount);
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             inner.stream = None;
+            inner.link = None;
             inner.timers.clear();
             if let Some(fetch) = inner.fetch.take() {
                 fetch.abort();
@@ -146,10 +170,21 @@ impl Inner {
             Command::OpenStream {
                 stream,
                 last_event_id,
-            } => self.open_stream(stream, last_event_id, inbox),
+            } => match &self.link {
+                Some(link) => link.send(|panel| ShareEvent::Subscribe { panel, stream }),
+                None => self.open_stream(stream, last_event_id, inbox),
+            },
             Command::CloseStream(stream) => {
+                if let Some(link) = &self.link {
+                    link.send(|panel| ShareEvent::Unsubscribe { panel, stream });
+                }
                 if self.stream.as_ref().is_some_and(|(id, _)| *id == stream) {
                     self.stream = None;
+                }
+            }
+            Command::StreamSilent(stream) => {
+                if let Some(link) = &self.link {
+                    link.send(|panel| ShareEvent::Silent { panel, stream });
                 }
             }
             Command::ArmTimer(timer, after_ms) => {

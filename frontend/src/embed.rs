@@ -69,8 +69,12 @@ pub fn mount_discussion_panel(
                 continue;
             }
             let value = read(&key).map(|v| {
-                v.as_f64()
-                    .map_or_else(|| v.as_string().unwrap_or_default(), |n| n.to_string())
+                if let Some(flag) = v.as_bool() {
+                    flag.to_string()
+                } else {
+                    v.as_f64()
+                        .map_or_else(|| v.as_string().unwrap_or_default(), |n| n.to_string())
+                }
             });
             engine_options
                 .set(&key, &value.unwrap_or_default())

@@ -5,6 +5,8 @@
 //! - [`connection`]: the browser glue around `panel_core`'s pure engine.
 //! - [`browser`]: owned handles on browser resources (listeners, EventSource).
 //! - [`embed`]: `mountDiscussionPanel(element, options)` for non-Leptos pages.
+//! - [`share`]: one stream for every tab of a browser profile (Web Locks and
+//!   `BroadcastChannel` around `panel_core::share`).
 //! - [`demo`]: the demo editor page trunk serves.
 //!
 //! The decisions (reconnection, watchdog, history merging) live in the
@@ -16,6 +18,7 @@ pub mod demo;
 pub mod embed;
 pub mod message_list;
 pub mod panel;
+pub mod share;
 
 pub use panel::DiscussionPanel;
 pub use panel_core as core;

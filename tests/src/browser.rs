@@ -132,7 +132,7 @@ impl Browser {
     }
 
     /// Runs one DevTools protocol command on the page, through chromedriver.
-    async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), Error> {
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), Error> {
         let url = format!(
             "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
             self.driver_port, self.session

@@ -3,6 +3,7 @@
 use crate::bridge::{Bridge, BridgeOptions};
 use crate::browser::Browser;
 use crate::{wait_until, Error};
+use fantoccini::wd::WindowHandle;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -90,6 +91,39 @@ impl Scenario {
             .goto(&url)
             .await
             .map_err(|e| format!("cannot open {url}: {e}"))
+    }
+
+    /// Opens `path_and_query` in a new tab of the same browser (one profile),
+    /// and leaves that tab current; returns its handle.
+    pub async fn open_tab(&self, path_and_query: &str) -> Result<WindowHandle, Error> {
+        let client = &self.browser.client;
+        let tab = client
+            .new_window(true)
+            .await
+            .map_err(|e| format!("cannot open a tab: {e}"))?
+            .handle;
+        self.to_tab(&tab).await?;
+        self.open(path_and_query).await?;
+        Ok(tab)
+    }
+
+    /// Makes `tab` the one scripts and reads go to.
+    pub async fn to_tab(&self, tab: &WindowHandle) -> Result<(), Error> {
+        (self.browser.client.switch_to_window(tab.clone()).await)
+            .map_err(|e| format!("cannot switch tabs: {e}"))
+    }
+
+    /// The current tab.
+    pub async fn this_tab(&self) -> Result<WindowHandle, Error> {
+        (self.browser.client.window().await).map_err(|e| format!("no current tab: {e}"))
+    }
+
+    /// Whether the current tab holds the shared stream (`<html data-discussion-stream>`).
+    pub async fn holds_stream(&self) -> Result<bool, Error> {
+        let role = self
+            .run_js("return document.documentElement.getAttribute('data-discussion-stream');")
+            .await?;
+        Ok(role.as_str() == Some("holder"))
     }
 
     /// Reads the panel's state.

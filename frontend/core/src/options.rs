@@ -25,6 +25,9 @@ pub struct Options {
     /// At most this many messages are held (500). Past it, the oldest tenth goes
     /// at once, so the list reshapes once per 50 messages rather than on each.
     pub max_messages: usize,
+    /// Whether the panels of every tab of this browser profile share one
+    /// stream to the bridge (on). Off: each panel opens its own.
+    pub share_across_tabs: bool,
 }
 
 impl Default for Options {
@@ -39,6 +42,7 @@ impl Default for Options {
             history_limit: 50,
             page_limit: 100,
             max_messages: 500,
+            share_across_tabs: true,
         }
     }
 }
@@ -125,13 +129,20 @@ impl Options {
             "history_limit" => self.history_limit = number(1, 500)? as u32,
             "page_limit" => self.page_limit = number(1, 500)? as u32,
             "max_messages" => self.max_messages = number(1, 100_000)? as usize,
+            "share_across_tabs" => {
+                self.share_across_tabs = match value.trim() {
+                    "true" | "on" | "1" | "" => true,
+                    "false" | "off" | "0" => false,
+                    _ => return Err(format!("{name} must be true or false, not {value:?}")),
+                }
+            }
             _ => return Err(format!("unknown option {name:?}")),
         }
         Ok(())
     }
 
     /// Knob names `set` accepts, in `snake_case`.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "watchdog_factor",
         "initial_watchdog_ms",
         "backoff_base_ms",
@@ -141,6 +152,7 @@ impl Options {
         "history_limit",
         "page_limit",
         "max_messages",
+        "share_across_tabs",
     ];
 }
 
@@ -190,8 +202,17 @@ mod tests {
             .unwrap_err()
             .contains("unknown option"));
         for name in Options::NAMES {
-            assert!(Options::default().set(name, "100").is_ok(), "{name}");
+            let value = if name == "share_across_tabs" {
+                "off"
+            } else {
+                "100"
+            };
+            assert!(Options::default().set(name, value).is_ok(), "{name}");
         }
+        let mut options = Options::default();
+        options.set("shareAcrossTabs", "false").unwrap();
+        assert!(!options.share_across_tabs);
+        assert!(options.set("share_across_tabs", "maybe").is_err());
     }
 
     #[test]

@@ -195,6 +195,9 @@ struct Real {
     /// It replaces an open stream for a new set of channels, and has not
     /// opened yet.
     seamless: bool,
+    /// It replaced one seamlessly without an id to resume from: once open,
+    /// the panels are told to catch up (a `resync`).
+    catch_up: bool,
 }
 
 #[derive(Debug)]
@@ -483,7 +486,7 @@ impl Share {
                     Some(real) => out.push(ShareCommand::Post(Relay::State {
                         source: real.source,
                         state: real.state,
-                        seamless: false,
+                        seamless: real.seamless,
                         status: self.status.clone(),
                     })),
                     None => {}
@@ -520,9 +523,10 @@ impl Share {
         if self.real.as_ref().is_some_and(|r| r.channels == union) {
             return;
         }
-        // Seamless only from a known id: the new stream replays what followed it.
-        let seamless =
-            self.cursor.is_some() && self.real.as_ref().is_some_and(|r| r.state == Shared::Open);
+        // The new stream replays what followed the newest id relayed; with
+        // none yet, the panels catch up once it opens.
+        // A stream still opening for the last change continues what that one replaced.
+        let seamless = (self.real.as_ref()).is_some_and(|r| r.state == Shared::Open || r.seamless);
         self.close_real(out);
         self.open_real(seamless, out);
     }
@@ -549,6 +553,7 @@ impl Share {
             channels,
             state: Shared::Connecting,
             seamless,
+            catch_up: seamless && self.cursor.is_none(),
         });
         self.publish(
             Relay::State {
@@ -581,14 +586,27 @@ impl Share {
         real.state = state;
         // Only its opening continues the stream it replaced; an error does not.
         let seamless = real.seamless && state == Shared::Open;
+        let catch_up = real.catch_up && state == Shared::Open;
         real.seamless = false;
+        real.catch_up = false;
+        let source = real.source;
         let relay = Relay::State {
-            source: real.source,
+            source,
             state,
             seamless,
             status: None,
         };
         self.publish(relay, out);
+        if catch_up {
+            let resync = Relay::Event {
+                source,
+                name: "resync".into(),
+                data: r#"{"reason":"stream_switched"}"#.into(),
+                to: None,
+                id: None,
+            };
+            self.publish(resync, out);
+        }
     }
 
     fn real_event(&mut self, id: u64, name: String, data: String, last_id: &str, out: &mut Out) {

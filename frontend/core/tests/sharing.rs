@@ -134,6 +134,95 @@ fn a_union_change_reopens_from_the_cursor_and_keeps_virtual_streams_open() {
 }
 
 #[test]
+fn a_switch_with_no_id_to_resume_from_tells_the_panels_to_catch_up() {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    share.handle(ShareEvent::StreamOpened(1));
+    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 2,
+        channels: vec!["design".into()],
+    }));
+    assert!(out.contains(&ShareCommand::OpenStream {
+        stream: 2,
+        channels: vec!["design".into(), "general".into()],
+        last_event_id: None,
+    }));
+    let out = share.handle(ShareEvent::StreamOpened(2));
+    let delivered: Vec<&Event> = out
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Deliver { event, .. } => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delivered,
+        [&Event::Received(
+            1,
+            panel_core::Incoming::Resync {
+                reason: "stream_switched".into()
+            }
+        )]
+    );
+}
+
+#[test]
+fn changes_in_quick_succession_stay_seamless_for_every_tab() {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    share.handle(ShareEvent::StreamOpened(1));
+    let wants = |channels: &[&str]| {
+        ShareEvent::Relayed(Relay::Wants {
+            tab: 2,
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+        })
+    };
+    // Tab 2 mounts a panel of a new channel, then drops its old one, before
+    // the first reopening is done; then it asks again while waiting.
+    let mut out = share.handle(wants(&["design", "random"]));
+    out.extend(share.handle(wants(&["random"])));
+    out.extend(share.handle(wants(&["random"])));
+    out.extend(share.handle(ShareEvent::StreamOpened(3)));
+    let states: Vec<bool> = out
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Post(Relay::State { seamless, .. }) => Some(*seamless),
+            _ => None,
+        })
+        .collect();
+    assert!(states.iter().all(|s| *s), "{out:?}");
+    let delivered: Vec<&ShareCommand> = out
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                ShareCommand::Deliver {
+                    event: Event::StreamError(..),
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert!(delivered.is_empty(), "{delivered:?}");
+}
+
+#[test]
 fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() {
     let mut share = Share::new(3);
     share.handle(ShareEvent::PanelMounted {

@@ -1,0 +1,453 @@
+//! The browser side of [`panel_core::share`]: one stream per browser profile
+//! and bridge, shared by every tab and every panel in them.
+//!
+//! One [`Sharing`] per bridge lives in a tab while any of its panels does. It
+//! turns Web Locks grants and steals, `BroadcastChannel` messages, the real
+//! EventSource's callbacks and the Page Lifecycle (`pagehide`, `freeze`) into
+//! [`ShareEvent`]s, and carries out the [`ShareCommand`]s. It decides nothing
+//! itself. Each panel holds a [`ShareLink`]; dropping the last one drops the
+//! `Sharing`, which closes its EventSource and channel, removes its listeners
+//! and lets the lock go.
+//!
+//! Where Web Locks or `BroadcastChannel` are missing (or the `share_across_tabs`
+//! option is off), panels open a stream each, as before.
+
+use crate::browser::{log_info, log_warn, random, Listener, OwnedEventSource};
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, Object, Promise, Reflect};
+use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
+use panel_core::{Event, ReadyState};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortController, BroadcastChannel, EventSource, MessageEvent};
+
+/// The attribute of `<html>` that says whether this tab holds the stream.
+const ROLE_ATTRIBUTE: &str = "data-discussion-stream";
+
+/// Hands an event to one panel's engine.
+pub type Deliver = Rc<dyn Fn(Event)>;
+
+thread_local! {
+    /// The tab's `Sharing` per bridge URL, while panels use it.
+    static SHARINGS: RefCell<HashMap<String, Weak<Sharing>>> = RefCell::default();
+    static NEXT_PANEL: Cell<PanelId> = const { Cell::new(1) };
+}
+
+/// Whether this browser can share a stream between tabs.
+pub fn supported() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let has = |target: &JsValue, name: &str| {
+        Reflect::get(target, &JsValue::from_str(name)).is_ok_and(|v| !v.is_undefined())
+    };
+    has(&window, "BroadcastChannel") && has(&window.navigator(), "locks")
+}
+
+/// One panel's place in its tab's `Sharing`. Dropping it unmounts the panel there.
+pub struct ShareLink {
+    sharing: Rc<Sharing>,
+    panel: PanelId,
+}
+
+impl ShareLink {
+    /// Joins (or starts) the tab's sharing of `bridge_url` with a panel of
+    /// `channel`; `deliver` takes its virtual stream's events.
+    pub fn join(bridge_url: &str, channel: &str, deliver: Deliver) -> ShareLink {
+        let existing = SHARINGS.with(|all| all.borrow().get(bridge_url).and_then(Weak::upgrade));
+        let sharing = existing.unwrap_or_else(|| {
+            let sharing = Sharing::start(bridge_url);
+            SHARINGS.with(|all| {
+                (all.borrow_mut()).insert(bridge_url.to_owned(), Rc::downgrade(&sharing))
+            });
+            sharing
+        });
+        let panel = NEXT_PANEL.with(|next| next.replace(next.get() + 1));
+        sharing.deliver.borrow_mut().insert(panel, deliver);
+        sharing.send(ShareEvent::PanelMounted {
+            panel,
+            channel: channel.to_owned(),
+        });
+        ShareLink { sharing, panel }
+    }
+
+    /// Tells the sharing what the panel's engine did with its virtual stream.
+    pub fn send(&self, event: impl FnOnce(PanelId) -> ShareEvent) {
+        self.sharing.send(event(self.panel));
+    }
+}
+
+impl Drop for ShareLink {
+    /// The panel leaves after the current task: a panel that switches channel
+    /// drops its connection and starts the next one in the same task, so the
+    /// tab stays in the running (and keeps the stream, if it holds it) and the
+    /// switch is a seamless change of channels for every tab.
+    fn drop(&mut self) {
+        self.sharing.deliver.borrow_mut().remove(&self.panel);
+        let (sharing, panel) = (self.sharing.clone(), self.panel);
+        wasm_bindgen_futures::spawn_local(async move {
+            sharing.send(ShareEvent::PanelUnmounted { panel });
+            if Rc::strong_count(&sharing) == 1 {
+                SHARINGS.with(|all| all.borrow_mut().remove(&sharing.bridge_url));
+            }
+        });
+    }
+}
+
+/// One lock request and what came of it.
+struct LockRequest {
+    /// Aborts it while it waits (not for a steal, which never waits).
+    abort: Option<AbortController>,
+    /// Set once granted: calling it releases the lock.
+    release: Option<Function>,
+    /// Given up by this tab (released or aborted).
+    given_up: bool,
+}
+
+/// A tab's share of one bridge's stream.
+struct Sharing {
+    bridge_url: String,
+    lock_name: String,
+    me: Weak<Sharing>,
+    machine: RefCell<Share>,
+    /// Events raised while a step runs, handled after it (as in `Inbox`).
+    queue: RefCell<VecDeque<ShareEvent>>,
+    busy: Cell<bool>,
+    deliver: RefCell<HashMap<PanelId, Deliver>>,
+    channel: Option<BroadcastChannel>,
+    stream: RefCell<Option<(u64, OwnedEventSource)>>,
+    locks: RefCell<Vec<(u64, LockRequest)>>,
+    next_lock: Cell<u64>,
+    prune: RefCell<Option<Timeout>>,
+    listeners: RefCell<Vec<Listener>>,
+}
+
+impl Sharing {
+    fn start(bridge_url: &str) -> Rc<Sharing> {
+        let name = format!("discussion-panel {bridge_url}");
+        let channel = BroadcastChannel::new(&name).ok();
+        let tab = (random() * 9_007_199_254_740_992.0) as u64;
+        let sharing = Rc::new_cyclic(|me| Sharing {
+            bridge_url: bridge_url.to_owned(),
+            lock_name: name,
+            me: me.clone(),
+            machine: RefCell::new(Share::new(tab)),
+            queue: RefCell::default(),
+            busy: Cell::new(false),
+            deliver: RefCell::default(),
+            channel,
+            stream: RefCell::default(),
+            locks: RefCell::default(),
+            next_lock: Cell::new(0),
+            prune: RefCell::default(),
+            listeners: RefCell::default(),
+        });
+        sharing.listen();
+        sharing
+    }
+
+    /// The `BroadcastChannel` and the page's lifecycle.
+    fn listen(&self) {
+        let mut listeners = Vec::new();
+        if let Some(channel) = &self.channel {
+            let me = self.me.clone();
+            listeners.push(Listener::new(channel.as_ref(), "message", move |event| {
+                let data = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|m| m.data().as_string());
+                match data.as_deref().map(serde_json::from_str::<Relay>) {
+                    Some(Ok(relay)) => with(&me, |s| s.send(ShareEvent::Relayed(relay))),
+                    _ => log_warn("ignored a message on the tabs' channel that is not a relay"),
+                }
+            }));
+        }
+        if let Some(window) = web_sys::window() {
+            let me = self.me.clone();
+            listeners.push(Listener::new(window.as_ref(), "pagehide", move |_| {
+                with(&me, |s| s.send(ShareEvent::Suspend))
+            }));
+            let me = self.me.clone();
+            listeners.push(Listener::new(window.as_ref(), "pageshow", move |event| {
+                let persisted = Reflect::get(&event, &JsValue::from_str("persisted"))
+                    .is_ok_and(|v| v.is_truthy());
+                if persisted {
+                    with(&me, |s| s.send(ShareEvent::Resume));
+                }
+            }));
+            if let Some(document) = window.document() {
+                let me = self.me.clone();
+                listeners.push(Listener::new(document.as_ref(), "freeze", move |_| {
+                    with(&me, |s| s.send(ShareEvent::Suspend))
+                }));
+                let me = self.me.clone();
+                listeners.push(Listener::new(document.as_ref(), "resume", move |_| {
+                    with(&me, |s| s.send(ShareEvent::Resume))
+                }));
+            }
+        }
+        *self.listeners.borrow_mut() = listeners;
+    }
+
+    fn send(&self, event: ShareEvent) {
+        self.queue.borrow_mut().push_back(event);
+        if self.busy.replace(true) {
+            return; // the running step handles it next
+        }
+        loop {
+            let Some(event) = self.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            let commands = self.machine.borrow_mut().handle(event);
+            for command in commands {
+                self.execute(command);
+            }
+        }
+        self.busy.set(false);
+        self.show_role();
+    }
+
+    /// `<html data-discussion-stream="holder|follower">`: which tab holds the
+    /// shared stream, for whoever debugs it (and the end-to-end tests).
+    fn show_role(&self) {
+        let holder = self.machine.borrow().is_holder();
+        let root = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element());
+        if let Some(root) = root {
+            let role = if holder { "holder" } else { "follower" };
+            if root.get_attribute(ROLE_ATTRIBUTE).as_deref() != Some(role) {
+                let _ = root.set_attribute(ROLE_ATTRIBUTE, role);
+            }
+        }
+    }
+
+    fn execute(&self, command: ShareCommand) {
+        match command {
+            ShareCommand::RequestLock { steal } => self.request_lock(steal),
+            ShareCommand::ReleaseLock => self.release_lock(),
+            ShareCommand::Post(relay) => {
+                if let (Some(channel), Ok(json)) = (&self.channel, serde_json::to_string(&relay)) {
+                    let _ = channel.post_message(&JsValue::from_str(&json));
+                }
+            }
+            ShareCommand::OpenStream {
+                stream,
+                channels,
+                last_event_id,
+            } => self.open_stream(stream, &channels.join(","), last_event_id),
+            ShareCommand::CloseStream(stream) => {
+                let mut held = self.stream.borrow_mut();
+                if held.as_ref().is_some_and(|(id, _)| *id == stream) {
+                    *held = None;
+                }
+            }
+            ShareCommand::Deliver { panel, event } => {
+                // Out of the map first: the panel may leave while it handles it.
+                let deliver = self.deliver.borrow().get(&panel).cloned();
+                if let Some(deliver) = deliver {
+                    deliver(event);
+                }
+            }
+            ShareCommand::ArmPruneTimer(after) => {
+                let me = self.me.clone();
+                let timer = Timeout::new(after as u32, move || {
+                    with(&me, |s| s.send(ShareEvent::PruneTimer))
+                });
+                *self.prune.borrow_mut() = Some(timer);
+            }
+            ShareCommand::Log(text) => log_info(&format!("shared stream: {text}")),
+        }
+    }
+
+    fn open_stream(
+        &self,
+        stream: u64,
+        channels: &str,
+        last_event_id: Option<panel_core::MessageId>,
+    ) {
+        *self.stream.borrow_mut() = None;
+        let mut url = format!("{}/api/events?channels={channels}", self.bridge_url);
+        if let Some(id) = last_event_id {
+            url.push_str(&format!("&last_event_id={id}"));
+        }
+        let source = match EventSource::new(&url) {
+            Ok(source) => source,
+            Err(error) => {
+                log_warn(&format!(
+                    "could not create an EventSource for {url}: {error:?}"
+                ));
+                let me = self.me.clone();
+                // Not from inside this step: as the browser giving up, next.
+                wasm_bindgen_futures::spawn_local(async move {
+                    with(&me, |s| {
+                        s.send(ShareEvent::StreamError(stream, ReadyState::Closed))
+                    })
+                });
+                return;
+            }
+        };
+        let target: &web_sys::EventTarget = source.as_ref();
+        let mut listeners = Vec::with_capacity(6);
+        let me = self.me.clone();
+        listeners.push(Listener::new(target, "open", move |_| {
+            with(&me, |s| s.send(ShareEvent::StreamOpened(stream)))
+        }));
+        let (me, watched) = (self.me.clone(), source.clone());
+        listeners.push(Listener::new(target, "error", move |_| {
+            let state = match watched.ready_state() {
+                EventSource::CONNECTING => ReadyState::Connecting,
+                EventSource::OPEN => ReadyState::Open,
+                _ => ReadyState::Closed,
+            };
+            with(&me, |s| s.send(ShareEvent::StreamError(stream, state)));
+        }));
+        for name in ["message", "status", "heartbeat", "resync"] {
+            let me = self.me.clone();
+            listeners.push(Listener::new(target, name, move |event| {
+                let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
+                let event = ShareEvent::StreamEvent {
+                    stream,
+                    name: name.to_owned(),
+                    data: event.data().as_string().unwrap_or_default(),
+                    last_event_id: event.last_event_id(),
+                };
+                with(&me, |s| s.send(event));
+            }));
+        }
+        *self.stream.borrow_mut() = Some((stream, OwnedEventSource::new(source, listeners)));
+    }
+
+    /// `navigator.locks.request(name, options, granted)`: `granted` holds the
+    /// lock until the promise it returns resolves; the request's own promise
+    /// settles when the lock is let go, aborted while waiting, or stolen.
+    fn request_lock(&self, steal: bool) {
+        let Some(locks) = web_sys::window()
+            .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
+        else {
+            return;
+        };
+        let id = self.next_lock.get();
+        self.next_lock.set(id + 1);
+        let options = Object::new();
+        let abort = if steal {
+            let _ = Reflect::set(&options, &"steal".into(), &JsValue::TRUE);
+            None
+        } else {
+            let abort = AbortController::new().ok();
+            if let Some(abort) = &abort {
+                let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
+            }
+            abort
+        };
+        let me = self.me.clone();
+        let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock| {
+            let mut release = None;
+            let held = Promise::new(&mut |resolve, _| release = Some(resolve));
+            with(&me, |s| s.granted(id, release.take()));
+            held
+        });
+        let request = Reflect::get(&locks, &"request".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .and_then(|request| {
+                let name = JsValue::from_str(&self.lock_name);
+                request
+                    .call3(&locks, &name, &options, granted.as_ref())
+                    .ok()
+            })
+            .and_then(|p| p.dyn_into::<Promise>().ok());
+        let Some(request) = request else {
+            return log_warn("the Web Locks request failed: this tab will not hold the stream");
+        };
+        self.locks.borrow_mut().push((
+            id,
+            LockRequest {
+                abort,
+                release: None,
+                given_up: false,
+            },
+        ));
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let settled = wasm_bindgen_futures::JsFuture::from(request).await;
+            // The grant callback lives until its request settles, even past
+            // this tab's sharing: the browser may still call it until then.
+            drop(granted);
+            with(&me, |s| s.lock_settled(id, settled.is_err()));
+        });
+    }
+
+    fn granted(&self, id: u64, release: Option<Function>) {
+        let mut locks = self.locks.borrow_mut();
+        let Some((_, request)) = locks.iter_mut().find(|(i, _)| *i == id) else {
+            return;
+        };
+        if request.given_up {
+            // Granted just as this tab gave it up: let it go at once.
+            if let Some(release) = release {
+                let _ = release.call0(&JsValue::NULL);
+            }
+            return;
+        }
+        request.release = release;
+        drop(locks);
+        self.send(ShareEvent::LockGranted {
+            now: js_sys::Date::now() as u64,
+        });
+    }
+
+    fn release_lock(&self) {
+        for (_, request) in self.locks.borrow_mut().iter_mut() {
+            request.given_up = true;
+            if let Some(release) = request.release.take() {
+                let _ = release.call0(&JsValue::NULL);
+            } else if let Some(abort) = &request.abort {
+                abort.abort();
+            }
+        }
+    }
+
+    /// A request's promise settled: a lock held and not given up that ends
+    /// in an error was stolen.
+    fn lock_settled(&self, id: u64, failed: bool) {
+        let mut locks = self.locks.borrow_mut();
+        let Some(index) = locks.iter().position(|(i, _)| *i == id) else {
+            return;
+        };
+        let (_, request) = locks.remove(index);
+        drop(locks);
+        if failed && request.release.is_some() && !request.given_up {
+            self.send(ShareEvent::LockLost);
+        }
+    }
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        self.release_lock();
+        self.stream.borrow_mut().take();
+        self.prune.borrow_mut().take();
+        self.listeners.borrow_mut().clear();
+        let root = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element());
+        if let Some(root) = root {
+            let _ = root.remove_attribute(ROLE_ATTRIBUTE);
+        }
+        if let Some(channel) = &self.channel {
+            channel.close();
+        }
+    }
+}
+
+/// Runs `f` on the sharing if it is still there.
+fn with(me: &Weak<Sharing>, f: impl FnOnce(&Sharing)) {
+    if let Some(sharing) = me.upgrade() {
+        f(&sharing);
+    }
+}

@@ -1,0 +1,309 @@
+//! Many tabs, one stream: tabs of one Chromium profile share a single event
+//! stream to the real bridge. Each test has its own bridge and browser.
+
+use e2e::panel::{ensure, exactly_once_in_order, PanelState, Scenario, FAST};
+use e2e::{wait_until, Error};
+use fantoccini::wd::WindowHandle;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(15);
+
+/// The same short timings as [`FAST`], for the JS API's camelCase options.
+const FAST_CAMEL: &str =
+    "backoffBaseMs=150&backoffCapMs=600&stabilityWindowMs=1500&initialWatchdogMs=3000";
+
+/// Opens one tab per page (the scenario's first tab is the first page) and
+/// waits for each panel to be Live.
+async fn tabs(name: &str, pages: &[String]) -> Result<(Scenario, Vec<WindowHandle>), Error> {
+    let s = Scenario::live(name, &pages[0]).await?;
+    let mut handles = vec![s.this_tab().await?];
+    for page in &pages[1..] {
+        handles.push(s.open_tab(page).await?);
+        s.wait_label("live", SOON).await?;
+    }
+    Ok((s, handles))
+}
+
+/// Waits until the bridge serves exactly these streams (each as its channels).
+async fn streams_become(s: &Scenario, expected: &[&str]) -> Result<(), Error> {
+    let expected: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
+    let result = wait_until(SOON, &format!("the streams {expected:?}"), || async {
+        s.bridge
+            .active_streams()
+            .await
+            .ok()
+            .filter(|a| a == &expected)
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(problem) => {
+            let now = s.bridge.active_streams().await.unwrap_or_default();
+            Err(s
+                .report(&format!("{problem}; the bridge has {now:?}"))
+                .await)
+        }
+    }
+}
+
+/// Waits, in `tab`, for its panel to satisfy `check`.
+async fn in_tab(
+    s: &Scenario,
+    tab: &WindowHandle,
+    what: &str,
+    check: impl Fn(&PanelState) -> bool,
+) -> Result<PanelState, Error> {
+    s.to_tab(tab).await?;
+    s.wait_for(SOON, what, check).await
+}
+
+/// A same-origin request from the current tab, with its own 3 s limit: its
+/// status, or why it failed.
+async fn fetch_from_tab(s: &Scenario) -> Result<String, Error> {
+    let script = r#"const done = arguments[arguments.length - 1];
+    const started = performance.now();
+    fetch('/healthz', { signal: AbortSignal.timeout(3000) })
+      .then((r) => done(`${r.status} in ${Math.round(performance.now() - started)} ms`))
+      .catch((e) => done(String(e)));"#;
+    let answer = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("fetch script: {e}"))?;
+    Ok(answer.as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_tabs_on_one_channel_share_one_stream() -> Result<(), Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, handles) = tabs("ten_tabs_on_one_channel", &vec![page; 10]).await?;
+    streams_become(&s, &["general"]).await?;
+    let id = s.bridge.inject("general", "alice", "to every tab").await?;
+    for (index, tab) in handles.iter().enumerate() {
+        in_tab(&s, tab, &format!("the message in tab {index}"), |st| {
+            st.label() == "live" && st.ids.contains(&id)
+        })
+        .await?;
+        let answer = fetch_from_tab(&s).await?;
+        ensure(answer.starts_with("200 "), || {
+            format!("a same-origin fetch from tab {index}: {answer}")
+        })?;
+    }
+    streams_become(&s, &["general"]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_tabs_on_ten_channels_share_one_stream() -> Result<(), Error> {
+    let channels: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+    let pages: Vec<String> = (channels.iter())
+        .map(|c| format!("/?channel={c}&{FAST}"))
+        .collect();
+    let (s, handles) = tabs("ten_tabs_on_ten_channels", &pages).await?;
+    let all = channels.join(",");
+    streams_become(&s, &[&all]).await?;
+    let mut ids = Vec::new();
+    for channel in &channels {
+        ids.push(s.bridge.inject(channel, "bob", channel).await?);
+    }
+    for (index, tab) in handles.iter().enumerate() {
+        let state = in_tab(&s, tab, &format!("its message in tab {index}"), |st| {
+            st.ids.contains(&ids[index])
+        })
+        .await?;
+        ensure(state.ids == [ids[index].clone()], || {
+            format!("tab {index} shows {:?}, not only {}", state.ids, ids[index])
+        })?;
+        let answer = fetch_from_tab(&s).await?;
+        ensure(answer.starts_with("200 "), || {
+            format!("a same-origin fetch from tab {index}: {answer}")
+        })?;
+    }
+    streams_become(&s, &[&all]).await
+}
+
+/// Posts messages until stopped, one every `every`.
+struct Publisher {
+    stop: Arc<AtomicBool>,
+    posted: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<Vec<String>>,
+}
+
+impl Publisher {
+    fn start(s: &Scenario, channel: &'static str, every: Duration) -> Publisher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let posted = Arc::new(AtomicUsize::new(0));
+        let api = bridge_client::BridgeClient::new(s.bridge.url(""));
+        let (stopping, counting) = (stop.clone(), posted.clone());
+        let task = tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while !stopping.load(Ordering::Relaxed) {
+                let content = format!("m{}", ids.len());
+                if let Ok(id) = api.inject(channel, "pub", &content).await {
+                    ids.push(id);
+                    counting.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::time::sleep(every).await; // pacing, not synchronisation
+            }
+            ids
+        });
+        Publisher { stop, posted, task }
+    }
+
+    /// Waits until `more` messages were posted since this was called.
+    async fn wait_for(&self, more: usize) -> Result<(), Error> {
+        let target = self.posted.load(Ordering::Relaxed) + more;
+        wait_until(SOON, &format!("{more} more messages posted"), || async {
+            (self.posted.load(Ordering::Relaxed) >= target).then_some(())
+        })
+        .await
+    }
+
+    /// Stops and returns the ids posted.
+    async fn finish(self) -> Result<Vec<String>, Error> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.map_err(|e| format!("publisher: {e}"))
+    }
+}
+
+/// The tab among `handles` that holds the stream, once one does.
+async fn holder(s: &Scenario, handles: &[WindowHandle]) -> Result<WindowHandle, Error> {
+    wait_until(SOON, "a tab to hold the stream", || async {
+        for tab in handles {
+            if s.to_tab(tab).await.is_ok() && s.holds_stream().await.unwrap_or(false) {
+                return Some(tab.clone());
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_or_crashing_the_holder_loses_nothing_in_the_other_tabs() -> Result<(), Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, mut handles) = tabs("closing_or_crashing_the_holder", &vec![page; 4]).await?;
+    let publisher = Publisher::start(&s, "general", Duration::from_millis(40));
+
+    // Close the holder's tab while messages are being posted.
+    let first = holder(&s, &handles).await?;
+    publisher.wait_for(5).await?;
+    s.to_tab(&first).await?;
+    (s.browser.client.close_window().await).map_err(|e| format!("closing the tab: {e}"))?;
+    handles.retain(|tab| tab != &first);
+    let next = holder(&s, &handles).await?;
+    let before = s
+        .bridge
+        .inject("general", "check", "after the close")
+        .await?;
+    in_tab(&s, &next, "the new holder, live", |st| {
+        st.label() == "live" && st.ids.contains(&before)
+    })
+    .await?;
+
+    // Crash the new holder's renderer.
+    publisher.wait_for(5).await?;
+    s.to_tab(&next).await?;
+    let _ = s.browser.cdp("Page.crash", serde_json::json!({})).await;
+    handles.retain(|tab| tab != &next);
+    let third = holder(&s, &handles).await?;
+    let after = s
+        .bridge
+        .inject("general", "check", "after the crash")
+        .await?;
+    in_tab(&s, &third, "the third holder, live", |st| {
+        st.label() == "live" && st.ids.contains(&after)
+    })
+    .await?;
+
+    publisher.wait_for(5).await?;
+    let posted = publisher.finish().await?;
+    let history = s.bridge.history_ids("general").await?;
+    for (index, tab) in handles.iter().enumerate() {
+        let last = history.last().cloned().unwrap_or_default();
+        let state = in_tab(&s, tab, &format!("every message in tab {index}"), |st| {
+            st.ids.contains(&last)
+        })
+        .await?;
+        exactly_once_in_order(&state.ids, &history)?;
+    }
+    eprintln!(
+        "{} messages posted while the holder closed and crashed; both remaining tabs show all once",
+        posted.len()
+    );
+    streams_become(&s, &["general"]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tab_switching_channel_moves_the_shared_stream_without_a_gap() -> Result<(), Error> {
+    let pages = [
+        format!("/embed.html?channel=general&{FAST_CAMEL}"),
+        format!("/embed.html?channel=design&{FAST_CAMEL}"),
+    ];
+    let (s, handles) = tabs("a_tab_switching_channel", &pages).await?;
+    streams_become(&s, &["design,general"]).await?;
+    s.to_tab(&handles[0]).await?;
+    s.record_labels().await?;
+    let publisher = Publisher::start(&s, "general", Duration::from_millis(30));
+    publisher.wait_for(3).await?;
+    s.to_tab(&handles[1]).await?;
+    s.run_js("window.discussionPanel.setChannel('random');")
+        .await?;
+    streams_become(&s, &["general,random"]).await?;
+    let random = s.bridge.inject("random", "erin", "random talk").await?;
+    in_tab(&s, &handles[1], "the switched tab on random", |st| {
+        st.channel.as_deref() == Some("random") && st.ids == [random.clone()]
+    })
+    .await?;
+    publisher.wait_for(3).await?;
+    let posted = publisher.finish().await?;
+    let last = posted.last().cloned().unwrap_or_default();
+    let state = in_tab(&s, &handles[0], "every message in the other tab", |st| {
+        st.ids.contains(&last)
+    })
+    .await?;
+    exactly_once_in_order(&state.ids, &posted)?;
+    let labels = s.labels_seen().await?;
+    ensure(labels.iter().all(|l| l == "live"), || {
+        format!("the other tab's label changed during the switch: {labels:?}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_panels_in_one_page_share_one_stream() -> Result<(), Error> {
+    let page = format!("/embed.html?channel=general&{FAST_CAMEL}");
+    let s = Scenario::live("two_panels_in_one_page", &page).await?;
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel-demo.js').then((m) => {{
+          const host = document.createElement('div');
+          document.body.append(host);
+          const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));
+          window.second = m.mountDiscussionPanel(host, {{ ...options, channel: 'design' }});
+          done('mounted');
+        }}).catch((e) => done(String(e)));"#
+    );
+    let answer = (s.browser.client.execute_async(&script, vec![]).await)
+        .map_err(|e| format!("mounting a second panel: {e}"))?;
+    ensure(answer == "mounted", || format!("second panel: {answer}"))?;
+    streams_become(&s, &["design,general"]).await?;
+    let general = s.bridge.inject("general", "a", "to the first").await?;
+    let design = s.bridge.inject("design", "b", "to the second").await?;
+    let read = r#"return [...document.querySelectorAll('.discussion-panel')].map((p) => ({
+        label: p.querySelector('[data-connection-status]').getAttribute('data-connection-status'),
+        ids: [...p.querySelectorAll('li[data-message-id]')].map((li) => li.getAttribute('data-message-id')),
+      }));"#;
+    let expected = serde_json::json!([
+        { "label": "live", "ids": [general] },
+        { "label": "live", "ids": [design] },
+    ]);
+    wait_until(SOON, "both panels live with their own message", || async {
+        s.run_js(read)
+            .await
+            .ok()
+            .filter(|panels| panels == &expected)
+    })
+    .await
+    .map_err(|problem| format!("{problem}: expected {expected}"))?;
+    // Unmounting one leaves the other's channel only.
+    s.run_js("window.second.unmount();").await?;
+    streams_become(&s, &["general"]).await
+}
