@@ -198,6 +198,18 @@ struct Real {
     /// It replaced one seamlessly without an id to resume from: once open,
     /// the panels are told to catch up (a `resync`).
     catch_up: bool,
+    /// It reported an error since it last opened (the browser is retrying it,
+    /// or gave up).
+    failed: bool,
+}
+
+impl Real {
+    /// Whether a panel's new attempt should get a fresh EventSource rather
+    /// than wait on this one: the browser gave up on it or is retrying it
+    /// (perhaps on its own slow schedule), as a panel on its own would.
+    fn stale(&self) -> bool {
+        self.failed && self.state != Shared::Open
+    }
 }
 
 #[derive(Debug)]
@@ -411,10 +423,8 @@ impl Share {
             }
         }
         match self.real {
-            // The holder reopens a stream the browser gave up on once a panel asks.
-            _ if self.is_holder()
-                && self.real.as_ref().is_none_or(|r| r.state == Shared::Closed) =>
-            {
+            // A panel's new attempt gets a fresh stream if this one failed.
+            _ if self.is_holder() && self.real.as_ref().is_none_or(Real::stale) => {
                 self.close_real(out);
                 self.open_real(false, out);
             }
@@ -477,8 +487,8 @@ impl Share {
                 );
                 self.union_changed(out);
                 match &self.real {
-                    // A panel somewhere waits: a stream the browser gave up on reopens.
-                    Some(real) if real.state == Shared::Closed => {
+                    // A panel somewhere makes a new attempt: a failed stream reopens.
+                    Some(real) if real.stale() => {
                         self.close_real(out);
                         self.open_real(false, out);
                     }
@@ -554,6 +564,7 @@ impl Share {
             state: Shared::Connecting,
             seamless,
             catch_up: seamless && self.cursor.is_none(),
+            failed: false,
         });
         self.publish(
             Relay::State {
@@ -584,6 +595,7 @@ impl Share {
             return;
         };
         real.state = state;
+        real.failed = state != Shared::Open;
         // Only its opening continues the stream it replaced; an error does not.
         let seamless = real.seamless && state == Shared::Open;
         let catch_up = real.catch_up && state == Shared::Open;

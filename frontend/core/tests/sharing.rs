@@ -223,6 +223,38 @@ fn changes_in_quick_succession_stay_seamless_for_every_tab() {
 }
 
 #[test]
+fn a_new_attempt_gets_a_fresh_stream_only_if_the_shared_one_failed() {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    // Still opening for the first time: the panel waits for it.
+    let out = share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    assert!(!out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
+    share.handle(ShareEvent::StreamOpened(1));
+    // It dropped and the browser retries it, perhaps slowly (offline, say):
+    // the panel's next attempt does not wait for the browser.
+    share.handle(ShareEvent::StreamError(1, ReadyState::Connecting));
+    share.handle(ShareEvent::Unsubscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 2,
+    });
+    assert!(out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
+    assert!(out
+        .iter()
+        .any(|c| matches!(c, ShareCommand::OpenStream { stream: 2, .. })));
+}
+
+#[test]
 fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() {
     let mut share = Share::new(3);
     share.handle(ShareEvent::PanelMounted {
