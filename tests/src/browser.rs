@@ -133,6 +133,15 @@ impl Browser {
 
     /// Runs one DevTools protocol command on the page, through chromedriver.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<(), Error> {
+        self.cdp_value(cmd, params).await.map(|_| ())
+    }
+
+    /// Runs one DevTools protocol command on the current tab; returns its result.
+    pub async fn cdp_value(
+        &self,
+        cmd: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
         let url = format!(
             "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
             self.driver_port, self.session
@@ -149,7 +158,8 @@ impl Browser {
             let text = response.text().await.unwrap_or_default();
             return Err(format!("{cmd} refused ({status}): {text}"));
         }
-        Ok(())
+        let body: serde_json::Value = response.json().await.map_err(|e| format!("{cmd}: {e}"))?;
+        Ok(body["value"].clone())
     }
 
     /// Saves a screenshot to `tests/artifacts/<name>.png`; returns the path.

@@ -17,9 +17,9 @@
 use bridge_client::{Fault, Gateway};
 use e2e::bridge::BridgeOptions;
 use e2e::browser::Browser;
-use fantoccini::wd::WindowHandle;
 use e2e::panel::{exactly_once_in_order, Scenario};
 use e2e::{epoch_ms, wait_until, Error};
+use fantoccini::wd::WindowHandle;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -99,9 +99,7 @@ async fn run() -> Result<(), Error> {
         first.browser.record_labels().await?;
     }
     let Scenario {
-        bridge,
-        browser,
-        ..
+        bridge, browser, ..
     } = first;
     let port = bridge.port;
 
@@ -343,7 +341,11 @@ async fn zombie_forever(
     let page = format!("http://127.0.0.1:{port}{ZOMBIE_PAGE}");
     for tab in tabs {
         to_tab(browser, tab).await?;
-        browser.client.goto(&page).await.map_err(|e| e.to_string())?;
+        browser
+            .client
+            .goto(&page)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     for (index, tab) in tabs.iter().enumerate() {
         wait_until(

@@ -5,6 +5,7 @@
 use e2e::bridge::BridgeOptions;
 use e2e::panel::Scenario;
 use e2e::{epoch_ms, Error};
+use fantoccini::wd::WindowHandle;
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(20);
@@ -269,5 +270,144 @@ async fn recovery_and_no_leaks() -> Result<(), Error> {
     );
     println!("| No leaks: JS heap growth over those 200 cycles | {growth} | ≤ 1 MB | |");
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A tab's `TaskDuration` (ms of main-thread work so far) and used JS heap
+/// (bytes), from the DevTools protocol's `Performance.getMetrics`.
+async fn tab_metrics(s: &Scenario) -> Result<(f64, f64), Error> {
+    s.browser
+        .cdp("Performance.enable", serde_json::json!({}))
+        .await?;
+    let value = s
+        .browser
+        .cdp_value("Performance.getMetrics", serde_json::json!({}))
+        .await?;
+    let metric = |name: &str| -> Option<f64> {
+        value["metrics"]
+            .as_array()?
+            .iter()
+            .find(|m| m["name"] == name)?["value"]
+            .as_f64()
+    };
+    Ok((
+        metric("TaskDuration").ok_or("no TaskDuration")? * 1_000.0,
+        metric("JSHeapUsedSize").ok_or("no JSHeapUsedSize")?,
+    ))
+}
+
+/// Handovers measured, each closing one of the ten tabs.
+const HANDOVERS: usize = 8;
+
+/// Which of `tabs` holds the shared stream.
+async fn holder_of(s: &Scenario, tabs: &[WindowHandle]) -> Result<usize, Error> {
+    e2e::wait_until(SOON, "a tab holding the stream", || async {
+        for (index, tab) in tabs.iter().enumerate() {
+            s.to_tab(tab).await.ok()?;
+            if s.holds_stream().await.ok()? {
+                return Some(index);
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by scripts/bench.sh"]
+async fn ten_tabs_share_one_stream() -> Result<(), Error> {
+    let page = "/?channel=general&backoff_base_ms=150&backoff_cap_ms=600";
+    let s = Scenario::start("bench-tabs", bridge(), page).await?;
+    s.wait_label("live", SOON).await?;
+    let mut tabs = vec![s.this_tab().await?];
+    let mut most = 0;
+    for _ in 1..10 {
+        tabs.push(s.open_tab(page).await?);
+        s.wait_label("live", SOON).await?;
+        most = most.max(s.bridge.active_streams().await?.len());
+    }
+    let after = s.bridge.active_streams().await?.len();
+    println!("| Tabs: streams at the bridge with 10 tabs of one profile open (most seen while opening / after) | {most} / {after} | 1 | |");
+
+    // Handovers: the holder's tab closes; how long until a message posted
+    // right after is shown in another tab. Measured in the tab that is shown
+    // (a hidden tab holds the message as soon, but browsers paint it only
+    // once the tab is shown), on that page's own clock.
+    let mut handovers = Vec::new();
+    for run in 0..HANDOVERS {
+        let index = holder_of(&s, &tabs).await?;
+        let gone = tabs.remove(index);
+        let shown = tabs[run % tabs.len()].clone();
+        s.to_tab(&shown).await?;
+        s.run_js(TRACK_ROWS).await?;
+        s.to_tab(&gone).await?;
+        let closed = epoch_ms();
+        (s.browser.client.close_window().await).map_err(|e| format!("closing: {e}"))?;
+        s.to_tab(&shown).await?;
+        let id: u64 = s
+            .bridge
+            .inject("general", "bench", &format!("after handover {run}"))
+            .await?
+            .parse()
+            .map_err(|_| "a non-numeric id")?;
+        let wanted = id.to_string();
+        let state = s
+            .wait_for(SOON, "the message shown", |st| st.ids.contains(&wanted))
+            .await;
+        let debug = s
+            .run_js("return [document.visibilityState, window.__rows ? window.__rows.size : -1];")
+            .await?;
+        eprintln!("state {:?} debug {debug}", state.map(|s| s.label));
+        let (in_dom, _) = row_times(&s, id).await?;
+        handovers.push(in_dom - closed);
+    }
+    let slowest = handovers.iter().copied().fold(0.0, f64::max);
+    println!(
+        "| Tabs: holder's tab closed → a message posted right after shown in another tab | {:.0} ms (max {slowest:.0} ms) | | median of {HANDOVERS} handovers |",
+        median(handovers.clone()),
+    );
+
+    // Relaying: 1,000 messages, in bursts, as seen by a follower tab, the
+    // holder, and a tab with its own stream (sharing off).
+    let own = s
+        .open_tab("/?channel=general&share_across_tabs=false&max_messages=5000")
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let holder = tabs[holder_of(&s, &tabs).await?].clone();
+    let follower = tabs
+        .iter()
+        .find(|t| **t != holder)
+        .cloned()
+        .ok_or("no follower")?;
+    let watched = [
+        ("a follower tab", &follower),
+        ("the holder tab", &holder),
+        ("a tab with its own stream", &own),
+    ];
+    let mut before = Vec::new();
+    for (_, tab) in watched {
+        s.to_tab(tab).await?;
+        before.push(tab_metrics(&s).await?);
+    }
+    let first = 90_000_000u64;
+    for chunk in 0..10u64 {
+        s.bridge
+            .inject_raw("general", &burst("general", first + chunk * 100, 100))
+            .await?;
+    }
+    let last = (first + 999).to_string();
+    for (index, (name, tab)) in watched.into_iter().enumerate() {
+        s.to_tab(tab).await?;
+        s.wait_for(SOON, &format!("the last message in {name}"), |st| {
+            st.ids.contains(&last)
+        })
+        .await?;
+        let (cpu, heap) = tab_metrics(&s).await?;
+        println!(
+            "| Tabs: 1,000 messages in 10 bursts: main-thread work / JS heap growth in {name} | {:.0} ms / {:+.2} MB | | |",
+            cpu - before[index].0,
+            (heap - before[index].1) / 1_000_000.0
+        );
+    }
     Ok(())
 }

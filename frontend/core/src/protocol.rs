@@ -103,6 +103,10 @@ pub enum Event {
     StreamOpened(StreamId),
     /// The EventSource fired `error`, in this `readyState`.
     StreamError(StreamId, ReadyState),
+    /// A stream shared between tabs moves to another tab (its holder closed,
+    /// crashed or stopped relaying): it reconnects, but the connection did not
+    /// fail, so it counts against no attempt. `StreamOpened` follows.
+    StreamMoved(StreamId),
     /// A decoded event arrived on the stream.
     Received(StreamId, Incoming),
     /// Something arrived that could not be decoded (it still proves the stream alive).

@@ -675,21 +675,20 @@ impl Share {
                     sub.seen = Some(source);
                 }
                 Shared::Open => {
-                    if sub.open_on.take().is_some() {
-                        // What a browser's reconnect looks like: error, then open.
+                    if let Some(old) = sub.open_on.take() {
                         out.push(ShareCommand::Deliver {
                             panel,
-                            event: Event::StreamError(stream, ReadyState::Connecting),
+                            event: reconnect(stream, old, source),
                         });
                     }
                     self.open_sub(panel, source, out);
                 }
                 Shared::Connecting if seamless => {}
                 Shared::Connecting => {
-                    if sub.open_on.take().is_some() {
+                    if let Some(old) = sub.open_on.take() {
                         out.push(ShareCommand::Deliver {
                             panel,
-                            event: Event::StreamError(stream, ReadyState::Connecting),
+                            event: reconnect(stream, old, source),
                         });
                     }
                 }
@@ -731,6 +730,18 @@ impl Share {
             }
             deliver_decoded(panel, sub.stream, name, data, out);
         }
+    }
+}
+
+/// What a panel's open virtual stream sees when the shared stream changes
+/// from `old` to `new` under it: what a browser's reconnect looks like (an
+/// error while connecting, then `open`), or, when another tab took the
+/// stream over, a move, which is no failure of the connection.
+fn reconnect(stream: StreamId, old: Source, new: Source) -> Event {
+    if old.epoch == new.epoch {
+        Event::StreamError(stream, ReadyState::Connecting)
+    } else {
+        Event::StreamMoved(stream)
     }
 }
 

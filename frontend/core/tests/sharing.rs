@@ -255,7 +255,7 @@ fn a_new_attempt_gets_a_fresh_stream_only_if_the_shared_one_failed() {
 }
 
 #[test]
-fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() {
+fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_move() {
     let mut share = Share::new(3);
     share.handle(ShareEvent::PanelMounted {
         panel: 1,
@@ -285,7 +285,7 @@ fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() 
         2,
         "open and the latest status: {out:?}"
     );
-    // A new holder: error (connecting), then open.
+    // A new holder: a move (no failure), then open.
     let new = Source {
         epoch: 2,
         stream: 1,
@@ -295,7 +295,7 @@ fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_reconnect() 
         out[0],
         ShareCommand::Deliver {
             panel: 1,
-            event: Event::StreamError(1, ReadyState::Connecting)
+            event: Event::StreamMoved(1)
         }
     );
     assert_eq!(
@@ -1019,6 +1019,50 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// Closing the holder's tab again and again, faster than any stability
+/// window, makes no other tab give up: a move is no failure.
+#[test]
+fn handovers_never_make_a_tab_give_up() {
+    let mut world = World::new();
+    // Each tab lives through more handovers than `max_attempts` (4).
+    for channel in [
+        "general", "design", "general", "random", "general", "design",
+    ] {
+        world.open_tab(channel);
+        world.run();
+    }
+    world.heal().unwrap();
+    for round in 0..14 {
+        let holder = *world
+            .tabs
+            .iter()
+            .find(|(_, t)| t.share.is_holder())
+            .expect("a holder")
+            .0;
+        world.close_tab(holder);
+        world.open_tab(CHANNELS[round % 3]);
+        world.run();
+        world.publish("general");
+        for _ in 0..50 {
+            for tab in world.tabs.keys().copied().collect::<Vec<_>>() {
+                world.deliver_bus(tab);
+                world.answer_history(tab);
+                world.open_real(tab);
+            }
+            world.run();
+        }
+        for (tab, t) in &world.tabs {
+            assert!(
+                !t.panel.engine.view().stopped,
+                "round {round}: tab {tab} gave up: {}",
+                world.describe()
+            );
+        }
+    }
+    world.heal().unwrap();
+    world.check().unwrap();
 }
 
 proptest! {

@@ -145,6 +145,7 @@ impl Engine {
             (_, Event::StreamError(stream, state)) if self.is_current(stream) => {
                 self.stream_error(state, now, random, &mut out)
             }
+            (_, Event::StreamMoved(stream)) if self.is_current(stream) => self.stream_moved(now),
             (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
                 self.last_activity = now;
                 self.received(incoming, now, &mut out);
@@ -357,6 +358,17 @@ impl Engine {
         };
         self.stop(reason, out);
         true
+    }
+
+    /// The shared stream is moving to another tab: reconnecting, as after a
+    /// drop, but no failure; the watchdog keeps guarding the wait.
+    fn stream_moved(&mut self, now: u64) {
+        if let Phase::Open { stream, .. } = self.phase {
+            self.mark_gap();
+            self.phase = Phase::BrowserRetrying { stream };
+            self.gateway = Gateway::Unknown;
+            self.last_activity = now;
+        }
     }
 
     fn stream_error(&mut self, state: ReadyState, now: u64, random: f64, out: &mut Out) {

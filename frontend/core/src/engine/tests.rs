@@ -331,6 +331,28 @@ fn a_stream_that_dies_within_the_stability_window_counts_as_failed() {
 }
 
 #[test]
+fn a_stream_moving_between_tabs_reconnects_but_is_no_failure() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    // Far more moves than `max_attempts`, each sooner than the stability window.
+    for _ in 0..10 {
+        h.after(100, Event::StreamMoved(stream));
+        assert_eq!(h.label(), Label::Reconnecting);
+        let catch_up = fetch_request(&h.after(100, Event::StreamOpened(stream)));
+        h.step(Event::HistoryLoaded(
+            catch_up.expect("every move catches up"),
+            vec![],
+        ));
+        h.step(status(stream, Gateway::Connected, Some(1_000)));
+        assert_eq!(h.label(), Label::Live);
+    }
+    assert!(!h.engine.view().stopped);
+    // A real drop after them is the first failure, not the eleventh.
+    h.after(100, Event::StreamError(stream, ReadyState::Connecting));
+    assert!(!h.engine.view().stopped);
+}
+
+#[test]
 fn a_stopped_panel_does_nothing_until_retry() {
     let mut h = Harness::new();
     h.step(Event::Mount);
