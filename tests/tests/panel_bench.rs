@@ -350,14 +350,6 @@ async fn ten_tabs_share_one_stream() -> Result<(), Error> {
             .await?
             .parse()
             .map_err(|_| "a non-numeric id")?;
-        let wanted = id.to_string();
-        let state = s
-            .wait_for(SOON, "the message shown", |st| st.ids.contains(&wanted))
-            .await;
-        let debug = s
-            .run_js("return [document.visibilityState, window.__rows ? window.__rows.size : -1];")
-            .await?;
-        eprintln!("state {:?} debug {debug}", state.map(|s| s.label));
         let (in_dom, _) = row_times(&s, id).await?;
         handovers.push(in_dom - closed);
     }
