@@ -158,9 +158,9 @@ impl Sharing {
                 let data = event
                     .dyn_ref::<MessageEvent>()
                     .and_then(|m| m.data().as_string());
-                match data.as_deref().map(serde_json::from_str::<Relay>) {
-                    Some(Ok(relay)) => with(&me, |s| s.send(ShareEvent::Relayed(relay))),
-                    _ => log_warn("ignored a message on the tabs' channel that is not a relay"),
+                match data.as_deref().and_then(Relay::decode) {
+                    Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay))),
+                    None => log_warn("ignored a message on the tabs' channel that is not a relay"),
                 }
             }));
         }
@@ -229,8 +229,8 @@ impl Sharing {
             ShareCommand::RequestLock { steal } => self.request_lock(steal),
             ShareCommand::ReleaseLock => self.release_lock(),
             ShareCommand::Post(relay) => {
-                if let (Some(channel), Ok(json)) = (&self.channel, serde_json::to_string(&relay)) {
-                    let _ = channel.post_message(&JsValue::from_str(&json));
+                if let Some(channel) = &self.channel {
+                    let _ = channel.post_message(&JsValue::from_str(&relay.encode()));
                 }
             }
             ShareCommand::OpenStream {

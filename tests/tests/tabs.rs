@@ -307,3 +307,83 @@ async fn two_panels_in_one_page_share_one_stream() -> Result<(), Error> {
     s.run_js("window.second.unmount();").await?;
     streams_become(&s, &["general"]).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_holder_is_taken_over_and_steps_down_when_it_wakes() -> Result<(), Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, handles) = tabs("a_hung_holder", &vec![page; 2]).await?;
+    let hung = holder(&s, &handles).await?;
+    let other = handles.iter().find(|t| **t != hung).ok_or("one tab only")?;
+    s.to_tab(&hung).await?;
+    // Its main thread busy for 6 s: it holds the lock but relays nothing.
+    s.run_js(
+        "setTimeout(() => { const end = Date.now() + 6000; while (Date.now() < end) {} }, 0);",
+    )
+    .await?;
+    let during = s
+        .bridge
+        .inject("general", "a", "while the holder hangs")
+        .await?;
+    let state = in_tab(
+        &s,
+        other,
+        "the other tab, live with the new message",
+        |st| st.label() == "live" && st.ids.contains(&during),
+    )
+    .await?;
+    ensure(s.holds_stream().await?, || {
+        "the other tab did not take the stream over".into()
+    })?;
+    // Once awake, the old holder learns it lost the lock and closes its stream.
+    streams_become(&s, &["general"]).await?;
+    let after = s.bridge.inject("general", "a", "after it woke").await?;
+    for tab in [&hung, other] {
+        let state = in_tab(&s, tab, "both tabs with every message", |st| {
+            st.label() == "live" && st.ids.contains(&after)
+        })
+        .await?;
+        exactly_once_in_order(&state.ids, &[during.clone(), after.clone()])?;
+    }
+    let _ = state;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_holder_hands_the_stream_over_at_once() -> Result<(), Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, handles) = tabs("a_frozen_holder", &vec![page; 2]).await?;
+    let frozen = holder(&s, &handles).await?;
+    let other = (handles.iter().find(|t| **t != frozen).cloned()).ok_or("one tab only")?;
+    s.to_tab(&frozen).await?;
+    // Page Lifecycle: the page gets `freeze`, gives up its role, and stops.
+    s.browser
+        .cdp(
+            "Page.setWebLifecycleState",
+            serde_json::json!({ "state": "frozen" }),
+        )
+        .await?;
+    s.to_tab(&other).await?;
+    wait_until(SOON, "the other tab to hold the stream", || async {
+        s.holds_stream().await.ok().filter(|h| *h)
+    })
+    .await?;
+    let id = s.bridge.inject("general", "a", "while frozen").await?;
+    in_tab(&s, &other, "the other tab with the message", |st| {
+        st.label() == "live" && st.ids.contains(&id)
+    })
+    .await?;
+    streams_become(&s, &["general"]).await?;
+    s.to_tab(&frozen).await?;
+    s.browser
+        .cdp(
+            "Page.setWebLifecycleState",
+            serde_json::json!({ "state": "active" }),
+        )
+        .await?;
+    let state = s
+        .wait_for(SOON, "the thawed tab, live with the message", |st| {
+            st.label() == "live" && st.ids.contains(&id)
+        })
+        .await?;
+    exactly_once_in_order(&state.ids, &[id])
+}

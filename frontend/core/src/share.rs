@@ -27,8 +27,7 @@
 
 use crate::message::MessageId;
 use crate::protocol::{Event, ReadyState, StreamId};
-use crate::wire::decode;
-use serde::{Deserialize, Serialize};
+use crate::wire::{decode, resync_channels, Incoming};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One tab (one `Share`), chosen at random by the glue.
@@ -38,7 +37,7 @@ pub type TabId = u64;
 pub type PanelId = u64;
 
 /// Which stream of which holder. Later sources outrank earlier ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
     /// One more than any epoch seen when its holder took the lock.
     pub epoch: u64,
@@ -47,8 +46,7 @@ pub struct Source {
 }
 
 /// A shared stream's state, as its holder relays it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shared {
     /// Opening, or reopening on its own.
     Connecting,
@@ -57,9 +55,9 @@ pub enum Shared {
     Closed,
 }
 
-/// What tabs tell each other over the `BroadcastChannel`, as JSON.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
+/// What tabs tell each other over the `BroadcastChannel`, as a line of text
+/// ([`Relay::encode`]).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Relay {
     /// The channels a tab's panels show: on a change, when asked, and when a
     /// panel waits for a stream that is not open.
@@ -447,8 +445,11 @@ impl Share {
             panel,
             event: Event::StreamOpened(stream),
         });
-        if let Some(data) = status {
-            deliver_decoded(panel, stream, "status", &data, out);
+        if let Some(Ok(incoming)) = status.map(|data| decode("status", &data)) {
+            out.push(ShareCommand::Deliver {
+                panel,
+                event: Event::Received(stream, incoming),
+            });
         }
     }
 
@@ -520,7 +521,7 @@ impl Share {
                 data,
                 to,
                 id,
-            } => self.event(source, &name, &data, to.as_deref(), id, out),
+            } => self.event(source, &name, &data, to.as_deref(), id, None, out),
         }
     }
 
@@ -621,22 +622,38 @@ impl Share {
         }
     }
 
+    /// An event of the holder's own stream: decoded once, for the routing
+    /// and for every panel of this tab; relayed as it came, and only when
+    /// another tab has panels.
     fn real_event(&mut self, id: u64, name: String, data: String, last_id: &str, out: &mut Out) {
         let Some(real) = self.real.as_ref().filter(|r| r.id == id) else {
             return;
         };
         let source = real.source;
-        let (to, id) = route(&name, &data, last_id);
-        self.publish(
-            Relay::Event {
+        let decoded = decode(&name, &data).map_err(|e| e.to_string());
+        let to = match (&decoded, name.as_str()) {
+            (Ok(Incoming::Message(message)), _) => Some(vec![message.channel_id.clone()]),
+            (Ok(_), "resync") => resync_channels(&data),
+            _ => None,
+        };
+        let id = if name == "message" {
+            last_id.parse().ok()
+        } else {
+            None
+        };
+        self.event(source, &name, &data, to.as_deref(), id, Some(decoded), out);
+        // Without another tab's panels there is nobody to tell; a status
+        // goes out anyway, for a tab that is on its way.
+        if !self.peers.is_empty() || name == "status" {
+            let relay = Relay::Event {
                 source,
                 name,
                 data,
                 to,
                 id,
-            },
-            out,
-        );
+            };
+            out.push(ShareCommand::Post(relay));
+        }
     }
 
     fn state_changed(
@@ -657,6 +674,11 @@ impl Share {
             return; // an older holder's, or an older stream's: superseded
         }
         let newer = self.current != Some(source);
+        // A status this tab did not have (it came in after the stream's own
+        // `status` event went by, say) reaches the panels already open too.
+        let fresh_status = (status.is_some() && status != self.status)
+            .then(|| status.clone())
+            .flatten();
         self.current = Some(source);
         self.state = state;
         if newer || status.is_some() {
@@ -669,7 +691,15 @@ impl Share {
             };
             let stream = sub.stream;
             match state {
-                Shared::Open if sub.open_on == Some(source) => {}
+                Shared::Open if sub.open_on == Some(source) => {
+                    if let Some(Ok(incoming)) = fresh_status.as_deref().map(|d| decode("status", d))
+                    {
+                        out.push(ShareCommand::Deliver {
+                            panel,
+                            event: Event::Received(stream, incoming),
+                        });
+                    }
+                }
                 Shared::Open if sub.open_on.is_some() && seamless => {
                     sub.open_on = Some(source);
                     sub.seen = Some(source);
@@ -703,6 +733,9 @@ impl Share {
         }
     }
 
+    /// Hands an event of `source` to the panels it concerns. `decoded`: the
+    /// holder's own decoding, if done; otherwise it is decoded here, once.
+    #[allow(clippy::too_many_arguments)]
     fn event(
         &mut self,
         source: Source,
@@ -710,6 +743,7 @@ impl Share {
         data: &str,
         to: Option<&[String]>,
         id: Option<u64>,
+        mut decoded: Option<Result<Incoming, String>>,
         out: &mut Out,
     ) {
         if self.current != Some(source) {
@@ -721,6 +755,7 @@ impl Share {
         if name == "status" {
             self.status = Some(data.to_owned());
         }
+        let mut logged = false;
         for (&panel, p) in &self.panels {
             let Some(sub) = p.sub.as_ref().filter(|s| s.open_on == Some(source)) else {
                 continue;
@@ -728,7 +763,18 @@ impl Share {
             if to.is_some_and(|to| !to.contains(&p.channel)) {
                 continue;
             }
-            deliver_decoded(panel, sub.stream, name, data, out);
+            let decoded =
+                decoded.get_or_insert_with(|| decode(name, data).map_err(|e| e.to_string()));
+            let event = match decoded {
+                Ok(incoming) => Event::Received(sub.stream, incoming.clone()),
+                Err(error) => {
+                    if !std::mem::replace(&mut logged, true) {
+                        out.push(ShareCommand::Log(error.clone()));
+                    }
+                    Event::Undecodable(sub.stream)
+                }
+            };
+            out.push(ShareCommand::Deliver { panel, event });
         }
     }
 }
@@ -745,35 +791,124 @@ fn reconnect(stream: StreamId, old: Source, new: Source) -> Event {
     }
 }
 
-/// Decodes one event for one panel's engine; bad input is logged and still
-/// counts as a sign of life.
-fn deliver_decoded(panel: PanelId, stream: StreamId, name: &str, data: &str, out: &mut Out) {
-    let event = match decode(name, data) {
-        Ok(incoming) => Event::Received(stream, incoming),
-        Err(error) => {
-            out.push(ShareCommand::Log(error.to_string()));
-            Event::Undecodable(stream)
+impl Relay {
+    /// A compact line: a letter, the fixed fields, then the one free-form
+    /// field (an event's data, a status) last, taken as it is. Channel names
+    /// cannot hold `|` or `,`, and ids travel as decimal text (a JavaScript
+    /// number could not hold them).
+    pub fn encode(&self) -> String {
+        match self {
+            Relay::Wants { tab, channels } => format!("W|{tab}|{}", channels.join(",")),
+            Relay::Bye { tab } => format!("B|{tab}"),
+            Relay::Who { tab } => format!("H|{tab}"),
+            Relay::State {
+                source,
+                state,
+                seamless,
+                status,
+            } => {
+                let state = match state {
+                    Shared::Connecting => 'c',
+                    Shared::Open => 'o',
+                    Shared::Closed => 'x',
+                };
+                let status = status.as_deref().map_or("-".into(), |s| format!("+{s}"));
+                let seamless = u8::from(*seamless);
+                let Source { epoch, stream } = source;
+                format!("S|{epoch}|{stream}|{state}|{seamless}|{status}")
+            }
+            Relay::Event {
+                source,
+                name,
+                data,
+                to,
+                id,
+            } => {
+                let to = to.as_ref().map_or("*".into(), |to| to.join(","));
+                let id = id.map_or(String::new(), |id| id.to_string());
+                let Source { epoch, stream } = source;
+                format!("E|{epoch}|{stream}|{name}|{to}|{id}|{data}")
+            }
         }
-    };
-    out.push(ShareCommand::Deliver { panel, event });
-}
-
-/// Which channels an event concerns (a message's, a `resync`'s list; `None`:
-/// every panel), and a message's id.
-fn route(name: &str, data: &str, last_event_id: &str) -> (Option<Vec<String>>, Option<u64>) {
-    #[derive(Deserialize)]
-    struct Routing {
-        channel_id: Option<String>,
-        channels: Option<Vec<String>>,
     }
-    let routing = match name {
-        "message" | "resync" => serde_json::from_str::<Routing>(data).ok(),
-        _ => None,
-    };
-    let to = routing.and_then(|r| r.channels.or(r.channel_id.map(|c| vec![c])));
-    let id = match name {
-        "message" => last_event_id.parse().ok(),
-        _ => None,
-    };
-    (to, id)
+
+    /// Reads [`Relay::encode`]'s line; anything else is `None`.
+    pub fn decode(line: &str) -> Option<Relay> {
+        let (kind, rest) = line.split_once('|')?;
+        let list = |text: &str| -> Vec<String> {
+            text.split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        match kind {
+            "W" => {
+                let (tab, channels) = rest.split_once('|')?;
+                Some(Relay::Wants {
+                    tab: tab.parse().ok()?,
+                    channels: list(channels),
+                })
+            }
+            "B" => Some(Relay::Bye {
+                tab: rest.parse().ok()?,
+            }),
+            "H" => Some(Relay::Who {
+                tab: rest.parse().ok()?,
+            }),
+            "S" => {
+                let mut fields = rest.splitn(5, '|');
+                let source = Source {
+                    epoch: fields.next()?.parse().ok()?,
+                    stream: fields.next()?.parse().ok()?,
+                };
+                let state = match fields.next()? {
+                    "c" => Shared::Connecting,
+                    "o" => Shared::Open,
+                    "x" => Shared::Closed,
+                    _ => return None,
+                };
+                let seamless = match fields.next()? {
+                    "0" => false,
+                    "1" => true,
+                    _ => return None,
+                };
+                let status = fields.next()?;
+                let status = match status.strip_prefix('+') {
+                    Some(status) => Some(status.to_owned()),
+                    None if status == "-" => None,
+                    None => return None,
+                };
+                Some(Relay::State {
+                    source,
+                    state,
+                    seamless,
+                    status,
+                })
+            }
+            "E" => {
+                let mut fields = rest.splitn(6, '|');
+                let source = Source {
+                    epoch: fields.next()?.parse().ok()?,
+                    stream: fields.next()?.parse().ok()?,
+                };
+                let name = fields.next()?.to_owned();
+                let to = match fields.next()? {
+                    "*" => None,
+                    to => Some(list(to)),
+                };
+                let id = match fields.next()? {
+                    "" => None,
+                    id => Some(id.parse().ok()?),
+                };
+                Some(Relay::Event {
+                    source,
+                    name,
+                    data: fields.next()?.to_owned(),
+                    to,
+                    id,
+                })
+            }
+            _ => None,
+        }
+    }
 }

@@ -76,6 +76,15 @@ struct StatusPayload {
 struct ResyncPayload {
     #[serde(default)]
     reason: Option<String>,
+    /// On a multi-channel stream: the channels to catch up.
+    #[serde(default)]
+    channels: Option<Vec<String>>,
+}
+
+/// The channels a multi-channel stream's `resync` names (`None`: all of them,
+/// or not a well-formed resync).
+pub fn resync_channels(data: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<ResyncPayload>(data).ok()?.channels
 }
 
 /// Decodes the `data` of an event named `event`.

@@ -255,6 +255,45 @@ fn a_new_attempt_gets_a_fresh_stream_only_if_the_shared_one_failed() {
 }
 
 #[test]
+fn a_status_heard_late_reaches_a_panel_already_open() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let source = Source {
+        epoch: 5,
+        stream: 1,
+    };
+    let state = |status: Option<&str>| {
+        ShareEvent::Relayed(Relay::State {
+            source,
+            state: Shared::Open,
+            seamless: false,
+            status: status.map(str::to_owned),
+        })
+    };
+    share.handle(state(None));
+    let out = share.handle(state(Some(STATUS_CONNECTED)));
+    assert!(
+        out.iter().any(|c| matches!(
+            c,
+            ShareCommand::Deliver {
+                event: Event::Received(1, panel_core::Incoming::Status { .. }),
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+    // The same status again is nothing new.
+    assert!(share.handle(state(Some(STATUS_CONNECTED))).is_empty());
+}
+
+#[test]
 fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_move() {
     let mut share = Share::new(3);
     share.handle(ShareEvent::PanelMounted {
@@ -407,26 +446,74 @@ fn the_last_panel_leaving_says_goodbye_and_lets_the_lock_go() {
 }
 
 #[test]
-fn relays_round_trip_as_json() {
+fn relays_round_trip_as_lines_and_anything_else_is_refused() {
+    let source = Source {
+        epoch: 1_795_000_000_000,
+        stream: 9,
+    };
     let relays = [
         Relay::Wants {
-            tab: u64::MAX,
-            channels: vec!["a".into()],
+            tab: 9_007_199_254_740_991,
+            channels: vec!["a".into(), "b-c".into()],
+        },
+        Relay::Wants {
+            tab: 1,
+            channels: vec![],
+        },
+        Relay::Bye { tab: 3 },
+        Relay::Who { tab: 4 },
+        Relay::State {
+            source,
+            state: Shared::Open,
+            seamless: true,
+            status: Some(STATUS_CONNECTED.into()),
+        },
+        Relay::State {
+            source,
+            state: Shared::Closed,
+            seamless: false,
+            status: None,
         },
         Relay::Event {
-            source: Source {
-                epoch: 3,
-                stream: 9,
-            },
+            source,
             name: "message".into(),
-            data: message_data(u64::MAX - 1, "a"),
+            // Separators in the data are data.
+            data: message_data(u64::MAX - 1, "a").replace("m", "|,|*"),
             to: Some(vec!["a".into()]),
             id: Some(u64::MAX - 1),
         },
+        Relay::Event {
+            source,
+            name: "heartbeat".into(),
+            data: String::new(),
+            to: None,
+            id: None,
+        },
     ];
     for relay in relays {
-        let json = serde_json::to_string(&relay).unwrap();
-        assert_eq!(serde_json::from_str::<Relay>(&json).unwrap(), relay);
+        let line = relay.encode();
+        assert_eq!(Relay::decode(&line), Some(relay), "{line}");
+    }
+    for bad in [
+        "",
+        "W",
+        "Q|1",
+        "B|x",
+        "S|1|2|o|2|-",
+        "S|1|2|z|0|-",
+        "S|1|2|o|0|status",
+        "E|1|2|message|*|12a|{}",
+        "E|1|message",
+        "{\"k\":\"bye\",\"tab\":1}",
+    ] {
+        assert_eq!(Relay::decode(bad), None, "{bad:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_line_decodes_without_panicking(line in ".{0,80}") {
+        let _ = Relay::decode(&line);
     }
 }
 
