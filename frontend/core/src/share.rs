@@ -28,7 +28,7 @@
 use crate::message::MessageId;
 use crate::protocol::{Event, ReadyState, StreamId};
 use crate::wire::{decode, resync_channels, Incoming};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One tab (one `Share`), chosen at random by the glue.
 pub type TabId = u64;
@@ -334,17 +334,20 @@ impl Share {
 
     /// The distinct channels of this tab's panels, sorted.
     fn own_channels(&self) -> Vec<String> {
-        let set: BTreeSet<&String> = self.panels.values().map(|p| &p.channel).collect();
-        set.into_iter().cloned().collect()
+        let mut set = Vec::new();
+        for panel in self.panels.values() {
+            insert_sorted(&mut set, &panel.channel);
+        }
+        set
     }
 
     /// What the holder's stream must carry: every tab's channels, sorted.
     fn union(&self) -> Vec<String> {
-        let mut set: BTreeSet<String> = self.own_channels().into_iter().collect();
-        for peer in self.peers.values() {
-            set.extend(peer.channels.iter().cloned());
+        let mut set = self.own_channels();
+        for channel in self.peers.values().flat_map(|peer| &peer.channels) {
+            insert_sorted(&mut set, channel);
         }
-        set.into_iter().collect()
+        set
     }
 
     fn announce(&self, out: &mut Out) {
@@ -776,6 +779,14 @@ impl Share {
             };
             out.push(ShareCommand::Deliver { panel, event });
         }
+    }
+}
+
+/// Adds `name` to a sorted list of distinct names (a few dozen at most:
+/// cheaper in code than a set, which sorts what it collects).
+fn insert_sorted(set: &mut Vec<String>, name: &str) {
+    if let Err(at) = set.binary_search_by(|held| held.as_str().cmp(name)) {
+        set.insert(at, name.to_owned());
     }
 }
 
