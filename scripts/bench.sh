@@ -34,6 +34,7 @@ case "$part" in
   *) die "BENCH_PART must be all, bridge or panel, not $part." ;;
 esac
 
+[ "$part" = bridge ] || ensure_cargo_tool twiggy 0.8.0 twiggy --version 0.8.0 --locked
 say "building the bridge and the load generator (release), and the panel (release, wasm-opt) unless BENCH_PART=bridge"
 cargo build --release --quiet -p mock-bridge -p loadgen
 [ "$part" = bridge ] || wasm_env trunk build --release
@@ -46,6 +47,51 @@ loadgen() {
 }
 
 gz() { gzip -9 -c "$1" | wc -c; }
+
+# Where the panel's wasm bytes go: twiggy on wasm-bindgen's output, which
+# still has its name section (wasm-opt then shrinks every item, and strips the
+# names). Items are summed by the crate that owns them: a generic function
+# counts for the crate that defines it, whoever instantiates it.
+attribution() {
+  local wasm=target/wasm/wasm-bindgen/release/discussion-panel-demo_bg.wasm
+  local items
+  items="$(mktemp)"
+  twiggy top -n 1000000 -f csv "$wasm" | awk '
+    NR > 1 && match($0, /,[0-9]+,[0-9.e+-]+,,$/) {
+      split(substr($0, RSTART + 1), fields, ",")
+      name = substr($0, 1, RSTART - 1)
+      if (name ~ /function names/) next
+      gsub(/\[[0-9a-f]+\]/, "", name)
+      gsub(/"/, "", name)
+      print fields[1] "\t" name
+    }' > "$items"
+  local code
+  code=$(awk -F'\t' '{ sum += $1 } END { print sum }' "$items")
+  echo "### Where the bytes go (twiggy, before wasm-opt)"
+  echo
+  echo "\`twiggy top\` on \`${wasm#target/}\` ($code bytes without its name section; wasm-opt then makes it $(wc -c < dist/discussion-panel-demo_bg.wasm)). By crate:"
+  echo
+  echo "| crate | bytes | share |"
+  echo "| --- | ---: | ---: |"
+  awk -F'\t' -v code="$code" '
+    {
+      owner = "(no crate: " $2 ")"
+      if (match($2, /[A-Za-z_][A-Za-z0-9_]*::/)) owner = substr($2, RSTART, RLENGTH - 2)
+      else if ($2 ~ /^data segment/) owner = "(data segments: strings, tables, constants)"
+      else if ($2 ~ /^(import|export|elem|table|type|code section|wasm magic)/) owner = "(wasm structure: imports, exports, tables, headers)"
+      by[owner] += $1
+    }
+    END { for (o in by) printf "%d\t%s\t%.1f%%\n", by[o], o, 100 * by[o] / code }' "$items" \
+    | sort -rn | head -15 | awk -F'\t' '{ printf "| %s | %d | %s |\n", $2, $1, $3 }'
+  echo
+  echo "The largest functions:"
+  echo
+  echo "| function | bytes |"
+  echo "| --- | ---: |"
+  sort -rn "$items" | grep -v "data segment" | head -15 \
+    | awk -F'\t' '{ name = $2; if (length(name) > 110) name = substr(name, 1, 107) "..."; gsub(/\|/, "\\|", name); printf "| `%s` | %d |\n", name, $1 }'
+  rm -f "$items"
+}
 
 {
   echo "# Benchmarks"
@@ -92,6 +138,8 @@ gz() { gzip -9 -c "$1" | wc -c; }
     echo "| \`${file#dist/}\` | $(wc -c < "$file") | $size |"
   done
   echo "| **total** | | **$total** (target ≤ 60 KB) |"
+  echo
+  attribution
   echo
   echo "### In headless Chromium"
   echo

@@ -22,6 +22,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "building the panel for the browser (trunk build --release)"
 wasm_env trunk build --release
 
+step "the panel's size budget (frontend/size-budget)"
+bash scripts/size-check.sh
+
 # Every test before the fuzzing, so that a failing test stops the run first;
 # one `cargo test --workspace`, so everything is built once. Its result lines
 # are printed again at the end: the output ends with cargo's own summary.

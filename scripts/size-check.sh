@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The panel's size budget, the way size-limit guards JS packages: sums the
+# gzipped release build (wasm, JS glue, panel.css) in dist/ and fails, with a
+# sentence, when it is over the budget committed in frontend/size-budget.
+# Run after `trunk build --release`; the test command does.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+budget_file=frontend/size-budget
+budget=$(sed -n 's/^budget=\([0-9][0-9]*\)$/\1/p' "$budget_file")
+if [ -z "$budget" ]; then
+  echo "size check: $budget_file has no line budget=<bytes>" >&2
+  exit 2
+fi
+files=(dist/discussion-panel-demo_bg.wasm dist/discussion-panel-demo.js dist/panel.css)
+total=0
+for file in "${files[@]}"; do
+  if [ ! -f "$file" ]; then
+    echo "size check: $file is missing; run trunk build --release first" >&2
+    exit 2
+  fi
+  size=$(gzip -9 -c "$file" | wc -c)
+  total=$((total + size))
+  printf '  %-40s %8d bytes gzipped\n' "${file#dist/}" "$size"
+done
+printf '  %-40s %8d bytes gzipped (budget %d)\n' "total" "$total" "$budget"
+if [ "$total" -gt "$budget" ]; then
+  echo "size check: the panel's build is $total bytes gzipped, $((total - budget)) over its budget of $budget bytes in $budget_file. Make it smaller, or raise the budget there on purpose and say why in the commit." >&2
+  exit 1
+fi
+echo "size check: within budget ($((budget - total)) bytes to spare)"
