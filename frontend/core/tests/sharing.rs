@@ -35,6 +35,37 @@ fn options() -> Options {
 
 // ---------------------------------------------------------------- table tests
 
+/// Tab 3, a follower, with one panel of `general` waiting on its stream 1.
+fn follower_with_a_panel() -> Share {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    share
+}
+
+/// Tab 1, holding the lock, with one panel of `general` whose stream 1 is
+/// open on the holder's first real stream.
+fn holder_with_an_open_stream() -> Share {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "general".into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    share.handle(ShareEvent::StreamOpened(1));
+    share
+}
+
 fn posts(commands: &[ShareCommand]) -> Vec<&Relay> {
     commands
         .iter()
@@ -135,17 +166,7 @@ fn a_union_change_reopens_from_the_cursor_and_keeps_virtual_streams_open() {
 
 #[test]
 fn a_switch_with_no_id_to_resume_from_tells_the_panels_to_catch_up() {
-    let mut share = Share::new(1);
-    share.handle(ShareEvent::PanelMounted {
-        panel: 1,
-        channel: "general".into(),
-    });
-    share.handle(ShareEvent::LockGranted { now: 0 });
-    share.handle(ShareEvent::Subscribe {
-        panel: 1,
-        stream: 1,
-    });
-    share.handle(ShareEvent::StreamOpened(1));
+    let mut share = holder_with_an_open_stream();
     let out = share.handle(ShareEvent::Relayed(Relay::Wants {
         tab: 2,
         channels: vec!["design".into()],
@@ -176,17 +197,7 @@ fn a_switch_with_no_id_to_resume_from_tells_the_panels_to_catch_up() {
 
 #[test]
 fn changes_in_quick_succession_stay_seamless_for_every_tab() {
-    let mut share = Share::new(1);
-    share.handle(ShareEvent::PanelMounted {
-        panel: 1,
-        channel: "general".into(),
-    });
-    share.handle(ShareEvent::LockGranted { now: 0 });
-    share.handle(ShareEvent::Subscribe {
-        panel: 1,
-        stream: 1,
-    });
-    share.handle(ShareEvent::StreamOpened(1));
+    let mut share = holder_with_an_open_stream();
     let wants = |channels: &[&str]| {
         ShareEvent::Relayed(Relay::Wants {
             tab: 2,
@@ -256,15 +267,7 @@ fn a_new_attempt_gets_a_fresh_stream_only_if_the_shared_one_failed() {
 
 #[test]
 fn a_status_heard_late_reaches_a_panel_already_open() {
-    let mut share = Share::new(3);
-    share.handle(ShareEvent::PanelMounted {
-        panel: 1,
-        channel: "general".into(),
-    });
-    share.handle(ShareEvent::Subscribe {
-        panel: 1,
-        stream: 1,
-    });
+    let mut share = follower_with_a_panel();
     let source = Source {
         epoch: 5,
         stream: 1,
@@ -295,15 +298,7 @@ fn a_status_heard_late_reaches_a_panel_already_open() {
 
 #[test]
 fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_move() {
-    let mut share = Share::new(3);
-    share.handle(ShareEvent::PanelMounted {
-        panel: 1,
-        channel: "general".into(),
-    });
-    share.handle(ShareEvent::Subscribe {
-        panel: 1,
-        stream: 1,
-    });
+    let mut share = follower_with_a_panel();
     let old = Source {
         epoch: 1,
         stream: 4,
@@ -395,15 +390,7 @@ fn messages_go_to_the_panels_of_their_channel_only() {
 
 #[test]
 fn a_follower_whose_stream_went_silent_steals_the_lock_once() {
-    let mut share = Share::new(3);
-    share.handle(ShareEvent::PanelMounted {
-        panel: 1,
-        channel: "general".into(),
-    });
-    share.handle(ShareEvent::Subscribe {
-        panel: 1,
-        stream: 1,
-    });
+    let mut share = follower_with_a_panel();
     let out = share.handle(ShareEvent::Silent {
         panel: 1,
         stream: 1,
