@@ -72,8 +72,15 @@ pub fn mount_discussion_panel(
                 if let Some(flag) = v.as_bool() {
                     flag.to_string()
                 } else {
-                    v.as_f64()
-                        .map_or_else(|| v.as_string().unwrap_or_default(), |n| n.to_string())
+                    // Numbers are written out by JavaScript: the panel carries
+                    // no float formatting of its own.
+                    match v.as_f64() {
+                        Some(_) => js_sys::Number::from(v.clone())
+                            .to_string_with_radix(10)
+                            .map(String::from)
+                            .unwrap_or_default(),
+                        None => v.as_string().unwrap_or_default(),
+                    }
                 }
             });
             engine_options

@@ -531,7 +531,26 @@ async fn the_js_mount_api_works_in_a_plain_page() -> Result<(), Error> {
     ensure(answer.contains("unknown option"), || {
         format!("an unknown option was not refused: {answer}")
     })?;
-    Ok(())
+    // Numbers and booleans reach the knobs as they were written.
+    let script = r#"const done = arguments[arguments.length - 1];
+    import('/discussion-panel-demo.js').then((m) => {
+      const mount = (options) => {
+        try { m.mountDiscussionPanel(document.createElement('div'), { channel: 'x', ...options }).unmount(); return 'accepted'; }
+        catch (e) { return String(e); }
+      };
+      done([mount({ maxAttempts: 2.5 }), mount({ watchdogFactor: 2.5, maxAttempts: 7, shareAcrossTabs: false })]);
+    });"#;
+    let answers = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("script failed: {e}"))?;
+    ensure(
+        answers[0]
+            .as_str()
+            .is_some_and(|a| a.contains("whole number") && a.contains("\"2.5\"")),
+        || format!("a fractional maxAttempts: {answers}"),
+    )?;
+    ensure(answers[1] == "accepted", || {
+        format!("numbers and a boolean as options: {answers}")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -112,11 +112,8 @@ impl Options {
         };
         match key.as_str() {
             "watchdog_factor" => {
-                self.watchdog_factor = value
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && *f > 1.0 && *f <= 100.0)
+                self.watchdog_factor = plain_decimal(value.trim())
+                    .filter(|f| *f > 1.0 && *f <= 100.0)
                     .ok_or_else(|| {
                         format!("{name} must be a number above 1 and at most 100, not {value:?}")
                     })?
@@ -156,9 +153,36 @@ impl Options {
     ];
 }
 
+/// A plain decimal, `12` or `2.5` (up to 6 decimals), without the float
+/// parser's weight in the panel's wasm: exponents, signs and the like are no
+/// knob's value anyway.
+fn plain_decimal(text: &str) -> Option<f64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits =
+        |part: &str, max: usize| part.len() <= max && part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole, 9) || !digits(fraction, 6) || text.ends_with('.') {
+        return None;
+    }
+    let number = |part: &str| part.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    let scale = 10u64.pow(fraction.len() as u32);
+    Some(number(whole) as f64 + number(fraction) as f64 / scale as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_decimals_only() {
+        assert_eq!(plain_decimal("2.5"), Some(2.5));
+        assert_eq!(plain_decimal("3"), Some(3.0));
+        assert_eq!(plain_decimal("100.000001"), Some(100.000001));
+        for bad in [
+            "", ".5", "5.", "1e9", "-2", "+2", "2.5.1", "inf", "NaN", "2,5", " 2",
+        ] {
+            assert_eq!(plain_decimal(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn knobs_are_set_by_snake_or_camel_name() {
