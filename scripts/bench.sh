@@ -82,13 +82,13 @@ attribution() {
       by[owner] += $1
     }
     END { for (o in by) printf "%d\t%s\t%.1f%%\n", by[o], o, 100 * by[o] / code }' "$items" \
-    | sort -rn | head -15 | awk -F'\t' '{ printf "| %s | %d | %s |\n", $2, $1, $3 }'
+    | sort -rn | awk 'NR <= 15' | awk -F'\t' '{ printf "| %s | %d | %s |\n", $2, $1, $3 }'
   echo
   echo "The largest functions:"
   echo
   echo "| function | bytes |"
   echo "| --- | ---: |"
-  sort -rn "$items" | grep -v "data segment" | head -15 \
+  sort -rn "$items" | grep -v "data segment" | awk 'NR <= 15' \
     | awk -F'\t' '{ name = $2; if (length(name) > 110) name = substr(name, 1, 107) "..."; gsub(/\|/, "\\|", name); printf "| `%s` | %d |\n", name, $1 }'
   rm -f "$items"
 }
