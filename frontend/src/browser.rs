@@ -1,8 +1,10 @@
 //! Owned handles on browser resources: each releases what it holds when dropped.
 
+use panel_core::ReadyState;
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{EventSource, EventTarget};
+use web_sys::{EventSource, EventTarget, MessageEvent};
 
 /// An event listener, removed from its target on drop.
 pub struct Listener {
@@ -54,6 +56,58 @@ impl OwnedEventSource {
             _listeners: listeners,
         }
     }
+}
+
+/// What an EventSource reports, as the glue hands it on.
+pub enum StreamSignal<'a> {
+    Opened,
+    /// `error`, in this `readyState`.
+    Error(ReadyState),
+    /// One of the bridge's named events.
+    Event(&'static str, &'a MessageEvent),
+}
+
+/// Opens an EventSource on `url`, with listeners for `open`, `error` and the
+/// bridge's named events, each handed to `on`. `None` (logged) when the
+/// browser refuses to create it.
+pub fn open_event_source(
+    url: &str,
+    on: impl Fn(StreamSignal) + 'static,
+) -> Option<OwnedEventSource> {
+    let source = match EventSource::new(url) {
+        Ok(source) => source,
+        Err(error) => {
+            log_error(&format!(
+                "could not create an EventSource for {url}: {error:?}"
+            ));
+            return None;
+        }
+    };
+    let on = Rc::new(on);
+    let target: &EventTarget = source.as_ref();
+    let mut listeners = Vec::with_capacity(6);
+    let opened = on.clone();
+    listeners.push(Listener::new(target, "open", move |_| {
+        opened(StreamSignal::Opened)
+    }));
+    let (failed, watched) = (on.clone(), source.clone());
+    listeners.push(Listener::new(target, "error", move |_| {
+        let state = match watched.ready_state() {
+            EventSource::CONNECTING => ReadyState::Connecting,
+            EventSource::OPEN => ReadyState::Open,
+            _ => ReadyState::Closed,
+        };
+        failed(StreamSignal::Error(state));
+    }));
+    for name in ["message", "status", "heartbeat", "resync"] {
+        let on = on.clone();
+        listeners.push(Listener::new(target, name, move |event| {
+            if let Some(event) = event.dyn_ref::<MessageEvent>() {
+                on(StreamSignal::Event(name, event));
+            }
+        }));
+    }
+    Some(OwnedEventSource::new(source, listeners))
 }
 
 impl Drop for OwnedEventSource {

@@ -6,7 +6,9 @@
 //! itself. Dropping a `Connection` unmounts the engine and releases everything:
 //! the EventSource, every timer, every listener, an in-flight fetch.
 
-use crate::browser::{log_error, log_info, log_warn, now_ms, random, Listener, OwnedEventSource};
+use crate::browser::{
+    log_info, log_warn, now_ms, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
+};
 use crate::share::{self, ShareLink};
 use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
@@ -20,8 +22,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use wasm_bindgen::JsCast;
-use web_sys::{AbortController, EventSource, MessageEvent};
+use web_sys::{AbortController, MessageEvent};
 
 /// Where the panel gets its data.
 #[derive(Clone, Debug)]
@@ -231,39 +232,19 @@ impl Inner {
         if let Some(id) = last_event_id {
             url.push_str(&format!("?last_event_id={id}"));
         }
-        let source = match EventSource::new(&url) {
-            Ok(source) => source,
-            Err(error) => {
-                log_error(&format!(
-                    "could not create an EventSource for {url}: {error:?}"
-                ));
-                // Report it as the browser giving up, so the engine backs off.
-                return inbox.send(Event::StreamError(stream, ReadyState::Closed));
-            }
-        };
-        let target: &web_sys::EventTarget = source.as_ref();
-        let mut listeners = Vec::with_capacity(6);
-        let on = inbox.clone();
-        listeners.push(Listener::new(target, "open", move |_| {
-            on.send(Event::StreamOpened(stream))
-        }));
-        let (on, watched) = (inbox.clone(), source.clone());
-        listeners.push(Listener::new(target, "error", move |_| {
-            let state = match watched.ready_state() {
-                EventSource::CONNECTING => ReadyState::Connecting,
-                EventSource::OPEN => ReadyState::Open,
-                _ => ReadyState::Closed,
-            };
-            on.send(Event::StreamError(stream, state));
-        }));
-        for name in ["message", "status", "heartbeat", "resync"] {
-            let on = inbox.clone();
-            let channel = self.endpoint.channel.clone();
-            listeners.push(Listener::new(target, name, move |event| {
-                on.send(received(stream, name, &channel, event));
-            }));
+        let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
+        let source = open_event_source(&url, move |signal| {
+            on.send(match signal {
+                StreamSignal::Opened => Event::StreamOpened(stream),
+                StreamSignal::Error(state) => Event::StreamError(stream, state),
+                StreamSignal::Event(name, event) => received(stream, name, &channel, event),
+            })
+        });
+        match source {
+            Some(source) => self.stream = Some((stream, source)),
+            // Reported as the browser giving up, so the engine backs off.
+            None => inbox.send(Event::StreamError(stream, ReadyState::Closed)),
         }
-        self.stream = Some((stream, OwnedEventSource::new(source, listeners)));
     }
 
     fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, inbox: &Inbox) {
@@ -293,11 +274,8 @@ impl Inner {
 
 /// Decodes one stream event. Bad input is logged once, with context, and still
 /// counts as a sign of life; it never panics.
-fn received(stream: StreamId, name: &str, channel: &str, event: web_sys::Event) -> Event {
-    let data = event
-        .dyn_ref::<MessageEvent>()
-        .and_then(|m| m.data().as_string())
-        .unwrap_or_default();
+fn received(stream: StreamId, name: &str, channel: &str, event: &MessageEvent) -> Event {
+    let data = event.data().as_string().unwrap_or_default();
     match decode(name, &data) {
         Ok(incoming) => Event::Received(stream, incoming),
         Err(error) => {

@@ -12,7 +12,9 @@
 //! Where Web Locks or `BroadcastChannel` are missing (or the `share_across_tabs`
 //! option is off), panels open a stream each, as before.
 
-use crate::browser::{log_info, log_warn, random, Listener, OwnedEventSource};
+use crate::browser::{
+    log_info, log_warn, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
+};
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
@@ -22,7 +24,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortController, BroadcastChannel, EventSource, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
 /// The attribute of `<html>` that says whether this tab holds the stream.
 const ROLE_ATTRIBUTE: &str = "data-discussion-stream";
@@ -273,12 +275,23 @@ impl Sharing {
         if let Some(id) = last_event_id {
             url.push_str(&format!("&last_event_id={id}"));
         }
-        let source = match EventSource::new(&url) {
-            Ok(source) => source,
-            Err(error) => {
-                log_warn(&format!(
-                    "could not create an EventSource for {url}: {error:?}"
-                ));
+        let me = self.me.clone();
+        let source = open_event_source(&url, move |signal| {
+            let event = match signal {
+                StreamSignal::Opened => ShareEvent::StreamOpened(stream),
+                StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
+                StreamSignal::Event(name, event) => ShareEvent::StreamEvent {
+                    stream,
+                    name: name.to_owned(),
+                    data: event.data().as_string().unwrap_or_default(),
+                    last_event_id: event.last_event_id(),
+                },
+            };
+            with(&me, |s| s.send(event));
+        });
+        match source {
+            Some(source) => *self.stream.borrow_mut() = Some((stream, source)),
+            None => {
                 let me = self.me.clone();
                 // Not from inside this step: as the browser giving up, next.
                 wasm_bindgen_futures::spawn_local(async move {
@@ -286,40 +299,8 @@ impl Sharing {
                         s.send(ShareEvent::StreamError(stream, ReadyState::Closed))
                     })
                 });
-                return;
             }
-        };
-        let target: &web_sys::EventTarget = source.as_ref();
-        let mut listeners = Vec::with_capacity(6);
-        let me = self.me.clone();
-        listeners.push(Listener::new(target, "open", move |_| {
-            with(&me, |s| s.send(ShareEvent::StreamOpened(stream)))
-        }));
-        let (me, watched) = (self.me.clone(), source.clone());
-        listeners.push(Listener::new(target, "error", move |_| {
-            let state = match watched.ready_state() {
-                EventSource::CONNECTING => ReadyState::Connecting,
-                EventSource::OPEN => ReadyState::Open,
-                _ => ReadyState::Closed,
-            };
-            with(&me, |s| s.send(ShareEvent::StreamError(stream, state)));
-        }));
-        for name in ["message", "status", "heartbeat", "resync"] {
-            let me = self.me.clone();
-            listeners.push(Listener::new(target, name, move |event| {
-                let Some(event) = event.dyn_ref::<MessageEvent>() else {
-                    return;
-                };
-                let event = ShareEvent::StreamEvent {
-                    stream,
-                    name: name.to_owned(),
-                    data: event.data().as_string().unwrap_or_default(),
-                    last_event_id: event.last_event_id(),
-                };
-                with(&me, |s| s.send(event));
-            }));
         }
-        *self.stream.borrow_mut() = Some((stream, OwnedEventSource::new(source, listeners)));
     }
 
     /// `navigator.locks.request(name, options, granted)`: `granted` holds the

@@ -423,15 +423,13 @@ impl Share {
                 return self.open_sub(panel, source, out);
             }
         }
-        match self.real {
-            // A panel's new attempt gets a fresh stream if this one failed.
-            _ if self.is_holder() && self.real.as_ref().is_none_or(Real::stale) => {
-                self.close_real(out);
-                self.open_real(false, out);
-            }
+        if !self.is_holder() {
             // A follower reminds the holder that it waits.
-            _ if !self.is_holder() => self.announce(out),
-            _ => {}
+            self.announce(out);
+        } else if self.real.as_ref().is_none_or(Real::stale) {
+            // A panel's new attempt gets a fresh stream if this one failed.
+            self.close_real(out);
+            self.open_real(false, out);
         }
     }
 
