@@ -68,12 +68,15 @@ pub enum Relay {
     Who { tab: TabId },
     /// The holder's stream changed state. `seamless`: it replaces an open
     /// stream of the same holder for a new set of channels, from the newest
-    /// id, so open virtual streams stay open. `status`: the latest `status`
-    /// event's data, for panels that subscribe later.
+    /// id, so open virtual streams stay open. `channels`: what the stream
+    /// carries; a panel opens only on a stream that carries its channel.
+    /// `status`: the latest `status` event's data, for panels that subscribe
+    /// later.
     State {
         source: Source,
         state: Shared,
         seamless: bool,
+        channels: Vec<String>,
         status: Option<String>,
     },
     /// An event of the holder's stream. `to`: the channels it concerns
@@ -227,9 +230,11 @@ pub struct Share {
     peers: BTreeMap<TabId, Peer>,
     /// The highest epoch seen, from any tab.
     epoch: u64,
-    /// The newest source heard of, its state and latest status data.
+    /// The newest source heard of, its state, the channels it carries and
+    /// its latest status data.
     current: Option<Source>,
     state: Shared,
+    carried: Vec<String>,
     status: Option<String>,
     /// The newest message id relayed: where a new stream resumes.
     cursor: Option<u64>,
@@ -250,6 +255,7 @@ impl Share {
             epoch: 0,
             current: None,
             state: Shared::Closed,
+            carried: Vec::new(),
             status: None,
             cursor: None,
             real: None,
@@ -418,7 +424,8 @@ impl Share {
             open_on: None,
             seen: current,
         });
-        if state == Shared::Open {
+        let carried = self.carried.contains(&p.channel);
+        if state == Shared::Open && carried {
             if let Some(source) = current {
                 return self.open_sub(panel, source, out);
             }
@@ -499,6 +506,7 @@ impl Share {
                         source: real.source,
                         state: real.state,
                         seamless: real.seamless,
+                        channels: real.channels.clone(),
                         status: self.status.clone(),
                     })),
                     None => {}
@@ -514,8 +522,9 @@ impl Share {
                 source,
                 state,
                 seamless,
+                channels,
                 status,
-            } => self.state_changed(source, state, seamless, status, out),
+            } => self.state_changed(source, state, seamless, channels, status, out),
             Relay::Event {
                 source,
                 name,
@@ -562,7 +571,7 @@ impl Share {
         self.real = Some(Real {
             id,
             source,
-            channels,
+            channels: channels.clone(),
             state: Shared::Connecting,
             seamless,
             catch_up: seamless && self.cursor.is_none(),
@@ -573,6 +582,7 @@ impl Share {
                 source,
                 state: Shared::Connecting,
                 seamless,
+                channels,
                 status: None,
             },
             out,
@@ -608,6 +618,7 @@ impl Share {
             source,
             state,
             seamless,
+            channels: real.channels.clone(),
             status: None,
         };
         self.publish(relay, out);
@@ -643,18 +654,16 @@ impl Share {
             None
         };
         self.event(source, &name, &data, to.as_deref(), id, Some(decoded), out);
-        // Without another tab's panels there is nobody to tell; a status
-        // goes out anyway, for a tab that is on its way.
-        if !self.peers.is_empty() || name == "status" {
-            let relay = Relay::Event {
-                source,
-                name,
-                data,
-                to,
-                id,
-            };
-            out.push(ShareCommand::Post(relay));
-        }
+        // Relayed even when no other tab is known: a tab's `Wants` may still
+        // be on its way while that tab already listens to this stream.
+        let relay = Relay::Event {
+            source,
+            name,
+            data,
+            to,
+            id,
+        };
+        out.push(ShareCommand::Post(relay));
     }
 
     fn state_changed(
@@ -662,6 +671,7 @@ impl Share {
         source: Source,
         state: Shared,
         seamless: bool,
+        channels: Vec<String>,
         status: Option<String>,
         out: &mut Out,
     ) {
@@ -682,16 +692,34 @@ impl Share {
             .flatten();
         self.current = Some(source);
         self.state = state;
+        self.carried = channels;
         if newer || status.is_some() {
             self.status = status;
         }
+        // A panel whose channel this stream does not carry waits, and its tab
+        // reminds the holder: that tab's `Wants` has not reached it yet, or
+        // the holder forgot a tab that stayed silent too long.
+        let mut left_out = false;
         let panels: Vec<PanelId> = self.panels.keys().copied().collect();
         for panel in panels {
-            let Some(sub) = self.panels.get_mut(&panel).and_then(|p| p.sub.as_mut()) else {
+            let Some(p) = self.panels.get_mut(&panel) else {
+                continue;
+            };
+            let carried = self.carried.contains(&p.channel);
+            let Some(sub) = p.sub.as_mut() else {
                 continue;
             };
             let stream = sub.stream;
             match state {
+                Shared::Open if !carried => {
+                    left_out = true;
+                    if let Some(old) = sub.open_on.take() {
+                        out.push(ShareCommand::Deliver {
+                            panel,
+                            event: reconnect(stream, old, source),
+                        });
+                    }
+                }
                 Shared::Open if sub.open_on == Some(source) => {
                     if let Some(Ok(incoming)) = fresh_status.as_deref().map(|d| decode("status", d))
                     {
@@ -731,6 +759,9 @@ impl Share {
                     });
                 }
             }
+        }
+        if left_out && !self.is_holder() {
+            self.announce(out);
         }
     }
 
@@ -814,6 +845,7 @@ impl Relay {
                 source,
                 state,
                 seamless,
+                channels,
                 status,
             } => {
                 let state = match state {
@@ -824,7 +856,8 @@ impl Relay {
                 let status = status.as_deref().map_or("-".into(), |s| format!("+{s}"));
                 let seamless = u8::from(*seamless);
                 let Source { epoch, stream } = source;
-                format!("S|{epoch}|{stream}|{state}|{seamless}|{status}")
+                let channels = channels.join(",");
+                format!("S|{epoch}|{stream}|{state}|{seamless}|{channels}|{status}")
             }
             Relay::Event {
                 source,
@@ -865,7 +898,7 @@ impl Relay {
                 tab: rest.parse().ok()?,
             }),
             "S" => {
-                let mut fields = rest.splitn(5, '|');
+                let mut fields = rest.splitn(6, '|');
                 let source = Source {
                     epoch: fields.next()?.parse().ok()?,
                     stream: fields.next()?.parse().ok()?,
@@ -881,6 +914,7 @@ impl Relay {
                     "1" => true,
                     _ => return None,
                 };
+                let channels = list(fields.next()?);
                 let status = fields.next()?;
                 let status = match status.strip_prefix('+') {
                     Some(status) => Some(status.to_owned()),
@@ -891,6 +925,7 @@ impl Relay {
                     source,
                     state,
                     seamless,
+                    channels,
                     status,
                 })
             }

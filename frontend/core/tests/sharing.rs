@@ -277,6 +277,7 @@ fn a_status_heard_late_reaches_a_panel_already_open() {
             source,
             state: Shared::Open,
             seamless: false,
+            channels: vec!["general".into()],
             status: status.map(str::to_owned),
         })
     };
@@ -296,6 +297,69 @@ fn a_status_heard_late_reaches_a_panel_already_open() {
     assert!(share.handle(state(Some(STATUS_CONNECTED))).is_empty());
 }
 
+/// A follower can hear of the holder's stream before the holder has heard
+/// its `Wants`: its panel waits for a stream that carries its channel, so a
+/// message posted in between is caught up over history, not lost.
+#[test]
+fn a_panel_opens_only_on_a_stream_that_carries_its_channel() {
+    let mut share = follower_with_a_panel();
+    let state = |stream, seamless, channels: &[&str]| {
+        ShareEvent::Relayed(Relay::State {
+            source: Source { epoch: 5, stream },
+            state: Shared::Open,
+            seamless,
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            status: Some(STATUS_CONNECTED.into()),
+        })
+    };
+    let out = share.handle(state(1, false, &["design"]));
+    assert!(
+        !out.iter()
+            .any(|c| matches!(c, ShareCommand::Deliver { .. })),
+        "opened on a stream without its channel: {out:?}"
+    );
+    assert!(
+        posts(&out)
+            .iter()
+            .any(|r| matches!(r, Relay::Wants { channels, .. } if channels == &["general"])),
+        "the holder is reminded: {out:?}"
+    );
+    // Nor does a new attempt open on it.
+    share.handle(ShareEvent::Unsubscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 2,
+    });
+    assert!(
+        !out.iter()
+            .any(|c| matches!(c, ShareCommand::Deliver { .. })),
+        "a new attempt opened on a stream without its channel: {out:?}"
+    );
+    // The holder adds the channel: a seamless switch for the others, an
+    // opening (and so a catch-up) for this panel.
+    let out = share.handle(state(2, true, &["design", "general"]));
+    assert!(
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamOpened(2),
+        }),
+        "{out:?}"
+    );
+    // A later stream that drops the channel takes the panel off it.
+    let out = share.handle(state(3, true, &["design"]));
+    assert_eq!(
+        out[0],
+        ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamError(2, panel_core::ReadyState::Connecting),
+        },
+        "{out:?}"
+    );
+}
+
 #[test]
 fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_move() {
     let mut share = follower_with_a_panel();
@@ -308,6 +372,7 @@ fn a_follower_hears_only_the_newest_holder_and_sees_a_handover_as_a_move() {
             source,
             state,
             seamless: false,
+            channels: vec!["general".into()],
             status: Some(STATUS_CONNECTED.into()),
         })
     };
@@ -369,6 +434,7 @@ fn messages_go_to_the_panels_of_their_channel_only() {
         source,
         state: Shared::Open,
         seamless: false,
+        channels: vec!["design".into(), "general".into()],
         status: None,
     }));
     let out = share.handle(ShareEvent::Relayed(Relay::Event {
@@ -453,12 +519,14 @@ fn relays_round_trip_as_lines_and_anything_else_is_refused() {
             source,
             state: Shared::Open,
             seamless: true,
+            channels: vec!["a".into(), "b".into()],
             status: Some(STATUS_CONNECTED.into()),
         },
         Relay::State {
             source,
             state: Shared::Closed,
             seamless: false,
+            channels: vec![],
             status: None,
         },
         Relay::Event {
@@ -486,9 +554,10 @@ fn relays_round_trip_as_lines_and_anything_else_is_refused() {
         "W",
         "Q|1",
         "B|x",
-        "S|1|2|o|2|-",
-        "S|1|2|z|0|-",
-        "S|1|2|o|0|status",
+        "S|1|2|o|2|a|-",
+        "S|1|2|z|0|a|-",
+        "S|1|2|o|0|a|status",
+        "S|1|2|o|0|-",
         "E|1|2|message|*|12a|{}",
         "E|1|message",
         "{\"k\":\"bye\",\"tab\":1}",
@@ -1170,4 +1239,54 @@ proptest! {
         world.heal()?;
         world.check()?;
     }
+}
+
+/// Runs `actions` from one tab of `general`, heals, and checks every tab.
+fn replay(actions: &[Action]) -> Result<(), TestCaseError> {
+    let mut world = World::new();
+    world.open_tab("general");
+    world.run();
+    for &action in actions {
+        world.act(action);
+    }
+    world.heal()?;
+    world.check()
+}
+
+/// Found by the property: the holder froze before it heard the other tabs'
+/// `Wants`; thawed, it handled a message while it knew of no other tab, and
+/// did not relay it, though a follower already listened.
+#[test]
+fn a_holder_relays_what_it_hears_before_it_knows_of_other_tabs() {
+    use Action::*;
+    replay(&[
+        OpenTab(0),
+        OpenTab(27),
+        OpenReal(15),
+        Bus(188),
+        AnswerHistory(32),
+        AnswerHistory(8),
+        FreezeTab(0),
+        Publish(234),
+    ])
+    .unwrap();
+}
+
+/// Found by the property: a follower of `design` heard of a stream of
+/// `general` only (the holder had not heard its `Wants`) and took it for its
+/// own; a `design` message in between was never seen.
+#[test]
+fn a_follower_does_not_take_a_stream_without_its_channel_for_its_own() {
+    use Action::*;
+    replay(&[
+        OpenTab(0),
+        OpenTab(43),
+        OpenReal(15),
+        Bus(188),
+        AnswerHistory(32),
+        AnswerHistory(8),
+        Publish(82),
+        Publish(234),
+    ])
+    .unwrap();
 }
