@@ -13,6 +13,7 @@
 //! - [`options`]: every timing knob, with documented defaults.
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
 //! - [`engine`]: the state machine itself.
+//! - [`reading`]: which messages are new to the reader, and how many are unread.
 //! - [`share`]: one stream for every tab of a browser profile: who holds it,
 //!   what it carries, and relaying it to every panel.
 
@@ -22,13 +23,14 @@ pub mod engine;
 pub mod message;
 pub mod options;
 pub mod protocol;
+pub mod reading;
 pub mod rows;
 pub mod share;
 pub mod store;
 pub mod wire;
 
 pub use bridge_url::check_bridge_url;
-pub use engine::Engine;
+pub use engine::{Engine, SIGN_IN_EXPIRED};
 pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;
 pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};

@@ -28,6 +28,10 @@ pub struct Options {
     /// Whether the panels of every tab of this browser profile share one
     /// stream to the bridge (on). Off: each panel opens its own.
     pub share_across_tabs: bool,
+    /// Whether the stream and the fetches carry the browser's cookies for the
+    /// bridge (off): for a bridge on another origin that signs people in with
+    /// cookies (it must allow credentials in its CORS answers).
+    pub with_credentials: bool,
 }
 
 impl Default for Options {
@@ -43,6 +47,7 @@ impl Default for Options {
             page_limit: 100,
             max_messages: 500,
             share_across_tabs: true,
+            with_credentials: false,
         }
     }
 }
@@ -126,20 +131,15 @@ impl Options {
             "history_limit" => self.history_limit = number(1, 500)? as u32,
             "page_limit" => self.page_limit = number(1, 500)? as u32,
             "max_messages" => self.max_messages = number(1, 100_000)? as usize,
-            "share_across_tabs" => {
-                self.share_across_tabs = match value.trim() {
-                    "true" | "on" | "1" | "" => true,
-                    "false" | "off" | "0" => false,
-                    _ => return Err(format!("{name} must be true or false, not {value:?}")),
-                }
-            }
+            "share_across_tabs" => self.share_across_tabs = flag(name, value)?,
+            "with_credentials" => self.with_credentials = flag(name, value)?,
             _ => return Err(format!("unknown option {name:?}")),
         }
         Ok(())
     }
 
     /// Knob names `set` accepts, in `snake_case`.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "watchdog_factor",
         "initial_watchdog_ms",
         "backoff_base_ms",
@@ -150,7 +150,17 @@ impl Options {
         "page_limit",
         "max_messages",
         "share_across_tabs",
+        "with_credentials",
     ];
+}
+
+/// A switch: `true`, `on`, `1` or empty (a bare HTML attribute) for on.
+fn flag(name: &str, value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "true" | "on" | "1" | "" => Ok(true),
+        "false" | "off" | "0" => Ok(false),
+        _ => Err(format!("{name} must be true or false, not {value:?}")),
+    }
 }
 
 /// A plain decimal, `12` or `2.5` (up to 6 decimals), without the float
@@ -226,7 +236,7 @@ mod tests {
             .unwrap_err()
             .contains("unknown option"));
         for name in Options::NAMES {
-            let value = if name == "share_across_tabs" {
+            let value = if name == "share_across_tabs" || name == "with_credentials" {
                 "off"
             } else {
                 "100"
@@ -237,6 +247,9 @@ mod tests {
         options.set("shareAcrossTabs", "false").unwrap();
         assert!(!options.share_across_tabs);
         assert!(options.set("share_across_tabs", "maybe").is_err());
+        // A bare attribute (`<discussion-panel with-credentials>`) is on.
+        options.set("withCredentials", "").unwrap();
+        assert!(options.with_credentials);
     }
 
     #[test]

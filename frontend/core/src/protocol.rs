@@ -117,6 +117,9 @@ pub enum Event {
     HistoryLoaded(RequestId, Vec<Message>),
     /// A history request failed.
     HistoryFailed(RequestId, String),
+    /// The bridge refused the panel's credentials (HTTP 401): not transient,
+    /// so the panel stops at once and asks for a new sign-in.
+    Unauthorized,
     /// The reader pressed Retry.
     RetryPressed,
     /// The browser reports the network is back (`online`).
@@ -154,6 +157,9 @@ pub enum Command {
     },
     /// The held messages changed: re-render them from [`crate::Engine::messages`].
     ShowMessages,
+    /// The panel stopped because its sign-in expired: tell the host, which
+    /// can refresh the token before the reader (or the host) retries.
+    AuthExpired,
     /// The connection's view state changed.
     ShowStatus(ViewState),
     /// A line for the console, for whoever debugs the connection.

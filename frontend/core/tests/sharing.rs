@@ -851,7 +851,10 @@ impl World {
                 Command::FetchHistory { request, after, .. } => {
                     panel.requests.push((request, after));
                 }
-                Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
+                Command::ShowMessages
+                | Command::ShowStatus(_)
+                | Command::AuthExpired
+                | Command::Log(_) => {}
             }
         }
     }

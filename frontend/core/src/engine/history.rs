@@ -60,7 +60,7 @@ pub(super) struct History {
     gap_since: Option<MessageId>,
     /// Whether a first load succeeded: from then on every fetch continues after
     /// what was seen (id 0 if the channel was empty), never again "the newest".
-    baseline: bool,
+    pub(super) baseline: bool,
 }
 
 /// What a history answer led to.

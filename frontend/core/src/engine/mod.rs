@@ -102,6 +102,9 @@ pub struct Engine {
     shown: Option<ViewState>,
 }
 
+/// What the reader is told when the bridge refuses the panel's credentials.
+pub const SIGN_IN_EXPIRED: &str = "Your sign-in has expired.";
+
 /// Collects the commands of one step.
 type Out = Vec<Command>;
 
@@ -159,6 +162,10 @@ impl Engine {
                 self.history_failed(request, reason, now, random, &mut out)
             }
             (_, Event::PageVisible) => self.run_overdue_timers(now, random, &mut out),
+            (_, Event::Unauthorized) => {
+                self.stop(SIGN_IN_EXPIRED.into(), &mut out);
+                out.push(Command::AuthExpired);
+            }
             _ => {}
         }
         let view = self.view();
@@ -193,6 +200,12 @@ impl Engine {
     /// The newest message id held (or ever held).
     pub fn newest_id(&self) -> Option<MessageId> {
         self.store.newest_id()
+    }
+
+    /// Whether a first history load has been taken in: from then on, what
+    /// the panel shows is new to the reader (see [`crate::reading`]).
+    pub fn has_loaded(&self) -> bool {
+        self.history.baseline
     }
 
     /// The EventSource the engine currently wants open, if any.

@@ -19,13 +19,17 @@ enum Action {
     Refuse,
     GoZombie,
     FireTimer(u8),
-    AnswerHistory { ok: bool },
+    AnswerHistory {
+        ok: bool,
+    },
     Heartbeat,
     Gateway(u8),
     Resync,
     Retry,
     Online,
     PageVisible,
+    /// The bridge answers 401 (a token expired).
+    Unauthorized,
     Wait(u16),
 }
 
@@ -42,6 +46,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(Action::Gateway),
         1 => Just(Action::Resync),
         1 => Just(Action::Retry),
+        1 => Just(Action::Unauthorized),
         1 => Just(Action::Online),
         1 => Just(Action::PageVisible),
         2 => any::<u16>().prop_map(Action::Wait),
@@ -145,6 +150,9 @@ impl World {
                 } => self.requests.push((request, after, limit)),
                 Command::StreamSilent(stream) => {
                     prop_assert_eq!(self.stream.as_ref().map(|s| s.id), Some(stream));
+                }
+                Command::AuthExpired => {
+                    prop_assert!(self.engine.view().stopped, "auth expired without stopping");
                 }
                 Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
             }
@@ -252,6 +260,15 @@ impl World {
                 }
             }
             Action::Retry => self.feed(Event::RetryPressed)?,
+            Action::Unauthorized => {
+                let was_stopped = self.engine.view().stopped;
+                self.feed(Event::Unauthorized)?;
+                let view = self.engine.view();
+                prop_assert!(view.stopped, "a 401 must stop the panel at once");
+                if !was_stopped {
+                    prop_assert_eq!(view.error.as_deref(), Some(crate::engine::SIGN_IN_EXPIRED));
+                }
+            }
             Action::Online => self.feed(Event::Online)?,
             Action::PageVisible => self.feed(Event::PageVisible)?,
             Action::Wait(ms) => self.now += ms as u64,
@@ -283,13 +300,17 @@ impl World {
                 .collect(),
             None => (self.published.saturating_sub(limit as u64) + 1..=self.published).collect(),
         };
-        if after.is_none() && self.floor.is_none() {
-            self.floor = Some(self.published.saturating_sub(limit as u64) + 1);
-        }
+        // The first load the engine takes (not a late answer it ignores, say
+        // of a load abandoned by a 401) sets the oldest message it must hold.
+        let had_baseline = self.engine.history.baseline;
         self.feed(Event::HistoryLoaded(
             request,
             ids.into_iter().map(message).collect(),
-        ))
+        ))?;
+        if after.is_none() && !had_baseline && self.engine.history.baseline {
+            self.floor = Some(self.published.saturating_sub(limit as u64) + 1);
+        }
+        Ok(())
     }
 
     /// No more faults: answer, open and wait until Live with nothing in flight.

@@ -1,0 +1,110 @@
+//! What the host hears about the reader: which messages are new, and how many
+//! of them the reader has not seen yet.
+//!
+//! A message is *new* when it is shown for the first time after the panel's
+//! first history load, and is newer than the oldest message held before it:
+//! live messages and catch-ups after a reconnect are new (the reader has not
+//! seen them), the first load and older pages are not. It is *unread* when it
+//! arrives while the reader cannot see it: the page is hidden, or the list is
+//! scrolled away from its newest message. Unread goes back to zero when the
+//! reader can see the newest message again.
+
+use crate::message::Message;
+use std::sync::Arc;
+
+/// The messages of `next` that `previous` did not hold, oldest first, leaving
+/// out any older than `previous`'s oldest (a page of older history). Both
+/// lists are ordered by id, as the store keeps them.
+pub fn arrived(previous: &[Arc<Message>], next: &[Arc<Message>]) -> Vec<Arc<Message>> {
+    let floor = previous.first().map(|m| m.id);
+    let mut old = previous.iter().map(|m| m.id).peekable();
+    let mut new = Vec::new();
+    for message in next {
+        if floor.is_some_and(|floor| message.id < floor) {
+            continue;
+        }
+        while old.next_if(|id| *id < message.id).is_some() {}
+        if old.next_if_eq(&message.id).is_none() {
+            new.push(message.clone());
+        }
+    }
+    new
+}
+
+/// The count of messages that arrived while the reader could not see them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unread {
+    count: usize,
+}
+
+impl Unread {
+    pub fn count(self) -> usize {
+        self.count
+    }
+
+    /// `new` messages arrived; `reading`: the reader sees the newest (the
+    /// page is visible and the list at its bottom). The new count, if it changed.
+    pub fn arrived(&mut self, new: usize, reading: bool) -> Option<usize> {
+        if reading || new == 0 {
+            return self.seen();
+        }
+        self.count += new;
+        Some(self.count)
+    }
+
+    /// The reader sees the newest message now. Zero, if it was not already.
+    pub fn seen(&mut self) -> Option<usize> {
+        (std::mem::take(&mut self.count) != 0).then_some(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::MessageId;
+
+    fn list(ids: &[u64]) -> Vec<Arc<Message>> {
+        (ids.iter())
+            .map(|&id| {
+                Arc::new(Message {
+                    id: MessageId(id),
+                    channel_id: "general".into(),
+                    author: "a".into(),
+                    content: format!("m{id}"),
+                    timestamp: "2026-11-24T00:00:00.000Z".into(),
+                })
+            })
+            .collect()
+    }
+
+    fn ids(messages: &[Arc<Message>]) -> Vec<u64> {
+        messages.iter().map(|m| m.id.0).collect()
+    }
+
+    #[test]
+    fn new_messages_are_those_not_held_before_and_not_older_than_it() {
+        // Live messages, a filled gap, evictions at the front, an older page.
+        assert_eq!(ids(&arrived(&list(&[]), &list(&[1, 2]))), [1, 2]);
+        assert_eq!(ids(&arrived(&list(&[1, 2]), &list(&[1, 2, 3]))), [3]);
+        assert_eq!(
+            ids(&arrived(&list(&[1, 2, 5]), &list(&[1, 2, 3, 4, 5, 6]))),
+            [3, 4, 6]
+        );
+        assert_eq!(ids(&arrived(&list(&[1, 2, 3]), &list(&[3, 4]))), [4]);
+        assert_eq!(ids(&arrived(&list(&[5, 6]), &list(&[2, 3, 5, 6, 7]))), [7]);
+        assert!(arrived(&list(&[1, 2]), &list(&[1, 2])).is_empty());
+    }
+
+    #[test]
+    fn unread_counts_what_arrives_unseen_until_the_reader_sees_it() {
+        let mut unread = Unread::default();
+        assert_eq!(unread.arrived(2, true), None, "seen as it came");
+        assert_eq!(unread.arrived(2, false), Some(2));
+        assert_eq!(unread.arrived(1, false), Some(3));
+        assert_eq!(unread.count(), 3);
+        assert_eq!(unread.seen(), Some(0));
+        assert_eq!(unread.seen(), None, "already zero");
+        assert_eq!(unread.arrived(1, false), Some(1));
+        assert_eq!(unread.arrived(1, true), Some(0), "reading again clears it");
+    }
+}
