@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::{api, control, error, stream};
+use crate::{api, control, error, stream, users};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -33,11 +33,10 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; b
 /// stream's 64 longest names, a cursor and a token.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 
-/// Cross-origin access to `/api` for the configured origins only. EventSource
-/// sends no credentials, so none are allowed.
-fn cors(origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = origins
-        .iter()
+/// Cross-origin access to `/api` for the configured origins only, with
+/// credentials (cookies) only when `--allow-credentials` says so.
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = (config.allowed_origins.iter())
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
@@ -46,7 +45,9 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_headers([
             header::HeaderName::from_static("last-event-id"),
             header::CONTENT_TYPE,
+            header::AUTHORIZATION,
         ])
+        .allow_credentials(config.allow_credentials)
         .max_age(std::time::Duration::from_secs(600))
 }
 
@@ -89,7 +90,7 @@ impl StreamHead {
     pub fn new(config: &Config) -> Self {
         let service = ServiceBuilder::new()
             .option_layer(content_security_policy(config))
-            .layer(cors(&config.allowed_origins))
+            .layer(cors(config))
             .service_fn(|_: Request| async {
                 Ok::<_, Infallible>(stream::response(Body::empty()))
             });
@@ -128,6 +129,10 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/disconnect", post(control::disconnect))
         .route("/sse-fault", put(control::set_fault))
         .route("/connections", get(control::connections))
+        .route(
+            "/users",
+            put(control::add_user).delete(control::revoke_user),
+        )
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(
@@ -141,7 +146,13 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/events", get(stream::events_of_many))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
-        .layer(cors(&hub.config.allowed_origins));
+        // Inside CORS: a preflight needs no token, and a 401 carries CORS
+        // headers, so a page on another origin can read it.
+        .layer(middleware::from_fn_with_state(
+            hub.users.clone(),
+            users::require_user,
+        ))
+        .layer(cors(&hub.config));
 
     let router = Router::new()
         .route(

@@ -44,6 +44,8 @@ pub async fn main() -> ExitCode {
         history_file = ?config.history_file,
         static_dir = ?config.static_dir,
         control_token = config.control_token.is_some(),
+        users = ?config.users,
+        allow_credentials = config.allow_credentials,
         client_backlog = config.client_backlog,
         max_channels = config.max_channels,
         max_connections_per_client = config.max_connections_per_client,

@@ -72,6 +72,16 @@ pub struct Config {
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = origin)]
     pub allowed_origins: Vec<String>,
 
+    /// Sign-in: a file of `token name` lines. With it, `/api/*` answers only
+    /// requests that carry a known token (else 401).
+    #[arg(long, env = "USERS_FILE")]
+    pub users: Option<PathBuf>,
+
+    /// Let the `--allowed-origins` call `/api` with credentials (cookies), for
+    /// hosts that sign people in with a cookie (`dp_token`).
+    #[arg(long, env = "ALLOW_CREDENTIALS")]
+    pub allow_credentials: bool,
+
     /// Open streams allowed per client address; 0 for no limit.
     #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = 0)]
     pub max_streams_per_client: usize,
@@ -122,6 +132,15 @@ impl Config {
                     dir.display()
                 ));
             }
+        }
+        if let Some(path) = &self.users {
+            crate::users::Users::load(path)?;
+        }
+        if self.allow_credentials && self.allowed_origins.is_empty() {
+            return Err(
+                "--allow-credentials needs --allowed-origins: credentials are only ever allowed to named origins"
+                    .into(),
+            );
         }
         if !self.listen.ip().is_loopback() && self.control_token.is_none() {
             return Err(format!(
@@ -227,6 +246,21 @@ mod tests {
         for bad in ["*", "a.example", "https://a.example/path", "ftp://x"] {
             assert!(parse(&["--allowed-origins", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_need_origins_and_a_users_file_must_read() {
+        let alone = parse(&["--allow-credentials"]).unwrap();
+        assert!(alone.validate().unwrap_err().contains("--allowed-origins"));
+        let named = parse(&[
+            "--allow-credentials",
+            "--allowed-origins",
+            "https://editor.example",
+        ])
+        .unwrap();
+        assert!(named.validate().is_ok());
+        let missing = parse(&["--users", "/nonexistent/users.txt"]).unwrap();
+        assert!(missing.validate().unwrap_err().contains("--users"));
     }
 
     #[test]

@@ -207,6 +207,50 @@ pub async fn set_fault(
     Ok(Json(json!({ "ok": true })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    token: String,
+    name: Option<String>,
+}
+
+fn users_of(hub: &Hub) -> Result<&crate::users::Users, ApiError> {
+    hub.users.as_deref().ok_or_else(|| {
+        ApiError::bad_request("this bridge runs without --users: there is no one to sign in")
+    })
+}
+
+/// `PUT /internal/users` `{"token","name"}`: signs a user in (or renames one).
+pub async fn add_user(
+    State(hub): State<Arc<Hub>>,
+    body: Result<Json<UserBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(UserBody { token, name }) = body?;
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("a user needs a \"name\""))?;
+    if !crate::users::is_token(&token) {
+        return Err(ApiError::bad_request(
+            "a token is 1 to 512 letters, digits or `-._~+/=`",
+        ));
+    }
+    users_of(&hub)?.insert(token, name);
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `DELETE /internal/users` `{"token"}`: the token expires; the streams opened
+/// with it end, and it gets 401 from now on.
+pub async fn revoke_user(
+    State(hub): State<Arc<Hub>>,
+    body: Result<Json<UserBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(UserBody { token, .. }) = body?;
+    let revoked = users_of(&hub)?.remove(&token);
+    let closed = hub.streams.disconnect_token(&token);
+    tracing::info!(revoked, closed, "a token was revoked");
+    Ok(Json(json!({ "revoked": revoked, "closed": closed })))
+}
+
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {
     Json(hub.streams.report())
 }

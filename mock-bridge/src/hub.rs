@@ -13,6 +13,7 @@ use crate::persist::HistoryFile;
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
 use crate::streams::{Listen, Streams};
+use crate::users::Users;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -202,6 +203,8 @@ pub struct Hub {
     fault: Mutex<Option<Fault>>,
     /// Open streams and close counts.
     pub streams: Streams,
+    /// Who may read, with `--users`; `None`: anyone.
+    pub users: Option<Arc<Users>>,
     /// Cancelled when the bridge shuts down; every stream ends on it.
     pub shutdown: CancellationToken,
     /// When the bridge started (for `PING_STOP_AFTER_SECONDS`).
@@ -270,7 +273,14 @@ impl Hub {
             file.compact(&kept, held)?;
             writer = Some(file);
         }
+        let users = match &config.users {
+            Some(path) => Some(Arc::new(Users::load(path).map_err(|problem| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, problem)
+            })?)),
+            None => None,
+        };
         Ok(Hub {
+            users,
             ids: Snowflakes::starting_above(floor),
             writer: Mutex::new(writer),
             channels: Mutex::new(channels),

@@ -40,6 +40,7 @@ pub mod snowflake;
 pub mod sse;
 pub mod stream;
 pub mod streams;
+pub mod users;
 
 use config::Config;
 use hub::Hub;

@@ -16,6 +16,7 @@ use crate::message::validate_channel;
 use crate::stream::parse_channels;
 use crate::stream::{self, Admission, Sink};
 use crate::streams::{Listen, Served};
+use crate::users::{token_of, Identity, Users};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
@@ -166,13 +167,14 @@ async fn connection(
         }
         Err(_) => return,
     };
-    if let Some(request) = direct_request(&head) {
+    if let Some(request) = direct_request(&head, hub.users.as_deref()) {
         match stream::admit(
             &hub,
             request.listen,
             request.last_event_id,
             Some(peer.ip()),
             Served::Direct,
+            request.identity,
         ) {
             Admission::Open(open) => {
                 drop(head);
@@ -262,13 +264,16 @@ struct DirectRequest {
     last_event_id: Option<u64>,
     /// The `Origin` the client sent, if any.
     origin: Option<HeaderValue>,
+    /// Who it is, with `--users`.
+    identity: Option<Arc<Identity>>,
 }
 
 /// Recognises a well-formed `GET /api/channels/{channel}/events` or
 /// `GET /api/events?channels=…` that is the whole of what the client sent. Anything unusual (another route, a body, a
 /// percent-encoded name, a bad id, pipelined bytes) answers `None` and is left
 /// to the router, which serves it or explains the refusal.
-fn direct_request(head: &[u8]) -> Option<DirectRequest> {
+/// With `users`, a stream without a known token is also the router's (to refuse).
+fn direct_request(head: &[u8], users: Option<&Users>) -> Option<DirectRequest> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(head) {
@@ -310,10 +315,15 @@ fn direct_request(head: &[u8]) -> Option<DirectRequest> {
     }
     let last_event_id = last_event_id(&map, &query).ok()?;
     let origin = map.get("origin").cloned();
+    let identity = match users {
+        None => None,
+        Some(users) => Some(users.identify(token_of(&map, &query).as_deref())?),
+    };
     Some(DirectRequest {
         listen,
         last_event_id,
         origin,
+        identity,
     })
 }
 

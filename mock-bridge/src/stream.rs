@@ -29,19 +29,19 @@
 //! stream's client has nothing to send after its request: bytes that arrive
 //! anyway end the stream as an `error`.
 
-use crate::clock::rfc3339_ms;
 use crate::error::ApiError;
 use crate::extract::{channel_from, last_event_id, ChannelPath, Peer};
 use crate::hub::{Fault, FeedError, Frame, Hub, Subscription};
 use crate::message::validate_channel;
-use crate::snowflake::now_ms;
 use crate::sse::{self, Resync};
 use crate::streams::{CloseReason, Listen, Served, StreamRecord};
+use crate::users::Identity;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -115,6 +115,7 @@ pub fn admit(
     last_event_id: Option<u64>,
     peer: Option<std::net::IpAddr>,
     served: Served,
+    identity: Option<Arc<Identity>>,
 ) -> Admission {
     match hub.fault() {
         None => {}
@@ -131,14 +132,9 @@ pub fn admit(
         Err(full) => return Admission::Refused(full.into()),
     };
     let limit = hub.config.max_streams_per_client;
-    let opened = hub.streams.open(
-        &listen,
-        rfc3339_ms(now_ms()),
-        peer,
-        limit,
-        served,
-        &hub.shutdown,
-    );
+    let opened = hub
+        .streams
+        .open(&listen, peer, limit, served, identity, &hub.shutdown);
     let record = match opened {
         Ok(record) => record,
         Err(refused) => {
@@ -169,25 +165,29 @@ pub fn admit(
 pub async fn events(
     State(hub): State<Arc<Hub>>,
     Peer(peer): Peer,
+    identity: Option<Extension<Arc<Identity>>>,
     path: Result<Path<ChannelPath>, PathRejection>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let listen = Listen::One(channel_from(path)?);
     let last_event_id = last_event_id(&headers, &query)?;
-    open_through_router(hub, listen, last_event_id, peer).await
+    let identity = identity.map(|Extension(identity)| identity);
+    open_through_router(hub, listen, last_event_id, peer, identity).await
 }
 
 /// The router's handler for multi-channel streams (as [`events`]).
 pub async fn events_of_many(
     State(hub): State<Arc<Hub>>,
     Peer(peer): Peer,
+    identity: Option<Extension<Arc<Identity>>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let listen = parse_channels(query.get("channels").map(String::as_str))?;
     let last_event_id = last_event_id(&headers, &query)?;
-    open_through_router(hub, listen, last_event_id, peer).await
+    let identity = identity.map(|Extension(identity)| identity);
+    open_through_router(hub, listen, last_event_id, peer, identity).await
 }
 
 async fn open_through_router(
@@ -195,8 +195,9 @@ async fn open_through_router(
     listen: Listen,
     last_event_id: Option<u64>,
     peer: Option<std::net::IpAddr>,
+    identity: Option<Arc<Identity>>,
 ) -> Result<Response, ApiError> {
-    let open = match admit(&hub, listen, last_event_id, peer, Served::Router) {
+    let open = match admit(&hub, listen, last_event_id, peer, Served::Router, identity) {
         Admission::Open(open) => open,
         Admission::Refused(error) => return Err(error),
         Admission::Stall => {

@@ -1,6 +1,7 @@
 //! A record per open stream, and counts of why streams ended. (TCP connections,
 //! streams or not, are counted by the accept loop in [`crate::server`].)
 
+use crate::users::Identity;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -109,6 +110,8 @@ pub struct StreamRecord {
     pub peer: Option<IpAddr>,
     /// How it is served.
     pub served: Served,
+    /// Who opened it, with `--users`.
+    pub identity: Option<Arc<Identity>>,
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +152,9 @@ pub struct ActiveReport {
     opened_at: String,
     last_event_id: String,
     served: &'static str,
+    /// The signed-in user's name (never the token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
 }
 
 impl Streams {
@@ -157,10 +163,10 @@ impl Streams {
     pub fn open(
         &self,
         channels: &Listen,
-        opened_at: String,
         peer: Option<IpAddr>,
         limit: usize,
         served: Served,
+        identity: Option<Arc<Identity>>,
         shutdown: &CancellationToken,
     ) -> Result<Arc<StreamRecord>, TooManyStreams> {
         let mut active = self.active.lock().unwrap();
@@ -175,12 +181,13 @@ impl Streams {
         let record = Arc::new(StreamRecord {
             id,
             channels: channels.clone(),
-            opened_at,
+            opened_at: crate::clock::rfc3339_ms(crate::snowflake::now_ms()),
             opened: std::time::Instant::now(),
             last_event_id: AtomicU64::new(0),
             cancel: shutdown.child_token(),
             peer,
             served,
+            identity,
         });
         active.records.insert(id, record.clone());
         self.opened_total.fetch_add(1, Ordering::Relaxed);
@@ -223,6 +230,15 @@ impl Streams {
         chosen.map(|record| record.cancel.cancel()).count()
     }
 
+    /// Ends the streams opened with `token` (it was revoked); returns how many.
+    pub fn disconnect_token(&self, token: &str) -> usize {
+        let active = self.active.lock().unwrap();
+        (active.records.values())
+            .filter(|r| r.identity.as_ref().is_some_and(|i| i.token == token))
+            .map(|record| record.cancel.cancel())
+            .count()
+    }
+
     /// Resolves once no stream is open (at once if none is).
     pub async fn all_closed(&self) {
         loop {
@@ -256,6 +272,7 @@ impl Streams {
                 opened_at: r.opened_at.clone(),
                 last_event_id: r.last_event_id.load(Ordering::Relaxed).to_string(),
                 served: r.served.as_str(),
+                user: r.identity.as_ref().map(|i| i.name.clone()),
             })
             .collect();
         active.sort_by_key(|r| r.id);
