@@ -53,7 +53,7 @@ gz() { gzip -9 -c "$1" | wc -c; }
 # names). Items are summed by the crate that owns them: a generic function
 # counts for the crate that defines it, whoever instantiates it.
 attribution() {
-  local wasm=target/wasm/wasm-bindgen/release/discussion-panel-demo_bg.wasm
+  local wasm=target/wasm/wasm-bindgen/release/discussion-panel_bg.wasm
   local items
   items="$(mktemp)"
   twiggy top -n 1000000 -f csv "$wasm" | awk '
@@ -69,7 +69,7 @@ attribution() {
   code=$(awk -F'\t' '{ sum += $1 } END { print sum }' "$items")
   echo "### Where the bytes go (twiggy, before wasm-opt)"
   echo
-  echo "\`twiggy top\` on \`${wasm#target/}\` ($code bytes without its name section; wasm-opt then makes it $(wc -c < dist/discussion-panel-demo_bg.wasm)). By crate:"
+  echo "\`twiggy top\` on \`${wasm#target/}\` ($code bytes without its name section; wasm-opt then makes it $(wc -c < dist/discussion-panel_bg.wasm)). By crate:"
   echo
   echo "| crate | bytes | share |"
   echo "| --- | ---: | ---: |"
@@ -128,12 +128,12 @@ attribution() {
   else
   echo "## Panel"
   echo
-  echo "### Size of the release build (wasm-opt -Oz), gzip -9"
+  echo "### Size of the panel-only release build (wasm-opt -Oz), gzip -9"
   echo
   echo "| file | bytes | gzipped |"
   echo "| --- | ---: | ---: |"
   total=0
-  for file in dist/discussion-panel-demo_bg.wasm dist/discussion-panel-demo.js dist/panel.css dist/boot.js; do
+  for file in dist/discussion-panel_bg.wasm dist/discussion-panel.js dist/panel.css dist/snippets/*/*.js; do
     size=$(gz "$file"); total=$((total + size))
     echo "| \`${file#dist/}\` | $(wc -c < "$file") | $size |"
   done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The panel's size budget, the way size-limit guards JS packages: sums the
-# gzipped release build (wasm, JS glue, panel.css) in dist/ and fails, with a
+# gzipped panel-only release build (wasm, JS glue and snippets, panel.css) in dist/ and fails, with a
 # sentence, when it is over the budget committed in frontend/size-budget.
 # Run after `trunk build --release`; the test command does.
 set -euo pipefail
@@ -11,7 +11,12 @@ if [ -z "$budget" ]; then
   echo "size check: $budget_file has no line budget=<bytes>" >&2
   exit 2
 fi
-files=(dist/discussion-panel-demo_bg.wasm dist/discussion-panel-demo.js dist/panel.css)
+# The panel-only build: what a host page loads (the custom element's class is
+# a wasm-bindgen snippet the module imports).
+files=(dist/discussion-panel_bg.wasm dist/discussion-panel.js dist/panel.css)
+for snippet in dist/snippets/*/*.js; do
+  [ -f "$snippet" ] && files+=("$snippet")
+done
 total=0
 for file in "${files[@]}"; do
   if [ ! -f "$file" ]; then

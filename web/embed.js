@@ -1,6 +1,6 @@
 // An example host page: mounts the panel with the JS API. `?channel=` picks the
 // channel; other query parameters are passed as options.
-import init, { mountDiscussionPanel } from "./discussion-panel-demo.js";
+import init, { mountDiscussionPanel } from "./discussion-panel.js";
 
 await init();
 const query = new URLSearchParams(location.search);

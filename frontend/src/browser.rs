@@ -67,18 +67,24 @@ pub enum StreamSignal<'a> {
     Event(&'static str, &'a MessageEvent),
 }
 
-/// Opens an EventSource on `url`, with listeners for `open`, `error` and the
-/// bridge's named events, each handed to `on`. `None` (logged) when the
-/// browser refuses to create it.
+/// Opens an EventSource on `url` (with the browser's cookies when
+/// `with_credentials`), with listeners for `open`, `error` and the bridge's
+/// named events, each handed to `on`. `None` (logged) when the browser
+/// refuses to create it.
 pub fn open_event_source(
     url: &str,
+    with_credentials: bool,
     on: impl Fn(StreamSignal) + 'static,
 ) -> Option<OwnedEventSource> {
-    let source = match EventSource::new(url) {
+    let init = web_sys::EventSourceInit::new();
+    init.set_with_credentials(with_credentials);
+    let source = match EventSource::new_with_event_source_init_dict(url, &init) {
         Ok(source) => source,
         Err(error) => {
+            // Not the query: it may hold a token.
+            let path = url.split('?').next().unwrap_or_default();
             log_error(&format!(
-                "could not create an EventSource for {url}: {error:?}"
+                "could not create an EventSource for {path}: {error:?}"
             ));
             return None;
         }

@@ -6,13 +6,15 @@
 //! itself. Dropping a `Connection` unmounts the engine and releases everything:
 //! the EventSource, every timer, every listener, an in-flight fetch.
 
+use crate::auth::{with_access_token, Auth};
 use crate::browser::{
     log_info, log_warn, now_ms, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
 };
 use crate::share::{self, ShareLink};
 use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{RwSignal, Set};
+use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
+use panel_core::reading::arrived;
 use panel_core::share::ShareEvent;
 use panel_core::{
     check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Message,
@@ -22,7 +24,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use web_sys::{AbortController, MessageEvent};
+use web_sys::{AbortController, MessageEvent, RequestCredentials};
 
 /// Where the panel gets its data.
 #[derive(Clone, Debug)]
@@ -31,13 +33,19 @@ pub struct Endpoint {
     pub bridge_url: String,
     /// The channel shown.
     pub channel: String,
+    /// How the panel signs in.
+    pub auth: Auth,
 }
 
-/// The signals the view renders.
+/// The signals the view renders, and what the host hears.
 #[derive(Clone, Copy)]
 pub struct Outputs {
     pub status: RwSignal<ViewState>,
     pub messages: RwSignal<Vec<Arc<Message>>>,
+    /// Messages new to the reader (see `panel_core::reading`), oldest first.
+    pub arrived: Callback<Vec<Arc<Message>>>,
+    /// The bridge refused the panel's sign-in (401).
+    pub auth_expired: Callback<()>,
 }
 
 /// One panel's live connection. Drop it to end it.
@@ -62,6 +70,9 @@ struct Inner {
     fetch: Option<AbortController>,
     /// Whether the first Live was marked on the performance timeline.
     marked_live: bool,
+    /// Whether the first history load was taken in: from then on, messages
+    /// shown for the first time are new to the reader.
+    baseline: bool,
     /// `online` and `visibilitychange`.
     _page_listeners: Vec<Listener>,
 }
@@ -81,6 +92,7 @@ impl Connection {
                 timers: HashMap::new(),
                 fetch: None,
                 marked_live: false,
+                baseline: false,
                 _page_listeners: Vec::new(),
             })),
             queue: Rc::default(),
@@ -96,10 +108,17 @@ impl Connection {
                 )
             };
             let deliver = inbox.clone();
+            let auth = connection.inner.borrow().endpoint.auth.clone();
             let link = ShareLink::join(
                 &bridge_url,
                 &channel,
-                Rc::new(move |event| deliver.send(event)),
+                auth,
+                Rc::new(move |event| match event {
+                    Event::StreamError(stream, ReadyState::Closed) => {
+                        deliver.refused(stream);
+                    }
+                    event => deliver.send(event),
+                }),
             );
             connection.inner.borrow_mut().link = Some(link);
         }
@@ -161,7 +180,37 @@ impl Inbox {
             for command in commands {
                 state.execute(command, self);
             }
+            if !state.baseline && state.engine.has_loaded() {
+                state.baseline = true;
+            }
         }
+    }
+
+    /// A stream was refused: an EventSource does not say why, so a short
+    /// request with the same credentials finds out whether it was the sign-in
+    /// (401, which stops the panel) or anything else (the browser gave up).
+    fn refused(&self, stream: StreamId) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let (url, auth) = {
+            let Ok(inner) = inner.try_borrow() else {
+                return self.send(Event::StreamError(stream, ReadyState::Closed));
+            };
+            (
+                inner.channel_url("messages?limit=1"),
+                inner.endpoint.auth.clone(),
+            )
+        };
+        let inbox = self.clone();
+        leptos::task::spawn_local(async move {
+            let unauthorized = matches!(load(&url, &auth, None).await, Err(Load::Unauthorized));
+            inbox.send(if unauthorized {
+                Event::Unauthorized
+            } else {
+                Event::StreamError(stream, ReadyState::Closed)
+            });
+        });
     }
 }
 
@@ -204,10 +253,17 @@ impl Inner {
                 after,
                 limit,
             } => self.fetch_history(request, after, limit, inbox),
-            Command::ShowMessages => self
-                .outputs
-                .messages
-                .set(self.engine.messages().cloned().collect()),
+            Command::ShowMessages => {
+                let next: Vec<Arc<Message>> = self.engine.messages().cloned().collect();
+                let arrived = (self.baseline).then(|| {
+                    (self.outputs.messages).with_untracked(|before| arrived(before, &next))
+                });
+                self.outputs.messages.set(next);
+                if let Some(arrived) = arrived.filter(|a| !a.is_empty()) {
+                    self.outputs.arrived.run(arrived);
+                }
+            }
+            Command::AuthExpired => self.outputs.auth_expired.run(()),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -232,18 +288,45 @@ impl Inner {
         if let Some(id) = last_event_id {
             url.push_str(&format!("?last_event_id={id}"));
         }
+        if let Some(token) = self.endpoint.auth.ready() {
+            return self.open_stream_at(stream, &with_access_token(&url, token.as_deref()), inbox);
+        }
+        // The host's token function first: a fresh token for each connection.
+        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
+        leptos::task::spawn_local(async move {
+            let url = with_access_token(&url, auth.token().await.as_deref());
+            let Some(inner) = inbox.inner.upgrade() else {
+                return;
+            };
+            let Ok(mut inner) = inner.try_borrow_mut() else {
+                return;
+            };
+            // Unless the engine moved on (or the panel went) meanwhile.
+            if inner.engine.current_stream() == Some(stream) && inner.stream.is_none() {
+                inner.open_stream_at(stream, &url, &inbox);
+            }
+        });
+    }
+
+    fn open_stream_at(&mut self, stream: StreamId, url: &str, inbox: &Inbox) {
         let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
-        let source = open_event_source(&url, move |signal| {
-            on.send(match signal {
-                StreamSignal::Opened => Event::StreamOpened(stream),
-                StreamSignal::Error(state) => Event::StreamError(stream, state),
-                StreamSignal::Event(name, event) => received(stream, name, &channel, event),
-            })
+        let with_credentials = self.endpoint.auth.with_credentials;
+        let source = open_event_source(url, with_credentials, move |signal| match signal {
+            StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
+            StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
+            StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
+            StreamSignal::Event(name, event) => on.send(received(stream, name, &channel, event)),
         });
         match source {
             Some(source) => self.stream = Some((stream, source)),
-            // Reported as the browser giving up, so the engine backs off.
-            None => inbox.send(Event::StreamError(stream, ReadyState::Closed)),
+            // Reported as the browser giving up, so the engine backs off; from
+            // a task of its own, as the step that asked may hold the engine.
+            None => {
+                let inbox = inbox.clone();
+                leptos::task::spawn_local(async move {
+                    inbox.send(Event::StreamError(stream, ReadyState::Closed))
+                });
+            }
         }
     }
 
@@ -258,11 +341,12 @@ impl Inner {
         let abort = AbortController::new().ok();
         let signal = abort.as_ref().map(|a| a.signal());
         self.fetch = abort;
-        let inbox = inbox.clone();
+        let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
         leptos::task::spawn_local(async move {
-            let event = match load(&url, signal.as_ref()).await {
+            let event = match load(&url, &auth, signal.as_ref()).await {
                 Ok(messages) => Event::HistoryLoaded(request, messages),
-                Err(reason) => {
+                Err(Load::Unauthorized) => Event::Unauthorized,
+                Err(Load::Failed(reason)) => {
                     log_warn(&format!("history request {url} failed: {reason}"));
                     Event::HistoryFailed(request, reason)
                 }
@@ -270,6 +354,13 @@ impl Inner {
             inbox.send(event);
         });
     }
+}
+
+/// Why a history request brought nothing.
+enum Load {
+    /// 401: the bridge refused the panel's sign-in.
+    Unauthorized,
+    Failed(String),
 }
 
 /// Decodes one stream event. Bad input is logged once, with context, and still
@@ -285,23 +376,37 @@ fn received(stream: StreamId, name: &str, channel: &str, event: &MessageEvent) -
     }
 }
 
-async fn load(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<Vec<Message>, String> {
-    let response = Request::get(url)
-        .abort_signal(signal)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+async fn load(
+    url: &str,
+    auth: &Auth,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Vec<Message>, Load> {
+    let mut request = Request::get(url).abort_signal(signal);
+    if let Some(token) = auth.token().await {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    if auth.with_credentials {
+        request = request.credentials(RequestCredentials::Include);
+    }
+    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
+    let response = request.send().await.map_err(failed)?;
+    if response.status() == 401 {
+        return Err(Load::Unauthorized);
+    }
     if !response.ok() {
         let body = response.text().await.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
-        return Err(format!("HTTP {}: {sentence}", response.status()));
+        return Err(Load::Failed(format!(
+            "HTTP {}: {sentence}",
+            response.status()
+        )));
     }
     // A bridge that announces an absurd answer is not read at all.
     if let Some(length) = (response.headers().get("content-length")).and_then(|v| v.parse().ok()) {
-        check_history_size(length)?;
+        check_history_size(length).map_err(Load::Failed)?;
     }
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    decode_history(&text)
+    let text = response.text().await.map_err(failed)?;
+    decode_history(&text).map_err(Load::Failed)
 }
 
 /// Leaves a mark on the page's performance timeline (time since navigation),

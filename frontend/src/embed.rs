@@ -1,19 +1,26 @@
-//! The JavaScript API for pages that are not Leptos apps:
+//! The JavaScript API, for pages that are not Leptos apps: the
+//! `<discussion-panel>` custom element, and `mountDiscussionPanel`.
 //!
 //! ```js
-//! import init, { mountDiscussionPanel } from "/discussion-panel-demo.js";
-//! await init();
+//! import init, { mountDiscussionPanel } from "/discussion-panel.js";
+//! await init(); // defines <discussion-panel> too
 //! const panel = mountDiscussionPanel(element, { bridgeUrl: "", channel: "general" });
+//! panel.addEventListener("unreadchange", (e) => badge(e.detail.count));
 //! panel.setChannel("design");
 //! panel.unmount();
 //! ```
+//!
+//! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
+//! the element they render into: `statuschange` `{status, reason}`, `message`
+//! `{message}`, `unreadchange` `{count}` and `authexpired`.
 
-use crate::panel::DiscussionPanel;
+use crate::auth::{Auth, Token};
+use crate::browser::log_warn;
+use crate::panel::{DiscussionPanel, StatusChange};
 use leptos::prelude::*;
-use panel_core::Options;
+use panel_core::{Message, Options};
 use std::any::Any;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
 /// A mounted panel.
@@ -21,84 +28,314 @@ use wasm_bindgen::prelude::*;
 pub struct PanelHandle {
     /// The mount; dropping it unmounts the panel and releases its connection.
     mounted: Option<Box<dyn Any>>,
+    /// The element it renders into, which its events are dispatched on.
+    element: web_sys::HtmlElement,
     /// The channel shown, settable from JavaScript.
-    channel: Option<RwSignal<String>>,
+    channel: RwSignal<String>,
+    retry: Trigger,
+    auth: Auth,
 }
 
 #[wasm_bindgen]
 impl PanelHandle {
     /// Removes the panel and closes its stream, timers and listeners.
     pub fn unmount(&mut self) {
-        self.channel = None;
         self.mounted = None;
     }
 
     /// Switches the panel to another channel.
     #[wasm_bindgen(js_name = setChannel)]
     pub fn set_channel(&self, channel: String) {
-        if let Some(signal) = self.channel {
-            signal.set(channel);
-        }
+        self.channel.try_set(channel);
+    }
+
+    /// Tries again now, as the Retry button does (after the host refreshed
+    /// its sign-in, say).
+    pub fn retry(&self) {
+        self.retry.notify();
+    }
+
+    /// Replaces the token: a string, or a function returning one (or a
+    /// promise of one), called before every request to the bridge.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&self, token: JsValue) {
+        self.auth.set_token(Token::from_js(&token));
+    }
+
+    /// Listens for the panel's events (`statuschange`, `message`,
+    /// `unreadchange`, `authexpired`) on the element it renders into.
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(&self, kind: &str, listener: &js_sys::Function) {
+        let _ = (self.element).add_event_listener_with_callback(kind, listener);
+    }
+
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(&self, kind: &str, listener: &js_sys::Function) {
+        let _ = (self.element).remove_event_listener_with_callback(kind, listener);
     }
 }
 
-/// Mounts a panel into `element`. `options`: `bridgeUrl` (default: same
-/// origin), `channel` (required), and any engine knob in camelCase
-/// (`backoffBaseMs`, `maxAttempts`, …). Unknown options are an error.
+/// Mounts a panel into `element`. `options`: `channel` (required),
+/// `bridgeUrl` (default: same origin), `token` (a string or a function), and
+/// any knob of the README's table in camelCase (`backoffBaseMs`,
+/// `withCredentials`, …). Unknown options are an error.
 #[wasm_bindgen(js_name = mountDiscussionPanel)]
 pub fn mount_discussion_panel(
     element: web_sys::HtmlElement,
+    #[wasm_bindgen(unchecked_param_type = "DiscussionPanelOptions")] options: JsValue,
+) -> Result<PanelHandle, JsValue> {
+    mount(element, options, true)
+}
+
+/// Mounts a panel. `strict`: a bad option is an error; otherwise (an
+/// element's attributes, which a page may get wrong) it is logged and left out.
+fn mount(
+    element: web_sys::HtmlElement,
     options: JsValue,
+    strict: bool,
 ) -> Result<PanelHandle, JsValue> {
     let read = |key: &str| {
         js_sys::Reflect::get(&options, &JsValue::from_str(key))
             .ok()
-            .filter(|v| !v.is_undefined())
+            .filter(|v| !v.is_undefined() && !v.is_null())
     };
-    let channel = read("channel").and_then(|v| v.as_string()).ok_or_else(|| {
-        JsValue::from_str("mountDiscussionPanel: options.channel (a string) is required")
-    })?;
+    let channel = (read("channel").and_then(|v| v.as_string()))
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            JsValue::from_str("mountDiscussionPanel: options.channel (a string) is required")
+        })?;
     let bridge_url = read("bridgeUrl")
         .and_then(|v| v.as_string())
         .unwrap_or_default();
+    let token = read("token").map_or(Token::None, |v| Token::from_js(&v));
     let mut engine_options = Options::default();
     if options.is_object() {
         for key in js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
-            if key == "channel" || key == "bridgeUrl" {
+            if matches!(key.as_str(), "channel" | "bridgeUrl" | "token") {
                 continue;
             }
-            let value = read(&key).map(|v| {
-                if let Some(flag) = v.as_bool() {
-                    flag.to_string()
-                } else {
-                    // Numbers are written out by JavaScript: the panel carries
-                    // no float formatting of its own.
-                    match v.as_f64() {
-                        Some(_) => js_sys::Number::from(v.clone())
-                            .to_string_with_radix(10)
-                            .map(String::from)
-                            .unwrap_or_default(),
-                        None => v.as_string().unwrap_or_default(),
-                    }
+            let Some(value) = read(&key) else {
+                continue;
+            };
+            let value = if let Some(flag) = value.as_bool() {
+                flag.to_string()
+            } else if value.as_f64().is_some() {
+                // Numbers are written out by JavaScript: the panel carries no
+                // float formatting of its own.
+                let number = js_sys::Number::from(value);
+                number
+                    .to_string_with_radix(10)
+                    .map(String::from)
+                    .unwrap_or_default()
+            } else {
+                value.as_string().unwrap_or_default()
+            };
+            match engine_options.set(&key, &value) {
+                Ok(()) => {}
+                Err(problem) if strict => {
+                    return Err(JsValue::from_str(&format!(
+                        "mountDiscussionPanel: {problem}"
+                    )))
                 }
-            });
-            engine_options
-                .set(&key, &value.unwrap_or_default())
-                .map_err(|problem| {
-                    JsValue::from_str(&format!("mountDiscussionPanel: {problem}"))
-                })?;
+                Err(problem) => log_warn(&format!("<discussion-panel>: ignored: {problem}")),
+            }
         }
     }
-    let slot = Rc::new(Cell::new(None));
+    let auth = Auth::new(token, engine_options.with_credentials);
+    // The handle's signals belong to the mount: they go when it unmounts.
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
     let give = slot.clone();
-    let mounted = leptos::mount::mount_to(element, move || {
-        let channel = RwSignal::new(channel);
-        give.set(Some(channel));
-        view! { <DiscussionPanel bridge_url channel options=engine_options/> }
+    let (mount_auth, host) = (auth.clone(), element.clone());
+    let mounted = leptos::mount::mount_to(element.clone(), move || {
+        let channel_signal = RwSignal::new(channel);
+        let retry = Trigger::new();
+        give.set(Some((channel_signal, retry)));
+        let host = StoredValue::new_local(host);
+        let dispatch = move |kind: &'static str, detail: JsValue| {
+            host.with_value(|element| dispatch(element, kind, &detail));
+        };
+        let on_status = move |change: StatusChange| {
+            let detail = object(&[
+                ("status", change.label.as_attr().into()),
+                ("reason", change.reason.map_or(JsValue::NULL, JsValue::from)),
+            ]);
+            dispatch("statuschange", detail);
+        };
+        let on_message = move |message: Arc<Message>| {
+            dispatch("message", object(&[("message", message_object(&message))]));
+        };
+        let on_unread = move |count: usize| {
+            dispatch("unreadchange", object(&[("count", (count as u32).into())]));
+        };
+        let on_auth_expired = move |()| dispatch("authexpired", JsValue::NULL);
+        view! {
+            <DiscussionPanel
+                bridge_url
+                channel=channel_signal
+                options=engine_options
+                auth=mount_auth
+                retry
+                on_status
+                on_message
+                on_unread
+                on_auth_expired
+            />
+        }
     });
+    let (channel_signal, retry) = slot.take().expect("mounted at once");
     Ok(PanelHandle {
         mounted: Some(Box::new(mounted)),
-        channel: slot.take(),
+        element,
+        channel: channel_signal,
+        retry,
+        auth,
     })
 }
+
+/// Dispatches a bubbling, composed `CustomEvent` on `element`.
+fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: &JsValue) {
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(detail);
+    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
+        let _ = element.dispatch_event(&event);
+    }
+}
+
+/// A plain JavaScript object of these fields.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
+}
+
+/// A message as the bridge sends it, as a JavaScript object (ids as strings).
+fn message_object(message: &Message) -> JsValue {
+    object(&[
+        ("id", message.id.to_string().into()),
+        ("channel_id", message.channel_id.as_str().into()),
+        ("author", message.author.as_str().into()),
+        ("content", message.content.as_str().into()),
+        ("timestamp", message.timestamp.as_str().into()),
+    ])
+}
+
+// The custom element is a class that extends `HTMLElement`, which only
+// JavaScript can declare; it mounts and drives the panel through the API above.
+#[wasm_bindgen(inline_js = r#"
+export function defineElement(mount, attributes) {
+  if (!globalThis.customElements || customElements.get("discussion-panel")) return;
+  const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+  class DiscussionPanelElement extends HTMLElement {
+    static get observedAttributes() { return attributes; }
+    connectedCallback() { this._start(); }
+    disconnectedCallback() { this._stop(); }
+    attributeChangedCallback(name, before, after) {
+      if (before === after || !this.isConnected) return;
+      if (!this._handle) return this._start();
+      if (name === "channel" && after) return this._handle.setChannel(after);
+      this._stop();
+      this._start();
+    }
+    get token() { return this._token; }
+    set token(value) { this._token = value; if (this._handle) this._handle.setToken(value); }
+    retry() { if (this._handle) this._handle.retry(); }
+    setChannel(name) { this.setAttribute("channel", name); }
+    _start() {
+      if (this._handle || !this.isConnected || !this.getAttribute("channel")) return;
+      const options = {};
+      for (const name of attributes) {
+        const value = this.getAttribute(name);
+        if (value !== null) options[camel(name)] = value;
+      }
+      if (this._token !== undefined) options.token = this._token;
+      try { this._handle = mount(this, options); }
+      catch (error) { console.error("[discussion-panel]", error); }
+    }
+    _stop() {
+      const handle = this._handle;
+      this._handle = null;
+      if (handle) { handle.unmount(); handle.free(); }
+    }
+  }
+  customElements.define("discussion-panel", DiscussionPanelElement);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = defineElement)]
+    fn define_element(mount: &js_sys::Function, attributes: &js_sys::Array);
+}
+
+/// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.
+pub fn define_custom_element() {
+    let attributes = js_sys::Array::new();
+    for name in ["channel", "bridge_url", "token"]
+        .iter()
+        .chain(&Options::NAMES)
+    {
+        attributes.push(&JsValue::from_str(&name.replace('_', "-")));
+    }
+    let mount = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
+        |element, options| mount(element, options, false).map(JsValue::from),
+    );
+    define_element(mount.as_ref().unchecked_ref(), &attributes);
+    // Lives as long as the page: the element's class calls it on every mount.
+    mount.forget();
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Options of `mountDiscussionPanel`; as attributes of `<discussion-panel>`, in kebab-case. */
+export interface DiscussionPanelOptions {
+  channel: string;
+  bridgeUrl?: string;
+  /** A token, or a function returning one (or a promise of one), called before every request. */
+  token?: string | (() => string | null | undefined | Promise<string | null | undefined>);
+  withCredentials?: boolean | string;
+  shareAcrossTabs?: boolean | string;
+  watchdogFactor?: number | string;
+  initialWatchdogMs?: number | string;
+  backoffBaseMs?: number | string;
+  backoffCapMs?: number | string;
+  maxAttempts?: number | string;
+  stabilityWindowMs?: number | string;
+  historyLimit?: number | string;
+  pageLimit?: number | string;
+  maxMessages?: number | string;
+}
+
+/** A message as the bridge sends it. */
+export interface DiscussionMessage {
+  id: string;
+  channel_id: string;
+  author: string;
+  content: string;
+  timestamp: string;
+}
+
+export interface DiscussionPanelEventMap {
+  statuschange: CustomEvent<{ status: "live" | "reconnecting" | "disconnected"; reason: string | null }>;
+  message: CustomEvent<{ message: DiscussionMessage }>;
+  unreadchange: CustomEvent<{ count: number }>;
+  authexpired: CustomEvent<null>;
+}
+
+/** `<discussion-panel>`, defined once the module is initialised. */
+export interface DiscussionPanelElement extends HTMLElement {
+  token: DiscussionPanelOptions["token"];
+  retry(): void;
+  setChannel(name: string): void;
+  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "discussion-panel": DiscussionPanelElement;
+  }
+}
+"#;

@@ -4,22 +4,31 @@
 //! - [`message_list`]: the message rows, updated in place (one walk, few DOM changes).
 //! - [`connection`]: the browser glue around `panel_core`'s pure engine.
 //! - [`browser`]: owned handles on browser resources (listeners, EventSource).
-//! - [`embed`]: `mountDiscussionPanel(element, options)` for non-Leptos pages.
+//! - [`embed`]: `<discussion-panel>` and `mountDiscussionPanel(element, options)`
+//!   for pages that are not Leptos apps, with events for the host.
+//! - [`auth`]: signing in to the bridge (a token, refreshed on reconnects; cookies).
 //! - [`share`]: one stream for every tab of a browser profile (Web Locks and
 //!   `BroadcastChannel` around `panel_core::share`).
-//! - [`demo`]: the demo editor page trunk serves.
 //!
 //! The decisions (reconnection, watchdog, history merging) live in the
 //! `panel-core` crate and are re-exported as [`core`].
 
+pub mod auth;
 pub mod browser;
 pub mod connection;
-pub mod demo;
 pub mod embed;
 pub mod message_list;
 pub mod panel;
 pub mod share;
 
-pub use panel::DiscussionPanel;
+pub use auth::{Auth, Token};
+pub use panel::{DiscussionPanel, StatusChange};
 pub use panel_core as core;
 pub use panel_core::Options;
+
+/// What the panel-only build runs when its module is initialised: readable
+/// panics in the console, and `<discussion-panel>` defined.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    embed::define_custom_element();
+}

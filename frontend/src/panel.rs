@@ -1,58 +1,151 @@
 //! The `DiscussionPanel` component: header with the connection status, the
 //! message list, and the error line with Retry when the panel has stopped.
 
+use crate::auth::Auth;
+use crate::browser::Listener;
 use crate::connection::{Connection, Endpoint, Outputs};
 use crate::message_list::MessageList;
 use leptos::html::Ol;
 use leptos::prelude::*;
-use panel_core::{Label, Options, ViewState};
+use panel_core::reading::Unread;
+use panel_core::{Label, Message, Options, ViewState};
+use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const STICKY_BOTTOM_PX: i32 = 24;
 
+/// What the host hears when the connection's state changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusChange {
+    pub label: Label,
+    /// Why the panel stopped (the sentence it shows), when it did.
+    pub reason: Option<String>,
+}
+
 /// A live discussion panel for one channel.
 ///
 /// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
-/// - `channel`: the channel to show; changing it switches streams cleanly.
+/// - `channel`: the channel to show. Changing it, or `bridge_url`, switches
+///   streams cleanly.
 /// - `options`: timing and size knobs (see [`Options`] for the defaults).
+/// - `auth`: how to sign in to a bridge that runs with `--users`.
+/// - `retry`: notify it to retry, as the Retry button does.
+/// - `on_status`: each change of the label (and of why it stopped).
+/// - `on_message`: each message new to the reader, in id order: live ones and
+///   those a catch-up brings, not the first history load.
+/// - `on_unread`: how many new messages the reader has not seen (the page was
+///   hidden or the list scrolled up); 0 once they see the newest.
+/// - `on_auth_expired`: the bridge refused the sign-in (401); the panel stopped.
 #[component]
+#[allow(clippy::too_many_arguments)] // a component's props
 pub fn DiscussionPanel(
-    #[prop(into)] bridge_url: String,
+    #[prop(into)] bridge_url: Signal<String>,
     #[prop(into)] channel: Signal<String>,
     #[prop(optional)] options: Option<Options>,
+    #[prop(optional)] auth: Option<Auth>,
+    #[prop(optional)] retry: Option<Trigger>,
+    #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
+    #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
+    #[prop(optional, into)] on_unread: Option<Callback<usize>>,
+    #[prop(optional, into)] on_auth_expired: Option<Callback<()>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
+    let auth = auth.unwrap_or_else(|| Auth::new(Default::default(), options.with_credentials));
     let initial = ViewState {
         label: Label::Reconnecting,
         stopped: false,
         error: None,
     };
+    let at_bottom = StoredValue::new(true);
+    let unread = StoredValue::new(Unread::default());
+    let report_unread = move |count: Option<usize>| {
+        if let (Some(count), Some(on_unread)) = (count, on_unread) {
+            on_unread.run(count);
+        }
+    };
+    let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
+        if let Some(on_message) = on_message {
+            for message in &messages {
+                on_message.run(message.clone());
+            }
+        }
+        let reading = page_visible() && at_bottom.try_get_value().unwrap_or(true);
+        report_unread(
+            unread
+                .try_update_value(|u| u.arrived(messages.len(), reading))
+                .flatten(),
+        );
+    });
+    let auth_expired = Callback::new(move |()| {
+        if let Some(on_auth_expired) = on_auth_expired {
+            on_auth_expired.run(());
+        }
+    });
     let outputs = Outputs {
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
+        arrived,
+        auth_expired,
     };
     // Owned by this component: dropped (closing everything) when it unmounts.
     let connection = StoredValue::new_local(None::<Connection>);
-    let bridge_url = bridge_url.trim_end_matches('/').to_owned();
 
     Effect::new(move |_| {
         let channel = channel.get();
+        let bridge_url = bridge_url.get().trim_end_matches('/').to_owned();
         // Drop the old connection before opening the new: never two streams.
         connection.set_value(None);
         outputs.messages.set(Vec::new());
         let endpoint = Endpoint {
-            bridge_url: bridge_url.clone(),
+            bridge_url,
             channel,
+            auth: auth.clone(),
         };
         connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
     });
+    let retry_now = move || {
+        connection.with_value(|c| {
+            if let Some(connection) = c {
+                connection.retry();
+            }
+        })
+    };
+    if let Some(retry) = retry {
+        Effect::new(move |first: Option<()>| {
+            retry.track();
+            if first.is_some() {
+                retry_now();
+            }
+        });
+    }
+    if let Some(on_status) = on_status {
+        Effect::new(move |_| {
+            let view = outputs.status.get();
+            on_status.run(StatusChange {
+                label: view.label,
+                reason: view.error,
+            });
+        });
+    }
+    // The reader is back on the page: if the list is at its newest, the
+    // messages that came meanwhile are seen.
+    let page = document();
+    let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
+        if page_visible() && at_bottom.try_get_value().unwrap_or(false) {
+            report_unread(unread.try_update_value(|u| u.seen()).flatten());
+        }
+    });
+    // Removed when the panel unmounts (the stored value is dropped with it).
+    StoredValue::new_local(listener);
 
     let list = NodeRef::<Ol>::new();
-    let at_bottom = StoredValue::new(true);
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
             at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
+            if gap <= STICKY_BOTTOM_PX && page_visible() {
+                report_unread(unread.try_update_value(|u| u.seen()).flatten());
+            }
         }
     };
     // The rows, updated in place from the held messages, at most once a frame:
@@ -92,13 +185,7 @@ pub fn DiscussionPanel(
     });
 
     let status = outputs.status;
-    let retry = move |_| {
-        connection.with_value(|c| {
-            if let Some(connection) = c {
-                connection.retry();
-            }
-        })
-    };
+    let retry = move |_| retry_now();
     view! {
         <section class="discussion-panel" data-channel=move || channel.get() aria-label="Discussion">
             <header class="dp-bar dp-header">
@@ -130,4 +217,9 @@ pub fn DiscussionPanel(
             </Show>
         </section>
     }
+}
+
+/// Whether the page is visible (not a background tab, not minimised).
+fn page_visible() -> bool {
+    document().visibility_state() == web_sys::VisibilityState::Visible
 }

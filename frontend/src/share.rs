@@ -12,6 +12,7 @@
 //! Where Web Locks or `BroadcastChannel` are missing (or the `share_across_tabs`
 //! option is off), panels open a stream each, as before.
 
+use crate::auth::{with_access_token, Auth};
 use crate::browser::{
     log_info, log_warn, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
 };
@@ -57,8 +58,10 @@ pub struct ShareLink {
 
 impl ShareLink {
     /// Joins (or starts) the tab's sharing of `bridge_url` with a panel of
-    /// `channel`; `deliver` takes its virtual stream's events.
-    pub fn join(bridge_url: &str, channel: &str, deliver: Deliver) -> ShareLink {
+    /// `channel`; `deliver` takes its virtual stream's events. The shared
+    /// stream signs in as the panel that joined last (the tabs of one browser
+    /// profile are one person).
+    pub fn join(bridge_url: &str, channel: &str, auth: Auth, deliver: Deliver) -> ShareLink {
         let existing = SHARINGS.with(|all| all.borrow().get(bridge_url).and_then(Weak::upgrade));
         let sharing = existing.unwrap_or_else(|| {
             let sharing = Sharing::start(bridge_url);
@@ -68,6 +71,7 @@ impl ShareLink {
             sharing
         });
         let panel = NEXT_PANEL.with(|next| next.replace(next.get() + 1));
+        *sharing.auth.borrow_mut() = auth;
         sharing.deliver.borrow_mut().insert(panel, deliver);
         sharing.send(ShareEvent::PanelMounted {
             panel,
@@ -121,6 +125,10 @@ struct Sharing {
     deliver: RefCell<HashMap<PanelId, Deliver>>,
     channel: Option<BroadcastChannel>,
     stream: RefCell<Option<(u64, OwnedEventSource)>>,
+    /// The real stream the machine wants open (0: none), for a token that
+    /// arrives late.
+    wanted: Cell<u64>,
+    auth: RefCell<Auth>,
     locks: RefCell<Vec<(u64, LockRequest)>>,
     next_lock: Cell<u64>,
     prune: RefCell<Option<Timeout>>,
@@ -142,6 +150,8 @@ impl Sharing {
             deliver: RefCell::default(),
             channel,
             stream: RefCell::default(),
+            wanted: Cell::new(0),
+            auth: RefCell::default(),
             locks: RefCell::default(),
             next_lock: Cell::new(0),
             prune: RefCell::default(),
@@ -241,6 +251,9 @@ impl Sharing {
                 last_event_id,
             } => self.open_stream(stream, &channels.join(","), last_event_id),
             ShareCommand::CloseStream(stream) => {
+                if self.wanted.get() == stream {
+                    self.wanted.set(0);
+                }
                 let mut held = self.stream.borrow_mut();
                 if held.as_ref().is_some_and(|(id, _)| *id == stream) {
                     *held = None;
@@ -271,12 +284,30 @@ impl Sharing {
         last_event_id: Option<panel_core::MessageId>,
     ) {
         *self.stream.borrow_mut() = None;
+        self.wanted.set(stream);
         let mut url = format!("{}/api/events?channels={channels}", self.bridge_url);
         if let Some(id) = last_event_id {
             url.push_str(&format!("&last_event_id={id}"));
         }
+        let auth = self.auth.borrow().clone();
+        if let Some(token) = auth.ready() {
+            return self.open_stream_at(stream, &with_access_token(&url, token.as_deref()));
+        }
         let me = self.me.clone();
-        let source = open_event_source(&url, move |signal| {
+        wasm_bindgen_futures::spawn_local(async move {
+            let url = with_access_token(&url, auth.token().await.as_deref());
+            with(&me, |s| {
+                if s.wanted.get() == stream && s.stream.borrow().is_none() {
+                    s.open_stream_at(stream, &url);
+                }
+            });
+        });
+    }
+
+    fn open_stream_at(&self, stream: u64, url: &str) {
+        let me = self.me.clone();
+        let with_credentials = self.auth.borrow().with_credentials;
+        let source = open_event_source(url, with_credentials, move |signal| {
             let event = match signal {
                 StreamSignal::Opened => ShareEvent::StreamOpened(stream),
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),

@@ -517,7 +517,7 @@ async fn the_js_mount_api_works_in_a_plain_page() -> Result<(), Error> {
     })?;
     // Unknown options are refused with a sentence, not ignored.
     let script = r#"const done = arguments[arguments.length - 1];
-    import('/discussion-panel-demo.js').then((m) => {
+    import('/discussion-panel.js').then((m) => {
       try { m.mountDiscussionPanel(document.createElement('div'), { channel: 'x', colour: 'red' }); done('accepted'); }
       catch (e) { done(String(e)); }
     });"#;
@@ -533,7 +533,7 @@ async fn the_js_mount_api_works_in_a_plain_page() -> Result<(), Error> {
     })?;
     // Numbers and booleans reach the knobs as they were written.
     let script = r#"const done = arguments[arguments.length - 1];
-    import('/discussion-panel-demo.js').then((m) => {
+    import('/discussion-panel.js').then((m) => {
       const mount = (options) => {
         try { m.mountDiscussionPanel(document.createElement('div'), { channel: 'x', ...options }).unmount(); return 'accepted'; }
         catch (e) { return String(e); }

@@ -273,7 +273,7 @@ async fn two_panels_in_one_page_share_one_stream() -> Result<(), Error> {
     let s = Scenario::live("two_panels_in_one_page", &page).await?;
     let script = format!(
         r#"const done = arguments[arguments.length - 1];
-        import('/discussion-panel-demo.js').then((m) => {{
+        import('/discussion-panel.js').then((m) => {{
           const host = document.createElement('div');
           document.body.append(host);
           const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));

@@ -8,7 +8,6 @@
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
 //! - [`rows`]: the few row changes that turn the rendered list into the held one.
 //! - [`store`]: the bounded, id-ordered list of held messages (merge, never duplicate).
-//! - [`bridge_url`]: which bridge a page's address may point it at.
 //! - [`backoff`]: the randomised exponential delay between the panel's own attempts.
 //! - [`options`]: every timing knob, with documented defaults.
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
@@ -18,7 +17,6 @@
 //!   what it carries, and relaying it to every panel.
 
 pub mod backoff;
-pub mod bridge_url;
 pub mod engine;
 pub mod message;
 pub mod options;
@@ -29,7 +27,6 @@ pub mod share;
 pub mod store;
 pub mod wire;
 
-pub use bridge_url::check_bridge_url;
 pub use engine::{Engine, SIGN_IN_EXPIRED};
 pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;

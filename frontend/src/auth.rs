@@ -1,0 +1,131 @@
+//! Signing in to the bridge: a token (fixed, or asked for before every
+//! request so an expiring one is refreshed on each reconnection) and cookies.
+//!
+//! The bridge takes the token as `Authorization: Bearer` on fetches and as
+//! `?access_token=` on event streams, which cannot send headers.
+
+use crate::browser::log_warn;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// What a token provider returns: the token, or `None` to go without.
+pub type TokenFuture = Pin<Box<dyn Future<Output = Option<String>>>>;
+
+/// Where the panel's token comes from.
+#[derive(Clone, Default)]
+pub enum Token {
+    /// No sign-in.
+    #[default]
+    None,
+    /// The same token every time.
+    Fixed(String),
+    /// Asked before every request to the bridge: the host returns its current
+    /// token, refreshing it when it expires.
+    Provider(Rc<dyn Fn() -> TokenFuture>),
+}
+
+impl Token {
+    /// A JavaScript value as a token: a string, or a function returning a
+    /// string or a promise of one. Anything else is no token.
+    pub fn from_js(value: &JsValue) -> Token {
+        if let Some(text) = value.as_string() {
+            return Token::Fixed(text);
+        }
+        let Some(function) = value.dyn_ref::<js_sys::Function>().cloned() else {
+            return Token::None;
+        };
+        Token::Provider(Rc::new(move || {
+            let function = function.clone();
+            Box::pin(async move {
+                let answer = match function.call0(&JsValue::NULL) {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        log_warn(&format!("the token function threw: {error:?}"));
+                        return None;
+                    }
+                };
+                let answer = match answer.dyn_into::<js_sys::Promise>() {
+                    Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
+                        .await
+                        .map_err(|error| log_warn(&format!("the token promise failed: {error:?}")))
+                        .ok()?,
+                    Err(answer) => answer,
+                };
+                answer.as_string()
+            })
+        }))
+    }
+}
+
+/// A panel's credentials, shared by its connection and its host, which may
+/// replace the token at any time (`panel.token = …`).
+#[derive(Clone, Default)]
+pub struct Auth {
+    token: Rc<RefCell<Token>>,
+    /// Send the browser's cookies with the stream and the fetches.
+    pub with_credentials: bool,
+}
+
+impl fmt::Debug for Auth {
+    /// Never the token itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = match &*self.token.borrow() {
+            Token::None => "none",
+            Token::Fixed(_) => "fixed",
+            Token::Provider(_) => "provider",
+        };
+        f.debug_struct("Auth")
+            .field("token", &token)
+            .field("with_credentials", &self.with_credentials)
+            .finish()
+    }
+}
+
+impl Auth {
+    pub fn new(token: Token, with_credentials: bool) -> Auth {
+        Auth {
+            token: Rc::new(RefCell::new(token)),
+            with_credentials,
+        }
+    }
+
+    /// Replaces the token; the next request uses the new one.
+    pub fn set_token(&self, token: Token) {
+        *self.token.borrow_mut() = token;
+    }
+
+    /// The token, if it is known without waiting (`Some(None)`: no token).
+    pub fn ready(&self) -> Option<Option<String>> {
+        match &*self.token.borrow() {
+            Token::None => Some(None),
+            Token::Fixed(token) => Some(Some(token.clone())),
+            Token::Provider(_) => None,
+        }
+    }
+
+    /// The token for the next request, asking the provider if there is one.
+    pub async fn token(&self) -> Option<String> {
+        let provider = match &*self.token.borrow() {
+            Token::Provider(provider) => provider.clone(),
+            Token::None => return None,
+            Token::Fixed(token) => return Some(token.clone()),
+        };
+        provider().await.filter(|token| !token.is_empty())
+    }
+}
+
+/// `url` with `access_token=` added to its query, when there is a token.
+pub fn with_access_token(url: &str, token: Option<&str>) -> String {
+    match token {
+        None => url.to_owned(),
+        Some(token) => {
+            let join = if url.contains('?') { '&' } else { '?' };
+            let token = String::from(js_sys::encode_uri_component(token));
+            format!("{url}{join}access_token={token}")
+        }
+    }
+}

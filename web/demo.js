@@ -1,0 +1,51 @@
+// The demo editor's host script: loads the panel-only build and adds a
+// <discussion-panel> to the sidebar. `?channel=` picks the channel, `?bridge=`
+// the bridge (see checkBridgeUrl), and any option of the panel can be set by
+// its snake_case name (`?backoff_base_ms=200`), as the tests do.
+import init from "./discussion-panel.js";
+
+/**
+ * A link is not a configuration: anyone can send one, so a bridge named in
+ * the address must be on this page's origin, or, when this page is served
+ * from this machine (trunk on one port, the bridge on another), on this
+ * machine too. Returns the bridge URL to use ("" for this origin).
+ */
+export function checkBridgeUrl(pageOrigin, requested) {
+  requested = requested.trim().replace(/\/+$/, "");
+  if (!requested) return "";
+  let url;
+  try {
+    url = new URL(requested);
+  } catch {
+    url = null;
+  }
+  const local = (host) =>
+    host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) {
+    console.warn(`[demo] ?bridge=${requested} is ignored: it is not an http(s) address`);
+    return "";
+  }
+  if (url.origin === pageOrigin) return requested;
+  if (local(new URL(pageOrigin).hostname) && local(url.hostname)) return requested;
+  console.warn(`[demo] ?bridge=${requested} is ignored: a page may only use a bridge on its own origin (or, served locally, a local one)`);
+  return "";
+}
+
+await init();
+const query = new URLSearchParams(location.search);
+const panel = document.createElement("discussion-panel");
+const known = customElements.get("discussion-panel").observedAttributes;
+for (const [key, value] of query) {
+  const name = key.replace(/_/g, "-");
+  if (value && known.includes(name) && !["channel", "bridge-url", "token"].includes(name)) {
+    panel.setAttribute(name, value);
+  }
+}
+panel.setAttribute("bridge-url", checkBridgeUrl(location.origin, query.get("bridge") ?? ""));
+const channel = query.get("channel") || "general";
+panel.setAttribute("channel", channel);
+document.querySelector(".demo-sidebar").append(panel);
+
+const picker = document.querySelector('[data-action="switch-channel"]');
+picker.value = channel;
+picker.addEventListener("change", () => panel.setChannel(picker.value));
