@@ -232,21 +232,39 @@ export function defineElement(mount, attributes) {
   const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
   class DiscussionPanelElement extends HTMLElement {
     static get observedAttributes() { return attributes; }
-    connectedCallback() { this._start(); }
-    disconnectedCallback() { this._stop(); }
+    constructor() {
+      super();
+      // A token set before the element was defined is an own property that
+      // would hide the accessor: take it over.
+      if (Object.prototype.hasOwnProperty.call(this, "token")) {
+        const token = this.token;
+        delete this.token;
+        this._token = token;
+      }
+    }
+    connectedCallback() { this._live = true; this._start(); }
+    disconnectedCallback() { this._live = false; this._stop(); }
     attributeChangedCallback(name, before, after) {
-      if (before === after || !this.isConnected) return;
+      // Before it is in the page (or while the element upgrades) the
+      // attributes are read at connection time.
+      if (before === after || !this._live) return;
       if (!this._handle) return this._start();
       if (name === "channel" && after) return this._handle.setChannel(after);
-      this._stop();
-      this._start();
+      // Any other option: mount again once, after this task's changes.
+      if (this._restarting) return;
+      this._restarting = true;
+      queueMicrotask(() => {
+        this._restarting = false;
+        this._stop();
+        this._start();
+      });
     }
     get token() { return this._token; }
     set token(value) { this._token = value; if (this._handle) this._handle.setToken(value); }
     retry() { if (this._handle) this._handle.retry(); }
     setChannel(name) { this.setAttribute("channel", name); }
     _start() {
-      if (this._handle || !this.isConnected || !this.getAttribute("channel")) return;
+      if (this._handle || !this._live || !this.getAttribute("channel")) return;
       const options = {};
       for (const name of attributes) {
         const value = this.getAttribute(name);

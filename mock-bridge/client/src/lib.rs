@@ -61,6 +61,9 @@ pub struct ActiveStream {
     pub last_event_id: String,
     /// `direct` or `router`.
     pub served: String,
+    /// The signed-in user's name, with `--users`.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl ActiveStream {
