@@ -63,7 +63,7 @@ fuzz_target!(|input: &[u8]| {
             .unwrap_or(0);
         let id = u64::from(a) * 256 + u64::from(b);
         now += u64::from(b) * 37;
-        let event = match kind % 16 {
+        let event = match kind % 17 {
             0 => Event::StreamOpened(stream),
             1 => Event::StreamError(stream, ReadyState::Connecting),
             2 => Event::StreamError(stream, ReadyState::Closed),
@@ -101,6 +101,7 @@ fuzz_target!(|input: &[u8]| {
             12 => Event::Online,
             13 => Event::PageVisible,
             14 => Event::Received(stream, Incoming::Message(message(id % 16))),
+            15 => Event::Unauthorized,
             _ => Event::TimerFired(Timer::Watchdog),
         };
         step(&mut engine, event, now, &mut requests);
