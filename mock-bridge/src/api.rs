@@ -1,14 +1,20 @@
-//! `GET /api/channels/{channel}/messages`: history.
+//! `GET /api/channels/{channel}/messages`: history; `POST` to it: a reply.
 
 use crate::error::ApiError;
 use crate::extract::{channel_from, ChannelPath};
 use crate::history::HistoryQuery;
 use crate::hub::Hub;
-use crate::message::{parse_id, Message};
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use crate::message::{parse_id, validate_client_id, Message, NewMessage};
+use crate::users::Identity;
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Largest `limit` served; larger ones are clamped to it.
@@ -68,6 +74,71 @@ pub async fn history(
     let Query(params) = query?;
     let query = params.validate()?;
     Ok(Json(hub.history(&channel, query)))
+}
+
+/// A reply from a client: its text and its own id for it, so that a retry
+/// (after an answer that never came) cannot store it twice. Without
+/// `--users`, it names its author.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostBody {
+    content: String,
+    client_id: String,
+    #[serde(default)]
+    author: Option<String>,
+}
+
+/// `POST /api/channels/{channel}/messages`: 201 with the stored message, or
+/// 200 with the original when its `client_id` was posted before.
+pub async fn post_message(
+    State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
+    path: Result<Path<ChannelPath>, PathRejection>,
+    body: Result<Json<PostBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let channel = channel_from(path)?;
+    let Json(body) = body?;
+    validate_client_id(&body.client_id)?;
+    // Signed in, the author is who the token says, whatever the body claims.
+    let author = match (identity, body.author) {
+        (Some(Extension(identity)), _) => identity.name.clone(),
+        (None, Some(author)) => author,
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "this bridge runs without --users: a post names its \"author\"",
+            ))
+        }
+    };
+    let new = NewMessage {
+        author,
+        content: body.content,
+    };
+    new.validate()?;
+    let (message, created) = hub.post(&channel, new, body.client_id)?;
+    tracing::info!(%channel, id = message.id, created, "message posted");
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let dropped = hub
+        .drop_post_answers
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok();
+    if dropped {
+        // Stored, but the answer breaks off: the client cannot tell.
+        tracing::info!(
+            id = message.id,
+            "the answer to this post is dropped on purpose"
+        );
+        let broken = futures_util::stream::once(async {
+            Err::<axum::body::Bytes, _>(std::io::Error::other("answer dropped on purpose"))
+        });
+        let mut response = Response::new(Body::from_stream(broken));
+        *response.status_mut() = status;
+        return Ok(response);
+    }
+    Ok((status, Json(message)).into_response())
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ fn cors(config: &Config) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET])
+        .allow_methods([Method::GET, Method::POST])
         .allow_headers([
             header::HeaderName::from_static("last-event-id"),
             header::CONTENT_TYPE,
@@ -128,6 +128,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/heartbeats", put(control::set_heartbeats))
         .route("/disconnect", post(control::disconnect))
         .route("/sse-fault", put(control::set_fault))
+        .route("/post-fault", put(control::set_post_fault))
         .route("/connections", get(control::connections))
         .route(
             "/users",
@@ -141,7 +142,10 @@ pub fn app(hub: Arc<Hub>) -> Router {
         ));
 
     let api = Router::new()
-        .route("/channels/{channel}/messages", get(api::history))
+        .route(
+            "/channels/{channel}/messages",
+            get(api::history).post(api::post_message),
+        )
         .route("/channels/{channel}/events", get(stream::events))
         .route("/events", get(stream::events_of_many))
         .method_not_allowed_fallback(error::method_not_allowed)

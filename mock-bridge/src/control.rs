@@ -251,6 +251,24 @@ pub async fn revoke_user(
     Ok(Json(json!({ "revoked": revoked, "closed": closed })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostFaultBody {
+    /// How many of the next posts lose their answer after storing (0: none).
+    drop_answers: u64,
+}
+
+/// `PUT /internal/post-fault` `{"drop_answers":n}`: the next `n` posts are
+/// stored, then their answers break off, as when a connection drops.
+pub async fn set_post_fault(
+    State(hub): State<Arc<Hub>>,
+    body: Result<Json<PostFaultBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(PostFaultBody { drop_answers }) = body?;
+    (hub.drop_post_answers).store(drop_answers, std::sync::atomic::Ordering::Relaxed);
+    Ok(Json(json!({ "drop_answers": drop_answers })))
+}
+
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {
     Json(hub.streams.report())
 }

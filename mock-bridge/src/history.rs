@@ -110,6 +110,7 @@ mod tests {
                 author: "a".into(),
                 content: "x".into(),
                 timestamp: "t".into(),
+                client_id: None,
             }));
         }
         log

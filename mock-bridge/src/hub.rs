@@ -201,6 +201,12 @@ pub struct Hub {
     heartbeats_paused: AtomicBool,
     /// The fault applied to new streams, if any.
     fault: Mutex<Option<Fault>>,
+    /// Posted messages by their client ids, so that a retried post gets its
+    /// original. Taken only under the writer lock.
+    posted: Mutex<Posted>,
+    /// How many of the next posts lose their answer after storing (a test
+    /// knob: the client cannot tell whether its message was stored).
+    pub drop_post_answers: AtomicU64,
     /// Open streams and close counts.
     pub streams: Streams,
     /// Who may read, with `--users`; `None`: anyone.
@@ -233,6 +239,52 @@ impl From<PublishError> for ApiError {
     }
 }
 
+/// Why a client's post was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("this client_id was already used for a message in channel {0:?}")]
+    ElsewhereAlready(String),
+}
+
+impl From<PostError> for ApiError {
+    fn from(error: PostError) -> Self {
+        match error {
+            PostError::Publish(error) => error.into(),
+            other => ApiError::new(StatusCode::CONFLICT, other.to_string()),
+        }
+    }
+}
+
+/// How many posted messages are remembered by client id: a retry comes
+/// within seconds, and each entry holds its message.
+pub const POSTED_REMEMBERED: usize = 10_000;
+
+/// Posted messages by client id, the oldest forgotten past [`POSTED_REMEMBERED`].
+#[derive(Default)]
+struct Posted {
+    by_id: HashMap<String, Arc<Message>>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Posted {
+    fn get(&self, client_id: &str) -> Option<&Arc<Message>> {
+        self.by_id.get(client_id)
+    }
+
+    fn insert(&mut self, client_id: String, message: Arc<Message>) {
+        if self.by_id.insert(client_id.clone(), message).is_none() {
+            self.order.push_back(client_id);
+        }
+        while self.order.len() > POSTED_REMEMBERED {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_id.remove(&oldest);
+            }
+        }
+    }
+}
+
 /// A new channel would pass `--max-channels`.
 #[derive(Debug, thiserror::Error)]
 #[error("the bridge already holds {limit} channels, the most it may; try again later")]
@@ -254,6 +306,7 @@ impl Hub {
         let capacity = config.history_per_channel as usize;
         let mut writer = None;
         let mut floor = 0;
+        let mut posted = Posted::default();
         if let Some(path) = &config.history_file {
             let (mut file, loaded) = HistoryFile::open(path, config.history_fsync)?;
             tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
@@ -263,7 +316,11 @@ impl Hub {
                 let channel = channels
                     .entry(message.channel_id.clone())
                     .or_insert_with(|| Channel::new(capacity));
-                channel.log.push(Arc::new(message));
+                let message = Arc::new(message);
+                if let Some(client_id) = &message.client_id {
+                    posted.insert(client_id.clone(), message.clone());
+                }
+                channel.log.push(message);
             }
             let mut kept: Vec<&Message> = channels
                 .values()
@@ -289,6 +346,8 @@ impl Hub {
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
+            posted: Mutex::new(posted),
+            drop_post_answers: AtomicU64::new(0),
             streams: Streams::default(),
             shutdown,
             started: Instant::now(),
@@ -299,6 +358,39 @@ impl Hub {
     /// Stores a message, appends it to the file, and broadcasts it.
     pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
         let mut writer = self.writer.lock().unwrap();
+        self.store(&mut writer, channel_id, new, None)
+    }
+
+    /// Stores a client's message once: a post with a `client_id` seen before
+    /// (a retry after a lost answer) gets the original back, `created` false.
+    pub fn post(
+        &self,
+        channel_id: &str,
+        new: NewMessage,
+        client_id: String,
+    ) -> Result<(Arc<Message>, bool), PostError> {
+        let mut writer = self.writer.lock().unwrap();
+        if let Some(original) = self.posted.lock().unwrap().get(&client_id) {
+            if original.channel_id != channel_id {
+                return Err(PostError::ElsewhereAlready(original.channel_id.clone()));
+            }
+            return Ok((original.clone(), false));
+        }
+        let message = self.store(&mut writer, channel_id, new, Some(client_id.clone()))?;
+        self.posted
+            .lock()
+            .unwrap()
+            .insert(client_id, message.clone());
+        Ok((message, true))
+    }
+
+    fn store(
+        &self,
+        writer: &mut Option<HistoryFile>,
+        channel_id: &str,
+        new: NewMessage,
+        client_id: Option<String>,
+    ) -> Result<Arc<Message>, PublishError> {
         self.check_room_for(&self.channels.lock().unwrap(), [channel_id])?;
         let message = Arc::new(Message {
             id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
@@ -306,6 +398,7 @@ impl Hub {
             author: new.author,
             content: new.content,
             timestamp: rfc3339_ms(now_ms()),
+            client_id,
         });
         if let Some(file) = writer.as_mut() {
             file.append(&message)
@@ -328,7 +421,6 @@ impl Hub {
         };
         self.to_channel(channel, frame);
         drop(channels);
-        drop(writer);
         Ok(message)
     }
 

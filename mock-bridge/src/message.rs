@@ -18,6 +18,9 @@ pub struct Message {
     pub author: String,
     pub content: String,
     pub timestamp: String,
+    /// The id the posting client gave it, so that a retried post finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 mod id_as_string {
@@ -55,6 +58,22 @@ pub fn validate_channel(channel: &str) -> Result<(), ApiError> {
         Err(ApiError::bad_request(format!(
             "channel name {shown:?} is invalid: use 1 to 64 letters, digits, '_' or '-'"
         )))
+    }
+}
+
+/// Checks a client's id for its message: 1 to 64 letters, digits, `-` or `_`
+/// (a UUID, say).
+pub fn validate_client_id(id: &str) -> Result<(), ApiError> {
+    let valid = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "client_id must be 1 to 64 letters, digits, '-' or '_' (a UUID, say)",
+        ))
     }
 }
 

@@ -160,6 +160,7 @@ mod tests {
             author: "a".into(),
             content: format!("m{id}"),
             timestamp: "t".into(),
+            client_id: None,
         }
     }
 

@@ -72,6 +72,7 @@ mod tests {
             author: "a".into(),
             content: "line one\nline two".into(),
             timestamp: "t".into(),
+            client_id: None,
         });
         let text = std::str::from_utf8(&frame).unwrap();
         assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));

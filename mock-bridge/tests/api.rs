@@ -130,7 +130,14 @@ async fn bad_input_gets_a_json_sentence_and_the_right_status() {
             None,
             400,
         ),
-        (Method::POST, "/api/channels/ok/messages".into(), None, 405),
+        (
+            Method::DELETE,
+            "/api/channels/ok/messages".into(),
+            None,
+            405,
+        ),
+        // A post that is not JSON.
+        (Method::POST, "/api/channels/ok/messages".into(), None, 415),
         (Method::DELETE, "/internal/gateway".into(), None, 405),
         (Method::GET, "/api/nothing-here".into(), None, 404),
         (Method::GET, "/no/such/route".into(), None, 404),

@@ -12,6 +12,7 @@ fn message(id: u64, content: &str) -> Message {
         author: "a".into(),
         content: content.into(),
         timestamp: "t".into(),
+        client_id: None,
     }
 }
 
