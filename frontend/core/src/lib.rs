@@ -30,5 +30,7 @@ pub mod wire;
 pub use engine::{Engine, SIGN_IN_EXPIRED};
 pub use message::{is_valid_channel, Message, MessageId};
 pub use options::Options;
-pub use protocol::{Command, Event, Gateway, Label, ReadyState, StreamId, Timer, ViewState};
+pub use protocol::{
+    Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
+};
 pub use wire::{check_history_size, decode, decode_history, error_sentence, DecodeError, Incoming};

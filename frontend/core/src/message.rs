@@ -58,6 +58,10 @@ pub struct Message {
     pub content: String,
     /// RFC 3339 time the bridge accepted the message, shown as given.
     pub timestamp: String,
+    /// The id its sender gave it, for a reply posted from a panel: how the
+    /// sender recognises its own reply when it comes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// Whether `channel` is a valid channel name: `^[A-Za-z0-9_-]{1,64}$`.

@@ -31,6 +31,30 @@ pub enum Timer {
     Backoff,
     /// Ends the wait before retrying a failed history load.
     HistoryRetry,
+    /// Ends the wait before retrying a failed post of a reply.
+    PostRetry,
+}
+
+/// A reply not yet confirmed, as the view shows it and the glue saves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The id the bridge stores it under, so a retried post finds it.
+    pub client_id: String,
+    pub content: String,
+    /// Why the bridge refused it, when it did (final: edit or discard).
+    pub failed: Option<String>,
+}
+
+/// How a post of a reply ended, as the glue reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PostOutcome {
+    /// The bridge stored it (201), or had already (200): here it is.
+    Stored(Message),
+    /// The bridge refused it (4xx), with this sentence: final.
+    Refused(String),
+    /// It may or may not have arrived (network, 5xx, timeout, an answer cut
+    /// off): tried again with the same client id.
+    Failed(String),
 }
 
 /// The bridge's upstream gateway state, as its `status` events report it.
@@ -120,6 +144,16 @@ pub enum Event {
     /// The bridge refused the panel's credentials (HTTP 401): not transient,
     /// so the panel stops at once and asks for a new sign-in.
     Unauthorized,
+    /// The reader sent a reply; `client_id` is new (a UUID, say).
+    Send { client_id: String, content: String },
+    /// Replies saved before the page was reloaded, to send (or show failed).
+    OutboxRestored(Vec<Outgoing>),
+    /// A post of a reply ended.
+    PostAnswered(RequestId, PostOutcome),
+    /// The reader takes a refused reply back to edit it.
+    Edit(String),
+    /// The reader discards a refused reply.
+    Discard(String),
     /// The reader pressed Retry.
     RetryPressed,
     /// The browser reports the network is back (`online`).
@@ -157,6 +191,18 @@ pub enum Command {
     },
     /// The held messages changed: re-render them from [`crate::Engine::messages`].
     ShowMessages,
+    /// `POST …/messages` `{content, client_id}`; answer with `PostAnswered`
+    /// carrying `request`.
+    PostMessage {
+        request: RequestId,
+        client_id: String,
+        content: String,
+    },
+    /// The outbox changed: re-render its rows from
+    /// [`crate::Engine::outbox`], and save it (it survives a reload).
+    ShowOutbox,
+    /// Put this text back in the composer (a refused reply, to edit).
+    EditDraft(String),
     /// The panel stopped because its sign-in expired: tell the host, which
     /// can refresh the token before the reader (or the host) retries.
     AuthExpired,

@@ -55,6 +55,21 @@ impl MessageStore {
     /// keeps one more message cheap with thousands held. Below ten, exactly
     /// `capacity` are kept.
     pub fn merge(&mut self, messages: impl IntoIterator<Item = Message>) -> MergeOutcome {
+        self.merge_as(messages, true)
+    }
+
+    /// Adds a message that did not come in order (a reply's own post
+    /// answer): it is shown like the others, but does not move the point
+    /// catch-ups start from, since messages below it may still be on their way.
+    pub fn merge_aside(&mut self, message: Message) -> MergeOutcome {
+        self.merge_as([message], false)
+    }
+
+    fn merge_as(
+        &mut self,
+        messages: impl IntoIterator<Item = Message>,
+        in_order: bool,
+    ) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
         for message in messages {
             let id = message.id;
@@ -64,10 +79,16 @@ impl MessageStore {
                 continue;
             }
             if self.by_id.contains_key(&id) {
+                // Held already, aside (a reply): now it came in order too.
+                if in_order {
+                    self.newest = self.newest.max(Some(id));
+                }
                 continue;
             }
             self.by_id.insert(id, Arc::new(message));
-            self.newest = self.newest.max(Some(id));
+            if in_order {
+                self.newest = self.newest.max(Some(id));
+            }
             outcome.added += 1;
         }
         if self.by_id.len() > self.capacity {
@@ -116,6 +137,7 @@ pub(crate) fn message(id: u64) -> Message {
         author: "alice".into(),
         content: format!("message {id}"),
         timestamp: "2026-11-22T12:00:00.000Z".into(),
+        client_id: None,
     }
 }
 

@@ -854,6 +854,9 @@ impl World {
                 Command::ShowMessages
                 | Command::ShowStatus(_)
                 | Command::AuthExpired
+                | Command::PostMessage { .. }
+                | Command::ShowOutbox
+                | Command::EditDraft(_)
                 | Command::Log(_) => {}
             }
         }

@@ -13,6 +13,7 @@
 //! fetch of what was missed, merged by id.
 
 mod history;
+mod outbox;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
@@ -21,11 +22,13 @@ mod tests;
 use crate::message::{Message, MessageId};
 use crate::options::Options;
 use crate::protocol::{
-    Command, Event, Gateway, Label, ReadyState, RequestId, StreamId, Timer, ViewState,
+    Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Timer,
+    ViewState,
 };
 use crate::store::MessageStore;
 use crate::wire::Incoming;
 use history::{Failed, History, Loaded};
+use outbox::Outbox;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -100,6 +103,8 @@ pub struct Engine {
     error: Option<String>,
     /// The view state last announced with `ShowStatus`.
     shown: Option<ViewState>,
+    /// Replies on their way to the bridge.
+    outbox: Outbox,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -126,6 +131,7 @@ impl Engine {
             next_stream: 1,
             error: None,
             shown: None,
+            outbox: Outbox::default(),
         }
     }
 
@@ -135,6 +141,35 @@ impl Engine {
         match (self.phase, event) {
             (Phase::Unmounted, _) => return out,
             (_, Event::Unmount) => self.unmount(&mut out),
+            (_, Event::Send { client_id, content }) => {
+                let reply = Outgoing {
+                    client_id,
+                    content,
+                    failed: None,
+                };
+                if self.outbox.push(reply) {
+                    out.push(Command::ShowOutbox);
+                }
+            }
+            (_, Event::OutboxRestored(replies)) => {
+                for reply in replies {
+                    self.outbox.push(reply);
+                }
+                out.push(Command::ShowOutbox);
+            }
+            (_, Event::PostAnswered(request, outcome)) => {
+                self.post_answered(request, outcome, now, random, &mut out)
+            }
+            (_, Event::Edit(client_id)) => {
+                if let Some(reply) = self.outbox.remove(&client_id) {
+                    out.push(Command::ShowOutbox);
+                    out.push(Command::EditDraft(reply.content));
+                }
+            }
+            (_, Event::Discard(client_id)) if self.outbox.remove(&client_id).is_some() => {
+                out.push(Command::ShowOutbox)
+            }
+            (_, Event::Discard(_)) => {}
             (Phase::Idle, Event::Mount) => self.start_loading(&mut out),
             (Phase::Idle, _) => return out,
             (Phase::Stopped, Event::RetryPressed | Event::Online) => self.restart(&mut out),
@@ -168,6 +203,7 @@ impl Engine {
             }
             _ => {}
         }
+        self.pump_outbox(&mut out);
         let view = self.view();
         if self.shown.as_ref() != Some(&view) && self.phase != Phase::Unmounted {
             self.shown = Some(view.clone());
@@ -206,6 +242,11 @@ impl Engine {
     /// the panel shows is new to the reader (see [`crate::reading`]).
     pub fn has_loaded(&self) -> bool {
         self.history.baseline
+    }
+
+    /// Replies not yet confirmed, in the order they were sent.
+    pub fn outbox(&self) -> &[Outgoing] {
+        self.outbox.items()
     }
 
     /// The EventSource the engine currently wants open, if any.
@@ -426,6 +467,7 @@ impl Engine {
             Timer::Backoff if self.phase == Phase::Waiting => self.open_stream(now, out),
             Timer::Backoff => {}
             Timer::HistoryRetry => out.extend(self.history.retry(&self.options)),
+            Timer::PostRetry => self.outbox.retry_due(),
         }
     }
 
@@ -481,13 +523,77 @@ impl Engine {
     }
 
     /// Closes the stream, cancels every timer and gives up any fetch (keeping
-    /// the point a catch-up must resume from).
+    /// the point a catch-up must resume from). Replies wait, and go first
+    /// thing once Live again.
     fn release(&mut self, out: &mut Out) {
         self.close_stream(out);
-        for timer in [Timer::Backoff, Timer::HistoryRetry] {
+        for timer in [Timer::Backoff, Timer::HistoryRetry, Timer::PostRetry] {
             self.cancel(timer, out);
         }
         self.history.abandon();
+        // A post under way is let go (a stored one is still found by its
+        // echo); the reply goes again, with the same client id, once Live.
+        self.outbox.abandon();
+        self.outbox.retry_due();
+    }
+
+    /// Confirms replies that are held now (their echo or a catch-up brought
+    /// them), and sends the next one when Live.
+    fn pump_outbox(&mut self, out: &mut Out) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let store = &self.store;
+        let held = |client_id: &str| {
+            (store.iter().rev()).any(|m| m.client_id.as_deref() == Some(client_id))
+        };
+        if self.outbox.confirm(held) {
+            out.push(Command::ShowOutbox);
+        }
+        let live = self.phase != Phase::Unmounted && self.view().label == Label::Live;
+        out.extend(self.outbox.next(live));
+    }
+
+    fn post_answered(
+        &mut self,
+        request: RequestId,
+        outcome: PostOutcome,
+        now: u64,
+        random: f64,
+        out: &mut Out,
+    ) {
+        let current = self.outbox.answered(request);
+        match outcome {
+            PostOutcome::Stored(message) => {
+                if current.is_some() {
+                    self.outbox.succeeded();
+                }
+                let client_id = message.client_id.clone();
+                // Shown at once, in id order; catch-ups still start below it.
+                if message.channel_id == self.channel && self.store.merge_aside(message).changed() {
+                    out.push(Command::ShowMessages);
+                }
+                if client_id.is_some_and(|id| self.outbox.remove(&id).is_some()) {
+                    out.push(Command::ShowOutbox);
+                }
+            }
+            PostOutcome::Refused(reason) => {
+                if let Some(client_id) = current {
+                    out.push(Command::Log(format!("a reply was refused: {reason}")));
+                    self.outbox.refused(&client_id, reason);
+                    out.push(Command::ShowOutbox);
+                }
+            }
+            PostOutcome::Failed(reason) => {
+                if current.is_some() {
+                    let delay = self.outbox.failed(&self.options, random);
+                    out.push(Command::Log(format!(
+                        "a reply did not go through ({reason}); trying again in {delay} ms"
+                    )));
+                    self.arm(Timer::PostRetry, delay, now, out);
+                }
+            }
+        }
     }
 
     /// Loads history (the newest page the first time, then what follows what

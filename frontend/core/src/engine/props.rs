@@ -3,11 +3,12 @@
 //! The simulation keeps the bridge's message log and what the glue holds open
 //! (the stream, armed timers, history requests in flight). After random faults
 //! it heals (no more faults; time passes; Retry is pressed if needed) and checks
-//! the promise: every published message is held exactly once, in order.
+//! the promise: every published message is held exactly once, in order, and
+//! every reply sent is stored once and held once, whatever happened to its posts.
 
 use super::*;
 use crate::protocol::RequestId;
-use crate::store::message;
+use crate::store::message as plain_message;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -30,6 +31,11 @@ enum Action {
     PageVisible,
     /// The bridge answers 401 (a token expired).
     Unauthorized,
+    /// The reader sends a reply.
+    Send,
+    /// The bridge answers the oldest post: 0 stored and answered, 1 stored
+    /// but the answer lost, 2 failed before storing (5xx, network).
+    AnswerPost(u8),
     Wait(u16),
 }
 
@@ -47,6 +53,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Resync),
         1 => Just(Action::Retry),
         1 => Just(Action::Unauthorized),
+        2 => Just(Action::Send),
+        3 => any::<u8>().prop_map(Action::AnswerPost),
         1 => Just(Action::Online),
         1 => Just(Action::PageVisible),
         2 => any::<u16>().prop_map(Action::Wait),
@@ -79,6 +87,12 @@ struct World {
     /// The oldest id the first history answer showed: the panel promises
     /// everything from there on (older messages are scrolled-back history).
     floor: Option<u64>,
+    /// Replies sent, by client id.
+    sent: Vec<String>,
+    /// Posts in flight: request, client id, content.
+    posts: Vec<(RequestId, String, String)>,
+    /// The bridge's messages posted by clients: id → client id.
+    client_of: BTreeMap<u64, String>,
 }
 
 impl World {
@@ -104,7 +118,52 @@ impl World {
             requests: vec![],
             floor: None,
             replays: true,
+            sent: Vec::new(),
+            posts: Vec::new(),
+            client_of: BTreeMap::new(),
         }
+    }
+
+    /// Message `id` as the bridge has it (with its client id, if posted).
+    fn message(&self, id: u64) -> Message {
+        Message {
+            client_id: self.client_of.get(&id).cloned(),
+            ..plain_message(id)
+        }
+    }
+
+    /// The bridge answers the oldest post in flight.
+    fn answer_post(&mut self, outcome: u8) -> Result<(), TestCaseError> {
+        if self.posts.is_empty() {
+            return Ok(());
+        }
+        let (request, client_id, _content) = self.posts.remove(0);
+        if outcome % 3 == 2 {
+            return self.feed(Event::PostAnswered(
+                request,
+                PostOutcome::Failed("HTTP 503".into()),
+            ));
+        }
+        // Stored once: a client id seen before gets the original back.
+        let known = (self.client_of.iter())
+            .find(|(_, c)| **c == client_id)
+            .map(|(id, _)| *id);
+        let id = match known {
+            Some(id) => id,
+            None => {
+                self.published += 1;
+                let id = self.published;
+                self.client_of.insert(id, client_id);
+                self.deliver(id)?;
+                id
+            }
+        };
+        let outcome = if outcome.is_multiple_of(3) {
+            PostOutcome::Stored(self.message(id))
+        } else {
+            PostOutcome::Failed("the answer was lost".into())
+        };
+        self.feed(Event::PostAnswered(request, outcome))
     }
 
     /// Feeds one event and carries out the commands, checking the invariants.
@@ -113,8 +172,15 @@ impl World {
         let restarting = matches!(event, Event::RetryPressed | Event::Online | Event::Unmount);
         let commands = self.engine.handle(event.clone(), self.now, self.random);
         if was_stopped && !restarting {
+            // Only the outbox may change (a reply written while stopped waits).
             prop_assert!(
-                commands.is_empty(),
+                (commands.iter()).all(|c| matches!(
+                    c,
+                    Command::ShowOutbox
+                        | Command::ShowMessages
+                        | Command::CancelTimer(_)
+                        | Command::Log(_)
+                )),
                 "stopped, yet {event:?} gave {commands:?}"
             );
         }
@@ -151,6 +217,22 @@ impl World {
                 Command::StreamSilent(stream) => {
                     prop_assert_eq!(self.stream.as_ref().map(|s| s.id), Some(stream));
                 }
+                Command::PostMessage {
+                    request,
+                    client_id,
+                    content,
+                } => {
+                    let view = self.engine.view();
+                    prop_assert_eq!(view.label, Label::Live, "a reply sent while not Live");
+                    // One at a time, but a post let go of when the panel
+                    // stopped may still be on its way: the network keeps it.
+                    prop_assert!(
+                        (self.posts.iter()).all(|(r, _, _)| *r < request),
+                        "a post request reused"
+                    );
+                    self.posts.push((request, client_id, content));
+                }
+                Command::ShowOutbox | Command::EditDraft(_) => {}
                 Command::AuthExpired => {
                     prop_assert!(self.engine.view().stopped, "auth expired without stopping");
                 }
@@ -180,7 +262,8 @@ impl World {
         }
         stream.resume_after = id;
         let stream = stream.id;
-        self.feed(Event::Received(stream, Incoming::Message(message(id))))
+        let message = self.message(id);
+        self.feed(Event::Received(stream, Incoming::Message(message)))
     }
 
     fn act(&mut self, action: Action) -> Result<(), TestCaseError> {
@@ -270,6 +353,15 @@ impl World {
                 }
             }
             Action::Online => self.feed(Event::Online)?,
+            Action::Send => {
+                let client_id = format!("reply-{}", self.sent.len());
+                self.sent.push(client_id.clone());
+                self.feed(Event::Send {
+                    client_id,
+                    content: "a reply".into(),
+                })?;
+            }
+            Action::AnswerPost(outcome) => self.answer_post(outcome)?,
             Action::PageVisible => self.feed(Event::PageVisible)?,
             Action::Wait(ms) => self.now += ms as u64,
         }
@@ -305,7 +397,7 @@ impl World {
         let had_baseline = self.engine.history.baseline;
         self.feed(Event::HistoryLoaded(
             request,
-            ids.into_iter().map(message).collect(),
+            ids.into_iter().map(|id| self.message(id)).collect(),
         ))?;
         if after.is_none() && !had_baseline && self.engine.history.baseline {
             self.floor = Some(self.published.saturating_sub(limit as u64) + 1);
@@ -322,6 +414,8 @@ impl World {
             let view = self.engine.view();
             let settled = view.label == Label::Live
                 && self.requests.is_empty()
+                && self.posts.is_empty()
+                && self.engine.outbox().is_empty()
                 && !self.timers.contains_key(&Timer::HistoryRetry)
                 && self.stream.as_ref().is_some_and(|s| !s.zombie);
             if settled {
@@ -331,6 +425,8 @@ impl World {
                 self.feed(Event::RetryPressed)?;
             } else if !self.requests.is_empty() {
                 self.answer_history(true)?;
+            } else if !self.posts.is_empty() {
+                self.answer_post(0)?;
             } else if self.stream.as_ref().is_some_and(|s| !s.open) {
                 self.act(Action::OpenPending)?;
             } else if view.label != Label::Live
@@ -391,6 +487,15 @@ proptest! {
         let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
         let expected: Vec<u64> = (world.floor.unwrap_or(1)..=world.published).collect();
         prop_assert_eq!(held, expected);
+        // Every reply: stored once by the bridge, held once by the panel.
+        for client_id in &world.sent {
+            let stored = world.client_of.values().filter(|c| *c == client_id).count();
+            prop_assert_eq!(stored, 1, "{} stored {} times", client_id, stored);
+            let held = (world.engine.messages())
+                .filter(|m| m.client_id.as_deref() == Some(client_id.as_str()))
+                .count();
+            prop_assert_eq!(held, 1, "{} held {} times", client_id, held);
+        }
     }
 
     #[test]

@@ -624,3 +624,81 @@ fn only_signs_of_life_past_the_stability_window_reset_the_count() {
         "the proven stream reset the count"
     );
 }
+
+fn post_request(commands: &[Command]) -> Option<(RequestId, String)> {
+    commands.iter().find_map(|c| match c {
+        Command::PostMessage {
+            request, client_id, ..
+        } => Some((*request, client_id.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_reply_waits_for_live_is_retried_with_its_id_and_a_refusal_is_final() {
+    let mut h = Harness::new();
+    // Written before the panel is Live: it waits.
+    let waiting = h.step(Event::Send {
+        client_id: "c-1".into(),
+        content: "first".into(),
+    });
+    assert!(waiting.contains(&Command::ShowOutbox));
+    assert_eq!(post_request(&waiting), None, "sent before Live");
+    let request = fetch_request(&h.step(Event::Mount)).unwrap();
+    let stream = opened_stream(&h.step(Event::HistoryLoaded(request, vec![]))).unwrap();
+    let catch_up = fetch_request(&h.step(Event::StreamOpened(stream))).unwrap();
+    h.step(Event::HistoryLoaded(catch_up, vec![]));
+    let live = h.step(status(stream, Gateway::Connected, Some(1_000)));
+    let (first, client_id) = post_request(&live).expect("sent once Live");
+    assert_eq!(client_id, "c-1");
+    // A lost answer: the same reply again, same id, after a backoff.
+    let failed = h.step(Event::PostAnswered(
+        first,
+        PostOutcome::Failed("lost".into()),
+    ));
+    let delay = failed
+        .iter()
+        .find_map(|c| match c {
+            Command::ArmTimer(Timer::PostRetry, ms) => Some(*ms),
+            _ => None,
+        })
+        .expect("a retry is scheduled");
+    let again = h.after(delay, Event::TimerFired(Timer::PostRetry));
+    let (second, client_id) = post_request(&again).expect("sent again");
+    assert_eq!(client_id, "c-1", "a retry keeps its client id");
+    // The bridge had stored it: the answer is the original, shown once.
+    let stored = Message {
+        client_id: Some("c-1".into()),
+        ..message(7)
+    };
+    h.step(Event::PostAnswered(
+        second,
+        PostOutcome::Stored(stored.clone()),
+    ));
+    assert_eq!(h.ids(), [7]);
+    assert!(h.engine.outbox().is_empty());
+    // Its echo on the stream changes nothing.
+    h.step(Event::Received(stream, Incoming::Message(stored)));
+    assert_eq!(h.ids(), [7]);
+    // A refusal is final: the reply stays, failed, with the reason.
+    let next = h.step(Event::Send {
+        client_id: "c-2".into(),
+        content: "x".repeat(10),
+    });
+    let (request, _) = post_request(&next).expect("sent at once while Live");
+    h.step(Event::PostAnswered(
+        request,
+        PostOutcome::Refused("content is too long".into()),
+    ));
+    let failed = &h.engine.outbox()[0];
+    assert_eq!(failed.failed.as_deref(), Some("content is too long"));
+    assert_eq!(
+        post_request(&h.after(60_000, Event::PageVisible)),
+        None,
+        "never sent again"
+    );
+    // Edit takes it back to the composer.
+    let edit = h.step(Event::Edit("c-2".into()));
+    assert!(edit.contains(&Command::EditDraft("x".repeat(10))));
+    assert!(h.engine.outbox().is_empty());
+}
