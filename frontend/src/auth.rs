@@ -93,6 +93,11 @@ impl Auth {
         }
     }
 
+    /// Whether there is a token (or a function for one).
+    pub fn has_token(&self) -> bool {
+        !matches!(&*self.token.borrow(), Token::None)
+    }
+
     /// Replaces the token; the next request uses the new one.
     pub fn set_token(&self, token: Token) {
         *self.token.borrow_mut() = token;

@@ -14,16 +14,18 @@ use crate::share::{self, ShareLink};
 use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
+use panel_core::protocol::RequestId;
 use panel_core::reading::arrived;
 use panel_core::share::ShareEvent;
 use panel_core::{
     check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Message,
-    MessageId, Options, ReadyState, StreamId, Timer, ViewState,
+    MessageId, Options, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use wasm_bindgen::JsCast;
 use web_sys::{AbortController, MessageEvent, RequestCredentials};
 
 /// Where the panel gets its data.
@@ -46,6 +48,10 @@ pub struct Outputs {
     pub arrived: Callback<Vec<Arc<Message>>>,
     /// The bridge refused the panel's sign-in (401).
     pub auth_expired: Callback<()>,
+    /// Replies not yet confirmed.
+    pub outbox: RwSignal<Vec<Outgoing>>,
+    /// Text for the composer (a refused reply taken back to edit).
+    pub draft: RwSignal<String>,
 }
 
 /// One panel's live connection. Drop it to end it.
@@ -61,6 +67,8 @@ pub struct Connection {
 struct Inner {
     engine: Engine,
     endpoint: Endpoint,
+    /// Whom replies are from without a sign-in (the `author` option).
+    options_author: String,
     outputs: Outputs,
     stream: Option<(StreamId, OwnedEventSource)>,
     /// With tabs sharing a stream: this panel's place in it. Its engine's
@@ -81,11 +89,13 @@ impl Connection {
     /// Starts the connection: history, then the stream.
     pub fn start(endpoint: Endpoint, options: Options, outputs: Outputs) -> Connection {
         let sharing = options.share_across_tabs && share::supported();
+        let options_author = options.author.clone();
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
             inner: Rc::new(RefCell::new(Inner {
                 engine,
                 endpoint,
+                options_author,
                 outputs,
                 stream: None,
                 link: None,
@@ -123,12 +133,32 @@ impl Connection {
             connection.inner.borrow_mut().link = Some(link);
         }
         inbox.send(Event::Mount);
+        let saved = connection.inner.borrow().saved_outbox();
+        if !saved.is_empty() {
+            inbox.send(Event::OutboxRestored(saved));
+        }
         connection
     }
 
     /// The reader pressed Retry.
     pub fn retry(&self) {
         self.inbox().send(Event::RetryPressed);
+    }
+
+    /// The reader sends a reply.
+    pub fn send(&self, content: String) {
+        let client_id = new_client_id();
+        self.inbox().send(Event::Send { client_id, content });
+    }
+
+    /// The reader takes a refused reply back to edit it.
+    pub fn edit(&self, client_id: String) {
+        self.inbox().send(Event::Edit(client_id));
+    }
+
+    /// The reader discards a refused reply.
+    pub fn discard(&self, client_id: String) {
+        self.inbox().send(Event::Discard(client_id));
     }
 
     fn inbox(&self) -> Inbox {
@@ -264,6 +294,17 @@ impl Inner {
                 }
             }
             Command::AuthExpired => self.outputs.auth_expired.run(()),
+            Command::ShowOutbox => {
+                let outbox = self.engine.outbox().to_vec();
+                self.save_outbox(&outbox);
+                self.outputs.outbox.set(outbox);
+            }
+            Command::EditDraft(text) => self.outputs.draft.set(text),
+            Command::PostMessage {
+                request,
+                client_id,
+                content,
+            } => self.post(request, client_id, content, inbox),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -273,6 +314,69 @@ impl Inner {
             }
             Command::Log(text) => log_info(&format!("#{}: {text}", self.endpoint.channel)),
         }
+    }
+
+    /// Where this panel's unsent replies are kept: the tab's session
+    /// storage, so a reload sends them (once: they keep their client ids).
+    fn outbox_key(&self) -> String {
+        format!(
+            "discussion-panel:outbox:{}:{}",
+            self.endpoint.bridge_url, self.endpoint.channel
+        )
+    }
+
+    fn saved_outbox(&self) -> Vec<Outgoing> {
+        let saved = session_storage().and_then(|s| s.get_item(&self.outbox_key()).ok().flatten());
+        let rows: Vec<(String, String, Option<String>)> = saved
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        (rows.into_iter())
+            .map(|(client_id, content, failed)| Outgoing {
+                client_id,
+                content,
+                failed,
+            })
+            .collect()
+    }
+
+    fn save_outbox(&self, outbox: &[Outgoing]) {
+        let Some(storage) = session_storage() else {
+            return;
+        };
+        let key = self.outbox_key();
+        if outbox.is_empty() {
+            let _ = storage.remove_item(&key);
+            return;
+        }
+        let rows: Vec<(&str, &str, Option<&str>)> = (outbox.iter())
+            .map(|o| {
+                (
+                    o.client_id.as_str(),
+                    o.content.as_str(),
+                    o.failed.as_deref(),
+                )
+            })
+            .collect();
+        if let Ok(text) = serde_json::to_string(&rows) {
+            let _ = storage.set_item(&key, &text);
+        }
+    }
+
+    /// Posts a reply; the answer goes back to the engine as `PostAnswered`.
+    fn post(&mut self, request: RequestId, client_id: String, content: String, inbox: &Inbox) {
+        let url = self.channel_url("messages");
+        let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
+        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
+        leptos::task::spawn_local(async move {
+            let event = match post(&url, &auth, &client_id, &content, author.as_deref()).await {
+                Ok(outcome) => Event::PostAnswered(request, outcome),
+                Err(Load::Unauthorized) => Event::Unauthorized,
+                Err(Load::Failed(reason)) => {
+                    Event::PostAnswered(request, PostOutcome::Failed(reason))
+                }
+            };
+            inbox.send(event);
+        });
     }
 
     fn channel_url(&self, leaf: &str) -> String {
@@ -354,6 +458,70 @@ impl Inner {
             inbox.send(event);
         });
     }
+}
+
+/// How long a post may take before it counts as failed (and is tried again).
+const POST_TIMEOUT_MS: u32 = 15_000;
+
+/// Posts a reply. A 401 is the sign-in; other 4xx are final refusals; the
+/// rest (network, 5xx, a timeout, an answer cut off) may or may not have
+/// stored it, and the engine tries again with the same client id.
+async fn post(
+    url: &str,
+    auth: &Auth,
+    client_id: &str,
+    content: &str,
+    author: Option<&str>,
+) -> Result<PostOutcome, Load> {
+    let body = serde_json::json!({ "content": content, "client_id": client_id, "author": author });
+    let abort = AbortController::new().ok();
+    let signal = abort.as_ref().map(|a| a.signal());
+    let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
+    let mut request = Request::post(url).abort_signal(signal.as_ref());
+    if let Some(token) = auth.token().await {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    if auth.with_credentials {
+        request = request.credentials(RequestCredentials::Include);
+    }
+    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
+    let response = request
+        .json(&body)
+        .map_err(failed)?
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = response.status();
+    let text = response.text().await.map_err(failed)?;
+    match status {
+        200 | 201 => serde_json::from_str::<Message>(&text)
+            .map(PostOutcome::Stored)
+            .map_err(|e| Load::Failed(format!("an unreadable answer: {e}"))),
+        401 => Err(Load::Unauthorized),
+        400..=499 => {
+            let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
+            Ok(PostOutcome::Refused(sentence))
+        }
+        _ => Err(Load::Failed(format!("HTTP {status}"))),
+    }
+}
+
+/// A client id for a reply: a UUID where the browser has one.
+fn new_client_id() -> String {
+    let uuid = web_sys::window().and_then(|w| {
+        let crypto = js_sys::Reflect::get(&w, &"crypto".into()).ok()?;
+        let make = js_sys::Reflect::get(&crypto, &"randomUUID".into()).ok()?;
+        let make = make.dyn_into::<js_sys::Function>().ok()?;
+        make.call0(&crypto).ok()?.as_string()
+    });
+    uuid.unwrap_or_else(|| {
+        let part = || (random() * 4_294_967_296.0) as u64;
+        format!("{:x}-{:x}-{:x}", now_ms(), part(), part())
+    })
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
 }
 
 /// Why a history request brought nothing.

@@ -33,6 +33,8 @@ pub struct PanelHandle {
     /// The channel shown, settable from JavaScript.
     channel: RwSignal<String>,
     retry: Trigger,
+    /// Replies the host sends on the reader's behalf.
+    outgoing: RwSignal<Option<String>>,
     auth: Auth,
 }
 
@@ -53,6 +55,12 @@ impl PanelHandle {
     /// its sign-in, say).
     pub fn retry(&self) {
         self.retry.notify();
+    }
+
+    /// Sends a reply, as if the reader had typed it (it goes through the
+    /// outbox: once Live, once stored, shown once).
+    pub fn send(&self, text: String) {
+        self.outgoing.try_set(Some(text));
     }
 
     /// Replaces the token: a string, or a function returning one (or a
@@ -150,7 +158,8 @@ fn mount(
     let mounted = leptos::mount::mount_to(element.clone(), move || {
         let channel_signal = RwSignal::new(channel);
         let retry = Trigger::new();
-        give.set(Some((channel_signal, retry)));
+        let outgoing = RwSignal::new(None::<String>);
+        give.set(Some((channel_signal, retry, outgoing)));
         let host = StoredValue::new_local(host);
         let dispatch = move |kind: &'static str, detail: JsValue| {
             host.with_value(|element| dispatch(element, kind, &detail));
@@ -176,6 +185,7 @@ fn mount(
                 options=engine_options
                 auth=mount_auth
                 retry
+                outgoing
                 on_status
                 on_message
                 on_unread
@@ -183,12 +193,13 @@ fn mount(
             />
         }
     });
-    let (channel_signal, retry) = slot.take().expect("mounted at once");
+    let (channel_signal, retry, outgoing) = slot.take().expect("mounted at once");
     Ok(PanelHandle {
         mounted: Some(Box::new(mounted)),
         element,
         channel: channel_signal,
         retry,
+        outgoing,
         auth,
     })
 }
@@ -260,8 +271,16 @@ export function defineElement(mount, attributes) {
       });
     }
     get token() { return this._token; }
-    set token(value) { this._token = value; if (this._handle) this._handle.setToken(value); }
+    set token(value) {
+      const had = this._token != null;
+      this._token = value;
+      if (!this._handle) return;
+      // A first token enables replying: mount again with it.
+      if (had) this._handle.setToken(value);
+      else { this._stop(); this._start(); }
+    }
     retry() { if (this._handle) this._handle.retry(); }
+    send(text) { if (this._handle) this._handle.send(text); }
     setChannel(name) { this.setAttribute("channel", name); }
     _start() {
       if (this._handle || !this._live || !this.getAttribute("channel")) return;
@@ -314,6 +333,8 @@ export interface DiscussionPanelOptions {
   /** A token, or a function returning one (or a promise of one), called before every request. */
   token?: string | (() => string | null | undefined | Promise<string | null | undefined>);
   withCredentials?: boolean | string;
+  /** Whom replies are from, for a bridge without sign-in. */
+  author?: string;
   shareAcrossTabs?: boolean | string;
   watchdogFactor?: number | string;
   initialWatchdogMs?: number | string;
@@ -346,6 +367,8 @@ export interface DiscussionPanelEventMap {
 export interface DiscussionPanelElement extends HTMLElement {
   token: DiscussionPanelOptions["token"];
   retry(): void;
+  /** Sends a reply as if the reader had typed it. */
+  send(text: string): void;
   setChannel(name: string): void;
   addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;

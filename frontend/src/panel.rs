@@ -8,11 +8,17 @@ use crate::message_list::MessageList;
 use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::reading::Unread;
-use panel_core::{Label, Message, Options, ViewState};
+use panel_core::{Label, Message, Options, Outgoing, ViewState};
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const STICKY_BOTTOM_PX: i32 = 24;
+
+/// The longest reply the bridge takes, in characters.
+pub const MAX_REPLY_CHARS: usize = 4_000;
+
+/// Past this many characters the composer shows how many are left.
+const COUNT_FROM_CHARS: usize = 3_500;
 
 /// What the host hears when the connection's state changes.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +50,9 @@ pub fn DiscussionPanel(
     #[prop(optional)] options: Option<Options>,
     #[prop(optional)] auth: Option<Auth>,
     #[prop(optional)] retry: Option<Trigger>,
+    /// Replies to send on the reader's behalf (the host's `send(text)`).
+    #[prop(optional)]
+    outgoing: Option<RwSignal<Option<String>>>,
     #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
     #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
     #[prop(optional, into)] on_unread: Option<Callback<usize>>,
@@ -81,12 +90,18 @@ pub fn DiscussionPanel(
             on_auth_expired.run(());
         }
     });
+    let outbox = RwSignal::new(Vec::<Outgoing>::new());
+    let draft = RwSignal::new(String::new());
     let outputs = Outputs {
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
         arrived,
         auth_expired,
+        outbox,
+        draft,
     };
+    // Who replies: the token's user, or the `author` option without sign-in.
+    let can_reply = auth.has_token() || !options.author.is_empty();
     // Owned by this component: dropped (closing everything) when it unmounts.
     let connection = StoredValue::new_local(None::<Connection>);
 
@@ -110,6 +125,83 @@ pub fn DiscussionPanel(
             }
         })
     };
+    let send_text = move |text: String| {
+        connection.with_value(|c| {
+            if let Some(connection) = c {
+                connection.send(text);
+            }
+        })
+    };
+    if let Some(outgoing) = outgoing {
+        Effect::new(move |_| {
+            if let Some(text) = outgoing.get() {
+                send_text(text);
+            }
+        });
+    }
+    let chars = move || draft.with(|d| d.chars().count());
+    let sendable =
+        move || can_reply && draft.with(|d| !d.trim().is_empty()) && chars() <= MAX_REPLY_CHARS;
+    let send_draft = move || {
+        if sendable() {
+            send_text(draft.get_untracked());
+            draft.set(String::new());
+        }
+    };
+    let on_key = move |event: web_sys::KeyboardEvent| {
+        // Enter sends; Shift+Enter is a new line; an input method composing
+        // a character keeps its Enter.
+        if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
+            event.prevent_default();
+            send_draft();
+        }
+    };
+    let act = move |client_id: String, edit: bool| {
+        connection.with_value(|c| {
+            if let Some(connection) = c {
+                if edit {
+                    connection.edit(client_id)
+                } else {
+                    connection.discard(client_id)
+                }
+            }
+        })
+    };
+    let pending_rows = move || {
+        outbox
+            .get()
+            .into_iter()
+            .map(|reply| {
+                let failed = reply.failed.clone();
+                let state = if failed.is_some() { "failed" } else { "pending" };
+                let (edit_id, discard_id) = (reply.client_id.clone(), reply.client_id.clone());
+                view! {
+                    <li class="dp-message dp-pending" data-client-id=reply.client_id data-state=state>
+                        <p class="dp-content">{reply.content}</p>
+                        <p class="dp-pending-note">
+                            {failed.clone().map_or_else(|| "Sending…".to_owned(), |why| format!("Not sent: {why}"))}
+                        </p>
+                        {failed.map(|_| view! {
+                            <button type="button" data-action="edit" on:click=move |_| act(edit_id.clone(), true)>"Edit"</button>
+                            <button type="button" data-action="discard" on:click=move |_| act(discard_id.clone(), false)>"Discard"</button>
+                        })}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let counter = move || {
+        let count = chars();
+        (count > COUNT_FROM_CHARS).then(|| {
+            let left = MAX_REPLY_CHARS as i64 - count as i64;
+            if left >= 0 {
+                format!("{left} left")
+            } else {
+                format!("{} too many", -left)
+            }
+        })
+    };
+
     if let Some(retry) = retry {
         Effect::new(move |first: Option<()>| {
             retry.track();
@@ -205,6 +297,29 @@ pub fn DiscussionPanel(
             </header>
             // Rows are managed by `MessageList`, not by a keyed view: see there.
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
+            <ul class="dp-outbox" aria-label="Replies being sent">{pending_rows}</ul>
+            <form class="dp-composer" on:submit=move |event| { event.prevent_default(); send_draft(); }>
+                <textarea
+                    class="dp-input"
+                    data-action="compose"
+                    rows="2"
+                    aria-label="Reply"
+                    placeholder=if can_reply { "Reply…" } else { "" }
+                    disabled=!can_reply
+                    prop:value=move || draft.get()
+                    on:input=move |event| draft.set(event_target_value(&event))
+                    on:keydown=on_key
+                ></textarea>
+                <div class="dp-composer-bar">
+                    <span class="dp-counter" aria-live="polite">{counter}</span>
+                    <button type="submit" class="dp-send" data-action="send" disabled=move || !sendable()>
+                        "Send"
+                    </button>
+                </div>
+                {(!can_reply).then(|| view! {
+                    <p class="dp-composer-note">"Replying needs a sign-in (a token) or an author name."</p>
+                })}
+            </form>
             <Show when=move || status.read().stopped>
                 <div class="dp-bar dp-error" role="alert">
                     <p class="dp-error-text">

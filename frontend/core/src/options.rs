@@ -32,6 +32,9 @@ pub struct Options {
     /// bridge (off): for a bridge on another origin that signs people in with
     /// cookies (it must allow credentials in its CORS answers).
     pub with_credentials: bool,
+    /// Whom replies are from, for a bridge without sign-in (local
+    /// development); with a token, the bridge takes the token's user.
+    pub author: String,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             max_messages: 500,
             share_across_tabs: true,
             with_credentials: false,
+            author: String::new(),
         }
     }
 }
@@ -133,13 +137,20 @@ impl Options {
             "max_messages" => self.max_messages = number(1, 100_000)? as usize,
             "share_across_tabs" => self.share_across_tabs = flag(name, value)?,
             "with_credentials" => self.with_credentials = flag(name, value)?,
+            "author" => {
+                let author = value.trim();
+                if author.chars().count() > 100 {
+                    return Err(format!("{name} must be at most 100 characters"));
+                }
+                self.author = author.to_owned();
+            }
             _ => return Err(format!("unknown option {name:?}")),
         }
         Ok(())
     }
 
     /// Knob names `set` accepts, in `snake_case`.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "watchdog_factor",
         "initial_watchdog_ms",
         "backoff_base_ms",
@@ -151,6 +162,7 @@ impl Options {
         "max_messages",
         "share_across_tabs",
         "with_credentials",
+        "author",
     ];
 }
 
@@ -238,6 +250,8 @@ mod tests {
         for name in Options::NAMES {
             let value = if name == "share_across_tabs" || name == "with_credentials" {
                 "off"
+            } else if name == "author" {
+                "Ann"
             } else {
                 "100"
             };
