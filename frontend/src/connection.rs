@@ -18,14 +18,14 @@ use panel_core::protocol::RequestId;
 use panel_core::reading::arrived;
 use panel_core::share::ShareEvent;
 use panel_core::{
-    check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Message,
-    MessageId, Options, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
+    check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Incoming,
+    Message, MessageId, Options, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, MessageEvent, RequestCredentials};
 
 /// Where the panel gets its data.
@@ -325,16 +325,24 @@ impl Inner {
         )
     }
 
+    /// Saved as JSON rows `[client_id, content, failed or null]`, written and
+    /// read by the browser's own JSON (no serde code for it in the wasm).
     fn saved_outbox(&self) -> Vec<Outgoing> {
         let saved = session_storage().and_then(|s| s.get_item(&self.outbox_key()).ok().flatten());
-        let rows: Vec<(String, String, Option<String>)> = saved
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
-        (rows.into_iter())
-            .map(|(client_id, content, failed)| Outgoing {
-                client_id,
-                content,
-                failed,
+        let Some(rows) = saved.and_then(|text| js_sys::JSON::parse(&text).ok()) else {
+            return Vec::new();
+        };
+        let Ok(rows) = rows.dyn_into::<js_sys::Array>() else {
+            return Vec::new();
+        };
+        (rows.iter())
+            .filter_map(|row| {
+                let row = row.dyn_into::<js_sys::Array>().ok()?;
+                Some(Outgoing {
+                    client_id: row.get(0).as_string()?,
+                    content: row.get(1).as_string()?,
+                    failed: row.get(2).as_string(),
+                })
             })
             .collect()
     }
@@ -348,16 +356,20 @@ impl Inner {
             let _ = storage.remove_item(&key);
             return;
         }
-        let rows: Vec<(&str, &str, Option<&str>)> = (outbox.iter())
-            .map(|o| {
-                (
-                    o.client_id.as_str(),
-                    o.content.as_str(),
-                    o.failed.as_deref(),
-                )
-            })
-            .collect();
-        if let Ok(text) = serde_json::to_string(&rows) {
+        let rows = js_sys::Array::new();
+        for reply in outbox {
+            let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
+            let row = js_sys::Array::of3(
+                &reply.client_id.as_str().into(),
+                &reply.content.as_str().into(),
+                &failed,
+            );
+            rows.push(&row);
+        }
+        if let Some(text) = js_sys::JSON::stringify(&rows)
+            .ok()
+            .and_then(|t| t.as_string())
+        {
             let _ = storage.set_item(&key, &text);
         }
     }
@@ -473,7 +485,11 @@ async fn post(
     content: &str,
     author: Option<&str>,
 ) -> Result<PostOutcome, Load> {
-    let body = serde_json::json!({ "content": content, "client_id": client_id, "author": author });
+    let body = PostBody {
+        content,
+        client_id,
+        author,
+    };
     let abort = AbortController::new().ok();
     let signal = abort.as_ref().map(|a| a.signal());
     let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
@@ -494,9 +510,11 @@ async fn post(
     let status = response.status();
     let text = response.text().await.map_err(failed)?;
     match status {
-        200 | 201 => serde_json::from_str::<Message>(&text)
-            .map(PostOutcome::Stored)
-            .map_err(|e| Load::Failed(format!("an unreadable answer: {e}"))),
+        // The stored message, read as a stream's `message` event is.
+        200 | 201 => match decode("message", &text) {
+            Ok(Incoming::Message(message)) => Ok(PostOutcome::Stored(message)),
+            _ => Err(Load::Failed("an unreadable answer".into())),
+        },
         401 => Err(Load::Unauthorized),
         400..=499 => {
             let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
@@ -504,6 +522,15 @@ async fn post(
         }
         _ => Err(Load::Failed(format!("HTTP {status}"))),
     }
+}
+
+/// What a reply's post sends.
+#[derive(serde::Serialize)]
+struct PostBody<'a> {
+    content: &'a str,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
 }
 
 /// A client id for a reply: a UUID where the browser has one.

@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod composer;
 pub mod connection;
 pub mod embed;
 pub mod message_list;

@@ -3,6 +3,7 @@
 
 use crate::auth::Auth;
 use crate::browser::Listener;
+use crate::composer::{Actions, Composer};
 use crate::connection::{Connection, Endpoint, Outputs};
 use crate::message_list::MessageList;
 use leptos::html::Ol;
@@ -13,12 +14,6 @@ use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const STICKY_BOTTOM_PX: i32 = 24;
-
-/// The longest reply the bridge takes, in characters.
-pub const MAX_REPLY_CHARS: usize = 4_000;
-
-/// Past this many characters the composer shows how many are left.
-const COUNT_FROM_CHARS: usize = 3_500;
 
 /// What the host hears when the connection's state changes.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,69 +134,6 @@ pub fn DiscussionPanel(
             }
         });
     }
-    let chars = move || draft.with(|d| d.chars().count());
-    let sendable =
-        move || can_reply && draft.with(|d| !d.trim().is_empty()) && chars() <= MAX_REPLY_CHARS;
-    let send_draft = move || {
-        if sendable() {
-            send_text(draft.get_untracked());
-            draft.set(String::new());
-        }
-    };
-    let on_key = move |event: web_sys::KeyboardEvent| {
-        // Enter sends; Shift+Enter is a new line; an input method composing
-        // a character keeps its Enter.
-        if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
-            event.prevent_default();
-            send_draft();
-        }
-    };
-    let act = move |client_id: String, edit: bool| {
-        connection.with_value(|c| {
-            if let Some(connection) = c {
-                if edit {
-                    connection.edit(client_id)
-                } else {
-                    connection.discard(client_id)
-                }
-            }
-        })
-    };
-    let pending_rows = move || {
-        outbox
-            .get()
-            .into_iter()
-            .map(|reply| {
-                let failed = reply.failed.clone();
-                let state = if failed.is_some() { "failed" } else { "pending" };
-                let (edit_id, discard_id) = (reply.client_id.clone(), reply.client_id.clone());
-                view! {
-                    <li class="dp-message dp-pending" data-client-id=reply.client_id data-state=state>
-                        <p class="dp-content">{reply.content}</p>
-                        <p class="dp-pending-note">
-                            {failed.clone().map_or_else(|| "Sending…".to_owned(), |why| format!("Not sent: {why}"))}
-                        </p>
-                        {failed.map(|_| view! {
-                            <button type="button" data-action="edit" on:click=move |_| act(edit_id.clone(), true)>"Edit"</button>
-                            <button type="button" data-action="discard" on:click=move |_| act(discard_id.clone(), false)>"Discard"</button>
-                        })}
-                    </li>
-                }
-            })
-            .collect_view()
-    };
-    let counter = move || {
-        let count = chars();
-        (count > COUNT_FROM_CHARS).then(|| {
-            let left = MAX_REPLY_CHARS as i64 - count as i64;
-            if left >= 0 {
-                format!("{left} left")
-            } else {
-                format!("{} too many", -left)
-            }
-        })
-    };
-
     if let Some(retry) = retry {
         Effect::new(move |first: Option<()>| {
             retry.track();
@@ -231,6 +163,44 @@ pub fn DiscussionPanel(
     StoredValue::new_local(listener);
 
     let list = NodeRef::<Ol>::new();
+    // The composer, made once the list is in the page, then kept in step
+    // with the outbox and given back refused replies to edit (one effect:
+    // each costs its own code).
+    let composer = StoredValue::new_local(None::<std::rc::Rc<Composer>>);
+    Effect::new(move |_| {
+        let replies = outbox.get();
+        draft.track();
+        let Some(list) = list.get() else {
+            return;
+        };
+        let act = move |client_id: String, edit: bool| {
+            connection.with_value(|c| match c {
+                Some(connection) if edit => connection.edit(client_id),
+                Some(connection) => connection.discard(client_id),
+                None => {}
+            })
+        };
+        composer.update_value(|c| {
+            if c.is_none() {
+                let actions = Actions {
+                    send: Box::new(send_text),
+                    edit: Box::new(move |id| act(id, true)),
+                    discard: Box::new(move |id| act(id, false)),
+                };
+                *c = Composer::new(&list, can_reply, actions);
+            }
+            if let Some(composer) = c {
+                composer.show_outbox(&replies);
+                // Taken, so that it is put in the composer once.
+                let text = draft
+                    .try_update_untracked(std::mem::take)
+                    .unwrap_or_default();
+                if !text.is_empty() {
+                    composer.set_draft(&text);
+                }
+            }
+        });
+    });
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
@@ -297,29 +267,7 @@ pub fn DiscussionPanel(
             </header>
             // Rows are managed by `MessageList`, not by a keyed view: see there.
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
-            <ul class="dp-outbox" aria-label="Replies being sent">{pending_rows}</ul>
-            <form class="dp-composer" on:submit=move |event| { event.prevent_default(); send_draft(); }>
-                <textarea
-                    class="dp-input"
-                    data-action="compose"
-                    rows="2"
-                    aria-label="Reply"
-                    placeholder=if can_reply { "Reply…" } else { "" }
-                    disabled=!can_reply
-                    prop:value=move || draft.get()
-                    on:input=move |event| draft.set(event_target_value(&event))
-                    on:keydown=on_key
-                ></textarea>
-                <div class="dp-composer-bar">
-                    <span class="dp-counter" aria-live="polite">{counter}</span>
-                    <button type="submit" class="dp-send" data-action="send" disabled=move || !sendable()>
-                        "Send"
-                    </button>
-                </div>
-                {(!can_reply).then(|| view! {
-                    <p class="dp-composer-note">"Replying needs a sign-in (a token) or an author name."</p>
-                })}
-            </form>
+            // The pending replies and the composer go here: see `composer`.
             <Show when=move || status.read().stopped>
                 <div class="dp-bar dp-error" role="alert">
                     <p class="dp-error-text">

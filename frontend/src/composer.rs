@@ -1,0 +1,217 @@
+//! The composer and the replies on their way, built on the DOM directly.
+//!
+//! Like the message rows (`message_list`), these are plain elements rather
+//! than a Leptos view: a view with this many reactive parts costs about 9 KB
+//! of wasm (gzipped), this about a third of it.
+//!
+//! Enter sends, Shift+Enter is a new line (and an input method's Enter stays
+//! its own); a counter shows what is left near the 4,000-character limit.
+//! Reply text goes in with `textContent`: never parsed as HTML.
+
+use crate::browser::Listener;
+use panel_core::Outgoing;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement};
+
+/// The longest reply the bridge takes, in characters.
+pub const MAX_REPLY_CHARS: usize = 4_000;
+
+/// Past this many characters the composer shows how many are left.
+const COUNT_FROM_CHARS: usize = 3_500;
+
+/// What the composer asks of the panel.
+pub struct Actions {
+    pub send: Box<dyn Fn(String)>,
+    pub edit: Box<dyn Fn(String)>,
+    pub discard: Box<dyn Fn(String)>,
+}
+
+/// The composer's elements and listeners; dropped with the panel.
+pub struct Composer {
+    document: Document,
+    outbox: Element,
+    input: HtmlTextAreaElement,
+    counter: Element,
+    send: HtmlButtonElement,
+    can_reply: bool,
+    _listeners: Vec<Listener>,
+}
+
+impl Composer {
+    /// Puts the pending replies' list and the composer right after `list`
+    /// (the message list), in the panel's section.
+    pub fn new(list: &Element, can_reply: bool, actions: Actions) -> Option<Rc<Composer>> {
+        let document = list.owner_document()?;
+        let make = |tag: &str, class: &str| -> Option<Element> {
+            let element = document.create_element(tag).ok()?;
+            element.set_class_name(class);
+            Some(element)
+        };
+        let outbox = make("ul", "dp-outbox")?;
+        let _ = outbox.set_attribute("aria-label", "Replies being sent");
+        let form = make("form", "dp-composer")?;
+        let _ = list.after_with_node_2(&outbox, &form);
+        let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
+        let _ = input.set_attribute("data-action", "compose");
+        let _ = input.set_attribute("rows", "2");
+        let _ = input.set_attribute("aria-label", "Reply");
+        input.set_disabled(!can_reply);
+        if can_reply {
+            input.set_placeholder("Reply…");
+        }
+        let bar = make("div", "dp-composer-bar")?;
+        let counter = make("span", "dp-counter")?;
+        let _ = counter.set_attribute("aria-live", "polite");
+        let send: HtmlButtonElement = make("button", "dp-send")?.dyn_into().ok()?;
+        send.set_type("submit");
+        let _ = send.set_attribute("data-action", "send");
+        send.set_text_content(Some("Send"));
+        send.set_disabled(true);
+        let _ = bar.append_with_node_2(&counter, &send);
+        let _ = form.append_with_node_2(&input, &bar);
+        if !can_reply {
+            let note = make("p", "dp-composer-note")?;
+            note.set_text_content(Some(
+                "Replying needs a sign-in (a token) or an author name.",
+            ));
+            let _ = form.append_with_node_1(&note);
+        }
+        let actions = Rc::new(actions);
+        let composer = Rc::new_cyclic(|me: &std::rc::Weak<Composer>| {
+            let mut listeners = Vec::new();
+            let me_input = me.clone();
+            listeners.push(Listener::new(input.as_ref(), "input", move |_| {
+                if let Some(composer) = me_input.upgrade() {
+                    composer.refresh();
+                }
+            }));
+            let (me_key, key_actions) = (me.clone(), actions.clone());
+            listeners.push(Listener::new(input.as_ref(), "keydown", move |event| {
+                let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                if key.key() == "Enter" && !key.shift_key() && !key.is_composing() {
+                    event.prevent_default();
+                    if let Some(composer) = me_key.upgrade() {
+                        composer.submit(&key_actions.send);
+                    }
+                }
+            }));
+            let (me_submit, submit_actions) = (me.clone(), actions.clone());
+            listeners.push(Listener::new(form.as_ref(), "submit", move |event| {
+                event.prevent_default();
+                if let Some(composer) = me_submit.upgrade() {
+                    composer.submit(&submit_actions.send);
+                }
+            }));
+            // Edit and Discard on the failed rows, by delegation.
+            let row_actions = actions.clone();
+            listeners.push(Listener::new(outbox.as_ref(), "click", move |event| {
+                let Some(button) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+                    return;
+                };
+                let action = button.get_attribute("data-action");
+                let row = button.closest("li[data-client-id]").ok().flatten();
+                let Some(client_id) = row.and_then(|r| r.get_attribute("data-client-id")) else {
+                    return;
+                };
+                match action.as_deref() {
+                    Some("edit") => (row_actions.edit)(client_id),
+                    Some("discard") => (row_actions.discard)(client_id),
+                    _ => {}
+                }
+            }));
+            Composer {
+                document: document.clone(),
+                outbox,
+                input,
+                counter,
+                send,
+                can_reply,
+                _listeners: listeners,
+            }
+        });
+        Some(composer)
+    }
+
+    /// Sends the draft, if it can go, and clears it.
+    fn submit(&self, send: &dyn Fn(String)) {
+        let text = self.input.value();
+        if self.sendable(&text) {
+            send(text);
+            self.set_draft("");
+        }
+    }
+
+    fn sendable(&self, text: &str) -> bool {
+        self.can_reply && !text.trim().is_empty() && text.chars().count() <= MAX_REPLY_CHARS
+    }
+
+    /// Puts `text` in the composer (a refused reply taken back to edit).
+    pub fn set_draft(&self, text: &str) {
+        self.input.set_value(text);
+        self.refresh();
+    }
+
+    /// The counter and Send, after the draft changed.
+    fn refresh(&self) {
+        let text = self.input.value();
+        let count = text.chars().count();
+        let note = if count <= COUNT_FROM_CHARS {
+            String::new()
+        } else if count <= MAX_REPLY_CHARS {
+            format!("{} left", MAX_REPLY_CHARS - count)
+        } else {
+            format!("{} too many", count - MAX_REPLY_CHARS)
+        };
+        self.counter.set_text_content(Some(&note));
+        self.send.set_disabled(!self.sendable(&text));
+    }
+
+    /// Shows the replies on their way: `li[data-client-id]` with
+    /// `data-state` `pending` or `failed` (with the reason, Edit, Discard).
+    pub fn show_outbox(&self, outbox: &[Outgoing]) {
+        self.outbox.set_text_content(None);
+        for reply in outbox {
+            if let Some(row) = self.row(reply) {
+                let _ = self.outbox.append_with_node_1(&row);
+            }
+        }
+    }
+
+    fn row(&self, reply: &Outgoing) -> Option<Element> {
+        let element = |tag: &str, class: &str, text: &str| -> Option<Element> {
+            let element = self.document.create_element(tag).ok()?;
+            if !class.is_empty() {
+                element.set_class_name(class);
+            }
+            element.set_text_content(Some(text));
+            Some(element)
+        };
+        let row = element("li", "dp-message dp-pending", "")?;
+        let _ = row.set_attribute("data-client-id", &reply.client_id);
+        let state = if reply.failed.is_some() {
+            "failed"
+        } else {
+            "pending"
+        };
+        let _ = row.set_attribute("data-state", state);
+        let note = match &reply.failed {
+            Some(why) => format!("Not sent: {why}"),
+            None => "Sending…".to_owned(),
+        };
+        let content = element("p", "dp-content", &reply.content)?;
+        let note = element("p", "dp-pending-note", &note)?;
+        let _ = row.append_with_node_2(&content, &note);
+        if reply.failed.is_some() {
+            for (action, label) in [("edit", "Edit"), ("discard", "Discard")] {
+                let button = element("button", "", label)?;
+                let _ = button.set_attribute("type", "button");
+                let _ = button.set_attribute("data-action", action);
+                let _ = row.append_with_node_1(&button);
+            }
+        }
+        Some(row)
+    }
+}
