@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 const DEADLINE_MS: f64 = 750.0;
 /// Allowance for timers, polling and a loaded machine.
 const SLACK_MS: f64 = 1_500.0;
-const PAGE: &str = "/?channel=chaos&backoff_base_ms=100&backoff_cap_ms=800&stability_window_ms=1000&max_attempts=1000&max_messages=100000";
+const PAGE: &str = "/?channel=chaos&backoff_base_ms=100&backoff_cap_ms=800&stability_window_ms=1000&max_attempts=1000&max_messages=100000&author=reader";
 
 /// A tiny deterministic generator (xorshift), seeded from the clock and printed,
 /// so a failing run can be replayed with `CHAOS_SEED`.
@@ -139,9 +139,15 @@ async fn run() -> Result<(), Error> {
     let mut faults = Vec::new();
     let mut zombies: Vec<(f64, f64)> = Vec::new();
     let mut tabs_replaced = 0;
+    // Replies sent from the tabs' composers, and the tabs they came from.
+    let mut replies: Vec<(String, WindowHandle)> = Vec::new();
+    let mut closed: Vec<WindowHandle> = Vec::new();
     let until = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < until {
         let hold = Duration::from_millis(500 + rng.next(2_000));
+        if rng.next(2) == 0 {
+            send_reply(&browser, &tabs, &mut rng, &mut replies).await?;
+        }
         let fault = rng.next(8);
         let name = [
             "drop",
@@ -188,6 +194,8 @@ async fn run() -> Result<(), Error> {
             }
             5 => {
                 bridge.kill();
+                // A reply written while the bridge is down, sent once it is back.
+                send_reply(&browser, &tabs, &mut rng, &mut replies).await?;
                 tokio::time::sleep(hold / 2).await;
                 bridge.restart().await?;
             }
@@ -212,6 +220,7 @@ async fn run() -> Result<(), Error> {
                     continue; // nobody holds it at this instant (a handover)
                 };
                 let gone = tabs.remove(index);
+                closed.push(gone.clone());
                 to_tab(&browser, &gone).await?;
                 if rng.next(2) == 0 {
                     browser
@@ -257,6 +266,27 @@ async fn run() -> Result<(), Error> {
     bridge.set_fault(None).await?;
     bridge.pause_heartbeats(false).await?;
     bridge.set_gateway(Gateway::Connected).await?;
+    // Every reply stored once; one from a tab that was closed before it went
+    // may be gone with the tab, but never doubled.
+    let (stored_replies, gone_with_tab) = wait_until(
+        Duration::from_secs(40),
+        "every reply stored once",
+        || async {
+            let contents = contents(&bridge, "chaos").await.ok()?;
+            let mut gone = 0;
+            for (reply, tab) in &replies {
+                let stored = contents.iter().filter(|c| *c == reply).count();
+                let lost_with_tab = stored == 0 && closed.contains(tab);
+                if stored > 1 || (stored == 0 && !lost_with_tab) {
+                    return None;
+                }
+                gone += usize::from(lost_with_tab);
+            }
+            Some((replies.len() - gone, gone))
+        },
+    )
+    .await
+    .map_err(|e| format!("{e} (bridge log:\n{})", bridge.log_tail()))?;
     let expected = bridge.history_ids("chaos").await?;
     let acknowledged = injected.load(Ordering::Relaxed) as usize;
     if expected.len() < acknowledged {
@@ -316,9 +346,10 @@ async fn run() -> Result<(), Error> {
         *counts.entry(*fault).or_insert(0) += 1;
     }
     println!(
-        "chaos: {} faults survived {counts:?}; {acknowledged} messages acknowledged, {} stored, shown exactly once in each of the {TABS} open tabs ({tabs_replaced} holder tabs closed or crashed and replaced); 0 duplicates, 0 lost",
+        "chaos: {} faults survived {counts:?}; {acknowledged} messages acknowledged, {} stored, shown exactly once in each of the {TABS} open tabs ({tabs_replaced} holder tabs closed or crashed and replaced); 0 duplicates, 0 lost; replies: {} sent from the composers, {stored_replies} stored once each, {gone_with_tab} gone with a closed tab before they were sent, 0 doubled",
         faults.len(),
-        expected.len()
+        expected.len(),
+        replies.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
     drop(bridge);
@@ -423,6 +454,36 @@ async fn zombie_forever(
 
 /// Tabs in the one browser profile.
 const TABS: usize = 3;
+
+/// Sends a numbered reply from a random tab's composer (`send`, as a host would).
+async fn send_reply(
+    browser: &Browser,
+    tabs: &[WindowHandle],
+    rng: &mut Rng,
+    replies: &mut Vec<(String, WindowHandle)>,
+) -> Result<(), Error> {
+    let tab = tabs[rng.next(tabs.len() as u64) as usize].clone();
+    to_tab(browser, &tab).await?;
+    let content = format!("reply {}", replies.len() + 1);
+    let script = format!("document.querySelector('discussion-panel').send({content:?});");
+    (browser.client.execute(&script, vec![]).await).map_err(|e| format!("sending a reply: {e}"))?;
+    replies.push((content, tab));
+    Ok(())
+}
+
+/// Every stored message's content in a channel, oldest first.
+async fn contents(bridge: &e2e::bridge::Bridge, channel: &str) -> Result<Vec<String>, Error> {
+    let mut all = Vec::new();
+    let mut after = "0".to_owned();
+    loop {
+        let page = bridge.api.history(channel, Some(&after), 500).await?;
+        let Some(last) = page.last() else {
+            return Ok(all);
+        };
+        after = last.id.clone();
+        all.extend(page.into_iter().map(|m| m.content));
+    }
+}
 
 async fn to_tab(browser: &Browser, tab: &WindowHandle) -> Result<(), Error> {
     (browser.client.switch_to_window(tab.clone()).await).map_err(|e| format!("switching tabs: {e}"))

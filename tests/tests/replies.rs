@@ -239,3 +239,22 @@ async fn a_refused_reply_says_why_and_can_be_edited_or_discarded() -> Result<(),
         .await?;
     ensure(rows == 0, || format!("{rows} pending rows left"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_one_tab_appears_once_in_every_tab_sharing_the_stream() -> Result<(), Error> {
+    let name = "a_reply_from_one_tab_appears_once_in_every_tab_sharing_the_stream";
+    let s = Scenario::live(name, &page()).await?;
+    let first = s.this_tab().await?;
+    let second = s.open_tab(&page()).await?;
+    s.wait_label("live", SOON).await?;
+    s.to_tab(&first).await?;
+    type_reply(&s, "seen by both tabs").await?;
+    once_everywhere(&s, "seen by both tabs").await?;
+    s.to_tab(&second).await?;
+    wait_until(SOON, "the reply once in the other tab", || async {
+        (shown(&s, "seen by both tabs").await.ok()? == (1, 0)).then_some(())
+    })
+    .await?;
+    let streams = s.bridge.active_streams().await?;
+    ensure(streams.len() == 1, || format!("streams: {streams:?}"))
+}
