@@ -561,12 +561,17 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
     let s = Scenario::start(
         name,
         bridge().with_args(&["--seed-demo"]),
-        &format!("/?channel=general&{FAST}&max_attempts=2"),
+        &format!("/?channel=general&{FAST}&max_attempts=2&author=Ann"),
     )
     .await?;
     s.wait_for(SOON, "Live with the demo history", |st| {
         st.label() == "live" && st.ids.len() >= 5
     })
+    .await?;
+    // A reply being written.
+    s.run_js(
+        "const input = document.querySelector('.dp-input'); input.value = 'Section 2 reads well now. One question on the glossary link.'; input.dispatchEvent(new Event('input'));",
+    )
     .await?;
     let to_docs = std::env::var_os("UPDATE_DOCS_SCREENSHOTS").is_some();
     let save = |state: &'static str| {
@@ -589,6 +594,17 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
     save("live").await?;
     s.bridge.set_gateway(Gateway::Reconnecting).await?;
     s.wait_label("reconnecting", SOON).await?;
+    // Sent while Reconnecting: it waits, pending, and goes once Live.
+    s.run_js("document.querySelector('.dp-send').click();")
+        .await?;
+    e2e::wait_until(SOON, "the pending reply", || async {
+        let rows = s
+            .run_js("return document.querySelectorAll('li[data-state=\"pending\"]').length;")
+            .await
+            .ok()?;
+        (rows == 1).then_some(())
+    })
+    .await?;
     save("reconnecting").await?;
     s.bridge.set_gateway(Gateway::Connected).await?;
     s.bridge.set_fault(Some(Fault::Reject(503))).await?;
