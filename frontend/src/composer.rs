@@ -25,11 +25,15 @@ pub struct Actions {
     pub send: Box<dyn Fn(String)>,
     pub edit: Box<dyn Fn(String)>,
     pub discard: Box<dyn Fn(String)>,
+    /// Scroll the list to its newest message.
+    pub jump: Box<dyn Fn()>,
 }
 
 /// The composer's elements and listeners; dropped with the panel.
 pub struct Composer {
     document: Document,
+    /// "N new messages", shown while messages arrive below the reader.
+    jump: HtmlButtonElement,
     outbox: Element,
     input: HtmlTextAreaElement,
     counter: Element,
@@ -48,10 +52,14 @@ impl Composer {
             element.set_class_name(class);
             Some(element)
         };
+        let jump: HtmlButtonElement = make("button", "dp-jump")?.dyn_into().ok()?;
+        jump.set_type("button");
+        jump.set_hidden(true);
+        let _ = jump.set_attribute("data-action", "jump-to-newest");
         let outbox = make("ul", "dp-outbox")?;
         let _ = outbox.set_attribute("aria-label", "Replies being sent");
         let form = make("form", "dp-composer")?;
-        let _ = list.after_with_node_2(&outbox, &form);
+        let _ = list.after_with_node_3(&jump, &outbox, &form);
         let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
         let _ = input.set_attribute("data-action", "compose");
         let _ = input.set_attribute("rows", "2");
@@ -105,6 +113,10 @@ impl Composer {
                     composer.submit(&submit_actions.send);
                 }
             }));
+            let jump_actions = actions.clone();
+            listeners.push(Listener::new(jump.as_ref(), "click", move |_| {
+                (jump_actions.jump)()
+            }));
             // Edit and Discard on the failed rows, by delegation.
             let row_actions = actions.clone();
             listeners.push(Listener::new(outbox.as_ref(), "click", move |event| {
@@ -124,6 +136,7 @@ impl Composer {
             }));
             Composer {
                 document: document.clone(),
+                jump,
                 outbox,
                 input,
                 counter,
@@ -133,6 +146,17 @@ impl Composer {
             }
         });
         Some(composer)
+    }
+
+    /// "N new messages" below, or nothing for 0.
+    pub fn show_new(&self, count: usize) {
+        self.jump.set_hidden(count == 0);
+        let label = if count == 1 {
+            "1 new message".to_owned()
+        } else {
+            format!("{count} new messages")
+        };
+        self.jump.set_text_content(Some(&label));
     }
 
     /// Sends the draft, if it can go, and clears it.

@@ -151,6 +151,11 @@ impl Connection {
         self.inbox().send(Event::Send { client_id, content });
     }
 
+    /// The reader scrolled to the top: older messages, if there are any.
+    pub fn older(&self) {
+        self.inbox().send(Event::OlderWanted);
+    }
+
     /// The reader takes a refused reply back to edit it.
     pub fn edit(&self, client_id: String) {
         self.inbox().send(Event::Edit(client_id));
@@ -305,6 +310,24 @@ impl Inner {
                 client_id,
                 content,
             } => self.post(request, client_id, content, inbox),
+            Command::FetchOlder {
+                request,
+                before,
+                limit,
+            } => {
+                let url = format!(
+                    "{}?limit={limit}&before={before}",
+                    self.channel_url("messages")
+                );
+                let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
+                leptos::task::spawn_local(async move {
+                    inbox.send(match load(&url, &auth, None).await {
+                        Ok(messages) => Event::OlderLoaded(request, messages),
+                        Err(Load::Unauthorized) => Event::Unauthorized,
+                        Err(Load::Failed(_)) => Event::OlderFailed(request),
+                    });
+                });
+            }
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;

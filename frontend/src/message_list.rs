@@ -9,6 +9,10 @@
 //! bound at a time.
 //!
 //! Author and content go in with `textContent`: never parsed as HTML.
+//!
+//! The first message of each day carries the day (`data-day`: "Today",
+//! "Yesterday", or the date), which the style sheet shows above it; each
+//! time's tooltip is the full date and time, in the reader's own format.
 
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
@@ -21,7 +25,8 @@ use web_sys::{Document, Element};
 pub struct MessageList {
     list: Element,
     document: Document,
-    rows: VecDeque<(MessageId, Element)>,
+    /// Each row with its message's local day (`yyyymmdd`, 0 if unreadable).
+    rows: VecDeque<(MessageId, Element, u32)>,
 }
 
 impl MessageList {
@@ -35,11 +40,16 @@ impl MessageList {
         })
     }
 
+    /// The oldest row's message id.
+    pub fn first(&self) -> Option<MessageId> {
+        self.rows.front().map(|(id, _, _)| *id)
+    }
+
     /// Makes the rows match `messages` (ordered by id, as the store holds them).
     /// Kept rows are moved, not touched; a history page that fills a hole
     /// mid-list gets its rows created in place.
     pub fn show(&mut self, messages: &[Arc<Message>]) {
-        let held: Vec<MessageId> = self.rows.iter().map(|(id, _)| *id).collect();
+        let held: Vec<MessageId> = self.rows.iter().map(|(id, _, _)| *id).collect();
         let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
         let mut rows = VecDeque::with_capacity(messages.len());
@@ -47,7 +57,7 @@ impl MessageList {
             match step {
                 RowStep::Keep => rows.extend(old.next()),
                 RowStep::Remove => {
-                    if let Some((_, row)) = old.next() {
+                    if let Some((_, row, _)) = old.next() {
                         row.remove();
                     }
                 }
@@ -59,13 +69,37 @@ impl MessageList {
                         continue;
                     };
                     // Before the row under the cursor, or at the end.
-                    let before = old.peek().map(|(_, next)| next.as_ref());
+                    let before = old.peek().map(|(_, next, _)| next.as_ref());
                     let _ = self.list.insert_before(&row, before);
-                    rows.push_back((message.id, row));
+                    let day = day_of(&js_sys::Date::new(&JsValue::from_str(&message.timestamp)));
+                    rows.push_back((message.id, row, day));
                 }
             }
         }
         self.rows = rows;
+        self.mark_days();
+    }
+
+    /// Puts the day on the first row of each day, and takes it off the others.
+    fn mark_days(&self) {
+        let now = js_sys::Date::new_0();
+        let today = day_of(&now);
+        now.set_date(now.get_date() - 1);
+        let yesterday = day_of(&now);
+        let mut previous = None;
+        for (_, row, day) in &self.rows {
+            if previous == Some(*day) || *day == 0 {
+                let _ = row.remove_attribute("data-day");
+            } else {
+                let label = match *day {
+                    d if d == today => "Today".to_owned(),
+                    d if d == yesterday => "Yesterday".to_owned(),
+                    d => day_label(d),
+                };
+                let _ = row.set_attribute("data-day", &label);
+            }
+            previous = Some(*day);
+        }
     }
 
     /// `<li class="dp-message" data-message-id>` with author, time and content.
@@ -79,6 +113,11 @@ impl MessageList {
         let time = self.element("time", "dp-time")?;
         time.set_attribute("datetime", &message.timestamp).ok()?;
         time.set_text_content(Some(&local_time(&message.timestamp)));
+        let full = js_sys::Date::new(&JsValue::from_str(&message.timestamp));
+        if day_of(&full) != 0 {
+            let full: String = full.to_locale_string("default", &JsValue::UNDEFINED).into();
+            time.set_attribute("title", &full).ok()?;
+        }
         meta.append_child(&author).ok()?;
         meta.append_child(&time).ok()?;
         let content = self.element("p", "dp-content")?;
@@ -93,6 +132,30 @@ impl MessageList {
         element.set_class_name(class);
         Some(element)
     }
+}
+
+/// A date's local day as `yyyymmdd`; 0 for an unreadable one.
+fn day_of(date: &js_sys::Date) -> u32 {
+    let year = date.get_full_year();
+    if !(1..=9999).contains(&year) {
+        return 0; // NaN date
+    }
+    year * 10_000 + (date.get_month() + 1) * 100 + date.get_date()
+}
+
+/// A day other than today or yesterday, as the reader's browser writes it
+/// ("Monday, 23 November").
+fn day_label(day: u32) -> String {
+    let date = js_sys::Date::new_with_year_month_day(
+        day / 10_000,
+        (day / 100 % 100) as i32 - 1,
+        (day % 100) as i32,
+    );
+    let options = js_sys::Object::new();
+    for (key, value) in [("weekday", "long"), ("day", "numeric"), ("month", "long")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    date.to_locale_date_string("default", &options).into()
 }
 
 /// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.

@@ -62,6 +62,18 @@ pub fn DiscussionPanel(
     };
     let at_bottom = StoredValue::new(true);
     let unread = StoredValue::new(Unread::default());
+    // Messages that came in below while the reader was scrolled up: the
+    // "N new messages" button.
+    let new_below = StoredValue::new(0usize);
+    let composer = StoredValue::new_local(None::<std::rc::Rc<Composer>>);
+    let show_new_below = move |count: usize| {
+        new_below.set_value(count);
+        composer.with_value(|c| {
+            if let Some(composer) = c {
+                composer.show_new(count);
+            }
+        });
+    };
     let report_unread = move |count: Option<usize>| {
         if let (Some(count), Some(on_unread)) = (count, on_unread) {
             on_unread.run(count);
@@ -72,6 +84,9 @@ pub fn DiscussionPanel(
             for message in &messages {
                 on_message.run(message.clone());
             }
+        }
+        if !at_bottom.try_get_value().unwrap_or(true) {
+            show_new_below(new_below.get_value() + messages.len());
         }
         let reading = page_visible() && at_bottom.try_get_value().unwrap_or(true);
         report_unread(
@@ -166,7 +181,6 @@ pub fn DiscussionPanel(
     // The composer, made once the list is in the page, then kept in step
     // with the outbox and given back refused replies to edit (one effect:
     // each costs its own code).
-    let composer = StoredValue::new_local(None::<std::rc::Rc<Composer>>);
     Effect::new(move |_| {
         let replies = outbox.get();
         draft.track();
@@ -186,6 +200,10 @@ pub fn DiscussionPanel(
                     send: Box::new(send_text),
                     edit: Box::new(move |id| act(id, true)),
                     discard: Box::new(move |id| act(id, false)),
+                    jump: Box::new({
+                        let list = list.clone();
+                        move || list.set_scroll_top(list.scroll_height())
+                    }),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }
@@ -205,6 +223,17 @@ pub fn DiscussionPanel(
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
             at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
+            // Near the top: the page before, kept in view as it comes.
+            if list.scroll_top() < STICKY_BOTTOM_PX {
+                connection.with_value(|c| {
+                    if let Some(connection) = c {
+                        connection.older();
+                    }
+                });
+            }
+            if gap <= STICKY_BOTTOM_PX && new_below.get_value() > 0 {
+                show_new_below(0);
+            }
             if gap <= STICKY_BOTTOM_PX && page_visible() {
                 report_unread(unread.try_update_value(|u| u.seen()).flatten());
             }
@@ -230,18 +259,25 @@ pub fn DiscussionPanel(
                 return;
             };
             let follow = at_bottom.try_get_value().unwrap_or(false);
+            let (height, top) = (element.scroll_height(), element.scroll_top());
+            let mut grew_above = false;
             outputs.messages.try_with_untracked(|messages| {
                 rows.try_update_value(|rows| {
                     if rows.is_none() {
                         *rows = MessageList::new(element.clone().into());
                     }
                     if let Some(rows) = rows {
+                        let first = rows.first();
                         rows.show(messages);
+                        grew_above = first.is_some() && rows.first() < first;
                     }
                 })
             });
             if follow {
                 element.set_scroll_top(element.scroll_height());
+            } else if grew_above {
+                // Older messages came in above: what the reader looked at stays put.
+                element.set_scroll_top(top + element.scroll_height() - height);
             }
         });
     });

@@ -154,6 +154,12 @@ pub enum Event {
     Edit(String),
     /// The reader discards a refused reply.
     Discard(String),
+    /// The reader scrolled to the top of the list: load older messages.
+    OlderWanted,
+    /// An older page came (`before=`), newest last.
+    OlderLoaded(RequestId, Vec<Message>),
+    /// An older page did not come (the reader can scroll up again).
+    OlderFailed(RequestId),
     /// The reader pressed Retry.
     RetryPressed,
     /// The browser reports the network is back (`online`).
@@ -191,6 +197,13 @@ pub enum Command {
     },
     /// The held messages changed: re-render them from [`crate::Engine::messages`].
     ShowMessages,
+    /// `GET …/messages?limit=&before=`; answer with `OlderLoaded` or
+    /// `OlderFailed` carrying `request`.
+    FetchOlder {
+        request: RequestId,
+        before: MessageId,
+        limit: u32,
+    },
     /// `POST …/messages` `{content, client_id}`; answer with `PostAnswered`
     /// carrying `request`.
     PostMessage {

@@ -103,6 +103,37 @@ impl MessageStore {
         outcome
     }
 
+    /// Adds a page of older messages (the newest page below the oldest held),
+    /// as many as there is room for, newest first: older pages never push
+    /// newer messages out. Returns what changed.
+    pub fn merge_older(&mut self, messages: Vec<Message>) -> MergeOutcome {
+        let oldest = self.oldest();
+        let room = self.capacity.saturating_sub(self.by_id.len());
+        let mut older: Vec<Message> = (messages.into_iter())
+            .filter(|m| oldest.is_none_or(|o| m.id < o))
+            .collect();
+        older.sort_by_key(|m| m.id);
+        older.dedup_by_key(|m| m.id);
+        let skip = older.len().saturating_sub(room);
+        let mut outcome = MergeOutcome::default();
+        for message in older.into_iter().skip(skip) {
+            self.by_id.insert(message.id, Arc::new(message));
+            outcome.added += 1;
+        }
+        // The held messages still run without holes from the new oldest.
+        if let (Some(floor), Some(oldest)) = (self.evicted_up_to, self.oldest()) {
+            if floor >= oldest {
+                self.evicted_up_to = Some(MessageId(oldest.0.saturating_sub(1)));
+            }
+        }
+        outcome
+    }
+
+    /// Whether there is room for older messages.
+    pub fn has_room(&self) -> bool {
+        self.by_id.len() < self.capacity
+    }
+
     /// The newest id ever merged (the point to catch up from).
     pub fn newest_id(&self) -> Option<MessageId> {
         self.newest

@@ -855,6 +855,7 @@ impl World {
                 | Command::ShowStatus(_)
                 | Command::AuthExpired
                 | Command::PostMessage { .. }
+                | Command::FetchOlder { .. }
                 | Command::ShowOutbox
                 | Command::EditDraft(_)
                 | Command::Log(_) => {}

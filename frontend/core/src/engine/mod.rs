@@ -105,6 +105,11 @@ pub struct Engine {
     shown: Option<ViewState>,
     /// Replies on their way to the bridge.
     outbox: Outbox,
+    /// The older page asked for, if one is on its way.
+    older: Option<RequestId>,
+    /// The bridge has nothing older than what is held.
+    older_done: bool,
+    next_older: RequestId,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -132,6 +137,9 @@ impl Engine {
             error: None,
             shown: None,
             outbox: Outbox::default(),
+            older: None,
+            older_done: false,
+            next_older: 0,
         }
     }
 
@@ -170,6 +178,18 @@ impl Engine {
                 out.push(Command::ShowOutbox)
             }
             (_, Event::Discard(_)) => {}
+            (_, Event::OlderWanted) => self.want_older(&mut out),
+            (_, Event::OlderLoaded(request, messages)) if self.older == Some(request) => {
+                self.older = None;
+                self.older_done = messages.len() < self.options.page_limit as usize;
+                let channel = &self.channel;
+                let ours = (messages.into_iter()).filter(|m| &m.channel_id == channel);
+                if self.store.merge_older(ours.collect()).changed() {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            (_, Event::OlderFailed(request)) if self.older == Some(request) => self.older = None,
+            (_, Event::OlderLoaded(..) | Event::OlderFailed(_)) => {}
             (Phase::Idle, Event::Mount) => self.start_loading(&mut out),
             (Phase::Idle, _) => return out,
             (Phase::Stopped, Event::RetryPressed | Event::Online) => self.restart(&mut out),
@@ -535,6 +555,25 @@ impl Engine {
         // echo); the reply goes again, with the same client id, once Live.
         self.outbox.abandon();
         self.outbox.retry_due();
+    }
+
+    /// Asks for the page below the oldest message held, unless one is on
+    /// its way, there is none, or there is no room for it.
+    fn want_older(&mut self, out: &mut Out) {
+        let Some(before) = self.store.oldest() else {
+            return;
+        };
+        if self.older.is_some() || self.older_done || !self.has_loaded() || !self.store.has_room() {
+            return;
+        }
+        let request = self.next_older;
+        self.next_older += 1;
+        self.older = Some(request);
+        out.push(Command::FetchOlder {
+            request,
+            before,
+            limit: self.options.page_limit,
+        });
     }
 
     /// Confirms replies that are held now (their echo or a catch-up brought

@@ -232,7 +232,7 @@ impl World {
                     );
                     self.posts.push((request, client_id, content));
                 }
-                Command::ShowOutbox | Command::EditDraft(_) => {}
+                Command::ShowOutbox | Command::EditDraft(_) | Command::FetchOlder { .. } => {}
                 Command::AuthExpired => {
                     prop_assert!(self.engine.view().stopped, "auth expired without stopping");
                 }

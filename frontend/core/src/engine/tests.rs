@@ -702,3 +702,38 @@ fn a_reply_waits_for_live_is_retried_with_its_id_and_a_refusal_is_final() {
     assert!(edit.contains(&Command::EditDraft("x".repeat(10))));
     assert!(h.engine.outbox().is_empty());
 }
+
+#[test]
+fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
+    let mut h = Harness::new(); // page_limit 10, room for 30
+    let stream = h.live_with((21..=30).map(message).collect());
+    let older = |commands: &[Command]| {
+        commands.iter().find_map(|c| match c {
+            Command::FetchOlder {
+                request,
+                before,
+                limit,
+            } => Some((*request, before.0, *limit)),
+            _ => None,
+        })
+    };
+    let (request, before, limit) = older(&h.step(Event::OlderWanted)).expect("asks for older");
+    assert_eq!((before, limit), (21, 10));
+    // Scrolling on while it is on its way asks for nothing more.
+    assert_eq!(older(&h.step(Event::OlderWanted)), None);
+    // The page overlaps the seam (id 21): still once each.
+    let page: Vec<Message> = (12..=21).map(message).collect();
+    assert!(h
+        .step(Event::OlderLoaded(request, page))
+        .contains(&Command::ShowMessages));
+    assert_eq!(h.ids(), (12..=30).collect::<Vec<_>>());
+    // A short page is the start of the channel: no more requests.
+    let (request, before, _) = older(&h.step(Event::OlderWanted)).unwrap();
+    assert_eq!(before, 12);
+    h.step(Event::OlderLoaded(request, (5..=11).map(message).collect()));
+    assert_eq!(h.ids(), (5..=30).collect::<Vec<_>>());
+    assert_eq!(older(&h.step(Event::OlderWanted)), None, "nothing older");
+    // Live messages still come in above, and older ones never push them out.
+    h.step(Event::Received(stream, Incoming::Message(message(31))));
+    assert_eq!(h.ids().last(), Some(&31));
+}
