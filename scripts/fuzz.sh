@@ -32,6 +32,9 @@ for target in "${targets[@]}"; do
   if ! cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
       -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 >"$log" 2>&1; then
     tail -40 "$log"
+    if grep -q "failed to build fuzz script" "$log"; then
+      die "fuzz target $target does not build (see the compiler's message above)"
+    fi
     die "fuzz target $target found a crash (input saved under frontend/core/fuzz/artifacts/$target/)"
   fi
   runs="$(grep -aoE '^Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo '?')"

@@ -6,7 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use panel_core::{
-    Command, Engine, Event, Gateway, Incoming, Message, MessageId, Options, ReadyState, Timer,
+    Command, Engine, Event, Gateway, Incoming, Message, MessageId, Options, PostOutcome, ReadyState,
+    Timer,
 };
 use std::collections::BTreeSet;
 
@@ -17,6 +18,7 @@ fn message(id: u64) -> Message {
         author: "fuzz".into(),
         content: format!("m{id}"),
         timestamp: "2026-11-22T12:00:00.000Z".into(),
+        client_id: (id % 3 == 0).then(|| format!("c{}", id % 8)),
     }
 }
 
@@ -63,7 +65,7 @@ fuzz_target!(|input: &[u8]| {
             .unwrap_or(0);
         let id = u64::from(a) * 256 + u64::from(b);
         now += u64::from(b) * 37;
-        let event = match kind % 17 {
+        let event = match kind % 20 {
             0 => Event::StreamOpened(stream),
             1 => Event::StreamError(stream, ReadyState::Connecting),
             2 => Event::StreamError(stream, ReadyState::Closed),
@@ -102,6 +104,19 @@ fuzz_target!(|input: &[u8]| {
             13 => Event::PageVisible,
             14 => Event::Received(stream, Incoming::Message(message(id % 16))),
             15 => Event::Unauthorized,
+            16 => Event::Send {
+                client_id: format!("c{}", a % 8),
+                content: "a reply".into(),
+            },
+            17 => Event::PostAnswered(
+                u64::from(b % 4),
+                if a % 2 == 0 {
+                    PostOutcome::Stored(message(id))
+                } else {
+                    PostOutcome::Failed("lost".into())
+                },
+            ),
+            18 => Event::OlderWanted,
             _ => Event::TimerFired(Timer::Watchdog),
         };
         step(&mut engine, event, now, &mut requests);
