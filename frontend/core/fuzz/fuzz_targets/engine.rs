@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use panel_core::{
-    Command, Engine, Event, Gateway, Incoming, Message, MessageId, Options, PostOutcome, ReadyState,
-    Timer,
+    Command, Engine, Event, Gateway, Incoming, Message, MessageId, Options, PostOutcome,
+    ReadyState, Timer,
 };
 use std::collections::BTreeSet;
 
