@@ -121,6 +121,9 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         connection.set_value(None);
         outputs.messages.set(Vec::new());
+        // Another channel's pending replies are its own (kept in the tab).
+        outputs.outbox.set(Vec::new());
+        show_new_below(0);
         let endpoint = Endpoint {
             bridge_url,
             channel,
