@@ -25,8 +25,11 @@ use web_sys::{Document, Element};
 pub struct MessageList {
     list: Element,
     document: Document,
-    /// Each row with its message's local day (`yyyymmdd`, 0 if unreadable).
-    rows: VecDeque<(MessageId, Element, u32)>,
+    /// Each row with its message's local day (`yyyymmdd`, 0 if unreadable)
+    /// and whether it carries the day's mark now.
+    rows: VecDeque<(MessageId, Element, u32, bool)>,
+    /// The day the marks were written on.
+    labelled_on: u32,
 }
 
 impl MessageList {
@@ -37,19 +40,20 @@ impl MessageList {
             list,
             document,
             rows: VecDeque::new(),
+            labelled_on: 0,
         })
     }
 
     /// The oldest row's message id.
     pub fn first(&self) -> Option<MessageId> {
-        self.rows.front().map(|(id, _, _)| *id)
+        self.rows.front().map(|(id, _, _, _)| *id)
     }
 
     /// Makes the rows match `messages` (ordered by id, as the store holds them).
     /// Kept rows are moved, not touched; a history page that fills a hole
     /// mid-list gets its rows created in place.
     pub fn show(&mut self, messages: &[Arc<Message>]) {
-        let held: Vec<MessageId> = self.rows.iter().map(|(id, _, _)| *id).collect();
+        let held: Vec<MessageId> = self.rows.iter().map(|(id, _, _, _)| *id).collect();
         let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
         let mut rows = VecDeque::with_capacity(messages.len());
@@ -57,7 +61,7 @@ impl MessageList {
             match step {
                 RowStep::Keep => rows.extend(old.next()),
                 RowStep::Remove => {
-                    if let Some((_, row, _)) = old.next() {
+                    if let Some((_, row, _, _)) = old.next() {
                         row.remove();
                     }
                 }
@@ -69,10 +73,10 @@ impl MessageList {
                         continue;
                     };
                     // Before the row under the cursor, or at the end.
-                    let before = old.peek().map(|(_, next, _)| next.as_ref());
+                    let before = old.peek().map(|(_, next, _, _)| next.as_ref());
                     let _ = self.list.insert_before(&row, before);
                     let day = day_of(&js_sys::Date::new(&JsValue::from_str(&message.timestamp)));
-                    rows.push_back((message.id, row, day));
+                    rows.push_back((message.id, row, day, false));
                 }
             }
         }
@@ -80,25 +84,34 @@ impl MessageList {
         self.mark_days();
     }
 
-    /// Puts the day on the first row of each day, and takes it off the others.
-    fn mark_days(&self) {
+    /// Puts the day on the first row of each day, and takes it off the
+    /// others. Only rows whose mark changes are touched: a new message
+    /// appended costs one comparison per row, not a DOM write per row.
+    fn mark_days(&mut self) {
         let now = js_sys::Date::new_0();
         let today = day_of(&now);
         now.set_date(now.get_date() - 1);
         let yesterday = day_of(&now);
+        // A new day: every label is written again (today's became yesterday).
+        let relabel = std::mem::replace(&mut self.labelled_on, today) != today;
         let mut previous = None;
-        for (_, row, day) in &self.rows {
-            if previous == Some(*day) || *day == 0 {
-                let _ = row.remove_attribute("data-day");
-            } else {
+        for (_, row, day, marked) in self.rows.iter_mut() {
+            let first = previous != Some(*day) && *day != 0;
+            previous = Some(*day);
+            if first == *marked && !(first && relabel) {
+                continue;
+            }
+            *marked = first;
+            if first {
                 let label = match *day {
                     d if d == today => "Today".to_owned(),
                     d if d == yesterday => "Yesterday".to_owned(),
                     d => day_label(d),
                 };
                 let _ = row.set_attribute("data-day", &label);
+            } else {
+                let _ = row.remove_attribute("data-day");
             }
-            previous = Some(*day);
         }
     }
 
