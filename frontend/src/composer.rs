@@ -5,20 +5,15 @@
 //! of wasm (gzipped), this about a third of it.
 //!
 //! Enter sends, Shift+Enter is a new line (and an input method's Enter stays
-//! its own); a counter shows what is left near the 4,000-character limit.
+//! its own); a counter shows what is left near the limit
+//! (`panel_core::compose` decides both).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
 use crate::browser::Listener;
-use panel_core::Outgoing;
+use panel_core::{compose, Outgoing};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement};
-
-/// The longest reply the bridge takes, in characters.
-pub const MAX_REPLY_CHARS: usize = 4_000;
-
-/// Past this many characters the composer shows how many are left.
-const COUNT_FROM_CHARS: usize = 3_500;
 
 /// What the composer asks of the panel.
 pub struct Actions {
@@ -169,7 +164,7 @@ impl Composer {
     }
 
     fn sendable(&self, text: &str) -> bool {
-        self.can_reply && !text.trim().is_empty() && text.chars().count() <= MAX_REPLY_CHARS
+        self.can_reply && compose::can_send(text)
     }
 
     /// Puts `text` in the composer (a refused reply taken back to edit).
@@ -181,15 +176,8 @@ impl Composer {
     /// The counter and Send, after the draft changed.
     fn refresh(&self) {
         let text = self.input.value();
-        let count = text.chars().count();
-        let note = if count <= COUNT_FROM_CHARS {
-            String::new()
-        } else if count <= MAX_REPLY_CHARS {
-            format!("{} left", MAX_REPLY_CHARS - count)
-        } else {
-            format!("{} too many", count - MAX_REPLY_CHARS)
-        };
-        self.counter.set_text_content(Some(&note));
+        self.counter
+            .set_text_content(Some(&compose::counter(&text)));
         self.send.set_disabled(!self.sendable(&text));
     }
 

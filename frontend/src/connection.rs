@@ -11,7 +11,7 @@ use crate::browser::{
     log_info, log_warn, now_ms, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
 };
 use crate::share::{self, ShareLink};
-use gloo_net::http::Request;
+use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
 use panel_core::protocol::RequestId;
@@ -516,13 +516,7 @@ async fn post(
     let abort = AbortController::new().ok();
     let signal = abort.as_ref().map(|a| a.signal());
     let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
-    let mut request = Request::post(url).abort_signal(signal.as_ref());
-    if let Some(token) = auth.token().await {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    if auth.with_credentials {
-        request = request.credentials(RequestCredentials::Include);
-    }
+    let request = signed_in(Request::post(url).abort_signal(signal.as_ref()), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
     let response = request
         .json(&body)
@@ -554,6 +548,18 @@ struct PostBody<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     author: Option<&'a str>,
+}
+
+/// A request with the panel's credentials: the token as a Bearer header, and
+/// the browser's cookies when asked for.
+async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
+    if let Some(token) = auth.token().await {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    if auth.with_credentials {
+        request = request.credentials(RequestCredentials::Include);
+    }
+    request
 }
 
 /// A client id for a reply: a UUID where the browser has one.
@@ -599,13 +605,7 @@ async fn load(
     auth: &Auth,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Vec<Message>, Load> {
-    let mut request = Request::get(url).abort_signal(signal);
-    if let Some(token) = auth.token().await {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    if auth.with_credentials {
-        request = request.credentials(RequestCredentials::Include);
-    }
+    let request = signed_in(Request::get(url).abort_signal(signal), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
     let response = request.send().await.map_err(failed)?;
     if response.status() == 401 {

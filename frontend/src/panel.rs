@@ -62,18 +62,21 @@ pub fn DiscussionPanel(
     };
     let at_bottom = StoredValue::new(true);
     let unread = StoredValue::new(Unread::default());
-    // Messages that came in below while the reader was scrolled up: the
-    // "N new messages" button.
-    let new_below = StoredValue::new(0usize);
+    // Messages that came in below while the reader was scrolled up (the
+    // "N new messages" button): unread as the list sees it, whether or not
+    // the page is visible.
+    let new_below = StoredValue::new(Unread::default());
     let composer = StoredValue::new_local(None::<std::rc::Rc<Composer>>);
-    let show_new_below = move |count: usize| {
-        new_below.set_value(count);
-        composer.with_value(|c| {
-            if let Some(composer) = c {
-                composer.show_new(count);
-            }
-        });
+    let show_new_below = move |count: Option<usize>| {
+        if let Some(count) = count {
+            composer.with_value(|c| {
+                if let Some(composer) = c {
+                    composer.show_new(count);
+                }
+            });
+        }
     };
+    let below_seen = move || show_new_below(new_below.try_update_value(|n| n.seen()).flatten());
     let report_unread = move |count: Option<usize>| {
         if let (Some(count), Some(on_unread)) = (count, on_unread) {
             on_unread.run(count);
@@ -85,10 +88,11 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        if !at_bottom.try_get_value().unwrap_or(true) {
-            show_new_below(new_below.get_value() + messages.len());
-        }
-        let reading = page_visible() && at_bottom.try_get_value().unwrap_or(true);
+        let at_the_newest = at_bottom.try_get_value().unwrap_or(true);
+        show_new_below(
+            (new_below.try_update_value(|n| n.arrived(messages.len(), at_the_newest))).flatten(),
+        );
+        let reading = page_visible() && at_the_newest;
         report_unread(
             unread
                 .try_update_value(|u| u.arrived(messages.len(), reading))
@@ -123,7 +127,7 @@ pub fn DiscussionPanel(
         outputs.messages.set(Vec::new());
         // Another channel's pending replies are its own (kept in the tab).
         outputs.outbox.set(Vec::new());
-        show_new_below(0);
+        below_seen();
         let endpoint = Endpoint {
             bridge_url,
             channel,
@@ -234,8 +238,8 @@ pub fn DiscussionPanel(
                     }
                 });
             }
-            if gap <= STICKY_BOTTOM_PX && new_below.get_value() > 0 {
-                show_new_below(0);
+            if gap <= STICKY_BOTTOM_PX {
+                below_seen();
             }
             if gap <= STICKY_BOTTOM_PX && page_visible() {
                 report_unread(unread.try_update_value(|u| u.seen()).flatten());

@@ -45,13 +45,16 @@ pub fn parse_id(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
+/// Whether `text` is 1 to 64 ASCII letters, digits, `_` or `-`: the shape
+/// of channel names and of clients' ids for their messages.
+fn is_name(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && (text.bytes()).all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Checks a channel name against `^[A-Za-z0-9_-]{1,64}$`.
 pub fn validate_channel(channel: &str) -> Result<(), ApiError> {
-    let valid = (1..=64).contains(&channel.len())
-        && channel
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
+    if is_name(channel) {
         Ok(())
     } else {
         let shown: String = channel.chars().take(80).collect();
@@ -64,11 +67,7 @@ pub fn validate_channel(channel: &str) -> Result<(), ApiError> {
 /// Checks a client's id for its message: 1 to 64 letters, digits, `-` or `_`
 /// (a UUID, say).
 pub fn validate_client_id(id: &str) -> Result<(), ApiError> {
-    let valid = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
+    if is_name(id) {
         Ok(())
     } else {
         Err(ApiError::bad_request(

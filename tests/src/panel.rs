@@ -199,6 +199,25 @@ impl Scenario {
         .await
     }
 
+    /// Waits until the bridge serves exactly these streams, each as the
+    /// channels it carries (`"general"`, `"design,general"`).
+    pub async fn streams_become(&self, expected: &[&str], within: Duration) -> Result<(), Error> {
+        let expected: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
+        let result = wait_until(within, &format!("the streams {expected:?}"), || async {
+            (self.bridge.active_streams().await.ok()).filter(|a| a == &expected)
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(problem) => {
+                let now = self.bridge.active_streams().await.unwrap_or_default();
+                Err(self
+                    .report(&format!("{problem}; the bridge has {now:?}"))
+                    .await)
+            }
+        }
+    }
+
     /// A failure report with everything that helps.
     pub async fn report(&self, problem: &str) -> String {
         let state = self

@@ -474,23 +474,9 @@ async fn switching_channels_keeps_one_stream_and_unmount_leaves_none() -> Result
     ensure(state.ids == [design.clone()], || {
         format!("shown after the switch: {:?}", state.ids)
     })?;
-    e2e::wait_until(SOON, "exactly one stream, of design", || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a == &["design".to_owned()])
-    })
-    .await?;
+    s.streams_become(&["design"], SOON).await?;
     s.run_js("window.discussionPanel.unmount();").await?;
-    e2e::wait_until(SOON, "no stream left after unmount", || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a.is_empty())
-    })
-    .await?;
+    s.streams_become(&[], SOON).await?;
     let state = s.state().await?;
     ensure(state.statuses == 0, || {
         "the panel is still in the page after unmount".into()

@@ -117,37 +117,16 @@ async fn the_custom_element_takes_its_attributes_and_tells_the_host_everything()
             && st.ids == [design.clone()]
     })
     .await?;
-    wait_until(SOON, "one stream, of design", || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a == &["design".to_owned()])
-    })
-    .await?;
+    s.streams_become(&["design"], SOON).await?;
     // Another option: the panel mounts again with it, still one stream.
     s.run_js("document.querySelector('discussion-panel').setAttribute('max-attempts', '3');")
         .await?;
     s.wait_label("live", SOON).await?;
-    wait_until(SOON, "still one stream, of design", || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a == &["design".to_owned()])
-    })
-    .await?;
+    s.streams_become(&["design"], SOON).await?;
     // Removing the element releases everything.
     s.run_js("document.querySelector('discussion-panel').remove();")
         .await?;
-    wait_until(SOON, "no stream left once the element is gone", || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a.is_empty())
-    })
-    .await?;
+    s.streams_become(&[], SOON).await?;
     let state = s.state().await?;
     ensure(state.statuses == 0, || {
         "the panel stayed in the page".into()

@@ -26,28 +26,6 @@ async fn tabs(name: &str, pages: &[String]) -> Result<(Scenario, Vec<WindowHandl
     Ok((s, handles))
 }
 
-/// Waits until the bridge serves exactly these streams (each as its channels).
-async fn streams_become(s: &Scenario, expected: &[&str]) -> Result<(), Error> {
-    let expected: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
-    let result = wait_until(SOON, &format!("the streams {expected:?}"), || async {
-        s.bridge
-            .active_streams()
-            .await
-            .ok()
-            .filter(|a| a == &expected)
-    })
-    .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(problem) => {
-            let now = s.bridge.active_streams().await.unwrap_or_default();
-            Err(s
-                .report(&format!("{problem}; the bridge has {now:?}"))
-                .await)
-        }
-    }
-}
-
 /// Waits, in `tab`, for its panel to satisfy `check`.
 async fn in_tab(
     s: &Scenario,
@@ -76,7 +54,7 @@ async fn fetch_from_tab(s: &Scenario) -> Result<String, Error> {
 async fn ten_tabs_on_one_channel_share_one_stream() -> Result<(), Error> {
     let page = format!("/?channel=general&{FAST}");
     let (s, handles) = tabs("ten_tabs_on_one_channel", &vec![page; 10]).await?;
-    streams_become(&s, &["general"]).await?;
+    s.streams_become(&["general"], SOON).await?;
     let id = s.bridge.inject("general", "alice", "to every tab").await?;
     for (index, tab) in handles.iter().enumerate() {
         in_tab(&s, tab, &format!("the message in tab {index}"), |st| {
@@ -88,7 +66,7 @@ async fn ten_tabs_on_one_channel_share_one_stream() -> Result<(), Error> {
             format!("a same-origin fetch from tab {index}: {answer}")
         })?;
     }
-    streams_become(&s, &["general"]).await
+    s.streams_become(&["general"], SOON).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +77,7 @@ async fn ten_tabs_on_ten_channels_share_one_stream() -> Result<(), Error> {
         .collect();
     let (s, handles) = tabs("ten_tabs_on_ten_channels", &pages).await?;
     let all = channels.join(",");
-    streams_become(&s, &[&all]).await?;
+    s.streams_become(&[&all], SOON).await?;
     let mut ids = Vec::new();
     for channel in &channels {
         ids.push(s.bridge.inject(channel, "bob", channel).await?);
@@ -117,7 +95,7 @@ async fn ten_tabs_on_ten_channels_share_one_stream() -> Result<(), Error> {
             format!("a same-origin fetch from tab {index}: {answer}")
         })?;
     }
-    streams_become(&s, &[&all]).await
+    s.streams_become(&[&all], SOON).await
 }
 
 /// Posts messages until stopped, one every `every`.
@@ -229,7 +207,7 @@ async fn closing_or_crashing_the_holder_loses_nothing_in_the_other_tabs() -> Res
         "{} messages posted while the holder closed and crashed; both remaining tabs show all once",
         posted.len()
     );
-    streams_become(&s, &["general"]).await
+    s.streams_become(&["general"], SOON).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +217,7 @@ async fn a_tab_switching_channel_moves_the_shared_stream_without_a_gap() -> Resu
         format!("/embed.html?channel=design&{FAST_CAMEL}"),
     ];
     let (s, handles) = tabs("a_tab_switching_channel", &pages).await?;
-    streams_become(&s, &["design,general"]).await?;
+    s.streams_become(&["design,general"], SOON).await?;
     s.to_tab(&handles[0]).await?;
     s.record_labels().await?;
     let publisher = Publisher::start(&s, "general", Duration::from_millis(30));
@@ -247,7 +225,7 @@ async fn a_tab_switching_channel_moves_the_shared_stream_without_a_gap() -> Resu
     s.to_tab(&handles[1]).await?;
     s.run_js("window.discussionPanel.setChannel('random');")
         .await?;
-    streams_become(&s, &["general,random"]).await?;
+    s.streams_become(&["general,random"], SOON).await?;
     let random = s.bridge.inject("random", "erin", "random talk").await?;
     in_tab(&s, &handles[1], "the switched tab on random", |st| {
         st.channel.as_deref() == Some("random") && st.ids == [random.clone()]
@@ -284,7 +262,7 @@ async fn two_panels_in_one_page_share_one_stream() -> Result<(), Error> {
     let answer = (s.browser.client.execute_async(&script, vec![]).await)
         .map_err(|e| format!("mounting a second panel: {e}"))?;
     ensure(answer == "mounted", || format!("second panel: {answer}"))?;
-    streams_become(&s, &["design,general"]).await?;
+    s.streams_become(&["design,general"], SOON).await?;
     let general = s.bridge.inject("general", "a", "to the first").await?;
     let design = s.bridge.inject("design", "b", "to the second").await?;
     let read = r#"return [...document.querySelectorAll('.discussion-panel')].map((p) => ({
@@ -305,7 +283,7 @@ async fn two_panels_in_one_page_share_one_stream() -> Result<(), Error> {
     .map_err(|problem| format!("{problem}: expected {expected}"))?;
     // Unmounting one leaves the other's channel only.
     s.run_js("window.second.unmount();").await?;
-    streams_become(&s, &["general"]).await
+    s.streams_become(&["general"], SOON).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,7 +313,7 @@ async fn a_hung_holder_is_taken_over_and_steps_down_when_it_wakes() -> Result<()
         "the other tab did not take the stream over".into()
     })?;
     // Once awake, the old holder learns it lost the lock and closes its stream.
-    streams_become(&s, &["general"]).await?;
+    s.streams_become(&["general"], SOON).await?;
     let after = s.bridge.inject("general", "a", "after it woke").await?;
     for tab in [&hung, other] {
         let state = in_tab(&s, tab, "both tabs with every message", |st| {
@@ -372,7 +350,7 @@ async fn a_frozen_holder_hands_the_stream_over_at_once() -> Result<(), Error> {
         st.label() == "live" && st.ids.contains(&id)
     })
     .await?;
-    streams_become(&s, &["general"]).await?;
+    s.streams_become(&["general"], SOON).await?;
     s.to_tab(&frozen).await?;
     s.browser
         .cdp(

@@ -12,11 +12,13 @@
 //! - [`options`]: every timing knob, with documented defaults.
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
 //! - [`engine`]: the state machine itself.
+//! - [`compose`]: what a reply's draft may be, and its counter.
 //! - [`reading`]: which messages are new to the reader, and how many are unread.
 //! - [`share`]: one stream for every tab of a browser profile: who holds it,
 //!   what it carries, and relaying it to every panel.
 
 pub mod backoff;
+pub mod compose;
 pub mod engine;
 pub mod message;
 pub mod options;
