@@ -106,9 +106,18 @@ wasm_env() {
     # target-cpu=mvp: Debian's wasm-opt (binaryen 108) corrupts the externref
     # table that reference-types output needs ("WebAssembly.Table.set(): Argument
     # 1 is invalid"); std is built from source here, so all of it can be MVP.
+    #
+    # The rest is for size (docs/BENCHMARKS.md has each flag's measured cut):
+    # no source paths in panic locations, `{:?}` writes nothing (the panel
+    # quotes what it shows by hand), and a panic traps at once instead of
+    # formatting its message. A panic in wasm ends the instance either way;
+    # PANEL_PANIC_MESSAGES=1 builds with the messages (and the console hook)
+    # to find one.
+    local size=(-Zlocation-detail=none -Zfmt-debug=none -Zunstable-options -Cpanic=immediate-abort)
+    [ "${PANEL_PANIC_MESSAGES:-0}" = 1 ] && size=(-Zlocation-detail=none)
     env "${common[@]}" RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 \
       CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp" "$@"
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp ${size[*]}" "$@"
   else
     env "${common[@]}" "$@"
   fi

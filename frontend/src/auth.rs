@@ -4,7 +4,7 @@
 //! The bridge takes the token as `Authorization: Bearer` on fetches and as
 //! `?access_token=` on event streams, which cannot send headers.
 
-use crate::browser::log_warn;
+use crate::browser::log_thrown;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -44,14 +44,14 @@ impl Token {
                 let answer = match function.call0(&JsValue::NULL) {
                     Ok(answer) => answer,
                     Err(error) => {
-                        log_warn(&format!("the token function threw: {error:?}"));
+                        log_thrown(true, "the token function threw", &error);
                         return None;
                     }
                 };
                 let answer = match answer.dyn_into::<js_sys::Promise>() {
                     Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
                         .await
-                        .map_err(|error| log_warn(&format!("the token promise failed: {error:?}")))
+                        .map_err(|error| log_thrown(true, "the token promise failed", &error))
                         .ok()?,
                     Err(answer) => answer,
                 };

@@ -3,7 +3,7 @@
 use panel_core::ReadyState;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{EventSource, EventTarget, MessageEvent};
 
 /// An event listener, removed from its target on drop.
@@ -24,7 +24,7 @@ impl Listener {
         if let Err(error) =
             target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref())
         {
-            log_error(&format!("could not listen for {name}: {error:?}"));
+            log_thrown(false, &format!("could not listen for {name}"), &error);
         }
         Listener {
             target: target.clone(),
@@ -83,9 +83,11 @@ pub fn open_event_source(
         Err(error) => {
             // Not the query: it may hold a token.
             let path = url.split('?').next().unwrap_or_default();
-            log_error(&format!(
-                "could not create an EventSource for {path}: {error:?}"
-            ));
+            log_thrown(
+                false,
+                &format!("could not create an EventSource for {path}"),
+                &error,
+            );
             return None;
         }
     };
@@ -146,4 +148,15 @@ pub fn log_warn(text: &str) {
 
 pub fn log_error(text: &str) {
     web_sys::console::error_1(&format!("[discussion-panel] {text}").into());
+}
+
+/// Logs `text` and the value the browser threw, as the console shows it
+/// (the release build does not format values with `{:?}`).
+pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
+    let text = JsValue::from(format!("[discussion-panel] {text}:"));
+    if warn {
+        web_sys::console::warn_2(&text, thrown);
+    } else {
+        web_sys::console::error_2(&text, thrown);
+    }
 }

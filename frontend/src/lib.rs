@@ -28,8 +28,10 @@ pub use panel_core as core;
 pub use panel_core::Options;
 
 /// What the panel-only build runs when its module is initialised: readable
-/// panics in the console, and `<discussion-panel>` defined.
+/// panics in the console (unless the build traps on a panic at once, see
+/// `scripts/setup.sh`), and `<discussion-panel>` defined.
 pub fn start() {
+    #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
     embed::define_custom_element();
 }

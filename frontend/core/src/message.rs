@@ -40,7 +40,7 @@ impl<'de> Deserialize<'de> for MessageId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         text.parse().map_err(|_| {
-            serde::de::Error::custom(format!("message id {text:?} is not a decimal u64"))
+            serde::de::Error::custom(format!("message id \"{text}\" is not a decimal u64"))
         })
     }
 }

@@ -116,7 +116,7 @@ impl Options {
                 .ok()
                 .filter(|n| (min..=max).contains(n))
                 .ok_or_else(|| {
-                    format!("{name} must be a whole number from {min} to {max}, not {value:?}")
+                    format!("{name} must be a whole number from {min} to {max}, not \"{value}\"")
                 })
         };
         match key.as_str() {
@@ -124,7 +124,7 @@ impl Options {
                 self.watchdog_factor = plain_decimal(value.trim())
                     .filter(|f| *f > 1.0 && *f <= 100.0)
                     .ok_or_else(|| {
-                        format!("{name} must be a number above 1 and at most 100, not {value:?}")
+                        format!("{name} must be a number above 1 and at most 100, not \"{value}\"")
                     })?
             }
             "initial_watchdog_ms" => self.initial_watchdog_ms = number(100, 600_000)?,
@@ -144,7 +144,7 @@ impl Options {
                 }
                 self.author = author.to_owned();
             }
-            _ => return Err(format!("unknown option {name:?}")),
+            _ => return Err(format!("unknown option \"{name}\"")),
         }
         Ok(())
     }
@@ -171,7 +171,7 @@ fn flag(name: &str, value: &str) -> Result<bool, String> {
     match value.trim() {
         "true" | "on" | "1" | "" => Ok(true),
         "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("{name} must be true or false, not {value:?}")),
+        _ => Err(format!("{name} must be true or false, not \"{value}\"")),
     }
 }
 

@@ -106,16 +106,19 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
         "status" => {
             let status: StatusPayload =
                 serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            let gateway = Gateway::parse(&status.gateway)
-                .ok_or_else(|| malformed(format!("unknown gateway state {:?}", status.gateway)))?;
+            let gateway = Gateway::parse(&status.gateway).ok_or_else(|| {
+                malformed(format!("unknown gateway state \"{}\"", status.gateway))
+            })?;
             Ok(Incoming::Status {
                 gateway,
                 heartbeat_interval_ms: status.heartbeat_interval_ms,
             })
         }
         // The heartbeat's content does not matter, only that it arrived; still, it
-        // must be JSON, or something is wrong upstream worth a log line.
-        "heartbeat" => serde_json::from_str::<serde_json::Value>(data)
+        // must be JSON, or something is wrong upstream worth a log line. Read
+        // and dropped as it goes: building a `Value` would cost the panel a map
+        // type and number parsing for nothing.
+        "heartbeat" => serde_json::from_str::<serde::de::IgnoredAny>(data)
             .map(|_| Incoming::Heartbeat)
             .map_err(|e| malformed(e.to_string())),
         "resync" => {

@@ -306,7 +306,7 @@ impl Engine {
         if !crate::message::is_valid_channel(&self.channel) {
             self.phase = Phase::Loading; // so that `stop` reads as a stop from loading
             let shown: String = self.channel.chars().take(80).collect();
-            return self.stop(format!("{shown:?} is not a valid channel name."), out);
+            return self.stop(format!("\"{shown}\" is not a valid channel name."), out);
         }
         self.phase = Phase::Loading;
         self.request_history(out);
@@ -358,7 +358,7 @@ impl Engine {
         match incoming {
             Incoming::Message(message) if message.channel_id != self.channel => {
                 out.push(Command::Log(format!(
-                    "ignored message {} of channel {:?} on the stream of {:?}",
+                    "ignored message {} of channel \"{}\" on the stream of \"{}\"",
                     message.id, message.channel_id, self.channel
                 )))
             }
