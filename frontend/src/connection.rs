@@ -17,12 +17,13 @@ use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
 use panel_core::protocol::RequestId;
 use panel_core::reading::arrived;
 use panel_core::share::ShareEvent;
+use panel_core::vecmap::VecMap;
 use panel_core::{
     check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Incoming,
     Message, MessageId, Options, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,7 +75,7 @@ struct Inner {
     /// With tabs sharing a stream: this panel's place in it. Its engine's
     /// streams are then virtual, answered by the shared one.
     link: Option<ShareLink>,
-    timers: HashMap<Timer, Timeout>,
+    timers: VecMap<Timer, Timeout>,
     fetch: Option<AbortController>,
     /// Whether the first Live was marked on the performance timeline.
     marked_live: bool,
@@ -99,7 +100,7 @@ impl Connection {
                 outputs,
                 stream: None,
                 link: None,
-                timers: HashMap::new(),
+                timers: VecMap::new(),
                 fetch: None,
                 marked_live: false,
                 baseline: false,

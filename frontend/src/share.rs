@@ -19,9 +19,10 @@ use crate::browser::{
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
+use panel_core::vecmap::VecMap;
 use panel_core::{Event, ReadyState};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -35,7 +36,7 @@ pub type Deliver = Rc<dyn Fn(Event)>;
 
 thread_local! {
     /// The tab's `Sharing` per bridge URL, while panels use it.
-    static SHARINGS: RefCell<HashMap<String, Weak<Sharing>>> = RefCell::default();
+    static SHARINGS: RefCell<VecMap<String, Weak<Sharing>>> = RefCell::default();
     static NEXT_PANEL: Cell<PanelId> = const { Cell::new(1) };
 }
 
@@ -122,7 +123,7 @@ struct Sharing {
     /// Events raised while a step runs, handled after it (as in `Inbox`).
     queue: RefCell<VecDeque<ShareEvent>>,
     busy: Cell<bool>,
-    deliver: RefCell<HashMap<PanelId, Deliver>>,
+    deliver: RefCell<VecMap<PanelId, Deliver>>,
     channel: Option<BroadcastChannel>,
     stream: RefCell<Option<(u64, OwnedEventSource)>>,
     /// The real stream the machine wants open (0: none), for a token that

@@ -27,6 +27,7 @@ pub mod reading;
 pub mod rows;
 pub mod share;
 pub mod store;
+pub mod vecmap;
 pub mod wire;
 
 pub use engine::{Engine, SIGN_IN_EXPIRED};

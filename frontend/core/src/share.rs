@@ -27,8 +27,8 @@
 
 use crate::message::MessageId;
 use crate::protocol::{Event, ReadyState, StreamId};
+use crate::vecmap::VecMap;
 use crate::wire::{decode, resync_channels, Incoming};
-use std::collections::BTreeMap;
 
 /// One tab (one `Share`), chosen at random by the glue.
 pub type TabId = u64;
@@ -226,8 +226,8 @@ pub struct Share {
     tab: TabId,
     role: Role,
     suspended: bool,
-    panels: BTreeMap<PanelId, Panel>,
-    peers: BTreeMap<TabId, Peer>,
+    panels: VecMap<PanelId, Panel>,
+    peers: VecMap<TabId, Peer>,
     /// The highest epoch seen, from any tab.
     epoch: u64,
     /// The newest source heard of, its state, the channels it carries and
@@ -250,8 +250,8 @@ impl Share {
             tab,
             role: Role::Off,
             suspended: false,
-            panels: BTreeMap::new(),
-            peers: BTreeMap::new(),
+            panels: VecMap::new(),
+            peers: VecMap::new(),
             epoch: 0,
             current: None,
             state: Shared::Closed,
@@ -788,7 +788,7 @@ impl Share {
             self.status = Some(data.to_owned());
         }
         let mut logged = false;
-        for (&panel, p) in &self.panels {
+        for (&panel, p) in self.panels.iter() {
             let Some(sub) = p.sub.as_ref().filter(|s| s.open_on == Some(source)) else {
                 continue;
             };

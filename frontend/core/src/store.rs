@@ -1,7 +1,7 @@
 //! The messages a panel holds: ordered by numeric id, never duplicated, bounded.
 
 use crate::message::{Message, MessageId};
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use std::sync::Arc;
 
 /// What a merge did, so the view can skip work when nothing changed.
@@ -25,7 +25,9 @@ impl MergeOutcome {
 #[derive(Clone, Debug)]
 pub struct MessageStore {
     /// Keyed by id: ordered iteration and O(log n) dedupe in one structure.
-    by_id: BTreeMap<MessageId, Arc<Message>>,
+    /// New messages come at the end, and eviction takes a tenth from the
+    /// front at once, so a sorted vector moves little.
+    by_id: VecMap<MessageId, Arc<Message>>,
     /// Upper bound on `by_id.len()`; the oldest messages go first.
     capacity: usize,
     /// The newest id ever merged, kept even after that message is evicted, so that
@@ -40,7 +42,7 @@ impl MessageStore {
     /// An empty store holding at most `capacity` (at least 1) messages.
     pub fn new(capacity: usize) -> Self {
         MessageStore {
-            by_id: BTreeMap::new(),
+            by_id: VecMap::new(),
             capacity: capacity.max(1),
             newest: None,
             evicted_up_to: None,
@@ -93,12 +95,10 @@ impl MessageStore {
         }
         if self.by_id.len() > self.capacity {
             let keep = self.capacity - self.capacity / 10;
-            while self.by_id.len() > keep {
-                if let Some((id, _)) = self.by_id.pop_first() {
-                    self.evicted_up_to = self.evicted_up_to.max(Some(id));
-                }
-                outcome.evicted += 1;
-            }
+            let evict = self.by_id.len() - keep;
+            let floor = self.by_id.remove_first(evict);
+            self.evicted_up_to = self.evicted_up_to.max(floor);
+            outcome.evicted += evict;
         }
         outcome
     }
@@ -141,7 +141,7 @@ impl MessageStore {
 
     /// The oldest id held.
     pub fn oldest(&self) -> Option<MessageId> {
-        self.by_id.keys().next().copied()
+        self.by_id.first_key().copied()
     }
 
     /// Held messages, oldest first.

@@ -26,10 +26,10 @@ use crate::protocol::{
     ViewState,
 };
 use crate::store::MessageStore;
+use crate::vecmap::VecMap;
 use crate::wire::Incoming;
 use history::{Failed, History, Loaded};
 use outbox::Outbox;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Where the connection is.
@@ -92,7 +92,7 @@ pub struct Engine {
     last_activity: u64,
     /// Armed timers and when each is due, so that a page coming back from the
     /// background can run the ones the browser throttled.
-    timers: BTreeMap<Timer, u64>,
+    timers: VecMap<Timer, u64>,
     /// History loading and catch-up.
     history: History,
     /// The held messages.
@@ -131,7 +131,7 @@ impl Engine {
             heartbeat_interval_ms: None,
             failures: 0,
             last_activity: 0,
-            timers: BTreeMap::new(),
+            timers: VecMap::new(),
             history: History::default(),
             next_stream: 1,
             error: None,
