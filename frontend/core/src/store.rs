@@ -108,18 +108,21 @@ impl MessageStore {
     /// newer messages out. Returns what changed.
     pub fn merge_older(&mut self, messages: Vec<Message>) -> MergeOutcome {
         let oldest = self.oldest();
-        let room = self.capacity.saturating_sub(self.by_id.len());
-        let mut older: Vec<Message> = (messages.into_iter())
-            .filter(|m| oldest.is_none_or(|o| m.id < o))
-            .collect();
-        older.sort_by_key(|m| m.id);
-        older.dedup_by_key(|m| m.id);
-        let skip = older.len().saturating_sub(room);
-        let mut outcome = MergeOutcome::default();
-        for message in older.into_iter().skip(skip) {
-            self.by_id.insert(message.id, Arc::new(message));
-            outcome.added += 1;
+        let held = self.by_id.len();
+        for message in messages {
+            if oldest.is_none_or(|o| message.id < o) {
+                self.by_id.insert(message.id, Arc::new(message));
+            }
         }
+        // Past the room there was, the oldest of the page go again: every one
+        // of them is below what was held before.
+        let added = self.by_id.len() - held;
+        let over = self.by_id.len().saturating_sub(self.capacity.max(held));
+        self.by_id.remove_first(over);
+        let outcome = MergeOutcome {
+            added: added - over,
+            evicted: 0,
+        };
         // The held messages still run without holes from the new oldest.
         if let (Some(floor), Some(oldest)) = (self.evicted_up_to, self.oldest()) {
             if floor >= oldest {
@@ -191,6 +194,28 @@ mod tests {
         );
         assert_eq!(ids(&store), [9, 10, 100]);
         assert_eq!(store.newest_id(), Some(MessageId(100)));
+    }
+
+    #[test]
+    fn older_pages_fill_the_room_left_newest_first() {
+        let mut store = MessageStore::new(6);
+        store.merge([message(10), message(11)]);
+        // Unordered, with a repeat and ids at or above the oldest held.
+        let page = [7, 9, 3, 9, 8, 10, 12, 5].map(message).to_vec();
+        let outcome = store.merge_older(page);
+        assert_eq!(
+            outcome,
+            MergeOutcome {
+                added: 4,
+                evicted: 0
+            }
+        );
+        assert_eq!(ids(&store), [5, 7, 8, 9, 10, 11], "3 had no room left");
+        assert!(!store.has_room());
+        assert!(
+            !store.merge_older(vec![message(1)]).changed(),
+            "no room left"
+        );
     }
 
     #[test]
