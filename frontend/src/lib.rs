@@ -18,6 +18,7 @@ pub mod browser;
 pub mod composer;
 pub mod connection;
 pub mod embed;
+pub mod header;
 pub mod message_list;
 pub mod panel;
 pub mod share;

@@ -1,12 +1,14 @@
 //! The `DiscussionPanel` component: header with the connection status, the
-//! message list, and the error line with Retry when the panel has stopped.
+//! message list, the composer, and the error line with Retry when the panel
+//! has stopped.
 
 use crate::auth::Auth;
 use crate::browser::Listener;
 use crate::composer::{Actions, Composer};
 use crate::connection::{Connection, Endpoint, Outputs};
+use crate::header::Header;
 use crate::message_list::MessageList;
-use leptos::html::Ol;
+use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::reading::Unread;
 use panel_core::{Label, Message, Options, Outgoing, ViewState};
@@ -289,38 +291,33 @@ pub fn DiscussionPanel(
         });
     });
 
+    // The header and the error line, kept in step with the channel and the
+    // connection's state (one effect; see `header`).
+    let root = NodeRef::<Section>::new();
+    let header = StoredValue::new_local(None::<Header>);
     let status = outputs.status;
-    let retry = move |_| retry_now();
+    Effect::new(move |_| {
+        let channel = channel.get();
+        let Some(root) = root.get() else {
+            return;
+        };
+        status.with(|view| {
+            header.update_value(|h| {
+                if h.is_none() {
+                    *h = Header::new(&root, retry_now);
+                }
+                if let Some(h) = h {
+                    h.show(&channel, view);
+                }
+            })
+        });
+    });
     view! {
-        <section class="discussion-panel" data-channel=move || channel.get() aria-label="Discussion">
-            <header class="dp-bar dp-header">
-                <h2 class="dp-title">
-                    <span class="dp-hash" aria-hidden="true">"#"</span>
-                    {move || channel.get()}
-                </h2>
-                <div
-                    class="dp-status"
-                    data-connection-status=move || status.read().label.as_attr()
-                    role="status"
-                    aria-live="polite"
-                >
-                    <span class="dp-dot" aria-hidden="true"></span>
-                    <span class="dp-label">{move || status.read().label.text()}</span>
-                </div>
-            </header>
-            // Rows are managed by `MessageList`, not by a keyed view: see there.
+        <section class="discussion-panel" node_ref=root aria-label="Discussion">
+            // The header goes first, then the rows (managed by `MessageList`,
+            // not by a keyed view: see there), the pending replies and the
+            // composer (see `composer`), and the error line while stopped.
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
-            // The pending replies and the composer go here: see `composer`.
-            <Show when=move || status.read().stopped>
-                <div class="dp-bar dp-error" role="alert">
-                    <p class="dp-error-text">
-                        {move || status.read().error.clone().unwrap_or_else(|| "Disconnected.".into())}
-                    </p>
-                    <button type="button" class="dp-retry" data-action="retry" on:click=retry>
-                        "Retry"
-                    </button>
-                </div>
-            </Show>
         </section>
     }
 }

@@ -65,26 +65,31 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// The fields of a `status` or `resync` event, or of an error answer: one
+/// type for all three, since each type read is its own copy of the JSON
+/// reader's code in the panel's wasm.
 #[derive(Deserialize)]
-struct StatusPayload {
-    gateway: String,
+struct Payload {
+    /// `status`: the bridge's upstream state (required there).
+    #[serde(default)]
+    gateway: Option<String>,
     #[serde(default)]
     heartbeat_interval_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct ResyncPayload {
+    /// `resync`: why.
     #[serde(default)]
     reason: Option<String>,
-    /// On a multi-channel stream: the channels to catch up.
+    /// `resync` on a multi-channel stream: the channels to catch up.
     #[serde(default)]
     channels: Option<Vec<String>>,
+    /// An error answer's sentence.
+    #[serde(default)]
+    error: Option<String>,
 }
 
 /// The channels a multi-channel stream's `resync` names (`None`: all of them,
 /// or not a well-formed resync).
 pub fn resync_channels(data: &str) -> Option<Vec<String>> {
-    serde_json::from_str::<ResyncPayload>(data).ok()?.channels
+    serde_json::from_str::<Payload>(data).ok()?.channels
 }
 
 /// Decodes the `data` of an event named `event`.
@@ -104,11 +109,13 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
             .map(Incoming::Message)
             .map_err(|e| malformed(e.to_string())),
         "status" => {
-            let status: StatusPayload =
+            let status: Payload =
                 serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            let gateway = Gateway::parse(&status.gateway).ok_or_else(|| {
-                malformed(format!("unknown gateway state \"{}\"", status.gateway))
-            })?;
+            let gateway = status
+                .gateway
+                .ok_or_else(|| malformed("missing field `gateway`".into()))?;
+            let gateway = Gateway::parse(&gateway)
+                .ok_or_else(|| malformed(format!("unknown gateway state \"{gateway}\"")))?;
             Ok(Incoming::Status {
                 gateway,
                 heartbeat_interval_ms: status.heartbeat_interval_ms,
@@ -122,7 +129,7 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
             .map(|_| Incoming::Heartbeat)
             .map_err(|e| malformed(e.to_string())),
         "resync" => {
-            let payload: ResyncPayload =
+            let payload: Payload =
                 serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
             Ok(Incoming::Resync {
                 reason: payload.reason.unwrap_or_else(|| "unspecified".into()),
@@ -171,13 +178,7 @@ pub fn check_history_size(bytes: usize) -> Result<(), String> {
 
 /// The bridge's sentence from an error answer (`{"error": "…"}`), if the body is one.
 pub fn error_sentence(body: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        error: String,
-    }
-    serde_json::from_str::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error)
+    serde_json::from_str::<Payload>(body).ok()?.error
 }
 
 #[cfg(test)]
@@ -243,6 +244,8 @@ mod tests {
             ),
             ("status", r#"{"gateway":"sideways"}"#),
             ("status", "[]"),
+            ("status", r#"{"heartbeat_interval_ms":1000}"#),
+            ("status", r#"{"gateway":null}"#),
             ("heartbeat", ""),
             ("resync", "null"),
         ];

@@ -1,0 +1,111 @@
+//! The panel's header (the channel and the connection's label) and its error
+//! line with Retry, built on the DOM directly.
+//!
+//! Like the rows and the composer, these are plain elements that one effect
+//! keeps in step: as a Leptos view, with a reactive attribute or text per
+//! part and `<Show>` for the error line, they cost the wasm about 6 KB
+//! gzipped (docs/BENCHMARKS.md). The markup is the same: the status element
+//! with `data-connection-status`, `role="status"` and `aria-live="polite"`,
+//! and the Retry button present exactly while the panel has stopped.
+
+use crate::browser::Listener;
+use panel_core::{Label, ViewState};
+use web_sys::{Document, Element, Text};
+
+/// The header and the error line; dropped with the panel.
+pub struct Header {
+    root: Element,
+    channel: Text,
+    status: Element,
+    label: Text,
+    error: Element,
+    error_text: Text,
+    /// What is on screen, so that only changes touch the DOM (and a screen
+    /// reader hears the label once per change).
+    shown: Option<(String, Label, Option<String>, bool)>,
+    _retry: Listener,
+}
+
+impl Header {
+    /// Puts the header first in `root` (the panel's section); the error line
+    /// goes last in it while the panel has stopped. `retry` is the button's.
+    pub fn new(root: &Element, retry: impl Fn() + 'static) -> Option<Header> {
+        let document = root.owner_document()?;
+        let make = |tag: &str, class: &str| make(&document, tag, class);
+        let header = make("header", "dp-bar dp-header")?;
+        let title = make("h2", "dp-title")?;
+        let hash = make("span", "dp-hash")?;
+        let _ = hash.set_attribute("aria-hidden", "true");
+        hash.set_text_content(Some("#"));
+        let channel = document.create_text_node("");
+        let _ = title.append_with_node_2(&hash, &channel);
+        let status = make("div", "dp-status")?;
+        let _ = status.set_attribute("role", "status");
+        let _ = status.set_attribute("aria-live", "polite");
+        let dot = make("span", "dp-dot")?;
+        let _ = dot.set_attribute("aria-hidden", "true");
+        let label_box = make("span", "dp-label")?;
+        let label = document.create_text_node("");
+        let _ = label_box.append_with_node_1(&label);
+        let _ = status.append_with_node_2(&dot, &label_box);
+        let _ = header.append_with_node_2(&title, &status);
+        let _ = root.prepend_with_node_1(&header);
+
+        let error = make("div", "dp-bar dp-error")?;
+        let _ = error.set_attribute("role", "alert");
+        let text_box = make("p", "dp-error-text")?;
+        let error_text = document.create_text_node("");
+        let _ = text_box.append_with_node_1(&error_text);
+        let button = make("button", "dp-retry")?;
+        let _ = button.set_attribute("type", "button");
+        let _ = button.set_attribute("data-action", "retry");
+        button.set_text_content(Some("Retry"));
+        let _ = error.append_with_node_2(&text_box, &button);
+        let _retry = Listener::new(button.as_ref(), "click", move |_| retry());
+        Some(Header {
+            root: root.clone(),
+            channel,
+            status,
+            label,
+            error,
+            error_text,
+            shown: None,
+            _retry,
+        })
+    }
+
+    /// Shows `channel` and the connection's state.
+    pub fn show(&mut self, channel: &str, view: &ViewState) {
+        let now = (
+            channel.to_owned(),
+            view.label,
+            view.error.clone(),
+            view.stopped,
+        );
+        let before = self.shown.replace(now);
+        if before.as_ref().is_none_or(|b| b.0 != channel) {
+            let _ = self.root.set_attribute("data-channel", channel);
+            self.channel.set_data(channel);
+        }
+        if before.as_ref().is_none_or(|b| b.1 != view.label) {
+            let _ = (self.status).set_attribute("data-connection-status", view.label.as_attr());
+            self.label.set_data(view.label.text());
+        }
+        if before.as_ref().is_none_or(|b| b.2 != view.error) {
+            (self.error_text).set_data(view.error.as_deref().unwrap_or("Disconnected."));
+        }
+        if before.as_ref().is_none_or(|b| b.3 != view.stopped) {
+            if view.stopped {
+                let _ = self.root.append_with_node_1(&self.error);
+            } else {
+                self.error.remove();
+            }
+        }
+    }
+}
+
+fn make(document: &Document, tag: &str, class: &str) -> Option<Element> {
+    let element = document.create_element(tag).ok()?;
+    element.set_class_name(class);
+    Some(element)
+}
