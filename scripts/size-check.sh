@@ -29,6 +29,13 @@ for file in "${files[@]}"; do
 done
 printf '  %-40s %8d bytes gzipped (budget %d)\n' "total" "$total" "$budget"
 if [ "$total" -gt "$budget" ]; then
+  if [ "${WASM_MODE:-debian}" = rustup ]; then
+    # The budget is measured on the build-std route (scripts/setup.sh), whose
+    # size flags a prebuilt standard library cannot take; CI always builds
+    # that way, so the budget is enforced there.
+    echo "size check: $total bytes gzipped, over the budget of $budget, but this build used rustup's prebuilt standard library, which the budget does not describe (see scripts/setup.sh); not failing." >&2
+    exit 0
+  fi
   echo "size check: the panel's build is $total bytes gzipped, $((total - budget)) over its budget of $budget bytes in $budget_file. Make it smaller, or raise the budget there on purpose and say why in the commit." >&2
   exit 1
 fi
