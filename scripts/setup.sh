@@ -106,6 +106,9 @@ wasm_env() {
     # target-cpu=mvp: Debian's wasm-opt (binaryen 108) corrupts the externref
     # table that reference-types output needs ("WebAssembly.Table.set(): Argument
     # 1 is invalid"); std is built from source here, so all of it can be MVP.
+    # The other post-MVP features every browser has had since 2020 stay on
+    # (bulk memory, sign extension, saturating float-to-int, mutable globals):
+    # binaryen 108 handles them, and they make the code smaller.
     #
     # The rest is for size (docs/BENCHMARKS.md has each flag's measured cut):
     # no source paths in panic locations, `{:?}` writes nothing (the panel
@@ -117,7 +120,7 @@ wasm_env() {
     [ "${PANEL_PANIC_MESSAGES:-0}" = 1 ] && size=(-Zlocation-detail=none)
     env "${common[@]}" RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 \
       CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp ${size[*]}" "$@"
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp -C target-feature=+bulk-memory,+sign-ext,+nontrapping-fptoint,+mutable-globals ${size[*]}" "$@"
   else
     env "${common[@]}" "$@"
   fi
