@@ -115,11 +115,11 @@ wasm_env() {
     # quotes what it shows by hand), and a panic traps at once instead of
     # formatting its message. A panic in wasm ends the instance either way;
     # PANEL_PANIC_MESSAGES=1 builds with the messages (and the console hook)
-    # to find one.
+    # to find one. std's own `optimize_for_size` picks its smaller algorithms.
     local size=(-Zlocation-detail=none -Zfmt-debug=none -Zunstable-options -Cpanic=immediate-abort)
     [ "${PANEL_PANIC_MESSAGES:-0}" = 1 ] && size=(-Zlocation-detail=none)
     env "${common[@]}" RUSTUP_TOOLCHAIN=debian-wasm RUSTC_BOOTSTRAP=1 \
-      CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+      CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-cpu=mvp -C target-feature=+bulk-memory,+sign-ext,+nontrapping-fptoint,+mutable-globals ${size[*]}" "$@"
   else
     env "${common[@]}" "$@"
