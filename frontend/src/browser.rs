@@ -150,6 +150,16 @@ pub fn log_error(text: &str) {
     web_sys::console::error_1(&format!("[discussion-panel] {text}").into());
 }
 
+/// A new `tag` element of `document` with the class `class` (none if empty),
+/// for the parts of the panel built on the DOM directly.
+pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<web_sys::Element> {
+    let element = document.create_element(tag).ok()?;
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
+    Some(element)
+}
+
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {

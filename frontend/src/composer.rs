@@ -9,7 +9,7 @@
 //! (`panel_core::compose` decides both).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
-use crate::browser::Listener;
+use crate::browser::{element, Listener};
 use panel_core::{compose, Outgoing};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -42,11 +42,7 @@ impl Composer {
     /// (the message list), in the panel's section.
     pub fn new(list: &Element, can_reply: bool, actions: Actions) -> Option<Rc<Composer>> {
         let document = list.owner_document()?;
-        let make = |tag: &str, class: &str| -> Option<Element> {
-            let element = document.create_element(tag).ok()?;
-            element.set_class_name(class);
-            Some(element)
-        };
+        let make = |tag: &str, class: &str| element(&document, tag, class);
         let jump: HtmlButtonElement = make("button", "dp-jump")?.dyn_into().ok()?;
         jump.set_type("button");
         jump.set_hidden(true);
@@ -194,10 +190,7 @@ impl Composer {
 
     fn row(&self, reply: &Outgoing) -> Option<Element> {
         let element = |tag: &str, class: &str, text: &str| -> Option<Element> {
-            let element = self.document.create_element(tag).ok()?;
-            if !class.is_empty() {
-                element.set_class_name(class);
-            }
+            let element = element(&self.document, tag, class)?;
             element.set_text_content(Some(text));
             Some(element)
         };

@@ -8,9 +8,9 @@
 //! with `data-connection-status`, `role="status"` and `aria-live="polite"`,
 //! and the Retry button present exactly while the panel has stopped.
 
-use crate::browser::Listener;
-use panel_core::{Label, ViewState};
-use web_sys::{Document, Element, Text};
+use crate::browser::{element, Listener};
+use panel_core::ViewState;
+use web_sys::{Element, Text};
 
 /// The header and the error line; dropped with the panel.
 pub struct Header {
@@ -22,7 +22,8 @@ pub struct Header {
     error_text: Text,
     /// What is on screen, so that only changes touch the DOM (and a screen
     /// reader hears the label once per change).
-    shown: Option<(String, Label, Option<String>, bool)>,
+    shown_channel: Option<String>,
+    shown: Option<ViewState>,
     _retry: Listener,
 }
 
@@ -31,7 +32,7 @@ impl Header {
     /// goes last in it while the panel has stopped. `retry` is the button's.
     pub fn new(root: &Element, retry: impl Fn() + 'static) -> Option<Header> {
         let document = root.owner_document()?;
-        let make = |tag: &str, class: &str| make(&document, tag, class);
+        let make = |tag: &str, class: &str| element(&document, tag, class);
         let header = make("header", "dp-bar dp-header")?;
         let title = make("h2", "dp-title")?;
         let hash = make("span", "dp-hash")?;
@@ -69,6 +70,7 @@ impl Header {
             label,
             error,
             error_text,
+            shown_channel: None,
             shown: None,
             _retry,
         })
@@ -76,25 +78,20 @@ impl Header {
 
     /// Shows `channel` and the connection's state.
     pub fn show(&mut self, channel: &str, view: &ViewState) {
-        let now = (
-            channel.to_owned(),
-            view.label,
-            view.error.clone(),
-            view.stopped,
-        );
-        let before = self.shown.replace(now);
-        if before.as_ref().is_none_or(|b| b.0 != channel) {
+        if self.shown_channel.as_deref() != Some(channel) {
             let _ = self.root.set_attribute("data-channel", channel);
             self.channel.set_data(channel);
+            self.shown_channel = Some(channel.to_owned());
         }
-        if before.as_ref().is_none_or(|b| b.1 != view.label) {
+        let before = self.shown.replace(view.clone());
+        if before.as_ref().is_none_or(|b| b.label != view.label) {
             let _ = (self.status).set_attribute("data-connection-status", view.label.as_attr());
             self.label.set_data(view.label.text());
         }
-        if before.as_ref().is_none_or(|b| b.2 != view.error) {
+        if before.as_ref().is_none_or(|b| b.error != view.error) {
             (self.error_text).set_data(view.error.as_deref().unwrap_or("Disconnected."));
         }
-        if before.as_ref().is_none_or(|b| b.3 != view.stopped) {
+        if before.as_ref().is_none_or(|b| b.stopped != view.stopped) {
             if view.stopped {
                 let _ = self.root.append_with_node_1(&self.error);
             } else {
@@ -102,10 +99,4 @@ impl Header {
             }
         }
     }
-}
-
-fn make(document: &Document, tag: &str, class: &str) -> Option<Element> {
-    let element = document.create_element(tag).ok()?;
-    element.set_class_name(class);
-    Some(element)
 }

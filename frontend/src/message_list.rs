@@ -141,9 +141,7 @@ impl MessageList {
     }
 
     fn element(&self, tag: &str, class: &str) -> Option<Element> {
-        let element = self.document.create_element(tag).ok()?;
-        element.set_class_name(class);
-        Some(element)
+        crate::browser::element(&self.document, tag, class)
     }
 }
 
