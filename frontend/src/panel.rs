@@ -228,17 +228,32 @@ pub fn DiscussionPanel(
             }
         });
     });
+    // `try_`: the frame may come after the panel is gone.
+    let older = move || {
+        connection.try_with_value(|c| {
+            if let Some(connection) = c {
+                connection.older();
+            }
+        });
+    };
+    // Whether held messages wait for the next frame to be shown. A page that
+    // came but is not shown yet leaves the list at the top until that frame,
+    // and the browser runs scroll events just before it: asking for older
+    // messages then would fetch a second page the reader did not scroll to.
+    // The frame asks instead, once the rows are in step (`older_deferred`).
+    let frame_pending = StoredValue::new(false);
+    let older_deferred = StoredValue::new(false);
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
             at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
             // Near the top: the page before, kept in view as it comes.
             if list.scroll_top() < STICKY_BOTTOM_PX {
-                connection.with_value(|c| {
-                    if let Some(connection) = c {
-                        connection.older();
-                    }
-                });
+                if frame_pending.get_value() {
+                    older_deferred.set_value(true);
+                } else {
+                    older();
+                }
             }
             if gap <= STICKY_BOTTOM_PX {
                 below_seen();
@@ -254,7 +269,6 @@ pub fn DiscussionPanel(
     // reader was at the bottom, follow the new messages; if they scrolled up to
     // read, leave them there.
     let rows = StoredValue::new_local(None::<MessageList>);
-    let frame_pending = StoredValue::new(false);
     Effect::new(move |_| {
         outputs.messages.track();
         if list.get().is_none() || frame_pending.get_value() {
@@ -287,6 +301,10 @@ pub fn DiscussionPanel(
             } else if grew_above {
                 // Older messages came in above: what the reader looked at stays put.
                 element.set_scroll_top(top + element.scroll_height() - height);
+            }
+            let deferred = older_deferred.try_update_value(std::mem::take);
+            if deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX {
+                older();
             }
         });
     });
