@@ -275,6 +275,7 @@ impl Sharing {
                 *self.prune.borrow_mut() = Some(timer);
             }
             ShareCommand::Log(text) => log_info(&format!("shared stream: {text}")),
+            ShareCommand::Warn(text) => log_warn(&format!("shared stream: {text}")),
         }
     }
 

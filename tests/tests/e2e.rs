@@ -412,8 +412,26 @@ fn url_encode(text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_events_are_ignored_without_harm() -> Result<(), Error> {
-    let name = "malformed_events_are_ignored_without_harm";
-    let s = Scenario::live(name, &format!("/?channel=general&{FAST}")).await?;
+    malformed_events("malformed_events_are_ignored_without_harm", true).await
+}
+
+/// The same on a stream of the panel's own (the shared stream decodes in
+/// the tab that holds it, a panel's own stream in the panel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_events_on_a_stream_of_its_own_are_ignored_without_harm() -> Result<(), Error> {
+    malformed_events(
+        "malformed_events_on_a_stream_of_its_own_are_ignored_without_harm",
+        false,
+    )
+    .await
+}
+
+async fn malformed_events(name: &str, share: bool) -> Result<(), Error> {
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&share_across_tabs={share}&{FAST}"),
+    )
+    .await?;
     let huge = format!(
         "event: message\ndata: {{\"pad\":\"{}\"}}\n\n",
         "x".repeat(70_000)
@@ -428,6 +446,9 @@ async fn malformed_events_are_ignored_without_harm() -> Result<(), Error> {
     "event: resync\ndata: nonsense\n\n",
     huge.as_str(),
 ];
+    // What the panel tells the console about them.
+    s.run_js("window.warnings = []; const warn = console.warn.bind(console); console.warn = (...a) => { window.warnings.push(a.join(' ')); warn(...a); };")
+        .await?;
     for frame in frames {
         s.bridge.inject_raw("general", frame).await?;
     }
@@ -443,6 +464,19 @@ async fn malformed_events_are_ignored_without_harm() -> Result<(), Error> {
     ensure(state.ids == [good.clone()], || {
         format!("unexpected messages shown: {:?}", state.ids)
     })?;
+    // Each dropped payload is named with the reason and what it read (the
+    // release build's serde reasons leave the value out).
+    let warnings = s.run_js("return window.warnings;").await?;
+    let logged = |part: &str| {
+        (warnings.as_array().into_iter().flatten())
+            .filter_map(|w| w.as_str())
+            .filter(|w| w.contains("shared stream:") == share)
+            .any(|w| w.contains("malformed `message` event") && w.contains(part))
+    };
+    ensure(
+        logged(r#"it read: {"id":"not-a-number","channel_id""#) && logged("it read: {broken json"),
+        || format!("the console did not show the dropped payloads: {warnings}"),
+    )?;
     // The WebAssembly instance is alive: it still reacts.
     let later = s.bridge.inject("general", "bob", "and still alive").await?;
     s.wait_for(SOON, "a message after that", |st| st.ids.contains(&later))

@@ -153,6 +153,8 @@ pub enum ShareCommand {
     ArmPruneTimer(u64),
     /// A line for the console.
     Log(String),
+    /// A line for the console, as a warning: a payload was dropped.
+    Warn(String),
 }
 
 /// How long a new holder waits for answers to its `Who` before it forgets
@@ -801,7 +803,7 @@ impl Share {
                 Ok(incoming) => Event::Received(sub.stream, incoming.clone()),
                 Err(error) => {
                     if !std::mem::replace(&mut logged, true) {
-                        out.push(ShareCommand::Log(error.clone()));
+                        out.push(ShareCommand::Warn(error.clone()));
                     }
                     Event::Undecodable(sub.stream)
                 }

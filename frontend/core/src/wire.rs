@@ -39,8 +39,14 @@ pub enum Incoming {
 pub enum DecodeError {
     /// Bigger than [`MAX_PAYLOAD_BYTES`].
     TooLarge { event: String, bytes: usize },
-    /// Not JSON of the expected shape.
-    Malformed { event: String, reason: String },
+    /// Not JSON of the expected shape. `data` is the payload's start: serde's
+    /// reasons name the value they met only in debug builds (the release build
+    /// formats no `{:?}`), so the log line shows it this way.
+    Malformed {
+        event: String,
+        reason: String,
+        data: String,
+    },
     /// A name the panel does not know (the browser only delivers names we listen to,
     /// so this means a glue bug or a newer bridge).
     UnknownEvent { event: String },
@@ -55,9 +61,14 @@ impl fmt::Display for DecodeError {
                     "dropped a {bytes}-byte `{event}` event (limit {MAX_PAYLOAD_BYTES} bytes)"
                 )
             }
-            DecodeError::Malformed { event, reason } => {
-                write!(f, "dropped a malformed `{event}` event: {reason}")
-            }
+            DecodeError::Malformed {
+                event,
+                reason,
+                data,
+            } => write!(
+                f,
+                "dropped a malformed `{event}` event: {reason}; it read: {data}"
+            ),
             DecodeError::UnknownEvent { event } => write!(f, "ignored an unknown `{event}` event"),
         }
     }
@@ -103,6 +114,7 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
     let malformed = |reason: String| DecodeError::Malformed {
         event: event.to_owned(),
         reason,
+        data: excerpt(data),
     };
     match event {
         "message" => serde_json::from_str::<Message>(data)
@@ -140,6 +152,21 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
         }),
     }
 }
+
+/// The first [`EXCERPT_BYTES`] of `data` (cut at a character), for a log line.
+fn excerpt(data: &str) -> String {
+    if data.len() <= EXCERPT_BYTES {
+        return data.to_owned();
+    }
+    let end = (0..=EXCERPT_BYTES)
+        .rev()
+        .find(|&i| data.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &data[..end])
+}
+
+/// How much of a malformed payload a log line shows.
+const EXCERPT_BYTES: usize = 120;
 
 /// Decodes a history answer (`GET …/messages`): a JSON array of messages, oldest
 /// first. Anything else is refused whole, with the reason, so a half-read page
@@ -255,8 +282,16 @@ mod tests {
                 matches!(error, DecodeError::Malformed { .. }),
                 "{event} {data}: {error}"
             );
-            assert!(error.to_string().contains(event));
+            let text = error.to_string();
+            assert!(text.contains(event), "{text}");
+            assert!(text.ends_with(&format!("it read: {data}")), "{text}");
         }
+        // A long payload is shown by its start, cut at a character.
+        let long = format!("{{\"id\":\"{}\"", "é".repeat(200));
+        let text = decode("message", &long).unwrap_err().to_string();
+        let shown = text.split("it read: ").nth(1).unwrap();
+        assert!(shown.ends_with('…') && shown.len() <= EXCERPT_BYTES + '…'.len_utf8());
+        assert!(long.starts_with(shown.trim_end_matches('…')));
         assert!(matches!(
             decode("typing", "{}"),
             Err(DecodeError::UnknownEvent { .. })

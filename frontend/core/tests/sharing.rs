@@ -819,7 +819,7 @@ impl World {
                 ShareCommand::ArmPruneTimer(after) => {
                     self.tabs.get_mut(&tab).unwrap().prune_due = Some(self.now + after);
                 }
-                ShareCommand::Log(_) => {}
+                ShareCommand::Log(_) | ShareCommand::Warn(_) => {}
             }
         }
     }
