@@ -137,20 +137,8 @@ pub fn DiscussionPanel(
         };
         connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
     });
-    let retry_now = move || {
-        connection.with_value(|c| {
-            if let Some(connection) = c {
-                connection.retry();
-            }
-        })
-    };
-    let send_text = move |text: String| {
-        connection.with_value(|c| {
-            if let Some(connection) = c {
-                connection.send(text);
-            }
-        })
-    };
+    let retry_now = move || with_connection(connection, Connection::retry);
+    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
     if let Some(outgoing) = outgoing {
         Effect::new(move |_| {
             if let Some(text) = outgoing.get() {
@@ -197,10 +185,12 @@ pub fn DiscussionPanel(
             return;
         };
         let act = move |client_id: String, edit: bool| {
-            connection.with_value(|c| match c {
-                Some(connection) if edit => connection.edit(client_id),
-                Some(connection) => connection.discard(client_id),
-                None => {}
+            with_connection(connection, |c| {
+                if edit {
+                    c.edit(client_id)
+                } else {
+                    c.discard(client_id)
+                }
             })
         };
         composer.update_value(|c| {
@@ -228,14 +218,7 @@ pub fn DiscussionPanel(
             }
         });
     });
-    // `try_`: the frame may come after the panel is gone.
-    let older = move || {
-        connection.try_with_value(|c| {
-            if let Some(connection) = c {
-                connection.older();
-            }
-        });
-    };
+    let older = move || with_connection(connection, Connection::older);
     // Whether held messages wait for the next frame to be shown. A page that
     // came but is not shown yet leaves the list at the top until that frame,
     // and the browser runs scroll events just before it: asking for older
@@ -338,6 +321,15 @@ pub fn DiscussionPanel(
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
         </section>
     }
+}
+
+/// Does `act` with the panel's connection, if it has one. Nothing once the
+/// panel is gone (a frame or a listener may still come after it).
+fn with_connection(
+    connection: StoredValue<Option<Connection>, LocalStorage>,
+    act: impl FnOnce(&Connection),
+) {
+    connection.try_with_value(|c| c.as_ref().map(act));
 }
 
 /// Whether the page is visible (not a background tab, not minimised).

@@ -114,7 +114,7 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
     let malformed = |reason: String| DecodeError::Malformed {
         event: event.to_owned(),
         reason,
-        data: excerpt(data),
+        data: excerpt(data, EXCERPT_CHARS),
     };
     match event {
         "message" => serde_json::from_str::<Message>(data)
@@ -153,20 +153,18 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
     }
 }
 
-/// The first [`EXCERPT_BYTES`] of `data` (cut at a character), for a log line.
-fn excerpt(data: &str) -> String {
-    if data.len() <= EXCERPT_BYTES {
-        return data.to_owned();
+/// `text` for a message or a log line: its first `max_chars` characters,
+/// and `…` if there were more.
+pub(crate) fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut shown: String = text.chars().take(max_chars).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
     }
-    let end = (0..=EXCERPT_BYTES)
-        .rev()
-        .find(|&i| data.is_char_boundary(i))
-        .unwrap_or(0);
-    format!("{}…", &data[..end])
+    shown
 }
 
 /// How much of a malformed payload a log line shows.
-const EXCERPT_BYTES: usize = 120;
+const EXCERPT_CHARS: usize = 120;
 
 /// Decodes a history answer (`GET …/messages`): a JSON array of messages, oldest
 /// first. Anything else is refused whole, with the reason, so a half-read page
@@ -290,7 +288,7 @@ mod tests {
         let long = format!("{{\"id\":\"{}\"", "é".repeat(200));
         let text = decode("message", &long).unwrap_err().to_string();
         let shown = text.split("it read: ").nth(1).unwrap();
-        assert!(shown.ends_with('…') && shown.len() <= EXCERPT_BYTES + '…'.len_utf8());
+        assert!(shown.ends_with('…') && shown.chars().count() <= EXCERPT_CHARS + 1);
         assert!(long.starts_with(shown.trim_end_matches('…')));
         assert!(matches!(
             decode("typing", "{}"),

@@ -305,7 +305,7 @@ impl Engine {
     fn start_loading(&mut self, out: &mut Out) {
         if !crate::message::is_valid_channel(&self.channel) {
             self.phase = Phase::Loading; // so that `stop` reads as a stop from loading
-            let shown: String = self.channel.chars().take(80).collect();
+            let shown = crate::wire::excerpt(&self.channel, 80);
             return self.stop(format!("\"{shown}\" is not a valid channel name."), out);
         }
         self.phase = Phase::Loading;
