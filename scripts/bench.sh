@@ -34,7 +34,7 @@ case "$part" in
   *) die "BENCH_PART must be all, bridge or panel, not $part." ;;
 esac
 
-[ "$part" = bridge ] || ensure_cargo_tool twiggy 0.8.0 twiggy --version 0.8.0 --locked
+[ "$part" = bridge ] || ensure_cargo_tool twiggy 0.8.0 "1 minute" twiggy --version 0.8.0 --locked
 say "building the bridge and the load generator (release), and the panel (release, wasm-opt) unless BENCH_PART=bridge"
 cargo build --release --quiet -p mock-bridge -p loadgen
 [ "$part" = bridge ] || wasm_env trunk build --release

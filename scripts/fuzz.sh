@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 # libFuzzer itself is C++, compiled by libfuzzer-sys.
 command -v c++ >/dev/null || apt_install g++
-ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" "1 minute" --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
 
 seconds="${1:-300}"
 shift || true

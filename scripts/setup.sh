@@ -40,10 +40,12 @@ apt_install() {
     return
   fi
   command -v apt-get >/dev/null || die "missing ${missing[*]} and this is not a Debian-like system; install them by hand."
-  say "installing apt packages: ${missing[*]}"
+  local began=$SECONDS
+  say "installing apt packages: ${missing[*]} (usually 1-3 minutes)"
   as_root apt-get update -qq || die "apt-get update failed; is a Debian mirror reachable?"
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" \
     || die "apt-get could not install ${missing[*]}."
+  say "apt packages installed in $((SECONDS - began)) s"
 }
 
 # Chooses how wasm32 gets built. A rustup toolchain that already has the target
@@ -71,27 +73,46 @@ select_wasm_toolchain() {
     || die "could not fetch the standard library's dependencies from crates.io."
 }
 
-ensure_cargo_tool() { # binary, wanted version, cargo install args...
-  local bin="$1" want="$2"; shift 2
+# Every tool compiles into one target directory, so the dependencies the tools
+# share (syn, serde, tokio, clap, ...) are compiled once, not once per tool; it
+# lives outside the repository so a fresh clone reuses it. Tools are built
+# without LTO and with parallel codegen: they run for seconds, and a thin build
+# takes a fraction of the time on 2 cores.
+TOOLS_TARGET_DIR="${TOOLS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/tools-target}"
+
+# Runs a long step with a line saying what it is and how long it usually takes
+# on 2 cores, then how long it took.
+timed() { # what, usual duration, command...
+  local what="$1" usual="$2" began=$SECONDS; shift 2
+  say "$what (usually $usual on 2 cores)"
+  "$@" || return
+  say "$what: done in $((SECONDS - began)) s"
+}
+
+ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install args...
+  local bin="$1" want="$2" usual="$3"; shift 3
   if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q " $want\b"; then
     say "$bin $want present"
     return
   fi
-  say "installing $bin $want with cargo (several minutes on 2 cores, once)"
-  cargo install "$@" || die "cargo install $* failed."
+  mkdir -p "$TOOLS_TARGET_DIR"
+  timed "compiling $bin $want with cargo install (once)" "$usual" \
+    env CARGO_TARGET_DIR="$TOOLS_TARGET_DIR" CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install --quiet "$@" || die "cargo install $* failed."
 }
 
 ensure_tools() {
   command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
   apt_install chromium chromium-driver binaryen
   select_wasm_toolchain
-  ensure_cargo_tool trunk "$TRUNK_VERSION" --locked "trunk@$TRUNK_VERSION"
+  ensure_cargo_tool trunk "$TRUNK_VERSION" "5 minutes" --locked "trunk@$TRUNK_VERSION"
   WASM_BINDGEN_VERSION="$(locked_wasm_bindgen_version)"
   [ -n "$WASM_BINDGEN_VERSION" ] || die "Cargo.lock has no wasm-bindgen entry."
   grep -q "wasm_bindgen = \"$WASM_BINDGEN_VERSION\"" "$SETUP_ROOT/Trunk.toml" \
     || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
-  ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+  ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "2 minutes" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
   export WASM_MODE WASM_BINDGEN_VERSION

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 started=$SECONDS
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m==> %s\033[0m  (%d s into the run)\n' "$*" "$((SECONDS - started))"; }
 
 step "installing what is missing"
 ensure_tools
@@ -16,10 +16,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path frontend/core/fuzz/Cargo.toml -- --check
 
-step "cargo clippy (all crates, all targets, warnings are errors)"
+step "cargo clippy (all crates, all targets, warnings are errors; about 4 minutes on 2 cores the first time, seconds after)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "building the panel for the browser (trunk build --release)"
+step "building the panel for the browser (trunk build --release; about 5 minutes on 2 cores the first time, as it compiles the standard library for wasm)"
 wasm_env trunk build --release
 
 step "the panel's size budget (frontend/size-budget)"
@@ -28,7 +28,7 @@ bash scripts/size-check.sh
 # Every test before the fuzzing, so that a failing test stops the run first;
 # one `cargo test --workspace`, so everything is built once. Its result lines
 # are printed again at the end: the output ends with cargo's own summary.
-step "tests: host tests of every crate, and end to end in headless Chromium"
+step "tests: host tests of every crate, and end to end in headless Chromium (about 10 minutes on 2 cores, 3 of them compiling the first time)"
 echo "(setup and build took $((SECONDS - started)) s)"
 mkdir -p target
 cargo test --workspace 2>&1 | tee target/test-output.log
