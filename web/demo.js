@@ -41,6 +41,29 @@ for (const [key, value] of query) {
     panel.setAttribute(name, value);
   }
 }
+// The demo bridge has no sign-in, so replies say who wrote them: a name the
+// visitor can change in the toolbar, remembered for their next visit, and
+// "visitor" until then, so a first reply needs no setup.
+const AUTHOR_KEY = "discussion-panel-demo-author";
+const savedAuthor = () => {
+  try {
+    return localStorage.getItem(AUTHOR_KEY);
+  } catch {
+    return null; // storage may be disabled; the name then lasts for this page
+  }
+};
+const author = (query.get("author") || savedAuthor() || "visitor").trim();
+panel.setAttribute("author", author);
+const nameField = document.querySelector('[data-action="demo-author"]');
+nameField.value = author;
+nameField.addEventListener("change", () => {
+  const name = nameField.value.trim();
+  if (!name) return void (nameField.value = panel.getAttribute("author"));
+  try {
+    localStorage.setItem(AUTHOR_KEY, name);
+  } catch {}
+  panel.setAttribute("author", name);
+});
 panel.setAttribute("bridge-url", checkBridgeUrl(location.origin, query.get("bridge") ?? ""));
 const channel = query.get("channel") || "general";
 panel.setAttribute("channel", channel);
