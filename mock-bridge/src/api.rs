@@ -1,4 +1,5 @@
-//! `GET /api/channels/{channel}/messages`: history; `POST` to it: a reply.
+//! `GET /api/channels/{channel}/messages`: history; `POST` to it: a reply;
+//! `GET /api/me`: who the request's sign-in is.
 
 use crate::error::ApiError;
 use crate::extract::{channel_from, ChannelPath};
@@ -65,6 +66,15 @@ impl HistoryParams {
     }
 }
 
+/// `GET /api/me` → `{"user":"<name>"}` for the request's token or cookie
+/// (a 401 before this, without a valid one), or `{"user":null}` when the
+/// bridge runs without `--users`. Panels ask it to share a stream only with
+/// tabs of the same person, and to keep each person's unsent replies apart.
+pub async fn me(identity: Option<Extension<Arc<Identity>>>) -> Json<serde_json::Value> {
+    let user = identity.map(|Extension(identity)| identity.name.clone());
+    Json(serde_json::json!({ "user": user }))
+}
+
 pub async fn history(
     State(hub): State<Arc<Hub>>,
     path: Result<Path<ChannelPath>, PathRejection>,
@@ -114,7 +124,20 @@ pub async fn post_message(
         content: body.content,
     };
     new.validate()?;
-    let (message, created) = hub.post(&channel, new, body.client_id)?;
+    let busy =
+        (hub.busy_posts).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    if busy.is_ok() {
+        let status = hub.busy_status.load(Ordering::Relaxed);
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+        tracing::info!(%status, "a post is turned away on purpose");
+        return Err(ApiError::new(
+            status,
+            "the bridge is busy: try again shortly",
+        ));
+    }
+    let (message, created) = hub
+        .post_blocking(channel.clone(), new, body.client_id)
+        .await?;
     tracing::info!(%channel, id = message.id, created, "message posted");
     let status = if created {
         StatusCode::CREATED

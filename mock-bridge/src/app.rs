@@ -129,6 +129,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/disconnect", post(control::disconnect))
         .route("/sse-fault", put(control::set_fault))
         .route("/post-fault", put(control::set_post_fault))
+        .route("/disk-fault", put(control::set_disk_fault))
         .route("/connections", get(control::connections))
         .route(
             "/users",
@@ -148,6 +149,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         )
         .route("/channels/{channel}/events", get(stream::events))
         .route("/events", get(stream::events_of_many))
+        .route("/me", get(api::me))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         // Inside CORS: a preflight needs no token, and a 401 carries CORS

@@ -100,7 +100,7 @@ pub async fn inject_message(
     let channel = channel_from(path)?;
     let Json(new) = body?;
     new.validate()?;
-    let message = hub.publish(&channel, new)?;
+    let message = hub.publish_blocking(channel.clone(), new).await?;
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
@@ -255,18 +255,65 @@ pub async fn revoke_user(
 #[serde(deny_unknown_fields)]
 pub struct PostFaultBody {
     /// How many of the next posts lose their answer after storing (0: none).
+    #[serde(default)]
     drop_answers: u64,
+    /// How many of the next posts are turned away, unstored (0: none)…
+    #[serde(default)]
+    busy: u64,
+    /// …with this status: 408, 425, 429 or a 5xx (default 429).
+    #[serde(default)]
+    status: Option<u16>,
 }
 
 /// `PUT /internal/post-fault` `{"drop_answers":n}`: the next `n` posts are
 /// stored, then their answers break off, as when a connection drops.
+/// `{"busy":n,"status":429}`: the next `n` posts are answered with that
+/// status and not stored, as a busy or rate-limiting bridge does.
 pub async fn set_post_fault(
     State(hub): State<Arc<Hub>>,
     body: Result<Json<PostFaultBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(PostFaultBody { drop_answers }) = body?;
-    (hub.drop_post_answers).store(drop_answers, std::sync::atomic::Ordering::Relaxed);
-    Ok(Json(json!({ "drop_answers": drop_answers })))
+    use std::sync::atomic::Ordering::Relaxed;
+    let Json(PostFaultBody {
+        drop_answers,
+        busy,
+        status,
+    }) = body?;
+    let status = status.unwrap_or(429);
+    if !matches!(status, 408 | 425 | 429 | 500..=599) {
+        return Err(ApiError::bad_request(format!(
+            "a busy post's status is 408, 425, 429 or a 5xx, not {status}"
+        )));
+    }
+    hub.drop_post_answers.store(drop_answers, Relaxed);
+    hub.busy_posts.store(busy, Relaxed);
+    hub.busy_status.store(status, Relaxed);
+    Ok(Json(
+        json!({ "drop_answers": drop_answers, "busy": busy, "status": status }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskFaultBody {
+    /// How much longer each history append takes, in ms (0: none).
+    delay_ms: u64,
+}
+
+/// `PUT /internal/disk-fault` `{"delay_ms":n}`: every append to the history
+/// file takes `n` ms longer, under the writer lock, as on a slow disk.
+pub async fn set_disk_fault(
+    State(hub): State<Arc<Hub>>,
+    body: Result<Json<DiskFaultBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(DiskFaultBody { delay_ms }) = body?;
+    if delay_ms > 10_000 {
+        return Err(ApiError::bad_request(format!(
+            "delay_ms is at most 10000, not {delay_ms}"
+        )));
+    }
+    (hub.disk_delay_ms).store(delay_ms, std::sync::atomic::Ordering::Relaxed);
+    Ok(Json(json!({ "delay_ms": delay_ms })))
 }
 
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {

@@ -95,7 +95,7 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
             author: (*author).into(),
             content: (*content).into(),
         };
-        if let Err(error) = hub.publish("general", new) {
+        if let Err(error) = hub.publish_blocking("general".into(), new).await {
             tracing::error!(%error, "demo chatter stopped");
             return;
         }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -207,6 +207,13 @@ pub struct Hub {
     /// How many of the next posts lose their answer after storing (a test
     /// knob: the client cannot tell whether its message was stored).
     pub drop_post_answers: AtomicU64,
+    /// How many of the next posts are turned away unstored, and with which
+    /// status (408, 429, 503…): a busy bridge, which a client must retry.
+    pub busy_posts: AtomicU64,
+    pub busy_status: std::sync::atomic::AtomicU16,
+    /// A slow disk (a test knob): every history append takes this much
+    /// longer, holding the writer lock as a slow write or fsync does.
+    pub disk_delay_ms: AtomicU64,
     /// Open streams and close counts.
     pub streams: Streams,
     /// Who may read, with `--users`; `None`: anyone.
@@ -230,6 +237,8 @@ pub enum PublishError {
     IdsExhausted,
     #[error(transparent)]
     Channels(#[from] TooManyChannels),
+    #[error("the bridge is shutting down")]
+    ShuttingDown,
 }
 
 impl From<PublishError> for ApiError {
@@ -348,6 +357,9 @@ impl Hub {
             fault: Mutex::new(None),
             posted: Mutex::new(posted),
             drop_post_answers: AtomicU64::new(0),
+            busy_posts: AtomicU64::new(0),
+            busy_status: std::sync::atomic::AtomicU16::new(429),
+            disk_delay_ms: AtomicU64::new(0),
             streams: Streams::default(),
             shutdown,
             started: Instant::now(),
@@ -355,7 +367,37 @@ impl Hub {
         })
     }
 
-    /// Stores a message, appends it to the file, and broadcasts it.
+    /// [`Hub::publish`] on a thread where blocking is fine: the history
+    /// file's write (and its fsync) happens under the writer lock, and a
+    /// slow disk with many posts waiting on that lock must never hold the
+    /// async workers that send heartbeats and serve streams.
+    pub async fn publish_blocking(
+        self: &Arc<Self>,
+        channel_id: String,
+        new: NewMessage,
+    ) -> Result<Arc<Message>, PublishError> {
+        let hub = self.clone();
+        let stored = tokio::task::spawn_blocking(move || hub.publish(&channel_id, new)).await;
+        stored.map_err(|_| PublishError::ShuttingDown)?
+    }
+
+    /// [`Hub::post`] on a thread where blocking is fine (see
+    /// [`Hub::publish_blocking`]).
+    pub async fn post_blocking(
+        self: &Arc<Self>,
+        channel_id: String,
+        new: NewMessage,
+        client_id: String,
+    ) -> Result<(Arc<Message>, bool), PostError> {
+        let hub = self.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || hub.post(&channel_id, new, client_id)).await;
+        stored.map_err(|_| PostError::Publish(PublishError::ShuttingDown))?
+    }
+
+    /// Stores a message, appends it to the file, and broadcasts it. It
+    /// blocks on the history file: from async code, use
+    /// [`Hub::publish_blocking`].
     pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
         let mut writer = self.writer.lock().unwrap();
         self.store(&mut writer, channel_id, new, None)
@@ -401,6 +443,10 @@ impl Hub {
             client_id,
         });
         if let Some(file) = writer.as_mut() {
+            let delay = self.disk_delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                std::thread::sleep(Duration::from_millis(delay));
+            }
             file.append(&message)
                 .map_err(|source| PublishError::Persist {
                     path: file.path().display().to_string(),

@@ -187,3 +187,37 @@ async fn credentials_are_allowed_to_the_named_origins_only_when_asked() {
         assert!(headers.contains("authorization"), "{headers}");
     }
 }
+
+#[tokio::test]
+async fn me_names_the_sign_in_and_nothing_without_one() {
+    let bridge = start_with_users(&[]).await;
+    let client = reqwest::Client::new();
+    let me = url(&bridge, "/api/me");
+    assert_eq!(client.get(&me).send().await.unwrap().status(), 401);
+    let alice: serde_json::Value = (client.get(&me).bearer_auth("alice-s3cret-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alice, serde_json::json!({ "user": "Alice" }));
+    let bob: serde_json::Value = (client
+        .get(&me)
+        .header("cookie", "dp_token=bob-s3cret-token"))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(bob, serde_json::json!({ "user": "Bob" }));
+    let open = start(&[]).await;
+    let nobody: serde_json::Value = reqwest::get(url(&open, "/api/me"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(nobody, serde_json::json!({ "user": null }));
+}
