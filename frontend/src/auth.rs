@@ -68,7 +68,13 @@ pub struct Auth {
     token: Rc<RefCell<Token>>,
     /// Send the browser's cookies with the stream and the fetches.
     pub with_credentials: bool,
+    /// Called when the host replaces the token: the panel asks who the
+    /// reader is now (an account switch moves its sharing and replies).
+    watcher: Rc<RefCell<Option<Watcher>>>,
 }
+
+/// What [`Auth::watch`] keeps.
+type Watcher = Box<dyn Fn()>;
 
 impl fmt::Debug for Auth {
     /// Never the token itself.
@@ -90,6 +96,7 @@ impl Auth {
         Auth {
             token: Rc::new(RefCell::new(token)),
             with_credentials,
+            watcher: Rc::default(),
         }
     }
 
@@ -101,6 +108,15 @@ impl Auth {
     /// Replaces the token; the next request uses the new one.
     pub fn set_token(&self, token: Token) {
         *self.token.borrow_mut() = token;
+        if let Some(watcher) = &*self.watcher.borrow() {
+            watcher();
+        }
+    }
+
+    /// Calls `watcher` whenever the token is replaced (one watcher: the
+    /// panel's current connection).
+    pub fn watch(&self, watcher: impl Fn() + 'static) {
+        *self.watcher.borrow_mut() = Some(Box::new(watcher));
     }
 
     /// The token, if it is known without waiting (`Some(None)`: no token).

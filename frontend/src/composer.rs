@@ -163,10 +163,15 @@ impl Composer {
         self.can_reply && compose::can_send(text)
     }
 
-    /// Puts `text` in the composer (a refused reply taken back to edit).
-    pub fn set_draft(&self, text: &str) {
+    fn set_draft(&self, text: &str) {
         self.input.set_value(text);
         self.refresh();
+    }
+
+    /// Puts a refused reply taken back to edit in the composer, after what
+    /// the reader is writing, if anything (`compose::take_back`).
+    pub fn take_back(&self, reply: &str) {
+        self.set_draft(&compose::take_back(&self.input.value(), reply));
     }
 
     /// The counter and Send, after the draft changed.

@@ -10,6 +10,7 @@ use crate::auth::{with_access_token, Auth};
 use crate::browser::{
     log_info, log_warn, now_ms, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
 };
+use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
@@ -19,8 +20,9 @@ use panel_core::reading::arrived;
 use panel_core::share::ShareEvent;
 use panel_core::vecmap::VecMap;
 use panel_core::{
-    check_history_size, decode, decode_history, error_sentence, Command, Engine, Event, Incoming,
-    Message, MessageId, Options, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
+    check_history_size, decode, decode_history, error_sentence, post_answer, Command, Engine,
+    Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome, ReadyState,
+    StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -55,6 +57,18 @@ pub struct Outputs {
     pub draft: RwSignal<String>,
 }
 
+/// How a panel's engine reaches a stream.
+enum Link {
+    /// An EventSource of its own.
+    Own,
+    /// Tabs share streams, per person: waiting to know who the reader is,
+    /// with the virtual stream the engine opened meanwhile, if any.
+    Waiting(Option<StreamId>),
+    /// A place in the sharing of the reader's tabs. The engine's streams are
+    /// virtual, answered by the shared one.
+    Joined(ShareLink),
+}
+
 /// One panel's live connection. Drop it to end it.
 pub struct Connection {
     inner: Rc<RefCell<Inner>>,
@@ -72,9 +86,16 @@ struct Inner {
     options_author: String,
     outputs: Outputs,
     stream: Option<(StreamId, OwnedEventSource)>,
-    /// With tabs sharing a stream: this panel's place in it. Its engine's
-    /// streams are then virtual, answered by the shared one.
-    link: Option<ShareLink>,
+    /// How the engine's streams are carried.
+    link: Link,
+    /// Who the reader is (`identity::person`), once known.
+    person: Option<String>,
+    /// Where unsent replies are saved, once the reader is known.
+    outbox_key: Option<OutboxKey>,
+    /// A `/api/me` request is under way…
+    asking: bool,
+    /// …and the sign-in changed since it was sent: its answer is stale.
+    ask_again: bool,
     timers: VecMap<Timer, Timeout>,
     fetch: Option<AbortController>,
     /// Whether the first Live was marked on the performance timeline.
@@ -89,7 +110,17 @@ struct Inner {
 impl Connection {
     /// Starts the connection: history, then the stream.
     pub fn start(endpoint: Endpoint, options: Options, outputs: Outputs) -> Connection {
-        let sharing = options.share_across_tabs && share::supported();
+        // A name that is not a channel joins nothing shared: the engine stops
+        // the panel with a sentence, and no other tab's stream asks for it.
+        let link = if options.share_across_tabs
+            && share::supported()
+            && panel_core::is_valid_channel(&endpoint.channel)
+        {
+            Link::Waiting(None)
+        } else {
+            Link::Own
+        };
+        let signs_in = endpoint.auth.has_token() || endpoint.auth.with_credentials;
         let options_author = options.author.clone();
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
@@ -99,7 +130,11 @@ impl Connection {
                 options_author,
                 outputs,
                 stream: None,
-                link: None,
+                link,
+                person: None,
+                outbox_key: None,
+                asking: false,
+                ask_again: false,
                 timers: VecMap::new(),
                 fetch: None,
                 marked_live: false,
@@ -110,33 +145,14 @@ impl Connection {
         };
         let inbox = connection.inbox();
         connection.inner.borrow_mut()._page_listeners = page_listeners(&inbox);
-        if sharing {
-            let (bridge_url, channel) = {
-                let inner = connection.inner.borrow();
-                (
-                    inner.endpoint.bridge_url.clone(),
-                    inner.endpoint.channel.clone(),
-                )
-            };
-            let deliver = inbox.clone();
-            let auth = connection.inner.borrow().endpoint.auth.clone();
-            let link = ShareLink::join(
-                &bridge_url,
-                &channel,
-                auth,
-                Rc::new(move |event| match event {
-                    Event::StreamError(stream, ReadyState::Closed) => {
-                        deliver.refused(stream);
-                    }
-                    event => deliver.send(event),
-                }),
-            );
-            connection.inner.borrow_mut().link = Some(link);
-        }
         inbox.send(Event::Mount);
-        let saved = connection.inner.borrow().saved_outbox();
-        if !saved.is_empty() {
-            inbox.send(Event::OutboxRestored(saved));
+        if signs_in {
+            // Asked again whenever the host changes the sign-in.
+            let watcher = inbox.clone();
+            (connection.inner.borrow().endpoint.auth).watch(move || watcher.ask_who());
+            inbox.ask_who();
+        } else {
+            inbox.identified(None);
         }
         connection
     }
@@ -181,7 +197,8 @@ impl Drop for Connection {
         self.inbox().send(Event::Unmount);
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             inner.stream = None;
-            inner.link = None;
+            inner.link = Link::Own;
+            inner.outbox_key = None;
             inner.timers.clear();
             if let Some(fetch) = inner.fetch.take() {
                 fetch.abort();
@@ -201,10 +218,17 @@ struct Inbox {
 
 impl Inbox {
     fn send(&self, event: Event) {
+        if let Some(queue) = self.queue.upgrade() {
+            queue.borrow_mut().push_back(event);
+        }
+        self.drain();
+    }
+
+    /// Handles the queued events, unless a step is running (it does).
+    fn drain(&self) {
         let (Some(inner), Some(queue)) = (self.inner.upgrade(), self.queue.upgrade()) else {
             return;
         };
-        queue.borrow_mut().push_back(event);
         let Ok(mut state) = inner.try_borrow_mut() else {
             return;
         }; // the running step drains the queue
@@ -220,6 +244,80 @@ impl Inbox {
                 state.baseline = true;
             }
         }
+    }
+
+    /// Asks the bridge who the reader is (one request at a time), for the
+    /// sharing and the saved replies (see `identity`). Without an answer
+    /// (a refused sign-in, no network) the engine's own requests say what is
+    /// wrong, and its next attempt asks again.
+    fn ask_who(&self) {
+        let inbox = self.clone();
+        leptos::task::spawn_local(async move {
+            let Some(inner) = inbox.inner.upgrade() else {
+                return;
+            };
+            let (url, auth) = {
+                let Ok(mut inner) = inner.try_borrow_mut() else {
+                    return;
+                };
+                if std::mem::replace(&mut inner.asking, true) {
+                    inner.ask_again = true;
+                    return;
+                }
+                (
+                    inner.endpoint.bridge_url.clone(),
+                    inner.endpoint.auth.clone(),
+                )
+            };
+            let answer = whoami(&url, &auth).await;
+            let stale = match inner.try_borrow_mut() {
+                Ok(mut inner) => {
+                    inner.asking = false;
+                    std::mem::take(&mut inner.ask_again)
+                }
+                Err(_) => false,
+            };
+            drop(inner);
+            match answer {
+                _ if stale => inbox.ask_who(),
+                Whoami::User(user) => inbox.identified(user),
+                Whoami::Refused | Whoami::Unknown => {}
+            }
+        });
+    }
+
+    /// The reader is known (`user`: the signed-in name, `None` without
+    /// sign-in): the panel takes their saved replies and joins their tabs'
+    /// sharing. Someone else than before (the host switched accounts): the
+    /// waiting replies stay saved for the previous person, and the panel
+    /// moves to the new one's sharing, as a stream moving between tabs.
+    fn identified(&self, user: Option<String>) {
+        let (Some(inner), Some(queue)) = (self.inner.upgrade(), self.queue.upgrade()) else {
+            return;
+        };
+        {
+            let Ok(mut inner) = inner.try_borrow_mut() else {
+                return;
+            };
+            let who = person(user.as_deref(), &inner.options_author);
+            if inner.person.as_ref() == Some(&who) {
+                return; // a fresh token of the same person
+            }
+            let switched = inner.person.replace(who.clone()).is_some();
+            inner.outbox_key = None; // its slot is free again
+            let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
+            inner.outbox_key = Some(key);
+            let saved = inner.saved_outbox();
+            // Queued, and handled in order after this, with what the
+            // sharing delivers while joining.
+            if switched {
+                queue.borrow_mut().push_back(Event::OutboxSwitched(saved));
+            } else if !saved.is_empty() {
+                queue.borrow_mut().push_back(Event::OutboxRestored(saved));
+            }
+            inner.join(user.unwrap_or_default(), self, &queue);
+        }
+        self.drain();
     }
 
     /// A stream was refused: an EventSource does not say why, so a short
@@ -251,25 +349,71 @@ impl Inbox {
 }
 
 impl Inner {
+    /// Joins the sharing of `user`'s tabs, leaving the one it was in, with
+    /// the engine's virtual stream: what it delivers meanwhile is queued.
+    fn join(&mut self, user: String, inbox: &Inbox, queue: &RefCell<VecDeque<Event>>) {
+        let stream = match std::mem::replace(&mut self.link, Link::Own) {
+            Link::Own => return,
+            Link::Waiting(stream) => stream,
+            Link::Joined(previous) => {
+                drop(previous);
+                let stream = self.engine.current_stream();
+                if let Some(stream) = stream {
+                    queue.borrow_mut().push_back(Event::StreamMoved(stream));
+                }
+                stream
+            }
+        };
+        let deliver = inbox.clone();
+        let link = ShareLink::join(
+            &self.endpoint.bridge_url,
+            &user,
+            &self.endpoint.channel,
+            self.endpoint.auth.clone(),
+            Rc::new(move |event| match event {
+                Event::StreamError(stream, ReadyState::Closed) => deliver.refused(stream),
+                event => deliver.send(event),
+            }),
+        );
+        if let Some(stream) = stream {
+            link.send(|panel| ShareEvent::Subscribe { panel, stream });
+        }
+        self.link = Link::Joined(link);
+    }
+
     fn execute(&mut self, command: Command, inbox: &Inbox) {
         match command {
             Command::OpenStream {
                 stream,
                 last_event_id,
-            } => match &self.link {
-                Some(link) => link.send(|panel| ShareEvent::Subscribe { panel, stream }),
-                None => self.open_stream(stream, last_event_id, inbox),
-            },
+            } => {
+                // Each attempt checks who the reader is: a token function
+                // may have switched accounts without a word.
+                if self.signs_in() {
+                    inbox.ask_who();
+                }
+                match &mut self.link {
+                    Link::Joined(link) => {
+                        link.send(|panel| ShareEvent::Subscribe { panel, stream })
+                    }
+                    Link::Waiting(waiting) => *waiting = Some(stream),
+                    Link::Own => self.open_stream(stream, last_event_id, inbox),
+                }
+            }
             Command::CloseStream(stream) => {
-                if let Some(link) = &self.link {
-                    link.send(|panel| ShareEvent::Unsubscribe { panel, stream });
+                match &mut self.link {
+                    Link::Joined(link) => {
+                        link.send(|panel| ShareEvent::Unsubscribe { panel, stream })
+                    }
+                    Link::Waiting(waiting) if *waiting == Some(stream) => *waiting = None,
+                    _ => {}
                 }
                 if self.stream.as_ref().is_some_and(|(id, _)| *id == stream) {
                     self.stream = None;
                 }
             }
             Command::StreamSilent(stream) => {
-                if let Some(link) = &self.link {
+                if let Link::Joined(link) = &self.link {
                     link.send(|panel| ShareEvent::Silent { panel, stream });
                 }
             }
@@ -340,19 +484,15 @@ impl Inner {
         }
     }
 
-    /// Where this panel's unsent replies are kept: the tab's session
-    /// storage, so a reload sends them (once: they keep their client ids).
-    fn outbox_key(&self) -> String {
-        format!(
-            "discussion-panel:outbox:{}:{}",
-            self.endpoint.bridge_url, self.endpoint.channel
-        )
-    }
-
-    /// Saved as JSON rows `[client_id, content, failed or null]`, written and
-    /// read by the browser's own JSON (no serde code for it in the wasm).
+    /// The unsent replies saved under this panel's key (the tab's session
+    /// storage, so a reload sends them, once: they keep their client ids),
+    /// as JSON rows `[client_id, content, failed or null]`, written and read
+    /// by the browser's own JSON (no serde code for it in the wasm).
     fn saved_outbox(&self) -> Vec<Outgoing> {
-        let saved = session_storage().and_then(|s| s.get_item(&self.outbox_key()).ok().flatten());
+        let Some(key) = &self.outbox_key else {
+            return Vec::new();
+        };
+        let saved = session_storage().and_then(|s| s.get_item(key.as_str()).ok().flatten());
         let Some(rows) = saved.and_then(|text| js_sys::JSON::parse(&text).ok()) else {
             return Vec::new();
         };
@@ -371,13 +511,15 @@ impl Inner {
             .collect()
     }
 
+    /// Saves the unsent replies under this panel's key; before the reader
+    /// is known there is none, and they are saved once it is.
     fn save_outbox(&self, outbox: &[Outgoing]) {
-        let Some(storage) = session_storage() else {
+        let (Some(storage), Some(key)) = (session_storage(), &self.outbox_key) else {
             return;
         };
-        let key = self.outbox_key();
+        let key = key.as_str();
         if outbox.is_empty() {
-            let _ = storage.remove_item(&key);
+            let _ = storage.remove_item(key);
             return;
         }
         let rows = js_sys::Array::new();
@@ -394,16 +536,38 @@ impl Inner {
             .ok()
             .and_then(|t| t.as_string())
         {
-            let _ = storage.set_item(&key, &text);
+            let _ = storage.set_item(key, &text);
         }
     }
 
+    fn signs_in(&self) -> bool {
+        self.endpoint.auth.has_token() || self.endpoint.auth.with_credentials
+    }
+
     /// Posts a reply; the answer goes back to the engine as `PostAnswered`.
+    /// Signed in, it first makes sure the reply goes out as the person who
+    /// wrote it: if the sign-in is someone else's now, the reply is not
+    /// sent, and the switch takes it (and the others waiting) out of the
+    /// outbox, saved for its writer.
     fn post(&mut self, request: RequestId, client_id: String, content: String, inbox: &Inbox) {
         let url = self.channel_url("messages");
         let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
         let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
+        let check = (self.signs_in()).then(|| {
+            let bridge_url = self.endpoint.bridge_url.clone();
+            (bridge_url, self.person.clone(), self.options_author.clone())
+        });
         leptos::task::spawn_local(async move {
+            if let Some((bridge_url, writer, author)) = check {
+                if let Whoami::User(user) = whoami(&bridge_url, &auth).await {
+                    let now = person(user.as_deref(), &author);
+                    let switched = writer.as_ref().is_some_and(|writer| *writer != now);
+                    inbox.identified(user);
+                    if switched {
+                        return; // the switch took the reply out of the outbox
+                    }
+                }
+            }
             let event = match post(&url, &auth, &client_id, &content, author.as_deref()).await {
                 Ok(outcome) => Event::PostAnswered(request, outcome),
                 Err(Load::Unauthorized) => Event::Unauthorized,
@@ -416,10 +580,9 @@ impl Inner {
     }
 
     fn channel_url(&self, leaf: &str) -> String {
-        format!(
-            "{}/api/channels/{}/{leaf}",
-            self.endpoint.bridge_url, self.endpoint.channel
-        )
+        // Escaped, though the engine asks for nothing before it checked the name.
+        let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
+        format!("{}/api/channels/{channel}/{leaf}", self.endpoint.bridge_url)
     }
 
     fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
@@ -499,9 +662,10 @@ impl Inner {
 /// How long a post may take before it counts as failed (and is tried again).
 const POST_TIMEOUT_MS: u32 = 15_000;
 
-/// Posts a reply. A 401 is the sign-in; other 4xx are final refusals; the
-/// rest (network, 5xx, a timeout, an answer cut off) may or may not have
-/// stored it, and the engine tries again with the same client id.
+/// Posts a reply. What its status means is `panel_core::post_answer`'s to
+/// say; whatever is not an answer (network, a timeout, an answer cut off) may
+/// or may not have stored it, and the engine tries again with the same
+/// client id.
 async fn post(
     url: &str,
     auth: &Auth,
@@ -527,18 +691,18 @@ async fn post(
         .map_err(failed)?;
     let status = response.status();
     let text = response.text().await.map_err(failed)?;
-    match status {
+    match post_answer(status) {
         // The stored message, read as a stream's `message` event is.
-        200 | 201 => match decode("message", &text) {
+        PostAnswer::Stored => match decode("message", &text) {
             Ok(Incoming::Message(message)) => Ok(PostOutcome::Stored(message)),
             _ => Err(Load::Failed("an unreadable answer".into())),
         },
-        401 => Err(Load::Unauthorized),
-        400..=499 => {
+        PostAnswer::SignIn => Err(Load::Unauthorized),
+        PostAnswer::Refused => {
             let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
             Ok(PostOutcome::Refused(sentence))
         }
-        _ => Err(Load::Failed(format!("HTTP {status}"))),
+        PostAnswer::Retry => Err(Load::Failed(format!("HTTP {status}"))),
     }
 }
 
@@ -553,7 +717,7 @@ struct PostBody<'a> {
 
 /// A request with the panel's credentials: the token as a Bearer header, and
 /// the browser's cookies when asked for.
-async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
+pub(crate) async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
     if let Some(token) = auth.token().await {
         request = request.header("Authorization", &format!("Bearer {token}"));
     }

@@ -7,8 +7,10 @@
 //! - [`embed`]: `<discussion-panel>` and `mountDiscussionPanel(element, options)`
 //!   for pages that are not Leptos apps, with events for the host.
 //! - [`auth`]: signing in to the bridge (a token, refreshed on reconnects; cookies).
-//! - [`share`]: one stream for every tab of a browser profile (Web Locks and
-//!   `BroadcastChannel` around `panel_core::share`).
+//! - [`share`]: one stream for every tab of a browser profile and person (Web
+//!   Locks and `BroadcastChannel` around `panel_core::share`).
+//! - [`identity`]: who the reader is (`/api/me`), for the sharing and the
+//!   saved replies.
 //!
 //! The decisions (reconnection, watchdog, history merging) live in the
 //! `panel-core` crate and are re-exported as [`core`].
@@ -19,6 +21,7 @@ pub mod composer;
 pub mod connection;
 pub mod embed;
 pub mod header;
+pub mod identity;
 pub mod message_list;
 pub mod panel;
 pub mod share;

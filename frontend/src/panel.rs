@@ -213,7 +213,7 @@ pub fn DiscussionPanel(
                     .try_update_untracked(std::mem::take)
                     .unwrap_or_default();
                 if !text.is_empty() {
-                    composer.set_draft(&text);
+                    composer.take_back(&text);
                 }
             }
         });

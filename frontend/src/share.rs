@@ -35,8 +35,8 @@ const ROLE_ATTRIBUTE: &str = "data-discussion-stream";
 pub type Deliver = Rc<dyn Fn(Event)>;
 
 thread_local! {
-    /// The tab's `Sharing` per bridge URL, while panels use it.
-    static SHARINGS: RefCell<VecMap<String, Weak<Sharing>>> = RefCell::default();
+    /// The tab's `Sharing` per group (see [`Group`]), while panels use it.
+    static SHARINGS: RefCell<VecMap<Group, Weak<Sharing>>> = RefCell::default();
     static NEXT_PANEL: Cell<PanelId> = const { Cell::new(1) };
 }
 
@@ -51,56 +51,133 @@ pub fn supported() -> bool {
     has(&window, "BroadcastChannel") && has(&window.navigator(), "locks")
 }
 
+/// Which tabs share one stream: those of one bridge, and, past the channels
+/// one stream carries, one more group per full stream (`overflow`: 0, 1, …;
+/// each group has its own lock, channel between tabs and stream).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Group {
+    pub bridge_url: String,
+    /// Whose tabs: the signed-in user's name (empty without sign-in). Tabs
+    /// of two people never share a stream: each is signed in as its own.
+    pub user: String,
+    pub overflow: u32,
+}
+
+impl Group {
+    /// The Web Locks and `BroadcastChannel` name of the group.
+    fn name(&self) -> String {
+        let mut name = format!("discussion-panel {}", self.bridge_url);
+        if !self.user.is_empty() {
+            name.push_str(&format!(" user={}", self.user));
+        }
+        if self.overflow > 0 {
+            name.push_str(&format!(" #{}", self.overflow));
+        }
+        name
+    }
+}
+
 /// One panel's place in its tab's `Sharing`. Dropping it unmounts the panel there.
 pub struct ShareLink {
+    place: Rc<RefCell<Place>>,
+}
+
+/// Where a panel is: the sharing of its group, and its number there. A full
+/// stream moves it to the next group ([`ShareCommand::Overflow`]).
+struct Place {
     sharing: Rc<Sharing>,
     panel: PanelId,
 }
 
+/// What a sharing keeps of each of its panels.
+struct Member {
+    deliver: Deliver,
+    auth: Auth,
+    place: Weak<RefCell<Place>>,
+}
+
 impl ShareLink {
-    /// Joins (or starts) the tab's sharing of `bridge_url` with a panel of
-    /// `channel`; `deliver` takes its virtual stream's events. The shared
-    /// stream signs in as the panel that joined last (the tabs of one browser
-    /// profile are one person).
-    pub fn join(bridge_url: &str, channel: &str, auth: Auth, deliver: Deliver) -> ShareLink {
-        let existing = SHARINGS.with(|all| all.borrow().get(bridge_url).and_then(Weak::upgrade));
-        let sharing = existing.unwrap_or_else(|| {
-            let sharing = Sharing::start(bridge_url);
-            SHARINGS.with(|all| {
-                (all.borrow_mut()).insert(bridge_url.to_owned(), Rc::downgrade(&sharing))
-            });
-            sharing
+    /// Joins (or starts) the tab's sharing of `bridge_url` for `user` with a
+    /// panel of `channel`; `deliver` takes its virtual stream's events. The
+    /// shared stream signs in as the panel that joined last (all of `user`'s).
+    pub fn join(
+        bridge_url: &str,
+        user: &str,
+        channel: &str,
+        auth: Auth,
+        deliver: Deliver,
+    ) -> ShareLink {
+        let group = Group {
+            bridge_url: bridge_url.to_owned(),
+            user: user.to_owned(),
+            overflow: 0,
+        };
+        let place = Rc::new_cyclic(|me: &Weak<RefCell<Place>>| {
+            let (sharing, panel) = enter(group, auth, deliver, me.clone());
+            RefCell::new(Place { sharing, panel })
         });
-        let panel = NEXT_PANEL.with(|next| next.replace(next.get() + 1));
-        *sharing.auth.borrow_mut() = auth;
-        sharing.deliver.borrow_mut().insert(panel, deliver);
-        sharing.send(ShareEvent::PanelMounted {
-            panel,
-            channel: channel.to_owned(),
-        });
-        ShareLink { sharing, panel }
+        let (sharing, panel) = {
+            let place = place.borrow();
+            (place.sharing.clone(), place.panel)
+        };
+        let channel = channel.to_owned();
+        sharing.send(ShareEvent::PanelMounted { panel, channel });
+        ShareLink { place }
     }
 
     /// Tells the sharing what the panel's engine did with its virtual stream.
     pub fn send(&self, event: impl FnOnce(PanelId) -> ShareEvent) {
-        self.sharing.send(event(self.panel));
+        let (sharing, panel) = {
+            let place = self.place.borrow();
+            (place.sharing.clone(), place.panel)
+        };
+        sharing.send(event(panel));
     }
 }
 
+/// Adds a panel to the tab's sharing of `group`, started if need be; the
+/// caller tells its machine (`PanelMounted`) once the panel's place is set.
+fn enter(
+    group: Group,
+    auth: Auth,
+    deliver: Deliver,
+    place: Weak<RefCell<Place>>,
+) -> (Rc<Sharing>, PanelId) {
+    let existing = SHARINGS.with(|all| all.borrow().get(&group).and_then(Weak::upgrade));
+    let sharing = existing.unwrap_or_else(|| {
+        let sharing = Sharing::start(group.clone());
+        SHARINGS.with(|all| (all.borrow_mut()).insert(group, Rc::downgrade(&sharing)));
+        sharing
+    });
+    let panel = NEXT_PANEL.with(|next| next.replace(next.get() + 1));
+    *sharing.auth.borrow_mut() = auth.clone();
+    let member = Member {
+        deliver,
+        auth,
+        place,
+    };
+    sharing.members.borrow_mut().insert(panel, member);
+    (sharing, panel)
+}
+
+/// The panel leaves `sharing` after the current task: a panel that switches
+/// channel drops its connection and starts the next one in the same task, so
+/// the tab stays in the running (and keeps the stream, if it holds it) and the
+/// switch is a seamless change of channels for every tab.
+fn leave(sharing: Rc<Sharing>, panel: PanelId) {
+    sharing.members.borrow_mut().remove(&panel);
+    wasm_bindgen_futures::spawn_local(async move {
+        sharing.send(ShareEvent::PanelUnmounted { panel });
+        if Rc::strong_count(&sharing) == 1 {
+            SHARINGS.with(|all| all.borrow_mut().remove(&sharing.group));
+        }
+    });
+}
+
 impl Drop for ShareLink {
-    /// The panel leaves after the current task: a panel that switches channel
-    /// drops its connection and starts the next one in the same task, so the
-    /// tab stays in the running (and keeps the stream, if it holds it) and the
-    /// switch is a seamless change of channels for every tab.
     fn drop(&mut self) {
-        self.sharing.deliver.borrow_mut().remove(&self.panel);
-        let (sharing, panel) = (self.sharing.clone(), self.panel);
-        wasm_bindgen_futures::spawn_local(async move {
-            sharing.send(ShareEvent::PanelUnmounted { panel });
-            if Rc::strong_count(&sharing) == 1 {
-                SHARINGS.with(|all| all.borrow_mut().remove(&sharing.bridge_url));
-            }
-        });
+        let place = self.place.borrow();
+        leave(place.sharing.clone(), place.panel);
     }
 }
 
@@ -114,16 +191,16 @@ struct LockRequest {
     given_up: bool,
 }
 
-/// A tab's share of one bridge's stream.
+/// A tab's share of one group's stream.
 struct Sharing {
-    bridge_url: String,
+    group: Group,
     lock_name: String,
     me: Weak<Sharing>,
     machine: RefCell<Share>,
     /// Events raised while a step runs, handled after it (as in `Inbox`).
     queue: RefCell<VecDeque<ShareEvent>>,
     busy: Cell<bool>,
-    deliver: RefCell<VecMap<PanelId, Deliver>>,
+    members: RefCell<VecMap<PanelId, Member>>,
     channel: Option<BroadcastChannel>,
     stream: RefCell<Option<(u64, OwnedEventSource)>>,
     /// The real stream the machine wants open (0: none), for a token that
@@ -137,18 +214,18 @@ struct Sharing {
 }
 
 impl Sharing {
-    fn start(bridge_url: &str) -> Rc<Sharing> {
-        let name = format!("discussion-panel {bridge_url}");
+    fn start(group: Group) -> Rc<Sharing> {
+        let name = group.name();
         let channel = BroadcastChannel::new(&name).ok();
         let tab = (random() * 9_007_199_254_740_992.0) as u64;
         let sharing = Rc::new_cyclic(|me| Sharing {
-            bridge_url: bridge_url.to_owned(),
+            group,
             lock_name: name,
             me: me.clone(),
             machine: RefCell::new(Share::new(tab)),
             queue: RefCell::default(),
             busy: Cell::new(false),
-            deliver: RefCell::default(),
+            members: RefCell::default(),
             channel,
             stream: RefCell::default(),
             wanted: Cell::new(0),
@@ -250,7 +327,7 @@ impl Sharing {
                 stream,
                 channels,
                 last_event_id,
-            } => self.open_stream(stream, &channels.join(","), last_event_id),
+            } => self.open_stream(stream, &channels, last_event_id),
             ShareCommand::CloseStream(stream) => {
                 if self.wanted.get() == stream {
                     self.wanted.set(0);
@@ -262,11 +339,16 @@ impl Sharing {
             }
             ShareCommand::Deliver { panel, event } => {
                 // Out of the map first: the panel may leave while it handles it.
-                let deliver = self.deliver.borrow().get(&panel).cloned();
+                let deliver = (self.members.borrow().get(&panel)).map(|m| m.deliver.clone());
                 if let Some(deliver) = deliver {
                     deliver(event);
                 }
             }
+            ShareCommand::Overflow {
+                panel,
+                channel,
+                stream,
+            } => self.overflow(panel, &channel, stream),
             ShareCommand::ArmPruneTimer(after) => {
                 let me = self.me.clone();
                 let timer = Timeout::new(after as u32, move || {
@@ -279,15 +361,55 @@ impl Sharing {
         }
     }
 
+    /// Moves a panel that this group's full stream leaves out to the next
+    /// group, its virtual stream (if any) subscribed there.
+    fn overflow(&self, panel: PanelId, channel: &str, stream: Option<panel_core::StreamId>) {
+        let Some(member) = self.members.borrow_mut().remove(&panel) else {
+            return;
+        };
+        let Some(place) = member.place.upgrade() else {
+            return;
+        };
+        let group = Group {
+            overflow: self.group.overflow + 1,
+            ..self.group.clone()
+        };
+        log_info(&format!(
+            "shared stream: #{channel} goes to the stream of group {}: this one is full",
+            group.overflow
+        ));
+        let (sharing, panel) = enter(group, member.auth, member.deliver, member.place);
+        let next = Place {
+            sharing: sharing.clone(),
+            panel,
+        };
+        // This machine forgot the panel already; the link now holds the next.
+        drop(std::mem::replace(&mut *place.borrow_mut(), next));
+        let channel = channel.to_owned();
+        sharing.send(ShareEvent::PanelMounted { panel, channel });
+        if let Some(stream) = stream {
+            sharing.send(ShareEvent::Subscribe { panel, stream });
+        }
+    }
+
     fn open_stream(
         &self,
         stream: u64,
-        channels: &str,
+        channels: &[String],
         last_event_id: Option<panel_core::MessageId>,
     ) {
         *self.stream.borrow_mut() = None;
         self.wanted.set(stream);
-        let mut url = format!("{}/api/events?channels={channels}", self.bridge_url);
+        // Valid names need no escaping; escaped all the same, so that no name
+        // can ever add a parameter to the stream's URL.
+        let channels: Vec<String> = (channels.iter())
+            .map(|c| String::from(js_sys::encode_uri_component(c)))
+            .collect();
+        let mut url = format!(
+            "{}/api/events?channels={}",
+            self.group.bridge_url,
+            channels.join(",")
+        );
         if let Some(id) = last_event_id {
             url.push_str(&format!("&last_event_id={id}"));
         }

@@ -178,6 +178,31 @@ async fn a_lost_answer_still_leaves_exactly_one_copy() -> Result<(), Error> {
     once_everywhere(&s, "did my answer arrive?").await
 }
 
+/// 408, 425 and 429 say "not now", not "never": the reply is tried again
+/// (with its client id) and stored once, never left as a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_bridge_turning_a_reply_away_gets_it_again_later() -> Result<(), Error> {
+    let s = Scenario::live("a_busy_bridge_turning_a_reply_away", &page()).await?;
+    for (status, text) in [(429, "rate limited at first"), (408, "timed out at first")] {
+        let fault = reqwest::Client::new()
+            .put(s.bridge.url("/internal/post-fault"))
+            .json(&json!({ "busy": 2, "status": status }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure(fault.status().is_success(), || "the post fault".into())?;
+        type_reply(&s, text).await?;
+        once_everywhere(&s, text).await?;
+        let failed = s
+            .run_js("return document.querySelectorAll('li[data-state=\"failed\"]').length;")
+            .await?;
+        ensure(failed == 0, || {
+            format!("{failed} failed rows after a {status}")
+        })?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_reply_survives_a_reload_and_is_sent_once() -> Result<(), Error> {
     let name = "a_pending_reply_survives_a_reload_and_is_sent_once";
@@ -238,6 +263,42 @@ async fn a_refused_reply_says_why_and_can_be_edited_or_discarded() -> Result<(),
         .run_js("return document.querySelectorAll('li[data-client-id]').length;")
         .await?;
     ensure(rows == 0, || format!("{rows} pending rows left"))
+}
+
+/// Edit on a refused reply while the reader is writing another keeps what
+/// they wrote: the reply comes back after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_refused_reply_keeps_the_draft_being_written() -> Result<(), Error> {
+    let s = Scenario::live("editing_a_refused_reply_keeps_the_draft", &page()).await?;
+    s.run_js("document.querySelector('discussion-panel').send('y'.repeat(4001));")
+        .await?;
+    wait_until(SOON, "a failed row", || async {
+        let rows = s
+            .run_js("return document.querySelectorAll('li[data-state=\"failed\"]').length;")
+            .await
+            .ok()?;
+        (rows == 1).then_some(())
+    })
+    .await?;
+    let input = (s.browser.client)
+        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
+        .await
+        .map_err(|e| format!("no composer: {e}"))?;
+    (input.send_keys("half a thought").await).map_err(|e| format!("typing: {e}"))?;
+    s.run_js("document.querySelector('[data-action=\"edit\"]').click();")
+        .await?;
+    let draft = s
+        .run_js("return document.querySelector('.dp-input').value;")
+        .await?;
+    let expected = format!("half a thought\n\n{}", "y".repeat(4001));
+    ensure(draft.as_str() == Some(expected.as_str()), || {
+        let text = draft.as_str().unwrap_or_default();
+        format!(
+            "the composer holds {:?}… ({} characters)",
+            text.chars().take(40).collect::<String>(),
+            text.chars().count()
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

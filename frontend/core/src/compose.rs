@@ -24,9 +24,31 @@ pub fn counter(draft: &str) -> String {
     }
 }
 
+/// The composer's text after a refused reply is taken back to edit: the
+/// reply, or, when the reader is already writing something, their draft with
+/// the reply after it (a blank line between), so neither is lost.
+pub fn take_back(draft: &str, reply: &str) -> String {
+    if draft.trim().is_empty() {
+        reply.to_owned()
+    } else {
+        format!("{}\n\n{reply}", draft.trim_end())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_taken_back_never_overwrites_a_draft() {
+        assert_eq!(take_back("", "refused"), "refused");
+        assert_eq!(take_back(" \n", "refused"), "refused");
+        assert_eq!(
+            take_back("half a thought", "refused"),
+            "half a thought\n\nrefused"
+        );
+        assert_eq!(take_back("line\n\n", "refused"), "line\n\nrefused");
+    }
 
     #[test]
     fn a_draft_goes_when_it_has_words_and_fits() {

@@ -36,4 +36,7 @@ pub use options::Options;
 pub use protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
 };
-pub use wire::{check_history_size, decode, decode_history, error_sentence, DecodeError, Incoming};
+pub use wire::{
+    check_history_size, decode, decode_history, error_sentence, post_answer, DecodeError, Incoming,
+    PostAnswer,
+};

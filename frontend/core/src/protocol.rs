@@ -148,6 +148,11 @@ pub enum Event {
     Send { client_id: String, content: String },
     /// Replies saved before the page was reloaded, to send (or show failed).
     OutboxRestored(Vec<Outgoing>),
+    /// The reader is someone else now (the host switched accounts): the
+    /// replies waiting are the previous person's, and the glue keeps them
+    /// for that person; these are the new reader's own. A post under way
+    /// goes on (it was sent as its writer), but its answer is not awaited.
+    OutboxSwitched(Vec<Outgoing>),
     /// A post of a reply ended.
     PostAnswered(RequestId, PostOutcome),
     /// The reader takes a refused reply back to edit it.

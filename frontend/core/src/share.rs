@@ -25,7 +25,7 @@
 //! open: the new stream resumes from the newest id relayed, so nothing falls
 //! in between.
 
-use crate::message::MessageId;
+use crate::message::{is_valid_channel, MessageId};
 use crate::protocol::{Event, ReadyState, StreamId};
 use crate::vecmap::VecMap;
 use crate::wire::{decode, resync_channels, Incoming};
@@ -155,7 +155,21 @@ pub enum ShareCommand {
     Log(String),
     /// A line for the console, as a warning: a payload was dropped.
     Warn(String),
+    /// The shared stream is full ([`MAX_STREAM_CHANNELS`]) without this
+    /// panel's channel: the panel has left this machine, and joins the next
+    /// group of tabs' sharing (another lock, another stream) with its virtual
+    /// stream `stream`, if it has one, subscribed there.
+    Overflow {
+        panel: PanelId,
+        channel: String,
+        stream: Option<StreamId>,
+    },
 }
+
+/// The most channels one stream carries (the bridge refuses more). Past it,
+/// the channels that sort last go to another group's stream
+/// ([`ShareCommand::Overflow`]), so no panel is left without one.
+pub const MAX_STREAM_CHANNELS: usize = 64;
 
 /// How long a new holder waits for answers to its `Who` before it forgets
 /// tabs that did not answer (they crashed without a `Bye`).
@@ -279,6 +293,16 @@ impl Share {
         let mut out = Vec::new();
         match event {
             ShareEvent::PanelMounted { panel, channel } => {
+                // A name that is not a channel never reaches what is shared:
+                // its panel stops on its own (see `Engine`), and the other
+                // tabs' stream must not ask the bridge for it.
+                if !is_valid_channel(&channel) {
+                    out.push(ShareCommand::Log(
+                        "a panel with an invalid channel name stays out of the shared stream"
+                            .into(),
+                    ));
+                    return out;
+                }
                 self.panels.insert(panel, Panel { channel, sub: None });
                 self.panels_changed(&mut out);
             }
@@ -349,12 +373,14 @@ impl Share {
         set
     }
 
-    /// What the holder's stream must carry: every tab's channels, sorted.
+    /// What the holder's stream carries: every tab's channels, sorted, up to
+    /// [`MAX_STREAM_CHANNELS`] of them.
     fn union(&self) -> Vec<String> {
         let mut set = self.own_channels();
         for channel in self.peers.values().flat_map(|peer| &peer.channels) {
             insert_sorted(&mut set, channel);
         }
+        set.truncate(MAX_STREAM_CHANNELS);
         set
     }
 
@@ -488,7 +514,10 @@ impl Share {
 
     fn relayed(&mut self, relay: Relay, out: &mut Out) {
         match relay {
-            Relay::Wants { tab, channels } => {
+            Relay::Wants { tab, mut channels } => {
+                // Another tab (an older build, a page of another script on
+                // this origin) could name anything: only channels count.
+                channels.retain(|channel| is_valid_channel(channel));
                 self.peers.insert(
                     tab,
                     Peer {
@@ -698,6 +727,7 @@ impl Share {
         if newer || status.is_some() {
             self.status = status;
         }
+        let overflowed = self.overflow(out);
         // A panel whose channel this stream does not carry waits, and its tab
         // reminds the holder: that tab's `Wants` has not reached it yet, or
         // the holder forgot a tab that stayed silent too long.
@@ -762,9 +792,43 @@ impl Share {
                 }
             }
         }
-        if left_out && !self.is_holder() {
+        if overflowed {
+            self.panels_changed(out);
+        } else if left_out && !self.is_holder() {
             self.announce(out);
         }
+    }
+
+    /// Moves the panels that a full stream leaves out to the next group
+    /// ([`ShareCommand::Overflow`]); returns whether any moved.
+    fn overflow(&mut self, out: &mut Out) -> bool {
+        if self.carried.len() < MAX_STREAM_CHANNELS {
+            return false;
+        }
+        let carried = &self.carried;
+        let over: Vec<PanelId> = (self.panels.iter())
+            .filter(|(_, p)| !carried.contains(&p.channel))
+            .map(|(&panel, _)| panel)
+            .collect();
+        for &panel in &over {
+            let Some(p) = self.panels.remove(&panel) else {
+                continue;
+            };
+            let stream = p.sub.as_ref().map(|sub| sub.stream);
+            if let Some(stream) = p.sub.and_then(|sub| sub.open_on.map(|_| sub.stream)) {
+                // What a browser reconnect looks like: it opens again there.
+                out.push(ShareCommand::Deliver {
+                    panel,
+                    event: Event::StreamError(stream, ReadyState::Connecting),
+                });
+            }
+            out.push(ShareCommand::Overflow {
+                panel,
+                channel: p.channel,
+                stream,
+            });
+        }
+        !over.is_empty()
     }
 
     /// Hands an event of `source` to the panels it concerns. `decoded`: the

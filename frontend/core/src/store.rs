@@ -63,7 +63,14 @@ impl MessageStore {
     /// Adds a message that did not come in order (a reply's own post
     /// answer): it is shown like the others, but does not move the point
     /// catch-ups start from, since messages below it may still be on their way.
+    /// One older than every held message is left to the older pages: held
+    /// below the window, it would make the next older page start below it,
+    /// and the messages in between would never be shown (a reply stored long
+    /// ago whose answer comes back late, say).
     pub fn merge_aside(&mut self, message: Message) -> MergeOutcome {
+        if self.oldest().is_some_and(|oldest| message.id < oldest) {
+            return MergeOutcome::default();
+        }
         self.merge_as([message], false)
     }
 
@@ -182,6 +189,31 @@ mod tests {
 
     fn ids(store: &MessageStore) -> Vec<u64> {
         store.iter().map(|m| m.id.0).collect()
+    }
+
+    /// A reply stored before the held window, confirmed late: held below the
+    /// window it would leave a hole the older pages never fill.
+    #[test]
+    fn a_message_aside_never_lands_below_the_held_window() {
+        let mut store = MessageStore::new(100);
+        store.merge((100..110).map(message));
+        assert!(!store.merge_aside(message(50)).changed());
+        assert_eq!(
+            store.oldest(),
+            Some(MessageId(100)),
+            "older pages start at 100"
+        );
+        // Within the window and above it, it is shown.
+        assert!(store.merge_aside(message(105)).added == 0, "held already");
+        assert!(store.merge_aside(message(200)).changed());
+        assert_eq!(
+            store.newest_id(),
+            Some(MessageId(109)),
+            "not a catch-up point"
+        );
+        // An empty store has no window yet.
+        let mut empty = MessageStore::new(100);
+        assert!(empty.merge_aside(message(50)).changed());
     }
 
     #[test]

@@ -206,6 +206,32 @@ pub fn error_sentence(body: &str) -> Option<String> {
     serde_json::from_str::<Payload>(body).ok()?.error
 }
 
+/// What the status of a post's answer means for the reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostAnswer {
+    /// Stored (201), or stored before (200, the same client id again).
+    Stored,
+    /// The sign-in was refused (401).
+    SignIn,
+    /// A final refusal, with the bridge's sentence: the reply itself is wrong.
+    Refused,
+    /// Not stored this time, and nothing is wrong with the reply: a timeout
+    /// (408), too early (425), too many requests (429), or any 5xx. Tried
+    /// again with the same client id, so it can never be stored twice.
+    Retry,
+}
+
+/// Classifies a post's answer by its status.
+pub fn post_answer(status: u16) -> PostAnswer {
+    match status {
+        200 | 201 => PostAnswer::Stored,
+        401 => PostAnswer::SignIn,
+        408 | 425 | 429 => PostAnswer::Retry,
+        400..=499 => PostAnswer::Refused,
+        _ => PostAnswer::Retry,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +357,19 @@ mod tests {
             for event in ["message", "status", "heartbeat", "resync"] {
                 let _ = decode(event, &data);
             }
+        }
+    }
+
+    #[test]
+    fn a_post_is_refused_only_for_what_is_wrong_with_the_reply() {
+        assert_eq!(post_answer(201), PostAnswer::Stored);
+        assert_eq!(post_answer(200), PostAnswer::Stored);
+        assert_eq!(post_answer(401), PostAnswer::SignIn);
+        for busy in [408, 425, 429, 500, 502, 503, 504] {
+            assert_eq!(post_answer(busy), PostAnswer::Retry, "{busy}");
+        }
+        for wrong in [400, 403, 404, 413, 422] {
+            assert_eq!(post_answer(wrong), PostAnswer::Refused, "{wrong}");
         }
     }
 }

@@ -12,6 +12,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 const CHANNELS: [&str; 3] = ["general", "design", "random"];
 
+/// A name a link can put in a tab (`?channel=bad%20name`): its panel stops on
+/// its own, and must never touch the other tabs.
+const BAD: &str = "bad name";
+
+fn valid(channel: &str) -> bool {
+    channel != BAD
+}
+
 fn message_data(id: u64, channel: &str) -> String {
     format!(
         r#"{{"id":"{id}","channel_id":"{channel}","author":"a","content":"m{id}","timestamp":"2026-11-24T00:00:00.000Z"}}"#
@@ -820,6 +828,7 @@ impl World {
                     self.tabs.get_mut(&tab).unwrap().prune_due = Some(self.now + after);
                 }
                 ShareCommand::Log(_) | ShareCommand::Warn(_) => {}
+                ShareCommand::Overflow { .. } => panic!("three channels filled a stream"),
             }
         }
     }
@@ -904,6 +913,13 @@ impl World {
         };
         if real.open || real.zombie {
             return;
+        }
+        // The bridge refuses a list with a name that is not a channel (400),
+        // and the browser gives up on the stream.
+        if !real.channels.iter().all(|c| valid(c)) {
+            let refused = ShareEvent::StreamError(real.id, ReadyState::Closed);
+            real.zombie = true; // nothing more comes of it
+            return self.work.push_back((tab, Work::Share(refused)));
         }
         real.open = true;
         let stream = real.id;
@@ -998,7 +1014,8 @@ impl World {
         match action {
             Action::OpenTab(pick) => {
                 if self.tabs.len() < 5 {
-                    self.open_tab(CHANNELS[pick as usize % 3]);
+                    let channel = CHANNELS.get(pick as usize % 4).copied().unwrap_or(BAD);
+                    self.open_tab(channel);
                 }
             }
             Action::CloseTab(pick) => {
@@ -1107,10 +1124,10 @@ impl World {
                     .is_some_and(|r| !r.open && !r.zombie)
             }) {
                 self.open_real(tab);
-            } else if let Some(&tab) = tabs
-                .iter()
-                .find(|tab| self.tabs[tab].panel.engine.view().stopped)
-            {
+            } else if let Some(&tab) = tabs.iter().find(|tab| {
+                let panel = &self.tabs[tab].panel;
+                panel.engine.view().stopped && valid(&panel.channel)
+            }) {
                 self.work
                     .push_back((tab, Work::Engine(Event::RetryPressed)));
             } else if self.settled() {
@@ -1128,13 +1145,24 @@ impl World {
         )))
     }
 
+    /// Every panel of a valid channel Live over one stream; a panel of an
+    /// invalid name stopped, holding no stream.
     fn settled(&self) -> bool {
+        let valid_tabs = (self.tabs.values())
+            .filter(|t| valid(&t.panel.channel))
+            .count();
         self.tabs.values().all(|t| {
-            t.panel.engine.view().label == Label::Live
+            let view = t.panel.engine.view();
+            let shown = if valid(&t.panel.channel) {
+                view.label == Label::Live
+            } else {
+                view.stopped && t.real.is_none()
+            };
+            shown
                 && t.panel.requests.is_empty()
                 && t.bus.is_empty()
                 && t.real.as_ref().is_none_or(|r| r.open && !r.zombie)
-        }) && self.streams() == usize::from(!self.tabs.is_empty())
+        }) && self.streams() == usize::from(valid_tabs > 0)
     }
 
     fn streams(&self) -> usize {

@@ -65,7 +65,7 @@ fuzz_target!(|input: &[u8]| {
             .unwrap_or(0);
         let id = u64::from(a) * 256 + u64::from(b);
         now += u64::from(b) * 37;
-        let event = match kind % 20 {
+        let event = match kind % 21 {
             0 => Event::StreamOpened(stream),
             1 => Event::StreamError(stream, ReadyState::Connecting),
             2 => Event::StreamError(stream, ReadyState::Closed),
@@ -117,6 +117,16 @@ fuzz_target!(|input: &[u8]| {
                 },
             ),
             18 => Event::OlderWanted,
+            // The host switched accounts: another person's replies.
+            19 => Event::OutboxSwitched(
+                (0..a % 3)
+                    .map(|k| panel_core::Outgoing {
+                        client_id: format!("s{}", (b % 4) + k),
+                        content: "someone else's".into(),
+                        failed: None,
+                    })
+                    .collect(),
+            ),
             _ => Event::TimerFired(Timer::Watchdog),
         };
         step(&mut engine, event, now, &mut requests);

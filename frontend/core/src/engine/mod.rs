@@ -159,6 +159,10 @@ impl Engine {
                     out.push(Command::ShowOutbox);
                 }
             }
+            (_, Event::OutboxSwitched(replies)) => {
+                self.outbox.switch(replies);
+                out.push(Command::ShowOutbox);
+            }
             (_, Event::OutboxRestored(replies)) => {
                 for reply in replies {
                     self.outbox.push(reply);

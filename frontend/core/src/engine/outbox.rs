@@ -42,6 +42,16 @@ impl Outbox {
         true
     }
 
+    /// Puts another person's replies in place of these (their writer keeps
+    /// them); the post under way is no longer awaited.
+    pub(super) fn switch(&mut self, replies: Vec<Outgoing>) {
+        self.items.clear();
+        self.in_flight = None;
+        for reply in replies {
+            self.push(reply);
+        }
+    }
+
     /// Forgets the reply with this client id (confirmed, edited or
     /// discarded); whether there was one.
     pub(super) fn remove(&mut self, client_id: &str) -> Option<Outgoing> {

@@ -703,6 +703,48 @@ fn a_reply_waits_for_live_is_retried_with_its_id_and_a_refusal_is_final() {
     assert!(h.engine.outbox().is_empty());
 }
 
+/// The host switches accounts while a reply waits: it is the previous
+/// person's, and never goes out under the new one's name.
+#[test]
+fn an_account_switch_takes_the_waiting_replies_out_of_the_outbox() {
+    let mut h = Harness::new();
+    h.live_with(vec![]);
+    let sent = h.step(Event::Send {
+        client_id: "a-1".into(),
+        content: "from alice".into(),
+    });
+    let (request, _) = post_request(&sent).expect("sent while Live");
+    // A second one waits behind it when the switch comes.
+    h.step(Event::Send {
+        client_id: "a-2".into(),
+        content: "also from alice".into(),
+    });
+    let bobs = Outgoing {
+        client_id: "b-1".into(),
+        content: "from bob".into(),
+        failed: None,
+    };
+    let switched = h.step(Event::OutboxSwitched(vec![bobs.clone()]));
+    assert!(switched.contains(&Command::ShowOutbox));
+    assert_eq!(h.engine.outbox(), [bobs]);
+    // The post under way is not awaited: its failure retries nothing of
+    // alice's, and bob's reply goes next.
+    let after = h.step(Event::PostAnswered(
+        request,
+        PostOutcome::Failed("lost".into()),
+    ));
+    assert!(
+        !after
+            .iter()
+            .any(|c| matches!(c, Command::ArmTimer(Timer::PostRetry, _))),
+        "{after:?}"
+    );
+    let (_, next) = post_request(&switched)
+        .or_else(|| post_request(&after))
+        .expect("bob's reply is sent");
+    assert_eq!(next, "b-1");
+}
+
 #[test]
 fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
     let mut h = Harness::new(); // page_limit 10, room for 30

@@ -1,0 +1,234 @@
+//! One tab, one link or one panel must never break another's: table tests of
+//! the share machine's guards (a name that is not a channel never reaches the
+//! shared stream; a full stream moves the panels it leaves out to another
+//! group instead of leaving them without a stream).
+
+use panel_core::share::{
+    Relay, Share, ShareCommand, ShareEvent, Shared, Source, MAX_STREAM_CHANNELS,
+};
+use panel_core::{Event, ReadyState};
+
+fn posts(commands: &[ShareCommand]) -> Vec<&Relay> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Post(relay) => Some(relay),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opened(commands: &[ShareCommand]) -> Vec<Vec<String>> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::OpenStream { channels, .. } => Some(channels.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn holder_of(channel: &str) -> Share {
+    let mut share = Share::new(1);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: channel.into(),
+    });
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    share
+}
+
+const CRAFTED: &str = "x&last_event_id=18446744073709551615";
+
+#[test]
+fn a_panel_with_an_invalid_channel_joins_nothing_shared() {
+    for bad in ["bad name", CRAFTED, "", &"x".repeat(65), "a,b", "é"] {
+        let mut share = Share::new(3);
+        let out = share.handle(ShareEvent::PanelMounted {
+            panel: 1,
+            channel: bad.to_string(),
+        });
+        assert!(posts(&out).is_empty(), "{bad:?} was announced: {out:?}");
+        assert!(
+            !out.contains(&ShareCommand::RequestLock { steal: false }),
+            "{bad:?} made the tab run for the lock: {out:?}"
+        );
+        assert!(share.is_empty(), "{bad:?} was kept");
+    }
+    // Beside a valid one, the holder's stream carries the valid one only.
+    let mut share = holder_of("general");
+    let out = share.handle(ShareEvent::PanelMounted {
+        panel: 2,
+        channel: CRAFTED.into(),
+    });
+    assert!(
+        opened(&out).is_empty(),
+        "reopened for an invalid name: {out:?}"
+    );
+}
+
+#[test]
+fn another_tabs_invalid_names_never_reach_the_stream() {
+    let mut share = holder_of("general");
+    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 9,
+        channels: vec!["bad name".into(), CRAFTED.into(), "design".into()],
+    }));
+    assert_eq!(
+        opened(&out),
+        vec![vec!["design".to_string(), "general".to_string()]],
+        "{out:?}"
+    );
+    // A tab that names nothing valid changes nothing.
+    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 10,
+        channels: vec!["bad name".into()],
+    }));
+    assert!(opened(&out).is_empty(), "{out:?}");
+}
+
+/// `c000` … `c{n-1}`, which sort in that order.
+fn channels(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("c{i:03}")).collect()
+}
+
+#[test]
+fn a_stream_carries_at_most_the_cap_and_the_panels_past_it_move_on() {
+    let mut share = Share::new(1);
+    for (panel, channel) in channels(MAX_STREAM_CHANNELS + 2).into_iter().enumerate() {
+        share.handle(ShareEvent::PanelMounted {
+            panel: panel as u64,
+            channel,
+        });
+    }
+    let out = share.handle(ShareEvent::LockGranted { now: 0 });
+    let carried = opened(&out);
+    assert_eq!(carried.len(), 1, "{out:?}");
+    assert_eq!(
+        carried[0],
+        channels(MAX_STREAM_CHANNELS),
+        "the first 64, sorted"
+    );
+    // The holder hears its own stream's state: the two panels past the cap
+    // leave for the next group, and nothing is reopened for them.
+    let moved: Vec<(u64, String)> = out
+        .iter()
+        .filter_map(|c| match c {
+            ShareCommand::Overflow { panel, channel, .. } => Some((*panel, channel.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        vec![(64, "c064".to_string()), (65, "c065".to_string())],
+        "{out:?}"
+    );
+    assert!(!share.is_empty(), "the panels within the cap stay");
+}
+
+#[test]
+fn a_follower_panel_left_out_of_a_full_stream_moves_on_with_its_virtual_stream() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "zzz".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 4,
+    });
+    let full = ShareEvent::Relayed(Relay::State {
+        source: Source {
+            epoch: 5,
+            stream: 1,
+        },
+        state: Shared::Open,
+        seamless: false,
+        channels: channels(MAX_STREAM_CHANNELS),
+        status: None,
+    });
+    let out = share.handle(full);
+    assert!(
+        out.contains(&ShareCommand::Overflow {
+            panel: 1,
+            channel: "zzz".into(),
+            stream: Some(4),
+        }),
+        "{out:?}"
+    );
+    assert!(share.is_empty(), "the panel left this group");
+    assert!(
+        posts(&out)
+            .iter()
+            .any(|r| matches!(r, Relay::Bye { tab: 3 })),
+        "its tab, now without panels here, says goodbye: {out:?}"
+    );
+}
+
+#[test]
+fn a_panel_open_on_a_stream_that_fills_up_without_it_reconnects_elsewhere() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "zzz".into(),
+    });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 2,
+    });
+    let state = |stream, channels: Vec<String>| {
+        ShareEvent::Relayed(Relay::State {
+            source: Source { epoch: 5, stream },
+            state: Shared::Open,
+            seamless: false,
+            channels,
+            status: None,
+        })
+    };
+    let out = share.handle(state(1, vec!["zzz".into()]));
+    assert!(out.contains(&ShareCommand::Deliver {
+        panel: 1,
+        event: Event::StreamOpened(2)
+    }));
+    // Other tabs fill the stream with 64 channels that sort first.
+    let out = share.handle(state(2, channels(MAX_STREAM_CHANNELS)));
+    let at = |wanted: &ShareCommand| out.iter().position(|c| c == wanted);
+    let error = at(&ShareCommand::Deliver {
+        panel: 1,
+        event: Event::StreamError(2, ReadyState::Connecting),
+    });
+    let moved = at(&ShareCommand::Overflow {
+        panel: 1,
+        channel: "zzz".into(),
+        stream: Some(2),
+    });
+    assert!(
+        error.is_some() && moved.is_some() && error < moved,
+        "a reconnect, then the move: {out:?}"
+    );
+}
+
+#[test]
+fn a_stream_below_the_cap_moves_no_one() {
+    let mut share = Share::new(3);
+    share.handle(ShareEvent::PanelMounted {
+        panel: 1,
+        channel: "zzz".into(),
+    });
+    let out = share.handle(ShareEvent::Relayed(Relay::State {
+        source: Source {
+            epoch: 5,
+            stream: 1,
+        },
+        state: Shared::Open,
+        seamless: false,
+        channels: channels(MAX_STREAM_CHANNELS - 1),
+        status: None,
+    }));
+    assert!(
+        !out.iter()
+            .any(|c| matches!(c, ShareCommand::Overflow { .. })),
+        "{out:?}"
+    );
+    assert!(!share.is_empty());
+}
