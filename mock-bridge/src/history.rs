@@ -46,6 +46,17 @@ impl ChannelLog {
         }
     }
 
+    /// Remembers that the history was cut through `id` before (a restart
+    /// after compaction): a replay from below it must resync.
+    pub fn evicted_through(&mut self, id: u64) {
+        self.evicted_through = self.evicted_through.max(Some(id));
+    }
+
+    /// The largest id cut from this history, if any.
+    pub fn evicted(&self) -> Option<u64> {
+        self.evicted_through
+    }
+
     /// Answers a history query, oldest to newest.
     pub fn query(&self, query: HistoryQuery) -> Vec<Arc<Message>> {
         let start = query

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::history::ChannelLog;
 use crate::message::{Message, NewMessage};
-use crate::persist::HistoryFile;
+use crate::persist::{HistoryFile, Memory};
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
 use crate::streams::{Listen, Streams};
@@ -282,6 +282,11 @@ impl Posted {
         self.by_id.get(client_id)
     }
 
+    /// The remembered posts, oldest first.
+    fn in_order(&self) -> impl Iterator<Item = &Arc<Message>> {
+        self.order.iter().filter_map(|id| self.by_id.get(id))
+    }
+
     fn insert(&mut self, client_id: String, message: Arc<Message>) {
         if self.by_id.insert(client_id.clone(), message).is_none() {
             self.order.push_back(client_id);
@@ -315,19 +320,36 @@ impl Hub {
         let capacity = config.history_per_channel as usize;
         let mut writer = None;
         let mut floor = 0;
-        let mut posted = Posted::default();
+        let mut posted_ids = Posted::default();
         if let Some(path) = &config.history_file {
             let (mut file, loaded) = HistoryFile::open(path, config.history_fsync)?;
             tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
-            floor = loaded.iter().map(|m| m.id).max().unwrap_or(0);
+            let memory = file.take_memory();
+            floor = (loaded.iter().map(|m| m.id))
+                .chain(memory.posted.iter().map(|m| m.id))
+                .chain(memory.evicted_through.values().copied())
+                .max()
+                .unwrap_or(0);
             let held = loaded.len();
+            for posted in memory.posted {
+                if let Some(client_id) = posted.client_id.clone() {
+                    posted_ids.insert(client_id, Arc::new(posted));
+                }
+            }
+            for (channel, through) in memory.evicted_through {
+                channels
+                    .entry(channel)
+                    .or_insert_with(|| Channel::new(capacity))
+                    .log
+                    .evicted_through(through);
+            }
             for message in loaded {
                 let channel = channels
                     .entry(message.channel_id.clone())
                     .or_insert_with(|| Channel::new(capacity));
                 let message = Arc::new(message);
                 if let Some(client_id) = &message.client_id {
-                    posted.insert(client_id.clone(), message.clone());
+                    posted_ids.insert(client_id.clone(), message.clone());
                 }
                 channel.log.push(message);
             }
@@ -336,7 +358,19 @@ impl Hub {
                 .flat_map(|c| c.log.iter().map(|m| &**m))
                 .collect();
             kept.sort_by_key(|m| m.id);
-            file.compact(&kept, held)?;
+            // What is no longer retained but still known: each channel's cut,
+            // and the posts a retry must still find.
+            let retained: std::collections::HashSet<u64> = kept.iter().map(|m| m.id).collect();
+            let memory = Memory {
+                evicted_through: (channels.iter())
+                    .filter_map(|(name, c)| Some((name.clone(), c.log.evicted()?)))
+                    .collect(),
+                posted: (posted_ids.in_order())
+                    .filter(|m| !retained.contains(&m.id))
+                    .map(|m| (**m).clone())
+                    .collect(),
+            };
+            file.compact(&kept, held, &memory)?;
             writer = Some(file);
         }
         let users = match &config.users {
@@ -355,7 +389,7 @@ impl Hub {
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
-            posted: Mutex::new(posted),
+            posted: Mutex::new(posted_ids),
             drop_post_answers: AtomicU64::new(0),
             busy_posts: AtomicU64::new(0),
             busy_status: std::sync::atomic::AtomicU16::new(429),

@@ -9,14 +9,50 @@
 //! it. The file holds only what the bridge retains: [`HistoryFile::compact`]
 //! rewrites it at start (to a temporary file, then renamed over it).
 //!
+//! What the bridge knows beyond the messages it retains is kept too, in lines
+//! of their own that compaction writes first ([`Memory`]): how far each
+//! channel's history was cut (so a resume from before it is told to resync,
+//! however many restarts later), and the posts it still recognises by their
+//! client ids (so a late retry gets its original, not a copy).
+//!
 //! Durability: every append is handed to the operating system before the
 //! message is acknowledged, so it survives the process being killed; with
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
 use crate::message::Message;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+/// What the file remembers beyond the retained messages.
+#[derive(Debug, Default, PartialEq)]
+pub struct Memory {
+    /// Per channel, the largest id cut from its history.
+    pub evicted_through: BTreeMap<String, u64>,
+    /// Posts no longer retained that a retry must still find, by client id.
+    pub posted: Vec<Message>,
+}
+
+impl Memory {
+    pub fn is_empty(&self) -> bool {
+        self.evicted_through.is_empty() && self.posted.is_empty()
+    }
+}
+
+/// One line of the file.
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+enum Line {
+    Evicted {
+        evicted_through: BTreeMap<String, u64>,
+    },
+    Posted {
+        posted: Message,
+    },
+    Message(Message),
+}
 
 /// An open history file, positioned for appending.
 #[derive(Debug)]
@@ -29,6 +65,8 @@ pub struct HistoryFile {
     length: u64,
     /// Flush every append to the disk before acknowledging it.
     fsync: bool,
+    /// What the file remembered when it was opened ([`HistoryFile::take_memory`]).
+    memory: Memory,
 }
 
 impl HistoryFile {
@@ -40,6 +78,7 @@ impl HistoryFile {
             .append(true)
             .open(path)?;
         let mut messages = Vec::new();
+        let mut memory = Memory::default();
         let mut good_until = 0u64;
         let mut offset = 0u64;
         let mut reader = BufReader::new(&mut file);
@@ -54,9 +93,18 @@ impl HistoryFile {
             number += 1;
             offset += read as u64;
             let complete = line.ends_with(b"\n");
-            match serde_json::from_slice::<Message>(line.trim_ascii()) {
-                Ok(message) if complete => {
-                    messages.push(message);
+            match serde_json::from_slice::<Line>(line.trim_ascii()) {
+                Ok(line) if complete => {
+                    match line {
+                        Line::Message(message) => messages.push(message),
+                        Line::Posted { posted } => memory.posted.push(posted),
+                        Line::Evicted { evicted_through } => {
+                            for (channel, id) in evicted_through {
+                                let through = memory.evicted_through.entry(channel).or_default();
+                                *through = (*through).max(id);
+                            }
+                        }
+                    }
                     good_until = offset;
                 }
                 _ if line.trim_ascii().is_empty() => good_until = offset,
@@ -83,9 +131,15 @@ impl HistoryFile {
                 file,
                 length: good_until,
                 fsync,
+                memory,
             },
             messages,
         ))
+    }
+
+    /// What the file remembered beyond its messages when it was opened.
+    pub fn take_memory(&mut self) -> Memory {
+        std::mem::take(&mut self.memory)
     }
 
     /// Appends one message. It is in the operating system's hands when this
@@ -116,17 +170,31 @@ impl HistoryFile {
         }
     }
 
-    /// Rewrites the file to hold exactly `kept` (what the bridge retains), when
-    /// it holds more: a new file is written and flushed beside it, then renamed
-    /// over it, so a crash midway leaves the old file whole.
-    pub fn compact(&mut self, kept: &[&Message], held: usize) -> io::Result<()> {
-        if held <= kept.len() {
+    /// Rewrites the file to hold exactly `memory` and `kept` (what the bridge
+    /// retains), when it holds more or there is something to remember: a new
+    /// file is written and flushed beside it, then renamed over it, so a crash
+    /// midway leaves the old file whole.
+    pub fn compact(&mut self, kept: &[&Message], held: usize, memory: &Memory) -> io::Result<()> {
+        if held <= kept.len() && memory.is_empty() {
             return Ok(());
         }
         let mut temporary = self.path.clone().into_os_string();
         temporary.push(".compacting");
         let temporary = PathBuf::from(temporary);
         let mut contents = Vec::new();
+        if !memory.evicted_through.is_empty() {
+            let evicted_through = memory.evicted_through.clone();
+            serde_json::to_writer(&mut contents, &Line::Evicted { evicted_through })
+                .map_err(io::Error::other)?;
+            contents.push(b'\n');
+        }
+        for posted in &memory.posted {
+            let line = Line::Posted {
+                posted: posted.clone(),
+            };
+            serde_json::to_writer(&mut contents, &line).map_err(io::Error::other)?;
+            contents.push(b'\n');
+        }
         for message in kept {
             serde_json::to_writer(&mut contents, message).map_err(io::Error::other)?;
             contents.push(b'\n');
@@ -203,7 +271,8 @@ mod tests {
         }
         let (mut file, loaded) = HistoryFile::open(&path, false).unwrap();
         let kept: Vec<&Message> = loaded.iter().filter(|m| m.id > 7).collect();
-        file.compact(&kept, loaded.len()).unwrap();
+        file.compact(&kept, loaded.len(), &Memory::default())
+            .unwrap();
         file.append(&message(11)).unwrap();
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert_eq!(lines, 4);
