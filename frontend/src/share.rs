@@ -484,7 +484,17 @@ impl Sharing {
         let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock| {
             let mut release = None;
             let held = Promise::new(&mut |resolve, _| release = Some(resolve));
-            with(&me, |s| s.granted(id, release.take()));
+            match me.upgrade() {
+                Some(sharing) => sharing.granted(id, release.take()),
+                // Granted after this tab's sharing ended (its abort came too
+                // late): nobody would ever let it go, and no other tab of
+                // the group could hold the stream. Let it go at once.
+                None => {
+                    if let Some(release) = release.take() {
+                        let _ = release.call0(&JsValue::NULL);
+                    }
+                }
+            }
             held
         });
         let request = Reflect::get(&locks, &"request".into())

@@ -323,10 +323,7 @@ impl Share {
             ShareEvent::LockGranted { now } => self.lock_granted(now, &mut out),
             ShareEvent::LockLost => {
                 if self.is_holder() {
-                    out.push(ShareCommand::Log("another tab took the stream over".into()));
-                    self.close_real(&mut out);
-                    self.role = Role::Off;
-                    self.run(&mut out);
+                    self.lose_lock(&mut out);
                 }
             }
             ShareEvent::Relayed(relay) => self.relayed(relay, &mut out),
@@ -408,6 +405,17 @@ impl Share {
             self.role = Role::Candidate;
             out.push(ShareCommand::RequestLock { steal: false });
         }
+    }
+
+    /// Another tab took the lock: this one closes its stream and asks for the
+    /// lock again, after giving up its request (so that the stolen one's end,
+    /// when the glue hears of it, is no news).
+    fn lose_lock(&mut self, out: &mut Out) {
+        out.push(ShareCommand::Log("another tab took the stream over".into()));
+        self.close_real(out);
+        out.push(ShareCommand::ReleaseLock);
+        self.role = Role::Off;
+        self.run(out);
     }
 
     /// Leaves the running: says goodbye, closes the stream, lets the lock go.
@@ -708,8 +716,14 @@ impl Share {
     ) {
         self.epoch = self.epoch.max(source.epoch);
         if let Role::Holder { epoch } = self.role {
-            if source.epoch != epoch {
-                return; // this tab holds the lock: another holder's is stale
+            if source.epoch > epoch {
+                // A newer holder: the lock was taken from this tab, and its
+                // `LockLost` is still on the way. It follows at once, rather
+                // than ignoring the new stream until its watchdog fires and
+                // then stealing the lock back (a second handover).
+                self.lose_lock(out);
+            } else if source.epoch != epoch {
+                return; // this tab holds the lock: an older holder's is stale
             }
         }
         if self.current.is_some_and(|current| source < current) {

@@ -232,3 +232,66 @@ fn a_stream_below_the_cap_moves_no_one() {
     );
     assert!(!share.is_empty());
 }
+
+/// A holder whose lock was stolen can hear the new holder's stream before
+/// its own `LockLost`: it follows it at once, instead of ignoring it until
+/// its watchdog fires and stealing the lock back.
+#[test]
+fn an_ex_holder_that_hears_the_new_holder_first_follows_it() {
+    let mut share = holder_of("general");
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
+    share.handle(ShareEvent::StreamOpened(1));
+    assert!(share.is_holder());
+    let newer = ShareEvent::Relayed(Relay::State {
+        source: Source {
+            epoch: 1_000,
+            stream: 1,
+        },
+        state: Shared::Open,
+        seamless: false,
+        channels: vec!["general".into()],
+        status: None,
+    });
+    let out = share.handle(newer);
+    assert!(!share.is_holder(), "{out:?}");
+    assert!(out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
+    assert!(out.contains(&ShareCommand::ReleaseLock), "{out:?}");
+    assert!(
+        out.contains(&ShareCommand::RequestLock { steal: false }),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamMoved(1)
+        }),
+        "the panel moves to the new holder's stream: {out:?}"
+    );
+    assert!(
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamOpened(1)
+        }),
+        "{out:?}"
+    );
+    // Its `LockLost` comes later and changes nothing.
+    let late = share.handle(ShareEvent::LockLost);
+    assert!(late.is_empty(), "{late:?}");
+    // An older holder's relays are still ignored by a holder.
+    let mut share = holder_of("general");
+    let older = ShareEvent::Relayed(Relay::State {
+        source: Source {
+            epoch: 0,
+            stream: 9,
+        },
+        state: Shared::Open,
+        seamless: false,
+        channels: vec!["general".into()],
+        status: None,
+    });
+    share.handle(older);
+    assert!(share.is_holder());
+}
