@@ -203,6 +203,73 @@ async fn a_busy_bridge_turning_a_reply_away_gets_it_again_later() -> Result<(), 
     Ok(())
 }
 
+/// A second panel of `general` in the page, mounted after the page's own.
+const SECOND_PANEL: &str = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  box.id = 'second';
+  box.style.height = '200px';
+  document.body.append(box);
+  window.second = module.mountDiscussionPanel(box, { channel: 'general', author: 'ann',
+    backoffBaseMs: 150, backoffCapMs: 600, stabilityWindowMs: 1500, initialWatchdogMs: 3000 });
+  done(true);
+}, (error) => done(String(error)));"#;
+
+async fn set_busy(s: &Scenario, busy: u64) -> Result<(), Error> {
+    let fault = reqwest::Client::new()
+        .put(s.bridge.url("/internal/post-fault"))
+        .json(&json!({ "busy": busy, "status": 503 }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(fault.status().is_success(), || "the post fault".into())
+}
+
+/// Two panels of one channel in one tab keep their waiting replies apart:
+/// after a reload, each is sent, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_panels_of_one_channel_keep_their_waiting_replies_apart() -> Result<(), Error> {
+    let s = Scenario::live("two_panels_of_one_channel", &page()).await?;
+    (s.browser.client.execute_async(SECOND_PANEL, vec![]).await)
+        .map_err(|e| format!("the second panel: {e}"))?;
+    set_busy(&s, 1_000_000).await?;
+    s.run_js(
+        "document.querySelector('discussion-panel').send('from the first panel'); window.second.send('from the second panel');",
+    )
+    .await?;
+    wait_until(SOON, "a pending row in each panel", || async {
+        let rows = s
+            .run_js("return document.querySelectorAll('li[data-client-id]').length;")
+            .await
+            .ok()?;
+        (rows == 2).then_some(())
+    })
+    .await?;
+    s.browser
+        .client
+        .refresh()
+        .await
+        .map_err(|e| format!("reload: {e}"))?;
+    s.wait_label("live", SOON).await?;
+    (s.browser.client.execute_async(SECOND_PANEL, vec![]).await)
+        .map_err(|e| format!("the second panel again: {e}"))?;
+    set_busy(&s, 0).await?;
+    for text in ["from the first panel", "from the second panel"] {
+        wait_until(SOON, &format!("{text:?} stored once"), || async {
+            (stored(&s, text).await.ok()?.len() == 1).then_some(())
+        })
+        .await?;
+    }
+    wait_until(SOON, "no pending row left", || async {
+        let rows = s
+            .run_js("return document.querySelectorAll('li[data-client-id]').length;")
+            .await
+            .ok()?;
+        (rows == 0).then_some(())
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_reply_survives_a_reload_and_is_sent_once() -> Result<(), Error> {
     let name = "a_pending_reply_survives_a_reload_and_is_sent_once";

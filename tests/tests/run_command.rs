@@ -115,7 +115,8 @@ async fn read(browser: &Browser) -> Result<Seen, Error> {
 async fn the_run_command_serves_a_live_demo_that_holds_still_and_takes_a_reply() {
     // Inside the project, as the run command's own history file is: what the
     // bridge writes there must not wake trunk's watcher.
-    let dir = (workspace_root().join("target")).join(format!("e2e-run-command-{}", std::process::id()));
+    let dir =
+        (workspace_root().join("target")).join(format!("e2e-run-command-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let (bridge_port, panel_port) = (free_port(), free_port());
