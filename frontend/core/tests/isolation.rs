@@ -295,3 +295,93 @@ fn an_ex_holder_that_hears_the_new_holder_first_follows_it() {
     share.handle(older);
     assert!(share.is_holder());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// A panel of channel `c{n % 150}` mounts (or `bad name`, 1 in 20).
+        Mount(u8),
+        /// The panel picked unmounts.
+        Unmount(u8),
+        /// Another tab announces channels `c{start}` … (some invalid).
+        Peer(u8, u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => any::<u8>().prop_map(Step::Mount),
+            2 => any::<u8>().prop_map(Step::Unmount),
+            1 => (any::<u8>(), 0u8..40).prop_map(|(start, n)| Step::Peer(start, n)),
+        ]
+    }
+
+    fn name(n: u8) -> String {
+        if n % 20 == 19 {
+            "bad name".into()
+        } else {
+            format!("c{:03}", n % 150)
+        }
+    }
+
+    proptest! {
+        /// However panels of a holder's tab come and go, and whatever other
+        /// tabs announce, the stream carries only valid names, at most 64 of
+        /// them, and every valid panel of this tab either is carried or was
+        /// moved to the next group: none is left without a stream.
+        #[test]
+        fn no_valid_panel_is_left_without_a_stream(steps in prop::collection::vec(step(), 1..120)) {
+            let mut share = Share::new(1);
+            let mut next: u64 = 1;
+            // Panels this group should serve, by id.
+            let mut here: BTreeMap<u64, String> = BTreeMap::new();
+            let mut carried: Vec<String> = Vec::new();
+            for step in steps {
+                let mut out = match step {
+                    Step::Mount(n) => {
+                        let (panel, channel) = (next, name(n));
+                        next += 1;
+                        if channel != "bad name" {
+                            here.insert(panel, channel.clone());
+                        }
+                        share.handle(ShareEvent::PanelMounted { panel, channel })
+                    }
+                    Step::Unmount(pick) => {
+                        let Some(&panel) = here.keys().nth(pick as usize % here.len().max(1)) else {
+                            continue;
+                        };
+                        here.remove(&panel);
+                        share.handle(ShareEvent::PanelUnmounted { panel })
+                    }
+                    Step::Peer(start, n) => {
+                        let channels = (0..n).map(|k| name(start.wrapping_add(k))).collect();
+                        share.handle(ShareEvent::Relayed(Relay::Wants { tab: 9, channels }))
+                    }
+                };
+                // The lock manager grants this tab's request at once.
+                if out.contains(&ShareCommand::RequestLock { steal: false }) {
+                    out.extend(share.handle(ShareEvent::LockGranted { now: 0 }));
+                }
+                for command in &out {
+                    match command {
+                        ShareCommand::OpenStream { channels, .. } => carried = channels.clone(),
+                        ShareCommand::Overflow { panel, .. } => {
+                            prop_assert!(here.remove(panel).is_some(), "moved an unknown panel {}", panel);
+                        }
+                        _ => {}
+                    }
+                }
+                prop_assert!(carried.len() <= MAX_STREAM_CHANNELS, "{} channels", carried.len());
+                prop_assert!(carried.iter().all(|c| panel_core::is_valid_channel(c)), "{:?}", carried);
+                if !here.is_empty() {
+                    for (panel, channel) in &here {
+                        prop_assert!(carried.contains(channel), "panel {} of {} has no stream; carried {:?}", panel, channel, carried);
+                    }
+                }
+            }
+        }
+    }
+}
