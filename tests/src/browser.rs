@@ -209,3 +209,26 @@ impl Drop for DriverGuard {
         }
     }
 }
+
+/// Types `text` into the panel's composer and presses Enter, as a reader does.
+pub async fn type_reply(client: &fantoccini::Client, text: &str) -> Result<(), Error> {
+    use fantoccini::{key::Key, Locator};
+    let input = (client
+        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
+        .await)
+        .map_err(|e| format!("no composer: {e}"))?;
+    (input
+        .send_keys(&format!("{text}{}", char::from(Key::Enter)))
+        .await)
+        .map_err(|e| format!("typing: {e}"))
+}
+
+/// A script that keeps the panel's console lines (it logs each decision) in
+/// `window.__panelLog`, where a test can read them.
+pub const CAPTURE_PANEL_LOG: &str = r#"
+window.__panelLog = [];
+for (const level of ['info', 'warn', 'error']) {
+  const original = console[level];
+  console[level] = (...args) => { window.__panelLog.push(args.join(' ')); original.apply(console, args); };
+}
+"#;

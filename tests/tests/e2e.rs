@@ -3,6 +3,7 @@
 
 use bridge_client::{Fault, Gateway};
 use e2e::bridge::BridgeOptions;
+use e2e::browser::CAPTURE_PANEL_LOG;
 use e2e::panel::{ensure, exactly_once_in_order, Scenario, FAST};
 use e2e::{wait_until, Error};
 use std::time::Duration;
@@ -756,12 +757,3 @@ async fn browser_offline_then_online_recovers_every_message() -> Result<(), Erro
         "not exactly one stream after coming back online".into()
     })
 }
-
-/// Keeps the panel's console lines (it logs each decision) where a test can read them.
-const CAPTURE_PANEL_LOG: &str = r#"
-window.__panelLog = [];
-for (const level of ['info', 'warn', 'error']) {
-  const original = console[level];
-  console[level] = (...args) => { window.__panelLog.push(args.join(' ')); original.apply(console, args); };
-}
-"#;

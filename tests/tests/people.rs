@@ -5,24 +5,14 @@
 //! the account switches never goes out under the other person's name.
 
 use e2e::bridge::BridgeOptions;
+use e2e::browser::CAPTURE_PANEL_LOG;
 use e2e::panel::{ensure, Scenario, FAST};
 use e2e::{wait_until, Error};
-use fantoccini::key::Key;
 use fantoccini::wd::WindowHandle;
-use fantoccini::Locator;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(15);
-
-/// Keeps the panel's console lines, for a failure's report.
-const CAPTURE_PANEL_LOG: &str = r#"
-window.__panelLog = [];
-for (const level of ['info', 'warn', 'error']) {
-  const original = console[level];
-  console[level] = (...args) => { window.__panelLog.push(args.join(' ')); original.apply(console, args); };
-}
-"#;
 
 fn bridge_with_users(name: &str) -> BridgeOptions {
     let path = std::env::temp_dir().join(format!("e2e-people-{name}-{}.txt", std::process::id()));
@@ -196,14 +186,7 @@ async fn stored(s: &Scenario, content: &str) -> Result<Vec<String>, Error> {
 }
 
 async fn type_reply(s: &Scenario, text: &str) -> Result<(), Error> {
-    let input = (s.browser.client)
-        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
-        .await
-        .map_err(|e| format!("no composer: {e}"))?;
-    (input
-        .send_keys(&format!("{text}{}", char::from(Key::Enter)))
-        .await)
-        .map_err(|e| format!("typing: {e}"))
+    e2e::browser::type_reply(&s.browser.client, text).await
 }
 
 async fn pending_rows(s: &Scenario) -> Result<u64, Error> {

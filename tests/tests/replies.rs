@@ -34,16 +34,7 @@ fn page() -> String {
 
 /// Types `text` into the composer and presses Enter.
 async fn type_reply(s: &Scenario, text: &str) -> Result<(), Error> {
-    let input = (s
-        .browser
-        .client
-        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
-        .await)
-        .map_err(|e| format!("no composer: {e}"))?;
-    input
-        .send_keys(&format!("{text}{}", char::from(Key::Enter)))
-        .await
-        .map_err(|e| format!("typing: {e}"))
+    e2e::browser::type_reply(&s.browser.client, text).await
 }
 
 /// The messages of `general` with this content, as the bridge stored them.

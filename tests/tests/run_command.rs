@@ -8,8 +8,6 @@ use bridge_client::BridgeClient;
 use e2e::browser::Browser;
 use e2e::panel::ensure;
 use e2e::{free_port, wait_until, workspace_root, Error};
-use fantoccini::key::Key;
-use fantoccini::Locator;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -176,14 +174,7 @@ async fn scenario(
     // A reply, typed as a visitor would, stored once and shown once.
     let bridge = BridgeClient::new(format!("http://127.0.0.1:{bridge_port}"));
     let text = format!("first reply from the demo {}", std::process::id());
-    let input = (browser.client)
-        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
-        .await
-        .map_err(|e| format!("no composer: {e}"))?;
-    (input
-        .send_keys(&format!("{text}{}", char::from(Key::Enter)))
-        .await)
-        .map_err(|e| format!("typing: {e}"))?;
+    e2e::browser::type_reply(&browser.client, &text).await?;
     let count_shown = format!(
         "return [...document.querySelectorAll('li[data-message-id] .dp-content')].filter(e => e.textContent === {text:?}).length;"
     );

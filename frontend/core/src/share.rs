@@ -304,6 +304,9 @@ impl Share {
                     return out;
                 }
                 self.panels.insert(panel, Panel { channel, sub: None });
+                // Into a full stream that does not carry it: straight on to
+                // the next group, before this tab announces it here.
+                self.overflow(&mut out);
                 self.panels_changed(&mut out);
             }
             ShareEvent::PanelUnmounted { panel } => {

@@ -3,20 +3,12 @@
 //! shared stream; a full stream moves the panels it leaves out to another
 //! group instead of leaving them without a stream).
 
+mod common;
+use common::posts;
 use panel_core::share::{
     Relay, Share, ShareCommand, ShareEvent, Shared, Source, MAX_STREAM_CHANNELS,
 };
 use panel_core::{Event, ReadyState};
-
-fn posts(commands: &[ShareCommand]) -> Vec<&Relay> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            ShareCommand::Post(relay) => Some(relay),
-            _ => None,
-        })
-        .collect()
-}
 
 fn opened(commands: &[ShareCommand]) -> Vec<Vec<String>> {
     commands
@@ -205,6 +197,36 @@ fn a_panel_open_on_a_stream_that_fills_up_without_it_reconnects_elsewhere() {
     assert!(
         error.is_some() && moved.is_some() && error < moved,
         "a reconnect, then the move: {out:?}"
+    );
+}
+
+/// The holder's own panel mounted into its full stream: no State follows
+/// (the union does not change), so the move happens at the mount.
+#[test]
+fn a_panel_mounted_into_a_full_stream_moves_on_at_once() {
+    let mut share = Share::new(1);
+    for (panel, channel) in channels(MAX_STREAM_CHANNELS).into_iter().enumerate() {
+        share.handle(ShareEvent::PanelMounted {
+            panel: panel as u64,
+            channel,
+        });
+    }
+    share.handle(ShareEvent::LockGranted { now: 0 });
+    let out = share.handle(ShareEvent::PanelMounted {
+        panel: 100,
+        channel: "zzz".into(),
+    });
+    assert!(
+        out.contains(&ShareCommand::Overflow {
+            panel: 100,
+            channel: "zzz".into(),
+            stream: None,
+        }),
+        "{out:?}"
+    );
+    assert!(
+        opened(&out).is_empty(),
+        "the full stream stays as it is: {out:?}"
     );
 }
 

@@ -5,6 +5,8 @@
 //! and publishing: once healed, every panel holds each message of its channel
 //! exactly once, shows Live, and the bridge serves one stream.
 
+mod common;
+use common::posts;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent, Shared, Source};
 use panel_core::{Command, Engine, Event, Label, MessageId, Options, ReadyState, Timer};
 use proptest::prelude::*;
@@ -72,16 +74,6 @@ fn holder_with_an_open_stream() -> Share {
     });
     share.handle(ShareEvent::StreamOpened(1));
     share
-}
-
-fn posts(commands: &[ShareCommand]) -> Vec<&Relay> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            ShareCommand::Post(relay) => Some(relay),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
