@@ -124,13 +124,13 @@ impl Drop for OwnedEventSource {
     }
 }
 
-/// Monotonic milliseconds (`performance.now()`), so wall-clock jumps do not
-/// confuse the watchdog.
+/// Wall-clock milliseconds (`Date.now()`). The watchdog measures silence
+/// with it: `performance.now()` stands still while a laptop sleeps on some
+/// systems, so a stream that died under a closed lid would look fresh for a
+/// whole deadline after waking. A clock set back only makes a silence look
+/// shorter; one set forward at worst replaces a healthy stream, caught up.
 pub fn now_ms() -> u64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-        .max(0.0) as u64
+    js_sys::Date::now().max(0.0) as u64
 }
 
 /// Uniform in `[0, 1)`.

@@ -103,7 +103,7 @@ struct Inner {
     /// Whether the first history load was taken in: from then on, messages
     /// shown for the first time are new to the reader.
     baseline: bool,
-    /// `online` and `visibilitychange`.
+    /// `online`, `visibilitychange`, `pageshow` (from the cache) and `resume`.
     _page_listeners: Vec<Listener>,
 }
 
@@ -809,7 +809,20 @@ fn page_listeners(inbox: &Inbox) -> Vec<Listener> {
     listeners.push(Listener::new(window.as_ref(), "online", move |_| {
         on.send(Event::Online)
     }));
+    // Restored from the back/forward cache: the page is back, as after a freeze.
+    let on = inbox.clone();
+    listeners.push(Listener::new(window.as_ref(), "pageshow", move |event| {
+        let persisted =
+            js_sys::Reflect::get(&event, &"persisted".into()).is_ok_and(|v| v.is_truthy());
+        if persisted {
+            on.send(Event::PageVisible);
+        }
+    }));
     if let Some(document) = window.document() {
+        let on = inbox.clone();
+        listeners.push(Listener::new(document.as_ref(), "resume", move |_| {
+            on.send(Event::PageVisible)
+        }));
         let on = inbox.clone();
         let watched = document.clone();
         listeners.push(Listener::new(

@@ -169,7 +169,9 @@ pub enum Event {
     RetryPressed,
     /// The browser reports the network is back (`online`).
     Online,
-    /// The page became visible again; throttled timers may be late.
+    /// The page is back: visible again, restored from the back/forward
+    /// cache, or resumed after a freeze. Throttled timers may be late, and a
+    /// panel that stopped meanwhile tries again.
     PageVisible,
     /// The panel is going away.
     Unmount,

@@ -196,7 +196,16 @@ impl Engine {
             (_, Event::OlderLoaded(..) | Event::OlderFailed(_)) => {}
             (Phase::Idle, Event::Mount) => self.start_loading(&mut out),
             (Phase::Idle, _) => return out,
-            (Phase::Stopped, Event::RetryPressed | Event::Online) => self.restart(&mut out),
+            (Phase::Stopped, Event::RetryPressed) => self.restart(&mut out),
+            // The reader is back (the page visible again, restored from the
+            // back/forward cache, resumed after a freeze, online again): a
+            // panel that gave up while they were away tries again, once per
+            // coming back, with a fresh failure budget. Not one stopped by
+            // what only the host or a new link can mend.
+            (Phase::Stopped, Event::Online | Event::PageVisible) if self.comes_back() => {
+                out.push(Command::Log("the page is back: trying again".into()));
+                self.restart(&mut out)
+            }
             (Phase::Stopped, _) => return out,
             (Phase::Waiting, Event::RetryPressed | Event::Online) => {
                 self.open_stream(now, &mut out)
@@ -314,6 +323,14 @@ impl Engine {
         }
         self.phase = Phase::Loading;
         self.request_history(out);
+    }
+
+    /// Whether coming back to the page re-arms this stopped panel: not when
+    /// its sign-in was refused (the host must refresh it) or its channel
+    /// name is invalid.
+    fn comes_back(&self) -> bool {
+        self.error.as_deref() != Some(SIGN_IN_EXPIRED)
+            && crate::message::is_valid_channel(&self.channel)
     }
 
     fn restart(&mut self, out: &mut Out) {

@@ -169,7 +169,11 @@ impl World {
     /// Feeds one event and carries out the commands, checking the invariants.
     fn feed(&mut self, event: Event) -> Result<(), TestCaseError> {
         let was_stopped = self.engine.view().stopped;
-        let restarting = matches!(event, Event::RetryPressed | Event::Online | Event::Unmount);
+        // Retry, and coming back to the page, restart a stopped panel.
+        let restarting = matches!(
+            event,
+            Event::RetryPressed | Event::Online | Event::PageVisible | Event::Unmount
+        );
         let commands = self.engine.handle(event.clone(), self.now, self.random);
         if was_stopped && !restarting {
             // Only the outbox may change (a reply written while stopped waits).

@@ -371,7 +371,6 @@ fn a_stopped_panel_does_nothing_until_retry() {
         Event::TimerFired(Timer::Watchdog),
         Event::StreamOpened(1),
         Event::HistoryLoaded(2, vec![message(1)]),
-        Event::PageVisible,
     ] {
         assert_eq!(h.step(event.clone()), vec![], "{event:?}");
     }
@@ -379,6 +378,52 @@ fn a_stopped_panel_does_nothing_until_retry() {
     assert_eq!(fetch_after(&commands), Some(None));
     assert_eq!(h.label(), Label::Reconnecting);
     assert!(!h.engine.view().stopped);
+}
+
+/// A panel that gave up while the reader was away tries again when they come
+/// back (visible, restored, resumed, online), with a fresh failure budget;
+/// one stopped for its sign-in or an invalid name does not.
+#[test]
+fn coming_back_re_arms_a_panel_that_gave_up() {
+    for back in [Event::PageVisible, Event::Online] {
+        let mut h = Harness::new();
+        let stream = h.live_with(vec![]);
+        // The bridge refuses every new stream until the panel gives up.
+        h.step(Event::StreamError(stream, ReadyState::Closed));
+        for _ in 0..10 {
+            if h.engine.view().stopped {
+                break;
+            }
+            let opened = h.after(60_000, Event::TimerFired(Timer::Backoff));
+            if let Some(next) = opened_stream(&opened) {
+                h.step(Event::StreamError(next, ReadyState::Closed));
+            }
+        }
+        assert!(h.engine.view().stopped, "gave up");
+        let again = h.after(3_600_000, back.clone());
+        assert!(
+            fetch_request(&again).is_some(),
+            "{back:?} restarts: {again:?}"
+        );
+        assert!(!h.engine.view().stopped);
+        assert_eq!(h.label(), Label::Reconnecting);
+    }
+    // Stopped by a refused sign-in: only the host's retry mends it.
+    let mut h = Harness::new();
+    h.live_with(vec![]);
+    h.step(Event::Unauthorized);
+    assert!(h.engine.view().stopped);
+    for back in [Event::PageVisible, Event::Online] {
+        assert_eq!(h.step(back.clone()), vec![], "{back:?}");
+    }
+    // Nor an invalid channel name.
+    let mut h = Harness {
+        engine: Engine::new("bad name", options()),
+        now: 1_000,
+    };
+    h.step(Event::Mount);
+    assert!(h.engine.view().stopped);
+    assert_eq!(h.step(Event::PageVisible), vec![]);
 }
 
 #[test]
