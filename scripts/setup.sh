@@ -104,7 +104,7 @@ ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install 
 
 ensure_tools() {
   command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
-  apt_install chromium chromium-driver binaryen
+  apt_install chromium chromium-driver binaryen nginx-light openssl
   select_wasm_toolchain
   ensure_cargo_tool trunk "$TRUNK_VERSION" "5 minutes" --locked "trunk@$TRUNK_VERSION"
   WASM_BINDGEN_VERSION="$(locked_wasm_bindgen_version)"

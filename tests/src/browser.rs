@@ -19,6 +19,12 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with the flags this machine needs.
     pub async fn start() -> Result<Browser, Error> {
+        Browser::start_with(&[]).await
+    }
+
+    /// The same, with more Chromium flags (`--ignore-certificate-errors` for
+    /// a test's own TLS certificate).
+    pub async fn start_with(extra: &[&str]) -> Result<Browser, Error> {
         let port = free_port();
         let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let driver = Command::new(&driver_path)
@@ -53,6 +59,7 @@ impl Browser {
             "--window-size=1100,700",
             &format!("--user-data-dir={}", profile.display()),
         ];
+        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(

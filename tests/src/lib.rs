@@ -4,12 +4,14 @@
 //! - [`bridge`]: starts, kills and restarts `mock-bridge`, and calls its control API.
 //! - [`browser`]: a chromedriver and a Chromium session per test.
 //! - [`panel`]: reads what the page shows and waits for it, with deadlines.
+//! - [`nginx`]: a real nginx in front of the bridge, with `deploy/nginx.conf`.
 //!
 //! Every process a test starts is owned by a value that kills it on drop, so a
 //! failing test leaves nothing behind.
 
 pub mod bridge;
 pub mod browser;
+pub mod nginx;
 pub mod panel;
 
 use std::path::PathBuf;
