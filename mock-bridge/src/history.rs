@@ -1,8 +1,49 @@
 //! One channel's retained messages and the queries the history endpoint answers.
 
-use crate::message::Message;
+use crate::message::{Change, Message, Reaction};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// One entry of a channel's ordered history of changes, as a stream replays it.
+#[derive(Clone, Debug)]
+pub enum Record {
+    /// A message's creation, replayed as the message as it now is.
+    Created(Arc<Message>),
+    /// A later change to it.
+    Changed(Arc<Change>),
+}
+
+impl Record {
+    /// Its change id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Record::Created(message) => message.id,
+            Record::Changed(change) => change.id(),
+        }
+    }
+
+    /// Its event on the wire.
+    pub fn frame(&self) -> Bytes {
+        match self {
+            Record::Created(message) => crate::sse::message(message),
+            Record::Changed(change) => crate::sse::change(change),
+        }
+    }
+}
+
+/// What the changes after an id come to, each touched message once.
+#[derive(Debug, Default, PartialEq)]
+pub struct Coalesced {
+    /// The touched messages still held, as they now are, oldest first.
+    pub messages: Vec<Arc<Message>>,
+    /// The ids of the touched messages deleted since.
+    pub deleted: Vec<u64>,
+    /// The newest change id covered (the next page's `after`).
+    pub last: Option<u64>,
+    /// More changes follow it.
+    pub more: bool,
+}
 
 /// What a history query asks for (already validated).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +65,9 @@ pub struct ChannelLog {
     capacity: usize,
     /// The largest id ever evicted: a replay from an id below it would have a hole.
     evicted_through: Option<u64>,
+    /// Changes after the creations (edits, deletions, reactions), oldest first,
+    /// as many as `capacity`.
+    changes: VecDeque<Arc<Change>>,
 }
 
 impl ChannelLog {
@@ -32,7 +76,128 @@ impl ChannelLog {
             messages: VecDeque::new(),
             capacity: capacity.max(1),
             evicted_through: None,
+            changes: VecDeque::new(),
         }
+    }
+
+    /// The held message with this id.
+    pub fn get(&self, id: u64) -> Option<&Arc<Message>> {
+        let at = self.messages.binary_search_by_key(&id, |m| m.id).ok()?;
+        self.messages.get(at)
+    }
+
+    /// Applies a change (its id greater than every id held): the message
+    /// takes its new state, or goes; the change is kept for replays. A change
+    /// to a message no longer held is kept too (a client may still hold it).
+    pub fn apply(&mut self, change: Arc<Change>) {
+        let at = self
+            .messages
+            .binary_search_by_key(&change.message_id(), |m| m.id);
+        match (&*change, at) {
+            (Change::Update { message, .. }, Ok(at)) => {
+                self.messages[at] = Arc::new(message.clone())
+            }
+            (Change::Delete { .. }, Ok(at)) => drop(self.messages.remove(at)),
+            (
+                Change::Reaction {
+                    emoji,
+                    count,
+                    users,
+                    ..
+                },
+                Ok(at),
+            ) => {
+                let mut message = (*self.messages[at]).clone();
+                let reactions = &mut message.revision.reactions;
+                match reactions.iter().position(|r| &r.emoji == emoji) {
+                    Some(i) if *count == 0 => drop(reactions.remove(i)),
+                    Some(i) => {
+                        reactions[i].count = *count;
+                        reactions[i].users = users.clone();
+                    }
+                    None if *count > 0 => reactions.push(Reaction {
+                        emoji: emoji.clone(),
+                        count: *count,
+                        users: users.clone(),
+                    }),
+                    None => {}
+                }
+                self.messages[at] = Arc::new(message);
+            }
+            (_, Err(_)) => {}
+        }
+        self.changes.push_back(change);
+        while self.changes.len() > self.capacity {
+            if let Some(evicted) = self.changes.pop_front() {
+                self.evicted_through = self.evicted_through.max(Some(evicted.id()));
+            }
+        }
+    }
+
+    /// Forgets everything before `id` as far as replays go: the history file
+    /// kept the messages as they are, not the changes that made them so.
+    pub fn changes_unknown_through(&mut self, id: u64) {
+        self.evicted_through = self.evicted_through.max(Some(id));
+    }
+
+    /// The newest change id of this channel (a creation or a later change).
+    pub fn newest_change(&self) -> Option<u64> {
+        let created = self.messages.back().map(|m| m.id);
+        let changed = self.changes.back().map(|c| c.id());
+        created.max(changed)
+    }
+
+    /// Every change after `after`, coalesced: each touched message once, as
+    /// it now is, or its id among the deleted; at most `limit` changes
+    /// covered. `None` when changes after `after` are no longer known.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Option<Coalesced> {
+        if self.evicted_through.is_some_and(|evicted| evicted > after) {
+            return None;
+        }
+        let mut records = self.records_after(after);
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let mut coalesced = Coalesced {
+            last: records.last().map(Record::id),
+            more,
+            ..Coalesced::default()
+        };
+        let mut touched: Vec<u64> = records
+            .iter()
+            .map(|r| match r {
+                Record::Created(message) => message.id,
+                Record::Changed(change) => change.message_id(),
+            })
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for id in touched {
+            match self.get(id) {
+                Some(message) => coalesced.messages.push(message.clone()),
+                None => {
+                    let deleted = (self.changes.iter()).any(
+                        |c| matches!(**c, Change::Delete { message_id, .. } if message_id == id),
+                    );
+                    if deleted {
+                        coalesced.deleted.push(id);
+                    }
+                }
+            }
+        }
+        Some(coalesced)
+    }
+
+    /// The records after `after`, in id order.
+    fn records_after(&self, after: u64) -> Vec<Record> {
+        let start = self.messages.partition_point(|m| m.id <= after);
+        let mut records: Vec<Record> = (self.messages.range(start..))
+            .cloned()
+            .map(Record::Created)
+            .collect();
+        let start = self.changes.partition_point(|c| c.id() <= after);
+        records.extend(self.changes.range(start..).cloned().map(Record::Changed));
+        records.sort_unstable_by_key(Record::id);
+        records
     }
 
     /// Appends a message (its id must be greater than every id held).
@@ -76,21 +241,19 @@ impl ChannelLog {
         self.messages.range(range).cloned().collect()
     }
 
-    /// Messages after `last_event_id` for a replay, or `None` when some of them
-    /// were already evicted or there are more than `max` (the client must
-    /// refetch instead).
-    pub fn replay_after(&self, last_event_id: u64, max: usize) -> Option<Vec<Arc<Message>>> {
+    /// Every change after `last_event_id` for a replay (creations as the
+    /// messages now are, then edits, deletions and reactions, in id order),
+    /// or `None` when some were already evicted or there are more than `max`
+    /// (the client must refetch instead).
+    pub fn replay_after(&self, last_event_id: u64, max: usize) -> Option<Vec<Record>> {
         if self
             .evicted_through
             .is_some_and(|evicted| evicted > last_event_id)
         {
             return None;
         }
-        let start = self.messages.partition_point(|m| m.id <= last_event_id);
-        if self.messages.len() - start > max {
-            return None;
-        }
-        Some(self.messages.range(start..).cloned().collect())
+        let records = self.records_after(last_event_id);
+        (records.len() <= max).then_some(records)
     }
 
     /// The retained messages, oldest first.
@@ -122,6 +285,7 @@ mod tests {
                 content: "x".into(),
                 timestamp: "t".into(),
                 client_id: None,
+                revision: Default::default(),
             }));
         }
         log
@@ -129,6 +293,10 @@ mod tests {
 
     fn ids(messages: Vec<Arc<Message>>) -> Vec<u64> {
         messages.iter().map(|m| m.id).collect()
+    }
+
+    fn record_ids(records: Vec<Record>) -> Vec<u64> {
+        records.iter().map(Record::id).collect()
     }
 
     #[test]
@@ -158,17 +326,19 @@ mod tests {
     fn replay_refuses_to_skip_evicted_messages() {
         let log = log_of(1..=10, 5);
         assert_eq!(
-            log.replay_after(5, 100).map(ids),
+            log.replay_after(5, 100).map(record_ids),
             Some(vec![6, 7, 8, 9, 10])
         );
-        assert_eq!(log.replay_after(10, 100).map(ids), Some(vec![]));
-        assert_eq!(log.replay_after(4, 100), None, "5 was evicted");
-        assert_eq!(
-            log.replay_after(5, 4),
-            None,
+        assert_eq!(log.replay_after(10, 100).map(record_ids), Some(vec![]));
+        assert!(log.replay_after(4, 100).is_none(), "5 was evicted");
+        assert!(
+            log.replay_after(5, 4).is_none(),
             "longer than the most replayed"
         );
-        assert_eq!(log.replay_after(6, 4).map(ids), Some(vec![7, 8, 9, 10]));
+        assert_eq!(
+            log.replay_after(6, 4).map(record_ids),
+            Some(vec![7, 8, 9, 10])
+        );
     }
 
     proptest! {

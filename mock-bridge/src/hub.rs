@@ -7,7 +7,7 @@
 use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::history::ChannelLog;
+use crate::history::{ChannelLog, Record};
 use crate::message::{Message, NewMessage};
 use crate::persist::{HistoryFile, Memory};
 use crate::snowflake::{now_ms, Snowflakes};
@@ -164,7 +164,7 @@ pub struct Subscription {
     pub prefix: Bytes,
     /// The messages to replay, oldest first: shared with the channel's log,
     /// serialised only as they are written, and let go as they are.
-    pub replay: Vec<Arc<Message>>,
+    pub replay: Vec<Record>,
     /// The id the stream is caught up to once the replay is out.
     pub caught_up_to: u64,
     /// The live frames: messages, and the status and heartbeat frames every
@@ -475,6 +475,7 @@ impl Hub {
             content: new.content,
             timestamp: rfc3339_ms(now_ms()),
             client_id,
+            revision: Default::default(),
         });
         if let Some(file) = writer.as_mut() {
             let delay = self.disk_delay_ms.load(Ordering::Relaxed);
@@ -650,8 +651,8 @@ impl Hub {
                 replay.clear();
                 behind.extend(replayed);
             }
-            replay.sort_unstable_by_key(|m| m.id);
-            caught_up_to = replay.last().map_or(last, |m| m.id);
+            replay.sort_unstable_by_key(Record::id);
+            caught_up_to = replay.last().map_or(last, Record::id);
             if !behind.is_empty() {
                 let named = matches!(listen, Listen::Many(_)).then_some(&behind[..]);
                 prefix.extend_from_slice(&sse::resync(Resync::HistoryGap, named));

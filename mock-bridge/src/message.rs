@@ -21,6 +21,110 @@ pub struct Message {
     /// The id the posting client gave it, so that a retried post finds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// What changed since it was created: edits and reactions.
+    #[serde(flatten)]
+    pub revision: Revision,
+}
+
+/// A message's changes since its creation, as clients see them: absent
+/// fields when it has none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// When it was last edited (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// The change id of its newest edit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_id_as_string"
+    )]
+    pub version: Option<u64>,
+    /// Its reactions, in the order they were first added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// A change to a channel after a message's creation, with its own id from
+/// the bridge's one increasing id space (a creation's change id is the
+/// message's id). Written to the history file as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A message edited: the whole message as it now is.
+    Update {
+        #[serde(with = "id_as_string")]
+        id: u64,
+        message: Message,
+    },
+    /// A message deleted.
+    Delete {
+        #[serde(with = "id_as_string")]
+        id: u64,
+        #[serde(with = "id_as_string")]
+        message_id: u64,
+        channel_id: String,
+    },
+    /// A reaction added or removed: the emoji's state after the change.
+    Reaction {
+        #[serde(with = "id_as_string")]
+        id: u64,
+        #[serde(with = "id_as_string")]
+        message_id: u64,
+        channel_id: String,
+        emoji: String,
+        count: usize,
+        users: Vec<String>,
+    },
+}
+
+impl Change {
+    /// Its change id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Change::Update { id, .. } | Change::Delete { id, .. } | Change::Reaction { id, .. } => {
+                *id
+            }
+        }
+    }
+
+    /// The message it changes.
+    pub fn message_id(&self) -> u64 {
+        match self {
+            Change::Update { message, .. } => message.id,
+            Change::Delete { message_id, .. } | Change::Reaction { message_id, .. } => *message_id,
+        }
+    }
+}
+
+/// One emoji's reactions to a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: usize,
+    pub users: Vec<String>,
+}
+
+mod opt_id_as_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match id {
+            Some(id) => serializer.collect_str(id),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u64>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) => super::parse_id(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom("version must be a decimal u64 string")),
+        }
+    }
 }
 
 mod id_as_string {

@@ -229,6 +229,7 @@ mod tests {
             content: format!("m{id}"),
             timestamp: "t".into(),
             client_id: None,
+            revision: Default::default(),
         }
     }
 

@@ -60,6 +60,45 @@ pub fn message(message: &Message) -> Bytes {
     ))
 }
 
+/// A change's event: `message_update` (the whole message as it now is),
+/// `message_delete` (`{id, channel_id}`) or `reaction` (the emoji's state
+/// after it), with its change id on the `id:` line.
+pub fn change(change: &crate::message::Change) -> Bytes {
+    use crate::message::Change;
+    let (name, json) = match change {
+        Change::Update { message, .. } => ("message_update", serde_json::to_string(message)),
+        Change::Delete {
+            message_id,
+            channel_id,
+            ..
+        } => (
+            "message_delete",
+            serde_json::to_string(&serde_json::json!({
+                "id": message_id.to_string(), "channel_id": channel_id,
+            })),
+        ),
+        Change::Reaction {
+            message_id,
+            channel_id,
+            emoji,
+            count,
+            users,
+            ..
+        } => (
+            "reaction",
+            serde_json::to_string(&serde_json::json!({
+                "message_id": message_id.to_string(), "channel_id": channel_id,
+                "emoji": emoji, "count": count, "users": users,
+            })),
+        ),
+    };
+    let json = json.expect("a change always serialises");
+    Bytes::from(format!(
+        "id: {}\nevent: {name}\ndata: {json}\n\n",
+        change.id()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +112,7 @@ mod tests {
             content: "line one\nline two".into(),
             timestamp: "t".into(),
             client_id: None,
+            revision: Default::default(),
         });
         let text = std::str::from_utf8(&frame).unwrap();
         assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));

@@ -408,9 +408,9 @@ async fn deliver(
     loop {
         let mut batch = Vec::new();
         let mut last = None;
-        for message in replay.by_ref() {
-            batch.extend_from_slice(&sse::message(&message));
-            last = Some(message.id);
+        for record in replay.by_ref() {
+            batch.extend_from_slice(&record.frame());
+            last = Some(record.id());
             if batch.len() >= BATCH_BYTES {
                 break;
             }

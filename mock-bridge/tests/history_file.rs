@@ -13,6 +13,7 @@ fn message(id: u64, content: &str) -> Message {
         content: content.into(),
         timestamp: "t".into(),
         client_id: None,
+        revision: Default::default(),
     }
 }
 
