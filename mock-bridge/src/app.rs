@@ -3,13 +3,13 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::{api, control, error, stream, users};
+use crate::{api, changes, control, error, stream, users};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{middleware, Json, Router};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -41,7 +41,13 @@ fn cors(config: &Config) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::HeaderName::from_static("last-event-id"),
             header::CONTENT_TYPE,
@@ -124,6 +130,18 @@ pub fn app(hub: Arc<Hub>) -> Router {
             "/channels/{channel}/raw",
             post(control::inject_raw).layer(DefaultBodyLimit::max(RAW_FRAME_MAX_BYTES)),
         )
+        .route(
+            "/channels/{channel}/messages/bulk-delete",
+            post(changes::control_bulk_delete),
+        )
+        .route(
+            "/channels/{channel}/messages/{id}",
+            patch(changes::control_edit).delete(changes::control_delete),
+        )
+        .route(
+            "/channels/{channel}/messages/{id}/reactions/{emoji}",
+            put(changes::control_react).delete(changes::control_react),
+        )
         .route("/gateway", put(control::set_gateway))
         .route("/heartbeats", put(control::set_heartbeats))
         .route("/disconnect", post(control::disconnect))
@@ -147,6 +165,15 @@ pub fn app(hub: Arc<Hub>) -> Router {
             "/channels/{channel}/messages",
             get(api::history).post(api::post_message),
         )
+        .route(
+            "/channels/{channel}/messages/{id}",
+            patch(changes::reader_edit).delete(changes::reader_delete),
+        )
+        .route(
+            "/channels/{channel}/messages/{id}/reactions/{emoji}",
+            put(changes::reader_react).delete(changes::reader_react),
+        )
+        .route("/channels/{channel}/changes", get(changes::catch_up))
         .route("/channels/{channel}/events", get(stream::events))
         .route("/events", get(stream::events_of_many))
         .route("/me", get(api::me))

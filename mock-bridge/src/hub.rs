@@ -8,7 +8,7 @@ use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::history::{ChannelLog, Record};
-use crate::message::{Message, NewMessage};
+use crate::message::{Change, Message, NewMessage};
 use crate::persist::{HistoryFile, Memory};
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
@@ -30,7 +30,9 @@ const CHANNEL_BROADCAST_CAPACITY: usize = 1_024;
 /// A frame ready for the wire, shared by every subscriber.
 #[derive(Clone, Debug)]
 pub struct Frame {
-    /// The message id, for `message` frames (replay and live are deduplicated by it).
+    /// The change id, for `message` frames and the changes' frames
+    /// (`message_update`, `message_delete`, `reaction`): replay and live are
+    /// deduplicated by it.
     pub id: Option<u64>,
     /// The bytes, ending in a blank line.
     pub bytes: Bytes,
@@ -248,6 +250,47 @@ impl From<PublishError> for ApiError {
     }
 }
 
+/// Why a change to a message was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("channel {channel:?} holds no message {id}")]
+    NotFound { channel: String, id: u64 },
+    #[error("message {0} is someone else's: only its author may change it")]
+    NotYours(u64),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(error: ChangeError) -> Self {
+        match error {
+            ChangeError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+            ChangeError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
+            ChangeError::Publish(error) => error.into(),
+        }
+    }
+}
+
+/// Who asks for a change: the control API (playing Discord: any message), or
+/// a reader (their own messages only).
+#[derive(Clone, Debug)]
+pub enum Actor {
+    Control,
+    Reader(String),
+}
+
+/// What a change does to a message.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    Content(String),
+    Delete,
+    React {
+        emoji: String,
+        user: String,
+        add: bool,
+    },
+}
+
 /// Why a client's post was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
@@ -324,10 +367,12 @@ impl Hub {
         if let Some(path) = &config.history_file {
             let (mut file, loaded) = HistoryFile::open(path, config.history_fsync)?;
             tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
-            let memory = file.take_memory();
+            let mut memory = file.take_memory();
+            let changes = std::mem::take(&mut memory.changes);
             floor = (loaded.iter().map(|m| m.id))
                 .chain(memory.posted.iter().map(|m| m.id))
                 .chain(memory.evicted_through.values().copied())
+                .chain(changes.iter().map(Change::id))
                 .max()
                 .unwrap_or(0);
             let held = loaded.len();
@@ -353,6 +398,22 @@ impl Hub {
                 }
                 channel.log.push(message);
             }
+            // The changes since the last compaction, in order. Compaction keeps
+            // the messages as they now are, not the changes that made them so:
+            // a replay from before a channel's newest change resyncs.
+            for change in changes {
+                let channel_id = match &change {
+                    Change::Update { message, .. } => message.channel_id.clone(),
+                    Change::Delete { channel_id, .. } | Change::Reaction { channel_id, .. } => {
+                        channel_id.clone()
+                    }
+                };
+                let id = change.id();
+                if let Some(channel) = channels.get_mut(&channel_id) {
+                    channel.log.apply(Arc::new(change));
+                    channel.log.changes_unknown_through(id);
+                }
+            }
             let mut kept: Vec<&Message> = channels
                 .values()
                 .flat_map(|c| c.log.iter().map(|m| &**m))
@@ -369,6 +430,7 @@ impl Hub {
                     .filter(|m| !retained.contains(&m.id))
                     .map(|m| (**m).clone())
                     .collect(),
+                changes: Vec::new(),
             };
             file.compact(&kept, held, &memory)?;
             writer = Some(file);
@@ -503,6 +565,118 @@ impl Hub {
         self.to_channel(channel, frame);
         drop(channels);
         Ok(message)
+    }
+
+    /// Changes a message (an edit, a deletion, a reaction), on a thread where
+    /// blocking is fine (see [`Hub::publish_blocking`]): appended to the
+    /// history file, applied, and broadcast with its change id.
+    pub async fn change_blocking(
+        self: &Arc<Self>,
+        channel_id: String,
+        message_id: u64,
+        edit: Edit,
+        actor: Actor,
+    ) -> Result<Arc<Change>, ChangeError> {
+        let hub = self.clone();
+        let changed =
+            tokio::task::spawn_blocking(move || hub.change(&channel_id, message_id, edit, &actor))
+                .await;
+        changed.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
+    }
+
+    /// [`Hub::change_blocking`], here and now. Edits and deletions by a
+    /// reader must be of their own messages; a reaction is anyone's to toggle
+    /// (as its `user`).
+    pub fn change(
+        &self,
+        channel_id: &str,
+        message_id: u64,
+        edit: Edit,
+        actor: &Actor,
+    ) -> Result<Arc<Change>, ChangeError> {
+        let mut writer = self.writer.lock().unwrap();
+        let current = (self.channels.lock().unwrap().get(channel_id))
+            .and_then(|channel| channel.log.get(message_id).cloned())
+            .ok_or_else(|| ChangeError::NotFound {
+                channel: channel_id.to_owned(),
+                id: message_id,
+            })?;
+        if let (Actor::Reader(who), Edit::Content(_) | Edit::Delete) = (actor, &edit) {
+            if current.author != *who {
+                return Err(ChangeError::NotYours(message_id));
+            }
+        }
+        let id = self.ids.next().ok_or(PublishError::IdsExhausted)?;
+        let change = Arc::new(match edit {
+            Edit::Content(content) => {
+                let mut message = (*current).clone();
+                message.content = content;
+                message.revision.edited_at = Some(rfc3339_ms(now_ms()));
+                message.revision.version = Some(id);
+                Change::Update { id, message }
+            }
+            Edit::Delete => Change::Delete {
+                id,
+                message_id,
+                channel_id: channel_id.to_owned(),
+            },
+            Edit::React { emoji, user, add } => {
+                let mut users = (current.revision.reactions.iter())
+                    .find(|r| r.emoji == emoji)
+                    .map(|r| r.users.clone())
+                    .unwrap_or_default();
+                users.retain(|u| *u != user);
+                if add {
+                    users.push(user);
+                }
+                Change::Reaction {
+                    id,
+                    message_id,
+                    channel_id: channel_id.to_owned(),
+                    emoji,
+                    count: users.len(),
+                    users,
+                }
+            }
+        });
+        if let Some(file) = writer.as_mut() {
+            file.append_change(&change)
+                .map_err(|source| PublishError::Persist {
+                    path: file.path().display().to_string(),
+                    source,
+                })?;
+        }
+        let mut channels = self.channels.lock().unwrap();
+        if let Some(channel) = channels.get_mut(channel_id) {
+            channel.log.apply(change.clone());
+            let frame = Frame {
+                id: Some(id),
+                bytes: sse::change(&change),
+            };
+            self.to_channel(channel, frame);
+        }
+        Ok(change)
+    }
+
+    /// Whether the channel holds this message now.
+    pub fn holds(&self, channel_id: &str, id: u64) -> bool {
+        let channels = self.channels.lock().unwrap();
+        (channels.get(channel_id)).is_some_and(|channel| channel.log.get(id).is_some())
+    }
+
+    /// Every change of a channel after `after`, coalesced (see
+    /// [`ChannelLog::changes_after`]); `None`: no longer known that far back.
+    pub fn changes_after(
+        &self,
+        channel_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Option<crate::history::Coalesced> {
+        let channels = self.channels.lock().unwrap();
+        match channels.get(channel_id) {
+            Some(channel) => channel.log.changes_after(after, limit),
+            None => Some(crate::history::Coalesced::default()),
+        }
     }
 
     /// Refuses channels that do not exist yet when they would make more than

@@ -11,11 +11,14 @@
 //! - [`stream`]: one Server-Sent Events stream: admission and the delivery loop.
 //! - [`sse`]: every frame the bridge writes.
 //! - [`extract`]: what handlers take from a request (channel, peer, resume id).
-//! - [`api`]: the history endpoint.
+//! - [`api`]: history, replies and who is signed in.
+//! - [`changes`]: edits, deletions and reactions (control API and readers),
+//!   and the catch-up of every change after a change id.
 //! - [`control`]: the `/internal` control API for tests and developers.
 //! - [`streams`]: a record per open stream and why streams ended (TCP
 //!   connections are the [`server`]'s).
-//! - [`history`], [`persist`]: retained messages per channel, and the history file.
+//! - [`history`], [`persist`]: retained messages and later changes per
+//!   channel, and the history file.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
 //! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
 //!
@@ -24,6 +27,7 @@
 
 pub mod api;
 pub mod app;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -19,7 +19,7 @@
 //! message is acknowledged, so it survives the process being killed; with
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
-use crate::message::Message;
+use crate::message::{Change, Message};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -33,6 +33,9 @@ pub struct Memory {
     pub evicted_through: BTreeMap<String, u64>,
     /// Posts no longer retained that a retry must still find, by client id.
     pub posted: Vec<Message>,
+    /// The changes after creations (edits, deletions, reactions) the file
+    /// holds since its last compaction, oldest first; on load only.
+    pub changes: Vec<Change>,
 }
 
 impl Memory {
@@ -51,6 +54,7 @@ enum Line {
     Posted {
         posted: Message,
     },
+    Change(Change),
     Message(Message),
 }
 
@@ -98,6 +102,7 @@ impl HistoryFile {
                     match line {
                         Line::Message(message) => messages.push(message),
                         Line::Posted { posted } => memory.posted.push(posted),
+                        Line::Change(change) => memory.changes.push(change),
                         Line::Evicted { evicted_through } => {
                             for (channel, id) in evicted_through {
                                 let through = memory.evicted_through.entry(channel).or_default();
@@ -145,7 +150,16 @@ impl HistoryFile {
     /// Appends one message. It is in the operating system's hands when this
     /// returns (on the disk, with `fsync`). On failure nothing of it stays.
     pub fn append(&mut self, message: &Message) -> io::Result<()> {
-        let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
+        self.append_line(message)
+    }
+
+    /// Appends a change (an edit, a deletion, a reaction), as [`HistoryFile::append`].
+    pub fn append_change(&mut self, change: &Change) -> io::Result<()> {
+        self.append_line(change)
+    }
+
+    fn append_line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
         line.push(b'\n');
         let written = self.file.write_all(&line).and_then(|()| {
             if self.fsync {

@@ -1,0 +1,306 @@
+//! Changes to messages after their creation: edits, deletions and reactions,
+//! from the control API (playing Discord: any message) and from readers
+//! (their own messages; their own reactions), and the catch-up of every
+//! change after a change id.
+//!
+//! - `PATCH`/`DELETE /internal/channels/{c}/messages/{id}`,
+//!   `POST /internal/channels/{c}/messages/bulk-delete`,
+//!   `PUT`/`DELETE /internal/channels/{c}/messages/{id}/reactions/{emoji}`;
+//! - `PATCH`/`DELETE /api/channels/{c}/messages/{id}` (the author's own, else
+//!   403), `PUT`/`DELETE /api/channels/{c}/messages/{id}/reactions/{emoji}`;
+//! - `GET /api/channels/{c}/changes?after=<id>&limit=`.
+
+use crate::error::ApiError;
+use crate::hub::{Actor, Edit, Hub};
+use crate::message::{parse_id, validate_channel, Change, NewMessage, MAX_AUTHOR_CHARS};
+use crate::users::Identity;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `{channel}/messages/{id}` (and `/reactions/{emoji}`).
+#[derive(Deserialize)]
+pub struct MessagePath {
+    channel: String,
+    id: String,
+    #[serde(default)]
+    emoji: Option<String>,
+}
+
+/// The channel, the message id and the emoji (if any) of a path, checked.
+fn message_path(
+    path: Result<Path<MessagePath>, PathRejection>,
+) -> Result<(String, u64, Option<String>), ApiError> {
+    let Path(MessagePath { channel, id, emoji }) =
+        path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    validate_channel(&channel)?;
+    let id = parse_id(&id)
+        .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a decimal message id")))?;
+    if let Some(emoji) = &emoji {
+        let chars = emoji.chars().count();
+        if chars == 0 || chars > 64 || emoji.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "an emoji is 1 to 64 characters, none of them control characters",
+            ));
+        }
+    }
+    Ok((channel, id, emoji))
+}
+
+/// An edit's body: the new text, and, on a bridge without `--users`, whose
+/// message it is (`author`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    content: String,
+    #[serde(default)]
+    author: Option<String>,
+}
+
+/// A deletion's or a reaction's body (a reader's, or the control API's `user`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WhoBody {
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+/// Checks an edit's text as a new message's is checked.
+fn checked_content(content: String) -> Result<String, ApiError> {
+    let new = NewMessage {
+        author: "-".into(),
+        content,
+    };
+    new.validate()?;
+    Ok(new.content)
+}
+
+/// Who a reader is: the signed-in user, or, without `--users`, the body's name.
+fn reader(
+    identity: Option<Extension<Arc<Identity>>>,
+    named: Option<String>,
+) -> Result<String, ApiError> {
+    match (identity, named) {
+        (Some(Extension(identity)), _) => Ok(identity.name.clone()),
+        (None, Some(name))
+            if !name.trim().is_empty() && name.chars().count() <= MAX_AUTHOR_CHARS =>
+        {
+            Ok(name)
+        }
+        _ => Err(ApiError::bad_request(
+            "this bridge runs without --users: say who you are with \"author\"",
+        )),
+    }
+}
+
+/// A change's answer: the message as it now is, `{"deleted":…}`, or the
+/// reaction's state.
+fn answer(change: &Change) -> Value {
+    match change {
+        Change::Update { message, .. } => serde_json::to_value(message).unwrap_or(Value::Null),
+        Change::Delete { message_id, .. } => json!({ "deleted": message_id.to_string() }),
+        Change::Reaction {
+            message_id,
+            channel_id,
+            emoji,
+            count,
+            users,
+            ..
+        } => json!({
+            "message_id": message_id.to_string(), "channel_id": channel_id,
+            "emoji": emoji, "count": count, "users": users,
+        }),
+    }
+}
+
+async fn change(
+    hub: &Arc<Hub>,
+    channel: String,
+    id: u64,
+    edit: Edit,
+    actor: Actor,
+) -> Result<Json<Value>, ApiError> {
+    let change = hub.change_blocking(channel, id, edit, actor).await?;
+    tracing::info!(
+        id = change.id(),
+        message = change.message_id(),
+        "message changed"
+    );
+    Ok(Json(answer(&change)))
+}
+
+/// A body that may be absent (a `DELETE` without one).
+fn optional<T: Default>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match body {
+        Ok(Json(body)) => Ok(body),
+        Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
+        Err(rejection) => Err(rejection.into()),
+    }
+}
+
+pub async fn control_edit(
+    State(hub): State<Arc<Hub>>,
+    path: Result<Path<MessagePath>, PathRejection>,
+    body: Result<Json<EditBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, _) = message_path(path)?;
+    let Json(body) = body?;
+    let edit = Edit::Content(checked_content(body.content)?);
+    change(&hub, channel, id, edit, Actor::Control).await
+}
+
+pub async fn control_delete(
+    State(hub): State<Arc<Hub>>,
+    path: Result<Path<MessagePath>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, _) = message_path(path)?;
+    change(&hub, channel, id, Edit::Delete, Actor::Control).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    ids: Vec<String>,
+}
+
+/// `POST …/messages/bulk-delete` `{"ids":[…]}`: every id must be held (else
+/// 404 and nothing is deleted); each deletion is a change of its own.
+pub async fn control_bulk_delete(
+    State(hub): State<Arc<Hub>>,
+    path: Result<Path<crate::extract::ChannelPath>, PathRejection>,
+    body: Result<Json<BulkBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = crate::extract::channel_from(path)?;
+    let Json(BulkBody { ids }) = body?;
+    if ids.is_empty() || ids.len() > 100 {
+        return Err(ApiError::bad_request("ids lists 1 to 100 message ids"));
+    }
+    let mut parsed = Vec::new();
+    for id in &ids {
+        let id = parse_id(id)
+            .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a decimal message id")))?;
+        if !hub.holds(&channel, id) {
+            return Err(crate::hub::ChangeError::NotFound { channel, id }.into());
+        }
+        parsed.push(id);
+    }
+    let mut deleted = Vec::new();
+    for id in parsed {
+        hub.change_blocking(channel.clone(), id, Edit::Delete, Actor::Control)
+            .await?;
+        deleted.push(id.to_string());
+    }
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+pub async fn control_react(
+    State(hub): State<Arc<Hub>>,
+    method: axum::http::Method,
+    path: Result<Path<MessagePath>, PathRejection>,
+    body: Result<Json<WhoBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, emoji) = message_path(path)?;
+    let body = optional(body)?;
+    let user = body
+        .user
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("name the reacting \"user\""))?;
+    let edit = Edit::React {
+        emoji: emoji.unwrap_or_default(),
+        user,
+        add: method == axum::http::Method::PUT,
+    };
+    change(&hub, channel, id, edit, Actor::Control).await
+}
+
+pub async fn reader_edit(
+    State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
+    path: Result<Path<MessagePath>, PathRejection>,
+    body: Result<Json<EditBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, _) = message_path(path)?;
+    let Json(body) = body?;
+    let who = reader(identity, body.author)?;
+    let edit = Edit::Content(checked_content(body.content)?);
+    change(&hub, channel, id, edit, Actor::Reader(who)).await
+}
+
+pub async fn reader_delete(
+    State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
+    path: Result<Path<MessagePath>, PathRejection>,
+    body: Result<Json<WhoBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, _) = message_path(path)?;
+    let who = reader(identity, optional(body)?.author)?;
+    change(&hub, channel, id, Edit::Delete, Actor::Reader(who)).await
+}
+
+pub async fn reader_react(
+    State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
+    method: axum::http::Method,
+    path: Result<Path<MessagePath>, PathRejection>,
+    body: Result<Json<WhoBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (channel, id, emoji) = message_path(path)?;
+    let who = reader(identity, optional(body)?.author)?;
+    let edit = Edit::React {
+        emoji: emoji.unwrap_or_default(),
+        user: who.clone(),
+        add: method == axum::http::Method::PUT,
+    };
+    change(&hub, channel, id, edit, Actor::Reader(who)).await
+}
+
+#[derive(Deserialize)]
+pub struct ChangesParams {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/channels/{c}/changes?after=<id>&limit=` → every change after
+/// that change id, coalesced: `{"messages":[…as they now are…],
+/// "deleted":["<id>"…],"last":"<newest change id covered>","more":bool}`,
+/// a page of at most `limit` changes (default 50, at most 500); or
+/// `{"resync":"history_gap"}` when the bridge no longer knows them all (the
+/// client reloads what it shows).
+pub async fn catch_up(
+    State(hub): State<Arc<Hub>>,
+    path: Result<Path<crate::extract::ChannelPath>, PathRejection>,
+    query: Result<Query<ChangesParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = crate::extract::channel_from(path)?;
+    let Query(params) = query?;
+    let after = params.after.as_deref().unwrap_or("0");
+    let after = parse_id(after).ok_or_else(|| {
+        ApiError::bad_request(format!("after={after:?} is not a decimal change id"))
+    })?;
+    let limit = match params.limit.as_deref() {
+        None => crate::api::DEFAULT_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(0) | Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "limit={text:?}: a number from 1 to {}",
+                    crate::api::MAX_LIMIT
+                )))
+            }
+            Ok(n) => n.min(crate::api::MAX_LIMIT),
+        },
+    };
+    Ok(Json(match hub.changes_after(&channel, after, limit) {
+        None => json!({ "resync": "history_gap" }),
+        Some(page) => json!({
+            "messages": page.messages,
+            "deleted": page.deleted.iter().map(u64::to_string).collect::<Vec<_>>(),
+            "last": page.last.map(|id| id.to_string()),
+            "more": page.more,
+        }),
+    }))
+}

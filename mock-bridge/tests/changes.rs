@@ -1,0 +1,389 @@
+//! Edits, deletions and reactions: each a change with its own id from the
+//! one id space, streamed as `message_update`, `message_delete` and
+//! `reaction` events, replayed after `Last-Event-ID` in id order, coalesced by
+//! the catch-up route, kept across restarts, and refused (403) on someone
+//! else's message.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+async fn control(
+    bridge: &mock_bridge::RunningBridge,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call(bridge, method, path, body).await
+}
+
+#[tokio::test]
+async fn edits_deletions_and_reactions_stream_with_their_change_ids() {
+    let bridge = start(&[]).await;
+    let first = inject(&bridge, "general", "frist").await;
+    let second = inject(&bridge, "general", "spam").await;
+    let mut stream = Stream::open(&bridge, "/api/channels/general/events", Some(&second)).await;
+    let base = format!("/internal/channels/general/messages/{first}");
+    let (status, edited) = control(
+        &bridge,
+        reqwest::Method::PATCH,
+        &base,
+        Some(json!({ "content": "first" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["content"], "first");
+    assert!(edited["edited_at"].is_string());
+    let version: u64 = edited["version"].as_str().unwrap().parse().unwrap();
+    assert!(
+        version > second.parse().unwrap(),
+        "a change gets a new, larger id"
+    );
+    let (status, reaction) = control(
+        &bridge,
+        reqwest::Method::PUT,
+        &format!("{base}/reactions/%F0%9F%91%8D"),
+        Some(json!({ "user": "bob" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{reaction}");
+    assert_eq!(
+        reaction,
+        json!({ "message_id": first, "channel_id": "general", "emoji": "👍", "count": 1, "users": ["bob"] })
+    );
+    let (status, deleted) = control(
+        &bridge,
+        reqwest::Method::DELETE,
+        &format!("/internal/channels/general/messages/{second}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, deleted), (200, json!({ "deleted": second })));
+    // Live, in id order, each with its change id.
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let frame = stream.next_non_heartbeat().await;
+        if let Some(event) = frame.event.clone().filter(|e| e != "status") {
+            seen.push((
+                event,
+                frame.id.clone().unwrap().parse::<u64>().unwrap(),
+                frame.json(),
+            ));
+        }
+    }
+    assert_eq!(seen[0].0, "message_update");
+    assert_eq!(seen[0].1, version);
+    assert_eq!(seen[0].2["content"], "first");
+    assert_eq!(seen[1].0, "reaction");
+    assert_eq!(seen[1].2["count"], 1);
+    assert_eq!(seen[2].0, "message_delete");
+    assert_eq!(seen[2].2, json!({ "id": second, "channel_id": "general" }));
+    assert!(seen[0].1 < seen[1].1 && seen[1].1 < seen[2].1, "{seen:?}");
+    // History: each message as it now is; the deleted one is gone.
+    let (_, history) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/messages",
+        None,
+    )
+    .await;
+    let history = history.as_array().unwrap().clone();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["content"], "first");
+    assert_eq!(
+        history[0]["reactions"],
+        json!([{ "emoji": "👍", "count": 1, "users": ["bob"] }])
+    );
+    // A replay after the second message's id has every change, in id order.
+    let mut replay = Stream::open(&bridge, "/api/events?channels=general", Some(&second)).await;
+    let mut replayed = Vec::new();
+    while replayed.len() < 3 {
+        let frame = replay.next_non_heartbeat().await;
+        if let Some(id) = frame.id.clone() {
+            replayed.push((frame.event.clone().unwrap(), id.parse::<u64>().unwrap()));
+        }
+    }
+    let names: Vec<&str> = replayed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["message_update", "reaction", "message_delete"]);
+    // Unknown messages are a 404 with a sentence.
+    let (status, body) = control(
+        &bridge,
+        reqwest::Method::PATCH,
+        "/internal/channels/general/messages/1",
+        Some(json!({ "content": "x" })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("no message"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_catch_up_coalesces_and_says_when_it_cannot() {
+    let bridge = start(&["--history-per-channel", "4"]).await;
+    let a = inject(&bridge, "general", "a").await;
+    let b = inject(&bridge, "general", "b").await;
+    let path = |id: &str| format!("/internal/channels/general/messages/{id}");
+    for text in ["a1", "a2", "a3"] {
+        control(
+            &bridge,
+            reqwest::Method::PATCH,
+            &path(&a),
+            Some(json!({ "content": text })),
+        )
+        .await;
+    }
+    control(&bridge, reqwest::Method::DELETE, &path(&b), None).await;
+    let (status, page) = control(
+        &bridge,
+        reqwest::Method::GET,
+        &format!("/api/channels/general/changes?after={b}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "each touched message once: {page}");
+    assert_eq!(messages[0]["content"], "a3", "its newest version");
+    assert_eq!(page["deleted"], json!([b]));
+    assert_eq!(page["more"], false);
+    // Paged: two changes at a time.
+    let (_, first) = control(
+        &bridge,
+        reqwest::Method::GET,
+        &format!("/api/channels/general/changes?after={b}&limit=2"),
+        None,
+    )
+    .await;
+    assert_eq!(first["more"], true);
+    let (_, rest) = control(
+        &bridge,
+        reqwest::Method::GET,
+        &format!(
+            "/api/channels/general/changes?after={}&limit=2",
+            first["last"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(rest["more"], false, "{rest}");
+    assert_eq!(rest["deleted"], json!([b]));
+    // More changes than are kept (4): from the start, it says so.
+    for text in ["a4", "a5"] {
+        control(
+            &bridge,
+            reqwest::Method::PATCH,
+            &path(&a),
+            Some(json!({ "content": text })),
+        )
+        .await;
+    }
+    let (_, gap) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/changes?after=0",
+        None,
+    )
+    .await;
+    assert_eq!(gap, json!({ "resync": "history_gap" }));
+    let (status, _) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/changes?after=x",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn readers_change_their_own_messages_and_toggle_their_reactions() {
+    let path = std::env::temp_dir().join(format!("changes-users-{}.txt", std::process::id()));
+    std::fs::write(&path, "tok-alice Alice\ntok-bob Bob\n").unwrap();
+    let bridge = start(&["--users", path.to_str().unwrap()]).await;
+    let http = reqwest::Client::new();
+    let post = |token: &'static str, content: &'static str| {
+        let (http, url) = (http.clone(), url(&bridge, "/api/channels/general/messages"));
+        async move {
+            let body = json!({ "content": content, "client_id": format!("c-{content}") });
+            let answer = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    let alices = post("tok-alice", "hello").await;
+    let id = alices["id"].as_str().unwrap().to_owned();
+    let message_url = url(&bridge, &format!("/api/channels/general/messages/{id}"));
+    // Bob may not edit nor delete it: 403 with a sentence.
+    let refused = http
+        .patch(&message_url)
+        .bearer_auth("tok-bob")
+        .json(&json!({ "content": "hijacked" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("someone else's"),
+        "{body}"
+    );
+    assert_eq!(
+        http.delete(&message_url)
+            .bearer_auth("tok-bob")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // Alice may.
+    let edited: Value = http
+        .patch(&message_url)
+        .bearer_auth("tok-alice")
+        .json(&json!({ "content": "hello, all" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["content"], "hello, all");
+    // Bob reacts, twice is still once, and takes it back.
+    let reaction_url = format!("{message_url}/reactions/%F0%9F%8E%89");
+    for _ in 0..2 {
+        let state: Value = http
+            .put(&reaction_url)
+            .bearer_auth("tok-bob")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (state["count"].clone(), state["users"].clone()),
+            (json!(1), json!(["Bob"]))
+        );
+    }
+    let state: Value = http
+        .delete(&reaction_url)
+        .bearer_auth("tok-bob")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["count"], 0);
+    let gone = http
+        .delete(&message_url)
+        .bearer_auth("tok-alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 200);
+    let history: Value = http
+        .get(url(&bridge, "/api/channels/general/messages"))
+        .bearer_auth("tok-bob")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history, json!([]));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn versions_reactions_and_deletions_survive_restarts() {
+    let file = std::env::temp_dir().join(format!("changes-restart-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let args = ["--history-file", file.to_str().unwrap()];
+    let bridge = start(&args).await;
+    let keep = inject(&bridge, "general", "typo").await;
+    let drop_me = inject(&bridge, "general", "spam").await;
+    let path = |id: &str| format!("/internal/channels/general/messages/{id}");
+    let (_, edited) = control(
+        &bridge,
+        reqwest::Method::PATCH,
+        &path(&keep),
+        Some(json!({ "content": "fixed" })),
+    )
+    .await;
+    control(
+        &bridge,
+        reqwest::Method::PUT,
+        &format!("{}/reactions/ok", path(&keep)),
+        Some(json!({ "user": "bob" })),
+    )
+    .await;
+    let (_, deleted) = control(&bridge, reqwest::Method::DELETE, &path(&drop_me), None).await;
+    assert_eq!(deleted["deleted"], drop_me);
+    let (_, before) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/messages",
+        None,
+    )
+    .await;
+    for round in 0..2 {
+        bridge_restart_check(&args, &before, &edited, &keep, round).await;
+    }
+    bridge.shutdown.cancel();
+    let _ = std::fs::remove_file(&file);
+}
+
+async fn bridge_restart_check(
+    args: &[&str],
+    before: &Value,
+    edited: &Value,
+    keep: &str,
+    round: usize,
+) {
+    let bridge = start(args).await;
+    let (_, after) = call(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/messages",
+        None,
+    )
+    .await;
+    assert_eq!(&after, before, "restart {round}: the messages as they were");
+    assert_eq!(after[0]["version"], edited["version"]);
+    // A replay from before the changes cannot be made from the file: resync.
+    let mut stream = Stream::open(&bridge, "/api/channels/general/events", Some(keep)).await;
+    let resync = loop {
+        let frame = stream.next_non_heartbeat().await;
+        if !matches!(frame.event.as_deref(), None | Some("status")) {
+            break frame;
+        }
+    };
+    assert_eq!(
+        resync.event.as_deref(),
+        Some("resync"),
+        "restart {round}: {resync:?}"
+    );
+    // New ids go on above every change ever made.
+    let next: u64 = inject(&bridge, "general", "after").await.parse().unwrap();
+    assert!(next > edited["version"].as_str().unwrap().parse::<u64>().unwrap());
+    let (_, id) = (0, next.to_string());
+    call(
+        &bridge,
+        reqwest::Method::DELETE,
+        &format!("/internal/channels/general/messages/{id}"),
+        None,
+    )
+    .await;
+    bridge.shutdown.cancel();
+    bridge.task.await.unwrap().unwrap();
+}
