@@ -161,3 +161,42 @@ async fn more_channels_than_one_stream_carries_get_more_streams() -> Result<(), 
         .await
         .map(|_| ())
 }
+
+/// A lock granted after the tab's sharing ended (its panel unmounted while
+/// the grant was on its way) is let go at once: kept, no other tab of that
+/// group could ever hold its stream. The grant is delayed by wrapping the
+/// page's `navigator.locks.request` so that the race happens every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_granted_after_its_panel_left_is_let_go() -> Result<(), Error> {
+    let s = Scenario::live(
+        "a_lock_granted_late",
+        &format!("/host.html?channel=general&{FAST}"),
+    )
+    .await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+    const request = navigator.locks.request.bind(navigator.locks);
+    navigator.locks.request = (name, options, granted) =>
+      request(name, options, (lock) => new Promise((resolve) => setTimeout(() => resolve(granted(lock)), 400)));
+    import('/discussion-panel.js').then(async (module) => {
+      const box = document.createElement('div');
+      document.body.append(box);
+      // Another bridge: a group (and a lock) of its own, asked for at once.
+      const panel = module.mountDiscussionPanel(box, { channel: 'general', bridgeUrl: 'http://127.0.0.1:9' });
+      await new Promise((r) => setTimeout(r, 50));
+      panel.unmount();
+      panel.free();
+      // Past the delayed grant, and a little more.
+      await new Promise((r) => setTimeout(r, 1200));
+      const state = await navigator.locks.query();
+      done(state.held.map((lock) => lock.name));
+    }, (error) => done(String(error)));"#;
+    let held = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("the lock script: {e}"))?;
+    let names: Vec<String> = serde_json::from_value(held.clone()).map_err(|_| format!("{held}"))?;
+    ensure(!names.iter().any(|n| n.contains("127.0.0.1:9")), || {
+        format!("the late lock is still held: {names:?}")
+    })?;
+    ensure(names.len() == 1, || {
+        format!("held: {names:?} (the page's own group only)")
+    })
+}
