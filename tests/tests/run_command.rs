@@ -18,6 +18,8 @@ const QUIET: Duration = Duration::from_secs(30);
 struct RunCommand {
     child: Child,
     log: std::path::PathBuf,
+    /// What its processes' command lines name (the ports), to find any left.
+    marks: [String; 2],
 }
 
 impl RunCommand {
@@ -41,7 +43,11 @@ impl RunCommand {
             .process_group(0)
             .spawn()
             .expect("bash runs scripts/run.sh");
-        RunCommand { child, log }
+        let marks = [
+            format!("127.0.0.1:{bridge_port}"),
+            format!("--port {panel_port}"),
+        ];
+        RunCommand { child, log, marks }
     }
 
     fn log_tail(&self) -> String {
@@ -59,12 +65,28 @@ impl RunCommand {
 }
 
 impl Drop for RunCommand {
+    /// Whatever happened, nothing of the run is left behind: the script is
+    /// asked to stop (its trap stops trunk and the bridge, each in a process
+    /// group of its own), then anything still there is killed.
     fn drop(&mut self) {
-        // Whatever happened, nothing of the run is left behind.
+        self.terminate();
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.wait();
+        for mark in &self.marks {
+            for process in processes_with(mark) {
+                if let Some(pid) = process.split(':').next() {
+                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                }
+            }
+        }
     }
 }
 
