@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::{api, changes, control, error, stream, users};
+use crate::{api, changes, control, error, poll, stream, users};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -176,6 +176,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/channels/{channel}/changes", get(changes::catch_up))
         .route("/channels/{channel}/events", get(stream::events))
         .route("/events", get(stream::events_of_many))
+        .route("/poll", get(poll::poll))
         .route("/me", get(api::me))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)

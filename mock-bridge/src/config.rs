@@ -86,6 +86,11 @@ pub struct Config {
     #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = 0)]
     pub max_streams_per_client: usize,
 
+    /// How long a poll (`GET /api/poll`) with nothing to tell waits before it
+    /// answers anyway, in seconds.
+    #[arg(long, env = "POLL_WAIT_SECONDS", default_value = "25", value_parser = positive_seconds)]
+    pub poll_wait: Duration,
+
     /// A client that reads nothing for this many seconds while frames wait is dropped as `lagged`.
     #[arg(long, env = "CLIENT_STALL_SECONDS", default_value = "10", value_parser = positive_seconds)]
     pub client_stall: Duration,

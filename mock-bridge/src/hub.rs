@@ -756,6 +756,12 @@ impl Hub {
         self.channels.lock().unwrap().len()
     }
 
+    /// How many streams and polls listen to a channel now.
+    pub fn listeners(&self, channel_id: &str) -> usize {
+        let channels = self.channels.lock().unwrap();
+        (channels.get(channel_id)).map_or(0, |c| c.live.receiver_count() + c.mailboxes.len())
+    }
+
     /// Whether a channel holds no messages (for demo seeding).
     pub fn is_empty(&self, channel_id: &str) -> bool {
         self.channels

@@ -12,6 +12,7 @@
 //! - [`sse`]: every frame the bridge writes.
 //! - [`extract`]: what handlers take from a request (channel, peer, resume id).
 //! - [`api`]: history, replies and who is signed in.
+//! - [`poll`]: long polling, the same events for clients whose proxy buffers streams.
 //! - [`changes`]: edits, deletions and reactions (control API and readers),
 //!   and the catch-up of every change after a change id.
 //! - [`control`]: the `/internal` control API for tests and developers.
@@ -39,6 +40,7 @@ pub mod history;
 pub mod hub;
 pub mod message;
 pub mod persist;
+pub mod poll;
 pub mod server;
 pub mod snowflake;
 pub mod sse;

@@ -1,0 +1,91 @@
+//! Long polling (`GET /api/poll`): the stream's events as JSON, answered at
+//! once when anything follows the cursor, else when something happens, else
+//! after the poll's wait; a cursor older than what is retained gets `resync`.
+
+mod support;
+
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::*;
+
+async fn poll(bridge: &mock_bridge::RunningBridge, query: &str) -> (u16, Value) {
+    call(
+        bridge,
+        reqwest::Method::GET,
+        &format!("/api/poll?{query}"),
+        None,
+    )
+    .await
+}
+
+fn names(answer: &Value) -> Vec<String> {
+    (answer["events"].as_array().unwrap().iter())
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_poll_answers_with_what_follows_its_cursor() {
+    let bridge = start(&["--poll-wait", "0.3", "--history-per-channel", "3"]).await;
+    let first = inject(&bridge, "general", "one").await;
+    let second = inject(&bridge, "design", "two").await;
+    // Behind: the replay, at once, in id order, after the status.
+    let (status, answer) = poll(&bridge, &format!("channels=general,design&after={first}")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(names(&answer), ["status", "message"]);
+    let message: Value =
+        serde_json::from_str(answer["events"][1]["data"].as_str().unwrap()).unwrap();
+    assert_eq!(message["content"], "two");
+    assert_eq!(answer["events"][1]["id"], second.as_str());
+    assert_eq!(answer["cursor"], second.as_str());
+    // Nothing new: the poll's wait, then the status alone, the cursor kept.
+    let began = Instant::now();
+    let (_, quiet) = poll(&bridge, &format!("channels=general,design&after={second}")).await;
+    assert!(
+        began.elapsed() >= Duration::from_millis(250),
+        "answered before its wait"
+    );
+    assert_eq!(names(&quiet), ["status"]);
+    assert_eq!(quiet["cursor"], second.as_str());
+    // Too far behind (3 retained): resync.
+    for n in 0..4 {
+        inject(&bridge, "general", &format!("more {n}")).await;
+    }
+    let (_, behind) = poll(&bridge, &format!("channels=general&after={first}")).await;
+    assert_eq!(names(&behind), ["status", "resync"]);
+    let (status, _) = poll(&bridge, "channels=bad%20name").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_waiting_poll_returns_as_soon_as_something_happens() {
+    let bridge = start(&["--poll-wait", "20"]).await;
+    let last = inject(&bridge, "general", "before").await;
+    let waiting = {
+        let url = url(&bridge, &format!("/api/poll?channels=general&after={last}"));
+        tokio::spawn(async move {
+            let began = Instant::now();
+            let answer: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            (answer, began.elapsed())
+        })
+    };
+    // Once the poll listens (and is no stream), a message answers it.
+    eventually("the poll to listen", || async {
+        bridge.hub.listeners("general") == 1
+    })
+    .await;
+    assert!(
+        report(&bridge).await.active.is_empty(),
+        "a poll is not a stream"
+    );
+    let id = inject(&bridge, "general", "news").await;
+    let (answer, took) = waiting.await.unwrap();
+    assert_eq!(names(&answer), ["status", "message"], "{answer}");
+    assert_eq!(answer["cursor"], id.as_str());
+    assert!(took < Duration::from_secs(5), "it waited {took:?}");
+    // And it lets go of what it listened on.
+    eventually("the channel's listeners gone", || async {
+        bridge.hub.listeners("general") == 0
+    })
+    .await;
+}
