@@ -99,22 +99,11 @@ fn reader(
 }
 
 /// A change's answer: the message as it now is, `{"deleted":…}`, or the
-/// reaction's state.
+/// reaction's state (what its event carries, but for a deletion).
 fn answer(change: &Change) -> Value {
     match change {
-        Change::Update { message, .. } => serde_json::to_value(message).unwrap_or(Value::Null),
         Change::Delete { message_id, .. } => json!({ "deleted": message_id.to_string() }),
-        Change::Reaction {
-            message_id,
-            channel_id,
-            emoji,
-            count,
-            users,
-            ..
-        } => json!({
-            "message_id": message_id.to_string(), "channel_id": channel_id,
-            "emoji": emoji, "count": count, "users": users,
-        }),
+        _ => change.event().1,
     }
 }
 

@@ -88,6 +88,38 @@ impl Change {
         }
     }
 
+    /// Its event's name and data on a stream (and in a poll's answer).
+    pub fn event(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Change::Update { message, .. } => (
+                "message_update",
+                serde_json::to_value(message).unwrap_or_default(),
+            ),
+            Change::Delete {
+                message_id,
+                channel_id,
+                ..
+            } => (
+                "message_delete",
+                serde_json::json!({ "id": message_id.to_string(), "channel_id": channel_id }),
+            ),
+            Change::Reaction {
+                message_id,
+                channel_id,
+                emoji,
+                count,
+                users,
+                ..
+            } => (
+                "reaction",
+                serde_json::json!({
+                    "message_id": message_id.to_string(), "channel_id": channel_id,
+                    "emoji": emoji, "count": count, "users": users,
+                }),
+            ),
+        }
+    }
+
     /// The message it changes.
     pub fn message_id(&self) -> u64 {
         match self {

@@ -64,37 +64,9 @@ pub fn message(message: &Message) -> Bytes {
 /// `message_delete` (`{id, channel_id}`) or `reaction` (the emoji's state
 /// after it), with its change id on the `id:` line.
 pub fn change(change: &crate::message::Change) -> Bytes {
-    use crate::message::Change;
-    let (name, json) = match change {
-        Change::Update { message, .. } => ("message_update", serde_json::to_string(message)),
-        Change::Delete {
-            message_id,
-            channel_id,
-            ..
-        } => (
-            "message_delete",
-            serde_json::to_string(&serde_json::json!({
-                "id": message_id.to_string(), "channel_id": channel_id,
-            })),
-        ),
-        Change::Reaction {
-            message_id,
-            channel_id,
-            emoji,
-            count,
-            users,
-            ..
-        } => (
-            "reaction",
-            serde_json::to_string(&serde_json::json!({
-                "message_id": message_id.to_string(), "channel_id": channel_id,
-                "emoji": emoji, "count": count, "users": users,
-            })),
-        ),
-    };
-    let json = json.expect("a change always serialises");
+    let (name, data) = change.event();
     Bytes::from(format!(
-        "id: {}\nevent: {name}\ndata: {json}\n\n",
+        "id: {}\nevent: {name}\ndata: {data}\n\n",
         change.id()
     ))
 }
