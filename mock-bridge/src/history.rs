@@ -122,6 +122,7 @@ impl ChannelLog {
                     }),
                     None => {}
                 }
+                message.revision.reactions_version = Some(change.id());
                 self.messages[at] = Arc::new(message);
             }
             (_, Err(_)) => {}
@@ -132,6 +133,12 @@ impl ChannelLog {
                 self.evicted_through = self.evicted_through.max(Some(evicted.id()));
             }
         }
+    }
+
+    /// Whether message `id` was deleted (as far as the changes kept tell).
+    pub fn is_deleted(&self, id: u64) -> bool {
+        (self.changes.iter())
+            .any(|c| matches!(**c, Change::Delete { message_id, .. } if message_id == id))
     }
 
     /// Forgets everything before `id` as far as replays go: the history file
@@ -174,14 +181,8 @@ impl ChannelLog {
         for id in touched {
             match self.get(id) {
                 Some(message) => coalesced.messages.push(message.clone()),
-                None => {
-                    let deleted = (self.changes.iter()).any(
-                        |c| matches!(**c, Change::Delete { message_id, .. } if message_id == id),
-                    );
-                    if deleted {
-                        coalesced.deleted.push(id);
-                    }
-                }
+                None if self.is_deleted(id) => coalesced.deleted.push(id),
+                None => {}
             }
         }
         Some(coalesced)

@@ -298,12 +298,15 @@ pub enum PostError {
     Publish(#[from] PublishError),
     #[error("this client_id was already used for a message in channel {0:?}")]
     ElsewhereAlready(String),
+    #[error("this reply was stored as message {0} and has since been deleted")]
+    Deleted(u64),
 }
 
 impl From<PostError> for ApiError {
     fn from(error: PostError) -> Self {
         match error {
             PostError::Publish(error) => error.into(),
+            PostError::Deleted(_) => ApiError::new(StatusCode::GONE, error.to_string()),
             other => ApiError::new(StatusCode::CONFLICT, other.to_string()),
         }
     }
@@ -508,9 +511,19 @@ impl Hub {
         client_id: String,
     ) -> Result<(Arc<Message>, bool), PostError> {
         let mut writer = self.writer.lock().unwrap();
-        if let Some(original) = self.posted.lock().unwrap().get(&client_id) {
+        let original = self.posted.lock().unwrap().get(&client_id).cloned();
+        if let Some(original) = original {
             if original.channel_id != channel_id {
                 return Err(PostError::ElsewhereAlready(original.channel_id.clone()));
+            }
+            // As it is now: edited or reacted to since, or deleted.
+            let channels = self.channels.lock().unwrap();
+            let log = channels.get(channel_id).map(|channel| &channel.log);
+            if let Some(current) = log.and_then(|log| log.get(original.id)) {
+                return Ok((current.clone(), false));
+            }
+            if log.is_some_and(|log| log.is_deleted(original.id)) {
+                return Err(PostError::Deleted(original.id));
             }
             return Ok((original.clone(), false));
         }
@@ -629,6 +642,20 @@ impl Hub {
                 if add {
                     users.push(user);
                 }
+                let mut reactions = current.revision.reactions.clone();
+                match reactions.iter().position(|r| r.emoji == emoji) {
+                    Some(at) if users.is_empty() => drop(reactions.remove(at)),
+                    Some(at) => reactions[at].users = users.clone(),
+                    None if users.is_empty() => {}
+                    None => reactions.push(crate::message::Reaction {
+                        emoji: emoji.clone(),
+                        count: 0,
+                        users: users.clone(),
+                    }),
+                }
+                for reaction in &mut reactions {
+                    reaction.count = reaction.users.len();
+                }
                 Change::Reaction {
                     id,
                     message_id,
@@ -636,6 +663,7 @@ impl Hub {
                     emoji,
                     count: users.len(),
                     users,
+                    reactions,
                 }
             }
         });

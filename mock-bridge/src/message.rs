@@ -43,6 +43,15 @@ pub struct Revision {
     /// Its reactions, in the order they were first added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The change id of its newest reaction change (an extension of the
+    /// contract: it orders a message's reactions the way `version` orders
+    /// its content, so a late answer never undoes a newer reaction).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_id_as_string"
+    )]
+    pub reactions_version: Option<u64>,
 }
 
 /// A change to a channel after a message's creation, with its own id from
@@ -75,6 +84,10 @@ pub enum Change {
         emoji: String,
         count: usize,
         users: Vec<String>,
+        /// Every reaction of the message after the change (absent in
+        /// history files written before it was kept).
+        #[serde(default)]
+        reactions: Vec<Reaction>,
     },
 }
 
@@ -104,17 +117,20 @@ impl Change {
                 serde_json::json!({ "id": message_id.to_string(), "channel_id": channel_id }),
             ),
             Change::Reaction {
+                id,
                 message_id,
                 channel_id,
                 emoji,
                 count,
                 users,
-                ..
+                reactions,
             } => (
                 "reaction",
                 serde_json::json!({
                     "message_id": message_id.to_string(), "channel_id": channel_id,
                     "emoji": emoji, "count": count, "users": users,
+                    // Extensions: the whole state after the change, and its order.
+                    "reactions": reactions, "version": id.to_string(),
                 }),
             ),
         }

@@ -48,9 +48,12 @@ async fn edits_deletions_and_reactions_stream_with_their_change_ids() {
     )
     .await;
     assert_eq!(status, 200, "{reaction}");
+    let reaction_id = reaction["version"].as_str().unwrap().to_owned();
+    assert!(reaction_id.parse::<u64>().unwrap() > version);
     assert_eq!(
         reaction,
-        json!({ "message_id": first, "channel_id": "general", "emoji": "👍", "count": 1, "users": ["bob"] })
+        json!({ "message_id": first, "channel_id": "general", "emoji": "👍", "count": 1, "users": ["bob"],
+                "reactions": [{ "emoji": "👍", "count": 1, "users": ["bob"] }], "version": reaction_id })
     );
     let (status, deleted) = control(
         &bridge,
@@ -95,6 +98,7 @@ async fn edits_deletions_and_reactions_stream_with_their_change_ids() {
         history[0]["reactions"],
         json!([{ "emoji": "👍", "count": 1, "users": ["bob"] }])
     );
+    assert_eq!(history[0]["reactions_version"], json!(reaction_id));
     // A replay after the second message's id has every change, in id order.
     let mut replay = Stream::open(&bridge, "/api/events?channels=general", Some(&second)).await;
     let mut replayed = Vec::new();
@@ -386,4 +390,41 @@ async fn bridge_restart_check(
     .await;
     bridge.shutdown.cancel();
     bridge.task.await.unwrap().unwrap();
+}
+
+/// A reply posted again (its answer was lost) after it was deleted is not
+/// stored a second time: 410 with a sentence, so the panel drops it from its
+/// outbox instead of showing it again. One edited since comes back as it is now.
+#[tokio::test]
+async fn a_reply_posted_again_answers_as_it_is_now() {
+    let bridge = start(&[]).await;
+    let post = json!({ "content": "hello", "client_id": "c-1", "author": "ann" });
+    let path = "/api/channels/general/messages";
+    let (status, stored) = control(&bridge, reqwest::Method::POST, path, Some(post.clone())).await;
+    assert_eq!(status, 201, "{stored}");
+    let id = stored["id"].as_str().unwrap().to_owned();
+    let message = format!("/internal/channels/general/messages/{id}");
+    let edit = Some(json!({ "content": "hello!" }));
+    assert_eq!(
+        control(&bridge, reqwest::Method::PATCH, &message, edit)
+            .await
+            .0,
+        200
+    );
+    let (status, again) = control(&bridge, reqwest::Method::POST, path, Some(post.clone())).await;
+    assert_eq!((status, again["content"].clone()), (200, json!("hello!")));
+    assert_eq!(
+        control(&bridge, reqwest::Method::DELETE, &message, None)
+            .await
+            .0,
+        200
+    );
+    let (status, gone) = control(&bridge, reqwest::Method::POST, path, Some(post)).await;
+    assert_eq!(status, 410, "{gone}");
+    assert!(
+        gone["error"].as_str().unwrap().contains("deleted"),
+        "{gone}"
+    );
+    let (_, history) = control(&bridge, reqwest::Method::GET, path, None).await;
+    assert_eq!(history, json!([]), "never stored twice");
 }

@@ -46,7 +46,14 @@ impl<'de> Deserialize<'de> for MessageId {
 }
 
 /// One chat message. `content` is plain text and is only ever rendered as text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A message changes after its creation (edits, reactions), and each state
+/// says how new it is: `version` for its content (the change id of its
+/// newest edit; its own id if never edited) and `reactions_version` for its
+/// reactions (the change id of the newest reaction change; none if none
+/// ever). [`Message::fold`] keeps the newer of two states, part by part, so
+/// states can arrive in any order (a replay, a relay, a late catch-up).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Orders messages and deduplicates them across stream and history.
     pub id: MessageId,
@@ -62,6 +69,128 @@ pub struct Message {
     /// sender recognises its own reply when it comes back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When it was last edited (RFC 3339); none if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// The change id of its newest edit; none if never edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<MessageId>,
+    /// Its reactions, in the order they were first added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The change id of its newest reaction change (a bridge extension: a
+    /// bridge without it gives reactions no order, and the newest state
+    /// heard wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactions_version: Option<MessageId>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u32,
+    /// Who reacted (names, as messages' authors are).
+    #[serde(default)]
+    pub users: Vec<String>,
+}
+
+impl Message {
+    /// How new its content is: the newest edit's change id, else its own id.
+    pub fn content_version(&self) -> MessageId {
+        self.version.unwrap_or(self.id)
+    }
+
+    /// This message with what is newer in `other` (another state of the same
+    /// message): its content if edited later, its reactions if changed later.
+    /// `None` when `other` brings nothing newer. An equal version is the same
+    /// state, except for reactions built from one emoji's change
+    /// ([`Message::react`]), which a whole state of the same version completes.
+    pub fn fold(&self, other: &Message) -> Option<Message> {
+        let content = other.content_version() > self.content_version();
+        let reactions = match (other.reactions_version, self.reactions_version) {
+            (Some(theirs), Some(ours)) => {
+                theirs > ours || (theirs == ours && other.reactions != self.reactions)
+            }
+            (Some(_), None) => true,
+            // No order to go by: what came later is taken.
+            (None, None) => other.reactions != self.reactions,
+            (None, Some(_)) => false,
+        };
+        if !content && !reactions {
+            return None;
+        }
+        let mut next = self.clone();
+        if content {
+            next.content = other.content.clone();
+            next.edited_at = other.edited_at.clone();
+            next.version = other.version;
+        }
+        if reactions {
+            next.reactions = other.reactions.clone();
+            next.reactions_version = other.reactions_version;
+        }
+        Some(next)
+    }
+
+    /// This message after a reaction change: `all` (the message's whole
+    /// reactions, when the bridge sends them) or else the one emoji's new
+    /// state. `None` when the change is not newer than what is held.
+    pub fn react(&self, change: &ReactionChange) -> Option<Message> {
+        if change
+            .version
+            .is_some_and(|v| self.reactions_version.is_some_and(|ours| v <= ours))
+        {
+            return None;
+        }
+        let mut next = self.clone();
+        match &change.reactions {
+            Some(all) => next.reactions = all.clone(),
+            None => {
+                let at = next.reactions.iter().position(|r| r.emoji == change.emoji);
+                match at {
+                    Some(at) if change.count == 0 => drop(next.reactions.remove(at)),
+                    Some(at) => {
+                        next.reactions[at].count = change.count;
+                        next.reactions[at].users = change.users.clone();
+                    }
+                    None if change.count > 0 => next.reactions.push(Reaction {
+                        emoji: change.emoji.clone(),
+                        count: change.count,
+                        users: change.users.clone(),
+                    }),
+                    None => {}
+                }
+            }
+        }
+        next.reactions_version = change.version.or(next.reactions_version);
+        Some(next)
+    }
+}
+
+/// A `reaction` event: one emoji's state on one message after a change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ReactionChange {
+    pub message_id: MessageId,
+    pub channel_id: String,
+    pub emoji: String,
+    pub count: u32,
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// The message's reactions after the change, all of them (a bridge
+    /// extension that makes each reaction event a whole state).
+    #[serde(default)]
+    pub reactions: Option<Vec<Reaction>>,
+    /// The change's id (the event's `id:` line, or its data's `version`).
+    #[serde(default)]
+    pub version: Option<MessageId>,
+}
+
+/// A `message_delete` event.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Deletion {
+    pub id: MessageId,
+    pub channel_id: String,
 }
 
 /// Whether `channel` is a valid channel name: `^[A-Za-z0-9_-]{1,64}$`.

@@ -1,7 +1,7 @@
 //! What the engine hears ([`Event`]) and what it asks for ([`Command`]).
 
 use crate::message::{Message, MessageId};
-use crate::wire::Incoming;
+use crate::wire::{ChangePage, Incoming};
 
 /// Identifies one EventSource the engine asked for; events of a stream the engine
 /// already closed carry an old id and are ignored.
@@ -52,6 +52,8 @@ pub enum PostOutcome {
     Stored(Message),
     /// The bridge refused it (4xx), with this sentence: final.
     Refused(String),
+    /// It was stored, and deleted since (410): it is done, and not shown.
+    Deleted,
     /// It may or may not have arrived (network, 5xx, timeout, an answer cut
     /// off): tried again with the same client id.
     Failed(String),
@@ -139,6 +141,8 @@ pub enum Event {
     TimerFired(Timer),
     /// A history request succeeded with these messages, oldest first.
     HistoryLoaded(RequestId, Vec<Message>),
+    /// A catch-up request (`FetchHistory` with `after`) was answered.
+    ChangesLoaded(RequestId, ChangePage),
     /// A history request failed.
     HistoryFailed(RequestId, String),
     /// The bridge refused the panel's credentials (HTTP 401): not transient,
@@ -195,8 +199,10 @@ pub enum Command {
     ArmTimer(Timer, u64),
     /// Cancel a timer if armed.
     CancelTimer(Timer),
-    /// `GET …/messages?limit=` plus `after=` when given; answer with
-    /// `HistoryLoaded`/`HistoryFailed` carrying `request`.
+    /// Without `after`: `GET …/messages?limit=` (the newest page), answered
+    /// with `HistoryLoaded`. With it: `GET …/changes?after=&limit=` (every
+    /// change after that id), answered with `ChangesLoaded`. Either fails
+    /// with `HistoryFailed`; each answer carries `request`.
     FetchHistory {
         request: RequestId,
         after: Option<MessageId>,
@@ -204,6 +210,12 @@ pub enum Command {
     },
     /// The held messages changed: re-render them from [`crate::Engine::messages`].
     ShowMessages,
+    /// These held messages were deleted (tell the host; `ShowMessages` follows).
+    Deleted(Vec<MessageId>),
+    /// What is shown was reloaded instead of caught up (the bridge could not
+    /// replay every change, or the gap was larger than the panel holds):
+    /// content may have changed under the host's feet.
+    Discontinuity,
     /// `GET …/messages?limit=&before=`; answer with `OlderLoaded` or
     /// `OlderFailed` carrying `request`.
     FetchOlder {

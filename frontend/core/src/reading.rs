@@ -72,7 +72,7 @@ mod tests {
                     author: "a".into(),
                     content: format!("m{id}"),
                     timestamp: "2026-11-24T00:00:00.000Z".into(),
-                    client_id: None,
+                    ..Message::default()
                 })
             })
             .collect()

@@ -28,7 +28,7 @@
 use crate::message::{is_valid_channel, MessageId};
 use crate::protocol::{Event, ReadyState, StreamId};
 use crate::vecmap::VecMap;
-use crate::wire::{decode, resync_channels, Incoming};
+use crate::wire::{decode, decode_at, is_change, resync_channels, Incoming};
 
 /// One tab (one `Share`), chosen at random by the glue.
 pub type TabId = u64;
@@ -684,13 +684,15 @@ impl Share {
             return;
         };
         let source = real.source;
-        let decoded = decode(&name, &data).map_err(|e| e.to_string());
+        let decoded = decode_at(&name, &data, last_id).map_err(|e| e.to_string());
         let to = match (&decoded, name.as_str()) {
-            (Ok(Incoming::Message(message)), _) => Some(vec![message.channel_id.clone()]),
+            (Ok(incoming), _) if incoming.channel().is_some() => {
+                incoming.channel().map(|c| vec![c.to_owned()])
+            }
             (Ok(_), "resync") => resync_channels(&data),
             _ => None,
         };
-        let id = if name == "message" {
+        let id = if is_change(&name) {
             last_id.parse().ok()
         } else {
             None
@@ -878,8 +880,10 @@ impl Share {
             if to.is_some_and(|to| !to.contains(&p.channel)) {
                 continue;
             }
-            let decoded =
-                decoded.get_or_insert_with(|| decode(name, data).map_err(|e| e.to_string()));
+            let decoded = decoded.get_or_insert_with(|| {
+                let id = id.map(|id| id.to_string()).unwrap_or_default();
+                decode_at(name, data, &id).map_err(|e| e.to_string())
+            });
             let event = match decoded {
                 Ok(incoming) => Event::Received(sub.stream, incoming.clone()),
                 Err(error) => {

@@ -1,6 +1,6 @@
 //! The messages a panel holds: ordered by numeric id, never duplicated, bounded.
 
-use crate::message::{Message, MessageId};
+use crate::message::{Message, MessageId, ReactionChange};
 use crate::vecmap::VecMap;
 use std::sync::Arc;
 
@@ -11,12 +11,14 @@ pub struct MergeOutcome {
     pub added: usize,
     /// Old messages dropped to stay within the bound.
     pub evicted: usize,
+    /// Held messages replaced by a newer state (edited, reacted to).
+    pub updated: usize,
 }
 
 impl MergeOutcome {
     /// Whether the held list changed.
     pub fn changed(&self) -> bool {
-        self.added > 0 || self.evicted > 0
+        self.added > 0 || self.evicted > 0 || self.updated > 0
     }
 }
 
@@ -36,7 +38,14 @@ pub struct MessageStore {
     /// The newest id ever evicted: nothing at or below it is taken again, so the
     /// held messages are always every message seen above it, without holes.
     evicted_up_to: Option<MessageId>,
+    /// Messages known deleted, so that no late answer brings one back: the
+    /// newest [`MAX_TOMBSTONES`] (a late answer is seconds late, not
+    /// thousands of deletions).
+    deleted: VecMap<MessageId, ()>,
 }
+
+/// How many deletions the store remembers.
+pub const MAX_TOMBSTONES: usize = 1024;
 
 impl MessageStore {
     /// An empty store holding at most `capacity` (at least 1) messages.
@@ -46,6 +55,7 @@ impl MessageStore {
             capacity: capacity.max(1),
             newest: None,
             evicted_up_to: None,
+            deleted: VecMap::new(),
         }
     }
 
@@ -87,10 +97,17 @@ impl MessageStore {
             if self.evicted_up_to.is_some_and(|floor| id <= floor) {
                 continue;
             }
-            if self.by_id.contains_key(&id) {
+            if self.deleted.contains_key(&id) {
+                continue;
+            }
+            if let Some(held) = self.by_id.get_mut(&id) {
                 // Held already, aside (a reply): now it came in order too.
                 if in_order {
                     self.newest = self.newest.max(Some(id));
+                }
+                if let Some(next) = held.fold(&message) {
+                    *held = Arc::new(next);
+                    outcome.updated += 1;
                 }
                 continue;
             }
@@ -110,6 +127,88 @@ impl MessageStore {
         outcome
     }
 
+    /// Takes a newer state of a held message (an edit); one not held is
+    /// left alone (older than the window, or its creation is still to come
+    /// with a catch-up, which brings it as it is now).
+    pub fn update(&mut self, message: &Message) -> MergeOutcome {
+        let mut outcome = MergeOutcome::default();
+        if let Some(held) = self.by_id.get_mut(&message.id) {
+            if let Some(next) = held.fold(message) {
+                *held = Arc::new(next);
+                outcome.updated = 1;
+            }
+        }
+        outcome
+    }
+
+    /// Applies a reaction change to a held message.
+    pub fn react(&mut self, change: &ReactionChange) -> MergeOutcome {
+        let mut outcome = MergeOutcome::default();
+        if let Some(held) = self.by_id.get_mut(&change.message_id) {
+            if let Some(next) = held.react(change) {
+                *held = Arc::new(next);
+                outcome.updated = 1;
+            }
+        }
+        outcome
+    }
+
+    /// Forgets a deleted message for good; whether it was held.
+    pub fn delete(&mut self, id: MessageId) -> bool {
+        self.deleted.insert(id, ());
+        if self.deleted.len() > MAX_TOMBSTONES {
+            self.deleted
+                .remove_first(self.deleted.len() - MAX_TOMBSTONES);
+        }
+        self.by_id.remove(&id).is_some()
+    }
+
+    /// A page of changes after `after` (complete through `last`): messages
+    /// created after `after` are added, the others only update what is held,
+    /// the deleted go, and catch-ups continue after `last`.
+    pub fn merge_changes(
+        &mut self,
+        messages: impl IntoIterator<Item = Message>,
+        after: MessageId,
+        last: Option<MessageId>,
+    ) -> MergeOutcome {
+        let (created, changed): (Vec<Message>, Vec<Message>) =
+            messages.into_iter().partition(|m| m.id > after);
+        let mut outcome = MergeOutcome::default();
+        for message in &changed {
+            outcome.updated += self.update(message).updated;
+        }
+        let merged = self.merge(created);
+        self.advance(last);
+        MergeOutcome {
+            added: merged.added,
+            evicted: merged.evicted,
+            updated: outcome.updated + merged.updated,
+        }
+    }
+
+    /// Moves the point catch-ups start from to `id` (a change's id seen in
+    /// order), if it is newer.
+    pub fn advance(&mut self, id: Option<MessageId>) {
+        self.newest = self.newest.max(id);
+    }
+
+    /// Shows `messages` (the newest page) instead of what is held: the
+    /// changes in between could not be replayed, so nothing held can be
+    /// trusted. Deletions stay known, and catch-ups never go back.
+    pub fn replace(&mut self, messages: Vec<Message>) -> MergeOutcome {
+        let before = self.by_id.len();
+        self.by_id.clear();
+        self.evicted_up_to = None;
+        let mut outcome = self.merge(messages);
+        if let Some(oldest) = self.oldest() {
+            let floor = MessageId(oldest.0.saturating_sub(1));
+            self.evicted_up_to = self.evicted_up_to.max(Some(floor));
+        }
+        outcome.evicted += before;
+        outcome
+    }
+
     /// Adds a page of older messages (the newest page below the oldest held),
     /// as many as there is room for, newest first: older pages never push
     /// newer messages out. Returns what changed.
@@ -117,7 +216,7 @@ impl MessageStore {
         let oldest = self.oldest();
         let held = self.by_id.len();
         for message in messages {
-            if oldest.is_none_or(|o| message.id < o) {
+            if oldest.is_none_or(|o| message.id < o) && !self.deleted.contains_key(&message.id) {
                 self.by_id.insert(message.id, Arc::new(message));
             }
         }
@@ -128,7 +227,7 @@ impl MessageStore {
         self.by_id.remove_first(over);
         let outcome = MergeOutcome {
             added: added - over,
-            evicted: 0,
+            ..MergeOutcome::default()
         };
         // The held messages still run without holes from the new oldest.
         if let (Some(floor), Some(oldest)) = (self.evicted_up_to, self.oldest()) {
@@ -178,7 +277,7 @@ pub(crate) fn message(id: u64) -> Message {
         author: "alice".into(),
         content: format!("message {id}"),
         timestamp: "2026-11-22T12:00:00.000Z".into(),
-        client_id: None,
+        ..Message::default()
     }
 }
 
@@ -239,7 +338,7 @@ mod tests {
             outcome,
             MergeOutcome {
                 added: 4,
-                evicted: 0
+                ..MergeOutcome::default()
             }
         );
         assert_eq!(ids(&store), [5, 7, 8, 9, 10, 11], "3 had no room left");
@@ -260,7 +359,8 @@ mod tests {
             outcome,
             MergeOutcome {
                 added: 1,
-                evicted: 3
+                evicted: 3,
+                ..MergeOutcome::default()
             }
         );
         assert_eq!(ids(&store), (4..=21).collect::<Vec<_>>());
@@ -279,7 +379,8 @@ mod tests {
             outcome,
             MergeOutcome {
                 added: 5,
-                evicted: 2
+                evicted: 2,
+                ..MergeOutcome::default()
             }
         );
         assert_eq!(ids(&store), [3, 4, 5]);

@@ -4,7 +4,7 @@
 //! oversized or unexpected payload becomes a [`DecodeError`] that the glue logs
 //! once and drops. Unknown fields are ignored so the bridge can grow its payloads.
 
-use crate::message::Message;
+use crate::message::{Deletion, Message, MessageId, ReactionChange};
 use crate::protocol::Gateway;
 use serde::Deserialize;
 use std::fmt;
@@ -13,11 +13,51 @@ use std::fmt;
 /// characters, so a legitimate payload is far smaller).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
+/// The names of the events a stream carries that the panel reads.
+pub const EVENT_NAMES: [&str; 7] = [
+    "message",
+    "message_update",
+    "message_delete",
+    "reaction",
+    "status",
+    "heartbeat",
+    "resync",
+];
+
+/// Whether events of this name carry an `id:` line (a change's id).
+pub fn is_change(event: &str) -> bool {
+    matches!(
+        event,
+        "message" | "message_update" | "message_delete" | "reaction"
+    )
+}
+
+impl Incoming {
+    /// The channel a message or change concerns (none for the others).
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            Incoming::Message(m) | Incoming::Update(m) => Some(&m.channel_id),
+            Incoming::Delete { deletion, .. } => Some(&deletion.channel_id),
+            Incoming::Reaction(r) => Some(&r.channel_id),
+            _ => None,
+        }
+    }
+}
+
 /// A decoded, well-formed event from the stream.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     /// A chat message (`event: message`).
     Message(Message),
+    /// A message as it is after an edit (`event: message_update`).
+    Update(Message),
+    /// A message deleted (`event: message_delete`); `change`: the change id.
+    Delete {
+        deletion: Deletion,
+        change: Option<MessageId>,
+    },
+    /// One emoji's reactions to a message after a change (`event: reaction`).
+    Reaction(ReactionChange),
     /// The bridge's upstream gateway state (`event: status`).
     Status {
         /// The gateway's state.
@@ -105,6 +145,13 @@ pub fn resync_channels(data: &str) -> Option<Vec<String>> {
 
 /// Decodes the `data` of an event named `event`.
 pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
+    decode_at(event, data, "")
+}
+
+/// Decodes the `data` of an event named `event` whose `id:` line (the
+/// `MessageEvent`'s `lastEventId`) was `last_event_id`: a change's id, which
+/// orders a reaction and moves the cursor past a deletion.
+pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incoming, DecodeError> {
     if data.len() > MAX_PAYLOAD_BYTES {
         return Err(DecodeError::TooLarge {
             event: event.to_owned(),
@@ -117,9 +164,25 @@ pub fn decode(event: &str, data: &str) -> Result<Incoming, DecodeError> {
         data: excerpt(data, EXCERPT_CHARS),
     };
     match event {
-        "message" => serde_json::from_str::<Message>(data)
-            .map(Incoming::Message)
+        "message" | "message_update" => serde_json::from_str::<Message>(data)
+            .map(if event == "message" {
+                Incoming::Message
+            } else {
+                Incoming::Update
+            })
             .map_err(|e| malformed(e.to_string())),
+        "message_delete" => serde_json::from_str::<Deletion>(data)
+            .map(|deletion| Incoming::Delete {
+                deletion,
+                change: last_event_id.parse().ok(),
+            })
+            .map_err(|e| malformed(e.to_string())),
+        "reaction" => {
+            let mut change: ReactionChange =
+                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
+            change.version = change.version.or(last_event_id.parse().ok());
+            Ok(Incoming::Reaction(change))
+        }
         "status" => {
             let status: Payload =
                 serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
@@ -182,6 +245,43 @@ pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
     Ok(messages)
 }
 
+/// A page of the changes after a change id
+/// (`GET …/changes?after=&limit=`), coalesced by the bridge.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct ChangePage {
+    /// Every message created or changed in the page, as it is now.
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    /// The messages deleted in the page.
+    #[serde(default)]
+    pub deleted: Vec<MessageId>,
+    /// The newest change id the page covers (none: nothing changed).
+    #[serde(default)]
+    pub last: Option<MessageId>,
+    /// More changes follow `last`.
+    #[serde(default)]
+    pub more: bool,
+    /// Set instead of the rest when the bridge no longer knows every change
+    /// after the id asked for (`"history_gap"`).
+    #[serde(default)]
+    pub resync: Option<String>,
+}
+
+/// Decodes a catch-up answer, bounded like a history answer.
+pub fn decode_changes(body: &str) -> Result<ChangePage, String> {
+    check_history_size(body.len())?;
+    let page =
+        serde_json::from_str::<ChangePage>(body).map_err(|e| format!("unreadable changes: {e}"))?;
+    if page.messages.len() + page.deleted.len() > MAX_HISTORY_MESSAGES * 2 {
+        return Err(format!(
+            "a changes answer of {} messages and {} deletions",
+            page.messages.len(),
+            page.deleted.len()
+        ));
+    }
+    Ok(page)
+}
+
 /// The most messages one history answer may hold (the bridge's own limit).
 pub const MAX_HISTORY_MESSAGES: usize = 500;
 
@@ -215,6 +315,8 @@ pub enum PostAnswer {
     SignIn,
     /// A final refusal, with the bridge's sentence: the reply itself is wrong.
     Refused,
+    /// Stored before, and deleted since (410): nothing more to do.
+    Deleted,
     /// Not stored this time, and nothing is wrong with the reply: a timeout
     /// (408), too early (425), too many requests (429), or any 5xx. Tried
     /// again with the same client id, so it can never be stored twice.
@@ -226,6 +328,7 @@ pub fn post_answer(status: u16) -> PostAnswer {
     match status {
         200 | 201 => PostAnswer::Stored,
         401 => PostAnswer::SignIn,
+        410 => PostAnswer::Deleted,
         408 | 425 | 429 => PostAnswer::Retry,
         400..=499 => PostAnswer::Refused,
         _ => PostAnswer::Retry,

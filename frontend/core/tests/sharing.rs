@@ -853,6 +853,8 @@ impl World {
                     panel.requests.push((request, after));
                 }
                 Command::ShowMessages
+                | Command::Deleted(_)
+                | Command::Discontinuity
                 | Command::ShowStatus(_)
                 | Command::AuthExpired
                 | Command::PostMessage { .. }

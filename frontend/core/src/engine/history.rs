@@ -5,20 +5,23 @@
 //! ([`Loaded`], [`Failed`]); opening the stream, arming the retry timer and
 //! giving up stay the engine's.
 
-use crate::message::{Message, MessageId};
+use crate::message::MessageId;
 use crate::options::Options;
 use crate::protocol::{Command, RequestId};
 
 /// Which page of history a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// The newest `history_limit` messages (nothing held yet).
     Newest,
-    /// The page after the newest message held (catching up).
+    /// The page of changes after the cursor (catching up): messages created
+    /// and changed, and deletions.
     After,
-    /// The newest `max_messages`: the gap is larger than what the panel holds, so
-    /// paging through it would only fetch messages to evict them.
-    Jump,
+    /// The newest `max_messages`, shown instead of what is held: the bridge
+    /// no longer knows every change since the cursor, or the gap is larger
+    /// than what the panel holds (paging through it would only fetch
+    /// messages to evict them).
+    Reload,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -50,7 +53,7 @@ pub(super) struct History {
     /// A catch-up was asked for while another was under way: run one more, from
     /// the earliest point asked for.
     pending: Option<MessageId>,
-    /// Messages fetched by the current catch-up, to know when to jump.
+    /// Messages fetched by the current catch-up, to know when to reload.
     fetched: usize,
     /// The point after which messages may be missing and are not fetched yet:
     /// set when a stream is lost or the bridge asks for a resync, cleared when a
@@ -93,10 +96,10 @@ impl History {
         if matches!(
             self.state,
             State::InFlight {
-                kind: Kind::After | Kind::Jump,
+                kind: Kind::After | Kind::Reload,
                 ..
             } | State::RetryWaiting {
-                kind: Kind::After | Kind::Jump
+                kind: Kind::After | Kind::Reload
             }
         ) {
             self.remember_gap(self.cursor);
@@ -184,7 +187,7 @@ impl History {
         let (after, limit) = match kind {
             Kind::Newest => (None, options.history_limit),
             Kind::After => (Some(self.cursor), options.page_limit),
-            Kind::Jump => (None, options.max_messages.min(500) as u32),
+            Kind::Reload => (None, options.max_messages.min(500) as u32),
         };
         Command::FetchHistory {
             request,
@@ -193,25 +196,41 @@ impl History {
         }
     }
 
+    /// The kind of page `request` asked for and the point it continues
+    /// from, if it is the request under way.
+    pub(super) fn asked(&self, request: RequestId) -> Option<(Kind, MessageId)> {
+        Some((self.answering(request)?, self.cursor))
+    }
+
+    /// The bridge cannot replay what the catch-up asked for: the newest
+    /// page replaces what is held.
+    pub(super) fn reload(&mut self, options: &Options) -> Command {
+        self.pending = None;
+        self.fetched = 0;
+        self.fetch(Kind::Reload, options)
+    }
+
     /// Takes the answer to `request` (`None`: a late answer, to ignore) of
-    /// `messages`, and says what comes next. The caller merges the messages.
+    /// `count` messages and changes, complete through `last`, with `more`
+    /// to follow, and says what comes next. The caller applies the answer.
     pub(super) fn loaded(
         &mut self,
         request: RequestId,
-        messages: &[Message],
+        count: usize,
+        last: Option<MessageId>,
+        more: bool,
         options: &Options,
     ) -> Option<Loaded> {
         let kind = self.answering(request)?;
         self.failures = 0;
         self.baseline = true;
-        let count = messages.len();
-        if let Some(last) = messages.iter().map(|message| message.id).max() {
+        if let Some(last) = last {
             self.cursor = self.cursor.max(last);
         }
         self.fetched += count;
-        if kind == Kind::After && count >= options.page_limit as usize {
+        if kind == Kind::After && more {
             let next = if self.fetched >= options.max_messages {
-                Kind::Jump
+                Kind::Reload
             } else {
                 Kind::After
             };

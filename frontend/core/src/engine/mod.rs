@@ -27,8 +27,9 @@ use crate::protocol::{
 };
 use crate::store::MessageStore;
 use crate::vecmap::VecMap;
+use crate::wire::ChangePage;
 use crate::wire::Incoming;
-use history::{Failed, History, Loaded};
+use history::{Failed, History, Kind, Loaded};
 use outbox::Outbox;
 use std::sync::Arc;
 
@@ -226,6 +227,9 @@ impl Engine {
             (_, Event::HistoryLoaded(request, messages)) => {
                 self.history_loaded(request, messages, now, &mut out)
             }
+            (_, Event::ChangesLoaded(request, page)) => {
+                self.changes_loaded(request, page, now, &mut out)
+            }
             (_, Event::HistoryFailed(request, reason)) => {
                 self.history_failed(request, reason, now, random, &mut out)
             }
@@ -377,14 +381,34 @@ impl Engine {
 
     fn received(&mut self, incoming: Incoming, now: u64, out: &mut Out) {
         match incoming {
-            Incoming::Message(message) if message.channel_id != self.channel => {
+            ref other if other.channel().is_some_and(|c| c != self.channel) => {
                 out.push(Command::Log(format!(
-                    "ignored message {} of channel \"{}\" on the stream of \"{}\"",
-                    message.id, message.channel_id, self.channel
+                    "ignored an event of channel \"{}\" on the stream of \"{}\"",
+                    other.channel().unwrap_or_default(),
+                    self.channel
                 )))
             }
             Incoming::Message(message) => {
                 if self.store.merge([message]).changed() {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            Incoming::Update(message) => {
+                self.store.advance(message.version);
+                if self.store.update(&message).changed() {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            Incoming::Reaction(change) => {
+                self.store.advance(change.version);
+                if self.store.react(&change).changed() {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            Incoming::Delete { deletion, change } => {
+                self.store.advance(change);
+                if self.store.delete(deletion.id) {
+                    out.push(Command::Deleted(vec![deletion.id]));
                     out.push(Command::ShowMessages);
                 }
             }
@@ -637,6 +661,16 @@ impl Engine {
                     out.push(Command::ShowOutbox);
                 }
             }
+            PostOutcome::Deleted => {
+                if let Some(client_id) = current {
+                    self.outbox.succeeded();
+                    out.push(Command::Log(format!(
+                        "reply {client_id} was stored, and deleted since"
+                    )));
+                    self.outbox.remove(&client_id);
+                    out.push(Command::ShowOutbox);
+                }
+            }
             PostOutcome::Refused(reason) => {
                 if let Some(client_id) = current {
                     out.push(Command::Log(format!("a reply was refused: {reason}")));
@@ -681,16 +715,80 @@ impl Engine {
         now: u64,
         out: &mut Out,
     ) {
-        let Some(next) = self.history.loaded(request, &messages, &self.options) else {
+        let Some((kind, _)) = self.history.asked(request) else {
             return;
         };
-        let channel = &self.channel;
-        let ours = messages
-            .into_iter()
-            .filter(|message| &message.channel_id == channel);
-        if self.store.merge(ours).changed() {
+        let reloaded = kind == Kind::Reload;
+        let last = messages.iter().map(|m| m.id).max();
+        // A catch-up answered with messages only (a bridge without the
+        // changes route): a full page means more may follow.
+        let more = kind == Kind::After && messages.len() >= self.options.page_limit as usize;
+        let (count, ours) = (messages.len(), self.ours(messages));
+        let Some(next) = self
+            .history
+            .loaded(request, count, last, more, &self.options)
+        else {
+            return;
+        };
+        let outcome = if reloaded {
+            out.push(Command::Log(
+                "reloaded what is shown: the changes since could not be caught up".into(),
+            ));
+            out.push(Command::Discontinuity);
+            self.store.replace(ours)
+        } else {
+            self.store.merge(ours)
+        };
+        if outcome.changed() {
             out.push(Command::ShowMessages);
         }
+        self.after_history(next, now, out);
+    }
+
+    /// The messages of this panel's channel.
+    fn ours(&self, messages: Vec<Message>) -> Vec<Message> {
+        let channel = &self.channel;
+        (messages.into_iter())
+            .filter(|message| &message.channel_id == channel)
+            .collect()
+    }
+
+    /// A page of changes came: applied, then the next page (or the reload
+    /// the bridge asks for when it cannot replay them all).
+    fn changes_loaded(&mut self, request: RequestId, page: ChangePage, now: u64, out: &mut Out) {
+        let Some((_, after)) = self.history.asked(request) else {
+            return;
+        };
+        if let Some(reason) = page.resync {
+            out.push(Command::Log(format!(
+                "the bridge cannot replay the changes after {after} ({reason}): reloading"
+            )));
+            out.push(self.history.reload(&self.options));
+            return;
+        }
+        let count = page.messages.len() + page.deleted.len();
+        let Some(next) = self
+            .history
+            .loaded(request, count, page.last, page.more, &self.options)
+        else {
+            return;
+        };
+        let ours = self.ours(page.messages);
+        let mut outcome = self.store.merge_changes(ours, after, page.last);
+        let gone: Vec<MessageId> = (page.deleted.into_iter())
+            .filter(|&id| self.store.delete(id))
+            .collect();
+        if !gone.is_empty() {
+            outcome.evicted += gone.len();
+            out.push(Command::Deleted(gone));
+        }
+        if outcome.changed() {
+            out.push(Command::ShowMessages);
+        }
+        self.after_history(next, now, out);
+    }
+
+    fn after_history(&mut self, next: Loaded, now: u64, out: &mut Out) {
         match (next, self.phase) {
             (Loaded::Fetch(fetch), _) => out.push(fetch),
             (Loaded::Done, Phase::Loading) => self.open_stream(now, out),

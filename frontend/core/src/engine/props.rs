@@ -3,14 +3,16 @@
 //! The simulation keeps the bridge's message log and what the glue holds open
 //! (the stream, armed timers, history requests in flight). After random faults
 //! it heals (no more faults; time passes; Retry is pressed if needed) and checks
-//! the promise: every published message is held exactly once, in order, and
+//! the promise: every published message is held exactly once, in order, as
+//! the bridge has it now (its newest edit, its reactions; no deleted one), and
 //! every reply sent is stored once and held once, whatever happened to its posts.
 
 use super::*;
+use crate::message::{Deletion, Reaction, ReactionChange};
 use crate::protocol::RequestId;
 use crate::store::message as plain_message;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug)]
 enum Action {
@@ -37,6 +39,12 @@ enum Action {
     /// but the answer lost, 2 failed before storing (5xx, network).
     AnswerPost(u8),
     Wait(u16),
+    /// Someone edits the message picked among those the bridge has.
+    Edit(u8),
+    /// Someone deletes it.
+    Delete(u8),
+    /// One of three people toggles one of two emoji on it.
+    React(u8, u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -58,6 +66,9 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Online),
         1 => Just(Action::PageVisible),
         2 => any::<u16>().prop_map(Action::Wait),
+        2 => any::<u8>().prop_map(Action::Edit),
+        1 => any::<u8>().prop_map(Action::Delete),
+        2 => (any::<u8>(), any::<u8>()).prop_map(|(m, r)| Action::React(m, r)),
     ]
 }
 
@@ -93,6 +104,15 @@ struct World {
     posts: Vec<(RequestId, String, String)>,
     /// The bridge's messages posted by clients: id → client id.
     client_of: BTreeMap<u64, String>,
+    /// Whether edits, deletions and reactions happen (else they are no-ops).
+    changes: bool,
+    /// Every change as its stream event, by change id (creations too).
+    log: BTreeMap<u64, Incoming>,
+    /// Every message as the bridge has it now; deleted ones are gone.
+    state: BTreeMap<u64, Message>,
+    deleted: BTreeSet<u64>,
+    /// How many reloads the engine announced.
+    discontinuities: usize,
 }
 
 impl World {
@@ -121,15 +141,115 @@ impl World {
             sent: Vec::new(),
             posts: Vec::new(),
             client_of: BTreeMap::new(),
+            changes: false,
+            log: BTreeMap::new(),
+            state: BTreeMap::new(),
+            deleted: BTreeSet::new(),
+            discontinuities: 0,
         }
     }
 
-    /// Message `id` as the bridge has it (with its client id, if posted).
+    /// Message `id` as the bridge has it now.
     fn message(&self, id: u64) -> Message {
-        Message {
-            client_id: self.client_of.get(&id).cloned(),
+        self.state[&id].clone()
+    }
+
+    /// Creates a message (posted by `client_id`, if a reply) and delivers it.
+    fn create(&mut self, client_id: Option<String>) -> Result<u64, TestCaseError> {
+        self.published += 1;
+        let id = self.published;
+        let message = Message {
+            client_id: client_id.clone(),
             ..plain_message(id)
+        };
+        if let Some(client_id) = client_id {
+            self.client_of.insert(id, client_id);
         }
+        self.state.insert(id, message.clone());
+        self.log.insert(id, Incoming::Message(message));
+        self.deliver(id)?;
+        Ok(id)
+    }
+
+    /// The message `pick` chooses among those the bridge has.
+    fn pick(&self, pick: u8) -> Option<u64> {
+        let ids: Vec<u64> = self.state.keys().copied().collect();
+        (!ids.is_empty()).then(|| ids[pick as usize % ids.len()])
+    }
+
+    /// A change to a message, given its new id: applied to the bridge's
+    /// state, logged as its event, and delivered.
+    fn change(&mut self, action: Action) -> Result<(), TestCaseError> {
+        let (Action::Edit(pick) | Action::Delete(pick) | Action::React(pick, _)) = action else {
+            return Ok(());
+        };
+        let Some(target) = self.pick(pick).filter(|_| self.changes) else {
+            return Ok(());
+        };
+        self.published += 1;
+        let id = self.published;
+        let event = match action {
+            Action::Edit(_) => {
+                let message = self.state.get_mut(&target).unwrap();
+                message.content = format!("message {target}, edited as change {id}");
+                message.edited_at = Some(format!("2026-12-05T00:00:{:02}Z", id % 60));
+                message.version = Some(MessageId(id));
+                Incoming::Update(message.clone())
+            }
+            Action::Delete(_) => {
+                self.state.remove(&target);
+                self.deleted.insert(target);
+                Incoming::Delete {
+                    deletion: Deletion {
+                        id: MessageId(target),
+                        channel_id: "general".into(),
+                    },
+                    change: Some(MessageId(id)),
+                }
+            }
+            Action::React(_, who) => {
+                let (emoji, user) = (
+                    ["👍", "🎉"][who as usize % 2],
+                    ["ann", "bob", "cy"][who as usize / 2 % 3],
+                );
+                let message = self.state.get_mut(&target).unwrap();
+                let reactions = &mut message.reactions;
+                let at = match reactions.iter().position(|r| r.emoji == emoji) {
+                    Some(at) => at,
+                    None => {
+                        reactions.push(Reaction {
+                            emoji: emoji.into(),
+                            ..Reaction::default()
+                        });
+                        reactions.len() - 1
+                    }
+                };
+                let users = &mut reactions[at].users;
+                match users.iter().position(|u| u == user) {
+                    Some(i) => drop(users.remove(i)),
+                    None => users.push(user.into()),
+                }
+                let (count, users) = (users.len() as u32, users.clone());
+                if count == 0 {
+                    reactions.remove(at);
+                } else {
+                    reactions[at].count = count;
+                }
+                message.reactions_version = Some(MessageId(id));
+                Incoming::Reaction(ReactionChange {
+                    message_id: MessageId(target),
+                    channel_id: "general".into(),
+                    emoji: emoji.into(),
+                    count,
+                    users,
+                    reactions: Some(message.reactions.clone()),
+                    version: Some(MessageId(id)),
+                })
+            }
+            _ => unreachable!(),
+        };
+        self.log.insert(id, event);
+        self.deliver(id)
     }
 
     /// The bridge answers the oldest post in flight.
@@ -150,15 +270,11 @@ impl World {
             .map(|(id, _)| *id);
         let id = match known {
             Some(id) => id,
-            None => {
-                self.published += 1;
-                let id = self.published;
-                self.client_of.insert(id, client_id);
-                self.deliver(id)?;
-                id
-            }
+            None => self.create(Some(client_id))?,
         };
-        let outcome = if outcome.is_multiple_of(3) {
+        let outcome = if self.deleted.contains(&id) {
+            PostOutcome::Deleted // 410: stored, and deleted since
+        } else if outcome.is_multiple_of(3) {
             PostOutcome::Stored(self.message(id))
         } else {
             PostOutcome::Failed("the answer was lost".into())
@@ -182,6 +298,7 @@ impl World {
                     c,
                     Command::ShowOutbox
                         | Command::ShowMessages
+                        | Command::Deleted(_)
                         | Command::CancelTimer(_)
                         | Command::Log(_)
                 )),
@@ -240,6 +357,12 @@ impl World {
                 Command::AuthExpired => {
                     prop_assert!(self.engine.view().stopped, "auth expired without stopping");
                 }
+                Command::Discontinuity => self.discontinuities += 1,
+                Command::Deleted(ids) => {
+                    for id in ids {
+                        prop_assert!(self.deleted.contains(&id.0), "{} is not deleted", id);
+                    }
+                }
                 Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
             }
         }
@@ -266,18 +389,22 @@ impl World {
         }
         stream.resume_after = id;
         let stream = stream.id;
-        let message = self.message(id);
-        self.feed(Event::Received(stream, Incoming::Message(message)))
+        // A creation replays as the message is now (the bridge keeps
+        // messages, not their first states); a deleted one not at all.
+        let event = match &self.log[&id] {
+            Incoming::Message(_) if self.deleted.contains(&id) => return Ok(()),
+            Incoming::Message(_) => Incoming::Message(self.message(id)),
+            other => other.clone(),
+        };
+        self.feed(Event::Received(stream, event))
     }
 
     fn act(&mut self, action: Action) -> Result<(), TestCaseError> {
         self.now += 7;
         let current = self.stream.as_ref().map(|s| (s.id, s.open));
         match action {
-            Action::Publish => {
-                self.published += 1;
-                self.deliver(self.published)?;
-            }
+            Action::Publish => drop(self.create(None)?),
+            Action::Edit(_) | Action::Delete(_) | Action::React(..) => self.change(action)?,
             Action::OpenPending => {
                 if let Some((id, false)) = current {
                     let stream = self.stream.as_mut().unwrap();
@@ -285,8 +412,8 @@ impl World {
                     let from = stream.resume_after;
                     self.feed(Event::StreamOpened(id))?;
                     if self.replays && from + RETAINED >= self.published {
-                        for message in from + 1..=self.published {
-                            self.deliver(message)?;
+                        for change in from + 1..=self.published {
+                            self.deliver(change)?;
                         }
                     } else if self.replays && self.stream.as_ref().is_some_and(|s| s.id == id) {
                         self.feed(Event::Received(
@@ -390,23 +517,59 @@ impl World {
         if !ok {
             return self.feed(Event::HistoryFailed(request, "HTTP 503".into()));
         }
-        let ids: Vec<u64> = match after {
-            Some(after) => (after.0 + 1..=self.published)
-                .take(limit as usize)
-                .collect(),
-            None => (self.published.saturating_sub(limit as u64) + 1..=self.published).collect(),
-        };
         // The first load the engine takes (not a late answer it ignores, say
         // of a load abandoned by a 401) sets the oldest message it must hold.
         let had_baseline = self.engine.history.baseline;
-        self.feed(Event::HistoryLoaded(
-            request,
-            ids.into_iter().map(|id| self.message(id)).collect(),
-        ))?;
-        if after.is_none() && !had_baseline && self.engine.history.baseline {
-            self.floor = Some(self.published.saturating_sub(limit as u64) + 1);
+        let Some(after) = after else {
+            let page: Vec<u64> = self
+                .state
+                .keys()
+                .rev()
+                .take(limit as usize)
+                .rev()
+                .copied()
+                .collect();
+            let messages = page.iter().map(|id| self.message(*id)).collect();
+            let reloads = self.discontinuities;
+            self.feed(Event::HistoryLoaded(request, messages))?;
+            let oldest = page.first().copied().unwrap_or(self.published + 1);
+            if (!had_baseline && self.engine.history.baseline) || self.discontinuities > reloads {
+                self.floor = Some(oldest);
+            }
+            return Ok(());
+        };
+        // The changes route: coalesced, paged, and a gap past what it keeps.
+        if after.0 + KNOWN < self.published {
+            let page = crate::wire::ChangePage {
+                resync: Some("history_gap".into()),
+                ..Default::default()
+            };
+            return self.feed(Event::ChangesLoaded(request, page));
         }
-        Ok(())
+        let records: Vec<u64> = self.log.range(after.0 + 1..).map(|(id, _)| *id).collect();
+        let taken = &records[..records.len().min(limit as usize)];
+        let mut touched = BTreeSet::new();
+        for id in taken {
+            touched.insert(match &self.log[id] {
+                Incoming::Message(m) | Incoming::Update(m) => m.id.0,
+                Incoming::Delete { deletion, .. } => deletion.id.0,
+                Incoming::Reaction(r) => r.message_id.0,
+                _ => unreachable!(),
+            });
+        }
+        let page = crate::wire::ChangePage {
+            messages: (touched.iter())
+                .filter_map(|id| self.state.get(id).cloned())
+                .collect(),
+            deleted: (touched.iter())
+                .filter(|id| self.deleted.contains(id))
+                .map(|id| MessageId(*id))
+                .collect(),
+            last: taken.last().map(|id| MessageId(*id)),
+            more: taken.len() < records.len(),
+            resync: None,
+        };
+        self.feed(Event::ChangesLoaded(request, page))
     }
 
     /// No more faults: answer, open and wait until Live with nothing in flight.
@@ -458,8 +621,10 @@ impl World {
     }
 }
 
-/// How many messages the simulated bridge can replay.
+/// How many changes the simulated bridge can replay on a stream.
 const RETAINED: u64 = 3;
+/// How many changes its catch-up route knows.
+const KNOWN: u64 = 12;
 
 fn status_event(stream: StreamId, gateway: Gateway) -> Event {
     Event::Received(
@@ -491,6 +656,50 @@ proptest! {
         let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
         let expected: Vec<u64> = (world.floor.unwrap_or(1)..=world.published).collect();
         prop_assert_eq!(held, expected);
+    }
+
+    /// Edits, deletions and reactions among every fault: once healed, the
+    /// panel holds every message from its floor up as the bridge has it now,
+    /// version by version, and no deleted one.
+    #[test]
+    fn every_change_ends_as_the_bridge_has_it(
+        actions in proptest::collection::vec(action(), 0..150),
+        random in 0.0f64..1.0,
+        replays in any::<bool>(),
+    ) {
+        let mut world = World::new(1_000);
+        world.random = random;
+        world.replays = replays;
+        world.changes = true;
+        world.feed(Event::Mount)?;
+        for action in actions {
+            world.act(action)?;
+        }
+        world.heal()?;
+        let held: Vec<Message> = world.engine.messages().map(|m| (**m).clone()).collect();
+        let floor = world.floor.unwrap_or(1);
+        let expected: Vec<Message> = world.state.range(floor..).map(|(_, m)| m.clone()).collect();
+        prop_assert_eq!(held, expected);
+        for client_id in &world.sent {
+            let stored = world.client_of.values().filter(|c| *c == client_id).count();
+            prop_assert_eq!(stored, 1, "{} stored {} times", client_id, stored);
+        }
+    }
+
+    #[test]
+    fn the_replies_are_held_once(
+        actions in proptest::collection::vec(action(), 0..120),
+        random in 0.0f64..1.0,
+        replays in any::<bool>(),
+    ) {
+        let mut world = World::new(1_000);
+        world.random = random;
+        world.replays = replays;
+        world.feed(Event::Mount)?;
+        for action in actions {
+            world.act(action)?;
+        }
+        world.heal()?;
         // Every reply: stored once by the bridge, held once by the panel.
         for client_id in &world.sent {
             let stored = world.client_of.values().filter(|c| *c == client_id).count();
