@@ -6,7 +6,7 @@ import init from "./discussion-panel.js";
 
 window.panelEvents = [];
 const badge = document.getElementById("unread-badge");
-for (const type of ["statuschange", "message", "unreadchange", "authexpired"]) {
+for (const type of ["statuschange", "message", "messageupdate", "messagedelete", "reaction", "discontinuity", "unreadchange", "authexpired"]) {
   // Listened for on the document: the events bubble out of the element.
   document.addEventListener(type, (event) => {
     window.panelEvents.push({ type, detail: event.detail, from: event.target.tagName.toLowerCase() });

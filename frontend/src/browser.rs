@@ -107,7 +107,7 @@ pub fn open_event_source(
         };
         failed(StreamSignal::Error(state));
     }));
-    for name in ["message", "status", "heartbeat", "resync"] {
+    for name in panel_core::wire::EVENT_NAMES {
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {

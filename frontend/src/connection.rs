@@ -16,13 +16,14 @@ use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
 use panel_core::protocol::RequestId;
-use panel_core::reading::arrived;
+use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
 use panel_core::vecmap::VecMap;
+use panel_core::wire::decode_changes;
 use panel_core::{
-    check_history_size, decode, decode_history, error_sentence, post_answer, Command, Engine,
-    Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome, ReadyState,
-    StreamId, Timer, ViewState,
+    check_history_size, decode, decode_at, decode_history, error_sentence, post_answer, Command,
+    Engine, Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome,
+    ReadyState, StreamId, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -49,8 +50,16 @@ pub struct Outputs {
     pub messages: RwSignal<Vec<Arc<Message>>>,
     /// Messages new to the reader (see `panel_core::reading`), oldest first.
     pub arrived: Callback<Vec<Arc<Message>>>,
+    /// Held messages edited or reacted to, oldest first.
+    pub changed: Callback<Vec<Changed>>,
+    /// Held messages deleted.
+    pub deleted: Callback<Vec<MessageId>>,
+    /// What is shown was reloaded rather than caught up.
+    pub discontinuity: Callback<()>,
     /// The bridge refused the panel's sign-in (401).
     pub auth_expired: Callback<()>,
+    /// Who the reader is, once known (whose reactions are highlighted).
+    pub reader: RwSignal<Option<String>>,
     /// Replies not yet confirmed.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
@@ -183,6 +192,42 @@ impl Connection {
         self.inbox().send(Event::Discard(client_id));
     }
 
+    /// The reader adds (`add`) or takes back their reaction `emoji` to
+    /// message `id`. It shows once the bridge's `reaction` event comes: the
+    /// chip never claims what the bridge did not store.
+    pub fn react(&self, id: MessageId, emoji: String, add: bool) {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return;
+        };
+        let emoji_path = String::from(js_sys::encode_uri_component(&emoji));
+        let url = inner.channel_url(&format!("messages/{id}/reactions/{emoji_path}"));
+        let auth = inner.endpoint.auth.clone();
+        let author = (!auth.has_token()).then(|| inner.options_author.clone());
+        let channel = inner.endpoint.channel.clone();
+        leptos::task::spawn_local(async move {
+            let request = if add {
+                Request::put(&url)
+            } else {
+                Request::delete(&url)
+            };
+            let body = ReactBody {
+                author: author.as_deref(),
+            };
+            let request = signed_in(request, &auth).await;
+            let sent = match request.json(&body) {
+                Ok(request) => request.send().await.map(|r| r.status()),
+                Err(error) => Err(error),
+            };
+            match sent {
+                Ok(200) => {}
+                Ok(status) => log_warn(&format!(
+                    "#{channel}: a reaction was refused (HTTP {status})"
+                )),
+                Err(error) => log_warn(&format!("#{channel}: a reaction did not go: {error}")),
+            }
+        });
+    }
+
     fn inbox(&self) -> Inbox {
         Inbox {
             inner: Rc::downgrade(&self.inner),
@@ -304,6 +349,10 @@ impl Inbox {
                 return; // a fresh token of the same person
             }
             let switched = inner.person.replace(who.clone()).is_some();
+            let name = user
+                .clone()
+                .or_else(|| Some(inner.options_author.clone()).filter(|author| !author.is_empty()));
+            inner.outputs.reader.set(name);
             inner.outbox_key = None; // its slot is free again
             let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
             inner.outbox_key = Some(key);
@@ -435,14 +484,22 @@ impl Inner {
             } => self.fetch_history(request, after, limit, inbox),
             Command::ShowMessages => {
                 let next: Vec<Arc<Message>> = self.engine.messages().cloned().collect();
-                let arrived = (self.baseline).then(|| {
-                    (self.outputs.messages).with_untracked(|before| arrived(before, &next))
+                let news = (self.baseline).then(|| {
+                    (self.outputs.messages)
+                        .with_untracked(|before| (arrived(before, &next), changed(before, &next)))
                 });
                 self.outputs.messages.set(next);
-                if let Some(arrived) = arrived.filter(|a| !a.is_empty()) {
-                    self.outputs.arrived.run(arrived);
+                if let Some((arrived, changed)) = news {
+                    if !arrived.is_empty() {
+                        self.outputs.arrived.run(arrived);
+                    }
+                    if !changed.is_empty() {
+                        self.outputs.changed.run(changed);
+                    }
                 }
             }
+            Command::Deleted(ids) => self.outputs.deleted.run(ids),
+            Command::Discontinuity => self.outputs.discontinuity.run(()),
             Command::AuthExpired => self.outputs.auth_expired.run(()),
             Command::ShowOutbox => {
                 let outbox = self.engine.outbox().to_vec();
@@ -469,7 +526,7 @@ impl Inner {
                     inbox.send(match load(&url, &auth, None).await {
                         Ok(messages) => Event::OlderLoaded(request, messages),
                         Err(Load::Unauthorized) => Event::Unauthorized,
-                        Err(Load::Failed(_)) => Event::OlderFailed(request),
+                        Err(Load::Failed(_) | Load::Missing(_)) => Event::OlderFailed(request),
                     });
                 });
             }
@@ -571,7 +628,7 @@ impl Inner {
             let event = match post(&url, &auth, &client_id, &content, author.as_deref()).await {
                 Ok(outcome) => Event::PostAnswered(request, outcome),
                 Err(Load::Unauthorized) => Event::Unauthorized,
-                Err(Load::Failed(reason)) => {
+                Err(Load::Failed(reason) | Load::Missing(reason)) => {
                     Event::PostAnswered(request, PostOutcome::Failed(reason))
                 }
             };
@@ -633,11 +690,18 @@ impl Inner {
         }
     }
 
+    /// The newest page (`messages`), or every change after `after`
+    /// (`changes`): with a bridge that has no changes route (404), the
+    /// messages after it, which the engine takes as a page of creations.
     fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, inbox: &Inbox) {
-        let mut url = format!("{}?limit={limit}", self.channel_url("messages"));
-        if let Some(after) = after {
-            url.push_str(&format!("&after={after}"));
-        }
+        let messages = format!("{}?limit={limit}", self.channel_url("messages"));
+        let changes = after.map(|after| {
+            let changes = self.channel_url("changes");
+            (
+                format!("{changes}?limit={limit}&after={after}"),
+                format!("{messages}&after={after}"),
+            )
+        });
         if let Some(previous) = self.fetch.take() {
             previous.abort(); // superseded: the engine ignores its answer anyway
         }
@@ -646,11 +710,24 @@ impl Inner {
         self.fetch = abort;
         let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
         leptos::task::spawn_local(async move {
-            let event = match load(&url, &auth, signal.as_ref()).await {
-                Ok(messages) => Event::HistoryLoaded(request, messages),
+            let signal = signal.as_ref();
+            let answer = match changes {
+                None => (load(&messages, &auth, signal).await)
+                    .map(|page| Event::HistoryLoaded(request, page)),
+                Some((changes, messages)) => match load_text(&changes, &auth, signal).await {
+                    Ok(text) => decode_changes(&text)
+                        .map(|page| Event::ChangesLoaded(request, page))
+                        .map_err(Load::Failed),
+                    Err(Load::Missing(_)) => (load(&messages, &auth, signal).await)
+                        .map(|page| Event::HistoryLoaded(request, page)),
+                    Err(error) => Err(error),
+                },
+            };
+            let event = match answer {
+                Ok(event) => event,
                 Err(Load::Unauthorized) => Event::Unauthorized,
-                Err(Load::Failed(reason)) => {
-                    log_warn(&format!("history request {url} failed: {reason}"));
+                Err(Load::Failed(reason) | Load::Missing(reason)) => {
+                    log_warn(&format!("history request {request} failed: {reason}"));
                     Event::HistoryFailed(request, reason)
                 }
             };
@@ -698,12 +775,20 @@ async fn post(
             _ => Err(Load::Failed("an unreadable answer".into())),
         },
         PostAnswer::SignIn => Err(Load::Unauthorized),
+        PostAnswer::Deleted => Ok(PostOutcome::Deleted),
         PostAnswer::Refused => {
             let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
             Ok(PostOutcome::Refused(sentence))
         }
         PostAnswer::Retry => Err(Load::Failed(format!("HTTP {status}"))),
     }
+}
+
+/// What a reaction's request sends: the author, without a sign-in.
+#[derive(serde::Serialize)]
+struct ReactBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
 }
 
 /// What a reply's post sends.
@@ -749,6 +834,8 @@ fn session_storage() -> Option<web_sys::Storage> {
 enum Load {
     /// 401: the bridge refused the panel's sign-in.
     Unauthorized,
+    /// 404: the bridge has no such route (or channel).
+    Missing(String),
     Failed(String),
 }
 
@@ -756,7 +843,7 @@ enum Load {
 /// counts as a sign of life; it never panics.
 fn received(stream: StreamId, name: &str, channel: &str, event: &MessageEvent) -> Event {
     let data = event.data().as_string().unwrap_or_default();
-    match decode(name, &data) {
+    match decode_at(name, &data, &event.last_event_id()) {
         Ok(incoming) => Event::Received(stream, incoming),
         Err(error) => {
             log_warn(&format!("#{channel}: {error}"));
@@ -770,6 +857,15 @@ async fn load(
     auth: &Auth,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Vec<Message>, Load> {
+    decode_history(&load_text(url, auth, signal).await?).map_err(Load::Failed)
+}
+
+/// The body of a history or changes answer, bounded in size.
+async fn load_text(
+    url: &str,
+    auth: &Auth,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<String, Load> {
     let request = signed_in(Request::get(url).abort_signal(signal), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
     let response = request.send().await.map_err(failed)?;
@@ -779,17 +875,18 @@ async fn load(
     if !response.ok() {
         let body = response.text().await.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
-        return Err(Load::Failed(format!(
-            "HTTP {}: {sentence}",
-            response.status()
-        )));
+        let reason = format!("HTTP {}: {sentence}", response.status());
+        return Err(if response.status() == 404 {
+            Load::Missing(reason)
+        } else {
+            Load::Failed(reason)
+        });
     }
     // A bridge that announces an absurd answer is not read at all.
     if let Some(length) = (response.headers().get("content-length")).and_then(|v| v.parse().ok()) {
         check_history_size(length).map_err(Load::Failed)?;
     }
-    let text = response.text().await.map_err(failed)?;
-    decode_history(&text).map_err(Load::Failed)
+    response.text().await.map_err(failed)
 }
 
 /// Leaves a mark on the page's performance timeline (time since navigation),

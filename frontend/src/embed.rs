@@ -12,13 +12,15 @@
 //!
 //! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
 //! the element they render into: `statuschange` `{status, reason}`, `message`
-//! `{message}`, `unreadchange` `{count}` and `authexpired`.
+//! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
+//! `reaction` `{message_id, channel_id, reactions}`, `discontinuity`
+//! `{channel_id}`, `unreadchange` `{count}` and `authexpired`.
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
 use crate::panel::{DiscussionPanel, StatusChange};
 use leptos::prelude::*;
-use panel_core::{Message, Options};
+use panel_core::{Message, MessageId, Options};
 use std::any::Any;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -177,6 +179,32 @@ fn mount(
         let on_unread = move |count: usize| {
             dispatch("unreadchange", object(&[("count", (count as u32).into())]));
         };
+        let on_update = move |message: Arc<Message>| {
+            dispatch(
+                "messageupdate",
+                object(&[("message", message_object(&message))]),
+            );
+        };
+        let on_delete = move |id: MessageId| {
+            let channel = channel_signal.get_untracked();
+            let detail = [
+                ("id", id.to_string().into()),
+                ("channel_id", channel.into()),
+            ];
+            dispatch("messagedelete", object(&detail));
+        };
+        let on_reaction = move |message: Arc<Message>| {
+            let detail = [
+                ("message_id", message.id.to_string().into()),
+                ("channel_id", message.channel_id.as_str().into()),
+                ("reactions", reactions_array(&message)),
+            ];
+            dispatch("reaction", object(&detail));
+        };
+        let on_discontinuity = move |()| {
+            let channel = channel_signal.get_untracked();
+            dispatch("discontinuity", object(&[("channel_id", channel.into())]));
+        };
         let on_auth_expired = move |()| dispatch("authexpired", JsValue::NULL);
         view! {
             <DiscussionPanel
@@ -189,6 +217,10 @@ fn mount(
                 on_status
                 on_message
                 on_unread
+                on_update
+                on_delete
+                on_reaction
+                on_discontinuity
                 on_auth_expired
             />
         }
@@ -232,7 +264,35 @@ fn message_object(message: &Message) -> JsValue {
         ("author", message.author.as_str().into()),
         ("content", message.content.as_str().into()),
         ("timestamp", message.timestamp.as_str().into()),
+        (
+            "edited_at",
+            message
+                .edited_at
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from),
+        ),
+        (
+            "version",
+            message
+                .version
+                .map_or(JsValue::NULL, |v| v.to_string().into()),
+        ),
+        ("reactions", reactions_array(message)),
     ])
+}
+
+/// A message's reactions as `[{emoji, count, users}]`.
+fn reactions_array(message: &Message) -> JsValue {
+    let array = js_sys::Array::new();
+    for reaction in &message.reactions {
+        let users: js_sys::Array = reaction.users.iter().map(JsValue::from).collect();
+        array.push(&object(&[
+            ("emoji", reaction.emoji.as_str().into()),
+            ("count", reaction.count.into()),
+            ("users", users.into()),
+        ]));
+    }
+    array.into()
 }
 
 // The custom element is a class that extends `HTMLElement`, which only
@@ -354,11 +414,31 @@ export interface DiscussionMessage {
   author: string;
   content: string;
   timestamp: string;
+  /** When it was last edited (RFC 3339), or null if never. */
+  edited_at: string | null;
+  /** The change id of its newest edit, or null if never edited. */
+  version: string | null;
+  reactions: DiscussionReaction[];
+}
+
+/** One emoji's reactions to a message. */
+export interface DiscussionReaction {
+  emoji: string;
+  count: number;
+  users: string[];
 }
 
 export interface DiscussionPanelEventMap {
   statuschange: CustomEvent<{ status: "live" | "reconnecting" | "disconnected"; reason: string | null }>;
   message: CustomEvent<{ message: DiscussionMessage }>;
+  /** A shown message was edited: here it is as it now is. */
+  messageupdate: CustomEvent<{ message: DiscussionMessage }>;
+  /** A shown message was deleted (it is gone from the panel). */
+  messagedelete: CustomEvent<{ id: string; channel_id: string }>;
+  /** A shown message's reactions changed: all of them, as they now are. */
+  reaction: CustomEvent<{ message_id: string; channel_id: string; reactions: DiscussionReaction[] }>;
+  /** The panel reloaded what it shows instead of catching up change by change (the bridge could not replay them): what the host keeps about its messages may be stale. */
+  discontinuity: CustomEvent<{ channel_id: string }>;
   unreadchange: CustomEvent<{ count: number }>;
   authexpired: CustomEvent<null>;
 }

@@ -10,73 +10,149 @@
 //!
 //! Author and content go in with `textContent`: never parsed as HTML.
 //!
+//! A message that changes (edited, reacted to) gets its row made again in
+//! place: the store replaces a changed message's state, so a row whose
+//! message is not the very state it was made from is stale. An edited row
+//! carries `data-edited` and "(edited)" with the time as its tooltip; each
+//! reaction is a chip (`data-reaction`, `data-count`, `aria-pressed` for the
+//! reader's own) that toggles the reader's reaction. One click listener on
+//! the list serves every chip.
+//!
 //! The first message of each day carries the day (`data-day`: "Today",
 //! "Yesterday", or the date), which the style sheet shows above it; each
 //! time's tooltip is the full date and time, in the reader's own format.
 
+use crate::browser::Listener;
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element};
+
+/// Toggles the reader's reaction: the message, the emoji, and whether to add it.
+pub type React = Rc<dyn Fn(MessageId, String, bool)>;
+
+/// One rendered row.
+struct Row {
+    /// The state it was made from.
+    message: Arc<Message>,
+    element: Element,
+    /// Its message's local day (`yyyymmdd`, 0 if unreadable).
+    day: u32,
+    /// Whether it carries the day's mark now.
+    marked: bool,
+}
 
 /// The rows inside one `<ol>`, in id order.
 pub struct MessageList {
     list: Element,
     document: Document,
-    /// Each row with its message's local day (`yyyymmdd`, 0 if unreadable)
-    /// and whether it carries the day's mark now.
-    rows: VecDeque<(MessageId, Element, u32, bool)>,
+    rows: VecDeque<Row>,
     /// The day the marks were written on.
     labelled_on: u32,
+    /// Whose reactions are highlighted (and whether chips can be pressed).
+    reader: Option<String>,
+    /// Clicks on reaction chips.
+    _clicks: Listener,
 }
 
 impl MessageList {
     /// Takes charge of `list`'s children (it must start empty).
-    pub fn new(list: Element) -> Option<MessageList> {
+    pub fn new(list: Element, react: React) -> Option<MessageList> {
         let document = list.owner_document()?;
+        let clicks = Listener::new(list.as_ref(), "click", move |event| {
+            let chip = (event.target())
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest("[data-reaction]").ok().flatten());
+            let Some(chip) = chip else {
+                return;
+            };
+            let row = chip.closest("[data-message-id]").ok().flatten();
+            let id = row.and_then(|row| row.get_attribute("data-message-id"));
+            let (Some(id), Some(emoji)) = (
+                id.and_then(|id| id.parse().ok()),
+                chip.get_attribute("data-reaction"),
+            ) else {
+                return;
+            };
+            let mine = chip.get_attribute("aria-pressed").as_deref() == Some("true");
+            if !chip.has_attribute("disabled") {
+                react(id, emoji, !mine);
+            }
+        });
         Some(MessageList {
             list,
             document,
             rows: VecDeque::new(),
             labelled_on: 0,
+            reader: None,
+            _clicks: clicks,
         })
     }
 
     /// The oldest row's message id.
     pub fn first(&self) -> Option<MessageId> {
-        self.rows.front().map(|(id, _, _, _)| *id)
+        self.rows.front().map(|row| row.message.id)
     }
 
-    /// Makes the rows match `messages` (ordered by id, as the store holds them).
-    /// Kept rows are moved, not touched; a history page that fills a hole
-    /// mid-list gets its rows created in place.
-    pub fn show(&mut self, messages: &[Arc<Message>]) {
-        let held: Vec<MessageId> = self.rows.iter().map(|(id, _, _, _)| *id).collect();
+    /// Makes the rows match `messages` (ordered by id, as the store holds them),
+    /// with `reader`'s reactions highlighted. Kept rows are moved, not
+    /// touched, unless their message changed; a history page that fills a
+    /// hole mid-list gets its rows created in place.
+    pub fn show(&mut self, messages: &[Arc<Message>], reader: Option<&str>) {
+        // Someone else reads now: every chip's pressed state is made again.
+        let reader_changed = self.reader.as_deref() != reader;
+        self.reader = reader.map(str::to_owned);
+        let held: Vec<MessageId> = self.rows.iter().map(|row| row.message.id).collect();
         let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
         let mut rows = VecDeque::with_capacity(messages.len());
+        // The index in `messages` of the next `Keep` or `Insert`.
+        let mut next = 0;
         for step in reconcile(&held, &wanted) {
             match step {
-                RowStep::Keep => rows.extend(old.next()),
+                RowStep::Keep => {
+                    let Some(mut row) = old.next() else {
+                        continue;
+                    };
+                    let now = &messages[next];
+                    next += 1;
+                    let stale = !Arc::ptr_eq(&row.message, now) && *row.message != **now;
+                    if stale || reader_changed && !now.reactions.is_empty() {
+                        if let Some(element) = self.row(now) {
+                            let _ = row.element.replace_with_with_node_1(&element);
+                            row.element = element;
+                            row.marked = false;
+                        }
+                    }
+                    row.message = now.clone();
+                    rows.push_back(row);
+                }
                 RowStep::Remove => {
-                    if let Some((_, row, _, _)) = old.next() {
-                        row.remove();
+                    if let Some(row) = old.next() {
+                        row.element.remove();
                     }
                 }
                 RowStep::Insert(index) => {
+                    next = index + 1;
                     let message = &messages[index];
                     // Cannot fail for literal tag names; if it did, the message
                     // would get its row on the next update.
-                    let Some(row) = self.row(message) else {
+                    let Some(element) = self.row(message) else {
                         continue;
                     };
                     // Before the row under the cursor, or at the end.
-                    let before = old.peek().map(|(_, next, _, _)| next.as_ref());
-                    let _ = self.list.insert_before(&row, before);
+                    let before = old.peek().map(|next| next.element.as_ref());
+                    let _ = self.list.insert_before(&element, before);
                     let day = day_of(&js_sys::Date::new(&JsValue::from_str(&message.timestamp)));
-                    rows.push_back((message.id, row, day, false));
+                    rows.push_back(Row {
+                        message: message.clone(),
+                        element,
+                        day,
+                        marked: false,
+                    });
                 }
             }
         }
@@ -95,7 +171,13 @@ impl MessageList {
         // A new day: every label is written again (today's became yesterday).
         let relabel = std::mem::replace(&mut self.labelled_on, today) != today;
         let mut previous = None;
-        for (_, row, day, marked) in self.rows.iter_mut() {
+        for Row {
+            element: row,
+            day,
+            marked,
+            ..
+        } in self.rows.iter_mut()
+        {
             let first = previous != Some(*day) && *day != 0;
             previous = Some(*day);
             if first == *marked && !(first && relabel) {
@@ -126,18 +208,56 @@ impl MessageList {
         let time = self.element("time", "dp-time")?;
         time.set_attribute("datetime", &message.timestamp).ok()?;
         time.set_text_content(Some(&local_time(&message.timestamp)));
-        let full = js_sys::Date::new(&JsValue::from_str(&message.timestamp));
-        if day_of(&full) != 0 {
-            let full: String = full.to_locale_string("default", &JsValue::UNDEFINED).into();
+        if let Some(full) = full_time(&message.timestamp) {
             time.set_attribute("title", &full).ok()?;
         }
         meta.append_child(&author).ok()?;
         meta.append_child(&time).ok()?;
+        if let Some(edited_at) = &message.edited_at {
+            row.set_attribute("data-edited", edited_at).ok()?;
+            let edited = self.element("span", "dp-edited")?;
+            edited.set_text_content(Some("(edited)"));
+            let when = full_time(edited_at).unwrap_or_else(|| edited_at.clone());
+            edited
+                .set_attribute("title", &format!("Edited {when}"))
+                .ok()?;
+            meta.append_child(&edited).ok()?;
+        }
         let content = self.element("p", "dp-content")?;
         content.set_text_content(Some(&message.content));
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
+        if !message.reactions.is_empty() {
+            let chips = self.reactions(message)?;
+            row.append_child(&chips).ok()?;
+        }
         Some(row)
+    }
+
+    /// The reaction chips under a message: the emoji and its count, pressed
+    /// when the reader is among those who reacted, the names as a tooltip.
+    fn reactions(&self, message: &Message) -> Option<Element> {
+        let chips = self.element("div", "dp-reactions")?;
+        for reaction in &message.reactions {
+            let chip = self.element("button", "dp-reaction")?;
+            chip.set_attribute("type", "button").ok()?;
+            chip.set_attribute("data-reaction", &reaction.emoji).ok()?;
+            let count = reaction.count.to_string();
+            chip.set_attribute("data-count", &count).ok()?;
+            let mine = (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
+            chip.set_attribute("aria-pressed", if mine { "true" } else { "false" })
+                .ok()?;
+            if self.reader.is_none() {
+                chip.set_attribute("disabled", "").ok()?;
+            }
+            if !reaction.users.is_empty() {
+                chip.set_attribute("title", &reaction.users.join(", "))
+                    .ok()?;
+            }
+            chip.set_text_content(Some(&format!("{} {count}", reaction.emoji)));
+            chips.append_child(&chip).ok()?;
+        }
+        Some(chips)
     }
 
     fn element(&self, tag: &str, class: &str) -> Option<Element> {
@@ -167,6 +287,12 @@ fn day_label(day: u32) -> String {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
     }
     date.to_locale_date_string("default", &options).into()
+}
+
+/// A timestamp's full local date and time, if it is readable.
+fn full_time(timestamp: &str) -> Option<String> {
+    let date = js_sys::Date::new(&JsValue::from_str(timestamp));
+    (day_of(&date) != 0).then(|| date.to_locale_string("default", &JsValue::UNDEFINED).into())
 }
 
 /// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.

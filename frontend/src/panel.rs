@@ -10,8 +10,9 @@ use crate::header::Header;
 use crate::message_list::MessageList;
 use leptos::html::{Ol, Section};
 use leptos::prelude::*;
-use panel_core::reading::Unread;
-use panel_core::{Label, Message, Options, Outgoing, ViewState};
+use panel_core::reading::{Changed, Unread};
+use panel_core::{Label, Message, MessageId, Options, Outgoing, ViewState};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -38,6 +39,13 @@ pub struct StatusChange {
 ///   those a catch-up brings, not the first history load.
 /// - `on_unread`: how many new messages the reader has not seen (the page was
 ///   hidden or the list scrolled up); 0 once they see the newest.
+/// - `on_update`: a held message was edited (it carries its new content,
+///   `edited_at` and `version`).
+/// - `on_delete`: a held message was deleted (it is no longer shown).
+/// - `on_reaction`: a held message's reactions changed (it carries them all).
+/// - `on_discontinuity`: the panel reloaded what it shows instead of catching
+///   up (the bridge could not replay every change): anything the host keeps
+///   about the messages may be stale.
 /// - `on_auth_expired`: the bridge refused the sign-in (401); the panel stopped.
 #[component]
 #[allow(clippy::too_many_arguments)] // a component's props
@@ -53,6 +61,10 @@ pub fn DiscussionPanel(
     #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
     #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
     #[prop(optional, into)] on_unread: Option<Callback<usize>>,
+    #[prop(optional, into)] on_update: Option<Callback<Arc<Message>>>,
+    #[prop(optional, into)] on_delete: Option<Callback<MessageId>>,
+    #[prop(optional, into)] on_reaction: Option<Callback<Arc<Message>>>,
+    #[prop(optional, into)] on_discontinuity: Option<Callback<()>>,
     #[prop(optional, into)] on_auth_expired: Option<Callback<()>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
@@ -92,14 +104,32 @@ pub fn DiscussionPanel(
         }
         let at_the_newest = at_bottom.try_get_value().unwrap_or(true);
         show_new_below(
-            (new_below.try_update_value(|n| n.arrived(messages.len(), at_the_newest))).flatten(),
+            (new_below.try_update_value(|n| n.arrived(&messages, at_the_newest))).flatten(),
         );
         let reading = page_visible() && at_the_newest;
-        report_unread(
-            unread
-                .try_update_value(|u| u.arrived(messages.len(), reading))
-                .flatten(),
-        );
+        report_unread((unread.try_update_value(|u| u.arrived(&messages, reading))).flatten());
+    });
+    let changed = Callback::new(move |changes: Vec<Changed>| {
+        for change in changes {
+            if let (true, Some(on_update)) = (change.edited, on_update) {
+                on_update.run(change.message.clone());
+            }
+            if let (true, Some(on_reaction)) = (change.reacted, on_reaction) {
+                on_reaction.run(change.message);
+            }
+        }
+    });
+    let deleted = Callback::new(move |ids: Vec<MessageId>| {
+        show_new_below(new_below.try_update_value(|n| n.deleted(&ids)).flatten());
+        report_unread(unread.try_update_value(|u| u.deleted(&ids)).flatten());
+        if let Some(on_delete) = on_delete {
+            ids.into_iter().for_each(|id| on_delete.run(id));
+        }
+    });
+    let discontinuity = Callback::new(move |()| {
+        if let Some(on_discontinuity) = on_discontinuity {
+            on_discontinuity.run(());
+        }
     });
     let auth_expired = Callback::new(move |()| {
         if let Some(on_auth_expired) = on_auth_expired {
@@ -112,7 +142,11 @@ pub fn DiscussionPanel(
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
         arrived,
+        changed,
+        deleted,
+        discontinuity,
         auth_expired,
+        reader: RwSignal::new(None),
         outbox,
         draft,
     };
@@ -254,6 +288,7 @@ pub fn DiscussionPanel(
     let rows = StoredValue::new_local(None::<MessageList>);
     Effect::new(move |_| {
         outputs.messages.track();
+        outputs.reader.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;
         }
@@ -267,14 +302,18 @@ pub fn DiscussionPanel(
             let follow = at_bottom.try_get_value().unwrap_or(false);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
+            let reader = outputs.reader.get_untracked();
             outputs.messages.try_with_untracked(|messages| {
                 rows.try_update_value(|rows| {
                     if rows.is_none() {
-                        *rows = MessageList::new(element.clone().into());
+                        let react = move |id, emoji, add| {
+                            with_connection(connection, |c| c.react(id, emoji, add))
+                        };
+                        *rows = MessageList::new(element.clone().into(), Rc::new(react));
                     }
                     if let Some(rows) = rows {
                         let first = rows.first();
-                        rows.show(messages);
+                        rows.show(messages, reader.as_deref());
                         grew_above = first.is_some() && rows.first() < first;
                     }
                 })

@@ -22,6 +22,60 @@ return {
 };
 "#;
 
+/// Reads every row as the reader sees it: content, the edited mark, chips.
+const READ_ROWS: &str = r#"
+return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
+  id: li.getAttribute('data-message-id'),
+  content: (li.querySelector('.dp-content') || {}).textContent || '',
+  edited: li.hasAttribute('data-edited'),
+  reactions: [...li.querySelectorAll('[data-reaction]')].map(chip => ({
+    emoji: chip.getAttribute('data-reaction'),
+    count: Number(chip.getAttribute('data-count')),
+    mine: chip.getAttribute('aria-pressed') === 'true',
+  })),
+}));
+"#;
+
+/// A message's row as the page shows it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Row {
+    pub id: String,
+    pub content: String,
+    pub edited: bool,
+    pub reactions: Vec<Chip>,
+}
+
+/// A reaction chip.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Chip {
+    pub emoji: String,
+    pub count: u64,
+    pub mine: bool,
+}
+
+/// A row as it should read for `message` (the bridge's state of it).
+pub fn row_of(message: &bridge_client::Message) -> (String, String, bool, Vec<(String, u64)>) {
+    let chips = (message.reactions.iter())
+        .map(|r| (r.emoji.clone(), r.count))
+        .collect();
+    (
+        message.id.clone(),
+        message.content.clone(),
+        message.edited_at.is_some(),
+        chips,
+    )
+}
+
+impl Row {
+    /// The same shape as [`row_of`], the reader's own marks left out.
+    pub fn shape(&self) -> (String, String, bool, Vec<(String, u64)>) {
+        let chips = (self.reactions.iter())
+            .map(|c| (c.emoji.clone(), c.count))
+            .collect();
+        (self.id.clone(), self.content.clone(), self.edited, chips)
+    }
+}
+
 /// A snapshot of the panel.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 pub struct PanelState {
@@ -135,6 +189,44 @@ impl Scenario {
             .await
             .map_err(|e| format!("reading the page: {e}"))?;
         serde_json::from_value(value).map_err(|e| format!("unexpected page state: {e}"))
+    }
+
+    /// Every row, as the reader sees it.
+    pub async fn rows(&self) -> Result<Vec<Row>, Error> {
+        let value = self.run_js(READ_ROWS).await?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected rows: {e}"))
+    }
+
+    /// Waits until the rows read exactly as the bridge has `channel`'s
+    /// newest messages now (content, edited or not, reactions; none
+    /// deleted), from the oldest row shown. Answers the rows.
+    pub async fn rows_match_bridge(
+        &self,
+        channel: &str,
+        within: Duration,
+        what: &str,
+    ) -> Result<Vec<Row>, Error> {
+        let last = std::cell::RefCell::new(String::new());
+        let last = &last;
+        let result = wait_until(within, what, || async move {
+            let rows = self.rows().await.ok()?;
+            let bridge = self.bridge.history(channel, None, 500).await.ok()?;
+            let first: u64 = rows.first().map_or(0, |r| r.id.parse().unwrap_or(0));
+            let expected: Vec<_> = (bridge.iter())
+                .filter(|m| m.id.parse::<u64>().unwrap_or(0) >= first)
+                .map(row_of)
+                .collect();
+            let shown: Vec<_> = rows.iter().map(Row::shape).collect();
+            *last.borrow_mut() = format!("shown {shown:?}\n  bridge {expected:?}");
+            (shown == expected && !shown.is_empty()).then_some(rows)
+        })
+        .await;
+        match result {
+            Ok(rows) => Ok(rows),
+            Err(timeout) => Err(self
+                .report(&format!("{timeout}\n  {}", last.borrow()))
+                .await),
+        }
     }
 
     /// Runs a script in the page.

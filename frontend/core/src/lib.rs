@@ -31,12 +31,12 @@ pub mod vecmap;
 pub mod wire;
 
 pub use engine::{Engine, SIGN_IN_EXPIRED};
-pub use message::{is_valid_channel, Message, MessageId};
+pub use message::{is_valid_channel, Message, MessageId, Reaction};
 pub use options::Options;
 pub use protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, StreamId, Timer, ViewState,
 };
 pub use wire::{
-    check_history_size, decode, decode_history, error_sentence, post_answer, DecodeError, Incoming,
-    PostAnswer,
+    check_history_size, decode, decode_at, decode_history, error_sentence, post_answer,
+    DecodeError, Incoming, PostAnswer,
 };

@@ -169,25 +169,22 @@ impl Message {
 }
 
 /// A `reaction` event: one emoji's state on one message after a change.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReactionChange {
     pub message_id: MessageId,
     pub channel_id: String,
     pub emoji: String,
     pub count: u32,
-    #[serde(default)]
     pub users: Vec<String>,
     /// The message's reactions after the change, all of them (a bridge
     /// extension that makes each reaction event a whole state).
-    #[serde(default)]
     pub reactions: Option<Vec<Reaction>>,
     /// The change's id (the event's `id:` line, or its data's `version`).
-    #[serde(default)]
     pub version: Option<MessageId>,
 }
 
 /// A `message_delete` event.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deletion {
     pub id: MessageId,
     pub channel_id: String,

@@ -9,7 +9,7 @@
 //! scrolled away from its newest message. Unread goes back to zero when the
 //! reader can see the newest message again.
 
-use crate::message::Message;
+use crate::message::{Message, MessageId};
 use std::sync::Arc;
 
 /// The messages of `next` that `previous` did not hold, oldest first, leaving
@@ -31,30 +31,73 @@ pub fn arrived(previous: &[Arc<Message>], next: &[Arc<Message>]) -> Vec<Arc<Mess
     new
 }
 
-/// The count of messages that arrived while the reader could not see them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A held message that changed: edited, or its reactions did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changed {
+    pub message: Arc<Message>,
+    /// Its content is a newer version.
+    pub edited: bool,
+    /// Its reactions changed.
+    pub reacted: bool,
+}
+
+/// The messages held in both lists whose state changed, oldest first.
+pub fn changed(previous: &[Arc<Message>], next: &[Arc<Message>]) -> Vec<Changed> {
+    let mut old = previous.iter().peekable();
+    let mut changed = Vec::new();
+    for message in next {
+        while old.next_if(|held| held.id < message.id).is_some() {}
+        let Some(held) = old.next_if(|held| held.id == message.id) else {
+            continue;
+        };
+        if Arc::ptr_eq(held, message) {
+            continue;
+        }
+        let edited = message.content_version() != held.content_version();
+        let reacted = message.reactions != held.reactions;
+        if edited || reacted {
+            changed.push(Changed {
+                message: message.clone(),
+                edited,
+                reacted,
+            });
+        }
+    }
+    changed
+}
+
+/// The messages that arrived while the reader could not see them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Unread {
-    count: usize,
+    ids: Vec<MessageId>,
 }
 
 impl Unread {
-    pub fn count(self) -> usize {
-        self.count
+    pub fn count(&self) -> usize {
+        self.ids.len()
     }
 
     /// `new` messages arrived; `reading`: the reader sees the newest (the
     /// page is visible and the list at its bottom). The new count, if it changed.
-    pub fn arrived(&mut self, new: usize, reading: bool) -> Option<usize> {
-        if reading || new == 0 {
+    pub fn arrived(&mut self, new: &[Arc<Message>], reading: bool) -> Option<usize> {
+        if reading || new.is_empty() {
             return self.seen();
         }
-        self.count += new;
-        Some(self.count)
+        self.ids.extend(new.iter().map(|m| m.id));
+        Some(self.ids.len())
+    }
+
+    /// These messages were deleted: no longer there to read. The new
+    /// count, if it changed.
+    pub fn deleted(&mut self, ids: &[MessageId]) -> Option<usize> {
+        let before = self.ids.len();
+        self.ids.retain(|id| !ids.contains(id));
+        (self.ids.len() != before).then_some(self.ids.len())
     }
 
     /// The reader sees the newest message now. Zero, if it was not already.
     pub fn seen(&mut self) -> Option<usize> {
-        (std::mem::take(&mut self.count) != 0).then_some(0)
+        (!std::mem::take(&mut self.ids).is_empty()).then_some(0)
     }
 }
 
@@ -99,13 +142,47 @@ mod tests {
     #[test]
     fn unread_counts_what_arrives_unseen_until_the_reader_sees_it() {
         let mut unread = Unread::default();
-        assert_eq!(unread.arrived(2, true), None, "seen as it came");
-        assert_eq!(unread.arrived(2, false), Some(2));
-        assert_eq!(unread.arrived(1, false), Some(3));
+        assert_eq!(
+            unread.arrived(&list(&[1, 2]), true),
+            None,
+            "seen as it came"
+        );
+        assert_eq!(unread.arrived(&list(&[3, 4]), false), Some(2));
+        assert_eq!(unread.arrived(&list(&[5]), false), Some(3));
         assert_eq!(unread.count(), 3);
+        // A deleted message is not there to read; one never unread changes nothing.
+        assert_eq!(unread.deleted(&[MessageId(4), MessageId(9)]), Some(2));
+        assert_eq!(unread.deleted(&[MessageId(9)]), None);
         assert_eq!(unread.seen(), Some(0));
         assert_eq!(unread.seen(), None, "already zero");
-        assert_eq!(unread.arrived(1, false), Some(1));
-        assert_eq!(unread.arrived(1, true), Some(0), "reading again clears it");
+        assert_eq!(unread.arrived(&list(&[6]), false), Some(1));
+        assert_eq!(
+            unread.arrived(&list(&[7]), true),
+            Some(0),
+            "reading again clears it"
+        );
+    }
+
+    #[test]
+    fn a_changed_message_is_one_held_before_and_after_in_another_state() {
+        let before = list(&[1, 2, 3]);
+        let mut next = list(&[2, 3, 4]);
+        next[0] = before[1].clone(); // 2 untouched: the same state
+        let mut edited = (*before[2]).clone();
+        edited.content = "fixed".into();
+        edited.version = Some(MessageId(9));
+        edited.reactions = vec![crate::message::Reaction {
+            emoji: "👍".into(),
+            count: 1,
+            users: vec!["bob".into()],
+        }];
+        next[1] = Arc::new(edited);
+        let changed = changed(&before, &next);
+        assert_eq!(changed.len(), 1, "4 arrived, 1 went: neither changed");
+        assert_eq!(changed[0].message.id, MessageId(3));
+        assert!(changed[0].edited && changed[0].reacted);
+        // A new state equal to the old (a repeated event) is no change.
+        let same: Vec<Arc<Message>> = before.iter().map(|m| Arc::new((**m).clone())).collect();
+        assert!(super::changed(&before, &same).is_empty());
     }
 }

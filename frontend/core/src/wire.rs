@@ -4,7 +4,7 @@
 //! oversized or unexpected payload becomes a [`DecodeError`] that the glue logs
 //! once and drops. Unknown fields are ignored so the bridge can grow its payloads.
 
-use crate::message::{Deletion, Message, MessageId, ReactionChange};
+use crate::message::{Deletion, Message, MessageId, Reaction, ReactionChange};
 use crate::protocol::Gateway;
 use serde::Deserialize;
 use std::fmt;
@@ -135,6 +135,42 @@ struct Payload {
     /// An error answer's sentence.
     #[serde(default)]
     error: Option<String>,
+    /// `message_delete`: the message deleted.
+    #[serde(default)]
+    id: Option<MessageId>,
+    /// `reaction`: the message, the emoji, its count and who.
+    #[serde(default)]
+    message_id: Option<MessageId>,
+    /// `message_delete`, `reaction`: the message's channel.
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    emoji: Option<String>,
+    #[serde(default)]
+    count: Option<u32>,
+    #[serde(default)]
+    users: Option<Vec<String>>,
+    /// `reaction`: every reaction after the change, and the change's id.
+    #[serde(default)]
+    reactions: Option<Vec<Reaction>>,
+    #[serde(default)]
+    version: Option<MessageId>,
+    /// A catch-up's page (see [`ChangePage`]).
+    #[serde(default)]
+    messages: Option<Vec<Message>>,
+    #[serde(default)]
+    deleted: Option<Vec<MessageId>>,
+    #[serde(default)]
+    last: Option<MessageId>,
+    #[serde(default)]
+    more: Option<bool>,
+    #[serde(default)]
+    resync: Option<String>,
+}
+
+/// `what` if present, else the reason it is missing.
+fn required<T>(what: Option<T>, field: &str) -> Result<T, String> {
+    what.ok_or_else(|| format!("missing field `{field}`"))
 }
 
 /// The channels a multi-channel stream's `resync` names (`None`: all of them,
@@ -171,17 +207,24 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
                 Incoming::Update
             })
             .map_err(|e| malformed(e.to_string())),
-        "message_delete" => serde_json::from_str::<Deletion>(data)
-            .map(|deletion| Incoming::Delete {
-                deletion,
-                change: last_event_id.parse().ok(),
-            })
-            .map_err(|e| malformed(e.to_string())),
-        "reaction" => {
-            let mut change: ReactionChange =
-                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            change.version = change.version.or(last_event_id.parse().ok());
-            Ok(Incoming::Reaction(change))
+        "message_delete" | "reaction" => {
+            let p: Payload = serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
+            let change = last_event_id.parse().ok();
+            let channel_id = required(p.channel_id, "channel_id").map_err(malformed)?;
+            if event == "message_delete" {
+                let id = required(p.id, "id").map_err(malformed)?;
+                let deletion = Deletion { id, channel_id };
+                return Ok(Incoming::Delete { deletion, change });
+            }
+            Ok(Incoming::Reaction(ReactionChange {
+                message_id: required(p.message_id, "message_id").map_err(malformed)?,
+                channel_id,
+                emoji: required(p.emoji, "emoji").map_err(malformed)?,
+                count: required(p.count, "count").map_err(malformed)?,
+                users: p.users.unwrap_or_default(),
+                reactions: p.reactions,
+                version: p.version.or(change),
+            }))
         }
         "status" => {
             let status: Payload =
@@ -247,31 +290,33 @@ pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
 
 /// A page of the changes after a change id
 /// (`GET …/changes?after=&limit=`), coalesced by the bridge.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChangePage {
     /// Every message created or changed in the page, as it is now.
-    #[serde(default)]
     pub messages: Vec<Message>,
     /// The messages deleted in the page.
-    #[serde(default)]
     pub deleted: Vec<MessageId>,
     /// The newest change id the page covers (none: nothing changed).
-    #[serde(default)]
     pub last: Option<MessageId>,
     /// More changes follow `last`.
-    #[serde(default)]
     pub more: bool,
     /// Set instead of the rest when the bridge no longer knows every change
     /// after the id asked for (`"history_gap"`).
-    #[serde(default)]
     pub resync: Option<String>,
 }
 
 /// Decodes a catch-up answer, bounded like a history answer.
 pub fn decode_changes(body: &str) -> Result<ChangePage, String> {
     check_history_size(body.len())?;
-    let page =
-        serde_json::from_str::<ChangePage>(body).map_err(|e| format!("unreadable changes: {e}"))?;
+    let p =
+        serde_json::from_str::<Payload>(body).map_err(|e| format!("unreadable changes: {e}"))?;
+    let page = ChangePage {
+        messages: p.messages.unwrap_or_default(),
+        deleted: p.deleted.unwrap_or_default(),
+        last: p.last,
+        more: p.more.unwrap_or_default(),
+        resync: p.resync,
+    };
     if page.messages.len() + page.deleted.len() > MAX_HISTORY_MESSAGES * 2 {
         return Err(format!(
             "a changes answer of {} messages and {} deletions",

@@ -16,6 +16,23 @@ pub struct Message {
     pub author: String,
     pub content: String,
     pub timestamp: String,
+    /// When it was last edited, if it was.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// The change id of its newest edit, if edited.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Its reactions, in the order first added.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u64,
+    pub users: Vec<String>,
 }
 
 /// The upstream gateway's state, as `PUT /internal/gateway` sets it.
@@ -156,6 +173,49 @@ impl BridgeClient {
         content: &str,
     ) -> Result<String, ClientError> {
         Ok(self.post_message(channel, author, content).await?.id)
+    }
+
+    /// Edits a message as Discord would (anyone's): answers it as it now is.
+    pub async fn edit(
+        &self,
+        channel: &str,
+        id: &str,
+        content: &str,
+    ) -> Result<Message, ClientError> {
+        let path = format!("/internal/channels/{channel}/messages/{id}");
+        let body = json!({ "content": content });
+        let answer = self.call(reqwest::Method::PATCH, &path, Some(body)).await?;
+        decode(&path, answer)
+    }
+
+    /// Deletes a message (anyone's).
+    pub async fn delete(&self, channel: &str, id: &str) -> Result<(), ClientError> {
+        let path = format!("/internal/channels/{channel}/messages/{id}");
+        self.call(reqwest::Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
+    /// Adds (`add`) or removes `user`'s reaction `emoji` to a message;
+    /// answers how many people react so with it now.
+    pub async fn react(
+        &self,
+        channel: &str,
+        id: &str,
+        emoji: &str,
+        user: &str,
+        add: bool,
+    ) -> Result<u64, ClientError> {
+        let emoji: String = emoji.bytes().map(|b| format!("%{b:02X}")).collect();
+        let path = format!("/internal/channels/{channel}/messages/{id}/reactions/{emoji}");
+        let method = if add {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::DELETE
+        };
+        let answer = self
+            .call(method, &path, Some(json!({ "user": user })))
+            .await?;
+        Ok(answer["count"].as_u64().unwrap_or(0))
     }
 
     /// Sends a raw, possibly malformed, frame to a channel's open streams;

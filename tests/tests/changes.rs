@@ -1,0 +1,290 @@
+//! Edits, deletions and reactions, in real Chromium against the real bridge:
+//! what changed while the panel could not hear it is right once it is Live
+//! again, in a follower tab while the holder tab closes, and after a gap the
+//! bridge can no longer replay (the panel reloads and tells the host);
+//! reactions toggled from two readers' tabs.
+
+use bridge_client::Fault;
+use e2e::bridge::BridgeOptions;
+use e2e::panel::{ensure, Scenario, FAST};
+use e2e::{wait_until, Error};
+use fantoccini::wd::WindowHandle;
+use serde_json::Value;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(15);
+
+fn bridge() -> BridgeOptions {
+    BridgeOptions::new(e2e::bridge::binary())
+}
+
+/// The events the host page heard (`web/host.js`), as `{type, detail}`.
+async fn events(s: &Scenario) -> Result<Vec<Value>, Error> {
+    let events = s.run_js("return window.panelEvents || [];").await?;
+    Ok(events.as_array().cloned().unwrap_or_default())
+}
+
+/// Cuts the panel off: every new stream refused, the open ones dropped.
+async fn cut_off(s: &Scenario) -> Result<(), Error> {
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_deletions_and_reactions_made_while_reconnecting_are_right_once_live(
+) -> Result<(), Error> {
+    let name = "changes_while_reconnecting";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(
+            s.bridge
+                .inject("general", "ann", &format!("note {n}"))
+                .await?,
+        );
+    }
+    s.open(&format!(
+        "/host.html?channel=general&author=dee&max_attempts=50&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with the history", |st| {
+        st.label() == "live" && st.ids == ids
+    })
+    .await?;
+    // Shown live: an edit and a reaction, as they happen.
+    s.bridge.edit("general", &ids[0], "note 0, fixed").await?;
+    s.bridge
+        .react("general", &ids[1], "👍", "bob", true)
+        .await?;
+    s.rows_match_bridge("general", SOON, "live changes shown")
+        .await?;
+
+    // Then, while it cannot hear: an edit, a deletion, reactions, a new message.
+    cut_off(&s).await?;
+    s.bridge
+        .edit("general", &ids[2], "note 2, rewritten")
+        .await?;
+    s.bridge.delete("general", &ids[3]).await?;
+    s.bridge.react("general", &ids[1], "👍", "cy", true).await?;
+    s.bridge.react("general", &ids[1], "🎉", "cy", true).await?;
+    s.bridge
+        .react("general", &ids[1], "🎉", "cy", false)
+        .await?;
+    let new = s.bridge.inject("general", "ann", "after the gap").await?;
+    ensure(s.state().await?.label() == "reconnecting", || {
+        "the changes were made while Reconnecting".into()
+    })?;
+    s.bridge.set_fault(None).await?;
+    s.wait_label("live", SOON).await?;
+    let rows = s
+        .rows_match_bridge("general", SOON, "every change shown once Live")
+        .await?;
+    let ids_shown: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    ensure(
+        ids_shown == [&ids[0], &ids[1], &ids[2], &new].map(String::as_str),
+        || format!("rows {ids_shown:?}"),
+    )?;
+    ensure(rows[0].edited && rows[2].edited && !rows[1].edited, || {
+        format!("edited marks: {rows:?}")
+    })?;
+    // The edited mark's tooltip says when.
+    let title = s
+        .run_js(&format!(
+            "return document.querySelector('li[data-message-id=\"{}\"] .dp-edited').title;",
+            ids[0]
+        ))
+        .await?;
+    ensure(
+        title.as_str().is_some_and(|t| t.starts_with("Edited ")),
+        || format!("the edited mark's tooltip: {title}"),
+    )?;
+
+    // The host heard each change once, and no deletion counts as unread.
+    let heard = events(&s).await?;
+    let of = |kind: &str| -> Vec<Value> {
+        (heard.iter())
+            .filter(|e| e["type"] == kind)
+            .map(|e| e["detail"].clone())
+            .collect()
+    };
+    let updates: Vec<String> = (of("messageupdate").iter())
+        .map(|d| d["message"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    ensure(updates == [ids[0].clone(), ids[2].clone()], || {
+        format!("messageupdate events: {updates:?}")
+    })?;
+    let deletes = of("messagedelete");
+    ensure(
+        deletes.len() == 1 && deletes[0]["id"] == ids[3].as_str(),
+        || format!("messagedelete events: {deletes:?}"),
+    )?;
+    let reactions = of("reaction");
+    let last = reactions.last().cloned().unwrap_or_default();
+    ensure(
+        last["message_id"] == ids[1].as_str() && last["reactions"][0]["count"] == 2,
+        || format!("reaction events: {reactions:?}"),
+    )?;
+    ensure(of("discontinuity").is_empty(), || {
+        "a replayable gap is no discontinuity".into()
+    })?;
+    Ok(())
+}
+
+/// The tab among `tabs` that holds the shared stream.
+async fn holder(s: &Scenario, tabs: &[WindowHandle]) -> Result<WindowHandle, Error> {
+    wait_until(SOON, "a tab to hold the stream", || async {
+        for tab in tabs {
+            if s.to_tab(tab).await.is_ok() && s.holds_stream().await.unwrap_or(false) {
+                return Some(tab.clone());
+            }
+        }
+        None
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_tab_gets_the_changes_made_while_the_holder_closes() -> Result<(), Error> {
+    let name = "changes_while_the_holder_closes";
+    let page = format!("/?channel=general&{FAST}");
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            s.bridge
+                .inject("general", "ann", &format!("line {n}"))
+                .await?,
+        );
+    }
+    s.open(&page).await?;
+    s.wait_label("live", SOON).await?;
+    let first = s.this_tab().await?;
+    let second = s.open_tab(&page).await?;
+    s.wait_label("live", SOON).await?;
+    let tabs = [first, second];
+    let holding = holder(&s, &tabs).await?;
+    let follower = tabs.iter().find(|t| **t != holding).cloned().unwrap();
+    // The holder goes, and the changes come while the follower takes over.
+    s.to_tab(&holding).await?;
+    (s.browser.client.close_window().await).map_err(|e| format!("closing the tab: {e}"))?;
+    s.bridge.edit("general", &ids[0], "line 0, edited").await?;
+    s.bridge.delete("general", &ids[1]).await?;
+    s.bridge
+        .react("general", &ids[2], "👀", "bob", true)
+        .await?;
+    s.to_tab(&follower).await?;
+    s.wait_label("live", SOON).await?;
+    let rows = s
+        .rows_match_bridge("general", SOON, "the follower, with every change")
+        .await?;
+    ensure(rows.len() == 2 && rows[0].edited, || format!("{rows:?}"))?;
+    ensure(s.holds_stream().await?, || {
+        "the follower holds the stream now".into()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_toggled_from_two_readers_tabs() -> Result<(), Error> {
+    let name = "reactions_from_two_tabs";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let id = s.bridge.inject("general", "ann", "vote here").await?;
+    s.bridge.react("general", &id, "👍", "cy", true).await?;
+    // Two readers (anonymous panels reply and react as their `author`).
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let ann = s.this_tab().await?;
+    let bob = s
+        .open_tab(&format!("/?channel=general&author=bob&{FAST}"))
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let click = format!(
+        "document.querySelector('li[data-message-id=\"{id}\"] [data-reaction=\"👍\"]').click();"
+    );
+    // (count, ann pressed, bob pressed) after each click.
+    let steps = [
+        (&ann, 2, true, false),
+        (&bob, 3, true, true),
+        (&ann, 2, false, true),
+    ];
+    for (tab, count, ann_pressed, bob_pressed) in steps {
+        s.to_tab(tab).await?;
+        s.run_js(&click).await?;
+        for (reader, pressed) in [(&ann, ann_pressed), (&bob, bob_pressed)] {
+            s.to_tab(reader).await?;
+            let what = format!("👍 {count}, pressed: {pressed}");
+            s.rows_match_bridge("general", SOON, &what).await?;
+            let pressed_right = wait_until(SOON, &what, || async {
+                let rows = s.rows().await.ok()?;
+                let chip = rows.first()?.reactions.first()?.clone();
+                (chip.count == count && chip.mine == pressed).then_some(())
+            })
+            .await;
+            if let Err(problem) = pressed_right {
+                return Err(s.report(&format!("{problem}: {:?}", s.rows().await)).await);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_the_bridge_cannot_replay_reloads_and_tells_the_host() -> Result<(), Error> {
+    let name = "changes_discontinuity";
+    // The bridge keeps 5 changes per channel: a longer gap cannot be replayed.
+    let options = bridge().with_args(&["--history-per-channel", "5"]);
+    let s = Scenario::start(name, options, "/healthz").await?;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            s.bridge
+                .inject("general", "ann", &format!("old {n}"))
+                .await?,
+        );
+    }
+    s.open(&format!(
+        "/host.html?channel=general&max_attempts=50&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with the history", |st| {
+        st.label() == "live" && st.ids == ids
+    })
+    .await?;
+    cut_off(&s).await?;
+    s.bridge.edit("general", &ids[2], "old 2, edited").await?;
+    s.bridge.delete("general", &ids[1]).await?;
+    for n in 0..8 {
+        s.bridge
+            .inject("general", "ann", &format!("new {n}"))
+            .await?;
+    }
+    s.bridge.set_fault(None).await?;
+    s.wait_label("live", SOON).await?;
+    let rows = s
+        .rows_match_bridge("general", SOON, "the reloaded window")
+        .await?;
+    let bridge_ids: Vec<String> = (s.bridge.history("general", None, 500).await?)
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let shown: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    ensure(shown == bridge_ids, || {
+        format!("shown {shown:?}, the bridge has {bridge_ids:?}")
+    })?;
+    let heard = wait_until(SOON, "a discontinuity event", || async {
+        let all = events(&s).await.ok()?;
+        all.iter()
+            .any(|e| e["type"] == "discontinuity" && e["detail"]["channel_id"] == "general")
+            .then_some(all)
+    })
+    .await?;
+    let deletions = heard
+        .iter()
+        .filter(|e| e["type"] == "messagedelete")
+        .count();
+    ensure(deletions == 0, || {
+        "a reload announces itself, not each deletion".into()
+    })
+}
