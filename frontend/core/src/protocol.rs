@@ -35,24 +35,40 @@ pub enum Timer {
     PostRetry,
 }
 
-/// A reply not yet confirmed, as the view shows it and the glue saves it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A reply, or an edit or deletion of one of the reader's messages, not
+/// yet confirmed, as the view shows it and the glue saves it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outgoing {
-    /// The id the bridge stores it under, so a retried post finds it.
+    /// The id the bridge stores it under, so a retried request finds it
+    /// and is never applied twice.
     pub client_id: String,
+    /// The reply's text, or the message's new text (empty for a deletion).
     pub content: String,
     /// Why the bridge refused it, when it did (final: edit or discard).
     pub failed: Option<String>,
+    /// What it changes: nothing for a new reply.
+    pub target: Option<Target>,
+}
+
+/// The message an outgoing change is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Its content becomes the outgoing content.
+    Edit(MessageId),
+    /// It goes.
+    Delete(MessageId),
 }
 
 /// How a post of a reply ended, as the glue reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PostOutcome {
-    /// The bridge stored it (201), or had already (200): here it is.
+    /// The bridge stored it (201), or had already (200): here it is (an
+    /// edit: the message as it now is).
     Stored(Message),
     /// The bridge refused it (4xx), with this sentence: final.
     Refused(String),
-    /// It was stored, and deleted since (410): it is done, and not shown.
+    /// A reply stored and deleted since (410), or a deletion done: it is
+    /// done, and not shown.
     Deleted,
     /// It may or may not have arrived (network, 5xx, timeout, an answer cut
     /// off): tried again with the same client id.
@@ -150,6 +166,13 @@ pub enum Event {
     Unauthorized,
     /// The reader sent a reply; `client_id` is new (a UUID, say).
     Send { client_id: String, content: String },
+    /// The reader edits (`Target::Edit`, the new text in `content`) or
+    /// deletes one of their messages; `client_id` is new.
+    Change {
+        client_id: String,
+        target: Target,
+        content: String,
+    },
     /// Replies saved before the page was reloaded, to send (or show failed).
     OutboxRestored(Vec<Outgoing>),
     /// The reader is someone else now (the host switched accounts): the
@@ -228,6 +251,15 @@ pub enum Command {
     PostMessage {
         request: RequestId,
         client_id: String,
+        content: String,
+    },
+    /// `PATCH …/messages/{id}` `{content, client_id}` (an edit) or `DELETE
+    /// …/messages/{id}` `{client_id}`; answer with `PostAnswered` carrying
+    /// `request`: `Stored` with the message as it now is, `Deleted` once gone.
+    ChangeMessage {
+        request: RequestId,
+        client_id: String,
+        target: Target,
         content: String,
     },
     /// The outbox changed: re-render its rows from

@@ -858,6 +858,7 @@ impl World {
                 | Command::ShowStatus(_)
                 | Command::AuthExpired
                 | Command::PostMessage { .. }
+                | Command::ChangeMessage { .. }
                 | Command::FetchOlder { .. }
                 | Command::ShowOutbox
                 | Command::EditDraft(_)

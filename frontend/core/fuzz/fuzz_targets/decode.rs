@@ -6,7 +6,16 @@ use libfuzzer_sys::fuzz_target;
 use panel_core::wire::MAX_PAYLOAD_BYTES;
 use panel_core::{decode, Incoming};
 
-const NAMES: [&str; 5] = ["message", "status", "heartbeat", "resync", "typing"];
+const NAMES: [&str; 8] = [
+    "message",
+    "message_update",
+    "message_delete",
+    "reaction",
+    "status",
+    "heartbeat",
+    "resync",
+    "typing",
+];
 
 fuzz_target!(|input: &[u8]| {
     let Some((&selector, rest)) = input.split_first() else {
@@ -17,7 +26,9 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let event = NAMES[usize::from(selector) % NAMES.len()];
-    match decode(event, data) {
+    // The event's `id:` line, when the input has one after a NUL.
+    let (data, id) = data.split_once('\0').unwrap_or((data, ""));
+    match panel_core::decode_at(event, data, id) {
         Ok(Incoming::Message(message)) => {
             assert!(data.len() <= MAX_PAYLOAD_BYTES);
             let again = serde_json::to_string(&message).expect("a message serialises");

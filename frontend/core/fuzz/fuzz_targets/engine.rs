@@ -19,6 +19,23 @@ fn message(id: u64) -> Message {
         content: format!("m{id}"),
         timestamp: "2026-11-22T12:00:00.000Z".into(),
         client_id: (id % 3 == 0).then(|| format!("c{}", id % 8)),
+        ..Message::default()
+    }
+}
+
+/// Message `id` as edited by change `version`, with a reaction.
+fn edited(id: u64, version: u64) -> Message {
+    Message {
+        content: format!("m{id} as of {version}"),
+        edited_at: Some("2026-12-05T00:00:00Z".into()),
+        version: Some(MessageId(version)),
+        reactions: vec![panel_core::Reaction {
+            emoji: "👍".into(),
+            count: 1,
+            users: vec!["bob".into()],
+        }],
+        reactions_version: Some(MessageId(version)),
+        ..message(id)
     }
 }
 
@@ -65,7 +82,7 @@ fuzz_target!(|input: &[u8]| {
             .unwrap_or(0);
         let id = u64::from(a) * 256 + u64::from(b);
         now += u64::from(b) * 37;
-        let event = match kind % 21 {
+        let event = match kind % 27 {
             0 => Event::StreamOpened(stream),
             1 => Event::StreamError(stream, ReadyState::Connecting),
             2 => Event::StreamError(stream, ReadyState::Closed),
@@ -124,9 +141,57 @@ fuzz_target!(|input: &[u8]| {
                         client_id: format!("s{}", (b % 4) + k),
                         content: "someone else's".into(),
                         failed: None,
+                        target: None,
                     })
                     .collect(),
             ),
+            // Edits, deletions, reactions and catch-ups of changes.
+            21 => Event::Received(stream, Incoming::Update(edited(id % 64, id))),
+            22 => Event::Received(
+                stream,
+                Incoming::Delete {
+                    deletion: panel_core::message::Deletion {
+                        id: MessageId(id % 64),
+                        channel_id: "general".into(),
+                    },
+                    change: Some(MessageId(id)),
+                },
+            ),
+            23 => Event::Received(
+                stream,
+                Incoming::Reaction(panel_core::message::ReactionChange {
+                    message_id: MessageId(id % 64),
+                    channel_id: "general".into(),
+                    emoji: ["👍", "🎉"][usize::from(a) % 2].into(),
+                    count: u32::from(b % 3),
+                    version: (a % 3 != 0).then_some(MessageId(id)),
+                    ..Default::default()
+                }),
+            ),
+            24 => Event::ChangesLoaded(
+                request,
+                panel_core::wire::ChangePage {
+                    messages: (0..u64::from(a % 6))
+                        .map(|k| edited(u64::from(b) + k, id))
+                        .collect(),
+                    deleted: (0..u64::from(b % 3))
+                        .map(|k| MessageId(u64::from(a) + k))
+                        .collect(),
+                    last: Some(MessageId(id)),
+                    more: a % 4 == 0,
+                    resync: (b % 7 == 0).then(|| "history_gap".into()),
+                },
+            ),
+            25 => Event::Change {
+                client_id: format!("e{}", a % 8),
+                target: if b % 2 == 0 {
+                    panel_core::Target::Edit(MessageId(id % 64))
+                } else {
+                    panel_core::Target::Delete(MessageId(id % 64))
+                },
+                content: "fixed".into(),
+            },
+            26 => Event::PostAnswered(u64::from(b % 4), PostOutcome::Deleted),
             _ => Event::TimerFired(Timer::Watchdog),
         };
         step(&mut engine, event, now, &mut requests);

@@ -22,8 +22,8 @@ mod tests;
 use crate::message::{Message, MessageId};
 use crate::options::Options;
 use crate::protocol::{
-    Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Timer,
-    ViewState,
+    Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Target,
+    Timer, ViewState,
 };
 use crate::store::MessageStore;
 use crate::vecmap::VecMap;
@@ -154,9 +154,27 @@ impl Engine {
                 let reply = Outgoing {
                     client_id,
                     content,
-                    failed: None,
+                    ..Outgoing::default()
                 };
                 if self.outbox.push(reply) {
+                    out.push(Command::ShowOutbox);
+                }
+            }
+            (
+                _,
+                Event::Change {
+                    client_id,
+                    target,
+                    content,
+                },
+            ) => {
+                let change = Outgoing {
+                    client_id,
+                    content,
+                    failed: None,
+                    target: Some(target),
+                };
+                if self.outbox.push(change) {
                     out.push(Command::ShowOutbox);
                 }
             }
@@ -647,6 +665,10 @@ impl Engine {
         out: &mut Out,
     ) {
         let current = self.outbox.answered(request);
+        let target = (current.as_deref()).and_then(|id| self.outbox.target(id));
+        if let (Some(client_id), Some(target)) = (&current, target) {
+            return self.change_answered(client_id, target, outcome, now, random, out);
+        }
         match outcome {
             PostOutcome::Stored(message) => {
                 if current.is_some() {
@@ -686,6 +708,55 @@ impl Engine {
                     )));
                     self.arm(Timer::PostRetry, delay, now, out);
                 }
+            }
+        }
+    }
+
+    /// The answer to an edit or a deletion of the reader's own message:
+    /// done (shown at once, as its echo would show it), refused (it stays,
+    /// failed, until discarded), or failed on the way (tried again, with the
+    /// same client id).
+    fn change_answered(
+        &mut self,
+        client_id: &str,
+        target: Target,
+        outcome: PostOutcome,
+        now: u64,
+        random: f64,
+        out: &mut Out,
+    ) {
+        match outcome {
+            PostOutcome::Stored(_) | PostOutcome::Deleted => {
+                self.outbox.succeeded();
+                self.outbox.remove(client_id);
+                out.push(Command::ShowOutbox);
+                let changed = match (target, outcome) {
+                    (Target::Edit(_), PostOutcome::Stored(message)) => {
+                        message.channel_id == self.channel && self.store.update(&message).changed()
+                    }
+                    (Target::Delete(id), _) | (Target::Edit(id), _) => {
+                        let gone = self.store.delete(id);
+                        if gone {
+                            out.push(Command::Deleted(vec![id]));
+                        }
+                        gone
+                    }
+                };
+                if changed {
+                    out.push(Command::ShowMessages);
+                }
+            }
+            PostOutcome::Refused(reason) => {
+                out.push(Command::Log(format!("a change was refused: {reason}")));
+                self.outbox.refused(client_id, reason);
+                out.push(Command::ShowOutbox);
+            }
+            PostOutcome::Failed(reason) => {
+                let delay = self.outbox.failed(&self.options, random);
+                out.push(Command::Log(format!(
+                    "a change did not go through ({reason}); trying again in {delay} ms"
+                )));
+                self.arm(Timer::PostRetry, delay, now, out);
             }
         }
     }

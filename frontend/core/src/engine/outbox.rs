@@ -1,4 +1,7 @@
-//! The outbox: replies on their way to the bridge.
+//! The outbox: replies on their way to the bridge, and the reader's edits
+//! and deletions of their own messages, which go the same way (in order
+//! with the replies, with a client id of their own, so a retry is never
+//! applied twice).
 //!
 //! A reply is sent once the stream is Live, one at a time and in order, with
 //! the client id the glue gave it, so a retry can never store it twice. It is
@@ -9,7 +12,7 @@
 //! (4xx) is final and the reply stays, failed, with the bridge's reason,
 //! until the reader edits or discards it.
 
-use crate::protocol::{Command, Outgoing, RequestId};
+use crate::protocol::{Command, Outgoing, RequestId, Target};
 use crate::Options;
 
 #[derive(Debug, Default)]
@@ -27,6 +30,13 @@ pub(super) struct Outbox {
 impl Outbox {
     pub(super) fn items(&self) -> &[Outgoing] {
         &self.items
+    }
+
+    /// What the outgoing item with this client id changes, if it is there.
+    pub(super) fn target(&self, client_id: &str) -> Option<Target> {
+        (self.items.iter())
+            .find(|o| o.client_id == client_id)?
+            .target
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -107,10 +117,19 @@ impl Outbox {
         let request = self.next_request;
         self.next_request += 1;
         self.in_flight = Some((request, reply.client_id.clone()));
-        Some(Command::PostMessage {
-            request,
-            client_id: reply.client_id.clone(),
-            content: reply.content.clone(),
+        let (client_id, content) = (reply.client_id.clone(), reply.content.clone());
+        Some(match reply.target {
+            None => Command::PostMessage {
+                request,
+                client_id,
+                content,
+            },
+            Some(target) => Command::ChangeMessage {
+                request,
+                client_id,
+                target,
+                content,
+            },
         })
     }
 

@@ -9,7 +9,7 @@
 
 use super::*;
 use crate::message::{Deletion, Reaction, ReactionChange};
-use crate::protocol::RequestId;
+use crate::protocol::{RequestId, Target};
 use crate::store::message as plain_message;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,6 +45,10 @@ enum Action {
     Delete(u8),
     /// One of three people toggles one of two emoji on it.
     React(u8, u8),
+    /// The reader edits one of their own messages.
+    EditOwn(u8),
+    /// The reader deletes one of their own messages.
+    DeleteOwn(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -69,6 +73,8 @@ fn action() -> impl Strategy<Value = Action> {
         2 => any::<u8>().prop_map(Action::Edit),
         1 => any::<u8>().prop_map(Action::Delete),
         2 => (any::<u8>(), any::<u8>()).prop_map(|(m, r)| Action::React(m, r)),
+        2 => any::<u8>().prop_map(Action::EditOwn),
+        1 => any::<u8>().prop_map(Action::DeleteOwn),
     ]
 }
 
@@ -101,7 +107,12 @@ struct World {
     /// Replies sent, by client id.
     sent: Vec<String>,
     /// Posts in flight: request, client id, content.
-    posts: Vec<(RequestId, String, String)>,
+    posts: Vec<(RequestId, String, String, Option<Target>)>,
+    /// The reader's edits and deletions sent, by client id…
+    changes_sent: Vec<String>,
+    /// …and those the bridge applied (once each), or found their message gone.
+    applied: BTreeSet<String>,
+    gone: BTreeSet<String>,
     /// The bridge's messages posted by clients: id → client id.
     client_of: BTreeMap<u64, String>,
     /// Whether edits, deletions and reactions happen (else they are no-ops).
@@ -140,6 +151,9 @@ impl World {
             replays: true,
             sent: Vec::new(),
             posts: Vec::new(),
+            changes_sent: Vec::new(),
+            applied: BTreeSet::new(),
+            gone: BTreeSet::new(),
             client_of: BTreeMap::new(),
             changes: false,
             log: BTreeMap::new(),
@@ -186,12 +200,51 @@ impl World {
         let Some(target) = self.pick(pick).filter(|_| self.changes) else {
             return Ok(());
         };
+        self.apply_change(target, action, None)
+    }
+
+    /// The reader edits or deletes one of their own messages, if they have one.
+    fn change_own(&mut self, pick: u8, delete: bool) -> Result<(), TestCaseError> {
+        let own: Vec<u64> = (self.client_of.keys())
+            .copied()
+            .filter(|id| self.state.contains_key(id))
+            .collect();
+        if own.is_empty() || !self.changes {
+            return Ok(());
+        }
+        let id = MessageId(own[pick as usize % own.len()]);
+        let client_id = format!("change-{}", self.changes_sent.len());
+        self.changes_sent.push(client_id.clone());
+        let (target, content) = if delete {
+            (Target::Delete(id), String::new())
+        } else {
+            (
+                Target::Edit(id),
+                format!("{client_id}: the reader's own words"),
+            )
+        };
+        self.feed(Event::Change {
+            client_id,
+            target,
+            content,
+        })
+    }
+
+    /// Applies a change to message `target` as the bridge does (`content`:
+    /// an edit's text, else one of its own), and delivers its event.
+    fn apply_change(
+        &mut self,
+        target: u64,
+        action: Action,
+        content: Option<String>,
+    ) -> Result<(), TestCaseError> {
         self.published += 1;
         let id = self.published;
         let event = match action {
             Action::Edit(_) => {
                 let message = self.state.get_mut(&target).unwrap();
-                message.content = format!("message {target}, edited as change {id}");
+                message.content =
+                    content.unwrap_or_else(|| format!("message {target}, edited as change {id}"));
                 message.edited_at = Some(format!("2026-12-05T00:00:{:02}Z", id % 60));
                 message.version = Some(MessageId(id));
                 Incoming::Update(message.clone())
@@ -257,12 +310,36 @@ impl World {
         if self.posts.is_empty() {
             return Ok(());
         }
-        let (request, client_id, _content) = self.posts.remove(0);
+        let (request, client_id, content, target) = self.posts.remove(0);
         if outcome % 3 == 2 {
             return self.feed(Event::PostAnswered(
                 request,
                 PostOutcome::Failed("HTTP 503".into()),
             ));
+        }
+        if let Some(target) = target {
+            // Applied once per client id; the answer says how it is now.
+            let (Target::Edit(id) | Target::Delete(id)) = target;
+            let exists = self.state.contains_key(&id.0);
+            if !exists && !self.applied.contains(&client_id) {
+                self.gone.insert(client_id.clone());
+            }
+            if exists && !self.gone.contains(&client_id) && self.applied.insert(client_id.clone()) {
+                let action = match target {
+                    Target::Edit(_) => Action::Edit(0),
+                    Target::Delete(_) => Action::Delete(0),
+                };
+                self.apply_change(id.0, action, Some(content))?;
+            }
+            let answer = match (target, self.state.get(&id.0)) {
+                _ if !outcome.is_multiple_of(3) => {
+                    PostOutcome::Failed("the answer was lost".into())
+                }
+                (Target::Delete(_), _) => PostOutcome::Deleted, // done, or gone already
+                (Target::Edit(_), Some(message)) => PostOutcome::Stored(message.clone()),
+                (Target::Edit(_), None) => PostOutcome::Refused(format!("no message {id}")),
+            };
+            return self.feed(Event::PostAnswered(request, answer));
         }
         // Stored once: a client id seen before gets the original back.
         let known = (self.client_of.iter())
@@ -342,17 +419,13 @@ impl World {
                     request,
                     client_id,
                     content,
-                } => {
-                    let view = self.engine.view();
-                    prop_assert_eq!(view.label, Label::Live, "a reply sent while not Live");
-                    // One at a time, but a post let go of when the panel
-                    // stopped may still be on its way: the network keeps it.
-                    prop_assert!(
-                        (self.posts.iter()).all(|(r, _, _)| *r < request),
-                        "a post request reused"
-                    );
-                    self.posts.push((request, client_id, content));
-                }
+                } => self.sent_request(request, client_id, content, None)?,
+                Command::ChangeMessage {
+                    request,
+                    client_id,
+                    target,
+                    content,
+                } => self.sent_request(request, client_id, content, Some(target))?,
                 Command::ShowOutbox | Command::EditDraft(_) | Command::FetchOlder { .. } => {}
                 Command::AuthExpired => {
                     prop_assert!(self.engine.view().stopped, "auth expired without stopping");
@@ -377,6 +450,25 @@ impl World {
             self.engine.current_stream(),
             self.stream.as_ref().map(|s| s.id)
         );
+        Ok(())
+    }
+
+    fn sent_request(
+        &mut self,
+        request: RequestId,
+        client_id: String,
+        content: String,
+        target: Option<Target>,
+    ) -> Result<(), TestCaseError> {
+        let view = self.engine.view();
+        prop_assert_eq!(view.label, Label::Live, "a reply sent while not Live");
+        // One at a time, but a post let go of when the panel
+        // stopped may still be on its way: the network keeps it.
+        prop_assert!(
+            (self.posts.iter()).all(|(r, _, _, _)| *r < request),
+            "a post request reused"
+        );
+        self.posts.push((request, client_id, content, target));
         Ok(())
     }
 
@@ -405,6 +497,8 @@ impl World {
         match action {
             Action::Publish => drop(self.create(None)?),
             Action::Edit(_) | Action::Delete(_) | Action::React(..) => self.change(action)?,
+            Action::EditOwn(pick) => self.change_own(pick, false)?,
+            Action::DeleteOwn(pick) => self.change_own(pick, true)?,
             Action::OpenPending => {
                 if let Some((id, false)) = current {
                     let stream = self.stream.as_mut().unwrap();
@@ -588,7 +682,12 @@ impl World {
             if settled {
                 return Ok(());
             }
-            if view.stopped {
+            let failed = (self.engine.outbox().iter())
+                .find(|o| o.failed.is_some())
+                .map(|o| o.client_id.clone());
+            if let Some(client_id) = failed {
+                self.feed(Event::Discard(client_id))?; // the reader reads why, and discards
+            } else if view.stopped {
                 self.feed(Event::RetryPressed)?;
             } else if !self.requests.is_empty() {
                 self.answer_history(true)?;
@@ -680,9 +779,12 @@ proptest! {
         let floor = world.floor.unwrap_or(1);
         let expected: Vec<Message> = world.state.range(floor..).map(|(_, m)| m.clone()).collect();
         prop_assert_eq!(held, expected);
-        for client_id in &world.sent {
-            let stored = world.client_of.values().filter(|c| *c == client_id).count();
-            prop_assert_eq!(stored, 1, "{} stored {} times", client_id, stored);
+        // Every edit and deletion the reader made went out: applied once,
+        // or found its message gone (the bridge applies each client id once).
+        for client_id in &world.changes_sent {
+            let applied = world.applied.contains(client_id);
+            let gone = world.gone.contains(client_id);
+            prop_assert!(applied != gone, "{}: applied {}, gone {}", client_id, applied, gone);
         }
     }
 

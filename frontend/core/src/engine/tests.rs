@@ -768,6 +768,7 @@ fn an_account_switch_takes_the_waiting_replies_out_of_the_outbox() {
         client_id: "b-1".into(),
         content: "from bob".into(),
         failed: None,
+        target: None,
     };
     let switched = h.step(Event::OutboxSwitched(vec![bobs.clone()]));
     assert!(switched.contains(&Command::ShowOutbox));
