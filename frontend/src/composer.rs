@@ -6,11 +6,15 @@
 //!
 //! Enter sends, Shift+Enter is a new line (and an input method's Enter stays
 //! its own); a counter shows what is left near the limit
-//! (`panel_core::compose` decides both).
+//! (`panel_core::compose` decides both). Up in an empty composer edits the
+//! reader's last message, as in Discord and Slack (Edit on a message does
+//! the same for that one): the composer holds its text, Enter saves it,
+//! Escape gives up (`data-editing` on the form meanwhile).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
 use crate::browser::{element, Listener};
-use panel_core::{compose, Outgoing};
+use panel_core::{compose, MessageId, Outgoing, Target};
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement};
@@ -22,6 +26,10 @@ pub struct Actions {
     pub discard: Box<dyn Fn(String)>,
     /// Scroll the list to its newest message.
     pub jump: Box<dyn Fn()>,
+    /// Save the reader's edit of their message.
+    pub save: Box<dyn Fn(MessageId, String)>,
+    /// The reader's newest message, to edit: its id and text.
+    pub last_own: Box<dyn Fn() -> Option<(MessageId, String)>>,
 }
 
 /// The composer's elements and listeners; dropped with the panel.
@@ -33,6 +41,11 @@ pub struct Composer {
     input: HtmlTextAreaElement,
     counter: Element,
     send: HtmlButtonElement,
+    form: Element,
+    /// "Editing your message", while the composer holds an edit.
+    editing_note: Element,
+    /// The message being edited, if one is.
+    editing: Cell<Option<MessageId>>,
     can_reply: bool,
     _listeners: Vec<Listener>,
 }
@@ -67,8 +80,11 @@ impl Composer {
         let _ = send.set_attribute("data-action", "send");
         send.set_text_content(Some("Send"));
         send.set_disabled(true);
+        let editing_note = make("p", "dp-editing-note")?;
+        editing_note.set_text_content(Some("Editing your message · Enter saves, Escape cancels"));
+        let _ = editing_note.set_attribute("hidden", "");
         let _ = bar.append_with_node_2(&counter, &send);
-        let _ = form.append_with_node_2(&input, &bar);
+        let _ = form.append_with_node_3(&editing_note, &input, &bar);
         if !can_reply {
             let note = make("p", "dp-composer-note")?;
             note.set_text_content(Some(
@@ -90,18 +106,32 @@ impl Composer {
                 let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
                     return;
                 };
-                if key.key() == "Enter" && !key.shift_key() && !key.is_composing() {
-                    event.prevent_default();
-                    if let Some(composer) = me_key.upgrade() {
-                        composer.submit(&key_actions.send);
+                let Some(composer) = me_key.upgrade() else {
+                    return;
+                };
+                match key.key().as_str() {
+                    "Enter" if !key.shift_key() && !key.is_composing() => {
+                        event.prevent_default();
+                        composer.submit(&key_actions);
                     }
+                    "Escape" if composer.editing.get().is_some() => {
+                        event.prevent_default();
+                        composer.stop_editing();
+                    }
+                    "ArrowUp" if composer.input.value().is_empty() && composer.can_reply => {
+                        if let Some((id, text)) = (key_actions.last_own)() {
+                            event.prevent_default();
+                            composer.edit(id, &text);
+                        }
+                    }
+                    _ => {}
                 }
             }));
             let (me_submit, submit_actions) = (me.clone(), actions.clone());
             listeners.push(Listener::new(form.as_ref(), "submit", move |event| {
                 event.prevent_default();
                 if let Some(composer) = me_submit.upgrade() {
-                    composer.submit(&submit_actions.send);
+                    composer.submit(&submit_actions);
                 }
             }));
             let jump_actions = actions.clone();
@@ -132,6 +162,9 @@ impl Composer {
                 input,
                 counter,
                 send,
+                form,
+                editing_note,
+                editing: Cell::new(None),
                 can_reply,
                 _listeners: listeners,
             }
@@ -150,13 +183,38 @@ impl Composer {
         self.jump.set_text_content(Some(&label));
     }
 
-    /// Sends the draft, if it can go, and clears it.
-    fn submit(&self, send: &dyn Fn(String)) {
+    /// Sends the draft (or saves the edit), if it can go, and clears it.
+    fn submit(&self, actions: &Actions) {
         let text = self.input.value();
         if self.sendable(&text) {
-            send(text);
-            self.set_draft("");
+            match self.editing.get() {
+                Some(id) => (actions.save)(id, text),
+                None => (actions.send)(text),
+            }
+            self.stop_editing();
         }
+    }
+
+    /// Holds the reader's message `id` to edit, its `text` in the composer.
+    pub fn edit(&self, id: MessageId, text: &str) {
+        if !self.can_reply {
+            return;
+        }
+        self.editing.set(Some(id));
+        let _ = self.form.set_attribute("data-editing", &id.to_string());
+        let _ = self.editing_note.remove_attribute("hidden");
+        self.send.set_text_content(Some("Save"));
+        self.set_draft(text);
+        let _ = self.input.focus();
+    }
+
+    /// Back to writing replies, with an empty draft.
+    fn stop_editing(&self) {
+        self.editing.set(None);
+        let _ = self.form.remove_attribute("data-editing");
+        let _ = self.editing_note.set_attribute("hidden", "");
+        self.send.set_text_content(Some("Send"));
+        self.set_draft("");
     }
 
     fn sendable(&self, text: &str) -> bool {
@@ -207,15 +265,27 @@ impl Composer {
             "pending"
         };
         let _ = row.set_attribute("data-state", state);
-        let note = match &reply.failed {
-            Some(why) => format!("Not sent: {why}"),
-            None => "Sending…".to_owned(),
+        let note = match (&reply.failed, reply.target) {
+            (Some(why), None) => format!("Not sent: {why}"),
+            (Some(why), Some(_)) => format!("Not saved: {why}"),
+            (None, None) => "Sending…".to_owned(),
+            (None, Some(Target::Edit(_))) => "Saving your edit…".to_owned(),
+            (None, Some(Target::Delete(_))) => "Deleting…".to_owned(),
         };
-        let content = element("p", "dp-content", &reply.content)?;
+        let shown = match reply.target {
+            Some(Target::Delete(id)) => format!("(message {id})"),
+            _ => reply.content.clone(),
+        };
+        let content = element("p", "dp-content", &shown)?;
         let note = element("p", "dp-pending-note", &note)?;
         let _ = row.append_with_node_2(&content, &note);
         if reply.failed.is_some() {
-            for (action, label) in [("edit", "Edit"), ("discard", "Discard")] {
+            // A refused edit or deletion can only be given up.
+            let actions: &[(&str, &str)] = match reply.target {
+                None => &[("edit", "Edit"), ("discard", "Discard")],
+                Some(_) => &[("discard", "Discard")],
+            };
+            for &(action, label) in actions {
                 let button = element("button", "", label)?;
                 let _ = button.set_attribute("type", "button");
                 let _ = button.set_attribute("data-action", action);

@@ -23,7 +23,7 @@ use panel_core::wire::decode_changes;
 use panel_core::{
     check_history_size, decode, decode_at, decode_history, error_sentence, post_answer, Command,
     Engine, Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome,
-    ReadyState, StreamId, Timer, ViewState,
+    ReadyState, StreamId, Target, Timer, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -190,6 +190,22 @@ impl Connection {
     /// The reader discards a refused reply.
     pub fn discard(&self, client_id: String) {
         self.inbox().send(Event::Discard(client_id));
+    }
+
+    /// The reader edits one of their messages (`content`: its new text)
+    /// or deletes it (`None`).
+    pub fn change_message(&self, id: MessageId, content: Option<String>) {
+        let target = match content {
+            Some(_) => Target::Edit(id),
+            None => Target::Delete(id),
+        };
+        let client_id = new_client_id();
+        let content = content.unwrap_or_default();
+        self.inbox().send(Event::Change {
+            client_id,
+            target,
+            content,
+        });
     }
 
     /// The reader adds (`add`) or takes back their reaction `emoji` to
@@ -512,6 +528,12 @@ impl Inner {
                 client_id,
                 content,
             } => self.post(request, client_id, content, inbox),
+            Command::ChangeMessage {
+                request,
+                client_id,
+                target,
+                content,
+            } => self.change(request, client_id, target, content, inbox),
             Command::FetchOlder {
                 request,
                 before,
@@ -543,7 +565,8 @@ impl Inner {
 
     /// The unsent replies saved under this panel's key (the tab's session
     /// storage, so a reload sends them, once: they keep their client ids),
-    /// as JSON rows `[client_id, content, failed or null]`, written and read
+    /// as JSON rows `[client_id, content, failed or null, target or null]`
+    /// (the target: an edited message's id, or `-id` for a deletion), written and read
     /// by the browser's own JSON (no serde code for it in the wasm).
     fn saved_outbox(&self) -> Vec<Outgoing> {
         let Some(key) = &self.outbox_key else {
@@ -559,10 +582,25 @@ impl Inner {
         (rows.iter())
             .filter_map(|row| {
                 let row = row.dyn_into::<js_sys::Array>().ok()?;
+                // An edit or a deletion: the message's id, signed (negative:
+                // a deletion); a reply has none.
+                let target = row.get(3).as_string().and_then(|id| {
+                    let (delete, id) = match id.strip_prefix('-') {
+                        Some(id) => (true, id),
+                        None => (false, id.as_str()),
+                    };
+                    let id = id.parse().ok()?;
+                    Some(if delete {
+                        Target::Delete(id)
+                    } else {
+                        Target::Edit(id)
+                    })
+                });
                 Some(Outgoing {
                     client_id: row.get(0).as_string()?,
                     content: row.get(1).as_string()?,
                     failed: row.get(2).as_string(),
+                    target,
                 })
             })
             .collect()
@@ -582,10 +620,16 @@ impl Inner {
         let rows = js_sys::Array::new();
         for reply in outbox {
             let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
-            let row = js_sys::Array::of3(
+            let target = match reply.target {
+                None => JsValue::NULL,
+                Some(Target::Edit(id)) => id.to_string().into(),
+                Some(Target::Delete(id)) => format!("-{id}").into(),
+            };
+            let row = js_sys::Array::of4(
                 &reply.client_id.as_str().into(),
                 &reply.content.as_str().into(),
                 &failed,
+                &target,
             );
             rows.push(&row);
         }
@@ -626,6 +670,37 @@ impl Inner {
                 }
             }
             let event = match post(&url, &auth, &client_id, &content, author.as_deref()).await {
+                Ok(outcome) => Event::PostAnswered(request, outcome),
+                Err(Load::Unauthorized) => Event::Unauthorized,
+                Err(Load::Failed(reason) | Load::Missing(reason)) => {
+                    Event::PostAnswered(request, PostOutcome::Failed(reason))
+                }
+            };
+            inbox.send(event);
+        });
+    }
+
+    /// Sends an edit or a deletion of the reader's message, as `post`
+    /// sends a reply (with the same client id on every try).
+    fn change(
+        &mut self,
+        request: RequestId,
+        client_id: String,
+        target: Target,
+        content: String,
+        inbox: &Inbox,
+    ) {
+        let (Target::Edit(id) | Target::Delete(id)) = target;
+        let url = self.channel_url(&format!("messages/{id}"));
+        let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
+        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
+        leptos::task::spawn_local(async move {
+            let body = ChangeBody {
+                content: matches!(target, Target::Edit(_)).then_some(content.as_str()),
+                client_id: &client_id,
+                author: author.as_deref(),
+            };
+            let event = match change(&url, &auth, target, &body).await {
                 Ok(outcome) => Event::PostAnswered(request, outcome),
                 Err(Load::Unauthorized) => Event::Unauthorized,
                 Err(Load::Failed(reason) | Load::Missing(reason)) => {
@@ -787,6 +862,58 @@ async fn post(
 /// What a reaction's request sends: the author, without a sign-in.
 #[derive(serde::Serialize)]
 struct ReactBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+}
+
+/// Edits (`PATCH`) or deletes (`DELETE`) the reader's message. A deletion
+/// of a message already gone (404) is done; otherwise the answer reads as a
+/// post's (`panel_core::post_answer`).
+async fn change(
+    url: &str,
+    auth: &Auth,
+    target: Target,
+    body: &ChangeBody<'_>,
+) -> Result<PostOutcome, Load> {
+    let abort = AbortController::new().ok();
+    let signal = abort.as_ref().map(|a| a.signal());
+    let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
+    let request = match target {
+        Target::Edit(_) => Request::patch(url),
+        Target::Delete(_) => Request::delete(url),
+    };
+    let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
+    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
+    let response = request
+        .json(body)
+        .map_err(failed)?
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = response.status();
+    let text = response.text().await.map_err(failed)?;
+    match (post_answer(status), target) {
+        (PostAnswer::Stored, Target::Edit(_)) => match decode("message", &text) {
+            Ok(Incoming::Message(message)) => Ok(PostOutcome::Stored(message)),
+            _ => Err(Load::Failed("an unreadable answer".into())),
+        },
+        (PostAnswer::Stored | PostAnswer::Deleted, Target::Delete(_)) => Ok(PostOutcome::Deleted),
+        (_, Target::Delete(_)) if status == 404 => Ok(PostOutcome::Deleted),
+        (PostAnswer::SignIn, _) => Err(Load::Unauthorized),
+        (PostAnswer::Retry, _) => Err(Load::Failed(format!("HTTP {status}"))),
+        _ => {
+            let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
+            Ok(PostOutcome::Refused(sentence))
+        }
+    }
+}
+
+/// What an edit or a deletion sends.
+#[derive(serde::Serialize)]
+struct ChangeBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     author: Option<&'a str>,
 }

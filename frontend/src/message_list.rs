@@ -15,8 +15,9 @@
 //! message is not the very state it was made from is stale. An edited row
 //! carries `data-edited` and "(edited)" with the time as its tooltip; each
 //! reaction is a chip (`data-reaction`, `data-count`, `aria-pressed` for the
-//! reader's own) that toggles the reader's reaction. One click listener on
-//! the list serves every chip.
+//! reader's own) that toggles the reader's reaction. The reader's own
+//! messages carry `data-own`, Edit and Delete (which asks once more). One
+//! click listener on the list serves every button.
 //!
 //! The first message of each day carries the day (`data-day`: "Today",
 //! "Yesterday", or the date), which the style sheet shows above it; each
@@ -26,13 +27,19 @@ use crate::browser::Listener;
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
-use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element};
 
-/// Toggles the reader's reaction: the message, the emoji, and whether to add it.
-pub type React = Rc<dyn Fn(MessageId, String, bool)>;
+/// What the rows ask of the panel.
+pub struct RowActions {
+    /// Toggle the reader's reaction: the message, the emoji, whether to add it.
+    pub react: Box<dyn Fn(MessageId, String, bool)>,
+    /// Edit the reader's message (in the composer): its id and text.
+    pub edit: Box<dyn Fn(MessageId, String)>,
+    /// Delete the reader's message.
+    pub delete: Box<dyn Fn(MessageId)>,
+}
 
 /// One rendered row.
 struct Row {
@@ -60,26 +67,41 @@ pub struct MessageList {
 
 impl MessageList {
     /// Takes charge of `list`'s children (it must start empty).
-    pub fn new(list: Element, react: React) -> Option<MessageList> {
+    pub fn new(list: Element, actions: RowActions) -> Option<MessageList> {
         let document = list.owner_document()?;
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
-            let chip = (event.target())
+            let button = (event.target())
                 .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|t| t.closest("[data-reaction]").ok().flatten());
-            let Some(chip) = chip else {
+                .and_then(|t| t.closest("button").ok().flatten());
+            let Some(button) = button.filter(|b| !b.has_attribute("disabled")) else {
                 return;
             };
-            let row = chip.closest("[data-message-id]").ok().flatten();
-            let id = row.and_then(|row| row.get_attribute("data-message-id"));
-            let (Some(id), Some(emoji)) = (
-                id.and_then(|id| id.parse().ok()),
-                chip.get_attribute("data-reaction"),
-            ) else {
+            let row = button.closest("[data-message-id]").ok().flatten();
+            let id = row
+                .as_ref()
+                .and_then(|row| row.get_attribute("data-message-id"));
+            let Some(id) = id.and_then(|id| id.parse().ok()) else {
                 return;
             };
-            let mine = chip.get_attribute("aria-pressed").as_deref() == Some("true");
-            if !chip.has_attribute("disabled") {
-                react(id, emoji, !mine);
+            if let Some(emoji) = button.get_attribute("data-reaction") {
+                let mine = button.get_attribute("aria-pressed").as_deref() == Some("true");
+                return (actions.react)(id, emoji, !mine);
+            }
+            match button.get_attribute("data-action").as_deref() {
+                Some("edit-message") => {
+                    let text = row.and_then(|row| row.query_selector(".dp-content").ok().flatten());
+                    let text = text.and_then(|t| t.text_content()).unwrap_or_default();
+                    (actions.edit)(id, text)
+                }
+                // A deletion asks once more, on the button itself.
+                Some("delete-message") if button.has_attribute("data-confirm") => {
+                    (actions.delete)(id)
+                }
+                Some("delete-message") => {
+                    let _ = button.set_attribute("data-confirm", "");
+                    button.set_text_content(Some("Delete for good?"));
+                }
+                _ => {}
             }
         });
         Some(MessageList {
@@ -102,7 +124,8 @@ impl MessageList {
     /// touched, unless their message changed; a history page that fills a
     /// hole mid-list gets its rows created in place.
     pub fn show(&mut self, messages: &[Arc<Message>], reader: Option<&str>) {
-        // Someone else reads now: every chip's pressed state is made again.
+        // Someone else reads now: which chips are pressed and which messages
+        // are the reader's own changed, so every row is made again.
         let reader_changed = self.reader.as_deref() != reader;
         self.reader = reader.map(str::to_owned);
         let held: Vec<MessageId> = self.rows.iter().map(|row| row.message.id).collect();
@@ -120,7 +143,7 @@ impl MessageList {
                     let now = &messages[next];
                     next += 1;
                     let stale = !Arc::ptr_eq(&row.message, now) && *row.message != **now;
-                    if stale || reader_changed && !now.reactions.is_empty() {
+                    if stale || reader_changed {
                         if let Some(element) = self.row(now) {
                             let _ = row.element.replace_with_with_node_1(&element);
                             row.element = element;
@@ -222,6 +245,17 @@ impl MessageList {
                 .set_attribute("title", &format!("Edited {when}"))
                 .ok()?;
             meta.append_child(&edited).ok()?;
+        }
+        // The reader's own: Edit and Delete.
+        if self.reader.as_deref() == Some(message.author.as_str()) {
+            row.set_attribute("data-own", "").ok()?;
+            for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
+                let button = self.element("button", "dp-row-action")?;
+                button.set_attribute("type", "button").ok()?;
+                button.set_attribute("data-action", action).ok()?;
+                button.set_text_content(Some(label));
+                meta.append_child(&button).ok()?;
+            }
         }
         let content = self.element("p", "dp-content")?;
         content.set_text_content(Some(&message.content));

@@ -7,12 +7,11 @@ use crate::browser::Listener;
 use crate::composer::{Actions, Composer};
 use crate::connection::{Connection, Endpoint, Outputs};
 use crate::header::Header;
-use crate::message_list::MessageList;
+use crate::message_list::{MessageList, RowActions};
 use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::reading::{Changed, Unread};
 use panel_core::{Label, Message, MessageId, Options, Outgoing, ViewState};
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -237,6 +236,18 @@ pub fn DiscussionPanel(
                         let list = list.clone();
                         move || list.set_scroll_top(list.scroll_height())
                     }),
+                    save: Box::new(move |id, text| {
+                        with_connection(connection, |c| c.change_message(id, Some(text)))
+                    }),
+                    last_own: Box::new(move || {
+                        let reader = outputs.reader.get_untracked()?;
+                        (outputs.messages.try_with_untracked(|messages| {
+                            (messages.iter().rev())
+                                .find(|m| m.author == reader)
+                                .map(|m| (m.id, m.content.clone()))
+                        }))
+                        .flatten()
+                    }),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }
@@ -306,10 +317,22 @@ pub fn DiscussionPanel(
             outputs.messages.try_with_untracked(|messages| {
                 rows.try_update_value(|rows| {
                     if rows.is_none() {
-                        let react = move |id, emoji, add| {
-                            with_connection(connection, |c| c.react(id, emoji, add))
+                        let actions = RowActions {
+                            react: Box::new(move |id, emoji, add| {
+                                with_connection(connection, |c| c.react(id, emoji, add))
+                            }),
+                            edit: Box::new(move |id, text: String| {
+                                composer.with_value(|c| {
+                                    if let Some(composer) = c {
+                                        composer.edit(id, &text);
+                                    }
+                                })
+                            }),
+                            delete: Box::new(move |id| {
+                                with_connection(connection, |c| c.change_message(id, None))
+                            }),
                         };
-                        *rows = MessageList::new(element.clone().into(), Rc::new(react));
+                        *rows = MessageList::new(element.clone().into(), actions);
                     }
                     if let Some(rows) = rows {
                         let first = rows.first();

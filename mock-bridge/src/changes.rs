@@ -58,6 +58,9 @@ pub struct EditBody {
     content: String,
     #[serde(default)]
     author: Option<String>,
+    /// A retried edit's id: applied once, whatever the retries.
+    #[serde(default)]
+    client_id: Option<String>,
 }
 
 /// A deletion's or a reaction's body (a reader's, or the control API's `user`).
@@ -68,6 +71,9 @@ pub struct WhoBody {
     author: Option<String>,
     #[serde(default)]
     user: Option<String>,
+    /// A retried deletion's id: done once, answered alike.
+    #[serde(default)]
+    client_id: Option<String>,
 }
 
 /// Checks an edit's text as a new message's is checked.
@@ -113,8 +119,17 @@ async fn change(
     id: u64,
     edit: Edit,
     actor: Actor,
+    client_id: Option<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let change = hub.change_blocking(channel, id, edit, actor).await?;
+    if client_id
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c.len() > 128)
+    {
+        return Err(ApiError::bad_request("client_id: 1 to 128 characters"));
+    }
+    let change = hub
+        .change_blocking(channel, id, edit, actor, client_id)
+        .await?;
     tracing::info!(
         id = change.id(),
         message = change.message_id(),
@@ -140,7 +155,7 @@ pub async fn control_edit(
     let (channel, id, _) = message_path(path)?;
     let Json(body) = body?;
     let edit = Edit::Content(checked_content(body.content)?);
-    change(&hub, channel, id, edit, Actor::Control).await
+    change(&hub, channel, id, edit, Actor::Control, None).await
 }
 
 pub async fn control_delete(
@@ -148,7 +163,7 @@ pub async fn control_delete(
     path: Result<Path<MessagePath>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (channel, id, _) = message_path(path)?;
-    change(&hub, channel, id, Edit::Delete, Actor::Control).await
+    change(&hub, channel, id, Edit::Delete, Actor::Control, None).await
 }
 
 #[derive(Deserialize)]
@@ -180,7 +195,7 @@ pub async fn control_bulk_delete(
     }
     let mut deleted = Vec::new();
     for id in parsed {
-        hub.change_blocking(channel.clone(), id, Edit::Delete, Actor::Control)
+        hub.change_blocking(channel.clone(), id, Edit::Delete, Actor::Control, None)
             .await?;
         deleted.push(id.to_string());
     }
@@ -204,7 +219,7 @@ pub async fn control_react(
         user,
         add: method == axum::http::Method::PUT,
     };
-    change(&hub, channel, id, edit, Actor::Control).await
+    change(&hub, channel, id, edit, Actor::Control, None).await
 }
 
 pub async fn reader_edit(
@@ -217,7 +232,7 @@ pub async fn reader_edit(
     let Json(body) = body?;
     let who = reader(identity, body.author)?;
     let edit = Edit::Content(checked_content(body.content)?);
-    change(&hub, channel, id, edit, Actor::Reader(who)).await
+    change(&hub, channel, id, edit, Actor::Reader(who), body.client_id).await
 }
 
 pub async fn reader_delete(
@@ -227,8 +242,17 @@ pub async fn reader_delete(
     body: Result<Json<WhoBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (channel, id, _) = message_path(path)?;
-    let who = reader(identity, optional(body)?.author)?;
-    change(&hub, channel, id, Edit::Delete, Actor::Reader(who)).await
+    let body = optional(body)?;
+    let who = reader(identity, body.author)?;
+    change(
+        &hub,
+        channel,
+        id,
+        Edit::Delete,
+        Actor::Reader(who),
+        body.client_id,
+    )
+    .await
 }
 
 pub async fn reader_react(
@@ -245,7 +269,7 @@ pub async fn reader_react(
         user: who.clone(),
         add: method == axum::http::Method::PUT,
     };
-    change(&hub, channel, id, edit, Actor::Reader(who)).await
+    change(&hub, channel, id, edit, Actor::Reader(who), None).await
 }
 
 #[derive(Deserialize)]

@@ -206,6 +206,9 @@ pub struct Hub {
     /// Posted messages by their client ids, so that a retried post gets its
     /// original. Taken only under the writer lock.
     posted: Mutex<Posted>,
+    /// Readers' edits and deletions by client id: a retried one is answered
+    /// as it was, never applied twice.
+    changed_by: Mutex<Posted<Arc<Change>>>,
     /// How many of the next posts lose their answer after storing (a test
     /// knob: the client cannot tell whether its message was stored).
     pub drop_post_answers: AtomicU64,
@@ -257,6 +260,8 @@ pub enum ChangeError {
     NotFound { channel: String, id: u64 },
     #[error("message {0} is someone else's: only its author may change it")]
     NotYours(u64),
+    #[error("this client_id was already used for another change")]
+    ClientIdReused,
     #[error(transparent)]
     Publish(#[from] PublishError),
 }
@@ -266,6 +271,7 @@ impl From<ChangeError> for ApiError {
         match error {
             ChangeError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
             ChangeError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
+            ChangeError::ClientIdReused => ApiError::new(StatusCode::CONFLICT, error.to_string()),
             ChangeError::Publish(error) => error.into(),
         }
     }
@@ -316,24 +322,33 @@ impl From<PostError> for ApiError {
 /// within seconds, and each entry holds its message.
 pub const POSTED_REMEMBERED: usize = 10_000;
 
-/// Posted messages by client id, the oldest forgotten past [`POSTED_REMEMBERED`].
-#[derive(Default)]
-struct Posted {
-    by_id: HashMap<String, Arc<Message>>,
+/// Posted messages (or readers' changes) by client id, the oldest
+/// forgotten past [`POSTED_REMEMBERED`].
+struct Posted<T = Arc<Message>> {
+    by_id: HashMap<String, T>,
     order: std::collections::VecDeque<String>,
 }
 
-impl Posted {
-    fn get(&self, client_id: &str) -> Option<&Arc<Message>> {
+impl<T> Default for Posted<T> {
+    fn default() -> Self {
+        Posted {
+            by_id: HashMap::new(),
+            order: Default::default(),
+        }
+    }
+}
+
+impl<T> Posted<T> {
+    fn get(&self, client_id: &str) -> Option<&T> {
         self.by_id.get(client_id)
     }
 
     /// The remembered posts, oldest first.
-    fn in_order(&self) -> impl Iterator<Item = &Arc<Message>> {
+    fn in_order(&self) -> impl Iterator<Item = &T> {
         self.order.iter().filter_map(|id| self.by_id.get(id))
     }
 
-    fn insert(&mut self, client_id: String, message: Arc<Message>) {
+    fn insert(&mut self, client_id: String, message: T) {
         if self.by_id.insert(client_id.clone(), message).is_none() {
             self.order.push_back(client_id);
         }
@@ -455,6 +470,7 @@ impl Hub {
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
             posted: Mutex::new(posted_ids),
+            changed_by: Mutex::default(),
             drop_post_answers: AtomicU64::new(0),
             busy_posts: AtomicU64::new(0),
             busy_status: std::sync::atomic::AtomicU16::new(429),
@@ -589,25 +605,38 @@ impl Hub {
         message_id: u64,
         edit: Edit,
         actor: Actor,
+        client_id: Option<String>,
     ) -> Result<Arc<Change>, ChangeError> {
         let hub = self.clone();
-        let changed =
-            tokio::task::spawn_blocking(move || hub.change(&channel_id, message_id, edit, &actor))
-                .await;
+        let changed = tokio::task::spawn_blocking(move || {
+            hub.change(&channel_id, message_id, edit, &actor, client_id)
+        })
+        .await;
         changed.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
     }
 
     /// [`Hub::change_blocking`], here and now. Edits and deletions by a
     /// reader must be of their own messages; a reaction is anyone's to toggle
-    /// (as its `user`).
+    /// (as its `user`). A change with a `client_id` seen before (a retry
+    /// after a lost answer) is not made again: the first one answers.
     pub fn change(
         &self,
         channel_id: &str,
         message_id: u64,
         edit: Edit,
         actor: &Actor,
+        client_id: Option<String>,
     ) -> Result<Arc<Change>, ChangeError> {
         let mut writer = self.writer.lock().unwrap();
+        if let Some(done) = (client_id.as_deref()).and_then(|c| {
+            let changed_by = self.changed_by.lock().unwrap();
+            changed_by.get(c).cloned()
+        }) {
+            if done.message_id() == message_id && done.channel_id() == channel_id {
+                return Ok(done);
+            }
+            return Err(ChangeError::ClientIdReused);
+        }
         let current = (self.channels.lock().unwrap().get(channel_id))
             .and_then(|channel| channel.log.get(message_id).cloned())
             .ok_or_else(|| ChangeError::NotFound {
@@ -682,6 +711,10 @@ impl Hub {
                 bytes: sse::change(&change),
             };
             self.to_channel(channel, frame);
+        }
+        if let Some(client_id) = client_id {
+            let mut changed_by = self.changed_by.lock().unwrap();
+            changed_by.insert(client_id, change.clone());
         }
         Ok(change)
     }

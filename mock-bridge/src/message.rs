@@ -136,6 +136,14 @@ impl Change {
         }
     }
 
+    /// The channel of the message it changes.
+    pub fn channel_id(&self) -> &str {
+        match self {
+            Change::Update { message, .. } => &message.channel_id,
+            Change::Delete { channel_id, .. } | Change::Reaction { channel_id, .. } => channel_id,
+        }
+    }
+
     /// The message it changes.
     pub fn message_id(&self) -> u64 {
         match self {

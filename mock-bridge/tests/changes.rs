@@ -428,3 +428,61 @@ async fn a_reply_posted_again_answers_as_it_is_now() {
     let (_, history) = control(&bridge, reqwest::Method::GET, path, None).await;
     assert_eq!(history, json!([]), "never stored twice");
 }
+
+/// A reader's edit or deletion retried with its `client_id` (its answer was
+/// lost) is made once: the retry gets the first answer, and no second change.
+#[tokio::test]
+async fn a_readers_change_retried_with_its_client_id_is_made_once() {
+    let bridge = start(&[]).await;
+    let post = json!({ "content": "draft", "client_id": "p-1", "author": "ann" });
+    let path = "/api/channels/general/messages";
+    let (_, stored) = control(&bridge, reqwest::Method::POST, path, Some(post)).await;
+    let id = stored["id"].as_str().unwrap().to_owned();
+    let message = format!("{path}/{id}");
+    let edit = json!({ "content": "final", "client_id": "e-1", "author": "ann" });
+    let (status, first) = control(
+        &bridge,
+        reqwest::Method::PATCH,
+        &message,
+        Some(edit.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = control(&bridge, reqwest::Method::PATCH, &message, Some(edit)).await;
+    assert_eq!(
+        (status, &again),
+        (200, &first),
+        "the retry answers as the first did"
+    );
+    let (_, changes) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/channels/general/changes?after=0",
+        None,
+    )
+    .await;
+    assert_eq!(changes["last"], first["version"], "one edit: {changes}");
+    // Someone else's client id for another message is refused.
+    let other = json!({ "content": "x", "client_id": "e-1", "author": "ann" });
+    let post2 = json!({ "content": "second", "client_id": "p-2", "author": "ann" });
+    let (_, second) = control(&bridge, reqwest::Method::POST, path, Some(post2)).await;
+    let second = format!("{path}/{}", second["id"].as_str().unwrap());
+    assert_eq!(
+        control(&bridge, reqwest::Method::PATCH, &second, Some(other))
+            .await
+            .0,
+        409
+    );
+    // A deletion retried: the same answer, though the message is gone.
+    let delete = json!({ "client_id": "d-1", "author": "ann" });
+    let (status, deleted) = control(
+        &bridge,
+        reqwest::Method::DELETE,
+        &message,
+        Some(delete.clone()),
+    )
+    .await;
+    assert_eq!((status, deleted["deleted"].clone()), (200, json!(id)));
+    let (status, again) = control(&bridge, reqwest::Method::DELETE, &message, Some(delete)).await;
+    assert_eq!((status, again["deleted"].clone()), (200, json!(id)));
+}

@@ -288,3 +288,133 @@ async fn a_gap_the_bridge_cannot_replay_reloads_and_tells_the_host() -> Result<(
         "a reload announces itself, not each deletion".into()
     })
 }
+
+/// Presses a key in the composer (WebDriver's key codes).
+async fn press_in_composer(s: &Scenario, keys: &str) -> Result<(), Error> {
+    use fantoccini::Locator;
+    let input = (s.browser.client)
+        .find(Locator::Css(r#"textarea[data-action="compose"]"#))
+        .await
+        .map_err(|e| format!("no composer: {e}"))?;
+    (input.send_keys(keys).await).map_err(|e| format!("typing: {e}"))
+}
+
+/// The composer's text and the message it edits, if any.
+async fn composer(s: &Scenario) -> Result<(String, Option<String>), Error> {
+    let state = s
+        .run_js(
+            "const f = document.querySelector('form.dp-composer');
+             return [document.querySelector('textarea[data-action=\"compose\"]').value,
+                     f.getAttribute('data-editing')];",
+        )
+        .await?;
+    Ok((
+        state[0].as_str().unwrap_or_default().to_owned(),
+        state[1].as_str().map(str::to_owned),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ones_own_reply_edited_and_deleted_while_the_bridge_restarts() -> Result<(), Error> {
+    use fantoccini::key::Key;
+    let name = "own_changes_across_a_restart";
+    let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("history.jsonl");
+    let mut options = bridge();
+    options.history_file = Some(file.clone());
+    let page = format!("/?channel=general&author=ann&max_attempts=100&{FAST}");
+    let mut s = Scenario::start(name, options, &page).await?;
+    s.wait_label("live", SOON).await?;
+    let other = s.bridge.inject("general", "bob", "not yours").await?;
+    e2e::browser::type_reply(&s.browser.client, "frist").await?;
+    e2e::browser::type_reply(&s.browser.client, "spam").await?;
+    let rows = wait_until(SOON, "both replies shown as the reader's own", || async {
+        let own = s
+            .run_js("return [...document.querySelectorAll('li[data-own]')].map(li => li.getAttribute('data-message-id'));")
+            .await
+            .ok()?;
+        let own: Vec<String> = serde_json::from_value(own).ok()?;
+        (own.len() == 2).then_some(own)
+    })
+    .await?;
+    let (first, second) = (rows[0].clone(), rows[1].clone());
+    ensure(!rows.contains(&other), || {
+        "bob's message is not ann's".into()
+    })?;
+
+    // Up in the empty composer holds the last reply; Escape lets it go.
+    press_in_composer(&s, &Key::Up.to_string()).await?;
+    let held = composer(&s).await?;
+    ensure(held == ("spam".into(), Some(second.clone())), || {
+        format!("after Up, the composer holds {held:?}")
+    })?;
+    press_in_composer(&s, &Key::Escape.to_string()).await?;
+    let held = composer(&s).await?;
+    ensure(held == (String::new(), None), || {
+        format!("after Escape, the composer holds {held:?}")
+    })?;
+
+    // The bridge goes away; the reader edits one reply and deletes the other.
+    s.bridge.kill();
+    s.wait_label("reconnecting", SOON).await?;
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{first}\"] [data-action=\"edit-message\"]').click();"
+    ))
+    .await?;
+    let held = composer(&s).await?;
+    ensure(held == ("frist".into(), Some(first.clone())), || {
+        format!("Edit put {held:?} in the composer")
+    })?;
+    let select_all = format!("{}a", Key::Control);
+    press_in_composer(&s, &select_all).await?;
+    press_in_composer(&s, &format!("first, fixed{}", Key::Enter)).await?;
+    let delete = format!(
+        "document.querySelector('li[data-message-id=\"{second}\"] [data-action=\"delete-message\"]').click();"
+    );
+    s.run_js(&delete).await?; // asks once more…
+    s.run_js(&delete).await?; // …and goes
+    let pending = s
+        .run_js("return document.querySelectorAll('li[data-client-id]').length;")
+        .await?;
+    ensure(pending == 2, || format!("{pending} changes waiting"))?;
+
+    // Back: each goes once, and the rows read as the bridge has them.
+    s.bridge.restart().await?;
+    s.wait_label("live", SOON).await?;
+    let rows = s
+        .rows_match_bridge("general", SOON, "the edit and the deletion applied")
+        .await?;
+    let shown: Vec<(&str, &str)> = (rows.iter())
+        .map(|r| (r.id.as_str(), r.content.as_str()))
+        .collect();
+    ensure(
+        shown
+            == [
+                (other.as_str(), "not yours"),
+                (first.as_str(), "first, fixed"),
+            ],
+        || format!("rows {shown:?}"),
+    )?;
+    wait_until(SOON, "no change waiting", || async {
+        let n = s
+            .run_js("return document.querySelectorAll('li[data-client-id]').length;")
+            .await
+            .ok()?;
+        (n == 0).then_some(())
+    })
+    .await?;
+    // Each was made once (the history file has every change the bridge made).
+    let history = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+    let edits = history
+        .lines()
+        .filter(|l| l.contains("first, fixed") && l.contains("\"change\""))
+        .count();
+    let deletions = (history.lines())
+        .filter(|l| l.contains("\"delete\"") && l.contains(&format!("\"message_id\":\"{second}\"")))
+        .count();
+    ensure((edits, deletions) == (1, 1), || {
+        format!("{edits} edits and {deletions} deletions stored")
+    })
+}
