@@ -2,15 +2,16 @@
 //! of whole simulated browser profiles (tabs with a share machine and a
 //! panel's engine each, the Web Locks manager, the `BroadcastChannel`, and a
 //! bridge) under random openings, closings, crashes, freezes, zombie streams
-//! and publishing: once healed, every panel holds each message of its channel
-//! exactly once, shows Live, and the bridge serves one stream.
+//! and publishing, editing, deleting and reacting: once healed, every panel
+//! holds each message of its channel exactly once, as the bridge has it now,
+//! shows Live, and the bridge serves one stream.
 
 mod common;
 use common::posts;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent, Shared, Source};
 use panel_core::{Command, Engine, Event, Label, MessageId, Options, ReadyState, Timer};
 use proptest::prelude::*;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 const CHANNELS: [&str; 3] = ["general", "design", "random"];
 
@@ -26,6 +27,17 @@ fn message_data(id: u64, channel: &str) -> String {
     format!(
         r#"{{"id":"{id}","channel_id":"{channel}","author":"a","content":"m{id}","timestamp":"2026-11-24T00:00:00.000Z"}}"#
     )
+}
+
+/// The message a change (`id`, its event) is about.
+fn target_of((name, data): &(&'static str, String), id: u64) -> u64 {
+    let value: serde_json::Value = serde_json::from_str(data).unwrap();
+    let field = match *name {
+        "message" => return id,
+        "reaction" => "message_id",
+        _ => "id",
+    };
+    value[field].as_str().unwrap().parse().unwrap()
 }
 
 const STATUS_CONNECTED: &str = r#"{"gateway":"connected","heartbeat_interval_ms":1000}"#;
@@ -619,8 +631,13 @@ struct World {
     next_tab: usize,
     locks: Locks,
     work: VecDeque<(usize, Work)>,
-    /// The bridge's messages: id 1, 2, … and their channel.
+    /// The bridge's changes: id 1, 2, … and their channel…
     published: Vec<&'static str>,
+    /// …and their events, as streamed (name, data).
+    events: Vec<(&'static str, String)>,
+    /// Every message as the bridge has it now; deleted ones are gone.
+    state: BTreeMap<u64, panel_core::Message>,
+    deleted: BTreeSet<u64>,
     now: u64,
 }
 
@@ -638,6 +655,9 @@ enum Action {
     Heartbeat,
     Zombie(u8),
     Wait(u16),
+    /// A message picked among the bridge's: edited (0), deleted (1), or
+    /// reacted to (2..).
+    Change(u8, u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -654,6 +674,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::Heartbeat),
         1 => any::<u8>().prop_map(Action::Zombie),
         2 => any::<u16>().prop_map(Action::Wait),
+        3 => (any::<u8>(), 0u8..5).prop_map(|(m, k)| Action::Change(m, k)),
     ]
 }
 
@@ -665,6 +686,9 @@ impl World {
             locks: Locks::default(),
             work: VecDeque::new(),
             published: Vec::new(),
+            events: Vec::new(),
+            state: BTreeMap::new(),
+            deleted: BTreeSet::new(),
             now: 0,
         }
     }
@@ -878,7 +902,72 @@ impl World {
     }
 
     fn publish(&mut self, channel: &'static str) {
+        let id = self.published.len() as u64 + 1;
+        let message: panel_core::Message =
+            serde_json::from_str(&message_data(id, channel)).unwrap();
+        self.state.insert(id, message);
+        self.record(channel, "message", message_data(id, channel));
+    }
+
+    /// Changes a message the bridge has: `kind` 0 edits it, 1 deletes it,
+    /// 2 and up toggles someone's reaction.
+    fn change(&mut self, pick: u8, kind: u8) {
+        let ids: Vec<u64> = self.state.keys().copied().collect();
+        let Some(&target) = ids.get(pick as usize % ids.len().max(1)) else {
+            return;
+        };
+        let id = self.published.len() as u64 + 1;
+        let message = self.state.get_mut(&target).unwrap();
+        let channel = *CHANNELS.iter().find(|c| **c == message.channel_id).unwrap();
+        match kind {
+            0 => {
+                message.content = format!("m{target}, edited as {id}");
+                message.edited_at = Some("2026-12-05T00:00:00.000Z".into());
+                message.version = Some(MessageId(id));
+                let data = serde_json::to_string(&*message).unwrap();
+                self.record(channel, "message_update", data);
+            }
+            1 => {
+                self.state.remove(&target);
+                self.deleted.insert(target);
+                let data = format!(r#"{{"id":"{target}","channel_id":"{channel}"}}"#);
+                self.record(channel, "message_delete", data);
+            }
+            _ => {
+                let user = ["ann", "bob", "cy"][kind as usize % 3];
+                let reactions = &mut message.reactions;
+                if reactions.is_empty() {
+                    reactions.push(panel_core::Reaction {
+                        emoji: "👍".into(),
+                        ..Default::default()
+                    });
+                }
+                let users = &mut reactions[0].users;
+                match users.iter().position(|u| u == user) {
+                    Some(at) => drop(users.remove(at)),
+                    None => users.push(user.into()),
+                }
+                let (count, users) = (users.len() as u32, users.clone());
+                reactions[0].count = count;
+                if count == 0 {
+                    reactions.clear();
+                }
+                message.reactions_version = Some(MessageId(id));
+                let data = serde_json::json!({
+                    "message_id": target.to_string(), "channel_id": channel, "emoji": "👍",
+                    "count": count, "users": users, "reactions": message.reactions,
+                    "version": id.to_string(),
+                });
+                self.record(channel, "reaction", data.to_string());
+            }
+        }
+    }
+
+    /// Logs change `id` (the next) and streams it to every open stream
+    /// that carries its channel.
+    fn record(&mut self, channel: &'static str, name: &'static str, data: String) {
         self.published.push(channel);
+        self.events.push((name, data));
         let id = self.published.len() as u64;
         let reached: Vec<(usize, u64)> = (self.tabs.iter_mut())
             .filter_map(|(&tab, t)| {
@@ -891,13 +980,20 @@ impl World {
             })
             .collect();
         for (tab, stream) in reached {
-            self.stream_event(
-                tab,
-                stream,
-                "message",
-                message_data(id, channel),
-                id.to_string(),
-            );
+            if let Some((name, data)) = self.replayed(id) {
+                self.stream_event(tab, stream, name, data, id.to_string());
+            }
+        }
+    }
+
+    /// Change `id` as a stream carries it: a creation as the message is now
+    /// (the bridge keeps messages, not their first states), none once deleted.
+    fn replayed(&self, id: u64) -> Option<(&'static str, String)> {
+        let (name, data) = &self.events[id as usize - 1];
+        match *name {
+            "message" if self.deleted.contains(&id) => None,
+            "message" => Some((name, serde_json::to_string(&self.state[&id]).unwrap())),
+            _ => Some((name, data.clone())),
         }
     }
 
@@ -940,14 +1036,9 @@ impl World {
             String::new(),
         );
         for id in replay {
-            let channel = self.published[id as usize - 1];
-            self.stream_event(
-                tab,
-                stream,
-                "message",
-                message_data(id, channel),
-                id.to_string(),
-            );
+            if let Some((name, data)) = self.replayed(id) {
+                self.stream_event(tab, stream, name, data, id.to_string());
+            }
         }
     }
 
@@ -995,12 +1086,34 @@ impl World {
         }
         let (request, after) = t.panel.requests.remove(0);
         let channel = t.panel.channel.clone();
-        let after = after.map_or(0, |id| id.0);
-        let messages: Vec<panel_core::Message> = (after + 1..=published.len() as u64)
-            .filter(|id| published[*id as usize - 1] == channel)
-            .map(|id| serde_json::from_str(&message_data(id, &channel)).unwrap())
-            .collect();
-        let loaded = Event::HistoryLoaded(request, messages);
+        let ours = |m: &&panel_core::Message| m.channel_id == channel;
+        let loaded = match after {
+            // The newest page: every message as it is now.
+            None => {
+                Event::HistoryLoaded(request, self.state.values().filter(ours).cloned().collect())
+            }
+            // The changes route: every message touched after `after`, as it
+            // is now, and the deleted.
+            Some(after) => {
+                let touched: BTreeSet<u64> = (after.0 + 1..=published.len() as u64)
+                    .filter(|id| published[*id as usize - 1] == channel)
+                    .map(|id| target_of(&self.events[id as usize - 1], id))
+                    .collect();
+                let page = panel_core::wire::ChangePage {
+                    messages: (touched.iter())
+                        .filter_map(|id| self.state.get(id).cloned())
+                        .collect(),
+                    deleted: (touched.iter())
+                        .filter(|id| self.deleted.contains(id))
+                        .map(|id| MessageId(*id))
+                        .collect(),
+                    last: (published.len() as u64 > after.0)
+                        .then_some(MessageId(published.len() as u64)),
+                    ..Default::default()
+                };
+                Event::ChangesLoaded(request, page)
+            }
+        };
         self.work.push_back((tab, Work::Engine(loaded)));
     }
 
@@ -1066,6 +1179,7 @@ impl World {
                 }
             }
             Action::Wait(ms) => self.now += ms as u64 % 5_000,
+            Action::Change(pick, kind) => self.change(pick, kind),
         }
         self.run();
     }
@@ -1184,9 +1298,9 @@ impl World {
 
     fn check(&self) -> Result<(), TestCaseError> {
         for (tab, t) in &self.tabs {
-            let held: Vec<u64> = t.panel.engine.messages().map(|m| m.id.0).collect();
-            let expected: Vec<u64> = (1..=self.published.len() as u64)
-                .filter(|id| self.published[*id as usize - 1] == t.panel.channel)
+            let held: Vec<&panel_core::Message> = t.panel.engine.messages().map(|m| &**m).collect();
+            let expected: Vec<&panel_core::Message> = (self.state.values())
+                .filter(|m| m.channel_id == t.panel.channel)
                 .collect();
             prop_assert_eq!(held, expected, "tab {} of {}", tab, t.panel.channel);
         }
