@@ -23,11 +23,11 @@ return {
 "#;
 
 /// Reads every row as the reader sees it: content, the edited mark, chips.
-const READ_ROWS: &str = r#"
+pub const READ_ROWS: &str = r#"
 return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
   id: li.getAttribute('data-message-id'),
   content: (li.querySelector('.dp-content') || {}).textContent || '',
-  edited: li.hasAttribute('data-edited'),
+  edited: li.getAttribute('data-edited'),
   reactions: [...li.querySelectorAll('[data-reaction]')].map(chip => ({
     emoji: chip.getAttribute('data-reaction'),
     count: Number(chip.getAttribute('data-count')),
@@ -41,7 +41,8 @@ return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
 pub struct Row {
     pub id: String,
     pub content: String,
-    pub edited: bool,
+    /// When it was edited (`data-edited`), if it was.
+    pub edited: Option<String>,
     pub reactions: Vec<Chip>,
 }
 
@@ -54,25 +55,56 @@ pub struct Chip {
 }
 
 /// A row as it should read for `message` (the bridge's state of it).
-pub fn row_of(message: &bridge_client::Message) -> (String, String, bool, Vec<(String, u64)>) {
+pub fn row_of(message: &bridge_client::Message) -> RowShape {
     let chips = (message.reactions.iter())
         .map(|r| (r.emoji.clone(), r.count))
         .collect();
     (
         message.id.clone(),
         message.content.clone(),
-        message.edited_at.is_some(),
+        message.edited_at.clone(),
         chips,
     )
 }
 
+/// A row's id, text, edit time and reactions (emoji, count).
+pub type RowShape = (String, String, Option<String>, Vec<(String, u64)>);
+
+/// Every row of the page `client` shows.
+pub async fn rows_in(client: &fantoccini::Client) -> Result<Vec<Row>, Error> {
+    let value =
+        (client.execute(READ_ROWS, vec![]).await).map_err(|e| format!("reading rows: {e}"))?;
+    serde_json::from_value(value).map_err(|e| format!("unexpected rows: {e}"))
+}
+
+/// Every message of `channel` the bridge retains, as it is now, oldest first.
+pub async fn all_messages(
+    bridge: &bridge_client::BridgeClient,
+    channel: &str,
+) -> Result<Vec<bridge_client::Message>, Error> {
+    let mut all: Vec<bridge_client::Message> = Vec::new();
+    loop {
+        let after = all.last().map_or("0", |m| m.id.as_str()).to_owned();
+        let page = bridge.history(channel, Some(&after), 500).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
 impl Row {
     /// The same shape as [`row_of`], the reader's own marks left out.
-    pub fn shape(&self) -> (String, String, bool, Vec<(String, u64)>) {
+    pub fn shape(&self) -> RowShape {
         let chips = (self.reactions.iter())
             .map(|c| (c.emoji.clone(), c.count))
             .collect();
-        (self.id.clone(), self.content.clone(), self.edited, chips)
+        (
+            self.id.clone(),
+            self.content.clone(),
+            self.edited.clone(),
+            chips,
+        )
     }
 }
 
@@ -193,8 +225,7 @@ impl Scenario {
 
     /// Every row, as the reader sees it.
     pub async fn rows(&self) -> Result<Vec<Row>, Error> {
-        let value = self.run_js(READ_ROWS).await?;
-        serde_json::from_value(value).map_err(|e| format!("unexpected rows: {e}"))
+        rows_in(&self.browser.client).await
     }
 
     /// Waits until the rows read exactly as the bridge has `channel`'s

@@ -86,9 +86,10 @@ async fn edits_deletions_and_reactions_made_while_reconnecting_are_right_once_li
         ids_shown == [&ids[0], &ids[1], &ids[2], &new].map(String::as_str),
         || format!("rows {ids_shown:?}"),
     )?;
-    ensure(rows[0].edited && rows[2].edited && !rows[1].edited, || {
-        format!("edited marks: {rows:?}")
-    })?;
+    ensure(
+        rows[0].edited.is_some() && rows[2].edited.is_some() && rows[1].edited.is_none(),
+        || format!("edited marks: {rows:?}"),
+    )?;
     // The edited mark's tooltip says when.
     let title = s
         .run_js(&format!(
@@ -179,7 +180,9 @@ async fn a_follower_tab_gets_the_changes_made_while_the_holder_closes() -> Resul
     let rows = s
         .rows_match_bridge("general", SOON, "the follower, with every change")
         .await?;
-    ensure(rows.len() == 2 && rows[0].edited, || format!("{rows:?}"))?;
+    ensure(rows.len() == 2 && rows[0].edited.is_some(), || {
+        format!("{rows:?}")
+    })?;
     ensure(s.holds_stream().await?, || {
         "the follower holds the stream now".into()
     })

@@ -7,6 +7,11 @@
 //! zombie window: heartbeats paused and the publisher quiet, since messages
 //! are signs of life too).
 //!
+//! Beside the publisher, a changer plays Discord's people: it edits, deletes
+//! and reacts to the published messages at random, so the final check also
+//! compares every tab's rows with the bridge's state, version by version
+//! (text, edit time, reactions), with no deleted message shown.
+//!
 //! Last, a zombie upstream that never recovers: every tab, reloaded with
 //! `max_attempts=3`, must stop on its own (Disconnected, with Retry) within
 //! that budget, and come back Live with every message after Retry.
@@ -17,7 +22,7 @@
 use bridge_client::{Fault, Gateway};
 use e2e::bridge::BridgeOptions;
 use e2e::browser::Browser;
-use e2e::panel::{exactly_once_in_order, Scenario};
+use e2e::panel::{all_messages, exactly_once_in_order, row_of, rows_in, RowShape, Scenario};
 use e2e::{epoch_ms, wait_until, Error};
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
@@ -109,8 +114,15 @@ async fn run() -> Result<(), Error> {
     // is only silent when the publisher pauses with the heartbeats.
     let quiet = Arc::new(AtomicBool::new(false));
     let injected = Arc::new(AtomicU64::new(0));
+    // The ids the publisher stored, for the changer to pick from.
+    let published = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let publisher = {
-        let (stop, quiet, injected) = (stop.clone(), quiet.clone(), injected.clone());
+        let (stop, quiet, injected, published) = (
+            stop.clone(),
+            quiet.clone(),
+            injected.clone(),
+            published.clone(),
+        );
         tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
@@ -125,11 +137,77 @@ async fn run() -> Result<(), Error> {
                 }
                 n += 1;
                 let body = json!({ "author": "publisher", "content": format!("message {n}") });
-                if matches!(client.post(&url).json(&body).send().await, Ok(r) if r.status() == 201)
-                {
-                    injected.fetch_add(1, Ordering::Relaxed);
+                if let Ok(answer) = client.post(&url).json(&body).send().await {
+                    if answer.status() == 201 {
+                        injected.fetch_add(1, Ordering::Relaxed);
+                        let stored: serde_json::Value = answer.json().await.unwrap_or_default();
+                        if let Some(id) = stored["id"].as_str() {
+                            published.lock().unwrap().push(id.to_owned());
+                        }
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    // The changer: every 150 ms or so, an edit, a deletion or a reaction
+    // to a published message (never a reply: those are counted below).
+    let changes = Arc::new(Changes::default());
+    let changer = {
+        let (stop, quiet, published, changes) = (
+            stop.clone(),
+            quiet.clone(),
+            published.clone(),
+            changes.clone(),
+        );
+        let mut rng = Rng(seed.rotate_left(17) | 1);
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap();
+            let base = format!("http://127.0.0.1:{port}/internal/channels/chaos/messages");
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100 + rng.next(100))).await;
+                if quiet.load(Ordering::Relaxed) {
+                    continue; // a change is a sign of life too
+                }
+                let pick = {
+                    let ids = published.lock().unwrap();
+                    (!ids.is_empty()).then(|| ids[rng.next(ids.len() as u64) as usize].clone())
+                };
+                let Some(id) = pick else {
+                    continue;
+                };
+                let kind = rng.next(10);
+                let request = match kind {
+                    0..=3 => client.patch(format!("{base}/{id}")).json(
+                        &json!({ "content": format!("message {id}, edited {}", rng.next(1000)) }),
+                    ),
+                    4 => client.delete(format!("{base}/{id}")),
+                    _ => {
+                        let emoji = ["%F0%9F%91%8D", "%F0%9F%8E%89"][rng.next(2) as usize];
+                        let user = ["ann", "bob", "cy"][rng.next(3) as usize];
+                        let url = format!("{base}/{id}/reactions/{emoji}");
+                        let request = if rng.next(3) == 0 {
+                            client.delete(url)
+                        } else {
+                            client.put(url)
+                        };
+                        request.json(&json!({ "user": user }))
+                    }
+                };
+                if matches!(request.send().await, Ok(r) if r.status() == 200) {
+                    let counter = match kind {
+                        0..=3 => &changes.edits,
+                        4 => {
+                            published.lock().unwrap().retain(|p| *p != id);
+                            &changes.deletions
+                        }
+                        _ => &changes.reactions,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
             }
         })
     };
@@ -261,6 +339,7 @@ async fn run() -> Result<(), Error> {
     }
     stop.store(true, Ordering::Relaxed);
     publisher.await.map_err(|e| e.to_string())?;
+    changer.await.map_err(|e| e.to_string())?;
 
     // Healed: everything off. Both tabs must come back Live with every message.
     bridge.set_fault(None).await?;
@@ -289,9 +368,10 @@ async fn run() -> Result<(), Error> {
     .map_err(|e| format!("{e} (bridge log:\n{})", bridge.log_tail()))?;
     let expected = bridge.history_ids("chaos").await?;
     let acknowledged = injected.load(Ordering::Relaxed) as usize;
-    if expected.len() < acknowledged {
+    let deleted = changes.deletions.load(Ordering::Relaxed) as usize;
+    if expected.len() + deleted < acknowledged {
         return Err(format!(
-            "the bridge lost acknowledged messages: {} stored, {acknowledged} acknowledged",
+            "the bridge lost acknowledged messages: {} stored, {acknowledged} acknowledged, {deleted} deleted",
             expected.len()
         ));
     }
@@ -324,6 +404,34 @@ async fn run() -> Result<(), Error> {
                 expected.len() - from
             ));
         }
+        // Version by version: each row reads as the bridge has its message now.
+        let states = all_messages(&bridge, "chaos").await?;
+        let rows = wait_until(
+            Duration::from_secs(20),
+            &format!("{tab}'s rows as the bridge has them"),
+            || async {
+                to_tab(&browser, handle).await.ok()?;
+                let rows = rows_in(&browser.client).await.ok()?;
+                let shown: Vec<RowShape> = rows.iter().map(|r| r.shape()).collect();
+                let expected: Vec<RowShape> = states[states.len().saturating_sub(rows.len())..]
+                    .iter()
+                    .map(row_of)
+                    .collect();
+                (shown == expected).then_some(rows)
+            },
+        )
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Err(format!(
+                    "{e}: {}",
+                    first_difference(&states, &browser.client).await
+                ))
+            }
+        };
+        let edited = rows.iter().filter(|r| r.edited.is_some()).count();
+        let reacted = rows.iter().filter(|r| !r.reactions.is_empty()).count();
         let timeline = browser.label_timeline().await?;
         for &(start, end) in &zombies {
             let longest = longest_live_within(&timeline, start, end);
@@ -335,7 +443,7 @@ async fn run() -> Result<(), Error> {
             }
         }
         eprintln!(
-            "chaos {tab}: {} messages shown exactly once; {} label changes",
+            "chaos {tab}: {} messages shown exactly once, as the bridge has them ({edited} edited, {reacted} with reactions); {} label changes",
             shown.len(),
             timeline.len()
         );
@@ -346,10 +454,13 @@ async fn run() -> Result<(), Error> {
         *counts.entry(*fault).or_insert(0) += 1;
     }
     println!(
-        "chaos: {} faults survived {counts:?}; {acknowledged} messages acknowledged, {} stored, shown exactly once in each of the {TABS} open tabs ({tabs_replaced} holder tabs closed or crashed and replaced); 0 duplicates, 0 lost; replies: {} sent from the composers, {stored_replies} stored once each, {gone_with_tab} gone with a closed tab before they were sent, 0 doubled",
+        "chaos: {} faults survived {counts:?}; {acknowledged} messages acknowledged, {} stored (after {deleted} deletions), shown exactly once in each of the {TABS} open tabs ({tabs_replaced} holder tabs closed or crashed and replaced); 0 duplicates, 0 lost; replies: {} sent from the composers, {stored_replies} stored once each, {gone_with_tab} gone with a closed tab before they were sent, 0 doubled; changes: {} edits, {} deletions, {} reactions, every tab equal to the bridge, version by version",
         faults.len(),
         expected.len(),
-        replies.len()
+        replies.len(),
+        changes.edits.load(Ordering::Relaxed),
+        changes.deletions.load(Ordering::Relaxed),
+        changes.reactions.load(Ordering::Relaxed),
     );
     let _ = std::fs::remove_dir_all(&dir);
     drop(bridge);
@@ -457,6 +568,35 @@ async fn zombie_forever(
 
 /// Tabs in the one browser profile.
 const TABS: usize = 3;
+
+/// The changes the changer made (answered 200).
+#[derive(Default)]
+struct Changes {
+    edits: AtomicU64,
+    deletions: AtomicU64,
+    reactions: AtomicU64,
+}
+
+/// Where the current tab's rows first differ from the bridge's messages.
+async fn first_difference(
+    states: &[bridge_client::Message],
+    client: &fantoccini::Client,
+) -> String {
+    let Ok(rows) = rows_in(client).await else {
+        return "rows unreadable".into();
+    };
+    let expected = &states[states.len().saturating_sub(rows.len())..];
+    for (row, message) in rows.iter().zip(expected) {
+        if row.shape() != row_of(message) {
+            return format!(
+                "shown {:?}, the bridge has {:?}",
+                row.shape(),
+                row_of(message)
+            );
+        }
+    }
+    format!("{} rows, {} messages", rows.len(), states.len())
+}
 
 /// Sends a numbered reply from a random tab's composer (`send`, as a host would).
 async fn send_reply(
