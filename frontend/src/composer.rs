@@ -265,6 +265,11 @@ impl Composer {
             "pending"
         };
         let _ = row.set_attribute("data-state", state);
+        match reply.target {
+            Some(Target::Edit(_)) => drop(row.set_attribute("data-change", "edit")),
+            Some(Target::Delete(_)) => drop(row.set_attribute("data-change", "delete")),
+            None => {}
+        }
         let note = match (&reply.failed, reply.target) {
             (Some(why), None) => format!("Not sent: {why}"),
             (Some(why), Some(_)) => format!("Not saved: {why}"),
@@ -272,11 +277,7 @@ impl Composer {
             (None, Some(Target::Edit(_))) => "Saving your edit…".to_owned(),
             (None, Some(Target::Delete(_))) => "Deleting…".to_owned(),
         };
-        let shown = match reply.target {
-            Some(Target::Delete(id)) => format!("(message {id})"),
-            _ => reply.content.clone(),
-        };
-        let content = element("p", "dp-content", &shown)?;
+        let content = element("p", "dp-content", &reply.content)?;
         let note = element("p", "dp-pending-note", &note)?;
         let _ = row.append_with_node_2(&content, &note);
         if reply.failed.is_some() {

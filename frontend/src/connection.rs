@@ -193,14 +193,9 @@ impl Connection {
     }
 
     /// The reader edits one of their messages (`content`: its new text)
-    /// or deletes it (`None`).
-    pub fn change_message(&self, id: MessageId, content: Option<String>) {
-        let target = match content {
-            Some(_) => Target::Edit(id),
-            None => Target::Delete(id),
-        };
+    /// or deletes it (`content`: its text, shown while the deletion waits).
+    pub fn change_message(&self, target: Target, content: String) {
         let client_id = new_client_id();
-        let content = content.unwrap_or_default();
         self.inbox().send(Event::Change {
             client_id,
             target,

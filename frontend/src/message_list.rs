@@ -37,8 +37,8 @@ pub struct RowActions {
     pub react: Box<dyn Fn(MessageId, String, bool)>,
     /// Edit the reader's message (in the composer): its id and text.
     pub edit: Box<dyn Fn(MessageId, String)>,
-    /// Delete the reader's message.
-    pub delete: Box<dyn Fn(MessageId)>,
+    /// Delete the reader's message: its id and text.
+    pub delete: Box<dyn Fn(MessageId, String)>,
 }
 
 /// One rendered row.
@@ -87,15 +87,13 @@ impl MessageList {
                 let mine = button.get_attribute("aria-pressed").as_deref() == Some("true");
                 return (actions.react)(id, emoji, !mine);
             }
+            let text = row.and_then(|row| row.query_selector(".dp-content").ok().flatten());
+            let text = text.and_then(|t| t.text_content()).unwrap_or_default();
             match button.get_attribute("data-action").as_deref() {
-                Some("edit-message") => {
-                    let text = row.and_then(|row| row.query_selector(".dp-content").ok().flatten());
-                    let text = text.and_then(|t| t.text_content()).unwrap_or_default();
-                    (actions.edit)(id, text)
-                }
+                Some("edit-message") => (actions.edit)(id, text),
                 // A deletion asks once more, on the button itself.
                 Some("delete-message") if button.has_attribute("data-confirm") => {
-                    (actions.delete)(id)
+                    (actions.delete)(id, text)
                 }
                 Some("delete-message") => {
                     let _ = button.set_attribute("data-confirm", "");

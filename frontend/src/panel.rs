@@ -11,7 +11,7 @@ use crate::message_list::{MessageList, RowActions};
 use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::reading::{Changed, Unread};
-use panel_core::{Label, Message, MessageId, Options, Outgoing, ViewState};
+use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, ViewState};
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -237,7 +237,7 @@ pub fn DiscussionPanel(
                         move || list.set_scroll_top(list.scroll_height())
                     }),
                     save: Box::new(move |id, text| {
-                        with_connection(connection, |c| c.change_message(id, Some(text)))
+                        with_connection(connection, |c| c.change_message(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
                         let reader = outputs.reader.get_untracked()?;
@@ -328,8 +328,9 @@ pub fn DiscussionPanel(
                                     }
                                 })
                             }),
-                            delete: Box::new(move |id| {
-                                with_connection(connection, |c| c.change_message(id, None))
+                            delete: Box::new(move |id, text| {
+                                let target = Target::Delete(id);
+                                with_connection(connection, |c| c.change_message(target, text))
                             }),
                         };
                         *rows = MessageList::new(element.clone().into(), actions);

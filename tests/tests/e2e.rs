@@ -585,10 +585,28 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
         &format!("/?channel=general&{FAST}&max_attempts=2&author=Ann"),
     )
     .await?;
-    s.wait_for(SOON, "Live with the demo history", |st| {
-        st.label() == "live" && st.ids.len() >= 5
-    })
-    .await?;
+    let own = s
+        .bridge
+        .inject("general", "Ann", "Draft 3 is up for review.")
+        .await?;
+    let state = s
+        .wait_for(SOON, "Live with the demo history", |st| {
+            st.label() == "live" && st.ids.len() >= 6
+        })
+        .await?;
+    // An edited message and reactions (Ann's own pressed).
+    let n = state.ids.len();
+    let (edited, reacted) = (&state.ids[n - 3], &state.ids[n - 2]);
+    let text = "Agreed — and I moved the glossary to the appendix.";
+    s.bridge.edit("general", edited, text).await?;
+    for (emoji, user) in [("👍", "bob"), ("👍", "Ann"), ("🎉", "cy")] {
+        s.bridge
+            .react("general", reacted, emoji, user, true)
+            .await?;
+    }
+    s.bridge.react("general", edited, "👀", "bob", true).await?;
+    s.rows_match_bridge("general", SOON, "the edit and the reactions shown")
+        .await?;
     // A reply being written.
     s.run_js(
         "const input = document.querySelector('.dp-input'); input.value = 'Section 2 reads well now. One question on the glossary link.'; input.dispatchEvent(new Event('input'));",
@@ -615,15 +633,21 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
     save("live").await?;
     s.bridge.set_gateway(Gateway::Reconnecting).await?;
     s.wait_label("reconnecting", SOON).await?;
-    // Sent while Reconnecting: it waits, pending, and goes once Live.
+    // Sent while Reconnecting: it waits, pending, and goes once Live; so
+    // does the deletion of Ann's own message (Delete, then once more).
     s.run_js("document.querySelector('.dp-send').click();")
         .await?;
-    e2e::wait_until(SOON, "the pending reply", || async {
+    let delete = format!(
+        "document.querySelector('li[data-message-id=\"{own}\"] [data-action=\"delete-message\"]').click();"
+    );
+    s.run_js(&delete).await?;
+    s.run_js(&delete).await?;
+    e2e::wait_until(SOON, "the pending reply and deletion", || async {
         let rows = s
             .run_js("return document.querySelectorAll('li[data-state=\"pending\"]').length;")
             .await
             .ok()?;
-        (rows == 1).then_some(())
+        (rows == 2).then_some(())
     })
     .await?;
     save("reconnecting").await?;

@@ -42,7 +42,8 @@ pub struct Outgoing {
     /// The id the bridge stores it under, so a retried request finds it
     /// and is never applied twice.
     pub client_id: String,
-    /// The reply's text, or the message's new text (empty for a deletion).
+    /// The reply's text, the message's new text, or (a deletion, which
+    /// sends none) the text of the message that goes, to show meanwhile.
     pub content: String,
     /// Why the bridge refused it, when it did (final: edit or discard).
     pub failed: Option<String>,
