@@ -1,7 +1,8 @@
-//! Demo data and behaviour for the run command: seeded channels, a gateway that
-//! cycles through its states, and a little chatter.
+//! Demo data and behaviour for the run command: seeded channels (with an
+//! edited message and reactions), a gateway that cycles through its states,
+//! and a little chatter, some of it reacted to.
 
-use crate::hub::{Gateway, Hub};
+use crate::hub::{Actor, Edit, Gateway, Hub};
 use crate::message::NewMessage;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,14 +55,40 @@ pub fn seed(hub: &Hub) {
         if !hub.is_empty(channel) {
             continue;
         }
+        let mut ids = Vec::new();
         for (_, author, content) in SEED.iter().filter(|(c, _, _)| *c == channel) {
             let new = NewMessage {
                 author: (*author).into(),
                 content: (*content).into(),
             };
-            if let Err(error) = hub.publish(channel, new) {
-                tracing::error!(%error, "demo seeding stopped");
-                return;
+            match hub.publish(channel, new) {
+                Ok(message) => ids.push(message.id),
+                Err(error) => {
+                    tracing::error!(%error, "demo seeding stopped");
+                    return;
+                }
+            }
+        }
+        // What Discord's people do next: an edit, and reactions.
+        if channel == "general" && ids.len() > 4 {
+            let edit = Edit::Content(
+                "Heads-up: the screenshots in 3.1 and 3.2 are from the old UI.".into(),
+            );
+            let mut changes = vec![(ids[4], edit)];
+            for (at, emoji, user) in [(4, "👍", "carol"), (4, "👍", "bob"), (3, "🎉", "carol")]
+            {
+                let react = Edit::React {
+                    emoji: emoji.into(),
+                    user: user.into(),
+                    add: true,
+                };
+                changes.push((ids[at], react));
+            }
+            for (id, change) in changes {
+                if let Err(error) = hub.change(channel, id, change, &Actor::Control, None) {
+                    tracing::error!(%error, "demo seeding stopped");
+                    return;
+                }
             }
         }
     }
@@ -95,9 +122,26 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
             author: (*author).into(),
             content: (*content).into(),
         };
-        if let Err(error) = hub.publish_blocking("general".into(), new).await {
-            tracing::error!(%error, "demo chatter stopped");
-            return;
+        let message = match hub.publish_blocking("general".into(), new).await {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "demo chatter stopped");
+                return;
+            }
+        };
+        // Every other message gets a 👍 from someone else.
+        if message.id % 2 == 0 {
+            let react = Edit::React {
+                emoji: "👍".into(),
+                user: if *author == "bob" { "carol" } else { "bob" }.into(),
+                add: true,
+            };
+            let changed =
+                (hub.change_blocking("general".into(), message.id, react, Actor::Control, None))
+                    .await;
+            if let Err(error) = changed {
+                tracing::warn!(%error, "demo chatter could not react");
+            }
         }
     }
 }
