@@ -1,6 +1,7 @@
 //! Owned handles on browser resources: each releases what it holds when dropped.
 
 use panel_core::ReadyState;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -58,13 +59,196 @@ impl OwnedEventSource {
     }
 }
 
-/// What an EventSource reports, as the glue hands it on.
-pub enum StreamSignal<'a> {
+/// What a stream (an EventSource, or a poller) reports, as the glue hands it on.
+pub enum StreamSignal {
     Opened,
     /// `error`, in this `readyState`.
     Error(ReadyState),
-    /// One of the bridge's named events.
-    Event(&'static str, &'a MessageEvent),
+    /// One of the bridge's named events: its name, data and `id:` line.
+    Event(&'static str, String, String),
+}
+
+/// A stream to the bridge, whichever way it is carried; closed on drop.
+pub enum Source {
+    Events(OwnedEventSource),
+    Poll(OwnedPoller),
+}
+
+/// Long polling (`GET /api/poll`) as a stream: it reports `Opened` when a
+/// poll first answers, each event of each answer, and `Error` as an
+/// EventSource would (`Connecting` while it tries again after a failure,
+/// `Closed` when the bridge refused it with a 4xx). Stopped on drop.
+pub struct OwnedPoller {
+    stop: Rc<Cell<bool>>,
+    abort: Rc<RefCell<Option<web_sys::AbortController>>>,
+}
+
+impl Drop for OwnedPoller {
+    fn drop(&mut self) {
+        self.stop.set(true);
+        if let Some(abort) = self.abort.borrow_mut().take() {
+            abort.abort();
+        }
+    }
+}
+
+/// The longest a poll may take before it counts as failed: the bridge
+/// answers within its wait (25 s) even with nothing to say.
+const POLL_TIMEOUT_MS: u32 = 40_000;
+
+/// How long a poller waits after a failed poll (as an EventSource's `retry:`).
+const POLL_RETRY_MS: i32 = 2_000;
+
+/// Opens a stream on `url`: an EventSource, or, with `poll_after` (the
+/// cursor to poll from), a poller of `url` (a `/api/poll?channels=…` URL).
+pub fn open_source(
+    url: &str,
+    poll_after: Option<Option<u64>>,
+    with_credentials: bool,
+    on: impl Fn(StreamSignal) + 'static,
+) -> Option<Source> {
+    match poll_after {
+        Some(after) => Some(Source::Poll(open_poller(
+            url.to_owned(),
+            after,
+            with_credentials,
+            on,
+        ))),
+        None => open_event_source(url, with_credentials, on).map(Source::Events),
+    }
+}
+
+/// The transport for "polling or not".
+pub fn transport_of(polling: bool) -> panel_core::Transport {
+    match polling {
+        true => panel_core::Transport::Polling,
+        false => panel_core::Transport::EventSource,
+    }
+}
+
+/// Where the transport chosen for a bridge is remembered (per browser profile).
+pub fn transport_key(bridge_url: &str) -> String {
+    format!("discussion-panel:transport:{bridge_url}")
+}
+
+/// The transport remembered for a bridge: polling, if a proxy buffered its
+/// streams last time.
+pub fn remembered_polling(bridge_url: &str) -> bool {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let saved = storage.and_then(|s| s.get_item(&transport_key(bridge_url)).ok().flatten());
+    saved.as_deref() == Some("polling")
+}
+
+/// Remembers the transport for a bridge, for the next page load (and the
+/// other tabs' next streams).
+pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(&transport_key(bridge_url), transport.as_str());
+    }
+}
+
+/// Polls `url` (a `/api/poll?channels=…` URL, with its sign-in) from
+/// `after` on, as [`OwnedPoller`] describes. The first poll, and the first
+/// after a failure, answer at once (`wait=0`): the reader sees Live without
+/// waiting for news.
+pub fn open_poller(
+    url: String,
+    after: Option<u64>,
+    with_credentials: bool,
+    on: impl Fn(StreamSignal) + 'static,
+) -> OwnedPoller {
+    let stop = Rc::new(Cell::new(false));
+    let abort = Rc::new(RefCell::new(None::<web_sys::AbortController>));
+    let (stopped, aborts) = (stop.clone(), abort.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut cursor = after.map(|id| id.to_string());
+        let mut open = false;
+        while !stopped.get() {
+            let mut next = url.clone();
+            if let Some(cursor) = &cursor {
+                next.push_str(&format!("&after={cursor}"));
+            }
+            if !open {
+                next.push_str("&wait=0");
+            }
+            let controller = web_sys::AbortController::new().ok();
+            let signal = controller.as_ref().map(|c| c.signal());
+            *aborts.borrow_mut() = controller.clone();
+            let _timeout = controller
+                .map(|c| gloo_timers::callback::Timeout::new(POLL_TIMEOUT_MS, move || c.abort()));
+            let mut request = gloo_net::http::Request::get(&next).abort_signal(signal.as_ref());
+            if with_credentials {
+                request = request.credentials(web_sys::RequestCredentials::Include);
+            }
+            let answer = match request.send().await {
+                Ok(response) if response.ok() => response.text().await.ok(),
+                Ok(response) if (400..500).contains(&response.status()) => {
+                    if !stopped.get() {
+                        on(StreamSignal::Error(ReadyState::Closed));
+                    }
+                    return;
+                }
+                _ => None,
+            };
+            if stopped.get() {
+                return;
+            }
+            let events = answer.as_deref().and_then(poll_answer);
+            let Some((events, next_cursor)) = events else {
+                open = false;
+                on(StreamSignal::Error(ReadyState::Connecting));
+                sleep(POLL_RETRY_MS).await;
+                continue;
+            };
+            if !std::mem::replace(&mut open, true) {
+                on(StreamSignal::Opened);
+            }
+            for (name, data, id) in events {
+                if stopped.get() {
+                    return;
+                }
+                on(StreamSignal::Event(name, data, id));
+            }
+            cursor = next_cursor.or(cursor);
+        }
+    });
+    OwnedPoller { stop, abort }
+}
+
+/// A poll's answer (`{"events":[{"event","id","data"}],"cursor"}`), read by
+/// the browser's own JSON: the events the panel knows, and the next cursor.
+#[allow(clippy::type_complexity)]
+fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Option<String>)> {
+    let answer = js_sys::JSON::parse(text).ok()?;
+    let field = |value: &JsValue, name: &str| js_sys::Reflect::get(value, &name.into()).ok();
+    let events: js_sys::Array = field(&answer, "events")?.dyn_into().ok()?;
+    let mut known = Vec::new();
+    for event in events.iter() {
+        let name = field(&event, "event").and_then(|n| n.as_string());
+        let Some(name) =
+            name.and_then(|n| panel_core::wire::EVENT_NAMES.into_iter().find(|k| *k == n))
+        else {
+            continue; // a newer bridge's event: ignored, as an EventSource would
+        };
+        let data = field(&event, "data")
+            .and_then(|d| d.as_string())
+            .unwrap_or_default();
+        let id = field(&event, "id")
+            .and_then(|i| i.as_string())
+            .unwrap_or_default();
+        known.push((name, data, id));
+    }
+    Some((known, field(&answer, "cursor").and_then(|c| c.as_string())))
+}
+
+/// Waits `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Opens an EventSource on `url` (with the browser's cookies when
@@ -111,7 +295,8 @@ pub fn open_event_source(
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                on(StreamSignal::Event(name, event));
+                let data = event.data().as_string().unwrap_or_default();
+                on(StreamSignal::Event(name, data, event.last_event_id()));
             }
         }));
     }

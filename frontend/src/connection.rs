@@ -8,7 +8,8 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, now_ms, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
+    log_info, log_warn, now_ms, open_event_source, open_source, random, remember_transport,
+    remembered_polling, Listener, OwnedEventSource, Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
@@ -23,14 +24,14 @@ use panel_core::wire::decode_changes;
 use panel_core::{
     check_history_size, decode, decode_at, decode_history, error_sentence, post_answer, Command,
     Engine, Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome,
-    ReadyState, StreamId, Target, Timer, ViewState,
+    ReadyState, StreamId, Target, Timer, Transport, ViewState,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, MessageEvent, RequestCredentials};
+use web_sys::{AbortController, RequestCredentials};
 
 /// Where the panel gets its data.
 #[derive(Clone, Debug)]
@@ -94,7 +95,13 @@ struct Inner {
     /// Whom replies are from without a sign-in (the `author` option).
     options_author: String,
     outputs: Outputs,
-    stream: Option<(StreamId, OwnedEventSource)>,
+    stream: Option<(StreamId, Source)>,
+    /// How streams are carried now (`Command::UseTransport`).
+    transport: Transport,
+    /// How long a stream has to deliver its first event (`first_byte_ms`).
+    first_byte_ms: u64,
+    /// A trial EventSource while polling, and its deadline.
+    probe: Option<(OwnedEventSource, Timeout)>,
     /// How the engine's streams are carried.
     link: Link,
     /// Who the reader is (`identity::person`), once known.
@@ -131,6 +138,10 @@ impl Connection {
         };
         let signs_in = endpoint.auth.has_token() || endpoint.auth.with_credentials;
         let options_author = options.author.clone();
+        // A proxy that buffered this bridge's streams before: poll at once.
+        let mut options = options;
+        options.polling |= remembered_polling(&endpoint.bridge_url);
+        let first_byte_ms = options.first_byte_ms;
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
             inner: Rc::new(RefCell::new(Inner {
@@ -139,6 +150,9 @@ impl Connection {
                 options_author,
                 outputs,
                 stream: None,
+                transport: Transport::EventSource,
+                first_byte_ms,
+                probe: None,
                 link,
                 person: None,
                 outbox_key: None,
@@ -253,6 +267,7 @@ impl Drop for Connection {
         self.inbox().send(Event::Unmount);
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             inner.stream = None;
+            inner.probe = None;
             inner.link = Link::Own;
             inner.outbox_key = None;
             inner.timers.clear();
@@ -299,6 +314,21 @@ impl Inbox {
             if !state.baseline && state.engine.has_loaded() {
                 state.baseline = true;
             }
+        }
+    }
+
+    /// A trial EventSource came back: it is closed, then the engine hears it.
+    fn probe_done(&self, delivered: bool) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let probe = match inner.try_borrow_mut() {
+            Ok(mut inner) => inner.probe.take(),
+            Err(_) => None,
+        };
+        if probe.is_some() {
+            drop(probe);
+            self.send(Event::ProbeDone(delivered));
         }
     }
 
@@ -435,6 +465,7 @@ impl Inner {
                 event => deliver.send(event),
             }),
         );
+        link.first_byte_within(self.first_byte_ms);
         if let Some(stream) = stream {
             link.send(|panel| ShareEvent::Subscribe { panel, stream });
         }
@@ -547,6 +578,23 @@ impl Inner {
                     });
                 });
             }
+            Command::UseTransport(transport) => {
+                if std::mem::replace(&mut self.transport, transport) != transport {
+                    remember_transport(&self.endpoint.bridge_url, transport);
+                    log_info(&format!(
+                        "#{}: streams go by {} now",
+                        self.endpoint.channel,
+                        transport.as_str()
+                    ));
+                }
+                if let Link::Joined(link) = &self.link {
+                    link.use_transport(transport);
+                }
+            }
+            Command::Probe {
+                last_event_id,
+                first_byte_ms,
+            } => self.probe(last_event_id, first_byte_ms, inbox),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -714,12 +762,24 @@ impl Inner {
 
     fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
         self.stream = None; // the engine never asks for two; make sure of it
-        let mut url = self.channel_url("events");
-        if let Some(id) = last_event_id {
-            url.push_str(&format!("?last_event_id={id}"));
-        }
+        let poll_after =
+            (self.transport == Transport::Polling).then_some(last_event_id.map(|id| id.0));
+        let url = match poll_after {
+            Some(_) => {
+                let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
+                format!("{}/api/poll?channels={channel}", self.endpoint.bridge_url)
+            }
+            None => {
+                let mut url = self.channel_url("events");
+                if let Some(id) = last_event_id {
+                    url.push_str(&format!("?last_event_id={id}"));
+                }
+                url
+            }
+        };
         if let Some(token) = self.endpoint.auth.ready() {
-            return self.open_stream_at(stream, &with_access_token(&url, token.as_deref()), inbox);
+            let url = with_access_token(&url, token.as_deref());
+            return self.open_stream_at(stream, &url, poll_after, inbox);
         }
         // The host's token function first: a fresh token for each connection.
         let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
@@ -733,20 +793,33 @@ impl Inner {
             };
             // Unless the engine moved on (or the panel went) meanwhile.
             if inner.engine.current_stream() == Some(stream) && inner.stream.is_none() {
-                inner.open_stream_at(stream, &url, &inbox);
+                inner.open_stream_at(stream, &url, poll_after, &inbox);
             }
         });
     }
 
-    fn open_stream_at(&mut self, stream: StreamId, url: &str, inbox: &Inbox) {
+    fn open_stream_at(
+        &mut self,
+        stream: StreamId,
+        url: &str,
+        poll_after: Option<Option<u64>>,
+        inbox: &Inbox,
+    ) {
         let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
         let with_credentials = self.endpoint.auth.with_credentials;
-        let source = open_event_source(url, with_credentials, move |signal| match signal {
-            StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
-            StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
-            StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
-            StreamSignal::Event(name, event) => on.send(received(stream, name, &channel, event)),
-        });
+        let source = open_source(
+            url,
+            poll_after,
+            with_credentials,
+            move |signal| match signal {
+                StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
+                StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
+                StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
+                StreamSignal::Event(name, data, id) => {
+                    on.send(received(stream, name, &channel, &data, &id))
+                }
+            },
+        );
         match source {
             Some(source) => self.stream = Some((stream, source)),
             // Reported as the browser giving up, so the engine backs off; from
@@ -756,6 +829,38 @@ impl Inner {
                 leptos::task::spawn_local(async move {
                     inbox.send(Event::StreamError(stream, ReadyState::Closed))
                 });
+            }
+        }
+    }
+
+    /// A trial EventSource (while polling): `ProbeDone(true)` at its first
+    /// event, `false` on an error or after `first_byte_ms`; closed either way.
+    fn probe(&mut self, last_event_id: Option<MessageId>, first_byte_ms: u64, inbox: &Inbox) {
+        let mut url = self.channel_url("events");
+        if let Some(id) = last_event_id {
+            url.push_str(&format!("?last_event_id={id}"));
+        }
+        let token = self.endpoint.auth.ready().flatten();
+        let url = with_access_token(&url, token.as_deref());
+        let (on, late) = (inbox.clone(), inbox.clone());
+        let source =
+            open_event_source(
+                &url,
+                self.endpoint.auth.with_credentials,
+                move |signal| match signal {
+                    StreamSignal::Opened => {}
+                    StreamSignal::Event(..) => on.probe_done(true),
+                    StreamSignal::Error(_) => on.probe_done(false),
+                },
+            );
+        let deadline = Timeout::new(first_byte_ms.min(i32::MAX as u64) as u32, move || {
+            late.probe_done(false)
+        });
+        match source {
+            Some(source) => self.probe = Some((source, deadline)),
+            None => {
+                let inbox = inbox.clone();
+                leptos::task::spawn_local(async move { inbox.probe_done(false) });
             }
         }
     }
@@ -963,9 +1068,8 @@ enum Load {
 
 /// Decodes one stream event. Bad input is logged once, with context, and still
 /// counts as a sign of life; it never panics.
-fn received(stream: StreamId, name: &str, channel: &str, event: &MessageEvent) -> Event {
-    let data = event.data().as_string().unwrap_or_default();
-    match decode_at(name, &data, &event.last_event_id()) {
+fn received(stream: StreamId, name: &str, channel: &str, data: &str, id: &str) -> Event {
+    match decode_at(name, data, id) {
         Ok(incoming) => Event::Received(stream, incoming),
         Err(error) => {
             log_warn(&format!("#{channel}: {error}"));

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
-//! the element they render into: `statuschange` `{status, reason}`, `message`
+//! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
 //! `reaction` `{message_id, channel_id, reactions}`, `discontinuity`
 //! `{channel_id}`, `unreadchange` `{count}` and `authexpired`.
@@ -170,6 +170,7 @@ fn mount(
             let detail = object(&[
                 ("status", change.label.as_attr().into()),
                 ("reason", change.reason.map_or(JsValue::NULL, JsValue::from)),
+                ("transport", change.transport.as_str().into()),
             ]);
             dispatch("statuschange", detail);
         };
@@ -405,6 +406,12 @@ export interface DiscussionPanelOptions {
   historyLimit?: number | string;
   pageLimit?: number | string;
   maxMessages?: number | string;
+  /** An EventSource that delivers nothing this long is suspect; twice in a row, the panel polls. */
+  firstByteMs?: number | string;
+  /** While polling, how often the panel tries the EventSource again. */
+  probeMs?: number | string;
+  /** Start on long polling (for a proxy known to buffer streams). */
+  polling?: boolean | string;
 }
 
 /** A message as the bridge sends it. */
@@ -429,7 +436,8 @@ export interface DiscussionReaction {
 }
 
 export interface DiscussionPanelEventMap {
-  statuschange: CustomEvent<{ status: "live" | "reconnecting" | "disconnected"; reason: string | null }>;
+  /** `transport`: how the panel reaches the bridge (`polling` behind a proxy that buffers streams). */
+  statuschange: CustomEvent<{ status: "live" | "reconnecting" | "disconnected"; reason: string | null; transport: "eventsource" | "polling" }>;
   message: CustomEvent<{ message: DiscussionMessage }>;
   /** A shown message was edited: here it is as it now is. */
   messageupdate: CustomEvent<{ message: DiscussionMessage }>;

@@ -18,6 +18,8 @@ pub struct Header {
     channel: Text,
     status: Element,
     label: Text,
+    /// "via polling", beside the label, while the panel polls.
+    hint: Element,
     error: Element,
     error_text: Text,
     /// What is on screen, so that only changes touch the DOM (and a screen
@@ -49,7 +51,14 @@ impl Header {
         let label = document.create_text_node("");
         let _ = label_box.append_with_node_1(&label);
         let _ = status.append_with_node_2(&dot, &label_box);
-        let _ = header.append_with_node_2(&title, &status);
+        let hint = make("span", "dp-transport")?;
+        hint.set_text_content(Some("via polling"));
+        let _ = hint.set_attribute(
+            "title",
+            "A proxy on the way holds the live stream back, so the panel asks for news instead (about as fast). It tries the stream again now and then.",
+        );
+        let _ = hint.set_attribute("hidden", "");
+        let _ = header.append_with_node_3(&title, &hint, &status);
         let _ = root.prepend_with_node_1(&header);
 
         let error = make("div", "dp-bar dp-error")?;
@@ -68,6 +77,7 @@ impl Header {
             channel,
             status,
             label,
+            hint,
             error,
             error_text,
             shown_channel: None,
@@ -87,6 +97,19 @@ impl Header {
         if before.as_ref().is_none_or(|b| b.label != view.label) {
             let _ = (self.status).set_attribute("data-connection-status", view.label.as_attr());
             self.label.set_data(view.label.text());
+        }
+        if before
+            .as_ref()
+            .is_none_or(|b| b.transport != view.transport)
+        {
+            let polling = view.transport == panel_core::Transport::Polling;
+            let _ = match polling {
+                true => self.hint.remove_attribute("hidden"),
+                false => self.hint.set_attribute("hidden", ""),
+            };
+            let _ = self
+                .root
+                .set_attribute("data-transport", view.transport.as_str());
         }
         if before.as_ref().is_none_or(|b| b.error != view.error) {
             (self.error_text).set_data(view.error.as_deref().unwrap_or("Disconnected."));

@@ -11,7 +11,7 @@ use crate::message_list::{MessageList, RowActions};
 use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::reading::{Changed, Unread};
-use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, ViewState};
+use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, Transport, ViewState};
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -23,6 +23,9 @@ pub struct StatusChange {
     pub label: Label,
     /// Why the panel stopped (the sentence it shows), when it did.
     pub reason: Option<String>,
+    /// How it reaches the bridge: `EventSource`, or `Polling` behind a
+    /// proxy that buffers streams.
+    pub transport: Transport,
 }
 
 /// A live discussion panel for one channel.
@@ -72,6 +75,7 @@ pub fn DiscussionPanel(
         label: Label::Reconnecting,
         stopped: false,
         error: None,
+        transport: Default::default(),
     };
     let at_bottom = StoredValue::new(true);
     let unread = StoredValue::new(Unread::default());
@@ -193,6 +197,7 @@ pub fn DiscussionPanel(
             on_status.run(StatusChange {
                 label: view.label,
                 reason: view.error,
+                transport: view.transport,
             });
         });
     }

@@ -14,7 +14,8 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, open_event_source, random, Listener, OwnedEventSource, StreamSignal,
+    log_info, log_warn, open_source, random, remember_transport, remembered_polling, transport_key,
+    transport_of, Listener, Source, StreamSignal,
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
@@ -125,6 +126,21 @@ impl ShareLink {
         ShareLink { place }
     }
 
+    /// The panel's engine gives its stream this long to deliver.
+    pub fn first_byte_within(&self, ms: u64) {
+        let sharing = self.place.borrow().sharing.clone();
+        sharing
+            .first_byte_ms
+            .set(sharing.first_byte_ms.get().min(ms));
+    }
+
+    /// The panel's engine carries streams another way now: so does the
+    /// real stream, if this tab holds it.
+    pub fn use_transport(&self, transport: panel_core::Transport) {
+        let sharing = self.place.borrow().sharing.clone();
+        sharing.use_transport(transport);
+    }
+
     /// Tells the sharing what the panel's engine did with its virtual stream.
     pub fn send(&self, event: impl FnOnce(PanelId) -> ShareEvent) {
         let (sharing, panel) = {
@@ -202,7 +218,18 @@ struct Sharing {
     busy: Cell<bool>,
     members: RefCell<VecMap<PanelId, Member>>,
     channel: Option<BroadcastChannel>,
-    stream: RefCell<Option<(u64, OwnedEventSource)>>,
+    stream: RefCell<Option<(u64, Source)>>,
+    /// The real stream's channels (escaped, joined) and the newest id it
+    /// carried, to carry it on the other transport from where it is.
+    carried: RefCell<(String, Option<u64>)>,
+    /// While the real stream (an EventSource) has delivered nothing: the
+    /// deadline after which it is suspect, and how many in a row were.
+    first_byte: RefCell<Option<Timeout>>,
+    suspect: Cell<u32>,
+    /// The real EventSource opened (200) and has delivered nothing since.
+    silent_open: Cell<bool>,
+    /// The shortest first-byte deadline of the panels that joined.
+    first_byte_ms: Cell<u64>,
     /// The real stream the machine wants open (0: none), for a token that
     /// arrives late.
     wanted: Cell<u64>,
@@ -228,6 +255,11 @@ impl Sharing {
             members: RefCell::default(),
             channel,
             stream: RefCell::default(),
+            carried: RefCell::default(),
+            first_byte: RefCell::default(),
+            suspect: Cell::new(0),
+            silent_open: Cell::new(false),
+            first_byte_ms: Cell::new(u64::MAX),
             wanted: Cell::new(0),
             auth: RefCell::default(),
             locks: RefCell::default(),
@@ -277,6 +309,21 @@ impl Sharing {
                     with(&me, |s| s.send(ShareEvent::Resume))
                 }));
             }
+        }
+        if let Some(window) = web_sys::window() {
+            // Another tab chose another transport for this bridge.
+            let me = self.me.clone();
+            listeners.push(Listener::new(window.as_ref(), "storage", move |event| {
+                let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else {
+                    return;
+                };
+                with(&me, |s| {
+                    if event.key() == Some(transport_key(&s.group.bridge_url)) {
+                        let polling = event.new_value().as_deref() == Some("polling");
+                        s.carry_on(transport_of(polling));
+                    }
+                });
+            }));
         }
         *self.listeners.borrow_mut() = listeners;
     }
@@ -405,42 +452,146 @@ impl Sharing {
         let channels: Vec<String> = (channels.iter())
             .map(|c| String::from(js_sys::encode_uri_component(c)))
             .collect();
-        let mut url = format!(
-            "{}/api/events?channels={}",
-            self.group.bridge_url,
-            channels.join(",")
-        );
-        if let Some(id) = last_event_id {
+        *self.carried.borrow_mut() = (channels.join(","), last_event_id.map(|id| id.0));
+        self.open_carried(stream);
+    }
+
+    /// Opens the real stream `stream` on the transport remembered for the
+    /// bridge (a proxy that buffers streams: polling), from the newest id
+    /// it carried.
+    fn open_carried(&self, stream: u64) {
+        // The stream it replaces opened and delivered nothing: suspect (a
+        // panel's watchdog may replace it before the first-byte deadline).
+        if self.silent_open.replace(false) {
+            self.first_byte.borrow_mut().take();
+            self.suspected();
+        }
+        let (channels, after) = self.carried.borrow().clone();
+        let polling = remembered_polling(&self.group.bridge_url);
+        let bridge = &self.group.bridge_url;
+        let mut url = match polling {
+            true => format!("{bridge}/api/poll?channels={channels}"),
+            false => format!("{bridge}/api/events?channels={channels}"),
+        };
+        if let (false, Some(id)) = (polling, after) {
             url.push_str(&format!("&last_event_id={id}"));
         }
+        let poll_after = polling.then_some(after);
         let auth = self.auth.borrow().clone();
         if let Some(token) = auth.ready() {
-            return self.open_stream_at(stream, &with_access_token(&url, token.as_deref()));
+            let url = with_access_token(&url, token.as_deref());
+            return self.open_stream_at(stream, &url, poll_after);
         }
         let me = self.me.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let url = with_access_token(&url, auth.token().await.as_deref());
             with(&me, |s| {
                 if s.wanted.get() == stream && s.stream.borrow().is_none() {
-                    s.open_stream_at(stream, &url);
+                    s.open_stream_at(stream, &url, poll_after);
                 }
             });
         });
     }
 
-    fn open_stream_at(&self, stream: u64, url: &str) {
+    /// A panel's engine (or this tab's first-byte deadline) chose another
+    /// transport: remembered for every tab, and carried on.
+    fn use_transport(&self, transport: panel_core::Transport) {
+        if remembered_polling(&self.group.bridge_url)
+            != (transport == panel_core::Transport::Polling)
+        {
+            remember_transport(&self.group.bridge_url, transport);
+        }
+        self.carry_on(transport);
+    }
+
+    /// The real stream, if this tab holds it on the other transport,
+    /// continues on this one from the newest id it carried; every panel of
+    /// the tab hears how its stream is carried now.
+    fn carry_on(&self, transport: panel_core::Transport) {
+        let polling = transport == panel_core::Transport::Polling;
+        let open = match &*self.stream.borrow() {
+            Some((stream, Source::Poll(_))) if !polling => Some(*stream),
+            Some((stream, Source::Events(_))) if polling => Some(*stream),
+            _ => None,
+        };
+        if let Some(stream) = open {
+            *self.stream.borrow_mut() = None;
+            self.open_carried(stream);
+        }
+        let panels: Vec<Deliver> = (self.members.borrow().values())
+            .map(|m| m.deliver.clone())
+            .collect();
+        for deliver in panels {
+            deliver(Event::Transport(transport));
+        }
+    }
+
+    /// The real EventSource delivered nothing within the panels' first-byte
+    /// deadline: suspect; twice in a row, the streams go by polling (a
+    /// panel's own deadline cannot tell: it hears the status cached from an
+    /// earlier stream).
+    fn first_byte_missed(&self) {
+        self.first_byte.borrow_mut().take();
+        self.silent_open.set(false);
+        if self.suspected() {
+            self.carry_on(panel_core::Transport::Polling);
+        }
+    }
+
+    /// One more stream in a row that delivered nothing; the second makes the
+    /// streams go by polling (remembered, and told to the panels): whether
+    /// it did.
+    fn suspected(&self) -> bool {
+        self.suspect.set(self.suspect.get() + 1);
+        if self.suspect.get() < 2 || remembered_polling(&self.group.bridge_url) {
+            return false;
+        }
+        self.suspect.set(0);
+        log_info("the shared stream delivered nothing twice: switching to long polling");
+        remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
+        let panels: Vec<Deliver> = (self.members.borrow().values())
+            .map(|m| m.deliver.clone())
+            .collect();
+        for deliver in panels {
+            deliver(Event::Transport(panel_core::Transport::Polling));
+        }
+        true
+    }
+
+    fn open_stream_at(&self, stream: u64, url: &str, poll_after: Option<Option<u64>>) {
+        let deadline = self.first_byte_ms.get();
+        *self.first_byte.borrow_mut() = (poll_after.is_none() && deadline != u64::MAX).then(|| {
+            let me = self.me.clone();
+            Timeout::new(deadline.min(i32::MAX as u64) as u32, move || {
+                with(&me, |s| s.first_byte_missed())
+            })
+        });
         let me = self.me.clone();
         let with_credentials = self.auth.borrow().with_credentials;
-        let source = open_event_source(url, with_credentials, move |signal| {
+        let source = open_source(url, poll_after, with_credentials, move |signal| {
             let event = match signal {
-                StreamSignal::Opened => ShareEvent::StreamOpened(stream),
+                StreamSignal::Opened => {
+                    with(&me, |s| s.silent_open.set(true));
+                    ShareEvent::StreamOpened(stream)
+                }
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
-                StreamSignal::Event(name, event) => ShareEvent::StreamEvent {
-                    stream,
-                    name: name.to_owned(),
-                    data: event.data().as_string().unwrap_or_default(),
-                    last_event_id: event.last_event_id(),
-                },
+                StreamSignal::Event(name, data, last_event_id) => {
+                    let id = last_event_id.parse().ok();
+                    with(&me, |s| {
+                        let mut carried = s.carried.borrow_mut();
+                        carried.1 = carried.1.max(id);
+                        s.first_byte.borrow_mut().take();
+                        if s.silent_open.replace(false) || s.suspect.get() > 0 {
+                            s.suspect.set(0);
+                        }
+                    });
+                    ShareEvent::StreamEvent {
+                        stream,
+                        name: name.to_owned(),
+                        data,
+                        last_event_id,
+                    }
+                }
             };
             with(&me, |s| s.send(event));
         });

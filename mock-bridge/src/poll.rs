@@ -4,12 +4,14 @@
 //! `GET /api/poll?channels=a,b&after=<change id>` answers at once when
 //! anything follows `after` (a replay, or `resync` when that cannot be
 //! replayed), and otherwise as soon as something happens on those channels,
-//! or after `--poll-wait` (25 s) with nothing: a poll's return is its
-//! heartbeat. The answer is JSON:
+//! or at the stream's next heartbeat, or after `--poll-wait` (25 s), with
+//! nothing: a poll's return is its heartbeat. The answer is JSON:
 //! `{"events":[{"event":"status","data":"{…}"},{"event":"message","id":"…","data":"{…}"},…],"cursor":"<id>"}`
 //! where each `data` is exactly what the stream's event carries, and `cursor`
 //! is the next poll's `after` (the newest id given, or `after` itself).
-//! The first event is always the gateway's current `status`.
+//! The first event is always the gateway's current `status`. `wait=<ms>`
+//! waits at most that long instead (`wait=0`: answer at once, as a client's
+//! first poll does, to show the reader Live without waiting for news).
 
 use crate::error::ApiError;
 use crate::extract::last_event_id;
@@ -48,6 +50,20 @@ pub async fn poll(
     if let Some(after) = query.remove("after") {
         query.insert("last_event_id".into(), after);
     }
+    let wait = match query.remove("wait") {
+        None => hub.config.poll_wait,
+        Some(ms) => match ms.parse::<u64>() {
+            Ok(ms) => hub
+                .config
+                .poll_wait
+                .min(std::time::Duration::from_millis(ms)),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "wait={ms:?} is not a number of milliseconds"
+                )))
+            }
+        },
+    };
     let after = last_event_id(&headers, &query)?;
     let subscription = hub.subscribe(&listen, after)?;
     let mut live = subscription.live;
@@ -64,7 +80,7 @@ pub async fn poll(
     // Only the opening `retry:` and `status`: nothing yet, so wait for news.
     let waited = events.len() <= 1;
     if waited {
-        let deadline = tokio::time::Instant::now() + hub.config.poll_wait;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let next = tokio::select! {
                 _ = hub.shutdown.cancelled() => break,
@@ -72,7 +88,9 @@ pub async fn poll(
                 next = live.recv() => next,
             };
             match next {
-                Ok(frame) if is_heartbeat(&frame.bytes) => continue,
+                // The stream's heartbeat ends a waiting poll: its return is
+                // the sign of life, as often as a stream's would be.
+                Ok(frame) if is_heartbeat(&frame.bytes) => break,
                 Ok(frame) if frame.id.is_some_and(|id| id <= cursor) => continue,
                 Ok(frame) => {
                     cursor = cursor.max(frame.id.unwrap_or(0));

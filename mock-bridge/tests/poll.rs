@@ -26,7 +26,15 @@ fn names(answer: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_poll_answers_with_what_follows_its_cursor() {
-    let bridge = start(&["--poll-wait", "0.3", "--history-per-channel", "3"]).await;
+    let bridge = start(&[
+        "--poll-wait",
+        "0.3",
+        "--history-per-channel",
+        "3",
+        "--heartbeat-interval",
+        "30",
+    ])
+    .await;
     let first = inject(&bridge, "general", "one").await;
     let second = inject(&bridge, "design", "two").await;
     // Behind: the replay, at once, in id order, after the status.
@@ -47,6 +55,12 @@ async fn a_poll_answers_with_what_follows_its_cursor() {
     );
     assert_eq!(names(&quiet), ["status"]);
     assert_eq!(quiet["cursor"], second.as_str());
+    // A first poll (`wait=0`) answers at once, with the status.
+    let began = Instant::now();
+    let (_, opening) = poll(&bridge, &format!("channels=general&after={second}&wait=0")).await;
+    assert!(began.elapsed() < Duration::from_millis(250), "it waited");
+    assert_eq!(names(&opening), ["status"]);
+    assert_eq!(poll(&bridge, "channels=general&wait=soon").await.0, 400);
     // Too far behind (3 retained): resync.
     for n in 0..4 {
         inject(&bridge, "general", &format!("more {n}")).await;
@@ -55,6 +69,24 @@ async fn a_poll_answers_with_what_follows_its_cursor() {
     assert_eq!(names(&behind), ["status", "resync"]);
     let (status, _) = poll(&bridge, "channels=bad%20name").await;
     assert_eq!(status, 400);
+}
+
+/// A waiting poll also returns at the stream's heartbeat: a client polls
+/// about as often as a stream would show a sign of life, and its watchdog
+/// (sized by the advertised heartbeat interval) holds on either transport.
+#[tokio::test]
+async fn a_waiting_poll_returns_at_the_streams_heartbeat() {
+    let bridge = start(&["--poll-wait", "20", "--heartbeat-interval", "0.2"]).await;
+    let last = inject(&bridge, "general", "before").await;
+    let began = Instant::now();
+    let (_, answer) = poll(&bridge, &format!("channels=general&after={last}")).await;
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "it waited {:?}",
+        began.elapsed()
+    );
+    assert_eq!(names(&answer)[0], "status");
+    assert_eq!(answer["cursor"], last.as_str());
 }
 
 #[tokio::test]

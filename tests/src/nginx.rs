@@ -1,6 +1,8 @@
 //! A real nginx (Debian's `nginx-light`) in front of a test's bridge, running
-//! the repository's own `deploy/nginx.conf`: as it is (HTTP/1.1), or with
-//! TLS and HTTP/2 on its listener (a certificate made for the test).
+//! the repository's own `deploy/nginx.conf`: as it is (HTTP/1.1), with TLS
+//! and HTTP/2 on its listener (a certificate made for the test), or as a
+//! middlebox that buffers responses (and ignores `X-Accel-Buffering`), which
+//! a test can turn on and off while it runs.
 
 use crate::{free_port, wait_until, workspace_root, Error};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,10 @@ pub enum Listener {
     /// TLS with HTTP/2 (`listen … ssl http2`), the browser multiplexing every
     /// request and stream of the origin over one connection.
     Http2,
+    /// HTTP/1.1 through a proxy that buffers whole responses, as some
+    /// corporate proxies and antivirus do: a stream opens, and then nothing
+    /// of it arrives.
+    Buffering,
 }
 
 /// An nginx process; stopped on drop.
@@ -23,7 +29,16 @@ pub struct Nginx {
     pub listener: Listener,
     child: Child,
     dir: PathBuf,
+    /// The site as shipped (with this test's addresses), and as buffering.
+    friendly: String,
+    buffering: String,
 }
+
+/// What turns the shipped location into a buffering middlebox: it buffers
+/// whatever the bridge's `X-Accel-Buffering: no` says, and compresses event
+/// streams, which holds their bytes back until a compressed block fills (an
+/// SSE-unaware compressing proxy, the commonest way streams stall).
+const BUFFERING: &str = "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;\n        gzip on;\n        gzip_min_length 0;\n        gzip_types text/event-stream application/json;";
 
 impl Nginx {
     /// Starts nginx with `deploy/nginx.conf` in front of the bridge on
@@ -37,7 +52,7 @@ impl Nginx {
             .map_err(|e| format!("deploy/nginx.conf: {e}"))?;
         let dist = workspace_root().join("dist");
         let listen = match listener {
-            Listener::Http1 => format!("listen 127.0.0.1:{port};"),
+            Listener::Http1 | Listener::Buffering => format!("listen 127.0.0.1:{port};"),
             Listener::Http2 => {
                 make_certificate(&dir)?;
                 format!(
@@ -57,7 +72,12 @@ impl Nginx {
             "root /srv/discussion-panel/dist;",
             &format!("root {};", dist.display()),
         )?;
-        std::fs::write(dir.join("site.conf"), site).map_err(|e| e.to_string())?;
+        let buffering = replace_once(&site, "proxy_buffering off;", BUFFERING)?;
+        let first = match listener {
+            Listener::Buffering => &buffering,
+            _ => &site,
+        };
+        std::fs::write(dir.join("site.conf"), first).map_err(|e| e.to_string())?;
         let main = format!(
             "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
              events {{ worker_connections 256; }}\n\
@@ -83,6 +103,8 @@ impl Nginx {
             listener,
             child,
             dir,
+            friendly: site,
+            buffering,
         };
         wait_until(Duration::from_secs(10), "nginx to listen", || async {
             std::net::TcpStream::connect(("127.0.0.1", port))
@@ -94,10 +116,40 @@ impl Nginx {
         Ok(nginx)
     }
 
+    /// Makes the proxy buffer (or stop buffering) from its next requests
+    /// on: the site is rewritten and nginx reloads it (`SIGHUP`); streams
+    /// already open stay as they were.
+    pub async fn set_buffering(&self, buffering: bool) -> Result<(), Error> {
+        let site = if buffering {
+            &self.buffering
+        } else {
+            &self.friendly
+        };
+        std::fs::write(self.dir.join("site.conf"), site).map_err(|e| e.to_string())?;
+        // Reloaded once its log says so (the new workers took over).
+        let log = self.dir.join("error.log");
+        let count = || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.matches("start worker process").count()
+        };
+        let before = count();
+        let reloaded = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .map_err(|e| format!("signalling nginx: {e}"))?;
+        if !reloaded.success() {
+            return Err(format!("nginx did not take the reload ({reloaded})"));
+        }
+        wait_until(Duration::from_secs(10), "nginx to reload", || async {
+            (count() > before).then_some(())
+        })
+        .await
+    }
+
     /// The page's origin through the proxy.
     pub fn origin(&self) -> String {
         match self.listener {
-            Listener::Http1 => format!("http://127.0.0.1:{}", self.port),
+            Listener::Http1 | Listener::Buffering => format!("http://127.0.0.1:{}", self.port),
             Listener::Http2 => format!("https://127.0.0.1:{}", self.port),
         }
     }

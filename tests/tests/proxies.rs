@@ -108,3 +108,162 @@ async fn over_http2_ten_tabs_with_a_stream_each_are_all_live() -> Result<(), Err
     }
     Ok(())
 }
+
+/// The panel's transport, as its root says (`data-transport`), and whether
+/// the "via polling" hint shows.
+async fn transport(browser: &Browser) -> Option<(String, bool)> {
+    let value = (browser.client)
+        .execute(
+            "const p = document.querySelector('.discussion-panel');
+             const hint = document.querySelector('.dp-transport');
+             return [p && p.getAttribute('data-transport'), !!hint && !hint.hidden];",
+            vec![],
+        )
+        .await
+        .ok()?;
+    serde_json::from_value::<(Option<String>, bool)>(value)
+        .ok()
+        .map(|(t, hint)| (t.unwrap_or_default(), hint))
+}
+
+/// Waits until the panel is Live on `expected` (`eventsource` or `polling`).
+async fn live_on(browser: &Browser, expected: &str, what: &str) -> Result<(), Error> {
+    wait_until(SOON, what, || async {
+        let (label, _) = read(browser).await?;
+        let (transport, hint) = transport(browser).await?;
+        (label == "live" && transport == expected && hint == (expected == "polling")).then_some(())
+    })
+    .await
+}
+
+/// Short deadlines: a stream that delivers nothing for 1.5 s is suspect,
+/// and while polling the panel tries a stream again every 3 s.
+const FALLBACK: &str = "first_byte_ms=1500&probe_ms=3000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_buffering_proxy_the_panel_polls_replies_and_remembers_it() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Buffering).await?;
+    let browser = Browser::start().await?;
+    let page = format!(
+        "{}/?channel=general&author=ann&{FAST}&{FALLBACK}",
+        nginx.origin()
+    );
+    let began = std::time::Instant::now();
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(
+        &browser,
+        "polling",
+        "Live by polling behind the buffering proxy",
+    )
+    .await
+    .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    let to_live = began.elapsed();
+    let id = bridge
+        .inject("general", "bob", "through the buffer")
+        .await?;
+    live_with(&browser, Some(&id), "a message by polling").await?;
+    e2e::browser::type_reply(&browser.client, "a reply while polling").await?;
+    wait_until(SOON, "the reply stored once and shown once", || async {
+        let stored = bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let mine: Vec<_> = (stored.iter())
+            .filter(|m| m.content == "a reply while polling")
+            .collect();
+        let (_, ids) = read(&browser).await?;
+        let shown = ids
+            .iter()
+            .filter(|i| mine.first().is_some_and(|m| &m.id == *i))
+            .count();
+        (mine.len() == 1 && shown == 1).then_some(())
+    })
+    .await?;
+    // The next page load polls from the start: no stream is opened for it
+    // (the browser remembers the choice), and it is Live at once.
+    let streams = bridge.connections_opened().await?;
+    let began = std::time::Instant::now();
+    (browser.client.refresh().await).map_err(|e| e.to_string())?;
+    live_on(&browser, "polling", "Live by polling after a reload").await?;
+    let again = began.elapsed();
+    let opened = bridge.connections_opened().await? - streams;
+    ensure(opened == 0, || {
+        format!("{opened} streams opened after the reload; the choice was remembered")
+    })?;
+    // A second tab shares the first's polling: it holds nothing of its own,
+    // and a message reaches both.
+    let first = browser.client.window().await.map_err(|e| e.to_string())?;
+    let second = (browser.client.new_window(true).await).map_err(|e| e.to_string())?;
+    (browser.client.switch_to_window(second.handle.clone()).await).map_err(|e| e.to_string())?;
+    (browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    live_on(&browser, "polling", "the second tab, Live by polling").await?;
+    let role = (browser.client)
+        .execute(
+            "return document.documentElement.getAttribute('data-discussion-stream');",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(role != "holder", || format!("the second tab is the {role}"))?;
+    let id = bridge.inject("general", "bob", "to both tabs").await?;
+    live_with(&browser, Some(&id), "the message in the second tab").await?;
+    (browser.client.switch_to_window(first).await).map_err(|e| e.to_string())?;
+    live_with(&browser, Some(&id), "the message in the first tab").await?;
+    println!(
+        "buffering proxy: Live by polling {} ms after the page's load (the first time, two 1.5 s first-byte deadlines), {} ms after a reload (remembered)",
+        to_live.as_millis(),
+        again.as_millis()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_starts_then_stops_buffering_moves_the_panel_and_back_losing_nothing(
+) -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Http1).await?;
+    let browser = Browser::start().await?;
+    let page = format!("{}/?channel=general&{FAST}&{FALLBACK}", nginx.origin());
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "eventsource", "Live on the EventSource").await?;
+    // A message every 100 ms throughout.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let publisher = {
+        let (stop, api) = (stop.clone(), bridge.api.clone());
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                if let Ok(id) = api.inject("general", "bob", &format!("m{n}")).await {
+                    ids.push(id);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            ids
+        })
+    };
+    // The proxy starts buffering; the panel's stream is cut and comes back
+    // through it, delivering nothing: the panel moves to polling.
+    nginx.set_buffering(true).await?;
+    bridge.disconnect(None).await?;
+    live_on(&browser, "polling", "moved to polling")
+        .await
+        .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    // It stops buffering: a trial stream gets through, and the panel is back.
+    nginx.set_buffering(false).await?;
+    live_on(&browser, "eventsource", "back on the EventSource").await?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let published = publisher.await.map_err(|e| e.to_string())?;
+    let last = published.last().cloned().unwrap_or_default();
+    live_with(&browser, Some(&last), "the last message").await?;
+    let (_, shown) = read(&browser).await.ok_or("the page is unreadable")?;
+    let from = published
+        .iter()
+        .position(|id| shown.contains(id))
+        .unwrap_or(0);
+    e2e::panel::exactly_once_in_order(&shown, &published[from..])?;
+    println!(
+        "buffering on and off: {} messages published across both switches, each shown exactly once, in order",
+        published.len()
+    );
+    Ok(())
+}

@@ -35,7 +35,7 @@ pub use message::{is_valid_channel, Message, MessageId, Reaction};
 pub use options::Options;
 pub use protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, StreamId, Target, Timer,
-    ViewState,
+    Transport, ViewState,
 };
 pub use wire::{
     check_history_size, decode, decode_at, decode_history, error_sentence, post_answer,

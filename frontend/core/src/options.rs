@@ -35,6 +35,15 @@ pub struct Options {
     /// Whom replies are from, for a bridge without sign-in (local
     /// development); with a token, the bridge takes the token's user.
     pub author: String,
+    /// An EventSource that delivers nothing this long after it was asked
+    /// for is suspect (4 s; the bridge's first event comes at once): a proxy
+    /// may be buffering it. Twice in a row, the panel polls instead.
+    pub first_byte_ms: u64,
+    /// While polling, how often the panel tries an EventSource again (5 min).
+    pub probe_ms: u64,
+    /// Start on long polling (off): for a host that knows its proxy buffers.
+    /// The panel also switches by itself, and remembers it per browser.
+    pub polling: bool,
 }
 
 impl Default for Options {
@@ -52,6 +61,9 @@ impl Default for Options {
             share_across_tabs: true,
             with_credentials: false,
             author: String::new(),
+            first_byte_ms: 4_000,
+            probe_ms: 300_000,
+            polling: false,
         }
     }
 }
@@ -137,6 +149,9 @@ impl Options {
             "max_messages" => self.max_messages = number(1, 100_000)? as usize,
             "share_across_tabs" => self.share_across_tabs = flag(name, value)?,
             "with_credentials" => self.with_credentials = flag(name, value)?,
+            "first_byte_ms" => self.first_byte_ms = number(100, 600_000)?,
+            "probe_ms" => self.probe_ms = number(1_000, 86_400_000)?,
+            "polling" => self.polling = flag(name, value)?,
             "author" => {
                 let author = value.trim();
                 if author.chars().count() > 100 {
@@ -150,7 +165,7 @@ impl Options {
     }
 
     /// Knob names `set` accepts, in `snake_case`.
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 15] = [
         "watchdog_factor",
         "initial_watchdog_ms",
         "backoff_base_ms",
@@ -163,6 +178,9 @@ impl Options {
         "share_across_tabs",
         "with_credentials",
         "author",
+        "first_byte_ms",
+        "probe_ms",
+        "polling",
     ];
 }
 
@@ -248,12 +266,11 @@ mod tests {
             .unwrap_err()
             .contains("unknown option"));
         for name in Options::NAMES {
-            let value = if name == "share_across_tabs" || name == "with_credentials" {
-                "off"
-            } else if name == "author" {
-                "Ann"
-            } else {
-                "100"
+            let value = match name {
+                "share_across_tabs" | "with_credentials" | "polling" => "off",
+                "author" => "Ann",
+                "probe_ms" => "60000",
+                _ => "100",
             };
             assert!(Options::default().set(name, value).is_ok(), "{name}");
         }

@@ -33,6 +33,10 @@ pub enum Timer {
     HistoryRetry,
     /// Ends the wait before retrying a failed post of a reply.
     PostRetry,
+    /// An EventSource that has delivered nothing yet is suspect past it.
+    FirstByte,
+    /// On polling: time to try the EventSource again.
+    Probe,
 }
 
 /// A reply, or an edit or deletion of one of the reader's messages, not
@@ -135,6 +139,28 @@ pub struct ViewState {
     pub stopped: bool,
     /// A sentence for the reader when stopped, saying what went wrong.
     pub error: Option<String>,
+    /// How the panel reaches the bridge.
+    pub transport: Transport,
+}
+
+/// How the panel's stream is carried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// The browser's `EventSource`.
+    #[default]
+    EventSource,
+    /// Long polling (`GET /api/poll`), for a proxy that buffers streams.
+    Polling,
+}
+
+impl Transport {
+    /// Its name, as the host hears it and the choice is remembered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::EventSource => "eventsource",
+            Transport::Polling => "polling",
+        }
+    }
 }
 
 /// Something that happened, as the glue reports it.
@@ -201,6 +227,13 @@ pub enum Event {
     /// cache, or resumed after a freeze. Throttled timers may be late, and a
     /// panel that stopped meanwhile tries again.
     PageVisible,
+    /// The stream the panel relies on is carried this way now (a shared
+    /// stream's holder switched): no reopening, only what the panel shows,
+    /// and, on polling, a trial stream now and then.
+    Transport(Transport),
+    /// A trial EventSource (`Command::Probe`) delivered (`true`), or did
+    /// not within the first-byte deadline (`false`); the glue closed it.
+    ProbeDone(bool),
     /// The panel is going away.
     Unmount,
 }
@@ -271,6 +304,17 @@ pub enum Command {
     /// The panel stopped because its sign-in expired: tell the host, which
     /// can refresh the token before the reader (or the host) retries.
     AuthExpired,
+    /// Carry the streams from now on this way (before the next
+    /// `OpenStream`), and remember the choice for the next page load.
+    UseTransport(Transport),
+    /// Open a trial EventSource (while on polling) resuming after
+    /// `last_event_id`, and answer `ProbeDone` once it delivers an event or
+    /// fails to within `first_byte_ms`; then close it. Its events are not
+    /// the engine's: the stream that follows a success replays them.
+    Probe {
+        last_event_id: Option<MessageId>,
+        first_byte_ms: u64,
+    },
     /// The connection's view state changed.
     ShowStatus(ViewState),
     /// A line for the console, for whoever debugs the connection.

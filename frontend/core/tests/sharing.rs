@@ -883,6 +883,8 @@ impl World {
                 | Command::AuthExpired
                 | Command::PostMessage { .. }
                 | Command::ChangeMessage { .. }
+                | Command::UseTransport(_)
+                | Command::Probe { .. }
                 | Command::FetchOlder { .. }
                 | Command::ShowOutbox
                 | Command::EditDraft(_)

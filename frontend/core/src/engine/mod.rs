@@ -23,7 +23,7 @@ use crate::message::{Message, MessageId};
 use crate::options::Options;
 use crate::protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Target,
-    Timer, ViewState,
+    Timer, Transport, ViewState,
 };
 use crate::store::MessageStore;
 use crate::vecmap::VecMap;
@@ -111,6 +111,14 @@ pub struct Engine {
     /// The bridge has nothing older than what is held.
     older_done: bool,
     next_older: RequestId,
+    /// How the streams are carried.
+    transport: Transport,
+    /// The current EventSource has delivered nothing yet.
+    awaiting_first: bool,
+    /// EventSources in a row that delivered nothing within `first_byte_ms`.
+    suspect: u32,
+    /// A trial EventSource is out (while polling).
+    probing: bool,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -141,6 +149,10 @@ impl Engine {
             older: None,
             older_done: false,
             next_older: 0,
+            transport: Transport::EventSource,
+            awaiting_first: false,
+            suspect: 0,
+            probing: false,
         }
     }
 
@@ -213,9 +225,27 @@ impl Engine {
             }
             (_, Event::OlderFailed(request)) if self.older == Some(request) => self.older = None,
             (_, Event::OlderLoaded(..) | Event::OlderFailed(_)) => {}
-            (Phase::Idle, Event::Mount) => self.start_loading(&mut out),
+            (Phase::Idle, Event::Mount) => {
+                if self.options.polling {
+                    self.transport = Transport::Polling;
+                    self.arm(Timer::Probe, self.options.probe_ms, now, &mut out);
+                }
+                out.push(Command::UseTransport(self.transport));
+                self.start_loading(&mut out)
+            }
+            (_, Event::ProbeDone(delivered)) => self.probe_done(delivered, now, &mut out),
+            (_, Event::Transport(transport)) if transport != self.transport => {
+                self.transport = transport;
+                match transport {
+                    Transport::Polling => {
+                        self.arm(Timer::Probe, self.options.probe_ms, now, &mut out)
+                    }
+                    Transport::EventSource => self.cancel(Timer::Probe, &mut out),
+                }
+            }
+            (_, Event::Transport(_)) => {}
             (Phase::Idle, _) => return out,
-            (Phase::Stopped, Event::RetryPressed) => self.restart(&mut out),
+            (Phase::Stopped, Event::RetryPressed) => self.restart(now, &mut out),
             // The reader is back (the page visible again, restored from the
             // back/forward cache, resumed after a freeze, online again): a
             // panel that gave up while they were away tries again, once per
@@ -223,7 +253,7 @@ impl Engine {
             // what only the host or a new link can mend.
             (Phase::Stopped, Event::Online | Event::PageVisible) if self.comes_back() => {
                 out.push(Command::Log("the page is back: trying again".into()));
-                self.restart(&mut out)
+                self.restart(now, &mut out)
             }
             (Phase::Stopped, _) => return out,
             (Phase::Waiting, Event::RetryPressed | Event::Online) => {
@@ -237,10 +267,12 @@ impl Engine {
             }
             (_, Event::StreamMoved(stream)) if self.is_current(stream) => self.stream_moved(now),
             (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
-                self.last_activity = now;
+                self.delivered(now, &mut out);
                 self.received(incoming, now, &mut out);
             }
-            (_, Event::Undecodable(stream)) if self.is_current(stream) => self.last_activity = now,
+            (_, Event::Undecodable(stream)) if self.is_current(stream) => {
+                self.delivered(now, &mut out)
+            }
             (_, Event::TimerFired(timer)) => self.timer_fired(timer, now, random, &mut out),
             (_, Event::HistoryLoaded(request, messages)) => {
                 self.history_loaded(request, messages, now, &mut out)
@@ -280,6 +312,7 @@ impl Engine {
             label,
             stopped,
             error: if stopped { self.error.clone() } else { None },
+            transport: self.transport,
         }
     }
 
@@ -334,6 +367,9 @@ impl Engine {
             self.mark_gap();
         }
         self.cancel(Timer::Watchdog, out);
+        if std::mem::take(&mut self.awaiting_first) {
+            self.cancel(Timer::FirstByte, out);
+        }
         self.gateway = Gateway::Unknown;
     }
 
@@ -355,11 +391,14 @@ impl Engine {
             && crate::message::is_valid_channel(&self.channel)
     }
 
-    fn restart(&mut self, out: &mut Out) {
+    fn restart(&mut self, now: u64, out: &mut Out) {
         out.push(Command::Log("restarting: history, then the stream".into()));
         self.failures = 0;
         self.history.reset_failures();
         self.error = None;
+        if self.transport == Transport::Polling {
+            self.arm(Timer::Probe, self.options.probe_ms, now, out);
+        }
         self.start_loading(out);
     }
 
@@ -380,6 +419,82 @@ impl Engine {
         self.last_activity = now;
         let deadline = self.watchdog_ms();
         self.arm(Timer::Watchdog, deadline, now, out);
+        // An EventSource has a short while to deliver its first event (the
+        // bridge sends one at once): past it, a proxy may be buffering it.
+        self.awaiting_first = self.transport == Transport::EventSource;
+        if self.awaiting_first {
+            self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
+        }
+    }
+
+    /// The stream showed a sign of life: no longer suspect.
+    fn delivered(&mut self, now: u64, out: &mut Out) {
+        self.last_activity = now;
+        if std::mem::take(&mut self.awaiting_first) {
+            self.suspect = 0;
+            self.cancel(Timer::FirstByte, out);
+        }
+    }
+
+    /// An EventSource delivered nothing within `first_byte_ms`: replaced
+    /// (as a silent stream is), and the second time in a row, replaced by
+    /// long polling, which a buffering proxy cannot hold back.
+    fn first_byte_missed(&mut self, now: u64, random: f64, out: &mut Out) {
+        let Some(stream) = self.phase.stream().filter(|_| self.awaiting_first) else {
+            return;
+        };
+        self.awaiting_first = false;
+        self.cancel(Timer::FirstByte, out);
+        self.suspect += 1;
+        out.push(Command::StreamSilent(stream));
+        if self.suspect < 2 {
+            out.push(Command::Log(format!(
+                "the stream delivered nothing in {} ms: a proxy may be buffering it; trying again",
+                self.options.first_byte_ms
+            )));
+            if !self.attempt_ended(Ending::Silent, out) {
+                self.back_off(now, random, out);
+            }
+            return;
+        }
+        out.push(Command::Log(
+            "the stream delivered nothing twice: switching to long polling".into(),
+        ));
+        self.switch_transport(Transport::Polling, now, out);
+    }
+
+    /// Carries the streams the other way from now on: the current one is
+    /// replaced at once (the cursor makes the new one continue it).
+    fn switch_transport(&mut self, transport: Transport, now: u64, out: &mut Out) {
+        self.transport = transport;
+        self.suspect = 0;
+        out.push(Command::UseTransport(transport));
+        if self.phase.stream().is_some() || self.phase == Phase::Waiting {
+            self.mark_gap();
+            self.close_stream(out);
+            self.open_stream(now, out);
+        }
+        if transport == Transport::Polling {
+            self.arm(Timer::Probe, self.options.probe_ms, now, out);
+        } else {
+            self.cancel(Timer::Probe, out);
+        }
+    }
+
+    /// A trial EventSource came back: one that delivered means streams get
+    /// through again; otherwise the panel keeps polling and tries later.
+    fn probe_done(&mut self, delivered: bool, now: u64, out: &mut Out) {
+        if !std::mem::take(&mut self.probing) || self.transport != Transport::Polling {
+            return;
+        }
+        if delivered && !matches!(self.phase, Phase::Stopped | Phase::Idle) {
+            out.push(Command::Log(
+                "a trial stream delivered: back to the EventSource".into(),
+            ));
+            self.switch_transport(Transport::EventSource, now, out);
+        } else {
+            self.arm(Timer::Probe, self.options.probe_ms, now, out);
+        }
     }
 
     /// Every open is followed by a catch-up from the last point known complete.
@@ -551,6 +666,15 @@ impl Engine {
             Timer::Backoff => {}
             Timer::HistoryRetry => out.extend(self.history.retry(&self.options)),
             Timer::PostRetry => self.outbox.retry_due(),
+            Timer::FirstByte => self.first_byte_missed(now, random, out),
+            Timer::Probe if self.transport == Transport::Polling && !self.probing => {
+                self.probing = true;
+                out.push(Command::Probe {
+                    last_event_id: self.store.newest_id(),
+                    first_byte_ms: self.options.first_byte_ms,
+                });
+            }
+            Timer::Probe => {}
         }
     }
 
@@ -562,6 +686,11 @@ impl Engine {
         let silent_for = now.saturating_sub(self.last_activity);
         if silent_for < deadline {
             return self.arm(Timer::Watchdog, deadline - silent_for, now, out);
+        }
+        // Never a sign of life since it was asked for: a stream a proxy may
+        // be buffering (the watchdog came before the first-byte deadline).
+        if self.awaiting_first {
+            return self.first_byte_missed(now, random, out);
         }
         out.push(Command::Log(format!(
             "no sign of life for {silent_for} ms (deadline {deadline} ms): replacing the stream"
@@ -610,9 +739,16 @@ impl Engine {
     /// thing once Live again.
     fn release(&mut self, out: &mut Out) {
         self.close_stream(out);
-        for timer in [Timer::Backoff, Timer::HistoryRetry, Timer::PostRetry] {
+        for timer in [
+            Timer::Backoff,
+            Timer::HistoryRetry,
+            Timer::PostRetry,
+            Timer::Probe,
+            Timer::FirstByte,
+        ] {
             self.cancel(timer, out);
         }
+        self.probing = false;
         self.history.abandon();
         // A post under way is let go (a stored one is still found by its
         // echo); the reply goes again, with the same client id, once Live.

@@ -9,7 +9,7 @@
 
 use super::*;
 use crate::message::{Deletion, Reaction, ReactionChange};
-use crate::protocol::{RequestId, Target};
+use crate::protocol::{RequestId, Target, Transport};
 use crate::store::message as plain_message;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +49,8 @@ enum Action {
     EditOwn(u8),
     /// The reader deletes one of their own messages.
     DeleteOwn(u8),
+    /// A trial EventSource, if one is out, delivers (or not).
+    AnswerProbe(bool),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -75,6 +77,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (any::<u8>(), any::<u8>()).prop_map(|(m, r)| Action::React(m, r)),
         2 => any::<u8>().prop_map(Action::EditOwn),
         1 => any::<u8>().prop_map(Action::DeleteOwn),
+        1 => any::<bool>().prop_map(Action::AnswerProbe),
     ]
 }
 
@@ -124,6 +127,10 @@ struct World {
     deleted: BTreeSet<u64>,
     /// How many reloads the engine announced.
     discontinuities: usize,
+    /// The transports the engine chose, in order.
+    transports: Vec<Transport>,
+    /// A trial EventSource is out.
+    probing: bool,
 }
 
 impl World {
@@ -160,6 +167,8 @@ impl World {
             state: BTreeMap::new(),
             deleted: BTreeSet::new(),
             discontinuities: 0,
+            transports: Vec::new(),
+            probing: false,
         }
     }
 
@@ -431,6 +440,9 @@ impl World {
                     prop_assert!(self.engine.view().stopped, "auth expired without stopping");
                 }
                 Command::Discontinuity => self.discontinuities += 1,
+                Command::UseTransport(transport) => self.transports.push(transport),
+                // A new trial replaces one still out (the glue holds one).
+                Command::Probe { .. } => self.probing = true,
                 Command::Deleted(ids) => {
                     for id in ids {
                         prop_assert!(self.deleted.contains(&id.0), "{} is not deleted", id);
@@ -499,6 +511,11 @@ impl World {
             Action::Edit(_) | Action::Delete(_) | Action::React(..) => self.change(action)?,
             Action::EditOwn(pick) => self.change_own(pick, false)?,
             Action::DeleteOwn(pick) => self.change_own(pick, true)?,
+            Action::AnswerProbe(delivered) => {
+                if std::mem::take(&mut self.probing) {
+                    self.feed(Event::ProbeDone(delivered))?;
+                }
+            }
             Action::OpenPending => {
                 if let Some((id, false)) = current {
                     let stream = self.stream.as_mut().unwrap();

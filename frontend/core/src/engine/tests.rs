@@ -825,3 +825,112 @@ fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
     h.step(Event::Received(stream, Incoming::Message(message(31))));
     assert_eq!(h.ids().last(), Some(&31));
 }
+
+/// A proxy that buffers the stream: it opens (200), and nothing arrives.
+/// The first such stream is replaced as a silent one; the second in a row
+/// makes the panel poll, which goes Live like a stream, and a trial stream
+/// later that delivers brings it back to the EventSource, continuing from
+/// the same cursor.
+#[test]
+fn a_buffered_stream_twice_in_a_row_switches_to_polling_and_a_trial_brings_it_back() {
+    let mut h = Harness::new();
+    let mount = h.step(Event::Mount);
+    assert!(mount.contains(&Command::UseTransport(Transport::EventSource)));
+    let request = fetch_request(&mount).unwrap();
+    let first = opened_stream(&h.step(Event::HistoryLoaded(request, vec![message(5)]))).unwrap();
+    h.after(10, Event::StreamOpened(first));
+    // Nothing within the first-byte deadline (4 s, before the 9 s watchdog).
+    let commands = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+    assert!(commands.contains(&Command::StreamSilent(first)));
+    assert!(commands.contains(&Command::CloseStream(first)));
+    assert_eq!(
+        h.engine.view().transport,
+        Transport::EventSource,
+        "once is not enough"
+    );
+    let second = opened_stream(&h.after(200, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.after(10, Event::StreamOpened(second));
+    let commands = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+    assert!(commands.contains(&Command::UseTransport(Transport::Polling)));
+    assert!(commands.contains(&Command::CloseStream(second)));
+    let poll = opened_stream(&commands).expect("polling opens at once, no backoff");
+    assert_eq!(
+        commands.iter().find_map(|c| match c {
+            Command::OpenStream { last_event_id, .. } => *last_event_id,
+            _ => None,
+        }),
+        Some(MessageId(5)),
+        "the poll continues from the cursor"
+    );
+    assert!(commands.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
+    // Polling: no first-byte deadline (a poll may wait for news); Live as a stream.
+    h.after(10, Event::StreamOpened(poll));
+    h.step(status(poll, Gateway::Connected, Some(1_000)));
+    assert_eq!(h.label(), Label::Live);
+    assert_eq!(h.engine.view().transport, Transport::Polling);
+    // Five minutes on: a trial stream, from the cursor.
+    h.step(Event::Received(poll, Incoming::Message(message(6))));
+    let commands = h.after(300_000, Event::TimerFired(Timer::Probe));
+    assert!(commands.contains(&Command::Probe {
+        last_event_id: Some(MessageId(6)),
+        first_byte_ms: 4_000
+    }));
+    // It fails: still polling, another trial later.
+    let commands = h.step(Event::ProbeDone(false));
+    assert!(commands.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
+    assert_eq!(h.engine.view().transport, Transport::Polling);
+    // The next delivers: back to the EventSource, at once, from the cursor.
+    h.after(300_000, Event::TimerFired(Timer::Probe));
+    let commands = h.step(Event::ProbeDone(true));
+    assert!(commands.contains(&Command::UseTransport(Transport::EventSource)));
+    assert!(commands.contains(&Command::CloseStream(poll)));
+    let back = opened_stream(&commands).unwrap();
+    assert!(commands.contains(&Command::ArmTimer(Timer::FirstByte, 4_000)));
+    // It delivers: no longer suspect, the deadline is off.
+    h.after(10, Event::StreamOpened(back));
+    let commands = h.step(status(back, Gateway::Connected, Some(1_000)));
+    assert!(commands.contains(&Command::CancelTimer(Timer::FirstByte)));
+    assert_eq!(h.label(), Label::Live);
+    // A late answer of a trial no longer out changes nothing.
+    assert!(h.step(Event::ProbeDone(true)).is_empty());
+}
+
+/// One slow first byte between good streams is no reason to poll: only two
+/// in a row are.
+#[test]
+fn a_stream_that_delivers_clears_the_suspicion() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    h.step(Event::StreamError(stream, ReadyState::Closed));
+    let next = opened_stream(&h.after(200, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.step(Event::StreamOpened(next));
+    let missed = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+    let third = h.after(400, Event::TimerFired(Timer::Backoff));
+    let third = opened_stream(&third).unwrap_or_else(|| panic!("{missed:?} {third:?}"));
+    h.step(Event::StreamOpened(third));
+    h.step(status(third, Gateway::Connected, Some(1_000)));
+    // It lives past the stability window (the failures before are forgotten).
+    h.after(6_000, Event::Received(third, Incoming::Heartbeat));
+    h.step(Event::StreamError(third, ReadyState::Closed));
+    let fourth = opened_stream(&h.after(400, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.step(Event::StreamOpened(fourth));
+    let commands = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+    assert!(
+        !commands.contains(&Command::UseTransport(Transport::Polling)),
+        "{commands:?}"
+    );
+    // Started on polling (the remembered choice): no deadline, a probe armed;
+    // unmounting releases it.
+    let mut polling = Engine::new(
+        "general",
+        Options {
+            polling: true,
+            ..options()
+        },
+    );
+    let commands = polling.handle(Event::Mount, 0, 0.5);
+    assert!(commands.contains(&Command::UseTransport(Transport::Polling)));
+    assert!(commands.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
+    let commands = polling.handle(Event::Unmount, 1, 0.5);
+    assert!(commands.contains(&Command::CancelTimer(Timer::Probe)));
+}
