@@ -82,3 +82,62 @@ async fn coming_back_to_the_page_re_arms_a_panel_that_gave_up() -> Result<(), Er
     let state = s.state().await?;
     exactly_once_in_order(&state.ids, &missed)
 }
+
+/// A tab frozen by the browser (DevTools' page lifecycle state, as Chrome
+/// freezes background tabs and Android does) runs no script, and the panel
+/// lets go of the shared stream as it freezes: messages and an edit posted
+/// meanwhile are shown once it resumes and the reader is back, each message
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_tab_catches_up_when_it_resumes() -> Result<(), Error> {
+    let s = Scenario::start(
+        "a_frozen_tab_catches_up",
+        BridgeOptions::new(e2e::bridge::binary()),
+        &format!("/?channel=general&{FAST}"),
+    )
+    .await?;
+    s.wait_label("live", SOON).await?;
+    let before = s.bridge.inject("general", "a", "before the freeze").await?;
+    s.wait_for(SOON, "the first message", |st| st.ids.contains(&before))
+        .await?;
+    s.browser
+        .cdp(
+            "Page.setWebLifecycleState",
+            serde_json::json!({ "state": "frozen" }),
+        )
+        .await?;
+    let mut missed = vec![before.clone()];
+    for n in 0..3 {
+        missed.push(
+            s.bridge
+                .inject("general", "a", &format!("while frozen {n}"))
+                .await?,
+        );
+    }
+    s.bridge
+        .edit("general", &before, "edited while frozen")
+        .await?;
+    s.browser
+        .cdp(
+            "Page.setWebLifecycleState",
+            serde_json::json!({ "state": "active" }),
+        )
+        .await?;
+    // Resumed, the page is still hidden (a background tab draws nothing, so
+    // its rows wait for the next frame); the reader comes back to it.
+    s.browser
+        .cdp(
+            "Emulation.setFocusEmulationEnabled",
+            serde_json::json!({ "enabled": true }),
+        )
+        .await?;
+    let state = s
+        .wait_for(SOON, "every message after the resume", |st| {
+            st.label() == "live" && missed.iter().all(|id| st.ids.contains(id))
+        })
+        .await?;
+    exactly_once_in_order(&state.ids, &missed)?;
+    s.rows_match_bridge("general", SOON, "the edit made while frozen")
+        .await
+        .map(|_| ())
+}
