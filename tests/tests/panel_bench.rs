@@ -421,3 +421,112 @@ async fn ten_tabs_share_one_stream() -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// Records, in the page, when each message's row appears (epoch ms).
+const WATCH_ROWS: &str = r#"
+window.__seen = {};
+new MutationObserver(() => {
+  const now = Date.now();
+  for (const li of document.querySelectorAll('li[data-message-id]')) {
+    const id = li.getAttribute('data-message-id');
+    if (!(id in window.__seen)) window.__seen[id] = now;
+  }
+}).observe(document.querySelector('.dp-messages'), { childList: true });
+"#;
+
+/// The `p`-th percentile (0..=100) of `values`.
+fn percentile(mut values: Vec<f64>, p: usize) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let at = ((values.len() - 1) * p).div_ceil(100);
+    values[at.min(values.len() - 1)]
+}
+
+/// Message latency (the bridge accepting it → its row in the page) on each
+/// route: straight to the bridge, through the documented nginx over HTTP/1.1
+/// and HTTP/2, and through a buffering nginx, where the panel polls. Also how
+/// long after the page's load the first message shows on each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by scripts/bench.sh"]
+async fn message_latency_by_route() -> Result<(), Error> {
+    use e2e::nginx::{Listener, Nginx};
+    const MESSAGES: usize = 100;
+    let routes = [
+        ("direct", None),
+        ("nginx, HTTP/1.1", Some(Listener::Http1)),
+        ("nginx, TLS + HTTP/2", Some(Listener::Http2)),
+        (
+            "buffering nginx (the panel polls)",
+            Some(Listener::Buffering),
+        ),
+    ];
+    for (route, listener) in routes {
+        let bridge = e2e::bridge::Bridge::start(bridge()).await?;
+        let history = bridge.inject("general", "bench", "already there").await?;
+        let nginx = match listener {
+            Some(listener) => Some(Nginx::start(bridge.port, listener).await?),
+            None => None,
+        };
+        let origin = (nginx.as_ref()).map_or_else(|| bridge.url(""), |n| n.origin());
+        let browser = e2e::browser::Browser::start_with(&["--ignore-certificate-errors"]).await?;
+        // The default deadlines: behind the buffer, two 4 s first-byte waits.
+        let page = format!("{origin}/?channel=general");
+        (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+        // The first message (from history) on screen, from the navigation's start.
+        let first = e2e::wait_until(SOON, "the first message", || async {
+            let script = format!(
+                "const li = document.querySelector('li[data-message-id=\"{history}\"]');
+                 const live = document.querySelector('[data-connection-status=\"live\"]');
+                 return li && live ? performance.now() : null;"
+            );
+            let value = browser.client.execute(&script, vec![]).await.ok()?;
+            value.as_f64()
+        })
+        .await?;
+        // Live on the route's transport (behind the buffer: polling).
+        let polling = listener == Some(Listener::Buffering);
+        e2e::wait_until(SOON, "Live on its transport", || async {
+            let script = "return document.querySelector('.discussion-panel').getAttribute('data-transport');";
+            let transport = browser.client.execute(script, vec![]).await.ok()?;
+            (transport == if polling { "polling" } else { "eventsource" }).then_some(())
+        })
+        .await?;
+        (browser.client.execute(WATCH_ROWS, vec![]).await).map_err(|e| e.to_string())?;
+        let mut sent = Vec::new();
+        for n in 0..MESSAGES {
+            let at = epoch_ms();
+            let id = bridge.inject("general", "bench", &format!("m{n}")).await?;
+            sent.push((id, at));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let last = sent.last().map(|(id, _)| id.clone()).unwrap_or_default();
+        let seen = e2e::wait_until(SOON, "every message", || async {
+            let seen = browser
+                .client
+                .execute("return window.__seen;", vec![])
+                .await
+                .ok()?;
+            seen.get(&last).is_some().then_some(seen)
+        })
+        .await?;
+        let latencies: Vec<f64> = (sent.iter())
+            .filter_map(|(id, at)| Some(seen.get(id)?.as_f64()? - at))
+            .collect();
+        if latencies.len() != MESSAGES {
+            return Err(format!(
+                "{route}: {} of {MESSAGES} messages seen",
+                latencies.len()
+            ));
+        }
+        println!(
+            "| Route: {route}: a message, accepted → shown, p50 / p99 | {:.0} / {:.0} ms | polling ≤ 1 s p99; proxies as direct | {MESSAGES} messages, 50 ms apart |",
+            percentile(latencies.clone(), 50),
+            percentile(latencies, 99)
+        );
+        println!(
+            "| Route: {route}: Live with the first message on screen, from the page's load | {first:.0} ms | polling ≤ 10 s | 1 run, a fresh profile |"
+        );
+        drop(browser);
+        drop(nginx);
+    }
+    Ok(())
+}
