@@ -171,6 +171,7 @@ pub fn open_poller(
             if !open {
                 next.push_str("&wait=0");
             }
+            let began = js_sys::Date::now();
             let controller = web_sys::AbortController::new().ok();
             let signal = controller.as_ref().map(|c| c.signal());
             *aborts.borrow_mut() = controller.clone();
@@ -200,9 +201,17 @@ pub fn open_poller(
                 sleep(POLL_RETRY_MS).await;
                 continue;
             };
-            if !std::mem::replace(&mut open, true) {
+            let first = !std::mem::replace(&mut open, true);
+            if first {
                 on(StreamSignal::Opened);
             }
+            // A bridge that answers a waiting poll at once without moving the
+            // cursor (a `resync` it repeats) would make this loop spin: it
+            // waits a little instead.
+            let spinning = !first
+                && next_cursor
+                    .as_ref()
+                    .is_none_or(|c| Some(c) == cursor.as_ref());
             for (name, data, id) in events {
                 if stopped.get() {
                     return;
@@ -210,6 +219,9 @@ pub fn open_poller(
                 on(StreamSignal::Event(name, data, id));
             }
             cursor = next_cursor.or(cursor);
+            if spinning && js_sys::Date::now() - began < 50.0 {
+                sleep(POLL_RETRY_MS / 4).await;
+            }
         }
     });
     OwnedPoller { stop, abort }

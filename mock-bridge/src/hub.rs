@@ -894,6 +894,12 @@ impl Hub {
             }
             replay.sort_unstable_by_key(Record::id);
             caught_up_to = replay.last().map_or(last, Record::id);
+            // A channel that cannot be replayed is caught up over history:
+            // what it holds now is not the stream's to send again (and a
+            // poll's cursor moves past it, rather than asking again).
+            for name in &behind {
+                caught_up_to = caught_up_to.max(channels[name].log.newest_change().unwrap_or(0));
+            }
             if !behind.is_empty() {
                 let named = matches!(listen, Listen::Many(_)).then_some(&behind[..]);
                 prefix.extend_from_slice(&sse::resync(Resync::HistoryGap, named));

@@ -62,11 +62,18 @@ async fn a_poll_answers_with_what_follows_its_cursor() {
     assert_eq!(names(&opening), ["status"]);
     assert_eq!(poll(&bridge, "channels=general&wait=soon").await.0, 400);
     // Too far behind (3 retained): resync.
+    let mut newest = String::new();
     for n in 0..4 {
-        inject(&bridge, "general", &format!("more {n}")).await;
+        newest = inject(&bridge, "general", &format!("more {n}")).await;
     }
     let (_, behind) = poll(&bridge, &format!("channels=general&after={first}")).await;
     assert_eq!(names(&behind), ["status", "resync"]);
+    // Past the gap: the next poll from its cursor waits for news, rather
+    // than answering `resync` again at once (a client would spin).
+    assert_eq!(behind["cursor"], newest.as_str(), "{behind}");
+    let cursor = behind["cursor"].as_str().unwrap().to_owned();
+    let (_, next) = poll(&bridge, &format!("channels=general&after={cursor}")).await;
+    assert_eq!(names(&next), ["status"]);
     let (status, _) = poll(&bridge, "channels=bad%20name").await;
     assert_eq!(status, 400);
 }

@@ -526,7 +526,29 @@ async fn zombie_forever(
                     .map(|(at, _)| at)
             },
         )
-        .await?;
+        .await;
+        let gave_up = match gave_up {
+            Ok(at) => at,
+            Err(problem) => {
+                // What the tab shows, and how it reaches the bridge.
+                let seen = (browser.client)
+                    .execute(
+                        "return [document.querySelector('.discussion-panel').getAttribute('data-transport'), document.documentElement.getAttribute('data-discussion-stream'), JSON.stringify(localStorage)];",
+                        vec![],
+                    )
+                    .await
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                let timeline = browser.label_timeline().await.unwrap_or_default();
+                return Err(format!(
+                    "{problem}: {seen}; labels since {started:.0}: {:?}",
+                    timeline
+                        .iter()
+                        .filter(|(at, _)| *at >= started - 1000.0)
+                        .collect::<Vec<_>>()
+                ));
+            }
+        };
         took = took.max(gave_up - started);
     }
     if took > ZOMBIE_BUDGET_MS + SLACK_MS {
