@@ -330,3 +330,32 @@ async fn cookies_sign_in_to_a_bridge_on_another_origin_with_credentials() -> Res
     })?;
     Ok(())
 }
+
+/// A host that knows its proxy buffers starts the panel on long polling
+/// (`polling`): the status it hears says so, and messages come by polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_can_start_the_panel_on_polling_and_hears_the_transport() -> Result<(), Error> {
+    let name = "a_host_can_start_the_panel_on_polling";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    s.open(&format!("/host.html?channel=general&polling=on&{FAST}"))
+        .await?;
+    let all = wait_event(&s, "statuschange to live by polling", |e| {
+        e["type"] == "statuschange"
+            && e["detail"]["status"] == "live"
+            && e["detail"]["transport"] == "polling"
+    })
+    .await?;
+    ensure(
+        all.iter()
+            .filter(|e| e["type"] == "statuschange")
+            .all(|e| e["detail"]["transport"] == "polling"),
+        || format!("a status said another transport: {all:?}"),
+    )?;
+    ensure(s.bridge.active_streams().await?.is_empty(), || {
+        "polling opens no stream".into()
+    })?;
+    let id = s.bridge.inject("general", "bob", "by a poll").await?;
+    s.wait_for(SOON, "the message by polling", |st| st.ids.contains(&id))
+        .await
+        .map(|_| ())
+}
