@@ -20,7 +20,7 @@ ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" "1 minute" --locked "cargo-fu
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode history engine)
+[ ${#targets[@]} -gt 0 ] || targets=(decode history engine format)
 
 cd frontend/core
 export RUSTC_BOOTSTRAP=1

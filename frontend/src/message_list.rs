@@ -24,6 +24,7 @@
 //! time's tooltip is the full date and time, in the reader's own format.
 
 use crate::browser::Listener;
+use panel_core::format::{self, Node, Style};
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
@@ -35,10 +36,10 @@ use web_sys::{Document, Element};
 pub struct RowActions {
     /// Toggle the reader's reaction: the message, the emoji, whether to add it.
     pub react: Box<dyn Fn(MessageId, String, bool)>,
-    /// Edit the reader's message (in the composer): its id and text.
-    pub edit: Box<dyn Fn(MessageId, String)>,
-    /// Delete the reader's message: its id and text.
-    pub delete: Box<dyn Fn(MessageId, String)>,
+    /// Edit the reader's message (in the composer).
+    pub edit: Box<dyn Fn(MessageId)>,
+    /// Delete the reader's message.
+    pub delete: Box<dyn Fn(MessageId)>,
 }
 
 /// One rendered row.
@@ -70,9 +71,16 @@ impl MessageList {
     pub fn new(list: Element, actions: RowActions) -> Option<MessageList> {
         let document = list.owner_document()?;
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
-            let button = (event.target())
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|t| t.closest("button").ok().flatten());
+            let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
+            // A spoiler shows what it hides.
+            let spoiler = target
+                .as_ref()
+                .and_then(|t| t.closest("[data-spoiler]").ok().flatten());
+            if let Some(spoiler) = spoiler {
+                let _ = spoiler.set_attribute("data-revealed", "");
+                return;
+            }
+            let button = target.and_then(|t| t.closest("button").ok().flatten());
             let Some(button) = button.filter(|b| !b.has_attribute("disabled")) else {
                 return;
             };
@@ -87,13 +95,11 @@ impl MessageList {
                 let mine = button.get_attribute("aria-pressed").as_deref() == Some("true");
                 return (actions.react)(id, emoji, !mine);
             }
-            let text = row.and_then(|row| row.query_selector(".dp-content").ok().flatten());
-            let text = text.and_then(|t| t.text_content()).unwrap_or_default();
             match button.get_attribute("data-action").as_deref() {
-                Some("edit-message") => (actions.edit)(id, text),
+                Some("edit-message") => (actions.edit)(id),
                 // A deletion asks once more, on the button itself.
                 Some("delete-message") if button.has_attribute("data-confirm") => {
-                    (actions.delete)(id, text)
+                    (actions.delete)(id)
                 }
                 Some("delete-message") => {
                     let _ = button.set_attribute("data-confirm", "");
@@ -255,8 +261,8 @@ impl MessageList {
                 meta.append_child(&button).ok()?;
             }
         }
-        let content = self.element("p", "dp-content")?;
-        content.set_text_content(Some(&message.content));
+        let content = self.element("div", "dp-content")?;
+        self.render(&content, &format::parse(&message.content))?;
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
         if !message.reactions.is_empty() {
@@ -264,6 +270,78 @@ impl MessageList {
             row.append_child(&chips).ok()?;
         }
         Some(row)
+    }
+
+    /// Appends `nodes` to `parent` as elements and text nodes (never HTML):
+    /// `strong`, `em`, `u`, `s`, `code`, `pre` (its language in
+    /// `data-lang`), `blockquote`, `h3`–`h5`, a spoiler (`data-spoiler`,
+    /// revealed by a click) and links that open apart, to `http(s)` or
+    /// `mailto` only.
+    fn render(&self, parent: &Element, nodes: &[Node]) -> Option<()> {
+        for node in nodes {
+            let child = match node {
+                Node::Text(text) => {
+                    parent.append_with_str_1(text).ok()?;
+                    continue;
+                }
+                Node::Code(code) => {
+                    let element = self.element("code", "")?;
+                    element.set_text_content(Some(code));
+                    element
+                }
+                Node::Block { lang, code } => {
+                    let pre = self.element("pre", "")?;
+                    if !lang.is_empty() {
+                        pre.set_attribute("data-lang", lang).ok()?;
+                    }
+                    let inner = self.element("code", "")?;
+                    inner.set_text_content(Some(code));
+                    pre.append_child(&inner).ok()?;
+                    pre
+                }
+                Node::Styled(style, inner) => {
+                    let (tag, class) = match style {
+                        Style::Strong => ("strong", ""),
+                        Style::Em => ("em", ""),
+                        Style::Underline => ("u", ""),
+                        Style::Strike => ("s", ""),
+                        Style::Spoiler => ("span", "dp-spoiler"),
+                    };
+                    let element = self.element(tag, class)?;
+                    if *style == Style::Spoiler {
+                        element.set_attribute("data-spoiler", "").ok()?;
+                        element
+                            .set_attribute("title", "Spoiler: click to show")
+                            .ok()?;
+                    }
+                    self.render(&element, inner)?;
+                    element
+                }
+                Node::Quote(inner) => {
+                    let element = self.element("blockquote", "")?;
+                    self.render(&element, inner)?;
+                    element
+                }
+                Node::Heading(level, inner) => {
+                    let tag = ["h3", "h4", "h5"][(*level as usize).clamp(1, 3) - 1];
+                    let element = self.element(tag, "dp-heading")?;
+                    self.render(&element, inner)?;
+                    element
+                }
+                Node::Link { href, children } => {
+                    let element = self.element("a", "")?;
+                    element.set_attribute("href", href).ok()?;
+                    element.set_attribute("target", "_blank").ok()?;
+                    element
+                        .set_attribute("rel", "noopener noreferrer nofollow")
+                        .ok()?;
+                    self.render(&element, children)?;
+                    element
+                }
+            };
+            parent.append_child(&child).ok()?;
+        }
+        Some(())
     }
 
     /// The reaction chips under a message: the emoji and its count, pressed

@@ -326,14 +326,18 @@ pub fn DiscussionPanel(
                             react: Box::new(move |id, emoji, add| {
                                 with_connection(connection, |c| c.react(id, emoji, add))
                             }),
-                            edit: Box::new(move |id, text: String| {
+                            // The message's own text (its markup included),
+                            // not what its row shows.
+                            edit: Box::new(move |id| {
+                                let text = content_of(outputs.messages, id);
                                 composer.with_value(|c| {
-                                    if let Some(composer) = c {
+                                    if let (Some(composer), Some(text)) = (c, text) {
                                         composer.edit(id, &text);
                                     }
                                 })
                             }),
-                            delete: Box::new(move |id, text| {
+                            delete: Box::new(move |id| {
+                                let text = content_of(outputs.messages, id).unwrap_or_default();
                                 let target = Target::Delete(id);
                                 with_connection(connection, |c| c.change_message(target, text))
                             }),
@@ -398,6 +402,16 @@ fn with_connection(
     act: impl FnOnce(&Connection),
 ) {
     connection.try_with_value(|c| c.as_ref().map(act));
+}
+
+/// The text of a held message, markup and all.
+fn content_of(messages: RwSignal<Vec<Arc<Message>>>, id: MessageId) -> Option<String> {
+    (messages.try_with_untracked(|messages| {
+        (messages.iter().rev())
+            .find(|m| m.id == id)
+            .map(|m| m.content.clone())
+    }))
+    .flatten()
 }
 
 /// Whether the page is visible (not a background tab, not minimised).

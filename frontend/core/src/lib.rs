@@ -20,6 +20,7 @@
 pub mod backoff;
 pub mod compose;
 pub mod engine;
+pub mod format;
 pub mod message;
 pub mod options;
 pub mod protocol;

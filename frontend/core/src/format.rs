@@ -1,0 +1,508 @@
+//! Discord's markdown, parsed into a small tree that the view turns into DOM
+//! nodes and text (never HTML).
+//!
+//! The dialect Discord renders, not CommonMark: `**bold**`, `*italic*` or
+//! `_italic_`, `__underline__`, `~~strike~~`, `||spoiler||`, `` `code` ``,
+//! fenced code blocks (the language on the fence's line), `> quote` and
+//! `>>> quote to the end`, `#`/`##`/`###` headers, masked links
+//! `[text](https://…)` and bare `http(s)://` links. Anything malformed (an
+//! unclosed marker, a link to anything but `http`, `https` or `mailto`)
+//! stays text. Nesting stops at [`MAX_DEPTH`]; a message is at most 4,000
+//! characters, and each marker looks for its closing one once, so the work
+//! is bounded. The text of the tree is the input without its markup.
+
+/// How deep styles nest before inner markers stay text.
+pub const MAX_DEPTH: usize = 8;
+
+/// One piece of a formatted message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Text(String),
+    Styled(Style, Vec<Node>),
+    /// Inline code: shown as it is.
+    Code(String),
+    /// A fenced code block and its language (empty when none).
+    Block {
+        lang: String,
+        code: String,
+    },
+    Quote(Vec<Node>),
+    /// A header line, of level 1 to 3.
+    Heading(u8, Vec<Node>),
+    /// A link to `href` (`http`, `https` or `mailto` only).
+    Link {
+        href: String,
+        children: Vec<Node>,
+    },
+}
+
+/// An inline style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Strong,
+    Em,
+    Underline,
+    Strike,
+    /// Hidden until the reader reveals it.
+    Spoiler,
+}
+
+/// Parses a message's content.
+pub fn parse(text: &str) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut rest = text;
+    // Fenced code blocks first: nothing inside them is markup.
+    while let Some(open) = rest.find("```") {
+        let Some(len) = rest[open + 3..].find("```") else {
+            break;
+        };
+        let inner = &rest[open + 3..open + 3 + len];
+        if inner.is_empty() {
+            break;
+        }
+        lines(&rest[..open], &mut nodes);
+        // The fence's first line names the language when it is one word.
+        let (lang, code) = match inner.split_once('\n') {
+            Some((first, code))
+                if !first.is_empty()
+                    && first
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-#_".contains(c)) =>
+            {
+                (first.to_owned(), code.to_owned())
+            }
+            _ => (String::new(), inner.to_owned()),
+        };
+        nodes.push(Node::Block { lang, code });
+        rest = &rest[open + 6 + len..];
+    }
+    lines(rest, &mut nodes);
+    nodes
+}
+
+/// The block structure of text without code blocks: quotes and headers
+/// line by line, the rest inline.
+fn lines(text: &str, out: &mut Vec<Node>) {
+    let mut quote: Vec<Node> = Vec::new();
+    let mut rest = text;
+    let mut first = true;
+    while !rest.is_empty() || first {
+        first = false;
+        let (line, next, newline) = match rest.split_once('\n') {
+            Some((line, next)) => (line, next, true),
+            None => (rest, "", false),
+        };
+        rest = next;
+        let ending = |nodes: &mut Vec<Node>| {
+            if newline {
+                push_text(nodes, "\n");
+            }
+        };
+        if let Some(all) = line.strip_prefix(">>> ") {
+            // The rest of the message is one quote.
+            flush_quote(&mut quote, out);
+            let mut inner = Vec::new();
+            let body = if newline {
+                format!("{all}\n{rest}")
+            } else {
+                all.to_owned()
+            };
+            lines(&body, &mut inner);
+            out.push(Node::Quote(inner));
+            return;
+        }
+        if let Some(quoted) = line.strip_prefix("> ") {
+            extend(&mut quote, inline(quoted, 0));
+            ending(&mut quote);
+            continue;
+        }
+        flush_quote(&mut quote, out);
+        let level = ["# ", "## ", "### "]
+            .iter()
+            .position(|p| line.starts_with(p));
+        match level {
+            Some(level) => {
+                let title = &line[level + 2..];
+                out.push(Node::Heading(level as u8 + 1, inline(title, 0)));
+            }
+            None => extend(out, inline(line, 0)),
+        }
+        ending(out);
+    }
+    flush_quote(&mut quote, out);
+}
+
+fn flush_quote(quote: &mut Vec<Node>, out: &mut Vec<Node>) {
+    if !quote.is_empty() {
+        out.push(Node::Quote(std::mem::take(quote)));
+    }
+}
+
+/// Appends nodes, merging text with text just before it.
+fn extend(nodes: &mut Vec<Node>, more: Vec<Node>) {
+    for node in more {
+        match node {
+            Node::Text(text) => push_text(nodes, &text),
+            node => nodes.push(node),
+        }
+    }
+}
+
+/// Appends text, merging with text just before it.
+fn push_text(nodes: &mut Vec<Node>, text: &str) {
+    if let Some(Node::Text(last)) = nodes.last_mut() {
+        last.push_str(text);
+    } else if !text.is_empty() {
+        nodes.push(Node::Text(text.to_owned()));
+    }
+}
+
+/// The inline markers, longest first (so `**` is not read as two `*`).
+const MARKERS: [(&str, Option<Style>); 7] = [
+    ("***", None), // bold and italic at once
+    ("**", Some(Style::Strong)),
+    ("__", Some(Style::Underline)),
+    ("~~", Some(Style::Strike)),
+    ("||", Some(Style::Spoiler)),
+    ("*", Some(Style::Em)),
+    ("_", Some(Style::Em)),
+];
+
+/// Characters a backslash makes literal.
+const ESCAPABLE: &str = "\\*_~|`[]()<>#-:";
+
+/// Inline markup of one line (or of a marker's content).
+fn inline(text: &str, depth: usize) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let c = rest.chars().next().unwrap_or_default();
+        // An escaped marker is text.
+        if c == '\\' {
+            if let Some(next) = rest[1..].chars().next().filter(|n| ESCAPABLE.contains(*n)) {
+                push_text(&mut nodes, &rest[1..1 + next.len_utf8()]);
+                i += 1 + next.len_utf8();
+                continue;
+            }
+        }
+        if c == '`' {
+            let ticks = if rest.starts_with("``") { 2 } else { 1 };
+            let fence = &rest[..ticks];
+            if let Some(len) = rest[ticks..].find(fence).filter(|len| *len > 0) {
+                let code = &rest[ticks..ticks + len];
+                nodes.push(Node::Code(code.to_owned()));
+                i += ticks * 2 + len;
+                continue;
+            }
+        }
+        if depth < MAX_DEPTH {
+            if let Some((node, used)) = styled(rest, depth) {
+                nodes.push(node);
+                i += used;
+                continue;
+            }
+        }
+        if c == '[' {
+            if let Some((node, used)) = masked_link(rest, depth) {
+                nodes.push(node);
+                i += used;
+                continue;
+            }
+        }
+        if c == 'h' && (i == 0 || !text[..i].ends_with(|p: char| p.is_alphanumeric())) {
+            if let Some(url) = bare_url(rest) {
+                nodes.push(Node::Link {
+                    href: url.to_owned(),
+                    children: vec![Node::Text(url.to_owned())],
+                });
+                i += url.len();
+                continue;
+            }
+        }
+        push_text(&mut nodes, &rest[..c.len_utf8()]);
+        i += c.len_utf8();
+    }
+    nodes
+}
+
+/// A style marker at the start of `text`, its content and its closing
+/// marker: the node and the bytes it took.
+fn styled(text: &str, depth: usize) -> Option<(Node, usize)> {
+    for (marker, style) in MARKERS {
+        let Some(after) = text.strip_prefix(marker) else {
+            continue;
+        };
+        let Some(len) = after.find(marker) else {
+            continue;
+        };
+        let content = &after[..len];
+        // Nothing between, or (for one-character markers) space just inside:
+        // not emphasis (`2 * 3 * 4` stays text).
+        if content.is_empty() || (marker.len() == 1 && content.starts_with(char::is_whitespace)) {
+            continue;
+        }
+        let inner = inline(content, depth + 1);
+        let node = match style {
+            Some(style) => Node::Styled(style, inner),
+            None => Node::Styled(Style::Strong, vec![Node::Styled(Style::Em, inner)]),
+        };
+        return Some((node, marker.len() * 2 + len));
+    }
+    None
+}
+
+/// `[text](url)` at the start of `text`, for an allowed URL.
+fn masked_link(text: &str, depth: usize) -> Option<(Node, usize)> {
+    let close = text.find("](")?;
+    let label = &text[1..close];
+    let end = text[close + 2..].find(')')?;
+    let href = &text[close + 2..close + 2 + end];
+    if label.is_empty() || label.contains('\n') || !allowed(href) {
+        return None;
+    }
+    let children = inline(label, depth + 1);
+    Some((
+        Node::Link {
+            href: href.to_owned(),
+            children,
+        },
+        close + 3 + end,
+    ))
+}
+
+/// Whether a link may point there: `http`, `https` or `mailto`, no spaces.
+pub fn allowed(href: &str) -> bool {
+    let lower = href.get(..8).unwrap_or(href).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:"))
+        && href.len() > 8
+        && !href.contains(char::is_whitespace)
+}
+
+/// A bare `http(s)://` URL at the start of `text`: up to white space or
+/// `<`, without trailing punctuation, and with a closing parenthesis only
+/// when it closes one in the URL (`https://en.wikipedia.org/wiki/Rust_(language)`).
+fn bare_url(text: &str) -> Option<&str> {
+    if !(text.starts_with("https://") || text.starts_with("http://")) {
+        return None;
+    }
+    let mut end = text
+        .find(|c: char| c.is_whitespace() || c == '<')
+        .unwrap_or(text.len());
+    loop {
+        let url = &text[..end];
+        let last = url.chars().last()?;
+        let unbalanced = last == ')' && url.matches('(').count() < url.matches(')').count();
+        if ".,:;!?\"'".contains(last) || unbalanced {
+            end -= last.len_utf8();
+        } else {
+            break;
+        }
+    }
+    let url = &text[..end];
+    allowed(url).then_some(url)
+}
+
+/// The text a tree shows (what a screen reader reads, before spoilers).
+pub fn text_of(nodes: &[Node]) -> String {
+    let mut out = String::new();
+    for node in nodes {
+        match node {
+            Node::Text(text) | Node::Code(text) => out.push_str(text),
+            Node::Block { code, .. } => out.push_str(code),
+            Node::Styled(_, inner)
+            | Node::Quote(inner)
+            | Node::Heading(_, inner)
+            | Node::Link {
+                children: inner, ..
+            } => out.push_str(&text_of(inner)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: &str) -> Node {
+        Node::Text(s.into())
+    }
+
+    fn styled(style: Style, inner: Vec<Node>) -> Node {
+        Node::Styled(style, inner)
+    }
+
+    #[test]
+    fn emphasis_as_discord_reads_it() {
+        assert_eq!(parse("**bold**"), [styled(Style::Strong, vec![t("bold")])]);
+        assert_eq!(
+            parse("*it* _it_"),
+            [
+                styled(Style::Em, vec![t("it")]),
+                t(" "),
+                styled(Style::Em, vec![t("it")])
+            ]
+        );
+        assert_eq!(
+            parse("__u__ ~~s~~ ||sp||"),
+            [
+                styled(Style::Underline, vec![t("u")]),
+                t(" "),
+                styled(Style::Strike, vec![t("s")]),
+                t(" "),
+                styled(Style::Spoiler, vec![t("sp")])
+            ]
+        );
+        // `***` mixes bold and italic; nested emphasis nests.
+        assert_eq!(
+            parse("***both***"),
+            [styled(
+                Style::Strong,
+                vec![styled(Style::Em, vec![t("both")])]
+            )]
+        );
+        assert_eq!(
+            parse("**bold *and* more**"),
+            [styled(
+                Style::Strong,
+                vec![t("bold "), styled(Style::Em, vec![t("and")]), t(" more")]
+            )]
+        );
+        // Unclosed markers, and spaced asterisks, stay text.
+        assert_eq!(parse("**open"), [t("**open")]);
+        assert_eq!(parse("2 * 3 * 4"), [t("2 * 3 * 4")]);
+        assert_eq!(parse(r"\*not italic\*"), [t("*not italic*")]);
+    }
+
+    #[test]
+    fn code_keeps_its_markers() {
+        assert_eq!(parse("`**x**`"), [Node::Code("**x**".into())]);
+        assert_eq!(parse("``a ` b``"), [Node::Code("a ` b".into())]);
+        assert_eq!(
+            parse("see ```rust\nlet x = *y*;\n``` ok"),
+            [
+                t("see "),
+                Node::Block {
+                    lang: "rust".into(),
+                    code: "let x = *y*;\n".into()
+                },
+                t(" ok")
+            ]
+        );
+        assert_eq!(
+            parse("```plain text```"),
+            [Node::Block {
+                lang: String::new(),
+                code: "plain text".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn quotes_and_headers() {
+        assert_eq!(
+            parse("> one\n> two\nafter"),
+            [Node::Quote(vec![t("one\ntwo\n")]), t("after")]
+        );
+        assert_eq!(
+            parse("before\n>>> all\nof it"),
+            [t("before\n"), Node::Quote(vec![t("all\nof it")])]
+        );
+        assert_eq!(
+            parse("## Title\ntext"),
+            [Node::Heading(2, vec![t("Title")]), t("\ntext")]
+        );
+        assert_eq!(parse("#nospace"), [t("#nospace")]);
+    }
+
+    #[test]
+    fn links_only_to_the_web_and_mail() {
+        assert_eq!(
+            parse("[docs](https://example.com/a)"),
+            [Node::Link {
+                href: "https://example.com/a".into(),
+                children: vec![t("docs")]
+            }]
+        );
+        assert_eq!(
+            parse("[x](javascript:alert(1))"),
+            [t("[x](javascript:alert(1))")]
+        );
+        // Bare URLs, without the sentence's punctuation, with their own parentheses.
+        let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
+        assert_eq!(
+            parse(&format!("see {wiki}.")),
+            [
+                t("see "),
+                Node::Link {
+                    href: wiki.into(),
+                    children: vec![t(wiki)]
+                },
+                t(".")
+            ]
+        );
+        assert_eq!(
+            parse("(https://a.example/x)"),
+            [
+                t("("),
+                Node::Link {
+                    href: "https://a.example/x".into(),
+                    children: vec![t("https://a.example/x")]
+                },
+                t(")")
+            ]
+        );
+        assert_eq!(parse("javascript:alert(1)"), [t("javascript:alert(1)")]);
+        assert!(allowed("mailto:a@b.example") && !allowed("data:text/html,x"));
+    }
+
+    #[test]
+    fn four_thousand_asterisks_are_quick_and_shallow() {
+        let stars = "*".repeat(4_000);
+        let nodes = parse(&stars);
+        assert_eq!(text_of(&nodes).len() + markup(&nodes), 4_000);
+        fn depth(nodes: &[Node]) -> usize {
+            (nodes.iter())
+                .map(|n| match n {
+                    Node::Styled(_, inner) | Node::Quote(inner) => 1 + depth(inner),
+                    _ => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        assert!(depth(&parse(&"*a ".repeat(100))) <= MAX_DEPTH + 1);
+        assert!(
+            depth(&parse(&format!("{}x{}", "**".repeat(50), "**".repeat(50)))) <= MAX_DEPTH + 1
+        );
+    }
+
+    /// Characters of markup the tree dropped, for the count above.
+    fn markup(nodes: &[Node]) -> usize {
+        nodes
+            .iter()
+            .map(|n| match n {
+                Node::Styled(Style::Em, inner) => 2 + markup(inner),
+                Node::Styled(_, inner) => 4 + markup(inner),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Whether `small` is `big` with some characters left out.
+    fn subsequence(small: &str, big: &str) -> bool {
+        let mut big = big.chars();
+        small.chars().all(|c| big.any(|b| b == c))
+    }
+
+    proptest! {
+        /// Any text: no panic, and what shows is the text without (some of)
+        /// its markup, never anything that was not there.
+        #[test]
+        fn the_text_shown_is_the_input_without_markup(text in "[a-z *_~|`>#\\[\\]()\\\\:/.\n]{0,120}") {
+            let shown = text_of(&parse(&text));
+            prop_assert!(subsequence(&shown, &text), "{shown:?} from {text:?}");
+        }
+    }
+}
