@@ -24,7 +24,7 @@
 //! time's tooltip is the full date and time, in the reader's own format.
 
 use crate::browser::Listener;
-use panel_core::format::{self, Node, Style};
+use panel_core::format::{self, Mention, Node, Style};
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
@@ -51,7 +51,13 @@ struct Row {
     day: u32,
     /// Whether it carries the day's mark now.
     marked: bool,
+    /// Whether it shares the header of the row before (`data-grouped`).
+    grouped: bool,
 }
+
+/// Messages of one author this close in time share one header, as Discord
+/// shows them.
+const GROUP_MS: f64 = 7.0 * 60_000.0;
 
 /// The rows inside one `<ol>`, in id order.
 pub struct MessageList {
@@ -64,6 +70,8 @@ pub struct MessageList {
     reader: Option<String>,
     /// Clicks on reaction chips.
     _clicks: Listener,
+    /// Keeps relative timestamps ("3 minutes ago") current.
+    _ticks: gloo_timers::callback::Interval,
 }
 
 impl MessageList {
@@ -72,6 +80,22 @@ impl MessageList {
         let document = list.owner_document()?;
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
+            // A reply's line goes to what it answers, when it is held.
+            let reply = target
+                .as_ref()
+                .and_then(|t| t.closest("[data-reply-to]").ok().flatten());
+            if let Some(id) = reply.and_then(|r| r.get_attribute("data-reply-to")) {
+                let list = event
+                    .current_target()
+                    .and_then(|t| t.dyn_into::<Element>().ok());
+                let selector = format!("li[data-message-id=\"{id}\"]");
+                let original = list.and_then(|l| l.query_selector(&selector).ok().flatten());
+                if let Some(original) = original {
+                    original.scroll_into_view();
+                    let _ = original.set_attribute("data-flash", "");
+                }
+                return;
+            }
             // A spoiler shows what it hides.
             let spoiler = target
                 .as_ref()
@@ -108,7 +132,10 @@ impl MessageList {
                 _ => {}
             }
         });
+        let ticking = list.clone();
+        let ticks = gloo_timers::callback::Interval::new(RELATIVE_TICK_MS, move || tick(&ticking));
         Some(MessageList {
+            _ticks: ticks,
             list,
             document,
             rows: VecDeque::new(),
@@ -152,6 +179,7 @@ impl MessageList {
                             let _ = row.element.replace_with_with_node_1(&element);
                             row.element = element;
                             row.marked = false;
+                            row.grouped = false;
                         }
                     }
                     row.message = now.clone();
@@ -179,12 +207,39 @@ impl MessageList {
                         element,
                         day,
                         marked: false,
+                        grouped: false,
                     });
                 }
             }
         }
         self.rows = rows;
         self.mark_days();
+        self.group();
+    }
+
+    /// Marks each row that continues its author's run (`data-grouped`: the
+    /// style sheet leaves its header out): same author as the row before,
+    /// within [`GROUP_MS`], on the same day, and not a reply. Only rows whose
+    /// mark changes are touched.
+    fn group(&mut self) {
+        let mut previous: Option<(String, f64, u32)> = None;
+        for row in self.rows.iter_mut() {
+            let at = js_sys::Date::parse(&row.message.timestamp);
+            let grouped = previous.as_ref().is_some_and(|(author, before, day)| {
+                *author == row.message.author
+                    && *day == row.day
+                    && at - before < GROUP_MS
+                    && at >= *before
+                    && row.message.referenced_message.is_none()
+            });
+            previous = Some((row.message.author.clone(), at, row.day));
+            if grouped != std::mem::replace(&mut row.grouped, grouped) {
+                let _ = match grouped {
+                    true => row.element.set_attribute("data-grouped", ""),
+                    false => row.element.remove_attribute("data-grouped"),
+                };
+            }
+        }
     }
 
     /// Puts the day on the first row of each day, and takes it off the
@@ -229,6 +284,30 @@ impl MessageList {
         let row = self.element("li", "dp-message")?;
         row.set_attribute("data-message-id", &message.id.to_string())
             .ok()?;
+        // What it answers: the author and first words; a click goes there.
+        if let Some(original) = &message.referenced_message {
+            let reply = self.element("div", "dp-reply")?;
+            reply
+                .set_attribute("data-reply-to", &original.id.to_string())
+                .ok()?;
+            let who = self.element("span", "dp-reply-author")?;
+            who.set_text_content(Some(&format!("@{}", original.author)));
+            let words = self.element("span", "dp-reply-text")?;
+            words.set_text_content(Some(&original.content));
+            reply.append_with_node_2(&who, &words).ok()?;
+            row.append_child(&reply).ok()?;
+        }
+        // An avatar of initials, in a colour of its author's own.
+        let avatar = self.element("span", "dp-avatar")?;
+        avatar.set_attribute("aria-hidden", "true").ok()?;
+        let hue = (message.author.bytes())
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+            % 360;
+        avatar
+            .set_attribute("style", &format!("--dp-hue:{hue}"))
+            .ok()?;
+        avatar.set_text_content(Some(&initials(&message.author)));
+        row.append_child(&avatar).ok()?;
         let meta = self.element("div", "dp-meta")?;
         let author = self.element("span", "dp-author")?;
         author.set_text_content(Some(&message.author));
@@ -262,9 +341,30 @@ impl MessageList {
             }
         }
         let content = self.element("div", "dp-content")?;
-        self.render(&content, &format::parse(&message.content))?;
+        self.render(&content, &format::parse(&message.content), message)?;
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
+        // Files: a link each, with its size.
+        let files: Vec<_> = (message.attachments.iter())
+            .filter(|a| format::allowed(&a.url))
+            .collect();
+        if !files.is_empty() {
+            let list = self.element("ul", "dp-attachments")?;
+            for file in files {
+                let item = self.element("li", "")?;
+                let link = self.element("a", "")?;
+                link.set_attribute("href", &file.url).ok()?;
+                link.set_attribute("target", "_blank").ok()?;
+                link.set_attribute("rel", "noopener noreferrer nofollow")
+                    .ok()?;
+                link.set_text_content(Some(&file.filename));
+                item.append_child(&link).ok()?;
+                item.append_with_str_1(&format!(" ({})", size(file.size)))
+                    .ok()?;
+                list.append_child(&item).ok()?;
+            }
+            row.append_child(&list).ok()?;
+        }
         if !message.reactions.is_empty() {
             let chips = self.reactions(message)?;
             row.append_child(&chips).ok()?;
@@ -277,12 +377,46 @@ impl MessageList {
     /// `data-lang`), `blockquote`, `h3`–`h5`, a spoiler (`data-spoiler`,
     /// revealed by a click) and links that open apart, to `http(s)` or
     /// `mailto` only.
-    fn render(&self, parent: &Element, nodes: &[Node]) -> Option<()> {
+    fn render(&self, parent: &Element, nodes: &[Node], message: &Message) -> Option<()> {
         for node in nodes {
             let child = match node {
                 Node::Text(text) => {
                     parent.append_with_str_1(text).ok()?;
                     continue;
+                }
+                Node::Emoji(name) => {
+                    parent.append_with_str_1(&format!(":{name}:")).ok()?;
+                    continue;
+                }
+                // By the name the message carries; the reader's own stands out.
+                Node::Mention { kind, id } => {
+                    let (sigil, unknown) = match kind {
+                        Mention::User => ("@", "unknown-user"),
+                        Mention::Role => ("@", "unknown-role"),
+                        Mention::Channel => ("#", "unknown-channel"),
+                    };
+                    let name = message.mentions.get(id).map_or(unknown, String::as_str);
+                    let element = self.element("span", "dp-mention")?;
+                    element.set_attribute("data-mention", id).ok()?;
+                    if *kind == Mention::User && self.reader.as_deref() == Some(name) {
+                        element.set_attribute("data-me", "").ok()?;
+                    }
+                    element.set_text_content(Some(&format!("{sigil}{name}")));
+                    element
+                }
+                Node::Time { unix, style } => {
+                    let element = self.element("time", "dp-stamp")?;
+                    let date = js_sys::Date::new(&JsValue::from_f64(*unix as f64 * 1000.0));
+                    let iso: String = date.to_iso_string().into();
+                    element.set_attribute("datetime", &iso).ok()?;
+                    element
+                        .set_attribute("title", &full_time(&iso).unwrap_or_default())
+                        .ok()?;
+                    if *style == 'R' {
+                        element.set_attribute("data-relative", "").ok()?;
+                    }
+                    element.set_text_content(Some(&stamp(&date, *style)));
+                    element
                 }
                 Node::Code(code) => {
                     let element = self.element("code", "")?;
@@ -314,18 +448,18 @@ impl MessageList {
                             .set_attribute("title", "Spoiler: click to show")
                             .ok()?;
                     }
-                    self.render(&element, inner)?;
+                    self.render(&element, inner, message)?;
                     element
                 }
                 Node::Quote(inner) => {
                     let element = self.element("blockquote", "")?;
-                    self.render(&element, inner)?;
+                    self.render(&element, inner, message)?;
                     element
                 }
                 Node::Heading(level, inner) => {
                     let tag = ["h3", "h4", "h5"][(*level as usize).clamp(1, 3) - 1];
                     let element = self.element(tag, "dp-heading")?;
-                    self.render(&element, inner)?;
+                    self.render(&element, inner, message)?;
                     element
                 }
                 Node::Link { href, children } => {
@@ -335,7 +469,7 @@ impl MessageList {
                     element
                         .set_attribute("rel", "noopener noreferrer nofollow")
                         .ok()?;
-                    self.render(&element, children)?;
+                    self.render(&element, children, message)?;
                     element
                 }
             };
@@ -397,6 +531,104 @@ fn day_label(day: u32) -> String {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
     }
     date.to_locale_date_string("default", &options).into()
+}
+
+/// A Discord timestamp in the reader's locale and time zone, in one of
+/// Discord's styles: `t` 16:20, `T` 16:20:30, `d` 20/04/2021, `D` 20 April
+/// 2021, `f` 20 April 2021 16:20, `F` Tuesday, 20 April 2021 16:20, `R`
+/// "in 2 hours" or "3 days ago" (kept current by [`MessageList::tick`]).
+fn stamp(date: &js_sys::Date, style: char) -> String {
+    if style == 'R' {
+        return relative(date);
+    }
+    let options = js_sys::Object::new();
+    let set = |key: &str, value: &str| {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    };
+    match style {
+        't' => set("timeStyle", "short"),
+        'T' => set("timeStyle", "medium"),
+        'd' => set("dateStyle", "short"),
+        'D' => set("dateStyle", "long"),
+        'F' => {
+            set("dateStyle", "full");
+            set("timeStyle", "short");
+        }
+        _ => {
+            set("dateStyle", "long");
+            set("timeStyle", "short");
+        }
+    }
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options);
+    format
+        .format()
+        .call1(&format, date)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
+}
+
+/// Up to two initials of a name ("Ann Lee" → "AL", "bob" → "B"; only
+/// ASCII letters are capitalised: Unicode's case tables would cost the wasm
+/// kilobytes).
+fn initials(name: &str) -> String {
+    (name.split_whitespace())
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// A file's size as people read it: 980 B, 12.1 KB, 3.4 MB (whole
+/// numbers only: formatting floats would cost the wasm kilobytes).
+fn size(bytes: u64) -> String {
+    let (unit, scale) = match bytes {
+        0..=999 => return format!("{bytes} B"),
+        1_000..=999_999 => ("KB", 1_000),
+        _ => ("MB", 1_000_000),
+    };
+    let tenths = (bytes * 10 + scale / 2) / scale;
+    format!("{}.{} {unit}", tenths / 10, tenths % 10)
+}
+
+/// How often relative timestamps are written again.
+const RELATIVE_TICK_MS: u32 = 10_000;
+
+/// Writes every relative timestamp in `list` again, as of now.
+fn tick(list: &Element) {
+    let Ok(times) = list.query_selector_all("time[data-relative]") else {
+        return;
+    };
+    for index in 0..times.length() {
+        let Some(time) = times.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
+            continue;
+        };
+        let at = time.get_attribute("datetime").unwrap_or_default();
+        let date = js_sys::Date::new(&JsValue::from_str(&at));
+        time.set_text_content(Some(&relative(&date)));
+    }
+}
+
+/// "in 2 hours", "3 days ago": the largest unit that fits.
+fn relative(date: &js_sys::Date) -> String {
+    let seconds = (date.get_time() - js_sys::Date::now()) / 1000.0;
+    let (value, unit) = [
+        (60.0, "second"),
+        (3_600.0, "minute"),
+        (86_400.0, "hour"),
+        (2_592_000.0, "day"),
+        (31_536_000.0, "month"),
+        (f64::INFINITY, "year"),
+    ]
+    .iter()
+    .zip([1.0, 60.0, 3_600.0, 86_400.0, 2_592_000.0, 31_536_000.0])
+    .find(|((limit, _), _)| seconds.abs() < *limit)
+    .map(|((_, unit), size)| ((seconds / size).round(), *unit))
+    .unwrap_or((0.0, "second"));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
+    let format = js_sys::Intl::RelativeTimeFormat::new(&js_sys::Array::new(), &options);
+    format.format(value, unit).into()
 }
 
 /// A timestamp's full local date and time, if it is readable.

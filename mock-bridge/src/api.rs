@@ -122,6 +122,7 @@ pub async fn post_message(
     let new = NewMessage {
         author,
         content: body.content,
+        ..Default::default()
     };
     new.validate()?;
     let busy =

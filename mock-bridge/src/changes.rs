@@ -81,6 +81,7 @@ fn checked_content(content: String) -> Result<String, ApiError> {
     let new = NewMessage {
         author: "-".into(),
         content,
+        ..Default::default()
     };
     new.validate()?;
     Ok(new.content)

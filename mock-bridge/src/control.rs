@@ -98,8 +98,9 @@ pub async fn inject_message(
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let channel = channel_from(path)?;
-    let Json(new) = body?;
+    let Json(mut new) = body?;
     new.validate()?;
+    new.cut_reference();
     let message = hub.publish_blocking(channel.clone(), new).await?;
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())

@@ -60,6 +60,7 @@ pub fn seed(hub: &Hub) {
             let new = NewMessage {
                 author: (*author).into(),
                 content: (*content).into(),
+                ..Default::default()
             };
             match hub.publish(channel, new) {
                 Ok(message) => ids.push(message.id),
@@ -89,6 +90,27 @@ pub fn seed(hub: &Hub) {
                     tracing::error!(%error, "demo seeding stopped");
                     return;
                 }
+            }
+            // Discord's formatting, each feature once: a reply with a
+            // mention, a timestamp, markdown and a file.
+            let reply = NewMessage {
+                author: "erin".into(),
+                content: "<@1001> **agreed**: the glossary goes last. Review call <t:1798761600:R>, notes in `onboarding.md`.".into(),
+                mentions: [("1001".to_owned(), "carol".to_owned())].into(),
+                referenced_message: Some(crate::message::Referenced {
+                    id: ids[2].to_string(),
+                    author: "carol".into(),
+                    content: SEED[2].2.into(),
+                }),
+                attachments: vec![crate::message::Attachment {
+                    filename: "glossary-draft.pdf".into(),
+                    size: 184_320,
+                    url: "https://example.com/glossary-draft.pdf".into(),
+                }],
+            };
+            if let Err(error) = hub.publish(channel, reply) {
+                tracing::error!(%error, "demo seeding stopped");
+                return;
             }
         }
     }
@@ -121,6 +143,7 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
         let new = NewMessage {
             author: (*author).into(),
             content: (*content).into(),
+            ..Default::default()
         };
         let message = match hub.publish_blocking("general".into(), new).await {
             Ok(message) => message,

@@ -567,6 +567,11 @@ impl Hub {
             timestamp: rfc3339_ms(now_ms()),
             client_id,
             revision: Default::default(),
+            extras: crate::message::Extras {
+                mentions: new.mentions,
+                referenced_message: new.referenced_message,
+                attachments: new.attachments,
+            },
         });
         if let Some(file) = writer.as_mut() {
             let delay = self.disk_delay_ms.load(Ordering::Relaxed);
@@ -1019,6 +1024,7 @@ mod tests {
                 let new = NewMessage {
                     author: "a".into(),
                     content: "b".into(),
+                    ..Default::default()
                 };
                 hub.publish("c", new).map(|m| m.id)
             })
@@ -1042,6 +1048,7 @@ mod tests {
         NewMessage {
             author: "a".into(),
             content: content.into(),
+            ..Default::default()
         }
     }
 

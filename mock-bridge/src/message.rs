@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Longest message content accepted, in characters.
 pub const MAX_CONTENT_CHARS: usize = 4_000;
@@ -24,6 +25,9 @@ pub struct Message {
     /// What changed since it was created: edits and reactions.
     #[serde(flatten)]
     pub revision: Revision,
+    /// Mentions' names, the message it replies to, its files.
+    #[serde(flatten)]
+    pub extras: Extras,
 }
 
 /// A message's changes since its creation, as clients see them: absent
@@ -57,6 +61,8 @@ pub struct Revision {
 /// A change to a channel after a message's creation, with its own id from
 /// the bridge's one increasing id space (a creation's change id is the
 /// message's id). Written to the history file as it is.
+// Kept behind an `Arc` in the channel's log: its size is paid once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
@@ -237,11 +243,51 @@ pub fn validate_client_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// The body of a message injection.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     pub author: String,
     pub content: String,
+    /// What Discord resolves for a message: the names of the users, roles
+    /// and channels it mentions, the message it replies to, its files.
+    #[serde(default)]
+    pub mentions: BTreeMap<String, String>,
+    #[serde(default)]
+    pub referenced_message: Option<Referenced>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// What Discord resolves for a message, as clients receive it (absent
+/// fields when it has none): the names of the users, roles and channels
+/// `<@id>`, `<@&id>` and `<#id>` in its content stand for, the message it
+/// replies to, and its files.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extras {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mentions: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_message: Option<Referenced>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// The message a reply answers: its id, author and the start of its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Referenced {
+    pub id: String,
+    pub author: String,
+    pub content: String,
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub filename: String,
+    pub size: u64,
+    pub url: String,
 }
 
 impl NewMessage {
@@ -263,7 +309,43 @@ impl NewMessage {
         if self.content.trim().is_empty() {
             return Err(ApiError::bad_request("content must not be blank"));
         }
+        let short = |text: &str, max: usize| !text.is_empty() && text.chars().count() <= max;
+        let web = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        if self.mentions.len() > 50
+            || !(self.mentions.iter()).all(|(id, name)| short(id, 32) && short(name, 100))
+        {
+            return Err(ApiError::bad_request(
+                "mentions: at most 50, each an id of 1 to 32 characters and a name of 1 to 100",
+            ));
+        }
+        if let Some(reply) = &self.referenced_message {
+            if !short(&reply.id, 32)
+                || !short(&reply.author, 100)
+                || reply.content.chars().count() > 4_000
+            {
+                return Err(ApiError::bad_request(
+                    "referenced_message: an id, an author of 1 to 100 characters and its content",
+                ));
+            }
+        }
+        if self.attachments.len() > 10
+            || !(self.attachments.iter()).all(|a| short(&a.filename, 200) && web(&a.url))
+        {
+            return Err(ApiError::bad_request(
+                "attachments: at most 10, each with a filename of 1 to 200 characters and an http(s) url",
+            ));
+        }
         Ok(())
+    }
+
+    /// The referenced message's text as clients get it: its first 100
+    /// characters, and `…` when cut.
+    pub fn cut_reference(&mut self) {
+        if let Some(reply) = &mut self.referenced_message {
+            if reply.content.chars().count() > 100 {
+                reply.content = reply.content.chars().take(100).collect::<String>() + "…";
+            }
+        }
     }
 }
 

@@ -244,6 +244,7 @@ mod tests {
             timestamp: "t".into(),
             client_id: None,
             revision: Default::default(),
+            extras: Default::default(),
         }
     }
 

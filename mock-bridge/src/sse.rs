@@ -85,6 +85,7 @@ mod tests {
             timestamp: "t".into(),
             client_id: None,
             revision: Default::default(),
+            extras: Default::default(),
         });
         let text = std::str::from_utf8(&frame).unwrap();
         assert!(text.starts_with("id: 42\nevent: message\ndata: {\"id\":\"42\""));

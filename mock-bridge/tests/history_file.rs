@@ -14,6 +14,7 @@ fn message(id: u64, content: &str) -> Message {
         timestamp: "t".into(),
         client_id: None,
         revision: Default::default(),
+        extras: Default::default(),
     }
 }
 

@@ -332,6 +332,7 @@ async fn a_slow_reader_that_keeps_reading_gets_a_large_replay() {
                 mock_bridge::message::NewMessage {
                     author: "a".into(),
                     content: content.clone(),
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -399,6 +400,7 @@ async fn a_reader_dropped_mid_frame_gets_no_resync_glued_into_the_frame() {
                 mock_bridge::message::NewMessage {
                     author: "a".into(),
                     content: content.clone(),
+                    ..Default::default()
                 },
             )
             .unwrap();

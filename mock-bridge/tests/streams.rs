@@ -356,6 +356,7 @@ async fn a_slow_reader_of_path_is_dropped_as_lagged(
             let new = mock_bridge::message::NewMessage {
                 author: "a".into(),
                 content: content.clone(),
+                ..Default::default()
             };
             expected.push(bridge.hub.publish("slow", new).unwrap().id.to_string());
         }

@@ -28,6 +28,7 @@ return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
   id: li.getAttribute('data-message-id'),
   content: (li.querySelector('.dp-content') || {}).textContent || '',
   edited: li.getAttribute('data-edited'),
+  tokens: !!li.querySelector('.dp-content [data-mention], .dp-content time'),
   reactions: [...li.querySelectorAll('[data-reaction]')].map(chip => ({
     emoji: chip.getAttribute('data-reaction'),
     count: Number(chip.getAttribute('data-count')),
@@ -43,6 +44,8 @@ pub struct Row {
     pub content: String,
     /// When it was edited (`data-edited`), if it was.
     pub edited: Option<String>,
+    /// Whether its text shows mentions or timestamps.
+    pub tokens: bool,
     pub reactions: Vec<Chip>,
 }
 
@@ -61,11 +64,43 @@ pub fn row_of(message: &bridge_client::Message) -> RowShape {
         .collect();
     (
         message.id.clone(),
-        message.content.clone(),
+        shown_text(&message.content),
         message.edited_at.clone(),
         chips,
     )
 }
+
+/// The text a message's row shows: its content without Discord's markup
+/// (the panel's own parser says which). One with mentions or timestamps
+/// shows names and dates the content does not hold: compared no further
+/// than [`FORMATTED`].
+pub fn shown_text(content: &str) -> String {
+    use panel_core::format::{parse, Node};
+    /// The text, as the row writes it; `None` with a mention or a timestamp.
+    fn text(nodes: &[Node], out: &mut String) -> Option<()> {
+        for node in nodes {
+            match node {
+                Node::Text(t) | Node::Code(t) => out.push_str(t),
+                Node::Block { code, .. } => out.push_str(code),
+                Node::Emoji(name) => out.push_str(&format!(":{name}:")),
+                Node::Mention { .. } | Node::Time { .. } => return None,
+                Node::Styled(_, inner) | Node::Quote(inner) | Node::Heading(_, inner) => {
+                    text(inner, out)?
+                }
+                Node::Link { children, .. } => text(children, out)?,
+            }
+        }
+        Some(())
+    }
+    let mut out = String::new();
+    match text(&parse(content), &mut out) {
+        Some(()) => out,
+        None => FORMATTED.to_owned(),
+    }
+}
+
+/// What [`shown_text`] and [`Row::shape`] say of a row with tokens.
+pub const FORMATTED: &str = "(names and dates)";
 
 /// A row's id, text, edit time and reactions (emoji, count).
 pub type RowShape = (String, String, Option<String>, Vec<(String, u64)>);
@@ -99,12 +134,11 @@ impl Row {
         let chips = (self.reactions.iter())
             .map(|c| (c.emoji.clone(), c.count))
             .collect();
-        (
-            self.id.clone(),
-            self.content.clone(),
-            self.edited.clone(),
-            chips,
-        )
+        let content = match self.tokens {
+            true => FORMATTED.to_owned(),
+            false => self.content.clone(),
+        };
+        (self.id.clone(), content, self.edited.clone(), chips)
     }
 }
 

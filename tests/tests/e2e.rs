@@ -585,6 +585,19 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
         &format!("/?channel=general&{FAST}&max_attempts=2&author=Ann"),
     )
     .await?;
+    // A mention of the reader, and a run of one author (one header).
+    s.bridge
+        .post_json(
+            "general",
+            serde_json::json!({
+                "author": "bob", "content": "<@42> the **new screenshots** are in, see https://example.com/shots",
+                "mentions": { "42": "Ann" },
+            }),
+        )
+        .await?;
+    s.bridge
+        .inject("general", "bob", "3.2 still has the old menu.")
+        .await?;
     let own = s
         .bridge
         .inject("general", "Ann", "Draft 3 is up for review.")
@@ -653,6 +666,14 @@ async fn screenshots_of_the_three_states() -> Result<(), Error> {
     s.wait_for(SOON, "Disconnected with Retry", |st| {
         st.label() == "disconnected" && st.retry == 1
     })
+    .await?;
+    // The edited message and its reactions, in view.
+    s.run_js(&format!(
+        "const l = document.querySelector('.dp-messages'); const li = document.querySelector('li[data-message-id=\"{}\"]');
+         l.scrollTop = li.offsetTop - l.offsetTop - 60; l.dispatchEvent(new Event('scroll'));
+         return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));",
+        edited.id
+    ))
     .await?;
     save("disconnected").await
 }

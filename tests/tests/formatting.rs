@@ -93,3 +93,130 @@ async fn discord_markdown_is_rendered_and_hostile_content_is_inert() -> Result<(
         || format!("after a click: {row}"),
     )
 }
+
+/// What the panel shows for Discord's tokens, replies, files and runs.
+const READ_ROWS: &str = r#"
+return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
+  id: li.getAttribute('data-message-id'),
+  grouped: li.hasAttribute('data-grouped'),
+  avatar: (li.querySelector('.dp-avatar') || {}).textContent || '',
+  mentions: [...li.querySelectorAll('[data-mention]')].map(m => [m.textContent, m.hasAttribute('data-me')]),
+  times: [...li.querySelectorAll('.dp-content time')].map(t => [t.getAttribute('datetime'), t.textContent, t.hasAttribute('data-relative')]),
+  reply: li.querySelector('[data-reply-to]') ? [li.querySelector('[data-reply-to]').getAttribute('data-reply-to'), li.querySelector('[data-reply-to]').textContent] : null,
+  files: [...li.querySelectorAll('.dp-attachments li')].map(f => [f.querySelector('a').getAttribute('href'), f.textContent]),
+  text: li.querySelector('.dp-content').textContent,
+}));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<(), Error> {
+    let s = Scenario::live(
+        "discord_tokens",
+        &format!("/?channel=general&author=Ann&{FAST}"),
+    )
+    .await?;
+    let first = s.bridge.inject("general", "bob lee", "one").await?;
+    let second = s.bridge.inject("general", "bob lee", "two").await?;
+    let soon = (e2e::epoch_ms() / 1000.0) as i64 + 75;
+    let third = s
+        .bridge
+        .post_json(
+            "general",
+            serde_json::json!({
+                "author": "cy",
+                "content": format!("<@7> and <@8>, <@&9> in <#10> <:party:11> at <t:0:D>, due <t:{soon}:R>"),
+                "mentions": { "7": "Ann", "8": "bob lee", "9": "editors", "10": "design" },
+                "referenced_message": { "id": first, "author": "bob lee", "content": "one" },
+                "attachments": [{ "filename": "plan.pdf", "size": 123456, "url": "https://example.com/plan.pdf" },
+                                { "filename": "evil", "size": 1, "url": "https://example.com/x" }],
+            }),
+        )
+        .await?;
+    let unknown = s.bridge.inject("general", "cy", "hi <@999>").await?;
+    s.wait_for(SOON, "the messages", |st| st.ids.contains(&unknown))
+        .await?;
+    let rows: Vec<Value> =
+        serde_json::from_value(s.run_js(READ_ROWS).await?).map_err(|e| e.to_string())?;
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // A run of one author shares its header; another author, or a reply, starts one.
+    ensure(!row(&first)["grouped"].as_bool().unwrap_or(true), || {
+        format!("{rows:?}")
+    })?;
+    ensure(row(&second)["grouped"] == true, || format!("{rows:?}"))?;
+    ensure(
+        row(&third)["grouped"] == false && row(&unknown)["grouped"] == true,
+        || format!("{rows:?}"),
+    )?;
+    ensure(
+        row(&first)["avatar"] == "BL" && row(&third)["avatar"] == "C",
+        || format!("{rows:?}"),
+    )?;
+    // Mentions by name, the reader's own marked; an unknown id says so.
+    let r = row(&third);
+    ensure(
+        r["mentions"]
+            == serde_json::json!([
+                ["@Ann", true],
+                ["@bob lee", false],
+                ["@editors", false],
+                ["#design", false]
+            ]),
+        || format!("{r}"),
+    )?;
+    ensure(
+        row(&unknown)["mentions"] == serde_json::json!([["@unknown-user", false]]),
+        || format!("{rows:?}"),
+    )?;
+    ensure(
+        r["text"].as_str().unwrap_or_default().contains(":party:"),
+        || format!("{r}"),
+    )?;
+    // Timestamps as time elements, in the reader's locale; `R` relative.
+    ensure(r["times"][0][0] == "1970-01-01T00:00:00.000Z", || {
+        format!("{r}")
+    })?;
+    let relative = r["times"][1][1].as_str().unwrap_or_default().to_owned();
+    ensure(
+        r["times"][1][2] == true && relative.contains("minute"),
+        || format!("{r}"),
+    )?;
+    // The reply says what it answers; a click goes there.
+    ensure(
+        r["reply"][0] == first.as_str()
+            && r["reply"][1]
+                .as_str()
+                .unwrap_or_default()
+                .contains("bob lee"),
+        || format!("{r}"),
+    )?;
+    ensure(
+        r["files"][0] == serde_json::json!(["https://example.com/plan.pdf", "plan.pdf (123.5 KB)"]),
+        || format!("{r}"),
+    )?;
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{third}\"] [data-reply-to]').click();"
+    ))
+    .await?;
+    let flashed = s
+        .run_js(&format!("return document.querySelector('li[data-message-id=\"{first}\"]').hasAttribute('data-flash');"))
+        .await?;
+    ensure(flashed == true, || "the original was not shown".into())?;
+    // The relative time stays current (rewritten every 10 s).
+    e2e::wait_until(
+        Duration::from_secs(30),
+        "the relative time to move on",
+        || async {
+            let rows: Vec<Value> = serde_json::from_value(s.run_js(READ_ROWS).await.ok()?).ok()?;
+            let now = rows.iter().find(|r| r["id"] == third.as_str())?["times"][1][1]
+                .as_str()?
+                .to_owned();
+            (now != relative && now.contains("second")).then_some(())
+        },
+    )
+    .await
+}

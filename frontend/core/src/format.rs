@@ -34,6 +34,28 @@ pub enum Node {
         href: String,
         children: Vec<Node>,
     },
+    /// `<@id>` (a user), `<@&id>` (a role) or `<#id>` (a channel), shown by
+    /// the name the message carries for it.
+    Mention {
+        kind: Mention,
+        id: String,
+    },
+    /// A custom emoji `<:name:id>`, shown as `:name:`.
+    Emoji(String),
+    /// `<t:unix:style>`: a moment, in the reader's locale and time zone, in
+    /// one of Discord's styles (`t T d D f F R`; `f` when none).
+    Time {
+        unix: i64,
+        style: char,
+    },
+}
+
+/// What a mention names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mention {
+    User,
+    Role,
+    Channel,
 }
 
 /// An inline style.
@@ -60,7 +82,7 @@ pub fn parse(text: &str) -> Vec<Node> {
         if inner.is_empty() {
             break;
         }
-        lines(&rest[..open], &mut nodes);
+        lines(&rest[..open], &mut nodes, false);
         // The fence's first line names the language when it is one word.
         let (lang, code) = match inner.split_once('\n') {
             Some((first, code))
@@ -76,13 +98,14 @@ pub fn parse(text: &str) -> Vec<Node> {
         nodes.push(Node::Block { lang, code });
         rest = &rest[open + 6 + len..];
     }
-    lines(rest, &mut nodes);
+    lines(rest, &mut nodes, false);
     nodes
 }
 
 /// The block structure of text without code blocks: quotes and headers
-/// line by line, the rest inline.
-fn lines(text: &str, out: &mut Vec<Node>) {
+/// line by line, the rest inline. Quotes do not nest (as in Discord): inside
+/// one (`quoted`), `>` is text.
+fn lines(text: &str, out: &mut Vec<Node>, quoted: bool) {
     let mut quote: Vec<Node> = Vec::new();
     let mut rest = text;
     let mut first = true;
@@ -98,7 +121,7 @@ fn lines(text: &str, out: &mut Vec<Node>) {
                 push_text(nodes, "\n");
             }
         };
-        if let Some(all) = line.strip_prefix(">>> ") {
+        if let Some(all) = line.strip_prefix(">>> ").filter(|_| !quoted) {
             // The rest of the message is one quote.
             flush_quote(&mut quote, out);
             let mut inner = Vec::new();
@@ -107,12 +130,12 @@ fn lines(text: &str, out: &mut Vec<Node>) {
             } else {
                 all.to_owned()
             };
-            lines(&body, &mut inner);
+            lines(&body, &mut inner, true);
             out.push(Node::Quote(inner));
             return;
         }
-        if let Some(quoted) = line.strip_prefix("> ") {
-            extend(&mut quote, inline(quoted, 0));
+        if let Some(line) = line.strip_prefix("> ").filter(|_| !quoted) {
+            extend(&mut quote, inline(line, 0));
             ending(&mut quote);
             continue;
         }
@@ -210,6 +233,13 @@ fn inline(text: &str, depth: usize) -> Vec<Node> {
                 continue;
             }
         }
+        if c == '<' {
+            if let Some((node, used)) = token(rest) {
+                nodes.push(node);
+                i += used;
+                continue;
+            }
+        }
         if c == 'h' && (i == 0 || !text[..i].ends_with(|p: char| p.is_alphanumeric())) {
             if let Some(url) = bare_url(rest) {
                 nodes.push(Node::Link {
@@ -224,6 +254,58 @@ fn inline(text: &str, depth: usize) -> Vec<Node> {
         i += c.len_utf8();
     }
     nodes
+}
+
+/// Discord's inline tokens at the start of `text` (`<@id>`, `<@!id>`,
+/// `<@&id>`, `<#id>`, `<:name:id>`, `<a:name:id>`, `<t:unix>`,
+/// `<t:unix:style>`): the node and the bytes it took.
+fn token(text: &str) -> Option<(Node, usize)> {
+    let end = text.find('>')?;
+    let inner = &text[1..end];
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    let mention = |kind, id: &str| {
+        digits(id).then(|| Node::Mention {
+            kind,
+            id: id.to_owned(),
+        })
+    };
+    let node = if let Some(id) = inner.strip_prefix("@&") {
+        mention(Mention::Role, id)?
+    } else if let Some(id) = inner.strip_prefix('@') {
+        mention(Mention::User, id.strip_prefix('!').unwrap_or(id))?
+    } else if let Some(id) = inner.strip_prefix('#') {
+        mention(Mention::Channel, id)?
+    } else if let Some(time) = inner.strip_prefix("t:") {
+        let (unix, style) = match time.split_once(':') {
+            Some((unix, style)) if style.len() == 1 && "tTdDfFR".contains(style) => {
+                (unix, style.chars().next()?)
+            }
+            Some(_) => return None,
+            None => (time, 'f'),
+        };
+        if !digits(unix.strip_prefix('-').unwrap_or(unix)) {
+            return None;
+        }
+        let unix: i64 = unix.parse().ok()?;
+        // Only dates JavaScript can hold (±8.64e12 s).
+        if unix.abs() > 8_640_000_000_000 {
+            return None;
+        }
+        Node::Time { unix, style }
+    } else {
+        let emoji = inner
+            .strip_prefix("a:")
+            .or_else(|| inner.strip_prefix(':'))?;
+        let (name, id) = emoji.split_once(':')?;
+        let named = !name.is_empty()
+            && name.len() <= 32
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !named || !digits(id) {
+            return None;
+        }
+        Node::Emoji(name.to_owned())
+    };
+    Some((node, end + 1))
 }
 
 /// A style marker at the start of `text`, its content and its closing
@@ -242,7 +324,12 @@ fn styled(text: &str, depth: usize) -> Option<(Node, usize)> {
         if content.is_empty() || (marker.len() == 1 && content.starts_with(char::is_whitespace)) {
             continue;
         }
-        let inner = inline(content, depth + 1);
+        // `***` nests two styles at once.
+        let step = if style.is_none() { 2 } else { 1 };
+        if depth + step > MAX_DEPTH {
+            continue;
+        }
+        let inner = inline(content, depth + step);
         let node = match style {
             Some(style) => Node::Styled(style, inner),
             None => Node::Styled(Style::Strong, vec![Node::Styled(Style::Em, inner)]),
@@ -308,7 +395,9 @@ pub fn text_of(nodes: &[Node]) -> String {
     let mut out = String::new();
     for node in nodes {
         match node {
-            Node::Text(text) | Node::Code(text) => out.push_str(text),
+            Node::Text(text) | Node::Code(text) | Node::Emoji(text) => out.push_str(text),
+            // Shown by names and dates that are not in the text.
+            Node::Mention { .. } | Node::Time { .. } => {}
             Node::Block { code, .. } => out.push_str(code),
             Node::Styled(_, inner)
             | Node::Quote(inner)
@@ -415,6 +504,8 @@ mod tests {
             [Node::Heading(2, vec![t("Title")]), t("\ntext")]
         );
         assert_eq!(parse("#nospace"), [t("#nospace")]);
+        // Quotes do not nest.
+        assert_eq!(parse(">>> >>> > x"), [Node::Quote(vec![t(">>> > x")])]);
     }
 
     #[test]
@@ -456,6 +547,53 @@ mod tests {
         );
         assert_eq!(parse("javascript:alert(1)"), [t("javascript:alert(1)")]);
         assert!(allowed("mailto:a@b.example") && !allowed("data:text/html,x"));
+    }
+
+    #[test]
+    fn discords_tokens() {
+        let mention = |kind, id: &str| Node::Mention {
+            kind,
+            id: id.into(),
+        };
+        assert_eq!(
+            parse("<@80351110224678912> <@!1> <@&2> <#3>"),
+            [
+                mention(Mention::User, "80351110224678912"),
+                t(" "),
+                mention(Mention::User, "1"),
+                t(" "),
+                mention(Mention::Role, "2"),
+                t(" "),
+                mention(Mention::Channel, "3")
+            ]
+        );
+        assert_eq!(
+            parse("<:blobwave:123> <a:party:456>"),
+            [
+                Node::Emoji("blobwave".into()),
+                t(" "),
+                Node::Emoji("party".into())
+            ]
+        );
+        let time = |style| Node::Time {
+            unix: 1767225600,
+            style,
+        };
+        assert_eq!(
+            parse("<t:1767225600:R> <t:1767225600>"),
+            [time('R'), t(" "), time('f')]
+        );
+        // Malformed tokens are text; a token in code stays code.
+        for text in [
+            "<@abc>",
+            "<t:1:X>",
+            "<t:99999999999999999>",
+            "<:bad name:1>",
+            "<@>",
+        ] {
+            assert_eq!(parse(text), [t(text)], "{text}");
+        }
+        assert_eq!(parse("`<@1>`"), [Node::Code("<@1>".into())]);
     }
 
     #[test]

@@ -83,6 +83,87 @@ pub struct Message {
     /// heard wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactions_version: Option<MessageId>,
+    /// The names of the users, roles and channels its `<@id>`, `<@&id>` and
+    /// `<#id>` stand for, as the bridge resolved them.
+    #[serde(default, skip_serializing_if = "Mentions::is_empty")]
+    pub mentions: Mentions,
+    /// The message it replies to: its id, author and first words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_message: Option<Referenced>,
+    /// Its files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// The names a message's mentions stand for, by id: a JSON object read
+/// into a list (a map type would cost the panel's wasm its own code).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentions(pub Vec<(String, String)>);
+
+impl Mentions {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name for `id`, if the message carries one.
+    pub fn get(&self, id: &str) -> Option<&String> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == id)
+            .map(|(_, name)| name)
+    }
+}
+
+impl Serialize for Mentions {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (id, name) in &self.0 {
+            map.serialize_entry(id, name)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Mentions {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Mentions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of names by id")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Mentions, A::Error> {
+                let mut names = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    if names.len() < 100 {
+                        names.push(entry);
+                    }
+                }
+                Ok(Mentions(names))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// The message a reply answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referenced {
+    pub id: MessageId,
+    pub author: String,
+    pub content: String,
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub size: u64,
+    pub url: String,
 }
 
 /// One emoji's reactions to a message.

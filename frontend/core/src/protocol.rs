@@ -65,6 +65,9 @@ pub enum Target {
 }
 
 /// How a post of a reply ended, as the glue reports it.
+// One per post, moved into the engine at once: a box would cost an
+// allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum PostOutcome {
     /// The bridge stored it (201), or had already (200): here it is (an

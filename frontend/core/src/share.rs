@@ -131,6 +131,9 @@ pub enum ShareEvent {
 }
 
 /// What the glue must do.
+// One is made, carried out and dropped at a time: boxing the events it
+// carries would cost an allocation each, for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum ShareCommand {
     /// Ask for the lock; `steal` takes it from a holder that stopped relaying.

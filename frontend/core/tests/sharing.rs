@@ -615,6 +615,7 @@ struct Tab {
     backlog: VecDeque<Work>,
 }
 
+#[allow(clippy::large_enum_variant)] // a test's queue
 enum Work {
     Share(ShareEvent),
     Engine(Event),

@@ -165,6 +165,14 @@ impl BridgeClient {
         decode(&path, answer)
     }
 
+    /// Stores a message given whole, as JSON (`author`, `content`, and
+    /// any of `mentions`, `referenced_message`, `attachments`): its id.
+    pub async fn post_json(&self, channel: &str, body: Value) -> Result<String, ClientError> {
+        let path = format!("/internal/channels/{channel}/messages");
+        let answer = self.call(reqwest::Method::POST, &path, Some(body)).await?;
+        Ok(decode::<Message>(&path, answer)?.id)
+    }
+
     /// As [`BridgeClient::post_message`], answering the new message's id.
     pub async fn inject(
         &self,
