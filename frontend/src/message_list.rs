@@ -456,6 +456,15 @@ impl MessageList {
                     self.render(&element, inner, message)?;
                     element
                 }
+                Node::List { ordered, items } => {
+                    let list = self.element(if *ordered { "ol" } else { "ul" }, "")?;
+                    for item in items {
+                        let element = self.element("li", "")?;
+                        self.render(&element, item, message)?;
+                        list.append_child(&element).ok()?;
+                    }
+                    list
+                }
                 Node::Heading(level, inner) => {
                     let tag = ["h3", "h4", "h5"][(*level as usize).clamp(1, 3) - 1];
                     let element = self.element(tag, "dp-heading")?;

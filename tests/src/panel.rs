@@ -88,6 +88,11 @@ pub fn shown_text(content: &str) -> String {
                     text(inner, out)?
                 }
                 Node::Link { children, .. } => text(children, out)?,
+                Node::List { items, .. } => {
+                    for item in items {
+                        text(item, out)?;
+                    }
+                }
             }
         }
         Some(())

@@ -12,6 +12,8 @@ const SOON: Duration = Duration::from_secs(15);
 const CONTENT: &str = "**bold** *italic* __under__ ~~gone~~ ||secret|| `a **code** span`\n\
 > quoted\n\
 ## Heading\n\
+- first item\n\
+- **second** item\n\
 [the docs](https://example.com/docs) and https://en.wikipedia.org/wiki/Rust_(programming_language).\n\
 ```rust\nlet x = *y*;\n```\n\
 [bad](javascript:alert(1)) <b>not html</b> <img src=x onerror=\"window.__xss=1\">";
@@ -23,7 +25,7 @@ const text = (sel) => [...row.querySelectorAll(sel)].map(e => e.textContent);
 return {
   strong: text('strong'), em: text('em'), u: text('u'), s: text('s'),
   code: text(':not(pre) > code'), pre: text('pre'), lang: [...row.querySelectorAll('pre')].map(p => p.getAttribute('data-lang')),
-  quote: text('blockquote'), heading: text('h4'),
+  quote: text('blockquote'), heading: text('h4'), items: text('ul > li'),
   links: [...row.querySelectorAll('a')].map(a => [a.getAttribute('href'), a.textContent, a.target, a.rel]),
   spoiler: [...row.querySelectorAll('[data-spoiler]')].map(e => [e.textContent, e.hasAttribute('data-revealed')]),
   html: row.querySelectorAll('b, img, script').length,
@@ -46,7 +48,7 @@ async fn discord_markdown_is_rendered_and_hostile_content_is_inert() -> Result<(
     let row = read(&s).await?;
     let strings =
         |key: &str| -> Vec<String> { serde_json::from_value(row[key].clone()).unwrap_or_default() };
-    ensure(strings("strong") == ["bold"], || format!("{row}"))?;
+    ensure(strings("strong") == ["bold", "second"], || format!("{row}"))?;
     ensure(strings("em") == ["italic"], || format!("{row}"))?;
     ensure(
         strings("u") == ["under"] && strings("s") == ["gone"],
@@ -59,6 +61,9 @@ async fn discord_markdown_is_rendered_and_hostile_content_is_inert() -> Result<(
     )?;
     ensure(strings("quote") == ["quoted\n"], || format!("{row}"))?;
     ensure(strings("heading") == ["Heading"], || format!("{row}"))?;
+    ensure(strings("items") == ["first item", "second item"], || {
+        format!("{row}")
+    })?;
     let links: Vec<(String, String, String, String)> =
         serde_json::from_value(row["links"].clone()).map_err(|e| e.to_string())?;
     let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
@@ -206,6 +211,34 @@ async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<()
         .run_js(&format!("return document.querySelector('li[data-message-id=\"{first}\"]').hasAttribute('data-flash');"))
         .await?;
     ensure(flashed == true, || "the original was not shown".into())?;
+    // A run stays one across an edit, and across a catch-up after a gap.
+    s.bridge.edit("general", &second, "two, edited").await?;
+    s.bridge
+        .set_fault(Some(bridge_client::Fault::Reject(503)))
+        .await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    let later = s.bridge.inject("general", "cy", "while away").await?;
+    s.bridge.set_fault(None).await?;
+    s.wait_for(SOON, "Live with the message from the gap", |st| {
+        st.label() == "live" && st.ids.contains(&later)
+    })
+    .await?;
+    let rows: Vec<Value> =
+        serde_json::from_value(s.run_js(READ_ROWS).await?).map_err(|e| e.to_string())?;
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    ensure(
+        row(&second)["grouped"] == true && row(&second)["text"] == "two, edited",
+        || format!("after the edit: {rows:?}"),
+    )?;
+    ensure(row(&later)["grouped"] == true, || {
+        format!("after the catch-up: {rows:?}")
+    })?;
     // The relative time stays current (rewritten every 10 s).
     e2e::wait_until(
         Duration::from_secs(30),

@@ -29,6 +29,11 @@ pub enum Node {
     Quote(Vec<Node>),
     /// A header line, of level 1 to 3.
     Heading(u8, Vec<Node>),
+    /// Consecutive `- item` (or `* item`) lines, or numbered `1. item` ones.
+    List {
+        ordered: bool,
+        items: Vec<Vec<Node>>,
+    },
     /// A link to `href` (`http`, `https` or `mailto` only).
     Link {
         href: String,
@@ -143,6 +148,20 @@ fn lines(text: &str, out: &mut Vec<Node>, quoted: bool) {
         let level = ["# ", "## ", "### "]
             .iter()
             .position(|p| line.starts_with(p));
+        if let Some((ordered, item)) = list_item(line) {
+            // An item joins the list just before it, if it is one of its kind.
+            if let Some(Node::List { ordered: o, items }) = out.last_mut() {
+                if *o == ordered {
+                    items.push(inline(item, 0));
+                    continue;
+                }
+            }
+            out.push(Node::List {
+                ordered,
+                items: vec![inline(item, 0)],
+            });
+            continue;
+        }
         match level {
             Some(level) => {
                 let title = &line[level + 2..];
@@ -153,6 +172,17 @@ fn lines(text: &str, out: &mut Vec<Node>, quoted: bool) {
         ending(out);
     }
     flush_quote(&mut quote, out);
+}
+
+/// A list item's line: `- item` or `* item` (a bullet), `1. item` (a
+/// number): whether it is numbered, and the item.
+fn list_item(line: &str) -> Option<(bool, &str)> {
+    if let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
+        return Some((false, item));
+    }
+    let (number, item) = line.split_once(". ")?;
+    (!number.is_empty() && number.len() <= 9 && number.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((true, item))
 }
 
 fn flush_quote(quote: &mut Vec<Node>, out: &mut Vec<Node>) {
@@ -398,6 +428,10 @@ pub fn text_of(nodes: &[Node]) -> String {
             Node::Text(text) | Node::Code(text) | Node::Emoji(text) => out.push_str(text),
             // Shown by names and dates that are not in the text.
             Node::Mention { .. } | Node::Time { .. } => {}
+            Node::List { items, .. } => {
+                let items: Vec<String> = items.iter().map(|item| text_of(item)).collect();
+                out.push_str(&items.join("\n"));
+            }
             Node::Block { code, .. } => out.push_str(code),
             Node::Styled(_, inner)
             | Node::Quote(inner)
@@ -504,6 +538,22 @@ mod tests {
             [Node::Heading(2, vec![t("Title")]), t("\ntext")]
         );
         assert_eq!(parse("#nospace"), [t("#nospace")]);
+        // Lists: bullets and numbers, each run its own list.
+        assert_eq!(
+            parse("- one\n* **two**\n1. first\n2. second\nafter"),
+            [
+                Node::List {
+                    ordered: false,
+                    items: vec![vec![t("one")], vec![styled(Style::Strong, vec![t("two")])]]
+                },
+                Node::List {
+                    ordered: true,
+                    items: vec![vec![t("first")], vec![t("second")]]
+                },
+                t("after")
+            ]
+        );
+        assert_eq!(parse("-not a list"), [t("-not a list")]);
         // Quotes do not nest.
         assert_eq!(parse(">>> >>> > x"), [Node::Quote(vec![t(">>> > x")])]);
     }

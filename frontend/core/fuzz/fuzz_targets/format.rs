@@ -18,6 +18,11 @@ fn check(nodes: &[Node], depth: usize) {
             Node::Styled(_, inner) | Node::Quote(inner) | Node::Heading(_, inner) => {
                 check(inner, depth + 1)
             }
+            Node::List { items, .. } => {
+                for item in items {
+                    check(item, depth + 1);
+                }
+            }
             Node::Text(_)
             | Node::Code(_)
             | Node::Block { .. }
