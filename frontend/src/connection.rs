@@ -238,17 +238,15 @@ impl Connection {
             let body = ReactBody {
                 author: author.as_deref(),
             };
-            let request = signed_in(request, &auth).await;
-            let sent = match request.json(&body) {
-                Ok(request) => request.send().await.map(|r| r.status()),
-                Err(error) => Err(error),
-            };
-            match sent {
-                Ok(200) => {}
-                Ok(status) => log_warn(&format!(
+            match send_json(request, &body, &auth).await {
+                Ok((200, _)) => {}
+                Ok((status, _)) => log_warn(&format!(
                     "#{channel}: a reaction was refused (HTTP {status})"
                 )),
-                Err(error) => log_warn(&format!("#{channel}: a reaction did not go: {error}")),
+                Err(Load::Failed(why) | Load::Missing(why)) => {
+                    log_warn(&format!("#{channel}: a reaction did not go: {why}"))
+                }
+                Err(Load::Unauthorized) => {}
             }
         });
     }
@@ -930,29 +928,45 @@ async fn post(
         client_id,
         author,
     };
+    let (status, text) = send_json(Request::post(url), &body, auth).await?;
+    read_answer(post_answer(status), status, &text)
+}
+
+/// Sends `body` with the panel's credentials, at most [`POST_TIMEOUT_MS`]:
+/// the answer's status and text.
+async fn send_json(
+    request: RequestBuilder,
+    body: &impl serde::Serialize,
+    auth: &Auth,
+) -> Result<(u16, String), Load> {
     let abort = AbortController::new().ok();
     let signal = abort.as_ref().map(|a| a.signal());
     let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
-    let request = signed_in(Request::post(url).abort_signal(signal.as_ref()), auth).await;
+    let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
     let response = request
-        .json(&body)
+        .json(body)
         .map_err(failed)?
         .send()
         .await
         .map_err(failed)?;
     let status = response.status();
     let text = response.text().await.map_err(failed)?;
-    match post_answer(status) {
+    Ok((status, text))
+}
+
+/// What an answer of this class means for a reply, an edit or a deletion.
+fn read_answer(answer: PostAnswer, status: u16, text: &str) -> Result<PostOutcome, Load> {
+    match answer {
         // The stored message, read as a stream's `message` event is.
-        PostAnswer::Stored => match decode("message", &text) {
+        PostAnswer::Stored => match decode("message", text) {
             Ok(Incoming::Message(message)) => Ok(PostOutcome::Stored(message)),
             _ => Err(Load::Failed("an unreadable answer".into())),
         },
         PostAnswer::SignIn => Err(Load::Unauthorized),
         PostAnswer::Deleted => Ok(PostOutcome::Deleted),
         PostAnswer::Refused => {
-            let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
+            let sentence = error_sentence(text).unwrap_or_else(|| format!("HTTP {status}"));
             Ok(PostOutcome::Refused(sentence))
         }
         PostAnswer::Retry => Err(Load::Failed(format!("HTTP {status}"))),
@@ -975,36 +989,20 @@ async fn change(
     target: Target,
     body: &ChangeBody<'_>,
 ) -> Result<PostOutcome, Load> {
-    let abort = AbortController::new().ok();
-    let signal = abort.as_ref().map(|a| a.signal());
-    let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
     let request = match target {
         Target::Edit(_) => Request::patch(url),
         Target::Delete(_) => Request::delete(url),
     };
-    let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
-    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
-    let response = request
-        .json(body)
-        .map_err(failed)?
-        .send()
-        .await
-        .map_err(failed)?;
-    let status = response.status();
-    let text = response.text().await.map_err(failed)?;
-    match (post_answer(status), target) {
-        (PostAnswer::Stored, Target::Edit(_)) => match decode("message", &text) {
-            Ok(Incoming::Message(message)) => Ok(PostOutcome::Stored(message)),
-            _ => Err(Load::Failed("an unreadable answer".into())),
-        },
-        (PostAnswer::Stored | PostAnswer::Deleted, Target::Delete(_)) => Ok(PostOutcome::Deleted),
-        (_, Target::Delete(_)) if status == 404 => Ok(PostOutcome::Deleted),
-        (PostAnswer::SignIn, _) => Err(Load::Unauthorized),
-        (PostAnswer::Retry, _) => Err(Load::Failed(format!("HTTP {status}"))),
-        _ => {
-            let sentence = error_sentence(&text).unwrap_or_else(|| format!("HTTP {status}"));
-            Ok(PostOutcome::Refused(sentence))
+    let (status, text) = send_json(request, body, auth).await?;
+    let answer = post_answer(status);
+    match target {
+        // Done, or gone already.
+        Target::Delete(_)
+            if matches!(answer, PostAnswer::Stored | PostAnswer::Deleted) || status == 404 =>
+        {
+            Ok(PostOutcome::Deleted)
         }
+        _ => read_answer(answer, status, &text),
     }
 }
 

@@ -518,6 +518,12 @@ impl Sharing {
             *self.stream.borrow_mut() = None;
             self.open_carried(stream);
         }
+        self.tell_panels(transport);
+    }
+
+    /// Every panel of this tab hears how its stream is carried now.
+    fn tell_panels(&self, transport: panel_core::Transport) {
+        // Out of the map first: a panel may leave while it handles it.
         let panels: Vec<Deliver> = (self.members.borrow().values())
             .map(|m| m.deliver.clone())
             .collect();
@@ -549,12 +555,7 @@ impl Sharing {
         self.suspect.set(0);
         log_info("the shared stream delivered nothing twice: switching to long polling");
         remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
-        let panels: Vec<Deliver> = (self.members.borrow().values())
-            .map(|m| m.deliver.clone())
-            .collect();
-        for deliver in panels {
-            deliver(Event::Transport(panel_core::Transport::Polling));
-        }
+        self.tell_panels(panel_core::Transport::Polling);
         true
     }
 

@@ -6,16 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use panel_core::wire::MAX_PAYLOAD_BYTES;
 use panel_core::{decode, Incoming};
 
-const NAMES: [&str; 8] = [
-    "message",
-    "message_update",
-    "message_delete",
-    "reaction",
-    "status",
-    "heartbeat",
-    "resync",
-    "typing",
-];
+/// The names the panel reads, and one it does not know.
+const UNKNOWN: &str = "typing";
 
 fuzz_target!(|input: &[u8]| {
     let Some((&selector, rest)) = input.split_first() else {
@@ -25,7 +17,11 @@ fuzz_target!(|input: &[u8]| {
     let Ok(data) = std::str::from_utf8(rest) else {
         return;
     };
-    let event = NAMES[usize::from(selector) % NAMES.len()];
+    let names = panel_core::wire::EVENT_NAMES;
+    let event = names
+        .get(usize::from(selector) % (names.len() + 1))
+        .copied()
+        .unwrap_or(UNKNOWN);
     // The event's `id:` line, when the input has one after a NUL.
     let (data, id) = data.split_once('\0').unwrap_or((data, ""));
     match panel_core::decode_at(event, data, id) {

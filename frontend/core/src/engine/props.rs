@@ -742,6 +742,27 @@ const RETAINED: u64 = 3;
 /// How many changes its catch-up route knows.
 const KNOWN: u64 = 12;
 
+/// A world holding at most `max_messages`, mounted, through `actions`, then
+/// healed.
+fn run(
+    max_messages: usize,
+    random: f64,
+    replays: bool,
+    changes: bool,
+    actions: Vec<Action>,
+) -> Result<World, TestCaseError> {
+    let mut world = World::new(max_messages);
+    world.random = random;
+    world.replays = replays;
+    world.changes = changes;
+    world.feed(Event::Mount)?;
+    for action in actions {
+        world.act(action)?;
+    }
+    world.heal()?;
+    Ok(world)
+}
+
 fn status_event(stream: StreamId, gateway: Gateway) -> Event {
     Event::Received(
         stream,
@@ -761,14 +782,7 @@ proptest! {
         random in 0.0f64..1.0,
         replays in any::<bool>(),
     ) {
-        let mut world = World::new(1_000);
-        world.random = random;
-        world.replays = replays;
-        world.feed(Event::Mount)?;
-        for action in actions {
-            world.act(action)?;
-        }
-        world.heal()?;
+        let world = run(1_000, random, replays, false, actions)?;
         let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
         let expected: Vec<u64> = (world.floor.unwrap_or(1)..=world.published).collect();
         prop_assert_eq!(held, expected);
@@ -783,15 +797,7 @@ proptest! {
         random in 0.0f64..1.0,
         replays in any::<bool>(),
     ) {
-        let mut world = World::new(1_000);
-        world.random = random;
-        world.replays = replays;
-        world.changes = true;
-        world.feed(Event::Mount)?;
-        for action in actions {
-            world.act(action)?;
-        }
-        world.heal()?;
+        let world = run(1_000, random, replays, true, actions)?;
         let held: Vec<Message> = world.engine.messages().map(|m| (**m).clone()).collect();
         let floor = world.floor.unwrap_or(1);
         let expected: Vec<Message> = world.state.range(floor..).map(|(_, m)| m.clone()).collect();
@@ -811,14 +817,7 @@ proptest! {
         random in 0.0f64..1.0,
         replays in any::<bool>(),
     ) {
-        let mut world = World::new(1_000);
-        world.random = random;
-        world.replays = replays;
-        world.feed(Event::Mount)?;
-        for action in actions {
-            world.act(action)?;
-        }
-        world.heal()?;
+        let world = run(1_000, random, replays, false, actions)?;
         // Every reply: stored once by the bridge, held once by the panel.
         for client_id in &world.sent {
             let stored = world.client_of.values().filter(|c| *c == client_id).count();
@@ -832,12 +831,7 @@ proptest! {
 
     #[test]
     fn a_small_panel_holds_exactly_the_newest(actions in proptest::collection::vec(action(), 0..120)) {
-        let mut world = World::new(6);
-        world.feed(Event::Mount)?;
-        for action in actions {
-            world.act(action)?;
-        }
-        world.heal()?;
+        let world = run(6, 0.5, true, false, actions)?;
         let held: Vec<u64> = world.engine.messages().map(|m| m.id.0).collect();
         let oldest = (world.published.saturating_sub(6) + 1).max(world.floor.unwrap_or(1));
         let expected: Vec<u64> = (oldest..=world.published).collect();
