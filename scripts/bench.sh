@@ -152,9 +152,11 @@ attribution() {
   panel_log="$(mktemp)"
   if ! cargo test -p e2e --test panel_bench -- --ignored --nocapture --test-threads=1 >"$panel_log" 2>&1; then
     cat "$panel_log" >&2
+    rm -f "$panel_log"
     die "a panel benchmark failed (its output is above); $out is left as it was."
   fi
   grep -oE '\| [A-Z].*' "$panel_log"
+  rm -f "$panel_log"
   fi
   cat scripts/bench-targets.md
 } > "$out.tmp"

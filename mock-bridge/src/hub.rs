@@ -1012,8 +1012,8 @@ mod tests {
     /// disk does not hold.
     #[test]
     fn a_slow_history_write_does_not_hold_up_streams() {
-        let dir = std::env::temp_dir().join(format!("mock-bridge-slowdisk-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let path = dir.join("history.jsonl");
         let config = Config::parse_from(["mock-bridge", "--history-file", path.to_str().unwrap()]);
         let hub = Arc::new(Hub::new(config, CancellationToken::new()).unwrap());
@@ -1041,7 +1041,6 @@ mod tests {
         }
         drop(disk);
         assert!(publisher.join().unwrap().is_ok());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn new_message(content: &str) -> NewMessage {

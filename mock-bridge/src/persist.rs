@@ -250,10 +250,9 @@ mod tests {
 
     #[test]
     fn survives_a_torn_last_line_and_appends_cleanly_after_it() {
-        let dir = std::env::temp_dir().join(format!("mock-bridge-persist-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let path = dir.join("history.jsonl");
-        let _ = std::fs::remove_file(&path);
         {
             let (mut file, loaded) = HistoryFile::open(&path, false).unwrap();
             assert!(loaded.is_empty());
@@ -272,15 +271,13 @@ mod tests {
         }
         let (_, loaded) = HistoryFile::open(&path, false).unwrap();
         assert_eq!(loaded.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2, 4]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn compaction_keeps_what_is_retained_and_appends_after_it() {
-        let dir = std::env::temp_dir().join(format!("mock-bridge-compact-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let path = dir.join("history.jsonl");
-        let _ = std::fs::remove_file(&path);
         let (mut file, _) = HistoryFile::open(&path, false).unwrap();
         for id in 1..=10 {
             file.append(&message(id)).unwrap();
@@ -297,6 +294,5 @@ mod tests {
             loaded.iter().map(|m| m.id).collect::<Vec<_>>(),
             [8, 9, 10, 11]
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -314,8 +314,8 @@ async fn the_control_api_needs_the_token_when_one_is_set() {
 
 #[tokio::test]
 async fn history_survives_a_restart_and_ids_keep_growing() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch();
+    let dir = scratch.path();
     let file = dir.join("history.jsonl");
     let path = file.to_str().unwrap();
     let first = start(&["--history-file", path]).await;
@@ -334,7 +334,6 @@ async fn history_survives_a_restart_and_ids_keep_growing() {
         [before[0].clone(), before[1].clone(), after.clone()]
     );
     assert!(after.parse::<u64>().unwrap() > before[1].parse::<u64>().unwrap());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

@@ -205,9 +205,7 @@ async fn the_catch_up_coalesces_and_says_when_it_cannot() {
 
 #[tokio::test]
 async fn readers_change_their_own_messages_and_toggle_their_reactions() {
-    let path = std::env::temp_dir().join(format!("changes-users-{}.txt", std::process::id()));
-    std::fs::write(&path, "tok-alice Alice\ntok-bob Bob\n").unwrap();
-    let bridge = start(&["--users", path.to_str().unwrap()]).await;
+    let bridge = start_with_users("tok-alice Alice\ntok-bob Bob\n", &[]).await;
     let http = reqwest::Client::new();
     let post = |token: &'static str, content: &'static str| {
         let (http, url) = (http.clone(), url(&bridge, "/api/channels/general/messages"));
@@ -305,13 +303,12 @@ async fn readers_change_their_own_messages_and_toggle_their_reactions() {
         .await
         .unwrap();
     assert_eq!(history, json!([]));
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn versions_reactions_and_deletions_survive_restarts() {
-    let file = std::env::temp_dir().join(format!("changes-restart-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&file);
+    let scratch = scratch();
+    let file = scratch.path().join("history.jsonl");
     let args = ["--history-file", file.to_str().unwrap()];
     let bridge = start(&args).await;
     let keep = inject(&bridge, "general", "typo").await;
@@ -344,7 +341,6 @@ async fn versions_reactions_and_deletions_survive_restarts() {
         bridge_restart_check(&args, &before, &edited, &keep, round).await;
     }
     bridge.shutdown.cancel();
-    let _ = std::fs::remove_file(&file);
 }
 
 async fn bridge_restart_check(

@@ -32,8 +32,8 @@ fn set_file_size_limit(bytes: u64) {
 
 #[test]
 fn a_failed_append_leaves_no_fragment_and_the_next_message_survives() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-fsize-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let path = dir.join("history.jsonl");
     let (mut file, _) = HistoryFile::open(&path, false).unwrap();
     file.append(&message(1, "first")).unwrap();
@@ -57,5 +57,4 @@ fn a_failed_append_leaves_no_fragment_and_the_next_message_survives() {
         [1, 3],
         "the message acknowledged after the failure was lost"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

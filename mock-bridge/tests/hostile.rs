@@ -475,8 +475,8 @@ async fn a_replay_longer_than_the_limit_is_a_resync_and_a_finished_replay_holds_
 
 #[tokio::test]
 async fn ids_at_the_end_of_their_range_refuse_new_messages_with_503() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-maxid-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch();
+    let dir = scratch.path();
     let file = dir.join("history.jsonl");
     std::fs::write(
         &file,
@@ -489,5 +489,4 @@ async fn ids_at_the_end_of_their_range_refuse_new_messages_with_503() {
     assert!(body["error"].as_str().unwrap().contains("ids"), "{body}");
     let (_, history) = call(&bridge, Method::GET, "/api/channels/c/messages", None).await;
     assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -74,8 +74,8 @@ async fn a_post_is_stored_and_streamed_once_however_often_it_is_retried() {
 
 #[tokio::test]
 async fn a_retry_after_a_restart_gets_the_original_from_the_history_file() {
-    let file = std::env::temp_dir().join(format!("posting-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&file);
+    let scratch = scratch();
+    let file = scratch.path().join("history.jsonl");
     let path = file.to_str().unwrap();
     let body =
         json!({ "content": "before the restart", "client_id": "c-restart", "author": "ann" });
@@ -88,7 +88,6 @@ async fn a_retry_after_a_restart_gets_the_original_from_the_history_file() {
     let (status, again) = post(&second, "general", body, None).await;
     assert_eq!((status, &again), (200, &original));
     assert_eq!(history(&second, "general").await, [original]);
-    let _ = std::fs::remove_file(&file);
 }
 
 #[tokio::test]
@@ -133,9 +132,7 @@ async fn bad_posts_get_a_sentence_and_store_nothing() {
 
 #[tokio::test]
 async fn signed_in_posts_are_by_the_tokens_user() {
-    let path = std::env::temp_dir().join(format!("posting-users-{}.txt", std::process::id()));
-    std::fs::write(&path, "tok-ann Ann Author\n").unwrap();
-    let bridge = start(&["--users", path.to_str().unwrap()]).await;
+    let bridge = start_with_users("tok-ann Ann Author\n", &[]).await;
     let body = json!({ "content": "signed", "client_id": "c-s", "author": "someone else" });
     let (status, _) = post(&bridge, "general", body.clone(), None).await;
     assert_eq!(status, 401);

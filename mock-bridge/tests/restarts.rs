@@ -28,8 +28,8 @@ async fn restart(bridge: mock_bridge::RunningBridge, args: &[&str]) -> mock_brid
 
 #[tokio::test]
 async fn a_second_restart_still_knows_the_cut_and_the_posts_it_cut() {
-    let file = std::env::temp_dir().join(format!("restarts-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&file);
+    let scratch = scratch();
+    let file = scratch.path().join("history.jsonl");
     let args = [
         "--history-file",
         file.to_str().unwrap(),
@@ -76,5 +76,4 @@ async fn a_second_restart_still_knows_the_cut_and_the_posts_it_cut() {
     assert_eq!(status, 201);
     let last: u64 = originals[4]["id"].as_str().unwrap().parse().unwrap();
     assert!(next["id"].as_str().unwrap().parse::<u64>().unwrap() > last);
-    let _ = std::fs::remove_file(&file);
 }

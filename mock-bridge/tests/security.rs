@@ -111,8 +111,8 @@ async fn long_query_strings_are_refused() {
 
 #[tokio::test]
 async fn the_served_page_gets_a_strict_content_security_policy() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-static-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch();
+    let dir = scratch.path();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>t</title>").unwrap();
     let bridge = start(&["--static-dir", dir.to_str().unwrap()]).await;
     let response = reqwest::get(url(&bridge, "/")).await.unwrap();
@@ -134,14 +134,13 @@ async fn the_served_page_gets_a_strict_content_security_policy() {
         );
         stream.close();
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Starts the binary; its log goes to a file (a pipe nobody reads would fill
-/// up and block the bridge).
-fn spawn_binary(port: u16, extra: &[&str]) -> (std::process::Child, std::path::PathBuf) {
-    let log = std::env::temp_dir().join(format!("mock-bridge-test-{port}.log"));
-    let file = std::fs::File::create(&log).unwrap();
+/// Starts the binary; its log goes to `bridge.log` in the folder returned
+/// with it (a pipe nobody reads would fill up and block the bridge).
+fn spawn_binary(port: u16, extra: &[&str]) -> (std::process::Child, tempfile::TempDir) {
+    let scratch = scratch();
+    let file = std::fs::File::create(scratch.path().join("bridge.log")).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-bridge"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
@@ -150,7 +149,7 @@ fn spawn_binary(port: u16, extra: &[&str]) -> (std::process::Child, std::path::P
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    (child, log)
+    (child, scratch)
 }
 
 fn free_port() -> u16 {
@@ -175,7 +174,7 @@ async fn active_streams(port: u16) -> usize {
 #[tokio::test]
 async fn sigterm_with_a_thousand_open_streams_exits_cleanly_and_promptly() {
     let port = free_port();
-    let (mut child, log_path) = spawn_binary(port, &[]);
+    let (mut child, logs) = spawn_binary(port, &[]);
     let mut sockets = Vec::new();
     for _ in 0..1_000 {
         let mut socket = loop {
@@ -206,8 +205,7 @@ async fn sigterm_with_a_thousand_open_streams_exits_cleanly_and_promptly() {
         .await
         .expect("it exits")
         .unwrap();
-    let log = std::fs::read_to_string(&log_path).unwrap();
-    let _ = std::fs::remove_file(&log_path);
+    let log = std::fs::read_to_string(logs.path().join("bridge.log")).unwrap();
     let took = started.elapsed();
     eprintln!("SIGTERM with 1,000 open streams: exited with {status} after {took:?}");
     assert_eq!(status.code(), Some(0));
@@ -227,8 +225,8 @@ async fn sigterm_with_a_thousand_open_streams_exits_cleanly_and_promptly() {
 
 #[tokio::test]
 async fn every_acknowledged_message_survives_a_kill_during_heavy_writes() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-kill9-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch();
+    let dir = scratch.path();
     let file = dir.join("history.jsonl");
     let port = free_port();
     let args = [
@@ -323,7 +321,6 @@ async fn every_acknowledged_message_survives_a_kill_during_heavy_writes() {
         lost.len()
     );
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn any_path() -> impl Strategy<Value = String> {

@@ -11,9 +11,8 @@ const POSTS: usize = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_keep_their_pace_while_posts_wait_on_a_slow_disk() {
-    let dir = std::env::temp_dir().join(format!("mock-bridge-slow-disk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch();
+    let dir = scratch.path();
     let file = dir.join("history.jsonl");
     let bridge = start(&[
         "--heartbeat-interval",

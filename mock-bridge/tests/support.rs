@@ -27,6 +27,26 @@ pub async fn start(args: &[&str]) -> RunningBridge {
     mock_bridge::spawn(config, listener, CancellationToken::new()).expect("bridge starts")
 }
 
+/// Starts a bridge that signs readers in with these `token name` lines
+/// (read once, at the start).
+pub async fn start_with_users(users: &str, args: &[&str]) -> RunningBridge {
+    let scratch = scratch();
+    let path = scratch.path().join("users.txt");
+    std::fs::write(&path, users).expect("a users file");
+    let mut argv = vec!["--users", path.to_str().expect("a UTF-8 path")];
+    argv.extend_from_slice(args);
+    start(&argv).await
+}
+
+/// A folder for one test's files, removed when it drops, whether the test
+/// passed or not.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("mock-bridge-test-")
+        .tempdir()
+        .expect("a temporary folder")
+}
+
 pub fn url(bridge: &RunningBridge, path: &str) -> String {
     format!("http://{}{path}", bridge.addr)
 }

@@ -5,34 +5,17 @@
 
 mod support;
 
-use std::io::Write;
 use support::*;
 
 const USERS: &str = "# token name\nalice-s3cret-token Alice\nbob-s3cret-token Bob\n";
 
-/// A users file that lives as long as the test.
-fn users_file() -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "mock-bridge-users-{}-{:?}.txt",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(USERS.as_bytes()))
-        .expect("users file");
-    path
-}
-
-async fn start_with_users(extra: &[&str]) -> mock_bridge::RunningBridge {
-    let path = users_file();
-    let mut args = vec!["--users", path.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    start(&args).await
+async fn start_signed_in(extra: &[&str]) -> mock_bridge::RunningBridge {
+    start_with_users(USERS, extra).await
 }
 
 #[tokio::test]
 async fn every_api_route_needs_a_known_token_by_header_query_or_cookie() {
-    let bridge = start_with_users(&[]).await;
+    let bridge = start_signed_in(&[]).await;
     let client = reqwest::Client::new();
     let history = url(&bridge, "/api/channels/general/messages");
     let refused = client.get(&history).send().await.unwrap();
@@ -87,7 +70,7 @@ async fn client_report(bridge: &mock_bridge::RunningBridge) -> String {
 
 #[tokio::test]
 async fn a_revoked_token_ends_its_streams_and_is_refused_from_then_on() {
-    let bridge = start_with_users(&[]).await;
+    let bridge = start_signed_in(&[]).await;
     let alice = Stream::open(
         &bridge,
         "/api/channels/general/events?access_token=alice-s3cret-token",
@@ -146,7 +129,7 @@ async fn credentials_are_allowed_to_the_named_origins_only_when_asked() {
         if flag {
             args.push("--allow-credentials");
         }
-        let bridge = start_with_users(&args).await;
+        let bridge = start_signed_in(&args).await;
         let client = reqwest::Client::new();
         let answer = client
             .get(url(&bridge, "/api/channels/general/messages"))
@@ -190,7 +173,7 @@ async fn credentials_are_allowed_to_the_named_origins_only_when_asked() {
 
 #[tokio::test]
 async fn me_names_the_sign_in_and_nothing_without_one() {
-    let bridge = start_with_users(&[]).await;
+    let bridge = start_signed_in(&[]).await;
     let client = reqwest::Client::new();
     let me = url(&bridge, "/api/me");
     assert_eq!(client.get(&me).send().await.unwrap().status(), 401);

@@ -30,11 +30,7 @@ async fn a_token_never_reaches_the_logs() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .init();
-    let path = std::env::temp_dir().join(format!("mock-bridge-users-{}.txt", std::process::id()));
-    std::fs::File::create(&path)
-        .and_then(|mut f| f.write_all(b"alice-s3cret-token Alice\n"))
-        .unwrap();
-    let bridge = start(&["--users", path.to_str().unwrap()]).await;
+    let bridge = start_with_users("alice-s3cret-token Alice\n", &[]).await;
     let stream = Stream::open(
         &bridge,
         "/api/channels/general/events?access_token=alice-s3cret-token",

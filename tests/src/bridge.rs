@@ -4,6 +4,7 @@ use crate::{free_port, wait_until_answers, workspace_root, Error};
 use bridge_client::BridgeClient;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a test wants its bridge.
@@ -15,6 +16,9 @@ pub struct BridgeOptions {
     pub args: Vec<String>,
     /// A history file, to survive restarts.
     pub history_file: Option<PathBuf>,
+    /// The folder of this bridge's files, removed with the last copy of these
+    /// options (the bridge holds one), whether the test passed or not.
+    scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 impl BridgeOptions {
@@ -27,7 +31,32 @@ impl BridgeOptions {
             binary: binary.into(),
             args,
             history_file: None,
+            scratch: None,
         }
+    }
+
+    /// The bridge's own scratch folder, made on first use.
+    pub fn scratch(&mut self) -> PathBuf {
+        let dir = self.scratch.get_or_insert_with(|| {
+            let dir = tempfile::Builder::new().prefix("e2e-bridge-").tempdir();
+            Arc::new(dir.expect("a temporary folder"))
+        });
+        dir.path().to_path_buf()
+    }
+
+    /// Keeps the history in `history.jsonl` in the scratch folder, so that it
+    /// survives restarts.
+    pub fn with_history_file(mut self) -> Self {
+        self.history_file = Some(self.scratch().join("history.jsonl"));
+        self
+    }
+
+    /// Signs readers in with a users file of these `token name` lines.
+    pub fn with_users(mut self, lines: &str) -> Self {
+        let path = self.scratch().join("users.txt");
+        std::fs::write(&path, lines).expect("a users file");
+        let path = path.display().to_string();
+        self.with_args(&["--users", &path])
     }
 
     /// Adds flags.

@@ -321,12 +321,8 @@ async fn composer(s: &Scenario) -> Result<(String, Option<String>), Error> {
 async fn ones_own_reply_edited_and_deleted_while_the_bridge_restarts() -> Result<(), Error> {
     use fantoccini::key::Key;
     let name = "own_changes_across_a_restart";
-    let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("history.jsonl");
-    let mut options = bridge();
-    options.history_file = Some(file.clone());
+    let options = bridge().with_history_file();
+    let file = options.history_file.clone().expect("a history file");
     let page = format!("/?channel=general&author=ann&max_attempts=100&{FAST}");
     let mut s = Scenario::start(name, options, &page).await?;
     s.wait_label("live", SOON).await?;

@@ -87,11 +87,9 @@ async fn run() -> Result<(), Error> {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| epoch_ms() as u64 | 1);
     eprintln!("chaos: {seconds} s, seed {seed}");
-    let dir = std::env::temp_dir().join(format!("e2e-chaos-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut options = BridgeOptions::new(env!("CARGO_BIN_EXE_e2e-bridge"))
-        .with_args(&["--history-per-channel", "1000000"]);
-    options.history_file = Some(dir.join("history.jsonl"));
+    let options = BridgeOptions::new(env!("CARGO_BIN_EXE_e2e-bridge"))
+        .with_args(&["--history-per-channel", "1000000"])
+        .with_history_file();
     let first = Scenario::start("chaos-tab-1", options, PAGE).await?;
     first.wait_label("live", Duration::from_secs(20)).await?;
     let mut tabs = vec![first.this_tab().await?];
@@ -462,7 +460,6 @@ async fn run() -> Result<(), Error> {
         changes.deletions.load(Ordering::Relaxed),
         changes.reactions.load(Ordering::Relaxed),
     );
-    let _ = std::fs::remove_dir_all(&dir);
     drop(bridge);
     Ok(())
 }

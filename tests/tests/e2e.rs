@@ -152,10 +152,7 @@ async fn a_server_drop_reconnects_and_loses_nothing() -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_and_restarted_bridge_loses_nothing() -> Result<(), Error> {
     let name = "a_killed_and_restarted_bridge_loses_nothing";
-    let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut options = bridge();
-    options.history_file = Some(dir.join("history.jsonl"));
+    let options = bridge().with_history_file();
     let mut s = Scenario::live_on(name, options, &format!("/?channel=general&{FAST}")).await?;
     for i in 0..3 {
         s.bridge
@@ -183,7 +180,6 @@ async fn a_killed_and_restarted_bridge_loses_nothing() -> Result<(), Error> {
         })
         .await?;
     exactly_once_in_order(&state.ids, &all)?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

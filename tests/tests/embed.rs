@@ -15,13 +15,6 @@ fn bridge() -> BridgeOptions {
     BridgeOptions::new(e2e::bridge::binary())
 }
 
-/// A users file for `--users`, named after the test.
-fn users_file(name: &str, lines: &str) -> String {
-    let path = std::env::temp_dir().join(format!("e2e-users-{name}-{}.txt", std::process::id()));
-    std::fs::write(&path, lines).expect("write a users file");
-    path.display().to_string()
-}
-
 /// The events the host page heard, in order, as `{type, detail, from}`.
 async fn events(s: &Scenario) -> Result<Vec<Value>, Error> {
     let events = s.run_js("return window.panelEvents || [];").await?;
@@ -212,8 +205,7 @@ async fn unread_counts_what_arrives_while_scrolled_up_or_hidden() -> Result<(), 
 async fn an_expired_token_stops_the_panel_and_a_refreshed_one_brings_it_back() -> Result<(), Error>
 {
     let name = "an_expired_token_stops_the_panel_and_a_refreshed_one_brings_it_back";
-    let users = users_file(name, "tok-first-e2e Alice\n");
-    let options = bridge().with_args(&["--users", &users]);
+    let options = bridge().with_users("tok-first-e2e Alice\n");
     let s = Scenario::start(name, options, "/healthz").await?;
     s.open(&format!(
         "/host.html?channel=general&token=tok-first-e2e&{FAST}"
@@ -283,10 +275,7 @@ async fn cookies_sign_in_to_a_bridge_on_another_origin_with_credentials() -> Res
     let name = "cookies_sign_in_to_a_bridge_on_another_origin_with_credentials";
     let host = e2e::serve_dist().await;
     let origin = format!("http://127.0.0.1:{host}");
-    let users = users_file(name, "tok-cookie-e2e Carol\n");
-    let options = bridge().with_args(&[
-        "--users",
-        &users,
+    let options = bridge().with_users("tok-cookie-e2e Carol\n").with_args(&[
         "--allowed-origins",
         &origin,
         "--allow-credentials",

@@ -217,10 +217,7 @@ async fn watchdog_accuracy() -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by scripts/bench.sh"]
 async fn recovery_and_no_leaks() -> Result<(), Error> {
-    let dir = std::env::temp_dir().join(format!("bench-recovery-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut options = bridge();
-    options.history_file = Some(dir.join("history.jsonl"));
+    let options = bridge().with_history_file();
     // Backoff of at most 50 ms, so that what is measured is the panel's own work.
     // No stability window: the 200 forced drops below are not failures of the panel.
     let page = "/?channel=general&backoff_base_ms=50&backoff_cap_ms=50&stability_window_ms=0&max_attempts=50";
@@ -279,7 +276,6 @@ async fn recovery_and_no_leaks() -> Result<(), Error> {
         active.len()
     );
     println!("| No leaks: JS heap growth over those 200 cycles | {growth} | ≤ 1 MB | |");
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -14,10 +14,8 @@ use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(15);
 
-fn bridge_with_users(name: &str) -> BridgeOptions {
-    let path = std::env::temp_dir().join(format!("e2e-people-{name}-{}.txt", std::process::id()));
-    std::fs::write(&path, "tok-alice Alice\ntok-bob Bob\n").expect("a users file");
-    BridgeOptions::new(e2e::bridge::binary()).with_args(&["--users", path.to_str().unwrap()])
+fn bridge_with_users() -> BridgeOptions {
+    BridgeOptions::new(e2e::bridge::binary()).with_users("tok-alice Alice\ntok-bob Bob\n")
 }
 
 fn page(token: &str) -> String {
@@ -96,7 +94,7 @@ async fn untouched(s: &Scenario, tab: &WindowHandle, who: &str, id: &str) -> Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_persons_expired_sign_in_ends_only_their_own_panels() -> Result<(), Error> {
     let name = "one_persons_expired_sign_in";
-    let s = Scenario::start(name, bridge_with_users(name), &page("tok-alice")).await?;
+    let s = Scenario::start(name, bridge_with_users(), &page("tok-alice")).await?;
     s.wait_label("live", SOON).await?;
     let alice = s.this_tab().await?;
     let bob = s.open_tab(&page("tok-bob")).await?;
@@ -199,7 +197,7 @@ async fn pending_rows(s: &Scenario) -> Result<u64, Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_waiting_when_the_account_switches_goes_out_as_its_writer() -> Result<(), Error> {
     let name = "a_reply_waiting_when_the_account_switches";
-    let s = Scenario::start(name, bridge_with_users(name), &page("tok-alice")).await?;
+    let s = Scenario::start(name, bridge_with_users(), &page("tok-alice")).await?;
     s.wait_label("live", SOON).await?;
     s.run_js(CAPTURE_PANEL_LOG).await?;
     // The bridge turns posts away for now: Alice's reply waits.

@@ -152,10 +152,8 @@ async fn older_messages_load_at_the_top_keeping_the_view_and_never_doubling() ->
 async fn days_are_marked_and_times_carry_the_full_date() -> Result<(), Error> {
     let name = "days_are_marked_and_times_carry_the_full_date";
     // History from two days ago and from yesterday, in the bridge's file.
-    let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("history.jsonl");
+    let options = bridge().with_history_file();
+    let file = options.history_file.clone().expect("a history file");
     let day = 24.0 * 3_600_000.0;
     let mut lines = String::new();
     for (id, ago) in [
@@ -170,8 +168,6 @@ async fn days_are_marked_and_times_carry_the_full_date() -> Result<(), Error> {
         ));
     }
     std::fs::write(&file, lines).map_err(|e| e.to_string())?;
-    let mut options = bridge();
-    options.history_file = Some(file);
     let s = Scenario::start(name, options, &format!("/host.html?channel=general&{FAST}")).await?;
     s.wait_for(SOON, "live with the old history", |st| {
         st.label() == "live" && st.ids.len() == 4

@@ -18,13 +18,8 @@ fn bridge() -> BridgeOptions {
 }
 
 /// A bridge whose history survives a restart.
-fn bridge_with_file(name: &str) -> BridgeOptions {
-    let dir = std::env::temp_dir().join(format!("e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let mut options = bridge();
-    options.history_file = Some(dir.join("history.jsonl"));
-    options
+fn bridge_with_file() -> BridgeOptions {
+    bridge().with_history_file()
 }
 
 /// The host page, replying as `ann` (no sign-in on this bridge).
@@ -123,7 +118,7 @@ async fn a_reply_sent_while_live_is_stored_and_shown_once() -> Result<(), Error>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_written_while_the_bridge_is_down_goes_once_it_is_back() -> Result<(), Error> {
     let name = "a_reply_written_while_the_bridge_is_down_goes_once_it_is_back";
-    let mut s = Scenario::live_on(name, bridge_with_file(name), &page()).await?;
+    let mut s = Scenario::live_on(name, bridge_with_file(), &page()).await?;
     s.bridge.kill();
     s.wait_label("reconnecting", SOON).await?;
     type_reply(&s, "written during the outage").await?;

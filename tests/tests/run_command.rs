@@ -135,19 +135,19 @@ async fn read(browser: &Browser) -> Result<Seen, Error> {
 async fn the_run_command_serves_a_live_demo_that_holds_still_and_takes_a_reply() {
     // Inside the project, as the run command's own history file is: what the
     // bridge writes there must not wake trunk's watcher.
-    let dir =
-        (workspace_root().join("target")).join(format!("e2e-run-command-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let scratch = tempfile::Builder::new()
+        .prefix("e2e-run-command-")
+        .tempdir_in(workspace_root().join("target"))
+        .expect("a temporary folder");
+    let dir = scratch.path();
     let (bridge_port, panel_port) = (free_port(), free_port());
     let began = Instant::now();
-    let run = RunCommand::start(bridge_port, panel_port, &dir);
+    let run = RunCommand::start(bridge_port, panel_port, dir);
     let result = scenario(&run, bridge_port, panel_port, began).await;
     if let Err(problem) = result {
         panic!("{problem}\n  run.sh's output (tail):\n{}", run.log_tail());
     }
     drop(run);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn scenario(
