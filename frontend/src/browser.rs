@@ -59,6 +59,10 @@ impl OwnedEventSource {
     }
 }
 
+/// Where a stream's signals go (one type for every caller, so that the
+/// stream code is compiled once, not once per closure).
+pub type OnSignal = Rc<dyn Fn(StreamSignal)>;
+
 /// What a stream (an EventSource, or a poller) reports, as the glue hands it on.
 pub enum StreamSignal {
     Opened,
@@ -105,7 +109,7 @@ pub fn open_source(
     url: &str,
     poll_after: Option<Option<u64>>,
     with_credentials: bool,
-    on: impl Fn(StreamSignal) + 'static,
+    on: OnSignal,
 ) -> Option<Source> {
     match poll_after {
         Some(after) => Some(Source::Poll(open_poller(
@@ -155,7 +159,7 @@ pub fn open_poller(
     url: String,
     after: Option<u64>,
     with_credentials: bool,
-    on: impl Fn(StreamSignal) + 'static,
+    on: OnSignal,
 ) -> OwnedPoller {
     let stop = Rc::new(Cell::new(false));
     let abort = Rc::new(RefCell::new(None::<web_sys::AbortController>));
@@ -270,7 +274,7 @@ async fn sleep(ms: i32) {
 pub fn open_event_source(
     url: &str,
     with_credentials: bool,
-    on: impl Fn(StreamSignal) + 'static,
+    on: OnSignal,
 ) -> Option<OwnedEventSource> {
     let init = web_sys::EventSourceInit::new();
     init.set_with_credentials(with_credentials);
@@ -287,7 +291,6 @@ pub fn open_event_source(
             return None;
         }
     };
-    let on = Rc::new(on);
     let target: &EventTarget = source.as_ref();
     let mut listeners = Vec::with_capacity(6);
     let opened = on.clone();

@@ -98,8 +98,10 @@ struct Inner {
     stream: Option<(StreamId, Source)>,
     /// How streams are carried now (`Command::UseTransport`).
     transport: Transport,
-    /// How long a stream has to deliver its first event (`first_byte_ms`).
+    /// How long a stream has to deliver its first event (`first_byte_ms`),
+    /// and how often a stream is tried again while polling (`probe_ms`).
     first_byte_ms: u64,
+    probe_ms: u64,
     /// A trial EventSource while polling, and its deadline.
     probe: Option<(OwnedEventSource, Timeout)>,
     /// How the engine's streams are carried.
@@ -141,7 +143,7 @@ impl Connection {
         // A proxy that buffered this bridge's streams before: poll at once.
         let mut options = options;
         options.polling |= remembered_polling(&endpoint.bridge_url);
-        let first_byte_ms = options.first_byte_ms;
+        let (first_byte_ms, probe_ms) = (options.first_byte_ms, options.probe_ms);
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
             inner: Rc::new(RefCell::new(Inner {
@@ -152,6 +154,7 @@ impl Connection {
                 stream: None,
                 transport: Transport::EventSource,
                 first_byte_ms,
+                probe_ms,
                 probe: None,
                 link,
                 person: None,
@@ -463,7 +466,7 @@ impl Inner {
                 event => deliver.send(event),
             }),
         );
-        link.first_byte_within(self.first_byte_ms);
+        link.deadlines(self.first_byte_ms, self.probe_ms);
         if let Some(stream) = stream {
             link.send(|panel| ShareEvent::Subscribe { panel, stream });
         }
@@ -592,7 +595,15 @@ impl Inner {
             Command::Probe {
                 last_event_id,
                 first_byte_ms,
-            } => self.probe(last_event_id, first_byte_ms, inbox),
+            } => match &self.link {
+                // The sharing tries one stream for all its tabs; this panel
+                // polls on until it hears that streams get through again.
+                Link::Joined(link) => {
+                    link.try_stream();
+                    inbox.send(Event::ProbeDone(false));
+                }
+                _ => self.probe(last_event_id, first_byte_ms, inbox),
+            },
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -809,14 +820,14 @@ impl Inner {
             url,
             poll_after,
             with_credentials,
-            move |signal| match signal {
+            Rc::new(move |signal| match signal {
                 StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
                 StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
                 StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
                 StreamSignal::Event(name, data, id) => {
                     on.send(received(stream, name, &channel, &data, &id))
                 }
-            },
+            }),
         );
         match source {
             Some(source) => self.stream = Some((stream, source)),
@@ -841,16 +852,15 @@ impl Inner {
         let token = self.endpoint.auth.ready().flatten();
         let url = with_access_token(&url, token.as_deref());
         let (on, late) = (inbox.clone(), inbox.clone());
-        let source =
-            open_event_source(
-                &url,
-                self.endpoint.auth.with_credentials,
-                move |signal| match signal {
-                    StreamSignal::Opened => {}
-                    StreamSignal::Event(..) => on.probe_done(true),
-                    StreamSignal::Error(_) => on.probe_done(false),
-                },
-            );
+        let source = open_event_source(
+            &url,
+            self.endpoint.auth.with_credentials,
+            Rc::new(move |signal| match signal {
+                StreamSignal::Opened => {}
+                StreamSignal::Event(..) => on.probe_done(true),
+                StreamSignal::Error(_) => on.probe_done(false),
+            }),
+        );
         let deadline = Timeout::new(first_byte_ms.min(i32::MAX as u64) as u32, move || {
             late.probe_done(false)
         });

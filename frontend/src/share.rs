@@ -14,8 +14,9 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, open_source, random, remember_transport, remembered_polling, transport_key,
-    transport_of, Listener, Source, StreamSignal,
+    log_info, log_warn, open_event_source, open_source, random, remember_transport,
+    remembered_polling, transport_key, transport_of, Listener, OwnedEventSource, Source,
+    StreamSignal,
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
@@ -126,12 +127,21 @@ impl ShareLink {
         ShareLink { place }
     }
 
-    /// The panel's engine gives its stream this long to deliver.
-    pub fn first_byte_within(&self, ms: u64) {
+    /// The panel's engine gives a stream `first_byte_ms` to deliver, and
+    /// tries one again every `probe_ms` while polling.
+    pub fn deadlines(&self, first_byte_ms: u64, probe_ms: u64) {
         let sharing = self.place.borrow().sharing.clone();
-        sharing
-            .first_byte_ms
-            .set(sharing.first_byte_ms.get().min(ms));
+        let least = |cell: &Cell<u64>, ms: u64| cell.set(cell.get().min(ms));
+        least(&sharing.first_byte_ms, first_byte_ms);
+        least(&sharing.probe_ms, probe_ms);
+    }
+
+    /// The panel's engine would try a stream again (while polling). One
+    /// trial serves every panel of every tab: the tab holding the real
+    /// stream makes it; a follower leaves it to that tab.
+    pub fn try_stream(&self) {
+        let sharing = self.place.borrow().sharing.clone();
+        sharing.try_stream();
     }
 
     /// The panel's engine carries streams another way now: so does the
@@ -230,6 +240,12 @@ struct Sharing {
     silent_open: Cell<bool>,
     /// The shortest first-byte deadline of the panels that joined.
     first_byte_ms: Cell<u64>,
+    /// While the real stream is polled: a trial EventSource for the group,
+    /// with its first-byte deadline; when the last began (`Date.now()`);
+    /// the shortest trial interval of the panels that joined.
+    trial: RefCell<Option<(OwnedEventSource, Timeout)>>,
+    last_trial: Cell<f64>,
+    probe_ms: Cell<u64>,
     /// The real stream the machine wants open (0: none), for a token that
     /// arrives late.
     wanted: Cell<u64>,
@@ -260,6 +276,9 @@ impl Sharing {
             suspect: Cell::new(0),
             silent_open: Cell::new(false),
             first_byte_ms: Cell::new(u64::MAX),
+            trial: RefCell::default(),
+            last_trial: Cell::new(f64::MIN),
+            probe_ms: Cell::new(u64::MAX),
             wanted: Cell::new(0),
             auth: RefCell::default(),
             locks: RefCell::default(),
@@ -532,6 +551,50 @@ impl Sharing {
         }
     }
 
+    /// A trial EventSource for the group, if this tab polls the real stream,
+    /// none is under way and none began within half the trial interval (each
+    /// panel of the tab asks on its own timer). One that delivers brings
+    /// every tab back to the EventSource.
+    fn try_stream(&self) {
+        let polling = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
+        let now = js_sys::Date::now();
+        let recent = now - self.last_trial.get() < (self.probe_ms.get() / 2) as f64;
+        if !polling || recent || self.trial.borrow().is_some() {
+            return;
+        }
+        let auth = self.auth.borrow().clone();
+        let Some(token) = auth.ready() else {
+            return; // the sign-in is on its way: the next time
+        };
+        self.last_trial.set(now);
+        let channels = self.carried.borrow().0.clone();
+        let url = format!("{}/api/events?channels={channels}", self.group.bridge_url);
+        let url = with_access_token(&url, token.as_deref());
+        let (me, late) = (self.me.clone(), self.me.clone());
+        let on = move |signal| match signal {
+            StreamSignal::Opened => {}
+            StreamSignal::Event(..) => with(&me, |s| s.trial_done(true)),
+            StreamSignal::Error(_) => with(&me, |s| s.trial_done(false)),
+        };
+        let source = open_event_source(&url, auth.with_credentials, Rc::new(on));
+        let deadline = self.first_byte_ms.get().min(i32::MAX as u64) as u32;
+        let deadline = Timeout::new(deadline, move || with(&late, |s| s.trial_done(false)));
+        *self.trial.borrow_mut() = source.map(|source| (source, deadline));
+    }
+
+    /// The trial stream delivered (streams get through again: every tab goes
+    /// back to the EventSource), failed or missed its deadline; closed.
+    fn trial_done(&self, delivered: bool) {
+        let Some(trial) = self.trial.borrow_mut().take() else {
+            return;
+        };
+        drop(trial);
+        if delivered {
+            log_info("a trial stream delivered: the shared stream goes back to the EventSource");
+            self.use_transport(panel_core::Transport::EventSource);
+        }
+    }
+
     /// The real EventSource delivered nothing within the panels' first-byte
     /// deadline: suspect; twice in a row, the streams go by polling (a
     /// panel's own deadline cannot tell: it hears the status cached from an
@@ -569,7 +632,7 @@ impl Sharing {
         });
         let me = self.me.clone();
         let with_credentials = self.auth.borrow().with_credentials;
-        let source = open_source(url, poll_after, with_credentials, move |signal| {
+        let on = move |signal| {
             let event = match signal {
                 StreamSignal::Opened => {
                     with(&me, |s| s.silent_open.set(true));
@@ -595,7 +658,8 @@ impl Sharing {
                 }
             };
             with(&me, |s| s.send(event));
-        });
+        };
+        let source = open_source(url, poll_after, with_credentials, Rc::new(on));
         match source {
             Some(source) => *self.stream.borrow_mut() = Some((stream, source)),
             None => {

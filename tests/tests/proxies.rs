@@ -267,3 +267,104 @@ async fn a_proxy_that_starts_then_stops_buffering_moves_the_panel_and_back_losin
     );
     Ok(())
 }
+
+/// Counts the EventSources a tab makes: the page's constructor, wrapped
+/// before any of the page's own scripts runs.
+const COUNT_STREAMS: &str = "window.__streams = 0;
+const Native = window.EventSource;
+window.EventSource = class extends Native {
+  constructor(url, init) { super(url, init); window.__streams += 1; }
+};";
+
+async fn streams_made(browser: &Browser) -> Result<u64, Error> {
+    let made = (browser
+        .client
+        .execute("return window.__streams;", vec![])
+        .await)
+        .map_err(|e| e.to_string())?;
+    made.as_u64()
+        .ok_or_else(|| format!("window.__streams is {made}"))
+}
+
+/// Tabs that share a polled stream try the EventSource again as one: the
+/// tab holding the stream makes the trials, the others none (each of ten
+/// tabs trying on its own would be ten stalled requests every few minutes,
+/// over HTTP/1.1's six per origin). When a trial gets through, every tab is
+/// back on the one shared EventSource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_polling_behind_a_buffering_proxy_make_one_trial_stream_for_all() -> Result<(), Error>
+{
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Buffering).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    // A trial every second, each given 1.5 s to deliver.
+    let page = format!(
+        "{}/?channel=general&{FAST}&first_byte_ms=1500&probe_ms=1000",
+        nginx.origin()
+    );
+    let mut tabs = Vec::new();
+    for n in 0..3 {
+        if n > 0 {
+            let tab = client.new_window(true).await.map_err(|e| e.to_string())?;
+            (client.switch_to_window(tab.handle).await).map_err(|e| e.to_string())?;
+        }
+        let source = serde_json::json!({ "source": COUNT_STREAMS });
+        (browser.cdp("Page.addScriptToEvaluateOnNewDocument", source)).await?;
+        (client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+        live_on(&browser, "polling", &format!("tab {n}, Live by polling"))
+            .await
+            .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+        tabs.push(client.window().await.map_err(|e| e.to_string())?);
+    }
+    let (mut holder, mut before) = (None, Vec::new());
+    for (n, tab) in tabs.iter().enumerate() {
+        (client.switch_to_window(tab.clone()).await).map_err(|e| e.to_string())?;
+        let role = (client)
+            .execute(
+                "return document.documentElement.getAttribute('data-discussion-stream');",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if role == "holder" {
+            holder = Some(n);
+        }
+        before.push(streams_made(&browser).await?);
+    }
+    let holder = holder.ok_or("no tab holds the stream")?;
+    (client.switch_to_window(tabs[holder].clone()).await).map_err(|e| e.to_string())?;
+    wait_until(SOON, "three trial streams from the holding tab", || async {
+        let made = streams_made(&browser).await.ok()?;
+        (made >= before[holder] + 3).then_some(())
+    })
+    .await?;
+    for (n, tab) in tabs.iter().enumerate().filter(|(n, _)| *n != holder) {
+        (client.switch_to_window(tab.clone()).await).map_err(|e| e.to_string())?;
+        let made = streams_made(&browser).await? - before[n];
+        ensure(made == 0, || {
+            format!("tab {n} made {made} streams of its own while the holding tab tried three")
+        })?;
+    }
+    // The proxy stops buffering: a trial gets through, and every tab is
+    // back on one shared EventSource.
+    nginx.set_buffering(false).await?;
+    for (n, tab) in tabs.iter().enumerate() {
+        (client.switch_to_window(tab.clone()).await).map_err(|e| e.to_string())?;
+        live_on(
+            &browser,
+            "eventsource",
+            &format!("tab {n} back on the EventSource"),
+        )
+        .await?;
+    }
+    let id = bridge.inject("general", "bob", "to every tab").await?;
+    for (n, tab) in tabs.iter().enumerate() {
+        (client.switch_to_window(tab.clone()).await).map_err(|e| e.to_string())?;
+        live_with(&browser, Some(&id), &format!("the message in tab {n}")).await?;
+    }
+    wait_until(SOON, "one stream for the three tabs", || async {
+        (bridge.active_streams().await.ok()?.len() == 1).then_some(())
+    })
+    .await
+}
