@@ -102,8 +102,21 @@ ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install 
     cargo install --quiet "$@" || die "cargo install $* failed."
 }
 
+# A first build fills target/ with about 8 GB (host, wasm and fuzz builds); a
+# disk that fills up stops a compiler midway with "No space left on device",
+# so say it plainly before. A warning, not a stop: later runs reuse target/.
+check_disk() {
+  local free_gb
+  free_gb="$(df -Pk "$SETUP_ROOT" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }')"
+  if [ -n "$free_gb" ] && [ "$free_gb" -lt 10 ]; then
+    printf '\033[1;33m[setup] warning:\033[0m %s\n' \
+      "only $free_gb GB free beside $SETUP_ROOT; a first build needs about 8 GB in target/." >&2
+  fi
+}
+
 ensure_tools() {
   command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
+  check_disk
   # fonts-noto-color-emoji: reactions read as emoji in headless Chromium (and its screenshots).
   apt_install chromium chromium-driver binaryen nginx-light openssl fonts-noto-color-emoji
   select_wasm_toolchain

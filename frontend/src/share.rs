@@ -483,7 +483,9 @@ impl Sharing {
         // panel's watchdog may replace it before the first-byte deadline).
         if self.silent_open.replace(false) {
             self.first_byte.borrow_mut().take();
-            self.suspected();
+            if self.suspected() {
+                self.tell_panels(panel_core::Transport::Polling);
+            }
         }
         let (channels, after) = self.carried.borrow().clone();
         let polling = remembered_polling(&self.group.bridge_url);
@@ -608,8 +610,8 @@ impl Sharing {
     }
 
     /// One more stream in a row that delivered nothing; the second makes the
-    /// streams go by polling (remembered, and told to the panels): whether
-    /// it did.
+    /// streams go by polling (remembered; the caller tells the panels):
+    /// whether it did.
     fn suspected(&self) -> bool {
         self.suspect.set(self.suspect.get() + 1);
         if self.suspect.get() < 2 || remembered_polling(&self.group.bridge_url) {
@@ -618,7 +620,6 @@ impl Sharing {
         self.suspect.set(0);
         log_info("the shared stream delivered nothing twice: switching to long polling");
         remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
-        self.tell_panels(panel_core::Transport::Polling);
         true
     }
 
