@@ -4,8 +4,9 @@
 //! One [`Sharing`] per bridge lives in a tab while any of its panels does. It
 //! turns Web Locks grants and steals, `BroadcastChannel` messages, the real
 //! EventSource's callbacks and the Page Lifecycle (`pagehide`, `freeze`) into
-//! [`ShareEvent`]s, and carries out the [`ShareCommand`]s. It decides nothing
-//! itself. Each panel holds a [`ShareLink`]; dropping the last one drops the
+//! [`ShareEvent`]s, and carries out the [`ShareCommand`]s; what its real
+//! stream shows of a buffering proxy goes to [`Carrier`], which says when to
+//! poll and when to try a stream again. It decides nothing itself. Each panel holds a [`ShareLink`]; dropping the last one drops the
 //! `Sharing`, which closes its EventSource and channel, removes its listeners
 //! and lets the lock go.
 //!
@@ -14,12 +15,13 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, open_event_source, open_source, random, remember_transport,
+    log_info, log_warn, now_ms, open_event_source, open_source, random, remember_transport,
     remembered_polling, transport_key, transport_of, Listener, OwnedEventSource, Source,
     StreamSignal,
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
+use panel_core::carrier::Carrier;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::{Event, ReadyState};
@@ -131,9 +133,8 @@ impl ShareLink {
     /// tries one again every `probe_ms` while polling.
     pub fn deadlines(&self, first_byte_ms: u64, probe_ms: u64) {
         let sharing = self.place.borrow().sharing.clone();
-        let least = |cell: &Cell<u64>, ms: u64| cell.set(cell.get().min(ms));
-        least(&sharing.first_byte_ms, first_byte_ms);
-        least(&sharing.probe_ms, probe_ms);
+        let mut carrier = sharing.carrier.borrow_mut();
+        carrier.deadlines(first_byte_ms, probe_ms);
     }
 
     /// The panel's engine would try a stream again (while polling). One
@@ -232,20 +233,14 @@ struct Sharing {
     /// The real stream's channels (escaped, joined) and the newest id it
     /// carried, to carry it on the other transport from where it is.
     carried: RefCell<(String, Option<u64>)>,
+    /// What the real stream's transport has shown ([`Carrier`] decides).
+    carrier: RefCell<Carrier>,
     /// While the real stream (an EventSource) has delivered nothing: the
-    /// deadline after which it is suspect, and how many in a row were.
+    /// deadline after which it is suspect.
     first_byte: RefCell<Option<Timeout>>,
-    suspect: Cell<u32>,
-    /// The real EventSource opened (200) and has delivered nothing since.
-    silent_open: Cell<bool>,
-    /// The shortest first-byte deadline of the panels that joined.
-    first_byte_ms: Cell<u64>,
     /// While the real stream is polled: a trial EventSource for the group,
-    /// with its first-byte deadline; when the last began (`Date.now()`);
-    /// the shortest trial interval of the panels that joined.
+    /// with its first-byte deadline.
     trial: RefCell<Option<(OwnedEventSource, Timeout)>>,
-    last_trial: Cell<f64>,
-    probe_ms: Cell<u64>,
     /// The real stream the machine wants open (0: none), for a token that
     /// arrives late.
     wanted: Cell<u64>,
@@ -272,13 +267,9 @@ impl Sharing {
             channel,
             stream: RefCell::default(),
             carried: RefCell::default(),
+            carrier: RefCell::default(),
             first_byte: RefCell::default(),
-            suspect: Cell::new(0),
-            silent_open: Cell::new(false),
-            first_byte_ms: Cell::new(u64::MAX),
             trial: RefCell::default(),
-            last_trial: Cell::new(f64::MIN),
-            probe_ms: Cell::new(u64::MAX),
             wanted: Cell::new(0),
             auth: RefCell::default(),
             locks: RefCell::default(),
@@ -479,16 +470,16 @@ impl Sharing {
     /// bridge (a proxy that buffers streams: polling), from the newest id
     /// it carried.
     fn open_carried(&self, stream: u64) {
-        // The stream it replaces opened and delivered nothing: suspect (a
+        // The stream it replaces may have opened and delivered nothing (a
         // panel's watchdog may replace it before the first-byte deadline).
-        if self.silent_open.replace(false) {
-            self.first_byte.borrow_mut().take();
-            if self.suspected() {
-                self.tell_panels(panel_core::Transport::Polling);
-            }
+        self.first_byte.borrow_mut().take();
+        let replaced = self.carrier.borrow_mut().replaced(self.polling());
+        if replaced {
+            self.poll_from_now();
+            self.tell_panels(panel_core::Transport::Polling);
         }
         let (channels, after) = self.carried.borrow().clone();
-        let polling = remembered_polling(&self.group.bridge_url);
+        let polling = self.polling();
         let bridge = &self.group.bridge_url;
         let mut url = match polling {
             true => format!("{bridge}/api/poll?channels={channels}"),
@@ -558,17 +549,14 @@ impl Sharing {
     /// panel of the tab asks on its own timer). One that delivers brings
     /// every tab back to the EventSource.
     fn try_stream(&self) {
-        let polling = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
-        let now = js_sys::Date::now();
-        let recent = now - self.last_trial.get() < (self.probe_ms.get() / 2) as f64;
-        if !polling || recent || self.trial.borrow().is_some() {
-            return;
-        }
         let auth = self.auth.borrow().clone();
         let Some(token) = auth.ready() else {
             return; // the sign-in is on its way: the next time
         };
-        self.last_trial.set(now);
+        let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
+        if !self.carrier.borrow_mut().try_stream(now_ms(), polled) {
+            return;
+        }
         let channels = self.carried.borrow().0.clone();
         let url = format!("{}/api/events?channels={channels}", self.group.bridge_url);
         let url = with_access_token(&url, token.as_deref());
@@ -579,19 +567,24 @@ impl Sharing {
             StreamSignal::Error(_) => with(&me, |s| s.trial_done(false)),
         };
         let source = open_event_source(&url, auth.with_credentials, Rc::new(on));
-        let deadline = self.first_byte_ms.get().min(i32::MAX as u64) as u32;
+        let deadline = self.carrier.borrow().first_byte_ms().unwrap_or(u64::MAX);
+        let deadline = deadline.min(i32::MAX as u64) as u32;
         let deadline = Timeout::new(deadline, move || with(&late, |s| s.trial_done(false)));
-        *self.trial.borrow_mut() = source.map(|source| (source, deadline));
+        match source {
+            Some(source) => *self.trial.borrow_mut() = Some((source, deadline)),
+            None => {
+                self.carrier.borrow_mut().trial_done();
+            }
+        }
     }
 
     /// The trial stream delivered (streams get through again: every tab goes
     /// back to the EventSource), failed or missed its deadline; closed.
     fn trial_done(&self, delivered: bool) {
-        let Some(trial) = self.trial.borrow_mut().take() else {
-            return;
-        };
+        let trial = self.trial.borrow_mut().take();
         drop(trial);
-        if delivered {
+        let under_way = self.carrier.borrow_mut().trial_done();
+        if under_way && delivered {
             log_info("a trial stream delivered: the shared stream goes back to the EventSource");
             self.use_transport(panel_core::Transport::EventSource);
         }
@@ -603,40 +596,44 @@ impl Sharing {
     /// earlier stream).
     fn first_byte_missed(&self) {
         self.first_byte.borrow_mut().take();
-        self.silent_open.set(false);
-        if self.suspected() {
+        let missed = self.carrier.borrow_mut().first_byte_missed(self.polling());
+        if missed {
+            self.poll_from_now();
             self.carry_on(panel_core::Transport::Polling);
         }
     }
 
-    /// One more stream in a row that delivered nothing; the second makes the
-    /// streams go by polling (remembered; the caller tells the panels):
-    /// whether it did.
-    fn suspected(&self) -> bool {
-        self.suspect.set(self.suspect.get() + 1);
-        if self.suspect.get() < 2 || remembered_polling(&self.group.bridge_url) {
-            return false;
-        }
-        self.suspect.set(0);
+    /// Whether the streams of this bridge go by polling (for every tab).
+    fn polling(&self) -> bool {
+        remembered_polling(&self.group.bridge_url)
+    }
+
+    /// Two streams in a row delivered nothing: the streams go by polling,
+    /// for every tab (the caller tells this tab's panels).
+    fn poll_from_now(&self) {
         log_info("the shared stream delivered nothing twice: switching to long polling");
         remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
-        true
     }
 
     fn open_stream_at(&self, stream: u64, url: &str, poll_after: Option<Option<u64>>) {
-        let deadline = self.first_byte_ms.get();
-        *self.first_byte.borrow_mut() = (poll_after.is_none() && deadline != u64::MAX).then(|| {
+        let deadline = self.carrier.borrow().first_byte_ms();
+        *self.first_byte.borrow_mut() = deadline.filter(|_| poll_after.is_none()).map(|ms| {
             let me = self.me.clone();
-            Timeout::new(deadline.min(i32::MAX as u64) as u32, move || {
+            Timeout::new(ms.min(i32::MAX as u64) as u32, move || {
                 with(&me, |s| s.first_byte_missed())
             })
         });
         let me = self.me.clone();
         let with_credentials = self.auth.borrow().with_credentials;
+        // An EventSource may open and stay silent; a poller opens with its
+        // first answer.
+        let events = poll_after.is_none();
         let on = move |signal| {
             let event = match signal {
                 StreamSignal::Opened => {
-                    with(&me, |s| s.silent_open.set(true));
+                    if events {
+                        with(&me, |s| s.carrier.borrow_mut().opened());
+                    }
                     ShareEvent::StreamOpened(stream)
                 }
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
@@ -646,9 +643,7 @@ impl Sharing {
                         let mut carried = s.carried.borrow_mut();
                         carried.1 = carried.1.max(id);
                         s.first_byte.borrow_mut().take();
-                        if s.silent_open.replace(false) || s.suspect.get() > 0 {
-                            s.suspect.set(0);
-                        }
+                        s.carrier.borrow_mut().delivered();
                     });
                     ShareEvent::StreamEvent {
                         stream,

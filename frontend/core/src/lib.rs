@@ -16,8 +16,11 @@
 //! - [`reading`]: which messages are new to the reader, and how many are unread.
 //! - [`share`]: one stream for every tab of a browser profile: who holds it,
 //!   what it carries, and relaying it to every panel.
+//! - [`carrier`]: how the tab holding that stream finds a buffering proxy,
+//!   and when it tries the EventSource again.
 
 pub mod backoff;
+pub mod carrier;
 pub mod compose;
 pub mod engine;
 pub mod format;

@@ -1,0 +1,200 @@
+//! How the tab holding a shared stream finds out that a proxy buffers it,
+//! and when it tries the EventSource again: the engine's first-byte and
+//! trial rules, for the one real stream of a sharing group.
+//!
+//! The engine of a shared panel cannot tell on its own: it hears the status
+//! the holder cached from an earlier stream, so a stalled new stream looks
+//! alive to it. The holder's glue reports what its real stream does, and
+//! does what [`Carrier`] answers.
+
+/// What the holding tab knows of its real stream's transport.
+#[derive(Clone, Debug)]
+pub struct Carrier {
+    /// Streams in a row that opened and delivered nothing.
+    suspect: u32,
+    /// The real EventSource opened (200) and has delivered nothing since.
+    silent_open: bool,
+    /// A trial EventSource is under way.
+    trying: bool,
+    /// When the last trial began (ms).
+    last_trial: Option<u64>,
+    /// The shortest deadlines of the panels that joined.
+    first_byte_ms: u64,
+    probe_ms: u64,
+}
+
+impl Default for Carrier {
+    fn default() -> Self {
+        Carrier {
+            suspect: 0,
+            silent_open: false,
+            trying: false,
+            last_trial: None,
+            first_byte_ms: u64::MAX,
+            probe_ms: u64::MAX,
+        }
+    }
+}
+
+impl Carrier {
+    /// A panel joined that gives a stream `first_byte_ms` to deliver and
+    /// tries one again every `probe_ms` while polling: the shortest win.
+    pub fn deadlines(&mut self, first_byte_ms: u64, probe_ms: u64) {
+        self.first_byte_ms = self.first_byte_ms.min(first_byte_ms);
+        self.probe_ms = self.probe_ms.min(probe_ms);
+    }
+
+    /// How long a new EventSource (the real one, or a trial) has to deliver;
+    /// `None` before any panel said.
+    pub fn first_byte_ms(&self) -> Option<u64> {
+        (self.first_byte_ms != u64::MAX).then_some(self.first_byte_ms)
+    }
+
+    /// The real EventSource opened.
+    pub fn opened(&mut self) {
+        self.silent_open = true;
+    }
+
+    /// The real stream delivered an event: it gets through.
+    pub fn delivered(&mut self) {
+        self.silent_open = false;
+        self.suspect = 0;
+    }
+
+    /// The real stream is replaced (a panel's watchdog may do it before the
+    /// first-byte deadline): one that opened and delivered nothing counts
+    /// as suspect. Whether the streams go by polling now (`polling`: they
+    /// already do).
+    pub fn replaced(&mut self, polling: bool) -> bool {
+        std::mem::take(&mut self.silent_open) && self.suspected(polling)
+    }
+
+    /// The real EventSource delivered nothing within the first-byte deadline:
+    /// whether the streams go by polling now.
+    pub fn first_byte_missed(&mut self, polling: bool) -> bool {
+        self.silent_open = false;
+        self.suspected(polling)
+    }
+
+    /// One more stream in a row that delivered nothing; the second makes
+    /// the streams go by polling.
+    fn suspected(&mut self, polling: bool) -> bool {
+        self.suspect += 1;
+        if self.suspect < 2 || polling {
+            return false;
+        }
+        self.suspect = 0;
+        true
+    }
+
+    /// A panel's engine would try a stream again (every panel of the tab asks
+    /// on its own timer). Whether to open a trial now: only while this tab
+    /// polls the real stream (`polled`), one at a time, and not within half
+    /// the trial interval of the last.
+    pub fn try_stream(&mut self, now: u64, polled: bool) -> bool {
+        let recent = (self.last_trial).is_some_and(|at| now.saturating_sub(at) < self.probe_ms / 2);
+        if !polled || recent || self.trying {
+            return false;
+        }
+        self.trying = true;
+        self.last_trial = Some(now);
+        true
+    }
+
+    /// The trial ended (delivered, failed or past its deadline): whether one
+    /// was under way (a late second report of the same trial is not).
+    pub fn trial_done(&mut self) -> bool {
+        std::mem::take(&mut self.trying)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carrier() -> Carrier {
+        let mut carrier = Carrier::default();
+        carrier.deadlines(4_000, 300_000);
+        carrier
+    }
+
+    #[test]
+    fn the_shortest_deadlines_of_the_panels_win() {
+        let mut carrier = Carrier::default();
+        assert_eq!(carrier.first_byte_ms(), None);
+        carrier.deadlines(4_000, 300_000);
+        carrier.deadlines(1_500, 600_000);
+        carrier.deadlines(9_000, 1_000);
+        assert_eq!(carrier.first_byte_ms(), Some(1_500));
+        assert!(carrier.try_stream(0, true));
+        assert!(carrier.trial_done());
+        assert!(!carrier.try_stream(499, true), "within half of 1,000 ms");
+        assert!(carrier.try_stream(500, true));
+    }
+
+    #[test]
+    fn two_silent_streams_in_a_row_make_the_streams_poll() {
+        let mut carrier = carrier();
+        carrier.opened();
+        assert!(!carrier.first_byte_missed(false), "one is only suspect");
+        carrier.opened();
+        assert!(carrier.first_byte_missed(false));
+        // Counted afresh after the switch.
+        carrier.opened();
+        assert!(!carrier.first_byte_missed(false));
+    }
+
+    #[test]
+    fn a_stream_that_delivers_clears_the_suspicion() {
+        let mut carrier = carrier();
+        carrier.opened();
+        assert!(!carrier.first_byte_missed(false));
+        carrier.opened();
+        carrier.delivered();
+        carrier.opened();
+        assert!(!carrier.first_byte_missed(false));
+    }
+
+    #[test]
+    fn a_silent_stream_replaced_before_its_deadline_counts() {
+        let mut carrier = carrier();
+        carrier.opened();
+        assert!(!carrier.replaced(false));
+        carrier.opened();
+        assert!(carrier.replaced(false), "the second silent one in a row");
+        // A stream replaced after it delivered, or before it opened, is not suspect.
+        carrier.opened();
+        carrier.delivered();
+        assert!(!carrier.replaced(false));
+        assert!(!carrier.replaced(false));
+        carrier.opened();
+        assert!(!carrier.first_byte_missed(false), "the count began again");
+    }
+
+    #[test]
+    fn streams_already_polled_are_not_switched_again() {
+        let mut carrier = carrier();
+        for _ in 0..4 {
+            carrier.opened();
+            assert!(!carrier.first_byte_missed(true));
+        }
+    }
+
+    #[test]
+    fn trials_only_while_polled_one_at_a_time_and_spaced() {
+        let mut carrier = carrier();
+        assert!(!carrier.try_stream(0, false), "not while streaming");
+        assert!(carrier.try_stream(0, true));
+        assert!(
+            !carrier.try_stream(100, true),
+            "one under way (another panel's timer)"
+        );
+        assert!(carrier.trial_done());
+        assert!(!carrier.trial_done(), "a second report of the same trial");
+        assert!(
+            !carrier.try_stream(149_999, true),
+            "within half the interval"
+        );
+        assert!(carrier.try_stream(150_000, true));
+    }
+}
