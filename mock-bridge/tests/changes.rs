@@ -207,101 +207,49 @@ async fn the_catch_up_coalesces_and_says_when_it_cannot() {
 async fn readers_change_their_own_messages_and_toggle_their_reactions() {
     let bridge = start_with_users("tok-alice Alice\ntok-bob Bob\n", &[]).await;
     let http = reqwest::Client::new();
-    let post = |token: &'static str, content: &'static str| {
-        let (http, url) = (http.clone(), url(&bridge, "/api/channels/general/messages"));
-        async move {
-            let body = json!({ "content": content, "client_id": format!("c-{content}") });
-            let answer = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            answer.json::<Value>().await.unwrap()
-        }
-    };
-    let alices = post("tok-alice", "hello").await;
+    let messages = url(&bridge, "/api/channels/general/messages");
+    let body = json!({ "content": "hello", "client_id": "c-hello" });
+    let (_, alices) = answer(http.post(&messages).bearer_auth("tok-alice").json(&body)).await;
     let id = alices["id"].as_str().unwrap().to_owned();
-    let message_url = url(&bridge, &format!("/api/channels/general/messages/{id}"));
+    let message_url = format!("{messages}/{id}");
     // Bob may not edit nor delete it: 403 with a sentence.
-    let refused = http
-        .patch(&message_url)
-        .bearer_auth("tok-bob")
-        .json(&json!({ "content": "hijacked" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 403);
-    let body: Value = refused.json().await.unwrap();
+    let hijack = json!({ "content": "hijacked" });
+    let (status, body) = answer(
+        http.patch(&message_url)
+            .bearer_auth("tok-bob")
+            .json(&hijack),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert!(
         body["error"].as_str().unwrap().contains("someone else's"),
         "{body}"
     );
-    assert_eq!(
-        http.delete(&message_url)
-            .bearer_auth("tok-bob")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    let (status, _) = answer(http.delete(&message_url).bearer_auth("tok-bob")).await;
+    assert_eq!(status, 403);
     // Alice may.
-    let edited: Value = http
-        .patch(&message_url)
-        .bearer_auth("tok-alice")
-        .json(&json!({ "content": "hello, all" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fixed = json!({ "content": "hello, all" });
+    let (_, edited) = answer(
+        http.patch(&message_url)
+            .bearer_auth("tok-alice")
+            .json(&fixed),
+    )
+    .await;
     assert_eq!(edited["content"], "hello, all");
     // Bob reacts, twice is still once, and takes it back.
     let reaction_url = format!("{message_url}/reactions/%F0%9F%8E%89");
     for _ in 0..2 {
-        let state: Value = http
-            .put(&reaction_url)
-            .bearer_auth("tok-bob")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, state) = answer(http.put(&reaction_url).bearer_auth("tok-bob")).await;
         assert_eq!(
             (state["count"].clone(), state["users"].clone()),
             (json!(1), json!(["Bob"]))
         );
     }
-    let state: Value = http
-        .delete(&reaction_url)
-        .bearer_auth("tok-bob")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, state) = answer(http.delete(&reaction_url).bearer_auth("tok-bob")).await;
     assert_eq!(state["count"], 0);
-    let gone = http
-        .delete(&message_url)
-        .bearer_auth("tok-alice")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status(), 200);
-    let history: Value = http
-        .get(url(&bridge, "/api/channels/general/messages"))
-        .bearer_auth("tok-bob")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = answer(http.delete(&message_url).bearer_auth("tok-alice")).await;
+    assert_eq!(status, 200);
+    let (_, history) = answer(http.get(&messages).bearer_auth("tok-bob")).await;
     assert_eq!(history, json!([]));
 }
 

@@ -47,6 +47,13 @@ pub fn scratch() -> tempfile::TempDir {
         .expect("a temporary folder")
 }
 
+/// Sends `request`: its status, and its JSON answer (`Null` without one).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.expect("the bridge answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
 pub fn url(bridge: &RunningBridge, path: &str) -> String {
     format!("http://{}{path}", bridge.addr)
 }
