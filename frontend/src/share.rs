@@ -235,6 +235,10 @@ struct Sharing {
     carried: RefCell<(String, Option<u64>)>,
     /// What the real stream's transport has shown ([`Carrier`] decides).
     carrier: RefCell<Carrier>,
+    /// Whether this group's streams go by polling: remembered for the
+    /// profile too, but known here without it (a browser that refuses
+    /// `localStorage` still switches).
+    polling: Cell<bool>,
     /// While the real stream (an EventSource) has delivered nothing: the
     /// deadline after which it is suspect.
     first_byte: RefCell<Option<Timeout>>,
@@ -256,6 +260,7 @@ impl Sharing {
         let name = group.name();
         let channel = BroadcastChannel::new(&name).ok();
         let tab = (random() * 9_007_199_254_740_992.0) as u64;
+        let polling = remembered_polling(&group.bridge_url);
         let sharing = Rc::new_cyclic(|me| Sharing {
             group,
             lock_name: name,
@@ -268,6 +273,7 @@ impl Sharing {
             stream: RefCell::default(),
             carried: RefCell::default(),
             carrier: RefCell::default(),
+            polling: Cell::new(polling),
             first_byte: RefCell::default(),
             trial: RefCell::default(),
             wanted: Cell::new(0),
@@ -521,6 +527,7 @@ impl Sharing {
     /// the tab hears how its stream is carried now.
     fn carry_on(&self, transport: panel_core::Transport) {
         let polling = transport == panel_core::Transport::Polling;
+        self.polling.set(polling);
         let open = match &*self.stream.borrow() {
             Some((stream, Source::Poll(_))) if !polling => Some(*stream),
             Some((stream, Source::Events(_))) if polling => Some(*stream),
@@ -605,13 +612,14 @@ impl Sharing {
 
     /// Whether the streams of this bridge go by polling (for every tab).
     fn polling(&self) -> bool {
-        remembered_polling(&self.group.bridge_url)
+        self.polling.get()
     }
 
     /// Two streams in a row delivered nothing: the streams go by polling,
     /// for every tab (the caller tells this tab's panels).
     fn poll_from_now(&self) {
         log_info("the shared stream delivered nothing twice: switching to long polling");
+        self.polling.set(true);
         remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
     }
 

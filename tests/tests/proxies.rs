@@ -368,3 +368,55 @@ async fn tabs_polling_behind_a_buffering_proxy_make_one_trial_stream_for_all() -
     })
     .await
 }
+
+/// Storage refused, as with a browser set to block all site data:
+/// `localStorage` and `sessionStorage` throw.
+const NO_STORAGE: &str = "for (const name of ['localStorage', 'sessionStorage']) {
+  Object.defineProperty(window, name, {
+    get() { throw new DOMException('The user denied storage', 'SecurityError'); },
+  });
+}";
+
+/// A browser that refuses storage cannot remember the choice of transport,
+/// but the panel still finds the buffering proxy and polls through it (the
+/// choice is kept in the page), shows messages and sends a reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_storage_the_panel_still_polls_through_a_buffering_proxy() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Buffering).await?;
+    let browser = Browser::start().await?;
+    let source = serde_json::json!({ "source": NO_STORAGE });
+    (browser.cdp("Page.addScriptToEvaluateOnNewDocument", source)).await?;
+    let page = format!(
+        "{}/?channel=general&author=ann&{FAST}&{FALLBACK}",
+        nginx.origin()
+    );
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    let refused = (browser.client)
+        .execute(
+            "try { localStorage.length; return false; } catch (e) { return true; }",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(refused == true, || "localStorage is not refused".into())?;
+    live_on(&browser, "polling", "Live by polling, with no storage")
+        .await
+        .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    let id = bridge.inject("general", "bob", "no storage").await?;
+    live_with(&browser, Some(&id), "a message by polling").await?;
+    e2e::browser::type_reply(&browser.client, "a reply with no storage").await?;
+    wait_until(SOON, "the reply stored once and shown once", || async {
+        let stored = bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let mine: Vec<_> = (stored.iter())
+            .filter(|m| m.content == "a reply with no storage")
+            .collect();
+        let (_, ids) = read(&browser).await?;
+        let shown = ids
+            .iter()
+            .filter(|i| mine.first().is_some_and(|m| &m.id == *i))
+            .count();
+        (mine.len() == 1 && shown == 1).then_some(())
+    })
+    .await
+}
