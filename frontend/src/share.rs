@@ -6,9 +6,10 @@
 //! EventSource's callbacks and the Page Lifecycle (`pagehide`, `freeze`) into
 //! [`ShareEvent`]s, and carries out the [`ShareCommand`]s; what its real
 //! stream shows of a buffering proxy goes to [`Carrier`], which says when to
-//! poll and when to try a stream again. It decides nothing itself. Each panel holds a [`ShareLink`]; dropping the last one drops the
-//! `Sharing`, which closes its EventSource and channel, removes its listeners
-//! and lets the lock go.
+//! poll and when to try a stream again. It decides nothing itself. Each
+//! panel holds a [`ShareLink`]; dropping the last one drops the `Sharing`,
+//! which closes its EventSource and channel, removes its listeners and lets
+//! the lock go.
 //!
 //! Where Web Locks or `BroadcastChannel` are missing (or the `share_across_tabs`
 //! option is off), panels open a stream each, as before.

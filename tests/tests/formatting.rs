@@ -99,6 +99,16 @@ async fn discord_markdown_is_rendered_and_hostile_content_is_inert() -> Result<(
     )
 }
 
+/// The rows as `READ_ROWS` reads them.
+async fn shown_rows(s: &Scenario) -> Result<Vec<Value>, Error> {
+    serde_json::from_value(s.run_js(READ_ROWS).await?).map_err(|e| e.to_string())
+}
+
+/// The row of message `id` (`Null` when it is not shown).
+fn row_of(rows: &[Value], id: &str) -> Value {
+    (rows.iter().find(|r| r["id"] == id).cloned()).unwrap_or_default()
+}
+
 /// What the panel shows for Discord's tokens, replies, files and runs.
 const READ_ROWS: &str = r#"
 return [...document.querySelectorAll('li[data-message-id]')].map(li => ({
@@ -140,14 +150,8 @@ async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<()
     let unknown = s.bridge.inject("general", "cy", "hi <@999>").await?;
     s.wait_for(SOON, "the messages", |st| st.ids.contains(&unknown))
         .await?;
-    let rows: Vec<Value> =
-        serde_json::from_value(s.run_js(READ_ROWS).await?).map_err(|e| e.to_string())?;
-    let row = |id: &str| {
-        rows.iter()
-            .find(|r| r["id"] == id)
-            .cloned()
-            .unwrap_or_default()
-    };
+    let rows = shown_rows(&s).await?;
+    let row = |id: &str| row_of(&rows, id);
     // A run of one author shares its header; another author, or a reply, starts one.
     ensure(!row(&first)["grouped"].as_bool().unwrap_or(true), || {
         format!("{rows:?}")
@@ -224,14 +228,8 @@ async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<()
         st.label() == "live" && st.ids.contains(&later)
     })
     .await?;
-    let rows: Vec<Value> =
-        serde_json::from_value(s.run_js(READ_ROWS).await?).map_err(|e| e.to_string())?;
-    let row = |id: &str| {
-        rows.iter()
-            .find(|r| r["id"] == id)
-            .cloned()
-            .unwrap_or_default()
-    };
+    let rows = shown_rows(&s).await?;
+    let row = |id: &str| row_of(&rows, id);
     ensure(
         row(&second)["grouped"] == true && row(&second)["text"] == "two, edited",
         || format!("after the edit: {rows:?}"),
@@ -244,10 +242,8 @@ async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<()
         Duration::from_secs(30),
         "the relative time to move on",
         || async {
-            let rows: Vec<Value> = serde_json::from_value(s.run_js(READ_ROWS).await.ok()?).ok()?;
-            let now = rows.iter().find(|r| r["id"] == third.as_str())?["times"][1][1]
-                .as_str()?
-                .to_owned();
+            let rows = shown_rows(&s).await.ok()?;
+            let now = row_of(&rows, &third)["times"][1][1].as_str()?.to_owned();
             (now != relative && now.contains("second")).then_some(())
         },
     )

@@ -28,6 +28,25 @@ async fn read(browser: &Browser) -> Option<(String, Vec<String>)> {
         .map(|(label, ids)| (label.unwrap_or_default(), ids))
 }
 
+/// Waits until the reply `content` is stored once by the bridge and shown
+/// once in the current tab.
+async fn stored_and_shown_once(
+    bridge: &Bridge,
+    browser: &Browser,
+    content: &str,
+) -> Result<(), Error> {
+    wait_until(SOON, "the reply stored once and shown once", || async {
+        let stored = bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let mine: Vec<_> = stored.iter().filter(|m| m.content == content).collect();
+        let (_, ids) = read(browser).await?;
+        let shown = (ids.iter())
+            .filter(|i| mine.first().is_some_and(|m| &m.id == *i))
+            .count();
+        (mine.len() == 1 && shown == 1).then_some(())
+    })
+    .await
+}
+
 /// Waits in the current tab until the panel is Live and shows `id` (if any).
 async fn live_with(browser: &Browser, id: Option<&str>, what: &str) -> Result<(), Error> {
     wait_until(SOON, what, || async {
@@ -164,19 +183,7 @@ async fn behind_a_buffering_proxy_the_panel_polls_replies_and_remembers_it() -> 
         .await?;
     live_with(&browser, Some(&id), "a message by polling").await?;
     e2e::browser::type_reply(&browser.client, "a reply while polling").await?;
-    wait_until(SOON, "the reply stored once and shown once", || async {
-        let stored = bridge.api.history("general", Some("0"), 500).await.ok()?;
-        let mine: Vec<_> = (stored.iter())
-            .filter(|m| m.content == "a reply while polling")
-            .collect();
-        let (_, ids) = read(&browser).await?;
-        let shown = ids
-            .iter()
-            .filter(|i| mine.first().is_some_and(|m| &m.id == *i))
-            .count();
-        (mine.len() == 1 && shown == 1).then_some(())
-    })
-    .await?;
+    stored_and_shown_once(&bridge, &browser, "a reply while polling").await?;
     // The next page load polls from the start: no stream is opened for it
     // (the browser remembers the choice), and it is Live at once.
     let streams = bridge.connections_opened().await?;
@@ -406,17 +413,5 @@ async fn without_storage_the_panel_still_polls_through_a_buffering_proxy() -> Re
     let id = bridge.inject("general", "bob", "no storage").await?;
     live_with(&browser, Some(&id), "a message by polling").await?;
     e2e::browser::type_reply(&browser.client, "a reply with no storage").await?;
-    wait_until(SOON, "the reply stored once and shown once", || async {
-        let stored = bridge.api.history("general", Some("0"), 500).await.ok()?;
-        let mine: Vec<_> = (stored.iter())
-            .filter(|m| m.content == "a reply with no storage")
-            .collect();
-        let (_, ids) = read(&browser).await?;
-        let shown = ids
-            .iter()
-            .filter(|i| mine.first().is_some_and(|m| &m.id == *i))
-            .count();
-        (mine.len() == 1 && shown == 1).then_some(())
-    })
-    .await
+    stored_and_shown_once(&bridge, &browser, "a reply with no storage").await
 }
