@@ -28,7 +28,7 @@
 //! message is acknowledged, so it survives the process being killed; with
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
-use crate::message::{parse_id, Change, Message};
+use crate::message::{parse_id, Change, Message, Reaction};
 use serde::de::Error as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -160,17 +160,19 @@ fn whole_reaction(value: &Value) -> serde_json::Result<Stored> {
 }
 
 /// A message's line: as clients get it, plus every reactor where the names
-/// shown are cut.
-fn message_line(message: &Message) -> serde_json::Result<Value> {
+/// shown are cut (`reactors`).
+fn message_line(message: &Message) -> serde_json::Result<Vec<u8>> {
+    let reactions = &message.revision.reactions;
+    let cut = |r: &&Reaction| r.shown_users().len() < r.users.len();
+    if !reactions.iter().any(|r| cut(&r)) {
+        return serde_json::to_vec(message);
+    }
     let mut value = serde_json::to_value(message)?;
-    let reactors: serde_json::Map<String, Value> = (message.revision.reactions.iter())
-        .filter(|r| r.shown_users().len() < r.users.len())
+    let reactors: serde_json::Map<String, Value> = (reactions.iter().filter(cut))
         .map(|r| (r.emoji.clone(), Value::from(r.users.clone())))
         .collect();
-    if !reactors.is_empty() {
-        value["reactors"] = Value::Object(reactors);
-    }
-    Ok(value)
+    value["reactors"] = Value::Object(reactors);
+    serde_json::to_vec(&value)
 }
 
 /// An open history file, positioned for appending.
@@ -337,7 +339,8 @@ impl HistoryFile {
             line(&serde_json::json!({ "changed": change }))?;
         }
         for message in kept {
-            line(&message_line(message).map_err(io::Error::other)?)?;
+            contents.extend(message_line(message).map_err(io::Error::other)?);
+            contents.push(b'\n');
         }
         let mut file = File::create(&temporary)?;
         file.write_all(&contents)?;
