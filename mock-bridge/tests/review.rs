@@ -257,3 +257,86 @@ fn a_bulk_deletion_torn_by_a_crash_is_still_all_or_nothing_after_the_restart() {
         "after the restart, the bulk deletion of {ids:?} is half made: held {held:?}"
     );
 }
+
+/// A message as finding 1 makes it: 20 emoji of 64 four-byte characters,
+/// each with 20 readers whose names are 100 characters (made through the
+/// hub directly, as the reader's `PUT` does).
+fn a_heavy_message(hub: &Hub) -> (u64, u64) {
+    let message = hub.publish("general", new_message("heavy")).unwrap();
+    let mut last = message.id;
+    for e in 0..20 {
+        for r in 0..20 {
+            let reader = format!("{r:02}{}", "😀".repeat(98));
+            let edit = Edit::React {
+                emoji: format!("{e:02}{}", "😀".repeat(62)),
+                user: reader.clone(),
+                add: true,
+            };
+            let change = hub.change("general", message.id, edit, &Actor::Reader(reader), None);
+            last = change.unwrap().id();
+        }
+    }
+    (message.id, last)
+}
+
+/// Finding 1, in memory. Each reaction change a channel keeps for replays
+/// holds its event's whole state (`ReactionsAfter::reactions`, every
+/// emoji's newest 20 names), and a channel keeps `--history-per-channel`
+/// (1,000) of them. One reader toggling one reaction on the message above
+/// 1,000 times makes one channel hold about 1,000 full-state copies; with
+/// the default 10,000 channels that is no bound at all.
+#[test]
+fn the_changes_a_channel_keeps_for_replays_stay_small() {
+    let hub = hub(&["--max-replay", "1000000"]);
+    let (id, cursor) = a_heavy_message(&hub);
+    for n in 0..1_000 {
+        let edit = Edit::React {
+            emoji: "00".to_owned() + &"😀".repeat(62),
+            user: "mallory".into(),
+            add: n % 2 == 0,
+        };
+        hub.change("general", id, edit, &Actor::Reader("mallory".into()), None)
+            .unwrap();
+    }
+    let listen = Listen::Many(vec!["general".into()]);
+    // A client caught up to the heavy message's last reaction: the 1,000
+    // toggles after it are all retained, and replayed.
+    let subscription = hub.subscribe(&listen, Some(cursor)).unwrap();
+    assert_eq!(subscription.replay.len(), 1_000);
+    let held: usize = subscription.replay.iter().map(|r| r.frame().len()).sum();
+    assert!(
+        held <= 16 * 1024 * 1024,
+        "one channel keeps {} MB of changes for replays, made by one reader's 1,000 toggles",
+        held / (1024 * 1024)
+    );
+}
+
+/// Finding 1, on disk. A reader's change remembered by its client id keeps
+/// its whole answer (the message, every emoji's newest 20 names), 10,000 of
+/// them, in memory and rewritten into the history file at every start.
+/// Here 100 edits of the message above: the file after a restart.
+#[test]
+fn the_changes_remembered_for_retries_stay_small() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("history.jsonl");
+    let hub = hub_on(&file, &[]);
+    let (id, _) = a_heavy_message(&hub);
+    for n in 0..100 {
+        let edit = Edit::Content(format!("edit {n}"));
+        let actor = Actor::Reader("ann".into());
+        hub.change("general", id, edit, &actor, Some(format!("c{n}")))
+            .unwrap();
+    }
+    drop(hub);
+    let before = std::fs::metadata(&file).unwrap().len();
+    drop(hub_on(&file, &[]));
+    let after = std::fs::metadata(&file).unwrap().len();
+    let each = (after as usize) / 100;
+    assert!(
+        each <= 8 * 1024,
+        "after a restart the file is {after} bytes ({before} before): about {each} bytes per \
+         remembered edit; 10,000 are remembered, so up to {} MB, in memory and rewritten at \
+         every start",
+        each * 10_000 / (1024 * 1024)
+    );
+}
