@@ -60,15 +60,72 @@ pub fn message(message: &Message) -> Bytes {
     ))
 }
 
-/// A change's event: `message_update` (the whole message as it now is),
-/// `message_delete` (`{id, channel_id}`) or `reaction` (the emoji's state
-/// after it), with its change id on the `id:` line.
-pub fn change(change: &crate::message::Change) -> Bytes {
-    let (name, data) = change.event();
-    Bytes::from(format!(
-        "id: {}\nevent: {name}\ndata: {data}\n\n",
-        change.id()
-    ))
+/// A change's event, with its change id on the `id:` line, showing
+/// `now` (the message as it now is, after the change; `None`: deleted):
+/// - an edit: `message_update`, the whole message as it now is; in a replay,
+///   only for the message's newest edit (the earlier ones would show the
+///   same), so nothing for the others;
+/// - a deletion: `message_delete` (`{id, channel_id}`);
+/// - a reaction: `reaction`, its emoji's state as it now is, with its own
+///   `user`, `added` and `version`, and the whole `reactions` when it is the
+///   message's newest reaction change (see [`crate::reactions::ReactionData`]).
+///
+/// A change to a message deleted since has nothing to show: its deletion
+/// comes later in the same replay.
+pub fn change(change: &crate::message::Change, now: Option<&Message>) -> Bytes {
+    use crate::message::Change;
+    let id = change.id();
+    let data = match (change, now) {
+        (Change::Update { .. }, Some(now)) if now.revision.version == Some(id) => {
+            ("message_update", serde_json::to_string(now))
+        }
+        (
+            Change::Delete {
+                message_id,
+                channel_id,
+                ..
+            },
+            _,
+        ) => (
+            "message_delete",
+            serde_json::to_string(&serde_json::json!({
+                "id": message_id.to_string(), "channel_id": channel_id
+            })),
+        ),
+        (
+            Change::Reaction {
+                emoji, user, added, ..
+            },
+            Some(now),
+        ) => {
+            let mut data = crate::reactions::ReactionData::of(now, emoji, user, *added);
+            let newest = now.revision.reactions_version == Some(id);
+            data.reactions = data.reactions.filter(|_| newest);
+            data.version = Some(id);
+            ("reaction", serde_json::to_string(&data))
+        }
+        _ => return Bytes::new(),
+    };
+    match data {
+        (name, Ok(data)) => event(id, name, &data),
+        (_, Err(error)) => {
+            tracing::error!(%error, id, "a change's event could not be written");
+            Bytes::new()
+        }
+    }
+}
+
+/// An event with an `id:` line.
+fn event(id: u64, name: &str, data: &str) -> Bytes {
+    let mut frame = Vec::with_capacity(data.len() + name.len() + 40);
+    frame.extend_from_slice(b"id: ");
+    frame.extend_from_slice(id.to_string().as_bytes());
+    frame.extend_from_slice(b"\nevent: ");
+    frame.extend_from_slice(name.as_bytes());
+    frame.extend_from_slice(b"\ndata: ");
+    frame.extend_from_slice(data.as_bytes());
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 #[cfg(test)]
