@@ -37,8 +37,10 @@ impl Record {
     /// see [`crate::sse::change`]).
     pub fn frame(&self) -> Bytes {
         match self {
-            Record::Created(message) => crate::sse::message(message),
-            Record::Changed(change, now) => crate::sse::change(change, now.as_deref()),
+            Record::Created(message) => crate::sse::replayed_message(message),
+            Record::Changed(change, now) => {
+                crate::sse::change(change, now.as_deref(), crate::sse::When::Replayed)
+            }
         }
     }
 }
@@ -117,18 +119,11 @@ impl ChannelLog {
     }
 
     /// Makes a change read back from the history file at a restart, without
-    /// keeping it: a replay from before it resyncs. Answers the client id of
-    /// a reply it deleted.
-    pub fn restore(&mut self, stored: &Stored) -> Option<String> {
-        let deleted = match stored {
-            Stored::Change(change @ Change::Delete { message_id, .. }) => {
-                let client_id = self.get(*message_id).and_then(|m| m.client_id.clone());
-                self.make(change);
-                client_id
-            }
+    /// keeping it: a replay from before it resyncs.
+    pub fn restore(&mut self, stored: &Stored) {
+        match stored {
             Stored::Change(change) => {
                 self.make(change);
-                None
             }
             Stored::Reactors {
                 id,
@@ -141,11 +136,9 @@ impl ChannelLog {
                     reactors.set(&mut message.revision.reactions, emoji, users);
                     message.revision.reactions_version = Some(*id);
                 }
-                None
             }
-        };
+        }
         self.changes_unknown_through(stored.id());
-        deleted
     }
 
     /// Makes `change` to the message it changes, if held: the message as it

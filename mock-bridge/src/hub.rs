@@ -570,6 +570,9 @@ impl Hub {
         }
         let id = self.ids.next().ok_or(PublishError::IdsExhausted)?;
         let change = Arc::new(made_of(&current, id, edit, client_id)?);
+        // Let go of it before it changes: the log then changes it in place
+        // rather than copy it (see `ChannelLog::apply`).
+        drop(current);
         let mut made = self.commit(&mut writer, channel_id, vec![change.clone()])?;
         if let Some(client_id) = change.client_id() {
             let mut changed_by = self.changed_by.lock().unwrap();
@@ -682,7 +685,7 @@ impl Hub {
                 let now = channel.log.apply(change.clone());
                 let frame = Frame {
                     id: Some(change.id()),
-                    bytes: sse::change(&change, now.as_deref()),
+                    bytes: sse::change(&change, now.as_deref(), sse::When::Live),
                 };
                 self.to_channel(channel, frame);
                 made.push(now);

@@ -500,7 +500,7 @@ mod tests {
             added: true,
         };
         for (what, change) in [("message_update", update), ("reaction", reaction)] {
-            let frame = crate::sse::change(&change, Some(&message));
+            let frame = crate::sse::change(&change, Some(&message), crate::sse::When::Live);
             let text = String::from_utf8(frame.to_vec()).unwrap();
             let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
             assert!(

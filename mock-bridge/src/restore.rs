@@ -29,6 +29,10 @@ pub struct Restored {
     pub posted: ByClientId<Reply>,
     /// Readers' changes by client id.
     pub changed: ByClientId<Arc<Change>>,
+    /// The client id of each reply read back, by message id: a deletion
+    /// marks its reply deleted even when the retention (which a restart may
+    /// make smaller) has cut the message before the deletion is read.
+    replies: HashMap<u64, String>,
 }
 
 /// A line to replay, in id order.
@@ -54,6 +58,7 @@ pub fn load(path: &Path, fsync: bool, capacity: usize) -> std::io::Result<Restor
         floor: 0,
         posted: ByClientId::default(),
         changed: ByClientId::default(),
+        replies: HashMap::new(),
         file,
     };
     let mut floor = (memory.posted.iter().map(|p| p.message.id))
@@ -104,6 +109,7 @@ impl Restored {
         match step {
             Step::Created(message) => {
                 if let Some(client_id) = &message.client_id {
+                    self.replies.insert(message.id, client_id.clone());
                     let reply = Reply {
                         message: Arc::new(message.without_reactions()),
                         deleted: false,
@@ -120,6 +126,12 @@ impl Restored {
                         self.changed
                             .insert(client_id.to_owned(), Arc::new(change.clone()));
                     }
+                    if let Change::Delete { message_id, .. } = change {
+                        let reply = self.replies.get(message_id);
+                        if let Some(reply) = reply.and_then(|id| self.posted.get_mut(id)) {
+                            reply.deleted = true;
+                        }
+                    }
                 }
                 let channel = match &stored {
                     Stored::Change(change) => change.channel_id(),
@@ -128,10 +140,7 @@ impl Restored {
                 let Some(log) = self.logs.get_mut(channel) else {
                     return;
                 };
-                let deleted = log.restore(&stored);
-                if let Some(reply) = deleted.and_then(|id| self.posted.get_mut(&id)) {
-                    reply.deleted = true;
-                }
+                log.restore(&stored);
             }
         }
     }

@@ -381,3 +381,50 @@ async fn the_changes_remembered_for_retries_stay_small() {
         "{again}"
     );
 }
+
+/// Found by the model once restarts could change `--history-per-channel`:
+/// a reply deleted, then a restart with a smaller retention. The file is
+/// read back in id order through the new retention, which cuts the reply
+/// before its deletion is read: the deletion found no reply to mark, and a
+/// late retry of it was answered 200 (as if still there) instead of 410.
+#[tokio::test]
+async fn a_deleted_reply_stays_gone_after_a_restart_with_a_smaller_retention() {
+    let scratch = scratch();
+    let file = scratch.path().join("history.jsonl");
+    let args = |keep: &'static str| {
+        let file = file.to_str().unwrap().to_owned();
+        [
+            "--history-file".to_owned(),
+            file,
+            "--history-per-channel".to_owned(),
+            keep.to_owned(),
+        ]
+    };
+    let wide = args("3");
+    let bridge = start(&wide.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let (status, gone) = post_reply(&bridge, 0).await;
+    assert_eq!(status, 201);
+    for n in 1..3 {
+        assert_eq!(post_reply(&bridge, n).await.0, 201);
+    }
+    let path = format!(
+        "/api/channels/general/messages/{}",
+        gone["id"].as_str().unwrap()
+    );
+    let by_ann = json!({ "author": "ann" });
+    assert_eq!(
+        call(&bridge, reqwest::Method::DELETE, &path, Some(by_ann))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(post_reply(&bridge, 3).await.0, 201);
+    let narrow = args("2");
+    let bridge = restart(
+        bridge,
+        &narrow.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let (status, again) = post_reply(&bridge, 0).await;
+    assert_eq!(status, 410, "the deleted reply answered {again}");
+}

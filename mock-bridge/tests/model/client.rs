@@ -4,6 +4,12 @@
 //! (`resync`). A `reaction` event is read by its contract fields (the
 //! emoji's `count` and `users`, who changed it and how), and by the whole
 //! `reactions` when it carries them (an extension); the two must agree.
+//!
+//! It folds as the panel does (`panel_core::message::Message::fold` and
+//! `react`): each state of a message says how new it is, its text by
+//! `version` (else its id), its reactions by `reactions_version`; a state
+//! older than the one held is not taken, and a `reaction` event not newer
+//! than the reactions held is dropped whole (its `user` and `added` too).
 
 use super::reference::{Entry, Shown, View, READER};
 use serde_json::Value;
@@ -38,16 +44,26 @@ impl Client {
             "status" | "heartbeat" => {}
             "message" | "message_update" => {
                 let id = id_of(&data["id"])?;
-                let mine = (self.view.get(&id))
-                    .map(|s| s.mine.clone())
-                    .unwrap_or_default();
-                self.view.insert(id, shown_of(data, mine)?);
+                let state = shown_of(data, Default::default())?;
+                match self.view.get_mut(&id) {
+                    Some(held) => fold(held, state, id),
+                    None => drop(self.view.insert(id, state)),
+                }
             }
             "message_delete" => drop(self.view.remove(&id_of(&data["id"])?)),
             "reaction" => {
                 let id = id_of(&data["message_id"])?;
+                let version = match data.get("version") {
+                    Some(version) => Some(id_of(version)?),
+                    None => event.id,
+                };
                 if let Some(shown) = self.view.get_mut(&id) {
-                    react(shown, data)?;
+                    let older =
+                        version.is_some_and(|v| shown.reactions_version.is_some_and(|o| v <= o));
+                    if !older {
+                        react(shown, data)?;
+                        shown.reactions_version = version.or(shown.reactions_version);
+                    }
                 }
             }
             "resync" => match data["channels"].as_array() {
@@ -81,6 +97,35 @@ impl Client {
             self.view.remove(&id_of(id)?);
         }
         Ok(())
+    }
+}
+
+/// `state` (another state of message `id`) folded into `held`: its text
+/// if edited later, its reactions if changed later (or, without an order,
+/// when they differ); the reader's own marks stay (a stream's message says
+/// nothing of them).
+fn fold(held: &mut Shown, state: Shown, id: u64) {
+    let version = |s: &Shown| {
+        s.version
+            .as_ref()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(id)
+    };
+    if version(&state) > version(held) {
+        held.content = state.content;
+        held.version = state.version;
+    }
+    let newer = match (state.reactions_version, held.reactions_version) {
+        (Some(theirs), Some(ours)) => {
+            theirs > ours || (theirs == ours && state.reactions != held.reactions)
+        }
+        (Some(_), None) => true,
+        (None, None) => state.reactions != held.reactions,
+        (None, Some(_)) => false,
+    };
+    if newer {
+        held.reactions = state.reactions;
+        held.reactions_version = state.reactions_version;
     }
 }
 
@@ -142,6 +187,10 @@ pub fn shown_of(message: &Value, mine: BTreeSet<String>) -> Result<Shown, String
         reactions: match message.get("reactions") {
             None => Vec::new(),
             Some(list) => entries(list)?,
+        },
+        reactions_version: match message.get("reactions_version") {
+            None => None,
+            Some(version) => Some(id_of(version)?),
         },
         mine,
     })

@@ -45,6 +45,8 @@ pub struct Shown {
     pub content: String,
     pub version: Option<String>,
     pub reactions: Vec<Entry>,
+    /// The change id of its newest reaction change, which orders them.
+    pub reactions_version: Option<u64>,
     /// The emoji the reader reacted with.
     pub mine: BTreeSet<String>,
 }
@@ -230,6 +232,7 @@ fn shown(truth: &Truth) -> Shown {
         content: truth.content.clone(),
         version: truth.version.map(|v| v.to_string()),
         reactions,
+        reactions_version: truth.reactions_version,
         mine,
     }
 }
