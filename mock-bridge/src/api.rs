@@ -2,10 +2,11 @@
 //! `GET /api/me`: who the request's sign-in is.
 
 use crate::error::ApiError;
-use crate::extract::{channel_from, ChannelPath};
+use crate::extract::{answer_for, channel_from, ChannelPath};
 use crate::history::HistoryQuery;
 use crate::hub::Hub;
-use crate::message::{parse_id, validate_client_id, Message, NewMessage};
+use crate::message::{parse_id, validate_client_id, NewMessage};
+use crate::reactions::for_reader;
 use crate::users::Identity;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -28,6 +29,9 @@ pub struct HistoryParams {
     limit: Option<String>,
     after: Option<String>,
     before: Option<String>,
+    /// Whom the answer is for, without `--users` (see [`answer_for`]).
+    #[serde(rename = "as")]
+    reader: Option<String>,
 }
 
 impl HistoryParams {
@@ -75,15 +79,20 @@ pub async fn me(identity: Option<Extension<Arc<Identity>>>) -> Json<serde_json::
     Json(serde_json::json!({ "user": user }))
 }
 
+/// `GET /api/channels/{channel}/messages`: each message as it now is, the
+/// reader's own reactions marked (`"me":true`).
 pub async fn history(
     State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
     path: Result<Path<ChannelPath>, PathRejection>,
     query: Result<Query<HistoryParams>, QueryRejection>,
-) -> Result<Json<Vec<Arc<Message>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let channel = channel_from(path)?;
     let Query(params) = query?;
     let query = params.validate()?;
-    Ok(Json(hub.history(&channel, query)))
+    let reader = answer_for(identity, params.reader)?;
+    let messages = hub.history(&channel, query);
+    Ok(Json(for_reader(&messages, reader.as_deref())).into_response())
 }
 
 /// A reply from a client: its text and its own id for it, so that a retry
@@ -174,6 +183,7 @@ mod tests {
             limit: limit.map(str::to_owned),
             after: None,
             before: None,
+            reader: None,
         }
     }
 

@@ -106,10 +106,16 @@ fn reader(
 }
 
 /// A change's answer: the message as it now is, `{"deleted":…}`, or the
-/// reaction's state (what its event carries, but for a deletion).
-fn answer(change: &Change) -> Value {
-    match change {
-        Change::Delete { message_id, .. } => json!({ "deleted": message_id.to_string() }),
+/// reaction's state (what its event carries, but for a deletion). A
+/// reader's own reaction toggle also says whether it is now theirs (`me`).
+fn answer(change: &Change, actor: &Actor) -> Value {
+    match (change, actor) {
+        (Change::Delete { message_id, .. }, _) => json!({ "deleted": message_id.to_string() }),
+        (Change::Reaction { added, .. }, Actor::Reader(_)) => {
+            let mut answer = change.event().1;
+            answer["me"] = Value::Bool(*added);
+            answer
+        }
         _ => change.event().1,
     }
 }
@@ -129,14 +135,14 @@ async fn change(
         return Err(ApiError::bad_request("client_id: 1 to 128 characters"));
     }
     let change = hub
-        .change_blocking(channel, id, edit, actor, client_id)
+        .change_blocking(channel, id, edit, actor.clone(), client_id)
         .await?;
     tracing::info!(
         id = change.id(),
         message = change.message_id(),
         "message changed"
     );
-    Ok(Json(answer(&change)))
+    Ok(Json(answer(&change, &actor)))
 }
 
 /// A body that may be absent (a `DELETE` without one).
@@ -173,8 +179,9 @@ pub struct BulkBody {
     ids: Vec<String>,
 }
 
-/// `POST …/messages/bulk-delete` `{"ids":[…]}`: every id must be held (else
-/// 404 and nothing is deleted); each deletion is a change of its own.
+/// `POST …/messages/bulk-delete` `{"ids":[…]}`: all or nothing. Every id
+/// must be held (else 404 and nothing is deleted); a repeated id counts
+/// once; each deletion is a change of its own.
 pub async fn control_bulk_delete(
     State(hub): State<Arc<Hub>>,
     path: Result<Path<crate::extract::ChannelPath>, PathRejection>,
@@ -187,19 +194,16 @@ pub async fn control_bulk_delete(
     }
     let mut parsed = Vec::new();
     for id in &ids {
-        let id = parse_id(id)
-            .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a decimal message id")))?;
-        if !hub.holds(&channel, id) {
-            return Err(crate::hub::ChangeError::NotFound { channel, id }.into());
-        }
-        parsed.push(id);
+        parsed.push(
+            parse_id(id).ok_or_else(|| {
+                ApiError::bad_request(format!("{id:?} is not a decimal message id"))
+            })?,
+        );
     }
-    let mut deleted = Vec::new();
-    for id in parsed {
-        hub.change_blocking(channel.clone(), id, Edit::Delete, Actor::Control, None)
-            .await?;
-        deleted.push(id.to_string());
-    }
+    let deleted = hub.bulk_delete_blocking(channel, parsed).await?;
+    let deleted: Vec<String> = (deleted.iter())
+        .map(|c| c.message_id().to_string())
+        .collect();
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -211,10 +215,13 @@ pub async fn control_react(
 ) -> Result<Json<Value>, ApiError> {
     let (channel, id, emoji) = message_path(path)?;
     let body = optional(body)?;
-    let user = body
-        .user
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("name the reacting \"user\""))?;
+    let user = (body.user)
+        .filter(|u| !u.trim().is_empty() && u.chars().count() <= MAX_AUTHOR_CHARS)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "name the reacting \"user\": 1 to {MAX_AUTHOR_CHARS} characters, not blank"
+            ))
+        })?;
     let edit = Edit::React {
         emoji: emoji.unwrap_or_default(),
         user,
@@ -277,6 +284,9 @@ pub async fn reader_react(
 pub struct ChangesParams {
     after: Option<String>,
     limit: Option<String>,
+    /// Whom the answer is for, without `--users` (see [`crate::extract::answer_for`]).
+    #[serde(rename = "as")]
+    reader: Option<String>,
 }
 
 /// `GET /api/channels/{c}/changes?after=<id>&limit=` → every change after
@@ -284,14 +294,16 @@ pub struct ChangesParams {
 /// "deleted":["<id>"…],"last":"<newest change id covered>","more":bool}`,
 /// a page of at most `limit` changes (default 50, at most 500); or
 /// `{"resync":"history_gap"}` when the bridge no longer knows them all (the
-/// client reloads what it shows).
+/// client reloads what it shows). The reader's own reactions are marked.
 pub async fn catch_up(
     State(hub): State<Arc<Hub>>,
+    identity: Option<Extension<Arc<Identity>>>,
     path: Result<Path<crate::extract::ChannelPath>, PathRejection>,
     query: Result<Query<ChangesParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let channel = crate::extract::channel_from(path)?;
     let Query(params) = query?;
+    let reader = crate::extract::answer_for(identity, params.reader)?;
     let after = params.after.as_deref().unwrap_or("0");
     let after = parse_id(after).ok_or_else(|| {
         ApiError::bad_request(format!("after={after:?} is not a decimal change id"))
@@ -311,7 +323,7 @@ pub async fn catch_up(
     Ok(Json(match hub.changes_after(&channel, after, limit) {
         None => json!({ "resync": "history_gap" }),
         Some(page) => json!({
-            "messages": page.messages,
+            "messages": crate::reactions::for_reader(&page.messages, reader.as_deref()),
             "deleted": page.deleted.iter().map(u64::to_string).collect::<Vec<_>>(),
             "last": page.last.map(|id| id.to_string()),
             "more": page.more,

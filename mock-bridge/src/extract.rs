@@ -1,5 +1,5 @@
 //! What handlers take from a request: the channel of the path, the client's
-//! address, and the id a stream resumes after.
+//! address, the id a stream resumes after, and whom an answer is for.
 
 use crate::error::ApiError;
 use crate::message::{parse_id, validate_channel};
@@ -30,6 +30,28 @@ pub fn last_event_id(
             "last event id {text:?} is not a decimal message id"
         ))
     })
+}
+
+/// The reader an answer is computed for (their own reactions marked): the
+/// signed-in user with `--users`; without, the request's `as=<name>` (a
+/// name a client could send anyway, so it is trusted no further than that);
+/// `None` with neither (or a blank `as`).
+pub fn answer_for(
+    identity: Option<axum::Extension<std::sync::Arc<crate::users::Identity>>>,
+    named: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if let Some(axum::Extension(identity)) = identity {
+        return Ok(Some(identity.name.clone()));
+    }
+    match named.filter(|name| !name.trim().is_empty()) {
+        Some(name) if name.chars().count() > crate::message::MAX_AUTHOR_CHARS => {
+            Err(ApiError::bad_request(format!(
+                "as: a reader's name is at most {} characters",
+                crate::message::MAX_AUTHOR_CHARS
+            )))
+        }
+        named => Ok(named),
+    }
 }
 
 /// The `{channel}` path segment.

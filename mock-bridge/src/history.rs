@@ -1,6 +1,6 @@
 //! One channel's retained messages and the queries the history endpoint answers.
 
-use crate::message::{Change, Message, Reaction};
+use crate::message::{Change, Message};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -87,51 +87,34 @@ impl ChannelLog {
     }
 
     /// Applies a change (its id greater than every id held): the message
-    /// takes its new state, or goes; the change is kept for replays. A change
-    /// to a message no longer held is kept too (a client may still hold it).
-    pub fn apply(&mut self, change: Arc<Change>) {
-        let at = self
-            .messages
-            .binary_search_by_key(&change.message_id(), |m| m.id);
-        match (&*change, at) {
-            (Change::Update { message, .. }, Ok(at)) => {
-                self.messages[at] = Arc::new(message.clone())
-            }
-            (Change::Delete { .. }, Ok(at)) => drop(self.messages.remove(at)),
-            (
-                Change::Reaction {
-                    emoji,
-                    count,
-                    users,
-                    ..
-                },
-                Ok(at),
-            ) => {
-                let mut message = (*self.messages[at]).clone();
-                let reactions = &mut message.revision.reactions;
-                match reactions.iter().position(|r| &r.emoji == emoji) {
-                    Some(i) if *count == 0 => drop(reactions.remove(i)),
-                    Some(i) => {
-                        reactions[i].count = *count;
-                        reactions[i].users = users.clone();
-                    }
-                    None if *count > 0 => reactions.push(Reaction {
-                        emoji: emoji.clone(),
-                        count: *count,
-                        users: users.clone(),
-                    }),
-                    None => {}
-                }
-                message.revision.reactions_version = Some(change.id());
-                self.messages[at] = Arc::new(message);
-            }
-            (_, Err(_)) => {}
+    /// becomes `now` (the message as it now is), or goes (`None`: deleted);
+    /// the change is kept for replays. A change to a message no longer held
+    /// is kept too (a client may still hold it).
+    pub fn apply(&mut self, change: Arc<Change>, now: Option<Arc<Message>>) {
+        match now {
+            Some(now) => self.set(now),
+            None => self.remove(change.message_id()),
         }
         self.changes.push_back(change);
         while self.changes.len() > self.capacity {
             if let Some(evicted) = self.changes.pop_front() {
                 self.evicted_through = self.evicted_through.max(Some(evicted.id()));
             }
+        }
+    }
+
+    /// Replaces the held message with `now`'s id by `now` (nothing when it
+    /// is not held), without a change to replay (a restart rebuilding it).
+    pub fn set(&mut self, now: Arc<Message>) {
+        if let Ok(at) = self.messages.binary_search_by_key(&now.id, |m| m.id) {
+            self.messages[at] = now;
+        }
+    }
+
+    /// Lets go of message `id`, without a change to replay (see [`Self::set`]).
+    pub fn remove(&mut self, id: u64) {
+        if let Ok(at) = self.messages.binary_search_by_key(&id, |m| m.id) {
+            drop(self.messages.remove(at));
         }
     }
 
@@ -152,6 +135,18 @@ impl ChannelLog {
         let created = self.messages.back().map(|m| m.id);
         let changed = self.changes.back().map(|c| c.id());
         created.max(changed)
+    }
+
+    /// The newest change id this channel knows of, held or cut.
+    pub fn newest_known(&self) -> u64 {
+        self.newest_change().max(self.evicted_through).unwrap_or(0)
+    }
+
+    /// Whether it has nothing to remember: no message, no change, no cut. A
+    /// channel emptied by deletions is not blank: readers who were away must
+    /// still hear of them.
+    pub fn is_blank(&self) -> bool {
+        self.messages.is_empty() && self.changes.is_empty() && self.evicted_through.is_none()
     }
 
     /// Every change after `after`, coalesced: each touched message once, as
@@ -207,7 +202,13 @@ impl ChannelLog {
         self.messages.push_back(message);
         while self.messages.len() > self.capacity {
             if let Some(evicted) = self.messages.pop_front() {
-                self.evicted_through = Some(evicted.id);
+                // A client may hold it as it was before its newest change:
+                // a catch-up from before that change cannot show it anymore.
+                let revision = &evicted.revision;
+                let newest = (Some(evicted.id))
+                    .max(revision.version)
+                    .max(revision.reactions_version);
+                self.evicted_through = self.evicted_through.max(newest);
             }
         }
     }
@@ -321,6 +322,69 @@ mod tests {
             q(10, Some(15), None),
             [20, 30, 40, 50],
             "an unknown id works as a bound"
+        );
+    }
+
+    /// Issue 31, defect 1: once a channel is full, every new message evicts
+    /// its oldest, and the cut must not move down past changes already
+    /// evicted (here the deletion of message 1), or a catch-up from before
+    /// them skips them without a word.
+    #[test]
+    fn a_full_channel_never_moves_its_cut_down() {
+        let mut log = log_of([1, 2], 2);
+        let deletion = Change::Delete {
+            id: 3,
+            message_id: 1,
+            channel_id: "c".into(),
+            client_id: None,
+        };
+        log.apply(Arc::new(deletion), None);
+        for id in [4, 5] {
+            let mut message = (**log.get(2).unwrap()).clone();
+            message.content = format!("edit {id}");
+            message.revision.version = Some(id);
+            let change = Change::Update {
+                id,
+                message: message.clone(),
+                client_id: None,
+            };
+            log.apply(Arc::new(change), Some(Arc::new(message)));
+        }
+        // Changes kept: 4 and 5; the deletion (3) was evicted.
+        log.push(log_of([6], 1).iter().next().unwrap().clone());
+        log.push(log_of([7], 1).iter().next().unwrap().clone());
+        assert!(
+            log.changes_after(2, 100).is_none(),
+            "the deletion of 1 (change 3) is no longer known: {:?}",
+            log.changes_after(2, 100)
+        );
+        assert!(
+            log.replay_after(2, 100).is_none(),
+            "a replay from 2 would skip the deletion"
+        );
+    }
+
+    /// Found by the model (tests/model.rs): a message edited, then evicted.
+    /// A client that saw it before the edit still shows it; the changes
+    /// route cannot show it anymore (it shows held messages only), so a
+    /// catch-up from before the edit must resync, not skip it.
+    #[test]
+    fn a_message_evicted_after_its_edit_resyncs_a_catch_up_from_before_it() {
+        let mut log = log_of([1, 2], 2);
+        let mut message = (**log.get(1).unwrap()).clone();
+        message.content = "edited".into();
+        message.revision.version = Some(3);
+        let change = Change::Update {
+            id: 3,
+            message: message.clone(),
+            client_id: None,
+        };
+        log.apply(Arc::new(change), Some(Arc::new(message)));
+        log.push(log_of([4], 1).iter().next().unwrap().clone());
+        assert!(
+            log.changes_after(2, 100).is_none(),
+            "message 1, edited at 3 and evicted since, is skipped: {:?}",
+            log.changes_after(2, 100).map(|page| ids(page.messages))
         );
     }
 

@@ -1,15 +1,17 @@
 //! The bridge's shared state: channels, gateway, heartbeats, faults, open streams.
 //!
-//! A channel exists only while it holds messages or has listeners, and there
-//! are at most `--max-channels` of them: asking for a name creates nothing that
-//! outlives the request.
+//! A channel exists only while it has something to remember (messages, or
+//! changes and a cut: deletions a reader who was away must still hear of) or
+//! listeners, and there are at most `--max-channels` of them: asking for a
+//! name that never held anything creates nothing that outlives the request.
 
 use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::history::{ChannelLog, Record};
 use crate::message::{Change, Message, NewMessage};
-use crate::persist::{HistoryFile, Memory};
+use crate::persist::HistoryFile;
+use crate::retries::{ByClientId, Reply};
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
 use crate::streams::{Listen, Streams};
@@ -169,6 +171,9 @@ pub struct Subscription {
     pub replay: Vec<Record>,
     /// The id the stream is caught up to once the replay is out.
     pub caught_up_to: u64,
+    /// The newest change id its channels know of as it subscribed: where a
+    /// client without a cursor starts live (every later change is above it).
+    pub newest: u64,
     /// The live frames: messages, and the status and heartbeat frames every
     /// stream gets.
     pub live: Feed,
@@ -204,11 +209,11 @@ pub struct Hub {
     /// The fault applied to new streams, if any.
     fault: Mutex<Option<Fault>>,
     /// Posted messages by their client ids, so that a retried post gets its
-    /// original. Taken only under the writer lock.
-    posted: Mutex<Posted>,
+    /// original (or 410, deleted since). Taken only under the writer lock.
+    posted: Mutex<ByClientId<Reply>>,
     /// Readers' edits and deletions by client id: a retried one is answered
     /// as it was, never applied twice.
-    changed_by: Mutex<Posted<Arc<Change>>>,
+    changed_by: Mutex<ByClientId<Arc<Change>>>,
     /// How many of the next posts lose their answer after storing (a test
     /// knob: the client cannot tell whether its message was stored).
     pub drop_post_answers: AtomicU64,
@@ -263,6 +268,8 @@ pub enum ChangeError {
     #[error("this client_id was already used for another change")]
     ClientIdReused,
     #[error(transparent)]
+    TooManyEmoji(#[from] crate::reactions::TooManyEmoji),
+    #[error(transparent)]
     Publish(#[from] PublishError),
 }
 
@@ -272,6 +279,7 @@ impl From<ChangeError> for ApiError {
             ChangeError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
             ChangeError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
             ChangeError::ClientIdReused => ApiError::new(StatusCode::CONFLICT, error.to_string()),
+            ChangeError::TooManyEmoji(_) => ApiError::bad_request(error.to_string()),
             ChangeError::Publish(error) => error.into(),
         }
     }
@@ -318,48 +326,6 @@ impl From<PostError> for ApiError {
     }
 }
 
-/// How many posted messages are remembered by client id: a retry comes
-/// within seconds, and each entry holds its message.
-pub const POSTED_REMEMBERED: usize = 10_000;
-
-/// Posted messages (or readers' changes) by client id, the oldest
-/// forgotten past [`POSTED_REMEMBERED`].
-struct Posted<T = Arc<Message>> {
-    by_id: HashMap<String, T>,
-    order: std::collections::VecDeque<String>,
-}
-
-impl<T> Default for Posted<T> {
-    fn default() -> Self {
-        Posted {
-            by_id: HashMap::new(),
-            order: Default::default(),
-        }
-    }
-}
-
-impl<T> Posted<T> {
-    fn get(&self, client_id: &str) -> Option<&T> {
-        self.by_id.get(client_id)
-    }
-
-    /// The remembered posts, oldest first.
-    fn in_order(&self) -> impl Iterator<Item = &T> {
-        self.order.iter().filter_map(|id| self.by_id.get(id))
-    }
-
-    fn insert(&mut self, client_id: String, message: T) {
-        if self.by_id.insert(client_id.clone(), message).is_none() {
-            self.order.push_back(client_id);
-        }
-        while self.order.len() > POSTED_REMEMBERED {
-            if let Some(oldest) = self.order.pop_front() {
-                self.by_id.remove(&oldest);
-            }
-        }
-    }
-}
-
 /// A new channel would pass `--max-channels`.
 #[derive(Debug, thiserror::Error)]
 #[error("the bridge already holds {limit} channels, the most it may; try again later")]
@@ -377,81 +343,17 @@ impl Hub {
     /// Builds the hub, loading the history file if configured and compacting
     /// it to what is retained.
     pub fn new(config: Config, shutdown: CancellationToken) -> std::io::Result<Hub> {
-        let mut channels: HashMap<String, Channel> = HashMap::new();
         let capacity = config.history_per_channel as usize;
-        let mut writer = None;
-        let mut floor = 0;
-        let mut posted_ids = Posted::default();
+        let mut channels = HashMap::new();
+        let (mut writer, mut floor) = (None, 0);
+        let (mut posted, mut changed_by) = Default::default();
         if let Some(path) = &config.history_file {
-            let (mut file, loaded) = HistoryFile::open(path, config.history_fsync)?;
-            tracing::info!(path = %path.display(), messages = loaded.len(), "history file loaded");
-            let mut memory = file.take_memory();
-            let changes = std::mem::take(&mut memory.changes);
-            floor = (loaded.iter().map(|m| m.id))
-                .chain(memory.posted.iter().map(|m| m.id))
-                .chain(memory.evicted_through.values().copied())
-                .chain(changes.iter().map(Change::id))
-                .max()
-                .unwrap_or(0);
-            let held = loaded.len();
-            for posted in memory.posted {
-                if let Some(client_id) = posted.client_id.clone() {
-                    posted_ids.insert(client_id, Arc::new(posted));
-                }
-            }
-            for (channel, through) in memory.evicted_through {
-                channels
-                    .entry(channel)
-                    .or_insert_with(|| Channel::new(capacity))
-                    .log
-                    .evicted_through(through);
-            }
-            for message in loaded {
-                let channel = channels
-                    .entry(message.channel_id.clone())
-                    .or_insert_with(|| Channel::new(capacity));
-                let message = Arc::new(message);
-                if let Some(client_id) = &message.client_id {
-                    posted_ids.insert(client_id.clone(), message.clone());
-                }
-                channel.log.push(message);
-            }
-            // The changes since the last compaction, in order. Compaction keeps
-            // the messages as they now are, not the changes that made them so:
-            // a replay from before a channel's newest change resyncs.
-            for change in changes {
-                let channel_id = match &change {
-                    Change::Update { message, .. } => message.channel_id.clone(),
-                    Change::Delete { channel_id, .. } | Change::Reaction { channel_id, .. } => {
-                        channel_id.clone()
-                    }
-                };
-                let id = change.id();
-                if let Some(channel) = channels.get_mut(&channel_id) {
-                    channel.log.apply(Arc::new(change));
-                    channel.log.changes_unknown_through(id);
-                }
-            }
-            let mut kept: Vec<&Message> = channels
-                .values()
-                .flat_map(|c| c.log.iter().map(|m| &**m))
+            let restored = crate::restore::load(path, config.history_fsync, capacity)?;
+            channels = (restored.logs.into_iter())
+                .map(|(name, log)| (name, Channel::with_log(log)))
                 .collect();
-            kept.sort_by_key(|m| m.id);
-            // What is no longer retained but still known: each channel's cut,
-            // and the posts a retry must still find.
-            let retained: std::collections::HashSet<u64> = kept.iter().map(|m| m.id).collect();
-            let memory = Memory {
-                evicted_through: (channels.iter())
-                    .filter_map(|(name, c)| Some((name.clone(), c.log.evicted()?)))
-                    .collect(),
-                posted: (posted_ids.in_order())
-                    .filter(|m| !retained.contains(&m.id))
-                    .map(|m| (**m).clone())
-                    .collect(),
-                changes: Vec::new(),
-            };
-            file.compact(&kept, held, &memory)?;
-            writer = Some(file);
+            (writer, floor) = (Some(restored.file), restored.floor);
+            (posted, changed_by) = (restored.posted, restored.changed);
         }
         let users = match &config.users {
             Some(path) => Some(Arc::new(Users::load(path).map_err(|problem| {
@@ -469,8 +371,8 @@ impl Hub {
             gateway: Mutex::new(Gateway::Connected),
             heartbeats_paused: AtomicBool::new(false),
             fault: Mutex::new(None),
-            posted: Mutex::new(posted_ids),
-            changed_by: Mutex::default(),
+            posted: Mutex::new(posted),
+            changed_by: Mutex::new(changed_by),
             drop_post_answers: AtomicU64::new(0),
             busy_posts: AtomicU64::new(0),
             busy_status: std::sync::atomic::AtomicU16::new(429),
@@ -528,26 +430,25 @@ impl Hub {
     ) -> Result<(Arc<Message>, bool), PostError> {
         let mut writer = self.writer.lock().unwrap();
         let original = self.posted.lock().unwrap().get(&client_id).cloned();
-        if let Some(original) = original {
-            if original.channel_id != channel_id {
-                return Err(PostError::ElsewhereAlready(original.channel_id.clone()));
+        if let Some(Reply { message, deleted }) = original {
+            if message.channel_id != channel_id {
+                return Err(PostError::ElsewhereAlready(message.channel_id.clone()));
             }
-            // As it is now: edited or reacted to since, or deleted.
+            if deleted {
+                return Err(PostError::Deleted(message.id));
+            }
+            // As it is now (edited or reacted to since), unless no longer held.
             let channels = self.channels.lock().unwrap();
-            let log = channels.get(channel_id).map(|channel| &channel.log);
-            if let Some(current) = log.and_then(|log| log.get(original.id)) {
-                return Ok((current.clone(), false));
-            }
-            if log.is_some_and(|log| log.is_deleted(original.id)) {
-                return Err(PostError::Deleted(original.id));
-            }
-            return Ok((original.clone(), false));
+            let current =
+                (channels.get(channel_id)).and_then(|channel| channel.log.get(message.id));
+            return Ok((current.unwrap_or(&message).clone(), false));
         }
         let message = self.store(&mut writer, channel_id, new, Some(client_id.clone()))?;
-        self.posted
-            .lock()
-            .unwrap()
-            .insert(client_id, message.clone());
+        let reply = Reply {
+            message: message.clone(),
+            deleted: false,
+        };
+        self.posted.lock().unwrap().insert(client_id, reply);
         Ok((message, true))
     }
 
@@ -642,86 +543,121 @@ impl Hub {
             }
             return Err(ChangeError::ClientIdReused);
         }
-        let current = (self.channels.lock().unwrap().get(channel_id))
-            .and_then(|channel| channel.log.get(message_id).cloned())
-            .ok_or_else(|| ChangeError::NotFound {
-                channel: channel_id.to_owned(),
-                id: message_id,
-            })?;
+        let current = self.held(channel_id, message_id)?;
         if let (Actor::Reader(who), Edit::Content(_) | Edit::Delete) = (actor, &edit) {
             if current.author != *who {
                 return Err(ChangeError::NotYours(message_id));
             }
         }
         let id = self.ids.next().ok_or(PublishError::IdsExhausted)?;
-        let change = Arc::new(match edit {
-            Edit::Content(content) => {
-                let mut message = (*current).clone();
-                message.content = content;
-                message.revision.edited_at = Some(rfc3339_ms(now_ms()));
-                message.revision.version = Some(id);
-                Change::Update { id, message }
-            }
-            Edit::Delete => Change::Delete {
+        let (change, now) = made_of(&current, id, edit, client_id)?;
+        let change = Arc::new(change);
+        self.commit(
+            &mut writer,
+            channel_id,
+            vec![(change.clone(), now.map(Arc::new))],
+        )?;
+        if let Some(client_id) = change.client_id() {
+            let mut changed_by = self.changed_by.lock().unwrap();
+            changed_by.insert(client_id.to_owned(), change.clone());
+        }
+        Ok(change)
+    }
+
+    /// The message `id` of a channel, held now.
+    fn held(&self, channel_id: &str, id: u64) -> Result<Arc<Message>, ChangeError> {
+        (self.channels.lock().unwrap().get(channel_id))
+            .and_then(|channel| channel.log.get(id).cloned())
+            .ok_or_else(|| ChangeError::NotFound {
+                channel: channel_id.to_owned(),
                 id,
+            })
+    }
+
+    /// Deletes messages of a channel all at once, or none: each must be held
+    /// (else `NotFound`, and nothing is deleted); a repeated id counts once.
+    /// Checked and made under the writer lock, so that no other change comes
+    /// between; each deletion is a change of its own.
+    pub fn bulk_delete(
+        &self,
+        channel_id: &str,
+        ids: &[u64],
+    ) -> Result<Vec<Arc<Change>>, ChangeError> {
+        let mut writer = self.writer.lock().unwrap();
+        let mut unique: Vec<u64> = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if !unique.contains(&id) {
+                self.held(channel_id, id)?;
+                unique.push(id);
+            }
+        }
+        let mut deletions = Vec::with_capacity(unique.len());
+        for message_id in unique {
+            let deletion = Change::Delete {
+                id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
                 message_id,
                 channel_id: channel_id.to_owned(),
-            },
-            Edit::React { emoji, user, add } => {
-                let mut users = (current.revision.reactions.iter())
-                    .find(|r| r.emoji == emoji)
-                    .map(|r| r.users.clone())
-                    .unwrap_or_default();
-                users.retain(|u| *u != user);
-                if add {
-                    users.push(user);
-                }
-                let mut reactions = current.revision.reactions.clone();
-                match reactions.iter().position(|r| r.emoji == emoji) {
-                    Some(at) if users.is_empty() => drop(reactions.remove(at)),
-                    Some(at) => reactions[at].users = users.clone(),
-                    None if users.is_empty() => {}
-                    None => reactions.push(crate::message::Reaction {
-                        emoji: emoji.clone(),
-                        count: 0,
-                        users: users.clone(),
-                    }),
-                }
-                for reaction in &mut reactions {
-                    reaction.count = reaction.users.len();
-                }
-                Change::Reaction {
-                    id,
-                    message_id,
-                    channel_id: channel_id.to_owned(),
-                    emoji,
-                    count: users.len(),
-                    users,
-                    reactions,
-                }
-            }
-        });
+                client_id: None,
+            };
+            deletions.push((Arc::new(deletion), None));
+        }
+        self.commit(&mut writer, channel_id, deletions.clone())?;
+        Ok(deletions.into_iter().map(|(change, _)| change).collect())
+    }
+
+    /// [`Hub::bulk_delete`] on a thread where blocking is fine.
+    pub async fn bulk_delete_blocking(
+        self: &Arc<Self>,
+        channel_id: String,
+        ids: Vec<u64>,
+    ) -> Result<Vec<Arc<Change>>, ChangeError> {
+        let hub = self.clone();
+        let deleted = tokio::task::spawn_blocking(move || hub.bulk_delete(&channel_id, &ids)).await;
+        deleted.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
+    }
+
+    /// Makes changes of one channel (under the writer lock): appended to the
+    /// history file together, then each applied (its message becomes the
+    /// one given, or goes) and broadcast. A reply deleted is remembered as
+    /// such, so that a retry of it answers 410.
+    fn commit(
+        &self,
+        writer: &mut Option<HistoryFile>,
+        channel_id: &str,
+        changes: Vec<(Arc<Change>, Option<Arc<Message>>)>,
+    ) -> Result<(), PublishError> {
         if let Some(file) = writer.as_mut() {
-            file.append_change(&change)
+            let lines: Vec<Arc<Change>> = changes.iter().map(|(c, _)| c.clone()).collect();
+            file.append_changes(&lines)
                 .map_err(|source| PublishError::Persist {
                     path: file.path().display().to_string(),
                     source,
                 })?;
         }
+        let mut deleted_replies = Vec::new();
         let mut channels = self.channels.lock().unwrap();
         if let Some(channel) = channels.get_mut(channel_id) {
-            channel.log.apply(change.clone());
-            let frame = Frame {
-                id: Some(id),
-                bytes: sse::change(&change),
-            };
-            self.to_channel(channel, frame);
+            for (change, now) in changes {
+                if now.is_none() {
+                    let held = channel.log.get(change.message_id());
+                    deleted_replies.extend(held.and_then(|m| m.client_id.clone()));
+                }
+                let frame = Frame {
+                    id: Some(change.id()),
+                    bytes: sse::change(&change),
+                };
+                channel.log.apply(change, now);
+                self.to_channel(channel, frame);
+            }
         }
-        if let Some(client_id) = client_id {
-            let mut changed_by = self.changed_by.lock().unwrap();
-            changed_by.insert(client_id, change.clone());
+        drop(channels);
+        let mut posted = self.posted.lock().unwrap();
+        for client_id in deleted_replies {
+            if let Some(reply) = posted.get_mut(&client_id) {
+                reply.deleted = true;
+            }
         }
-        Ok(change)
+        Ok(())
     }
 
     /// Whether the channel holds this message now.
@@ -878,6 +814,10 @@ impl Hub {
         };
         let mut replay = Vec::new();
         let mut caught_up_to = 0;
+        let newest = (names.iter())
+            .map(|name| channels[name].log.newest_known())
+            .max()
+            .unwrap_or(0);
         if let Some(last) = last_event_id {
             let max = self.config.max_replay as usize;
             let mut behind = Vec::new();
@@ -903,7 +843,7 @@ impl Hub {
             // what it holds now is not the stream's to send again (and a
             // poll's cursor moves past it, rather than asking again).
             for name in &behind {
-                caught_up_to = caught_up_to.max(channels[name].log.newest_change().unwrap_or(0));
+                caught_up_to = caught_up_to.max(channels[name].log.newest_known());
             }
             if !behind.is_empty() {
                 let named = matches!(listen, Listen::Many(_)).then_some(&behind[..]);
@@ -915,13 +855,15 @@ impl Hub {
             prefix: prefix.into(),
             replay,
             caught_up_to,
+            newest,
             live,
         })
     }
 
     /// Takes down what a stream that ended subscribed (its feed already
     /// dropped): its mailbox, and each of its channels that nobody listens to
-    /// and that holds no messages.
+    /// and that has nothing to remember (a channel emptied by deletions keeps
+    /// them, and its cut, for the readers who were away).
     pub fn release(&self, listen: &Listen, mailbox: Option<u64>) {
         let mut channels = self.channels.lock().unwrap();
         if let Some(id) = mailbox {
@@ -934,7 +876,7 @@ impl Hub {
             channel.mailboxes.retain(|held| Some(*held) != mailbox);
             let unused = channel.live.receiver_count() == 0
                 && channel.mailboxes.is_empty()
-                && channel.log.is_empty();
+                && channel.log.is_blank();
             if unused {
                 channels.remove(name);
             }
@@ -991,10 +933,56 @@ impl Hub {
     }
 }
 
+/// What `edit`, as change `id`, makes of the message `current`: the change
+/// (an edit's keeps the message with its reactions as shown), and the
+/// message as it then is (`None`: deleted).
+fn made_of(
+    current: &Message,
+    id: u64,
+    edit: Edit,
+    client_id: Option<String>,
+) -> Result<(Change, Option<Message>), ChangeError> {
+    Ok(match edit {
+        Edit::Content(content) => {
+            let mut now = current.clone();
+            now.content = content;
+            now.revision.edited_at = Some(rfc3339_ms(now_ms()));
+            now.revision.version = Some(id);
+            let message = now.shown();
+            let change = Change::Update {
+                id,
+                message,
+                client_id,
+            };
+            (change, Some(now))
+        }
+        Edit::Delete => {
+            let change = Change::Delete {
+                id,
+                message_id: current.id,
+                channel_id: current.channel_id.clone(),
+                client_id,
+            };
+            (change, None)
+        }
+        Edit::React { emoji, user, add } => {
+            let now = crate::reactions::toggle(current, id, &emoji, &user, add)?;
+            (
+                crate::reactions::change(&now, id, emoji, user, add),
+                Some(now),
+            )
+        }
+    })
+}
+
 impl Channel {
     fn new(capacity: usize) -> Channel {
+        Channel::with_log(ChannelLog::new(capacity))
+    }
+
+    fn with_log(log: ChannelLog) -> Channel {
         Channel {
-            log: ChannelLog::new(capacity),
+            log,
             live: broadcast::channel(CHANNEL_BROADCAST_CAPACITY).0,
             mailboxes: Vec::new(),
         }

@@ -18,8 +18,10 @@
 //! - [`control`]: the `/internal` control API for tests and developers.
 //! - [`streams`]: a record per open stream and why streams ended (TCP
 //!   connections are the [`server`]'s).
-//! - [`history`], [`persist`]: retained messages and later changes per
-//!   channel, and the history file.
+//! - [`history`], [`persist`], [`restore`]: retained messages and later
+//!   changes per channel, the history file, and the state rebuilt from it.
+//! - [`reactions`]: toggling reactions within their bounds; a reader's own.
+//! - [`retries`]: posts and changes remembered by client id, so retries are safe.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
 //! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
 //!
@@ -41,6 +43,9 @@ pub mod hub;
 pub mod message;
 pub mod persist;
 pub mod poll;
+pub mod reactions;
+pub mod restore;
+pub mod retries;
 pub mod server;
 pub mod snowflake;
 pub mod sse;

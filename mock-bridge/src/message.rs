@@ -60,17 +60,23 @@ pub struct Revision {
 
 /// A change to a channel after a message's creation, with its own id from
 /// the bridge's one increasing id space (a creation's change id is the
-/// message's id). Written to the history file as it is.
+/// message's id). Written to the history file as it serialises: an edit with
+/// the message as it then was, a deletion, a reaction's delta.
 // Kept behind an `Arc` in the channel's log: its size is paid once.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// A message edited: the whole message as it now is.
+    /// A message edited: the whole message as it now is (its reactions as
+    /// shown, see [`Message::shown`]).
     Update {
         #[serde(with = "id_as_string")]
         id: u64,
         message: Message,
+        /// The reader's id for this change, so that a retry answers as
+        /// this one did, also after a restart.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
     /// A message deleted.
     Delete {
@@ -79,8 +85,14 @@ pub enum Change {
         #[serde(with = "id_as_string")]
         message_id: u64,
         channel_id: String,
+        /// As [`Change::Update`]'s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
     },
-    /// A reaction added or removed: the emoji's state after the change.
+    /// `user` added (`added`) or took back their reaction `emoji`. The file
+    /// keeps only this delta (the whole state on every line would grow it
+    /// quadratically); the state shown after it is kept for its event.
+    #[serde(rename = "react")]
     Reaction {
         #[serde(with = "id_as_string")]
         id: u64,
@@ -88,13 +100,22 @@ pub enum Change {
         message_id: u64,
         channel_id: String,
         emoji: String,
-        count: usize,
-        users: Vec<String>,
-        /// Every reaction of the message after the change (absent in
-        /// history files written before it was kept).
-        #[serde(default)]
-        reactions: Vec<Reaction>,
+        user: String,
+        added: bool,
+        #[serde(skip)]
+        after: ReactionsAfter,
     },
+}
+
+/// A message's reactions after a reaction change, as its event shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReactionsAfter {
+    /// How many react with the changed emoji (exact).
+    pub count: usize,
+    /// The newest of them, at most [`SHOWN_REACTORS`].
+    pub users: Vec<String>,
+    /// Every emoji's entry, each as shown.
+    pub reactions: Vec<Reaction>,
 }
 
 impl Change {
@@ -104,6 +125,16 @@ impl Change {
             Change::Update { id, .. } | Change::Delete { id, .. } | Change::Reaction { id, .. } => {
                 *id
             }
+        }
+    }
+
+    /// The reader's id for it, if a reader gave one.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Change::Update { client_id, .. } | Change::Delete { client_id, .. } => {
+                client_id.as_deref()
+            }
+            Change::Reaction { .. } => None,
         }
     }
 
@@ -127,16 +158,19 @@ impl Change {
                 message_id,
                 channel_id,
                 emoji,
-                count,
-                users,
-                reactions,
+                user,
+                added,
+                after,
             } => (
                 "reaction",
                 serde_json::json!({
                     "message_id": message_id.to_string(), "channel_id": channel_id,
-                    "emoji": emoji, "count": count, "users": users,
+                    "emoji": emoji, "count": after.count, "users": after.users,
+                    // Whose reaction changed, so each reader keeps their own
+                    // state exact from the one frame everyone gets.
+                    "user": user, "added": added,
                     // Extensions: the whole state after the change, and its order.
-                    "reactions": reactions, "version": id.to_string(),
+                    "reactions": after.reactions, "version": id.to_string(),
                 }),
             ),
         }
@@ -159,12 +193,68 @@ impl Change {
     }
 }
 
-/// One emoji's reactions to a message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Most reactors named in a reaction entry on the wire: the newest.
+pub const SHOWN_REACTORS: usize = 20;
+
+/// One emoji's reactions to a message. The bridge holds every reactor, in
+/// the order they reacted (a reader's own state and the count stay exact);
+/// it serialises `count` and only the newest [`SHOWN_REACTORS`] names.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
     pub count: usize,
     pub users: Vec<String>,
+}
+
+impl Reaction {
+    /// The names shown: the newest [`SHOWN_REACTORS`], oldest of them first.
+    pub fn shown_users(&self) -> &[String] {
+        &self.users[self.users.len().saturating_sub(SHOWN_REACTORS)..]
+    }
+
+    /// A copy holding only the names shown.
+    pub fn shown(&self) -> Reaction {
+        Reaction {
+            emoji: self.emoji.clone(),
+            count: self.count,
+            users: self.shown_users().to_vec(),
+        }
+    }
+}
+
+impl Serialize for Reaction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut entry = serializer.serialize_struct("Reaction", 3)?;
+        entry.serialize_field("emoji", &self.emoji)?;
+        entry.serialize_field("count", &self.count)?;
+        entry.serialize_field("users", self.shown_users())?;
+        entry.end()
+    }
+}
+
+impl Message {
+    /// A copy with each reaction's names cut to those shown: what a change
+    /// keeps of it (every reactor's name in each kept edit would make the
+    /// channel's memory grow with reactors times edits).
+    pub fn shown(&self) -> Message {
+        let revision = &self.revision;
+        Message {
+            id: self.id,
+            channel_id: self.channel_id.clone(),
+            author: self.author.clone(),
+            content: self.content.clone(),
+            timestamp: self.timestamp.clone(),
+            client_id: self.client_id.clone(),
+            revision: Revision {
+                edited_at: revision.edited_at.clone(),
+                version: revision.version,
+                reactions: revision.reactions.iter().map(Reaction::shown).collect(),
+                reactions_version: revision.reactions_version,
+            },
+            extras: self.extras.clone(),
+        }
+    }
 }
 
 mod opt_id_as_string {
@@ -189,7 +279,7 @@ mod opt_id_as_string {
     }
 }
 
-mod id_as_string {
+pub(crate) mod id_as_string {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {

@@ -12,19 +12,30 @@
 //! What the bridge knows beyond the messages it retains is kept too, in lines
 //! of their own that compaction writes first ([`Memory`]): how far each
 //! channel's history was cut (so a resume from before it is told to resync,
-//! however many restarts later), and the posts it still recognises by their
-//! client ids (so a late retry gets its original, not a copy).
+//! however many restarts later), the posts it still recognises by their
+//! client ids (so a late retry gets its original, not a copy, or its 410
+//! when it was deleted), and the readers' changes it still recognises by
+//! theirs (so a retried edit answers as it first did, never made twice).
+//!
+//! A reaction change is kept as its delta (who, which emoji, added or taken
+//! back): the state is rebuilt when the file is loaded ([`crate::restore`]).
+//! A message line holds its reactions as the wire shows them, plus, where
+//! the names shown are cut, every reactor (`reactors`): written once per
+//! compaction, never per change. Lines from before deltas (a reaction line
+//! with the emoji's whole state) still load.
 //!
 //! Durability: every append is handed to the operating system before the
 //! message is acknowledged, so it survives the process being killed; with
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
-use crate::message::{Change, Message};
-use serde::{Deserialize, Serialize};
+use crate::message::{parse_id, Change, Message, Reaction};
+use serde::de::Error as _;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What the file remembers beyond the retained messages.
 #[derive(Debug, Default, PartialEq)]
@@ -32,30 +43,136 @@ pub struct Memory {
     /// Per channel, the largest id cut from its history.
     pub evicted_through: BTreeMap<String, u64>,
     /// Posts no longer retained that a retry must still find, by client id.
-    pub posted: Vec<Message>,
+    pub posted: Vec<PostedReply>,
+    /// Readers' changes a retry must still find, each with its client id,
+    /// oldest first.
+    pub changed: Vec<Change>,
     /// The changes after creations (edits, deletions, reactions) the file
-    /// holds since its last compaction, oldest first; on load only.
-    pub changes: Vec<Change>,
+    /// holds since its last compaction, in file order; on load only.
+    pub changes: Vec<Stored>,
 }
 
 impl Memory {
     pub fn is_empty(&self) -> bool {
-        self.evicted_through.is_empty() && self.posted.is_empty()
+        self.evicted_through.is_empty() && self.posted.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// A post remembered by its client id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostedReply {
+    /// As it was stored.
+    pub message: Message,
+    /// Deleted since: a retry answers 410.
+    pub deleted: bool,
+}
+
+/// A change line as the file holds it.
+// Read once at start and let go: the size of the larger variant is no cost.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    Change(Change),
+    /// From before reaction deltas: one emoji's whole state after a change.
+    Reactors {
+        id: u64,
+        message_id: u64,
+        channel_id: String,
+        emoji: String,
+        users: Vec<String>,
+    },
+}
+
+impl Stored {
+    pub fn id(&self) -> u64 {
+        match self {
+            Stored::Change(change) => change.id(),
+            Stored::Reactors { id, .. } => *id,
+        }
     }
 }
 
 /// One line of the file.
-#[derive(Deserialize, Serialize)]
-#[serde(untagged)]
 enum Line {
-    Evicted {
-        evicted_through: BTreeMap<String, u64>,
-    },
-    Posted {
-        posted: Message,
-    },
-    Change(Change),
+    Evicted(BTreeMap<String, u64>),
+    Posted(PostedReply),
+    Changed(Change),
+    Stored(Stored),
     Message(Message),
+}
+
+impl Line {
+    /// Reads a line, telling its kind by its fields.
+    fn parse(text: &[u8]) -> serde_json::Result<Line> {
+        let mut value: Value = serde_json::from_slice(text)?;
+        let object =
+            (value.as_object_mut()).ok_or_else(|| serde_json::Error::custom("not an object"))?;
+        if let Some(cut) = object.remove("evicted_through") {
+            return Ok(Line::Evicted(serde_json::from_value(cut)?));
+        }
+        if let Some(posted) = object.remove("posted") {
+            let deleted = object.get("deleted").and_then(Value::as_bool) == Some(true);
+            let message = serde_json::from_value(posted)?;
+            return Ok(Line::Posted(PostedReply { message, deleted }));
+        }
+        if let Some(changed) = object.remove("changed") {
+            return Ok(Line::Changed(serde_json::from_value(changed)?));
+        }
+        match object.get("change").and_then(Value::as_str) {
+            Some("reaction") => Ok(Line::Stored(whole_reaction(&value)?)),
+            Some(_) => Ok(Line::Stored(Stored::Change(serde_json::from_value(value)?))),
+            None => {
+                let reactors = object.remove("reactors");
+                let mut message: Message = serde_json::from_value(value)?;
+                let mut reactors: BTreeMap<String, Vec<String>> = match reactors {
+                    Some(reactors) => serde_json::from_value(reactors)?,
+                    None => BTreeMap::new(),
+                };
+                for reaction in &mut message.revision.reactions {
+                    if let Some(users) = reactors.remove(&reaction.emoji) {
+                        reaction.users = users;
+                    }
+                    reaction.count = reaction.users.len();
+                }
+                Ok(Line::Message(message))
+            }
+        }
+    }
+}
+
+/// A reaction line from before deltas: the emoji's whole state.
+fn whole_reaction(value: &Value) -> serde_json::Result<Stored> {
+    let id = |name: &str| {
+        (value[name].as_str().and_then(parse_id))
+            .ok_or_else(|| serde_json::Error::custom(format!("{name} must be a decimal id")))
+    };
+    let text = |name: &str| {
+        (value[name].as_str().map(str::to_owned))
+            .ok_or_else(|| serde_json::Error::custom(format!("{name} must be a string")))
+    };
+    Ok(Stored::Reactors {
+        id: id("id")?,
+        message_id: id("message_id")?,
+        channel_id: text("channel_id")?,
+        emoji: text("emoji")?,
+        users: serde_json::from_value(value["users"].clone())?,
+    })
+}
+
+/// A message's line: as clients get it, plus every reactor where the names
+/// shown are cut (`reactors`).
+fn message_line(message: &Message) -> serde_json::Result<Vec<u8>> {
+    let reactions = &message.revision.reactions;
+    let cut = |r: &&Reaction| r.shown_users().len() < r.users.len();
+    if !reactions.iter().any(|r| cut(&r)) {
+        return serde_json::to_vec(message);
+    }
+    let mut value = serde_json::to_value(message)?;
+    let reactors: serde_json::Map<String, Value> = (reactions.iter().filter(cut))
+        .map(|r| (r.emoji.clone(), Value::from(r.users.clone())))
+        .collect();
+    value["reactors"] = Value::Object(reactors);
+    serde_json::to_vec(&value)
 }
 
 /// An open history file, positioned for appending.
@@ -97,13 +214,14 @@ impl HistoryFile {
             number += 1;
             offset += read as u64;
             let complete = line.ends_with(b"\n");
-            match serde_json::from_slice::<Line>(line.trim_ascii()) {
+            match Line::parse(line.trim_ascii()) {
                 Ok(line) if complete => {
                     match line {
                         Line::Message(message) => messages.push(message),
-                        Line::Posted { posted } => memory.posted.push(posted),
-                        Line::Change(change) => memory.changes.push(change),
-                        Line::Evicted { evicted_through } => {
+                        Line::Posted(posted) => memory.posted.push(posted),
+                        Line::Changed(change) => memory.changed.push(change),
+                        Line::Stored(change) => memory.changes.push(change),
+                        Line::Evicted(evicted_through) => {
                             for (channel, id) in evicted_through {
                                 let through = memory.evicted_through.entry(channel).or_default();
                                 *through = (*through).max(id);
@@ -150,18 +268,24 @@ impl HistoryFile {
     /// Appends one message. It is in the operating system's hands when this
     /// returns (on the disk, with `fsync`). On failure nothing of it stays.
     pub fn append(&mut self, message: &Message) -> io::Result<()> {
-        self.append_line(message)
-    }
-
-    /// Appends a change (an edit, a deletion, a reaction), as [`HistoryFile::append`].
-    pub fn append_change(&mut self, change: &Change) -> io::Result<()> {
-        self.append_line(change)
-    }
-
-    fn append_line(&mut self, value: &impl Serialize) -> io::Result<()> {
-        let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
+        let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
         line.push(b'\n');
-        let written = self.file.write_all(&line).and_then(|()| {
+        self.append_lines(&line)
+    }
+
+    /// Appends changes (edits, deletions, reactions) in one write, as
+    /// [`HistoryFile::append`]: all of them stay, or none.
+    pub fn append_changes(&mut self, changes: &[Arc<Change>]) -> io::Result<()> {
+        let mut lines = Vec::new();
+        for change in changes {
+            serde_json::to_writer(&mut lines, &**change).map_err(io::Error::other)?;
+            lines.push(b'\n');
+        }
+        self.append_lines(&lines)
+    }
+
+    fn append_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        let written = self.file.write_all(lines).and_then(|()| {
             if self.fsync {
                 self.file.sync_data()
             } else {
@@ -170,11 +294,11 @@ impl HistoryFile {
         });
         match written {
             Ok(()) => {
-                self.length += line.len() as u64;
+                self.length += lines.len() as u64;
                 Ok(())
             }
             Err(error) => {
-                // Cut off whatever part of the line reached the file. If even
+                // Cut off whatever part of the lines reached the file. If even
                 // that fails, the torn line is cut at the next start.
                 if let Err(cut) = self.file.set_len(self.length) {
                     tracing::error!(path = %self.path.display(), error = %cut, "could not cut a failed append back off");
@@ -196,21 +320,26 @@ impl HistoryFile {
         temporary.push(".compacting");
         let temporary = PathBuf::from(temporary);
         let mut contents = Vec::new();
-        if !memory.evicted_through.is_empty() {
-            let evicted_through = memory.evicted_through.clone();
-            serde_json::to_writer(&mut contents, &Line::Evicted { evicted_through })
-                .map_err(io::Error::other)?;
+        let mut line = |value: &Value| -> io::Result<()> {
+            serde_json::to_writer(&mut contents, value).map_err(io::Error::other)?;
             contents.push(b'\n');
+            Ok(())
+        };
+        if !memory.evicted_through.is_empty() {
+            line(&serde_json::json!({ "evicted_through": memory.evicted_through }))?;
         }
         for posted in &memory.posted {
-            let line = Line::Posted {
-                posted: posted.clone(),
-            };
-            serde_json::to_writer(&mut contents, &line).map_err(io::Error::other)?;
-            contents.push(b'\n');
+            let mut value = serde_json::json!({ "posted": posted.message });
+            if posted.deleted {
+                value["deleted"] = Value::Bool(true);
+            }
+            line(&value)?;
+        }
+        for change in &memory.changed {
+            line(&serde_json::json!({ "changed": change }))?;
         }
         for message in kept {
-            serde_json::to_writer(&mut contents, message).map_err(io::Error::other)?;
+            contents.extend(message_line(message).map_err(io::Error::other)?);
             contents.push(b'\n');
         }
         let mut file = File::create(&temporary)?;

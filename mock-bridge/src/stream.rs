@@ -386,6 +386,7 @@ async fn deliver(
         replay,
         mut live,
         caught_up_to,
+        ..
     } = subscription;
     let mut sent_up_to = caught_up_to;
     let first = if head.is_empty() {

@@ -53,6 +53,7 @@ async fn edits_deletions_and_reactions_stream_with_their_change_ids() {
     assert_eq!(
         reaction,
         json!({ "message_id": first, "channel_id": "general", "emoji": "👍", "count": 1, "users": ["bob"],
+                "user": "bob", "added": true,
                 "reactions": [{ "emoji": "👍", "count": 1, "users": ["bob"] }], "version": reaction_id })
     );
     let (status, deleted) = control(
@@ -429,4 +430,135 @@ async fn a_readers_change_retried_with_its_client_id_is_made_once() {
     assert_eq!((status, deleted["deleted"].clone()), (200, json!(id)));
     let (status, again) = control(&bridge, reqwest::Method::DELETE, &message, Some(delete)).await;
     assert_eq!((status, again["deleted"].clone()), (200, json!(id)));
+}
+
+/// Issue 31, defect 2: a channel whose every message was deleted still
+/// remembers the deletions when its last listener leaves (a polling panel
+/// lets go at every poll): a reader who was away hears of them on resuming.
+#[tokio::test]
+async fn deletions_outlive_the_last_listener_of_an_emptied_channel() {
+    let bridge = start(&[]).await;
+    let id = inject(&bridge, "quiet", "soon gone").await;
+    let message = format!("/internal/channels/quiet/messages/{id}");
+    assert_eq!(
+        control(&bridge, reqwest::Method::DELETE, &message, None)
+            .await
+            .0,
+        200
+    );
+    let poll = format!("/api/poll?channels=quiet&after={id}&wait=0");
+    let (status, answer) = control(&bridge, reqwest::Method::GET, &poll, None).await;
+    assert_eq!(status, 200, "{answer}");
+    eventually("the poll to let go", || async {
+        bridge.hub.listeners("quiet") == 0
+    })
+    .await;
+    let changes = format!("/api/channels/quiet/changes?after={id}");
+    let (_, page) = control(&bridge, reqwest::Method::GET, &changes, None).await;
+    assert_eq!(page["deleted"], json!([id]), "{page}");
+    let mut stream = Stream::open(&bridge, "/api/channels/quiet/events", Some(&id)).await;
+    let replayed = loop {
+        let frame = stream.next_non_heartbeat().await;
+        if !matches!(frame.event.as_deref(), None | Some("status")) {
+            break frame;
+        }
+    };
+    assert_eq!(
+        replayed.event.as_deref(),
+        Some("message_delete"),
+        "{replayed:?}"
+    );
+    stream.close();
+    // A name that never held anything still leaves nothing behind.
+    let before = bridge.hub.channel_count();
+    let (status, _) = control(
+        &bridge,
+        reqwest::Method::GET,
+        "/api/poll?channels=never-used&wait=0",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    eventually("the made-up channel to go", || async {
+        bridge.hub.channel_count() == before
+    })
+    .await;
+}
+
+/// Issue 31, defect 5: a bulk deletion is all or nothing, checked and made
+/// under one lock: a repeated id counts once, and a request that answers 404
+/// deleted nothing, even while other deletions race it.
+#[tokio::test]
+async fn a_bulk_deletion_is_all_or_nothing() {
+    let bridge = start(&[]).await;
+    let bulk = "/internal/channels/general/messages/bulk-delete";
+    let a = inject(&bridge, "general", "a").await;
+    let b = inject(&bridge, "general", "b").await;
+    let (status, deleted) = control(
+        &bridge,
+        reqwest::Method::POST,
+        bulk,
+        Some(json!({ "ids": [a, a] })),
+    )
+    .await;
+    assert_eq!((status, deleted), (200, json!({ "deleted": [a] })));
+    let (status, _) = control(
+        &bridge,
+        reqwest::Method::POST,
+        bulk,
+        Some(json!({ "ids": [b, "99999"] })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(bridge.hub.holds("general", b.parse().unwrap()), "b kept");
+    // Racing deletions of overlapping sets: every message deleted is in
+    // exactly one 200 answer.
+    let mut ids = vec![b];
+    for n in 0..60 {
+        ids.push(inject(&bridge, "general", &format!("m{n}")).await);
+    }
+    let mut racers = Vec::new();
+    for start in (0..ids.len()).step_by(3) {
+        let chosen: Vec<String> = ids.iter().cycle().skip(start).take(9).cloned().collect();
+        let url = url(&bridge, bulk);
+        racers.push(tokio::spawn(async move {
+            answer(
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({ "ids": chosen })),
+            )
+            .await
+        }));
+    }
+    let mut claimed = Vec::new();
+    for racer in racers {
+        let (status, body) = racer.await.unwrap();
+        match status {
+            200 => claimed.extend(
+                (body["deleted"].as_array().unwrap().iter())
+                    .map(|id| id.as_str().unwrap().to_owned()),
+            ),
+            404 => {}
+            other => panic!("{other}: {body}"),
+        }
+    }
+    let held = client(&bridge).history_ids("general").await.unwrap();
+    let deleted = ids.len() - held.len();
+    claimed.sort();
+    let unique = {
+        let mut unique = claimed.clone();
+        unique.dedup();
+        unique.len()
+    };
+    assert_eq!(
+        unique,
+        claimed.len(),
+        "a message claimed twice: {claimed:?}"
+    );
+    assert_eq!(
+        deleted,
+        claimed.len(),
+        "deleted {deleted}, but the 200 answers name {}: a 404 deleted some",
+        claimed.len()
+    );
 }

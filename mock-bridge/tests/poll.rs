@@ -1,6 +1,7 @@
 //! Long polling (`GET /api/poll`): the stream's events as JSON, answered at
-//! once when anything follows the cursor, else when something happens, else
-//! after the poll's wait; a cursor older than what is retained gets `resync`.
+//! once when anything follows the cursor, else when something happens or at
+//! a heartbeat, else after the poll's wait with nothing (no sign of life it
+//! did not have); a cursor older than what is retained gets `resync`.
 
 mod support;
 
@@ -46,14 +47,15 @@ async fn a_poll_answers_with_what_follows_its_cursor() {
     assert_eq!(message["content"], "two");
     assert_eq!(answer["events"][1]["id"], second.as_str());
     assert_eq!(answer["cursor"], second.as_str());
-    // Nothing new: the poll's wait, then the status alone, the cursor kept.
+    // Nothing new and no heartbeat within the poll's wait: no events at
+    // all (no sign of life), the cursor kept.
     let began = Instant::now();
     let (_, quiet) = poll(&bridge, &format!("channels=general,design&after={second}")).await;
     assert!(
         began.elapsed() >= Duration::from_millis(250),
         "answered before its wait"
     );
-    assert_eq!(names(&quiet), ["status"]);
+    assert_eq!(names(&quiet), Vec::<String>::new());
     assert_eq!(quiet["cursor"], second.as_str());
     // A first poll (`wait=0`) answers at once, with the status.
     let began = Instant::now();
@@ -73,7 +75,7 @@ async fn a_poll_answers_with_what_follows_its_cursor() {
     assert_eq!(behind["cursor"], newest.as_str(), "{behind}");
     let cursor = behind["cursor"].as_str().unwrap().to_owned();
     let (_, next) = poll(&bridge, &format!("channels=general&after={cursor}")).await;
-    assert_eq!(names(&next), ["status"]);
+    assert_eq!(names(&next), Vec::<String>::new());
     let (status, _) = poll(&bridge, "channels=bad%20name").await;
     assert_eq!(status, 400);
 }
@@ -127,4 +129,68 @@ async fn a_waiting_poll_returns_as_soon_as_something_happens() {
         bridge.hub.listeners("general") == 0
     })
     .await;
+}
+
+/// Issue 31, defect 6: a poll without a cursor starts live, as a new stream
+/// does: its cursor is the newest change id now, so the next poll does not
+/// replay the whole history (nor answer `resync`).
+#[tokio::test]
+async fn a_poll_without_a_cursor_starts_live() {
+    let bridge = start(&["--poll-wait", "0.3", "--history-per-channel", "2"]).await;
+    let mut newest = String::new();
+    for n in 0..4 {
+        newest = inject(&bridge, "general", &format!("old {n}")).await;
+    }
+    let (status, first) = poll(&bridge, "channels=general,design&wait=0").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(names(&first), ["status"]);
+    assert_eq!(first["cursor"], newest.as_str(), "{first}");
+    let cursor = first["cursor"].as_str().unwrap();
+    let (_, next) = poll(
+        &bridge,
+        &format!("channels=general,design&after={cursor}&wait=0"),
+    )
+    .await;
+    assert_eq!(names(&next), ["status"], "nothing replayed: {next}");
+}
+
+/// Issue 31, defect 7: a waiting poll's answer is a sign of life only when
+/// the bridge had one: with heartbeats stopped (paused, or past
+/// `--ping-stop-after`), a poll that waited its whole `--poll-wait` answers
+/// no events at all, not the cached status; a first poll (`wait=0`) still
+/// answers at once with the status, and heartbeats back end waits again.
+#[tokio::test]
+async fn a_waiting_poll_shows_no_life_when_heartbeats_stop() {
+    let bridge = start(&["--poll-wait", "0.4", "--heartbeat-interval", "0.1"]).await;
+    let last = inject(&bridge, "general", "before").await;
+    client(&bridge).pause_heartbeats(true).await.unwrap();
+    let began = Instant::now();
+    let (_, quiet) = poll(&bridge, &format!("channels=general&after={last}")).await;
+    assert!(
+        began.elapsed() >= Duration::from_millis(350),
+        "it did not wait"
+    );
+    assert_eq!(
+        names(&quiet),
+        Vec::<String>::new(),
+        "a zombie looks alive: {quiet}"
+    );
+    assert_eq!(quiet["cursor"], last.as_str());
+    let (_, opening) = poll(&bridge, &format!("channels=general&after={last}&wait=0")).await;
+    assert_eq!(names(&opening), ["status"]);
+    client(&bridge).pause_heartbeats(false).await.unwrap();
+    let (_, alive) = poll(&bridge, &format!("channels=general&after={last}")).await;
+    assert_eq!(names(&alive), ["status"], "{alive}");
+    // Past `--ping-stop-after`, the same.
+    let stopped = start(&[
+        "--poll-wait",
+        "0.4",
+        "--heartbeat-interval",
+        "0.1",
+        "--ping-stop-after",
+        "0.01",
+    ])
+    .await;
+    let (_, quiet) = poll(&stopped, "channels=general&after=1").await;
+    assert_eq!(names(&quiet), Vec::<String>::new(), "{quiet}");
 }

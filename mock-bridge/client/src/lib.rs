@@ -27,12 +27,17 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
 }
 
-/// One emoji's reactions to a message.
+/// One emoji's reactions to a message: the exact `count`, and the newest
+/// (at most 20) of the people who reacted.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
     pub count: u64,
     pub users: Vec<String>,
+    /// The reader the answer was computed for reacted so (history and
+    /// changes answers, asked `as` a reader or signed in).
+    #[serde(default)]
+    pub me: bool,
 }
 
 /// The upstream gateway's state, as `PUT /internal/gateway` sets it.
@@ -239,6 +244,19 @@ impl BridgeClient {
             .call(method, &path, Some(json!({ "user": user })))
             .await?;
         Ok(answer["count"].as_u64().unwrap_or(0))
+    }
+
+    /// Deletes messages of a channel all at once, or none (404 when one is
+    /// unknown); answers the ids deleted.
+    pub async fn bulk_delete(
+        &self,
+        channel: &str,
+        ids: &[&str],
+    ) -> Result<Vec<String>, ClientError> {
+        let path = format!("/internal/channels/{channel}/messages/bulk-delete");
+        let body = json!({ "ids": ids });
+        let answer = self.call(reqwest::Method::POST, &path, Some(body)).await?;
+        decode(&path, answer["deleted"].clone())
     }
 
     /// Sends a raw, possibly malformed, frame to a channel's open streams;
