@@ -9,8 +9,8 @@
 //! the next.
 
 use crate::bridge::takes_flag;
-use crate::posting::{posting, probe_disk, PostsLoad};
-use crate::saturation::{cpu_per_delivery_us, per_delivery, saturation, SaturationLoad};
+use crate::posting::{posting, probe_disk, Disk, Posting, PostsLoad};
+use crate::saturation::{cpu_per_delivery_us, per_delivery, saturation, Burst, SaturationLoad};
 use std::io::Write;
 use std::path::Path;
 
@@ -51,10 +51,45 @@ fn range(values: &[f64], decimals: usize) -> String {
     format!("{min:.decimals$}–{max:.decimals$}")
 }
 
+/// One round against one bridge.
+struct Measured {
+    burst: Burst,
+    posting: Option<Posting>,
+}
+
+/// Every figure of every round, both bridges.
+#[derive(Default)]
+struct Record {
+    deliveries: Paired,
+    cpu_per_delivery: Paired,
+    cpu_share: Paired,
+    posts_per_second: Paired,
+    cpu_per_post: Paired,
+    disks: Vec<Disk>,
+}
+
+impl Record {
+    fn add(&mut self, earlier: &Measured, current: &Measured, disk: Option<Disk>) {
+        let pair = |figure: fn(&Burst) -> f64| (figure(&earlier.burst), figure(&current.burst));
+        let (a, b) = pair(Burst::per_second);
+        self.deliveries.push(a, b);
+        let (a, b) = pair(cpu_per_delivery_us);
+        self.cpu_per_delivery.push(a, b);
+        let (a, b) = pair(Burst::cpu_share);
+        self.cpu_share.push(a, b);
+        if let (Some(a), Some(b)) = (&earlier.posting, &current.posting) {
+            self.posts_per_second.push(a.per_second(), b.per_second());
+            self.cpu_per_post
+                .push(a.cpu_per_post_us(), b.cpu_per_post_us());
+        }
+        self.disks.extend(disk);
+    }
+}
+
 /// `loadgen versus`: every round, the saturation load against `base` and
 /// then against the current bridge, and (with `posts`) durable posting the
-/// same way, beside the disk's own fsync rate measured just before. Prints
-/// each round, then the medians and the current/base ratios.
+/// same way, beside how fast the disk synced just before. Prints each
+/// round, then the medians and the current/base ratios.
 pub async fn versus(
     base: &Path,
     rounds: usize,
@@ -62,7 +97,44 @@ pub async fn versus(
     posts: Option<PostsLoad>,
 ) -> Result<(), String> {
     let current = crate::bridge::default_bridge();
-    for binary in [base, current.as_path()] {
+    let posts = check_flags(base, &current, posts)?;
+    let mut record = Record::default();
+    println!("| round (load average) | bridge | deliveries per second | bridge CPU (% of a core) | bridge CPU per delivery, user / kernel (µs) | lagged | posts per second with fsync | bridge CPU per post (µs) | the disk's syncs per second (at the median sync, overall) |");
+    println!("|{}", " --- |".repeat(9));
+    for round in 1..=rounds.max(1) {
+        let load_average = load_average();
+        let disk = match &posts {
+            Some(posts) => Some(probe_disk(&posts.dir, 800)?),
+            None => None,
+        };
+        let mut measured = Vec::new();
+        for binary in [base, current.as_path()] {
+            measured.push(measure(binary, load, posts.as_ref()).await?);
+        }
+        for (index, name) in ["earlier", "current"].iter().enumerate() {
+            let disk = disk.as_ref().filter(|_| index == 0);
+            print_row(
+                &format!("{round} ({load_average})"),
+                name,
+                &measured[index],
+                disk,
+            );
+        }
+        record.add(&measured[0], &measured[1], disk);
+        std::io::stdout().flush().map_err(|e| e.to_string())?;
+    }
+    print_summary(&record);
+    Ok(())
+}
+
+/// Both bridges must take the saturation load's flags; durable posting is
+/// left out unless both take `--history-fsync`.
+fn check_flags(
+    base: &Path,
+    current: &Path,
+    posts: Option<PostsLoad>,
+) -> Result<Option<PostsLoad>, String> {
+    for binary in [base, current] {
         if !takes_flag(binary, "--heartbeat-interval") {
             return Err(format!(
                 "{} has no --heartbeat-interval: the saturation load cannot run on it",
@@ -70,82 +142,76 @@ pub async fn versus(
             ));
         }
     }
-    let posts = posts.filter(|_| {
-        let both = [base, current.as_path()];
-        let durable = both.iter().all(|b| takes_flag(b, "--history-fsync"));
+    Ok(posts.filter(|_| {
+        let durable = [base, current]
+            .iter()
+            .all(|b| takes_flag(b, "--history-fsync"));
         if !durable {
             println!(
                 "(Durable posting is left out: one of the bridges has no `--history-fsync`.)\n"
             );
         }
         durable
-    });
-    let mut deliveries = Paired::default();
-    let mut cpu_per_delivery = Paired::default();
-    let mut cpu_share = Paired::default();
-    let mut posts_per_second = Paired::default();
-    let mut cpu_per_post = Paired::default();
-    let mut disks = Vec::new();
-    println!("| round | bridge | deliveries per second | bridge CPU (% of a core) | bridge CPU per delivery, user / kernel (µs) | lagged | posts per second with fsync | bridge CPU per post (µs) | the disk's syncs per second (at the median sync, overall) |");
-    println!("|{}", " --- |".repeat(9));
-    for round in 1..=rounds.max(1) {
-        let mut bursts = Vec::new();
-        for binary in [base, current.as_path()] {
-            let burst = saturation(
-                binary,
-                load.subscribers,
-                load.messages,
-                load.posters,
-                load.heartbeat,
-            )
-            .await?;
-            if !burst.finished {
-                return Err(format!(
-                    "{}: the burst was not delivered within 120 s",
-                    binary.display()
-                ));
-            }
-            bursts.push(burst);
-        }
-        deliveries.push(bursts[0].per_second(), bursts[1].per_second());
-        cpu_per_delivery.push(
-            cpu_per_delivery_us(&bursts[0]),
-            cpu_per_delivery_us(&bursts[1]),
-        );
-        cpu_share.push(bursts[0].cpu_share(), bursts[1].cpu_share());
-        let mut postings = Vec::new();
-        let mut disk = String::new();
-        if let Some(posts) = &posts {
-            let probed = probe_disk(&posts.dir, 800)?;
-            disk = format!("{:.0}, {:.0}", probed.at_median, probed.overall);
-            disks.push(probed);
-            for binary in [base, current.as_path()] {
-                postings.push(posting(binary, posts).await?);
-            }
-            posts_per_second.push(postings[0].per_second(), postings[1].per_second());
-            cpu_per_post.push(postings[0].cpu_per_post_us(), postings[1].cpu_per_post_us());
-        }
-        for (index, name) in ["earlier", "current"].iter().enumerate() {
-            let burst = &bursts[index];
-            let (rate, cpu) = postings
-                .get(index)
-                .map_or((String::new(), String::new()), |p| {
-                    (
-                        format!("{:.0}", p.per_second()),
-                        format!("{:.0}", p.cpu_per_post_us()),
-                    )
-                });
-            println!(
-                "| {round} | {name} | {:.0} | {:.0} | {} | {} | {rate} | {cpu} | {} |",
-                burst.per_second(),
-                burst.cpu_share() * 100.0,
-                per_delivery(burst),
-                burst.lagged,
-                if index == 0 { disk.as_str() } else { "" },
-            );
-        }
-        std::io::stdout().flush().map_err(|e| e.to_string())?;
+    }))
+}
+
+/// The machine's load average over the last minute, as `/proc` says.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().next().unwrap_or("?").to_owned()
+}
+
+/// The loads against one bridge, each in a fresh process.
+async fn measure(
+    binary: &Path,
+    load: SaturationLoad,
+    posts: Option<&PostsLoad>,
+) -> Result<Measured, String> {
+    let burst = saturation(
+        binary,
+        load.subscribers,
+        load.messages,
+        load.posters,
+        load.heartbeat,
+    )
+    .await?;
+    if !burst.finished {
+        return Err(format!(
+            "{}: the burst was not delivered within 120 s",
+            binary.display()
+        ));
     }
+    let posting = match posts {
+        Some(posts) => Some(posting(binary, posts).await?),
+        None => None,
+    };
+    Ok(Measured { burst, posting })
+}
+
+fn print_row(round: &str, name: &str, measured: &Measured, disk: Option<&Disk>) {
+    let burst = &measured.burst;
+    let (rate, cpu) = measured
+        .posting
+        .as_ref()
+        .map_or_else(Default::default, |p| {
+            (
+                format!("{:.0}", p.per_second()),
+                format!("{:.0}", p.cpu_per_post_us()),
+            )
+        });
+    let disk = disk.map_or_else(String::new, |d| {
+        format!("{:.0}, {:.0}", d.at_median, d.overall)
+    });
+    println!(
+        "| {round} | {name} | {:.0} | {:.0} | {} | {} | {rate} | {cpu} | {disk} |",
+        burst.per_second(),
+        burst.cpu_share() * 100.0,
+        per_delivery(burst),
+        burst.lagged,
+    );
+}
+
+fn print_summary(record: &Record) {
     println!();
     println!("| figure | earlier (median) | current (median) | current ÷ earlier, median of the rounds' ratios | the rounds' ratios (min–max) |");
     println!("| --- | ---: | ---: | ---: | --- |");
@@ -159,28 +225,32 @@ pub async fn versus(
             range(&ratios, 2)
         );
     };
-    summary("deliveries per second (higher is better)", &deliveries, 0);
+    summary(
+        "deliveries per second (higher is better)",
+        &record.deliveries,
+        0,
+    );
     summary(
         "bridge CPU per delivery, µs (lower is better)",
-        &cpu_per_delivery,
+        &record.cpu_per_delivery,
         2,
     );
-    summary("bridge CPU, share of a core", &cpu_share, 2);
-    if posts.is_some() {
+    summary("bridge CPU, share of a core", &record.cpu_share, 2);
+    if !record.disks.is_empty() {
         summary(
             "posts per second with `--history-fsync` (higher is better)",
-            &posts_per_second,
+            &record.posts_per_second,
             0,
         );
-        summary("bridge CPU per post, µs", &cpu_per_post, 0);
-        let at_median: Vec<f64> = disks.iter().map(|d| d.at_median).collect();
-        let overall: Vec<f64> = disks.iter().map(|d| d.overall).collect();
-        let over_disk: Vec<f64> = (posts_per_second.current.iter().zip(&at_median))
+        summary("bridge CPU per post, µs", &record.cpu_per_post, 0);
+        let at_median: Vec<f64> = record.disks.iter().map(|d| d.at_median).collect();
+        let overall: Vec<f64> = record.disks.iter().map(|d| d.overall).collect();
+        let over_disk: Vec<f64> = (record.posts_per_second.current.iter().zip(&at_median))
             .map(|(posts, syncs)| posts / syncs)
             .collect();
         println!();
         println!(
-            "The disk's median sync allowed {:.0} syncs per second (median of the rounds; {}; {:.0} overall, slow syncs included), measured just before each round's posting: a bridge that syncs once per post answers at most that many posts per second. The current bridge answered {:.1}× that (median of the rounds' ratios; {}).",
+            "The disk's median sync allowed {:.0} syncs per second (median of the rounds; {}; {:.0} overall, slow syncs included), measured at the start of each round: a bridge that syncs once per post answers at most that many posts per second. The current bridge answered {:.1}× that (median of the rounds' ratios; {}).",
             median(&at_median),
             range(&at_median, 0),
             median(&overall),
@@ -189,5 +259,4 @@ pub async fn versus(
         );
     }
     println!();
-    Ok(())
 }
