@@ -250,7 +250,7 @@ fn print_summary(record: &Record) {
             .collect();
         println!();
         println!(
-            "The disk's median sync allowed {:.0} syncs per second (median of the rounds; {}; {:.0} overall, slow syncs included), measured at the start of each round: a bridge that syncs once per post answers at most that many posts per second. The current bridge answered {:.1}× that (median of the rounds' ratios; {}).",
+            "The disk's syncs, probed from 8 threads taking turns on one file at the start of each round: {:.0} per second at the median sync (rounds: {}), {:.0} overall. On this shared machine a sync's time swings tenfold from one moment to the next, so the probe is a rough figure; what one sync per post allows is best read from an earlier bridge that syncs once per post, in the same rounds. The current bridge answered {:.1}× the probe's median rate (rounds: {}).",
             median(&at_median),
             range(&at_median, 0),
             median(&overall),
