@@ -359,7 +359,7 @@ impl MessageList {
                     .ok()?;
                 link.set_text_content(Some(&file.filename));
                 item.append_child(&link).ok()?;
-                item.append_with_str_1(&format!(" ({})", size(file.size)))
+                item.append_with_str_1(&format!(" ({})", format::file_size(file.size)))
                     .ok()?;
                 list.append_child(&item).ok()?;
             }
@@ -586,18 +586,6 @@ fn initials(name: &str) -> String {
         .take(2)
         .map(|c| c.to_ascii_uppercase())
         .collect()
-}
-
-/// A file's size as people read it: 980 B, 12.1 KB, 3.4 MB (whole
-/// numbers only: formatting floats would cost the wasm kilobytes).
-fn size(bytes: u64) -> String {
-    let (unit, scale) = match bytes {
-        0..=999 => return format!("{bytes} B"),
-        1_000..=999_999 => ("KB", 1_000),
-        _ => ("MB", 1_000_000),
-    };
-    let tenths = (bytes * 10 + scale / 2) / scale;
-    format!("{}.{} {unit}", tenths / 10, tenths % 10)
 }
 
 /// How often relative timestamps are written again.

@@ -195,6 +195,31 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// A bridge holding the messages `before` posts to `general` (author,
+    /// content), and a browser that watches every page it opens
+    /// ([`crate::browser::WATCH_PAGE`]), opened at `page` after them.
+    /// Answers the messages' ids.
+    pub async fn watched(
+        name: &str,
+        page: &str,
+        before: &[(&str, &str)],
+    ) -> Result<(Scenario, Vec<String>), Error> {
+        let bridge = Bridge::start(BridgeOptions::new(crate::bridge::binary())).await?;
+        let mut ids = Vec::new();
+        for (author, content) in before {
+            ids.push(bridge.inject("general", author, content).await?);
+        }
+        let browser = Browser::start().await?;
+        browser.watch_page().await?;
+        let scenario = Scenario {
+            name: name.to_owned(),
+            bridge,
+            browser,
+        };
+        scenario.open(page).await?;
+        Ok((scenario, ids))
+    }
+
     /// A scenario on a bridge with the usual fast options (see
     /// [`BridgeOptions::new`]), its page at `page` open and Live.
     pub async fn live(name: &str, page: &str) -> Result<Scenario, Error> {
