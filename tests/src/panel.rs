@@ -75,33 +75,17 @@ pub fn row_of(message: &bridge_client::Message) -> RowShape {
 /// shows names and dates the content does not hold: compared no further
 /// than [`FORMATTED`].
 pub fn shown_text(content: &str) -> String {
-    use panel_core::format::{parse, Node};
-    /// The text, as the row writes it; `None` with a mention or a timestamp.
-    fn text(nodes: &[Node], out: &mut String) -> Option<()> {
-        for node in nodes {
-            match node {
-                Node::Text(t) | Node::Code(t) => out.push_str(t),
-                Node::Block { code, .. } => out.push_str(code),
-                Node::Emoji(name) => out.push_str(&format!(":{name}:")),
-                Node::Mention { .. } | Node::Time { .. } => return None,
-                Node::Styled(_, inner) | Node::Quote(inner) | Node::Heading(_, inner) => {
-                    text(inner, out)?
-                }
-                Node::Link { children, .. } => text(children, out)?,
-                Node::List { items, .. } => {
-                    for item in items {
-                        text(item, out)?;
-                    }
-                }
-            }
-        }
-        Some(())
-    }
+    use panel_core::format::{parse, Event};
     let mut out = String::new();
-    match text(&parse(content), &mut out) {
-        Some(()) => out,
-        None => FORMATTED.to_owned(),
+    for event in parse(content) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Emoji(text) => out.push_str(text),
+            Event::Block { code, .. } => out.push_str(code),
+            Event::Mention(..) | Event::Time(..) => return FORMATTED.to_owned(),
+            Event::Open(_) | Event::Close => {}
+        }
     }
+    out
 }
 
 /// What [`shown_text`] and [`Row::shape`] say of a row with tokens.

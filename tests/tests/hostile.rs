@@ -100,6 +100,9 @@ async fn relative_timestamps_by_the_thousand_build_a_few_formatters() -> Result<
     .await?;
     let after = s.run_js(&read).await?;
     let built = after[1].as_u64().unwrap_or(u64::MAX);
+    println!(
+        "{built} Intl formatters built for {FLOOD} messages of 500 relative timestamps and a tick"
+    );
     // One formatter per style for the page's life (a handful), not one per
     // timestamp and tick.
     ensure(built <= 12, || {
