@@ -306,7 +306,7 @@ impl MessageList {
                 .set_attribute("data-reply-to", &original.id.to_string())
                 .ok()?;
             let who = self.element("span", "dp-reply-author")?;
-            who.set_text_content(Some(&format!("@{}", original.author)));
+            who.append_with_str_2("@", &original.author).ok()?;
             let words = self.element("span", "dp-reply-text")?;
             words.set_text_content(Some(&original.content));
             reply.append_with_node_2(&who, &words).ok()?;
@@ -405,7 +405,7 @@ impl MessageList {
                 chip.set_attribute("title", &reaction.users.join(", "))
                     .ok()?;
             }
-            chip.set_text_content(Some(&format!("{} {count}", reaction.emoji)));
+            chip.append_with_str_3(&reaction.emoji, " ", &count).ok()?;
             chips.append_child(&chip).ok()?;
         }
         Some(chips)

@@ -167,6 +167,12 @@ fn links_only_to_the_web_and_mail() {
         html("[https://a.example](https://b.example)"),
         "<a href=https://b.example>https://a.example</a>"
     );
+    // No spoiler in a link's text either (a button in a link); a link in a
+    // spoiler is one.
+    assert_eq!(
+        html("[||x||](https://a.example) ||[y](https://b.example)||"),
+        "<a href=https://a.example>||x||</a> <sp><a href=https://b.example>y</a></sp>"
+    );
     // Bare URLs, without the sentence's punctuation, with their own parentheses.
     let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
     assert_eq!(
@@ -265,7 +271,11 @@ fn depth(events: &[Event]) -> usize {
 
 #[test]
 fn four_thousand_markers_are_quick_and_shallow() {
-    for mark in ["*", "_", "~", "|", "`", "[", "<", "\\", "\n> ", "- "] {
+    let marks = [
+        "*", "_", "~", "|", "`", "[", "<", "\\", "\n> ", "- ", "~~_", "*a **", "_a __", "[a](",
+        "<@1", "`a", "*\n", "a*b*",
+    ];
+    for mark in marks {
         let text = mark.repeat(4_000 / mark.len());
         let events = parse(&text);
         assert!(depth(&events) <= MAX_DEPTH + 3, "{mark:?}");
