@@ -187,3 +187,29 @@ async fn every_fuzz_seed_and_generated_case_renders_in_the_browser() -> Result<(
     }
     no_problems(&s).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonsense_dates_and_the_largest_file_size_are_shown_as_nothing_and_in_full(
+) -> Result<(), Error> {
+    let (s, _) = watched("hostile_numbers", "", &[]).await?;
+    s.wait_label("live", SOON).await?;
+    // Straight onto the stream, as a bridge with a bug (or an attacker on
+    // it) could send: a time no date holds, a file of u64::MAX bytes.
+    let frame = r#"event: message
+data: {"id":"9","channel_id":"general","author":"mallory","content":"dated","timestamp":"not a date","edited_at":"nor this","attachments":[{"filename":"huge.bin","size":18446744073709551615,"url":"https://example.com/huge.bin"}]}
+
+"#;
+    s.bridge.inject_raw("general", frame).await?;
+    alive_with(&s, &["9".to_owned()], SOON).await?;
+    let row = s
+        .run_js(
+            "const li = document.querySelector('li[data-message-id=\"9\"]');
+             return [li.querySelector('.dp-time').textContent, li.querySelector('.dp-attachments li').textContent];",
+        )
+        .await?;
+    ensure(
+        row == serde_json::json!(["", "huge.bin (18446744073709.6 MB)"]),
+        || format!("the row's time and file read {row}"),
+    )?;
+    no_problems(&s).await
+}
