@@ -10,6 +10,11 @@
 //! panel.unmount();
 //! ```
 //!
+//! A panel mounted from script stays mounted until `unmount()` or until its
+//! element leaves the document (having been in it): the handle is only a
+//! remote control, and a host that does not keep it (the one-liner above
+//! without `const panel =`) loses nothing when it is collected.
+//!
 //! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
@@ -22,14 +27,97 @@ use crate::panel::{DiscussionPanel, StatusChange};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
-/// A mounted panel.
+thread_local! {
+    /// Every panel mounted by [`mount`]: kept here, not by its handle.
+    static MOUNTS: RefCell<Mounts> = RefCell::default();
+}
+
+/// The mounted panels, and the watch on the document while there are any.
+#[derive(Default)]
+struct Mounts {
+    next: u32,
+    /// Each panel's number, element, whether that was seen in the document,
+    /// and its mount (dropping it unmounts the panel and releases its
+    /// connection).
+    panels: Vec<(u32, web_sys::Element, bool, Box<dyn Any>)>,
+    /// Tells [`left_the_document`] of every change to the document's tree.
+    watch: Option<(web_sys::MutationObserver, Closure<dyn FnMut()>)>,
+}
+
+/// Keeps a new mount of `element`; answers its number.
+fn keep(element: &web_sys::Element, mount: Box<dyn Any>) -> u32 {
+    MOUNTS.with(|mounts| {
+        let mut mounts = mounts.borrow_mut();
+        mounts.next += 1;
+        let id = mounts.next;
+        mounts
+            .panels
+            .push((id, element.clone(), element.is_connected(), mount));
+        if mounts.watch.is_none() {
+            mounts.watch = watch_the_document();
+        }
+        id
+    })
+}
+
+fn watch_the_document() -> Option<(web_sys::MutationObserver, Closure<dyn FnMut()>)> {
+    let document = web_sys::window()?.document()?;
+    let closure = Closure::<dyn FnMut()>::new(left_the_document);
+    let observer = web_sys::MutationObserver::new(closure.as_ref().unchecked_ref()).ok()?;
+    let init = web_sys::MutationObserverInit::new();
+    init.set_child_list(true);
+    init.set_subtree(true);
+    observer.observe_with_options(&document, &init).ok()?;
+    Some((observer, closure))
+}
+
+/// Unmounts the panels whose element left the document. One never put in
+/// it yet waits: a host may mount into an element before adding it. A move
+/// (out and back in within one task) is no leaving: this runs after it.
+fn left_the_document() {
+    let gone: Vec<u32> = MOUNTS.with(|mounts| {
+        let mut mounts = mounts.borrow_mut();
+        let mut gone = Vec::new();
+        for (id, element, seen, _) in mounts.panels.iter_mut() {
+            if element.is_connected() {
+                *seen = true;
+            } else if *seen {
+                gone.push(*id);
+            }
+        }
+        gone
+    });
+    for id in gone {
+        release(id);
+    }
+}
+
+/// Unmounts panel `id` (if still mounted); the watch ends with the last.
+fn release(id: u32) {
+    let (mount, watch) = MOUNTS.with(|mounts| {
+        let mut mounts = mounts.borrow_mut();
+        let at = mounts.panels.iter().position(|(i, ..)| *i == id);
+        let mount = at.map(|at| mounts.panels.remove(at));
+        let watch = mounts.panels.is_empty().then(|| mounts.watch.take());
+        (mount, watch.flatten())
+    });
+    if let Some((observer, _closure)) = watch {
+        observer.disconnect();
+    }
+    // Dropped outside the borrow: unmounting may run code that mounts.
+    drop(mount);
+}
+
+/// A mounted panel's remote control. Dropping it (a host that does not keep
+/// it) leaves the panel mounted.
 #[wasm_bindgen]
 pub struct PanelHandle {
-    /// The mount; dropping it unmounts the panel and releases its connection.
-    mounted: Option<Box<dyn Any>>,
+    /// The panel's number in [`MOUNTS`].
+    id: u32,
     /// The element it renders into, which its events are dispatched on.
     element: web_sys::HtmlElement,
     /// The channel shown, settable from JavaScript.
@@ -44,7 +132,7 @@ pub struct PanelHandle {
 impl PanelHandle {
     /// Removes the panel and closes its stream, timers and listeners.
     pub fn unmount(&mut self) {
-        self.mounted = None;
+        release(self.id);
     }
 
     /// Switches the panel to another channel.
@@ -228,7 +316,7 @@ fn mount(
     });
     let (channel_signal, retry, outgoing) = slot.take().expect("mounted at once");
     Ok(PanelHandle {
-        mounted: Some(Box::new(mounted)),
+        id: keep(&element, Box::new(mounted)),
         element,
         channel: channel_signal,
         retry,

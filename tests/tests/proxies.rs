@@ -184,15 +184,16 @@ async fn behind_a_buffering_proxy_the_panel_polls_replies_and_remembers_it() -> 
     live_with(&browser, Some(&id), "a message by polling").await?;
     e2e::browser::type_reply(&browser.client, "a reply while polling").await?;
     stored_and_shown_once(&bridge, &browser, "a reply while polling").await?;
-    // The next page load polls from the start: no stream is opened for it
-    // (the browser remembers the choice), and it is Live at once.
+    // The next page load polls from the start (the browser remembers the
+    // choice), and it is Live at once; the one stream it opens is its trial
+    // at the first Live, which stalls in the buffer: it polls on.
     let streams = bridge.connections_opened().await?;
     let began = std::time::Instant::now();
     (browser.client.refresh().await).map_err(|e| e.to_string())?;
     live_on(&browser, "polling", "Live by polling after a reload").await?;
     let again = began.elapsed();
     let opened = bridge.connections_opened().await? - streams;
-    ensure(opened == 0, || {
+    ensure(opened <= 1, || {
         format!("{opened} streams opened after the reload; the choice was remembered")
     })?;
     // A second tab shares the first's polling: it holds nothing of its own,

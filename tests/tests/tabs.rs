@@ -367,8 +367,9 @@ async fn a_frozen_holder_hands_the_stream_over_at_once() -> Result<(), Error> {
 }
 
 /// What the panel writes to remember that streams go by polling (another
-/// tab's `storage` event carries it), as a JavaScript expression.
-const POLLING_REMEMBERED: &str = "'polling'";
+/// tab's `storage` event carries it), as a JavaScript expression: dated,
+/// see `panel_core::carrier::remembered`.
+const POLLING_REMEMBERED: &str = "'polling@' + Date.now()";
 
 /// Issue 31, item 14: the tab holding the stream waits for a token (the
 /// host's function is slow) to open the stream for a new set of channels;
