@@ -365,16 +365,24 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
+/// `text` with the panel's tag in front, as every console line has it.
+fn tagged(text: &str, end: &str) -> JsValue {
+    let mut line = String::from("[discussion-panel] ");
+    line.push_str(text);
+    line.push_str(end);
+    line.into()
+}
+
 pub fn log_info(text: &str) {
-    web_sys::console::info_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::info_1(&tagged(text, ""));
 }
 
 pub fn log_warn(text: &str) {
-    web_sys::console::warn_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::warn_1(&tagged(text, ""));
 }
 
 pub fn log_error(text: &str) {
-    web_sys::console::error_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::error_1(&tagged(text, ""));
 }
 
 /// A new `tag` element of `document` with the class `class` (none if empty),
@@ -390,7 +398,7 @@ pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<w
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
-    let text = JsValue::from(format!("[discussion-panel] {text}:"));
+    let text = tagged(text, ":");
     if warn {
         web_sys::console::warn_2(&text, thrown);
     } else {

@@ -11,9 +11,9 @@
 //! ```
 //!
 //! A panel mounted from script stays mounted until `unmount()` or until its
-//! element leaves the document (having been in it): the handle is only a
-//! remote control, and a host that does not keep it (the one-liner above
-//! without `const panel =`) loses nothing when it is collected.
+//! element leaves the document (having been in it): the page keeps its
+//! handle until then (`keep`), so a host that does not (the one-liner above
+//! without `const panel =`) loses nothing when its garbage is collected.
 //!
 //! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
@@ -27,97 +27,15 @@ use crate::panel::{DiscussionPanel, StatusChange};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
-use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
-thread_local! {
-    /// Every panel mounted by [`mount`]: kept here, not by its handle.
-    static MOUNTS: RefCell<Mounts> = RefCell::default();
-}
-
-/// The mounted panels, and the watch on the document while there are any.
-#[derive(Default)]
-struct Mounts {
-    next: u32,
-    /// Each panel's number, element, whether that was seen in the document,
-    /// and its mount (dropping it unmounts the panel and releases its
-    /// connection).
-    panels: Vec<(u32, web_sys::Element, bool, Box<dyn Any>)>,
-    /// Tells [`left_the_document`] of every change to the document's tree.
-    watch: Option<(web_sys::MutationObserver, Closure<dyn FnMut()>)>,
-}
-
-/// Keeps a new mount of `element`; answers its number.
-fn keep(element: &web_sys::Element, mount: Box<dyn Any>) -> u32 {
-    MOUNTS.with(|mounts| {
-        let mut mounts = mounts.borrow_mut();
-        mounts.next += 1;
-        let id = mounts.next;
-        mounts
-            .panels
-            .push((id, element.clone(), element.is_connected(), mount));
-        if mounts.watch.is_none() {
-            mounts.watch = watch_the_document();
-        }
-        id
-    })
-}
-
-fn watch_the_document() -> Option<(web_sys::MutationObserver, Closure<dyn FnMut()>)> {
-    let document = web_sys::window()?.document()?;
-    let closure = Closure::<dyn FnMut()>::new(left_the_document);
-    let observer = web_sys::MutationObserver::new(closure.as_ref().unchecked_ref()).ok()?;
-    let init = web_sys::MutationObserverInit::new();
-    init.set_child_list(true);
-    init.set_subtree(true);
-    observer.observe_with_options(&document, &init).ok()?;
-    Some((observer, closure))
-}
-
-/// Unmounts the panels whose element left the document. One never put in
-/// it yet waits: a host may mount into an element before adding it. A move
-/// (out and back in within one task) is no leaving: this runs after it.
-fn left_the_document() {
-    let gone: Vec<u32> = MOUNTS.with(|mounts| {
-        let mut mounts = mounts.borrow_mut();
-        let mut gone = Vec::new();
-        for (id, element, seen, _) in mounts.panels.iter_mut() {
-            if element.is_connected() {
-                *seen = true;
-            } else if *seen {
-                gone.push(*id);
-            }
-        }
-        gone
-    });
-    for id in gone {
-        release(id);
-    }
-}
-
-/// Unmounts panel `id` (if still mounted); the watch ends with the last.
-fn release(id: u32) {
-    let (mount, watch) = MOUNTS.with(|mounts| {
-        let mut mounts = mounts.borrow_mut();
-        let at = mounts.panels.iter().position(|(i, ..)| *i == id);
-        let mount = at.map(|at| mounts.panels.remove(at));
-        let watch = mounts.panels.is_empty().then(|| mounts.watch.take());
-        (mount, watch.flatten())
-    });
-    if let Some((observer, _closure)) = watch {
-        observer.disconnect();
-    }
-    // Dropped outside the borrow: unmounting may run code that mounts.
-    drop(mount);
-}
-
-/// A mounted panel's remote control. Dropping it (a host that does not keep
-/// it) leaves the panel mounted.
+// The page keeps it while its panel is mounted (see `keep`).
+/// A mounted panel.
 #[wasm_bindgen]
 pub struct PanelHandle {
-    /// The panel's number in [`MOUNTS`].
-    id: u32,
+    /// The mount; dropping it unmounts the panel and releases its connection.
+    mounted: Option<Box<dyn Any>>,
     /// The element it renders into, which its events are dispatched on.
     element: web_sys::HtmlElement,
     /// The channel shown, settable from JavaScript.
@@ -132,7 +50,8 @@ pub struct PanelHandle {
 impl PanelHandle {
     /// Removes the panel and closes its stream, timers and listeners.
     pub fn unmount(&mut self) {
-        release(self.id);
+        self.mounted = None;
+        forget(&self.element);
     }
 
     /// Switches the panel to another channel.
@@ -177,11 +96,11 @@ impl PanelHandle {
 /// `bridgeUrl` (default: same origin), `token` (a string or a function), and
 /// any knob of the README's table in camelCase (`backoffBaseMs`,
 /// `withCredentials`, …). Unknown options are an error.
-#[wasm_bindgen(js_name = mountDiscussionPanel)]
+#[wasm_bindgen(js_name = mountDiscussionPanel, unchecked_return_type = "PanelHandle")]
 pub fn mount_discussion_panel(
     element: web_sys::HtmlElement,
     #[wasm_bindgen(unchecked_param_type = "DiscussionPanelOptions")] options: JsValue,
-) -> Result<PanelHandle, JsValue> {
+) -> Result<JsValue, JsValue> {
     mount(element, options, true)
 }
 
@@ -191,7 +110,7 @@ fn mount(
     element: web_sys::HtmlElement,
     options: JsValue,
     strict: bool,
-) -> Result<PanelHandle, JsValue> {
+) -> Result<JsValue, JsValue> {
     let read = |key: &str| {
         js_sys::Reflect::get(&options, &JsValue::from_str(key))
             .ok()
@@ -315,14 +234,16 @@ fn mount(
         }
     });
     let (channel_signal, retry, outgoing) = slot.take().expect("mounted at once");
-    Ok(PanelHandle {
-        id: keep(&element, Box::new(mounted)),
-        element,
+    let handle = JsValue::from(PanelHandle {
+        mounted: Some(Box::new(mounted)),
+        element: element.clone(),
         channel: channel_signal,
         retry,
         outgoing,
         auth,
-    })
+    });
+    keep(&handle, &element);
+    Ok(handle)
 }
 
 /// Dispatches a bubbling, composed `CustomEvent` on `element`.
@@ -386,6 +307,14 @@ fn reactions_array(message: &Message) -> JsValue {
 
 // The custom element is a class that extends `HTMLElement`, which only
 // JavaScript can declare; it mounts and drives the panel through the API above.
+// (Its comments are here, not in the script, which the page downloads.)
+// - The constructor: a token set before the element was defined is an own
+//   property that would hide the accessor; it takes it over.
+// - attributeChangedCallback: before the element is in the page (or while it
+//   upgrades) the attributes are read at connection time; a change of any
+//   option but the channel mounts again, once, after this task's changes.
+// - The token's setter: a first token enables replying, so it mounts again.
+// - keep/forget: see the declarations below.
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(mount, attributes) {
   if (!globalThis.customElements || customElements.get("discussion-panel")) return;
@@ -394,8 +323,6 @@ export function defineElement(mount, attributes) {
     static get observedAttributes() { return attributes; }
     constructor() {
       super();
-      // A token set before the element was defined is an own property that
-      // would hide the accessor: take it over.
       if (Object.prototype.hasOwnProperty.call(this, "token")) {
         const token = this.token;
         delete this.token;
@@ -405,12 +332,9 @@ export function defineElement(mount, attributes) {
     connectedCallback() { this._live = true; this._start(); }
     disconnectedCallback() { this._live = false; this._stop(); }
     attributeChangedCallback(name, before, after) {
-      // Before it is in the page (or while the element upgrades) the
-      // attributes are read at connection time.
       if (before === after || !this._live) return;
       if (!this._handle) return this._start();
       if (name === "channel" && after) return this._handle.setChannel(after);
-      // Any other option: mount again once, after this task's changes.
       if (this._restarting) return;
       this._restarting = true;
       queueMicrotask(() => {
@@ -424,7 +348,6 @@ export function defineElement(mount, attributes) {
       const had = this._token != null;
       this._token = value;
       if (!this._handle) return;
-      // A first token enables replying: mount again with it.
       if (had) this._handle.setToken(value);
       else { this._stop(); this._start(); }
     }
@@ -450,10 +373,32 @@ export function defineElement(mount, attributes) {
   }
   customElements.define("discussion-panel", DiscussionPanelElement);
 }
+const kept = new Map();
+let watch;
+export function keep(handle, element) {
+  kept.set(element, { handle, seen: element.isConnected });
+  watch ||= new MutationObserver(() => kept.forEach((e, element) => {
+    if (element.isConnected) e.seen = true;
+    else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
+  }));
+  watch.observe(document, { childList: true, subtree: true });
+}
+export function forget(element) {
+  kept.delete(element);
+  if (!kept.size) watch = watch?.disconnect();
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = defineElement)]
     fn define_element(mount: &js_sys::Function, attributes: &js_sys::Array);
+    /// Keeps `handle` (the page's; one per element) until its panel is
+    /// unmounted or `element` leaves the document, which unmounts it. One
+    /// never in the document yet waits to be put there; a move within one
+    /// task is no leaving (the document's `MutationObserver` runs after
+    /// it). The observer goes with the last panel.
+    fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
+    /// Lets go of the handle of `element`'s panel (unmounted).
+    fn forget(element: &web_sys::HtmlElement);
 }
 
 /// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.
@@ -466,7 +411,7 @@ pub fn define_custom_element() {
         attributes.push(&JsValue::from_str(&name.replace('_', "-")));
     }
     let mount = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
-        |element, options| mount(element, options, false).map(JsValue::from),
+        |element, options| mount(element, options, false),
     );
     define_element(mount.as_ref().unchecked_ref(), &attributes);
     // Lives as long as the page: the element's class calls it on every mount.

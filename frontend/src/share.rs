@@ -71,12 +71,15 @@ pub struct Group {
 impl Group {
     /// The Web Locks and `BroadcastChannel` name of the group.
     fn name(&self) -> String {
-        let mut name = format!("discussion-panel {}", self.bridge_url);
+        let mut name = String::from("discussion-panel ");
+        name.push_str(&self.bridge_url);
         if !self.user.is_empty() {
-            name.push_str(&format!(" user={}", self.user));
+            name.push_str(" user=");
+            name.push_str(&self.user);
         }
         if self.overflow > 0 {
-            name.push_str(&format!(" #{}", self.overflow));
+            name.push_str(" #");
+            name.push_str(&self.overflow.to_string());
         }
         name
     }
@@ -551,9 +554,7 @@ impl Sharing {
     /// unless the real stream is no longer polled now that the token came.
     fn open_trial(&self, token: Option<String>) {
         let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
-        let mut url = format!("{}/api/events?channels=", self.group.bridge_url);
-        url.push_str(&self.carried.borrow().0);
-        let url = with_access_token(&url, token.as_deref());
+        let url = self.url(false, token);
         let me = self.me.clone();
         let done = Rc::new(move |delivered| with(&me, |s| s.trial_done(delivered)));
         let deadline = self.carrier.borrow().first_byte_ms().unwrap_or(u64::MAX);
@@ -610,18 +611,9 @@ impl Sharing {
     /// Opens the real stream `stream` on the transport wanted now, from the
     /// newest id carried, signed in with `token`.
     fn open_stream_at(&self, stream: u64, token: Option<String>) {
-        let (channels, after) = self.carried.borrow().clone();
         let polling = self.polling();
-        let mut url = self.group.bridge_url.clone();
-        url.push_str(if polling { "/api/poll" } else { "/api/events" });
-        url.push_str("?channels=");
-        url.push_str(&channels);
-        if let (false, Some(id)) = (polling, after) {
-            url.push_str("&last_event_id=");
-            url.push_str(&id.to_string());
-        }
-        let url = with_access_token(&url, token.as_deref());
-        let poll_after = polling.then_some(after);
+        let url = self.url(polling, token);
+        let poll_after = polling.then_some(self.carried.borrow().1);
         // An EventSource may open and stay silent; a poller opens with its
         // first answer.
         if !polling {
@@ -663,6 +655,21 @@ impl Sharing {
             Some(source) => *self.stream.borrow_mut() = Some((stream, source)),
             None => self.send(ShareEvent::StreamError(stream, ReadyState::Closed)),
         }
+    }
+
+    /// The group's stream, polled or not, for the channels carried and from
+    /// the newest id (a poller adds its own cursor), signed in with `token`.
+    fn url(&self, polling: bool, token: Option<String>) -> String {
+        let (channels, after) = &*self.carried.borrow();
+        let mut url = self.group.bridge_url.clone();
+        url.push_str(if polling { "/api/poll" } else { "/api/events" });
+        url.push_str("?channels=");
+        url.push_str(channels);
+        if let (false, Some(id)) = (polling, after) {
+            url.push_str("&last_event_id=");
+            url.push_str(&id.to_string());
+        }
+        with_access_token(&url, token.as_deref())
     }
 
     /// (Re)arms the real EventSource's first-byte deadline, `ms` from now.

@@ -1421,8 +1421,10 @@ impl World {
             } else {
                 view.stopped && t.real.is_none()
             };
+            // A failed history request waits to be tried again: not done.
             shown
                 && t.panel.requests.is_empty()
+                && !t.panel.timers.contains_key(&Timer::HistoryRetry)
                 && t.bus.is_empty()
                 && t.real.as_ref().is_none_or(|r| r.open && !r.zombie)
         }) && self.streams() == usize::from(valid_tabs > 0)
