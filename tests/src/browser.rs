@@ -245,6 +245,51 @@ impl Drop for Browser {
     }
 }
 
+/// Watches a page from before its own scripts run (see [`Browser::watch_page`]):
+/// keeps every uncaught error, unhandled rejection and `console.error` line in
+/// `window.__problems`, counts the Content-Security-Policy violations in
+/// `window.__csp`, and counts the `Intl` date and relative-time formatters
+/// the page builds in `window.__intl` (through a wrapped constructor).
+pub const WATCH_PAGE: &str = r#"
+window.__problems = [];
+window.__csp = 0;
+window.__intl = 0;
+addEventListener('error', (e) => window.__problems.push('error: ' + (e.message || e)));
+addEventListener('unhandledrejection', (e) => window.__problems.push('unhandled rejection: ' + e.reason));
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp++;
+  window.__problems.push('CSP violation: ' + e.violatedDirective);
+});
+const error = console.error;
+console.error = (...args) => { window.__problems.push('console.error: ' + args.join(' ')); error.apply(console, args); };
+for (const name of ['DateTimeFormat', 'RelativeTimeFormat']) {
+  Intl[name] = new Proxy(Intl[name], {
+    construct(target, args) { window.__intl++; return Reflect.construct(target, args); },
+  });
+}
+"#;
+
+impl Browser {
+    /// Installs [`WATCH_PAGE`] in every page this tab opens from now on.
+    pub async fn watch_page(&self) -> Result<(), Error> {
+        let source = json!({ "source": WATCH_PAGE });
+        self.cdp("Page.addScriptToEvaluateOnNewDocument", source)
+            .await
+    }
+
+    /// What [`WATCH_PAGE`] saw go wrong in the current page, in order.
+    pub async fn page_problems(&self) -> Result<Vec<String>, Error> {
+        let value = (self.client)
+            .execute(
+                "return window.__problems || ['the page is not watched'];",
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("reading the page's problems: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected problems: {e}"))
+    }
+}
+
 /// Kills chromedriver if starting the session fails half-way.
 struct DriverGuard(Option<Child>);
 
