@@ -391,6 +391,26 @@ mod tests {
         assert_eq!(store.newest_id(), Some(MessageId(5)));
     }
 
+    /// Issue 31, item 9: after many deletions of newer messages, the
+    /// deletion of an old one is the newest the store knows, and a late
+    /// page (computed before it) must not bring that message back.
+    #[test]
+    fn tombstones_forget_the_oldest_deletions_first() {
+        let mut store = MessageStore::new(10);
+        store.merge((1..=5).map(message));
+        for id in 1_000..1_000 + MAX_TOMBSTONES as u64 {
+            store.delete(MessageId(id));
+        }
+        assert!(store.delete(MessageId(3)), "3 was held");
+        // A late answer computed before the deletion.
+        store.merge([message(3)]);
+        assert_eq!(ids(&store), [1, 2, 4, 5], "3 came back");
+        // The oldest deletion is the one forgotten.
+        store.merge([message(1_000)]);
+        assert_eq!(ids(&store), [1, 2, 4, 5, 1_000]);
+        assert!(!store.merge([message(1_001)]).changed());
+    }
+
     proptest! {
         #[test]
         fn holds_the_newest_distinct_ids_sorted(

@@ -475,6 +475,25 @@ mod tests {
         ));
     }
 
+    /// Issue 31, item 11: a reaction's count out of its type's range (a
+    /// hostile or broken bridge) is saturated, not a reason to refuse the
+    /// whole page or event: one number must not empty the panel.
+    #[test]
+    fn reaction_counts_out_of_range_saturate() {
+        let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t",
+            "reactions":[{"emoji":"👍","count":99999999999,"users":[]},
+                         {"emoji":"🎉","count":-3,"users":[]},
+                         {"emoji":"👀","count":2.5,"users":["bob"]}]}]"#;
+        let messages = decode_history(page).expect("the page is read");
+        let counts: Vec<u32> = messages[0].reactions.iter().map(|r| r.count).collect();
+        assert_eq!(counts, [u32::MAX, 0, 2]);
+        let event = r#"{"message_id":"1","channel_id":"g","emoji":"👍","count":1e12,"users":[]}"#;
+        match decode("reaction", event) {
+            Ok(Incoming::Reaction(change)) => assert_eq!(change.count, u32::MAX),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn history_pages_decode_whole_or_not_at_all() {
         let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t"},

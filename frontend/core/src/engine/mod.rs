@@ -17,6 +17,8 @@ mod outbox;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
+mod races;
+#[cfg(test)]
 mod tests;
 
 use crate::message::{Message, MessageId};
