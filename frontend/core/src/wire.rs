@@ -146,10 +146,16 @@ struct Payload {
     channel_id: Option<String>,
     #[serde(default)]
     emoji: Option<String>,
+    /// Any number: saturated into a count.
     #[serde(default)]
-    count: Option<u32>,
+    count: Option<f64>,
     #[serde(default)]
     users: Option<Vec<String>>,
+    /// `reaction`: who changed it, and whether they added.
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    added: Option<bool>,
     /// `reaction`: every reaction after the change, and the change's id.
     #[serde(default)]
     reactions: Option<Vec<Reaction>>,
@@ -220,10 +226,13 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
                 message_id: required(p.message_id, "message_id").map_err(malformed)?,
                 channel_id,
                 emoji: required(p.emoji, "emoji").map_err(malformed)?,
-                count: required(p.count, "count").map_err(malformed)?,
+                // `as` saturates: a count past the range is no reason to drop it.
+                count: required(p.count, "count").map_err(malformed)? as u32,
                 users: p.users.unwrap_or_default(),
                 reactions: p.reactions,
                 version: p.version.or(change),
+                user: p.user,
+                added: p.added,
             }))
         }
         "status" => {
