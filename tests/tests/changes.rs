@@ -587,3 +587,45 @@ async fn a_deletion_answered_by_a_missing_route_fails_visibly() -> Result<(), Er
         format!("{id} is gone from the rows: {rows:?}")
     })
 }
+
+/// Issue 31, item 11: the reader's own reaction stays pressed when the
+/// bridge names only the newest 20 who reacted (a bridge that says `me`,
+/// and `user`/`added` on its events); with one that names everyone, the
+/// reader is found among the names. Either way the chip shows the exact
+/// count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readers_own_reaction_stays_pressed_past_twenty_names() -> Result<(), Error> {
+    let name = "own_reaction_past_twenty_names";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let id = s.bridge.inject("general", "ann", "popular").await?;
+    s.bridge.react("general", &id, "👍", "dee", true).await?;
+    for n in 0..21 {
+        let user = format!("fan{n:02}");
+        s.bridge.react("general", &id, "👍", &user, true).await?;
+    }
+    s.open(&format!("/?channel=general&author=dee&{FAST}"))
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let chip = |count: u64, mine: bool, what: &'static str| {
+        let s = &s;
+        async move {
+            let seen = wait_until(SOON, what, || async {
+                let rows = s.rows().await.ok()?;
+                let chip = rows.first()?.reactions.first()?.clone();
+                (chip.count == count && chip.mine == mine).then_some(())
+            })
+            .await;
+            match seen {
+                Ok(()) => Ok(()),
+                Err(problem) => Err(s.report(&format!("{problem}: {:?}", s.rows().await)).await),
+            }
+        }
+    };
+    chip(22, true, "👍 22, the reader's").await?;
+    // Someone else reacts, live: still the reader's.
+    s.bridge.react("general", &id, "👍", "fan21", true).await?;
+    chip(23, true, "👍 23, still the reader's").await?;
+    // The reader takes theirs back.
+    click_chip(&s, &id, "👍").await?;
+    chip(22, false, "👍 22, no longer the reader's").await
+}
