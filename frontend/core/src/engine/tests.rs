@@ -19,38 +19,38 @@ fn options() -> Options {
     }
 }
 
-struct Harness {
-    engine: Engine,
-    now: u64,
+pub(super) struct Harness {
+    pub(super) engine: Engine,
+    pub(super) now: u64,
 }
 
 impl Harness {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Harness {
             engine: Engine::new("general", options()),
             now: 1_000,
         }
     }
 
-    fn step(&mut self, event: Event) -> Vec<Command> {
+    pub(super) fn step(&mut self, event: Event) -> Vec<Command> {
         self.engine.handle(event, self.now, 1.0)
     }
 
-    fn after(&mut self, ms: u64, event: Event) -> Vec<Command> {
+    pub(super) fn after(&mut self, ms: u64, event: Event) -> Vec<Command> {
         self.now += ms;
         self.step(event)
     }
 
-    fn label(&self) -> Label {
+    pub(super) fn label(&self) -> Label {
         self.engine.view().label
     }
 
-    fn ids(&self) -> Vec<u64> {
+    pub(super) fn ids(&self) -> Vec<u64> {
         self.engine.messages().map(|m| m.id.0).collect()
     }
 
     /// Mount, load `history`, open, get `connected`: returns the live stream.
-    fn live_with(&mut self, history: Vec<Message>) -> StreamId {
+    pub(super) fn live_with(&mut self, history: Vec<Message>) -> StreamId {
         let request = fetch_request(&self.step(Event::Mount)).expect("mount fetches history");
         let stream =
             opened_stream(&self.step(Event::HistoryLoaded(request, history))).expect("then opens");
@@ -63,7 +63,7 @@ impl Harness {
     }
 }
 
-fn status(stream: StreamId, gateway: Gateway, interval: Option<u64>) -> Event {
+pub(super) fn status(stream: StreamId, gateway: Gateway, interval: Option<u64>) -> Event {
     Event::Received(
         stream,
         Incoming::Status {
@@ -73,14 +73,14 @@ fn status(stream: StreamId, gateway: Gateway, interval: Option<u64>) -> Event {
     )
 }
 
-fn fetch_request(commands: &[Command]) -> Option<RequestId> {
+pub(super) fn fetch_request(commands: &[Command]) -> Option<RequestId> {
     commands.iter().find_map(|c| match c {
         Command::FetchHistory { request, .. } => Some(*request),
         _ => None,
     })
 }
 
-fn fetch_after(commands: &[Command]) -> Option<Option<MessageId>> {
+pub(super) fn fetch_after(commands: &[Command]) -> Option<Option<MessageId>> {
     commands.iter().find_map(|c| match c {
         Command::FetchHistory { after, .. } => Some(*after),
         _ => None,
