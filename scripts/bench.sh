@@ -3,15 +3,32 @@
 # (the loadgen crate, mock-bridge/loadgen) and the panel in headless Chromium. Takes about half
 # an hour on 2 cores. BENCH_RUNS (default 3) sets how many runs each bridge
 # figure is the median of; the panel figures are medians of 5 or 20 inside.
+#
+# `scripts/bench.sh compare [REV]` (or BENCH_COMPARE=REV) measures instead the
+# bridge of this checkout side by side with the bridge of an earlier revision;
+# see scripts/bench-compare.sh. The full run keeps that section of the file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = compare ] || [ -n "${BENCH_COMPARE:-}" ]; then
+  [ "${1:-}" = compare ] && shift
+  exec scripts/bench-compare.sh "${1:-${BENCH_COMPARE:-}}"
+fi
 source scripts/setup.sh
 ensure_tools
 runs="${BENCH_RUNS:-3}"
 out=docs/BENCHMARKS.md
+# The side-by-side record (scripts/bench-compare.sh) is the file's last
+# section and grows round by round: a full run keeps it as it is.
+side_by_side=""
+if [ -f "$out" ]; then
+  side_by_side="$(sed -n '/^## Side by side/,$p' "$out")"
+fi
 # BENCH_PART=panel reruns only the panel's figures and keeps the bridge section
 # of the existing file (five minutes instead of half an hour, for panel work);
-# BENCH_PART=bridge the other way round.
+# BENCH_PART=bridge the other way round. BENCH_PART=load measures only the
+# cold load on a slow phone (a few minutes) and replaces that section alone.
+# BENCH_NOTE adds a remark to that section's line on when it was measured
+# (say, "measured beside other builds" on a busy machine).
 part="${BENCH_PART:-all}"
 # The commit the existing file's figures were measured at.
 measured_at() { grep -oE 'at commit `[0-9a-f]+`' "$out" | head -1 | grep -oE '[0-9a-f]{7,}'; }
@@ -28,15 +45,15 @@ keep_section() {
   printf '%s\n' "$section"
 }
 case "$part" in
-  all) ;;
+  all | load) ;;
   bridge) kept_panel="$(keep_section Panel 'Against the targets')" ;;
   panel) kept_bridge="$(keep_section Bridge Panel)" ;;
-  *) die "BENCH_PART must be all, bridge or panel, not $part." ;;
+  *) die "BENCH_PART must be all, bridge, panel or load, not $part." ;;
 esac
 
-[ "$part" = bridge ] || ensure_cargo_tool twiggy 0.8.0 "1 minute" twiggy --version 0.8.0 --locked
+[ "$part" = bridge ] || [ "$part" = load ] || ensure_cargo_tool twiggy 0.8.0 "1 minute" twiggy --version 0.8.0 --locked
 say "building the bridge and the load generator (release), and the panel (release, wasm-opt) unless BENCH_PART=bridge"
-cargo build --release --quiet -p mock-bridge -p loadgen
+[ "$part" = load ] || cargo build --release --quiet -p mock-bridge -p loadgen
 [ "$part" = bridge ] || wasm_env trunk build --release
 # One process may hold at most `ulimit -Hn` files; streams need one each.
 ulimit -n "$(ulimit -Hn)"
@@ -47,6 +64,7 @@ loadgen() {
 }
 
 gz() { gzip -9 -c "$1" | wc -c; }
+br() { brotli -q 11 -c "$1" | wc -c; }
 
 # Where the panel's wasm bytes go: twiggy on wasm-bindgen's output, which
 # still has its name section (wasm-opt then shrinks every item, and strips the
@@ -93,6 +111,53 @@ attribution() {
   rm -f "$items"
 }
 
+# The slow phone's section: the load benchmark's figures and requests, then
+# the reading of them (scripts/bench-road-to-live.md, written by hand).
+load_section() {
+  echo "### A cold load on a slow phone"
+  echo
+  echo "Chromium throttled through the DevTools protocol: 1.6 Mbit/s down, 750 kbit/s up, 150 ms per request"
+  echo "(\`Network.emulateNetworkConditions\`), the CPU slowed 4× (\`Emulation.setCPUThrottlingRate\`), a fresh"
+  echo "profile and a cleared cache each run; the demo page with 50 messages of history, from the navigation"
+  echo "to the panel's first Live (\`discussion-panel:live\`). Bytes on the wire: every request finished by"
+  echo "then, headers included (\`Network.loadingFinished\`'s \`encodedDataLength\`). Chromium asks for"
+  echo "brotli here (a loopback address), which the bridge's \`--static-dir\` sends and nginx-light cannot; the"
+  echo "page-side timeline comes from wrappers of \`fetch\`, \`EventSource\`, \`navigator.locks.request\` and"
+  echo "\`WebAssembly.instantiateStreaming\` installed before the page's scripts. Measured at commit"
+  echo "\`$(git rev-parse --short HEAD)\`${BENCH_NOTE:+, $BENCH_NOTE}."
+  echo
+  echo "\`cargo test -p e2e --test load_bench -- --ignored --nocapture\`"
+  echo
+  load_log="$(mktemp)"
+  if ! cargo test -p e2e --test load_bench -- --ignored --nocapture --test-threads=1 >"$load_log" 2>&1; then
+    cat "$load_log" >&2
+    rm -f "$load_log"
+    die "the slow-phone benchmark failed (its output is above); $out is left as it was."
+  fi
+  grep -oE 'BENCH: .*' "$load_log" | sed 's/^BENCH: //'
+  rm -f "$load_log"
+  echo
+  cat scripts/bench-road-to-live.md
+}
+
+if [ "$part" = load ]; then
+  # Only the slow phone's section is measured again; the rest of the file stays.
+  [ -f "$out" ] || die "BENCH_PART=load replaces a section of $out, which does not exist yet."
+  section="$(mktemp)"
+  load_section > "$section"
+  # In place of the section, or, the first time, at the end of the panel's.
+  awk -v section="$section" -v had="$(grep -c '^### A cold load on a slow phone' "$out")" '
+    function insert() { while ((getline line < section) > 0) print line; close(section); print "" }
+    /^### A cold load on a slow phone/ { insert(); skip = 1; next }
+    skip && /^## / { skip = 0 }
+    had == 0 && /^## Against the targets/ { insert() }
+    !skip { print }' "$out" > "$out.tmp"
+  rm -f "$section"
+  mv "$out.tmp" "$out"
+  say "wrote the slow phone's section of $out"
+  exit 0
+fi
+
 {
   echo "# Benchmarks"
   echo
@@ -128,16 +193,20 @@ attribution() {
   else
   echo "## Panel"
   echo
-  echo "### Size of the panel-only release build (wasm-opt -Oz), gzip -9"
+  echo "### Size of the panel-only release build (wasm-opt -Oz), gzip -9 and brotli -q 11"
   echo
-  echo "| file | bytes | gzipped |"
-  echo "| --- | ---: | ---: |"
+  echo "| file | bytes | gzipped | brotli |"
+  echo "| --- | ---: | ---: | ---: |"
   total=0
+  total_br=0
+  raw=0
   for file in dist/discussion-panel_bg.wasm dist/discussion-panel.js dist/panel.css dist/snippets/*/*.js; do
     size=$(gz "$file"); total=$((total + size))
-    echo "| \`${file#dist/}\` | $(wc -c < "$file") | $size |"
+    size_br=$(br "$file"); total_br=$((total_br + size_br))
+    raw=$((raw + $(wc -c < "$file")))
+    echo "| \`${file#dist/}\` | $(wc -c < "$file") | $size | $size_br |"
   done
-  echo "| **total** | | **$total** (target ≤ 60 KB) |"
+  echo "| **total** | $raw | **$total** (target ≤ 60 KB) | $total_br |"
   echo
   attribution
   echo
@@ -157,8 +226,14 @@ attribution() {
   fi
   grep -oE '\| [A-Z].*' "$panel_log"
   rm -f "$panel_log"
+  echo
+  load_section
   fi
   cat scripts/bench-targets.md
+  if [ -n "$side_by_side" ]; then
+    echo
+    echo "$side_by_side"
+  fi
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 say "wrote $out"

@@ -118,7 +118,8 @@ ensure_tools() {
   command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
   check_disk
   # fonts-noto-color-emoji: reactions read as emoji in headless Chromium (and its screenshots).
-  apt_install chromium chromium-driver binaryen nginx-light openssl fonts-noto-color-emoji
+  # brotli: the release build's precompressed .br copies (scripts/compress-dist.sh).
+  apt_install chromium chromium-driver binaryen nginx-light openssl fonts-noto-color-emoji brotli
   select_wasm_toolchain
   ensure_cargo_tool trunk "$TRUNK_VERSION" "5 minutes" --locked "trunk@$TRUNK_VERSION"
   WASM_BINDGEN_VERSION="$(locked_wasm_bindgen_version)"

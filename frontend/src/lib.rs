@@ -2,6 +2,7 @@
 //!
 //! - [`panel`]: the `DiscussionPanel` Leptos component.
 //! - [`message_list`]: the message rows, updated in place (one walk, few DOM changes).
+//! - [`content`]: a message's formatting as elements and text, and the dates rows show.
 //! - [`connection`]: the browser glue around `panel_core`'s pure engine.
 //! - [`browser`]: owned handles on browser resources (listeners, EventSource).
 //! - [`embed`]: `<discussion-panel>` and `mountDiscussionPanel(element, options)`
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod browser;
 pub mod composer;
 pub mod connection;
+pub mod content;
 pub mod embed;
 pub mod header;
 pub mod identity;

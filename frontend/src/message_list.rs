@@ -8,7 +8,8 @@
 //! touches one row; the store evicts in batches, so rows leave a tenth of the
 //! bound at a time.
 //!
-//! Author and content go in with `textContent`: never parsed as HTML.
+//! The author goes in with `textContent`, the content as the elements and
+//! text nodes of [`crate::content`]: never parsed as HTML.
 //!
 //! A message that changes (edited, reacted to) gets its row made again in
 //! place: the store replaces a changed message's state, so a row whose
@@ -17,14 +18,16 @@
 //! reaction is a chip (`data-reaction`, `data-count`, `aria-pressed` for the
 //! reader's own) that toggles the reader's reaction. The reader's own
 //! messages carry `data-own`, Edit and Delete (which asks once more). One
-//! click listener on the list serves every button.
+//! click listener on the list serves every button (and reveals spoilers),
+//! one keydown listener lets Enter and Space reveal a focused spoiler.
 //!
 //! The first message of each day carries the day (`data-day`: "Today",
 //! "Yesterday", or the date), which the style sheet shows above it; each
 //! time's tooltip is the full date and time, in the reader's own format.
 
 use crate::browser::Listener;
-use panel_core::format::{self, Mention, Node, Style};
+use crate::content;
+use panel_core::format;
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
@@ -68,8 +71,10 @@ pub struct MessageList {
     labelled_on: u32,
     /// Whose reactions are highlighted (and whether chips can be pressed).
     reader: Option<String>,
-    /// Clicks on reaction chips.
+    /// Clicks on reaction chips, buttons, replies and spoilers.
     _clicks: Listener,
+    /// Enter and Space on spoilers.
+    _keys: Listener,
     /// Keeps relative timestamps ("3 minutes ago") current.
     _ticks: gloo_timers::callback::Interval,
 }
@@ -96,12 +101,10 @@ impl MessageList {
                 }
                 return;
             }
-            // A spoiler shows what it hides.
-            let spoiler = target
-                .as_ref()
-                .and_then(|t| t.closest("[data-spoiler]").ok().flatten());
-            if let Some(spoiler) = spoiler {
-                let _ = spoiler.set_attribute("data-revealed", "");
+            // A hidden spoiler shows what it hides; that click does nothing
+            // else (a link inside is not followed).
+            if target.as_ref().is_some_and(content::reveal) {
+                event.prevent_default();
                 return;
             }
             let button = target.and_then(|t| t.closest("button").ok().flatten());
@@ -132,8 +135,19 @@ impl MessageList {
                 _ => {}
             }
         });
+        // Enter or Space on a hidden spoiler (a button) reveals it.
+        let keys = Listener::new(list.as_ref(), "keydown", |event| {
+            let key = event.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key());
+            let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
+            if matches!(key.as_deref(), Some("Enter" | " "))
+                && target.is_some_and(|t| content::reveal(&t))
+            {
+                event.prevent_default();
+            }
+        });
         let ticking = list.clone();
-        let ticks = gloo_timers::callback::Interval::new(RELATIVE_TICK_MS, move || tick(&ticking));
+        let ticks =
+            gloo_timers::callback::Interval::new(RELATIVE_TICK_MS, move || content::tick(&ticking));
         Some(MessageList {
             _ticks: ticks,
             list,
@@ -142,6 +156,7 @@ impl MessageList {
             labelled_on: 0,
             reader: None,
             _clicks: clicks,
+            _keys: keys,
         })
     }
 
@@ -291,21 +306,19 @@ impl MessageList {
                 .set_attribute("data-reply-to", &original.id.to_string())
                 .ok()?;
             let who = self.element("span", "dp-reply-author")?;
-            who.set_text_content(Some(&format!("@{}", original.author)));
+            who.append_with_str_2("@", &original.author).ok()?;
             let words = self.element("span", "dp-reply-text")?;
             words.set_text_content(Some(&original.content));
             reply.append_with_node_2(&who, &words).ok()?;
             row.append_child(&reply).ok()?;
         }
         // An avatar of initials, in a colour of its author's own.
-        let avatar = self.element("span", "dp-avatar")?;
-        avatar.set_attribute("aria-hidden", "true").ok()?;
+        // A class of a fixed palette (panel.css): a `style` attribute would
+        // be refused by a strict Content-Security-Policy (the bridge's own).
         let hue = (message.author.bytes())
-            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-            % 360;
-        avatar
-            .set_attribute("style", &format!("--dp-hue:{hue}"))
-            .ok()?;
+            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let avatar = self.element("span", AVATARS[hue as usize % AVATARS.len()])?;
+        avatar.set_attribute("aria-hidden", "true").ok()?;
         avatar.set_text_content(Some(&initials(&message.author)));
         row.append_child(&avatar).ok()?;
         let meta = self.element("div", "dp-meta")?;
@@ -341,7 +354,7 @@ impl MessageList {
             }
         }
         let content = self.element("div", "dp-content")?;
-        self.render(&content, &format::parse(&message.content), message)?;
+        content::render(&self.document, &content, message, self.reader.as_deref())?;
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
         // Files: a link each, with its size.
@@ -359,7 +372,7 @@ impl MessageList {
                     .ok()?;
                 link.set_text_content(Some(&file.filename));
                 item.append_child(&link).ok()?;
-                item.append_with_str_1(&format!(" ({})", size(file.size)))
+                item.append_with_str_3(" (", &format::file_size(file.size), ")")
                     .ok()?;
                 list.append_child(&item).ok()?;
             }
@@ -372,121 +385,6 @@ impl MessageList {
         Some(row)
     }
 
-    /// Appends `nodes` to `parent` as elements and text nodes (never HTML):
-    /// `strong`, `em`, `u`, `s`, `code`, `pre` (its language in
-    /// `data-lang`), `blockquote`, `h3`–`h5`, a spoiler (`data-spoiler`,
-    /// revealed by a click) and links that open apart, to `http(s)` or
-    /// `mailto` only.
-    fn render(&self, parent: &Element, nodes: &[Node], message: &Message) -> Option<()> {
-        for node in nodes {
-            let child = match node {
-                Node::Text(text) => {
-                    parent.append_with_str_1(text).ok()?;
-                    continue;
-                }
-                Node::Emoji(name) => {
-                    parent.append_with_str_1(&format!(":{name}:")).ok()?;
-                    continue;
-                }
-                // By the name the message carries; the reader's own stands out.
-                Node::Mention { kind, id } => {
-                    let (sigil, unknown) = match kind {
-                        Mention::User => ("@", "unknown-user"),
-                        Mention::Role => ("@", "unknown-role"),
-                        Mention::Channel => ("#", "unknown-channel"),
-                    };
-                    let name = message.mentions.get(id).map_or(unknown, String::as_str);
-                    let element = self.element("span", "dp-mention")?;
-                    element.set_attribute("data-mention", id).ok()?;
-                    if *kind == Mention::User && self.reader.as_deref() == Some(name) {
-                        element.set_attribute("data-me", "").ok()?;
-                    }
-                    element.set_text_content(Some(&format!("{sigil}{name}")));
-                    element
-                }
-                Node::Time { unix, style } => {
-                    let element = self.element("time", "dp-stamp")?;
-                    let date = js_sys::Date::new(&JsValue::from_f64(*unix as f64 * 1000.0));
-                    let iso: String = date.to_iso_string().into();
-                    element.set_attribute("datetime", &iso).ok()?;
-                    element
-                        .set_attribute("title", &full_time(&iso).unwrap_or_default())
-                        .ok()?;
-                    if *style == 'R' {
-                        element.set_attribute("data-relative", "").ok()?;
-                    }
-                    element.set_text_content(Some(&stamp(&date, *style)));
-                    element
-                }
-                Node::Code(code) => {
-                    let element = self.element("code", "")?;
-                    element.set_text_content(Some(code));
-                    element
-                }
-                Node::Block { lang, code } => {
-                    let pre = self.element("pre", "")?;
-                    if !lang.is_empty() {
-                        pre.set_attribute("data-lang", lang).ok()?;
-                    }
-                    let inner = self.element("code", "")?;
-                    inner.set_text_content(Some(code));
-                    pre.append_child(&inner).ok()?;
-                    pre
-                }
-                Node::Styled(style, inner) => {
-                    let (tag, class) = match style {
-                        Style::Strong => ("strong", ""),
-                        Style::Em => ("em", ""),
-                        Style::Underline => ("u", ""),
-                        Style::Strike => ("s", ""),
-                        Style::Spoiler => ("span", "dp-spoiler"),
-                    };
-                    let element = self.element(tag, class)?;
-                    if *style == Style::Spoiler {
-                        element.set_attribute("data-spoiler", "").ok()?;
-                        element
-                            .set_attribute("title", "Spoiler: click to show")
-                            .ok()?;
-                    }
-                    self.render(&element, inner, message)?;
-                    element
-                }
-                Node::Quote(inner) => {
-                    let element = self.element("blockquote", "")?;
-                    self.render(&element, inner, message)?;
-                    element
-                }
-                Node::List { ordered, items } => {
-                    let list = self.element(if *ordered { "ol" } else { "ul" }, "")?;
-                    for item in items {
-                        let element = self.element("li", "")?;
-                        self.render(&element, item, message)?;
-                        list.append_child(&element).ok()?;
-                    }
-                    list
-                }
-                Node::Heading(level, inner) => {
-                    let tag = ["h3", "h4", "h5"][(*level as usize).clamp(1, 3) - 1];
-                    let element = self.element(tag, "dp-heading")?;
-                    self.render(&element, inner, message)?;
-                    element
-                }
-                Node::Link { href, children } => {
-                    let element = self.element("a", "")?;
-                    element.set_attribute("href", href).ok()?;
-                    element.set_attribute("target", "_blank").ok()?;
-                    element
-                        .set_attribute("rel", "noopener noreferrer nofollow")
-                        .ok()?;
-                    self.render(&element, children, message)?;
-                    element
-                }
-            };
-            parent.append_child(&child).ok()?;
-        }
-        Some(())
-    }
-
     /// The reaction chips under a message: the emoji and its count, pressed
     /// when the reader is among those who reacted, the names as a tooltip.
     fn reactions(&self, message: &Message) -> Option<Element> {
@@ -497,7 +395,9 @@ impl MessageList {
             chip.set_attribute("data-reaction", &reaction.emoji).ok()?;
             let count = reaction.count.to_string();
             chip.set_attribute("data-count", &count).ok()?;
-            let mine = (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
+            // Exact from a bridge that says so (`me`); else among the names.
+            let mine =
+                reaction.me || (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
             chip.set_attribute("aria-pressed", if mine { "true" } else { "false" })
                 .ok()?;
             if self.reader.is_none() {
@@ -507,7 +407,7 @@ impl MessageList {
                 chip.set_attribute("title", &reaction.users.join(", "))
                     .ok()?;
             }
-            chip.set_text_content(Some(&format!("{} {count}", reaction.emoji)));
+            chip.append_with_str_3(&reaction.emoji, " ", &count).ok()?;
             chips.append_child(&chip).ok()?;
         }
         Some(chips)
@@ -535,46 +435,7 @@ fn day_label(day: u32) -> String {
         (day / 100 % 100) as i32 - 1,
         (day % 100) as i32,
     );
-    let options = js_sys::Object::new();
-    for (key, value) in [("weekday", "long"), ("day", "numeric"), ("month", "long")] {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    }
-    date.to_locale_date_string("default", &options).into()
-}
-
-/// A Discord timestamp in the reader's locale and time zone, in one of
-/// Discord's styles: `t` 16:20, `T` 16:20:30, `d` 20/04/2021, `D` 20 April
-/// 2021, `f` 20 April 2021 16:20, `F` Tuesday, 20 April 2021 16:20, `R`
-/// "in 2 hours" or "3 days ago" (kept current by [`MessageList::tick`]).
-fn stamp(date: &js_sys::Date, style: char) -> String {
-    if style == 'R' {
-        return relative(date);
-    }
-    let options = js_sys::Object::new();
-    let set = |key: &str, value: &str| {
-        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
-    };
-    match style {
-        't' => set("timeStyle", "short"),
-        'T' => set("timeStyle", "medium"),
-        'd' => set("dateStyle", "short"),
-        'D' => set("dateStyle", "long"),
-        'F' => {
-            set("dateStyle", "full");
-            set("timeStyle", "short");
-        }
-        _ => {
-            set("dateStyle", "long");
-            set("timeStyle", "short");
-        }
-    }
-    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options);
-    format
-        .format()
-        .call1(&format, date)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
+    content::write_date(b'W', &date)
 }
 
 /// Up to two initials of a name ("Ann Lee" → "AL", "bob" → "B"; only
@@ -588,70 +449,34 @@ fn initials(name: &str) -> String {
         .collect()
 }
 
-/// A file's size as people read it: 980 B, 12.1 KB, 3.4 MB (whole
-/// numbers only: formatting floats would cost the wasm kilobytes).
-fn size(bytes: u64) -> String {
-    let (unit, scale) = match bytes {
-        0..=999 => return format!("{bytes} B"),
-        1_000..=999_999 => ("KB", 1_000),
-        _ => ("MB", 1_000_000),
-    };
-    let tenths = (bytes * 10 + scale / 2) / scale;
-    format!("{}.{} {unit}", tenths / 10, tenths % 10)
-}
+/// The avatars' classes: a palette of hues in panel.css.
+const AVATARS: [&str; 8] = [
+    "dp-avatar dp-h0",
+    "dp-avatar dp-h1",
+    "dp-avatar dp-h2",
+    "dp-avatar dp-h3",
+    "dp-avatar dp-h4",
+    "dp-avatar dp-h5",
+    "dp-avatar dp-h6",
+    "dp-avatar dp-h7",
+];
 
 /// How often relative timestamps are written again.
 const RELATIVE_TICK_MS: u32 = 10_000;
 
-/// Writes every relative timestamp in `list` again, as of now.
-fn tick(list: &Element) {
-    let Ok(times) = list.query_selector_all("time[data-relative]") else {
-        return;
-    };
-    for index in 0..times.length() {
-        let Some(time) = times.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
-            continue;
-        };
-        let at = time.get_attribute("datetime").unwrap_or_default();
-        let date = js_sys::Date::new(&JsValue::from_str(&at));
-        time.set_text_content(Some(&relative(&date)));
-    }
-}
-
-/// "in 2 hours", "3 days ago": the largest unit that fits.
-fn relative(date: &js_sys::Date) -> String {
-    let seconds = (date.get_time() - js_sys::Date::now()) / 1000.0;
-    let (value, unit) = [
-        (60.0, "second"),
-        (3_600.0, "minute"),
-        (86_400.0, "hour"),
-        (2_592_000.0, "day"),
-        (31_536_000.0, "month"),
-        (f64::INFINITY, "year"),
-    ]
-    .iter()
-    .zip([1.0, 60.0, 3_600.0, 86_400.0, 2_592_000.0, 31_536_000.0])
-    .find(|((limit, _), _)| seconds.abs() < *limit)
-    .map(|((_, unit), size)| ((seconds / size).round(), *unit))
-    .unwrap_or((0.0, "second"));
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
-    let format = js_sys::Intl::RelativeTimeFormat::new(&js_sys::Array::new(), &options);
-    format.format(value, unit).into()
-}
-
 /// A timestamp's full local date and time, if it is readable.
 fn full_time(timestamp: &str) -> Option<String> {
     let date = js_sys::Date::new(&JsValue::from_str(timestamp));
-    (day_of(&date) != 0).then(|| date.to_locale_string("default", &JsValue::UNDEFINED).into())
+    (day_of(&date) != 0).then(|| content::write_date(b'L', &date))
 }
 
 /// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.
 fn local_time(timestamp: &str) -> String {
     let date = js_sys::Date::new(&JsValue::from_str(timestamp));
-    let (hours, minutes) = (date.get_hours(), date.get_minutes());
-    if hours > 23 || minutes > 59 {
-        return String::new(); // NaN date
+    // An invalid date's hours read as 0 through the ABI, not NaN.
+    if date.get_time().is_nan() {
+        return String::new();
     }
+    let (hours, minutes) = (date.get_hours(), date.get_minutes());
     format!("{hours:02}:{minutes:02}")
 }

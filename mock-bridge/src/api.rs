@@ -144,9 +144,7 @@ pub async fn post_message(
             "the bridge is busy: try again shortly",
         ));
     }
-    let (message, created) = hub
-        .post_blocking(channel.clone(), new, body.client_id)
-        .await?;
+    let (message, created) = hub.post_async(channel.clone(), new, body.client_id).await?;
     tracing::info!(%channel, id = message.id, created, "message posted");
     let status = if created {
         StatusCode::CREATED

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{middleware, Json, Router};
 use std::convert::Infallible;
+use std::path::Path;
 use std::sync::Arc;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
@@ -81,6 +82,37 @@ fn content_security_policy(config: &Config) -> Option<SetResponseHeaderLayer<Hea
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         )
     })
+}
+
+/// The panel's built files (`--static-dir`), any other path answered with its
+/// `index.html`. The release build writes gzip and brotli copies beside each
+/// file (`FILE.gz`, `FILE.br`), sent to browsers that accept them, so nothing
+/// is compressed per request (and event streams never are). The names are
+/// stable (no content hash), so browsers keep the files but ask each time
+/// whether they changed (`no-cache`), and a `Last-Modified` that still matches
+/// gets a 304 without the body.
+fn static_files(dir: &Path) -> BoxCloneSyncService<Request, Response, Infallible> {
+    let index = ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let files = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index);
+    let headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ));
+    let files = headers.service(files);
+    BoxCloneSyncService::new(ServiceExt::<Request>::map_response(
+        files,
+        IntoResponse::into_response,
+    ))
 }
 
 /// The head of every event stream's answer, whichever way it is served: the
@@ -198,10 +230,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed);
 
     let router = match &hub.config.static_dir {
-        Some(dir) => {
-            let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-            router.fallback_service(files)
-        }
+        Some(dir) => router.fallback_service(static_files(dir)),
         None => router.fallback(error::not_found),
     };
     router

@@ -167,7 +167,7 @@ async fn change(
         return Err(ApiError::bad_request("client_id: 1 to 128 characters"));
     }
     let changed = hub
-        .change_blocking(channel, id, edit, actor.clone(), client_id)
+        .change_async(channel, id, edit, actor.clone(), client_id)
         .await?;
     match changed.change() {
         Some(change) => tracing::info!(id = change.id(), message = id, "message changed"),
@@ -231,7 +231,7 @@ pub async fn control_bulk_delete(
             })?,
         );
     }
-    let deleted = hub.bulk_delete_blocking(channel, parsed).await?;
+    let deleted = hub.bulk_delete_async(channel, parsed).await?;
     let deleted: Vec<String> = (deleted.iter())
         .map(|c| c.message_id().to_string())
         .collect();

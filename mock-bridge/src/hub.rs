@@ -9,7 +9,7 @@ use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::history::{ChannelLog, Record};
-use crate::message::{Change, Message, NewMessage};
+use crate::message::{Change, Message};
 use crate::persist::HistoryFile;
 use crate::reactions::{Answered, Toggle};
 use crate::retries::{ByClientId, Reply};
@@ -23,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+
+mod commit;
+pub use commit::Created;
 
 /// Frames a channel's broadcast keeps for subscribers that are a little behind.
 const CHANNEL_BROADCAST_CAPACITY: usize = 1_024;
@@ -186,11 +189,15 @@ pub struct Hub {
     pub config: Config,
     /// Issues message ids.
     ids: Snowflakes,
-    /// Publishing, one message at a time: its id is issued, written to the
-    /// history file (when there is one) and added to its channel in one order.
-    /// Held across the disk write, so that the channels lock never is: a slow
-    /// disk holds up publishers only, never streams or heartbeats.
+    /// Storing, a group of new messages or one change at a time: ids are
+    /// issued, written to the history file (when there is one) and added to
+    /// their channels in one order. Held across the disk write, so that the
+    /// channels lock never is: a slow disk holds up publishers only, never
+    /// streams or heartbeats.
     writer: Mutex<Option<HistoryFile>>,
+    /// The queue of new messages to the writer task that stores them in
+    /// groups, with a history file (see [`commit`]); started with the first.
+    creations: std::sync::OnceLock<mpsc::UnboundedSender<commit::Queued>>,
     /// Per-channel history and live broadcast. One lock makes "append and
     /// broadcast" and "subscribe and snapshot" atomic with each other, which is
     /// what makes replay-then-live gap-free and duplicate-free. Status and
@@ -222,8 +229,9 @@ pub struct Hub {
     /// status (408, 429, 503…): a busy bridge, which a client must retry.
     pub busy_posts: AtomicU64,
     pub busy_status: std::sync::atomic::AtomicU16,
-    /// A slow disk (a test knob): every history append takes this much
-    /// longer, holding the writer lock as a slow write or fsync does.
+    /// A slow disk (a test knob): every write to the history file (one per
+    /// group of new messages, or per change) takes this much longer,
+    /// holding the writer lock as a slow write or fsync does.
     pub disk_delay_ms: AtomicU64,
     /// Open streams and close counts.
     pub streams: Streams,
@@ -369,6 +377,7 @@ impl Hub {
             users,
             ids: Snowflakes::starting_above(floor),
             writer: Mutex::new(writer),
+            creations: std::sync::OnceLock::new(),
             channels: Mutex::new(channels),
             mailboxes: Mutex::default(),
             next_mailbox: AtomicU64::new(0),
@@ -388,128 +397,11 @@ impl Hub {
         })
     }
 
-    /// [`Hub::publish`] on a thread where blocking is fine: the history
-    /// file's write (and its fsync) happens under the writer lock, and a
-    /// slow disk with many posts waiting on that lock must never hold the
-    /// async workers that send heartbeats and serve streams.
-    pub async fn publish_blocking(
-        self: &Arc<Self>,
-        channel_id: String,
-        new: NewMessage,
-    ) -> Result<Arc<Message>, PublishError> {
-        let hub = self.clone();
-        let stored = tokio::task::spawn_blocking(move || hub.publish(&channel_id, new)).await;
-        stored.map_err(|_| PublishError::ShuttingDown)?
-    }
-
-    /// [`Hub::post`] on a thread where blocking is fine (see
-    /// [`Hub::publish_blocking`]).
-    pub async fn post_blocking(
-        self: &Arc<Self>,
-        channel_id: String,
-        new: NewMessage,
-        client_id: String,
-    ) -> Result<(Arc<Message>, bool), PostError> {
-        let hub = self.clone();
-        let stored =
-            tokio::task::spawn_blocking(move || hub.post(&channel_id, new, client_id)).await;
-        stored.map_err(|_| PostError::Publish(PublishError::ShuttingDown))?
-    }
-
-    /// Stores a message, appends it to the file, and broadcasts it. It
-    /// blocks on the history file: from async code, use
-    /// [`Hub::publish_blocking`].
-    pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
-        let mut writer = self.writer.lock().unwrap();
-        self.store(&mut writer, channel_id, new, None)
-    }
-
-    /// Stores a client's message once: a post with a `client_id` seen before
-    /// (a retry after a lost answer) gets the original back, `created` false.
-    pub fn post(
-        &self,
-        channel_id: &str,
-        new: NewMessage,
-        client_id: String,
-    ) -> Result<(Arc<Message>, bool), PostError> {
-        let mut writer = self.writer.lock().unwrap();
-        let original = self.posted.lock().unwrap().get(&client_id).cloned();
-        if let Some(Reply { message, deleted }) = original {
-            if message.channel_id != channel_id {
-                return Err(PostError::ElsewhereAlready(message.channel_id.clone()));
-            }
-            if deleted {
-                return Err(PostError::Deleted(message.id));
-            }
-            // As it is now (edited or reacted to since), unless no longer held.
-            let channels = self.channels.lock().unwrap();
-            let current =
-                (channels.get(channel_id)).and_then(|channel| channel.log.get(message.id));
-            return Ok((current.unwrap_or(&message).clone(), false));
-        }
-        let message = self.store(&mut writer, channel_id, new, Some(client_id.clone()))?;
-        let reply = Reply {
-            message: message.clone(),
-            deleted: false,
-        };
-        self.posted.lock().unwrap().insert(client_id, reply);
-        Ok((message, true))
-    }
-
-    fn store(
-        &self,
-        writer: &mut Option<HistoryFile>,
-        channel_id: &str,
-        new: NewMessage,
-        client_id: Option<String>,
-    ) -> Result<Arc<Message>, PublishError> {
-        self.check_room_for(&self.channels.lock().unwrap(), [channel_id])?;
-        let message = Arc::new(Message {
-            id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
-            channel_id: channel_id.to_owned(),
-            author: new.author,
-            content: new.content,
-            timestamp: rfc3339_ms(now_ms()),
-            client_id,
-            revision: Default::default(),
-            extras: crate::message::Extras {
-                mentions: new.mentions,
-                referenced_message: new.referenced_message,
-                attachments: new.attachments,
-            },
-        });
-        if let Some(file) = writer.as_mut() {
-            let delay = self.disk_delay_ms.load(Ordering::Relaxed);
-            if delay > 0 {
-                std::thread::sleep(Duration::from_millis(delay));
-            }
-            file.append(&message)
-                .map_err(|source| PublishError::Persist {
-                    path: file.path().display().to_string(),
-                    source,
-                })?;
-        }
-        let capacity = self.config.history_per_channel as usize;
-        let mut channels = self.channels.lock().unwrap();
-        // A stream may have created the channel meanwhile; a new one counts
-        // against the limit, checked above (a race can pass it by one).
-        let channel = channels
-            .entry(channel_id.to_owned())
-            .or_insert_with(|| Channel::new(capacity));
-        channel.log.push(message.clone());
-        let frame = Frame {
-            id: Some(message.id),
-            bytes: sse::message(&message),
-        };
-        self.to_channel(channel, frame);
-        drop(channels);
-        Ok(message)
-    }
-
-    /// Changes a message (an edit, a deletion, a reaction), on a thread where
-    /// blocking is fine (see [`Hub::publish_blocking`]): appended to the
-    /// history file, applied, and broadcast with its change id.
-    pub async fn change_blocking(
+    /// Changes a message (an edit, a deletion, a reaction): appended to the
+    /// history file, applied, and broadcast with its change id. With a
+    /// history file, on a thread where blocking on the disk is fine; without
+    /// one, here and now (as [`Hub::publish_async`]).
+    pub async fn change_async(
         self: &Arc<Self>,
         channel_id: String,
         message_id: u64,
@@ -517,6 +409,9 @@ impl Hub {
         actor: Actor,
         client_id: Option<String>,
     ) -> Result<Changed, ChangeError> {
+        if self.config.history_file.is_none() {
+            return self.change(&channel_id, message_id, edit, &actor, client_id);
+        }
         let hub = self.clone();
         let changed = tokio::task::spawn_blocking(move || {
             hub.change(&channel_id, message_id, edit, &actor, client_id)
@@ -525,7 +420,7 @@ impl Hub {
         changed.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
     }
 
-    /// [`Hub::change_blocking`], here and now. Edits and deletions by a
+    /// [`Hub::change_async`], here and now. Edits and deletions by a
     /// reader must be of their own messages; a reaction is anyone's to toggle
     /// (as its `user`). A change with a `client_id` seen before (a retry
     /// after a lost answer) is not made again: the first one answers. A
@@ -644,12 +539,16 @@ impl Hub {
         Ok(deletions)
     }
 
-    /// [`Hub::bulk_delete`] on a thread where blocking is fine.
-    pub async fn bulk_delete_blocking(
+    /// [`Hub::bulk_delete`], on a thread where blocking is fine with a
+    /// history file, here and now without one.
+    pub async fn bulk_delete_async(
         self: &Arc<Self>,
         channel_id: String,
         ids: Vec<u64>,
     ) -> Result<Vec<Arc<Change>>, ChangeError> {
+        if self.config.history_file.is_none() {
+            return self.bulk_delete(&channel_id, &ids);
+        }
         let hub = self.clone();
         let deleted = tokio::task::spawn_blocking(move || hub.bulk_delete(&channel_id, &ids)).await;
         deleted.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
@@ -699,6 +598,12 @@ impl Hub {
             }
         }
         Ok(made)
+    }
+
+    /// How many appends the history file has had since the start, each one
+    /// write and, with `--history-fsync`, one sync (0 without a file).
+    pub fn history_writes(&self) -> u64 {
+        (self.writer.lock().unwrap().as_ref()).map_or(0, HistoryFile::writes)
     }
 
     /// Whether the channel holds this message now.
@@ -1062,6 +967,7 @@ impl Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::NewMessage;
     use clap::Parser;
 
     /// A disk that takes its time (here: the history file's lock held by the

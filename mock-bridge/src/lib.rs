@@ -6,7 +6,8 @@
 //! - [`app`]: the router, built by `app(hub)`: everything but the direct
 //!   streams. The tests drive it over real sockets through [`spawn`], and a
 //!   property test calls it in-process.
-//! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
+//! - [`hub`]: shared state — channels, gateway state, heartbeats, faults; new
+//!   messages are stored by its `commit` module (in groups, with a history file).
 //! - [`server`]: the accept loop: streams served directly on the socket, the rest through the router.
 //! - [`stream`]: one Server-Sent Events stream: admission and the delivery loop.
 //! - [`sse`]: every frame the bridge writes.

@@ -210,6 +210,9 @@ pub struct HistoryFile {
     length: u64,
     /// Flush every append to the disk before acknowledging it.
     fsync: bool,
+    /// Appends made since it was opened, each one write (and one sync with
+    /// `fsync`), whatever the number of lines.
+    writes: u64,
     /// What the file remembered when it was opened ([`HistoryFile::take_memory`]).
     memory: Memory,
 }
@@ -281,6 +284,7 @@ impl HistoryFile {
                 path: path.to_owned(),
                 file,
                 length: good_until,
+                writes: 0,
                 fsync,
                 memory,
             },
@@ -304,6 +308,17 @@ impl HistoryFile {
         let mut line = serde_json::to_vec(message).map_err(io::Error::other)?;
         line.push(b'\n');
         self.append_lines(&line)
+    }
+
+    /// Appends new messages in one write (and one sync), as
+    /// [`HistoryFile::append`]: all of them stay, or none.
+    pub fn append_messages(&mut self, messages: &[Arc<Message>]) -> io::Result<()> {
+        let mut lines = Vec::with_capacity(messages.len() * 300);
+        for message in messages {
+            serde_json::to_writer(&mut lines, &**message).map_err(io::Error::other)?;
+            lines.push(b'\n');
+        }
+        self.append_lines(&lines)
     }
 
     /// Appends changes (edits, deletions, reactions) in one write, as
@@ -331,6 +346,7 @@ impl HistoryFile {
         match written {
             Ok(()) => {
                 self.length += lines.len() as u64;
+                self.writes += 1;
                 Ok(())
             }
             Err(error) => {
@@ -389,6 +405,11 @@ impl HistoryFile {
         self.length = contents.len() as u64;
         tracing::info!(path = %self.path.display(), before = held, after = kept.len(), "history file compacted");
         Ok(())
+    }
+
+    /// Appends made since it was opened (see [`HistoryFile::writes`]).
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     pub fn path(&self) -> &Path {

@@ -25,6 +25,17 @@ impl Browser {
     /// The same, with more Chromium flags (`--ignore-certificate-errors` for
     /// a test's own TLS certificate).
     pub async fn start_with(extra: &[&str]) -> Result<Browser, Error> {
+        Browser::launch(extra, false).await
+    }
+
+    /// The same, recording the DevTools protocol's `Network.*` events of
+    /// every tab, which [`Browser::network_log`] hands over (for benchmarks
+    /// that need each request's timing, initiator and bytes on the wire).
+    pub async fn start_logging_network(extra: &[&str]) -> Result<Browser, Error> {
+        Browser::launch(extra, true).await
+    }
+
+    async fn launch(extra: &[&str], log_network: bool) -> Result<Browser, Error> {
         let port = free_port();
         let driver_path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let driver = Command::new(&driver_path)
@@ -62,10 +73,12 @@ impl Browser {
         let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": binary, "args": args }),
-        );
+        let mut options = json!({ "binary": binary, "args": args });
+        if log_network {
+            options["perfLoggingPrefs"] = json!({ "enableNetwork": true, "enablePage": false });
+            capabilities.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
@@ -169,6 +182,33 @@ impl Browser {
         Ok(body["value"].clone())
     }
 
+    /// The DevTools protocol events recorded since the last call (each a
+    /// `{method, params}`), for a browser started with
+    /// [`Browser::start_logging_network`].
+    pub async fn network_log(&self) -> Result<Vec<serde_json::Value>, Error> {
+        let url = format!(
+            "http://127.0.0.1:{}/session/{}/se/log",
+            self.driver_port, self.session
+        );
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({ "type": "performance" }))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| format!("the performance log: {e}"))?;
+        let body: serde_json::Value =
+            (response.json().await).map_err(|e| format!("the performance log: {e}"))?;
+        let entries =
+            (body["value"].as_array()).ok_or_else(|| format!("no performance log: {body}"))?;
+        // Each entry's message is the event as JSON text: {"message": {...}}.
+        Ok((entries.iter())
+            .filter_map(|entry| entry["message"].as_str())
+            .filter_map(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .map(|event| event["message"].clone())
+            .collect())
+    }
+
     /// Saves a screenshot to `tests/artifacts/<name>.png`; returns the path.
     pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
         let png = self.client.screenshot().await.ok()?;
@@ -202,6 +242,51 @@ impl Drop for Browser {
             .arg(format!("user-data-dir={}", self.profile.display()))
             .status();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Watches a page from before its own scripts run (see [`Browser::watch_page`]):
+/// keeps every uncaught error, unhandled rejection and `console.error` line in
+/// `window.__problems`, counts the Content-Security-Policy violations in
+/// `window.__csp`, and counts the `Intl` date and relative-time formatters
+/// the page builds in `window.__intl` (through a wrapped constructor).
+pub const WATCH_PAGE: &str = r#"
+window.__problems = [];
+window.__csp = 0;
+window.__intl = 0;
+addEventListener('error', (e) => window.__problems.push('error: ' + (e.message || e)));
+addEventListener('unhandledrejection', (e) => window.__problems.push('unhandled rejection: ' + e.reason));
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp++;
+  window.__problems.push('CSP violation: ' + e.violatedDirective);
+});
+const error = console.error;
+console.error = (...args) => { window.__problems.push('console.error: ' + args.join(' ')); error.apply(console, args); };
+for (const name of ['DateTimeFormat', 'RelativeTimeFormat']) {
+  Intl[name] = new Proxy(Intl[name], {
+    construct(target, args) { window.__intl++; return Reflect.construct(target, args); },
+  });
+}
+"#;
+
+impl Browser {
+    /// Installs [`WATCH_PAGE`] in every page this tab opens from now on.
+    pub async fn watch_page(&self) -> Result<(), Error> {
+        let source = json!({ "source": WATCH_PAGE });
+        self.cdp("Page.addScriptToEvaluateOnNewDocument", source)
+            .await
+    }
+
+    /// What [`WATCH_PAGE`] saw go wrong in the current page, in order.
+    pub async fn page_problems(&self) -> Result<Vec<String>, Error> {
+        let value = (self.client)
+            .execute(
+                "return window.__problems || ['the page is not watched'];",
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("reading the page's problems: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected problems: {e}"))
     }
 }
 

@@ -5,12 +5,14 @@
 //! - [`browser`]: a chromedriver and a Chromium session per test.
 //! - [`panel`]: reads what the page shows and waits for it, with deadlines.
 //! - [`nginx`]: a real nginx in front of the bridge, with `deploy/nginx.conf`.
+//! - [`network`]: a page's requests, from Chromium's DevTools protocol events.
 //!
 //! Every process a test starts is owned by a value that kills it on drop, so a
 //! failing test leaves nothing behind.
 
 pub mod bridge;
 pub mod browser;
+pub mod network;
 pub mod nginx;
 pub mod panel;
 

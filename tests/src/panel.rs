@@ -75,33 +75,17 @@ pub fn row_of(message: &bridge_client::Message) -> RowShape {
 /// shows names and dates the content does not hold: compared no further
 /// than [`FORMATTED`].
 pub fn shown_text(content: &str) -> String {
-    use panel_core::format::{parse, Node};
-    /// The text, as the row writes it; `None` with a mention or a timestamp.
-    fn text(nodes: &[Node], out: &mut String) -> Option<()> {
-        for node in nodes {
-            match node {
-                Node::Text(t) | Node::Code(t) => out.push_str(t),
-                Node::Block { code, .. } => out.push_str(code),
-                Node::Emoji(name) => out.push_str(&format!(":{name}:")),
-                Node::Mention { .. } | Node::Time { .. } => return None,
-                Node::Styled(_, inner) | Node::Quote(inner) | Node::Heading(_, inner) => {
-                    text(inner, out)?
-                }
-                Node::Link { children, .. } => text(children, out)?,
-                Node::List { items, .. } => {
-                    for item in items {
-                        text(item, out)?;
-                    }
-                }
-            }
-        }
-        Some(())
-    }
+    use panel_core::format::{parse, Event};
     let mut out = String::new();
-    match text(&parse(content), &mut out) {
-        Some(()) => out,
-        None => FORMATTED.to_owned(),
+    for event in parse(content) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Emoji(text) => out.push_str(text),
+            Event::Block { code, .. } => out.push_str(code),
+            Event::Mention(..) | Event::Time(..) => return FORMATTED.to_owned(),
+            Event::Open(_) | Event::Close => {}
+        }
     }
+    out
 }
 
 /// What [`shown_text`] and [`Row::shape`] say of a row with tokens.
@@ -193,6 +177,31 @@ impl Scenario {
         };
         scenario.open(path_and_query).await?;
         Ok(scenario)
+    }
+
+    /// A bridge holding the messages `before` posts to `general` (author,
+    /// content), and a browser that watches every page it opens
+    /// ([`crate::browser::WATCH_PAGE`]), opened at `page` after them.
+    /// Answers the messages' ids.
+    pub async fn watched(
+        name: &str,
+        page: &str,
+        before: &[(&str, &str)],
+    ) -> Result<(Scenario, Vec<String>), Error> {
+        let bridge = Bridge::start(BridgeOptions::new(crate::bridge::binary())).await?;
+        let mut ids = Vec::new();
+        for (author, content) in before {
+            ids.push(bridge.inject("general", author, content).await?);
+        }
+        let browser = Browser::start().await?;
+        browser.watch_page().await?;
+        let scenario = Scenario {
+            name: name.to_owned(),
+            bridge,
+            browser,
+        };
+        scenario.open(page).await?;
+        Ok((scenario, ids))
     }
 
     /// A scenario on a bridge with the usual fast options (see

@@ -249,3 +249,164 @@ async fn mentions_timestamps_replies_files_and_runs_of_one_author() -> Result<()
     )
     .await
 }
+
+/// A spoiler and what is inside it, as eyes, a mouse and a keyboard meet it:
+/// the elements inside that can be read (visible, coloured), whether the
+/// middle of its link is the link (a click there follows it), and whether
+/// the link takes the focus.
+const READ_SPOILER: &str = r#"
+const spoiler = document.querySelector(`li[data-message-id="${arguments[0]}"] [data-spoiler]`);
+spoiler.scrollIntoView({ block: 'center' });
+const link = spoiler.querySelector('a');
+const box = link.getBoundingClientRect();
+const x = box.left + box.width / 2, y = box.top + box.height / 2;
+const hit = document.elementFromPoint(x, y);
+link.focus();
+const focusable = document.activeElement === link;
+link.blur();
+const clear = (e) => { const s = getComputedStyle(e); return s.visibility !== 'hidden' && s.color !== 'rgba(0, 0, 0, 0)'; };
+return {
+  revealed: spoiler.hasAttribute('data-revealed'),
+  button: [spoiler.getAttribute('role'), spoiler.getAttribute('tabindex'), spoiler.getAttribute('aria-expanded')],
+  readable: [...spoiler.querySelectorAll('*')].filter(clear).map(e => e.textContent),
+  followable: !!(hit && hit.closest('a') === link),
+  focusable,
+  at: [x, y],
+};
+"#;
+
+/// Records every click that reaches the page: whether it was on a link and
+/// whether the link would be followed (the recorder then stops it, so the
+/// test opens no tab).
+const RECORD_CLICKS: &str = "window.__clicks = [];
+addEventListener('click', (e) => {
+  const link = e.target.closest && e.target.closest('a');
+  window.__clicks.push(!!link && !e.defaultPrevented);
+  if (link) e.preventDefault();
+});";
+
+/// A real (trusted) mouse click at a point of the page.
+async fn click_at(s: &Scenario, at: &Value) -> Result<(), Error> {
+    let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+    for kind in ["mousePressed", "mouseReleased"] {
+        let event =
+            serde_json::json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 });
+        s.browser.cdp("Input.dispatchMouseEvent", event).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_spoiler_hides_its_links_until_a_click_or_a_key_reveals_it() -> Result<(), Error> {
+    let s = Scenario::live("spoiler_links", &format!("/?channel=general&{FAST}")).await?;
+    let id = s
+        .bridge
+        .post_json(
+            "general",
+            serde_json::json!({
+                "author": "cy",
+                "content": "||see [the docs](https://example.com/docs) and <@7>||",
+                "mentions": { "7": "Ann" },
+            }),
+        )
+        .await?;
+    let keys = s
+        .bridge
+        .inject("general", "cy", "||one|| and ||two||")
+        .await?;
+    s.wait_for(SOON, "the spoilers", |st| st.ids.contains(&keys))
+        .await?;
+    s.run_js(RECORD_CLICKS).await?;
+    let read = || async {
+        (s.browser
+            .client
+            .execute(READ_SPOILER, vec![Value::String(id.clone())])
+            .await)
+            .map_err(|e| e.to_string())
+    };
+    // Hidden: a button that says so; nothing inside readable, followable or focusable.
+    let hidden = read().await?;
+    ensure(
+        hidden["button"] == serde_json::json!(["button", "0", "false"]),
+        || format!("a hidden spoiler is not a collapsed button: {hidden}"),
+    )?;
+    ensure(
+        hidden["readable"] == serde_json::json!([])
+            && hidden["followable"] == false
+            && hidden["focusable"] == false,
+        || format!("a hidden spoiler shows or offers its link: {hidden}"),
+    )?;
+    // The first click, on the link's place, reveals and follows nothing.
+    click_at(&s, &hidden["at"]).await?;
+    let shown = read().await?;
+    let clicks = s.run_js("return window.__clicks;").await?;
+    ensure(
+        shown["revealed"] == true && clicks == serde_json::json!([false]),
+        || format!("after the first click: {shown}, clicks (followed?) {clicks}"),
+    )?;
+    // Revealed: plain content, the link and the mention readable, the link works.
+    ensure(
+        shown["button"] == serde_json::json!([null, null, null])
+            && shown["readable"] == serde_json::json!(["the docs", "@Ann"])
+            && shown["followable"] == true
+            && shown["focusable"] == true,
+        || format!("a revealed spoiler: {shown}"),
+    )?;
+    click_at(&s, &shown["at"]).await?;
+    let clicks = s.run_js("return window.__clicks;").await?;
+    ensure(clicks == serde_json::json!([false, true]), || {
+        format!("the second click did not follow the link: {clicks}")
+    })?;
+    // The keyboard: Enter reveals one, Space the other.
+    use fantoccini::{key::Key, Locator};
+    let selector = format!("li[data-message-id=\"{keys}\"] [data-spoiler]");
+    let spoilers =
+        (s.browser.client.find_all(Locator::Css(&selector)).await).map_err(|e| e.to_string())?;
+    ensure(spoilers.len() == 2, || {
+        format!("{} spoilers", spoilers.len())
+    })?;
+    for (spoiler, key) in spoilers.iter().zip([char::from(Key::Enter), ' ']) {
+        (spoiler.send_keys(&key.to_string()).await)
+            .map_err(|e| format!("a spoiler takes no key {key:?}: {e}"))?;
+    }
+    let revealed = s
+        .run_js(&format!(
+            "return [...document.querySelectorAll('{}')].map(e => e.hasAttribute('data-revealed'));",
+            selector.replace('\'', "\\'")
+        ))
+        .await?;
+    ensure(revealed == serde_json::json!([true, true]), || {
+        format!("revealed by Enter and Space: {revealed}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avatars_have_their_authors_colours_under_the_pages_csp() -> Result<(), Error> {
+    // Three of the palette's eight colours (authors chosen to differ: any
+    // palette gives some authors the same one).
+    let authors = [("ann", "one"), ("bob", "two"), ("cy", "three")];
+    let (s, ids) =
+        Scenario::watched("avatar_csp", &format!("/?channel=general&{FAST}"), &authors).await?;
+    s.wait_for(SOON, "the messages", |st| {
+        ids.iter().all(|id| st.ids.contains(id))
+    })
+    .await?;
+    let colours = s
+        .run_js(
+            "return [...document.querySelectorAll('li[data-message-id] .dp-avatar')]
+               .map(a => getComputedStyle(a).backgroundColor);",
+        )
+        .await?;
+    let colours: Vec<String> = serde_json::from_value(colours).map_err(|e| e.to_string())?;
+    let mut distinct = colours.clone();
+    distinct.sort();
+    distinct.dedup();
+    ensure(distinct.len() == authors.len(), || {
+        format!("three authors' avatars are coloured {colours:?}")
+    })?;
+    let violations = s.run_js("return window.__csp;").await?;
+    let problems = s.browser.page_problems().await?;
+    ensure(violations == 0, || {
+        format!("{violations} CSP violations: {problems:#?}")
+    })
+}

@@ -7,6 +7,7 @@
 //! - [`message`]: the chat message and its numeric id, as the bridge sends them.
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
 //! - [`rows`]: the few row changes that turn the rendered list into the held one.
+//! - [`format`]: Discord's markdown, parsed over bytes into events that borrow the text.
 //! - [`store`]: the bounded, id-ordered list of held messages (merge, never duplicate).
 //! - [`backoff`]: the randomised exponential delay between the panel's own attempts.
 //! - [`options`]: every timing knob, with documented defaults.

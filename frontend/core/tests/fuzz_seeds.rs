@@ -3,6 +3,7 @@
 //! from the shapes the bridge really sends. A crash the fuzzer finds is added
 //! here as a seed once fixed, and this test keeps it fixed.
 
+use panel_core::format::{parse, Event, MAX_DEPTH};
 use panel_core::{decode, decode_history, error_sentence};
 use std::path::Path;
 
@@ -43,5 +44,26 @@ fn history_seeds_are_a_page_and_an_error_body() {
             decode_history(body).is_ok() || error_sentence(body).is_some(),
             "seed {name} is neither a history page nor an error body"
         );
+    }
+}
+
+#[test]
+fn format_seeds_are_messages_that_parse_into_balanced_events() {
+    for (name, bytes) in seeds("format") {
+        let text = std::str::from_utf8(&bytes).expect("UTF-8 seed");
+        assert!(
+            text.chars().count() <= 4_000,
+            "seed {name} is longer than a message"
+        );
+        let mut open = 0usize;
+        for event in parse(text) {
+            match event {
+                Event::Open(_) => open += 1,
+                Event::Close => open -= 1,
+                _ => {}
+            }
+            assert!(open <= MAX_DEPTH + 3, "seed {name} nests {open} deep");
+        }
+        assert_eq!(open, 0, "seed {name} leaves elements open");
     }
 }

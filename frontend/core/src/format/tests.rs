@@ -1,0 +1,341 @@
+//! Discord's edge cases, each as the events written out as compact markup:
+//! `<b>` strong, `<i>` em, `<u>`, `<s>`, `<sp>` spoiler, `<q>` quote,
+//! `<h1>`–`<h3>`, `<small>` subtext, `<ul>`/`<ol>`/`<li>`, `<a href=…>`,
+//! `<code>`, `<pre lang>`, and `[@id]` `[@&id]` `[#id]` `[:emoji:]`
+//! `[t unix style]` for tokens.
+
+use super::*;
+use proptest::prelude::*;
+
+/// The events of `text` as compact markup.
+fn html(text: &str) -> String {
+    let mut out = String::new();
+    let mut open = Vec::new();
+    for event in parse(text) {
+        match event {
+            Event::Open(Tag::Link(href)) => {
+                out.push_str(&format!("<a href={href}>"));
+                open.push("a");
+            }
+            Event::Open(tag) => {
+                let name = match tag {
+                    Tag::Strong => "b",
+                    Tag::Em => "i",
+                    Tag::Underline => "u",
+                    Tag::Strike => "s",
+                    Tag::Spoiler => "sp",
+                    Tag::Quote => "q",
+                    Tag::Heading(level) => ["h1", "h2", "h3"][usize::from(level) - 1],
+                    Tag::Subtext => "small",
+                    Tag::List(true) => "ol",
+                    Tag::List(false) => "ul",
+                    Tag::Item | Tag::Link(_) => "li",
+                };
+                out.push_str(&format!("<{name}>"));
+                open.push(name);
+            }
+            Event::Close => out.push_str(&format!("</{}>", open.pop().expect("an open tag"))),
+            Event::Text(text) => out.push_str(text),
+            Event::Code(code) => out.push_str(&format!("<code>{code}</code>")),
+            Event::Block { lang, code } => out.push_str(&format!("<pre {lang}>{code}</pre>")),
+            Event::Mention(Mention::User, id) => out.push_str(&format!("[@{id}]")),
+            Event::Mention(Mention::Role, id) => out.push_str(&format!("[@&{id}]")),
+            Event::Mention(Mention::Channel, id) => out.push_str(&format!("[#{id}]")),
+            Event::Emoji(shown) => out.push_str(&format!("[{shown}]")),
+            Event::Time(unix, style) => out.push_str(&format!("[t {unix} {}]", style as char)),
+        }
+    }
+    assert!(open.is_empty(), "{text:?} left {open:?} open");
+    out
+}
+
+#[test]
+fn emphasis_as_discord_reads_it() {
+    for (text, want) in [
+        ("**bold**", "<b>bold</b>"),
+        ("*it* _it_", "<i>it</i> <i>it</i>"),
+        ("__u__ ~~s~~ ||sp||", "<u>u</u> <s>s</s> <sp>sp</sp>"),
+        // `***` mixes italic and bold (the longer reading, italic on a tie).
+        ("***both***", "<i><b>both</b></i>"),
+        ("**bold *and* more**", "<b>bold <i>and</i> more</b>"),
+        // Unclosed markers, and spaced asterisks, stay text.
+        ("**open", "**open"),
+        ("2 * 3 * 4", "2 * 3 * 4"),
+        ("*a *", "*a *"),
+        (r"\*not italic\*", "*not italic*"),
+        (r"\_\~\|\`\<\\", r"_~|`<\"),
+        (r"a\b", r"a\b"),
+    ] {
+        assert_eq!(html(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn bold_inside_italic_is_one_em_with_a_strong_inside() {
+    assert_eq!(html("*a **b** c*"), "<i>a <b>b</b> c</i>");
+    assert_eq!(html("_a **b** c_"), "<i>a <b>b</b> c</i>");
+    assert_eq!(html("**a *b* c**"), "<b>a <i>b</i> c</b>");
+}
+
+#[test]
+fn underscores_inside_a_word_stay_text() {
+    assert_eq!(html("snake_case_name"), "snake_case_name");
+    assert_eq!(html("a _b_ c"), "a <i>b</i> c");
+    assert_eq!(html("_a_b"), "_a_b");
+    assert_eq!(html("__init__"), "<u>init</u>");
+}
+
+#[test]
+fn a_link_in_angle_brackets_loses_them() {
+    assert_eq!(
+        html("see <https://example.com/a>."),
+        "see <a href=https://example.com/a>https://example.com/a</a>."
+    );
+    assert_eq!(html("<javascript:alert(1)>"), "<javascript:alert(1)>");
+}
+
+#[test]
+fn styles_span_line_breaks() {
+    for (text, want) in [
+        ("**a\nb**", "<b>a\nb</b>"),
+        ("*a\nb*", "<i>a\nb</i>"),
+        ("__a\nb__", "<u>a\nb</u>"),
+        ("~~a\nb~~", "<s>a\nb</s>"),
+        ("||a\nb||", "<sp>a\nb</sp>"),
+    ] {
+        assert_eq!(html(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn subtext_is_a_small_line() {
+    assert_eq!(
+        html("-# small print\nnext"),
+        "<small>small print</small>next"
+    );
+    assert_eq!(html("-#nospace"), "-#nospace");
+    assert_eq!(html("a -# b"), "a -# b");
+}
+
+#[test]
+fn code_keeps_its_markers() {
+    for (text, want) in [
+        ("`**x**`", "<code>**x**</code>"),
+        ("``a ` b``", "<code>a ` b</code>"),
+        // The longest opening run a later run closes.
+        ("``a`", "<code>`a</code>"),
+        ("``` never", "``` never"),
+        (
+            "see ```rust\nlet x = *y*;\n``` ok",
+            "see <pre rust>let x = *y*;\n</pre> ok",
+        ),
+        ("```plain text```", "<pre >plain text</pre>"),
+    ] {
+        assert_eq!(html(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn quotes_headers_and_lists() {
+    for (text, want) in [
+        ("> one\n> two\nafter", "<q>one\ntwo\n</q>after"),
+        ("before\n>>> all\nof it", "before\n<q>all\nof it</q>"),
+        ("## Title\ntext", "<h2>Title</h2>text"),
+        ("#nospace", "#nospace"),
+        ("#### four", "#### four"),
+        (
+            "- one\n* **two**\n1. first\n2. second\nafter",
+            "<ul><li>one</li><li><b>two</b></li></ul><ol><li>first</li><li>second</li></ol>after",
+        ),
+        ("-not a list", "-not a list"),
+        // Quotes do not nest.
+        (">>> >>> > x", "<q>>>> > x</q>"),
+    ] {
+        assert_eq!(html(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn links_only_to_the_web_and_mail() {
+    assert_eq!(
+        html("[docs](https://example.com/a)"),
+        "<a href=https://example.com/a>docs</a>"
+    );
+    assert_eq!(html("[x](javascript:alert(1))"), "[x](javascript:alert(1))");
+    // No link inside a link's text.
+    assert_eq!(
+        html("[https://a.example](https://b.example)"),
+        "<a href=https://b.example>https://a.example</a>"
+    );
+    // No spoiler in a link's text either (a button in a link); a link in a
+    // spoiler is one.
+    assert_eq!(
+        html("[||x||](https://a.example) ||[y](https://b.example)||"),
+        "<a href=https://a.example>||x||</a> <sp><a href=https://b.example>y</a></sp>"
+    );
+    // Bare URLs, without the sentence's punctuation, with their own parentheses.
+    let wiki = "https://en.wikipedia.org/wiki/Rust_(programming_language)";
+    assert_eq!(
+        html(&format!("see {wiki}.")),
+        format!("see <a href={wiki}>{wiki}</a>.")
+    );
+    assert_eq!(
+        html("(https://a.example/x)"),
+        "(<a href=https://a.example/x>https://a.example/x</a>)"
+    );
+    assert_eq!(html("xhttps://a.example"), "xhttps://a.example");
+    assert_eq!(html("javascript:alert(1)"), "javascript:alert(1)");
+    assert!(allowed("mailto:a@b.example") && !allowed("data:text/html,x"));
+    assert!(!allowed("https://a.example/\tx") && !allowed("https://"));
+}
+
+#[test]
+fn discords_tokens() {
+    assert_eq!(
+        html("<@80351110224678912> <@!1> <@&2> <#3>"),
+        "[@80351110224678912] [@1] [@&2] [#3]"
+    );
+    assert_eq!(
+        html("<:blobwave:123> <a:party:456>"),
+        "[:blobwave:] [:party:]"
+    );
+    assert_eq!(
+        html("<t:1767225600:R> <t:1767225600>"),
+        "[t 1767225600 R] [t 1767225600 f]"
+    );
+    // Malformed tokens are text; a token in code stays code.
+    for text in [
+        "<@abc>",
+        "<t:1:X>",
+        "<t:99999999999999999>",
+        "<:bad name:1>",
+        "<@>",
+        "<a:x>",
+    ] {
+        assert_eq!(html(text), text, "{text}");
+    }
+    assert_eq!(html("`<@1>`"), "<code><@1></code>");
+}
+
+#[test]
+fn a_timestamp_past_what_javascript_holds_is_text() {
+    for text in [
+        "<t:-9223372036854775808>",
+        "<t:9223372036854775807:R>",
+        "<t:-8640000000001>",
+        "<t:99999999999999999999999:R>",
+        "<t:->",
+    ] {
+        assert_eq!(html(text), text, "{text}");
+    }
+    assert_eq!(html("<t:-8640000000000:R>"), "[t -8640000000000 R]");
+    assert_eq!(html("<t:8640000000000>"), "[t 8640000000000 f]");
+}
+
+#[test]
+fn tokens_past_the_cap_are_text() {
+    let flood = "<t:0:R>".repeat(MAX_TOKENS + 3);
+    let events = parse(&flood);
+    let times = events
+        .iter()
+        .filter(|e| matches!(e, Event::Time(..)))
+        .count();
+    assert_eq!(times, MAX_TOKENS);
+    assert_eq!(text_of(&events), "<t:0:R>".repeat(3));
+}
+
+#[test]
+fn any_file_size_the_bridge_accepts_is_written() {
+    assert_eq!(file_size(980), "980 B");
+    assert_eq!(file_size(123_456), "123.5 KB");
+    assert_eq!(file_size(999_999), "1000.0 KB");
+    assert_eq!(file_size(3_449_999), "3.4 MB");
+    assert_eq!(file_size(u64::MAX), "18446744073709.6 MB");
+}
+
+/// How deep the events nest.
+fn depth(events: &[Event]) -> usize {
+    let (mut now, mut most) = (0usize, 0);
+    for event in events {
+        match event {
+            Event::Open(_) => {
+                now += 1;
+                most = most.max(now);
+            }
+            Event::Close => now -= 1,
+            _ => {}
+        }
+    }
+    most
+}
+
+#[test]
+fn four_thousand_markers_are_quick_and_shallow() {
+    let marks = [
+        "*", "_", "~", "|", "`", "[", "<", "\\", "\n> ", "- ", "~~_", "*a **", "_a __", "[a](",
+        "<@1", "`a", "*\n", "a*b*",
+    ];
+    for mark in marks {
+        let text = mark.repeat(4_000 / mark.len());
+        let events = parse(&text);
+        assert!(depth(&events) <= MAX_DEPTH + 3, "{mark:?}");
+        // Every marker either shows or is one of a pair.
+        let markup: usize = (events.iter())
+            .map(|e| match e {
+                Event::Open(Tag::Em) => 2,
+                Event::Open(Tag::Strong | Tag::Underline | Tag::Strike | Tag::Spoiler) => 4,
+                _ => 0,
+            })
+            .sum();
+        let shown = text_of(&events).len();
+        assert!(shown + markup <= text.len(), "{mark:?}");
+    }
+    assert!(depth(&parse(&"*a ".repeat(100))) <= MAX_DEPTH + 1);
+    let nested = format!("{}x{}", "**".repeat(50), "**".repeat(50));
+    assert!(depth(&parse(&nested)) <= MAX_DEPTH + 1);
+}
+
+/// Whether `small` is `big` with some characters left out.
+fn subsequence(small: &str, big: &str) -> bool {
+    let mut big = big.chars();
+    small.chars().all(|c| big.any(|b| b == c))
+}
+
+/// Messages of Discord's markup pieces with letters between (the browser
+/// render of `tests/tests/hostile.rs` draws its cases the same way).
+fn hostile() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        prop::sample::select(PIECES).prop_map(str::to_owned),
+        "[a-z ]{1,6}",
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    /// Any text: no panic; the events nest properly and boundedly; links go
+    /// only to the web and mail; times are within what a date holds; and
+    /// what shows is the text without (some of) its markup, never anything
+    /// that was not there.
+    #[test]
+    fn the_text_shown_is_the_input_without_markup(text in hostile()) {
+        let events = parse(&text);
+        let mut open = 0usize;
+        for event in &events {
+            match event {
+                Event::Open(tag) => {
+                    open += 1;
+                    if let Tag::Link(href) = tag {
+                        prop_assert!(allowed(href), "a link to {href:?}");
+                    }
+                }
+                Event::Close => open = open.checked_sub(1).expect("a close with nothing open"),
+                Event::Time(unix, _) => prop_assert!(unix.unsigned_abs() <= MAX_UNIX as u64),
+                _ => {}
+            }
+        }
+        prop_assert_eq!(open, 0);
+        prop_assert!(depth(&events) <= MAX_DEPTH + 3);
+        let shown = text_of(&events);
+        prop_assert!(subsequence(&shown, &text), "{shown:?} from {text:?}");
+    }
+}

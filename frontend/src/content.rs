@@ -1,0 +1,264 @@
+//! A message's content as elements and text nodes (never HTML), from the
+//! events of [`panel_core::format::parse`], and the dates the rows show.
+//!
+//! Nothing here may throw out of the wasm module on anything from the wire:
+//! every date is checked before a JavaScript API that throws on an invalid
+//! one (`toISOString`, `Intl.RelativeTimeFormat.format`), and formatting
+//! goes through calls that catch. `Intl` formatters are built once per
+//! style for the page's life: building one costs far more than using it,
+//! and a message of relative timestamps once built thousands per render and
+//! per tick, freezing the page.
+
+use js_sys::{Array, Date, Function, Intl, Object, Reflect};
+use panel_core::format::{parse, Event, Mention, Tag};
+use panel_core::Message;
+use std::cell::{OnceCell, RefCell};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element};
+
+/// Appends `message`'s content to `parent` as elements and text: `strong`,
+/// `em`, `u`, `s`, `code`, `pre` (its language in `data-lang`),
+/// `blockquote`, `h3`–`h5`, `small` (subtext), lists, links that open
+/// apart (to `http(s)` or `mailto` only), mentions by name (`data-me` for
+/// the `reader`'s own), `time` elements, and spoilers: a button
+/// (`data-spoiler`, `role="button"`, `aria-expanded="false"`) that hides
+/// what is inside (see [`reveal`]).
+pub fn render(
+    document: &Document,
+    parent: &Element,
+    message: &Message,
+    reader: Option<&str>,
+) -> Option<()> {
+    let element = |tag, class| crate::browser::element(document, tag, class);
+    // The elements open, innermost last.
+    let mut open = vec![parent.clone()];
+    for event in parse(&message.content) {
+        let child = match event {
+            Event::Close => {
+                if open.len() > 1 {
+                    open.pop();
+                }
+                continue;
+            }
+            Event::Text(text) | Event::Emoji(text) => {
+                open.last()?.append_with_str_1(text).ok()?;
+                continue;
+            }
+            Event::Open(tag) => {
+                let child = opened(document, tag)?;
+                open.last()?.append_child(&child).ok()?;
+                open.push(child);
+                continue;
+            }
+            Event::Code(code) => {
+                let child = element("code", "")?;
+                child.set_text_content(Some(code));
+                child
+            }
+            Event::Block { lang, code } => {
+                let pre = element("pre", "")?;
+                if !lang.is_empty() {
+                    pre.set_attribute("data-lang", lang).ok()?;
+                }
+                let inner = element("code", "")?;
+                inner.set_text_content(Some(code));
+                pre.append_child(&inner).ok()?;
+                pre
+            }
+            // By the name the message carries; the reader's own stands out.
+            Event::Mention(kind, id) => {
+                let (sigil, unknown) = match kind {
+                    Mention::User => ("@", "unknown-user"),
+                    Mention::Role => ("@", "unknown-role"),
+                    Mention::Channel => ("#", "unknown-channel"),
+                };
+                let name = message.mentions.get(id).map_or(unknown, String::as_str);
+                let child = element("span", "dp-mention")?;
+                child.set_attribute("data-mention", id).ok()?;
+                if kind == Mention::User && reader == Some(name) {
+                    child.set_attribute("data-me", "").ok()?;
+                }
+                child.append_with_str_2(sigil, name).ok()?;
+                child
+            }
+            Event::Time(unix, style) => {
+                let date = Date::new(&JsValue::from_f64(unix as f64 * 1000.0));
+                // The parser keeps only dates JavaScript holds; an invalid
+                // one would make `toISOString` throw.
+                if date.get_time().is_nan() {
+                    continue;
+                }
+                let child = element("time", "dp-stamp")?;
+                child
+                    .set_attribute("datetime", &String::from(date.to_iso_string()))
+                    .ok()?;
+                child
+                    .set_attribute("title", &write_date(b'L', &date))
+                    .ok()?;
+                if style == b'R' {
+                    child.set_attribute("data-relative", "").ok()?;
+                }
+                let text = match style {
+                    b'R' => relative(&date),
+                    style => write_date(style, &date),
+                };
+                child.set_text_content(Some(&text));
+                child
+            }
+        };
+        open.last()?.append_child(&child).ok()?;
+    }
+    Some(())
+}
+
+/// The element an [`Event::Open`] starts.
+fn opened(document: &Document, tag: Tag) -> Option<Element> {
+    let (name, class) = match tag {
+        Tag::Strong => ("strong", ""),
+        Tag::Em => ("em", ""),
+        Tag::Underline => ("u", ""),
+        Tag::Strike => ("s", ""),
+        Tag::Spoiler => ("span", "dp-spoiler"),
+        Tag::Quote => ("blockquote", ""),
+        Tag::Heading(level) => (
+            ["h3", "h4", "h5"][usize::from(level.clamp(1, 3)) - 1],
+            "dp-heading",
+        ),
+        Tag::Subtext => ("small", "dp-subtext"),
+        Tag::List(true) => ("ol", ""),
+        Tag::List(false) => ("ul", ""),
+        Tag::Item => ("li", ""),
+        Tag::Link(_) => ("a", ""),
+    };
+    let element = crate::browser::element(document, name, class)?;
+    let attributes: &[(&str, &str)] = match tag {
+        Tag::Link(href) => &[
+            ("href", href),
+            ("target", "_blank"),
+            ("rel", "noopener noreferrer nofollow"),
+        ],
+        // A button until revealed: its name says what it is, not what it hides.
+        Tag::Spoiler => &[
+            ("data-spoiler", ""),
+            ("role", "button"),
+            ("tabindex", "0"),
+            ("aria-expanded", "false"),
+            ("aria-label", "Spoiler"),
+        ],
+        _ => &[],
+    };
+    for (name, value) in attributes {
+        element.set_attribute(name, value).ok()?;
+    }
+    Some(element)
+}
+
+/// The attributes that make a hidden spoiler a button; revealed, it is
+/// plain content again.
+const SPOILER_BUTTON: [&str; 4] = ["role", "tabindex", "aria-expanded", "aria-label"];
+
+/// Shows what a spoiler hides, if `target` is in a hidden one: answers
+/// whether it was (the click or key that did it does nothing else: a link
+/// inside is not followed).
+pub fn reveal(target: &Element) -> bool {
+    let spoiler = target.closest("[data-spoiler]:not([data-revealed])");
+    let Ok(Some(spoiler)) = spoiler else {
+        return false;
+    };
+    let _ = spoiler.set_attribute("data-revealed", "");
+    for name in SPOILER_BUTTON {
+        let _ = spoiler.remove_attribute(name);
+    }
+    true
+}
+
+thread_local! {
+    /// The `format` function of one `Intl.DateTimeFormat` per style, built
+    /// on first use and kept for the page's life.
+    static DATE_FORMATS: RefCell<Vec<(u8, Function)>> = const { RefCell::new(Vec::new()) };
+    /// The one `Intl.RelativeTimeFormat`.
+    static RELATIVE: OnceCell<Intl::RelativeTimeFormat> = const { OnceCell::new() };
+}
+
+/// `date` as the reader's browser writes it, in one of Discord's styles
+/// (`t` 16:20, `T` 16:20:30, `d` 20/04/2021, `D` 20 April 2021, `f` 20
+/// April 2021 16:20, `F` Tuesday, 20 April 2021 16:20), `L` (a date and
+/// time, for tooltips) or `W` (a day: "Monday, 23 November"). Empty for a
+/// date it cannot write (the call catches what it throws).
+pub fn write_date(style: u8, date: &Date) -> String {
+    let format = DATE_FORMATS.with(|formats| {
+        let known = formats
+            .borrow()
+            .iter()
+            .find(|(s, _)| *s == style)
+            .map(|(_, f)| f.clone());
+        known.unwrap_or_else(|| {
+            let options = Object::new();
+            for (key, value) in date_options(style) {
+                let _ = Reflect::set(&options, &(*key).into(), &(*value).into());
+            }
+            let format = Intl::DateTimeFormat::new(&Array::new(), &options).format();
+            formats.borrow_mut().push((style, format.clone()));
+            format
+        })
+    });
+    (format.call1(&JsValue::UNDEFINED, date).ok())
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
+}
+
+/// The `Intl.DateTimeFormat` options of a style of [`write_date`].
+fn date_options(style: u8) -> &'static [(&'static str, &'static str)] {
+    match style {
+        b't' => &[("timeStyle", "short")],
+        b'T' => &[("timeStyle", "medium")],
+        b'd' => &[("dateStyle", "short")],
+        b'D' => &[("dateStyle", "long")],
+        b'F' => &[("dateStyle", "full"), ("timeStyle", "short")],
+        b'L' => &[("dateStyle", "medium"), ("timeStyle", "medium")],
+        b'W' => &[("weekday", "long"), ("day", "numeric"), ("month", "long")],
+        _ => &[("dateStyle", "long"), ("timeStyle", "short")],
+    }
+}
+
+/// "in 2 hours", "3 days ago": the largest unit that fits; empty for an
+/// invalid date (formatting NaN would throw).
+pub fn relative(date: &Date) -> String {
+    const UNITS: [(f64, f64, &str); 6] = [
+        (60.0, 1.0, "second"),
+        (3_600.0, 60.0, "minute"),
+        (86_400.0, 3_600.0, "hour"),
+        (2_592_000.0, 86_400.0, "day"),
+        (31_536_000.0, 2_592_000.0, "month"),
+        (f64::INFINITY, 31_536_000.0, "year"),
+    ];
+    let seconds = (date.get_time() - Date::now()) / 1000.0;
+    if !seconds.is_finite() {
+        return String::new();
+    }
+    let (_, size, unit) = (UNITS.iter())
+        .find(|(limit, ..)| seconds.abs() < *limit)
+        .unwrap_or(&UNITS[5]);
+    RELATIVE.with(|format| {
+        let format = format.get_or_init(|| {
+            let options = Object::new();
+            let _ = Reflect::set(&options, &"numeric".into(), &"auto".into());
+            Intl::RelativeTimeFormat::new(&Array::new(), &options)
+        });
+        format.format((seconds / size).round(), unit).into()
+    })
+}
+
+/// Writes every relative timestamp in `list` again, as of now.
+pub fn tick(list: &Element) {
+    let Ok(times) = list.query_selector_all("time[data-relative]") else {
+        return;
+    };
+    for index in 0..times.length() {
+        let Some(time) = times.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
+            continue;
+        };
+        let at = time.get_attribute("datetime").unwrap_or_default();
+        time.set_text_content(Some(&relative(&Date::new(&JsValue::from_str(&at)))));
+    }
+}
