@@ -1654,3 +1654,134 @@ fn a_follower_does_not_take_a_stream_without_its_channel_for_its_own() {
     ])
     .unwrap();
 }
+
+// ------------------------------------------- review of issue 31's transport change
+
+/// Review (issue 31, transport): one `BroadcastChannel` line from a script of
+/// the same origin, `S|18446744073709551615|…`, names a holder no real one
+/// can ever outrank (`lock_granted` takes `epoch + 1`). A follower then
+/// ignores every real holder's stream for the rest of the page's life: its
+/// panel never opens again (Reconnecting, then Disconnected), though a new
+/// holder takes the lock and streams. README: a tab "cannot change what
+/// another tab's panels receive".
+#[test]
+fn review_a_relay_from_the_far_future_does_not_deafen_a_follower_for_good() {
+    let mut share = follower_with_a_panel();
+    let state = |epoch, stream, state| {
+        ShareEvent::Relayed(Relay::State {
+            source: Source { epoch, stream },
+            state,
+            seamless: false,
+            channels: vec!["general".into()],
+            status: Some(STATUS_CONNECTED.into()),
+        })
+    };
+    let opened = |out: &[ShareCommand]| {
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamOpened(1),
+        })
+    };
+    assert!(opened(&share.handle(state(1_700_000_000_000, 1, Shared::Open))));
+    // The hostile line, exactly as the channel carries it.
+    let hostile = Relay::decode("S|18446744073709551615|0|x|0|general|-").unwrap();
+    share.handle(ShareEvent::Relayed(hostile));
+    // The real holder reopens; then another tab takes the lock over.
+    let out = share.handle(state(1_700_000_000_000, 2, Shared::Open));
+    let later = share.handle(state(1_700_000_000_001, 1, Shared::Open));
+    assert!(
+        opened(&out) || opened(&later),
+        "the panel never opens on a real holder's stream again: {out:?} {later:?}"
+    );
+}
+
+/// Review (issue 31, transport): the holder itself hears the same line: it
+/// gives the lock up (a "newer holder"), and when it is granted again,
+/// `(self.epoch + 1)` overflows: a panic in a debug build; in the release
+/// build (no overflow checks) the epoch wraps to the wall clock, below the
+/// hostile one, so its own stream's relays are ignored by itself and by
+/// every tab: every panel of the profile stays deaf until each tab reloads.
+#[test]
+fn review_a_holder_that_hears_a_relay_from_the_far_future_still_serves_its_panels() {
+    let mut share = holder_with_an_open_stream();
+    let hostile = Relay::decode("S|18446744073709551615|0|x|0|general|-").unwrap();
+    share.handle(ShareEvent::Relayed(hostile));
+    share.handle(ShareEvent::Unsubscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::LockGranted { now: 1_700_000_000_000 });
+    let real = out
+        .iter()
+        .find_map(|c| match c {
+            ShareCommand::OpenStream { stream, .. } => Some(*stream),
+            _ => None,
+        })
+        .expect("the holder opens a stream");
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 2,
+    });
+    let out = share.handle(ShareEvent::StreamOpened(real));
+    assert!(
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamOpened(2)
+        }),
+        "the holder's own panel is not opened on its own stream: {out:?}"
+    );
+}
+
+/// Review (issue 31, transport): README, "Many tabs, one stream": "The next
+/// stream opens only when a panel tries again, after its own backoff, so a
+/// bridge ... is tried at the panels' pace, and not at all once they all
+/// gave up (Disconnected)". A zombie bridge (streams open with the cached
+/// `status`, then nothing: heartbeats stopped) makes every panel give up
+/// on its watchdog; but each panel's `Silent` makes the holder open a new
+/// stream at once, not on a panel's next try. The last one, opened as the
+/// last panel gives up, is held (an EventSource, or a poller polling every
+/// `--poll-wait`) for the page's life, with every panel Disconnected.
+#[test]
+fn review_a_zombie_bridge_is_held_no_stream_once_every_panel_gave_up() {
+    let mut world = World::new();
+    for channel in ["general", "design"] {
+        world.open_tab(channel);
+        world.run();
+    }
+    world.heal().unwrap();
+    let step = |world: &mut World| {
+        for tab in world.tabs.keys().copied().collect::<Vec<_>>() {
+            world.deliver_bus(tab);
+            world.answer_history(tab);
+            world.open_real(tab);
+        }
+        world.fire_timer(0);
+        world.run();
+    };
+    let mut steps = 0;
+    loop {
+        // Zombie: whatever stream is open says nothing more (a new one opens
+        // with its `status`, as the bridge's does, then nothing).
+        for t in world.tabs.values_mut() {
+            if let Some(real) = t.real.as_mut().filter(|r| r.open) {
+                real.zombie = true;
+            }
+        }
+        if (world.tabs.values()).all(|t| t.panel.engine.view().stopped) {
+            break;
+        }
+        steps += 1;
+        assert!(steps < 10_000, "the panels never gave up: {}", world.describe());
+        step(&mut world);
+    }
+    for _ in 0..50 {
+        step(&mut world);
+        world.now += 5_000;
+    }
+    assert_eq!(
+        world.streams(),
+        0,
+        "every panel gave up (Disconnected), and a tab still holds a stream to the zombie: {}",
+        world.describe()
+    );
+}
