@@ -620,3 +620,59 @@ async fn a_bridge_that_went_away_is_polled_no_more_once_the_panel_gave_up() -> R
         Err(_) => Ok(()),
     }
 }
+
+// ------------------------------------------- review of issue 31's transport change
+
+/// The transport the browser remembers for the bridge (`localStorage`).
+async fn remembered(browser: &Browser) -> Result<String, Error> {
+    let value = (browser.client)
+        .execute(
+            "return Object.entries(localStorage)
+               .filter(([k]) => k.startsWith('discussion-panel:transport:'))
+               .map(([k, v]) => v).join(',');",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Review (issue 31, transport): a bridge that is down for a while (a
+/// deploy's restart) is no proxy that buffers. The sharing glue arms the
+/// real EventSource's first-byte deadline when it opens one, and nothing
+/// disarms it when that stream fails and is closed (`ShareCommand::
+/// CloseStream` leaves `first_byte` armed): once the panels' backoff is
+/// longer than `first_byte_ms`, each refused stream's deadline fires later
+/// and counts as a silent one; the second makes every tab poll, and the
+/// browser remembers "polling" for a day. The bridge back, the panel is
+/// Live "via polling" with no proxy anywhere. The same page with
+/// `share_across_tabs=off` passes: a panel's own engine cancels its
+/// deadline when its stream fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_bridge_that_was_down_is_not_taken_for_a_buffering_proxy() -> Result<(), Error> {
+    let mut bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    // The default backoff (1 s, doubling), many attempts, the suite's 1.5 s
+    // first-byte deadline.
+    let page = bridge.url("/?channel=general&max_attempts=50&first_byte_ms=1500");
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "eventsource", "Live on the EventSource").await?;
+    bridge.kill();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let during = remembered(&browser).await?;
+    bridge.restart().await?;
+    live_with(&browser, None, "Live again once the bridge is back").await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (transport, hint) = transport(&browser).await.unwrap_or_default();
+    let after = remembered(&browser).await?;
+    ensure(
+        transport == "eventsource" && !hint && !after.starts_with("polling"),
+        || {
+            format!(
+                "a bridge that was down was taken for a buffering proxy: the panel is Live on \
+                 {transport} (\"via polling\" shown: {hint}); the browser remembers {after:?} \
+                 (while down: {during:?})"
+            )
+        },
+    )
+}
