@@ -445,3 +445,84 @@ async fn panels_whose_handles_are_not_kept_stay_until_their_element_leaves() -> 
     sorted.retain(|c| c != "c19");
     s.streams_become(&[&sorted.join(",")], SOON).await
 }
+
+// ------------------------------------------- review of issue 31's transport change
+
+/// A widget of the page (`#widget`) that renders in its shadow root, put in
+/// the page in a task of its own.
+async fn add_widget(s: &Scenario) -> Result<(), Error> {
+    s.run_js(
+        "const widget = document.createElement('div');
+         widget.id = 'widget';
+         document.body.append(widget);
+         widget.attachShadow({ mode: 'open' });",
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The widget renders a panel of `channel` into an element of its shadow
+/// root (`#in-shadow`), as a web component would; `before`: the panel is
+/// mounted before its element is put in the shadow root.
+async fn mount_in_shadow(s: &Scenario, channel: &str, before: bool) -> Result<(), Error> {
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel.js').then((m) => {{
+          const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));
+          const root = document.getElementById('widget').shadowRoot;
+          const el = document.createElement('div');
+          el.id = 'in-shadow';
+          if ({before}) m.mountDiscussionPanel(el, {{ ...options, channel: '{channel}' }});
+          root.append(el);
+          if (!{before}) m.mountDiscussionPanel(el, {{ ...options, channel: '{channel}' }});
+          done('mounted');
+        }}).catch((e) => done(String(e)));"#
+    );
+    let answer = (s.browser.client.execute_async(&script, vec![]).await)
+        .map_err(|e| format!("mounting in a shadow root: {e}"))?;
+    ensure(answer == "mounted", || format!("mounting: {answer}"))
+}
+
+/// Review (issue 31, item 21's fix): README, Embedding: "The panel stays
+/// mounted until `unmount()` or until its element leaves the document
+/// (removed, or an ancestor removed)". A web component of the page builds
+/// an element, mounts the panel into it, then puts it in its shadow root
+/// (in the document: `isConnected`). `keep` records it as never seen in the
+/// document, and the document's `MutationObserver` never sees into shadow
+/// roots, so nothing marks it seen: when the widget leaves the page the
+/// panel is not released, ever: its stream, timers and listeners live on
+/// with nothing showing them. (With another panel in the light DOM, that
+/// panel's own renders happen to mark it seen; here there is none.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_panel_in_a_shadow_root_is_released_when_its_widget_leaves() -> Result<(), Error> {
+    let name = "review_a_panel_in_a_shadow_root_is_released_when_its_widget_leaves";
+    let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
+    s.run_js("window.discussionPanel.unmount();").await?;
+    s.streams_become(&[], SOON).await?;
+    add_widget(&s).await?;
+    mount_in_shadow(&s, "shadowed", true).await?;
+    s.streams_become(&["shadowed"], SOON).await?;
+    s.run_js("document.getElementById('widget').remove();").await?;
+    // Light-DOM changes come and go afterwards: still never released.
+    s.run_js("document.body.append(document.createElement('p'));").await?;
+    s.streams_become(&[], SOON).await
+}
+
+/// Review (issue 31, item 21's fix): the panel mounted into an element
+/// already in a shadow root, and that element removed from the shadow root
+/// (the widget re-rendering): the document's `MutationObserver` hears
+/// nothing of it, so the panel keeps its stream until something else in
+/// the light DOM happens to change (here, nothing does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_panel_removed_from_a_shadow_root_is_released() -> Result<(), Error> {
+    let name = "review_a_panel_removed_from_a_shadow_root_is_released";
+    let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
+    s.run_js("window.discussionPanel.unmount();").await?;
+    s.streams_become(&[], SOON).await?;
+    add_widget(&s).await?;
+    mount_in_shadow(&s, "shadowed", false).await?;
+    s.streams_become(&["shadowed"], SOON).await?;
+    s.run_js("document.getElementById('widget').shadowRoot.getElementById('in-shadow').remove();")
+        .await?;
+    s.streams_become(&[], SOON).await
+}
