@@ -676,3 +676,41 @@ async fn review_a_bridge_that_was_down_is_not_taken_for_a_buffering_proxy() -> R
         },
     )
 }
+
+/// Review (issue 31, item 12's fix): a trial asks the host's token function
+/// first (`Auth::with_token`), and waits for it with no deadline. One call
+/// that never answers (a refresh request that hangs once; the function
+/// answers again at once afterwards) leaves the trial "under way" for good
+/// (the sharing's `Carrier::trying`; a panel on its own, the engine's
+/// `probing`): no trial is ever made again, and the panel polls for the
+/// rest of the page's life although streams get through. Here no proxy
+/// buffers at all: without the hung call, the first trial brings the panel
+/// back to the EventSource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_token_call_that_never_answers_does_not_end_the_trials() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    let page = bridge.url(&format!(
+        "/host.html?channel=general&token=tok&polling=on&probe_ms=5000&{FAST}"
+    ));
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "polling", "Live by polling, as the host asked").await?;
+    // The next call of the token function (the first trial's) never answers.
+    (browser.client)
+        .execute("window.panelToken = new Promise(() => {});", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    // Every later call answers at once.
+    (browser.client)
+        .execute("window.panelToken = 'tok';", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    live_on(
+        &browser,
+        "eventsource",
+        "a later trial (every 5 s) brings the panel back to the EventSource",
+    )
+    .await
+    .map_err(|e| format!("{e}: still polling, no trial after the hung one"))
+}
