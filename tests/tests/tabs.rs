@@ -417,3 +417,69 @@ async fn a_token_that_comes_late_opens_the_transport_wanted_now() -> Result<(), 
         format!("the late token opened an EventSource: the bridge streams {streams:?}")
     })
 }
+
+// ------------------------------------------- review of issue 31's transport change
+
+/// The transport the current tab's panel shows (`data-transport`).
+async fn shown_transport(s: &Scenario) -> Result<String, Error> {
+    let value = s
+        .run_js("return document.querySelector('.discussion-panel').getAttribute('data-transport');")
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Review (issue 31, items 12 and 14's fixes): how the shared stream is
+/// carried is known per tab (`Sharing::polling`, from the tab's own
+/// options and its own read of `localStorage`), not per group. A tab that
+/// joins a holder that polls, without reading "polling" itself, shows
+/// `eventsource` (no "via polling"; `transport: "eventsource"` to the host)
+/// while every event it shows comes by the holder's polls. The holder here
+/// polls because its host asked (`polling`); the same happens when the
+/// holder switched more than a day ago (the memory expired, the holder
+/// polls on) and a new tab opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_tab_that_joins_a_polling_holder_says_it_polls() -> Result<(), Error> {
+    let name = "review_a_tab_that_joins_a_polling_holder_says_it_polls";
+    let pages = [
+        format!("/?channel=general&polling=on&{FAST}"),
+        format!("/?channel=general&{FAST}"),
+    ];
+    let (s, handles) = tabs(name, &pages).await?;
+    // No EventSource anywhere: the holder polls for both tabs.
+    s.streams_become(&[], SOON).await?;
+    s.to_tab(&handles[1]).await?;
+    ensure(!s.holds_stream().await?, || "the second tab holds the stream".into())?;
+    let id = s.bridge.inject("general", "bob", "by the holder's poll").await?;
+    s.wait_for(SOON, "the message in the second tab", |st| st.ids.contains(&id))
+        .await?;
+    let shown = shown_transport(&s).await?;
+    ensure(shown == "polling", || {
+        format!("the second tab shows {shown:?}, though its events come by the holder's polls")
+    })
+}
+
+/// Review (issue 31, items 12 and 14's fixes), the other way round: a tab
+/// whose host asked for `polling` joins a holder on the EventSource. It
+/// shows "via polling" (and tells its host `transport: "polling"`) for the
+/// page's life, though no poll is made: its events come by the holder's
+/// EventSource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_tab_that_joins_a_streaming_holder_does_not_say_it_polls() -> Result<(), Error> {
+    let name = "review_a_tab_that_joins_a_streaming_holder_does_not_say_it_polls";
+    let pages = [
+        format!("/?channel=general&{FAST}"),
+        format!("/?channel=general&polling=on&{FAST}"),
+    ];
+    let (s, handles) = tabs(name, &pages).await?;
+    s.streams_become(&["general"], SOON).await?;
+    s.to_tab(&handles[1]).await?;
+    ensure(!s.holds_stream().await?, || "the second tab holds the stream".into())?;
+    let id = s.bridge.inject("general", "bob", "by the holder's stream").await?;
+    s.wait_for(SOON, "the message in the second tab", |st| st.ids.contains(&id))
+        .await?;
+    s.streams_become(&["general"], SOON).await?;
+    let shown = shown_transport(&s).await?;
+    ensure(shown == "eventsource", || {
+        format!("the second tab shows {shown:?}, though its events come by the holder's EventSource")
+    })
+}
