@@ -714,3 +714,48 @@ async fn review_a_token_call_that_never_answers_does_not_end_the_trials() -> Res
     .await
     .map_err(|e| format!("{e}: still polling, no trial after the hung one"))
 }
+
+/// Makes every call of `host.html`'s token function (`async () =>
+/// window.panelToken`) answer `ms` later: a host whose token refresh is slow.
+fn slow_token(ms: u32) -> String {
+    format!(
+        "Object.defineProperty(window, 'panelToken', {{
+           configurable: true,
+           set(v) {{ this.__token = v; }},
+           get() {{ return new Promise((r) => setTimeout(() => r(this.__token), {ms})); }},
+         }});"
+    )
+}
+
+/// Review (issue 31, item 12's fix: "a trial is signed in like any
+/// stream (with a token function, the function is asked first)"): the
+/// first-byte deadline of a stream starts when the engine asks for it
+/// (`Command::OpenStream`), before the glue has waited for the host's token
+/// function (`Auth::with_token`), so a token function slower than
+/// `first_byte_ms` makes every stream "deliver nothing" in time: the second
+/// one switches the panel to polling and the browser remembers a buffering
+/// proxy for a day. No proxy here: the bridge is reached directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_slow_token_function_is_not_taken_for_a_buffering_proxy() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    let source = serde_json::json!({ "source": slow_token(2_000) });
+    (browser.cdp("Page.addScriptToEvaluateOnNewDocument", source)).await?;
+    let page = bridge.url(&format!(
+        "/host.html?channel=general&token=tok&{FAST}&first_byte_ms=1500"
+    ));
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_with(&browser, None, "Live, signed in by a slow function").await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (transport, hint) = transport(&browser).await.unwrap_or_default();
+    let memory = remembered(&browser).await?;
+    ensure(
+        transport == "eventsource" && !memory.starts_with("polling"),
+        || {
+            format!(
+                "a slow token function was taken for a buffering proxy: Live on {transport} \
+                 (\"via polling\" shown: {hint}), the browser remembers {memory:?}"
+            )
+        },
+    )
+}
