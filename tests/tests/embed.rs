@@ -526,3 +526,31 @@ async fn review_a_panel_removed_from_a_shadow_root_is_released() -> Result<(), E
         .await?;
     s.streams_become(&[], SOON).await
 }
+
+/// Review (issue 31, item 21's fix): README, Embedding: "moving it within
+/// the page in one task is no leaving". The document's `MutationObserver`
+/// runs at the first microtask checkpoint, not at the end of the task: a
+/// move with an `await` in between (the element taken out, then put back
+/// by the continuation, all in one task) finds it out of the document and
+/// unmounts the panel; the element comes back empty, for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
+    let name = "review_a_move_within_one_task_keeps_the_panel";
+    let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
+    s.streams_become(&["general"], SOON).await?;
+    let moved = s
+        .run_js(
+            "const host = document.getElementById('panel-host');
+             const parent = host.parentNode;
+             (async () => { host.remove(); await null; parent.prepend(host); })();
+             return 'moved';",
+        )
+        .await?;
+    ensure(moved == "moved", || format!("moving: {moved}"))?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let shown = panels(&s).await?;
+    ensure(shown == [("general".to_owned(), "live".to_owned())], || {
+        format!("after a move within one task the page shows {shown:?}")
+    })?;
+    s.streams_become(&["general"], SOON).await
+}
