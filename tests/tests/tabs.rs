@@ -483,3 +483,25 @@ async fn review_a_tab_that_joins_a_streaming_holder_does_not_say_it_polls() -> R
         format!("the second tab shows {shown:?}, though its events come by the holder's EventSource")
     })
 }
+
+/// Review (issue 31, item 7's fix): README, "Many tabs, one stream": "The
+/// next stream opens only when a panel tries again, after its own backoff
+/// ... and not at all once they all gave up (Disconnected)". A zombie
+/// bridge (heartbeats stopped): each panel's watchdog finds the shared
+/// stream silent, and the holder replaces it at once (`Share::silent`), not
+/// on a panel's next try; the one opened as the last panel gives up is
+/// held for the page's life (an EventSource here; a poller polls on every
+/// `--poll-wait`), every panel Disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_zombie_bridge_is_held_no_stream_once_the_panel_gave_up() -> Result<(), Error> {
+    let name = "review_a_zombie_bridge_is_held_no_stream_once_the_panel_gave_up";
+    let s = Scenario::live(name, &format!("/?channel=general&max_attempts=2&{FAST}")).await?;
+    s.streams_become(&["general"], SOON).await?;
+    s.bridge.pause_heartbeats(true).await?;
+    s.wait_label("disconnected", Duration::from_secs(30)).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = s.bridge.active_streams().await?;
+    ensure(held.is_empty(), || {
+        format!("the panel gave up (Disconnected), and the tab still holds the streams {held:?}")
+    })
+}
