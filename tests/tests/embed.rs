@@ -554,3 +554,49 @@ async fn review_a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
     })?;
     s.streams_become(&["general"], SOON).await
 }
+
+/// Review (issue 31, item 21's fix): a host that unmounts the panel from
+/// its own `statuschange` listener (give up on "disconnected", say), which
+/// the panel dispatches from inside its own update: the panel goes, with no
+/// error, and the page can mount panels afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_host_may_unmount_the_panel_from_its_own_event() -> Result<(), Error> {
+    let name = "review_a_host_may_unmount_the_panel_from_its_own_event";
+    let page = format!("/embed.html?channel=general&{FAST_CAMEL}");
+    let (s, _) = Scenario::watched(name, &page, &[]).await?;
+    s.wait_label("live", SOON).await?;
+    s.run_js(
+        "window.__unmounted = null;
+         window.discussionPanel.addEventListener('statuschange', () => {
+           if (window.__unmounted) return;
+           try { window.discussionPanel.unmount(); window.__unmounted = 'ok'; }
+           catch (e) { window.__unmounted = String(e); }
+         });",
+    )
+    .await?;
+    s.bridge.disconnect(None).await?;
+    let unmounted = wait_until(SOON, "the host's listener to run", || async {
+        let v = s.run_js("return window.__unmounted;").await.ok()?;
+        v.as_str().map(str::to_owned)
+    })
+    .await?;
+    s.streams_become(&[], SOON).await?;
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel.js').then((m) => {{
+          const host = document.createElement('div');
+          document.body.append(host);
+          const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));
+          window.next = m.mountDiscussionPanel(host, {{ ...options, channel: 'after' }});
+          done('mounted');
+        }}).catch((e) => done(String(e)));"#
+    );
+    let again = (s.browser.client.execute_async(&script, vec![]).await)
+        .map_err(|e| format!("mounting again: {e}"))?;
+    let problems = s.browser.page_problems().await?;
+    ensure(
+        unmounted == "ok" && again == "mounted" && problems.is_empty(),
+        || format!("unmount from the listener: {unmounted}; mounting again: {again}; page problems: {problems:?}"),
+    )?;
+    s.streams_become(&["after"], SOON).await
+}
