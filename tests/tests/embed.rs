@@ -446,7 +446,7 @@ async fn panels_whose_handles_are_not_kept_stay_until_their_element_leaves() -> 
     s.streams_become(&[&sorted.join(",")], SOON).await
 }
 
-// ------------------------------------------- review of issue 31's transport change
+// ------------------------------- the review of issue 31's transport fixes
 
 /// A widget of the page (`#widget`) that renders in its shadow root, put in
 /// the page in a task of its own.
@@ -483,39 +483,34 @@ async fn mount_in_shadow(s: &Scenario, channel: &str, before: bool) -> Result<()
     ensure(answer == "mounted", || format!("mounting: {answer}"))
 }
 
-/// Review (issue 31, item 21's fix): README, Embedding: "The panel stays
-/// mounted until `unmount()` or until its element leaves the document
-/// (removed, or an ancestor removed)". A web component of the page builds
-/// an element, mounts the panel into it, then puts it in its shadow root
-/// (in the document: `isConnected`). `keep` records it as never seen in the
-/// document, and the document's `MutationObserver` never sees into shadow
-/// roots, so nothing marks it seen: when the widget leaves the page the
-/// panel is not released, ever: its stream, timers and listeners live on
-/// with nothing showing them. (With another panel in the light DOM, that
-/// panel's own renders happen to mark it seen; here there is none.)
+/// Finding 4: a web component of the page builds an element, mounts the
+/// panel into it, then puts it in its shadow root. The document's
+/// `MutationObserver` never saw into shadow roots, so the panel was never
+/// released when the widget left the page (its stream, timers and listeners
+/// lived on). Elements are checked with `isConnected`, which sees through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn review_a_panel_in_a_shadow_root_is_released_when_its_widget_leaves() -> Result<(), Error> {
-    let name = "review_a_panel_in_a_shadow_root_is_released_when_its_widget_leaves";
+async fn a_panel_in_a_shadow_root_is_released_when_its_widget_leaves() -> Result<(), Error> {
+    let name = "a_panel_in_a_shadow_root_is_released_when_its_widget_leaves";
     let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
     s.run_js("window.discussionPanel.unmount();").await?;
     s.streams_become(&[], SOON).await?;
     add_widget(&s).await?;
     mount_in_shadow(&s, "shadowed", true).await?;
     s.streams_become(&["shadowed"], SOON).await?;
-    s.run_js("document.getElementById('widget').remove();").await?;
+    s.run_js("document.getElementById('widget').remove();")
+        .await?;
     // Light-DOM changes come and go afterwards: still never released.
-    s.run_js("document.body.append(document.createElement('p'));").await?;
+    s.run_js("document.body.append(document.createElement('p'));")
+        .await?;
     s.streams_become(&[], SOON).await
 }
 
-/// Review (issue 31, item 21's fix): the panel mounted into an element
-/// already in a shadow root, and that element removed from the shadow root
-/// (the widget re-rendering): the document's `MutationObserver` hears
-/// nothing of it, so the panel keeps its stream until something else in
-/// the light DOM happens to change (here, nothing does).
+/// Finding 4: the panel mounted into an element already in a shadow root,
+/// and that element removed from the shadow root (the widget re-rendering):
+/// released, as in the light DOM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn review_a_panel_removed_from_a_shadow_root_is_released() -> Result<(), Error> {
-    let name = "review_a_panel_removed_from_a_shadow_root_is_released";
+async fn a_panel_removed_from_a_shadow_root_is_released() -> Result<(), Error> {
+    let name = "a_panel_removed_from_a_shadow_root_is_released";
     let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
     s.run_js("window.discussionPanel.unmount();").await?;
     s.streams_become(&[], SOON).await?;
@@ -527,17 +522,18 @@ async fn review_a_panel_removed_from_a_shadow_root_is_released() -> Result<(), E
     s.streams_become(&[], SOON).await
 }
 
-/// Review (issue 31, item 21's fix): README, Embedding: "moving it within
-/// the page in one task is no leaving". The document's `MutationObserver`
-/// runs at the first microtask checkpoint, not at the end of the task: a
-/// move with an `await` in between (the element taken out, then put back
-/// by the continuation, all in one task) finds it out of the document and
-/// unmounts the panel; the element comes back empty, for good.
+/// Finding 8: the README says a move within the page in one task is no
+/// leaving, but the document's `MutationObserver` ran at the first
+/// microtask checkpoint: a move with an `await` in between (taken out, put
+/// back by the continuation, all in one task) unmounted the panel, and the
+/// element came back empty for good. A control panel removed after the move
+/// shows that the release checks ran meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn review_a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
-    let name = "review_a_move_within_one_task_keeps_the_panel";
+async fn a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
+    let name = "a_move_within_one_task_keeps_the_panel";
     let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
-    s.streams_become(&["general"], SOON).await?;
+    mount(&s, "control", "control", "control").await?;
+    s.streams_become(&["control,general"], SOON).await?;
     let moved = s
         .run_js(
             "const host = document.getElementById('panel-host');
@@ -547,7 +543,9 @@ async fn review_a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
         )
         .await?;
     ensure(moved == "moved", || format!("moving: {moved}"))?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.run_js("document.getElementById('control').remove();")
+        .await?;
+    s.streams_become(&["general"], SOON).await?;
     let shown = panels(&s).await?;
     ensure(shown == [("general".to_owned(), "live".to_owned())], || {
         format!("after a move within one task the page shows {shown:?}")
@@ -555,13 +553,13 @@ async fn review_a_move_within_one_task_keeps_the_panel() -> Result<(), Error> {
     s.streams_become(&["general"], SOON).await
 }
 
-/// Review (issue 31, item 21's fix): a host that unmounts the panel from
-/// its own `statuschange` listener (give up on "disconnected", say), which
-/// the panel dispatches from inside its own update: the panel goes, with no
-/// error, and the page can mount panels afterwards.
+/// A guard beside finding 4 (passed before too): a host that unmounts the
+/// panel from its own `statuschange` listener (give up on "disconnected",
+/// say), which the panel dispatches from inside its own update: the panel
+/// goes, with no error, and the page can mount panels afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn review_a_host_may_unmount_the_panel_from_its_own_event() -> Result<(), Error> {
-    let name = "review_a_host_may_unmount_the_panel_from_its_own_event";
+async fn a_host_may_unmount_the_panel_from_its_own_event() -> Result<(), Error> {
+    let name = "a_host_may_unmount_the_panel_from_its_own_event";
     let page = format!("/embed.html?channel=general&{FAST_CAMEL}");
     let (s, _) = Scenario::watched(name, &page, &[]).await?;
     s.wait_label("live", SOON).await?;
@@ -596,7 +594,51 @@ async fn review_a_host_may_unmount_the_panel_from_its_own_event() -> Result<(), 
     let problems = s.browser.page_problems().await?;
     ensure(
         unmounted == "ok" && again == "mounted" && problems.is_empty(),
-        || format!("unmount from the listener: {unmounted}; mounting again: {again}; page problems: {problems:?}"),
+        || {
+            format!("unmount from the listener: {unmounted}; mounting again: {again}; page problems: {problems:?}")
+        },
     )?;
     s.streams_become(&["after"], SOON).await
+}
+
+/// Mounts a panel of `channel` into a new element `#id` of the page's body,
+/// keeping its handle as `window[handle]`.
+async fn mount(s: &Scenario, id: &str, channel: &str, handle: &str) -> Result<(), Error> {
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel.js').then((m) => {{
+          const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));
+          let el = document.getElementById('{id}');
+          if (!el) {{ el = document.createElement('div'); el.id = '{id}'; document.body.append(el); }}
+          window['{handle}'] = m.mountDiscussionPanel(el, {{ ...options, channel: '{channel}' }});
+          done('mounted');
+        }}).catch((e) => done(String(e)));"#
+    );
+    let answer = (s.browser.client.execute_async(&script, vec![]).await)
+        .map_err(|e| format!("mounting {channel} into #{id}: {e}"))?;
+    ensure(answer == "mounted", || format!("mounting: {answer}"))
+}
+
+/// One panel per element: a second mount on an element replaced the first's
+/// handle in the page's keeping while the first panel stayed mounted (two
+/// panels, two channels, in one element), and the first handle's `unmount()`
+/// then forgot the second's entry, so the second was never released when
+/// the element left. The second mount now takes the first's place, and a
+/// stale handle's `unmount()` changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_mount_on_an_element_takes_the_first_ones_place() -> Result<(), Error> {
+    let name = "a_second_mount_on_an_element_takes_the_first_ones_place";
+    let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
+    s.run_js("window.discussionPanel.unmount();").await?;
+    s.streams_become(&[], SOON).await?;
+    mount(&s, "twice", "one", "first").await?;
+    s.streams_become(&["one"], SOON).await?;
+    mount(&s, "twice", "two", "second").await?;
+    s.streams_become(&["two"], SOON).await?;
+    all_live(&s, &["two".to_owned()], "the second panel alone").await?;
+    s.run_js("window.first.unmount();").await?;
+    all_live(&s, &["two".to_owned()], "the second panel still").await?;
+    s.run_js("document.getElementById('twice').remove();")
+        .await?;
+    s.streams_become(&[], SOON).await
 }
