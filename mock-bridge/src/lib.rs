@@ -22,6 +22,10 @@
 //!   changes per channel, the history file, and the state rebuilt from it.
 //! - [`reactions`]: toggling reactions within their bounds; a reader's own.
 //! - [`retries`]: posts and changes remembered by client id, so retries are safe.
+//! - [`presence`], [`typing`]: who is here and who is typing, per channel.
+//! - [`readstate`], [`inbox`]: each person's read markers, and the frames
+//!   for that person's own streams and polls alone.
+//! - [`callbacks`]: the application's connect and disconnect callbacks.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
 //! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
 //!
@@ -30,6 +34,7 @@
 
 pub mod api;
 pub mod app;
+pub mod callbacks;
 pub mod changes;
 pub mod cli;
 pub mod clock;
@@ -40,10 +45,13 @@ pub mod error;
 pub mod extract;
 pub mod history;
 pub mod hub;
+pub mod inbox;
 pub mod message;
 pub mod persist;
 pub mod poll;
+pub mod presence;
 pub mod reactions;
+pub mod readstate;
 pub mod restore;
 pub mod retries;
 pub mod server;
@@ -51,6 +59,7 @@ pub mod snowflake;
 pub mod sse;
 pub mod stream;
 pub mod streams;
+pub mod typing;
 pub mod users;
 
 use config::Config;
@@ -85,6 +94,10 @@ pub fn spawn(
         demo::seed(&hub);
     }
     tokio::spawn(heartbeats(hub.clone()));
+    tokio::spawn(presence::run(hub.clone()));
+    if let Some(callbacks) = &hub.callbacks {
+        callbacks.start();
+    }
     if let Some(every) = hub.config.demo_flap {
         tokio::spawn(demo::flap(hub.clone(), every));
     }

@@ -29,6 +29,7 @@
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
 use crate::message::{parse_id, Change, Message, Reaction};
+use crate::readstate::ReadMarker;
 use serde::de::Error as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,11 +51,17 @@ pub struct Memory {
     /// The changes after creations (edits, deletions, reactions) the file
     /// holds since its last compaction, in file order; on load only.
     pub changes: Vec<Stored>,
+    /// Read markers, oldest first (on load, a later line of the same person
+    /// and channel wins; compaction writes one per marker).
+    pub read: Vec<ReadMarker>,
 }
 
 impl Memory {
     pub fn is_empty(&self) -> bool {
-        self.evicted_through.is_empty() && self.posted.is_empty() && self.changed.is_empty()
+        self.evicted_through.is_empty()
+            && self.posted.is_empty()
+            && self.changed.is_empty()
+            && self.read.is_empty()
     }
 }
 
@@ -99,6 +106,7 @@ enum Line {
     Changed(Change),
     Stored(Stored),
     Message(Message),
+    Read(ReadMarker),
 }
 
 impl Line {
@@ -117,6 +125,9 @@ impl Line {
         }
         if let Some(changed) = object.remove("changed") {
             return Ok(Line::Changed(serde_json::from_value(changed)?));
+        }
+        if let Some(read) = object.remove("read") {
+            return Ok(Line::Read(serde_json::from_value(read)?));
         }
         match object.get("change").and_then(Value::as_str) {
             Some("reaction") => Ok(Line::Stored(whole_reaction(&value)?)),
@@ -221,6 +232,7 @@ impl HistoryFile {
                         Line::Posted(posted) => memory.posted.push(posted),
                         Line::Changed(change) => memory.changed.push(change),
                         Line::Stored(change) => memory.changes.push(change),
+                        Line::Read(marker) => memory.read.push(marker),
                         Line::Evicted(evicted_through) => {
                             for (channel, id) in evicted_through {
                                 let through = memory.evicted_through.entry(channel).or_default();
@@ -284,6 +296,14 @@ impl HistoryFile {
         self.append_lines(&lines)
     }
 
+    /// Appends a read marker's line, as [`HistoryFile::append`].
+    pub fn append_read(&mut self, marker: &ReadMarker) -> io::Result<()> {
+        let mut line =
+            serde_json::to_vec(&serde_json::json!({ "read": marker })).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.append_lines(&line)
+    }
+
     fn append_lines(&mut self, lines: &[u8]) -> io::Result<()> {
         let written = self.file.write_all(lines).and_then(|()| {
             if self.fsync {
@@ -337,6 +357,9 @@ impl HistoryFile {
         }
         for change in &memory.changed {
             line(&serde_json::json!({ "changed": change }))?;
+        }
+        for marker in &memory.read {
+            line(&serde_json::json!({ "read": marker }))?;
         }
         for message in kept {
             contents.extend(message_line(message).map_err(io::Error::other)?);

@@ -29,6 +29,8 @@ pub struct Restored {
     pub posted: ByClientId<Reply>,
     /// Readers' changes by client id.
     pub changed: ByClientId<Arc<Change>>,
+    /// Read markers, one per person and channel, oldest first.
+    pub read: Vec<crate::readstate::ReadMarker>,
 }
 
 /// A line to replay, in id order.
@@ -49,6 +51,7 @@ pub fn load(path: &Path, fsync: bool, capacity: usize) -> std::io::Result<Restor
         floor: 0,
         posted: ByClientId::default(),
         changed: ByClientId::default(),
+        read: crate::readstate::ReadState::restored(memory.read).all(),
         file,
     };
     let mut floor = (memory.posted.iter().map(|p| p.message.id))
@@ -153,6 +156,7 @@ impl Restored {
                 .collect(),
             changed: self.changed.in_order().map(|c| (**c).clone()).collect(),
             changes: Vec::new(),
+            read: self.read.clone(),
         };
         self.file.compact(&kept, held, &memory)
     }

@@ -524,7 +524,8 @@ impl Bridge {
                 client.event(event, &CHANNELS)?;
             }
             after = id_of(&answer["cursor"])?;
-            if events.iter().all(|e| e.name == "status") {
+            // Settled: nothing but the state every answer carries.
+            if (events.iter()).all(|e| matches!(e.name.as_str(), "status" | "presence")) {
                 break;
             }
         }
