@@ -13,15 +13,21 @@ pub struct BridgeProcess {
 }
 
 impl BridgeProcess {
-    /// Starts `mock-bridge` (next to this binary) on a free port.
+    /// Starts `mock-bridge` (next to this binary) on a free loopback port.
     pub async fn start(extra: &[&str]) -> Result<BridgeProcess, String> {
+        BridgeProcess::start_on([127, 0, 0, 1].into(), extra).await
+    }
+
+    /// Starts `mock-bridge` on a free port of `ip` (off loopback, `extra`
+    /// must give it a control token).
+    pub async fn start_on(ip: std::net::IpAddr, extra: &[&str]) -> Result<BridgeProcess, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let binary = exe.with_file_name("mock-bridge");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+        let port = std::net::TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let addr = SocketAddr::new(ip, port);
         let child = Command::new(&binary)
             .args(["--listen", &addr.to_string()])
             .args(extra)

@@ -11,12 +11,14 @@
 //! loadgen fanout  --subscribers 1000,10000 --rate 10 --seconds 10
 //! loadgen storm   --clients 10000 --missed 20
 //! loadgen slow    --subscribers 10000 --slow-percent 1
+//! loadgen vanish  --heartbeat 15 --dead-client 15 --grace 5   (root: a network namespace)
 //! ```
 
 mod bridge;
 mod client;
 mod scenarios;
 mod table;
+mod vanish;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +38,9 @@ enum Scenario {
     Hold {
         #[arg(long, value_delimiter = ',', default_value = "1000,10000,19500")]
         streams: Vec<usize>,
+        /// Streams anonymous, each named (`as=`), or both in turn.
+        #[arg(long, value_enum, default_value = "both")]
+        presence: scenarios::Presence,
     },
     /// N subscribers on one channel, messages at a steady rate: latency; then a
     /// burst to saturate: deliveries per second.
@@ -46,6 +51,9 @@ enum Scenario {
         rate: u32,
         #[arg(long, default_value_t = 10)]
         seconds: u32,
+        /// Subscribers anonymous, each named (`as=`), or both in turn.
+        #[arg(long, value_enum, default_value = "both")]
+        presence: scenarios::Presence,
     },
     /// N clients reconnect at once with Last-Event-ID after missing messages.
     Storm {
@@ -71,6 +79,21 @@ enum Scenario {
         #[arg(long, default_value_t = 5_000)]
         connections: usize,
     },
+    /// A reader whose network vanishes without a FIN (a laptop put to
+    /// sleep): how long until the others see them leave. Needs root: the
+    /// reader runs in a network namespace whose link is cut (netem, 100%
+    /// loss). Cut at several points between two heartbeats.
+    Vanish {
+        #[arg(long, default_value_t = 15.0)]
+        heartbeat: f64,
+        #[arg(long, default_value_t = 15.0)]
+        dead_client: f64,
+        #[arg(long, default_value_t = 5.0)]
+        grace: f64,
+        /// Cuts, spread evenly over one heartbeat interval.
+        #[arg(long, default_value_t = 3)]
+        cuts: usize,
+    },
     /// Fan-out where a share of subscribers stops reading.
     Slow {
         #[arg(long, default_value_t = 10_000)]
@@ -90,12 +113,19 @@ fn main() {
         let mut runs: Vec<Vec<table::Table>> = Vec::new();
         for _ in 0..args.runs.max(1) {
             let tables = match &args.scenario {
-                Scenario::Hold { streams } => scenarios::hold(streams).await,
+                Scenario::Hold { streams, presence } => scenarios::hold(streams, *presence).await,
                 Scenario::Fanout {
                     subscribers,
                     rate,
                     seconds,
-                } => scenarios::fanout(subscribers, *rate, *seconds).await,
+                    presence,
+                } => scenarios::fanout(subscribers, *rate, *seconds, *presence).await,
+                Scenario::Vanish {
+                    heartbeat,
+                    dead_client,
+                    grace,
+                    cuts,
+                } => vanish::vanish(*heartbeat, *dead_client, *grace, *cuts).await,
                 Scenario::Storm { clients, missed } => scenarios::storm(*clients, *missed).await,
                 Scenario::Slow {
                     subscribers,
