@@ -173,7 +173,7 @@ fi
   loadgen flood --cycles 20000 --parallel 64 --distinct-channels
   echo "### Idle connections (nothing sent, or half a head: all closed by the head timeout)"
   loadgen idle --connections 5000
-  echo "### A reader who vanishes without a FIN (network namespace, link cut with netem; needs root)"
+  echo "### A reader who vanishes without a FIN (network namespace, its link cut; needs root)"
   if [ "$(id -u)" -eq 0 ]; then
     loadgen vanish --heartbeat 15 --dead-client 15 --grace 5 --cuts 3
   else

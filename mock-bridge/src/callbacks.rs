@@ -294,6 +294,35 @@ pub fn signature(secret: &[u8], t: u64, body: &str) -> String {
 mod tests {
     use super::*;
 
+    /// 10,050 streams end while no disconnect callback can be sent (its
+    /// senders not started, as with a receiver that stopped answering): the
+    /// queue holds its bound, the rest are dropped and counted, and nothing
+    /// waits on them.
+    #[test]
+    fn past_the_queue_disconnect_callbacks_are_dropped_and_counted() {
+        let callbacks = Callbacks::new(
+            "http://127.0.0.1:9/hook".into(),
+            None,
+            Duration::from_millis(100),
+        );
+        let streams = crate::streams::Streams::default();
+        let new = crate::streams::NewStream {
+            channels: crate::streams::Listen::One("c".into()),
+            remote: None,
+            served: crate::streams::Served::Direct,
+            identity: None,
+            person: None,
+            inbox: None,
+        };
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let record = streams.open(new, 0, &shutdown).unwrap();
+        for _ in 0..DISCONNECT_QUEUE + 50 {
+            callbacks.disconnected(&record, CloseReason::ClientClosed);
+        }
+        assert_eq!(callbacks.unsent(), DISCONNECT_QUEUE);
+        assert_eq!(callbacks.report()["disconnects_dropped"], 50);
+    }
+
     /// RFC 4231's test case 2 ("Jefe"), with the body standing for the data
     /// after "<t>.".
     #[test]

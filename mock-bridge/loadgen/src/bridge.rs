@@ -22,7 +22,12 @@ impl BridgeProcess {
     /// must give it a control token).
     pub async fn start_on(ip: std::net::IpAddr, extra: &[&str]) -> Result<BridgeProcess, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let binary = exe.with_file_name("mock-bridge");
+        // Another build of the bridge (an earlier commit's, to compare):
+        // LOADGEN_BRIDGE=/path/to/mock-bridge.
+        let binary = std::env::var_os("LOADGEN_BRIDGE").map_or_else(
+            || exe.with_file_name("mock-bridge"),
+            std::path::PathBuf::from,
+        );
         let port = std::net::TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?

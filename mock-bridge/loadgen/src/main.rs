@@ -1,7 +1,8 @@
 //! Load generator for mock-bridge: holds streams, measures fan-out latency,
 //! reconnect storms and slow clients, and prints each figure as a Markdown line.
 //!
-//! It starts the bridge itself (the `mock-bridge` binary next to it), so that the
+//! It starts the bridge itself (the `mock-bridge` binary next to it, or the
+//! one `LOADGEN_BRIDGE` names, to compare builds), so that the
 //! bridge's memory and CPU can be read from `/proc` for that process alone. Both
 //! run on this machine: the figures include the load generator competing for
 //! the same cores.
@@ -81,8 +82,8 @@ enum Scenario {
     },
     /// A reader whose network vanishes without a FIN (a laptop put to
     /// sleep): how long until the others see them leave. Needs root: the
-    /// reader runs in a network namespace whose link is cut (netem, 100%
-    /// loss). Cut at several points between two heartbeats.
+    /// reader runs in a network namespace whose link is cut. Cut at several
+    /// points between two heartbeats.
     Vanish {
         #[arg(long, default_value_t = 15.0)]
         heartbeat: f64,
