@@ -173,9 +173,9 @@ fi
   echo
   echo "Bridge figures measured at commit \`$(git rev-parse --short HEAD)\`."
   echo
-  echo "### Streams held (idle, heartbeats every second)"
+  echo "### Streams held (idle, heartbeats every second; anonymous, then each stream a person of its own)"
   loadgen hold --streams 1000,10000,19500
-  echo "### Fan-out latency (injection → receipt at every subscriber) and saturation"
+  echo "### Fan-out latency (injection → receipt at every subscriber) and saturation (anonymous, then named)"
   loadgen fanout --subscribers 1000,10000 --rate 10 --seconds 10
   echo "### Reconnect storm (everyone back at once with Last-Event-ID)"
   loadgen storm --clients 10000 --missed 20
@@ -187,6 +187,12 @@ fi
   loadgen flood --cycles 20000 --parallel 64 --distinct-channels
   echo "### Idle connections (nothing sent, or half a head: all closed by the head timeout)"
   loadgen idle --connections 5000
+  echo "### A reader who vanishes without a FIN (network namespace, its link cut; needs root)"
+  if [ "$(id -u)" -eq 0 ]; then
+    loadgen vanish --heartbeat 15 --dead-client 15 --grace 5 --cuts 3
+  else
+    printf '\nSkipped: not root (ip netns and tc need it).\n\n'
+  fi
   fi
   if [ "$part" = bridge ]; then
     echo "$kept_panel"

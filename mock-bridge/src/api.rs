@@ -145,6 +145,7 @@ pub async fn post_message(
         ));
     }
     let (message, created) = hub.post_async(channel.clone(), new, body.client_id).await?;
+    hub.typing.message_from(&channel, &message.author);
     tracing::info!(%channel, id = message.id, created, "message posted");
     let status = if created {
         StatusCode::CREATED

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::{api, changes, control, error, poll, stream, users};
+use crate::{api, changes, control, error, poll, presence, readstate, stream, typing, users};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -174,6 +174,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
             "/channels/{channel}/messages/{id}/reactions/{emoji}",
             put(changes::control_react).delete(changes::control_react),
         )
+        .route("/channels/{channel}/typing", post(typing::control_typing))
         .route("/gateway", put(control::set_gateway))
         .route("/heartbeats", put(control::set_heartbeats))
         .route("/disconnect", post(control::disconnect))
@@ -206,6 +207,12 @@ pub fn app(hub: Arc<Hub>) -> Router {
             put(changes::reader_react).delete(changes::reader_react),
         )
         .route("/channels/{channel}/changes", get(changes::catch_up))
+        .route("/channels/{channel}/presence", get(presence::here))
+        .route("/channels/{channel}/typing", post(typing::reader_typing))
+        .route(
+            "/channels/{channel}/read",
+            get(readstate::get_read).put(readstate::put_read),
+        )
         .route("/channels/{channel}/events", get(stream::events))
         .route("/events", get(stream::events_of_many))
         .route("/poll", get(poll::poll))

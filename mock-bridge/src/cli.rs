@@ -75,6 +75,20 @@ pub async fn main() -> ExitCode {
     // through the router records its close just after its response ends. Wait
     // for those records too, so nothing is left behind uncounted.
     let _ = tokio::time::timeout_at(deadline, bridge.hub.streams.all_closed()).await;
+    if let Some(callbacks) = &bridge.hub.callbacks {
+        // The streams' disconnect callbacks get one callback timeout more,
+        // never longer: a dead receiver cannot hold the exit.
+        let timeout = Duration::from_millis(bridge.hub.config.callback_timeout_ms);
+        if tokio::time::timeout(timeout, callbacks.settled())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                unsent = callbacks.unsent(),
+                "disconnect callbacks left unsent at exit"
+            );
+        }
+    }
     let report = bridge.hub.streams.report();
     match served {
         Ok(Ok(Ok(()))) => {

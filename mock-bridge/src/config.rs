@@ -125,6 +125,34 @@ pub struct Config {
     /// write (posts that arrive together share one).
     #[arg(long, env = "HISTORY_FSYNC")]
     pub history_fsync: bool,
+
+    /// How long a person stays present after their last stream or poll of a
+    /// channel ends, in seconds: a reload or a tab handover within it never
+    /// shows them leaving.
+    #[arg(long, env = "PRESENCE_GRACE_SECONDS", default_value = "5", value_parser = positive_seconds)]
+    pub presence_grace: Duration,
+
+    /// A stream whose client acknowledges nothing the bridge sent for this
+    /// many seconds is ended as `error` (the kernel's TCP_USER_TIMEOUT, with
+    /// keepalive probes when nothing is sent): how a client that vanished
+    /// without a FIN (a sleeping laptop) is found. Never less than
+    /// `--client-stall` plus a second, so a slow reader is `lagged` first.
+    #[arg(long, env = "DEAD_CLIENT_SECONDS", default_value = "15", value_parser = positive_seconds)]
+    pub dead_client: Duration,
+
+    /// Connection callbacks: the application's `http://` URL that hears of
+    /// every stream opening (and may refuse it) and ending.
+    #[arg(long, env = "CALLBACK_URL", value_parser = callback_url)]
+    pub callback_url: Option<String>,
+
+    /// Signs each callback (`X-Bridge-Signature`, HMAC-SHA256) with this secret.
+    #[arg(long, env = "CALLBACK_SECRET", hide_env_values = true, value_parser = non_empty)]
+    pub callback_secret: Option<String>,
+
+    /// How long a callback may take, in milliseconds; a connect callback
+    /// that takes longer refuses its stream (503).
+    #[arg(long, env = "CALLBACK_TIMEOUT_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub callback_timeout_ms: u64,
 }
 
 impl Config {
@@ -141,6 +169,9 @@ impl Config {
         }
         if let Some(path) = &self.users {
             crate::users::Users::load(path)?;
+        }
+        if self.callback_secret.is_some() && self.callback_url.is_none() {
+            return Err("--callback-secret needs --callback-url: there is nothing to sign".into());
         }
         if self.allow_credentials && self.allowed_origins.is_empty() {
             return Err(
@@ -200,6 +231,20 @@ fn origin(text: &str) -> Result<String, String> {
     }
 }
 
+/// An `http://` URL: this build's HTTP client speaks no TLS (a receiver on
+/// another host is reached through a local proxy, or over a private network).
+fn callback_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let rest = text.strip_prefix("http://").unwrap_or_default();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || text.contains(char::is_whitespace) {
+        return Err(format!(
+            "{text:?} is not an http:// URL like http://127.0.0.1:9000/bridge (https is not supported: no TLS in this build)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 fn non_empty(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         Err("must not be empty".into())
@@ -236,6 +281,12 @@ mod tests {
         }
         assert!(parse(&["--heartbeat-interval", "0.001"]).is_ok());
         assert!(parse(&["--control-token", " "]).is_err());
+        for bad in ["https://a.example/cb", "a.example", "http://", "http:// x"] {
+            assert!(parse(&["--callback-url", bad]).is_err(), "{bad}");
+        }
+        assert!(parse(&["--callback-url", "http://127.0.0.1:9/cb"]).is_ok());
+        assert!(parse(&["--callback-timeout-ms", "0"]).is_err());
+        assert!(parse(&["--presence-grace", "0"]).is_err());
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub async fn inject_message(
     new.validate()?;
     new.cut_reference();
     let message = hub.publish_async(channel.clone(), new).await?;
+    hub.typing.message_from(&channel, &message.author);
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
@@ -173,7 +174,7 @@ pub async fn disconnect(State(hub): State<Arc<Hub>>, body: Bytes) -> Result<Json
         validate_channel(channel)?;
     }
     let closed = hub.streams.disconnect(request.channel.as_deref());
-    tracing::info!(channel = ?request.channel, closed, "streams disconnected on request");
+    tracing::info!(channel = ?request.channel, closed, "streams kicked on request");
     Ok(Json(json!({ "closed": closed })))
 }
 
@@ -318,7 +319,11 @@ pub async fn set_disk_fault(
 }
 
 pub async fn connections(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    Json(hub.streams.report())
+    let mut report = hub.streams.report();
+    if let Some(callbacks) = &hub.callbacks {
+        report["callbacks"] = callbacks.report();
+    }
+    Json(report)
 }
 
 #[cfg(test)]

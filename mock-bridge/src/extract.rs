@@ -40,16 +40,36 @@ pub fn answer_for(
     identity: Option<axum::Extension<std::sync::Arc<crate::users::Identity>>>,
     named: Option<String>,
 ) -> Result<Option<String>, ApiError> {
-    if let Some(axum::Extension(identity)) = identity {
-        return Ok(Some(identity.name.clone()));
+    let identity = identity.map(|axum::Extension(identity)| identity);
+    reader_name(identity.as_deref(), named.as_deref()).map(|name| name.map(str::to_owned))
+}
+
+/// [`answer_for`] outside a handler: who a request is, by its sign-in or
+/// its `as=` (1 to 32 characters; blank or absent: nobody in particular).
+pub fn reader_name<'a>(
+    identity: Option<&'a crate::users::Identity>,
+    named: Option<&'a str>,
+) -> Result<Option<&'a str>, ApiError> {
+    if let Some(identity) = identity {
+        return Ok(Some(&identity.name));
     }
     match named.filter(|name| !name.trim().is_empty()) {
         Some(name) => {
-            crate::message::check_name(&name, "as (the reader the answer is for)")?;
+            crate::message::check_name(name, "as (the reader the answer is for)")?;
             Ok(Some(name))
         }
         None => Ok(None),
     }
+}
+
+/// A JSON body that may be left out: nothing (or only spaces) is the
+/// default; anything else must parse, else 400.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("invalid JSON body: {error}")))
 }
 
 /// The `{channel}` path segment.
@@ -65,8 +85,9 @@ pub fn channel_from(path: Result<Path<ChannelPath>, PathRejection>) -> Result<St
     Ok(channel)
 }
 
-/// The client's address, when the server recorded it (not in in-process tests).
-pub struct Peer(pub Option<std::net::IpAddr>);
+/// The client's address and port, when the server recorded them (not in
+/// in-process tests).
+pub struct Peer(pub Option<std::net::SocketAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -78,7 +99,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
         let info = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(Peer(info.map(|info| info.0.ip())))
+        Ok(Peer(info.map(|info| info.0)))
     }
 }
 

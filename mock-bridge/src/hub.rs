@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -241,6 +241,16 @@ pub struct Hub {
     pub shutdown: CancellationToken,
     /// When the bridge started (for `PING_STOP_AFTER_SECONDS`).
     pub started: Instant,
+    /// Who is here, per channel ([`crate::presence`]).
+    pub presence: crate::presence::Presence,
+    /// Who signalled typing lately ([`crate::typing`]).
+    pub typing: crate::typing::Typing,
+    /// Read markers ([`crate::readstate`]).
+    pub reads: crate::readstate::ReadState,
+    /// Each named person's own streams and polls ([`crate::inbox`]).
+    pub inboxes: crate::inbox::Inboxes,
+    /// Connect and disconnect callbacks, with `--callback-url`.
+    pub callbacks: Option<Arc<crate::callbacks::Callbacks>>,
 }
 
 /// Why a message was not stored. Each is the bridge's own trouble, not the
@@ -359,6 +369,7 @@ impl Hub {
         let mut channels = HashMap::new();
         let (mut writer, mut floor) = (None, 0);
         let (mut posted, mut changed_by) = Default::default();
+        let mut read_markers = Vec::new();
         if let Some(path) = &config.history_file {
             let restored = crate::restore::load(path, config.history_fsync, capacity)?;
             channels = (restored.logs.into_iter())
@@ -366,6 +377,7 @@ impl Hub {
                 .collect();
             (writer, floor) = (Some(restored.file), restored.floor);
             (posted, changed_by) = (restored.posted, restored.changed);
+            read_markers = restored.read;
         }
         let users = match &config.users {
             Some(path) => Some(Arc::new(Users::load(path).map_err(|problem| {
@@ -393,6 +405,15 @@ impl Hub {
             streams: Streams::default(),
             shutdown,
             started: Instant::now(),
+            presence: crate::presence::Presence::new(config.presence_grace),
+            typing: Default::default(),
+            reads: crate::readstate::ReadState::restored(read_markers),
+            inboxes: Default::default(),
+            callbacks: (config.callback_url.clone()).map(|url| {
+                let timeout = Duration::from_millis(config.callback_timeout_ms);
+                let secret = config.callback_secret.clone();
+                Arc::new(crate::callbacks::Callbacks::new(url, secret, timeout))
+            }),
             config,
         })
     }
@@ -604,6 +625,23 @@ impl Hub {
     /// write and, with `--history-fsync`, one sync (0 without a file).
     pub fn history_writes(&self) -> u64 {
         (self.writer.lock().unwrap().as_ref()).map_or(0, HistoryFile::writes)
+    }
+
+    /// The newest message or change id a channel has had, if it holds
+    /// anything (read markers may not pass it).
+    pub fn newest_known(&self, channel_id: &str) -> Option<u64> {
+        let channels = self.channels.lock().unwrap();
+        (channels.get(channel_id))
+            .map(|channel| channel.log.newest_known())
+            .filter(|newest| *newest > 0)
+    }
+
+    /// Runs `write` with the history file, if there is one, under the lock
+    /// that orders everything written to it (for lines other than
+    /// messages and changes: read markers). It may block on the disk.
+    pub fn with_history_file<R>(&self, write: impl FnOnce(Option<&mut HistoryFile>) -> R) -> R {
+        let mut writer = self.writer.lock().unwrap();
+        write(writer.as_mut())
     }
 
     /// Whether the channel holds this message now.

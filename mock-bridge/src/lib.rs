@@ -24,6 +24,10 @@
 //!   [`lock`]: one bridge per history file.
 //! - [`reactions`]: toggling reactions within their bounds; a reader's own.
 //! - [`retries`]: posts and changes remembered by client id, so retries are safe.
+//! - [`presence`], [`typing`]: who is here and who is typing, per channel.
+//! - [`readstate`], [`inbox`]: each person's read markers, and the frames
+//!   for that person's own streams and polls alone.
+//! - [`callbacks`]: the application's connect and disconnect callbacks.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
 //! - [`demo`]: demo seeding, a flapping gateway and chatter for the run command.
 //!
@@ -32,6 +36,7 @@
 
 pub mod api;
 pub mod app;
+pub mod callbacks;
 pub mod changes;
 pub mod cli;
 pub mod clock;
@@ -42,11 +47,14 @@ pub mod error;
 pub mod extract;
 pub mod history;
 pub mod hub;
+pub mod inbox;
 pub mod lock;
 pub mod message;
 pub mod persist;
 pub mod poll;
+pub mod presence;
 pub mod reactions;
+pub mod readstate;
 pub mod restore;
 pub mod retries;
 pub mod server;
@@ -54,6 +62,7 @@ pub mod snowflake;
 pub mod sse;
 pub mod stream;
 pub mod streams;
+pub mod typing;
 pub mod users;
 
 use config::Config;
@@ -88,6 +97,10 @@ pub fn spawn(
         demo::seed(&hub);
     }
     tokio::spawn(heartbeats(hub.clone()));
+    tokio::spawn(presence::run(hub.clone()));
+    if let Some(callbacks) = &hub.callbacks {
+        callbacks.start();
+    }
     if let Some(every) = hub.config.demo_flap {
         tokio::spawn(demo::flap(hub.clone(), every));
     }

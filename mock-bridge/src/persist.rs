@@ -36,6 +36,7 @@
 
 use crate::message::{parse_id, Change, Message, Reaction};
 use crate::reactions::Reactors;
+use crate::readstate::ReadMarker;
 use serde::de::Error as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -57,11 +58,17 @@ pub struct Memory {
     /// The changes after creations (edits, deletions, reactions) the file
     /// holds since its last compaction, in file order; on load only.
     pub changes: Vec<Stored>,
+    /// Read markers, oldest first (on load, a later line of the same person
+    /// and channel wins; compaction writes one per marker).
+    pub read: Vec<ReadMarker>,
 }
 
 impl Memory {
     pub fn is_empty(&self) -> bool {
-        self.evicted_through.is_empty() && self.posted.is_empty() && self.changed.is_empty()
+        self.evicted_through.is_empty()
+            && self.posted.is_empty()
+            && self.changed.is_empty()
+            && self.read.is_empty()
     }
 }
 
@@ -108,6 +115,7 @@ enum Line {
     /// Changes made together (see the module's doc).
     Bulk(Vec<Change>),
     Message(Message),
+    Read(ReadMarker),
 }
 
 impl Line {
@@ -134,6 +142,9 @@ impl Line {
         }
         if let Some(bulk) = object.remove("bulk") {
             return Ok(Line::Bulk(serde_json::from_value(bulk)?));
+        }
+        if let Some(read) = object.remove("read") {
+            return Ok(Line::Read(serde_json::from_value(read)?));
         }
         match object.get("change").and_then(Value::as_str) {
             Some("reaction") => Ok(Line::Stored(whole_reaction(&value)?)),
@@ -251,6 +262,7 @@ impl HistoryFile {
                         Line::Bulk(changes) => memory
                             .changes
                             .extend(changes.into_iter().map(Stored::Change)),
+                        Line::Read(marker) => memory.read.push(marker),
                         Line::Evicted(evicted_through) => {
                             for (channel, id) in evicted_through {
                                 let through = memory.evicted_through.entry(channel).or_default();
@@ -335,6 +347,14 @@ impl HistoryFile {
         self.append_lines(&line)
     }
 
+    /// Appends a read marker's line, as [`HistoryFile::append`].
+    pub fn append_read(&mut self, marker: &ReadMarker) -> io::Result<()> {
+        let mut line =
+            serde_json::to_vec(&serde_json::json!({ "read": marker })).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.append_lines(&line)
+    }
+
     fn append_lines(&mut self, lines: &[u8]) -> io::Result<()> {
         let written = self.file.write_all(lines).and_then(|()| {
             if self.fsync {
@@ -389,6 +409,9 @@ impl HistoryFile {
         }
         for change in &memory.changed {
             line(&serde_json::json!({ "changed": change }))?;
+        }
+        for marker in &memory.read {
+            line(&serde_json::json!({ "read": marker }))?;
         }
         for (message, reactors) in kept {
             contents.extend(message_line(message, *reactors).map_err(io::Error::other)?);

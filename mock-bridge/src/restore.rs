@@ -33,6 +33,8 @@ pub struct Restored {
     /// marks its reply deleted even when the retention (which a restart may
     /// make smaller) has cut the message before the deletion is read.
     replies: HashMap<u64, String>,
+    /// Read markers, one per person and channel, oldest first.
+    pub read: Vec<crate::readstate::ReadMarker>,
 }
 
 /// A line to replay, in id order.
@@ -59,6 +61,7 @@ pub fn load(path: &Path, fsync: bool, capacity: usize) -> std::io::Result<Restor
         posted: ByClientId::default(),
         changed: ByClientId::default(),
         replies: HashMap::new(),
+        read: crate::readstate::ReadState::restored(memory.read).all(),
         file,
     };
     let mut floor = (memory.posted.iter().map(|p| p.message.id))
@@ -165,6 +168,7 @@ impl Restored {
                 .collect(),
             changed: self.changed.in_order().map(|c| (**c).clone()).collect(),
             changes: Vec::new(),
+            read: self.read.clone(),
         };
         self.file.compact(&kept, held, &memory)
     }

@@ -14,7 +14,7 @@ use crate::extract::last_event_id;
 use crate::hub::Hub;
 use crate::message::validate_channel;
 use crate::stream::parse_channels;
-use crate::stream::{self, Admission, Sink};
+use crate::stream::{self, person_of, Admission, Sink, StreamRequest};
 use crate::streams::{Listen, Served};
 use crate::users::{token_of, Identity, Users};
 use axum::body::Body;
@@ -154,6 +154,7 @@ async fn connection(
 ) {
     // Frames are small and must go out at once.
     let _ = socket.set_nodelay(true);
+    dead_client_limits(&socket, &hub.config);
     let accepted = tokio::time::Instant::now();
     let head = match read_head(&mut socket, accepted + hub.config.head_timeout).await {
         Ok(Head::Complete(head)) => head,
@@ -168,20 +169,23 @@ async fn connection(
         Err(_) => return,
     };
     if let Some(request) = direct_request(&head, hub.users.as_deref()) {
-        match stream::admit(
-            &hub,
-            request.listen,
-            request.last_event_id,
-            Some(peer.ip()),
-            Served::Direct,
-            request.identity,
-        ) {
+        let origin = request.origin;
+        let request = StreamRequest {
+            listen: request.listen,
+            last_event_id: request.last_event_id,
+            remote: Some(peer),
+            identity: request.identity,
+            person: request.person,
+        };
+        // Boxed: a connect callback's wait must not weigh on every stream.
+        match Box::pin(stream::admit(&hub, request, Served::Direct)).await {
             Admission::Open(open) => {
                 drop(head);
-                let response = response_head(&stream_head.headers(request.origin).await);
+                let response = response_head(&stream_head.headers(origin).await);
                 stream::serve(hub, open, response, Sink::Direct(socket)).await;
                 return drop(slot);
             }
+            Admission::Denied(error) => return Box::pin(deny(socket, error)).await,
             // The router gives the same answer, with the usual error body.
             Admission::Refused(_) | Admission::Stall => {}
         }
@@ -190,6 +194,48 @@ async fn connection(
     // Boxed: the long-lived direct streams should not carry hyper's state size.
     Box::pin(serve_http(&hub, router, io, peer)).await;
     drop(slot);
+}
+
+/// Answers a stream the application's connect callback refused, with the
+/// status it chose (`403 Forbidden`, `503 Service Unavailable`).
+async fn deny(socket: TcpStream, error: crate::error::ApiError) {
+    let reason = error.status.canonical_reason().unwrap_or("Refused");
+    let status = format!("{} {reason}", error.status.as_u16());
+    refuse(socket, &status, error.message).await;
+}
+
+/// A client that vanished without a FIN (a laptop put to sleep, a network
+/// gone) is found by the kernel: data the bridge sent (every stream gets a
+/// heartbeat at least) that stays unacknowledged for `--dead-client` aborts
+/// the connection (`TCP_USER_TIMEOUT`), and keepalive probes give it
+/// something to send when nothing else goes out (heartbeats paused). The
+/// stream's next look at its socket then ends it as `error`. Never under
+/// `--client-stall` plus a second: a client that only stopped reading is
+/// `lagged`, found first by the bridge.
+fn dead_client_limits(socket: &TcpStream, config: &crate::config::Config) {
+    use std::os::fd::AsRawFd;
+    let limit = config
+        .dead_client
+        .max(config.client_stall + Duration::from_secs(1));
+    let ms = libc::c_uint::try_from(limit.as_millis()).unwrap_or(libc::c_uint::MAX);
+    let idle = (limit.as_secs() / 3).clamp(1, 7_200) as libc::c_int;
+    let fd = socket.as_raw_fd();
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, &ms);
+    set_option(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_KEEPALIVE,
+        &(1 as libc::c_int),
+    );
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle);
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &idle);
+}
+
+/// One socket option; a failure only loses the limit, so it is ignored.
+fn set_option<T>(fd: std::os::fd::RawFd, level: libc::c_int, name: libc::c_int, value: &T) {
+    let length = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: setsockopt reads `length` bytes at `value`, a live reference.
+    unsafe { libc::setsockopt(fd, level, name, (value as *const T).cast(), length) };
 }
 
 /// A whole answer that refuses a connection: `status`, a JSON error, close.
@@ -266,6 +312,8 @@ struct DirectRequest {
     origin: Option<HeaderValue>,
     /// Who it is, with `--users`.
     identity: Option<Arc<Identity>>,
+    /// Who it counts as in presence (the token's user, or `as=`).
+    person: Option<Arc<str>>,
 }
 
 /// Recognises a well-formed `GET /api/channels/{channel}/events` or
@@ -319,11 +367,13 @@ fn direct_request(head: &[u8], users: Option<&Users>) -> Option<DirectRequest> {
         None => None,
         Some(users) => Some(users.identify(token_of(&map, &query).as_deref())?),
     };
+    let person = person_of(identity.as_deref(), &query).ok()?;
     Some(DirectRequest {
         listen,
         last_event_id,
         origin,
         identity,
+        person,
     })
 }
 

@@ -163,6 +163,54 @@ fn event(id: u64, name: &str, data: &str) -> Bytes {
     Bytes::from(frame)
 }
 
+/// A named event without an `id:` line around JSON `data` (presence,
+/// typing, read: state, never replayed).
+fn state_event(name: &str, data: &str) -> Bytes {
+    let mut frame = String::with_capacity(name.len() + data.len() + 17);
+    frame.push_str("event: ");
+    frame.push_str(name);
+    frame.push_str("\ndata: ");
+    frame.push_str(data);
+    frame.push_str("\n\n");
+    Bytes::from(frame)
+}
+
+/// A `presence` event: `data` is `{"channel_id","users","count"}`.
+pub fn presence(data: &str) -> Bytes {
+    state_event("presence", data)
+}
+
+/// A `typing` event: `{"channel_id","user","until"}`.
+pub fn typing(channel_id: &str, user: &str, until: &str) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Typing<'a> {
+        channel_id: &'a str,
+        user: &'a str,
+        until: &'a str,
+    }
+    let data = Typing {
+        channel_id,
+        user,
+        until,
+    };
+    state_event("typing", &serde_json::to_string(&data).unwrap_or_default())
+}
+
+/// A `read` event, for the reader's own streams: `{"channel_id","last_read"}`.
+pub fn read(channel_id: &str, last_read: u64) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Read<'a> {
+        channel_id: &'a str,
+        last_read: String,
+    }
+    let last_read = last_read.to_string();
+    let data = Read {
+        channel_id,
+        last_read,
+    };
+    state_event("read", &serde_json::to_string(&data).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +245,9 @@ mod tests {
             heartbeat(1),
             resync(Resync::Lagged, None),
             resync(Resync::HistoryGap, Some(&["a".to_owned(), "b".to_owned()])),
+            presence(r#"{"channel_id":"c","users":[],"count":0}"#),
+            typing("c", "Ann", "2026-01-01T00:00:08.000Z"),
+            read("c", 7),
         ];
         for frame in frames {
             let text = std::str::from_utf8(&frame).unwrap();

@@ -34,7 +34,7 @@ use crate::extract::{channel_from, last_event_id, ChannelPath, Peer};
 use crate::hub::{Fault, FeedError, Frame, Hub, Subscription};
 use crate::message::validate_channel;
 use crate::sse::{self, Resync};
-use crate::streams::{CloseReason, Listen, Served, StreamRecord};
+use crate::streams::{CloseReason, Listen, NewStream, Served, StreamRecord};
 use crate::users::Identity;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -94,8 +94,12 @@ pub fn parse_channels(list: Option<&str>) -> Result<Listen, ApiError> {
 pub enum Admission {
     /// Registered and subscribed: serve it.
     Open(OpenStream),
-    /// Refused with this error.
+    /// Refused by the bridge with this error (the router gives the same
+    /// answer, so the direct path leaves it to the router).
     Refused(ApiError),
+    /// Refused by the application's connect callback: answered as is,
+    /// never asked again.
+    Denied(ApiError),
     /// The stall fault is on: accept and say nothing.
     Stall,
 }
@@ -106,17 +110,41 @@ pub struct OpenStream {
     subscription: Subscription,
 }
 
-/// Checks the fault, the channel limit and the per-client limit, then
-/// subscribes and registers a stream. Nothing is left behind unless it answers
-/// `Open`.
-pub fn admit(
-    hub: &Hub,
-    listen: Listen,
-    last_event_id: Option<u64>,
-    peer: Option<std::net::IpAddr>,
-    served: Served,
-    identity: Option<Arc<Identity>>,
-) -> Admission {
+/// A stream request, as either serving path read it.
+pub struct StreamRequest {
+    pub listen: Listen,
+    pub last_event_id: Option<u64>,
+    /// The client's address and port.
+    pub remote: Option<std::net::SocketAddr>,
+    /// Who it is, with `--users`.
+    pub identity: Option<Arc<Identity>>,
+    /// Who it counts as: the token's user, or the URL's `as=`.
+    pub person: Option<Arc<str>>,
+}
+
+/// The person a stream or poll counts as: the signed-in user, or without
+/// `--users` the URL's `as=<name>` (checked as names are everywhere).
+pub fn person_of(
+    identity: Option<&Identity>,
+    query: &HashMap<String, String>,
+) -> Result<Option<Arc<str>>, ApiError> {
+    let named = crate::extract::reader_name(identity, query.get("as").map(String::as_str))?;
+    Ok(named.map(Arc::from))
+}
+
+/// Checks the fault, the channel limit and the per-client limit, subscribes
+/// and registers a stream, then asks the application (its connect callback,
+/// when configured). Nothing is left behind unless it answers `Open`. An
+/// open stream's person is present in its channels from then on, and its
+/// opening carries each channel's presence and the person's read markers.
+pub async fn admit(hub: &Hub, request: StreamRequest, served: Served) -> Admission {
+    let StreamRequest {
+        listen,
+        last_event_id,
+        remote,
+        identity,
+        person,
+    } = request;
     match hub.fault() {
         None => {}
         Some(Fault::Reject(status)) => {
@@ -127,17 +155,29 @@ pub fn admit(
         }
         Some(Fault::Stall) => return Admission::Stall,
     }
-    let subscription = match hub.subscribe(&listen, last_event_id) {
+    let mut subscription = match hub.subscribe(&listen, last_event_id) {
         Ok(subscription) => subscription,
         Err(full) => return Admission::Refused(full.into()),
     };
     let limit = hub.config.max_streams_per_client;
-    let opened = hub
-        .streams
-        .open(&listen, peer, limit, served, identity, &hub.shutdown);
-    let record = match opened {
+    let new = NewStream {
+        channels: listen.clone(),
+        remote,
+        served,
+        identity,
+        person: person.clone(),
+        inbox: (person.as_ref()).map(|p| hub.inboxes.register(p, listen.names())),
+    };
+    let inbox = new.inbox.clone();
+    let forget_inbox = || {
+        if let Some(inbox) = &inbox {
+            hub.inboxes.unregister(inbox);
+        }
+    };
+    let record = match hub.streams.open(new, limit, &hub.shutdown) {
         Ok(record) => record,
         Err(refused) => {
+            forget_inbox();
             let mailbox = subscription.live.mailbox();
             drop(subscription);
             hub.release(&listen, mailbox);
@@ -147,11 +187,41 @@ pub fn admit(
             ));
         }
     };
+    if let Some(callbacks) = &hub.callbacks {
+        let asked = Box::pin(callbacks.connect(&record));
+        let answer = tokio::select! {
+            answer = asked => answer,
+            _ = record.cancel.cancelled() => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the stream was ended before it opened",
+            )),
+        };
+        if let Err(error) = answer {
+            forget_inbox();
+            let mailbox = subscription.live.mailbox();
+            drop(subscription);
+            hub.release(&listen, mailbox);
+            hub.streams.discard(record.id);
+            tracing::info!(connection = record.id, status = %error.status, "stream refused by the connect callback");
+            return Admission::Denied(error);
+        }
+    }
+    hub.presence.join(listen.names(), person.as_ref());
+    let mut opening = subscription.prefix.to_vec();
+    for frame in hub.presence.opening(listen.names()) {
+        opening.extend_from_slice(&frame);
+    }
+    if let Some(person) = &person {
+        for frame in crate::readstate::opening(hub, person, listen.names()) {
+            opening.extend_from_slice(&frame);
+        }
+    }
+    subscription.prefix = opening.into();
     record
         .last_event_id
         .store(subscription.caught_up_to, Ordering::Relaxed);
     let served = served.as_str();
-    tracing::info!(connection = record.id, channel = %listen, ?last_event_id, served, "stream opened");
+    tracing::info!(connection = record.id, channel = %listen, ?last_event_id, served, user = person.as_deref(), "stream opened");
     Admission::Open(OpenStream {
         record,
         subscription,
@@ -164,42 +234,49 @@ pub fn admit(
 /// and headers).
 pub async fn events(
     State(hub): State<Arc<Hub>>,
-    Peer(peer): Peer,
+    Peer(remote): Peer,
     identity: Option<Extension<Arc<Identity>>>,
     path: Result<Path<ChannelPath>, PathRejection>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let listen = Listen::One(channel_from(path)?);
-    let last_event_id = last_event_id(&headers, &query)?;
-    let identity = identity.map(|Extension(identity)| identity);
-    open_through_router(hub, listen, last_event_id, peer, identity).await
+    open_through_router(hub, listen, remote, identity, &headers, &query).await
 }
 
 /// The router's handler for multi-channel streams (as [`events`]).
 pub async fn events_of_many(
     State(hub): State<Arc<Hub>>,
-    Peer(peer): Peer,
+    Peer(remote): Peer,
     identity: Option<Extension<Arc<Identity>>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let listen = parse_channels(query.get("channels").map(String::as_str))?;
-    let last_event_id = last_event_id(&headers, &query)?;
-    let identity = identity.map(|Extension(identity)| identity);
-    open_through_router(hub, listen, last_event_id, peer, identity).await
+    open_through_router(hub, listen, remote, identity, &headers, &query).await
 }
 
 async fn open_through_router(
     hub: Arc<Hub>,
     listen: Listen,
-    last_event_id: Option<u64>,
-    peer: Option<std::net::IpAddr>,
-    identity: Option<Arc<Identity>>,
+    remote: Option<std::net::SocketAddr>,
+    identity: Option<Extension<Arc<Identity>>>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let open = match admit(&hub, listen, last_event_id, peer, Served::Router, identity) {
+    let last_event_id = last_event_id(headers, query)?;
+    let identity = identity.map(|Extension(identity)| identity);
+    let person = person_of(identity.as_deref(), query)?;
+    let request = StreamRequest {
+        listen,
+        last_event_id,
+        remote,
+        identity,
+        person,
+    };
+    let open = match admit(&hub, request, Served::Router).await {
         Admission::Open(open) => open,
-        Admission::Refused(error) => return Err(error),
+        Admission::Refused(error) | Admission::Denied(error) => return Err(error),
         Admission::Stall => {
             // Accept the connection and say nothing, until shutdown (or the client
             // leaves, which drops this future).
@@ -252,8 +329,9 @@ fn unsent_bytes(socket: &TcpStream) -> usize {
 /// How handing bytes to a sink went.
 enum Sent {
     Done,
-    /// The client is gone.
-    Gone,
+    /// The client is gone: it closed (`ClientClosed`), or the write failed
+    /// (`Error`).
+    Gone(CloseReason),
     /// No progress for the stall time. `whole_frames`: none of the bytes went
     /// out, so the client's stream still ends between two frames.
     Stalled {
@@ -268,7 +346,7 @@ impl Sink {
         match self {
             Sink::Router(sender) => match tokio::time::timeout(stall, sender.send(bytes)).await {
                 Ok(Ok(())) => Sent::Done,
-                Ok(Err(_)) => Sent::Gone,
+                Ok(Err(_)) => Sent::Gone(CloseReason::ClientClosed),
                 Err(_) => Sent::Stalled { whole_frames: true },
             },
             Sink::Direct(socket) => {
@@ -276,7 +354,7 @@ impl Sink {
                 let mut written = match socket.try_write(&bytes) {
                     Ok(n) => n,
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => 0,
-                    Err(_) => return Sent::Gone,
+                    Err(_) => return Sent::Gone(CloseReason::Error),
                 };
                 if written == bytes.len() {
                     return Sent::Done;
@@ -284,7 +362,8 @@ impl Sink {
                 let mut unsent = unsent_bytes(socket);
                 while written < bytes.len() {
                     match tokio::time::timeout(stall, socket.write(&bytes[written..])).await {
-                        Ok(Ok(0)) | Ok(Err(_)) => return Sent::Gone,
+                        Ok(Ok(0)) => return Sent::Gone(CloseReason::ClientClosed),
+                        Ok(Err(_)) => return Sent::Gone(CloseReason::Error),
                         Ok(Ok(n)) => written += n,
                         Err(_) => {
                             // A full send buffer only wakes a writer once a
@@ -319,8 +398,11 @@ impl Sink {
         }
     }
 
-    /// Resolves when the client has gone away (`ClientClosed`), or has sent
-    /// something after its request, which a stream's client never does (`Error`).
+    /// Resolves when the client has closed its end (`ClientClosed`), or the
+    /// connection failed (a reset, or the kernel giving up on data the
+    /// client never acknowledged: `--dead-client`), or the client sent
+    /// something after its request, which a stream's client never does
+    /// (each `Error`).
     async fn closed(&mut self) -> CloseReason {
         match self {
             Sink::Router(sender) => {
@@ -331,13 +413,13 @@ impl Sink {
                 let mut scratch = [0u8; 1];
                 loop {
                     if socket.readable().await.is_err() {
-                        return CloseReason::ClientClosed;
+                        return CloseReason::Error;
                     }
                     match socket.try_read(&mut scratch) {
                         Ok(0) => return CloseReason::ClientClosed,
                         Ok(_) => return CloseReason::Error,
                         Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(_) => return CloseReason::ClientClosed,
+                        Err(_) => return CloseReason::Error,
                     }
                 }
             }
@@ -345,9 +427,9 @@ impl Sink {
     }
 }
 
-/// Serves an admitted stream into `sink` until it ends, then forgets it.
-/// `head` goes out before the stream's own first bytes (the direct path's
-/// response head; empty through the router).
+/// Serves an admitted stream into `sink` until it ends, then forgets it:
+/// its subscription, its record, its person's presence (after the grace),
+/// and its disconnect callback goes out.
 pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink) {
     let OpenStream {
         record,
@@ -356,8 +438,20 @@ pub async fn serve(hub: Arc<Hub>, open: OpenStream, head: Bytes, mut sink: Sink)
     let mailbox = subscription.live.mailbox();
     let reason = deliver(&hub, &record, subscription, head, &mut sink).await;
     drop(sink); // ends the response
+    if let Some(inbox) = &record.inbox {
+        hub.inboxes.unregister(inbox);
+    }
     hub.release(&record.channels, mailbox);
+    let names = record.channels.names();
+    (hub.presence).leave(
+        names,
+        record.person.as_ref(),
+        crate::presence::Holder::Stream,
+    );
     hub.streams.close(record.id, reason);
+    if let Some(callbacks) = &hub.callbacks {
+        callbacks.disconnected(&record, reason);
+    }
     tracing::info!(
         connection = record.id,
         channel = %record.channels,
@@ -424,10 +518,19 @@ async fn deliver(
     }
     drop(replay);
     loop {
+        let personal = std::future::poll_fn(|cx| match &record.inbox {
+            Some(inbox) => inbox.poll_ready(cx),
+            None => std::task::Poll::Pending,
+        });
         let frame = tokio::select! {
             biased;
-            _ = ended.as_mut() => return why_ended(hub),
+            _ = ended.as_mut() => return why_ended(hub, record),
             reason = sink.closed() => return reason,
+            // The person's own frames go out like any other.
+            _ = personal => Frame {
+                id: None,
+                bytes: (record.inbox.as_deref()).map(crate::inbox::Inbox::take_joined).unwrap_or_default(),
+            },
             received = live.recv() => match received {
                 Ok(frame) => frame,
                 Err(FeedError::Lagged) => return end_lagged(record, sink, true),
@@ -456,12 +559,13 @@ async fn deliver(
     }
 }
 
-/// Why the bridge ended a stream: its own shutdown, or a server-side close.
-fn why_ended(hub: &Hub) -> CloseReason {
-    if hub.shutdown.is_cancelled() {
-        CloseReason::Shutdown
-    } else {
-        CloseReason::ServerClosed
+/// Why the bridge ended a stream: as it said when it ended it (kicked, or
+/// its sign-in expired), else its own shutdown.
+fn why_ended(hub: &Hub, record: &StreamRecord) -> CloseReason {
+    match record.ended_by() {
+        Some(reason) => reason,
+        None if hub.shutdown.is_cancelled() => CloseReason::Shutdown,
+        None => CloseReason::Kicked,
     }
 }
 
@@ -524,12 +628,12 @@ async fn send(
 ) -> Result<(), CloseReason> {
     let sent = tokio::select! {
         biased;
-        _ = ended => return Err(why_ended(hub)),
+        _ = ended => return Err(why_ended(hub, record)),
         sent = sink.send(bytes, stall) => sent,
     };
     match sent {
         Sent::Done => Ok(()),
-        Sent::Gone => Err(CloseReason::ClientClosed),
+        Sent::Gone(reason) => Err(reason),
         Sent::Stalled { whole_frames } => Err(end_lagged(record, sink, whole_frames)),
     }
 }

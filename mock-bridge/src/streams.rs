@@ -4,19 +4,24 @@
 use crate::users::Identity;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// Why a stream ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseReason {
-    /// The client went away.
+    /// The client closed it (its end of the connection sent a FIN).
     ClientClosed,
-    /// The bridge ended it on purpose (`/internal/disconnect`).
-    ServerClosed,
-    /// Something failed.
+    /// The bridge ended it on request (`/internal/disconnect`). Earlier
+    /// releases called this `server_closed`.
+    Kicked,
+    /// The token it was opened with was revoked (`DELETE /internal/users`).
+    AuthExpired,
+    /// The connection failed: a write to the client failed, the kernel gave
+    /// up on unacknowledged data (`--dead-client`), a reset, or bytes the
+    /// client should never send.
     Error,
     /// The client fell too far behind.
     Lagged,
@@ -25,9 +30,10 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    const ALL: [CloseReason; 5] = [
+    const ALL: [CloseReason; 6] = [
         CloseReason::ClientClosed,
-        CloseReason::ServerClosed,
+        CloseReason::Kicked,
+        CloseReason::AuthExpired,
         CloseReason::Error,
         CloseReason::Lagged,
         CloseReason::Shutdown,
@@ -36,11 +42,19 @@ impl CloseReason {
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::ClientClosed => "client_closed",
-            CloseReason::ServerClosed => "server_closed",
+            CloseReason::Kicked => "kicked",
+            CloseReason::AuthExpired => "auth_expired",
             CloseReason::Error => "error",
             CloseReason::Lagged => "lagged",
             CloseReason::Shutdown => "shutdown",
         }
+    }
+
+    fn index(self) -> usize {
+        CloseReason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(3)
     }
 }
 
@@ -112,6 +126,41 @@ pub struct StreamRecord {
     pub served: Served,
     /// Who opened it, with `--users`.
     pub identity: Option<Arc<Identity>>,
+    /// The person it counts for in presence: the token's user, or without
+    /// `--users` the stream URL's `as=` name; `None`: anonymous.
+    pub person: Option<Arc<str>>,
+    /// The client's address and port, when known (for the callbacks).
+    pub remote: Option<SocketAddr>,
+    /// Its person's own frames (read markers), when it has a person.
+    pub inbox: Option<Arc<crate::inbox::Inbox>>,
+    /// Why the bridge ends it, when it does on purpose (kicked, or its
+    /// sign-in expired): set before its token is cancelled. 0: not set.
+    ended_by: AtomicU8,
+}
+
+impl StreamRecord {
+    /// Why the bridge ended this stream on purpose, if it did.
+    pub fn ended_by(&self) -> Option<CloseReason> {
+        let index = self.ended_by.load(Ordering::Relaxed) as usize;
+        index.checked_sub(1).map(|i| CloseReason::ALL[i])
+    }
+
+    /// Ends the stream from the bridge's side, saying why.
+    pub fn end(&self, reason: CloseReason) {
+        let code = reason.index() as u8 + 1;
+        let _ = (self.ended_by).compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+        self.cancel.cancel();
+    }
+}
+
+/// What a new stream is: registered by [`Streams::open`].
+pub struct NewStream {
+    pub channels: Listen,
+    pub remote: Option<SocketAddr>,
+    pub served: Served,
+    pub identity: Option<Arc<Identity>>,
+    pub person: Option<Arc<str>>,
+    pub inbox: Option<Arc<crate::inbox::Inbox>>,
 }
 
 #[derive(Debug, Default)]
@@ -127,7 +176,7 @@ pub struct Streams {
     next_id: AtomicU64,
     active: Mutex<Active>,
     opened_total: AtomicU64,
-    closed: [AtomicU64; 5],
+    closed: [AtomicU64; 6],
     /// Woken when the last open stream closes.
     idle: tokio::sync::Notify,
 }
@@ -152,24 +201,23 @@ pub struct ActiveReport {
     opened_at: String,
     last_event_id: String,
     served: &'static str,
-    /// The signed-in user's name (never the token).
+    /// The person it counts for: the signed-in user's name (never the
+    /// token), or without `--users` its `as=` name.
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<String>,
 }
 
 impl Streams {
-    /// Registers a new stream of `channels` from `peer`, served as `served`, unless that client
-    /// already holds `limit` streams (0: no limit).
+    /// Registers a new stream, unless its client already holds `limit`
+    /// streams (0: no limit).
     pub fn open(
         &self,
-        channels: &Listen,
-        peer: Option<IpAddr>,
+        new: NewStream,
         limit: usize,
-        served: Served,
-        identity: Option<Arc<Identity>>,
         shutdown: &CancellationToken,
     ) -> Result<Arc<StreamRecord>, TooManyStreams> {
         let mut active = self.active.lock().unwrap();
+        let peer = new.remote.map(|remote| remote.ip());
         if let Some(peer) = peer {
             let held = active.per_peer.entry(peer).or_default();
             if limit > 0 && *held >= limit {
@@ -180,25 +228,44 @@ impl Streams {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let record = Arc::new(StreamRecord {
             id,
-            channels: channels.clone(),
+            channels: new.channels,
             opened_at: crate::clock::rfc3339_ms(crate::snowflake::now_ms()),
             opened: std::time::Instant::now(),
             last_event_id: AtomicU64::new(0),
             cancel: shutdown.child_token(),
             peer,
-            served,
-            identity,
+            served: new.served,
+            identity: new.identity,
+            person: new.person,
+            remote: new.remote,
+            inbox: new.inbox,
+            ended_by: AtomicU8::new(0),
         });
         active.records.insert(id, record.clone());
         self.opened_total.fetch_add(1, Ordering::Relaxed);
         Ok(record)
     }
 
+    /// Forgets a stream that never opened (its connect callback refused
+    /// it): no close is counted, and it was never counted as opened.
+    pub fn discard(&self, id: u64) {
+        if self.remove(id) {
+            self.opened_total.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Forgets a stream and counts why it ended.
     pub fn close(&self, id: u64, reason: CloseReason) {
+        if self.remove(id) {
+            self.closed[reason.index()].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes a record out of the open ones; whether it was there.
+    fn remove(&self, id: u64) -> bool {
         let mut active = self.active.lock().unwrap();
         let Some(record) = active.records.remove(&id) else {
-            return;
+            return false;
         };
         if let Some(peer) = record.peer {
             if let Some(held) = active.per_peer.get_mut(&peer) {
@@ -213,29 +280,27 @@ impl Streams {
         if idle {
             self.idle.notify_waiters();
         }
-        let index = CloseReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(2);
-        self.closed[index].fetch_add(1, Ordering::Relaxed);
+        true
     }
 
-    /// Ends the streams that carry `channel` (all when `None`); returns how many.
+    /// Ends the streams that carry `channel` (all when `None`), as
+    /// `kicked`; returns how many.
     pub fn disconnect(&self, channel: Option<&str>) -> usize {
         let active = self.active.lock().unwrap();
         let chosen = active
             .records
             .values()
             .filter(|r| channel.is_none_or(|c| r.channels.contains(c)));
-        chosen.map(|record| record.cancel.cancel()).count()
+        chosen.map(|record| record.end(CloseReason::Kicked)).count()
     }
 
-    /// Ends the streams opened with `token` (it was revoked); returns how many.
+    /// Ends the streams opened with `token` (it was revoked), as
+    /// `auth_expired`; returns how many.
     pub fn disconnect_token(&self, token: &str) -> usize {
         let active = self.active.lock().unwrap();
         (active.records.values())
             .filter(|r| r.identity.as_ref().is_some_and(|i| i.token == token))
-            .map(|record| record.cancel.cancel())
+            .map(|record| record.end(CloseReason::AuthExpired))
             .count()
     }
 
@@ -272,7 +337,7 @@ impl Streams {
                 opened_at: r.opened_at.clone(),
                 last_event_id: r.last_event_id.load(Ordering::Relaxed).to_string(),
                 served: r.served.as_str(),
-                user: r.identity.as_ref().map(|i| i.name.clone()),
+                user: r.person.as_deref().map(str::to_owned),
             })
             .collect();
         active.sort_by_key(|r| r.id);
@@ -285,6 +350,12 @@ impl Streams {
                     )
                 })
                 .collect();
+        // The contract's report names a kick `server_closed` (the
+        // disconnect callback's reason is `kicked`): both keys, one count.
+        let mut closed = closed;
+        if let Some(kicked) = closed.get("kicked").cloned() {
+            closed.insert("server_closed".to_owned(), kicked);
+        }
         serde_json::json!({
             "active": active,
             "opened_total": self.opened_total.load(Ordering::Relaxed),

@@ -32,6 +32,12 @@ async fn lifecycle_and_exact_framing_served(served: Served) {
         status.raw,
         "event: status\ndata: {\"gateway\":\"connected\",\"heartbeat_interval_ms\":200}\n\n"
     );
+    // Who is here, this anonymous reader alone.
+    let presence = stream.next().await;
+    assert_eq!(
+        presence.raw,
+        "event: presence\ndata: {\"channel_id\":\"general\",\"users\":[],\"count\":1}\n\n"
+    );
 
     let id = inject(&bridge, "general", "hello").await;
     let message = stream.next_non_heartbeat().await;
@@ -73,7 +79,8 @@ async fn lifecycle_and_exact_framing_served(served: Served) {
         report(&bridge).await.active.is_empty()
     })
     .await;
-    assert_eq!(report(&bridge).await.closed.server_closed, 1);
+    let closed = report(&bridge).await.closed;
+    assert_eq!((closed.server_closed, closed.kicked), (1, 1));
 }
 
 #[tokio::test]

@@ -175,11 +175,14 @@ impl Stream {
             .expect("stream still open")
     }
 
-    /// The next frame that is not a heartbeat.
+    /// The next frame that is not a heartbeat or a `presence` update: both
+    /// come to every stream whatever it carries (presence after the opening
+    /// `status` and whenever people come and go; `tests/presence.rs` checks
+    /// them).
     pub async fn next_non_heartbeat(&mut self) -> Frame {
         loop {
             let frame = self.next().await;
-            if frame.event.as_deref() != Some("heartbeat") {
+            if !matches!(frame.event.as_deref(), Some("heartbeat" | "presence")) {
                 return frame;
             }
         }

@@ -83,7 +83,8 @@ pub struct ActiveStream {
     pub last_event_id: String,
     /// `direct` or `router`.
     pub served: String,
-    /// The signed-in user's name, with `--users`.
+    /// The person it counts as: the signed-in user's name with `--users`,
+    /// else its `as=` name.
     #[serde(default)]
     pub user: Option<String>,
 }
@@ -102,7 +103,16 @@ impl ActiveStream {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct ClosedCounts {
     pub client_closed: u64,
+    /// Ended through the control API (`/internal/disconnect`): the
+    /// contract's name, which every bridge reports.
     pub server_closed: u64,
+    /// The same count under the disconnect callback's name for it (bridges
+    /// before round four do not report it).
+    #[serde(default)]
+    pub kicked: u64,
+    /// Their token was revoked.
+    #[serde(default)]
+    pub auth_expired: u64,
     pub error: u64,
     pub lagged: u64,
     pub shutdown: u64,

@@ -40,18 +40,32 @@ pub fn takes_flag(binary: &Path, flag: &str) -> bool {
 }
 
 impl BridgeProcess {
-    /// Starts the bridge ([`default_bridge`]) on a free port.
+    /// Starts the bridge ([`default_bridge`]) on a free loopback port.
     pub async fn start(extra: &[&str]) -> Result<BridgeProcess, String> {
         BridgeProcess::start_binary(&default_bridge(), extra).await
     }
 
-    /// Starts `binary` on a free port.
+    /// Starts `binary` on a free loopback port.
     pub async fn start_binary(binary: &Path, extra: &[&str]) -> Result<BridgeProcess, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+        BridgeProcess::launch(binary, [127, 0, 0, 1].into(), extra).await
+    }
+
+    /// Starts the bridge ([`default_bridge`]) on a free port of `ip` (off
+    /// loopback, `extra` must give it a control token).
+    pub async fn start_on(ip: std::net::IpAddr, extra: &[&str]) -> Result<BridgeProcess, String> {
+        BridgeProcess::launch(&default_bridge(), ip, extra).await
+    }
+
+    async fn launch(
+        binary: &Path,
+        ip: std::net::IpAddr,
+        extra: &[&str],
+    ) -> Result<BridgeProcess, String> {
+        let port = std::net::TcpListener::bind((ip, 0))
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let addr = SocketAddr::new(ip, port);
         let child = Command::new(binary)
             .args(["--listen", &addr.to_string()])
             .args(extra)

@@ -54,6 +54,9 @@ pub struct Behaviour {
     pub reads: bool,
     /// Keep the ids of received messages.
     pub record_ids: bool,
+    /// Stream as this person (`as=p<n>`): present by name, with an inbox of
+    /// their own; `None`: anonymous, counted only.
+    pub person: Option<usize>,
 }
 
 /// The loopback source address for the i-th client: 1,000 per address, so that
@@ -89,8 +92,12 @@ pub async fn subscribe(
 ) -> std::io::Result<Seen> {
     let mut stream = connect(addr, source, !behaviour.reads).await?;
     let resume = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
-    let request =
-        format!("GET /api/channels/{channel}/events HTTP/1.0\r\nHost: bench\r\n{resume}\r\n");
+    let named = behaviour
+        .person
+        .map_or(String::new(), |n| format!("?as=p{n}"));
+    let request = format!(
+        "GET /api/channels/{channel}/events{named} HTTP/1.0\r\nHost: bench\r\n{resume}\r\n"
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut seen = Seen::default();
     if !behaviour.reads {

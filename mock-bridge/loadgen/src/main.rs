@@ -1,7 +1,8 @@
 //! Load generator for mock-bridge: holds streams, measures fan-out latency,
 //! reconnect storms and slow clients, and prints each figure as a Markdown line.
 //!
-//! It starts the bridge itself (the `mock-bridge` binary next to it), so that the
+//! It starts the bridge itself (the `mock-bridge` binary next to it, or the
+//! one `LOADGEN_BRIDGE` names, to compare builds), so that the
 //! bridge's memory and CPU can be read from `/proc` for that process alone. Both
 //! run on this machine: the figures include the load generator competing for
 //! the same cores.
@@ -14,6 +15,7 @@
 //! loadgen saturate --subscribers 1000 --messages 1000 --heartbeat 1
 //! loadgen posts   --posts 6400 --posters 64 --dir target/bench-scratch
 //! loadgen versus  --base ~/.cache/discussion-panel/bench-base/128254e438c6/mock-bridge --rounds 5
+//! loadgen vanish  --heartbeat 15 --dead-client 15 --grace 5   (root: a network namespace)
 //! ```
 //!
 //! `--bridge PATH` starts another bridge binary instead; `versus` starts both.
@@ -24,6 +26,7 @@ mod posting;
 mod saturation;
 mod scenarios;
 mod table;
+mod vanish;
 mod versus;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +51,9 @@ enum Scenario {
     Hold {
         #[arg(long, value_delimiter = ',', default_value = "1000,10000,19500")]
         streams: Vec<usize>,
+        /// Streams anonymous, each named (`as=`), or both in turn.
+        #[arg(long, value_enum, default_value = "both")]
+        presence: scenarios::Presence,
     },
     /// N subscribers on one channel, messages at a steady rate: latency; then a
     /// burst to saturate: deliveries per second.
@@ -58,6 +64,9 @@ enum Scenario {
         rate: u32,
         #[arg(long, default_value_t = 10)]
         seconds: u32,
+        /// Subscribers anonymous, each named (`as=`), or both in turn.
+        #[arg(long, value_enum, default_value = "both")]
+        presence: scenarios::Presence,
     },
     /// N clients reconnect at once with Last-Event-ID after missing messages.
     Storm {
@@ -82,6 +91,21 @@ enum Scenario {
     Idle {
         #[arg(long, default_value_t = 5_000)]
         connections: usize,
+    },
+    /// A reader whose network vanishes without a FIN (a laptop put to
+    /// sleep): how long until the others see them leave. Needs root: the
+    /// reader runs in a network namespace whose link is cut. Cut at several
+    /// points between two heartbeats.
+    Vanish {
+        #[arg(long, default_value_t = 15.0)]
+        heartbeat: f64,
+        #[arg(long, default_value_t = 15.0)]
+        dead_client: f64,
+        #[arg(long, default_value_t = 5.0)]
+        grace: f64,
+        /// Cuts, spread evenly over one heartbeat interval.
+        #[arg(long, default_value_t = 3)]
+        cuts: usize,
     },
     /// Fan-out where a share of subscribers stops reading.
     Slow {
@@ -202,12 +226,19 @@ fn main() {
         let mut runs: Vec<Vec<table::Table>> = Vec::new();
         for _ in 0..args.runs.max(1) {
             let tables = match &args.scenario {
-                Scenario::Hold { streams } => scenarios::hold(streams).await,
+                Scenario::Hold { streams, presence } => scenarios::hold(streams, *presence).await,
                 Scenario::Fanout {
                     subscribers,
                     rate,
                     seconds,
-                } => scenarios::fanout(subscribers, *rate, *seconds).await,
+                    presence,
+                } => scenarios::fanout(subscribers, *rate, *seconds, *presence).await,
+                Scenario::Vanish {
+                    heartbeat,
+                    dead_client,
+                    grace,
+                    cuts,
+                } => vanish::vanish(*heartbeat, *dead_client, *grace, *cuts).await,
                 Scenario::Storm { clients, missed } => scenarios::storm(*clients, *missed).await,
                 Scenario::Slow {
                     subscribers,

@@ -14,7 +14,43 @@ pub type Clients = Vec<JoinHandle<std::io::Result<Seen>>>;
 pub const READER: Behaviour = Behaviour {
     reads: true,
     record_ids: false,
+    person: None,
 };
+
+/// How streams count in presence: anonymous (counted, not named) or each
+/// as a person of its own (`as=p<n>`: a name in the channel's set and an
+/// inbox for their read markers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Presence {
+    Anonymous,
+    Named,
+    /// Both, one after the other, for each size.
+    Both,
+}
+
+impl Presence {
+    fn modes(self) -> Vec<Presence> {
+        match self {
+            Presence::Both => vec![Presence::Anonymous, Presence::Named],
+            one => vec![one],
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Presence::Named => "named (as=)",
+            _ => "anonymous",
+        }
+    }
+
+    /// A reader that streams as person `index` when named.
+    fn reader(self, index: usize) -> Behaviour {
+        Behaviour {
+            person: (self == Presence::Named).then_some(index),
+            ..READER
+        }
+    }
+}
 
 /// Starts `count` clients on `channel`, in batches so the accept queue keeps up,
 /// and waits until all are subscribed.
@@ -99,35 +135,40 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[rank] as f64 / 1_000.0
 }
 
-pub async fn hold(sizes: &[usize]) -> Result<Vec<Table>, String> {
+pub async fn hold(sizes: &[usize], presence: Presence) -> Result<Vec<Table>, String> {
     let mut table = Table::new(
         &[
             "streams",
+            "presence",
             "bridge RSS idle (MiB)",
             "RSS held (MiB)",
             "KiB per stream",
             "bridge CPU (% of a core)",
         ],
-        3,
+        4,
     );
     for &count in sizes {
-        let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let idle = bridge.rss_kib();
-        let shared = Shared::new();
-        let clients = open_clients(&bridge, &shared, count, "hold", |_| READER, None).await?;
-        tokio::time::sleep(Duration::from_secs(3)).await; // heartbeats flowing
-        let held = bridge.rss_kib();
-        let cpu = bridge.cpu_share(Duration::from_secs(5)).await;
-        let per_stream = (held.saturating_sub(idle)) as f64 / count as f64;
-        table.row(vec![
-            count.to_string(),
-            format!("{:.1}", idle as f64 / 1024.0),
-            format!("{:.1}", held as f64 / 1024.0),
-            format!("{per_stream:.2}"),
-            format!("{:.1}", cpu * 100.0),
-        ]);
-        collect(&shared, clients).await;
+        for mode in presence.modes() {
+            let bridge = BridgeProcess::start(&["--heartbeat-interval", "1"]).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let idle = bridge.rss_kib();
+            let shared = Shared::new();
+            let clients =
+                open_clients(&bridge, &shared, count, "hold", |i| mode.reader(i), None).await?;
+            tokio::time::sleep(Duration::from_secs(3)).await; // heartbeats flowing
+            let held = bridge.rss_kib();
+            let cpu = bridge.cpu_share(Duration::from_secs(5)).await;
+            let per_stream = (held.saturating_sub(idle)) as f64 / count as f64;
+            table.row(vec![
+                count.to_string(),
+                mode.label().to_owned(),
+                format!("{:.1}", idle as f64 / 1024.0),
+                format!("{:.1}", held as f64 / 1024.0),
+                format!("{per_stream:.2}"),
+                format!("{:.1}", cpu * 100.0),
+            ]);
+            collect(&shared, clients).await;
+        }
     }
     Ok(vec![table])
 }
@@ -190,10 +231,15 @@ fn latency_cells(seen: &[Seen]) -> Vec<String> {
     ]
 }
 
-pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Table>, String> {
+pub async fn fanout(
+    sizes: &[usize],
+    rate: u32,
+    seconds: u32,
+    presence: Presence,
+) -> Result<Vec<Table>, String> {
     let mut latency = Table::new(
         &[
-            "subscribers, rate",
+            "subscribers, rate, presence",
             "deliveries measured",
             "p50 (ms)",
             "p99 (ms)",
@@ -203,9 +249,12 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         ],
         3,
     );
+    let runs: Vec<(usize, Presence)> = (sizes.iter())
+        .flat_map(|&size| presence.modes().into_iter().map(move |mode| (size, mode)))
+        .collect();
     let mut saturation = Table::new(
         &[
-            "subscribers",
+            "subscribers, presence",
             "burst messages",
             "deliveries",
             "seconds",
@@ -214,18 +263,18 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
         ],
         4,
     );
-    for &subscribers in sizes {
+    for (subscribers, mode) in runs {
         let bridge = BridgeProcess::start(&["--heartbeat-interval", "15"]).await?;
         let shared = Shared::new();
-        let clients =
-            open_clients(&bridge, &shared, subscribers, "bench", |_| READER, None).await?;
+        let reader = |i| mode.reader(i);
+        let clients = open_clients(&bridge, &shared, subscribers, "bench", reader, None).await?;
         let cpu = steady(&bridge, &shared, subscribers, rate, seconds).await?;
 
         // Saturation: a burst posted by 4 concurrent posters.
         let burst = (2_000_000 / subscribers).clamp(100, 1_000) as u64;
         let outcome = burst_to(&bridge, &shared, subscribers, burst, 4).await?;
         saturation.row(vec![
-            subscribers.to_string(),
+            format!("{subscribers}, {}", mode.label()),
             outcome.messages.to_string(),
             outcome.delivered.to_string(),
             format!("{:.2}", outcome.elapsed.as_secs_f64()),
@@ -233,7 +282,8 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
             format!("{}{}", outcome.lagged, outcome.note()),
         ]);
         let seen = collect(&shared, clients).await;
-        let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s")];
+        let label = mode.label();
+        let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s, {label}")];
         row.extend(latency_cells(&seen));
         row.extend([cpu.bridge, cpu.loadgen]);
         latency.row(row);
@@ -275,6 +325,7 @@ pub async fn storm(count: usize, missed: usize) -> Result<Vec<Table>, String> {
     let behaviour = Behaviour {
         reads: true,
         record_ids: true,
+        person: None,
     };
     let clients: Clients = (0..count)
         .map(|i| {
@@ -341,6 +392,7 @@ pub async fn slow(subscribers: usize, slow_percent: f64) -> Result<Vec<Table>, S
         let behaviour = move |i: usize| Behaviour {
             reads: i % stuck_every != stuck_every - 1,
             record_ids: false,
+            person: None,
         };
         let clients = open_clients(&bridge, &shared, subscribers, "bench", behaviour, None).await?;
         let stuck = (0..subscribers).filter(|&i| !behaviour(i).reads).count();

@@ -447,7 +447,10 @@ impl Bridge {
         let mailbox = witness.live.mailbox();
         drop(witness);
         self.hub.release(&listen_of(2), mailbox);
-        Ok(events.into_iter().filter(|e| e.name != "status").collect())
+        Ok(events
+            .into_iter()
+            .filter(|e| !matches!(e.name.as_str(), "status" | "presence"))
+            .collect())
     }
 }
 

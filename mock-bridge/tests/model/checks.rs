@@ -172,7 +172,11 @@ impl Bridge {
         });
         let (status, answer) = (waited.map_err(|_| "the waiting poll never answered")?)
             .map_err(|e| e.to_string())??;
-        if status != 200 || poll_events(&answer)?.iter().all(|e| e.name == "status") {
+        if status != 200
+            || poll_events(&answer)?
+                .iter()
+                .all(|e| matches!(e.name.as_str(), "status" | "presence"))
+        {
             return Err(format!(
                 "a poll that waited while changes came answered {status} {answer}"
             ));
@@ -227,7 +231,10 @@ impl Bridge {
                 ));
             }
             after = id_of(&answer["cursor"])?;
-            if events.iter().all(|e| e.name == "status") {
+            if events
+                .iter()
+                .all(|e| matches!(e.name.as_str(), "status" | "presence"))
+            {
                 return Ok(());
             }
         }

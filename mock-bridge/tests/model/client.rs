@@ -75,6 +75,8 @@ impl Client {
                 }
                 None => self.resynced.extend(channels.iter().map(|c| c.to_string())),
             },
+            // Who is here, who types, where a reader stopped: not messages.
+            "presence" | "typing" | "read" => {}
             other => return Err(format!("an unknown event {other:?}")),
         }
         Ok(())
