@@ -12,6 +12,15 @@
 //! compares every tab's rows with the bridge's state, version by version
 //! (text, edit time, reactions), with no deleted message shown.
 //!
+//! And a stranger (issue 31): beside the faults, a client posts hostile
+//! messages (a timestamp no date can hold, a flood of relative timestamps,
+//! spoilers over links and code, bidi controls, masked links to scripts)
+//! and piles the bounds' worth of reactions on them (every distinct emoji a
+//! message may hold, a crowd of long names on one). Every tab is watched
+//! from before its scripts run: no uncaught error, unhandled rejection or
+//! `console.error` in any tab still open at the end, and every tab equal to
+//! the bridge, hostile rows included.
+//!
 //! Last, a zombie upstream that never recovers: every tab, reloaded with
 //! `max_attempts=3`, must stop on its own (Disconnected, with Retry) within
 //! that budget, and come back Live with every message after Retry.
@@ -91,10 +100,19 @@ async fn run() -> Result<(), Error> {
         .with_args(&["--history-per-channel", "1000000"])
         .with_history_file();
     let first = Scenario::start("chaos-tab-1", options, PAGE).await?;
+    // Watched from before its scripts run: opened again once watched.
+    first.browser.watch_page().await?;
+    first.open(PAGE).await?;
     first.wait_label("live", Duration::from_secs(20)).await?;
     let mut tabs = vec![first.this_tab().await?];
     for _ in 1..TABS {
-        tabs.push(first.open_tab(PAGE).await?);
+        let tab = (first.browser.client.new_window(true).await)
+            .map_err(|e| format!("cannot open a tab: {e}"))?
+            .handle;
+        first.to_tab(&tab).await?;
+        first.browser.watch_page().await?;
+        first.open(PAGE).await?;
+        tabs.push(tab);
         first.wait_label("live", Duration::from_secs(20)).await?;
     }
     for tab in &tabs {
@@ -210,6 +228,53 @@ async fn run() -> Result<(), Error> {
         })
     };
 
+    // The stranger: a hostile message about every 0.8 s, each given the
+    // bounds' worth of reactions.
+    let strangeness = Arc::new(AtomicU64::new(0));
+    let stranger = {
+        let (stop, quiet, strangeness) = (stop.clone(), quiet.clone(), strangeness.clone());
+        let mut rng = Rng(seed.rotate_left(31) | 1);
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap();
+            let base = format!("http://127.0.0.1:{port}/internal/channels/chaos/messages");
+            let hostile = hostile_messages();
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(500 + rng.next(600))).await;
+                if quiet.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let content = &hostile[rng.next(hostile.len() as u64) as usize];
+                let body = json!({ "author": "mallory \u{202e}evil", "content": content });
+                let Ok(answer) = client.post(&base).json(&body).send().await else {
+                    continue;
+                };
+                let stored: serde_json::Value = answer.json().await.unwrap_or_default();
+                let Some(id) = stored["id"].as_str() else {
+                    continue;
+                };
+                strangeness.fetch_add(1, Ordering::Relaxed);
+                // Every emoji a message may hold, and one more (refused);
+                // then a crowd of the longest names on the first.
+                let reactions = STRANGE_EMOJI
+                    .iter()
+                    .map(|emoji| (*emoji, "mallory".to_owned()))
+                    .chain(
+                        (0..25).map(|n| (STRANGE_EMOJI[0], format!("{n:02}{}", "w".repeat(30)))),
+                    );
+                for (emoji, user) in reactions {
+                    if stop.load(Ordering::Relaxed) || quiet.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let url = format!("{base}/{id}/reactions/{}", percent_encoded(emoji));
+                    let _ = client.put(url).json(&json!({ "user": user })).send().await;
+                }
+            }
+        })
+    };
+
     let mut bridge = bridge;
     let mut rng = Rng(seed);
     let mut faults = Vec::new();
@@ -320,6 +385,7 @@ async fn run() -> Result<(), Error> {
                     .map_err(|e| format!("a new tab: {e}"))?
                     .handle;
                 to_tab(&browser, &tab).await?;
+                browser.watch_page().await?;
                 browser
                     .client
                     .goto(&format!("http://127.0.0.1:{port}{PAGE}"))
@@ -338,6 +404,7 @@ async fn run() -> Result<(), Error> {
     stop.store(true, Ordering::Relaxed);
     publisher.await.map_err(|e| e.to_string())?;
     changer.await.map_err(|e| e.to_string())?;
+    stranger.await.map_err(|e| e.to_string())?;
 
     // Healed: everything off. Both tabs must come back Live with every message.
     bridge.set_fault(None).await?;
@@ -428,6 +495,10 @@ async fn run() -> Result<(), Error> {
                 ))
             }
         };
+        let problems = browser.page_problems().await?;
+        if !problems.is_empty() {
+            return Err(format!("{tab}: the page reported problems: {problems:#?}"));
+        }
         let edited = rows.iter().filter(|r| r.edited.is_some()).count();
         let reacted = rows.iter().filter(|r| !r.reactions.is_empty()).count();
         let timeline = browser.label_timeline().await?;
@@ -451,6 +522,10 @@ async fn run() -> Result<(), Error> {
     for fault in &faults {
         *counts.entry(*fault).or_insert(0) += 1;
     }
+    println!(
+        "chaos: the stranger posted {} hostile messages with the bounds' worth of reactions each; no page problem in any open tab",
+        strangeness.load(Ordering::Relaxed)
+    );
     println!(
         "chaos: {} faults survived {counts:?}; {acknowledged} messages acknowledged, {} stored (after {deleted} deletions), shown exactly once in each of the {TABS} open tabs ({tabs_replaced} holder tabs closed or crashed and replaced); 0 duplicates, 0 lost; replies: {} sent from the composers, {stored_replies} stored once each, {gone_with_tab} gone with a closed tab before they were sent, 0 doubled; changes: {} edits, {} deletions, {} reactions, every tab equal to the bridge, version by version",
         faults.len(),
@@ -681,4 +756,31 @@ async fn read(browser: &Browser) -> Result<(String, Vec<String>), Error> {
         .await
         .map_err(|e| e.to_string())?;
     serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// The stranger's messages: what broke the panel or made it lie before
+/// (issue 31), each within the bridge's 4,000 characters.
+fn hostile_messages() -> Vec<String> {
+    vec![
+        "<t:-9223372036854775808> <t:-9223372036854775808:R> <t:9223372036854775807:F>".into(),
+        "<t:0:R> ".repeat(499),
+        "||[a link](https://example.com/secret)|| and ||`code` <https://example.org>||".into(),
+        "||```rust\nhidden\n```|| ```\n||not a spoiler||\n```".into(),
+        "\u{202e}reversed\u{202c} <@123> <#456> <@&789> *a **b** c* snake_case_name".into(),
+        "> ||a quoted spoiler||\n-# subtext [masked](javascript:alert(1)) [x](https://a.b/(c))"
+            .into(),
+        "1. one\n99999999999999999999. big\n- ||[](https://x.y)||".into(),
+        "*".repeat(3_999),
+    ]
+}
+
+/// Twenty-one distinct emoji: a message holds twenty, the last is refused.
+const STRANGE_EMOJI: [&str; 21] = [
+    "👍", "🎉", "😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘",
+    "🥰", "😗", "😙", "🥲", "🤔",
+];
+
+/// `text` percent-encoded for a URL's path.
+fn percent_encoded(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
