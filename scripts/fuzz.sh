@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of everything the network hands
-# the panel: the stream payload decoder, history answers and error bodies, and the
-# connection state machine driven by arbitrary event sequences.
+# the panel: the stream payload decoder, history answers and error bodies, the
+# connection state machine driven by arbitrary event sequences, Discord's
+# formatting, and the JSON reader under them all against serde_json.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 300 s, all targets)
 #
@@ -20,7 +21,7 @@ ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" "1 minute" --locked "cargo-fu
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode history engine format)
+[ ${#targets[@]} -gt 0 ] || targets=(decode history engine format json)
 
 cd frontend/core
 export RUSTC_BOOTSTRAP=1

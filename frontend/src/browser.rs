@@ -414,3 +414,16 @@ pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
         web_sys::console::error_2(&text, thrown);
     }
 }
+
+/// Why a fetch failed, for the console line: JavaScript's error, or gloo's
+/// own sentence. Not gloo's `Display`: it also formats gloo's serde_json
+/// error (never made here, since no answer is read through gloo's JSON),
+/// which kept serde_json's messages in the wasm.
+pub fn fetch_error(error: gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(thrown) => thrown.to_string(),
+        gloo_net::Error::GlooError(sentence) => sentence,
+        #[allow(unreachable_patterns)]
+        _ => String::from("an unreadable answer"),
+    }
+}

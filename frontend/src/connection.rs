@@ -936,7 +936,7 @@ async fn send_json(
     let signal = abort.as_ref().map(|a| a.signal());
     let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
     let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
-    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
+    let failed = |e: gloo_net::Error| Load::Failed(crate::browser::fetch_error(e));
     let response = request
         .header("content-type", "application/json")
         .body(body)
@@ -1070,7 +1070,7 @@ async fn load_text(
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<String, Load> {
     let request = signed_in(Request::get(url).abort_signal(signal), auth).await;
-    let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
+    let failed = |e: gloo_net::Error| Load::Failed(crate::browser::fetch_error(e));
     let response = request.send().await.map_err(failed)?;
     if response.status() == 401 {
         return Err(Load::Unauthorized);

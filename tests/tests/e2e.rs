@@ -461,8 +461,8 @@ async fn malformed_events(name: &str, share: bool) -> Result<(), Error> {
     ensure(state.ids == [good.clone()], || {
         format!("unexpected messages shown: {:?}", state.ids)
     })?;
-    // Each dropped payload is named with the reason and what it read (the
-    // release build's serde reasons leave the value out).
+    // Each dropped payload is named with the reason (the field that was
+    // wrong, or the byte where the JSON broke) and what it read.
     let warnings = s.run_js("return window.warnings;").await?;
     let logged = |part: &str| {
         (warnings.as_array().into_iter().flatten())
@@ -473,6 +473,10 @@ async fn malformed_events(name: &str, share: bool) -> Result<(), Error> {
     ensure(
         logged(r#"it read: {"id":"not-a-number","channel_id""#) && logged("it read: {broken json"),
         || format!("the console did not show the dropped payloads: {warnings}"),
+    )?;
+    ensure(
+        logged("`id` is not a u64 in decimal digits") && logged("expected a key at byte 1"),
+        || format!("the console did not name the field or the byte: {warnings}"),
     )?;
     // The WebAssembly instance is alive: it still reacts.
     let later = s.bridge.inject("general", "bob", "and still alive").await?;

@@ -5,6 +5,8 @@
 //! events into [`Event`]s and carries out the [`Command`]s that come back.
 //!
 //! - [`message`]: the chat message and its numeric id, as the bridge sends them.
+//! - [`json`]: the one JSON reader: a checked text, read field by field.
+//! - [`payload`]: a message and its parts, read from the bridge's JSON.
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
 //! - [`rows`]: the few row changes that turn the rendered list into the held one.
 //! - [`format`]: Discord's markdown, parsed over bytes into events that borrow the text.
@@ -25,8 +27,10 @@ pub mod carrier;
 pub mod compose;
 pub mod engine;
 pub mod format;
+pub mod json;
 pub mod message;
 pub mod options;
+pub mod payload;
 pub mod protocol;
 pub mod reading;
 pub mod rows;

@@ -1,6 +1,5 @@
 //! A chat message and its id, in the bridge's JSON shape.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
@@ -30,21 +29,6 @@ impl FromStr for MessageId {
     }
 }
 
-impl Serialize for MessageId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MessageId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(|_| {
-            serde::de::Error::custom(format!("message id \"{text}\" is not a decimal u64"))
-        })
-    }
-}
-
 /// One chat message. `content` is plain text and is only ever rendered as text.
 ///
 /// A message changes after its creation (edits, reactions), and each state
@@ -53,7 +37,7 @@ impl<'de> Deserialize<'de> for MessageId {
 /// reactions (the change id of the newest reaction change; none if none
 /// ever). [`Message::fold`] keeps the newer of two states, part by part, so
 /// states can arrive in any order (a replay, a relay, a late catch-up).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
     /// Orders messages and deduplicates them across stream and history.
     pub id: MessageId,
@@ -67,31 +51,23 @@ pub struct Message {
     pub timestamp: String,
     /// The id its sender gave it, for a reply posted from a panel: how the
     /// sender recognises its own reply when it comes back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// When it was last edited (RFC 3339); none if never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<String>,
     /// The change id of its newest edit; none if never edited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<MessageId>,
     /// Its reactions, in the order they were first added.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
     /// The change id of its newest reaction change (a bridge extension: a
     /// bridge without it gives reactions no order, and the newest state
     /// heard wins).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reactions_version: Option<MessageId>,
     /// The names of the users, roles and channels its `<@id>`, `<@&id>` and
     /// `<#id>` stand for, as the bridge resolved them.
-    #[serde(default, skip_serializing_if = "Mentions::is_empty")]
     pub mentions: Mentions,
     /// The message it replies to: its id, author and first words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referenced_message: Option<Referenced>,
     /// Its files.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
 }
 
@@ -114,44 +90,8 @@ impl Mentions {
     }
 }
 
-impl Serialize for Mentions {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (id, name) in &self.0 {
-            map.serialize_entry(id, name)?;
-        }
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Mentions {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Mentions;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of names by id")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Mentions, A::Error> {
-                let mut names = Vec::new();
-                while let Some(entry) = map.next_entry::<String, String>()? {
-                    if names.len() < 100 {
-                        names.push(entry);
-                    }
-                }
-                Ok(Mentions(names))
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
 /// The message a reply answers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Referenced {
     pub id: MessageId,
     pub author: String,
@@ -159,7 +99,7 @@ pub struct Referenced {
 }
 
 /// A file attached to a message.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attachment {
     pub filename: String,
     pub size: u64,
@@ -167,26 +107,22 @@ pub struct Attachment {
 }
 
 /// One emoji's reactions to a message.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Reaction {
     pub emoji: String,
     /// How many reacted: exact, where `users` may be cut short.
-    #[serde(deserialize_with = "saturating")]
     pub count: u32,
     /// Who reacted (names, as messages' authors are); a bridge may send
     /// only the newest of them.
-    #[serde(default)]
     pub users: Vec<String>,
     /// Whether the reader is one of them: in answers computed for the
     /// reader (`me`), kept from `reaction` events' `user` and `added`
     /// ([`Message::react`]). A bridge without it never sets it, and the
     /// view looks for the reader in `users` instead.
-    #[serde(default)]
     pub me: bool,
     /// The change `me` is known as of: the reactions version of the state
     /// computed for the reader it came from, or the reader's own change;
     /// none when it was only carried along from an older state.
-    #[serde(skip)]
     pub known: Option<MessageId>,
 }
 
@@ -201,14 +137,6 @@ impl PartialEq for Reaction {
 }
 
 impl Eq for Reaction {}
-
-/// A count from the wire as a `u32`, whatever number it is: past the
-/// range it saturates (a fraction is cut), rather than make the whole page
-/// or event unreadable.
-pub(crate) fn saturating<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    // `as` saturates, and takes NaN to 0.
-    f64::deserialize(deserializer).map(|n| n as u32)
-}
 
 impl Message {
     /// How new its content is: the newest edit's change id, else its own id.
@@ -388,19 +316,5 @@ mod tests {
             "18446744073709551615".parse::<MessageId>().unwrap().0,
             u64::MAX
         );
-    }
-
-    #[test]
-    fn message_round_trips_with_id_as_string() {
-        let json = r#"{"id":"1042","channel_id":"general","author":"alice","content":"hello","timestamp":"2026-11-22T12:00:00.000Z"}"#;
-        let message: Message = serde_json::from_str(json).unwrap();
-        assert_eq!(message.id, MessageId(1042));
-        assert_eq!(serde_json::to_string(&message).unwrap(), json);
-    }
-
-    #[test]
-    fn numeric_id_is_refused() {
-        let json = r#"{"id":1042,"channel_id":"g","author":"a","content":"c","timestamp":"t"}"#;
-        assert!(serde_json::from_str::<Message>(json).is_err());
     }
 }

@@ -4,9 +4,10 @@
 //! oversized or unexpected payload becomes a [`DecodeError`] that the glue logs
 //! once and drops. Unknown fields are ignored so the bridge can grow its payloads.
 
+use crate::json::{self, collect, Error, Fields, Items};
 use crate::message::{Deletion, Message, MessageId, Reaction, ReactionChange};
+use crate::payload::{count, id, ids, optional_id, strings};
 use crate::protocol::Gateway;
-use serde::Deserialize;
 use std::fmt;
 
 /// Payloads above this size are refused unread (a message is at most 4000
@@ -79,9 +80,9 @@ pub enum Incoming {
 pub enum DecodeError {
     /// Bigger than [`MAX_PAYLOAD_BYTES`].
     TooLarge { event: String, bytes: usize },
-    /// Not JSON of the expected shape. `data` is the payload's start: serde's
-    /// reasons name the value they met only in debug builds (the release build
-    /// formats no `{:?}`), so the log line shows it this way.
+    /// Not JSON of the expected shape. `reason` names the field that was
+    /// wrong, or the byte where the JSON broke; `data` is the payload's
+    /// start, so the log line shows what was read.
     Malformed {
         event: String,
         reason: String,
@@ -116,73 +117,22 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// The fields of a `status` or `resync` event, or of an error answer: one
-/// type for all three, since each type read is its own copy of the JSON
-/// reader's code in the panel's wasm.
-#[derive(Deserialize)]
-struct Payload {
-    /// `status`: the bridge's upstream state (required there).
-    #[serde(default)]
-    gateway: Option<String>,
-    #[serde(default)]
-    heartbeat_interval_ms: Option<u64>,
-    /// `resync`: why.
-    #[serde(default)]
-    reason: Option<String>,
-    /// `resync` on a multi-channel stream: the channels to catch up.
-    #[serde(default)]
-    channels: Option<Vec<String>>,
-    /// An error answer's sentence.
-    #[serde(default)]
-    error: Option<String>,
-    /// `message_delete`: the message deleted.
-    #[serde(default)]
-    id: Option<MessageId>,
-    /// `reaction`: the message, the emoji, its count and who.
-    #[serde(default)]
-    message_id: Option<MessageId>,
-    /// `message_delete`, `reaction`: the message's channel.
-    #[serde(default)]
-    channel_id: Option<String>,
-    #[serde(default)]
-    emoji: Option<String>,
-    /// Any number: saturated into a count.
-    #[serde(default)]
-    count: Option<f64>,
-    #[serde(default)]
-    users: Option<Vec<String>>,
-    /// `reaction`: who changed it, and whether they added.
-    #[serde(default)]
-    user: Option<String>,
-    #[serde(default)]
-    added: Option<bool>,
-    /// `reaction`: every reaction after the change, and the change's id.
-    #[serde(default)]
-    reactions: Option<Vec<Reaction>>,
-    #[serde(default)]
-    version: Option<MessageId>,
-    /// A catch-up's page (see [`ChangePage`]).
-    #[serde(default)]
-    messages: Option<Vec<Message>>,
-    #[serde(default)]
-    deleted: Option<Vec<MessageId>>,
-    #[serde(default)]
-    last: Option<MessageId>,
-    #[serde(default)]
-    more: Option<bool>,
-    #[serde(default)]
-    resync: Option<String>,
-}
-
-/// `what` if present, else the reason it is missing.
-fn required<T>(what: Option<T>, field: &str) -> Result<T, String> {
-    what.ok_or_else(|| format!("missing field `{field}`"))
+/// A `resync`'s reason, and the channels it names on a multi-channel
+/// stream (none: all of them).
+fn resync(data: &str) -> Result<(String, Option<Vec<String>>), Error> {
+    let f = json::parse(data)?.fields("", &["reason", "channels"])?;
+    let reason = f.optional_string("reason");
+    let channels = f
+        .optional("channels")
+        .map(|v| strings(v.array("channels")?));
+    let channels = f.take(channels.transpose());
+    f.done((reason.unwrap_or_else(|| "unspecified".into()), channels))
 }
 
 /// The channels a multi-channel stream's `resync` names (`None`: all of them,
 /// or not a well-formed resync).
 pub fn resync_channels(data: &str) -> Option<Vec<String>> {
-    serde_json::from_str::<Payload>(data).ok()?.channels
+    resync(data).ok()?.1
 }
 
 /// Decodes the `data` of an event named `event`.
@@ -200,72 +150,97 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
             bytes: data.len(),
         });
     }
-    let malformed = |reason: String| DecodeError::Malformed {
-        event: event.to_owned(),
-        reason,
-        data: excerpt(data, EXCERPT_CHARS),
+    let incoming = match event {
+        "message" => json::parse(data)
+            .and_then(Message::read)
+            .map(Incoming::Message),
+        "message_update" => json::parse(data)
+            .and_then(Message::read)
+            .map(Incoming::Update),
+        "message_delete" => deletion(data, last_event_id),
+        "reaction" => reaction(data, last_event_id).map(Incoming::Reaction),
+        "status" => status(data),
+        // The heartbeat's content does not matter, only that it arrived;
+        // still, it must be JSON, or something is wrong upstream worth a
+        // log line.
+        "heartbeat" => json::parse(data).map(|_| Incoming::Heartbeat),
+        "resync" => resync(data).map(|(reason, _)| Incoming::Resync { reason }),
+        other => {
+            return Err(DecodeError::UnknownEvent {
+                event: other.to_owned(),
+            })
+        }
     };
-    match event {
-        "message" | "message_update" => serde_json::from_str::<Message>(data)
-            .map(if event == "message" {
-                Incoming::Message
-            } else {
-                Incoming::Update
-            })
-            .map_err(|e| malformed(e.to_string())),
-        "message_delete" | "reaction" => {
-            let p: Payload = serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            let change = last_event_id.parse().ok();
-            let channel_id = required(p.channel_id, "channel_id").map_err(malformed)?;
-            if event == "message_delete" {
-                let id = required(p.id, "id").map_err(malformed)?;
-                let deletion = Deletion { id, channel_id };
-                return Ok(Incoming::Delete { deletion, change });
-            }
-            Ok(Incoming::Reaction(ReactionChange {
-                message_id: required(p.message_id, "message_id").map_err(malformed)?,
-                channel_id,
-                emoji: required(p.emoji, "emoji").map_err(malformed)?,
-                // `as` saturates: a count past the range is no reason to drop it.
-                count: required(p.count, "count").map_err(malformed)? as u32,
-                users: p.users.unwrap_or_default(),
-                reactions: p.reactions,
-                version: p.version.or(change),
-                user: p.user,
-                added: p.added,
-            }))
-        }
-        "status" => {
-            let status: Payload =
-                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            let gateway = status
-                .gateway
-                .ok_or_else(|| malformed("missing field `gateway`".into()))?;
-            let gateway = Gateway::parse(&gateway)
-                .ok_or_else(|| malformed(format!("unknown gateway state \"{gateway}\"")))?;
-            Ok(Incoming::Status {
-                gateway,
-                heartbeat_interval_ms: status.heartbeat_interval_ms,
-            })
-        }
-        // The heartbeat's content does not matter, only that it arrived; still, it
-        // must be JSON, or something is wrong upstream worth a log line. Read
-        // and dropped as it goes: building a `Value` would cost the panel a map
-        // type and number parsing for nothing.
-        "heartbeat" => serde_json::from_str::<serde::de::IgnoredAny>(data)
-            .map(|_| Incoming::Heartbeat)
-            .map_err(|e| malformed(e.to_string())),
-        "resync" => {
-            let payload: Payload =
-                serde_json::from_str(data).map_err(|e| malformed(e.to_string()))?;
-            Ok(Incoming::Resync {
-                reason: payload.reason.unwrap_or_else(|| "unspecified".into()),
-            })
-        }
-        other => Err(DecodeError::UnknownEvent {
-            event: other.to_owned(),
-        }),
-    }
+    incoming.map_err(|reason| DecodeError::Malformed {
+        event: event.to_owned(),
+        reason: reason.to_string(),
+        data: excerpt(data, EXCERPT_CHARS),
+    })
+}
+
+/// A `message_delete`; `change`: the event's `id:` line.
+fn deletion(data: &str, change: &str) -> Result<Incoming, Error> {
+    let f = json::parse(data)?.fields("", &["channel_id", "id"])?;
+    let deletion = Deletion {
+        channel_id: f.string("channel_id"),
+        id: id(&f, "id"),
+    };
+    let change = change.parse().ok();
+    f.done(Incoming::Delete { deletion, change })
+}
+
+const REACTION: &[&str] = &[
+    "message_id",
+    "channel_id",
+    "emoji",
+    "count",
+    "users",
+    "reactions",
+    "version",
+    "user",
+    "added",
+];
+
+/// A `reaction`; `change`: the event's `id:` line, its version unless the
+/// data says one.
+fn reaction(data: &str, change: &str) -> Result<ReactionChange, Error> {
+    let f = json::parse(data)?.fields("", REACTION)?;
+    let reactions = f.optional("reactions").map(|all| {
+        let all = all.array("reactions")?;
+        collect(all, Reaction::read)
+    });
+    let change = ReactionChange {
+        message_id: id(&f, "message_id"),
+        channel_id: f.string("channel_id"),
+        emoji: f.string("emoji"),
+        // Saturated: a count past the range is no reason to drop it.
+        count: count(&f),
+        users: f.take(strings(f.optional_list("users"))),
+        reactions: f.take(reactions.transpose()),
+        version: optional_id(&f, "version").or(change.parse().ok()),
+        user: f.optional_string("user"),
+        added: f.optional_bool("added"),
+    };
+    f.done(change)
+}
+
+/// A `status`: the gateway's state is required, and must be one the panel knows.
+fn status(data: &str) -> Result<Incoming, Error> {
+    let f = json::parse(data)?.fields("", &["gateway", "heartbeat_interval_ms"])?;
+    let heartbeat = f.optional("heartbeat_interval_ms");
+    let heartbeat_interval_ms = heartbeat.map(|ms| ms.u64("heartbeat_interval_ms"));
+    let heartbeat_interval_ms = f.take(heartbeat_interval_ms.transpose());
+    let gateway = match f.optional_string("gateway") {
+        Some(name) => Gateway::parse(&name).ok_or_else(|| Error::unknown("gateway state", &name)),
+        None => Err(Error::missing("gateway")),
+    };
+    let gateway = f.take(gateway.map(Some));
+    // Some whenever nothing was refused.
+    let gateway = f.done(gateway)?.ok_or_else(|| Error::missing("gateway"))?;
+    Ok(Incoming::Status {
+        gateway,
+        heartbeat_interval_ms,
+    })
 }
 
 /// `text` for a message or a log line: its first `max_chars` characters,
@@ -286,15 +261,18 @@ const EXCERPT_CHARS: usize = 120;
 /// never leaves a hole that looks like "no messages".
 pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
     check_history_size(body.len())?;
-    let messages = serde_json::from_str::<Vec<Message>>(body)
-        .map_err(|e| format!("unreadable history: {e}"))?;
-    if messages.len() > MAX_HISTORY_MESSAGES {
+    let unreadable = |e: Error| format!("unreadable history: {e}");
+    let messages = json::parse(body)
+        .and_then(|page| page.array(""))
+        .map_err(unreadable)?;
+    // Counted before anything is read: a hostile page is refused unread.
+    let count = messages.clone().count();
+    if count > MAX_HISTORY_MESSAGES {
         return Err(format!(
-            "a history answer of {} messages; the bridge never sends more than {MAX_HISTORY_MESSAGES}",
-            messages.len()
+            "a history answer of {count} messages; the bridge never sends more than {MAX_HISTORY_MESSAGES}"
         ));
     }
-    Ok(messages)
+    collect(messages, Message::read).map_err(unreadable)
 }
 
 /// A page of the changes after a change id
@@ -317,23 +295,35 @@ pub struct ChangePage {
 /// Decodes a catch-up answer, bounded like a history answer.
 pub fn decode_changes(body: &str) -> Result<ChangePage, String> {
     check_history_size(body.len())?;
-    let p =
-        serde_json::from_str::<Payload>(body).map_err(|e| format!("unreadable changes: {e}"))?;
-    let page = ChangePage {
-        messages: p.messages.unwrap_or_default(),
-        deleted: p.deleted.unwrap_or_default(),
-        last: p.last,
-        more: p.more.unwrap_or_default(),
-        resync: p.resync,
-    };
-    if page.messages.len() + page.deleted.len() > MAX_HISTORY_MESSAGES * 2 {
+    let unreadable = |e: Error| format!("unreadable changes: {e}");
+    let f = json::parse(body).and_then(|page| page.fields("", CHANGES));
+    let f = f.map_err(unreadable)?;
+    let (messages, deleted) = (f.optional_list("messages"), f.optional_list("deleted"));
+    // Counted before anything is read: a hostile page is refused unread.
+    let (count, gone) = (messages.clone().count(), deleted.clone().count());
+    if count + gone > MAX_HISTORY_MESSAGES * 2 {
         return Err(format!(
-            "a changes answer of {} messages and {} deletions",
-            page.messages.len(),
-            page.deleted.len()
+            "a changes answer of {count} messages and {gone} deletions"
         ));
     }
-    Ok(page)
+    change_page(f, messages, deleted).map_err(unreadable)
+}
+
+const CHANGES: &[&str] = &["messages", "deleted", "last", "more", "resync"];
+
+fn change_page(
+    f: Fields<'_>,
+    messages: Items<'_>,
+    deleted: Items<'_>,
+) -> Result<ChangePage, Error> {
+    let page = ChangePage {
+        messages: f.take(collect(messages, Message::read)),
+        deleted: f.take(ids(deleted)),
+        last: optional_id(&f, "last"),
+        more: f.optional_bool("more").unwrap_or_default(),
+        resync: f.optional_string("resync"),
+    };
+    f.done(page)
 }
 
 /// The most messages one history answer may hold (the bridge's own limit).
@@ -357,7 +347,9 @@ pub fn check_history_size(bytes: usize) -> Result<(), String> {
 
 /// The bridge's sentence from an error answer (`{"error": "…"}`), if the body is one.
 pub fn error_sentence(body: &str) -> Option<String> {
-    serde_json::from_str::<Payload>(body).ok()?.error
+    let f = json::parse(body).ok()?.fields("", &["error"]).ok()?;
+    let error = f.optional_string("error");
+    f.done(error).ok()?
 }
 
 /// What the status of a post's answer means for the reply.

@@ -7,7 +7,7 @@
 //! shows Live, and the bridge serves one stream.
 
 mod common;
-use common::posts;
+use common::{message_json, posts, reactions_json};
 use panel_core::share::{
     PanelId, Relay, Share, ShareCommand, ShareEvent, Shared, Source, EPOCH_AHEAD_MS,
 };
@@ -1126,8 +1126,9 @@ impl World {
 
     fn publish(&mut self, channel: &'static str) {
         let id = self.published.len() as u64 + 1;
-        let message: panel_core::Message =
-            serde_json::from_str(&message_data(id, channel)).unwrap();
+        let data = message_data(id, channel);
+        let message = panel_core::json::parse(&data).and_then(panel_core::Message::read);
+        let message = message.unwrap();
         self.state.insert(id, message);
         self.record(channel, "message", message_data(id, channel));
     }
@@ -1147,7 +1148,7 @@ impl World {
                 message.content = format!("m{target}, edited as {id}");
                 message.edited_at = Some("2026-12-05T00:00:00.000Z".into());
                 message.version = Some(MessageId(id));
-                let data = serde_json::to_string(&*message).unwrap();
+                let data = message_json(message);
                 self.record(channel, "message_update", data);
             }
             1 => {
@@ -1178,7 +1179,7 @@ impl World {
                 message.reactions_version = Some(MessageId(id));
                 let data = serde_json::json!({
                     "message_id": target.to_string(), "channel_id": channel, "emoji": "👍",
-                    "count": count, "users": users, "reactions": message.reactions,
+                    "count": count, "users": users, "reactions": reactions_json(&message.reactions),
                     "version": id.to_string(),
                 });
                 self.record(channel, "reaction", data.to_string());
@@ -1215,7 +1216,7 @@ impl World {
         let (name, data) = &self.events[id as usize - 1];
         match *name {
             "message" if self.deleted.contains(&id) => None,
-            "message" => Some((name, serde_json::to_string(&self.state[&id]).unwrap())),
+            "message" => Some((name, message_json(&self.state[&id]))),
             _ => Some((name, data.clone())),
         }
     }
