@@ -119,13 +119,13 @@ impl Auth {
         *self.watcher.borrow_mut() = Some(Box::new(watcher));
     }
 
-    /// The token, if it is known without waiting (`Some(None)`: no token).
-    pub fn ready(&self) -> Option<Option<String>> {
-        match &*self.token.borrow() {
-            Token::None => Some(None),
-            Token::Fixed(token) => Some(Some(token.clone())),
-            Token::Provider(_) => None,
-        }
+    /// Calls `then` with the token for a stream, from a task of its own,
+    /// once the host's function (if any) has answered. What comes late may
+    /// no longer be wanted: `then` opens what is wanted when it runs, never
+    /// what was wanted before the wait.
+    pub fn with_token(&self, then: Box<dyn FnOnce(Option<String>)>) {
+        let auth = self.clone();
+        wasm_bindgen_futures::spawn_local(async move { then(auth.token().await) });
     }
 
     /// The token for the next request, asking the provider if there is one.

@@ -1,5 +1,7 @@
 //! Owned handles on browser resources: each releases what it holds when dropped.
 
+use gloo_timers::callback::Timeout;
+use panel_core::carrier::{polls_by_memory, remembered};
 use panel_core::ReadyState;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -81,7 +83,10 @@ pub enum Source {
 /// Long polling (`GET /api/poll`) as a stream: it reports `Opened` when a
 /// poll first answers, each event of each answer, and `Error` as an
 /// EventSource would (`Connecting` while it tries again after a failure,
-/// `Closed` when the bridge refused it with a 4xx). Stopped on drop.
+/// `Closed` when the bridge refused it with a 4xx). Stopped on drop. Like
+/// an EventSource, it tries again on its own; its holder (a panel's engine,
+/// or the tab's sharing) closes it when that fails too, so later attempts
+/// come on the panels' backoff, and none once they all gave up.
 pub struct OwnedPoller {
     stop: Rc<Cell<bool>>,
     abort: Rc<RefCell<Option<web_sys::AbortController>>>,
@@ -135,19 +140,21 @@ pub fn transport_key(bridge_url: &str) -> String {
     format!("discussion-panel:transport:{bridge_url}")
 }
 
-/// The transport remembered for a bridge: polling, if a proxy buffered its
-/// streams last time.
+/// Whether the browser remembers (and not for too long, see
+/// `panel_core::carrier::polls_by_memory`) that a proxy buffered a bridge's
+/// streams.
 pub fn remembered_polling(bridge_url: &str) -> bool {
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
     let saved = storage.and_then(|s| s.get_item(&transport_key(bridge_url)).ok().flatten());
-    saved.as_deref() == Some("polling")
+    saved.is_some_and(|saved| polls_by_memory(&saved, now_ms()))
 }
 
 /// Remembers the transport for a bridge, for the next page load (and the
-/// other tabs' next streams).
+/// other tabs' next streams): only when the panel saw which way streams get
+/// through, so that the memory's date is that of the last sighting.
 pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.set_item(&transport_key(bridge_url), transport.as_str());
+        let _ = storage.set_item(&transport_key(bridge_url), &remembered(transport, now_ms()));
     }
 }
 
@@ -267,6 +274,26 @@ async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// A trial EventSource on `url`: `done(true)` at its first event,
+/// `done(false)` on an error or past `deadline_ms` (perhaps both: the caller
+/// acts on the first). Closed when the caller drops it.
+pub fn open_trial(
+    url: &str,
+    with_credentials: bool,
+    deadline_ms: u64,
+    done: Rc<dyn Fn(bool)>,
+) -> Option<(OwnedEventSource, Timeout)> {
+    let on = done.clone();
+    let on: OnSignal = Rc::new(move |signal| match signal {
+        StreamSignal::Opened => {}
+        StreamSignal::Event(..) => on(true),
+        StreamSignal::Error(_) => on(false),
+    });
+    let source = open_event_source(url, with_credentials, on)?;
+    let deadline = Timeout::new(deadline_ms.min(i32::MAX as u64) as u32, move || done(false));
+    Some((source, deadline))
+}
+
 /// Opens an EventSource on `url` (with the browser's cookies when
 /// `with_credentials`), with listeners for `open`, `error` and the bridge's
 /// named events, each handed to `on`. `None` (logged) when the browser
@@ -338,16 +365,24 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
+/// `text` with the panel's tag in front, as every console line has it.
+fn tagged(text: &str, end: &str) -> JsValue {
+    let mut line = String::from("[discussion-panel] ");
+    line.push_str(text);
+    line.push_str(end);
+    line.into()
+}
+
 pub fn log_info(text: &str) {
-    web_sys::console::info_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::info_1(&tagged(text, ""));
 }
 
 pub fn log_warn(text: &str) {
-    web_sys::console::warn_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::warn_1(&tagged(text, ""));
 }
 
 pub fn log_error(text: &str) {
-    web_sys::console::error_1(&format!("[discussion-panel] {text}").into());
+    web_sys::console::error_1(&tagged(text, ""));
 }
 
 /// A new `tag` element of `document` with the class `class` (none if empty),
@@ -363,7 +398,7 @@ pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<w
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
-    let text = JsValue::from(format!("[discussion-panel] {text}:"));
+    let text = tagged(text, ":");
     if warn {
         web_sys::console::warn_2(&text, thrown);
     } else {

@@ -8,7 +8,7 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, now_ms, open_event_source, open_source, random, remember_transport,
+    log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
     remembered_polling, Listener, OwnedEventSource, Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
@@ -96,8 +96,9 @@ struct Inner {
     options_author: String,
     outputs: Outputs,
     stream: Option<(StreamId, Source)>,
-    /// How streams are carried now (`Command::UseTransport`).
-    transport: Transport,
+    /// How streams are carried now (`Command::UseTransport`; `None` before
+    /// the engine started).
+    transport: Option<Transport>,
     /// How long a stream has to deliver its first event (`first_byte_ms`),
     /// and how often a stream is tried again while polling (`probe_ms`).
     first_byte_ms: u64,
@@ -140,9 +141,9 @@ impl Connection {
         };
         let signs_in = endpoint.auth.has_token() || endpoint.auth.with_credentials;
         let options_author = options.author.clone();
-        // A proxy that buffered this bridge's streams before: poll at once.
+        // A proxy that buffered this bridge's streams lately: poll at once.
         let mut options = options;
-        options.polling |= remembered_polling(&endpoint.bridge_url);
+        options.remembered_polling = remembered_polling(&endpoint.bridge_url);
         let (first_byte_ms, probe_ms) = (options.first_byte_ms, options.probe_ms);
         let engine = Engine::new(endpoint.channel.clone(), options);
         let connection = Connection {
@@ -152,7 +153,7 @@ impl Connection {
                 options_author,
                 outputs,
                 stream: None,
-                transport: Transport::EventSource,
+                transport: None,
                 first_byte_ms,
                 probe_ms,
                 probe: None,
@@ -467,6 +468,7 @@ impl Inner {
             }),
         );
         link.deadlines(self.first_byte_ms, self.probe_ms);
+        link.join_transport(self.transport == Some(Transport::Polling));
         if let Some(stream) = stream {
             link.send(|panel| ShareEvent::Subscribe { panel, stream });
         }
@@ -580,7 +582,10 @@ impl Inner {
                 });
             }
             Command::UseTransport(transport) => {
-                if std::mem::replace(&mut self.transport, transport) != transport {
+                // The first is where the engine starts (from the options or
+                // the browser's memory): only a switch is worth remembering.
+                let was = self.transport.replace(transport);
+                if was.is_some_and(|was| was != transport) {
                     remember_transport(&self.endpoint.bridge_url, transport);
                     log_info(&format!(
                         "#{}: streams go by {} now",
@@ -771,29 +776,9 @@ impl Inner {
 
     fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
         self.stream = None; // the engine never asks for two; make sure of it
-        let poll_after =
-            (self.transport == Transport::Polling).then_some(last_event_id.map(|id| id.0));
-        let url = match poll_after {
-            Some(_) => {
-                let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-                format!("{}/api/poll?channels={channel}", self.endpoint.bridge_url)
-            }
-            None => {
-                let mut url = self.channel_url("events");
-                if let Some(id) = last_event_id {
-                    url.push_str(&format!("?last_event_id={id}"));
-                }
-                url
-            }
-        };
-        if let Some(token) = self.endpoint.auth.ready() {
-            let url = with_access_token(&url, token.as_deref());
-            return self.open_stream_at(stream, &url, poll_after, inbox);
-        }
-        // The host's token function first: a fresh token for each connection.
-        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
-        leptos::task::spawn_local(async move {
-            let url = with_access_token(&url, auth.token().await.as_deref());
+                            // The host's token function first: a fresh token for each connection.
+        let inbox = inbox.clone();
+        self.endpoint.auth.with_token(Box::new(move |token| {
             let Some(inner) = inbox.inner.upgrade() else {
                 return;
             };
@@ -802,22 +787,33 @@ impl Inner {
             };
             // Unless the engine moved on (or the panel went) meanwhile.
             if inner.engine.current_stream() == Some(stream) && inner.stream.is_none() {
-                inner.open_stream_at(stream, &url, poll_after, &inbox);
+                inner.open_stream_at(stream, last_event_id, token, &inbox);
             }
-        });
+        }));
     }
 
+    /// Opens the stream the engine wants, on the transport it wants now.
     fn open_stream_at(
         &mut self,
         stream: StreamId,
-        url: &str,
-        poll_after: Option<Option<u64>>,
+        last_event_id: Option<MessageId>,
+        token: Option<String>,
         inbox: &Inbox,
     ) {
+        let poll_after =
+            (self.transport == Some(Transport::Polling)).then_some(last_event_id.map(|id| id.0));
+        let url = match poll_after {
+            Some(_) => {
+                let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
+                format!("{}/api/poll?channels={channel}", self.endpoint.bridge_url)
+            }
+            None => self.events_url(last_event_id),
+        };
+        let url = with_access_token(&url, token.as_deref());
         let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
         let with_credentials = self.endpoint.auth.with_credentials;
         let source = open_source(
-            url,
+            &url,
             poll_after,
             with_credentials,
             Rc::new(move |signal| match signal {
@@ -842,35 +838,41 @@ impl Inner {
         }
     }
 
-    /// A trial EventSource (while polling): `ProbeDone(true)` at its first
-    /// event, `false` on an error or after `first_byte_ms`; closed either way.
-    fn probe(&mut self, last_event_id: Option<MessageId>, first_byte_ms: u64, inbox: &Inbox) {
+    /// The channel's event stream, resuming after `last_event_id`.
+    fn events_url(&self, last_event_id: Option<MessageId>) -> String {
         let mut url = self.channel_url("events");
         if let Some(id) = last_event_id {
-            url.push_str(&format!("?last_event_id={id}"));
+            url.push_str("?last_event_id=");
+            url.push_str(&id.to_string());
         }
-        let token = self.endpoint.auth.ready().flatten();
-        let url = with_access_token(&url, token.as_deref());
-        let (on, late) = (inbox.clone(), inbox.clone());
-        let source = open_event_source(
-            &url,
-            self.endpoint.auth.with_credentials,
-            Rc::new(move |signal| match signal {
-                StreamSignal::Opened => {}
-                StreamSignal::Event(..) => on.probe_done(true),
-                StreamSignal::Error(_) => on.probe_done(false),
-            }),
-        );
-        let deadline = Timeout::new(first_byte_ms.min(i32::MAX as u64) as u32, move || {
-            late.probe_done(false)
-        });
-        match source {
-            Some(source) => self.probe = Some((source, deadline)),
-            None => {
-                let inbox = inbox.clone();
-                leptos::task::spawn_local(async move { inbox.probe_done(false) });
+        url
+    }
+
+    /// A trial EventSource (while polling), signed in like any stream:
+    /// `ProbeDone(true)` at its first event, `false` on an error or after
+    /// `first_byte_ms`; closed either way.
+    fn probe(&mut self, last_event_id: Option<MessageId>, first_byte_ms: u64, inbox: &Inbox) {
+        let url = self.events_url(last_event_id);
+        let with_credentials = self.endpoint.auth.with_credentials;
+        let inbox = inbox.clone();
+        self.endpoint.auth.with_token(Box::new(move |token| {
+            let Some(inner) = inbox.inner.upgrade() else {
+                return;
+            };
+            if let Ok(mut inner) = inner.try_borrow_mut() {
+                // Unless the panel stopped polling meanwhile.
+                if inner.transport == Some(Transport::Polling) {
+                    let url = with_access_token(&url, token.as_deref());
+                    let on = inbox.clone();
+                    let done = Rc::new(move |delivered| on.probe_done(delivered));
+                    inner.probe = open_trial(&url, with_credentials, first_byte_ms, done);
+                }
+                if inner.probe.is_some() {
+                    return;
+                }
             }
-        }
+            inbox.send(Event::ProbeDone(false));
+        }));
     }
 
     /// The newest page (`messages`), or every change after `after`

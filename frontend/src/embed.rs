@@ -10,6 +10,11 @@
 //! panel.unmount();
 //! ```
 //!
+//! A panel mounted from script stays mounted until `unmount()` or until its
+//! element leaves the document (having been in it): the page keeps its
+//! handle until then (`keep`), so a host that does not (the one-liner above
+//! without `const panel =`) loses nothing when its garbage is collected.
+//!
 //! Both report to the host with bubbling, composed `CustomEvent`s dispatched on
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
@@ -25,6 +30,7 @@ use std::any::Any;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
+// The page keeps it while its panel is mounted (see `keep`).
 /// A mounted panel.
 #[wasm_bindgen]
 pub struct PanelHandle {
@@ -45,6 +51,7 @@ impl PanelHandle {
     /// Removes the panel and closes its stream, timers and listeners.
     pub fn unmount(&mut self) {
         self.mounted = None;
+        forget(&self.element);
     }
 
     /// Switches the panel to another channel.
@@ -89,11 +96,11 @@ impl PanelHandle {
 /// `bridgeUrl` (default: same origin), `token` (a string or a function), and
 /// any knob of the README's table in camelCase (`backoffBaseMs`,
 /// `withCredentials`, …). Unknown options are an error.
-#[wasm_bindgen(js_name = mountDiscussionPanel)]
+#[wasm_bindgen(js_name = mountDiscussionPanel, unchecked_return_type = "PanelHandle")]
 pub fn mount_discussion_panel(
     element: web_sys::HtmlElement,
     #[wasm_bindgen(unchecked_param_type = "DiscussionPanelOptions")] options: JsValue,
-) -> Result<PanelHandle, JsValue> {
+) -> Result<JsValue, JsValue> {
     mount(element, options, true)
 }
 
@@ -103,7 +110,7 @@ fn mount(
     element: web_sys::HtmlElement,
     options: JsValue,
     strict: bool,
-) -> Result<PanelHandle, JsValue> {
+) -> Result<JsValue, JsValue> {
     let read = |key: &str| {
         js_sys::Reflect::get(&options, &JsValue::from_str(key))
             .ok()
@@ -227,14 +234,16 @@ fn mount(
         }
     });
     let (channel_signal, retry, outgoing) = slot.take().expect("mounted at once");
-    Ok(PanelHandle {
+    let handle = JsValue::from(PanelHandle {
         mounted: Some(Box::new(mounted)),
-        element,
+        element: element.clone(),
         channel: channel_signal,
         retry,
         outgoing,
         auth,
-    })
+    });
+    keep(&handle, &element);
+    Ok(handle)
 }
 
 /// Dispatches a bubbling, composed `CustomEvent` on `element`.
@@ -298,6 +307,14 @@ fn reactions_array(message: &Message) -> JsValue {
 
 // The custom element is a class that extends `HTMLElement`, which only
 // JavaScript can declare; it mounts and drives the panel through the API above.
+// (Its comments are here, not in the script, which the page downloads.)
+// - The constructor: a token set before the element was defined is an own
+//   property that would hide the accessor; it takes it over.
+// - attributeChangedCallback: before the element is in the page (or while it
+//   upgrades) the attributes are read at connection time; a change of any
+//   option but the channel mounts again, once, after this task's changes.
+// - The token's setter: a first token enables replying, so it mounts again.
+// - keep/forget: see the declarations below.
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(mount, attributes) {
   if (!globalThis.customElements || customElements.get("discussion-panel")) return;
@@ -306,8 +323,6 @@ export function defineElement(mount, attributes) {
     static get observedAttributes() { return attributes; }
     constructor() {
       super();
-      // A token set before the element was defined is an own property that
-      // would hide the accessor: take it over.
       if (Object.prototype.hasOwnProperty.call(this, "token")) {
         const token = this.token;
         delete this.token;
@@ -317,12 +332,9 @@ export function defineElement(mount, attributes) {
     connectedCallback() { this._live = true; this._start(); }
     disconnectedCallback() { this._live = false; this._stop(); }
     attributeChangedCallback(name, before, after) {
-      // Before it is in the page (or while the element upgrades) the
-      // attributes are read at connection time.
       if (before === after || !this._live) return;
       if (!this._handle) return this._start();
       if (name === "channel" && after) return this._handle.setChannel(after);
-      // Any other option: mount again once, after this task's changes.
       if (this._restarting) return;
       this._restarting = true;
       queueMicrotask(() => {
@@ -336,7 +348,6 @@ export function defineElement(mount, attributes) {
       const had = this._token != null;
       this._token = value;
       if (!this._handle) return;
-      // A first token enables replying: mount again with it.
       if (had) this._handle.setToken(value);
       else { this._stop(); this._start(); }
     }
@@ -362,10 +373,32 @@ export function defineElement(mount, attributes) {
   }
   customElements.define("discussion-panel", DiscussionPanelElement);
 }
+const kept = new Map();
+let watch;
+export function keep(handle, element) {
+  kept.set(element, { handle, seen: element.isConnected });
+  watch ||= new MutationObserver(() => kept.forEach((e, element) => {
+    if (element.isConnected) e.seen = true;
+    else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
+  }));
+  watch.observe(document, { childList: true, subtree: true });
+}
+export function forget(element) {
+  kept.delete(element);
+  if (!kept.size) watch = watch?.disconnect();
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = defineElement)]
     fn define_element(mount: &js_sys::Function, attributes: &js_sys::Array);
+    /// Keeps `handle` (the page's; one per element) until its panel is
+    /// unmounted or `element` leaves the document, which unmounts it. One
+    /// never in the document yet waits to be put there; a move within one
+    /// task is no leaving (the document's `MutationObserver` runs after
+    /// it). The observer goes with the last panel.
+    fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
+    /// Lets go of the handle of `element`'s panel (unmounted).
+    fn forget(element: &web_sys::HtmlElement);
 }
 
 /// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.
@@ -378,7 +411,7 @@ pub fn define_custom_element() {
         attributes.push(&JsValue::from_str(&name.replace('_', "-")));
     }
     let mount = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
-        |element, options| mount(element, options, false).map(JsValue::from),
+        |element, options| mount(element, options, false),
     );
     define_element(mount.as_ref().unchecked_ref(), &attributes);
     // Lives as long as the page: the element's class calls it on every mount.

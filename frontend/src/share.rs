@@ -16,13 +16,13 @@
 
 use crate::auth::{with_access_token, Auth};
 use crate::browser::{
-    log_info, log_warn, now_ms, open_event_source, open_source, random, remember_transport,
+    log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
     remembered_polling, transport_key, transport_of, Listener, OwnedEventSource, Source,
     StreamSignal,
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
-use panel_core::carrier::Carrier;
+use panel_core::carrier::{polls_by_memory, Carrier};
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::{Event, ReadyState};
@@ -71,12 +71,15 @@ pub struct Group {
 impl Group {
     /// The Web Locks and `BroadcastChannel` name of the group.
     fn name(&self) -> String {
-        let mut name = format!("discussion-panel {}", self.bridge_url);
+        let mut name = String::from("discussion-panel ");
+        name.push_str(&self.bridge_url);
         if !self.user.is_empty() {
-            name.push_str(&format!(" user={}", self.user));
+            name.push_str(" user=");
+            name.push_str(&self.user);
         }
         if self.overflow > 0 {
-            name.push_str(&format!(" #{}", self.overflow));
+            name.push_str(" #");
+            name.push_str(&self.overflow.to_string());
         }
         name
     }
@@ -147,10 +150,18 @@ impl ShareLink {
     }
 
     /// The panel's engine carries streams another way now: so does the
-    /// real stream, if this tab holds it.
+    /// real stream, if this tab holds it, and every panel of the tab.
     pub fn use_transport(&self, transport: panel_core::Transport) {
         let sharing = self.place.borrow().sharing.clone();
-        sharing.use_transport(transport);
+        sharing.carry_on(transport);
+    }
+
+    /// The panel joined starting on polling (`polling`), or not: the group's
+    /// streams go one way, so if either it or the group polls, all do (and
+    /// every panel of the tab hears it, the new one too).
+    pub fn join_transport(&self, polling: bool) {
+        let sharing = self.place.borrow().sharing.clone();
+        sharing.carry_on(transport_of(polling || sharing.polling()));
     }
 
     /// Tells the sharing what the panel's engine did with its virtual stream.
@@ -336,8 +347,8 @@ impl Sharing {
                 };
                 with(&me, |s| {
                     if event.key() == Some(transport_key(&s.group.bridge_url)) {
-                        let polling = event.new_value().as_deref() == Some("polling");
-                        s.carry_on(transport_of(polling));
+                        let saved = event.new_value().unwrap_or_default();
+                        s.carry_on(transport_of(polls_by_memory(&saved, now_ms())));
                     }
                 });
             }));
@@ -473,9 +484,9 @@ impl Sharing {
         self.open_carried(stream);
     }
 
-    /// Opens the real stream `stream` on the transport remembered for the
-    /// bridge (a proxy that buffers streams: polling), from the newest id
-    /// it carried.
+    /// Opens the real stream `stream` on the transport wanted (a proxy that
+    /// buffers streams: polling), from the newest id it carried, once the
+    /// token is at hand: what is wanted is read then, never before the wait.
     fn open_carried(&self, stream: u64) {
         // The stream it replaces may have opened and delivered nothing (a
         // panel's watchdog may replace it before the first-byte deadline).
@@ -485,42 +496,14 @@ impl Sharing {
             self.poll_from_now();
             self.tell_panels(panel_core::Transport::Polling);
         }
-        let (channels, after) = self.carried.borrow().clone();
-        let polling = self.polling();
-        let bridge = &self.group.bridge_url;
-        let mut url = match polling {
-            true => format!("{bridge}/api/poll?channels={channels}"),
-            false => format!("{bridge}/api/events?channels={channels}"),
-        };
-        if let (false, Some(id)) = (polling, after) {
-            url.push_str(&format!("&last_event_id={id}"));
-        }
-        let poll_after = polling.then_some(after);
-        let auth = self.auth.borrow().clone();
-        if let Some(token) = auth.ready() {
-            let url = with_access_token(&url, token.as_deref());
-            return self.open_stream_at(stream, &url, poll_after);
-        }
         let me = self.me.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let url = with_access_token(&url, auth.token().await.as_deref());
+        self.auth.borrow().with_token(Box::new(move |token| {
             with(&me, |s| {
                 if s.wanted.get() == stream && s.stream.borrow().is_none() {
-                    s.open_stream_at(stream, &url, poll_after);
+                    s.open_stream_at(stream, token);
                 }
-            });
-        });
-    }
-
-    /// A panel's engine (or this tab's first-byte deadline) chose another
-    /// transport: remembered for every tab, and carried on.
-    fn use_transport(&self, transport: panel_core::Transport) {
-        if remembered_polling(&self.group.bridge_url)
-            != (transport == panel_core::Transport::Polling)
-        {
-            remember_transport(&self.group.bridge_url, transport);
-        }
-        self.carry_on(transport);
+            })
+        }));
     }
 
     /// The real stream, if this tab holds it on the other transport,
@@ -557,51 +540,52 @@ impl Sharing {
     /// panel of the tab asks on its own timer). One that delivers brings
     /// every tab back to the EventSource.
     fn try_stream(&self) {
-        let auth = self.auth.borrow().clone();
-        let Some(token) = auth.ready() else {
-            return; // the sign-in is on its way: the next time
-        };
         let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
         if !self.carrier.borrow_mut().try_stream(now_ms(), polled) {
             return;
         }
-        let channels = self.carried.borrow().0.clone();
-        let url = format!("{}/api/events?channels={channels}", self.group.bridge_url);
-        let url = with_access_token(&url, token.as_deref());
-        let (me, late) = (self.me.clone(), self.me.clone());
-        let on = move |signal| match signal {
-            StreamSignal::Opened => {}
-            StreamSignal::Event(..) => with(&me, |s| s.trial_done(true)),
-            StreamSignal::Error(_) => with(&me, |s| s.trial_done(false)),
-        };
-        let source = open_event_source(&url, auth.with_credentials, Rc::new(on));
+        let me = self.me.clone();
+        self.auth
+            .borrow()
+            .with_token(Box::new(move |token| with(&me, |s| s.open_trial(token))));
+    }
+
+    /// Opens the trial the carrier asked for, signed in with `token`,
+    /// unless the real stream is no longer polled now that the token came.
+    fn open_trial(&self, token: Option<String>) {
+        let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
+        let url = self.url(false, token);
+        let me = self.me.clone();
+        let done = Rc::new(move |delivered| with(&me, |s| s.trial_done(delivered)));
         let deadline = self.carrier.borrow().first_byte_ms().unwrap_or(u64::MAX);
-        let deadline = deadline.min(i32::MAX as u64) as u32;
-        let deadline = Timeout::new(deadline, move || with(&late, |s| s.trial_done(false)));
-        match source {
-            Some(source) => *self.trial.borrow_mut() = Some((source, deadline)),
-            None => {
-                self.carrier.borrow_mut().trial_done();
-            }
+        let with_credentials = self.auth.borrow().with_credentials;
+        let trial = polled
+            .then(|| open_trial(&url, with_credentials, deadline, done))
+            .flatten();
+        if trial.is_none() {
+            self.carrier.borrow_mut().trial_done();
         }
+        *self.trial.borrow_mut() = trial;
     }
 
     /// The trial stream delivered (streams get through again: every tab goes
-    /// back to the EventSource), failed or missed its deadline; closed.
+    /// back to the EventSource, and the browser remembers it), failed or
+    /// missed its deadline; closed.
     fn trial_done(&self, delivered: bool) {
         let trial = self.trial.borrow_mut().take();
         drop(trial);
         let under_way = self.carrier.borrow_mut().trial_done();
         if under_way && delivered {
             log_info("a trial stream delivered: the shared stream goes back to the EventSource");
-            self.use_transport(panel_core::Transport::EventSource);
+            remember_transport(&self.group.bridge_url, panel_core::Transport::EventSource);
+            self.carry_on(panel_core::Transport::EventSource);
         }
     }
 
     /// The real EventSource delivered nothing within the panels' first-byte
     /// deadline: suspect; twice in a row, the streams go by polling (a
-    /// panel's own deadline cannot tell: it hears the status cached from an
-    /// earlier stream).
+    /// panel's own deadline cannot always tell: a new stream opens it with
+    /// the status the connection before gave).
     fn first_byte_missed(&self) {
         self.first_byte.borrow_mut().take();
         let missed = self.carrier.borrow_mut().first_byte_missed(self.polling());
@@ -624,24 +608,26 @@ impl Sharing {
         remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
     }
 
-    fn open_stream_at(&self, stream: u64, url: &str, poll_after: Option<Option<u64>>) {
-        let deadline = self.carrier.borrow().first_byte_ms();
-        *self.first_byte.borrow_mut() = deadline.filter(|_| poll_after.is_none()).map(|ms| {
-            let me = self.me.clone();
-            Timeout::new(ms.min(i32::MAX as u64) as u32, move || {
-                with(&me, |s| s.first_byte_missed())
-            })
-        });
-        let me = self.me.clone();
-        let with_credentials = self.auth.borrow().with_credentials;
+    /// Opens the real stream `stream` on the transport wanted now, from the
+    /// newest id carried, signed in with `token`.
+    fn open_stream_at(&self, stream: u64, token: Option<String>) {
+        let polling = self.polling();
+        let url = self.url(polling, token);
+        let poll_after = polling.then_some(self.carried.borrow().1);
         // An EventSource may open and stay silent; a poller opens with its
         // first answer.
-        let events = poll_after.is_none();
+        if !polling {
+            self.await_first_byte(self.carrier.borrow().first_byte_ms());
+        }
+        let me = self.me.clone();
+        let with_credentials = self.auth.borrow().with_credentials;
         let on = move |signal| {
             let event = match signal {
+                // Again after the browser reconnected it: it must deliver
+                // anew within the deadline.
                 StreamSignal::Opened => {
-                    if events {
-                        with(&me, |s| s.carrier.borrow_mut().opened());
+                    if !polling {
+                        with(&me, |s| s.await_first_byte(s.carrier.borrow_mut().opened()));
                     }
                     ShareEvent::StreamOpened(stream)
                 }
@@ -664,19 +650,35 @@ impl Sharing {
             };
             with(&me, |s| s.send(event));
         };
-        let source = open_source(url, poll_after, with_credentials, Rc::new(on));
+        let source = open_source(&url, poll_after, with_credentials, Rc::new(on));
         match source {
             Some(source) => *self.stream.borrow_mut() = Some((stream, source)),
-            None => {
-                let me = self.me.clone();
-                // Not from inside this step: as the browser giving up, next.
-                wasm_bindgen_futures::spawn_local(async move {
-                    with(&me, |s| {
-                        s.send(ShareEvent::StreamError(stream, ReadyState::Closed))
-                    })
-                });
-            }
+            None => self.send(ShareEvent::StreamError(stream, ReadyState::Closed)),
         }
+    }
+
+    /// The group's stream, polled or not, for the channels carried and from
+    /// the newest id (a poller adds its own cursor), signed in with `token`.
+    fn url(&self, polling: bool, token: Option<String>) -> String {
+        let (channels, after) = &*self.carried.borrow();
+        let mut url = self.group.bridge_url.clone();
+        url.push_str(if polling { "/api/poll" } else { "/api/events" });
+        url.push_str("?channels=");
+        url.push_str(channels);
+        if let (false, Some(id)) = (polling, after) {
+            url.push_str("&last_event_id=");
+            url.push_str(&id.to_string());
+        }
+        with_access_token(&url, token.as_deref())
+    }
+
+    /// (Re)arms the real EventSource's first-byte deadline, `ms` from now.
+    fn await_first_byte(&self, ms: Option<u64>) {
+        let me = self.me.clone();
+        *self.first_byte.borrow_mut() = ms.map(|ms| {
+            let missed = move || with(&me, |s| s.first_byte_missed());
+            Timeout::new(ms.min(i32::MAX as u64) as u32, missed)
+        });
     }
 
     /// `navigator.locks.request(name, options, granted)`: `granted` holds the

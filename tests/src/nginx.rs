@@ -37,8 +37,10 @@ pub struct Nginx {
 /// What turns the shipped location into a buffering middlebox: it buffers
 /// whatever the bridge's `X-Accel-Buffering: no` says, and compresses event
 /// streams, which holds their bytes back until a compressed block fills (an
-/// SSE-unaware compressing proxy, the commonest way streams stall).
-const BUFFERING: &str = "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;\n        gzip on;\n        gzip_min_length 0;\n        gzip_types text/event-stream application/json;";
+/// SSE-unaware compressing proxy, the commonest way streams stall). It sends
+/// a response's head at once (`postpone_output 0`), as such proxies do: the
+/// stream opens, and then nothing of it arrives.
+const BUFFERING: &str = "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;\n        postpone_output 0;\n        gzip on;\n        gzip_min_length 0;\n        gzip_types text/event-stream application/json;";
 
 impl Nginx {
     /// Starts nginx with `deploy/nginx.conf` in front of the bridge on

@@ -354,3 +354,94 @@ async fn a_host_can_start_the_panel_on_polling_and_hears_the_transport() -> Resu
         .await
         .map(|_| ())
 }
+
+/// The same short timings as [`FAST`], for the JS API's camelCase options.
+const FAST_CAMEL: &str =
+    "backoffBaseMs=150&backoffCapMs=600&stabilityWindowMs=1500&initialWatchdogMs=3000";
+
+/// Every panel of the page: its channel and label.
+const PANELS: &str = r#"return [...document.querySelectorAll('.discussion-panel')].map((p) => [
+  p.getAttribute('data-channel'),
+  p.querySelector('[data-connection-status]').getAttribute('data-connection-status'),
+]);"#;
+
+async fn panels(s: &Scenario) -> Result<Vec<(String, String)>, Error> {
+    let value = s.run_js(PANELS).await?;
+    serde_json::from_value(value).map_err(|e| format!("unexpected panels: {e}"))
+}
+
+/// Waits until the page shows exactly the panels of `channels`, each Live.
+async fn all_live(s: &Scenario, channels: &[String], what: &str) -> Result<(), Error> {
+    let mut expected: Vec<(String, String)> = (channels.iter())
+        .map(|c| (c.clone(), "live".to_owned()))
+        .collect();
+    expected.sort();
+    let found = wait_until(SOON, what, || async {
+        let mut shown = panels(s).await.ok()?;
+        shown.sort();
+        (shown == expected).then_some(())
+    })
+    .await;
+    match found {
+        Ok(()) => Ok(()),
+        Err(timeout) => Err(format!("{timeout}: shown {:?}", panels(s).await)),
+    }
+}
+
+/// Issue 31, item 21: `mountDiscussionPanel(el, {...})` as a one-liner,
+/// the handle not kept: each panel stays mounted through garbage
+/// collections until `unmount()` or until its element leaves the document
+/// (a move within the page is no leaving).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panels_whose_handles_are_not_kept_stay_until_their_element_leaves() -> Result<(), Error> {
+    let name = "panels_whose_handles_are_not_kept_stay_until_their_element_leaves";
+    let s = Scenario::live(name, &format!("/embed.html?channel=general&{FAST_CAMEL}")).await?;
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel.js').then((m) => {{
+          const options = Object.fromEntries(new URLSearchParams('{FAST_CAMEL}'));
+          for (let n = 0; n < 20; n++) {{
+            const host = document.createElement('div');
+            host.id = 'host-c' + n;
+            document.body.append(host);
+            m.mountDiscussionPanel(host, {{ ...options, channel: 'c' + n }});
+          }}
+          done('mounted');
+        }}).catch((e) => done(String(e)));"#
+    );
+    let answer = (s.browser.client.execute_async(&script, vec![]).await)
+        .map_err(|e| format!("mounting twenty panels: {e}"))?;
+    ensure(answer == "mounted", || format!("mounting: {answer}"))?;
+    let gc = || s.browser.cdp("HeapProfiler.collectGarbage", json!({}));
+    gc().await?;
+    let mut channels: Vec<String> = (0..20).map(|n| format!("c{n}")).collect();
+    channels.push("general".into());
+    all_live(
+        &s,
+        &channels,
+        "twenty-one panels Live after a garbage collection",
+    )
+    .await?;
+    gc().await?;
+    let id = s.bridge.inject("c7", "bob", "to the eighth").await?;
+    s.wait_for(SOON, "the message in its panel", |st| st.ids.contains(&id))
+        .await?;
+    all_live(&s, &channels, "every panel still Live after another").await?;
+    let mut sorted = channels.clone();
+    sorted.sort();
+    s.streams_become(&[&sorted.join(",")], SOON).await?;
+    // Moved within the page: still mounted. Removed: released.
+    s.run_js("const h = document.getElementById('host-c3'); h.remove(); document.body.prepend(h);")
+        .await?;
+    s.run_js("document.getElementById('host-c19').remove();")
+        .await?;
+    channels.retain(|c| c != "c19");
+    all_live(
+        &s,
+        &channels,
+        "the panel of the removed element gone, the others Live",
+    )
+    .await?;
+    sorted.retain(|c| c != "c19");
+    s.streams_become(&[&sorted.join(",")], SOON).await
+}

@@ -184,15 +184,16 @@ async fn behind_a_buffering_proxy_the_panel_polls_replies_and_remembers_it() -> 
     live_with(&browser, Some(&id), "a message by polling").await?;
     e2e::browser::type_reply(&browser.client, "a reply while polling").await?;
     stored_and_shown_once(&bridge, &browser, "a reply while polling").await?;
-    // The next page load polls from the start: no stream is opened for it
-    // (the browser remembers the choice), and it is Live at once.
+    // The next page load polls from the start (the browser remembers the
+    // choice), and it is Live at once; the one stream it opens is its trial
+    // at the first Live, which stalls in the buffer: it polls on.
     let streams = bridge.connections_opened().await?;
     let began = std::time::Instant::now();
     (browser.client.refresh().await).map_err(|e| e.to_string())?;
     live_on(&browser, "polling", "Live by polling after a reload").await?;
     let again = began.elapsed();
     let opened = bridge.connections_opened().await? - streams;
-    ensure(opened == 0, || {
+    ensure(opened <= 1, || {
         format!("{opened} streams opened after the reload; the choice was remembered")
     })?;
     // A second tab shares the first's polling: it holds nothing of its own,
@@ -414,4 +415,208 @@ async fn without_storage_the_panel_still_polls_through_a_buffering_proxy() -> Re
     live_with(&browser, Some(&id), "a message by polling").await?;
     e2e::browser::type_reply(&browser.client, "a reply with no storage").await?;
     stored_and_shown_once(&bridge, &browser, "a reply with no storage").await
+}
+
+/// Issue 31, item 12: a host that signs in with a token function, behind a
+/// buffering proxy, polls; once the proxy stops buffering, a trial stream,
+/// signed in with a token from that function, gets through and the panel
+/// is back on the EventSource (before, the trial never went: the token was
+/// not at hand).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_function_a_trial_stream_still_brings_the_panel_back() -> Result<(), Error> {
+    let options = BridgeOptions::new(e2e::bridge::binary()).with_users("tok-proxy-e2e Alice\n");
+    let bridge = Bridge::start(options).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Buffering).await?;
+    let browser = Browser::start().await?;
+    let page = format!(
+        "{}/host.html?channel=general&token=tok-proxy-e2e&{FAST}&{FALLBACK}",
+        nginx.origin()
+    );
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(
+        &browser,
+        "polling",
+        "Live by polling, signed in by a function",
+    )
+    .await
+    .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    nginx.set_buffering(false).await?;
+    live_on(&browser, "eventsource", "back on the EventSource").await?;
+    let id = bridge.inject("general", "bob", "streamed again").await?;
+    live_with(&browser, Some(&id), "a message on the stream").await?;
+    let report = bridge.api.connections().await?;
+    ensure(format!("{report:?}").contains("Alice"), || {
+        format!("who streams: {report:?}")
+    })
+}
+
+/// The `statuschange` events the host page (`host.html`) heard: status and transport.
+async fn statuses(browser: &Browser) -> Result<Vec<(String, String)>, Error> {
+    let value = (browser.client)
+        .execute(
+            "return (window.panelEvents || []).filter((e) => e.type === 'statuschange')
+               .map((e) => [e.detail.status, e.detail.transport]);",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_value(value).map_err(|e| format!("unexpected events: {e}"))
+}
+
+/// Issue 31, item 12: a page load that starts on polling because the
+/// browser remembers a buffering proxy tries a stream at its first Live, so
+/// a proxy that stopped buffering is found on the next visit rather than
+/// `probe_ms` (5 min) into it; and a choice remembered without a date (as
+/// panels before this one wrote it) is not taken any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_buffering_proxy_is_tried_again_at_the_first_live() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Buffering).await?;
+    let browser = Browser::start().await?;
+    // `probe_ms` left at its five minutes.
+    let page = format!(
+        "{}/host.html?channel=general&{FAST}&first_byte_ms=1500",
+        nginx.origin()
+    );
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "polling", "Live by polling behind the buffer")
+        .await
+        .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    nginx.set_buffering(false).await?;
+    (browser.client.refresh().await).map_err(|e| e.to_string())?;
+    let live = |transport: &str| ("live".to_owned(), transport.to_owned());
+    let found = wait_until(SOON, "Live by polling, then on the EventSource", || async {
+        let shown = statuses(&browser).await.ok()?;
+        let polled = shown.iter().position(|s| *s == live("polling"))?;
+        shown[polled..]
+            .contains(&live("eventsource"))
+            .then_some(shown)
+    })
+    .await;
+    let shown = match found {
+        Ok(shown) => shown,
+        Err(e) => {
+            return Err(format!(
+                "{e}: the host heard {:?}",
+                statuses(&browser).await
+            ))
+        }
+    };
+    println!("a reload remembering the proxy: {shown:?}");
+    // What an older panel left: "polling", with no date.
+    (browser.client)
+        .execute(
+            "for (const key of Object.keys(localStorage)) {
+               if (key.startsWith('discussion-panel:transport:')) localStorage.setItem(key, 'polling');
+             }",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    (browser.client.refresh().await).map_err(|e| e.to_string())?;
+    live_on(&browser, "eventsource", "Live on the EventSource").await?;
+    let shown = statuses(&browser).await?;
+    ensure(shown.iter().all(|(_, t)| t == "eventsource"), || {
+        format!("an undated choice was taken: {shown:?}")
+    })
+}
+
+/// Keeps every (label, transport) the panel shows in `window.__shown`, in
+/// the page itself, so no short-lived state is missed.
+const RECORD_SHOWN: &str = r#"const panel = document.querySelector('.discussion-panel');
+const status = panel.querySelector('[data-connection-status]');
+const read = () => status.getAttribute('data-connection-status') + ' ' + panel.getAttribute('data-transport');
+window.__shown = [read()];
+new MutationObserver(() => {
+  const now = read();
+  if (window.__shown[window.__shown.length - 1] !== now) window.__shown.push(now);
+}).observe(panel, { attributes: true, subtree: true, attributeFilter: ['data-connection-status', 'data-transport'] });"#;
+
+/// Issue 31, item 13: the proxy starts buffering and the stream is cut; the
+/// browser reconnects it on its own, through the buffer, and nothing of it
+/// arrives. The panel shows Reconnecting until something does, never Live
+/// on the silent stream, and finds the buffer: Live by polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnection_through_a_buffer_is_never_shown_live() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let nginx = Nginx::start(bridge.port, Listener::Http1).await?;
+    let browser = Browser::start().await?;
+    let page = format!("{}/?channel=general&{FAST}&{FALLBACK}", nginx.origin());
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "eventsource", "Live on the EventSource").await?;
+    (browser.client.execute(RECORD_SHOWN, vec![]).await).map_err(|e| e.to_string())?;
+    nginx.set_buffering(true).await?;
+    bridge.disconnect(None).await?;
+    live_on(&browser, "polling", "Live by polling")
+        .await
+        .map_err(|e| format!("{e}\n{}", nginx.log_tail()))?;
+    let shown = (browser
+        .client
+        .execute("return window.__shown;", vec![])
+        .await)
+        .map_err(|e| e.to_string())?;
+    let shown: Vec<String> = serde_json::from_value(shown).map_err(|e| e.to_string())?;
+    println!("shown: {shown:?}");
+    let after: Vec<&String> = (shown.iter())
+        .skip_while(|s| *s == "live eventsource")
+        .collect();
+    ensure(!after.iter().any(|s| *s == "live eventsource"), || {
+        format!("Live on a stream that delivered nothing since it reconnected: {shown:?}")
+    })
+}
+
+/// Counts the polls a tab makes: the page's `fetch`, wrapped before any of
+/// the page's own scripts runs.
+const COUNT_POLLS: &str = "window.__polls = 0;
+const fetchNative = window.fetch;
+window.fetch = function (input, init) {
+  if (String(input.url || input).includes('/api/poll')) window.__polls += 1;
+  return fetchNative.call(this, input, init);
+};";
+
+async fn polls(browser: &Browser) -> Result<u64, Error> {
+    let made = (browser
+        .client
+        .execute("return window.__polls;", vec![])
+        .await)
+        .map_err(|e| e.to_string())?;
+    made.as_u64()
+        .ok_or_else(|| format!("window.__polls is {made}"))
+}
+
+/// Issue 31, item 7: a polling panel whose bridge went away tries it on its
+/// backoff and, once it gave up (Disconnected), polls no more (before, the
+/// tab holding the stream polled every 2 s for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_that_went_away_is_polled_no_more_once_the_panel_gave_up() -> Result<(), Error> {
+    let mut bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    let source = serde_json::json!({ "source": COUNT_POLLS });
+    (browser.cdp("Page.addScriptToEvaluateOnNewDocument", source)).await?;
+    let page = bridge.url(&format!(
+        "/?channel=general&polling=on&max_attempts=2&{FAST}"
+    ));
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "polling", "Live by polling").await?;
+    bridge.kill();
+    wait_until(SOON, "Disconnected", || async {
+        let (label, _) = read(&browser).await?;
+        (label == "disconnected").then_some(())
+    })
+    .await?;
+    let before = polls(&browser).await?;
+    // Absence takes a while to see: three of the poller's own retry
+    // intervals (2 s each), during which not one poll may go.
+    let more = wait_until(Duration::from_secs(6), "another poll", || async {
+        let now = polls(&browser).await.ok()?;
+        (now > before).then_some(now)
+    })
+    .await;
+    match more {
+        Ok(now) => Err(format!(
+            "{} polls after the panel gave up ({before} before)",
+            now - before
+        )),
+        Err(_) => Ok(()),
+    }
 }

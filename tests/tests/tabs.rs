@@ -365,3 +365,55 @@ async fn a_frozen_holder_hands_the_stream_over_at_once() -> Result<(), Error> {
         .await?;
     exactly_once_in_order(&state.ids, &[id])
 }
+
+/// What the panel writes to remember that streams go by polling (another
+/// tab's `storage` event carries it), as a JavaScript expression: dated,
+/// see `panel_core::carrier::remembered`.
+const POLLING_REMEMBERED: &str = "'polling@' + Date.now()";
+
+/// Issue 31, item 14: the tab holding the stream waits for a token (the
+/// host's function is slow) to open the stream for a new set of channels;
+/// meanwhile another tab found that streams must go by polling. When the
+/// token comes, the holder opens what is wanted then, a poll, not the
+/// EventSource it was about to open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_comes_late_opens_the_transport_wanted_now() -> Result<(), Error> {
+    let name = "a_token_that_comes_late_opens_the_transport_wanted_now";
+    let page = format!("/host.html?channel=general&token=tok-late&{FAST}");
+    let s = Scenario::live(name, &page).await?;
+    let holder = s.this_tab().await?;
+    s.streams_become(&["general"], SOON).await?;
+    // From now on the host's token function answers only when told.
+    s.run_js(
+        "window.panelToken = new Promise((r) => { window.releaseToken = () => r('tok-late'); });",
+    )
+    .await?;
+    // Another tab shows `design`: the holder closes its stream to open one
+    // for both channels, and waits for the token.
+    s.open_tab(&format!("/?channel=design&{FAST}")).await?;
+    s.streams_become(&[], SOON).await?;
+    // That tab remembers polling for the bridge: the holder hears it.
+    let remember =
+        format!("localStorage.setItem('discussion-panel:transport:', {POLLING_REMEMBERED});");
+    s.run_js(&remember).await?;
+    s.to_tab(&holder).await?;
+    wait_until(SOON, "the holder to go by polling", || async {
+        let transport = s
+            .run_js("return document.querySelector('.discussion-panel').getAttribute('data-transport');")
+            .await
+            .ok()?;
+        (transport == "polling").then_some(())
+    })
+    .await?;
+    s.run_js("window.releaseToken();").await?;
+    // Live by polling, the design tab too, and no stream at the bridge.
+    let id = s.bridge.inject("general", "bob", "by a poll").await?;
+    s.wait_for(SOON, "Live with the message", |st| {
+        st.label() == "live" && st.ids.contains(&id)
+    })
+    .await?;
+    let streams = s.bridge.active_streams().await?;
+    ensure(streams.is_empty(), || {
+        format!("the late token opened an EventSource: the bridge streams {streams:?}")
+    })
+}

@@ -2,10 +2,46 @@
 //! and when it tries the EventSource again: the engine's first-byte and
 //! trial rules, for the one real stream of a sharing group.
 //!
-//! The engine of a shared panel cannot tell on its own: it hears the status
-//! the holder cached from an earlier stream, so a stalled new stream looks
-//! alive to it. The holder's glue reports what its real stream does, and
-//! does what [`Carrier`] answers.
+//! The engine of a shared panel cannot tell on its own: a new stream of the
+//! holder opens it with the status of the connection it already had, which
+//! proves nothing of the new one. The holder's glue reports what its real
+//! stream does, and does what [`Carrier`] answers.
+//!
+//! What the browser remembers between page loads ([`remembered`],
+//! [`polls_by_memory`]): that a proxy held this bridge's streams back, for a
+//! day after it was last seen ([`REMEMBER_POLLING_MS`]). A page load that
+//! starts on polling from it tries a stream at its first Live (see
+//! `Options::remembered_polling`), so that a proxy that stopped buffering is
+//! found on the next visit, however short.
+
+use crate::protocol::Transport;
+
+/// How long the browser remembers that a proxy held a bridge's streams
+/// back: a day. Past it, a page load starts on the EventSource again (and
+/// finds a proxy that still buffers within two first-byte deadlines).
+pub const REMEMBER_POLLING_MS: u64 = 86_400_000;
+
+/// What the browser keeps for a bridge when its streams go by `transport`
+/// from `now` (ms since the epoch): `polling@<now>`, or `eventsource`.
+pub fn remembered(transport: Transport, now: u64) -> String {
+    let mut text = String::from(transport.as_str());
+    if transport == Transport::Polling {
+        text.push('@');
+        text.push_str(&now.to_string());
+    }
+    text
+}
+
+/// Whether what the browser kept (`saved`) still says to poll at `now`:
+/// `polling@<when>` less than [`REMEMBER_POLLING_MS`] away from `now`,
+/// either way (a clock set back does not make it last longer). An undated
+/// `polling`, as panels before wrote, is taken as expired.
+pub fn polls_by_memory(saved: &str, now: u64) -> bool {
+    let when = saved
+        .strip_prefix("polling@")
+        .and_then(|at| at.parse::<u64>().ok());
+    when.is_some_and(|at| now.abs_diff(at) < REMEMBER_POLLING_MS)
+}
 
 /// What the holding tab knows of its real stream's transport.
 #[derive(Clone, Debug)]
@@ -50,9 +86,12 @@ impl Carrier {
         (self.first_byte_ms != u64::MAX).then_some(self.first_byte_ms)
     }
 
-    /// The real EventSource opened.
-    pub fn opened(&mut self) {
+    /// The real EventSource opened, for the first time or again after the
+    /// browser reconnected it: how long it has to deliver from now (the
+    /// glue arms the deadline anew), if any panel said.
+    pub fn opened(&mut self) -> Option<u64> {
         self.silent_open = true;
+        self.first_byte_ms()
     }
 
     /// The real stream delivered an event: it gets through.
@@ -116,6 +155,40 @@ mod tests {
         let mut carrier = Carrier::default();
         carrier.deadlines(4_000, 300_000);
         carrier
+    }
+
+    #[test]
+    fn polling_is_remembered_for_a_day_either_way() {
+        let day = REMEMBER_POLLING_MS;
+        let saved = remembered(Transport::Polling, 5 * day);
+        assert_eq!(saved, format!("polling@{}", 5 * day));
+        assert!(polls_by_memory(&saved, 5 * day));
+        assert!(polls_by_memory(&saved, 6 * day - 1));
+        assert!(!polls_by_memory(&saved, 6 * day), "a day on");
+        assert!(!polls_by_memory(&saved, 4 * day), "a clock a day back");
+        assert!(polls_by_memory(&saved, 4 * day + 1));
+        for other in [
+            "polling",
+            "polling@",
+            "polling@x",
+            "polling@-1",
+            "eventsource",
+            &remembered(Transport::EventSource, 5 * day),
+            "",
+        ] {
+            assert!(!polls_by_memory(other, 5 * day), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_that_opens_again_has_the_first_byte_deadline_again() {
+        let mut carrier = Carrier::default();
+        assert_eq!(carrier.opened(), None, "no panel said");
+        carrier.deadlines(4_000, 300_000);
+        assert_eq!(carrier.opened(), Some(4_000));
+        carrier.delivered();
+        assert_eq!(carrier.opened(), Some(4_000), "reconnected by the browser");
+        assert!(!carrier.first_byte_missed(false), "one is only suspect");
     }
 
     #[test]

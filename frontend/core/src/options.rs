@@ -44,6 +44,11 @@ pub struct Options {
     /// Start on long polling (off): for a host that knows its proxy buffers.
     /// The panel also switches by itself, and remembers it per browser.
     pub polling: bool,
+    /// The browser remembers that a proxy held this bridge's streams back
+    /// (set by the glue from storage, not a host's knob): start on polling,
+    /// as with `polling`, and try a stream again at the first Live rather
+    /// than only after `probe_ms`, so a short visit finds out too.
+    pub remembered_polling: bool,
 }
 
 impl Default for Options {
@@ -64,6 +69,7 @@ impl Default for Options {
             first_byte_ms: 4_000,
             probe_ms: 300_000,
             polling: false,
+            remembered_polling: false,
         }
     }
 }

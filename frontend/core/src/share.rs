@@ -71,7 +71,8 @@ pub enum Relay {
     /// id, so open virtual streams stay open. `channels`: what the stream
     /// carries; a panel opens only on a stream that carries its channel.
     /// `status`: the latest `status` event's data, for panels that subscribe
-    /// later.
+    /// later (the current connection's: a stream that drops has none until
+    /// it delivers one again).
     State {
         source: Source,
         state: Shared,
@@ -554,7 +555,8 @@ impl Share {
                         channels: real.channels.clone(),
                         status: self.status.clone(),
                     })),
-                    None => {}
+                    // It gave up: a panel there waits, and asks for the next.
+                    None => self.open_real(false, out),
                 }
             }
             Relay::Bye { tab } => {
@@ -580,13 +582,11 @@ impl Share {
         }
     }
 
-    /// The holder reopens its stream when the union changed.
+    /// The holder reopens its stream when the union changed; one that gave
+    /// up stays closed until a panel asks again (see `real_state`).
     fn union_changed(&mut self, out: &mut Out) {
-        if !self.is_holder() {
-            return;
-        }
         let union = self.union();
-        if self.real.as_ref().is_some_and(|r| r.channels == union) {
+        if !self.is_holder() || self.real.as_ref().is_none_or(|r| r.channels == union) {
             return;
         }
         // The new stream replays what followed the newest id relayed; with
@@ -651,6 +651,23 @@ impl Share {
         let Some(real) = self.real.as_mut().filter(|r| r.id == id) else {
             return;
         };
+        // Refused, failed before it ever opened, or the browser's (or the
+        // poller's) one retry failed too: closed, and the panels hear that
+        // it gave up, as from a stream of their own. The next opens when a
+        // panel tries again, on its backoff; when none does (they all gave
+        // up), none opens.
+        if state == Shared::Closed || (state != Shared::Open && real.state != Shared::Open) {
+            let (source, channels) = (real.source, real.channels.clone());
+            self.close_real(out);
+            let relay = Relay::State {
+                source,
+                state: Shared::Closed,
+                seamless: false,
+                channels,
+                status: None,
+            };
+            return self.publish(relay, out);
+        }
         real.state = state;
         real.failed = state != Shared::Open;
         // Only its opening continues the stream it replaced; an error does not.
@@ -746,7 +763,9 @@ impl Share {
         self.current = Some(source);
         self.state = state;
         self.carried = channels;
-        if newer || status.is_some() {
+        // A stream that dropped has no status until it delivers one again:
+        // a panel that opens on its reconnection is not told it is Live.
+        if newer || status.is_some() || state != Shared::Open {
             self.status = status;
         }
         let overflowed = self.overflow(out);

@@ -277,6 +277,119 @@ fn a_new_attempt_gets_a_fresh_stream_only_if_the_shared_one_failed() {
         .any(|c| matches!(c, ShareCommand::OpenStream { stream: 2, .. })));
 }
 
+/// Issue 31, item 7: a shared stream that fails and whose retry (the
+/// browser's own, or the poller's) fails too is closed, and the panels are
+/// told it gave up, as a panel's own stream would be: a new one opens only
+/// when a panel tries again, on its own backoff.
+#[test]
+fn a_shared_stream_whose_retry_failed_too_waits_for_a_panel_to_try_again() {
+    let mut share = holder_with_an_open_stream();
+    let out = share.handle(ShareEvent::StreamError(1, ReadyState::Connecting));
+    assert!(!out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
+    assert!(out.contains(&ShareCommand::Deliver {
+        panel: 1,
+        event: Event::StreamError(1, ReadyState::Connecting)
+    }));
+    // The retry fails too: closed, and the panel hears that it gave up.
+    let out = share.handle(ShareEvent::StreamError(1, ReadyState::Connecting));
+    assert!(out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
+    assert!(
+        out.contains(&ShareCommand::Deliver {
+            panel: 1,
+            event: Event::StreamError(1, ReadyState::Closed)
+        }),
+        "{out:?}"
+    );
+    assert!(!out
+        .iter()
+        .any(|c| matches!(c, ShareCommand::OpenStream { .. })));
+    // Its engine backs off; nothing opens meanwhile, even when asked where
+    // the stream is.
+    share.handle(ShareEvent::Unsubscribe {
+        panel: 1,
+        stream: 1,
+    });
+    let out = share.handle(ShareEvent::Relayed(Relay::Who { tab: 4 }));
+    assert!(!out
+        .iter()
+        .any(|c| matches!(c, ShareCommand::OpenStream { .. })));
+    // Its next attempt opens a new one; one that fails before it ever
+    // opened is closed at once, as a panel's own would be.
+    let out = share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 2,
+    });
+    assert!(out
+        .iter()
+        .any(|c| matches!(c, ShareCommand::OpenStream { stream: 2, .. })));
+    let out = share.handle(ShareEvent::StreamError(2, ReadyState::Connecting));
+    assert!(out.contains(&ShareCommand::CloseStream(2)), "{out:?}");
+    // Another tab's panel waiting on it opens the next.
+    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
+        tab: 2,
+        channels: vec!["general".into()],
+    }));
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, ShareCommand::OpenStream { stream: 3, .. })),
+        "{out:?}"
+    );
+}
+
+/// Issue 31, item 13: after the browser reconnected the shared stream on
+/// its own, a panel is not handed the status of the connection before:
+/// its engine shows Reconnecting until the new one delivers.
+#[test]
+fn a_reconnected_shared_stream_opens_its_panels_without_the_old_status() {
+    let mut share = follower_with_a_panel();
+    let source = Source {
+        epoch: 5,
+        stream: 1,
+    };
+    let state = |state, status: Option<&str>| {
+        ShareEvent::Relayed(Relay::State {
+            source,
+            state,
+            seamless: false,
+            channels: vec!["general".into()],
+            status: status.map(str::to_owned),
+        })
+    };
+    let delivered = |out: Vec<ShareCommand>| -> Vec<Event> {
+        (out.into_iter())
+            .filter_map(|c| match c {
+                ShareCommand::Deliver { event, .. } => Some(event),
+                _ => None,
+            })
+            .collect()
+    };
+    let out = delivered(share.handle(state(Shared::Open, Some(STATUS_CONNECTED))));
+    assert_eq!(out.len(), 2, "open, then the status: {out:?}");
+    let out = delivered(share.handle(state(Shared::Connecting, None)));
+    assert_eq!(out, [Event::StreamError(1, ReadyState::Connecting)]);
+    let out = delivered(share.handle(state(Shared::Open, None)));
+    assert_eq!(
+        out,
+        [Event::StreamOpened(1)],
+        "the status from before the drop"
+    );
+    // The holder's own panels, the same.
+    let mut share = holder_with_an_open_stream();
+    share.handle(ShareEvent::StreamEvent {
+        stream: 1,
+        name: "status".into(),
+        data: STATUS_CONNECTED.into(),
+        last_event_id: String::new(),
+    });
+    share.handle(ShareEvent::StreamError(1, ReadyState::Connecting));
+    let out = delivered(share.handle(ShareEvent::StreamOpened(1)));
+    assert_eq!(
+        out,
+        [Event::StreamOpened(1)],
+        "the status from before the drop"
+    );
+}
+
 #[test]
 fn a_status_heard_late_reaches_a_panel_already_open() {
     let mut share = follower_with_a_panel();
@@ -640,6 +753,10 @@ struct World {
     state: BTreeMap<u64, panel_core::Message>,
     deleted: BTreeSet<u64>,
     now: u64,
+    /// The bridge is unreachable: every stream and request fails.
+    down: bool,
+    /// Real streams opened so far, by every tab.
+    opened: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -659,6 +776,8 @@ enum Action {
     /// A message picked among the bridge's: edited (0), deleted (1), or
     /// reacted to (2..).
     Change(u8, u8),
+    /// The bridge goes down (its streams fail), or comes back.
+    Down,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -676,6 +795,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(Action::Zombie),
         2 => any::<u16>().prop_map(Action::Wait),
         3 => (any::<u8>(), 0u8..5).prop_map(|(m, k)| Action::Change(m, k)),
+        1 => Just(Action::Down),
     ]
 }
 
@@ -691,6 +811,8 @@ impl World {
             state: BTreeMap::new(),
             deleted: BTreeSet::new(),
             now: 0,
+            down: false,
+            opened: 0,
         }
     }
 
@@ -823,6 +945,7 @@ impl World {
                     channels,
                     last_event_id,
                 } => {
+                    self.opened += 1;
                     let t = self.tabs.get_mut(&tab).unwrap();
                     t.real = Some(RealStream {
                         id: stream,
@@ -1008,6 +1131,11 @@ impl World {
         if real.open || real.zombie {
             return;
         }
+        // Down: this attempt fails (and so does each retry).
+        if self.down {
+            let failed = ShareEvent::StreamError(real.id, ReadyState::Connecting);
+            return self.work.push_back((tab, Work::Share(failed)));
+        }
         // The bridge refuses a list with a name that is not a channel (400),
         // and the browser gives up on the stream.
         if !real.channels.iter().all(|c| valid(c)) {
@@ -1088,6 +1216,10 @@ impl World {
             return;
         }
         let (request, after) = t.panel.requests.remove(0);
+        if self.down {
+            let failed = Event::HistoryFailed(request, "the bridge is down".into());
+            return self.work.push_back((tab, Work::Engine(failed)));
+        }
         let channel = t.panel.channel.clone();
         let ours = |m: &&panel_core::Message| m.channel_id == channel;
         let loaded = match after {
@@ -1144,6 +1276,7 @@ impl World {
                     self.set_frozen(tab, !self.tabs[&tab].frozen);
                 }
             }
+            Action::Publish(_) | Action::Change(..) if self.down => {}
             Action::Publish(pick) => self.publish(CHANNELS[pick as usize % 3]),
             Action::OpenReal(pick) => {
                 if let Some(tab) = self.pick(pick) {
@@ -1183,8 +1316,25 @@ impl World {
             }
             Action::Wait(ms) => self.now += ms as u64 % 5_000,
             Action::Change(pick, kind) => self.change(pick, kind),
+            Action::Down => self.set_down(!self.down),
         }
         self.run();
+    }
+
+    /// The bridge goes down (its open streams fail: the browser retries
+    /// each on its own) or comes back.
+    fn set_down(&mut self, down: bool) {
+        self.down = down;
+        if !down {
+            return;
+        }
+        for (&tab, t) in self.tabs.iter_mut() {
+            if let Some(real) = t.real.as_mut().filter(|r| r.open) {
+                real.open = false;
+                let failed = ShareEvent::StreamError(real.id, ReadyState::Connecting);
+                self.work.push_back((tab, Work::Share(failed)));
+            }
+        }
     }
 
     fn deliver_bus(&mut self, tab: usize) {
@@ -1212,6 +1362,7 @@ impl World {
     /// No more faults: thaw, deliver, open, answer, and let time pass until
     /// every panel is Live with nothing in flight.
     fn heal(&mut self) -> Result<(), TestCaseError> {
+        self.set_down(false);
         let frozen: Vec<usize> = (self.tabs.iter())
             .filter(|(_, t)| t.frozen)
             .map(|(&tab, _)| tab)
@@ -1270,8 +1421,10 @@ impl World {
             } else {
                 view.stopped && t.real.is_none()
             };
+            // A failed history request waits to be tried again: not done.
             shown
                 && t.panel.requests.is_empty()
+                && !t.panel.timers.contains_key(&Timer::HistoryRetry)
                 && t.bus.is_empty()
                 && t.real.as_ref().is_none_or(|r| r.open && !r.zombie)
         }) && self.streams() == usize::from(valid_tabs > 0)
@@ -1309,6 +1462,70 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// Issue 31, item 7: while the bridge is down, the tabs try it on their
+/// panels' backoff, and once every panel gave up (Disconnected), no tab
+/// holds a stream to it or opens one, however long it stays down. When it
+/// is back, Retry brings every tab back.
+#[test]
+fn a_bridge_that_is_down_is_tried_no_more_once_every_panel_gave_up() {
+    let mut world = World::new();
+    for channel in ["general", "design", "general"] {
+        world.open_tab(channel);
+        world.run();
+    }
+    world.heal().unwrap();
+    world.set_down(true);
+    let step = |world: &mut World| {
+        for tab in world.tabs.keys().copied().collect::<Vec<_>>() {
+            world.deliver_bus(tab);
+            world.answer_history(tab);
+            world.open_real(tab);
+        }
+        world.fire_timer(0);
+        world.run();
+    };
+    let mut steps = 0;
+    while !(world.tabs.values()).all(|t| t.panel.engine.view().stopped) {
+        steps += 1;
+        assert!(
+            steps < 10_000,
+            "the panels never gave up: {}",
+            world.describe()
+        );
+        step(&mut world);
+    }
+    assert_eq!(
+        world.streams(),
+        0,
+        "every panel gave up, and a tab still holds a stream: {}",
+        world.describe()
+    );
+    // A panel's request still on its way to the holder (sent before it gave
+    // up) may open one more stream, which fails and closes like the others;
+    // once every tab heard the others, nothing opens any more.
+    let in_flight: usize = world.tabs.values().map(|t| t.bus.len()).sum();
+    let opened = world.opened;
+    while world.tabs.values().any(|t| !t.bus.is_empty()) || world.streams() > 0 {
+        step(&mut world);
+    }
+    assert!(
+        world.opened - opened <= in_flight as u64,
+        "{} streams opened for {in_flight} relays on their way",
+        world.opened - opened
+    );
+    let opened = world.opened;
+    for _ in 0..200 {
+        step(&mut world);
+        world.now += 5_000;
+    }
+    assert_eq!(
+        world.opened, opened,
+        "streams opened after every panel gave up"
+    );
+    world.heal().unwrap();
+    world.check().unwrap();
 }
 
 /// Closing the holder's tab again and again, faster than any stability

@@ -119,6 +119,9 @@ pub struct Engine {
     suspect: u32,
     /// A trial EventSource is out (while polling).
     probing: bool,
+    /// Started on polling from the browser's memory: a trial goes at the
+    /// first Live, so a proxy that stopped buffering is found on this visit.
+    trial_at_live: bool,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -153,6 +156,7 @@ impl Engine {
             awaiting_first: false,
             suspect: 0,
             probing: false,
+            trial_at_live: false,
         }
     }
 
@@ -226,10 +230,12 @@ impl Engine {
             (_, Event::OlderFailed(request)) if self.older == Some(request) => self.older = None,
             (_, Event::OlderLoaded(..) | Event::OlderFailed(_)) => {}
             (Phase::Idle, Event::Mount) => {
-                if self.options.polling {
+                if self.options.polling || self.options.remembered_polling {
                     self.transport = Transport::Polling;
                     self.arm(Timer::Probe, self.options.probe_ms, now, &mut out);
                 }
+                // A host that says its proxy buffers knows: no early trial.
+                self.trial_at_live = self.options.remembered_polling && !self.options.polling;
                 out.push(Command::UseTransport(self.transport));
                 self.start_loading(&mut out)
             }
@@ -292,6 +298,9 @@ impl Engine {
         }
         self.pump_outbox(&mut out);
         let view = self.view();
+        if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
+            self.try_stream(&mut out);
+        }
         if self.shown.as_ref() != Some(&view) && self.phase != Phase::Unmounted {
             self.shown = Some(view.clone());
             out.push(Command::ShowStatus(view));
@@ -504,6 +513,15 @@ impl Engine {
         let Some(stream) = self.phase.stream() else {
             return;
         };
+        // Reconnected by the browser (or moved to another tab's stream): it
+        // must show it is alive again, as a new one must (a proxy that began
+        // to buffer lets the reconnection open and holds back what follows).
+        if matches!(self.phase, Phase::BrowserRetrying { .. })
+            && self.transport == Transport::EventSource
+        {
+            self.awaiting_first = true;
+            self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
+        }
         self.phase = Phase::Open {
             stream,
             opened_at: now,
@@ -667,14 +685,18 @@ impl Engine {
             Timer::HistoryRetry => out.extend(self.history.retry(&self.options)),
             Timer::PostRetry => self.outbox.retry_due(),
             Timer::FirstByte => self.first_byte_missed(now, random, out),
-            Timer::Probe if self.transport == Transport::Polling && !self.probing => {
-                self.probing = true;
-                out.push(Command::Probe {
-                    last_event_id: self.store.newest_id(),
-                    first_byte_ms: self.options.first_byte_ms,
-                });
-            }
-            Timer::Probe => {}
+            Timer::Probe => self.try_stream(out),
+        }
+    }
+
+    /// While polling, a trial EventSource beside the polls (one at a time).
+    fn try_stream(&mut self, out: &mut Out) {
+        if self.transport == Transport::Polling && !self.probing {
+            self.probing = true;
+            out.push(Command::Probe {
+                last_event_id: self.store.newest_id(),
+                first_byte_ms: self.options.first_byte_ms,
+            });
         }
     }
 

@@ -826,6 +826,105 @@ fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
     assert_eq!(h.ids().last(), Some(&31));
 }
 
+/// Mount on polling and go Live: the commands of the step that made it Live.
+fn live_on_polling(h: &mut Harness) -> (StreamId, Vec<Command>) {
+    let mount = h.step(Event::Mount);
+    assert!(mount.contains(&Command::UseTransport(Transport::Polling)));
+    assert!(mount.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
+    let request = fetch_request(&mount).unwrap();
+    let poll = opened_stream(&h.step(Event::HistoryLoaded(request, vec![message(5)]))).unwrap();
+    let catch_up = fetch_request(&h.step(Event::StreamOpened(poll))).unwrap();
+    h.step(Event::HistoryLoaded(catch_up, vec![]));
+    let commands = h.step(status(poll, Gateway::Connected, Some(1_000)));
+    assert_eq!(h.label(), Label::Live);
+    (poll, commands)
+}
+
+fn probes(commands: &[Command]) -> usize {
+    (commands.iter())
+        .filter(|c| matches!(c, Command::Probe { .. }))
+        .count()
+}
+
+/// Issue 31, item 12: a page load that starts on polling because the
+/// browser remembers a buffering proxy tries a stream at its first Live (a
+/// short visit finds out too), once; a host's own `polling` waits `probe_ms`.
+#[test]
+fn polling_from_memory_tries_a_stream_at_the_first_live_and_only_then() {
+    let remembered = Options {
+        remembered_polling: true,
+        ..options()
+    };
+    let mut h = Harness::new();
+    h.engine = Engine::new("general", remembered);
+    let (poll, commands) = live_on_polling(&mut h);
+    assert!(
+        commands.contains(&Command::Probe {
+            last_event_id: Some(MessageId(5)),
+            first_byte_ms: 4_000
+        }),
+        "no trial at the first Live: {commands:?}"
+    );
+    // It fails: polling goes on, and the next trial is `probe_ms` away.
+    let commands = h.after(4_000, Event::ProbeDone(false));
+    assert!(commands.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
+    // A later Live (after a drop) tries nothing more.
+    h.step(Event::StreamError(poll, ReadyState::Closed));
+    let next = opened_stream(&h.after(200, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.step(Event::StreamOpened(next));
+    let commands = h.step(status(next, Gateway::Connected, Some(1_000)));
+    assert_eq!(h.label(), Label::Live);
+    assert_eq!(probes(&commands), 0, "{commands:?}");
+    // The host's `polling`: a proxy it knows buffers; no trial at the first Live.
+    let mut h = Harness::new();
+    h.engine = Engine::new(
+        "general",
+        Options {
+            polling: true,
+            ..options()
+        },
+    );
+    let (_, commands) = live_on_polling(&mut h);
+    assert_eq!(probes(&commands), 0, "{commands:?}");
+}
+
+/// Issue 31, item 13: after the browser reconnects an EventSource on its
+/// own, the stream has `first_byte_ms` again to show it is alive (a proxy
+/// that began to buffer lets the reconnection open and holds back what
+/// follows), and the label is Reconnecting until it does.
+#[test]
+fn a_browser_reconnect_must_deliver_within_the_first_byte_deadline_again() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    h.after(6_000, Event::Received(stream, Incoming::Heartbeat));
+    h.step(Event::StreamError(stream, ReadyState::Connecting));
+    assert_eq!(h.label(), Label::Reconnecting);
+    let commands = h.after(3_000, Event::StreamOpened(stream));
+    assert_eq!(h.label(), Label::Reconnecting);
+    assert_eq!(
+        armed(&commands, Timer::FirstByte),
+        Some(4_000),
+        "{commands:?}"
+    );
+    // Nothing comes: suspect, and replaced.
+    let commands = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+    assert!(
+        commands.contains(&Command::StreamSilent(stream)),
+        "{commands:?}"
+    );
+    assert!(commands.contains(&Command::CloseStream(stream)));
+    // A reconnection that delivers is Live, and its deadline is off.
+    let next = opened_stream(&h.after(200, Event::TimerFired(Timer::Backoff))).unwrap();
+    h.step(Event::StreamOpened(next));
+    h.step(status(next, Gateway::Connected, Some(1_000)));
+    h.after(6_000, Event::Received(next, Incoming::Heartbeat));
+    h.step(Event::StreamError(next, ReadyState::Connecting));
+    h.after(3_000, Event::StreamOpened(next));
+    let commands = h.step(status(next, Gateway::Connected, Some(1_000)));
+    assert!(commands.contains(&Command::CancelTimer(Timer::FirstByte)));
+    assert_eq!(h.label(), Label::Live);
+}
+
 /// A proxy that buffers the stream: it opens (200), and nothing arrives.
 /// The first such stream is replaced as a silent one; the second in a row
 /// makes the panel poll, which goes Live like a stream, and a trial stream
