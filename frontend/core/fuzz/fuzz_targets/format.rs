@@ -2,7 +2,8 @@
 //! panic into events that nest properly, no deeper than their bound, with
 //! links only to the web and mail, times a JavaScript date holds, at most
 //! `MAX_TOKENS` tokens and `MAX_ELEMENTS` elements, and nothing shown that
-//! was not in the text; a reply's line of it is text and tokens only.
+//! was not in the text; a reply's line of it nests as properly, and one
+//! cut inside a spoiler shows nothing past the bars.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -45,27 +46,23 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(open, 0, "elements left open");
     assert!(tokens <= MAX_TOKENS, "{tokens} tokens");
     assert!(elements <= MAX_ELEMENTS, "{elements} elements");
+    // A reply's line nests as a row does; the same text cut inside one
+    // spoiler (its bars the only ones, never closed) shows nothing.
+    let mut open = 0usize;
     for event in preview(text) {
-        assert!(
-            !matches!(event, Event::Open(_) | Event::Close | Event::Block { .. }),
-            "{event:?} in a reply's line"
-        );
+        match event {
+            Event::Open(_) => open += 1,
+            Event::Close => open -= 1,
+            _ => {}
+        }
+        assert!(open <= MAX_NESTING, "a reply's line nests {open} deep");
     }
+    assert_eq!(open, 0, "a reply's line leaves elements open");
+    let cut = format!("||a{}", text.replace('|', ""));
+    assert_hidden(&preview(&cut), &cut);
     // The same text as one spoiler (its bars the only ones) shows nothing.
     let hidden = format!("||a{}||", text.replace('|', ""));
-    let mut spoilers = 0usize;
-    for event in parse(&hidden) {
-        match event {
-            Event::Open(Tag::Spoiler(_)) => spoilers += 1,
-            Event::Open(_) if spoilers > 0 => spoilers += 1,
-            Event::Close if spoilers > 0 => spoilers -= 1,
-            Event::Open(_) | Event::Close => {}
-            _ => assert!(
-                spoilers > 0,
-                "{event:?} shows outside the spoiler of {hidden:?}"
-            ),
-        }
-    }
+    assert_hidden(&parse(&hidden), &hidden);
     let shown = text_of(&events);
     let mut source = text.chars();
     assert!(
@@ -73,3 +70,17 @@ fuzz_target!(|input: &[u8]| {
         "showed what was not there"
     );
 });
+
+/// Nothing of `events` shows outside a spoiler.
+fn assert_hidden(events: &[Event], text: &str) {
+    let mut spoilers = 0usize;
+    for event in events {
+        match event {
+            Event::Open(Tag::Spoiler(_)) => spoilers += 1,
+            Event::Open(_) if spoilers > 0 => spoilers += 1,
+            Event::Close if spoilers > 0 => spoilers -= 1,
+            Event::Open(_) | Event::Close => {}
+            _ => assert!(spoilers > 0, "{event:?} shows outside the spoiler of {text:?}"),
+        }
+    }
+}

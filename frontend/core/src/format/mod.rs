@@ -123,10 +123,11 @@ fn parse_as(text: &str, cut: bool) -> Vec<Event<'_>> {
     };
     parser.blocks(text, false);
     // Past the cap the rest is text, and one hidden spoiler if it may hold
-    // one: the cap never shows what a spoiler hides.
+    // one: the cap never shows what a spoiler hides. A text cut short may
+    // have stopped inside a spoiler whose bars the cut took: all hidden.
     if let Some(at) = parser.stop {
         let rest = &text[at..];
-        let hide = seek(rest.as_bytes(), b"||").is_some();
+        let hide = cut || seek(rest.as_bytes(), b"||").is_some();
         if hide {
             parser.push(Event::Open(Tag::Spoiler(false)));
         }

@@ -504,6 +504,18 @@ fn a_reply_line_keeps_spoilers_hidden_even_cut_short() {
     assert_eq!(html("a || b"), "a || b");
 }
 
+#[test]
+fn a_reply_line_cut_inside_a_spoiler_hides_what_is_past_the_element_cap() {
+    // The cap stops the parse inside the unclosed spoiler: the rest, which
+    // holds no `||` of its own, was shown as text in the clear.
+    let text = format!("||{}", "*secret* ".repeat(120));
+    let events = preview(&text);
+    let clear: Vec<_> = (shown(&events).into_iter())
+        .filter(|(t, hidden)| !hidden && t.contains("secret"))
+        .collect();
+    assert!(clear.is_empty(), "shown in the clear: {clear:?}");
+}
+
 /// How deep the events nest.
 fn depth(events: &[Event]) -> usize {
     let (mut now, mut most) = (0usize, 0);
