@@ -3,12 +3,26 @@
 # (the loadgen crate, mock-bridge/loadgen) and the panel in headless Chromium. Takes about half
 # an hour on 2 cores. BENCH_RUNS (default 3) sets how many runs each bridge
 # figure is the median of; the panel figures are medians of 5 or 20 inside.
+#
+# `scripts/bench.sh compare [REV]` (or BENCH_COMPARE=REV) measures instead the
+# bridge of this checkout side by side with the bridge of an earlier revision;
+# see scripts/bench-compare.sh. The full run keeps that section of the file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${1:-}" = compare ] || [ -n "${BENCH_COMPARE:-}" ]; then
+  [ "${1:-}" = compare ] && shift
+  exec scripts/bench-compare.sh "${1:-${BENCH_COMPARE:-}}"
+fi
 source scripts/setup.sh
 ensure_tools
 runs="${BENCH_RUNS:-3}"
 out=docs/BENCHMARKS.md
+# The side-by-side record (scripts/bench-compare.sh) is the file's last
+# section and grows round by round: a full run keeps it as it is.
+side_by_side=""
+if [ -f "$out" ]; then
+  side_by_side="$(sed -n '/^## Side by side/,$p' "$out")"
+fi
 # BENCH_PART=panel reruns only the panel's figures and keeps the bridge section
 # of the existing file (five minutes instead of half an hour, for panel work);
 # BENCH_PART=bridge the other way round. BENCH_PART=load measures only the
@@ -216,6 +230,10 @@ fi
   load_section
   fi
   cat scripts/bench-targets.md
+  if [ -n "$side_by_side" ]; then
+    echo
+    echo "$side_by_side"
+  fi
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 say "wrote $out"

@@ -265,17 +265,20 @@ impl Composer {
             "pending"
         };
         let _ = row.set_attribute("data-state", state);
-        match reply.target {
-            Some(Target::Edit(_)) => drop(row.set_attribute("data-change", "edit")),
-            Some(Target::Delete(_)) => drop(row.set_attribute("data-change", "delete")),
-            None => {}
+        let (change, pending) = match reply.target {
+            None => ("", "Sending…"),
+            Some(Target::Edit(_)) => ("edit", "Saving your edit…"),
+            Some(Target::Delete(_)) => ("delete", "Deleting…"),
+            Some(Target::React(_, true)) => ("react", "Adding your reaction…"),
+            Some(Target::React(_, false)) => ("react", "Taking back your reaction…"),
+        };
+        if !change.is_empty() {
+            let _ = row.set_attribute("data-change", change);
         }
         let note = match (&reply.failed, reply.target) {
             (Some(why), None) => format!("Not sent: {why}"),
             (Some(why), Some(_)) => format!("Not saved: {why}"),
-            (None, None) => "Sending…".to_owned(),
-            (None, Some(Target::Edit(_))) => "Saving your edit…".to_owned(),
-            (None, Some(Target::Delete(_))) => "Deleting…".to_owned(),
+            (None, _) => pending.to_owned(),
         };
         let content = element("p", "dp-content", &reply.content)?;
         let note = element("p", "dp-pending-note", &note)?;

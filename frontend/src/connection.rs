@@ -6,7 +6,7 @@
 //! itself. Dropping a `Connection` unmounts the engine and releases everything:
 //! the EventSource, every timer, every listener, an in-flight fetch.
 
-use crate::auth::{with_access_token, Auth};
+use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
     remembered_polling, Listener, OwnedEventSource, Source, StreamSignal,
@@ -221,38 +221,12 @@ impl Connection {
         });
     }
 
-    /// The reader adds (`add`) or takes back their reaction `emoji` to
-    /// message `id`. It shows once the bridge's `reaction` event comes: the
+    /// The reader toggles their reaction `emoji` to message `id` (`add`:
+    /// the chip they pressed was not theirs). It goes through the outbox as
+    /// an edit does, and shows once the bridge's `reaction` event comes: the
     /// chip never claims what the bridge did not store.
     pub fn react(&self, id: MessageId, emoji: String, add: bool) {
-        let Ok(inner) = self.inner.try_borrow() else {
-            return;
-        };
-        let emoji_path = String::from(js_sys::encode_uri_component(&emoji));
-        let url = inner.channel_url(&format!("messages/{id}/reactions/{emoji_path}"));
-        let auth = inner.endpoint.auth.clone();
-        let author = (!auth.has_token()).then(|| inner.options_author.clone());
-        let channel = inner.endpoint.channel.clone();
-        leptos::task::spawn_local(async move {
-            let request = if add {
-                Request::put(&url)
-            } else {
-                Request::delete(&url)
-            };
-            let body = ReactBody {
-                author: author.as_deref(),
-            };
-            match send_json(request, &body, &auth).await {
-                Ok((200, _)) => {}
-                Ok((status, _)) => log_warn(&format!(
-                    "#{channel}: a reaction was refused (HTTP {status})"
-                )),
-                Err(Load::Failed(why) | Load::Missing(why)) => {
-                    log_warn(&format!("#{channel}: a reaction did not go: {why}"))
-                }
-                Err(Load::Unauthorized) => {}
-            }
-        });
+        self.change_message(Target::React(id, add), emoji);
     }
 
     fn inbox(&self) -> Inbox {
@@ -395,6 +369,7 @@ impl Inbox {
             let name = user
                 .clone()
                 .or_else(|| Some(inner.options_author.clone()).filter(|author| !author.is_empty()));
+            queue.borrow_mut().push_back(Event::Reader(name.clone()));
             inner.outputs.reader.set(name);
             inner.outbox_key = None; // its slot is free again
             let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
@@ -419,24 +394,10 @@ impl Inbox {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let (url, auth) = {
-            let Ok(inner) = inner.try_borrow() else {
-                return self.send(Event::StreamError(stream, ReadyState::Closed));
-            };
-            (
-                inner.channel_url("messages?limit=1"),
-                inner.endpoint.auth.clone(),
-            )
+        let Ok(mut inner) = inner.try_borrow_mut() else {
+            return self.send(Event::StreamError(stream, ReadyState::Closed));
         };
-        let inbox = self.clone();
-        leptos::task::spawn_local(async move {
-            let unauthorized = matches!(load(&url, &auth, None).await, Err(Load::Unauthorized));
-            inbox.send(if unauthorized {
-                Event::Unauthorized
-            } else {
-                Event::StreamError(stream, ReadyState::Closed)
-            });
-        });
+        inner.fetch_history(0, None, Page::Check(stream), 1, self);
     }
 }
 
@@ -526,7 +487,7 @@ impl Inner {
                 request,
                 after,
                 limit,
-            } => self.fetch_history(request, after, limit, inbox),
+            } => self.fetch_history(request, after, Page::History, limit, inbox),
             Command::ShowMessages => {
                 let next: Vec<Arc<Message>> = self.engine.messages().cloned().collect();
                 let news = (self.baseline).then(|| {
@@ -556,42 +517,25 @@ impl Inner {
                 request,
                 client_id,
                 content,
-            } => self.post(request, client_id, content, inbox),
+            } => self.send(request, client_id, None, content, inbox),
             Command::ChangeMessage {
                 request,
                 client_id,
                 target,
                 content,
-            } => self.change(request, client_id, target, content, inbox),
+            } => self.send(request, client_id, Some(target), content, inbox),
             Command::FetchOlder {
                 request,
                 before,
                 limit,
-            } => {
-                let url = format!(
-                    "{}?limit={limit}&before={before}",
-                    self.channel_url("messages")
-                );
-                let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
-                leptos::task::spawn_local(async move {
-                    inbox.send(match load(&url, &auth, None).await {
-                        Ok(messages) => Event::OlderLoaded(request, messages),
-                        Err(Load::Unauthorized) => Event::Unauthorized,
-                        Err(Load::Failed(_) | Load::Missing(_)) => Event::OlderFailed(request),
-                    });
-                });
-            }
+            } => self.fetch_history(request, None, Page::Older(before), limit, inbox),
             Command::UseTransport(transport) => {
                 // The first is where the engine starts (from the options or
                 // the browser's memory): only a switch is worth remembering.
+                // (The engine said why.)
                 let was = self.transport.replace(transport);
                 if was.is_some_and(|was| was != transport) {
                     remember_transport(&self.endpoint.bridge_url, transport);
-                    log_info(&format!(
-                        "#{}: streams go by {} now",
-                        self.endpoint.channel,
-                        transport.as_str()
-                    ));
                 }
                 if let Link::Joined(link) = &self.link {
                     link.use_transport(transport);
@@ -623,8 +567,9 @@ impl Inner {
     /// The unsent replies saved under this panel's key (the tab's session
     /// storage, so a reload sends them, once: they keep their client ids),
     /// as JSON rows `[client_id, content, failed or null, target or null]`
-    /// (the target: an edited message's id, or `-id` for a deletion), written and read
-    /// by the browser's own JSON (no serde code for it in the wasm).
+    /// (the target: an edited message's id; `-id` for a deletion; `+id` or
+    /// `~id` for a reaction added or taken back), written and read by the
+    /// browser's own JSON (no serde code for it in the wasm).
     fn saved_outbox(&self) -> Vec<Outgoing> {
         let Some(key) = &self.outbox_key else {
             return Vec::new();
@@ -639,18 +584,17 @@ impl Inner {
         (rows.iter())
             .filter_map(|row| {
                 let row = row.dyn_into::<js_sys::Array>().ok()?;
-                // An edit or a deletion: the message's id, signed (negative:
-                // a deletion); a reply has none.
-                let target = row.get(3).as_string().and_then(|id| {
-                    let (delete, id) = match id.strip_prefix('-') {
-                        Some(id) => (true, id),
-                        None => (false, id.as_str()),
-                    };
-                    let id = id.parse().ok()?;
-                    Some(if delete {
-                        Target::Delete(id)
-                    } else {
-                        Target::Edit(id)
+                // A change: the message's id, after its mark (see
+                // `save_outbox`); a reply has none.
+                let target = row.get(3).as_string().and_then(|text| {
+                    let mark = text.chars().next().filter(|c| !c.is_ascii_digit());
+                    let id = text[mark.map_or(0, char::len_utf8)..].parse().ok()?;
+                    Some(match mark {
+                        None => Target::Edit(id),
+                        Some('-') => Target::Delete(id),
+                        Some('+') => Target::React(id, true),
+                        Some('~') => Target::React(id, false),
+                        Some(_) => return None,
                     })
                 });
                 Some(Outgoing {
@@ -677,11 +621,17 @@ impl Inner {
         let rows = js_sys::Array::new();
         for reply in outbox {
             let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
-            let target = match reply.target {
-                None => JsValue::NULL,
-                Some(Target::Edit(id)) => id.to_string().into(),
-                Some(Target::Delete(id)) => format!("-{id}").into(),
-            };
+            let target = reply.target.map_or(JsValue::NULL, |target| {
+                let mark = match target {
+                    Target::Edit(_) => "",
+                    Target::Delete(_) => "-",
+                    Target::React(_, true) => "+",
+                    Target::React(_, false) => "~",
+                };
+                let mut text = String::from(mark);
+                text.push_str(&target.id().to_string());
+                text.into()
+            });
             let row = js_sys::Array::of4(
                 &reply.client_id.as_str().into(),
                 &reply.content.as_str().into(),
@@ -702,13 +652,31 @@ impl Inner {
         self.endpoint.auth.has_token() || self.endpoint.auth.with_credentials
     }
 
-    /// Posts a reply; the answer goes back to the engine as `PostAnswered`.
-    /// Signed in, it first makes sure the reply goes out as the person who
-    /// wrote it: if the sign-in is someone else's now, the reply is not
-    /// sent, and the switch takes it (and the others waiting) out of the
-    /// outbox, saved for its writer.
-    fn post(&mut self, request: RequestId, client_id: String, content: String, inbox: &Inbox) {
-        let url = self.channel_url("messages");
+    /// Sends a reply (`target` none), an edit or a deletion of the
+    /// reader's message, or a toggle of their reaction (`content`: its
+    /// emoji), with the same client id on every try; the answer goes back to
+    /// the engine as `PostAnswered`. Signed in, it first makes sure it goes
+    /// out as the person who wrote it: if the sign-in is someone else's now,
+    /// it is not sent, and the switch takes it (and the others waiting) out
+    /// of the outbox, saved for its writer.
+    fn send(
+        &mut self,
+        request: RequestId,
+        client_id: String,
+        target: Option<Target>,
+        content: String,
+        inbox: &Inbox,
+    ) {
+        let mut leaf = String::from("messages");
+        if let Some(target) = target {
+            leaf.push('/');
+            leaf.push_str(&target.id().to_string());
+            if let Target::React(..) = target {
+                leaf.push_str("/reactions/");
+                leaf.push_str(&String::from(js_sys::encode_uri_component(&content)));
+            }
+        }
+        let url = self.channel_url(&leaf);
         let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
         let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
         let check = (self.signs_in()).then(|| {
@@ -722,11 +690,26 @@ impl Inner {
                     let switched = writer.as_ref().is_some_and(|writer| *writer != now);
                     inbox.identified(user);
                     if switched {
-                        return; // the switch took the reply out of the outbox
+                        return; // the switch took it out of the outbox
                     }
                 }
             }
-            let event = match post(&url, &auth, &client_id, &content, author.as_deref()).await {
+            // What it sends: the text of a reply or an edit, its client id,
+            // the author without a sign-in; written by the browser's own JSON
+            // (no serializer for it in the wasm).
+            let body = js_sys::Object::new();
+            let set = |key: &str, value: &str| {
+                let _ = js_sys::Reflect::set(&body, &key.into(), &value.into());
+            };
+            if matches!(target, None | Some(Target::Edit(_))) {
+                set("content", &content);
+            }
+            set("client_id", &client_id);
+            if let Some(author) = &author {
+                set("author", author);
+            }
+            let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
+            let event = match send(&url, &auth, target, body).await {
                 Ok(outcome) => Event::PostAnswered(request, outcome),
                 Err(Load::Unauthorized) => Event::Unauthorized,
                 Err(Load::Failed(reason) | Load::Missing(reason)) => {
@@ -737,35 +720,17 @@ impl Inner {
         });
     }
 
-    /// Sends an edit or a deletion of the reader's message, as `post`
-    /// sends a reply (with the same client id on every try).
-    fn change(
-        &mut self,
-        request: RequestId,
-        client_id: String,
-        target: Target,
-        content: String,
-        inbox: &Inbox,
-    ) {
-        let (Target::Edit(id) | Target::Delete(id)) = target;
-        let url = self.channel_url(&format!("messages/{id}"));
-        let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
-        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
-        leptos::task::spawn_local(async move {
-            let body = ChangeBody {
-                content: matches!(target, Target::Edit(_)).then_some(content.as_str()),
-                client_id: &client_id,
-                author: author.as_deref(),
-            };
-            let event = match change(&url, &auth, target, &body).await {
-                Ok(outcome) => Event::PostAnswered(request, outcome),
-                Err(Load::Unauthorized) => Event::Unauthorized,
-                Err(Load::Failed(reason) | Load::Missing(reason)) => {
-                    Event::PostAnswered(request, PostOutcome::Failed(reason))
-                }
-            };
-            inbox.send(event);
-        });
+    /// `&as=<author>` without a sign-in: the reader whose own reactions
+    /// history and changes answers mark (`me`).
+    fn reader_query(&self) -> String {
+        let mut query = String::new();
+        if !self.signs_in() && !self.options_author.is_empty() {
+            query.push_str("&as=");
+            query.push_str(&String::from(js_sys::encode_uri_component(
+                &self.options_author,
+            )));
+        }
+        query
     }
 
     fn channel_url(&self, leaf: &str) -> String {
@@ -792,12 +757,14 @@ impl Inner {
         }));
     }
 
-    /// Opens the stream the engine wants, on the transport it wants now.
+    /// Opens the stream the engine wants, on the transport it wants now;
+    /// without a token from the host's function, it fails as the browser's
+    /// refusal would.
     fn open_stream_at(
         &mut self,
         stream: StreamId,
         last_event_id: Option<MessageId>,
-        token: Option<String>,
+        token: Result<Option<String>, Hung>,
         inbox: &Inbox,
     ) {
         let poll_after =
@@ -809,22 +776,23 @@ impl Inner {
             }
             None => self.events_url(last_event_id),
         };
-        let url = with_access_token(&url, token.as_deref());
         let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
         let with_credentials = self.endpoint.auth.with_credentials;
-        let source = open_source(
-            &url,
-            poll_after,
-            with_credentials,
-            Rc::new(move |signal| match signal {
-                StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
-                StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
-                StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
-                StreamSignal::Event(name, data, id) => {
-                    on.send(received(stream, name, &channel, &data, &id))
-                }
-            }),
-        );
+        let source = token.ok().and_then(|token| {
+            open_source(
+                &with_access_token(&url, token.as_deref()),
+                poll_after,
+                with_credentials,
+                Rc::new(move |signal| match signal {
+                    StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
+                    StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
+                    StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
+                    StreamSignal::Event(name, data, id) => {
+                        on.send(received(stream, name, &channel, &data, &id))
+                    }
+                }),
+            )
+        });
         match source {
             Some(source) => self.stream = Some((stream, source)),
             // Reported as the browser giving up, so the engine backs off; from
@@ -860,8 +828,8 @@ impl Inner {
                 return;
             };
             if let Ok(mut inner) = inner.try_borrow_mut() {
-                // Unless the panel stopped polling meanwhile.
-                if inner.transport == Some(Transport::Polling) {
+                // Unless the panel stopped polling meanwhile (or no token came).
+                if let (Some(Transport::Polling), Ok(token)) = (inner.transport, token) {
                     let url = with_access_token(&url, token.as_deref());
                     let on = inbox.clone();
                     let done = Rc::new(move |delivered| on.probe_done(delivered));
@@ -875,24 +843,41 @@ impl Inner {
         }));
     }
 
-    /// The newest page (`messages`), or every change after `after`
-    /// (`changes`): with a bridge that has no changes route (404), the
-    /// messages after it, which the engine takes as a page of creations.
-    fn fetch_history(&mut self, request: u64, after: Option<MessageId>, limit: u32, inbox: &Inbox) {
-        let messages = format!("{}?limit={limit}", self.channel_url("messages"));
-        let changes = after.map(|after| {
-            let changes = self.channel_url("changes");
-            (
-                format!("{changes}?limit={limit}&after={after}"),
-                format!("{messages}&after={after}"),
-            )
-        });
-        if let Some(previous) = self.fetch.take() {
-            previous.abort(); // superseded: the engine ignores its answer anyway
+    /// The newest page (`messages`), the page before `before` (an older
+    /// one), or every change after `after` (`changes`): with a bridge that
+    /// has no changes route (404), the messages after it, which the engine
+    /// takes as a page of creations.
+    fn fetch_history(
+        &mut self,
+        request: u64,
+        after: Option<MessageId>,
+        page: Page,
+        limit: u32,
+        inbox: &Inbox,
+    ) {
+        let mut query = String::from("?limit=");
+        query.push_str(&limit.to_string());
+        query.push_str(&self.reader_query());
+        let mut messages = self.channel_url("messages") + &query;
+        if let Page::Older(before) = page {
+            messages.push_str("&before=");
+            messages.push_str(&before.to_string());
         }
-        let abort = AbortController::new().ok();
-        let signal = abort.as_ref().map(|a| a.signal());
-        self.fetch = abort;
+        let changes = after.map(|after| {
+            let after = String::from("&after=") + &after.to_string();
+            let changes = self.channel_url("changes") + &query + &after;
+            (changes, messages.clone() + &after)
+        });
+        // An older page (or a check) goes beside the history fetch; a history
+        // fetch supersedes the one before (the engine ignores its answer).
+        let mut signal = None;
+        if let Page::History = page {
+            if let Some(previous) = self.fetch.take() {
+                previous.abort();
+            }
+            self.fetch = AbortController::new().ok();
+            signal = self.fetch.as_ref().map(|a| a.signal());
+        }
         let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
         leptos::task::spawn_local(async move {
             let signal = signal.as_ref();
@@ -908,10 +893,15 @@ impl Inner {
                     Err(error) => Err(error),
                 },
             };
-            let event = match answer {
-                Ok(event) => event,
-                Err(Load::Unauthorized) => Event::Unauthorized,
-                Err(Load::Failed(reason) | Load::Missing(reason)) => {
+            let event = match (answer, page) {
+                (Err(Load::Unauthorized), _) => Event::Unauthorized,
+                (_, Page::Check(stream)) => Event::StreamError(stream, ReadyState::Closed),
+                (Ok(Event::HistoryLoaded(request, messages)), Page::Older(_)) => {
+                    Event::OlderLoaded(request, messages)
+                }
+                (Err(_), Page::Older(_)) => Event::OlderFailed(request),
+                (Ok(event), _) => event,
+                (Err(Load::Failed(reason) | Load::Missing(reason)), _) => {
                     log_warn(&format!("history request {request} failed: {reason}"));
                     Event::HistoryFailed(request, reason)
                 }
@@ -921,34 +911,25 @@ impl Inner {
     }
 }
 
+/// What a history request is for.
+#[derive(Clone, Copy)]
+enum Page {
+    /// The newest page, or the changes after a point.
+    History,
+    /// The page before this message.
+    Older(MessageId),
+    /// Whether the sign-in is why this stream was refused (401).
+    Check(StreamId),
+}
+
 /// How long a post may take before it counts as failed (and is tried again).
 const POST_TIMEOUT_MS: u32 = 15_000;
-
-/// Posts a reply. What its status means is `panel_core::post_answer`'s to
-/// say; whatever is not an answer (network, a timeout, an answer cut off) may
-/// or may not have stored it, and the engine tries again with the same
-/// client id.
-async fn post(
-    url: &str,
-    auth: &Auth,
-    client_id: &str,
-    content: &str,
-    author: Option<&str>,
-) -> Result<PostOutcome, Load> {
-    let body = PostBody {
-        content,
-        client_id,
-        author,
-    };
-    let (status, text) = send_json(Request::post(url), &body, auth).await?;
-    read_answer(post_answer(status), status, &text)
-}
 
 /// Sends `body` with the panel's credentials, at most [`POST_TIMEOUT_MS`]:
 /// the answer's status and text.
 async fn send_json(
     request: RequestBuilder,
-    body: &impl serde::Serialize,
+    body: JsValue,
     auth: &Auth,
 ) -> Result<(u16, String), Load> {
     let abort = AbortController::new().ok();
@@ -957,7 +938,8 @@ async fn send_json(
     let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(e.to_string());
     let response = request
-        .json(body)
+        .header("content-type", "application/json")
+        .body(body)
         .map_err(failed)?
         .send()
         .await
@@ -985,32 +967,31 @@ fn read_answer(answer: PostAnswer, status: u16, text: &str) -> Result<PostOutcom
     }
 }
 
-/// What a reaction's request sends: the author, without a sign-in.
-#[derive(serde::Serialize)]
-struct ReactBody<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a str>,
-}
-
-/// Edits (`PATCH`) or deletes (`DELETE`) the reader's message. A deletion
-/// of a message already gone (404) is done; otherwise the answer reads as a
-/// post's (`panel_core::post_answer`).
-async fn change(
+/// Posts a reply, edits (`PATCH`) or deletes (`DELETE`) the reader's
+/// message, or adds (`PUT`) or takes back (`DELETE`) their reaction. What
+/// the answer's status means is `panel_core::post_answer`'s to say (a 404
+/// is a refusal, with its sentence, which the engine takes as done when the
+/// message is gone); whatever is not an answer (network, a timeout, an
+/// answer cut off) may or may not have done it, and the engine tries again
+/// with the same client id.
+async fn send(
     url: &str,
     auth: &Auth,
-    target: Target,
-    body: &ChangeBody<'_>,
+    target: Option<Target>,
+    body: JsValue,
 ) -> Result<PostOutcome, Load> {
     let request = match target {
-        Target::Edit(_) => Request::patch(url),
-        Target::Delete(_) => Request::delete(url),
+        None => Request::post(url),
+        Some(Target::Edit(_)) => Request::patch(url),
+        Some(Target::React(_, true)) => Request::put(url),
+        Some(Target::Delete(_) | Target::React(_, false)) => Request::delete(url),
     };
     let (status, text) = send_json(request, body, auth).await?;
     let answer = post_answer(status);
     match target {
-        // Done, or gone already.
-        Target::Delete(_)
-            if matches!(answer, PostAnswer::Stored | PostAnswer::Deleted) || status == 404 =>
+        // Done: nothing to read (a reaction's `reaction` event shows it).
+        Some(Target::Delete(_) | Target::React(..))
+            if matches!(answer, PostAnswer::Stored | PostAnswer::Deleted) =>
         {
             Ok(PostOutcome::Deleted)
         }
@@ -1018,30 +999,16 @@ async fn change(
     }
 }
 
-/// What an edit or a deletion sends.
-#[derive(serde::Serialize)]
-struct ChangeBody<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a str>,
-}
-
-/// What a reply's post sends.
-#[derive(serde::Serialize)]
-struct PostBody<'a> {
-    content: &'a str,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<&'a str>,
-}
-
 /// A request with the panel's credentials: the token as a Bearer header, and
-/// the browser's cookies when asked for.
+/// the browser's cookies when asked for. When the host's token function did
+/// not answer, one that fails at once, as on a network error.
 pub(crate) async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
-    if let Some(token) = auth.token().await {
-        request = request.header("Authorization", &format!("Bearer {token}"));
+    match auth.token().await {
+        Ok(Some(token)) => {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        Ok(None) => {}
+        Err(Hung) => request = request.abort_signal(Some(&web_sys::AbortSignal::abort())),
     }
     if auth.with_credentials {
         request = request.credentials(RequestCredentials::Include);

@@ -411,7 +411,9 @@ impl MessageList {
             chip.set_attribute("data-reaction", &reaction.emoji).ok()?;
             let count = reaction.count.to_string();
             chip.set_attribute("data-count", &count).ok()?;
-            let mine = (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
+            // Exact from a bridge that says so (`me`); else among the names.
+            let mine =
+                reaction.me || (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
             chip.set_attribute("aria-pressed", if mine { "true" } else { "false" })
                 .ok()?;
             if self.reader.is_none() {

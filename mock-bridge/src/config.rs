@@ -120,8 +120,9 @@ pub struct Config {
     #[arg(long, env = "MAX_REPLAY", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_replay: u64,
 
-    /// `fsync` the history file after every message: acknowledged messages then
-    /// survive a power loss too, at the cost of a disk flush per message.
+    /// `fsync` the history file before acknowledging a message: acknowledged
+    /// messages then survive a power loss too, at the cost of a disk flush per
+    /// write (posts that arrive together share one).
     #[arg(long, env = "HISTORY_FSYNC")]
     pub history_fsync: bool,
 }

@@ -101,7 +101,7 @@ pub async fn inject_message(
     let Json(mut new) = body?;
     new.validate()?;
     new.cut_reference();
-    let message = hub.publish_blocking(channel.clone(), new).await?;
+    let message = hub.publish_async(channel.clone(), new).await?;
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
@@ -227,9 +227,8 @@ pub async fn add_user(
     body: Result<Json<UserBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(UserBody { token, name }) = body?;
-    let name = name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("a user needs a \"name\""))?;
+    let name = name.ok_or_else(|| ApiError::bad_request("a user needs a \"name\""))?;
+    crate::message::check_name(&name, "a user's \"name\"")?;
     if !crate::users::is_token(&token) {
         return Err(ApiError::bad_request(
             "a token is 1 to 512 letters, digits or `-._~+/=`",
@@ -297,12 +296,13 @@ pub async fn set_post_fault(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiskFaultBody {
-    /// How much longer each history append takes, in ms (0: none).
+    /// How much longer each write to the history file takes, in ms (0: none).
     delay_ms: u64,
 }
 
-/// `PUT /internal/disk-fault` `{"delay_ms":n}`: every append to the history
-/// file takes `n` ms longer, under the writer lock, as on a slow disk.
+/// `PUT /internal/disk-fault` `{"delay_ms":n}`: every write to the history
+/// file (a group of new messages, or a change) takes `n` ms longer, under
+/// the writer lock, as on a slow disk.
 pub async fn set_disk_fault(
     State(hub): State<Arc<Hub>>,
     body: Result<Json<DiskFaultBody>, JsonRejection>,

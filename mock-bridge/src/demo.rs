@@ -145,7 +145,7 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
             content: (*content).into(),
             ..Default::default()
         };
-        let message = match hub.publish_blocking("general".into(), new).await {
+        let message = match hub.publish_async("general".into(), new).await {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(%error, "demo chatter stopped");
@@ -160,8 +160,7 @@ pub async fn chatter(hub: Arc<Hub>, every: Duration) {
                 add: true,
             };
             let changed =
-                (hub.change_blocking("general".into(), message.id, react, Actor::Control, None))
-                    .await;
+                (hub.change_async("general".into(), message.id, react, Actor::Control, None)).await;
             if let Err(error) = changed {
                 tracing::warn!(%error, "demo chatter could not react");
             }

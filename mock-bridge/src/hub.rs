@@ -9,8 +9,9 @@ use crate::clock::rfc3339_ms;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::history::{ChannelLog, Record};
-use crate::message::{Change, Message, NewMessage};
+use crate::message::{Change, Message};
 use crate::persist::HistoryFile;
+use crate::reactions::{Answered, Toggle};
 use crate::retries::{ByClientId, Reply};
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
@@ -22,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
+
+mod commit;
+pub use commit::Created;
 
 /// Frames a channel's broadcast keeps for subscribers that are a little behind.
 const CHANNEL_BROADCAST_CAPACITY: usize = 1_024;
@@ -185,11 +189,15 @@ pub struct Hub {
     pub config: Config,
     /// Issues message ids.
     ids: Snowflakes,
-    /// Publishing, one message at a time: its id is issued, written to the
-    /// history file (when there is one) and added to its channel in one order.
-    /// Held across the disk write, so that the channels lock never is: a slow
-    /// disk holds up publishers only, never streams or heartbeats.
+    /// Storing, a group of new messages or one change at a time: ids are
+    /// issued, written to the history file (when there is one) and added to
+    /// their channels in one order. Held across the disk write, so that the
+    /// channels lock never is: a slow disk holds up publishers only, never
+    /// streams or heartbeats.
     writer: Mutex<Option<HistoryFile>>,
+    /// The queue of new messages to the writer task that stores them in
+    /// groups, with a history file (see [`commit`]); started with the first.
+    creations: std::sync::OnceLock<mpsc::UnboundedSender<commit::Queued>>,
     /// Per-channel history and live broadcast. One lock makes "append and
     /// broadcast" and "subscribe and snapshot" atomic with each other, which is
     /// what makes replay-then-live gap-free and duplicate-free. Status and
@@ -221,8 +229,9 @@ pub struct Hub {
     /// status (408, 429, 503…): a busy bridge, which a client must retry.
     pub busy_posts: AtomicU64,
     pub busy_status: std::sync::atomic::AtomicU16,
-    /// A slow disk (a test knob): every history append takes this much
-    /// longer, holding the writer lock as a slow write or fsync does.
+    /// A slow disk (a test knob): every write to the history file (one per
+    /// group of new messages, or per change) takes this much longer,
+    /// holding the writer lock as a slow write or fsync does.
     pub disk_delay_ms: AtomicU64,
     /// Open streams and close counts.
     pub streams: Streams,
@@ -269,6 +278,8 @@ pub enum ChangeError {
     ClientIdReused,
     #[error(transparent)]
     TooManyEmoji(#[from] crate::reactions::TooManyEmoji),
+    #[error("{}", .0.message)]
+    TooLarge(ApiError),
     #[error(transparent)]
     Publish(#[from] PublishError),
 }
@@ -280,6 +291,7 @@ impl From<ChangeError> for ApiError {
             ChangeError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
             ChangeError::ClientIdReused => ApiError::new(StatusCode::CONFLICT, error.to_string()),
             ChangeError::TooManyEmoji(_) => ApiError::bad_request(error.to_string()),
+            ChangeError::TooLarge(error) => error,
             ChangeError::Publish(error) => error.into(),
         }
     }
@@ -365,6 +377,7 @@ impl Hub {
             users,
             ids: Snowflakes::starting_above(floor),
             writer: Mutex::new(writer),
+            creations: std::sync::OnceLock::new(),
             channels: Mutex::new(channels),
             mailboxes: Mutex::default(),
             next_mailbox: AtomicU64::new(0),
@@ -384,135 +397,21 @@ impl Hub {
         })
     }
 
-    /// [`Hub::publish`] on a thread where blocking is fine: the history
-    /// file's write (and its fsync) happens under the writer lock, and a
-    /// slow disk with many posts waiting on that lock must never hold the
-    /// async workers that send heartbeats and serve streams.
-    pub async fn publish_blocking(
-        self: &Arc<Self>,
-        channel_id: String,
-        new: NewMessage,
-    ) -> Result<Arc<Message>, PublishError> {
-        let hub = self.clone();
-        let stored = tokio::task::spawn_blocking(move || hub.publish(&channel_id, new)).await;
-        stored.map_err(|_| PublishError::ShuttingDown)?
-    }
-
-    /// [`Hub::post`] on a thread where blocking is fine (see
-    /// [`Hub::publish_blocking`]).
-    pub async fn post_blocking(
-        self: &Arc<Self>,
-        channel_id: String,
-        new: NewMessage,
-        client_id: String,
-    ) -> Result<(Arc<Message>, bool), PostError> {
-        let hub = self.clone();
-        let stored =
-            tokio::task::spawn_blocking(move || hub.post(&channel_id, new, client_id)).await;
-        stored.map_err(|_| PostError::Publish(PublishError::ShuttingDown))?
-    }
-
-    /// Stores a message, appends it to the file, and broadcasts it. It
-    /// blocks on the history file: from async code, use
-    /// [`Hub::publish_blocking`].
-    pub fn publish(&self, channel_id: &str, new: NewMessage) -> Result<Arc<Message>, PublishError> {
-        let mut writer = self.writer.lock().unwrap();
-        self.store(&mut writer, channel_id, new, None)
-    }
-
-    /// Stores a client's message once: a post with a `client_id` seen before
-    /// (a retry after a lost answer) gets the original back, `created` false.
-    pub fn post(
-        &self,
-        channel_id: &str,
-        new: NewMessage,
-        client_id: String,
-    ) -> Result<(Arc<Message>, bool), PostError> {
-        let mut writer = self.writer.lock().unwrap();
-        let original = self.posted.lock().unwrap().get(&client_id).cloned();
-        if let Some(Reply { message, deleted }) = original {
-            if message.channel_id != channel_id {
-                return Err(PostError::ElsewhereAlready(message.channel_id.clone()));
-            }
-            if deleted {
-                return Err(PostError::Deleted(message.id));
-            }
-            // As it is now (edited or reacted to since), unless no longer held.
-            let channels = self.channels.lock().unwrap();
-            let current =
-                (channels.get(channel_id)).and_then(|channel| channel.log.get(message.id));
-            return Ok((current.unwrap_or(&message).clone(), false));
-        }
-        let message = self.store(&mut writer, channel_id, new, Some(client_id.clone()))?;
-        let reply = Reply {
-            message: message.clone(),
-            deleted: false,
-        };
-        self.posted.lock().unwrap().insert(client_id, reply);
-        Ok((message, true))
-    }
-
-    fn store(
-        &self,
-        writer: &mut Option<HistoryFile>,
-        channel_id: &str,
-        new: NewMessage,
-        client_id: Option<String>,
-    ) -> Result<Arc<Message>, PublishError> {
-        self.check_room_for(&self.channels.lock().unwrap(), [channel_id])?;
-        let message = Arc::new(Message {
-            id: self.ids.next().ok_or(PublishError::IdsExhausted)?,
-            channel_id: channel_id.to_owned(),
-            author: new.author,
-            content: new.content,
-            timestamp: rfc3339_ms(now_ms()),
-            client_id,
-            revision: Default::default(),
-            extras: crate::message::Extras {
-                mentions: new.mentions,
-                referenced_message: new.referenced_message,
-                attachments: new.attachments,
-            },
-        });
-        if let Some(file) = writer.as_mut() {
-            let delay = self.disk_delay_ms.load(Ordering::Relaxed);
-            if delay > 0 {
-                std::thread::sleep(Duration::from_millis(delay));
-            }
-            file.append(&message)
-                .map_err(|source| PublishError::Persist {
-                    path: file.path().display().to_string(),
-                    source,
-                })?;
-        }
-        let capacity = self.config.history_per_channel as usize;
-        let mut channels = self.channels.lock().unwrap();
-        // A stream may have created the channel meanwhile; a new one counts
-        // against the limit, checked above (a race can pass it by one).
-        let channel = channels
-            .entry(channel_id.to_owned())
-            .or_insert_with(|| Channel::new(capacity));
-        channel.log.push(message.clone());
-        let frame = Frame {
-            id: Some(message.id),
-            bytes: sse::message(&message),
-        };
-        self.to_channel(channel, frame);
-        drop(channels);
-        Ok(message)
-    }
-
-    /// Changes a message (an edit, a deletion, a reaction), on a thread where
-    /// blocking is fine (see [`Hub::publish_blocking`]): appended to the
-    /// history file, applied, and broadcast with its change id.
-    pub async fn change_blocking(
+    /// Changes a message (an edit, a deletion, a reaction): appended to the
+    /// history file, applied, and broadcast with its change id. With a
+    /// history file, on a thread where blocking on the disk is fine; without
+    /// one, here and now (as [`Hub::publish_async`]).
+    pub async fn change_async(
         self: &Arc<Self>,
         channel_id: String,
         message_id: u64,
         edit: Edit,
         actor: Actor,
         client_id: Option<String>,
-    ) -> Result<Arc<Change>, ChangeError> {
+    ) -> Result<Changed, ChangeError> {
+        if self.config.history_file.is_none() {
+            return self.change(&channel_id, message_id, edit, &actor, client_id);
+        }
         let hub = self.clone();
         let changed = tokio::task::spawn_blocking(move || {
             hub.change(&channel_id, message_id, edit, &actor, client_id)
@@ -521,10 +420,12 @@ impl Hub {
         changed.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
     }
 
-    /// [`Hub::change_blocking`], here and now. Edits and deletions by a
+    /// [`Hub::change_async`], here and now. Edits and deletions by a
     /// reader must be of their own messages; a reaction is anyone's to toggle
     /// (as its `user`). A change with a `client_id` seen before (a retry
-    /// after a lost answer) is not made again: the first one answers.
+    /// after a lost answer) is not made again: the first one answers. A
+    /// reaction that would change nothing (there already, or not there to
+    /// take back) is not made either: it answers the state as it is.
     pub fn change(
         &self,
         channel_id: &str,
@@ -532,14 +433,14 @@ impl Hub {
         edit: Edit,
         actor: &Actor,
         client_id: Option<String>,
-    ) -> Result<Arc<Change>, ChangeError> {
+    ) -> Result<Changed, ChangeError> {
         let mut writer = self.writer.lock().unwrap();
         if let Some(done) = (client_id.as_deref()).and_then(|c| {
             let changed_by = self.changed_by.lock().unwrap();
             changed_by.get(c).cloned()
         }) {
             if done.message_id() == message_id && done.channel_id() == channel_id {
-                return Ok(done);
+                return Ok(self.answered_again(done));
             }
             return Err(ChangeError::ClientIdReused);
         }
@@ -549,19 +450,52 @@ impl Hub {
                 return Err(ChangeError::NotYours(message_id));
             }
         }
+        if let Edit::React { emoji, user, add } = &edit {
+            let channels = self.channels.lock().unwrap();
+            let would = (channels.get(channel_id))
+                .and_then(|channel| channel.log.would_react(message_id, emoji, user, *add));
+            if let Some(Toggle::Nothing) = would.transpose()? {
+                return Ok(Changed::Unchanged {
+                    now: current,
+                    emoji: emoji.clone(),
+                    user: user.clone(),
+                    holds: *add,
+                });
+            }
+        }
         let id = self.ids.next().ok_or(PublishError::IdsExhausted)?;
-        let (change, now) = made_of(&current, id, edit, client_id)?;
-        let change = Arc::new(change);
-        self.commit(
-            &mut writer,
-            channel_id,
-            vec![(change.clone(), now.map(Arc::new))],
-        )?;
+        let change = Arc::new(made_of(&current, id, edit, client_id)?);
+        // Let go of it before it changes: the log then changes it in place
+        // rather than copy it (see `ChannelLog::apply`).
+        drop(current);
+        let mut made = self.commit(&mut writer, channel_id, vec![change.clone()])?;
         if let Some(client_id) = change.client_id() {
             let mut changed_by = self.changed_by.lock().unwrap();
             changed_by.insert(client_id.to_owned(), change.clone());
         }
-        Ok(change)
+        let now = made.pop().flatten();
+        Ok(Changed::Made { change, now })
+    }
+
+    /// A retried change's answer, as the first one's: a deletion's; an
+    /// edit's message as the edit made it, with its reactions as they are
+    /// now when it is still held (the edit kept none).
+    fn answered_again(&self, done: Arc<Change>) -> Changed {
+        let now = match &*done {
+            Change::Update { message, .. } => {
+                let mut answer = Message::clone(message);
+                if let Ok(held) = self.held(&message.channel_id, message.id) {
+                    answer
+                        .revision
+                        .reactions
+                        .clone_from(&held.revision.reactions);
+                    answer.revision.reactions_version = held.revision.reactions_version;
+                }
+                Some(Arc::new(answer))
+            }
+            _ => None,
+        };
+        Changed::Made { change: done, now }
     }
 
     /// The message `id` of a channel, held now.
@@ -599,55 +533,61 @@ impl Hub {
                 channel_id: channel_id.to_owned(),
                 client_id: None,
             };
-            deletions.push((Arc::new(deletion), None));
+            deletions.push(Arc::new(deletion));
         }
         self.commit(&mut writer, channel_id, deletions.clone())?;
-        Ok(deletions.into_iter().map(|(change, _)| change).collect())
+        Ok(deletions)
     }
 
-    /// [`Hub::bulk_delete`] on a thread where blocking is fine.
-    pub async fn bulk_delete_blocking(
+    /// [`Hub::bulk_delete`], on a thread where blocking is fine with a
+    /// history file, here and now without one.
+    pub async fn bulk_delete_async(
         self: &Arc<Self>,
         channel_id: String,
         ids: Vec<u64>,
     ) -> Result<Vec<Arc<Change>>, ChangeError> {
+        if self.config.history_file.is_none() {
+            return self.bulk_delete(&channel_id, &ids);
+        }
         let hub = self.clone();
         let deleted = tokio::task::spawn_blocking(move || hub.bulk_delete(&channel_id, &ids)).await;
         deleted.map_err(|_| ChangeError::Publish(PublishError::ShuttingDown))?
     }
 
     /// Makes changes of one channel (under the writer lock): appended to the
-    /// history file together, then each applied (its message becomes the
-    /// one given, or goes) and broadcast. A reply deleted is remembered as
-    /// such, so that a retry of it answers 410.
+    /// history file together (one line for several: all or none survive a
+    /// crash), then each made (see [`ChannelLog::apply`]) and broadcast.
+    /// Answers each message as it then is (`None`: deleted). A reply deleted
+    /// is remembered as such, so that a retry of it answers 410.
     fn commit(
         &self,
         writer: &mut Option<HistoryFile>,
         channel_id: &str,
-        changes: Vec<(Arc<Change>, Option<Arc<Message>>)>,
-    ) -> Result<(), PublishError> {
+        changes: Vec<Arc<Change>>,
+    ) -> Result<Vec<Option<Arc<Message>>>, PublishError> {
         if let Some(file) = writer.as_mut() {
-            let lines: Vec<Arc<Change>> = changes.iter().map(|(c, _)| c.clone()).collect();
-            file.append_changes(&lines)
+            file.append_changes(&changes)
                 .map_err(|source| PublishError::Persist {
                     path: file.path().display().to_string(),
                     source,
                 })?;
         }
         let mut deleted_replies = Vec::new();
+        let mut made = Vec::with_capacity(changes.len());
         let mut channels = self.channels.lock().unwrap();
         if let Some(channel) = channels.get_mut(channel_id) {
-            for (change, now) in changes {
-                if now.is_none() {
-                    let held = channel.log.get(change.message_id());
+            for change in changes {
+                if let Change::Delete { message_id, .. } = *change {
+                    let held = channel.log.get(message_id);
                     deleted_replies.extend(held.and_then(|m| m.client_id.clone()));
                 }
+                let now = channel.log.apply(change.clone());
                 let frame = Frame {
                     id: Some(change.id()),
-                    bytes: sse::change(&change),
+                    bytes: sse::change(&change, now.as_deref(), sse::When::Live),
                 };
-                channel.log.apply(change, now);
                 self.to_channel(channel, frame);
+                made.push(now);
             }
         }
         drop(channels);
@@ -657,7 +597,13 @@ impl Hub {
                 reply.deleted = true;
             }
         }
-        Ok(())
+        Ok(made)
+    }
+
+    /// How many appends the history file has had since the start, each one
+    /// write and, with `--history-fsync`, one sync (0 without a file).
+    pub fn history_writes(&self) -> u64 {
+        (self.writer.lock().unwrap().as_ref()).map_or(0, HistoryFile::writes)
     }
 
     /// Whether the channel holds this message now.
@@ -673,10 +619,11 @@ impl Hub {
         channel_id: &str,
         after: u64,
         limit: usize,
+        reader: Option<&str>,
     ) -> Option<crate::history::Coalesced> {
         let channels = self.channels.lock().unwrap();
         match channels.get(channel_id) {
-            Some(channel) => channel.log.changes_after(after, limit),
+            Some(channel) => channel.log.changes_after(after, limit, reader),
             None => Some(crate::history::Coalesced::default()),
         }
     }
@@ -741,16 +688,17 @@ impl Hub {
             .map_or(0, |c| self.to_channel(c, Frame { id: None, bytes }))
     }
 
-    /// Answers a history query.
+    /// Answers a history query, for `reader` (their own reactions marked).
     pub fn history(
         &self,
         channel_id: &str,
         query: crate::history::HistoryQuery,
-    ) -> Vec<Arc<Message>> {
+        reader: Option<&str>,
+    ) -> Vec<Answered> {
         let channels = self.channels.lock().unwrap();
         channels
             .get(channel_id)
-            .map_or_else(Vec::new, |c| c.log.query(query))
+            .map_or_else(Vec::new, |c| c.log.answered(c.log.query(query), reader))
     }
 
     /// How many channels the bridge keeps state for.
@@ -933,46 +881,73 @@ impl Hub {
     }
 }
 
-/// What `edit`, as change `id`, makes of the message `current`: the change
-/// (an edit's keeps the message with its reactions as shown), and the
-/// message as it then is (`None`: deleted).
+/// The change `edit` makes, as change `id`, of the message `current`
+/// (what the change keeps; the channel's log makes it, see
+/// [`ChannelLog::apply`]). An edit that would make the message larger than
+/// the bound is refused.
 fn made_of(
     current: &Message,
     id: u64,
     edit: Edit,
     client_id: Option<String>,
-) -> Result<(Change, Option<Message>), ChangeError> {
+) -> Result<Change, ChangeError> {
     Ok(match edit {
         Edit::Content(content) => {
-            let mut now = current.clone();
-            now.content = content;
-            now.revision.edited_at = Some(rfc3339_ms(now_ms()));
-            now.revision.version = Some(id);
-            let message = now.shown();
-            let change = Change::Update {
+            let mut message = current.without_reactions();
+            message.content = content;
+            message.revision.edited_at = Some(rfc3339_ms(now_ms()));
+            message.revision.version = Some(id);
+            crate::message::check_size(&message).map_err(ChangeError::TooLarge)?;
+            Change::Update {
                 id,
-                message,
+                message: Box::new(message),
                 client_id,
-            };
-            (change, Some(now))
+            }
         }
-        Edit::Delete => {
-            let change = Change::Delete {
-                id,
-                message_id: current.id,
-                channel_id: current.channel_id.clone(),
-                client_id,
-            };
-            (change, None)
-        }
-        Edit::React { emoji, user, add } => {
-            let now = crate::reactions::toggle(current, id, &emoji, &user, add)?;
-            (
-                crate::reactions::change(&now, id, emoji, user, add),
-                Some(now),
-            )
-        }
+        Edit::Delete => Change::Delete {
+            id,
+            message_id: current.id,
+            channel_id: current.channel_id.clone(),
+            client_id,
+        },
+        Edit::React { emoji, user, add } => Change::Reaction {
+            id,
+            message_id: current.id,
+            channel_id: current.channel_id.clone(),
+            emoji,
+            user,
+            added: add,
+        },
     })
+}
+
+/// What a change request came to.
+#[derive(Clone, Debug)]
+pub enum Changed {
+    /// The change made (or, for a retry, made before), and the message as
+    /// it then is (`None`: deleted).
+    Made {
+        change: Arc<Change>,
+        now: Option<Arc<Message>>,
+    },
+    /// A reaction that would change nothing: the message as it is, and
+    /// whether `user` reacts with `emoji` (`holds`).
+    Unchanged {
+        now: Arc<Message>,
+        emoji: String,
+        user: String,
+        holds: bool,
+    },
+}
+
+impl Changed {
+    /// The change made, if any.
+    pub fn change(&self) -> Option<&Arc<Change>> {
+        match self {
+            Changed::Made { change, .. } => Some(change),
+            Changed::Unchanged { .. } => None,
+        }
+    }
 }
 
 impl Channel {
@@ -992,6 +967,7 @@ impl Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::NewMessage;
     use clap::Parser;
 
     /// A disk that takes its time (here: the history file's lock held by the

@@ -6,7 +6,8 @@
 //! - [`app`]: the router, built by `app(hub)`: everything but the direct
 //!   streams. The tests drive it over real sockets through [`spawn`], and a
 //!   property test calls it in-process.
-//! - [`hub`]: shared state — channels, gateway state, heartbeats, faults.
+//! - [`hub`]: shared state — channels, gateway state, heartbeats, faults; new
+//!   messages are stored by its `commit` module (in groups, with a history file).
 //! - [`server`]: the accept loop: streams served directly on the socket, the rest through the router.
 //! - [`stream`]: one Server-Sent Events stream: admission and the delivery loop.
 //! - [`sse`]: every frame the bridge writes.
@@ -19,7 +20,8 @@
 //! - [`streams`]: a record per open stream and why streams ended (TCP
 //!   connections are the [`server`]'s).
 //! - [`history`], [`persist`], [`restore`]: retained messages and later
-//!   changes per channel, the history file, and the state rebuilt from it.
+//!   changes per channel, the history file, and the state rebuilt from it;
+//!   [`lock`]: one bridge per history file.
 //! - [`reactions`]: toggling reactions within their bounds; a reader's own.
 //! - [`retries`]: posts and changes remembered by client id, so retries are safe.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
@@ -40,6 +42,7 @@ pub mod error;
 pub mod extract;
 pub mod history;
 pub mod hub;
+pub mod lock;
 pub mod message;
 pub mod persist;
 pub mod poll;

@@ -417,3 +417,215 @@ async fn ones_own_reply_edited_and_deleted_while_the_bridge_restarts() -> Result
         format!("{edits} edits and {deletions} deletions stored")
     })
 }
+
+/// How many of the reader's changes wait in the outbox (`kind`: `react`,
+/// `delete`, …), and how many of those failed.
+async fn waiting(s: &Scenario, kind: &str) -> Result<(u64, u64), Error> {
+    let script = format!(
+        "const rows = [...document.querySelectorAll('li[data-client-id][data-change=\"{kind}\"]')];
+         return [rows.length, rows.filter(r => r.getAttribute('data-state') === 'failed').length];"
+    );
+    let counts = s.run_js(&script).await?;
+    Ok((
+        counts[0].as_u64().unwrap_or(u64::MAX),
+        counts[1].as_u64().unwrap_or(u64::MAX),
+    ))
+}
+
+/// Clicks the `emoji` chip under message `id`.
+async fn click_chip(s: &Scenario, id: &str, emoji: &str) -> Result<(), Error> {
+    let script = format!(
+        "document.querySelector('li[data-message-id=\"{id}\"] [data-reaction=\"{emoji}\"]').click();"
+    );
+    s.run_js(&script).await.map(drop)
+}
+
+/// Who reacts with `emoji` to message `id`, as the bridge has it.
+async fn reactors(s: &Scenario, id: &str, emoji: &str) -> Result<Vec<String>, Error> {
+    let all = e2e::panel::all_messages(&s.bridge, "general").await?;
+    let message = all.iter().find(|m| m.id == id);
+    let reaction = message.and_then(|m| m.reactions.iter().find(|r| r.emoji == emoji));
+    Ok(reaction.map(|r| r.users.clone()).unwrap_or_default())
+}
+
+/// Issue 31, item 11: a reaction toggled while the panel cannot reach the
+/// bridge waits in the outbox like an edit, and goes once Live; a toggle
+/// and its undo made while waiting send nothing; what waits survives a
+/// reload of the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_toggled_while_reconnecting_go_once_live() -> Result<(), Error> {
+    let name = "reactions_while_reconnecting";
+    let options = bridge().with_history_file();
+    let page = format!("/?channel=general&author=dee&max_attempts=100&{FAST}");
+    let mut s = Scenario::start(name, options, "/healthz").await?;
+    let vote = s.bridge.inject("general", "ann", "vote here").await?;
+    let other = s.bridge.inject("general", "ann", "and here").await?;
+    s.bridge.react("general", &vote, "👍", "cy", true).await?;
+    s.bridge.react("general", &other, "🎉", "cy", true).await?;
+    s.open(&page).await?;
+    s.wait_label("live", SOON).await?;
+    s.rows_match_bridge("general", SOON, "the chips shown")
+        .await?;
+
+    // The bridge goes away: one toggle, and a toggle with its undo.
+    s.bridge.kill();
+    s.wait_label("reconnecting", SOON).await?;
+    click_chip(&s, &vote, "👍").await?;
+    click_chip(&s, &other, "🎉").await?;
+    click_chip(&s, &other, "🎉").await?;
+    let shown = waiting(&s, "react").await?;
+    ensure(shown == (1, 0), || {
+        format!("(waiting, failed) reactions while the bridge is down: {shown:?}")
+    })?;
+    s.bridge.restart().await?;
+    s.wait_label("live", SOON).await?;
+    wait_until(SOON, "dee's 👍 stored, the 🎉 untouched", || async {
+        let (vote, other) = (
+            reactors(&s, &vote, "👍").await.ok()?,
+            reactors(&s, &other, "🎉").await.ok()?,
+        );
+        (vote == ["cy", "dee"] && other == ["cy"]).then_some(())
+    })
+    .await?;
+    s.rows_match_bridge("general", SOON, "the chips as the bridge has them")
+        .await?;
+    let rows = s.rows().await?;
+    let mine: Vec<(u64, bool)> = (rows.iter())
+        .map(|r| (r.reactions[0].count, r.reactions[0].mine))
+        .collect();
+    ensure(mine == [(2, true), (1, false)], || {
+        format!("(count, pressed) of each chip: {mine:?}")
+    })?;
+
+    // Streams refused: the take-back waits, and a reload keeps it.
+    cut_off(&s).await?;
+    click_chip(&s, &vote, "👍").await?;
+    s.open(&page).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    wait_until(SOON, "the take-back waits after the reload", || async {
+        (waiting(&s, "react").await.ok()? == (1, 0)).then_some(())
+    })
+    .await?;
+    ensure(reactors(&s, &vote, "👍").await? == ["cy", "dee"], || {
+        "sent while Reconnecting".into()
+    })?;
+    s.bridge.set_fault(None).await?;
+    s.wait_label("live", SOON).await?;
+    wait_until(SOON, "dee's 👍 taken back once", || async {
+        (reactors(&s, &vote, "👍").await.ok()? == ["cy"]).then_some(())
+    })
+    .await?;
+    s.rows_match_bridge("general", SOON, "the chips after the take-back")
+        .await?;
+    wait_until(SOON, "nothing waits", || async {
+        (waiting(&s, "react").await.ok()? == (0, 0)).then_some(())
+    })
+    .await
+}
+
+/// Issue 31, item 11: a 404 to the reader's deletion that says the route
+/// is missing (a bridge without it, a wrong URL) is no deletion: the row
+/// says it failed, and the message stays shown as it is on the bridge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_answered_by_a_missing_route_fails_visibly() -> Result<(), Error> {
+    let name = "deletion_without_its_route";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    // Before the page's scripts: the reader's DELETE meets a bridge
+    // without that route.
+    let script = r#"
+        const real = window.fetch.bind(window);
+        window.fetch = (input, init) => {
+          const method = (init && init.method) || (input && input.method) || 'GET';
+          const url = typeof input === 'string' ? input : input.url;
+          if (method.toUpperCase() === 'DELETE' && /\/messages\/\d+$/.test(url)) {
+            const body = JSON.stringify({ error: 'no route for ' + new URL(url).pathname });
+            return Promise.resolve(new Response(body, { status: 404,
+              headers: { 'content-type': 'application/json' } }));
+          }
+          return real(input, init);
+        };"#;
+    s.browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": script }),
+        )
+        .await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_label("live", SOON).await?;
+    e2e::browser::type_reply(&s.browser.client, "delete me").await?;
+    let id = wait_until(SOON, "the reply shown as the reader's own", || async {
+        let id = s
+            .run_js("const li = document.querySelector('li[data-own]'); return li && li.getAttribute('data-message-id');")
+            .await
+            .ok()?;
+        id.as_str().map(str::to_owned)
+    })
+    .await?;
+    let delete = format!(
+        "document.querySelector('li[data-message-id=\"{id}\"] [data-action=\"delete-message\"]').click();"
+    );
+    s.run_js(&delete).await?; // asks once more…
+    s.run_js(&delete).await?; // …and goes
+    let failed = wait_until(SOON, "the deletion shown as failed", || async {
+        (waiting(&s, "delete").await.ok()? == (1, 1)).then_some(())
+    })
+    .await;
+    if let Err(problem) = failed {
+        let rows = s.rows().await?;
+        let shown = waiting(&s, "delete").await?;
+        return Err(s
+            .report(&format!(
+                "{problem}: (waiting, failed) deletions {shown:?}, rows {rows:?}"
+            ))
+            .await);
+    }
+    let rows = s
+        .rows_match_bridge("general", SOON, "the message still shown")
+        .await?;
+    ensure(rows.iter().any(|r| r.id == id), || {
+        format!("{id} is gone from the rows: {rows:?}")
+    })
+}
+
+/// Issue 31, item 11: the reader's own reaction stays pressed when the
+/// bridge names only the newest 20 who reacted (a bridge that says `me`,
+/// and `user`/`added` on its events); with one that names everyone, the
+/// reader is found among the names. Either way the chip shows the exact
+/// count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readers_own_reaction_stays_pressed_past_twenty_names() -> Result<(), Error> {
+    let name = "own_reaction_past_twenty_names";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let id = s.bridge.inject("general", "ann", "popular").await?;
+    s.bridge.react("general", &id, "👍", "dee", true).await?;
+    for n in 0..21 {
+        let user = format!("fan{n:02}");
+        s.bridge.react("general", &id, "👍", &user, true).await?;
+    }
+    s.open(&format!("/?channel=general&author=dee&{FAST}"))
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let chip = |count: u64, mine: bool, what: &'static str| {
+        let s = &s;
+        async move {
+            let seen = wait_until(SOON, what, || async {
+                let rows = s.rows().await.ok()?;
+                let chip = rows.first()?.reactions.first()?.clone();
+                (chip.count == count && chip.mine == mine).then_some(())
+            })
+            .await;
+            match seen {
+                Ok(()) => Ok(()),
+                Err(problem) => Err(s.report(&format!("{problem}: {:?}", s.rows().await)).await),
+            }
+        }
+    };
+    chip(22, true, "👍 22, the reader's").await?;
+    // Someone else reacts, live: still the reader's.
+    s.bridge.react("general", &id, "👍", "fan21", true).await?;
+    chip(23, true, "👍 23, still the reader's").await?;
+    // The reader takes theirs back.
+    click_chip(&s, &id, "👍").await?;
+    chip(22, false, "👍 22, no longer the reader's").await
+}

@@ -167,13 +167,47 @@ pub struct Attachment {
 }
 
 /// One emoji's reactions to a message.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
+    /// How many reacted: exact, where `users` may be cut short.
+    #[serde(deserialize_with = "saturating")]
     pub count: u32,
-    /// Who reacted (names, as messages' authors are).
+    /// Who reacted (names, as messages' authors are); a bridge may send
+    /// only the newest of them.
     #[serde(default)]
     pub users: Vec<String>,
+    /// Whether the reader is one of them: in answers computed for the
+    /// reader (`me`), kept from `reaction` events' `user` and `added`
+    /// ([`Message::react`]). A bridge without it never sets it, and the
+    /// view looks for the reader in `users` instead.
+    #[serde(default)]
+    pub me: bool,
+    /// The change `me` is known as of: the reactions version of the state
+    /// computed for the reader it came from, or the reader's own change;
+    /// none when it was only carried along from an older state.
+    #[serde(skip)]
+    pub known: Option<MessageId>,
+}
+
+/// Equal when they show the same: how `me` is known is the store's business.
+impl PartialEq for Reaction {
+    fn eq(&self, other: &Reaction) -> bool {
+        self.emoji == other.emoji
+            && self.count == other.count
+            && self.me == other.me
+            && self.users == other.users
+    }
+}
+
+impl Eq for Reaction {}
+
+/// A count from the wire as a `u32`, whatever number it is: past the
+/// range it saturates (a fraction is cut), rather than make the whole page
+/// or event unreadable.
+pub(crate) fn saturating<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    // `as` saturates, and takes NaN to 0.
+    f64::deserialize(deserializer).map(|n| n as u32)
 }
 
 impl Message {
@@ -183,7 +217,8 @@ impl Message {
     }
 
     /// This message with what is newer in `other` (another state of the same
-    /// message): its content if edited later, its reactions if changed later.
+    /// message): its content if edited later, its reactions if changed later,
+    /// and the reader's own state of an emoji if known as of a later change.
     /// `None` when `other` brings nothing newer. An equal version is the same
     /// state, except for reactions built from one emoji's change
     /// ([`Message::react`]), which a whole state of the same version completes.
@@ -198,9 +233,6 @@ impl Message {
             (None, None) => other.reactions != self.reactions,
             (None, Some(_)) => false,
         };
-        if !content && !reactions {
-            return None;
-        }
         let mut next = self.clone();
         if content {
             next.content = other.content.clone();
@@ -211,12 +243,24 @@ impl Message {
             next.reactions = other.reactions.clone();
             next.reactions_version = other.reactions_version;
         }
-        Some(next)
+        // Each emoji's own state is the one known as of the later change,
+        // whichever state says it: one computed for the reader says it of
+        // every emoji, a reaction change of the one the reader changed, a
+        // stream's message of none. An emoji a state lacks had no one as of
+        // its version: not the reader.
+        let mut own = false;
+        for reaction in &mut next.reactions {
+            let ours = own_state(&self.reactions, &reaction.emoji, self.reactions_version);
+            let theirs = own_state(&other.reactions, &reaction.emoji, other.reactions_version);
+            let newest = ours.max(theirs);
+            own |= newest != ours;
+            (reaction.known, reaction.me) = newest;
+        }
+        (content || reactions || own).then_some(next)
     }
 
-    /// This message after a reaction change: `all` (the message's whole
-    /// reactions, when the bridge sends them) or else the one emoji's new
-    /// state. `None` when the change is not newer than what is held.
+    /// This message after a reaction change (see [`ReactionChange::state`]).
+    /// `None` when the change is not newer than what is held.
     pub fn react(&self, change: &ReactionChange) -> Option<Message> {
         if change
             .version
@@ -224,28 +268,47 @@ impl Message {
         {
             return None;
         }
-        let mut next = self.clone();
-        match &change.reactions {
-            Some(all) => next.reactions = all.clone(),
-            None => {
-                let at = next.reactions.iter().position(|r| r.emoji == change.emoji);
-                match at {
-                    Some(at) if change.count == 0 => drop(next.reactions.remove(at)),
-                    Some(at) => {
-                        next.reactions[at].count = change.count;
-                        next.reactions[at].users = change.users.clone();
-                    }
-                    None if change.count > 0 => next.reactions.push(Reaction {
-                        emoji: change.emoji.clone(),
-                        count: change.count,
-                        users: change.users.clone(),
-                    }),
-                    None => {}
-                }
-            }
+        self.fold(&change.state(self.id, &self.reactions))
+    }
+}
+
+/// The reader's own state of `emoji` in `list`, and the change it is known
+/// as of (`absent` when the list lacks the emoji).
+fn own_state(
+    list: &[Reaction],
+    emoji: &str,
+    absent: Option<MessageId>,
+) -> (Option<MessageId>, bool) {
+    (list.iter().find(|r| r.emoji == emoji)).map_or((absent, false), |r| (r.known, r.me))
+}
+
+impl ReactionChange {
+    /// The change as a state of message `id`'s reactions alone (its content
+    /// older than any): all of them when the bridge sends them, else
+    /// `base` with the one emoji's new state; and the reader's own state of
+    /// that emoji when they changed it (`added`, which the engine keeps only
+    /// for the reader's own change). An emoji no one reacts with any more
+    /// goes.
+    pub fn state(&self, id: MessageId, base: &[Reaction]) -> Message {
+        let changed = Reaction {
+            emoji: self.emoji.clone(),
+            count: self.count,
+            users: self.users.clone(),
+            me: self.added.unwrap_or_default(),
+            known: self.added.and(self.version),
+        };
+        let mut reactions = self.reactions.clone().unwrap_or_else(|| base.to_vec());
+        match reactions.iter_mut().find(|r| r.emoji == self.emoji) {
+            Some(one) => *one = changed,
+            None => reactions.push(changed),
         }
-        next.reactions_version = change.version.or(next.reactions_version);
-        Some(next)
+        reactions.retain(|r| r.count > 0);
+        Message {
+            id,
+            reactions,
+            reactions_version: self.version,
+            ..Message::default()
+        }
     }
 }
 
@@ -262,6 +325,11 @@ pub struct ReactionChange {
     pub reactions: Option<Vec<Reaction>>,
     /// The change's id (the event's `id:` line, or its data's `version`).
     pub version: Option<MessageId>,
+    /// Who changed it, and whether they added (a bridge extension). The
+    /// engine keeps `added` only when `user` is the reader: it is then the
+    /// reader's own state of that emoji.
+    pub user: Option<String>,
+    pub added: Option<bool>,
 }
 
 /// A `message_delete` event.

@@ -39,15 +39,17 @@ pub enum Timer {
     Probe,
 }
 
-/// A reply, or an edit or deletion of one of the reader's messages, not
-/// yet confirmed, as the view shows it and the glue saves it.
+/// A reply, an edit or deletion of one of the reader's messages, or a
+/// toggle of the reader's reaction, not yet confirmed, as the view shows it
+/// and the glue saves it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outgoing {
     /// The id the bridge stores it under, so a retried request finds it
     /// and is never applied twice.
     pub client_id: String,
-    /// The reply's text, the message's new text, or (a deletion, which
-    /// sends none) the text of the message that goes, to show meanwhile.
+    /// The reply's text, the message's new text, (a deletion, which
+    /// sends none) the text of the message that goes, to show meanwhile, or
+    /// a reaction's emoji.
     pub content: String,
     /// Why the bridge refused it, when it did (final: edit or discard).
     pub failed: Option<String>,
@@ -62,6 +64,17 @@ pub enum Target {
     Edit(MessageId),
     /// It goes.
     Delete(MessageId),
+    /// The reader's reaction (the emoji in the outgoing content) is added
+    /// (`true`) or taken back.
+    React(MessageId, bool),
+}
+
+impl Target {
+    /// The message it changes.
+    pub fn id(self) -> MessageId {
+        let (Target::Edit(id) | Target::Delete(id) | Target::React(id, _)) = self;
+        id
+    }
 }
 
 /// How a post of a reply ended, as the glue reports it.
@@ -197,12 +210,17 @@ pub enum Event {
     /// The reader sent a reply; `client_id` is new (a UUID, say).
     Send { client_id: String, content: String },
     /// The reader edits (`Target::Edit`, the new text in `content`) or
-    /// deletes one of their messages; `client_id` is new.
+    /// deletes one of their messages, or toggles their reaction
+    /// (`Target::React`, the emoji in `content`, `true` when the chip they
+    /// pressed was not theirs); `client_id` is new.
     Change {
         client_id: String,
         target: Target,
         content: String,
     },
+    /// Who the reader is (the signed-in user, or the `author`): whose
+    /// reaction changes are their own.
+    Reader(Option<String>),
     /// Replies saved before the page was reloaded, to send (or show failed).
     OutboxRestored(Vec<Outgoing>),
     /// The reader is someone else now (the host switched accounts): the
@@ -290,9 +308,12 @@ pub enum Command {
         client_id: String,
         content: String,
     },
-    /// `PATCH …/messages/{id}` `{content, client_id}` (an edit) or `DELETE
-    /// …/messages/{id}` `{client_id}`; answer with `PostAnswered` carrying
-    /// `request`: `Stored` with the message as it now is, `Deleted` once gone.
+    /// `PATCH …/messages/{id}` `{content, client_id}` (an edit), `DELETE
+    /// …/messages/{id}` `{client_id}`, or `PUT`/`DELETE
+    /// …/messages/{id}/reactions/{emoji}` (the content); answer with
+    /// `PostAnswered` carrying `request`: `Stored` with the message as it
+    /// now is, `Deleted` once gone or done, `Refused` for any other 4xx
+    /// (a 404 too: the engine knows whether the message is gone).
     ChangeMessage {
         request: RequestId,
         client_id: String,

@@ -175,6 +175,7 @@ mod tests {
             emoji: "👍".into(),
             count: 1,
             users: vec!["bob".into()],
+            ..Default::default()
         }];
         next[1] = Arc::new(edited);
         let changed = changed(&before, &next);

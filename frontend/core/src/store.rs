@@ -38,14 +38,31 @@ pub struct MessageStore {
     /// The newest id ever evicted: nothing at or below it is taken again, so the
     /// held messages are always every message seen above it, without holes.
     evicted_up_to: Option<MessageId>,
-    /// Messages known deleted, so that no late answer brings one back: the
-    /// newest [`MAX_TOMBSTONES`] (a late answer is seconds late, not
-    /// thousands of deletions).
-    deleted: VecMap<MessageId, ()>,
+    /// Messages known deleted, so that no late answer brings one back, in
+    /// the order the store heard of them: the newest `tombstones` (a late
+    /// answer is seconds late, not thousands of deletions). By age, not by
+    /// id: the deletion of an old message is as new as any.
+    deleted: Vec<MessageId>,
+    /// How many deletions are remembered: [`MAX_TOMBSTONES`], fewer in tests.
+    tombstones: usize,
+    /// While a reload is on its way: the newest id seen when it was asked
+    /// for. A message above it came after (a live one), maybe after the
+    /// page was computed, which must not undo it.
+    reload_from: Option<MessageId>,
+    /// Newer states of messages not held, oldest first, at most
+    /// [`MAX_PENDING`]: edits, reaction changes (as states of the reactions
+    /// alone) and, while a reload is on its way, the states of the
+    /// messages evicted meanwhile. A page on its way (older, a reload) may
+    /// still bring such a message as it was before, and it is folded with
+    /// them then.
+    pending: Vec<Message>,
 }
 
 /// How many deletions the store remembers.
 pub const MAX_TOMBSTONES: usize = 1024;
+
+/// How many newer states of messages not held the store keeps.
+pub const MAX_PENDING: usize = 64;
 
 impl MessageStore {
     /// An empty store holding at most `capacity` (at least 1) messages.
@@ -55,8 +72,17 @@ impl MessageStore {
             capacity: capacity.max(1),
             newest: None,
             evicted_up_to: None,
-            deleted: VecMap::new(),
+            deleted: Vec::new(),
+            tombstones: MAX_TOMBSTONES,
+            reload_from: None,
+            pending: Vec::new(),
         }
+    }
+
+    /// Remembers only the newest `tombstones` deletions (a test's small world).
+    #[cfg(test)]
+    pub(crate) fn set_tombstones(&mut self, tombstones: usize) {
+        self.tombstones = tombstones.max(1);
     }
 
     /// Adds the messages not yet held and, past capacity, evicts the oldest.
@@ -67,7 +93,20 @@ impl MessageStore {
     /// keeps one more message cheap with thousands held. Below ten, exactly
     /// `capacity` are kept.
     pub fn merge(&mut self, messages: impl IntoIterator<Item = Message>) -> MergeOutcome {
-        self.merge_as(messages, true)
+        // One copy of the merge, whatever the caller holds.
+        self.merge_as(messages.into_iter().collect(), true)
+    }
+
+    /// Adds a message the stream brought. One not held at or below the
+    /// newest id seen is stale: the stream is behind a catch-up or a reload
+    /// that came first (which held it if it still was; a deletion it
+    /// stands for may be forgotten, or never come).
+    pub fn merge_live(&mut self, message: Message) -> MergeOutcome {
+        let stale = self.newest.is_some_and(|newest| message.id <= newest);
+        if stale && !self.by_id.contains_key(&message.id) {
+            return MergeOutcome::default();
+        }
+        self.merge_as(vec![message], true)
     }
 
     /// Adds a message that did not come in order (a reply's own post
@@ -81,45 +120,47 @@ impl MessageStore {
         if self.oldest().is_some_and(|oldest| message.id < oldest) {
             return MergeOutcome::default();
         }
-        self.merge_as([message], false)
+        self.merge_as(vec![message], false)
     }
 
-    fn merge_as(
-        &mut self,
-        messages: impl IntoIterator<Item = Message>,
-        in_order: bool,
-    ) -> MergeOutcome {
+    fn merge_as(&mut self, messages: Vec<Message>, in_order: bool) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
-        for message in messages {
+        for mut message in messages {
+            own_as_of_version(&mut message);
             let id = message.id;
             // Already evicted, or older than what was: taking it would open a
             // hole below the held messages (and it would soon go again).
             if self.evicted_up_to.is_some_and(|floor| id <= floor) {
                 continue;
             }
-            if self.deleted.contains_key(&id) {
+            if self.deleted.contains(&id) {
                 continue;
             }
+            if in_order {
+                self.newest = self.newest.max(Some(id));
+            }
             if let Some(held) = self.by_id.get_mut(&id) {
-                // Held already, aside (a reply): now it came in order too.
-                if in_order {
-                    self.newest = self.newest.max(Some(id));
-                }
+                // Held already (aside, a reply: now it came in order too).
                 if let Some(next) = held.fold(&message) {
                     *held = Arc::new(next);
                     outcome.updated += 1;
                 }
                 continue;
             }
-            self.by_id.insert(id, Arc::new(message));
-            if in_order {
-                self.newest = self.newest.max(Some(id));
-            }
+            self.insert(message);
             outcome.added += 1;
         }
         if self.by_id.len() > self.capacity {
             let keep = self.capacity - self.capacity / 10;
             let evict = self.by_id.len() - keep;
+            // A reload on its way may bring them back as they were before:
+            // their newer states wait for it, as changes of messages not
+            // held do.
+            if self.reload_from.is_some() {
+                for message in self.by_id.values().take(evict) {
+                    keep_pending(&mut self.pending, (**message).clone());
+                }
+            }
             let floor = self.by_id.remove_first(evict);
             self.evicted_up_to = self.evicted_up_to.max(floor);
             outcome.evicted += evict;
@@ -127,40 +168,84 @@ impl MessageStore {
         outcome
     }
 
-    /// Takes a newer state of a held message (an edit); one not held is
-    /// left alone (older than the window, or its creation is still to come
-    /// with a catch-up, which brings it as it is now).
-    pub fn update(&mut self, message: &Message) -> MergeOutcome {
-        let mut outcome = MergeOutcome::default();
-        if let Some(held) = self.by_id.get_mut(&message.id) {
-            if let Some(next) = held.fold(message) {
-                *held = Arc::new(next);
-                outcome.updated = 1;
+    /// Holds a message not held yet, with the changes of it that came first.
+    fn insert(&mut self, mut message: Message) {
+        let id = message.id;
+        self.pending.retain(|state| {
+            if state.id != id {
+                return true;
             }
+            if let Some(next) = message.fold(state) {
+                message = next;
+            }
+            false
+        });
+        self.by_id.insert(id, Arc::new(message));
+    }
+
+    /// Takes a newer state of a held message (an edit). One not held waits
+    /// (see `pending`) until a page brings it, or the bound lets it go.
+    pub fn update(&mut self, mut message: Message) -> MergeOutcome {
+        own_as_of_version(&mut message);
+        let mut outcome = MergeOutcome::default();
+        match self.by_id.get_mut(&message.id) {
+            Some(held) => {
+                if let Some(next) = held.fold(&message) {
+                    *held = Arc::new(next);
+                    outcome.updated = 1;
+                }
+            }
+            None if !self.deleted.contains(&message.id) => keep_pending(&mut self.pending, message),
+            None => {}
         }
         outcome
     }
 
-    /// Applies a reaction change to a held message.
-    pub fn react(&mut self, change: &ReactionChange) -> MergeOutcome {
+    /// Applies a reaction change to a held message. One to a message not
+    /// held waits, as an edit does, if it is a whole state (all the
+    /// reactions, and a version to order it by).
+    pub fn react(&mut self, change: ReactionChange) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
-        if let Some(held) = self.by_id.get_mut(&change.message_id) {
-            if let Some(next) = held.react(change) {
-                *held = Arc::new(next);
-                outcome.updated = 1;
+        match self.by_id.get_mut(&change.message_id) {
+            Some(held) => {
+                if let Some(next) = held.react(&change) {
+                    *held = Arc::new(next);
+                    outcome.updated = 1;
+                }
             }
+            None if change.version.is_some()
+                && change.reactions.is_some()
+                && !self.deleted.contains(&change.message_id) =>
+            {
+                keep_pending(&mut self.pending, change.state(change.message_id, &[]))
+            }
+            None => {}
         }
         outcome
     }
 
     /// Forgets a deleted message for good; whether it was held.
     pub fn delete(&mut self, id: MessageId) -> bool {
-        self.deleted.insert(id, ());
-        if self.deleted.len() > MAX_TOMBSTONES {
-            self.deleted
-                .remove_first(self.deleted.len() - MAX_TOMBSTONES);
+        if !self.deleted.contains(&id) {
+            if self.deleted.len() >= self.tombstones {
+                self.deleted.remove(0);
+            }
+            self.deleted.push(id);
         }
         self.by_id.remove(&id).is_some()
+    }
+
+    /// Whether message `id` is known deleted.
+    pub fn is_deleted(&self, id: MessageId) -> bool {
+        self.deleted.contains(&id)
+    }
+
+    /// A reload is asked for: what comes from now on is kept through it
+    /// (see [`MessageStore::replace`]). Held messages are not, even one
+    /// newer than every change seen in order (a reply, shown aside).
+    pub fn expect_reload(&mut self) {
+        let held = self.by_id.keys().next_back().copied();
+        self.reload_from = Some(self.newest.max(held).unwrap_or_default());
     }
 
     /// A page of changes after `after` (complete through `last`): messages
@@ -175,7 +260,7 @@ impl MessageStore {
         let (created, changed): (Vec<Message>, Vec<Message>) =
             messages.into_iter().partition(|m| m.id > after);
         let mut outcome = MergeOutcome::default();
-        for message in &changed {
+        for message in changed {
             outcome.updated += self.update(message).updated;
         }
         let merged = self.merge(created);
@@ -194,11 +279,24 @@ impl MessageStore {
     }
 
     /// Shows `messages` (the newest page) instead of what is held: the
-    /// changes in between could not be replayed, so nothing held can be
-    /// trusted. Deletions stay known, and catch-ups never go back.
+    /// changes in between could not be replayed. The page was computed
+    /// after the reload was asked for (see [`MessageStore::expect_reload`]),
+    /// maybe before live events that came meanwhile: it holds every message
+    /// there was from its oldest to its newest, so a held message is kept
+    /// if it is in the page (folded with it: the newer state wins) or newer
+    /// than both the page and what was seen when the reload was asked for
+    /// (it came live since); any other is gone. Deletions stay known, and
+    /// catch-ups never go back.
     pub fn replace(&mut self, messages: Vec<Message>) -> MergeOutcome {
         let before = self.by_id.len();
-        self.by_id.clear();
+        let newest = messages.iter().map(|m| m.id).max();
+        let above = self.reload_from.take().max(newest);
+        let held = std::mem::take(&mut self.by_id);
+        for (&id, message) in held.iter() {
+            if above.is_none_or(|above| id > above) || messages.iter().any(|m| m.id == id) {
+                self.by_id.insert(id, message.clone());
+            }
+        }
         self.evicted_up_to = None;
         let mut outcome = self.merge(messages);
         if let Some(oldest) = self.oldest() {
@@ -209,26 +307,44 @@ impl MessageStore {
         outcome
     }
 
-    /// Adds a page of older messages (the newest page below the oldest held),
-    /// as many as there is room for, newest first: older pages never push
-    /// newer messages out. Returns what changed.
-    pub fn merge_older(&mut self, messages: Vec<Message>) -> MergeOutcome {
+    /// Adds a page of older messages (the newest page below `before`, the
+    /// oldest held when it was asked for), as many as there is room for,
+    /// newest first: older pages never push newer messages out. Returns what
+    /// changed; `None` when `before` went since (evicted, or a reload showed
+    /// newer messages instead): the page would leave a hole above it, so it
+    /// is dropped.
+    pub fn merge_older(
+        &mut self,
+        before: MessageId,
+        messages: Vec<Message>,
+    ) -> Option<MergeOutcome> {
+        if self.evicted_up_to.is_some_and(|floor| floor >= before) {
+            return None;
+        }
         let oldest = self.oldest();
         let held = self.by_id.len();
-        for message in messages {
-            if oldest.is_none_or(|o| message.id < o) && !self.deleted.contains_key(&message.id) {
+        for mut message in messages {
+            if oldest.is_none_or(|o| message.id < o) && !self.is_deleted(message.id) {
+                own_as_of_version(&mut message);
                 self.by_id.insert(message.id, Arc::new(message));
             }
         }
         // Past the room there was, the oldest of the page go again: every one
-        // of them is below what was held before.
+        // of them is below what was held before. Those taken take the newer
+        // states of them that waited.
         let added = self.by_id.len() - held;
         let over = self.by_id.len().saturating_sub(self.capacity.max(held));
         self.by_id.remove_first(over);
-        let outcome = MergeOutcome {
+        let taken: Vec<MessageId> = self.by_id.keys().take(added - over).copied().collect();
+        for id in taken {
+            if let Some(message) = self.by_id.remove(&id) {
+                self.insert(Arc::unwrap_or_clone(message));
+            }
+        }
+        let outcome = Some(MergeOutcome {
             added: added - over,
             ..MergeOutcome::default()
-        };
+        });
         // The held messages still run without holes from the new oldest.
         if let (Some(floor), Some(oldest)) = (self.evicted_up_to, self.oldest()) {
             if floor >= oldest {
@@ -267,6 +383,24 @@ impl MessageStore {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+}
+
+/// A state from the wire says the reader's own reactions as of its
+/// reactions' version (none from a stream's message, whose version the
+/// engine took away: it says nothing of them).
+fn own_as_of_version(message: &mut Message) {
+    for reaction in &mut message.reactions {
+        reaction.known = message.reactions_version;
+    }
+}
+
+/// Keeps a newer state of a message not held, the oldest going past the
+/// bound.
+fn keep_pending(pending: &mut Vec<Message>, change: Message) {
+    if pending.len() >= MAX_PENDING {
+        pending.remove(0);
+    }
+    pending.push(change);
 }
 
 #[cfg(test)]
@@ -333,18 +467,21 @@ mod tests {
         store.merge([message(10), message(11)]);
         // Unordered, with a repeat and ids at or above the oldest held.
         let page = [7, 9, 3, 9, 8, 10, 12, 5].map(message).to_vec();
-        let outcome = store.merge_older(page);
+        let outcome = store.merge_older(MessageId(10), page);
         assert_eq!(
             outcome,
-            MergeOutcome {
+            Some(MergeOutcome {
                 added: 4,
                 ..MergeOutcome::default()
-            }
+            })
         );
         assert_eq!(ids(&store), [5, 7, 8, 9, 10, 11], "3 had no room left");
         assert!(!store.has_room());
         assert!(
-            !store.merge_older(vec![message(1)]).changed(),
+            !store
+                .merge_older(MessageId(5), vec![message(1)])
+                .unwrap()
+                .changed(),
             "no room left"
         );
     }
@@ -389,6 +526,26 @@ mod tests {
             "an evicted message must not come back"
         );
         assert_eq!(store.newest_id(), Some(MessageId(5)));
+    }
+
+    /// Issue 31, item 9: after many deletions of newer messages, the
+    /// deletion of an old one is the newest the store knows, and a late
+    /// page (computed before it) must not bring that message back.
+    #[test]
+    fn tombstones_forget_the_oldest_deletions_first() {
+        let mut store = MessageStore::new(10);
+        store.merge((1..=5).map(message));
+        for id in 1_000..1_000 + MAX_TOMBSTONES as u64 {
+            store.delete(MessageId(id));
+        }
+        assert!(store.delete(MessageId(3)), "3 was held");
+        // A late answer computed before the deletion.
+        store.merge([message(3)]);
+        assert_eq!(ids(&store), [1, 2, 4, 5], "3 came back");
+        // The oldest deletion is the one forgotten.
+        store.merge([message(1_000)]);
+        assert_eq!(ids(&store), [1, 2, 4, 5, 1_000]);
+        assert!(!store.merge([message(1_001)]).changed());
     }
 
     proptest! {

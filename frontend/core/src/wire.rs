@@ -146,10 +146,16 @@ struct Payload {
     channel_id: Option<String>,
     #[serde(default)]
     emoji: Option<String>,
+    /// Any number: saturated into a count.
     #[serde(default)]
-    count: Option<u32>,
+    count: Option<f64>,
     #[serde(default)]
     users: Option<Vec<String>>,
+    /// `reaction`: who changed it, and whether they added.
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    added: Option<bool>,
     /// `reaction`: every reaction after the change, and the change's id.
     #[serde(default)]
     reactions: Option<Vec<Reaction>>,
@@ -220,10 +226,13 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
                 message_id: required(p.message_id, "message_id").map_err(malformed)?,
                 channel_id,
                 emoji: required(p.emoji, "emoji").map_err(malformed)?,
-                count: required(p.count, "count").map_err(malformed)?,
+                // `as` saturates: a count past the range is no reason to drop it.
+                count: required(p.count, "count").map_err(malformed)? as u32,
                 users: p.users.unwrap_or_default(),
                 reactions: p.reactions,
                 version: p.version.or(change),
+                user: p.user,
+                added: p.added,
             }))
         }
         "status" => {
@@ -473,6 +482,25 @@ mod tests {
             decode("heartbeat", &huge),
             Err(DecodeError::TooLarge { .. })
         ));
+    }
+
+    /// Issue 31, item 11: a reaction's count out of its type's range (a
+    /// hostile or broken bridge) is saturated, not a reason to refuse the
+    /// whole page or event: one number must not empty the panel.
+    #[test]
+    fn reaction_counts_out_of_range_saturate() {
+        let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t",
+            "reactions":[{"emoji":"👍","count":99999999999,"users":[]},
+                         {"emoji":"🎉","count":-3,"users":[]},
+                         {"emoji":"👀","count":2.5,"users":["bob"]}]}]"#;
+        let messages = decode_history(page).expect("the page is read");
+        let counts: Vec<u32> = messages[0].reactions.iter().map(|r| r.count).collect();
+        assert_eq!(counts, [u32::MAX, 0, 2]);
+        let event = r#"{"message_id":"1","channel_id":"g","emoji":"👍","count":1e12,"users":[]}"#;
+        match decode("reaction", event) {
+            Ok(Incoming::Reaction(change)) => assert_eq!(change.count, u32::MAX),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -170,6 +170,21 @@ impl BridgeClient {
         decode(&path, answer)
     }
 
+    /// Posts a reader's message (`POST /api/channels/{channel}/messages`)
+    /// as `author` (a bridge without `--users`), with its `client_id`.
+    pub async fn reply(
+        &self,
+        channel: &str,
+        author: &str,
+        content: &str,
+        client_id: &str,
+    ) -> Result<Message, ClientError> {
+        let path = format!("/api/channels/{channel}/messages");
+        let body = json!({ "author": author, "content": content, "client_id": client_id });
+        let answer = self.call(reqwest::Method::POST, &path, Some(body)).await?;
+        decode(&path, answer)
+    }
+
     /// Stores a message given whole, as JSON (`author`, `content`, and
     /// any of `mentions`, `referenced_message`, `attachments`): its id.
     pub async fn post_json(&self, channel: &str, body: Value) -> Result<String, ClientError> {

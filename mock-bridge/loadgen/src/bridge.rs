@@ -2,8 +2,27 @@
 
 use bridge_client::BridgeClient;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// The bridge binary every scenario starts, unless told otherwise
+/// (`--bridge`): the `mock-bridge` next to this binary.
+static BRIDGE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Makes `binary` the bridge that [`BridgeProcess::start`] runs.
+pub fn use_bridge(binary: PathBuf) {
+    let _ = BRIDGE.set(binary);
+}
+
+/// The bridge that [`BridgeProcess::start`] runs.
+pub fn default_bridge() -> PathBuf {
+    BRIDGE.get().cloned().unwrap_or_else(|| {
+        let exe = std::env::current_exe().unwrap_or_default();
+        exe.with_file_name("mock-bridge")
+    })
+}
 
 pub struct BridgeProcess {
     child: Child,
@@ -12,17 +31,28 @@ pub struct BridgeProcess {
     pub api: BridgeClient,
 }
 
+/// Whether `binary` takes `flag` (an earlier bridge may not): its `--help` names it.
+pub fn takes_flag(binary: &Path, flag: &str) -> bool {
+    Command::new(binary)
+        .arg("--help")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(flag))
+}
+
 impl BridgeProcess {
-    /// Starts `mock-bridge` (next to this binary) on a free port.
+    /// Starts the bridge ([`default_bridge`]) on a free port.
     pub async fn start(extra: &[&str]) -> Result<BridgeProcess, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let binary = exe.with_file_name("mock-bridge");
+        BridgeProcess::start_binary(&default_bridge(), extra).await
+    }
+
+    /// Starts `binary` on a free port.
+    pub async fn start_binary(binary: &Path, extra: &[&str]) -> Result<BridgeProcess, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(&binary)
+        let child = Command::new(binary)
             .args(["--listen", &addr.to_string()])
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -98,6 +128,14 @@ impl CpuTimes {
         CpuTimes {
             user: ticks(11),
             kernel: ticks(12),
+        }
+    }
+
+    /// What was used since `earlier`.
+    pub fn since(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: self.user.saturating_sub(earlier.user),
+            kernel: self.kernel.saturating_sub(earlier.kernel),
         }
     }
 

@@ -2,22 +2,23 @@
 
 use crate::bridge::{BridgeProcess, CpuTimes};
 use crate::client::{post, source_for, subscribe, Behaviour, Seen, Shared};
+use crate::saturation::burst_to;
 use crate::table::Table;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
-type Clients = Vec<JoinHandle<std::io::Result<Seen>>>;
+pub type Clients = Vec<JoinHandle<std::io::Result<Seen>>>;
 
-const READER: Behaviour = Behaviour {
+pub const READER: Behaviour = Behaviour {
     reads: true,
     record_ids: false,
 };
 
 /// Starts `count` clients on `channel`, in batches so the accept queue keeps up,
 /// and waits until all are subscribed.
-async fn open_clients(
+pub async fn open_clients(
     bridge: &BridgeProcess,
     shared: &Arc<Shared>,
     count: usize,
@@ -64,7 +65,11 @@ async fn open_clients(
     Ok(clients)
 }
 
-async fn wait_for(within: Duration, what: &str, check: impl Fn() -> bool) -> Result<(), String> {
+pub async fn wait_for(
+    within: Duration,
+    what: &str,
+    check: impl Fn() -> bool,
+) -> Result<(), String> {
     let deadline = Instant::now() + within;
     while !check() {
         if Instant::now() > deadline {
@@ -75,7 +80,7 @@ async fn wait_for(within: Duration, what: &str, check: impl Fn() -> bool) -> Res
     Ok(())
 }
 
-async fn collect(shared: &Arc<Shared>, clients: Clients) -> Vec<Seen> {
+pub async fn collect(shared: &Arc<Shared>, clients: Clients) -> Vec<Seen> {
     shared.stop.cancel();
     let mut seen = Vec::with_capacity(clients.len());
     for client in clients {
@@ -218,43 +223,14 @@ pub async fn fanout(sizes: &[usize], rate: u32, seconds: u32) -> Result<Vec<Tabl
 
         // Saturation: a burst posted by 4 concurrent posters.
         let burst = (2_000_000 / subscribers).clamp(100, 1_000) as u64;
-        let before = shared.messages.load(Ordering::Relaxed);
-        let started = Instant::now();
-        let posters: Vec<_> = (0..4)
-            .map(|_| {
-                let api = bridge.api.clone();
-                tokio::spawn(async move {
-                    for _ in 0..burst / 4 {
-                        let _ = post(&api, "bench", "burst").await;
-                    }
-                })
-            })
-            .collect();
-        for poster in posters {
-            let _ = poster.await;
-        }
-        let expected = before + (burst / 4 * 4) * subscribers as u64;
-        let finished = wait_for(
-            Duration::from_secs(120),
-            "the burst to be delivered",
-            || shared.messages.load(Ordering::Relaxed) >= expected,
-        )
-        .await;
-        let elapsed = started.elapsed();
-        let delivered = shared.messages.load(Ordering::Relaxed) - before;
-        let report = bridge.api.connections().await.map_err(|e| e.to_string())?;
-        let note = if finished.is_ok() {
-            ""
-        } else {
-            " (not all delivered within 120 s)"
-        };
+        let outcome = burst_to(&bridge, &shared, subscribers, burst, 4).await?;
         saturation.row(vec![
             subscribers.to_string(),
-            (burst / 4 * 4).to_string(),
-            delivered.to_string(),
-            format!("{:.2}", elapsed.as_secs_f64()),
-            format!("{:.0}", delivered as f64 / elapsed.as_secs_f64()),
-            format!("{}{note}", report.closed.lagged),
+            outcome.messages.to_string(),
+            outcome.delivered.to_string(),
+            format!("{:.2}", outcome.elapsed.as_secs_f64()),
+            format!("{:.0}", outcome.per_second()),
+            format!("{}{}", outcome.lagged, outcome.note()),
         ]);
         let seen = collect(&shared, clients).await;
         let mut row = vec![format!("{subscribers} × {rate}/s for {seconds} s")];

@@ -33,6 +33,7 @@ fn edited(id: u64, version: u64) -> Message {
             emoji: "👍".into(),
             count: 1,
             users: vec!["bob".into()],
+            ..Default::default()
         }],
         reactions_version: Some(MessageId(version)),
         ..message(id)

@@ -13,9 +13,15 @@
 //! fetch of what was missed, merged by id.
 
 mod history;
+#[cfg(test)]
+mod model;
 mod outbox;
 #[cfg(test)]
+mod own;
+#[cfg(test)]
 mod props;
+#[cfg(test)]
+mod races;
 #[cfg(test)]
 mod tests;
 
@@ -106,14 +112,15 @@ pub struct Engine {
     shown: Option<ViewState>,
     /// Replies on their way to the bridge.
     outbox: Outbox,
-    /// The older page asked for, if one is on its way.
-    older: Option<RequestId>,
+    /// The older page asked for, if one is on its way, and the oldest
+    /// message held then (the page is what lies below it).
+    older: Option<(RequestId, MessageId)>,
     /// The bridge has nothing older than what is held.
     older_done: bool,
     next_older: RequestId,
     /// How the streams are carried.
     transport: Transport,
-    /// The current EventSource has delivered nothing yet.
+    /// The current EventSource opened and has delivered nothing since.
     awaiting_first: bool,
     /// EventSources in a row that delivered nothing within `first_byte_ms`.
     suspect: u32,
@@ -122,6 +129,8 @@ pub struct Engine {
     /// Started on polling from the browser's memory: a trial goes at the
     /// first Live, so a proxy that stopped buffering is found on this visit.
     trial_at_live: bool,
+    /// Who the reader is: whose reaction changes are their own.
+    reader: Option<String>,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -157,6 +166,7 @@ impl Engine {
             suspect: 0,
             probing: false,
             trial_at_live: false,
+            reader: None,
         }
     }
 
@@ -194,6 +204,7 @@ impl Engine {
                     out.push(Command::ShowOutbox);
                 }
             }
+            (_, Event::Reader(reader)) => self.reader = reader,
             (_, Event::OutboxSwitched(replies)) => {
                 self.outbox.switch(replies);
                 out.push(Command::ShowOutbox);
@@ -218,16 +229,18 @@ impl Engine {
             }
             (_, Event::Discard(_)) => {}
             (_, Event::OlderWanted) => self.want_older(&mut out),
-            (_, Event::OlderLoaded(request, messages)) if self.older == Some(request) => {
-                self.older = None;
-                self.older_done = messages.len() < self.options.page_limit as usize;
-                let channel = &self.channel;
-                let ours = (messages.into_iter()).filter(|m| &m.channel_id == channel);
-                if self.store.merge_older(ours.collect()).changed() {
+            (_, Event::OlderLoaded(request, messages)) if self.asked_older(request) => {
+                let before = self.older.take().map(|(_, before)| before);
+                let short = messages.len() < self.options.page_limit as usize;
+                let ours = self.ours(messages);
+                // `None`: it no longer joins what is held (dropped).
+                let merged = self.store.merge_older(before.unwrap_or_default(), ours);
+                self.older_done = short && merged.is_some();
+                if merged.is_some_and(|merged| merged.changed()) {
                     out.push(Command::ShowMessages);
                 }
             }
-            (_, Event::OlderFailed(request)) if self.older == Some(request) => self.older = None,
+            (_, Event::OlderFailed(request)) if self.asked_older(request) => self.older = None,
             (_, Event::OlderLoaded(..) | Event::OlderFailed(_)) => {}
             (Phase::Idle, Event::Mount) => {
                 if self.options.polling || self.options.remembered_polling {
@@ -271,7 +284,9 @@ impl Engine {
             (_, Event::StreamError(stream, state)) if self.is_current(stream) => {
                 self.stream_error(state, now, random, &mut out)
             }
-            (_, Event::StreamMoved(stream)) if self.is_current(stream) => self.stream_moved(now),
+            (_, Event::StreamMoved(stream)) if self.is_current(stream) => {
+                self.stream_moved(now, &mut out)
+            }
             (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
                 self.delivered(now, &mut out);
                 self.received(incoming, now, &mut out);
@@ -376,9 +391,7 @@ impl Engine {
             self.mark_gap();
         }
         self.cancel(Timer::Watchdog, out);
-        if std::mem::take(&mut self.awaiting_first) {
-            self.cancel(Timer::FirstByte, out);
-        }
+        self.first_byte_off(out);
         self.gateway = Gateway::Unknown;
     }
 
@@ -428,21 +441,25 @@ impl Engine {
         self.last_activity = now;
         let deadline = self.watchdog_ms();
         self.arm(Timer::Watchdog, deadline, now, out);
-        // An EventSource has a short while to deliver its first event (the
-        // bridge sends one at once): past it, a proxy may be buffering it.
-        self.awaiting_first = self.transport == Transport::EventSource;
-        if self.awaiting_first {
-            self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
-        }
     }
 
     /// The stream showed a sign of life: no longer suspect.
     fn delivered(&mut self, now: u64, out: &mut Out) {
         self.last_activity = now;
-        if std::mem::take(&mut self.awaiting_first) {
+        if self.first_byte_off(out) {
             self.suspect = 0;
+        }
+    }
+
+    /// Ends the first-byte deadline, if one runs (the stream delivered, or
+    /// it failed, closed or moved: an error is no silence); answers whether
+    /// one ran.
+    fn first_byte_off(&mut self, out: &mut Out) -> bool {
+        let running = std::mem::take(&mut self.awaiting_first);
+        if running {
             self.cancel(Timer::FirstByte, out);
         }
+        running
     }
 
     /// An EventSource delivered nothing within `first_byte_ms`: replaced
@@ -452,8 +469,7 @@ impl Engine {
         let Some(stream) = self.phase.stream().filter(|_| self.awaiting_first) else {
             return;
         };
-        self.awaiting_first = false;
-        self.cancel(Timer::FirstByte, out);
+        self.first_byte_off(out);
         self.suspect += 1;
         out.push(Command::StreamSilent(stream));
         if self.suspect < 2 {
@@ -513,12 +529,14 @@ impl Engine {
         let Some(stream) = self.phase.stream() else {
             return;
         };
-        // Reconnected by the browser (or moved to another tab's stream): it
-        // must show it is alive again, as a new one must (a proxy that began
-        // to buffer lets the reconnection open and holds back what follows).
-        if matches!(self.phase, Phase::BrowserRetrying { .. })
-            && self.transport == Transport::EventSource
-        {
+        // An EventSource has a short while from its opening to deliver (the
+        // bridge sends its `status` at once): past it, a proxy may be
+        // buffering it. From the opening, not from the engine's asking: the
+        // host's token function may take its time before anything exists.
+        // So for a reconnection by the browser (or a move to another tab's
+        // stream) too: a proxy that began to buffer lets it open and holds
+        // back what follows.
+        if self.transport == Transport::EventSource {
             self.awaiting_first = true;
             self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
         }
@@ -539,20 +557,31 @@ impl Engine {
                     self.channel
                 )))
             }
-            Incoming::Message(message) => {
-                if self.store.merge([message]).changed() {
+            // A stream's message states are everyone's: their reactions say
+            // nothing of the reader's own, so they are left to the
+            // `reaction` events (in order before them) and to the answers
+            // computed for the reader: without their version, they never
+            // replace reactions that have one.
+            Incoming::Message(mut message) => {
+                message.reactions_version = None;
+                if self.store.merge_live(message).changed() {
                     out.push(Command::ShowMessages);
                 }
             }
-            Incoming::Update(message) => {
+            Incoming::Update(mut message) => {
+                message.reactions_version = None;
                 self.store.advance(message.version);
-                if self.store.update(&message).changed() {
+                if self.store.update(message).changed() {
                     out.push(Command::ShowMessages);
                 }
             }
-            Incoming::Reaction(change) => {
+            Incoming::Reaction(mut change) => {
+                // Only the reader's own change says what their own state is.
+                if change.user.is_none() || change.user != self.reader {
+                    change.added = None;
+                }
                 self.store.advance(change.version);
-                if self.store.react(&change).changed() {
+                if self.store.react(change).changed() {
                     out.push(Command::ShowMessages);
                 }
             }
@@ -632,7 +661,8 @@ impl Engine {
 
     /// The shared stream is moving to another tab: reconnecting, as after a
     /// drop, but no failure; the watchdog keeps guarding the wait.
-    fn stream_moved(&mut self, now: u64) {
+    fn stream_moved(&mut self, now: u64, out: &mut Out) {
+        self.first_byte_off(out);
         if let Phase::Open { stream, .. } = self.phase {
             self.mark_gap();
             self.phase = Phase::BrowserRetrying { stream };
@@ -643,6 +673,7 @@ impl Engine {
 
     fn stream_error(&mut self, state: ReadyState, now: u64, random: f64, out: &mut Out) {
         let was_open = matches!(self.phase, Phase::Open { .. });
+        self.first_byte_off(out);
         if self.attempt_ended(Ending::Dropped, out) {
             return;
         }
@@ -682,7 +713,10 @@ impl Engine {
             Timer::Watchdog => self.check_watchdog(now, random, out),
             Timer::Backoff if self.phase == Phase::Waiting => self.open_stream(now, out),
             Timer::Backoff => {}
-            Timer::HistoryRetry => out.extend(self.history.retry(&self.options)),
+            Timer::HistoryRetry => {
+                let retry = self.history.retry(&self.options);
+                self.fetch(retry, out)
+            }
             Timer::PostRetry => self.outbox.retry_due(),
             Timer::FirstByte => self.first_byte_missed(now, random, out),
             Timer::Probe => self.try_stream(out),
@@ -789,12 +823,17 @@ impl Engine {
         }
         let request = self.next_older;
         self.next_older += 1;
-        self.older = Some(request);
+        self.older = Some((request, before));
         out.push(Command::FetchOlder {
             request,
             before,
             limit: self.options.page_limit,
         });
+    }
+
+    /// Whether `request` is the older page on its way.
+    fn asked_older(&self, request: RequestId) -> bool {
+        self.older.is_some_and(|(asked, _)| asked == request)
     }
 
     /// Confirms replies that are held now (their echo or a catch-up brought
@@ -804,16 +843,26 @@ impl Engine {
             return;
         }
         let store = &self.store;
-        let held = |client_id: &str| {
-            (store.iter().rev()).any(|m| m.client_id.as_deref() == Some(client_id))
+        // Confirmed: a reply held, or a refused change of a message gone
+        // since (its deletion came after the refusal).
+        let done = |o: &Outgoing| match o.target {
+            Some(target) => o.failed.is_some() && store.is_deleted(target.id()),
+            None => (store.iter().rev()).any(|m| m.client_id.as_ref() == Some(&o.client_id)),
         };
-        if self.outbox.confirm(held) {
+        if self.outbox.confirm(done) {
             out.push(Command::ShowOutbox);
         }
         let live = self.phase != Phase::Unmounted && self.view().label == Label::Live;
         out.extend(self.outbox.next(live));
     }
 
+    /// The answer to a post of the reader's: a reply, or a change of
+    /// theirs. Done: shown at once, as its echo would show it (a reaction
+    /// by the bridge's `reaction` event). Refused: it stays, failed, with
+    /// the bridge's sentence, until discarded (but a deletion or a reaction
+    /// refused because its message is gone, a 404 for it, is done; a 404 for
+    /// a route that is missing is not). Failed on the way: tried again with
+    /// the same client id. An answer no longer awaited still shows a reply.
     fn post_answered(
         &mut self,
         request: RequestId,
@@ -824,99 +873,80 @@ impl Engine {
     ) {
         let current = self.outbox.answered(request);
         let target = (current.as_deref()).and_then(|id| self.outbox.target(id));
-        if let (Some(client_id), Some(target)) = (&current, target) {
-            return self.change_answered(client_id, target, outcome, now, random, out);
-        }
-        match outcome {
-            PostOutcome::Stored(message) => {
+        let gone = target.is_some_and(|target| {
+            !matches!(target, Target::Edit(_)) && self.store.is_deleted(target.id())
+        });
+        let outcome = match (target, outcome) {
+            // A reply stored: shown at once, in id order (catch-ups still
+            // start below it), even when its answer is no longer awaited.
+            (None, PostOutcome::Stored(message)) => {
                 if current.is_some() {
                     self.outbox.succeeded();
                 }
                 let client_id = message.client_id.clone();
-                // Shown at once, in id order; catch-ups still start below it.
                 if message.channel_id == self.channel && self.store.merge_aside(message).changed() {
                     out.push(Command::ShowMessages);
                 }
                 if client_id.is_some_and(|id| self.outbox.remove(&id).is_some()) {
                     out.push(Command::ShowOutbox);
                 }
+                return;
             }
-            PostOutcome::Deleted => {
-                if let Some(client_id) = current {
-                    self.outbox.succeeded();
-                    out.push(Command::Log(format!(
-                        "reply {client_id} was stored, and deleted since"
-                    )));
-                    self.outbox.remove(&client_id);
-                    out.push(Command::ShowOutbox);
-                }
-            }
-            PostOutcome::Refused(reason) => {
-                if let Some(client_id) = current {
-                    out.push(Command::Log(format!("a reply was refused: {reason}")));
-                    self.outbox.refused(&client_id, reason);
-                    out.push(Command::ShowOutbox);
-                }
-            }
-            PostOutcome::Failed(reason) => {
-                if current.is_some() {
-                    let delay = self.outbox.failed(&self.options, random);
-                    out.push(Command::Log(format!(
-                        "a reply did not go through ({reason}); trying again in {delay} ms"
-                    )));
-                    self.arm(Timer::PostRetry, delay, now, out);
-                }
-            }
-        }
-    }
-
-    /// The answer to an edit or a deletion of the reader's own message:
-    /// done (shown at once, as its echo would show it), refused (it stays,
-    /// failed, until discarded), or failed on the way (tried again, with the
-    /// same client id).
-    fn change_answered(
-        &mut self,
-        client_id: &str,
-        target: Target,
-        outcome: PostOutcome,
-        now: u64,
-        random: f64,
-        out: &mut Out,
-    ) {
+            (_, outcome) => outcome,
+        };
+        let Some(client_id) = current else {
+            return;
+        };
         match outcome {
-            PostOutcome::Stored(_) | PostOutcome::Deleted => {
-                self.outbox.succeeded();
-                self.outbox.remove(client_id);
-                out.push(Command::ShowOutbox);
-                let changed = match (target, outcome) {
-                    (Target::Edit(_), PostOutcome::Stored(message)) => {
-                        message.channel_id == self.channel && self.store.update(&message).changed()
-                    }
-                    (Target::Delete(id), _) | (Target::Edit(id), _) => {
-                        let gone = self.store.delete(id);
-                        if gone {
-                            out.push(Command::Deleted(vec![id]));
-                        }
-                        gone
-                    }
-                };
-                if changed {
-                    out.push(Command::ShowMessages);
-                }
-            }
-            PostOutcome::Refused(reason) => {
-                out.push(Command::Log(format!("a change was refused: {reason}")));
-                self.outbox.refused(client_id, reason);
-                out.push(Command::ShowOutbox);
-            }
             PostOutcome::Failed(reason) => {
                 let delay = self.outbox.failed(&self.options, random);
                 out.push(Command::Log(format!(
-                    "a change did not go through ({reason}); trying again in {delay} ms"
+                    "{client_id} did not go through ({reason}); trying again in {delay} ms"
                 )));
-                self.arm(Timer::PostRetry, delay, now, out);
+                return self.arm(Timer::PostRetry, delay, now, out);
+            }
+            PostOutcome::Refused(reason) if !gone => {
+                out.push(Command::Log(format!("{client_id} was refused: {reason}")));
+                self.outbox.refused(&client_id, reason);
+                return out.push(Command::ShowOutbox);
+            }
+            _ => {}
+        }
+        self.outbox.succeeded();
+        self.outbox.remove(&client_id);
+        out.push(Command::ShowOutbox);
+        let changed = match (target, outcome) {
+            (None, _) => {
+                let deleted = format!("reply {client_id} was stored, and deleted since");
+                return out.push(Command::Log(deleted));
+            }
+            (Some(Target::React(..)), _) | (_, PostOutcome::Refused(_)) => false,
+            (Some(Target::Edit(_)), PostOutcome::Stored(message)) => {
+                message.channel_id == self.channel && self.store.update(message).changed()
+            }
+            (Some(Target::Delete(id) | Target::Edit(id)), _) => {
+                let gone = self.store.delete(id);
+                if gone {
+                    out.push(Command::Deleted(vec![id]));
+                }
+                gone
+            }
+        };
+        if changed {
+            out.push(Command::ShowMessages);
+        }
+    }
+
+    /// Sends a history request. A reload's page (the newest, after the
+    /// first) is computed after it is asked for, maybe before live events
+    /// that come meanwhile: the store keeps what they write through it.
+    fn fetch(&mut self, fetch: Option<Command>, out: &mut Out) {
+        if let Some(Command::FetchHistory { after: None, .. }) = fetch {
+            if self.history.baseline {
+                self.store.expect_reload();
             }
         }
+        out.extend(fetch);
     }
 
     /// Loads history (the newest page the first time, then what follows what
@@ -964,6 +994,11 @@ impl Engine {
                 "reloaded what is shown: the changes since could not be caught up".into(),
             ));
             out.push(Command::Discontinuity);
+            // An older page on its way was computed against what was shown
+            // before, maybe before a deletion the reload stands for; and
+            // the channel's start may be far below again.
+            self.older = None;
+            self.older_done = false;
             self.store.replace(ours)
         } else {
             self.store.merge(ours)
@@ -992,8 +1027,8 @@ impl Engine {
             out.push(Command::Log(format!(
                 "the bridge cannot replay the changes after {after} ({reason}): reloading"
             )));
-            out.push(self.history.reload(&self.options));
-            return;
+            let reload = self.history.reload(&self.options);
+            return self.fetch(Some(reload), out);
         }
         let count = page.messages.len() + page.deleted.len();
         let Some(next) = self
@@ -1019,7 +1054,7 @@ impl Engine {
 
     fn after_history(&mut self, next: Loaded, now: u64, out: &mut Out) {
         match (next, self.phase) {
-            (Loaded::Fetch(fetch), _) => out.push(fetch),
+            (Loaded::Fetch(fetch), _) => self.fetch(Some(fetch), out),
             (Loaded::Done, Phase::Loading) => self.open_stream(now, out),
             (Loaded::Done, Phase::Open { .. }) => self.history.clear_gap(),
             (Loaded::Done, _) => {}

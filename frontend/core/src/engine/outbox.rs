@@ -1,7 +1,8 @@
-//! The outbox: replies on their way to the bridge, and the reader's edits
-//! and deletions of their own messages, which go the same way (in order
-//! with the replies, with a client id of their own, so a retry is never
-//! applied twice).
+//! The outbox: replies on their way to the bridge, the reader's edits
+//! and deletions of their own messages, and the reader's reaction toggles,
+//! which go the same way (in order with the replies, with a client id of
+//! their own, so a retry is never applied twice; a reaction's retry asks
+//! for the same state again).
 //!
 //! A reply is sent once the stream is Live, one at a time and in order, with
 //! the client id the glue gave it, so a retry can never store it twice. It is
@@ -12,6 +13,7 @@
 //! (4xx) is final and the reply stays, failed, with the bridge's reason,
 //! until the reader edits or discards it.
 
+use crate::message::MessageId;
 use crate::protocol::{Command, Outgoing, RequestId, Target};
 use crate::Options;
 
@@ -43,13 +45,42 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// Adds a reply, unless one with this client id is already there.
+    /// Adds a reply or a change, unless one with this client id is already
+    /// there. A reaction toggle coalesces (see [`Outbox::toggle`]).
     pub(super) fn push(&mut self, reply: Outgoing) -> bool {
         if self.items.iter().any(|o| o.client_id == reply.client_id) {
             return false;
         }
+        if let Some(Target::React(id, add)) = reply.target {
+            self.toggle(id, add, reply);
+            return true;
+        }
         self.items.push(reply);
         true
+    }
+
+    /// The reader toggles their reaction (`add`: the chip they pressed was
+    /// not theirs). A click takes back the toggle of that emoji that waits,
+    /// if one does (neither is sent: a toggle and its undo made offline
+    /// send nothing); else it asks for the opposite of the one on its way,
+    /// if one is, or of what the chip shows. So at most one toggle of a
+    /// message's emoji waits.
+    fn toggle(&mut self, id: MessageId, add: bool, toggle: Outgoing) {
+        let last = self.items.iter().rposition(|o| {
+            matches!(o.target, Some(Target::React(of, _)) if of == id)
+                && o.content == toggle.content
+                && o.failed.is_none()
+        });
+        let flying = self.in_flight.as_ref().map(|(_, client_id)| client_id);
+        let wanted = match last.map(|at| (at, &self.items[at])) {
+            Some((at, o)) if flying != Some(&o.client_id) => return drop(self.items.remove(at)),
+            Some((_, o)) => o.target != Some(Target::React(id, true)),
+            None => add,
+        };
+        self.items.push(Outgoing {
+            target: Some(Target::React(id, wanted)),
+            ..toggle
+        });
     }
 
     /// Puts another person's replies in place of these (their writer keeps
@@ -69,10 +100,11 @@ impl Outbox {
         Some(self.items.remove(at))
     }
 
-    /// Forgets every reply `confirmed` says is stored; whether any went.
-    pub(super) fn confirm(&mut self, confirmed: impl Fn(&str) -> bool) -> bool {
+    /// Forgets everything `done` says is (a reply stored, say); whether
+    /// any went.
+    pub(super) fn confirm(&mut self, done: impl Fn(&Outgoing) -> bool) -> bool {
         let before = self.items.len();
-        self.items.retain(|o| !confirmed(&o.client_id));
+        self.items.retain(|o| !done(o));
         before != self.items.len()
     }
 

@@ -306,6 +306,7 @@ impl World {
                     users,
                     reactions: Some(message.reactions.clone()),
                     version: Some(MessageId(id)),
+                    ..ReactionChange::default()
                 })
             }
             _ => unreachable!(),
@@ -328,7 +329,7 @@ impl World {
         }
         if let Some(target) = target {
             // Applied once per client id; the answer says how it is now.
-            let (Target::Edit(id) | Target::Delete(id)) = target;
+            let id = target.id();
             let exists = self.state.contains_key(&id.0);
             if !exists && !self.applied.contains(&client_id) {
                 self.gone.insert(client_id.clone());
@@ -337,6 +338,7 @@ impl World {
                 let action = match target {
                     Target::Edit(_) => Action::Edit(0),
                     Target::Delete(_) => Action::Delete(0),
+                    Target::React(..) => unreachable!("the reader reacts in engine::model"),
                 };
                 self.apply_change(id.0, action, Some(content))?;
             }
@@ -344,9 +346,11 @@ impl World {
                 _ if !outcome.is_multiple_of(3) => {
                     PostOutcome::Failed("the answer was lost".into())
                 }
-                (Target::Delete(_), _) => PostOutcome::Deleted, // done, or gone already
-                (Target::Edit(_), Some(message)) => PostOutcome::Stored(message.clone()),
-                (Target::Edit(_), None) => PostOutcome::Refused(format!("no message {id}")),
+                // Done (a retry of it too), or gone already: a 404 that
+                // the engine takes as done once it knows the message gone.
+                (Target::Delete(_), _) if self.applied.contains(&client_id) => PostOutcome::Deleted,
+                (_, None) => PostOutcome::Refused(format!("no message {id}")),
+                (_, Some(message)) => PostOutcome::Stored(message.clone()),
             };
             return self.feed(Event::PostAnswered(request, answer));
         }
