@@ -411,6 +411,24 @@ async fn avatars_have_their_authors_colours_under_the_pages_csp() -> Result<(), 
     })
 }
 
+/// A Live panel on `general` in a browser that watches the page
+/// ([`e2e::browser::WATCH_PAGE`]).
+async fn watched(name: &str) -> Result<Scenario, Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, _) = Scenario::watched(name, &page, &[]).await?;
+    s.wait_label("live", SOON).await?;
+    Ok(s)
+}
+
+/// Nothing went wrong in the page: no uncaught error, unhandled rejection,
+/// `console.error` or CSP violation.
+async fn no_problems(s: &Scenario) -> Result<(), Error> {
+    let problems = s.browser.page_problems().await?;
+    ensure(problems.is_empty(), || {
+        format!("the page reported problems: {problems:#?}")
+    })
+}
+
 /// Helpers for the tests below: `row(id)`, and `clear(el)`, the text of
 /// `el` that is not inside a hidden spoiler.
 const ROWS: &str = r#"
@@ -430,7 +448,7 @@ const clear = (el) => {
 /// showed "@bobthe ending: ||the butler did it||" (the original's raw text).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_line_keeps_the_spoilers_of_what_it_answers_hidden() -> Result<(), Error> {
-    let s = Scenario::live("reply_spoiler", &format!("/?channel=general&{FAST}")).await?;
+    let s = watched("reply_spoiler").await?;
     let ending = "the ending: ||the butler did it||";
     let long = format!(
         "{} ||the gardener, who {}||",
@@ -468,14 +486,15 @@ async fn a_reply_line_keeps_the_spoilers_of_what_it_answers_hidden() -> Result<(
     // One line each, whatever blocks the original holds.
     ensure(seen[2][1] == seen[0][1], || {
         format!("a reply's line to a message of blocks is not one line: [text, height] {seen}")
-    })
+    })?;
+    no_problems(&s).await
 }
 
 /// `||```code```||` (how Discord users hide code) and a spoiler over a
 /// quote line: a code block and a quote in the clear between bars, before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spoiler_over_a_code_block_or_a_quote_hides_it_until_revealed() -> Result<(), Error> {
-    let s = Scenario::live("spoiler_block", &format!("/?channel=general&{FAST}")).await?;
+    let s = watched("spoiler_block").await?;
     let id = (s.bridge)
         .inject(
             "general",
@@ -505,13 +524,14 @@ async fn a_spoiler_over_a_code_block_or_a_quote_hides_it_until_revealed() -> Res
     ensure(
         shown[0] == "the answer is 42\nthe killer is\nthe butler" && shown[1] == false,
         || format!("revealed: {shown}"),
-    )
+    )?;
+    no_problems(&s).await
 }
 
 /// "2020. What a year" was shown "1. What a year".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_numbered_line_shows_its_own_number() -> Result<(), Error> {
-    let s = Scenario::live("list_number", &format!("/?channel=general&{FAST}")).await?;
+    let s = watched("list_number").await?;
     let id = s
         .bridge
         .inject("general", "bob", "2020. What a year\n2021. And another")
@@ -525,7 +545,8 @@ async fn a_numbered_line_shows_its_own_number() -> Result<(), Error> {
         .await?;
     ensure(shown == json!([2020, 2]), || {
         format!("\"2020. What a year\" is shown as a list [start, items] {shown}")
-    })
+    })?;
+    no_problems(&s).await
 }
 
 /// Selecting a hidden spoiler painted its text (the selection's colours
@@ -534,7 +555,7 @@ async fn a_numbered_line_shows_its_own_number() -> Result<(), Error> {
 /// comparison can tell).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selecting_a_hidden_spoiler_paints_nothing() -> Result<(), Error> {
-    let s = Scenario::live("spoiler_selection", &format!("/?channel=general&{FAST}")).await?;
+    let s = watched("spoiler_selection").await?;
     let id = s
         .bridge
         .inject(
@@ -572,7 +593,8 @@ async fn selecting_a_hidden_spoiler_paints_nothing() -> Result<(), Error> {
     ensure(
         !copied.as_str().unwrap_or_default().contains("butler"),
         || format!("a selection of the hidden spoiler copies {copied}"),
-    )
+    )?;
+    no_problems(&s).await
 }
 
 /// A spoiler in a link's text was shown, bars and all; hidden now, and the
@@ -581,7 +603,7 @@ async fn selecting_a_hidden_spoiler_paints_nothing() -> Result<(), Error> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spoiler_in_a_links_text_hides_it_and_a_masked_link_says_where_it_goes(
 ) -> Result<(), Error> {
-    let s = Scenario::live("spoiler_link_text", &format!("/?channel=general&{FAST}")).await?;
+    let s = watched("spoiler_link_text").await?;
     let id = (s.bridge)
         .inject(
             "general",
@@ -632,5 +654,6 @@ async fn a_spoiler_in_a_links_text_hides_it_and_a_masked_link_says_where_it_goes
             "after a click on the spoiler: revealed {}, clicks (followed?) {clicks}",
             after[3]
         )
-    })
+    })?;
+    no_problems(&s).await
 }
