@@ -122,9 +122,11 @@ impl<'a> Parser<'a> {
                 let (label, href) = (&s[i + 1..i + close], &s[from..end]);
                 let newline = find(all, i + 1, b'\n', &mut ahead.next[3]);
                 let one_line = newline.is_none_or(|n| n > i + close);
-                // A label that holds an address could pose as another: then
-                // it is no masked link, and each address reads as itself.
-                let posing = seek(label.as_bytes(), b"://").is_some();
+                // A label that holds an address could pose as another, and
+                // one with a bidi control could turn into one on screen
+                // ("\u{202e}moc.knab//:sptth"): then it is no masked link,
+                // and each address reads as itself.
+                let posing = seek(label.as_bytes(), b"://").is_some() || turns(label);
                 (!label.is_empty() && one_line && !posing && allowed(href))
                     .then_some((Found::Wrap(Tag::Link(href), label), end + 1 - i))
             }
@@ -329,4 +331,11 @@ fn bare_url(b: &[u8]) -> Option<usize> {
 thread_local! {
     /// Steps [`code_span`] took, for the test of its cost.
     pub(super) static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether `text` holds a bidi control.
+fn turns(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
 }

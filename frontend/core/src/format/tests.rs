@@ -448,6 +448,32 @@ fn a_masked_link_cannot_pose_as_another_address() {
 }
 
 #[test]
+fn a_masked_links_text_cannot_be_turned_around_into_an_address() {
+    // An override in the label turns it around on screen, inside the link:
+    // "\u{202e}moc.knab//:sptth" reads "https://bank.com" and opens
+    // evil.example. Such a label is no masked link (its address is then
+    // linked as itself).
+    for label in [
+        "\u{202e}moc.knab//:sptth",
+        "\u{2067}a\u{2069}",
+        "a\u{200f}",
+        "\u{61c}a",
+    ] {
+        let text = format!("[{label}](https://evil.example)");
+        let shown = html(&text);
+        assert!(
+            !shown.contains(&format!(">{label}</a>")),
+            "{text:?}: {shown}"
+        );
+    }
+    // Other punctuation of that block is words (dashes, quotes).
+    assert_eq!(
+        html("[a \u{2014} \u{201c}b\u{201d}](https://a.example)"),
+        "<a href=https://a.example>a \u{2014} \u{201c}b\u{201d}</a>"
+    );
+}
+
+#[test]
 fn a_link_never_holds_a_bidi_control() {
     for href in [
         "https://evil.example/\u{202e}moc.knab",
