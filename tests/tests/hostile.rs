@@ -233,9 +233,10 @@ const row = (id) => document.querySelector(`li[data-message-id="${id}"]`);
 
 /// A right-to-left override (U+202E) turned around what others wrote: the
 /// text of a link after it ("https://bank.com/elpmaxe.live//:sptth", to
-/// evil.example), the rest of bob's message after a mentioned name ending
-/// in one, the line of a reply to an author whose name ends in one, and
-/// the count after a reaction's emoji (12 read as 21).
+/// evil.example), a masked link's own text into a bank's address, the rest
+/// of bob's message after a mentioned name ending in one, the line of a
+/// reply to an author whose name ends in one, and the count after a
+/// reaction's emoji (12 read as 21).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bidi_override_turns_around_nothing_it_does_not_belong_to() -> Result<(), Error> {
     let (s, _) = watched("bidi", "author=Ann", &[]).await?;
@@ -245,6 +246,13 @@ async fn a_bidi_override_turns_around_nothing_it_does_not_belong_to() -> Result<
             "general",
             "mallory",
             "log in at \u{202E} https://evil.example/moc.knab//:sptth",
+        )
+        .await?;
+    let masked = (s.bridge)
+        .inject(
+            "general",
+            "mallory",
+            "[\u{202E}moc.knab//:sptth](https://evil.example)",
         )
         .await?;
     let mention = (s.bridge)
@@ -277,16 +285,24 @@ async fn a_bidi_override_turns_around_nothing_it_does_not_belong_to() -> Result<
         .run_js(&format!(
             "{VISUAL}
              const a = row('{link}').querySelector('.dp-content a');
+             const m = row('{masked}').querySelector('.dp-content a');
              const after = row('{mention}').querySelector('[data-mention]').nextSibling;
              const words = row('{reply}').querySelector('.dp-reply-text').firstChild;
              const count = row('{reply}').querySelector('[data-reaction]').lastChild;
-             return [[a.getAttribute('href'), visual(a.firstChild)], [after.data, visual(after)],
+             return [[a.getAttribute('href'), visual(a.firstChild)],
+                     [m.getAttribute('href'), visual(m.firstChild)], [after.data, visual(after)],
                      [words.data, visual(words)], [count.data.trim(), visual(count).trim()]];"
         ))
         .await?;
-    for (what, pair) in ["a link", "bob's words", "a reply's line", "a count"]
-        .iter()
-        .zip(read.as_array().into_iter().flatten())
+    for (what, pair) in [
+        "a link",
+        "a masked link",
+        "bob's words",
+        "a reply's line",
+        "a count",
+    ]
+    .iter()
+    .zip(read.as_array().into_iter().flatten())
     {
         ensure(pair[0] == pair[1], || {
             format!("{what} {} reads {} on screen", pair[0], pair[1])
