@@ -10,29 +10,32 @@
 //! per tick, freezing the page.
 
 use js_sys::{Array, Date, Function, Intl, Object, Reflect};
-use panel_core::format::{parse, Event, Mention, Tag};
-use panel_core::Message;
+use panel_core::format::{Event, Mention, Tag};
+use panel_core::message::Mentions;
 use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element};
 
-/// Appends `message`'s content to `parent` as elements and text: `strong`,
-/// `em`, `u`, `s`, `code`, `pre` (its language in `data-lang`),
-/// `blockquote`, `h3`–`h5`, `small` (subtext), lists, links that open
-/// apart (to `http(s)` or `mailto` only), mentions by name (`data-me` for
-/// the `reader`'s own), `time` elements, and spoilers: a button
-/// (`data-spoiler`, `role="button"`, `aria-expanded="false"`) that hides
-/// what is inside (see [`reveal`]).
+/// Appends a message's `events` (of [`panel_core::format::parse`], or of
+/// `preview` for a reply's line) to `parent` as elements and text:
+/// `strong`, `em`, `u`, `s`, `code`, `pre` (its language in `data-lang`),
+/// `blockquote`, `h3`–`h5`, `small` (subtext), lists (`ol` from its first
+/// number), links that open apart (to `http(s)` or `mailto` only, their
+/// address as a tooltip), mentions by the name `mentions` gives
+/// (`data-me` for the `reader`'s own), `time` elements, and spoilers: a
+/// button (`data-spoiler`, `role="button"`, `aria-expanded="false"`), a
+/// block when it holds blocks, that hides what is inside (see [`reveal`]).
 pub fn render(
     document: &Document,
     parent: &Element,
-    message: &Message,
+    events: Vec<Event>,
+    mentions: &Mentions,
     reader: Option<&str>,
 ) -> Option<()> {
     let element = |tag, class| crate::browser::element(document, tag, class);
     // The elements open, innermost last.
     let mut open = vec![parent.clone()];
-    for event in parse(&message.content) {
+    for event in events {
         let child = match event {
             Event::Close => {
                 if open.len() > 1 {
@@ -72,7 +75,7 @@ pub fn render(
                     Mention::Role => ("@", "unknown-role"),
                     Mention::Channel => ("#", "unknown-channel"),
                 };
-                let name = message.mentions.get(id).map_or(unknown, String::as_str);
+                let name = mentions.get(id).map_or(unknown, String::as_str);
                 let child = element("span", "dp-mention")?;
                 child.set_attribute("data-mention", id).ok()?;
                 if kind == Mention::User && reader == Some(name) {
@@ -95,13 +98,15 @@ pub fn render(
                 child
                     .set_attribute("title", &write_date(b'L', &date))
                     .ok()?;
-                if style == b'R' {
-                    child.set_attribute("data-relative", "").ok()?;
-                }
                 let text = match style {
                     b'R' => relative(&date),
                     style => write_date(style, &date),
                 };
+                // A relative one keeps its words in `data-relative` too, for
+                // the tick to compare (see [`tick`]).
+                if style == b'R' {
+                    child.set_attribute("data-relative", &text).ok()?;
+                }
                 child.set_text_content(Some(&text));
                 child
             }
@@ -112,33 +117,36 @@ pub fn render(
 }
 
 /// The element an [`Event::Open`] starts.
-fn opened(document: &Document, tag: Tag) -> Option<Element> {
+pub fn opened(document: &Document, tag: Tag) -> Option<Element> {
     let (name, class) = match tag {
         Tag::Strong => ("strong", ""),
         Tag::Em => ("em", ""),
         Tag::Underline => ("u", ""),
         Tag::Strike => ("s", ""),
-        Tag::Spoiler => ("span", "dp-spoiler"),
+        Tag::Spoiler(block) => (if block { "div" } else { "span" }, "dp-spoiler"),
         Tag::Quote => ("blockquote", ""),
         Tag::Heading(level) => (
             ["h3", "h4", "h5"][usize::from(level.clamp(1, 3)) - 1],
             "dp-heading",
         ),
         Tag::Subtext => ("small", "dp-subtext"),
-        Tag::List(true) => ("ol", ""),
-        Tag::List(false) => ("ul", ""),
+        Tag::List(Some(_)) => ("ol", ""),
+        Tag::List(None) => ("ul", ""),
         Tag::Item => ("li", ""),
         Tag::Link(_) => ("a", ""),
     };
     let element = crate::browser::element(document, name, class)?;
     let attributes: &[(&str, &str)] = match tag {
+        // Where it goes, as a tooltip too: a masked link's text is anything.
         Tag::Link(href) => &[
             ("href", href),
+            ("title", href),
             ("target", "_blank"),
             ("rel", "noopener noreferrer nofollow"),
         ],
+        Tag::List(Some(start)) => &[("start", start)],
         // A button until revealed: its name says what it is, not what it hides.
-        Tag::Spoiler => &[
+        Tag::Spoiler(_) => &[
             ("data-spoiler", ""),
             ("role", "button"),
             ("tabindex", "0"),
@@ -193,11 +201,8 @@ pub fn write_date(style: u8, date: &Date) -> String {
             .find(|(s, _)| *s == style)
             .map(|(_, f)| f.clone());
         known.unwrap_or_else(|| {
-            let options = Object::new();
-            for (key, value) in date_options(style) {
-                let _ = Reflect::set(&options, &(*key).into(), &(*value).into());
-            }
-            let format = Intl::DateTimeFormat::new(&Array::new(), &options).format();
+            let format = Intl::DateTimeFormat::new(&Array::new(), &options(date_options(style)));
+            let format = format.format();
             formats.borrow_mut().push((style, format.clone()));
             format
         })
@@ -205,6 +210,15 @@ pub fn write_date(style: u8, date: &Date) -> String {
     (format.call1(&JsValue::UNDEFINED, date).ok())
         .and_then(|s| s.as_string())
         .unwrap_or_default()
+}
+
+/// An `Intl` formatter's options.
+fn options(pairs: &[(&str, &str)]) -> Object {
+    let options = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&options, &(*key).into(), &(*value).into());
+    }
+    options
 }
 
 /// The `Intl.DateTimeFormat` options of a style of [`write_date`].
@@ -241,15 +255,15 @@ pub fn relative(date: &Date) -> String {
         .unwrap_or(&UNITS[5]);
     RELATIVE.with(|format| {
         let format = format.get_or_init(|| {
-            let options = Object::new();
-            let _ = Reflect::set(&options, &"numeric".into(), &"auto".into());
-            Intl::RelativeTimeFormat::new(&Array::new(), &options)
+            Intl::RelativeTimeFormat::new(&Array::new(), &options(&[("numeric", "auto")]))
         });
         format.format((seconds / size).round(), unit).into()
     })
 }
 
-/// Writes every relative timestamp in `list` again, as of now.
+/// Writes every relative timestamp in `list` again, as of now: only those
+/// whose words change ("56 years ago" stays), so that a tick over
+/// thousands of them touches none.
 pub fn tick(list: &Element) {
     let Ok(times) = list.query_selector_all("time[data-relative]") else {
         return;
@@ -259,6 +273,10 @@ pub fn tick(list: &Element) {
             continue;
         };
         let at = time.get_attribute("datetime").unwrap_or_default();
-        time.set_text_content(Some(&relative(&Date::new(&JsValue::from_str(&at)))));
+        let now = relative(&Date::new(&JsValue::from_str(&at)));
+        if time.get_attribute("data-relative").as_deref() != Some(&now) {
+            let _ = time.set_attribute("data-relative", &now);
+            time.set_text_content(Some(&now));
+        }
     }
 }

@@ -9,14 +9,16 @@
 //! bound at a time.
 //!
 //! The author goes in with `textContent`, the content as the elements and
-//! text nodes of [`crate::content`]: never parsed as HTML.
+//! text nodes of [`crate::content`]: never parsed as HTML; a reply's line
+//! the same way, from [`format::preview`] (the style sheet flattens it).
 //!
 //! A message that changes (edited, reacted to) gets its row made again in
 //! place: the store replaces a changed message's state, so a row whose
 //! message is not the very state it was made from is stale. An edited row
 //! carries `data-edited` and "(edited)" with the time as its tooltip; each
 //! reaction is a chip (`data-reaction`, `data-count`, `aria-pressed` for the
-//! reader's own) that toggles the reader's reaction. The reader's own
+//! reader's own; its text the count, the emoji drawn by the style sheet,
+//! isolated) that toggles the reader's reaction. The reader's own
 //! messages carry `data-own`, Edit and Delete (which asks once more). One
 //! click listener on the list serves every button (and reveals spoilers),
 //! one keydown listener lets Enter and Space reveal a focused spoiler.
@@ -93,7 +95,9 @@ impl MessageList {
                 let list = event
                     .current_target()
                     .and_then(|t| t.dyn_into::<Element>().ok());
-                let selector = format!("li[data-message-id=\"{id}\"]");
+                let mut selector = String::from("li[data-message-id=\"");
+                selector.push_str(&id);
+                selector.push_str("\"]");
                 let original = list.and_then(|l| l.query_selector(&selector).ok().flatten());
                 if let Some(original) = original {
                     original.scroll_into_view();
@@ -307,8 +311,18 @@ impl MessageList {
                 .ok()?;
             let who = self.element("span", "dp-reply-author")?;
             who.append_with_str_2("@", &original.author).ok()?;
+            // Its text as the row shows it, on one line (the style sheet
+            // flattens it), spoilers hidden, even one the bridge cut; names
+            // from this message's mentions (an id is one person anywhere).
             let words = self.element("span", "dp-reply-text")?;
-            words.set_text_content(Some(&original.content));
+            let events = format::preview(&original.content);
+            content::render(
+                &self.document,
+                &words,
+                events,
+                &message.mentions,
+                self.reader.as_deref(),
+            )?;
             reply.append_with_node_2(&who, &words).ok()?;
             row.append_child(&reply).ok()?;
         }
@@ -317,7 +331,9 @@ impl MessageList {
         // be refused by a strict Content-Security-Policy (the bridge's own).
         let hue = (message.author.bytes())
             .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-        let avatar = self.element("span", AVATARS[hue as usize % AVATARS.len()])?;
+        let mut class = String::from("dp-avatar dp-h");
+        class.push(char::from(b'0' + (hue % 8) as u8));
+        let avatar = self.element("span", &class)?;
         avatar.set_attribute("aria-hidden", "true").ok()?;
         avatar.set_text_content(Some(&initials(&message.author)));
         row.append_child(&avatar).ok()?;
@@ -336,10 +352,9 @@ impl MessageList {
             row.set_attribute("data-edited", edited_at).ok()?;
             let edited = self.element("span", "dp-edited")?;
             edited.set_text_content(Some("(edited)"));
-            let when = full_time(edited_at).unwrap_or_else(|| edited_at.clone());
-            edited
-                .set_attribute("title", &format!("Edited {when}"))
-                .ok()?;
+            let mut when = String::from("Edited ");
+            when.push_str(full_time(edited_at).as_deref().unwrap_or(edited_at));
+            edited.set_attribute("title", &when).ok()?;
             meta.append_child(&edited).ok()?;
         }
         // The reader's own: Edit and Delete.
@@ -354,29 +369,30 @@ impl MessageList {
             }
         }
         let content = self.element("div", "dp-content")?;
-        content::render(&self.document, &content, message, self.reader.as_deref())?;
+        let events = format::parse(&message.content);
+        content::render(
+            &self.document,
+            &content,
+            events,
+            &message.mentions,
+            self.reader.as_deref(),
+        )?;
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
-        // Files: a link each, with its size.
-        let files: Vec<_> = (message.attachments.iter())
-            .filter(|a| format::allowed(&a.url))
-            .collect();
-        if !files.is_empty() {
-            let list = self.element("ul", "dp-attachments")?;
-            for file in files {
-                let item = self.element("li", "")?;
-                let link = self.element("a", "")?;
-                link.set_attribute("href", &file.url).ok()?;
-                link.set_attribute("target", "_blank").ok()?;
-                link.set_attribute("rel", "noopener noreferrer nofollow")
-                    .ok()?;
-                link.set_text_content(Some(&file.filename));
-                item.append_child(&link).ok()?;
-                item.append_with_str_3(" (", &format::file_size(file.size), ")")
-                    .ok()?;
-                list.append_child(&item).ok()?;
+        // Files: a link each (as a message's links are), with its size.
+        let mut list = None;
+        for file in (message.attachments.iter()).filter(|a| format::allowed(&a.url)) {
+            if list.is_none() {
+                list = Some(self.element("ul", "dp-attachments")?);
+                row.append_child(list.as_ref()?).ok()?;
             }
-            row.append_child(&list).ok()?;
+            let item = self.element("li", "")?;
+            let link = content::opened(&self.document, format::Tag::Link(&file.url))?;
+            link.set_text_content(Some(&file.filename));
+            item.append_child(&link).ok()?;
+            item.append_with_str_3(" (", &format::file_size(file.size), ")")
+                .ok()?;
+            list.as_ref()?.append_child(&item).ok()?;
         }
         if !message.reactions.is_empty() {
             let chips = self.reactions(message)?;
@@ -407,7 +423,10 @@ impl MessageList {
                 chip.set_attribute("title", &reaction.users.join(", "))
                     .ok()?;
             }
-            chip.append_with_str_3(&reaction.emoji, " ", &count).ok()?;
+            // The emoji is shown by the style sheet from `data-reaction`,
+            // isolated: a bidi control in it cannot turn the count around
+            // (12 read as 21).
+            chip.set_text_content(Some(&count));
             chips.append_child(&chip).ok()?;
         }
         Some(chips)
@@ -448,18 +467,6 @@ fn initials(name: &str) -> String {
         .map(|c| c.to_ascii_uppercase())
         .collect()
 }
-
-/// The avatars' classes: a palette of hues in panel.css.
-const AVATARS: [&str; 8] = [
-    "dp-avatar dp-h0",
-    "dp-avatar dp-h1",
-    "dp-avatar dp-h2",
-    "dp-avatar dp-h3",
-    "dp-avatar dp-h4",
-    "dp-avatar dp-h5",
-    "dp-avatar dp-h6",
-    "dp-avatar dp-h7",
-];
 
 /// How often relative timestamps are written again.
 const RELATIVE_TICK_MS: u32 = 10_000;

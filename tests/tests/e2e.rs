@@ -286,6 +286,8 @@ async fn a_stream_stalled_from_the_start_recovers_once_cleared() -> Result<(), E
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_content_is_shown_as_text() -> Result<(), Error> {
     let name = "hostile_content_is_shown_as_text";
+    // Markup in a name, within the bridge's bound on names (32 characters).
+    const AUTHOR: &str = r#"<b onmouseover="__xss=4">mal</b>"#;
     let s = Scenario::live(name, &format!("/?channel=general&{FAST}")).await?;
     let payloads = [
         r#"<img src=x onerror="window.__xss=1">"#,
@@ -294,15 +296,7 @@ async fn hostile_content_is_shown_as_text() -> Result<(), Error> {
     ];
     let mut ids = Vec::new();
     for payload in payloads {
-        ids.push(
-            s.bridge
-                .inject(
-                    "general",
-                    r#"<b onclick="__xss=4">mallory</b>"#,
-                    payload,
-                )
-                .await?,
-        );
+        ids.push(s.bridge.inject("general", AUTHOR, payload).await?);
     }
     s.wait_for(SOON, "the payloads", |st| {
         ids.iter().all(|id| st.ids.contains(id))
@@ -328,11 +322,9 @@ async fn hostile_content_is_shown_as_text() -> Result<(), Error> {
         || format!("not shown literally: {texts:?}"),
     )?;
     ensure(
-        verdict["authors"].as_array().is_some_and(|a| {
-            a.len() == 3
-                && a.iter()
-                    .all(|n| n == r#"<b onclick="__xss=4">mallory</b>"#)
-        }),
+        verdict["authors"]
+            .as_array()
+            .is_some_and(|a| a.len() == 3 && a.iter().all(|n| n == AUTHOR)),
         || format!("author names not shown literally: {verdict}"),
     )
 }

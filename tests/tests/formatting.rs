@@ -4,7 +4,7 @@
 
 use e2e::panel::{ensure, Scenario, FAST};
 use e2e::Error;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(15);
@@ -409,4 +409,251 @@ async fn avatars_have_their_authors_colours_under_the_pages_csp() -> Result<(), 
     ensure(violations == 0, || {
         format!("{violations} CSP violations: {problems:#?}")
     })
+}
+
+/// A Live panel on `general` in a browser that watches the page
+/// ([`e2e::browser::WATCH_PAGE`]).
+async fn watched(name: &str) -> Result<Scenario, Error> {
+    let page = format!("/?channel=general&{FAST}");
+    let (s, _) = Scenario::watched(name, &page, &[]).await?;
+    s.wait_label("live", SOON).await?;
+    Ok(s)
+}
+
+/// Nothing went wrong in the page: no uncaught error, unhandled rejection,
+/// `console.error` or CSP violation.
+async fn no_problems(s: &Scenario) -> Result<(), Error> {
+    let problems = s.browser.page_problems().await?;
+    ensure(problems.is_empty(), || {
+        format!("the page reported problems: {problems:#?}")
+    })
+}
+
+/// Helpers for the tests below: `row(id)`, and `clear(el)`, the text of
+/// `el` that is not inside a hidden spoiler.
+const ROWS: &str = r#"
+const row = (id) => document.querySelector(`li[data-message-id="${id}"]`);
+const clear = (el) => {
+  const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const out = [];
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!n.parentElement.closest('[data-spoiler]:not([data-revealed])')) out.push(n.data);
+  }
+  return out.join('');
+};
+"#;
+
+/// A reply's line shows what it answers without what a spoiler there
+/// hides: closed, or cut by the bridge (at 100 characters) inside it. It
+/// showed "@bobthe ending: ||the butler did it||" (the original's raw text).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_line_keeps_the_spoilers_of_what_it_answers_hidden() -> Result<(), Error> {
+    let s = watched("reply_spoiler").await?;
+    let ending = "the ending: ||the butler did it||";
+    let long = format!(
+        "{} ||the gardener, who {}||",
+        "x".repeat(80),
+        "y".repeat(60)
+    );
+    let blocks = "# Title\n```rust\nfn main() {}\n```\n> quoted\n- item\n-# small ||print||";
+    let mut replies = Vec::new();
+    for original in [ending.to_owned(), long, blocks.to_owned()] {
+        let id = s.bridge.inject("general", "bob", &original).await?;
+        let reply = json!({ "author": "cy", "content": "no way",
+            "referenced_message": { "id": id, "author": "bob", "content": original } });
+        replies.push(s.bridge.post_json("general", reply).await?);
+    }
+    s.wait_for(SOON, "the replies", |st| st.ids.contains(&replies[2]))
+        .await?;
+    let seen = s
+        .run_js(&format!(
+            "{ROWS} return {replies:?}.map(id => {{
+               const line = row(id).querySelector('.dp-reply');
+               return [clear(line), line.getBoundingClientRect().height];
+             }});"
+        ))
+        .await?;
+    for line in seen.as_array().into_iter().flatten() {
+        let text = line[0].as_str().unwrap_or_default();
+        ensure(
+            text.starts_with("@bob")
+                && !["butler", "gardener", "print"]
+                    .iter()
+                    .any(|w| text.contains(w)),
+            || format!("a reply's line reads {text:?}: a spoiler of what it answers, in the clear"),
+        )?;
+    }
+    // One line each, whatever blocks the original holds.
+    ensure(seen[2][1] == seen[0][1], || {
+        format!("a reply's line to a message of blocks is not one line: [text, height] {seen}")
+    })?;
+    no_problems(&s).await
+}
+
+/// `||```code```||` (how Discord users hide code) and a spoiler over a
+/// quote line: a code block and a quote in the clear between bars, before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoiler_over_a_code_block_or_a_quote_hides_it_until_revealed() -> Result<(), Error> {
+    let s = watched("spoiler_block").await?;
+    let id = (s.bridge)
+        .inject(
+            "general",
+            "bob",
+            "||```the answer is 42```||\n||the killer is\n> the butler||",
+        )
+        .await?;
+    s.wait_for(SOON, "the message", |st| st.ids.contains(&id))
+        .await?;
+    let read = format!(
+        "{ROWS} const r = row('{id}'), pre = r.querySelector('pre'), quote = r.querySelector('blockquote');
+         const hidden = (e) => !!e && !!e.closest('[data-spoiler]:not([data-revealed])') && getComputedStyle(e).visibility === 'hidden';
+         const bar = pre && pre.closest('[data-spoiler]');
+         return [clear(r.querySelector('.dp-content')).trim(), hidden(pre), hidden(quote),
+                 bar ? bar.getBoundingClientRect().height >= pre.getBoundingClientRect().height : false];"
+    );
+    let shown = s.run_js(&read).await?;
+    ensure(shown == json!(["", true, true, true]), || {
+        format!("[text in the clear, code block hidden, quote hidden, the bar covers the block]: {shown}")
+    })?;
+    // A click shows each.
+    s.run_js(&format!(
+        "document.querySelectorAll('li[data-message-id=\"{id}\"] [data-spoiler]').forEach(e => e.click());"
+    ))
+    .await?;
+    let shown = s.run_js(&read).await?;
+    ensure(
+        shown[0] == "the answer is 42\nthe killer is\nthe butler" && shown[1] == false,
+        || format!("revealed: {shown}"),
+    )?;
+    no_problems(&s).await
+}
+
+/// "2020. What a year" was shown "1. What a year".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_numbered_line_shows_its_own_number() -> Result<(), Error> {
+    let s = watched("list_number").await?;
+    let id = s
+        .bridge
+        .inject("general", "bob", "2020. What a year\n2021. And another")
+        .await?;
+    s.wait_for(SOON, "the message", |st| st.ids.contains(&id))
+        .await?;
+    let shown = s
+        .run_js(&format!(
+            "{ROWS} const ol = row('{id}').querySelector('ol'); return ol ? [ol.start, ol.children.length] : null;"
+        ))
+        .await?;
+    ensure(shown == json!([2020, 2]), || {
+        format!("\"2020. What a year\" is shown as a list [start, items] {shown}")
+    })?;
+    no_problems(&s).await
+}
+
+/// Selecting a hidden spoiler painted its text (the selection's colours
+/// over its own, transparent text): nothing may change on screen when the
+/// selection covers it. A selection of visible text does change it (so the
+/// comparison can tell).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selecting_a_hidden_spoiler_paints_nothing() -> Result<(), Error> {
+    let s = watched("spoiler_selection").await?;
+    let id = s
+        .bridge
+        .inject(
+            "general",
+            "bob",
+            "plain words ||the butler did it with **the rope**||",
+        )
+        .await?;
+    s.wait_for(SOON, "the message", |st| st.ids.contains(&id))
+        .await?;
+    let shot =
+        || async { (s.browser.client.screenshot().await).map_err(|e| format!("screenshot: {e}")) };
+    let select = |what: &'static str| {
+        format!(
+            "{ROWS} const c = row('{id}').querySelector('.dp-content');
+             const r = document.createRange(); const sel = getSelection(); sel.removeAllRanges();
+             if ('{what}' === 'spoiler') r.selectNodeContents(c.querySelector('[data-spoiler]'));
+             else r.selectNodeContents(c.firstChild);
+             sel.addRange(r); return sel.toString();"
+        )
+    };
+    s.run_js("getSelection().removeAllRanges(); return 1;")
+        .await?;
+    let before = shot().await?;
+    let copied = s.run_js(&select("spoiler")).await?;
+    let spoiler = shot().await?;
+    s.run_js(&select("words")).await?;
+    let words = shot().await?;
+    ensure(words != before, || {
+        "a selection of visible words changed nothing on screen: the comparison cannot tell".into()
+    })?;
+    ensure(spoiler == before, || {
+        format!("selecting the hidden spoiler changed the screen (the selection copies {copied})")
+    })?;
+    ensure(
+        !copied.as_str().unwrap_or_default().contains("butler"),
+        || format!("a selection of the hidden spoiler copies {copied}"),
+    )?;
+    no_problems(&s).await
+}
+
+/// A spoiler in a link's text was shown, bars and all; hidden now, and the
+/// click that reveals it follows nothing. A masked link says where it goes
+/// (its address as a tooltip); one whose text is another address is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoiler_in_a_links_text_hides_it_and_a_masked_link_says_where_it_goes(
+) -> Result<(), Error> {
+    let s = watched("spoiler_link_text").await?;
+    let id = (s.bridge)
+        .inject(
+            "general",
+            "bob",
+            "[||the butler||](https://example.com/ending) [docs](https://example.com/docs) [https://bank.example/login](https://evil.example/login)",
+        )
+        .await?;
+    s.wait_for(SOON, "the message", |st| st.ids.contains(&id))
+        .await?;
+    s.run_js(RECORD_CLICKS).await?;
+    let read = format!(
+        "{ROWS} const c = row('{id}').querySelector('.dp-content'), sp = c.querySelector('a [data-spoiler]') || c;
+         sp.scrollIntoView({{ block: 'center' }});
+         const b = sp.getBoundingClientRect();
+         return [clear(c), [...c.querySelectorAll('a')].map(a => [a.getAttribute('href'), a.title, a.textContent]),
+                 [b.left + b.width / 2, b.top + b.height / 2], sp.hasAttribute('data-revealed')];"
+    );
+    let shown = s.run_js(&read).await?;
+    let text = shown[0].as_str().unwrap_or_default();
+    ensure(!text.contains("butler"), || {
+        format!("the link's text reads {text:?}")
+    })?;
+    let links = &shown[1];
+    ensure(
+        links[0]
+            == json!([
+                "https://example.com/ending",
+                "https://example.com/ending",
+                "the butler"
+            ])
+            && links[1]
+                == json!([
+                    "https://example.com/docs",
+                    "https://example.com/docs",
+                    "docs"
+                ])
+            && (links.as_array().into_iter().flatten()).all(|l| {
+                l[2].as_str()
+                    .is_none_or(|t| !t.starts_with("https://") || l[0] == l[2])
+            }),
+        || format!("links [href, title, text]: {links}"),
+    )?;
+    click_at(&s, &shown[2]).await?;
+    let after = s.run_js(&read).await?;
+    let clicks = s.run_js("return window.__clicks;").await?;
+    ensure(after[3] == true && clicks == json!([false]), || {
+        format!(
+            "after a click on the spoiler: revealed {}, clicks (followed?) {clicks}",
+            after[3]
+        )
+    })?;
+    no_problems(&s).await
 }

@@ -7,6 +7,7 @@
 
 use e2e::panel::{ensure, shown_text, Scenario, FAST, FORMATTED};
 use e2e::Error;
+use serde_json::json;
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(20);
@@ -211,5 +212,186 @@ data: {"id":"9","channel_id":"general","author":"mallory","content":"dated","tim
         row == serde_json::json!(["", "huge.bin (18446744073709.6 MB)"]),
         || format!("the row's time and file read {row}"),
     )?;
+    no_problems(&s).await
+}
+
+/// `visual(node)`: a text node's characters in the order they are painted
+/// (top to bottom, left to right), not the order they are stored in; and
+/// `row(id)`.
+const VISUAL: &str = r#"
+const visual = (t) => {
+  const at = [];
+  for (let i = 0; i < t.length; i++) {
+    const r = document.createRange(); r.setStart(t, i); r.setEnd(t, i + 1);
+    const b = r.getBoundingClientRect();
+    at.push([Math.round(b.y), b.x, t.data[i]]);
+  }
+  return at.sort((p, q) => p[0] - q[0] || p[1] - q[1]).map(p => p[2]).join('');
+};
+const row = (id) => document.querySelector(`li[data-message-id="${id}"]`);
+"#;
+
+/// A right-to-left override (U+202E) turned around what others wrote: the
+/// text of a link after it ("https://bank.com/elpmaxe.live//:sptth", to
+/// evil.example), a masked link's own text into a bank's address, the rest
+/// of bob's message after a mentioned name ending in one, the line of a
+/// reply to an author whose name ends in one, and the count after a
+/// reaction's emoji (12 read as 21).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bidi_override_turns_around_nothing_it_does_not_belong_to() -> Result<(), Error> {
+    let (s, _) = watched("bidi", "author=Ann", &[]).await?;
+    s.wait_label("live", SOON).await?;
+    let link = (s.bridge)
+        .inject(
+            "general",
+            "mallory",
+            "log in at \u{202E} https://evil.example/moc.knab//:sptth",
+        )
+        .await?;
+    let masked = (s.bridge)
+        .inject(
+            "general",
+            "mallory",
+            "[\u{202E}moc.knab//:sptth](https://evil.example)",
+        )
+        .await?;
+    let mention = (s.bridge)
+        .post_json(
+            "general",
+            json!({ "author": "bob", "content": "<@7> pays 10 and I pay 90",
+                    "mentions": { "7": "eve\u{202E}" } }),
+        )
+        .await?;
+    let reply = (s.bridge)
+        .post_json(
+            "general",
+            json!({ "author": "bob", "content": "sure",
+                    "referenced_message": { "id": link, "author": "eve\u{202E}", "content": "pay 10, not 90" } }),
+        )
+        .await?;
+    for n in 0..12 {
+        (s.bridge)
+            .react("general", &reply, "\u{202E}👍", &format!("voter{n}"), true)
+            .await?;
+    }
+    e2e::wait_until(SOON, "the count of 12", || async {
+        let rows = s.rows().await.ok()?;
+        rows.iter()
+            .any(|r| r.id == reply && r.reactions.iter().any(|c| c.count == 12))
+            .then_some(())
+    })
+    .await?;
+    let read = s
+        .run_js(&format!(
+            "{VISUAL}
+             const a = row('{link}').querySelector('.dp-content a');
+             const m = row('{masked}').querySelector('.dp-content a');
+             const after = row('{mention}').querySelector('[data-mention]').nextSibling;
+             const words = row('{reply}').querySelector('.dp-reply-text').firstChild;
+             const count = row('{reply}').querySelector('[data-reaction]').lastChild;
+             return [[a.getAttribute('href'), visual(a.firstChild)],
+                     [m.getAttribute('href'), visual(m.firstChild)], [after.data, visual(after)],
+                     [words.data, visual(words)], [count.data.trim(), visual(count).trim()]];"
+        ))
+        .await?;
+    for (what, pair) in [
+        "a link",
+        "a masked link",
+        "bob's words",
+        "a reply's line",
+        "a count",
+    ]
+    .iter()
+    .zip(read.as_array().into_iter().flatten())
+    {
+        ensure(pair[0] == pair[1], || {
+            format!("{what} {} reads {} on screen", pair[0], pair[1])
+        })?;
+    }
+    no_problems(&s).await
+}
+
+/// A message of 800 spoilers made 800 buttons (tab stops), and a first page
+/// of 50 such rows one long task of 0.7–1.5 s: a row makes at most
+/// `MAX_ELEMENTS` elements now, and what is past them stays hidden. (The
+/// longest task is printed, not asserted: this machine is shared.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_spoiler_floods_makes_a_bounded_number_of_elements() -> Result<(), Error> {
+    let flood = "||a||".repeat(800);
+    let (s, ids) = watched("spoiler_flood", "history_limit=100", &vec![flood; 50]).await?;
+    alive_with(&s, &ids, Duration::from_secs(60)).await?;
+    let read = s
+        .run_js(&format!(
+            "return new Promise(done => {{
+               const tasks = [];
+               new PerformanceObserver(l => l.getEntries().forEach(e => tasks.push(e.duration)))
+                 .observe({{ type: 'longtask', buffered: true }});
+               setTimeout(() => done([Math.round(Math.max(0, ...tasks)),
+                 {ids:?}.map(id => {{
+                   const c = document.querySelector(`li[data-message-id=\"${{id}}\"] .dp-content`);
+                   const walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+                   let clear = '';
+                   for (let n = walk.nextNode(); n; n = walk.nextNode())
+                     if (!n.parentElement.closest('[data-spoiler]:not([data-revealed])')) clear += n.data;
+                   return [c.querySelectorAll('*').length, clear];
+                 }})]), 200);
+             }});"
+        ))
+        .await?;
+    println!(
+        "the longest task while loading 50 rows of 800 spoilers: {} ms",
+        read[0]
+    );
+    let cap = panel_core::format::MAX_ELEMENTS as u64;
+    for row in read[1].as_array().into_iter().flatten() {
+        ensure(
+            row[0].as_u64().unwrap_or(u64::MAX) <= cap && row[1] == "",
+            || format!("a row of 800 spoilers: [elements, text in the clear] {row} (cap {cap})"),
+        )?;
+    }
+    no_problems(&s).await
+}
+
+/// Every 10 s the tick rewrote every relative timestamp, whatever its unit
+/// (25,000 for 500 rows of 50: a long task of 110–160 ms every tick): it
+/// rewrites only those whose words change now. Counted with a
+/// `MutationObserver` over two ticks: the stamp of a moment seconds away
+/// changes every tick, "56 years ago" never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_rewrites_only_the_relative_times_whose_words_change() -> Result<(), Error> {
+    let flood = "<t:0:R> ".repeat(50);
+    let (s, mut ids) = watched("relative_ticks", "", &vec![flood; 20]).await?;
+    s.wait_label("live", SOON).await?;
+    let soon = (e2e::epoch_ms() / 1000.0) as i64 + 40;
+    ids.push(
+        (s.bridge)
+            .inject("general", "bob", &format!("due <t:{soon}:R>"))
+            .await?,
+    );
+    alive_with(&s, &ids, Duration::from_secs(60)).await?;
+    s.run_js(&format!(
+        "window.__rewrites = {{ near: 0, far: 0, near_texts: [] }};
+         const near = document.querySelector('li[data-message-id=\"{}\"] time[data-relative]');
+         new MutationObserver(records => records.forEach(r => {{
+           const time = (r.target.nodeType === 1 ? r.target : r.target.parentElement).closest('time[data-relative]');
+           if (!time || r.type === 'attributes') return;
+           if (time === near) {{ window.__rewrites.near++; window.__rewrites.near_texts.push(time.textContent); }}
+           else window.__rewrites.far++;
+         }})).observe(document.querySelector('.dp-messages'), {{ subtree: true, childList: true, characterData: true, attributes: true }});
+         return 1;",
+        ids[20]
+    ))
+    .await?;
+    // Two ticks: the near stamp's words changed twice.
+    e2e::wait_until(Duration::from_secs(40), "two ticks", || async {
+        let seen = s.run_js("return window.__rewrites.near;").await.ok()?;
+        (seen.as_u64()? >= 2).then_some(())
+    })
+    .await?;
+    let seen = s.run_js("return window.__rewrites;").await?;
+    println!("rewrites over two ticks of 1,000 far stamps and one near: {seen}");
+    ensure(seen["far"] == 0, || {
+        format!("a tick rewrote stamps whose words did not change: {seen}")
+    })?;
     no_problems(&s).await
 }

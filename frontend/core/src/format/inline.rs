@@ -2,7 +2,8 @@
 //! over bytes. Every rule starts with an ASCII byte, so a position where one
 //! matches is a character boundary, and the slices taken there are too.
 
-use super::{allowed, Event, Found, Mention, Parser, Tag, MAX_DEPTH, MAX_TOKENS, MAX_UNIX};
+use super::tokens::token;
+use super::{allowed, seek, Event, Found, Parser, Tag, MAX_DEPTH, MAX_TOKENS};
 
 impl<'a> Parser<'a> {
     /// Inline markup of a run of text (or of a marker's content) at
@@ -12,7 +13,7 @@ impl<'a> Parser<'a> {
         // Text from `from` to `i` is pending.
         let (mut i, mut from) = (0, 0);
         let mut ahead = Ahead::default();
-        while i < b.len() {
+        while i < b.len() && self.stop.is_none() {
             // A backslash makes the symbol after it text (the rest of a
             // character beyond ASCII starts no rule either).
             let symbol = |c: &u8| !c.is_ascii_alphanumeric() && !c.is_ascii_whitespace();
@@ -23,12 +24,17 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let Some((found, used)) = self.rule(s, i, depth, &mut ahead) else {
-                // A run of backticks that nothing closes is text as a whole:
-                // no shorter part of it can be closed either.
-                i += b[i..].iter().take_while(|c| **c == b'`').count().max(1);
+                // (A run of backticks that nothing closes is text as a
+                // whole: no shorter part of it can be closed either, and
+                // `Ahead::no_code` says so at once.)
+                i += 1;
                 continue;
             };
             self.text(&s[from..i]);
+            // Past the cap, the rest of the message is text.
+            if !self.room(1) {
+                return self.halt(&s[i..]);
+            }
             match found {
                 Found::Leaf(event) => self.push(event),
                 Found::Url(href) => {
@@ -92,27 +98,37 @@ impl<'a> Parser<'a> {
                 ahead.no_strike = len.is_none();
                 len.map(|len| wrap(Tag::Strike, 2, len))
             }
-            // No spoiler in a link's text: a button inside a link is
-            // neither (the link's text shows the bars).
-            b'|' if styles && !self.in_link && b.starts_with(b"||") => {
-                doubled(b, b'|', false, None).map(|len| wrap(Tag::Spoiler, 2, len))
+            // A spoiler hides at any depth, in a link's text too (a click
+            // on it reveals it and follows nothing).
+            b'|' if b.starts_with(b"||") => {
+                doubled(b, b'|', false, None).map(|len| wrap(Tag::Spoiler(false), 2, len))
             }
-            b'`' => code_span(b).map(|(marks, len)| {
+            b'`' => code_span(b, &mut ahead.no_code).map(|(marks, len)| {
                 let code = &s[i + marks..i + marks + len];
                 (Found::Leaf(Event::Code(code)), 2 * marks + len)
             }),
             b'[' if !self.in_link => {
                 // `[label](href)`: the first `]` ends the label.
                 let close = find(all, i + 1, b']', &mut ahead.next[0])? - i;
-                if b.get(close + 1) != Some(&b'(') {
+                let from = i + close + 2;
+                // An address (`h…` or `m…`) and a `)` somewhere after: cheap
+                // refusals first.
+                let scheme = all.get(from).map(|c| c | 0x20);
+                if b.get(close + 1) != Some(&b'(') || !matches!(scheme, Some(b'h' | b'm')) {
                     return None;
                 }
-                let end = find(all, i + close + 2, b')', &mut ahead.next[1])? - i;
-                let (label, href) = (&s[i + 1..i + close], &s[i + close + 2..i + end]);
+                find(all, from, b')', &mut ahead.next[1])?;
+                let end = from + href(&all[from..])?;
+                let (label, href) = (&s[i + 1..i + close], &s[from..end]);
                 let newline = find(all, i + 1, b'\n', &mut ahead.next[3]);
                 let one_line = newline.is_none_or(|n| n > i + close);
-                (!label.is_empty() && one_line && allowed(href))
-                    .then_some((Found::Wrap(Tag::Link(href), label), end + 1))
+                // A label that holds an address could pose as another, and
+                // one with a bidi control could turn into one on screen
+                // ("\u{202e}moc.knab//:sptth"): then it is no masked link,
+                // and each address reads as itself.
+                let posing = seek(label.as_bytes(), b"://").is_some() || turns(label);
+                (!label.is_empty() && one_line && !posing && allowed(href))
+                    .then_some((Found::Wrap(Tag::Link(href), label), end + 1 - i))
             }
             b'<' => {
                 let end = find(all, i + 1, b'>', &mut ahead.next[2])? - i;
@@ -146,6 +162,9 @@ struct Ahead {
     next: [usize; 4],
     /// No `~~` closes a strike from here on.
     no_strike: bool,
+    /// No run of backticks this long or shorter closes inline code from
+    /// here on (see [`code_span`]).
+    no_code: usize,
 }
 
 /// The first `byte` at or after `from` in `b`, remembered in `seen`: the
@@ -235,11 +254,19 @@ fn em_under(b: &[u8]) -> Option<usize> {
 /// of as many. As Discord (and a regular expression) reads it, the longest
 /// opening run that a later run of the same length closes wins, the first
 /// such run closing it: the length of the opening run and of the code.
-fn code_span(b: &[u8]) -> Option<(usize, usize)> {
+/// When none closes, no shorter run can be closed further on either:
+/// `no_code` remembers it, so that a run of such openers (`\``\``…`)
+/// costs one search, not one each.
+pub(super) fn code_span(b: &[u8], no_code: &mut usize) -> Option<(usize, usize)> {
     let run = |at: usize| b[at..].iter().take_while(|c| **c == b'`').count();
     let open = run(0);
+    if open <= *no_code {
+        return None;
+    }
     let (mut best, mut k) = (None, open);
     while k < b.len() {
+        #[cfg(test)]
+        SCANNED.with(|s| s.set(s.get() + 1));
         if b[k] != b'`' {
             k += 1;
             continue;
@@ -253,7 +280,25 @@ fn code_span(b: &[u8]) -> Option<(usize, usize)> {
         }
         k += len;
     }
+    if best.is_none() {
+        *no_code = open;
+    }
     best.map(|(marks, at)| (marks, at - marks))
+}
+
+/// A masked link's address at the start of `b`: its length, up to the
+/// first `)` that closes no `(` of its own (one level, as Discord reads
+/// it: `https://en.wikipedia.org/wiki/Rust_(language)`), with no space.
+fn href(b: &[u8]) -> Option<usize> {
+    let mut k = 0;
+    loop {
+        k += match *b.get(k)? {
+            b')' => return Some(k),
+            b'(' => b[k..].iter().position(|c| *c == b')')? + 1,
+            c if c <= b' ' => return None,
+            _ => 1,
+        };
+    }
 }
 
 /// A bare `http(s)://` address at the start of `b`: its length, up to white
@@ -282,64 +327,15 @@ fn bare_url(b: &[u8]) -> Option<usize> {
     allowed(std::str::from_utf8(&b[..end]).ok()?).then_some(end)
 }
 
-/// Discord's tokens, given what is between `<` and `>`: `@id`, `@!id`,
-/// `@&id`, `#id`, `:name:id`, `a:name:id`, `t:unix`, `t:unix:style`.
-fn token(inner: &str) -> Option<Event<'_>> {
-    fn mention(kind: Mention, id: &str) -> Option<Event<'_>> {
-        digits(id).then_some(Event::Mention(kind, id))
-    }
-    if let Some(id) = inner.strip_prefix("@&") {
-        mention(Mention::Role, id)
-    } else if let Some(id) = inner.strip_prefix('@') {
-        mention(Mention::User, id.strip_prefix('!').unwrap_or(id))
-    } else if let Some(id) = inner.strip_prefix('#') {
-        mention(Mention::Channel, id)
-    } else if let Some(time) = inner.strip_prefix("t:") {
-        let (unix, style) = match time.split_once(':') {
-            Some((unix, style))
-                if style.len() == 1 && b"tTdDfFR".contains(&style.as_bytes()[0]) =>
-            {
-                (unix, style.as_bytes()[0])
-            }
-            Some(_) => return None,
-            None => (time, b'f'),
-        };
-        Some(Event::Time(seconds(unix)?, style))
-    } else {
-        // `:name:` is kept with its colons: what the emoji shows.
-        let emoji = inner.strip_prefix('a').unwrap_or(inner);
-        let name_len = emoji.get(1..)?.find(':')?;
-        let (shown, id) = emoji.split_at(name_len + 2);
-        let name = &shown[1..name_len + 1];
-        let named = (1..=32).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        (emoji.starts_with(':') && named && digits(id)).then_some(Event::Emoji(shown))
-    }
+#[cfg(test)]
+thread_local! {
+    /// Steps [`code_span`] took, for the test of its cost.
+    pub(super) static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// An id: 1 to 20 digits (kept as text, never read as a number).
-fn digits(s: &str) -> bool {
-    (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A whole number of seconds a JavaScript date holds, or nothing. Checked
-/// arithmetic: a number past `i64` is refused, never wrapped into range
-/// (`-9223372036854775808`).
-fn seconds(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(digits) => (true, digits),
-        None => (false, text),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
-    }
-    let value = if negative { -value } else { value };
-    (-MAX_UNIX..=MAX_UNIX).contains(&value).then_some(value)
+/// Whether `text` holds a bidi control.
+fn turns(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
 }

@@ -6,22 +6,31 @@
 //! `*italic*` or `_italic_`, `__underline__`, `~~strike~~`, `||spoiler||`,
 //! `` `code` `` (any run of backticks), fenced code blocks (the language on
 //! the fence's line), `> quote` and `>>> quote to the end`, `#`/`##`/`###`
-//! headers, `-# subtext` (a small, dim line), lists, masked links
-//! `[text](https://…)`, bare `http(s)://` links and `<https://…>` (a link
-//! without its angle brackets), and Discord's `<…>` tokens. As in Discord:
-//! styles span the line breaks of plain lines (a quote's, an item's or a
-//! header's stay on their line); an italic may hold a bold (`*a **b** c*`) and
-//! where two readings compete the longer wins; `_` italicises only whole
-//! words (`snake_case_name` stays text); a backslash makes any symbol text.
-//! Anything malformed (an unclosed marker, a link to anything but `http`,
-//! `https` or `mailto`) stays text.
+//! headers, `-# subtext` (a small, dim line), lists (numbered from their
+//! first number), masked links `[text](https://…)` (one level of
+//! parentheses in the address), bare `http(s)://` links and `<https://…>`
+//! (a link without its angle brackets), and Discord's `<…>` tokens. As in
+//! Discord: styles span the line breaks of plain lines (a quote's, an
+//! item's or a header's stay on their line); an italic may hold a bold
+//! (`*a **b** c*`) and where two readings compete the longer wins; `_`
+//! italicises only whole words (`snake_case_name` stays text); a backslash
+//! makes any symbol text. Anything malformed (an unclosed marker, a link to
+//! anything but `http`, `https` or `mailto`) stays text.
+//!
+//! What a spoiler hides is never shown: its bars pair across lines of any
+//! kind and code blocks (then it is a block, [`Tag::Spoiler`]`(true)`), and
+//! it hides at any depth, in a link's text too. A masked link whose text
+//! holds an address (`://`) is none: it could pose as another address.
 //!
 //! The parser walks bytes and the events borrow the input's slices: no
 //! string is built per node. Work is bounded: a message is at most 4,000
 //! characters, nesting stops at [`MAX_DEPTH`], each marker looks for its
-//! closing one once, and at most [`MAX_TOKENS`] tokens are taken per
-//! message. Every number read from the text is checked: a timestamp is
-//! kept only within what a JavaScript date holds ([`MAX_UNIX`]).
+//! closing one once, at most [`MAX_TOKENS`] tokens are taken and
+//! [`MAX_ELEMENTS`] elements made per message: past them, the rest of the
+//! message is its text, hidden as one spoiler if it holds a `||` (a cap
+//! never shows what a spoiler hides). Every number read from the text is
+//! checked: a timestamp is kept only within what a JavaScript date holds
+//! ([`MAX_UNIX`]).
 
 /// How deep styles nest before inner markers stay text.
 pub const MAX_DEPTH: usize = 8;
@@ -29,6 +38,13 @@ pub const MAX_DEPTH: usize = 8;
 /// Discord tokens (mentions, emoji, timestamps) shown per message; past
 /// them, a token is shown as its text.
 pub const MAX_TOKENS: usize = 50;
+
+/// Elements a message makes, at most (a code block is two).
+pub const MAX_ELEMENTS: usize = 100;
+
+/// How deep the events nest, at most: [`MAX_DEPTH`] styles, and a quote, a
+/// list and its item, a link and a spoiler around or among them.
+pub const MAX_NESTING: usize = MAX_DEPTH + 5;
 
 /// The furthest moment from 1970, in seconds either way, that a JavaScript
 /// date holds (8.64e15 ms).
@@ -41,15 +57,16 @@ pub enum Tag<'a> {
     Em,
     Underline,
     Strike,
-    /// Hidden until the reader reveals it.
-    Spoiler,
+    /// Hidden until the reader reveals it; `true` when it holds blocks
+    /// (code blocks, quotes, lists, headers) and is one itself.
+    Spoiler(bool),
     Quote,
     /// A header line, of level 1 to 3.
     Heading(u8),
     /// Discord's `-# subtext` line.
     Subtext,
-    /// A list: numbered (`true`) or bulleted.
-    List(bool),
+    /// A list: numbered from the number given (its digits), or bulleted.
+    List(Option<&'a str>),
     /// An item of the list open.
     Item,
     /// A link to this address (`http`, `https` or `mailto` only).
@@ -90,42 +107,49 @@ pub enum Mention {
 
 /// Parses a message's content.
 pub fn parse(text: &str) -> Vec<Event<'_>> {
+    parse_as(text, false)
+}
+
+/// Parses `text`, `cut` or not (see [`preview`]).
+fn parse_as(text: &str, cut: bool) -> Vec<Event<'_>> {
     let mut parser = Parser {
         out: Vec::new(),
         tokens: 0,
+        elements: 0,
         in_link: false,
+        cut,
+        start: text.as_ptr() as usize,
+        stop: None,
     };
-    let mut rest = text;
-    // Fenced code blocks first: nothing inside them is markup.
-    while let Some(open) = fence(rest) {
-        let inner = &rest[open + 3..];
-        let Some(len) = fence(inner).filter(|len| *len > 0) else {
-            break;
-        };
-        parser.lines(&rest[..open], false);
-        let inner = &inner[..len];
-        // The fence's first line names the language when it is one word.
-        let (lang, code) = match inner.split_once('\n') {
-            Some((lang, code))
-                if !lang.is_empty()
-                    && (lang.bytes())
-                        .all(|b| b.is_ascii_alphanumeric() || b"+-#_.".contains(&b)) =>
-            {
-                (lang, code)
-            }
-            _ => ("", inner),
-        };
-        parser.push(Event::Block { lang, code });
-        rest = &rest[open + 6 + len..];
+    parser.blocks(text, false);
+    // Past the cap the rest is text, and one hidden spoiler if it may hold
+    // one: the cap never shows what a spoiler hides. A text cut short may
+    // have stopped inside a spoiler whose bars the cut took: all hidden.
+    if let Some(at) = parser.stop {
+        let rest = &text[at..];
+        let hide = cut || seek(rest.as_bytes(), b"||").is_some();
+        if hide {
+            parser.push(Event::Open(Tag::Spoiler(false)));
+        }
+        parser.push(Event::Text(rest));
+        if hide {
+            parser.push(Event::Close);
+        }
     }
-    parser.lines(rest, false);
     parser.out
 }
 
-/// Where the first "```" in `text` is (a byte search: a string searcher
-/// would cost the wasm its own code).
-fn fence(text: &str) -> Option<usize> {
-    text.as_bytes().windows(3).position(|w| w == b"```")
+/// A reply's line of the message it answers: its events, where an unclosed
+/// `||` hides the rest (the bridge may have cut the original inside a
+/// spoiler). The view shows them on one line, as plain text.
+pub fn preview(text: &str) -> Vec<Event<'_>> {
+    parse_as(text, true)
+}
+
+/// Where `what` first is in `b` (a byte search: a string searcher would
+/// cost the wasm its own code).
+fn seek(b: &[u8], what: &[u8]) -> Option<usize> {
+    b.windows(what.len()).position(|w| w == what)
 }
 
 /// The text a message shows (what a screen reader reads, spoilers
@@ -143,12 +167,16 @@ pub fn text_of(events: &[Event]) -> String {
 }
 
 /// Whether a link may point there: `http`, `https` or `mailto`, with no
-/// spaces or control characters.
+/// spaces or control characters, and nothing of Unicode's general
+/// punctuation (U+2000–U+207F): a link's text is its address, and its bidi
+/// controls (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) would turn it
+/// around on screen.
 pub fn allowed(href: &str) -> bool {
     let b = href.as_bytes();
     let scheme = |s: &[u8]| b.len() > 8 && b[..s.len()].eq_ignore_ascii_case(s);
     (scheme(b"https://") || scheme(b"http://") || scheme(b"mailto:"))
         && !b.iter().any(|c| *c <= b' ')
+        && !b.windows(2).any(|w| w[0] == 0xE2 && w[1] & 0xFE == 0x80)
 }
 
 /// A file's size as people read it: 980 B, 12.1 KB, 3.4 MB (whole numbers
@@ -163,7 +191,8 @@ pub fn file_size(bytes: u64) -> String {
             out.push_str(" B");
             return out;
         }
-        1_000..=999_999 => (" KB", 1_000),
+        // What rounds to 1000.0 KB is 1.0 MB.
+        1_000..=999_949 => (" KB", 1_000),
         _ => (" MB", 1_000_000),
     };
     let tenths = bytes / scale * 10 + (bytes % scale * 10 + scale / 2) / scale;
@@ -179,8 +208,17 @@ struct Parser<'a> {
     out: Vec<Event<'a>>,
     /// Tokens taken so far (at most [`MAX_TOKENS`]).
     tokens: usize,
+    /// Elements made so far (at most [`MAX_ELEMENTS`]).
+    elements: usize,
     /// Inside a link's text, where no link may open.
     in_link: bool,
+    /// The text may be cut short: an unclosed `||` hides the rest.
+    cut: bool,
+    /// Where the message's text starts in memory (to tell where a slice of
+    /// it is).
+    start: usize,
+    /// Where the elements ran out: from there on, the message is text.
+    stop: Option<usize>,
 }
 
 /// What a rule found at a position of inline text.
@@ -194,115 +232,37 @@ enum Found<'a> {
 }
 
 impl<'a> Parser<'a> {
-    /// One place that grows the list (each inlined push costs the wasm).
+    /// One place that grows the list (each inlined push costs the wasm),
+    /// and counts the elements.
     #[inline(never)]
     fn push(&mut self, event: Event<'a>) {
+        self.elements += match event {
+            Event::Block { .. } => 2,
+            Event::Open(_) | Event::Code(_) | Event::Mention(..) | Event::Time(..) => 1,
+            _ => 0,
+        };
         self.out.push(event);
     }
 
+    /// Text, unless the parse has stopped (the rest is then shown whole).
     fn text(&mut self, text: &'a str) {
-        if !text.is_empty() {
+        if !text.is_empty() && self.stop.is_none() {
             self.push(Event::Text(text));
         }
     }
 
-    /// The line structure of text without code blocks: quotes, headers,
-    /// subtext and list items line by line; the plain lines between them
-    /// as one run of inline text, so that styles span their line breaks.
-    /// Quotes do not nest (as in Discord): inside one (`quoted`), `>` is
-    /// text.
-    fn lines(&mut self, text: &'a str, quoted: bool) {
-        // The list or quote open, if one is: a list's kind (numbered or
-        // not), or `None` for a quote.
-        let mut open: Option<Option<bool>> = None;
-        // Where the plain lines not yet parsed start.
-        let mut plain = 0;
-        let mut at = 0;
-        while at < text.len() {
-            let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
-            let next = text.len().min(end + 1);
-            let line = &text[at..end];
-            let (item, title) = (list_item(line), heading(line));
-            let quote = !quoted && line.starts_with("> ");
-            let all = !quoted && line.starts_with(">>> ");
-            let block = match item {
-                Some((ordered, _)) => Some(Some(ordered)),
-                None => quote.then_some(None),
-            };
-            // An item joins the list just before it if it is of its kind, a
-            // quote line the quote just before it.
-            if open.is_some() && open != block {
-                self.push(Event::Close);
-                open = None;
-            }
-            if block.is_none() && title.is_none() && !all {
-                at = next;
-                continue;
-            }
-            self.inline(&text[plain..at], 0);
-            plain = next;
-            if let (None, Some(kind)) = (open, block) {
-                let tag = kind.map_or(Tag::Quote, Tag::List);
-                self.push(Event::Open(tag));
-                open = block;
-            }
-            if let Some((_, item)) = item {
-                self.wrap(Tag::Item, item);
-            } else if quote {
-                // Each quote line's newline is inside the quote.
-                self.inline(&line[2..], 0);
-                self.text(&text[end..next]);
-            } else if all {
-                // The rest of the message is one quote.
-                self.push(Event::Open(Tag::Quote));
-                self.lines(&text[at + 4..], true);
-                self.push(Event::Close);
-                return;
-            } else if let Some((tag, title)) = title {
-                // Its newline goes with it, as Discord reads it.
-                self.wrap(tag, title);
-            }
-            at = next;
-        }
-        self.inline(&text[plain..], 0);
-        if open.is_some() {
-            self.push(Event::Close);
-        }
+    /// Whether `n` more elements may be made, one kept for the spoiler that
+    /// may hide the rest.
+    fn room(&self, n: usize) -> bool {
+        self.elements + n < MAX_ELEMENTS
     }
 
-    fn wrap(&mut self, tag: Tag<'a>, inner: &'a str) {
-        self.push(Event::Open(tag));
-        self.inline(inner, 0);
-        self.push(Event::Close);
-    }
-}
-
-/// A `#`, `##` or `###` header line, or a `-#` subtext line: which, and
-/// its title (after one space or more).
-fn heading(line: &str) -> Option<(Tag<'static>, &str)> {
-    let (tag, rest) = match line.strip_prefix("-#") {
-        Some(rest) => (Tag::Subtext, rest),
-        None => {
-            let level = line.bytes().take(4).take_while(|b| *b == b'#').count();
-            if !(1..=3).contains(&level) {
-                return None;
-            }
-            (Tag::Heading(level as u8), &line[level..])
+    /// Stops the parse where `rest` starts, unless it already stopped.
+    fn halt(&mut self, rest: &str) {
+        if self.stop.is_none() {
+            self.stop = Some(rest.as_ptr() as usize - self.start);
         }
-    };
-    let title = rest.trim_start_matches(' ');
-    (rest.starts_with(' ') && !title.is_empty()).then_some((tag, title))
-}
-
-/// A list item's line: `- item` or `* item` (a bullet), `1. item` (a
-/// number): whether it is numbered, and the item.
-fn list_item(line: &str) -> Option<(bool, &str)> {
-    if let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-        return Some((false, item));
     }
-    let digits = line.bytes().take(10).take_while(u8::is_ascii_digit).count();
-    let item = line[digits..].strip_prefix(". ")?;
-    (1..=9).contains(&digits).then_some((true, item))
 }
 
 /// Pieces of Discord's markup and the hostile inputs found so far, from which
@@ -320,6 +280,8 @@ pub const PIECES: &[&str] = &[
     "<t:8640000000001>", "<b>html</b>", "<img src=x onerror=alert(1)>",
 ];
 
+mod blocks;
 mod inline;
 #[cfg(test)]
 mod tests;
+mod tokens;
