@@ -61,6 +61,9 @@ pub struct Outputs {
     pub auth_expired: Callback<()>,
     /// Who the reader is, once known (whose reactions are highlighted).
     pub reader: RwSignal<Option<String>>,
+    /// The first history load or an older page is on its way (the list is
+    /// `aria-busy`).
+    pub loading: RwSignal<bool>,
     /// Replies not yet confirmed.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
@@ -290,6 +293,10 @@ impl Inbox {
             if !state.baseline && state.engine.has_loaded() {
                 state.baseline = true;
             }
+        }
+        let loading = state.engine.loading();
+        if state.outputs.loading.with_untracked(|was| *was != loading) {
+            state.outputs.loading.set(loading);
         }
     }
 

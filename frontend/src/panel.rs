@@ -8,8 +8,10 @@ use crate::composer::{Actions, Composer};
 use crate::connection::{Connection, Endpoint, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
-use leptos::html::{Ol, Section};
+use gloo_timers::callback::Timeout;
+use leptos::html::{Div, Ol, Section};
 use leptos::prelude::*;
+use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
 use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, Transport, ViewState};
 use std::sync::Arc;
@@ -99,7 +101,17 @@ pub fn DiscussionPanel(
             on_unread.run(count);
         }
     };
+    let reader = RwSignal::new(None);
+    // What a screen reader hears of new messages: one count a burst, said
+    // by the polite region once the burst is over (see `announce`).
+    let announcer = StoredValue::new(Announcer::default());
+    let region = NodeRef::<Div>::new();
+    let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
+        let now = js_sys::Date::now();
+        let who = reader.get_untracked();
+        announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
+        announce_when_due(announcer, region, announce_timer);
         if let Some(on_message) = on_message {
             for message in &messages {
                 on_message.run(message.clone());
@@ -149,7 +161,8 @@ pub fn DiscussionPanel(
         deleted,
         discontinuity,
         auth_expired,
-        reader: RwSignal::new(None),
+        reader,
+        loading: RwSignal::new(true),
         outbox,
         draft,
     };
@@ -305,6 +318,7 @@ pub fn DiscussionPanel(
     Effect::new(move |_| {
         outputs.messages.track();
         outputs.reader.track();
+        outputs.loading.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;
         }
@@ -351,6 +365,12 @@ pub fn DiscussionPanel(
                     }
                 })
             });
+            // Busy until the rows hold what was loaded.
+            let busy = outputs.loading.get_untracked();
+            let _ = match busy {
+                true => element.set_attribute("aria-busy", "true"),
+                false => element.remove_attribute("aria-busy"),
+            };
             if follow {
                 element.set_scroll_top(element.scroll_height());
             } else if grew_above {
@@ -390,8 +410,31 @@ pub fn DiscussionPanel(
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.
-            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
+            // Busy (not read out) until the history is in, and while an
+            // older page comes.
+            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages" aria-busy="true"></ol>
+            <div class="dp-sr" node_ref=region aria-live="polite" data-announcer></div>
         </section>
+    }
+}
+
+/// Writes the announcer's sentence into the polite region if its burst is
+/// over, else sets the timer for when it will be. The timer is the panel's:
+/// it goes with it.
+fn announce_when_due(
+    announcer: StoredValue<Announcer>,
+    region: NodeRef<Div>,
+    timer: StoredValue<Option<Timeout>, LocalStorage>,
+) {
+    let now = js_sys::Date::now();
+    let said = announcer.try_update_value(|a| a.poll(now)).flatten();
+    if let (Some(text), Some(region)) = (said, region.get_untracked()) {
+        region.set_text_content(Some(&text));
+    }
+    if let Some(due) = announcer.try_with_value(Announcer::due).flatten() {
+        let wait = (due - now).max(0.0).ceil() as u32 + 1;
+        let timeout = Timeout::new(wait, move || announce_when_due(announcer, region, timer));
+        timer.try_set_value(Some(timeout));
     }
 }
 
