@@ -15,7 +15,7 @@ use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
+use leptos::prelude::{Callable, Callback, RwSignal, Set, SetValue, StoredValue, WithUntracked};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -63,7 +63,7 @@ pub struct Outputs {
     pub reader: RwSignal<Option<String>>,
     /// The first history load or an older page is on its way (the list is
     /// `aria-busy`).
-    pub loading: RwSignal<bool>,
+    pub loading: StoredValue<bool>,
     /// Replies not yet confirmed.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
@@ -294,10 +294,7 @@ impl Inbox {
                 state.baseline = true;
             }
         }
-        let loading = state.engine.loading();
-        if state.outputs.loading.with_untracked(|was| *was != loading) {
-            state.outputs.loading.set(loading);
-        }
+        state.outputs.loading.set_value(state.engine.loading());
     }
 
     /// A trial EventSource came back: it is closed, then the engine hears it.

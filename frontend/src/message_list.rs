@@ -135,8 +135,9 @@ impl MessageList {
                     button.set_text_content(Some("Delete for good?"));
                     // Its name says so too, still naming the message.
                     let name = button.get_attribute("aria-label").unwrap_or_default();
-                    let name = name.replacen("Delete", "Delete for good?", 1);
-                    let _ = button.set_attribute("aria-label", &name);
+                    let mut confirm = "Delete for good?".to_owned();
+                    confirm.push_str(name.strip_prefix("Delete").unwrap_or_default());
+                    let _ = button.set_attribute("aria-label", &confirm);
                 }
                 _ => {}
             }

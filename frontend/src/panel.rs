@@ -9,7 +9,7 @@ use crate::connection::{Connection, Endpoint, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
 use gloo_timers::callback::Timeout;
-use leptos::html::{Div, Ol, Section};
+use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
@@ -105,13 +105,14 @@ pub fn DiscussionPanel(
     // What a screen reader hears of new messages: one count a burst, said
     // by the polite region once the burst is over (see `announce`).
     let announcer = StoredValue::new(Announcer::default());
-    let region = NodeRef::<Div>::new();
+    // The header holds the region (plain DOM: a view's node costs more).
+    let header = StoredValue::new_local(None::<Header>);
     let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
         let now = js_sys::Date::now();
         let who = reader.get_untracked();
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
-        announce_when_due(announcer, region, announce_timer);
+        announce_when_due(announcer, header, announce_timer);
         if let Some(on_message) = on_message {
             for message in &messages {
                 on_message.run(message.clone());
@@ -162,7 +163,7 @@ pub fn DiscussionPanel(
         discontinuity,
         auth_expired,
         reader,
-        loading: RwSignal::new(true),
+        loading: StoredValue::new(true),
         outbox,
         draft,
     };
@@ -281,7 +282,13 @@ pub fn DiscussionPanel(
             }
         });
     });
-    let older = move || with_connection(connection, Connection::older);
+    // Busy while the page comes (the frame after it takes that off).
+    let older = move || {
+        with_connection(connection, Connection::older);
+        if let (Some(true), Some(list)) = (outputs.loading.try_get_value(), list.get_untracked()) {
+            let _ = list.set_attribute("aria-busy", "true");
+        }
+    };
     // Whether held messages wait for the next frame to be shown. A page that
     // came but is not shown yet leaves the list at the top until that frame,
     // and the browser runs scroll events just before it: asking for older
@@ -318,7 +325,9 @@ pub fn DiscussionPanel(
     Effect::new(move |_| {
         outputs.messages.track();
         outputs.reader.track();
-        outputs.loading.track();
+        // Live comes after the history load, even an empty one: the list is
+        // no longer busy then.
+        outputs.status.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;
         }
@@ -366,7 +375,7 @@ pub fn DiscussionPanel(
                 })
             });
             // Busy until the rows hold what was loaded.
-            let busy = outputs.loading.get_untracked();
+            let busy = outputs.loading.try_get_value().unwrap_or(false);
             let _ = match busy {
                 true => element.set_attribute("aria-busy", "true"),
                 false => element.remove_attribute("aria-busy"),
@@ -387,7 +396,6 @@ pub fn DiscussionPanel(
     // The header and the error line, kept in step with the channel and the
     // connection's state (one effect; see `header`).
     let root = NodeRef::<Section>::new();
-    let header = StoredValue::new_local(None::<Header>);
     let status = outputs.status;
     Effect::new(move |_| {
         let channel = channel.get();
@@ -410,30 +418,26 @@ pub fn DiscussionPanel(
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.
-            // Busy (not read out) until the history is in, and while an
-            // older page comes.
-            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages" aria-busy="true"></ol>
-            <div class="dp-sr" node_ref=region aria-live="polite" data-announcer></div>
+            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
         </section>
     }
 }
 
-/// Writes the announcer's sentence into the polite region if its burst is
-/// over, else sets the timer for when it will be. The timer is the panel's:
-/// it goes with it.
+/// Has the header's polite region say the announcer's sentence if its
+/// burst is over, else sets the timer for when it will be. The timer is the
+/// panel's: it goes with it.
 fn announce_when_due(
     announcer: StoredValue<Announcer>,
-    region: NodeRef<Div>,
+    header: StoredValue<Option<Header>, LocalStorage>,
     timer: StoredValue<Option<Timeout>, LocalStorage>,
 ) {
     let now = js_sys::Date::now();
-    let said = announcer.try_update_value(|a| a.poll(now)).flatten();
-    if let (Some(text), Some(region)) = (said, region.get_untracked()) {
-        region.set_text_content(Some(&text));
+    if let Some(text) = announcer.try_update_value(|a| a.poll(now)).flatten() {
+        header.try_with_value(|h| h.as_ref().map(|h| h.say(&text)));
     }
     if let Some(due) = announcer.try_with_value(Announcer::due).flatten() {
         let wait = (due - now).max(0.0).ceil() as u32 + 1;
-        let timeout = Timeout::new(wait, move || announce_when_due(announcer, region, timer));
+        let timeout = Timeout::new(wait, move || announce_when_due(announcer, header, timer));
         timer.try_set_value(Some(timeout));
     }
 }
