@@ -46,15 +46,10 @@ async fn a_burst_or_a_catch_up_is_announced_once_and_the_history_own_and_older_p
     let name = "a11y_announcements";
     let page = format!("/?channel=general&author=ann&history_limit=20&page_limit=20&{FAST}");
     let (s, _) = Scenario::watched(name, "/healthz", &[]).await?;
-    let mut first = String::new();
     for i in 0..45 {
-        let id = s
-            .bridge
+        s.bridge
             .inject("general", "bob", &format!("old {i}"))
             .await?;
-        if i == 0 {
-            first = id;
-        }
     }
     s.open(&page).await?;
     s.wait_for(SOON, "Live with the history", |st| {
