@@ -196,6 +196,60 @@ async fn axe_finds_no_wcag_violations_live_with_rich_content_edit_mode_dark_and_
     })
     .await?;
     no_violations(&s, "live-light").await?;
+    // Chromium's own accessibility tree has the roles and names.
+    let tree = s
+        .browser
+        .cdp_value("Accessibility.getFullAXTree", serde_json::json!({}))
+        .await?;
+    let nodes: Vec<(String, String)> = (tree["nodes"].as_array().into_iter().flatten())
+        .map(|n| {
+            let text = |v: &Value| v["value"].as_str().unwrap_or_default().to_owned();
+            (text(&n["role"]), text(&n["name"]))
+        })
+        .collect();
+    let has =
+        |role: &str, name: &dyn Fn(&str) -> bool| nodes.iter().any(|(r, n)| r == role && name(n));
+    for (role, what, found) in [
+        (
+            "button",
+            "the chip",
+            has("button", &|n| {
+                n == "👍 2 reactions, including you; press to remove yours"
+            }),
+        ),
+        (
+            "button",
+            "Edit",
+            has("button", &|n| {
+                n == "Edit your message: my own message, edited"
+            }),
+        ),
+        (
+            "button",
+            "Delete",
+            has("button", &|n| {
+                n == "Delete your message: my own message, edited"
+            }),
+        ),
+        ("button", "the spoiler", has("button", &|n| n == "Spoiler")),
+        (
+            "listitem",
+            "a message",
+            has("listitem", &|n| {
+                n.starts_with("bob lee, ") && n.contains(": bold em under gone code and a link")
+            }),
+        ),
+        (
+            "status",
+            "the label",
+            has("status", &|n| n == "Live" || n.is_empty()),
+        ),
+        ("list", "the messages", has("list", &|n| n == "Messages")),
+    ] {
+        ensure(found, || {
+            format!("no {role} for {what} in the accessibility tree: {nodes:?}")
+        })?;
+    }
     s.browser.emulate("dark", "none").await?;
     no_violations(&s, "live-dark").await?;
     s.browser.emulate("light", "active").await?;
@@ -245,6 +299,35 @@ async fn axe_finds_no_wcag_violations_reconnecting_or_disconnected_with_retry() 
     no_violations(&s, "disconnected-light").await?;
     s.browser.emulate("light", "active").await?;
     no_violations(&s, "disconnected-forced-colors").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_wcag_violations_polling_with_a_refused_reply() -> Result<(), Error> {
+    let name = "a11y_axe_polling";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&polling=on&{FAST}"),
+    )
+    .await?;
+    s.bridge.inject("general", "bob", "hello").await?;
+    // Past the limit: the bridge refuses it, and the row says why.
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    wait_until(SOON, "the refused reply and the polling hint", || async {
+        let shown = s
+            .run_js(
+                "return !!document.querySelector('li[data-state=\"failed\"] .dp-pending-note') \
+                 && !document.querySelector('.dp-transport').hidden;",
+            )
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    no_violations(&s, "polling-refused-light").await?;
+    s.browser.emulate("dark", "none").await?;
+    no_violations(&s, "polling-refused-dark").await?;
     Ok(())
 }
 
