@@ -114,12 +114,31 @@ check_disk() {
   fi
 }
 
+# axe-core (Deque's accessibility engine), which the end-to-end tests put in
+# the page under test (tests/src/browser.rs); from npm, pinned, into the cache
+# beside the tools. AXE_CORE, if set, names an axe.min.js to use instead.
+AXE_VERSION="4.14.1"
+AXE_DIR="${AXE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/axe-core}"
+ensure_axe() {
+  local installed="$AXE_DIR/node_modules/axe-core/package.json"
+  if [ -f "$installed" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$installed"; then
+    say "axe-core $AXE_VERSION present"
+    return
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  mkdir -p "$AXE_DIR"
+  timed "installing axe-core $AXE_VERSION from npm (once)" "10 seconds" \
+    npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION" \
+    || die "npm could not install axe-core $AXE_VERSION; is the npm registry reachable?"
+}
+
 ensure_tools() {
   command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup first."
   check_disk
   # fonts-noto-color-emoji: reactions read as emoji in headless Chromium (and its screenshots).
   # brotli: the release build's precompressed .br copies (scripts/compress-dist.sh).
   apt_install chromium chromium-driver binaryen nginx-light openssl fonts-noto-color-emoji brotli
+  ensure_axe
   select_wasm_toolchain
   ensure_cargo_tool trunk "$TRUNK_VERSION" "5 minutes" --locked "trunk@$TRUNK_VERSION"
   WASM_BINDGEN_VERSION="$(locked_wasm_bindgen_version)"

@@ -15,7 +15,7 @@ use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
 use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{Callable, Callback, RwSignal, Set, WithUntracked};
+use leptos::prelude::{Callable, Callback, RwSignal, Set, SetValue, StoredValue, WithUntracked};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -61,6 +61,9 @@ pub struct Outputs {
     pub auth_expired: Callback<()>,
     /// Who the reader is, once known (whose reactions are highlighted).
     pub reader: RwSignal<Option<String>>,
+    /// The first history load or an older page is on its way (the list is
+    /// `aria-busy`).
+    pub loading: StoredValue<bool>,
     /// Replies not yet confirmed.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
@@ -291,6 +294,7 @@ impl Inbox {
                 state.baseline = true;
             }
         }
+        state.outputs.loading.set_value(state.engine.loading());
     }
 
     /// A trial EventSource came back: it is closed, then the engine hears it.

@@ -50,6 +50,17 @@ pub fn render(
             Event::Open(tag) => {
                 let child = opened(document, tag)?;
                 open.last()?.append_child(&child).ok()?;
+                // A spoiler's text goes in an element of its own, hidden
+                // with it: the button's name ("Spoiler") then holds all the
+                // text it shows, and none of what it hides.
+                let child = match tag {
+                    Tag::Spoiler => {
+                        let inner = element("span", "")?;
+                        child.append_child(&inner).ok()?;
+                        inner
+                    }
+                    _ => child,
+                };
                 open.push(child);
                 continue;
             }

@@ -22,6 +22,9 @@ pub struct Header {
     hint: Element,
     error: Element,
     error_text: Text,
+    /// The polite region that says how many messages came (`data-announcer`,
+    /// read by screen readers only).
+    announcer: Element,
     /// What is on screen, so that only changes touch the DOM (and a screen
     /// reader hears the label once per change).
     shown_channel: Option<String>,
@@ -60,6 +63,10 @@ impl Header {
         let _ = hint.set_attribute("hidden", "");
         let _ = header.append_with_node_3(&title, &hint, &status);
         let _ = root.prepend_with_node_1(&header);
+        let announcer = make("div", "dp-sr")?;
+        let _ = announcer.set_attribute("aria-live", "polite");
+        let _ = announcer.set_attribute("data-announcer", "");
+        let _ = root.append_with_node_1(&announcer);
 
         let error = make("div", "dp-bar dp-error")?;
         let _ = error.set_attribute("role", "alert");
@@ -80,10 +87,16 @@ impl Header {
             hint,
             error,
             error_text,
+            announcer,
             shown_channel: None,
             shown: None,
             _retry,
         })
+    }
+
+    /// Has screen readers say `text` (politely: after what they are reading).
+    pub fn say(&self, text: &str) {
+        self.announcer.set_text_content(Some(text));
     }
 
     /// Shows `channel` and the connection's state.

@@ -29,7 +29,9 @@
 
 use crate::browser::Listener;
 use crate::content;
+use panel_core::announce::reaction_name;
 use panel_core::format;
+use panel_core::roving::{key_move, Move};
 use panel_core::rows::{reconcile, RowStep};
 use panel_core::{Message, MessageId};
 use std::collections::VecDeque;
@@ -75,7 +77,7 @@ pub struct MessageList {
     reader: Option<String>,
     /// Clicks on reaction chips, buttons, replies and spoilers.
     _clicks: Listener,
-    /// Enter and Space on spoilers.
+    /// Enter and Space on spoilers, the keys that move between rows.
     _keys: Listener,
     /// Keeps relative timestamps ("3 minutes ago") current.
     _ticks: gloo_timers::callback::Interval,
@@ -135,17 +137,36 @@ impl MessageList {
                 Some("delete-message") => {
                     let _ = button.set_attribute("data-confirm", "");
                     button.set_text_content(Some("Delete for good?"));
+                    // Its name says so too, still naming the message.
+                    let name = button.get_attribute("aria-label").unwrap_or_default();
+                    let mut confirm = "Delete for good?".to_owned();
+                    confirm.push_str(name.strip_prefix("Delete").unwrap_or_default());
+                    let _ = button.set_attribute("aria-label", &confirm);
                 }
                 _ => {}
             }
         });
-        // Enter or Space on a hidden spoiler (a button) reveals it.
+        // Enter or Space on a hidden spoiler (a button) reveals it; keys on
+        // a row move the list's one tab stop (see `roving`).
         let keys = Listener::new(list.as_ref(), "keydown", |event| {
             let key = event.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key());
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
-            if matches!(key.as_deref(), Some("Enter" | " "))
-                && target.is_some_and(|t| content::reveal(&t))
-            {
+            let (Some(key), Some(target)) = (key, target) else {
+                return;
+            };
+            let list = event
+                .current_target()
+                .and_then(|t| t.dyn_into::<Element>().ok());
+            let moved = match key.as_str() {
+                // Revealed, a spoiler is text again: its row keeps the focus.
+                "Enter" | " " if content::reveal(&target) => {
+                    let row = target.closest("[data-message-id]").ok().flatten();
+                    row.inspect(focus).is_some()
+                }
+                "Enter" | " " => false,
+                _ => list.is_some_and(|list| move_tab_stop(&list, &target, &key)),
+            };
+            if moved {
                 event.prevent_default();
             }
         });
@@ -181,6 +202,9 @@ impl MessageList {
         let held: Vec<MessageId> = self.rows.iter().map(|row| row.message.id).collect();
         let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
+        // What has the focus, and where the tab stop was if its row goes.
+        let active = self.document.active_element();
+        let mut lost = None;
         let mut rows = VecDeque::with_capacity(messages.len());
         // The index in `messages` of the next `Keep` or `Insert`.
         let mut next = 0;
@@ -195,7 +219,15 @@ impl MessageList {
                     let stale = !Arc::ptr_eq(&row.message, now) && *row.message != **now;
                     if stale || reader_changed {
                         if let Some(element) = self.row(now) {
+                            if row.element.get_attribute("tabindex").as_deref() == Some("0") {
+                                set_tab_stop(&element, true);
+                            }
+                            let focused = active.as_ref().filter(|a| row.element.contains(Some(a)));
                             let _ = row.element.replace_with_with_node_1(&element);
+                            // Made again in place: the focus stays where it was.
+                            if let Some(focused) = focused {
+                                refocus(&row.element, focused, &element);
+                            }
                             row.element = element;
                             row.marked = false;
                             row.grouped = false;
@@ -206,6 +238,13 @@ impl MessageList {
                 }
                 RowStep::Remove => {
                     if let Some(row) = old.next() {
+                        let focused = active
+                            .as_ref()
+                            .is_some_and(|a| row.element.contains(Some(a)));
+                        if focused || row.element.get_attribute("tabindex").as_deref() == Some("0")
+                        {
+                            lost = Some((rows.len(), focused));
+                        }
                         row.element.remove();
                     }
                 }
@@ -232,8 +271,48 @@ impl MessageList {
             }
         }
         self.rows = rows;
+        self.keep_tab_stop(lost, active, held.last().copied());
         self.mark_days();
         self.group();
+    }
+
+    /// Keeps exactly one row the list's tab stop: where it was, else the
+    /// row that took a deleted one's place (focused, if that one was). On
+    /// the newest row (`newest`, before this update) while the reader is
+    /// elsewhere, it follows the newest.
+    fn keep_tab_stop(
+        &self,
+        lost: Option<(usize, bool)>,
+        active: Option<Element>,
+        newest: Option<MessageId>,
+    ) {
+        let (Some(last), false) = (self.rows.back(), self.rows.is_empty()) else {
+            return;
+        };
+        let within = active.is_some_and(|a| self.list.contains(Some(&a)));
+        let current = self
+            .list
+            .query_selector(":scope > [tabindex=\"0\"]")
+            .ok()
+            .flatten();
+        let on_newest = (current.as_ref())
+            .and_then(|c| c.get_attribute("data-message-id"))
+            .and_then(|id| id.parse().ok())
+            .is_some_and(|id| Some(MessageId(id)) == newest);
+        let wanted = match (lost, &current) {
+            (Some((at, _)), _) => self.rows.get(at).unwrap_or(last).element.clone(),
+            (None, Some(current)) if within || !on_newest => current.clone(),
+            _ => last.element.clone(),
+        };
+        if current.as_ref() != Some(&wanted) {
+            if let Some(current) = &current {
+                set_tab_stop(current, false);
+            }
+            set_tab_stop(&wanted, true);
+        }
+        if lost.is_some_and(|(_, focused)| focused) {
+            focus(&wanted);
+        }
     }
 
     /// Marks each row that continues its author's run (`data-grouped`: the
@@ -357,7 +436,7 @@ impl MessageList {
             edited.set_attribute("title", &when).ok()?;
             meta.append_child(&edited).ok()?;
         }
-        // The reader's own: Edit and Delete.
+        // The reader's own: Edit and Delete, named with the message they act on.
         if self.reader.as_deref() == Some(message.author.as_str()) {
             row.set_attribute("data-own", "").ok()?;
             for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
@@ -365,6 +444,10 @@ impl MessageList {
                 button.set_attribute("type", "button").ok()?;
                 button.set_attribute("data-action", action).ok()?;
                 button.set_text_content(Some(label));
+                let mut name = label.to_owned();
+                name.push_str(" your message: ");
+                name.extend(message.content.chars().take(NAMED_CHARS));
+                button.set_attribute("aria-label", &name).ok()?;
                 meta.append_child(&button).ok()?;
             }
         }
@@ -398,6 +481,14 @@ impl MessageList {
             let chips = self.reactions(message)?;
             row.append_child(&chips).ok()?;
         }
+        // Focused, a row reads as who wrote what when.
+        let mut name = message.author.clone();
+        name.push_str(", ");
+        name.push_str(&time.text_content().unwrap_or_default());
+        name.push_str(": ");
+        name.push_str(&content.text_content().unwrap_or_default());
+        row.set_attribute("aria-label", &name).ok()?;
+        set_tab_stop(&row, false);
         Some(row)
     }
 
@@ -427,6 +518,11 @@ impl MessageList {
             // isolated: a bidi control in it cannot turn the count around
             // (12 read as 21).
             chip.set_text_content(Some(&count));
+            chip.set_attribute(
+                "aria-label",
+                &reaction_name(&reaction.emoji, &count, mine, self.reader.is_some()),
+            )
+            .ok()?;
             chips.append_child(&chip).ok()?;
         }
         Some(chips)
@@ -434,6 +530,76 @@ impl MessageList {
 
     fn element(&self, tag: &str, class: &str) -> Option<Element> {
         crate::browser::element(&self.document, tag, class)
+    }
+}
+
+/// How much of a message names the buttons that act on it.
+const NAMED_CHARS: usize = 40;
+
+/// What can take the focus inside a row: in the Tab order only while the
+/// row is the list's tab stop.
+const CONTROLS: &str = "button, a[href], [data-spoiler]:not([data-revealed])";
+
+/// Makes `row` the list's one tab stop, or takes it out of the Tab order
+/// (with its controls).
+fn set_tab_stop(row: &Element, on: bool) {
+    let index = if on { "0" } else { "-1" };
+    let _ = row.set_attribute("tabindex", index);
+    for control in controls(row) {
+        let _ = control.set_attribute("tabindex", index);
+    }
+}
+
+fn controls(row: &Element) -> Vec<Element> {
+    let found = row.query_selector_all(CONTROLS).ok();
+    let count = found.as_ref().map_or(0, |f| f.length());
+    (0..count)
+        .filter_map(|i| found.as_ref()?.item(i)?.dyn_into::<Element>().ok())
+        .collect()
+}
+
+fn focus(element: &Element) {
+    if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
+        let _ = element.focus();
+    }
+}
+
+/// `old` was made again as `new` while `focused` (in it) had the focus:
+/// the same control of the new row takes it, or the row itself.
+fn refocus(old: &Element, focused: &Element, new: &Element) {
+    let at = controls(old).iter().position(|c| c == focused);
+    match at.and_then(|at| controls(new).into_iter().nth(at)) {
+        Some(control) => focus(&control),
+        None => focus(new),
+    }
+}
+
+/// Carries out what `key` on `target` asks of the list's tab stop (see
+/// [`key_move`]): answers whether it did something.
+fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
+    let rows = list.children();
+    let at = (0..rows.length()).find(|&i| rows.item(i).as_ref() == Some(target));
+    // Keys move between rows from a row itself; Escape leaves from anywhere.
+    if at.is_none() && key != "Escape" {
+        return false;
+    }
+    let from = at.unwrap_or(0);
+    match key_move(key, from as usize, rows.length() as usize) {
+        Some(Move::To(to)) => {
+            if let (Some(from), Some(to)) = (rows.item(from), rows.item(to as u32)) {
+                set_tab_stop(&from, false);
+                set_tab_stop(&to, true);
+                focus(&to);
+            }
+            true
+        }
+        Some(Move::Composer) => {
+            let input = list
+                .parent_element()
+                .and_then(|p| p.query_selector(".dp-input").ok().flatten());
+            input.inspect(focus).is_some()
+        }
+        None => false,
     }
 }
 

@@ -8,8 +8,10 @@ use crate::composer::{Actions, Composer};
 use crate::connection::{Connection, Endpoint, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
+use gloo_timers::callback::Timeout;
 use leptos::html::{Ol, Section};
 use leptos::prelude::*;
+use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
 use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, Transport, ViewState};
 use std::sync::Arc;
@@ -99,7 +101,18 @@ pub fn DiscussionPanel(
             on_unread.run(count);
         }
     };
+    let reader = RwSignal::new(None);
+    // What a screen reader hears of new messages: one count a burst, said
+    // by the polite region once the burst is over (see `announce`).
+    let announcer = StoredValue::new(Announcer::default());
+    // The header holds the region (plain DOM: a view's node costs more).
+    let header = StoredValue::new_local(None::<Header>);
+    let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
+        let now = js_sys::Date::now();
+        let who = reader.get_untracked();
+        announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
+        announce_when_due(announcer, header, announce_timer);
         if let Some(on_message) = on_message {
             for message in &messages {
                 on_message.run(message.clone());
@@ -149,7 +162,8 @@ pub fn DiscussionPanel(
         deleted,
         discontinuity,
         auth_expired,
-        reader: RwSignal::new(None),
+        reader,
+        loading: StoredValue::new(true),
         outbox,
         draft,
     };
@@ -268,7 +282,13 @@ pub fn DiscussionPanel(
             }
         });
     });
-    let older = move || with_connection(connection, Connection::older);
+    // Busy while the page comes (the frame after it takes that off).
+    let older = move || {
+        with_connection(connection, Connection::older);
+        if let (Some(true), Some(list)) = (outputs.loading.try_get_value(), list.get_untracked()) {
+            let _ = list.set_attribute("aria-busy", "true");
+        }
+    };
     // Whether held messages wait for the next frame to be shown. A page that
     // came but is not shown yet leaves the list at the top until that frame,
     // and the browser runs scroll events just before it: asking for older
@@ -305,6 +325,9 @@ pub fn DiscussionPanel(
     Effect::new(move |_| {
         outputs.messages.track();
         outputs.reader.track();
+        // Live comes after the history load, even an empty one: the list is
+        // no longer busy then.
+        outputs.status.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;
         }
@@ -351,6 +374,12 @@ pub fn DiscussionPanel(
                     }
                 })
             });
+            // Busy until the rows hold what was loaded.
+            let busy = outputs.loading.try_get_value().unwrap_or(false);
+            let _ = match busy {
+                true => element.set_attribute("aria-busy", "true"),
+                false => element.remove_attribute("aria-busy"),
+            };
             if follow {
                 element.set_scroll_top(element.scroll_height());
             } else if grew_above {
@@ -367,7 +396,6 @@ pub fn DiscussionPanel(
     // The header and the error line, kept in step with the channel and the
     // connection's state (one effect; see `header`).
     let root = NodeRef::<Section>::new();
-    let header = StoredValue::new_local(None::<Header>);
     let status = outputs.status;
     Effect::new(move |_| {
         let channel = channel.get();
@@ -392,6 +420,25 @@ pub fn DiscussionPanel(
             // composer (see `composer`), and the error line while stopped.
             <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
         </section>
+    }
+}
+
+/// Has the header's polite region say the announcer's sentence if its
+/// burst is over, else sets the timer for when it will be. The timer is the
+/// panel's: it goes with it.
+fn announce_when_due(
+    announcer: StoredValue<Announcer>,
+    header: StoredValue<Option<Header>, LocalStorage>,
+    timer: StoredValue<Option<Timeout>, LocalStorage>,
+) {
+    let now = js_sys::Date::now();
+    if let Some(text) = announcer.try_update_value(|a| a.poll(now)).flatten() {
+        header.try_with_value(|h| h.as_ref().map(|h| h.say(&text)));
+    }
+    if let Some(due) = announcer.try_with_value(Announcer::due).flatten() {
+        let wait = (due - now).max(0.0).ceil() as u32 + 1;
+        let timeout = Timeout::new(wait, move || announce_when_due(announcer, header, timer));
+        timer.try_set_value(Some(timeout));
     }
 }
 

@@ -302,6 +302,73 @@ impl Drop for DriverGuard {
     }
 }
 
+/// Where scripts/setup.sh installs axe-core from npm (`AXE_CORE` names
+/// another `axe.min.js`).
+pub fn axe_path() -> PathBuf {
+    if let Ok(path) = std::env::var("AXE_CORE") {
+        return path.into();
+    }
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
+        });
+    cache.join("discussion-panel/axe-core/node_modules/axe-core/axe.min.js")
+}
+
+/// Runs axe-core on the panel (not the demo page around it) for the rules
+/// tagged WCAG 2.0, 2.1 and 2.2 A and AA; answers each violation as
+/// `rule (impact): element: why`, none when it passes.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+axe.run(document.querySelector('.discussion-panel'), { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+  .then(r => done(r.violations.flatMap(v => v.nodes.map(n =>
+    `${v.id} (${v.impact}): ${n.target.join(' ')} ${n.html.slice(0, 160)}: ${n.failureSummary}`))))
+  .catch(e => done([`axe failed: ${e}`]));
+"#;
+
+impl Browser {
+    /// axe-core's WCAG 2.x A/AA violations in the panel as it is now (see
+    /// [`AXE_RUN`]); axe is put in the page through the DevTools protocol
+    /// the first time.
+    pub async fn axe_violations(&self) -> Result<Vec<String>, Error> {
+        let loaded = (self
+            .client
+            .execute("return typeof window.axe;", vec![])
+            .await)
+            .map_err(|e| format!("reading the page: {e}"))?;
+        if loaded != "object" {
+            let path = axe_path();
+            let source = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "axe-core is not at {} (scripts/setup.sh installs it): {e}",
+                    path.display()
+                )
+            })?;
+            self.cdp_value("Runtime.evaluate", json!({ "expression": source }))
+                .await?;
+        }
+        let found = (self.client.execute_async(AXE_RUN, vec![]).await)
+            .map_err(|e| format!("running axe: {e}"))?;
+        serde_json::from_value(found).map_err(|e| format!("axe's answer: {e}"))
+    }
+
+    /// Emulates the reader's preferences: `prefers-color-scheme` (`light`
+    /// or `dark`) and `forced-colors` (`active` or `none`).
+    pub async fn emulate(&self, scheme: &str, forced: &str) -> Result<(), Error> {
+        let features = json!([
+            { "name": "prefers-color-scheme", "value": scheme },
+            { "name": "forced-colors", "value": forced },
+        ]);
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": features }),
+        )
+        .await
+    }
+}
+
 /// Types `text` into the panel's composer and presses Enter, as a reader does.
 pub async fn type_reply(client: &fantoccini::Client, text: &str) -> Result<(), Error> {
     use fantoccini::{key::Key, Locator};

@@ -17,11 +17,14 @@
 //! - [`engine`]: the state machine itself.
 //! - [`compose`]: what a reply's draft may be, and its counter.
 //! - [`reading`]: which messages are new to the reader, and how many are unread.
+//! - [`announce`]: what a screen reader hears of new messages: one count a burst.
+//! - [`roving`]: where the keyboard goes in the list (one tab stop).
 //! - [`share`]: one stream for every tab of a browser profile: who holds it,
 //!   what it carries, and relaying it to every panel.
 //! - [`carrier`]: how the tab holding that stream finds a buffering proxy,
 //!   and when it tries the EventSource again.
 
+pub mod announce;
 pub mod backoff;
 pub mod carrier;
 pub mod compose;
@@ -33,6 +36,7 @@ pub mod options;
 pub mod payload;
 pub mod protocol;
 pub mod reading;
+pub mod roving;
 pub mod rows;
 pub mod share;
 pub mod store;

@@ -356,6 +356,13 @@ impl Engine {
         self.history.baseline
     }
 
+    /// Whether the list waits for messages the reader has not asked to
+    /// hear: the first history load, or an older page on its way. A
+    /// screen reader is told the list is busy meanwhile (`aria-busy`).
+    pub fn loading(&self) -> bool {
+        !self.history.baseline || self.older.is_some()
+    }
+
     /// Replies not yet confirmed, in the order they were sent.
     pub fn outbox(&self) -> &[Outgoing] {
         self.outbox.items()

@@ -104,6 +104,7 @@ fn armed(commands: &[Command], timer: Timer) -> Option<u64> {
 #[test]
 fn mount_loads_the_newest_history_then_resumes_the_stream_after_it() {
     let mut h = Harness::new();
+    assert!(h.engine.loading(), "busy until the history is in");
     let commands = h.step(Event::Mount);
     assert!(commands.contains(&Command::FetchHistory {
         request: 0,
@@ -805,8 +806,10 @@ fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
             _ => None,
         })
     };
+    assert!(!h.engine.loading(), "the history is in");
     let (request, before, limit) = older(&h.step(Event::OlderWanted)).expect("asks for older");
     assert_eq!((before, limit), (21, 10));
+    assert!(h.engine.loading(), "busy while the older page comes");
     // Scrolling on while it is on its way asks for nothing more.
     assert_eq!(older(&h.step(Event::OlderWanted)), None);
     // The page overlaps the seam (id 21): still once each.
@@ -815,6 +818,7 @@ fn older_pages_load_below_the_oldest_once_each_and_stop_at_the_start() {
         .step(Event::OlderLoaded(request, page))
         .contains(&Command::ShowMessages));
     assert_eq!(h.ids(), (12..=30).collect::<Vec<_>>());
+    assert!(!h.engine.loading());
     // A short page is the start of the channel: no more requests.
     let (request, before, _) = older(&h.step(Event::OlderWanted)).unwrap();
     assert_eq!(before, 12);

@@ -1,0 +1,520 @@
+//! Accessibility, in real Chromium against the real bridge: what a screen
+//! reader hears (the polite announcer's every word, recorded as it is
+//! written), axe-core's WCAG 2.x A/AA rules in the states the panel reaches,
+//! and a keyboard-only reader's journeys through the list.
+
+use bridge_client::Fault;
+use e2e::browser::type_reply;
+use e2e::panel::{ensure, Scenario, FAST};
+use e2e::{wait_until, Error};
+use fantoccini::key::Key;
+use serde_json::Value;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(20);
+
+/// Records every text the announcer is given (`window.__said`) and every
+/// value the list's `aria-busy` takes (`window.__busy`).
+const RECORD: &str = r#"
+window.__said = []; window.__busy = [];
+const region = document.querySelector('[data-announcer]');
+new MutationObserver(() => window.__said.push(region.textContent))
+  .observe(region, { childList: true, characterData: true, subtree: true });
+const list = document.querySelector('.dp-messages');
+new MutationObserver(() => window.__busy.push(list.getAttribute('aria-busy')))
+  .observe(list, { attributes: true, attributeFilter: ['aria-busy'] });
+return region.textContent;
+"#;
+
+async fn said(s: &Scenario) -> Result<Vec<String>, Error> {
+    let said = s.run_js("return window.__said;").await?;
+    serde_json::from_value(said).map_err(|e| format!("window.__said: {e}"))
+}
+
+/// Waits until the announcer has said `count` things in all; answers them.
+async fn said_count(s: &Scenario, count: usize, what: &str) -> Result<Vec<String>, Error> {
+    wait_until(SOON, what, || async {
+        let said = said(s).await.ok()?;
+        (said.len() >= count).then_some(said)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_or_a_catch_up_is_announced_once_and_the_history_own_and_older_pages_never(
+) -> Result<(), Error> {
+    let name = "a11y_announcements";
+    let page = format!("/?channel=general&author=ann&history_limit=20&page_limit=20&{FAST}");
+    let (s, _) = Scenario::watched(name, "/healthz", &[]).await?;
+    for i in 0..45 {
+        s.bridge
+            .inject("general", "bob", &format!("old {i}"))
+            .await?;
+    }
+    s.open(&page).await?;
+    s.wait_for(SOON, "Live with the history", |st| {
+        st.label() == "live" && st.ids.len() == 20
+    })
+    .await?;
+    let before = s.run_js(RECORD).await?;
+    ensure(before == "", || {
+        format!("the history load was announced: {before}")
+    })?;
+    let busy = s
+        .run_js("return document.querySelector('.dp-messages').getAttribute('aria-busy');")
+        .await?;
+    ensure(busy.is_null(), || {
+        format!("still aria-busy={busy} once loaded")
+    })?;
+
+    // The reader's own reply is not read back to them; someone else's is.
+    type_reply(&s.browser.client, "my own words").await?;
+    s.wait_for(SOON, "the reply shown", |st| st.ids.len() == 21)
+        .await?;
+    s.bridge.inject("general", "bob", "an answer").await?;
+    let heard = said_count(&s, 1, "one message announced").await?;
+    ensure(heard == ["1 new message"], || {
+        format!("after own reply and one from bob: {heard:?}")
+    })?;
+
+    // An older page, loaded at the top, is not announced; the list is busy
+    // while it comes.
+    s.run_js("document.querySelector('.dp-messages').scrollTop = 0;")
+        .await?;
+    s.wait_for(SOON, "an older page of 20", |st| st.ids.len() == 42)
+        .await?;
+    let busy: Vec<Value> = serde_json::from_value(s.run_js("return window.__busy;").await?)
+        .map_err(|e| e.to_string())?;
+    ensure(busy.first() == Some(&Value::from("true")), || {
+        format!("aria-busy while the older page came: {busy:?}")
+    })?;
+    s.bridge
+        .inject("general", "bob", "after the older page")
+        .await?;
+    let heard = said_count(&s, 2, "the next message announced").await?;
+    ensure(heard == ["1 new message", "1 new message"], || {
+        format!("after an older page and one message: {heard:?}")
+    })?;
+
+    // A burst of 50: once.
+    for i in 0..50 {
+        s.bridge
+            .inject("general", "bob", &format!("burst {i}"))
+            .await?;
+    }
+    let heard = said_count(&s, 3, "the burst announced").await?;
+    ensure(heard[2] == "50 new messages", || {
+        format!("after a burst of 50: {heard:?}")
+    })?;
+
+    // A catch-up after a reconnection: once.
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    for i in 0..12 {
+        s.bridge
+            .inject("general", "cy", &format!("missed {i}"))
+            .await?;
+    }
+    s.bridge.set_fault(None).await?;
+    s.wait_label("live", SOON).await?;
+    let heard = said_count(&s, 4, "the catch-up announced").await?;
+    ensure(heard[3] == "12 new messages", || {
+        format!("after a catch-up of 12: {heard:?}")
+    })?;
+    // Nothing more is on its way: one more message is the next thing said.
+    s.bridge.inject("general", "bob", "last").await?;
+    let heard = said_count(&s, 5, "the last message announced").await?;
+    ensure(heard.len() == 5 && heard[4] == "1 new message", || {
+        format!("said: {heard:?}")
+    })?;
+    println!(
+        "announcements: burst of 50 -> 1, catch-up of 12 -> 1, older page of 20 -> 0, history of 20 -> 0, own reply -> 0 ({heard:?})"
+    );
+    Ok(())
+}
+
+/// Fails with every violation axe-core finds in `state`.
+async fn no_violations(s: &Scenario, state: &str) -> Result<(), Error> {
+    let found = s.browser.axe_violations().await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    s.browser.screenshot(&format!("{}-{state}", s.name)).await;
+    Err(format!(
+        "{state}: {} axe violation(s):\n  {}",
+        found.len(),
+        found.join("\n  ")
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_wcag_violations_live_with_rich_content_edit_mode_dark_and_forced_colors(
+) -> Result<(), Error> {
+    let name = "a11y_axe_live";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    let b = &s.bridge;
+    let first = b
+        .inject(
+            "general",
+            "bob lee",
+            "**bold** *em* __under__ ~~gone~~ `code` and a [link](https://example.com)",
+        )
+        .await?;
+    b.inject(
+        "general",
+        "cy",
+        "> quoted\n# Heading\n-# small print\n- one\n- two\n```rust\nfn main() {}\n```",
+    )
+    .await?;
+    let soon = (e2e::epoch_ms() / 1000.0) as i64 + 75;
+    b.post_json(
+        "general",
+        serde_json::json!({
+            "author": "cy",
+            "content": format!("<@7> see ||the secret|| due <t:{soon}:R>"),
+            "mentions": { "7": "ann" },
+            "referenced_message": { "id": first, "author": "bob lee", "content": "**bold**" },
+            "attachments": [{ "filename": "plan.pdf", "size": 123456, "url": "https://example.com/plan.pdf" }],
+        }),
+    )
+    .await?;
+    let own = b.inject("general", "ann", "my own message").await?;
+    b.edit("general", &own, "my own message, edited").await?;
+    b.react("general", &first, "👍", "bob lee", true).await?;
+    b.react("general", &first, "👍", "ann", true).await?;
+    b.react("general", &own, "🎉", "cy", true).await?;
+    let o = own.clone();
+    s.wait_for(SOON, "every message", move |st| st.ids.contains(&o))
+        .await?;
+    wait_until(SOON, "the edit and the reactions shown", || async {
+        let done = s
+            .run_js("return document.querySelectorAll('[data-edited], [data-reaction]').length;")
+            .await
+            .ok()?;
+        (done.as_u64()? >= 3).then_some(())
+    })
+    .await?;
+    no_violations(&s, "live-light").await?;
+    // Chromium's own accessibility tree has the roles and names.
+    let tree = s
+        .browser
+        .cdp_value("Accessibility.getFullAXTree", serde_json::json!({}))
+        .await?;
+    let nodes: Vec<(String, String)> = (tree["nodes"].as_array().into_iter().flatten())
+        .map(|n| {
+            let text = |v: &Value| v["value"].as_str().unwrap_or_default().to_owned();
+            (text(&n["role"]), text(&n["name"]))
+        })
+        .collect();
+    let has =
+        |role: &str, name: &dyn Fn(&str) -> bool| nodes.iter().any(|(r, n)| r == role && name(n));
+    for (role, what, found) in [
+        (
+            "button",
+            "the chip",
+            has("button", &|n| {
+                n == "👍 2 reactions, including you; press to remove yours"
+            }),
+        ),
+        (
+            "button",
+            "Edit",
+            has("button", &|n| {
+                n == "Edit your message: my own message, edited"
+            }),
+        ),
+        (
+            "button",
+            "Delete",
+            has("button", &|n| {
+                n == "Delete your message: my own message, edited"
+            }),
+        ),
+        ("button", "the spoiler", has("button", &|n| n == "Spoiler")),
+        (
+            "listitem",
+            "a message",
+            has("listitem", &|n| {
+                n.starts_with("bob lee, ") && n.contains(": bold em under gone code and a link")
+            }),
+        ),
+        (
+            "status",
+            "the label",
+            has("status", &|n| n == "Live" || n.is_empty()),
+        ),
+        ("list", "the messages", has("list", &|n| n == "Messages")),
+    ] {
+        ensure(found, || {
+            format!("no {role} for {what} in the accessibility tree: {nodes:?}")
+        })?;
+    }
+    s.browser.emulate("dark", "none").await?;
+    no_violations(&s, "live-dark").await?;
+    s.browser.emulate("light", "active").await?;
+    no_violations(&s, "live-forced-colors").await?;
+    s.browser.emulate("light", "none").await?;
+    // Edit mode, with the row's actions shown by focus.
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{own}\"] [data-action=\"edit-message\"]').click();"
+    ))
+    .await?;
+    wait_until(SOON, "edit mode", || async {
+        let editing = s
+            .run_js("return !!document.querySelector('.dp-editing-note:not([hidden])');")
+            .await
+            .ok()?;
+        (editing == true).then_some(())
+    })
+    .await?;
+    no_violations(&s, "edit-mode").await?;
+    s.browser.emulate("dark", "none").await?;
+    no_violations(&s, "edit-mode-dark").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_wcag_violations_reconnecting_or_disconnected_with_retry() -> Result<(), Error>
+{
+    let name = "a11y_axe_connection";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&{FAST}&max_attempts=3&backoff_base_ms=1500&backoff_cap_ms=1500"),
+    )
+    .await?;
+    s.bridge.inject("general", "bob", "hello").await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    no_violations(&s, "reconnecting-light").await?;
+    s.browser.emulate("dark", "none").await?;
+    no_violations(&s, "reconnecting-dark").await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| {
+        st.label() == "disconnected" && st.retry == 1
+    })
+    .await?;
+    no_violations(&s, "disconnected-dark").await?;
+    s.browser.emulate("light", "none").await?;
+    no_violations(&s, "disconnected-light").await?;
+    s.browser.emulate("light", "active").await?;
+    no_violations(&s, "disconnected-forced-colors").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_no_wcag_violations_polling_with_a_refused_reply() -> Result<(), Error> {
+    let name = "a11y_axe_polling";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&polling=on&{FAST}"),
+    )
+    .await?;
+    s.bridge.inject("general", "bob", "hello").await?;
+    // Past the limit: the bridge refuses it, and the row says why.
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    wait_until(SOON, "the refused reply and the polling hint", || async {
+        let shown = s
+            .run_js(
+                "return !!document.querySelector('li[data-state=\"failed\"] .dp-pending-note') \
+                 && !document.querySelector('.dp-transport').hidden;",
+            )
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    no_violations(&s, "polling-refused-light").await?;
+    s.browser.emulate("dark", "none").await?;
+    no_violations(&s, "polling-refused-dark").await?;
+    Ok(())
+}
+
+/// What has the focus: its row's id, and what it is.
+const FOCUSED: &str = r#"
+const a = document.activeElement;
+const row = a && a.closest('li[data-message-id]');
+return {
+  row: row ? row.getAttribute('data-message-id') : null,
+  is_row: !!row && a === row,
+  composer: !!a && a.matches('textarea[data-action="compose"]'),
+  reaction: a ? a.getAttribute('data-reaction') : null,
+  pressed: a ? a.getAttribute('aria-pressed') : null,
+  action: a ? a.getAttribute('data-action') : null,
+  name: a ? a.getAttribute('aria-label') : null,
+  stops: document.querySelectorAll('.dp-messages > li[tabindex="0"]').length,
+};
+"#;
+
+/// Presses `keys` where the focus is; answers what has it then.
+async fn press(s: &Scenario, keys: &str) -> Result<Value, Error> {
+    let active = (s.browser.client.active_element().await)
+        .map_err(|e| format!("no focused element: {e}"))?;
+    (active.send_keys(keys).await).map_err(|e| format!("pressing keys: {e}"))?;
+    s.run_js(FOCUSED).await
+}
+
+fn key(k: Key) -> String {
+    char::from(k).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a_spoiler(
+) -> Result<(), Error> {
+    let name = "a11y_keyboard";
+    let page = format!("/?channel=general&author=ann&history_limit=300&{FAST}");
+    let (s, mut ids) = Scenario::watched(name, "/healthz", &[]).await?;
+    for i in 0..197 {
+        ids.push(
+            s.bridge
+                .inject("general", "bob", &format!("message {i}"))
+                .await?,
+        );
+    }
+    let spoiler = s
+        .bridge
+        .inject("general", "bob", "it is ||a secret||")
+        .await?;
+    let own = s.bridge.inject("general", "ann", "mine to edit").await?;
+    let chip = s.bridge.inject("general", "bob", "react to me").await?;
+    s.bridge.react("general", &chip, "👍", "bob", true).await?;
+    ids.extend([spoiler.clone(), own.clone(), chip.clone()]);
+    s.open(&page).await?;
+    s.wait_for(SOON, "200 rows, Live", |st| {
+        st.label() == "live" && st.ids.len() == 200
+    })
+    .await?;
+    s.run_js("document.querySelector('textarea[data-action=\"compose\"]').focus();")
+        .await?;
+
+    // From the composer back into the list: one Shift+Tab, onto the newest row's
+    // chip (its control), one more onto the row; the list is one tab stop.
+    let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    ensure(
+        at["row"] == chip.as_str() && at["reaction"] == "👍",
+        || format!("Shift+Tab from the composer: {at}"),
+    )?;
+    let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    ensure(
+        at["row"] == chip.as_str() && at["is_row"] == true && at["stops"] == 1,
+        || format!("Shift+Tab again: {at}"),
+    )?;
+    let name = at["name"].as_str().unwrap_or_default();
+    ensure(
+        name.starts_with("bob, ") && name.ends_with(": react to me"),
+        || format!("the row's name: {name}"),
+    )?;
+    // Through the list by keys.
+    let steps = [
+        (key(Key::Home), ids[0].clone()),
+        (key(Key::Down), ids[1].clone()),
+        (key(Key::PageDown), ids[11].clone()),
+        (key(Key::End), chip.clone()),
+        (key(Key::Up), own.clone()),
+        (key(Key::PageUp), ids[188].clone()),
+    ];
+    for (keys, expected) in &steps {
+        let at = press(&s, keys).await?;
+        ensure(
+            at["row"] == expected.as_str() && at["is_row"] == true,
+            || format!("expected row {expected}: {at}"),
+        )?;
+    }
+    // Escape goes to the composer; Tab from a row without controls does too.
+    let at = press(&s, &key(Key::Escape)).await?;
+    ensure(at["composer"] == true, || format!("Escape: {at}"))?;
+    let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    ensure(
+        at["row"] == ids[188].as_str() && at["is_row"] == true,
+        || format!("back where the reader left the list: {at}"),
+    )?;
+    let at = press(&s, &key(Key::Tab)).await?;
+    ensure(at["composer"] == true, || {
+        format!("one Tab from the list reaches the composer: {at}")
+    })?;
+
+    // React: to the newest row, Tab onto its chip, Enter; the focus stays on
+    // the chip when the row is made again.
+    press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    press(&s, &key(Key::End)).await?;
+    let at = press(&s, &key(Key::Tab)).await?;
+    ensure(at["reaction"] == "👍" && at["pressed"] == "false", || {
+        format!("the chip: {at}")
+    })?;
+    let label = at["name"].as_str().unwrap_or_default().to_owned();
+    ensure(label == "👍 1 reaction; press to add yours", || {
+        format!("the chip's name: {label}")
+    })?;
+    press(&s, &key(Key::Enter)).await?;
+    let at = wait_until(SOON, "the reaction added, focus kept", || async {
+        let at = s.run_js(FOCUSED).await.ok()?;
+        (at["pressed"] == "true").then_some(at)
+    })
+    .await?;
+    ensure(
+        at["name"] == "👍 2 reactions, including you; press to remove yours",
+        || format!("after reacting: {at}"),
+    )?;
+
+    // Reveal the spoiler: its row, Tab onto it, Enter.
+    press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    press(&s, &key(Key::Up)).await?;
+    let at = press(&s, &key(Key::Up)).await?;
+    ensure(at["row"] == spoiler.as_str(), || {
+        format!("the spoiler's row: {at}")
+    })?;
+    press(&s, &key(Key::Tab)).await?;
+    let at = press(&s, &key(Key::Enter)).await?;
+    ensure(
+        at["row"] == spoiler.as_str() && at["is_row"] == true,
+        || format!("the focus after revealing goes to its row: {at}"),
+    )?;
+    let revealed = s
+        .run_js(&format!(
+            "return document.querySelector('li[data-message-id=\"{spoiler}\"] [data-spoiler]').hasAttribute('data-revealed');"
+        ))
+        .await?;
+    ensure(revealed == true, || {
+        "Enter did not reveal the spoiler".into()
+    })?;
+
+    // Edit the reader's own message by keyboard: its row, Tab to Edit, Enter.
+    let at = press(&s, &key(Key::Down)).await?;
+    ensure(at["row"] == own.as_str(), || format!("own row: {at}"))?;
+    let at = press(&s, &key(Key::Tab)).await?;
+    ensure(
+        at["action"] == "edit-message" && at["name"] == "Edit your message: mine to edit",
+        || format!("the Edit button: {at}"),
+    )?;
+    press(&s, &key(Key::Enter)).await?;
+    s.run_js("document.querySelector('textarea[data-action=\"compose\"]').focus();")
+        .await?;
+    let select_all = format!("{}a{}", key(Key::Control), key(Key::Control));
+    press(&s, &select_all).await?;
+    press(&s, &format!("edited by keyboard{}", key(Key::Enter))).await?;
+    let o = own.clone();
+    wait_until(SOON, "the edit shown", || async {
+        let rows = s.rows().await.ok()?;
+        rows.iter()
+            .any(|r| r.id == o && r.content == "edited by keyboard" && r.edited.is_some())
+            .then_some(())
+    })
+    .await?;
+
+    // A focused row deleted: the focus goes to the row in its place.
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{own}\"]').focus();"
+    ))
+    .await?;
+    s.bridge.delete("general", &own).await?;
+    let at = wait_until(SOON, "the focus on the next row", || async {
+        let at = s.run_js(FOCUSED).await.ok()?;
+        (at["row"] == chip.as_str()).then_some(at)
+    })
+    .await?;
+    ensure(at["is_row"] == true && at["stops"] == 1, || {
+        format!("after the focused row went: {at}")
+    })?;
+    Ok(())
+}
