@@ -158,6 +158,8 @@ fn mount(
     let slot = std::rc::Rc::new(std::cell::Cell::new(None));
     let give = slot.clone();
     let (mount_auth, host) = (auth.clone(), element.clone());
+    // The panel replaces what the element held (a placeholder, say).
+    element.set_text_content(None);
     let mounted = leptos::mount::mount_to(element.clone(), move || {
         let channel_signal = RwSignal::new(channel);
         let retry = Trigger::new();
@@ -446,6 +448,8 @@ export interface DiscussionPanelOptions {
   probeMs?: number | string;
   /** Start on long polling (for a proxy known to buffer streams). */
   polling?: boolean | string;
+  /** Light or dark colours; `auto` (the default) follows the host's `color-scheme`, or the system's. */
+  theme?: "light" | "dark" | "auto";
 }
 
 /** A message as the bridge sends it. */
