@@ -171,13 +171,15 @@ pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
 /// with a `&`, even when the builder's is empty, so every address would
 /// end in a stray one: the last parameter goes through the builder.
 pub fn get(url: &str) -> gloo_net::http::RequestBuilder {
-    match url.rsplit_once(['&', '?']) {
-        Some((head, last)) if url.contains('?') => {
+    let cut = url.bytes().rposition(|b| b == b'&' || b == b'?');
+    match cut.filter(|_| url.contains('?')) {
+        Some(cut) => {
+            let (head, last) = (&url[..cut], &url[cut + 1..]);
             let (key, value) = last.split_once('=').unwrap_or((last, ""));
             let value = String::from(js_sys::decode_uri_component(value).unwrap_or_default());
             gloo_net::http::Request::get(head).query([(key, value)])
         }
-        _ => gloo_net::http::Request::get(url),
+        None => gloo_net::http::Request::get(url),
     }
 }
 

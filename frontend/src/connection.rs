@@ -1109,8 +1109,10 @@ async fn fetch_failure(url: &str, error: gloo_net::Error) -> String {
     if !said.starts_with("TypeError") || !url.starts_with("http") || url.starts_with(&origin) {
         return said;
     }
-    let probe = crate::browser::get(url).mode(web_sys::RequestMode::NoCors);
-    if probe.send().await.is_err() {
+    if wasm_bindgen_futures::JsFuture::from(crate::embed::reachable(url))
+        .await
+        .is_err()
+    {
         return said;
     }
     let mut sentence = String::from("This page's origin is not allowed by the bridge (");

@@ -384,6 +384,7 @@ export function keep(handle, element) {
   setTimeout(check);
   watch ||= setInterval(check, 1000);
 }
+export const reachable = (url) => fetch(url, { mode: "no-cors" });
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -402,6 +403,10 @@ extern "C" {
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
+    /// A `no-cors` GET of `url`: its answer cannot be read, but it arrives
+    /// (the promise resolves) from a server that is up, whatever its CORS
+    /// answer (see `connection::fetch_failure`).
+    pub(crate) fn reachable(url: &str) -> js_sys::Promise;
 }
 
 /// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.
