@@ -83,12 +83,13 @@ impl PanelHandle {
 
     /// Listens for the panel's events (`statuschange`, `message`,
     /// `unreadchange`, `authexpired`) on the element it renders into.
-    #[wasm_bindgen(js_name = addEventListener)]
+    /// (Typed in the `.d.ts` by `PanelHandle`'s interface below.)
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).add_event_listener_with_callback(kind, listener);
     }
 
-    #[wasm_bindgen(js_name = removeEventListener)]
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).remove_event_listener_with_callback(kind, listener);
     }
@@ -492,6 +493,12 @@ export interface DiscussionPanelEventMap {
   discontinuity: CustomEvent<{ channel_id: string }>;
   unreadchange: CustomEvent<{ count: number }>;
   authexpired: CustomEvent<null>;
+}
+
+/** The handle's listeners, typed by the event map (merged into the class). */
+export interface PanelHandle {
+  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
+  removeEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
 }
 
 /** `<discussion-panel>`, defined once the module is initialised. */
