@@ -167,6 +167,22 @@ pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
     }
 }
 
+/// A GET of `url`. gloo-net 0.6 joins a URL's own query and its builder's
+/// with a `&`, even when the builder's is empty, so every address would
+/// end in a stray one: the last parameter goes through the builder.
+pub fn get(url: &str) -> gloo_net::http::RequestBuilder {
+    let cut = url.bytes().rposition(|b| b == b'&' || b == b'?');
+    match cut.filter(|_| url.contains('?')) {
+        Some(cut) => {
+            let (head, last) = (&url[..cut], &url[cut + 1..]);
+            let (key, value) = last.split_once('=').unwrap_or((last, ""));
+            let value = String::from(js_sys::decode_uri_component(value).unwrap_or_default());
+            gloo_net::http::Request::get(head).query([(key, value)])
+        }
+        None => gloo_net::http::Request::get(url),
+    }
+}
+
 /// Polls `url` (a `/api/poll?channels=…` URL, with its sign-in) from
 /// `after` on, as [`OwnedPoller`] describes. The first poll, and the first
 /// after a failure, answer at once (`wait=0`): the reader sees Live without
@@ -197,7 +213,7 @@ pub fn open_poller(
             *aborts.borrow_mut() = controller.clone();
             let _timeout = controller
                 .map(|c| gloo_timers::callback::Timeout::new(POLL_TIMEOUT_MS, move || c.abort()));
-            let mut request = gloo_net::http::Request::get(&next).abort_signal(signal.as_ref());
+            let mut request = get(&next).abort_signal(signal.as_ref());
             if with_credentials {
                 request = request.credentials(web_sys::RequestCredentials::Include);
             }

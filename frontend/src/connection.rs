@@ -1073,9 +1073,12 @@ async fn load_text(
     auth: &Auth,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<String, Load> {
-    let request = signed_in(Request::get(url).abort_signal(signal), auth).await;
+    let request = signed_in(crate::browser::get(url).abort_signal(signal), auth).await;
     let failed = |e: gloo_net::Error| Load::Failed(crate::browser::fetch_error(e));
-    let response = request.send().await.map_err(failed)?;
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => return Err(Load::Failed(fetch_failure(url, error).await)),
+    };
     if response.status() == 401 {
         return Err(Load::Unauthorized);
     }
@@ -1094,6 +1097,32 @@ async fn load_text(
         check_history_size(length).map_err(Load::Failed)?;
     }
     response.text().await.map_err(failed)
+}
+
+/// Why a fetch brought no answer, in a sentence. The browser says only
+/// "TypeError: Failed to fetch" both when the bridge cannot be reached and
+/// when it refuses this page's origin (CORS), and a page may not learn more;
+/// but a `no-cors` request, whose answer the page may not read, still
+/// arrives from a bridge that is up: then the origin was refused.
+async fn fetch_failure(url: &str, error: gloo_net::Error) -> String {
+    let said = crate::browser::fetch_error(error);
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    // Same origin (the bridge on the page's own), or no network error at all.
+    if !said.starts_with("TypeError") || !url.starts_with("http") || url.starts_with(&origin) {
+        return said;
+    }
+    if wasm_bindgen_futures::JsFuture::from(crate::embed::reachable(url))
+        .await
+        .is_err()
+    {
+        return said;
+    }
+    let mut sentence = String::from("This page's origin is not allowed by the bridge (");
+    sentence.push_str(&origin);
+    sentence.push_str(" is not in its --allowed-origins).");
+    sentence
 }
 
 /// Leaves a mark on the page's performance timeline (time since navigation),

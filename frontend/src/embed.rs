@@ -83,12 +83,13 @@ impl PanelHandle {
 
     /// Listens for the panel's events (`statuschange`, `message`,
     /// `unreadchange`, `authexpired`) on the element it renders into.
-    #[wasm_bindgen(js_name = addEventListener)]
+    /// (Typed in the `.d.ts` by `PanelHandle`'s interface below.)
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).add_event_listener_with_callback(kind, listener);
     }
 
-    #[wasm_bindgen(js_name = removeEventListener)]
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).remove_event_listener_with_callback(kind, listener);
     }
@@ -158,6 +159,8 @@ fn mount(
     let slot = std::rc::Rc::new(std::cell::Cell::new(None));
     let give = slot.clone();
     let (mount_auth, host) = (auth.clone(), element.clone());
+    // The panel replaces what the element held (a placeholder, say).
+    element.set_text_content(None);
     let mounted = leptos::mount::mount_to(element.clone(), move || {
         let channel_signal = RwSignal::new(channel);
         let retry = Trigger::new();
@@ -382,6 +385,7 @@ export function keep(handle, element) {
   setTimeout(check);
   watch ||= setInterval(check, 1000);
 }
+export const reachable = (url) => fetch(url, { mode: "no-cors" });
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -400,6 +404,10 @@ extern "C" {
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
+    /// A `no-cors` GET of `url`: its answer cannot be read, but it arrives
+    /// (the promise resolves) from a server that is up, whatever its CORS
+    /// answer (see `connection::fetch_failure`).
+    pub(crate) fn reachable(url: &str) -> js_sys::Promise;
 }
 
 /// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.
@@ -446,6 +454,8 @@ export interface DiscussionPanelOptions {
   probeMs?: number | string;
   /** Start on long polling (for a proxy known to buffer streams). */
   polling?: boolean | string;
+  /** Light or dark colours; `auto` (the default) follows the host's `color-scheme`, or the system's. */
+  theme?: "light" | "dark" | "auto";
 }
 
 /** A message as the bridge sends it. */
@@ -483,6 +493,12 @@ export interface DiscussionPanelEventMap {
   discontinuity: CustomEvent<{ channel_id: string }>;
   unreadchange: CustomEvent<{ count: number }>;
   authexpired: CustomEvent<null>;
+}
+
+/** The handle's listeners, typed by the event map (merged into the class). */
+export interface PanelHandle {
+  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
+  removeEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
 }
 
 /** `<discussion-panel>`, defined once the module is initialised. */

@@ -31,7 +31,7 @@ pub mod share;
 pub use auth::{Auth, Token};
 pub use panel::{DiscussionPanel, StatusChange};
 pub use panel_core as core;
-pub use panel_core::Options;
+pub use panel_core::{Options, Theme};
 
 /// What the panel-only build runs when its module is initialised: readable
 /// panics in the console (unless the build traps on a panic at once, see

@@ -13,7 +13,9 @@ use leptos::html::{Ol, Section};
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
-use panel_core::{Label, Message, MessageId, Options, Outgoing, Target, Transport, ViewState};
+use panel_core::{
+    Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
+};
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -72,6 +74,7 @@ pub fn DiscussionPanel(
     #[prop(optional, into)] on_auth_expired: Option<Callback<()>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
+    let theme = options.theme;
     let auth = auth.unwrap_or_else(|| Auth::new(Default::default(), options.with_credentials));
     let initial = ViewState {
         label: Label::Reconnecting,
@@ -406,6 +409,7 @@ pub fn DiscussionPanel(
             header.update_value(|h| {
                 if h.is_none() {
                     *h = Header::new(&root, retry_now);
+                    set_theme(&root, theme);
                 }
                 if let Some(h) = h {
                     h.show(&channel, view);
@@ -464,4 +468,21 @@ fn content_of(messages: RwSignal<Vec<Arc<Message>>>, id: MessageId) -> Option<St
 /// Whether the page is visible (not a background tab, not minimised).
 fn page_visible() -> bool {
     document().visibility_state() == web_sys::VisibilityState::Visible
+}
+
+/// Marks the panel with its theme for `panel.css` (`data-theme`): the
+/// `theme` option, or with `auto`, `os` when the host declares no
+/// `color-scheme` (so the panel follows the system, rather than the light
+/// a page that says nothing gets). Looked at once, when the panel mounts.
+fn set_theme(root: &web_sys::Element, theme: Theme) {
+    let mut name = theme.as_str();
+    if theme == Theme::Auto {
+        let scheme = (window().get_computed_style(root).ok().flatten())
+            .and_then(|style| style.get_property_value("color-scheme").ok())
+            .unwrap_or_default();
+        if scheme.is_empty() || scheme == "normal" {
+            name = "os";
+        }
+    }
+    let _ = root.set_attribute("data-theme", name);
 }

@@ -45,7 +45,7 @@ pub mod wire;
 
 pub use engine::{Engine, SIGN_IN_EXPIRED};
 pub use message::{is_valid_channel, Message, MessageId, Reaction};
-pub use options::Options;
+pub use options::{Options, Theme};
 pub use protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, StreamId, Target, Timer,
     Transport, ViewState,

@@ -49,6 +49,29 @@ pub struct Options {
     /// as with `polling`, and try a stream again at the first Live rather
     /// than only after `probe_ms`, so a short visit finds out too.
     pub remembered_polling: bool,
+    /// Light or dark colours, or `Auto` (the default): as the host's
+    /// `color-scheme` says, or the system's when it says nothing.
+    pub theme: Theme,
+}
+
+/// The panel's colours (see the README's "Theming").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Theme {
+    #[default]
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    /// As the `theme` attribute and option spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
 }
 
 impl Default for Options {
@@ -70,6 +93,7 @@ impl Default for Options {
             probe_ms: 300_000,
             polling: false,
             remembered_polling: false,
+            theme: Theme::Auto,
         }
     }
 }
@@ -158,6 +182,18 @@ impl Options {
             "first_byte_ms" => self.first_byte_ms = number(100, 600_000)?,
             "probe_ms" => self.probe_ms = number(1_000, 86_400_000)?,
             "polling" => self.polling = flag(name, value)?,
+            "theme" => {
+                self.theme = match value.trim() {
+                    "auto" => Theme::Auto,
+                    "light" => Theme::Light,
+                    "dark" => Theme::Dark,
+                    _ => {
+                        return Err(format!(
+                            "{name} must be light, dark or auto, not \"{value}\""
+                        ))
+                    }
+                }
+            }
             "author" => {
                 let author = value.trim();
                 if author.chars().count() > 100 {
@@ -171,7 +207,7 @@ impl Options {
     }
 
     /// Knob names `set` accepts, in `snake_case`.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "watchdog_factor",
         "initial_watchdog_ms",
         "backoff_base_ms",
@@ -187,6 +223,7 @@ impl Options {
         "first_byte_ms",
         "probe_ms",
         "polling",
+        "theme",
     ];
 }
 
@@ -276,6 +313,7 @@ mod tests {
                 "share_across_tabs" | "with_credentials" | "polling" => "off",
                 "author" => "Ann",
                 "probe_ms" => "60000",
+                "theme" => "dark",
                 _ => "100",
             };
             assert!(Options::default().set(name, value).is_ok(), "{name}");
@@ -287,6 +325,11 @@ mod tests {
         // A bare attribute (`<discussion-panel with-credentials>`) is on.
         options.set("withCredentials", "").unwrap();
         assert!(options.with_credentials);
+        options.set("theme", "light").unwrap();
+        assert_eq!(options.theme, Theme::Light);
+        let error = options.set("theme", "sepia").unwrap_err();
+        assert!(error.contains("light, dark or auto"), "{error}");
+        assert_eq!(options.theme, Theme::Light, "a bad value leaves it");
     }
 
     #[test]

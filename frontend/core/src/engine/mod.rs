@@ -652,15 +652,12 @@ impl Engine {
         if self.failures < self.options.max_attempts {
             return false;
         }
-        let reason = match ending {
-            Ending::Dropped => format!(
-                "Lost the connection after {} failed attempts.",
-                self.failures
-            ),
-            Ending::Silent => format!(
-                "The connection went silent {} times in a row.",
-                self.failures
-            ),
+        let n = self.failures;
+        let reason = match (ending, n) {
+            (Ending::Dropped, 1) => "Lost the connection after 1 failed attempt.".into(),
+            (Ending::Dropped, _) => format!("Lost the connection after {n} failed attempts."),
+            (Ending::Silent, 1) => "The connection went silent.".into(),
+            (Ending::Silent, _) => format!("The connection went silent {n} times in a row."),
         };
         self.stop(reason, out);
         true

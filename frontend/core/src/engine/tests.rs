@@ -1086,3 +1086,31 @@ fn only_a_stream_that_opened_and_said_nothing_is_taken_for_a_buffering_proxy() {
     assert_eq!(armed(&reopened, Timer::FirstByte), Some(4_000));
     assert_eq!(h.engine.view().transport, Transport::EventSource);
 }
+
+/// With `max_attempts` 1 the sentence says "1 failed attempt" (not
+/// "attempts"), and one silent stream is no "1 times in a row".
+#[test]
+fn one_failed_attempt_is_said_in_the_singular() {
+    for (silent, expected) in [
+        (false, "Lost the connection after 1 failed attempt."),
+        (true, "The connection went silent."),
+    ] {
+        let mut h = Harness::new();
+        h.engine = Engine::new(
+            "general",
+            Options {
+                max_attempts: 1,
+                ..options()
+            },
+        );
+        let stream = h.live_with(vec![]);
+        if silent {
+            h.step(status(stream, Gateway::Connected, Some(4_000)));
+            h.after(10_000, Event::TimerFired(Timer::Watchdog));
+        } else {
+            h.step(Event::StreamError(stream, ReadyState::Closed));
+        }
+        let view = h.engine.view();
+        assert_eq!(view.error.as_deref(), Some(expected), "silent: {silent}");
+    }
+}

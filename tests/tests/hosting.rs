@@ -1,0 +1,351 @@
+//! An integrator's first hour (issue 37): the panel in a host's sidebar.
+//! Replies waiting to send stay inside a bounded height, with or without a
+//! definite height from the host. Real Chromium, real bridge.
+
+use e2e::bridge::BridgeOptions;
+use e2e::panel::{ensure, Scenario, FAST};
+use e2e::{wait_until, Error};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(10);
+
+fn bridge() -> BridgeOptions {
+    BridgeOptions::new(e2e::bridge::binary())
+}
+
+/// Makes the bridge answer every post with 503 for a long while: replies wait.
+async fn refuse_posts(s: &Scenario) -> Result<(), Error> {
+    let fault = reqwest::Client::new()
+        .put(s.bridge.url("/internal/post-fault"))
+        .json(&json!({ "busy": 1_000_000, "status": 503 }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(fault.status().is_success(), || "the post fault".into())
+}
+
+/// Where the host's box, the panel's parts and the page are, in CSS pixels.
+const GEOMETRY: &str = r#"const box = (sel) => {
+  const r = document.querySelector(sel).getBoundingClientRect();
+  return { top: r.top, bottom: r.bottom, height: r.height };
+};
+const scroll = (sel) => {
+  const e = document.querySelector(sel);
+  return { client: e.clientHeight, scroll: e.scrollHeight };
+};
+return {
+  host: box('#panel-host'), panel: box('.discussion-panel'), status: box('[data-connection-status]'),
+  composer: box('.dp-composer'), send: box('.dp-send'), list: scroll('.dp-messages'), outbox: scroll('.dp-outbox'),
+  page: { scroll: document.scrollingElement.scrollHeight, viewport: innerHeight, y: scrollY },
+};"#;
+
+async fn geometry(s: &Scenario) -> Result<Value, Error> {
+    s.run_js(GEOMETRY).await
+}
+
+fn num(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Six long replies waiting to send in a 320×640 sidebar: the outbox
+/// scrolls inside the panel, the list keeps room, and the composer and the
+/// status stay on screen with the host page unscrolled. Without a definite
+/// height the panel is at most the viewport's height and its list scrolls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_replies_scroll_inside_a_sidebar_and_keep_the_composer_on_screen(
+) -> Result<(), Error> {
+    let name = "waiting_replies_scroll_inside_a_sidebar";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    for n in 0..5 {
+        s.bridge
+            .inject("general", "bob", &format!("earlier {n}"))
+            .await?;
+    }
+    // A window with room for the sidebar (headless Chromium's is shorter).
+    let metrics = json!({ "width": 1000, "height": 760, "deviceScaleFactor": 1, "mobile": false });
+    (s.browser)
+        .cdp("Emulation.setDeviceMetricsOverride", metrics)
+        .await?;
+    s.run_js(
+        "document.querySelector('.host-note').hidden = true;
+         Object.assign(document.getElementById('panel-host').style, { width: '320px', height: '640px', margin: '0' });",
+    )
+    .await?;
+    refuse_posts(&s).await?;
+    // Typed, as a reader types through a reconnection.
+    let long = "a reply written while the bridge is busy, long enough to wrap over several lines in a narrow sidebar";
+    for n in 0..6 {
+        e2e::browser::type_reply(&s.browser.client, &format!("{n}: {long}")).await?;
+    }
+    wait_until(SOON, "six waiting replies", || async {
+        let rows = s
+            .run_js("return document.querySelectorAll('li[data-client-id]').length;")
+            .await
+            .ok()?;
+        (rows == 6).then_some(())
+    })
+    .await?;
+    let g = geometry(&s).await?;
+    let (host, composer, status) = (&g["host"], &g["composer"], &g["status"]);
+    let fits = |part: &Value| {
+        num(&part["top"]) >= num(&host["top"]) - 0.5
+            && num(&part["bottom"]) <= num(&host["bottom"]) + 0.5
+    };
+    ensure(fits(composer) && fits(status) && fits(&g["send"]), || {
+        format!("the composer or the status left the 320×640 box: {g}")
+    })?;
+    ensure(
+        num(&g["page"]["scroll"]) <= num(&g["page"]["viewport"]),
+        || format!("the host page scrolls: {g}"),
+    )?;
+    let panel_height = num(&g["panel"]["height"]);
+    ensure(num(&g["list"]["client"]) >= panel_height / 4.0, || {
+        format!("the message list was squeezed: {g}")
+    })?;
+    ensure(
+        num(&g["outbox"]["scroll"]) > num(&g["outbox"]["client"]),
+        || format!("the outbox does not scroll: {g}"),
+    )?;
+    // No definite height: the host's box grows with what it holds.
+    for n in 0..40 {
+        s.bridge
+            .inject("general", "bob", &format!("filler {n}"))
+            .await?;
+    }
+    s.wait_for(SOON, "the fillers", |st| st.ids.len() >= 45)
+        .await?;
+    s.run_js("document.getElementById('panel-host').style.height = 'auto';")
+        .await?;
+    let g = geometry(&s).await?;
+    ensure(
+        num(&g["panel"]["height"]) <= num(&g["page"]["viewport"]) + 0.5,
+        || format!("without a definite height the panel outgrew the viewport: {g}"),
+    )?;
+    ensure(
+        num(&g["list"]["scroll"]) > num(&g["list"]["client"]),
+        || format!("without a definite height the list does not scroll: {g}"),
+    )?;
+    ensure(
+        num(&g["composer"]["bottom"]) <= num(&g["panel"]["bottom"]) + 0.5,
+        || format!("without a definite height the composer left the panel: {g}"),
+    )
+}
+
+/// Gives every page this tab opens the `color-scheme` named by its
+/// `?host_scheme=` on its root element, before any of its scripts run (as a
+/// host's own stylesheet would).
+const HOST_SCHEME: &str = r#"new MutationObserver((_, observer) => {
+  if (!document.documentElement) return;
+  observer.disconnect();
+  const scheme = new URLSearchParams(location.search).get('host_scheme');
+  if (scheme) document.documentElement.style.colorScheme = scheme;
+}).observe(document, { childList: true });"#;
+
+/// The operating system's preference, as Chromium's emulated media.
+async fn os_scheme(s: &Scenario, scheme: &str) -> Result<(), Error> {
+    let feature = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
+    s.browser.cdp("Emulation.setEmulatedMedia", feature).await
+}
+
+/// The panel's background colour once it is Live on `page`.
+async fn panel_background(s: &Scenario, page: &str) -> Result<String, Error> {
+    s.open(page).await?;
+    s.wait_label("live", SOON).await?;
+    let value = s
+        .run_js(
+            "return getComputedStyle(document.querySelector('.discussion-panel')).backgroundColor;",
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+const WHITE: &str = "rgb(255, 255, 255)";
+const DARK: &str = "rgb(22, 27, 34)";
+
+/// The panel follows the host's `color-scheme`, the OS when the host says
+/// nothing, and an explicit `theme` over both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_follows_the_hosts_color_scheme_and_its_theme_option() -> Result<(), Error> {
+    let name = "the_panel_follows_the_hosts_color_scheme";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    (s.browser)
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": HOST_SCHEME }),
+        )
+        .await?;
+    let page = |query: &str| format!("/host.html?channel=general&{query}{FAST}");
+    let cases = [
+        (
+            "light",
+            "host_scheme=dark&",
+            DARK,
+            "a dark host with the OS light",
+        ),
+        (
+            "dark",
+            "host_scheme=light&",
+            WHITE,
+            "a light host with the OS dark",
+        ),
+        (
+            "dark",
+            "",
+            DARK,
+            "a host that says nothing with the OS dark",
+        ),
+        (
+            "light",
+            "",
+            WHITE,
+            "a host that says nothing with the OS light",
+        ),
+        (
+            "dark",
+            "host_scheme=dark&theme=light&",
+            WHITE,
+            "theme=light on a dark host, OS dark",
+        ),
+        ("light", "theme=dark&", DARK, "theme=dark with the OS light"),
+    ];
+    for (os, query, expected, what) in cases {
+        os_scheme(&s, os).await?;
+        let background = panel_background(&s, &page(query)).await?;
+        ensure(background == expected, || {
+            format!("{what}: the panel's background is {background}, not {expected}")
+        })?;
+    }
+    Ok(())
+}
+
+/// A host's custom properties reach the panel by inheritance: on the
+/// element, on an ancestor, on `:root`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_custom_properties_apply_from_the_element_or_any_ancestor() -> Result<(), Error> {
+    let name = "a_hosts_custom_properties_apply";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let styled = s
+        .run_js(
+            "document.querySelector('discussion-panel').style.setProperty('--dp-accent', 'rgb(200, 0, 100)');
+             document.getElementById('panel-host').style.setProperty('--dp-fg', 'rgb(1, 2, 3)');
+             document.documentElement.style.setProperty('--dp-bg', 'rgb(250, 240, 230)');
+             const css = (sel, property) => getComputedStyle(document.querySelector(sel))[property];
+             return [css('.dp-send', 'backgroundColor'), css('.discussion-panel', 'color'), css('.discussion-panel', 'backgroundColor')];",
+        )
+        .await?;
+    let expected = json!(["rgb(200, 0, 100)", "rgb(1, 2, 3)", "rgb(250, 240, 230)"]);
+    ensure(styled == expected, || {
+        format!("the host's --dp-accent (element), --dp-fg (ancestor) and --dp-bg (:root) gave {styled}, not {expected}")
+    })
+}
+
+/// A host page on an origin the bridge does not allow (its
+/// `--allowed-origins` names another): the panel says so in a sentence,
+/// rather than "TypeError: Failed to fetch", and never takes the refusal
+/// for a buffering proxy (no switch to polling).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_origin_the_bridge_refuses_is_told_so() -> Result<(), Error> {
+    let name = "a_page_whose_origin_the_bridge_refuses_is_told_so";
+    let host = e2e::serve_dist().await;
+    let origin = format!("http://127.0.0.1:{host}");
+    let other = format!("http://127.0.0.1:{}", e2e::free_port());
+    let options = bridge().with_args(&["--allowed-origins", &other]);
+    let s = Scenario::start(name, options, "/healthz").await?;
+    s.bridge.inject("general", "ann", "unseen").await?;
+    let page = format!(
+        "{origin}/host.html?channel=general&bridge_url={}&max_attempts=2&first_byte_ms=300&{FAST}",
+        s.bridge.url("")
+    );
+    (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    let sentence = "this page's origin is not allowed by the bridge";
+    let read = "const text = document.querySelector('.dp-error-text');
+        const root = document.querySelector('.discussion-panel');
+        return [text ? text.textContent : null, root && root.getAttribute('data-transport'),
+                (window.panelEvents || []).filter((e) => e.type === 'statuschange').map((e) => e.detail.transport)];";
+    let seen = wait_until(SOON, "a sentence about the origin", || async {
+        let seen = s.run_js(read).await.ok()?;
+        let text = seen[0].as_str().unwrap_or_default().to_lowercase();
+        text.contains(sentence).then_some(seen)
+    })
+    .await;
+    let seen = match seen {
+        Ok(seen) => seen,
+        Err(timeout) => {
+            let now = s.run_js(read).await;
+            return Err(format!("{}\n  shown: {now:?}", s.report(&timeout).await));
+        }
+    };
+    s.wait_for(SOON, "Disconnected with Retry", |st| st.retry == 1)
+        .await?;
+    let seen_after = s.run_js(read).await?;
+    for seen in [&seen, &seen_after] {
+        let transports = seen[2].as_array().cloned().unwrap_or_default();
+        ensure(
+            seen[1] != "polling" && !transports.iter().any(|t| t == "polling"),
+            || format!("a refused origin was taken for a buffering proxy: {seen}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// `mountDiscussionPanel` replaces what its element held (a host's
+/// placeholder) rather than putting the panel beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mounting_replaces_what_the_element_held() -> Result<(), Error> {
+    let name = "mounting_replaces_what_the_element_held";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  box.innerHTML = '<p class="placeholder">Loading the discussion…</p>';
+  box.style.height = '300px';
+  document.body.append(box);
+  window.second = module.mountDiscussionPanel(box, { channel: 'general' });
+  done([...box.children].map((child) => child.className));
+}, (error) => done(String(error)));"#;
+    let children = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("mounting: {e}"))?;
+    ensure(children == json!(["discussion-panel"]), || {
+        format!("the element holds {children}, not the panel alone")
+    })
+}
+
+/// At 300 px, "via polling" stays on one line beside the label; and the
+/// history requests' addresses end in no stray `&`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrow_polling_panel_keeps_its_header_on_one_line_and_clean_addresses(
+) -> Result<(), Error> {
+    let name = "a_narrow_polling_panel";
+    let page = format!("/host.html?channel=a-rather-long-channel-name&polling=on&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let seen = s
+        .run_js(
+            "document.getElementById('panel-host').style.width = '300px';
+             const hint = document.querySelector('.dp-transport');
+             const label = document.querySelector('[data-connection-status]');
+             return [hint.hidden, hint.getClientRects().length, hint.getBoundingClientRect().height,
+                     label.getBoundingClientRect().height,
+                     performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/api/'))];",
+        )
+        .await?;
+    ensure(seen[0] == false, || format!("no polling hint: {seen}"))?;
+    ensure(num(&seen[2]) <= num(&seen[3]) + 1.0, || {
+        format!("\"via polling\" wraps at 300 px (its height against the label's): {seen}")
+    })?;
+    let urls = seen[4].as_array().cloned().unwrap_or_default();
+    ensure(
+        urls.iter()
+            .any(|u| u.as_str().unwrap_or_default().contains("/messages?")),
+        || format!("no history request seen: {seen}"),
+    )?;
+    ensure(
+        !urls
+            .iter()
+            .any(|u| u.as_str().unwrap_or_default().ends_with('&')),
+        || format!("an address ends in a stray &: {urls:?}"),
+    )
+}

@@ -1,0 +1,14 @@
+// The README's uses of the JS API, type-checked against the build's
+// `discussion-panel.d.ts` by scripts/typecheck.sh (`tsc --strict`): the
+// handle's and the element's listeners are typed by the event map.
+import init, { mountDiscussionPanel } from "../../dist/discussion-panel.js";
+
+await init();
+const panel = mountDiscussionPanel(document.body, { channel: "general", theme: "dark" });
+panel.addEventListener("statuschange", (e) => console.log(e.detail.status));
+panel.addEventListener("unreadchange", (e) => console.log(e.detail.count + 1));
+panel.setChannel("design");
+panel.send("hello");
+const element = document.querySelector("discussion-panel");
+element?.addEventListener("message", (e) => console.log(e.detail.message.content));
+export {};
