@@ -23,6 +23,8 @@ mod props;
 #[cfg(test)]
 mod races;
 #[cfg(test)]
+mod review;
+#[cfg(test)]
 mod tests;
 
 use crate::message::{Message, MessageId};
