@@ -549,3 +549,21 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod review {
+    use super::*;
+
+    /// HOSTILE INPUT (a bridge in another language, say, that writes
+    /// `"me":null` for "not the reader's"): `Reaction::me` is a plain
+    /// `bool`, so one such entry makes the whole page unreadable; the panel
+    /// retries, then stops ("Couldn't load messages") on every load. The
+    /// change made `count` saturate for this very reason ("one number must
+    /// not empty the panel"), not its new neighbour.
+    #[test]
+    fn a_null_me_does_not_empty_the_panel() {
+        let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t",
+            "reactions":[{"emoji":"👍","count":1,"users":["bob"],"me":null}]}]"#;
+        assert!(decode_history(page).is_ok(), "{:?}", decode_history(page));
+    }
+}

@@ -271,3 +271,157 @@ fn an_absurd_reaction_version_does_not_silence_the_stream() {
     h.step(Event::Received(stream, Incoming::Message(message(2))));
     assert_eq!(h.ids(), [1, 2], "the next message is dropped as stale");
 }
+
+/// LIE (item 10, half fixed). A bridge that keeps to the contract (a
+/// `reaction` event names the one emoji, no whole `reactions` list; its
+/// order is the `id:` line) reacts to message 12 while the older page that
+/// holds 12 (computed before) is on its way. `MessageStore::react` keeps a
+/// change of a message not held only when it is a whole state, so this
+/// one is dropped, and the page brings 12 without the 👍: a wrong count
+/// for good (until 12's next reaction).
+#[test]
+fn an_older_page_on_its_way_does_not_undo_a_contract_reaction() {
+    let mut h = Harness::new(); // room for 30, pages of 10
+    let stream = h.live_with((21..=30).map(message).collect());
+    let request = (h.step(Event::OlderWanted).iter())
+        .find_map(|c| match c {
+            Command::FetchOlder { request, .. } => Some(*request),
+            _ => None,
+        })
+        .expect("asks for older");
+    let page: Vec<Message> = (11..=20).map(message).collect();
+    // `id: 32` on the event: the decoder makes it the change's version.
+    let contract = crate::wire::decode_at(
+        "reaction",
+        r#"{"message_id":"12","channel_id":"general","emoji":"👍","count":1,"users":["bob"]}"#,
+        "32",
+    )
+    .expect("a contract reaction event");
+    h.step(Event::Received(stream, contract));
+    h.step(Event::OlderLoaded(request, page));
+    let twelve = held(&h, 12).expect("12 is held");
+    assert_eq!(
+        (twelve.reactions.iter())
+            .map(|r| (r.emoji.as_str(), r.count))
+            .collect::<Vec<_>>(),
+        [("👍", 1)],
+        "bob's 👍 on 12 was lost to the older page"
+    );
+}
+
+/// LIE (signed in). The reader is known only once `whoami` answers
+/// (`Connection::ask_who`, async), while the history and the stream are
+/// already under way: a `reaction` event of the reader's own before that
+/// has its `added` taken away (`self.reader` is still `None`), and once the
+/// reader is known nothing brings it back. Past the 20 names the chip
+/// reads not theirs.
+#[test]
+fn the_readers_own_reaction_before_they_are_known_is_not_lost() {
+    let mut h = Harness::new();
+    let first = Message {
+        reactions: vec![entry("👍", 25, false)],
+        reactions_version: Some(MessageId(5)),
+        ..message(1)
+    };
+    let stream = h.live_with(vec![first]);
+    // dee adds 👍 (from their phone, say) before whoami answered here.
+    let mine = Incoming::Reaction(ReactionChange {
+        message_id: MessageId(1),
+        channel_id: "general".into(),
+        emoji: "👍".into(),
+        count: 26,
+        users: vec!["dee".into()],
+        reactions: Some(vec![entry("👍", 26, false)]),
+        version: Some(MessageId(6)),
+        user: Some("dee".into()),
+        added: Some(true),
+    });
+    h.step(Event::Received(stream, mine));
+    h.step(Event::Reader(Some("dee".into())));
+    // Then someone else: dee's name is no longer among those sent.
+    h.step(Event::Received(
+        stream,
+        others_reaction(1, 7, "👍", vec![entry("👍", 27, false)]),
+    ));
+    assert_eq!(
+        own(&h, 1),
+        [("👍".to_string(), 27, true)],
+        "dee's own 👍 is not theirs"
+    );
+}
+
+/// LIE, through a LEAK. A reload that is given up (the panel stopped, here
+/// by a 401, then Retry) leaves `MessageStore::reload_from` set for good:
+/// only `replace` takes it. From then on every eviction copies the evicted
+/// messages into `pending` (`merge_as`, "a reload on its way may bring them
+/// back"), whole, up to 64 kept for ever, and they push out the newer
+/// states that wait there for a page on its way. Here: a catch-up computed
+/// before message 501 was edited comes after the edit (the stream, past a
+/// lag, was ahead) and after some 120 live messages: the edit waited in
+/// `pending`, was pushed out by evicted copies, and 501 shows its old text
+/// for good. Without the given-up reload, the edit survives.
+#[test]
+fn a_given_up_reload_does_not_flood_what_waits_for_a_page() {
+    let options = Options {
+        history_limit: 500,
+        page_limit: 100,
+        max_messages: 500,
+        max_attempts: 3,
+        ..Options::default()
+    };
+    let mut h = Harness {
+        engine: Engine::new("general", options),
+        now: 1_000,
+    };
+    let stream = h.live_with((1..=500).map(message).collect());
+    let lagged = || Incoming::Resync {
+        reason: "lagged".into(),
+    };
+    // A reload is asked for, and given up: the sign-in expired meanwhile.
+    let catch_up = fetch_request(&h.step(Event::Received(stream, lagged()))).unwrap();
+    let gap = ChangePage {
+        resync: Some("history_gap".into()),
+        ..ChangePage::default()
+    };
+    let reload = fetch_request(&h.step(Event::ChangesLoaded(catch_up, gap))).unwrap();
+    h.step(Event::Unauthorized);
+    h.step(Event::HistoryLoaded(reload, vec![])); // too late: ignored
+    // The host signs in again, the reader presses Retry: Live again.
+    let commands = h.step(Event::RetryPressed);
+    let request = fetch_request(&commands).expect("a catch-up");
+    let commands = h.step(Event::ChangesLoaded(request, ChangePage::default()));
+    let stream = (commands.iter())
+        .find_map(|c| match c {
+            Command::OpenStream { stream, .. } => Some(*stream),
+            _ => None,
+        })
+        .expect("opens again");
+    let request = fetch_request(&h.step(Event::StreamOpened(stream))).unwrap();
+    h.step(Event::ChangesLoaded(request, ChangePage::default()));
+    h.step(super::tests::status(stream, Gateway::Connected, Some(1_000)));
+    assert_eq!(h.label(), Label::Live);
+    // The stream lags: a catch-up, computed now (501 as first posted)…
+    let catch_up = fetch_request(&h.step(Event::Received(stream, lagged()))).unwrap();
+    let page = ChangePage {
+        messages: vec![message(501)],
+        last: Some(MessageId(501)),
+        ..ChangePage::default()
+    };
+    // …comes after the stream (ahead) brought 501's edit and 118 messages.
+    let edit = Message {
+        content: "501, edited".into(),
+        edited_at: Some("2026-12-05T00:00:00Z".into()),
+        version: Some(MessageId(502)),
+        ..message(501)
+    };
+    h.step(Event::Received(stream, Incoming::Update(edit)));
+    for id in 503..=620 {
+        h.step(Event::Received(stream, Incoming::Message(message(id))));
+    }
+    h.step(Event::ChangesLoaded(catch_up, page));
+    assert_eq!(
+        held(&h, 501).map(|m| m.content),
+        Some("501, edited".into()),
+        "501's edit was lost"
+    );
+}
