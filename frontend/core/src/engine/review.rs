@@ -425,3 +425,31 @@ fn a_given_up_reload_does_not_flood_what_waits_for_a_page() {
         "501's edit was lost"
     );
 }
+
+/// LIE (item 11, the 404 rule). The reader deletes their message 2; a
+/// moderator deleted it already, and the stream lost that (a lag past the
+/// bridge's retention): the panel reloads, and the page, without 2, makes
+/// the store drop it. The panel knows 2 is gone, but `replace` does not
+/// remember it as deleted, so the bridge's 404 for the reader's deletion
+/// is taken as a failure: a row "Not saved: … no message 2" that stays,
+/// saved in sessionStorage, across reloads, until discarded, for a
+/// deletion that is done.
+#[test]
+fn a_deletion_answered_404_after_a_reload_dropped_its_message_is_done() {
+    let mut h = Harness::new();
+    let stream = h.live_with((1..=3).map(message).collect());
+    let delete = h.step(Event::Change {
+        client_id: "d-1".into(),
+        target: Target::Delete(MessageId(2)),
+        content: "message 2".into(),
+    });
+    let (request, ..) = sent(&delete).expect("sent while Live");
+    reload(&mut h, stream, [1, 3].map(message).to_vec());
+    assert_eq!(h.ids(), [1, 3], "the page says 2 is gone");
+    let unknown = PostOutcome::Refused("channel \"general\" holds no message 2".into());
+    h.step(Event::PostAnswered(request, unknown));
+    let waiting: Vec<(String, bool)> = (h.engine.outbox().iter())
+        .map(|o| (o.client_id.clone(), o.failed.is_some()))
+        .collect();
+    assert!(waiting.is_empty(), "the deletion shows as failed: {waiting:?}");
+}
