@@ -2,15 +2,27 @@
 //! request so an expiring one is refreshed on each reconnection) and cookies.
 //!
 //! The bridge takes the token as `Authorization: Bearer` on fetches and as
-//! `?access_token=` on event streams, which cannot send headers.
+//! `?access_token=` on event streams, which cannot send headers. The host's
+//! function has [`TOKEN_TIMEOUT_MS`] to answer; past it, what it was asked
+//! for fails as on a network error ([`Hung`]), and the next attempt asks
+//! again.
 
-use crate::browser::log_thrown;
+use crate::browser::{log_thrown, log_warn};
+use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 use wasm_bindgen::{JsCast, JsValue};
+
+/// How long the host's token function has to answer (10 s).
+pub const TOKEN_TIMEOUT_MS: u32 = 10_000;
+
+/// The host's token function did not answer within [`TOKEN_TIMEOUT_MS`].
+#[derive(Debug)]
+pub struct Hung;
 
 /// What a token provider returns: the token, or `None` to go without.
 pub type TokenFuture = Pin<Box<dyn Future<Output = Option<String>>>>;
@@ -120,22 +132,42 @@ impl Auth {
     }
 
     /// Calls `then` with the token for a stream, from a task of its own,
-    /// once the host's function (if any) has answered. What comes late may
-    /// no longer be wanted: `then` opens what is wanted when it runs, never
-    /// what was wanted before the wait.
-    pub fn with_token(&self, then: Box<dyn FnOnce(Option<String>)>) {
+    /// once the host's function (if any) has answered, or with [`Hung`].
+    /// What comes late may no longer be wanted: `then` opens what is wanted
+    /// when it runs, never what was wanted before the wait.
+    pub fn with_token(&self, then: Box<dyn FnOnce(Result<Option<String>, Hung>)>) {
         let auth = self.clone();
         wasm_bindgen_futures::spawn_local(async move { then(auth.token().await) });
     }
 
-    /// The token for the next request, asking the provider if there is one.
-    pub async fn token(&self) -> Option<String> {
+    /// The token for the next request, asking the provider if there is one
+    /// (at most [`TOKEN_TIMEOUT_MS`]).
+    pub async fn token(&self) -> Result<Option<String>, Hung> {
         let provider = match &*self.token.borrow() {
             Token::Provider(provider) => provider.clone(),
-            Token::None => return None,
-            Token::Fixed(token) => return Some(token.clone()),
+            Token::None => return Ok(None),
+            Token::Fixed(token) => return Ok(Some(token.clone())),
         };
-        provider().await.filter(|token| !token.is_empty())
+        let mut answer = provider();
+        // A timer the browser cancels when this returns (the timer drops).
+        let mut timer = None;
+        let late = js_sys::Promise::new(&mut |resolve, _| {
+            let late = move || {
+                let _ = resolve.call0(&JsValue::NULL);
+            };
+            timer = Some(Timeout::new(TOKEN_TIMEOUT_MS, late));
+        });
+        let mut late = wasm_bindgen_futures::JsFuture::from(late);
+        let token = std::future::poll_fn(|cx| match answer.as_mut().poll(cx) {
+            Poll::Ready(token) => Poll::Ready(Ok(token)),
+            Poll::Pending => Pin::new(&mut late).poll(cx).map(|_| Err(Hung)),
+        })
+        .await;
+        drop(timer);
+        if token.is_err() {
+            log_warn("the token function did not answer within 10 s");
+        }
+        Ok(token?.filter(|token| !token.is_empty()))
     }
 }
 

@@ -23,7 +23,16 @@ impl Listener {
         name: &'static str,
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Listener {
-        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
+        Listener::boxed(target, name, Box::new(handler))
+    }
+
+    /// The one copy of the work of [`Listener::new`], whatever the handler.
+    fn boxed(
+        target: &EventTarget,
+        name: &'static str,
+        handler: Box<dyn FnMut(web_sys::Event)>,
+    ) -> Listener {
+        let closure = Closure::wrap(handler);
         if let Err(error) =
             target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref())
         {

@@ -6,7 +6,7 @@
 //! itself. Dropping a `Connection` unmounts the engine and releases everything:
 //! the EventSource, every timer, every listener, an in-flight fetch.
 
-use crate::auth::{with_access_token, Auth};
+use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
     remembered_polling, Listener, OwnedEventSource, Source, StreamSignal,
@@ -532,14 +532,10 @@ impl Inner {
             Command::UseTransport(transport) => {
                 // The first is where the engine starts (from the options or
                 // the browser's memory): only a switch is worth remembering.
+                // (The engine said why.)
                 let was = self.transport.replace(transport);
                 if was.is_some_and(|was| was != transport) {
                     remember_transport(&self.endpoint.bridge_url, transport);
-                    log_info(&format!(
-                        "#{}: streams go by {} now",
-                        self.endpoint.channel,
-                        transport.as_str()
-                    ));
                 }
                 if let Link::Joined(link) = &self.link {
                     link.use_transport(transport);
@@ -761,12 +757,14 @@ impl Inner {
         }));
     }
 
-    /// Opens the stream the engine wants, on the transport it wants now.
+    /// Opens the stream the engine wants, on the transport it wants now;
+    /// without a token from the host's function, it fails as the browser's
+    /// refusal would.
     fn open_stream_at(
         &mut self,
         stream: StreamId,
         last_event_id: Option<MessageId>,
-        token: Option<String>,
+        token: Result<Option<String>, Hung>,
         inbox: &Inbox,
     ) {
         let poll_after =
@@ -778,22 +776,23 @@ impl Inner {
             }
             None => self.events_url(last_event_id),
         };
-        let url = with_access_token(&url, token.as_deref());
         let (on, channel) = (inbox.clone(), self.endpoint.channel.clone());
         let with_credentials = self.endpoint.auth.with_credentials;
-        let source = open_source(
-            &url,
-            poll_after,
-            with_credentials,
-            Rc::new(move |signal| match signal {
-                StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
-                StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
-                StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
-                StreamSignal::Event(name, data, id) => {
-                    on.send(received(stream, name, &channel, &data, &id))
-                }
-            }),
-        );
+        let source = token.ok().and_then(|token| {
+            open_source(
+                &with_access_token(&url, token.as_deref()),
+                poll_after,
+                with_credentials,
+                Rc::new(move |signal| match signal {
+                    StreamSignal::Opened => on.send(Event::StreamOpened(stream)),
+                    StreamSignal::Error(ReadyState::Closed) => on.refused(stream),
+                    StreamSignal::Error(state) => on.send(Event::StreamError(stream, state)),
+                    StreamSignal::Event(name, data, id) => {
+                        on.send(received(stream, name, &channel, &data, &id))
+                    }
+                }),
+            )
+        });
         match source {
             Some(source) => self.stream = Some((stream, source)),
             // Reported as the browser giving up, so the engine backs off; from
@@ -829,8 +828,8 @@ impl Inner {
                 return;
             };
             if let Ok(mut inner) = inner.try_borrow_mut() {
-                // Unless the panel stopped polling meanwhile.
-                if inner.transport == Some(Transport::Polling) {
+                // Unless the panel stopped polling meanwhile (or no token came).
+                if let (Some(Transport::Polling), Ok(token)) = (inner.transport, token) {
                     let url = with_access_token(&url, token.as_deref());
                     let on = inbox.clone();
                     let done = Rc::new(move |delivered| on.probe_done(delivered));
@@ -1001,10 +1000,15 @@ async fn send(
 }
 
 /// A request with the panel's credentials: the token as a Bearer header, and
-/// the browser's cookies when asked for.
+/// the browser's cookies when asked for. When the host's token function did
+/// not answer, one that fails at once, as on a network error.
 pub(crate) async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
-    if let Some(token) = auth.token().await {
-        request = request.header("Authorization", &format!("Bearer {token}"));
+    match auth.token().await {
+        Ok(Some(token)) => {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        Ok(None) => {}
+        Err(Hung) => request = request.abort_signal(Some(&web_sys::AbortSignal::abort())),
     }
     if auth.with_credentials {
         request = request.credentials(RequestCredentials::Include);

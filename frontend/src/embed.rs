@@ -48,10 +48,12 @@ pub struct PanelHandle {
 
 #[wasm_bindgen]
 impl PanelHandle {
-    /// Removes the panel and closes its stream, timers and listeners.
+    /// Removes the panel and closes its stream, timers and listeners (once:
+    /// a handle whose panel went, replaced on its element, forgets nothing).
     pub fn unmount(&mut self) {
-        self.mounted = None;
-        forget(&self.element);
+        if self.mounted.take().is_some() {
+            forget(&self.element);
+        }
     }
 
     /// Switches the panel to another channel.
@@ -135,19 +137,11 @@ fn mount(
             let Some(value) = read(&key) else {
                 continue;
             };
-            let value = if let Some(flag) = value.as_bool() {
-                flag.to_string()
-            } else if value.as_f64().is_some() {
-                // Numbers are written out by JavaScript: the panel carries no
-                // float formatting of its own.
-                let number = js_sys::Number::from(value);
-                number
-                    .to_string_with_radix(10)
-                    .map(String::from)
-                    .unwrap_or_default()
-            } else {
-                value.as_string().unwrap_or_default()
-            };
+            // Flags and numbers are written out by JavaScript (`true`, `1.5`):
+            // the panel carries no float formatting of its own.
+            let value = (value.as_string())
+                .or_else(|| js_sys::JSON::stringify(&value).ok()?.as_string())
+                .unwrap_or_default();
             match engine_options.set(&key, &value) {
                 Ok(()) => {}
                 Err(problem) if strict => {
@@ -314,7 +308,10 @@ fn reactions_array(message: &Message) -> JsValue {
 //   upgrades) the attributes are read at connection time; a change of any
 //   option but the channel mounts again, once, after this task's changes.
 // - The token's setter: a first token enables replying, so it mounts again.
-// - keep/forget: see the declarations below.
+// - keep/forget: see the declarations below. `isConnected` is looked at
+//   once a second rather than on a MutationObserver of the document: that
+//   sees neither into shadow roots nor past a microtask (a move with an
+//   `await` in between would look like leaving).
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(mount, attributes) {
   if (!globalThis.customElements || customElements.get("discussion-panel")) return;
@@ -375,27 +372,31 @@ export function defineElement(mount, attributes) {
 }
 const kept = new Map();
 let watch;
+const check = () => kept.forEach((e, element) => {
+  if (element.isConnected) e.seen = true;
+  else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
+});
 export function keep(handle, element) {
+  try { kept.get(element)?.handle.unmount(); } catch {}
   kept.set(element, { handle, seen: element.isConnected });
-  watch ||= new MutationObserver(() => kept.forEach((e, element) => {
-    if (element.isConnected) e.seen = true;
-    else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
-  }));
-  watch.observe(document, { childList: true, subtree: true });
+  setTimeout(check);
+  watch ||= setInterval(check, 1000);
 }
 export function forget(element) {
   kept.delete(element);
-  if (!kept.size) watch = watch?.disconnect();
+  if (!kept.size) watch = clearInterval(watch);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = defineElement)]
     fn define_element(mount: &js_sys::Function, attributes: &js_sys::Array);
-    /// Keeps `handle` (the page's; one per element) until its panel is
-    /// unmounted or `element` leaves the document, which unmounts it. One
-    /// never in the document yet waits to be put there; a move within one
-    /// task is no leaving (the document's `MutationObserver` runs after
-    /// it). The observer goes with the last panel.
+    /// Keeps `handle` (the page's; one per element: a second mount on it
+    /// unmounts the first) until its panel is unmounted or `element` is
+    /// found out of the document (in a shadow root too) on one of the
+    /// checks a second apart, which unmounts it. One never in the document
+    /// yet waits to be put there (a check after this task sees one put
+    /// there in it); a move between two checks is no leaving. The checks
+    /// stop with the last panel.
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);

@@ -4,9 +4,9 @@
 //! One [`Sharing`] per bridge lives in a tab while any of its panels does. It
 //! turns Web Locks grants and steals, `BroadcastChannel` messages, the real
 //! EventSource's callbacks and the Page Lifecycle (`pagehide`, `freeze`) into
-//! [`ShareEvent`]s, and carries out the [`ShareCommand`]s; what its real
-//! stream shows of a buffering proxy goes to [`Carrier`], which says when to
-//! poll and when to try a stream again. It decides nothing itself. Each
+//! [`ShareEvent`]s, and carries out the [`ShareCommand`]s (the machine's
+//! [`panel_core::carrier::Carrier`] says when to poll and when to try a
+//! stream again). It decides nothing itself. Each
 //! panel holds a [`ShareLink`]; dropping the last one drops the `Sharing`,
 //! which closes its EventSource and channel, removes its listeners and lets
 //! the lock go.
@@ -14,7 +14,7 @@
 //! Where Web Locks or `BroadcastChannel` are missing (or the `share_across_tabs`
 //! option is off), panels open a stream each, as before.
 
-use crate::auth::{with_access_token, Auth};
+use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
     remembered_polling, transport_key, transport_of, Listener, OwnedEventSource, Source,
@@ -22,7 +22,7 @@ use crate::browser::{
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise, Reflect};
-use panel_core::carrier::{polls_by_memory, Carrier};
+use panel_core::carrier::polls_by_memory;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::{Event, ReadyState};
@@ -137,8 +137,8 @@ impl ShareLink {
     /// tries one again every `probe_ms` while polling.
     pub fn deadlines(&self, first_byte_ms: u64, probe_ms: u64) {
         let sharing = self.place.borrow().sharing.clone();
-        let mut carrier = sharing.carrier.borrow_mut();
-        carrier.deadlines(first_byte_ms, probe_ms);
+        let mut machine = sharing.machine.borrow_mut();
+        machine.carrier().deadlines(first_byte_ms, probe_ms);
     }
 
     /// The panel's engine would try a stream again (while polling). One
@@ -156,12 +156,12 @@ impl ShareLink {
         sharing.carry_on(transport);
     }
 
-    /// The panel joined starting on polling (`polling`), or not: the group's
-    /// streams go one way, so if either it or the group polls, all do (and
-    /// every panel of the tab hears it, the new one too).
+    /// The panel joined starting on polling (`polling`), or not: this tab
+    /// polls when it holds the stream if either it or the group does (every
+    /// panel shows how the stream it shares is carried: the holder says).
     pub fn join_transport(&self, polling: bool) {
         let sharing = self.place.borrow().sharing.clone();
-        sharing.carry_on(transport_of(polling || sharing.polling()));
+        sharing.carry_on(transport_of(polling || sharing.polling.get()));
     }
 
     /// Tells the sharing what the panel's engine did with its virtual stream.
@@ -204,7 +204,14 @@ fn enter(
 /// the tab stays in the running (and keeps the stream, if it holds it) and the
 /// switch is a seamless change of channels for every tab.
 fn leave(sharing: Rc<Sharing>, panel: PanelId) {
-    sharing.members.borrow_mut().remove(&panel);
+    let mut members = sharing.members.borrow_mut();
+    members.remove(&panel);
+    // The stream signs in as a panel still there: the one leaving may have
+    // moved to someone else's sign-in (an account switch).
+    if let Some(member) = members.values().next() {
+        *sharing.auth.borrow_mut() = member.auth.clone();
+    }
+    drop(members);
     wasm_bindgen_futures::spawn_local(async move {
         sharing.send(ShareEvent::PanelUnmounted { panel });
         if Rc::strong_count(&sharing) == 1 {
@@ -245,8 +252,6 @@ struct Sharing {
     /// The real stream's channels (escaped, joined) and the newest id it
     /// carried, to carry it on the other transport from where it is.
     carried: RefCell<(String, Option<u64>)>,
-    /// What the real stream's transport has shown ([`Carrier`] decides).
-    carrier: RefCell<Carrier>,
     /// Whether this group's streams go by polling: remembered for the
     /// profile too, but known here without it (a browser that refuses
     /// `localStorage` still switches).
@@ -284,7 +289,6 @@ impl Sharing {
             channel,
             stream: RefCell::default(),
             carried: RefCell::default(),
-            carrier: RefCell::default(),
             polling: Cell::new(polling),
             first_byte: RefCell::default(),
             trial: RefCell::default(),
@@ -309,7 +313,7 @@ impl Sharing {
                     .dyn_ref::<MessageEvent>()
                     .and_then(|m| m.data().as_string());
                 match data.as_deref().and_then(Relay::decode) {
-                    Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay))),
+                    Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay, now_ms()))),
                     None => log_warn("ignored a message on the tabs' channel that is not a relay"),
                 }
             }));
@@ -425,11 +429,17 @@ impl Sharing {
                 stream,
             } => self.overflow(panel, &channel, stream),
             ShareCommand::ArmPruneTimer(after) => {
-                let me = self.me.clone();
-                let timer = Timeout::new(after as u32, move || {
-                    with(&me, |s| s.send(ShareEvent::PruneTimer))
-                });
-                *self.prune.borrow_mut() = Some(timer);
+                *self.prune.borrow_mut() = Some(self.timer(after, ShareEvent::PruneTimer));
+            }
+            ShareCommand::FirstByte(after) => {
+                let timer = after.map(|after| self.timer(after, ShareEvent::FirstByteMissed));
+                *self.first_byte.borrow_mut() = timer;
+            }
+            // Two streams in a row delivered nothing: for every tab.
+            ShareCommand::Poll => {
+                log_info("the shared stream delivered nothing twice: switching to long polling");
+                remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
+                self.carry_on(panel_core::Transport::Polling);
             }
             ShareCommand::Log(text) => log_info(&format!("shared stream: {text}")),
             ShareCommand::Warn(text) => log_warn(&format!("shared stream: {text}")),
@@ -488,14 +498,6 @@ impl Sharing {
     /// buffers streams: polling), from the newest id it carried, once the
     /// token is at hand: what is wanted is read then, never before the wait.
     fn open_carried(&self, stream: u64) {
-        // The stream it replaces may have opened and delivered nothing (a
-        // panel's watchdog may replace it before the first-byte deadline).
-        self.first_byte.borrow_mut().take();
-        let replaced = self.carrier.borrow_mut().replaced(self.polling());
-        if replaced {
-            self.poll_from_now();
-            self.tell_panels(panel_core::Transport::Polling);
-        }
         let me = self.me.clone();
         self.auth.borrow().with_token(Box::new(move |token| {
             with(&me, |s| {
@@ -521,18 +523,7 @@ impl Sharing {
             *self.stream.borrow_mut() = None;
             self.open_carried(stream);
         }
-        self.tell_panels(transport);
-    }
-
-    /// Every panel of this tab hears how its stream is carried now.
-    fn tell_panels(&self, transport: panel_core::Transport) {
-        // Out of the map first: a panel may leave while it handles it.
-        let panels: Vec<Deliver> = (self.members.borrow().values())
-            .map(|m| m.deliver.clone())
-            .collect();
-        for deliver in panels {
-            deliver(Event::Transport(transport));
-        }
+        self.send(ShareEvent::Carried(transport));
     }
 
     /// A trial EventSource for the group, if this tab polls the real stream,
@@ -541,7 +532,7 @@ impl Sharing {
     /// every tab back to the EventSource.
     fn try_stream(&self) {
         let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
-        if !self.carrier.borrow_mut().try_stream(now_ms(), polled) {
+        if !(self.machine.borrow_mut().carrier()).try_stream(now_ms(), polled) {
             return;
         }
         let me = self.me.clone();
@@ -551,19 +542,19 @@ impl Sharing {
     }
 
     /// Opens the trial the carrier asked for, signed in with `token`,
-    /// unless the real stream is no longer polled now that the token came.
-    fn open_trial(&self, token: Option<String>) {
+    /// unless the real stream is no longer polled now that the token came
+    /// (or none came).
+    fn open_trial(&self, token: Result<Option<String>, Hung>) {
         let polled = matches!(&*self.stream.borrow(), Some((_, Source::Poll(_))));
-        let url = self.url(false, token);
         let me = self.me.clone();
         let done = Rc::new(move |delivered| with(&me, |s| s.trial_done(delivered)));
-        let deadline = self.carrier.borrow().first_byte_ms().unwrap_or(u64::MAX);
+        let deadline = (self.machine.borrow_mut().carrier().first_byte_ms()).unwrap_or(u64::MAX);
         let with_credentials = self.auth.borrow().with_credentials;
-        let trial = polled
-            .then(|| open_trial(&url, with_credentials, deadline, done))
-            .flatten();
+        let trial = (token.ok().filter(|_| polled)).and_then(|token| {
+            open_trial(&self.url(false, token), with_credentials, deadline, done)
+        });
         if trial.is_none() {
-            self.carrier.borrow_mut().trial_done();
+            self.machine.borrow_mut().carrier().trial_done();
         }
         *self.trial.borrow_mut() = trial;
     }
@@ -574,7 +565,7 @@ impl Sharing {
     fn trial_done(&self, delivered: bool) {
         let trial = self.trial.borrow_mut().take();
         drop(trial);
-        let under_way = self.carrier.borrow_mut().trial_done();
+        let under_way = self.machine.borrow_mut().carrier().trial_done();
         if under_way && delivered {
             log_info("a trial stream delivered: the shared stream goes back to the EventSource");
             remember_transport(&self.group.bridge_url, panel_core::Transport::EventSource);
@@ -582,63 +573,23 @@ impl Sharing {
         }
     }
 
-    /// The real EventSource delivered nothing within the panels' first-byte
-    /// deadline: suspect; twice in a row, the streams go by polling (a
-    /// panel's own deadline cannot always tell: a new stream opens it with
-    /// the status the connection before gave).
-    fn first_byte_missed(&self) {
-        self.first_byte.borrow_mut().take();
-        let missed = self.carrier.borrow_mut().first_byte_missed(self.polling());
-        if missed {
-            self.poll_from_now();
-            self.carry_on(panel_core::Transport::Polling);
-        }
-    }
-
-    /// Whether the streams of this bridge go by polling (for every tab).
-    fn polling(&self) -> bool {
-        self.polling.get()
-    }
-
-    /// Two streams in a row delivered nothing: the streams go by polling,
-    /// for every tab (the caller tells this tab's panels).
-    fn poll_from_now(&self) {
-        log_info("the shared stream delivered nothing twice: switching to long polling");
-        self.polling.set(true);
-        remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
-    }
-
     /// Opens the real stream `stream` on the transport wanted now, from the
-    /// newest id carried, signed in with `token`.
-    fn open_stream_at(&self, stream: u64, token: Option<String>) {
-        let polling = self.polling();
-        let url = self.url(polling, token);
+    /// newest id carried, signed in with `token` (without one, it fails as
+    /// the browser's refusal would).
+    fn open_stream_at(&self, stream: u64, token: Result<Option<String>, Hung>) {
+        let polling = self.polling.get();
         let poll_after = polling.then_some(self.carried.borrow().1);
-        // An EventSource may open and stay silent; a poller opens with its
-        // first answer.
-        if !polling {
-            self.await_first_byte(self.carrier.borrow().first_byte_ms());
-        }
         let me = self.me.clone();
         let with_credentials = self.auth.borrow().with_credentials;
         let on = move |signal| {
             let event = match signal {
-                // Again after the browser reconnected it: it must deliver
-                // anew within the deadline.
-                StreamSignal::Opened => {
-                    if !polling {
-                        with(&me, |s| s.await_first_byte(s.carrier.borrow_mut().opened()));
-                    }
-                    ShareEvent::StreamOpened(stream)
-                }
+                StreamSignal::Opened => ShareEvent::StreamOpened(stream),
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
                 StreamSignal::Event(name, data, last_event_id) => {
                     let id = last_event_id.parse().ok();
                     with(&me, |s| {
                         let mut carried = s.carried.borrow_mut();
                         carried.1 = carried.1.max(id);
-                        s.first_byte.borrow_mut().take();
-                        s.carrier.borrow_mut().delivered();
                     });
                     ShareEvent::StreamEvent {
                         stream,
@@ -650,7 +601,14 @@ impl Sharing {
             };
             with(&me, |s| s.send(event));
         };
-        let source = open_source(&url, poll_after, with_credentials, Rc::new(on));
+        let source = (token.ok()).and_then(|token| {
+            open_source(
+                &self.url(polling, token),
+                poll_after,
+                with_credentials,
+                Rc::new(on),
+            )
+        });
         match source {
             Some(source) => *self.stream.borrow_mut() = Some((stream, source)),
             None => self.send(ShareEvent::StreamError(stream, ReadyState::Closed)),
@@ -672,13 +630,12 @@ impl Sharing {
         with_access_token(&url, token.as_deref())
     }
 
-    /// (Re)arms the real EventSource's first-byte deadline, `ms` from now.
-    fn await_first_byte(&self, ms: Option<u64>) {
+    /// A timer that hands `event` to the machine `ms` from now.
+    fn timer(&self, ms: u64, event: ShareEvent) -> Timeout {
         let me = self.me.clone();
-        *self.first_byte.borrow_mut() = ms.map(|ms| {
-            let missed = move || with(&me, |s| s.first_byte_missed());
-            Timeout::new(ms.min(i32::MAX as u64) as u32, missed)
-        });
+        Timeout::new(ms.min(i32::MAX as u64) as u32, move || {
+            with(&me, |s| s.send(event))
+        })
     }
 
     /// `navigator.locks.request(name, options, granted)`: `granted` holds the

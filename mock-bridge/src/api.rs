@@ -6,7 +6,6 @@ use crate::extract::{answer_for, channel_from, ChannelPath};
 use crate::history::HistoryQuery;
 use crate::hub::Hub;
 use crate::message::{parse_id, validate_client_id, NewMessage};
-use crate::reactions::for_reader;
 use crate::users::Identity;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -91,8 +90,8 @@ pub async fn history(
     let Query(params) = query?;
     let query = params.validate()?;
     let reader = answer_for(identity, params.reader)?;
-    let messages = hub.history(&channel, query);
-    Ok(Json(for_reader(&messages, reader.as_deref())).into_response())
+    let messages = hub.history(&channel, query, reader.as_deref());
+    Ok(Json(messages).into_response())
 }
 
 /// A reply from a client: its text and its own id for it, so that a retry

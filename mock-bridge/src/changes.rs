@@ -11,8 +11,9 @@
 //! - `GET /api/channels/{c}/changes?after=<id>&limit=`.
 
 use crate::error::ApiError;
-use crate::hub::{Actor, Edit, Hub};
-use crate::message::{parse_id, validate_channel, Change, NewMessage, MAX_AUTHOR_CHARS};
+use crate::hub::{Actor, Changed, Edit, Hub};
+use crate::message::{check_name, parse_id, validate_channel, Change, NewMessage};
+use crate::reactions::ReactionData;
 use crate::users::Identity;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -40,12 +41,7 @@ fn message_path(
     let id = parse_id(&id)
         .ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a decimal message id")))?;
     if let Some(emoji) = &emoji {
-        let chars = emoji.chars().count();
-        if chars == 0 || chars > 64 || emoji.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "an emoji is 1 to 64 characters, none of them control characters",
-            ));
-        }
+        crate::reactions::check_emoji(emoji)?;
     }
     Ok((channel, id, emoji))
 }
@@ -87,37 +83,73 @@ fn checked_content(content: String) -> Result<String, ApiError> {
     Ok(new.content)
 }
 
-/// Who a reader is: the signed-in user, or, without `--users`, the body's name.
+/// Who a reader is: the signed-in user, or, without `--users`, the body's
+/// name (a person's name, see [`check_name`]).
 fn reader(
     identity: Option<Extension<Arc<Identity>>>,
     named: Option<String>,
 ) -> Result<String, ApiError> {
     match (identity, named) {
         (Some(Extension(identity)), _) => Ok(identity.name.clone()),
-        (None, Some(name))
-            if !name.trim().is_empty() && name.chars().count() <= MAX_AUTHOR_CHARS =>
-        {
+        (None, Some(name)) => {
+            check_name(
+                &name,
+                "\"author\" (who you are, on a bridge without --users)",
+            )?;
             Ok(name)
         }
-        _ => Err(ApiError::bad_request(
+        (None, None) => Err(ApiError::bad_request(
             "this bridge runs without --users: say who you are with \"author\"",
         )),
     }
 }
 
 /// A change's answer: the message as it now is, `{"deleted":…}`, or the
-/// reaction's state (what its event carries, but for a deletion). A
+/// reaction's state (what its event carries, with every emoji's entry). A
 /// reader's own reaction toggle also says whether it is now theirs (`me`).
-fn answer(change: &Change, actor: &Actor) -> Value {
-    match (change, actor) {
-        (Change::Delete { message_id, .. }, _) => json!({ "deleted": message_id.to_string() }),
-        (Change::Reaction { added, .. }, Actor::Reader(_)) => {
-            let mut answer = change.event().1;
-            answer["me"] = Value::Bool(*added);
-            answer
+fn answer(changed: &Changed, actor: &Actor) -> Result<Value, ApiError> {
+    let reader = matches!(actor, Actor::Reader(_));
+    let value = match changed {
+        Changed::Made { change, now } => match (&**change, now) {
+            (Change::Delete { message_id, .. }, _) => {
+                return Ok(json!({ "deleted": message_id.to_string() }))
+            }
+            (
+                Change::Reaction {
+                    id,
+                    emoji,
+                    user,
+                    added,
+                    ..
+                },
+                Some(now),
+            ) => {
+                let mut data = ReactionData::of(now, emoji, user, *added);
+                data.version = Some(*id);
+                data.me = reader.then_some(*added);
+                serde_json::to_value(data)
+            }
+            (_, Some(now)) => serde_json::to_value(&**now),
+            // Made, then gone before the answer: nothing left to show.
+            (_, None) => Ok(json!({ "id": change.message_id().to_string() })),
+        },
+        Changed::Unchanged {
+            now,
+            emoji,
+            user,
+            holds,
+        } => {
+            let mut data = ReactionData::of(now, emoji, user, *holds);
+            data.me = reader.then_some(*holds);
+            serde_json::to_value(data)
         }
-        _ => change.event().1,
-    }
+    };
+    value.map_err(|error| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the answer could not be written: {error}"),
+        )
+    })
 }
 
 async fn change(
@@ -134,15 +166,14 @@ async fn change(
     {
         return Err(ApiError::bad_request("client_id: 1 to 128 characters"));
     }
-    let change = hub
+    let changed = hub
         .change_async(channel, id, edit, actor.clone(), client_id)
         .await?;
-    tracing::info!(
-        id = change.id(),
-        message = change.message_id(),
-        "message changed"
-    );
-    Ok(Json(answer(&change, &actor)))
+    match changed.change() {
+        Some(change) => tracing::info!(id = change.id(), message = id, "message changed"),
+        None => tracing::info!(message = id, "a reaction changed nothing"),
+    }
+    Ok(Json(answer(&changed, &actor)?))
 }
 
 /// A body that may be absent (a `DELETE` without one).
@@ -215,13 +246,8 @@ pub async fn control_react(
 ) -> Result<Json<Value>, ApiError> {
     let (channel, id, emoji) = message_path(path)?;
     let body = optional(body)?;
-    let user = (body.user)
-        .filter(|u| !u.trim().is_empty() && u.chars().count() <= MAX_AUTHOR_CHARS)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "name the reacting \"user\": 1 to {MAX_AUTHOR_CHARS} characters, not blank"
-            ))
-        })?;
+    let user = (body.user).ok_or_else(|| ApiError::bad_request("name the reacting \"user\""))?;
+    check_name(&user, "the reacting \"user\"")?;
     let edit = Edit::React {
         emoji: emoji.unwrap_or_default(),
         user,
@@ -320,13 +346,15 @@ pub async fn catch_up(
             Ok(n) => n.min(crate::api::MAX_LIMIT),
         },
     };
-    Ok(Json(match hub.changes_after(&channel, after, limit) {
-        None => json!({ "resync": "history_gap" }),
-        Some(page) => json!({
-            "messages": crate::reactions::for_reader(&page.messages, reader.as_deref()),
-            "deleted": page.deleted.iter().map(u64::to_string).collect::<Vec<_>>(),
-            "last": page.last.map(|id| id.to_string()),
-            "more": page.more,
-        }),
-    }))
+    Ok(Json(
+        match hub.changes_after(&channel, after, limit, reader.as_deref()) {
+            None => json!({ "resync": "history_gap" }),
+            Some(page) => json!({
+                "messages": page.messages,
+                "deleted": page.deleted.iter().map(u64::to_string).collect::<Vec<_>>(),
+                "last": page.last.map(|id| id.to_string()),
+                "more": page.more,
+            }),
+        },
+    ))
 }

@@ -59,7 +59,10 @@ pub async fn main() -> ExitCode {
         Ok(bridge) => bridge,
         Err(error) => {
             eprintln!("mock-bridge: cannot start: {error}");
-            return ExitCode::from(1);
+            // Another bridge on the history file is a bad start, as bad
+            // flags are (see crate::lock); anything else is the machine's.
+            let busy = error.kind() == std::io::ErrorKind::ResourceBusy;
+            return ExitCode::from(if busy { 2 } else { 1 });
         }
     };
     tracing::info!(addr = %bridge.addr, "listening");

@@ -227,9 +227,8 @@ pub async fn add_user(
     body: Result<Json<UserBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(UserBody { token, name }) = body?;
-    let name = name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("a user needs a \"name\""))?;
+    let name = name.ok_or_else(|| ApiError::bad_request("a user needs a \"name\""))?;
+    crate::message::check_name(&name, "a user's \"name\"")?;
     if !crate::users::is_token(&token) {
         return Err(ApiError::bad_request(
             "a token is 1 to 512 letters, digits or `-._~+/=`",

@@ -44,13 +44,11 @@ pub fn answer_for(
         return Ok(Some(identity.name.clone()));
     }
     match named.filter(|name| !name.trim().is_empty()) {
-        Some(name) if name.chars().count() > crate::message::MAX_AUTHOR_CHARS => {
-            Err(ApiError::bad_request(format!(
-                "as: a reader's name is at most {} characters",
-                crate::message::MAX_AUTHOR_CHARS
-            )))
+        Some(name) => {
+            crate::message::check_name(&name, "as (the reader the answer is for)")?;
+            Ok(Some(name))
         }
-        named => Ok(named),
+        None => Ok(None),
     }
 }
 

@@ -1,8 +1,17 @@
-//! One channel's retained messages and the queries the history endpoint answers.
+//! One channel's retained messages, the reactors of each, the changes kept
+//! for replays, and the queries the history endpoint answers.
+//!
+//! Every change to the channel's state goes through [`ChannelLog::apply`]
+//! (live) or [`ChannelLog::restore`] (a restart reading the history file):
+//! one path for both. A change kept for replays is what the change was (an
+//! edit's text, a reaction's delta), never a copy of the message's state;
+//! a replay shows each message as it is when the replay is made.
 
 use crate::message::{Change, Message};
+use crate::persist::Stored;
+use crate::reactions::{Answered, Reactors, Toggle, TooManyEmoji};
 use bytes::Bytes;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// One entry of a channel's ordered history of changes, as a stream replays it.
@@ -10,8 +19,9 @@ use std::sync::Arc;
 pub enum Record {
     /// A message's creation, replayed as the message as it now is.
     Created(Arc<Message>),
-    /// A later change to it.
-    Changed(Arc<Change>),
+    /// A later change to it, with the message as it now is (`None`: deleted
+    /// since, later in the same replay).
+    Changed(Arc<Change>, Option<Arc<Message>>),
 }
 
 impl Record {
@@ -19,24 +29,28 @@ impl Record {
     pub fn id(&self) -> u64 {
         match self {
             Record::Created(message) => message.id,
-            Record::Changed(change) => change.id(),
+            Record::Changed(change, _) => change.id(),
         }
     }
 
-    /// Its event on the wire.
+    /// Its event on the wire (none for a change the replay shows otherwise:
+    /// see [`crate::sse::change`]).
     pub fn frame(&self) -> Bytes {
         match self {
-            Record::Created(message) => crate::sse::message(message),
-            Record::Changed(change) => crate::sse::change(change),
+            Record::Created(message) => crate::sse::replayed_message(message),
+            Record::Changed(change, now) => {
+                crate::sse::change(change, now.as_deref(), crate::sse::When::Replayed)
+            }
         }
     }
 }
 
 /// What the changes after an id come to, each touched message once.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct Coalesced {
-    /// The touched messages still held, as they now are, oldest first.
-    pub messages: Vec<Arc<Message>>,
+    /// The touched messages still held, as they now are (for the reader the
+    /// answer is for), oldest first.
+    pub messages: Vec<Answered>,
     /// The ids of the touched messages deleted since.
     pub deleted: Vec<u64>,
     /// The newest change id covered (the next page's `after`).
@@ -68,6 +82,8 @@ pub struct ChannelLog {
     /// Changes after the creations (edits, deletions, reactions), oldest first,
     /// as many as `capacity`.
     changes: VecDeque<Arc<Change>>,
+    /// Every reactor of each held message that has reactions.
+    reactors: HashMap<u64, Reactors>,
 }
 
 impl ChannelLog {
@@ -77,6 +93,7 @@ impl ChannelLog {
             capacity: capacity.max(1),
             evicted_through: None,
             changes: VecDeque::new(),
+            reactors: HashMap::new(),
         }
     }
 
@@ -86,36 +103,145 @@ impl ChannelLog {
         self.messages.get(at)
     }
 
-    /// Applies a change (its id greater than every id held): the message
-    /// becomes `now` (the message as it now is), or goes (`None`: deleted);
-    /// the change is kept for replays. A change to a message no longer held
-    /// is kept too (a client may still hold it).
-    pub fn apply(&mut self, change: Arc<Change>, now: Option<Arc<Message>>) {
-        match now {
-            Some(now) => self.set(now),
-            None => self.remove(change.message_id()),
-        }
+    /// Makes a change (its id greater than every id held) and keeps it for
+    /// replays: answers the message as it now is (`None`: deleted, or not
+    /// held). A change to a message no longer held is kept too (a client
+    /// may still hold it).
+    pub fn apply(&mut self, change: Arc<Change>) -> Option<Arc<Message>> {
+        let now = self.make(&change).cloned();
         self.changes.push_back(change);
         while self.changes.len() > self.capacity {
             if let Some(evicted) = self.changes.pop_front() {
                 self.evicted_through = self.evicted_through.max(Some(evicted.id()));
             }
         }
+        now
     }
 
-    /// Replaces the held message with `now`'s id by `now` (nothing when it
-    /// is not held), without a change to replay (a restart rebuilding it).
-    pub fn set(&mut self, now: Arc<Message>) {
-        if let Ok(at) = self.messages.binary_search_by_key(&now.id, |m| m.id) {
-            self.messages[at] = now;
+    /// Makes a change read back from the history file at a restart, without
+    /// keeping it: a replay from before it resyncs.
+    pub fn restore(&mut self, stored: &Stored) {
+        match stored {
+            Stored::Change(change) => {
+                self.make(change);
+            }
+            Stored::Reactors {
+                id,
+                message_id,
+                emoji,
+                users,
+                ..
+            } => {
+                if let Some((message, reactors)) = self.state_of(*message_id) {
+                    reactors.set(&mut message.revision.reactions, emoji, users);
+                    message.revision.reactions_version = Some(*id);
+                }
+            }
+        }
+        self.changes_unknown_through(stored.id());
+    }
+
+    /// Makes `change` to the message it changes, if held: the message as it
+    /// now is (`None`: deleted, or not held).
+    fn make(&mut self, change: &Change) -> Option<&Arc<Message>> {
+        match change {
+            Change::Delete { message_id, .. } => {
+                self.remove(*message_id);
+                return None;
+            }
+            Change::Update { id, message, .. } => {
+                let now = self.message_mut(message.id)?;
+                now.content.clone_from(&message.content);
+                now.revision
+                    .edited_at
+                    .clone_from(&message.revision.edited_at);
+                now.revision.version = Some(*id);
+            }
+            Change::Reaction {
+                id,
+                message_id,
+                emoji,
+                user,
+                added,
+                ..
+            } => {
+                let (now, reactors) = self.state_of(*message_id)?;
+                let reactions = &mut now.revision.reactions;
+                if let Err(error) = reactors.toggle(reactions, *message_id, emoji, user, *added) {
+                    // Only a history line from before the bound can be past it.
+                    tracing::warn!(%error, "a stored reaction is past the bounds: skipped");
+                }
+                now.revision.reactions_version = Some(*id);
+            }
+        }
+        self.get(change.message_id())
+    }
+
+    /// The held message `id`, to change in place: copied first only while
+    /// a replay or an answer still holds it (and then without its reactors,
+    /// which are not part of it).
+    fn message_mut(&mut self, id: u64) -> Option<&mut Message> {
+        let at = self.messages.binary_search_by_key(&id, |m| m.id).ok()?;
+        Some(Arc::make_mut(&mut self.messages[at]))
+    }
+
+    /// The held message `id` to change in place (see [`Self::message_mut`]),
+    /// with its reactors.
+    fn state_of(&mut self, id: u64) -> Option<(&mut Message, &mut Reactors)> {
+        let at = self.messages.binary_search_by_key(&id, |m| m.id).ok()?;
+        let message = Arc::make_mut(&mut self.messages[at]);
+        Some((message, self.reactors.entry(id).or_default()))
+    }
+
+    /// What a reaction would do to held message `id` (`None`: not held).
+    pub fn would_react(
+        &self,
+        id: u64,
+        emoji: &str,
+        user: &str,
+        add: bool,
+    ) -> Option<Result<Toggle, TooManyEmoji>> {
+        self.get(id)?;
+        Some(match self.reactors.get(&id) {
+            Some(reactors) => reactors.would(id, emoji, user, add),
+            None => Reactors::default().would(id, emoji, user, add),
+        })
+    }
+
+    /// Each of `messages` as `reader` is answered it (their own reactions marked).
+    pub fn answered(&self, messages: Vec<Arc<Message>>, reader: Option<&str>) -> Vec<Answered> {
+        (messages.into_iter())
+            .map(|message| {
+                let mine = reader
+                    .and_then(|reader| Some(self.reactors.get(&message.id)?.mine(reader)))
+                    .unwrap_or(0);
+                Answered { message, mine }
+            })
+            .collect()
+    }
+
+    /// Every reactor of held message `id`, if it has reactions.
+    pub fn reactors(&self, id: u64) -> Option<&Reactors> {
+        self.reactors.get(&id).filter(|r| !r.is_empty())
+    }
+
+    /// Holds a message read back from the history file: its reactions as
+    /// the file holds them (every reactor), the wire's kept in the message.
+    pub fn push_restored(&mut self, mut message: Message) {
+        let reactors = Reactors::from_whole(&mut message.revision.reactions);
+        let id = message.id;
+        self.push(Arc::new(message));
+        if !reactors.is_empty() && self.get(id).is_some() {
+            self.reactors.insert(id, reactors);
         }
     }
 
-    /// Lets go of message `id`, without a change to replay (see [`Self::set`]).
+    /// Lets go of message `id` and its reactors, without a change to replay.
     pub fn remove(&mut self, id: u64) {
         if let Ok(at) = self.messages.binary_search_by_key(&id, |m| m.id) {
             drop(self.messages.remove(at));
         }
+        self.reactors.remove(&id);
     }
 
     /// Whether message `id` was deleted (as far as the changes kept tell).
@@ -152,7 +278,12 @@ impl ChannelLog {
     /// Every change after `after`, coalesced: each touched message once, as
     /// it now is, or its id among the deleted; at most `limit` changes
     /// covered. `None` when changes after `after` are no longer known.
-    pub fn changes_after(&self, after: u64, limit: usize) -> Option<Coalesced> {
+    pub fn changes_after(
+        &self,
+        after: u64,
+        limit: usize,
+        reader: Option<&str>,
+    ) -> Option<Coalesced> {
         if self.evicted_through.is_some_and(|evicted| evicted > after) {
             return None;
         }
@@ -168,18 +299,20 @@ impl ChannelLog {
             .iter()
             .map(|r| match r {
                 Record::Created(message) => message.id,
-                Record::Changed(change) => change.message_id(),
+                Record::Changed(change, _) => change.message_id(),
             })
             .collect();
         touched.sort_unstable();
         touched.dedup();
+        let mut held = Vec::new();
         for id in touched {
             match self.get(id) {
-                Some(message) => coalesced.messages.push(message.clone()),
+                Some(message) => held.push(message.clone()),
                 None if self.is_deleted(id) => coalesced.deleted.push(id),
                 None => {}
             }
         }
+        coalesced.messages = self.answered(held, reader);
         Some(coalesced)
     }
 
@@ -191,7 +324,10 @@ impl ChannelLog {
             .map(Record::Created)
             .collect();
         let start = self.changes.partition_point(|c| c.id() <= after);
-        records.extend(self.changes.range(start..).cloned().map(Record::Changed));
+        records.extend((self.changes.range(start..)).map(|change| {
+            let now = self.get(change.message_id()).cloned();
+            Record::Changed(change.clone(), now)
+        }));
         records.sort_unstable_by_key(Record::id);
         records
     }
@@ -202,6 +338,7 @@ impl ChannelLog {
         self.messages.push_back(message);
         while self.messages.len() > self.capacity {
             if let Some(evicted) = self.messages.pop_front() {
+                self.reactors.remove(&evicted.id);
                 // A client may hold it as it was before its newest change:
                 // a catch-up from before that change cannot show it anymore.
                 let revision = &evicted.revision;
@@ -338,25 +475,25 @@ mod tests {
             channel_id: "c".into(),
             client_id: None,
         };
-        log.apply(Arc::new(deletion), None);
+        log.apply(Arc::new(deletion));
         for id in [4, 5] {
             let mut message = (**log.get(2).unwrap()).clone();
             message.content = format!("edit {id}");
             message.revision.version = Some(id);
             let change = Change::Update {
                 id,
-                message: message.clone(),
+                message: Box::new(message),
                 client_id: None,
             };
-            log.apply(Arc::new(change), Some(Arc::new(message)));
+            log.apply(Arc::new(change));
         }
         // Changes kept: 4 and 5; the deletion (3) was evicted.
         log.push(log_of([6], 1).iter().next().unwrap().clone());
         log.push(log_of([7], 1).iter().next().unwrap().clone());
         assert!(
-            log.changes_after(2, 100).is_none(),
+            log.changes_after(2, 100, None).is_none(),
             "the deletion of 1 (change 3) is no longer known: {:?}",
-            log.changes_after(2, 100)
+            log.changes_after(2, 100, None)
         );
         assert!(
             log.replay_after(2, 100).is_none(),
@@ -376,15 +513,16 @@ mod tests {
         message.revision.version = Some(3);
         let change = Change::Update {
             id: 3,
-            message: message.clone(),
+            message: Box::new(message),
             client_id: None,
         };
-        log.apply(Arc::new(change), Some(Arc::new(message)));
+        log.apply(Arc::new(change));
         log.push(log_of([4], 1).iter().next().unwrap().clone());
         assert!(
-            log.changes_after(2, 100).is_none(),
+            log.changes_after(2, 100, None).is_none(),
             "message 1, edited at 3 and evicted since, is skipped: {:?}",
-            log.changes_after(2, 100).map(|page| ids(page.messages))
+            log.changes_after(2, 100, None)
+                .map(|page| page.messages.len())
         );
     }
 

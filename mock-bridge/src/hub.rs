@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::history::{ChannelLog, Record};
 use crate::message::{Change, Message};
 use crate::persist::HistoryFile;
+use crate::reactions::{Answered, Toggle};
 use crate::retries::{ByClientId, Reply};
 use crate::snowflake::{now_ms, Snowflakes};
 use crate::sse::{self, Resync};
@@ -277,6 +278,8 @@ pub enum ChangeError {
     ClientIdReused,
     #[error(transparent)]
     TooManyEmoji(#[from] crate::reactions::TooManyEmoji),
+    #[error("{}", .0.message)]
+    TooLarge(ApiError),
     #[error(transparent)]
     Publish(#[from] PublishError),
 }
@@ -288,6 +291,7 @@ impl From<ChangeError> for ApiError {
             ChangeError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, error.to_string()),
             ChangeError::ClientIdReused => ApiError::new(StatusCode::CONFLICT, error.to_string()),
             ChangeError::TooManyEmoji(_) => ApiError::bad_request(error.to_string()),
+            ChangeError::TooLarge(error) => error,
             ChangeError::Publish(error) => error.into(),
         }
     }
@@ -404,7 +408,7 @@ impl Hub {
         edit: Edit,
         actor: Actor,
         client_id: Option<String>,
-    ) -> Result<Arc<Change>, ChangeError> {
+    ) -> Result<Changed, ChangeError> {
         if self.config.history_file.is_none() {
             return self.change(&channel_id, message_id, edit, &actor, client_id);
         }
@@ -419,7 +423,9 @@ impl Hub {
     /// [`Hub::change_async`], here and now. Edits and deletions by a
     /// reader must be of their own messages; a reaction is anyone's to toggle
     /// (as its `user`). A change with a `client_id` seen before (a retry
-    /// after a lost answer) is not made again: the first one answers.
+    /// after a lost answer) is not made again: the first one answers. A
+    /// reaction that would change nothing (there already, or not there to
+    /// take back) is not made either: it answers the state as it is.
     pub fn change(
         &self,
         channel_id: &str,
@@ -427,14 +433,14 @@ impl Hub {
         edit: Edit,
         actor: &Actor,
         client_id: Option<String>,
-    ) -> Result<Arc<Change>, ChangeError> {
+    ) -> Result<Changed, ChangeError> {
         let mut writer = self.writer.lock().unwrap();
         if let Some(done) = (client_id.as_deref()).and_then(|c| {
             let changed_by = self.changed_by.lock().unwrap();
             changed_by.get(c).cloned()
         }) {
             if done.message_id() == message_id && done.channel_id() == channel_id {
-                return Ok(done);
+                return Ok(self.answered_again(done));
             }
             return Err(ChangeError::ClientIdReused);
         }
@@ -444,19 +450,52 @@ impl Hub {
                 return Err(ChangeError::NotYours(message_id));
             }
         }
+        if let Edit::React { emoji, user, add } = &edit {
+            let channels = self.channels.lock().unwrap();
+            let would = (channels.get(channel_id))
+                .and_then(|channel| channel.log.would_react(message_id, emoji, user, *add));
+            if let Some(Toggle::Nothing) = would.transpose()? {
+                return Ok(Changed::Unchanged {
+                    now: current,
+                    emoji: emoji.clone(),
+                    user: user.clone(),
+                    holds: *add,
+                });
+            }
+        }
         let id = self.ids.next().ok_or(PublishError::IdsExhausted)?;
-        let (change, now) = made_of(&current, id, edit, client_id)?;
-        let change = Arc::new(change);
-        self.commit(
-            &mut writer,
-            channel_id,
-            vec![(change.clone(), now.map(Arc::new))],
-        )?;
+        let change = Arc::new(made_of(&current, id, edit, client_id)?);
+        // Let go of it before it changes: the log then changes it in place
+        // rather than copy it (see `ChannelLog::apply`).
+        drop(current);
+        let mut made = self.commit(&mut writer, channel_id, vec![change.clone()])?;
         if let Some(client_id) = change.client_id() {
             let mut changed_by = self.changed_by.lock().unwrap();
             changed_by.insert(client_id.to_owned(), change.clone());
         }
-        Ok(change)
+        let now = made.pop().flatten();
+        Ok(Changed::Made { change, now })
+    }
+
+    /// A retried change's answer, as the first one's: a deletion's; an
+    /// edit's message as the edit made it, with its reactions as they are
+    /// now when it is still held (the edit kept none).
+    fn answered_again(&self, done: Arc<Change>) -> Changed {
+        let now = match &*done {
+            Change::Update { message, .. } => {
+                let mut answer = Message::clone(message);
+                if let Ok(held) = self.held(&message.channel_id, message.id) {
+                    answer
+                        .revision
+                        .reactions
+                        .clone_from(&held.revision.reactions);
+                    answer.revision.reactions_version = held.revision.reactions_version;
+                }
+                Some(Arc::new(answer))
+            }
+            _ => None,
+        };
+        Changed::Made { change: done, now }
     }
 
     /// The message `id` of a channel, held now.
@@ -494,10 +533,10 @@ impl Hub {
                 channel_id: channel_id.to_owned(),
                 client_id: None,
             };
-            deletions.push((Arc::new(deletion), None));
+            deletions.push(Arc::new(deletion));
         }
         self.commit(&mut writer, channel_id, deletions.clone())?;
-        Ok(deletions.into_iter().map(|(change, _)| change).collect())
+        Ok(deletions)
     }
 
     /// [`Hub::bulk_delete`], on a thread where blocking is fine with a
@@ -516,37 +555,39 @@ impl Hub {
     }
 
     /// Makes changes of one channel (under the writer lock): appended to the
-    /// history file together, then each applied (its message becomes the
-    /// one given, or goes) and broadcast. A reply deleted is remembered as
-    /// such, so that a retry of it answers 410.
+    /// history file together (one line for several: all or none survive a
+    /// crash), then each made (see [`ChannelLog::apply`]) and broadcast.
+    /// Answers each message as it then is (`None`: deleted). A reply deleted
+    /// is remembered as such, so that a retry of it answers 410.
     fn commit(
         &self,
         writer: &mut Option<HistoryFile>,
         channel_id: &str,
-        changes: Vec<(Arc<Change>, Option<Arc<Message>>)>,
-    ) -> Result<(), PublishError> {
+        changes: Vec<Arc<Change>>,
+    ) -> Result<Vec<Option<Arc<Message>>>, PublishError> {
         if let Some(file) = writer.as_mut() {
-            let lines: Vec<Arc<Change>> = changes.iter().map(|(c, _)| c.clone()).collect();
-            file.append_changes(&lines)
+            file.append_changes(&changes)
                 .map_err(|source| PublishError::Persist {
                     path: file.path().display().to_string(),
                     source,
                 })?;
         }
         let mut deleted_replies = Vec::new();
+        let mut made = Vec::with_capacity(changes.len());
         let mut channels = self.channels.lock().unwrap();
         if let Some(channel) = channels.get_mut(channel_id) {
-            for (change, now) in changes {
-                if now.is_none() {
-                    let held = channel.log.get(change.message_id());
+            for change in changes {
+                if let Change::Delete { message_id, .. } = *change {
+                    let held = channel.log.get(message_id);
                     deleted_replies.extend(held.and_then(|m| m.client_id.clone()));
                 }
+                let now = channel.log.apply(change.clone());
                 let frame = Frame {
                     id: Some(change.id()),
-                    bytes: sse::change(&change),
+                    bytes: sse::change(&change, now.as_deref(), sse::When::Live),
                 };
-                channel.log.apply(change, now);
                 self.to_channel(channel, frame);
+                made.push(now);
             }
         }
         drop(channels);
@@ -556,7 +597,7 @@ impl Hub {
                 reply.deleted = true;
             }
         }
-        Ok(())
+        Ok(made)
     }
 
     /// How many appends the history file has had since the start, each one
@@ -578,10 +619,11 @@ impl Hub {
         channel_id: &str,
         after: u64,
         limit: usize,
+        reader: Option<&str>,
     ) -> Option<crate::history::Coalesced> {
         let channels = self.channels.lock().unwrap();
         match channels.get(channel_id) {
-            Some(channel) => channel.log.changes_after(after, limit),
+            Some(channel) => channel.log.changes_after(after, limit, reader),
             None => Some(crate::history::Coalesced::default()),
         }
     }
@@ -646,16 +688,17 @@ impl Hub {
             .map_or(0, |c| self.to_channel(c, Frame { id: None, bytes }))
     }
 
-    /// Answers a history query.
+    /// Answers a history query, for `reader` (their own reactions marked).
     pub fn history(
         &self,
         channel_id: &str,
         query: crate::history::HistoryQuery,
-    ) -> Vec<Arc<Message>> {
+        reader: Option<&str>,
+    ) -> Vec<Answered> {
         let channels = self.channels.lock().unwrap();
         channels
             .get(channel_id)
-            .map_or_else(Vec::new, |c| c.log.query(query))
+            .map_or_else(Vec::new, |c| c.log.answered(c.log.query(query), reader))
     }
 
     /// How many channels the bridge keeps state for.
@@ -838,46 +881,73 @@ impl Hub {
     }
 }
 
-/// What `edit`, as change `id`, makes of the message `current`: the change
-/// (an edit's keeps the message with its reactions as shown), and the
-/// message as it then is (`None`: deleted).
+/// The change `edit` makes, as change `id`, of the message `current`
+/// (what the change keeps; the channel's log makes it, see
+/// [`ChannelLog::apply`]). An edit that would make the message larger than
+/// the bound is refused.
 fn made_of(
     current: &Message,
     id: u64,
     edit: Edit,
     client_id: Option<String>,
-) -> Result<(Change, Option<Message>), ChangeError> {
+) -> Result<Change, ChangeError> {
     Ok(match edit {
         Edit::Content(content) => {
-            let mut now = current.clone();
-            now.content = content;
-            now.revision.edited_at = Some(rfc3339_ms(now_ms()));
-            now.revision.version = Some(id);
-            let message = now.shown();
-            let change = Change::Update {
+            let mut message = current.without_reactions();
+            message.content = content;
+            message.revision.edited_at = Some(rfc3339_ms(now_ms()));
+            message.revision.version = Some(id);
+            crate::message::check_size(&message).map_err(ChangeError::TooLarge)?;
+            Change::Update {
                 id,
-                message,
+                message: Box::new(message),
                 client_id,
-            };
-            (change, Some(now))
+            }
         }
-        Edit::Delete => {
-            let change = Change::Delete {
-                id,
-                message_id: current.id,
-                channel_id: current.channel_id.clone(),
-                client_id,
-            };
-            (change, None)
-        }
-        Edit::React { emoji, user, add } => {
-            let now = crate::reactions::toggle(current, id, &emoji, &user, add)?;
-            (
-                crate::reactions::change(&now, id, emoji, user, add),
-                Some(now),
-            )
-        }
+        Edit::Delete => Change::Delete {
+            id,
+            message_id: current.id,
+            channel_id: current.channel_id.clone(),
+            client_id,
+        },
+        Edit::React { emoji, user, add } => Change::Reaction {
+            id,
+            message_id: current.id,
+            channel_id: current.channel_id.clone(),
+            emoji,
+            user,
+            added: add,
+        },
     })
+}
+
+/// What a change request came to.
+#[derive(Clone, Debug)]
+pub enum Changed {
+    /// The change made (or, for a retry, made before), and the message as
+    /// it then is (`None`: deleted).
+    Made {
+        change: Arc<Change>,
+        now: Option<Arc<Message>>,
+    },
+    /// A reaction that would change nothing: the message as it is, and
+    /// whether `user` reacts with `emoji` (`holds`).
+    Unchanged {
+        now: Arc<Message>,
+        emoji: String,
+        user: String,
+        holds: bool,
+    },
+}
+
+impl Changed {
+    /// The change made, if any.
+    pub fn change(&self) -> Option<&Arc<Change>> {
+        match self {
+            Changed::Made { change, .. } => Some(change),
+            Changed::Unchanged { .. } => None,
+        }
+    }
 }
 
 impl Channel {

@@ -20,7 +20,8 @@
 //! - [`streams`]: a record per open stream and why streams ended (TCP
 //!   connections are the [`server`]'s).
 //! - [`history`], [`persist`], [`restore`]: retained messages and later
-//!   changes per channel, the history file, and the state rebuilt from it.
+//!   changes per channel, the history file, and the state rebuilt from it;
+//!   [`lock`]: one bridge per history file.
 //! - [`reactions`]: toggling reactions within their bounds; a reader's own.
 //! - [`retries`]: posts and changes remembered by client id, so retries are safe.
 //! - [`message`], [`snowflake`], [`clock`], [`error`]: the small nouns.
@@ -41,6 +42,7 @@ pub mod error;
 pub mod extract;
 pub mod history;
 pub mod hub;
+pub mod lock;
 pub mod message;
 pub mod persist;
 pub mod poll;

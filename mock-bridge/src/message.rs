@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 
 /// Longest message content accepted, in characters.
 pub const MAX_CONTENT_CHARS: usize = 4_000;
-/// Longest author name accepted, in characters.
-pub const MAX_AUTHOR_CHARS: usize = 100;
 
 /// A stored message, serialised exactly as clients receive it (id as a string).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,19 +58,21 @@ pub struct Revision {
 
 /// A change to a channel after a message's creation, with its own id from
 /// the bridge's one increasing id space (a creation's change id is the
-/// message's id). Written to the history file as it serialises: an edit with
-/// the message as it then was, a deletion, a reaction's delta.
-// Kept behind an `Arc` in the channel's log: its size is paid once.
-#[allow(clippy::large_enum_variant)]
+/// message's id). Kept for replays and written to the history file as it
+/// serialises: each holds what replays, retries and a restart need of it,
+/// never a message's reactions (their state is the message's own; see
+/// [`crate::reactions`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// A message edited: the whole message as it now is (its reactions as
-    /// shown, see [`Message::shown`]).
+    /// A message edited: the message as the edit made it, without its
+    /// reactions (what a retry answers; a replay shows the message as it
+    /// now is).
     Update {
         #[serde(with = "id_as_string")]
         id: u64,
-        message: Message,
+        // Boxed: the other changes are kept at the size of their own fields.
+        message: Box<Message>,
         /// The reader's id for this change, so that a retry answers as
         /// this one did, also after a restart.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,9 +89,9 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
     },
-    /// `user` added (`added`) or took back their reaction `emoji`. The file
-    /// keeps only this delta (the whole state on every line would grow it
-    /// quadratically); the state shown after it is kept for its event.
+    /// `user` added (`added`) or took back their reaction `emoji`: the
+    /// delta alone (the whole state on every change would grow the file
+    /// quadratically, and the memory kept for replays with it).
     #[serde(rename = "react")]
     Reaction {
         #[serde(with = "id_as_string")]
@@ -102,20 +102,7 @@ pub enum Change {
         emoji: String,
         user: String,
         added: bool,
-        #[serde(skip)]
-        after: ReactionsAfter,
     },
-}
-
-/// A message's reactions after a reaction change, as its event shows them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReactionsAfter {
-    /// How many react with the changed emoji (exact).
-    pub count: usize,
-    /// The newest of them, at most [`SHOWN_REACTORS`].
-    pub users: Vec<String>,
-    /// Every emoji's entry, each as shown.
-    pub reactions: Vec<Reaction>,
 }
 
 impl Change {
@@ -135,44 +122,6 @@ impl Change {
                 client_id.as_deref()
             }
             Change::Reaction { .. } => None,
-        }
-    }
-
-    /// Its event's name and data on a stream (and in a poll's answer).
-    pub fn event(&self) -> (&'static str, serde_json::Value) {
-        match self {
-            Change::Update { message, .. } => (
-                "message_update",
-                serde_json::to_value(message).unwrap_or_default(),
-            ),
-            Change::Delete {
-                message_id,
-                channel_id,
-                ..
-            } => (
-                "message_delete",
-                serde_json::json!({ "id": message_id.to_string(), "channel_id": channel_id }),
-            ),
-            Change::Reaction {
-                id,
-                message_id,
-                channel_id,
-                emoji,
-                user,
-                added,
-                after,
-            } => (
-                "reaction",
-                serde_json::json!({
-                    "message_id": message_id.to_string(), "channel_id": channel_id,
-                    "emoji": emoji, "count": after.count, "users": after.users,
-                    // Whose reaction changed, so each reader keeps their own
-                    // state exact from the one frame everyone gets.
-                    "user": user, "added": added,
-                    // Extensions: the whole state after the change, and its order.
-                    "reactions": after.reactions, "version": id.to_string(),
-                }),
-            ),
         }
     }
 
@@ -196,9 +145,11 @@ impl Change {
 /// Most reactors named in a reaction entry on the wire: the newest.
 pub const SHOWN_REACTORS: usize = 20;
 
-/// One emoji's reactions to a message. The bridge holds every reactor, in
-/// the order they reacted (a reader's own state and the count stay exact);
-/// it serialises `count` and only the newest [`SHOWN_REACTORS`] names.
+/// One emoji's reactions to a message, as the wire shows them: the exact
+/// `count`, and the newest [`SHOWN_REACTORS`] names in the order they
+/// reacted (every reactor is held beside the message, see
+/// [`crate::reactions::Reactors`]). A message line of the history file may
+/// hold them all, read back once at start.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
@@ -210,15 +161,6 @@ impl Reaction {
     /// The names shown: the newest [`SHOWN_REACTORS`], oldest of them first.
     pub fn shown_users(&self) -> &[String] {
         &self.users[self.users.len().saturating_sub(SHOWN_REACTORS)..]
-    }
-
-    /// A copy holding only the names shown.
-    pub fn shown(&self) -> Reaction {
-        Reaction {
-            emoji: self.emoji.clone(),
-            count: self.count,
-            users: self.shown_users().to_vec(),
-        }
     }
 }
 
@@ -234,10 +176,9 @@ impl Serialize for Reaction {
 }
 
 impl Message {
-    /// A copy with each reaction's names cut to those shown: what a change
-    /// keeps of it (every reactor's name in each kept edit would make the
-    /// channel's memory grow with reactors times edits).
-    pub fn shown(&self) -> Message {
+    /// A copy without its reactions: what an edit keeps of it (see
+    /// [`Change::Update`]).
+    pub fn without_reactions(&self) -> Message {
         let revision = &self.revision;
         Message {
             id: self.id,
@@ -249,11 +190,98 @@ impl Message {
             revision: Revision {
                 edited_at: revision.edited_at.clone(),
                 version: revision.version,
-                reactions: revision.reactions.iter().map(Reaction::shown).collect(),
-                reactions_version: revision.reactions_version,
+                reactions: Vec::new(),
+                reactions_version: None,
             },
             extras: self.extras.clone(),
         }
+    }
+
+    /// How many bytes it takes in JSON without its reactions.
+    pub fn json_bytes_without_reactions(&self) -> usize {
+        let mut counted = Counted(0);
+        let revision = &self.revision;
+        let bare = Message {
+            revision: Revision {
+                reactions: Vec::new(),
+                reactions_version: None,
+                ..revision.clone()
+            },
+            ..self.clone()
+        };
+        // Serialising into a counter cannot fail.
+        let _ = serde_json::to_writer(&mut counted, &bare);
+        counted.0
+    }
+}
+
+/// Most bytes a message takes in JSON without its reactions (its text,
+/// author, mentions, reply and files together, and its ids and times): with
+/// the bounds on reactions (twenty emoji of twenty names each, see
+/// [`crate::reactions`] and [`check_name`]), what keeps every event the
+/// bridge sends for one message within the panel's 64 KiB (each
+/// `message_update` carries the message and its reactions).
+pub const MAX_MESSAGE_JSON_BYTES: usize = 24 * 1024;
+
+/// Refuses a message larger than [`MAX_MESSAGE_JSON_BYTES`] (413).
+pub fn check_size(message: &Message) -> Result<(), ApiError> {
+    let bytes = message.json_bytes_without_reactions();
+    if bytes > MAX_MESSAGE_JSON_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "this message would take {bytes} bytes as JSON (its text, author, mentions, reply \
+                 and files together); the most is {MAX_MESSAGE_JSON_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the bytes written to it.
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Most characters in a person's name: a message's author, a reacting user,
+/// the reader an answer is for (`as=`), a signed-in user. Discord's own
+/// names are at most 32 characters.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Most bytes (UTF-8) in a person's name: with [`MAX_NAME_CHARS`], a name
+/// takes at most 84 bytes in JSON (a quote or backslash takes two, and no
+/// control character is allowed, which would take six), so a reaction
+/// entry's twenty names stay under 1.8 KB.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Whether `name` is a person's name: 1 to [`MAX_NAME_CHARS`] characters and
+/// at most [`MAX_NAME_BYTES`] bytes, none of them a control character, not
+/// blank.
+pub fn is_person_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.len() <= MAX_NAME_BYTES
+        && name.chars().count() <= MAX_NAME_CHARS
+        && !name.chars().any(char::is_control)
+}
+
+/// Checks a person's name (see [`is_person_name`]); `what` says whose, for
+/// the sentence.
+pub fn check_name(name: &str, what: &str) -> Result<(), ApiError> {
+    if is_person_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{what} must be a name of 1 to {MAX_NAME_CHARS} characters and at most \
+             {MAX_NAME_BYTES} bytes, none of them control characters, not blank"
+        )))
     }
 }
 
@@ -383,12 +411,7 @@ pub struct Attachment {
 impl NewMessage {
     /// Checks lengths and emptiness.
     pub fn validate(&self) -> Result<(), ApiError> {
-        let author_chars = self.author.chars().count();
-        if self.author.trim().is_empty() || author_chars > MAX_AUTHOR_CHARS {
-            return Err(ApiError::bad_request(format!(
-                "author must be 1 to {MAX_AUTHOR_CHARS} characters and not blank"
-            )));
-        }
+        check_name(&self.author, "author")?;
         let content_chars = self.content.chars().count();
         if content_chars > MAX_CONTENT_CHARS {
             return Err(ApiError::new(
@@ -425,17 +448,54 @@ impl NewMessage {
                 "attachments: at most 10, each with a filename of 1 to 200 characters and an http(s) url",
             ));
         }
-        Ok(())
+        check_size(&self.largest())
+    }
+
+    /// The largest message this could become (see [`check_size`]): its
+    /// ids as long as ids get, its channel and client id as long as they
+    /// may be, and edited (an edit's own fields count too; its text is
+    /// checked again).
+    fn largest(&self) -> Message {
+        let longest_id = Some(u64::MAX);
+        Message {
+            id: u64::MAX,
+            channel_id: "c".repeat(64),
+            author: self.author.clone(),
+            content: self.content.clone(),
+            timestamp: crate::clock::rfc3339_ms(0),
+            client_id: Some("c".repeat(64)),
+            revision: Revision {
+                edited_at: Some(crate::clock::rfc3339_ms(0)),
+                version: longest_id,
+                ..Revision::default()
+            },
+            extras: Extras {
+                mentions: self.mentions.clone(),
+                referenced_message: self.referenced_message.clone().map(|mut reply| {
+                    reply.content = cut_text(&reply.content);
+                    reply
+                }),
+                attachments: self.attachments.clone(),
+            },
+        }
     }
 
     /// The referenced message's text as clients get it: its first 100
     /// characters, and `…` when cut.
     pub fn cut_reference(&mut self) {
         if let Some(reply) = &mut self.referenced_message {
-            if reply.content.chars().count() > 100 {
-                reply.content = reply.content.chars().take(100).collect::<String>() + "…";
-            }
+            reply.content = cut_text(&reply.content);
         }
+    }
+}
+
+/// A referenced message's text as clients get it: its first 100
+/// characters, and `…` when cut.
+fn cut_text(text: &str) -> String {
+    if text.chars().count() > 100 {
+        text.chars().take(100).collect::<String>() + "…"
+    } else {
+        text.to_owned()
     }
 }
 

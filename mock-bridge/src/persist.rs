@@ -24,11 +24,18 @@
 //! compaction, never per change. Lines from before deltas (a reaction line
 //! with the emoji's whole state) still load.
 //!
+//! Changes made together (a bulk deletion) are one line, `{"bulk":[…]}`: a
+//! crash that tears it loses all of them, never some.
+//!
+//! One bridge at a time: a bridge holds the file's lock
+//! ([`crate::lock::FileLock`]) for as long as it runs.
+//!
 //! Durability: every append is handed to the operating system before the
 //! message is acknowledged, so it survives the process being killed; with
 //! `fsync` on it is also flushed to the disk, so it survives a power loss.
 
 use crate::message::{parse_id, Change, Message, Reaction};
+use crate::reactions::Reactors;
 use serde::de::Error as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -98,6 +105,8 @@ enum Line {
     Posted(PostedReply),
     Changed(Change),
     Stored(Stored),
+    /// Changes made together (see the module's doc).
+    Bulk(Vec<Change>),
     Message(Message),
 }
 
@@ -116,7 +125,15 @@ impl Line {
             return Ok(Line::Posted(PostedReply { message, deleted }));
         }
         if let Some(changed) = object.remove("changed") {
-            return Ok(Line::Changed(serde_json::from_value(changed)?));
+            let mut change: Change = serde_json::from_value(changed)?;
+            // A file from before kept an edit's message with its reactions.
+            if let Change::Update { message, .. } = &mut change {
+                **message = message.without_reactions();
+            }
+            return Ok(Line::Changed(change));
+        }
+        if let Some(bulk) = object.remove("bulk") {
+            return Ok(Line::Bulk(serde_json::from_value(bulk)?));
         }
         match object.get("change").and_then(Value::as_str) {
             Some("reaction") => Ok(Line::Stored(whole_reaction(&value)?)),
@@ -161,23 +178,30 @@ fn whole_reaction(value: &Value) -> serde_json::Result<Stored> {
 
 /// A message's line: as clients get it, plus every reactor where the names
 /// shown are cut (`reactors`).
-fn message_line(message: &Message) -> serde_json::Result<Vec<u8>> {
+fn message_line(message: &Message, reactors: Option<&Reactors>) -> serde_json::Result<Vec<u8>> {
     let reactions = &message.revision.reactions;
-    let cut = |r: &&Reaction| r.shown_users().len() < r.users.len();
-    if !reactions.iter().any(|r| cut(&r)) {
+    let cut = |r: &Reaction| r.users.len() < r.count;
+    let Some(reactors) = reactors.filter(|_| reactions.iter().any(cut)) else {
         return serde_json::to_vec(message);
-    }
+    };
     let mut value = serde_json::to_value(message)?;
-    let reactors: serde_json::Map<String, Value> = (reactions.iter().filter(cut))
-        .map(|r| (r.emoji.clone(), Value::from(r.users.clone())))
+    let every: serde_json::Map<String, Value> = (reactors.every())
+        .filter(|(_, users)| users.len() > crate::message::SHOWN_REACTORS)
+        .map(|(emoji, users)| (emoji.to_owned(), Value::from(users)))
         .collect();
-    value["reactors"] = Value::Object(reactors);
+    value["reactors"] = Value::Object(every);
     serde_json::to_vec(&value)
 }
+
+/// A message to keep at a compaction, with every reactor it has.
+pub type Kept<'a> = (&'a Message, Option<&'a Reactors>);
 
 /// An open history file, positioned for appending.
 #[derive(Debug)]
 pub struct HistoryFile {
+    /// The lock that keeps other bridges off it, held as long as it is open
+    /// (see [`HistoryFile::keep_locked`]).
+    lock: Option<crate::lock::FileLock>,
     /// Where it lives, for error messages.
     path: PathBuf,
     /// Opened for append.
@@ -224,6 +248,9 @@ impl HistoryFile {
                         Line::Posted(posted) => memory.posted.push(posted),
                         Line::Changed(change) => memory.changed.push(change),
                         Line::Stored(change) => memory.changes.push(change),
+                        Line::Bulk(changes) => memory
+                            .changes
+                            .extend(changes.into_iter().map(Stored::Change)),
                         Line::Evicted(evicted_through) => {
                             for (channel, id) in evicted_through {
                                 let through = memory.evicted_through.entry(channel).or_default();
@@ -253,6 +280,7 @@ impl HistoryFile {
         messages.dedup_by_key(|m| m.id);
         Ok((
             HistoryFile {
+                lock: None,
                 path: path.to_owned(),
                 file,
                 length: good_until,
@@ -262,6 +290,11 @@ impl HistoryFile {
             },
             messages,
         ))
+    }
+
+    /// Keeps `lock` (this file's) for as long as the file is open.
+    pub fn keep_locked(&mut self, lock: crate::lock::FileLock) {
+        self.lock = Some(lock);
     }
 
     /// What the file remembered beyond its messages when it was opened.
@@ -289,14 +322,17 @@ impl HistoryFile {
     }
 
     /// Appends changes (edits, deletions, reactions) in one write, as
-    /// [`HistoryFile::append`]: all of them stay, or none.
+    /// [`HistoryFile::append`]: all of them stay, or none, also across a
+    /// crash (several are one line, see the module's doc).
     pub fn append_changes(&mut self, changes: &[Arc<Change>]) -> io::Result<()> {
-        let mut lines = Vec::new();
-        for change in changes {
-            serde_json::to_writer(&mut lines, &**change).map_err(io::Error::other)?;
-            lines.push(b'\n');
+        let mut line = Vec::new();
+        match changes {
+            [one] => serde_json::to_writer(&mut line, &**one),
+            all => serde_json::to_writer(&mut line, &serde_json::json!({ "bulk": all })),
         }
-        self.append_lines(&lines)
+        .map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.append_lines(&line)
     }
 
     fn append_lines(&mut self, lines: &[u8]) -> io::Result<()> {
@@ -328,7 +364,7 @@ impl HistoryFile {
     /// retains), when it holds more or there is something to remember: a new
     /// file is written and flushed beside it, then renamed over it, so a crash
     /// midway leaves the old file whole.
-    pub fn compact(&mut self, kept: &[&Message], held: usize, memory: &Memory) -> io::Result<()> {
+    pub fn compact(&mut self, kept: &[Kept], held: usize, memory: &Memory) -> io::Result<()> {
         if held <= kept.len() && memory.is_empty() {
             return Ok(());
         }
@@ -354,8 +390,8 @@ impl HistoryFile {
         for change in &memory.changed {
             line(&serde_json::json!({ "changed": change }))?;
         }
-        for message in kept {
-            contents.extend(message_line(message).map_err(io::Error::other)?);
+        for (message, reactors) in kept {
+            contents.extend(message_line(message, *reactors).map_err(io::Error::other)?);
             contents.push(b'\n');
         }
         let mut file = File::create(&temporary)?;
@@ -433,7 +469,9 @@ mod tests {
             file.append(&message(id)).unwrap();
         }
         let (mut file, loaded) = HistoryFile::open(&path, false).unwrap();
-        let kept: Vec<&Message> = loaded.iter().filter(|m| m.id > 7).collect();
+        let kept: Vec<Kept> = (loaded.iter().filter(|m| m.id > 7))
+            .map(|m| (m, None))
+            .collect();
         file.compact(&kept, loaded.len(), &Memory::default())
             .unwrap();
         file.append(&message(11)).unwrap();

@@ -11,7 +11,7 @@
 
 use crate::history::ChannelLog;
 use crate::message::{Change, Message};
-use crate::persist::{HistoryFile, Memory, PostedReply, Stored};
+use crate::persist::{HistoryFile, Kept, Memory, PostedReply, Stored};
 use crate::retries::{ByClientId, Reply};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -29,9 +29,15 @@ pub struct Restored {
     pub posted: ByClientId<Reply>,
     /// Readers' changes by client id.
     pub changed: ByClientId<Arc<Change>>,
+    /// The client id of each reply read back, by message id: a deletion
+    /// marks its reply deleted even when the retention (which a restart may
+    /// make smaller) has cut the message before the deletion is read.
+    replies: HashMap<u64, String>,
 }
 
 /// A line to replay, in id order.
+// One per line, at start, let go as it is replayed: its size is no cost.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Created(Message),
     Changed(Stored),
@@ -40,7 +46,10 @@ enum Step {
 /// Loads the file at `path`, rebuilds the channels (`capacity` messages
 /// each), and compacts the file to what they retain.
 pub fn load(path: &Path, fsync: bool, capacity: usize) -> std::io::Result<Restored> {
+    // Before anything is read: another bridge on the file would be undone.
+    let lock = crate::lock::FileLock::take(path)?;
     let (mut file, messages) = HistoryFile::open(path, fsync)?;
+    file.keep_locked(lock);
     tracing::info!(path = %path.display(), messages = messages.len(), "history file loaded");
     let held = messages.len();
     let memory = file.take_memory();
@@ -49,6 +58,7 @@ pub fn load(path: &Path, fsync: bool, capacity: usize) -> std::io::Result<Restor
         floor: 0,
         posted: ByClientId::default(),
         changed: ByClientId::default(),
+        replies: HashMap::new(),
         file,
     };
     let mut floor = (memory.posted.iter().map(|p| p.message.id))
@@ -98,23 +108,29 @@ impl Restored {
     fn replay(&mut self, step: Step, capacity: usize) {
         match step {
             Step::Created(message) => {
-                let message = Arc::new(message);
                 if let Some(client_id) = &message.client_id {
+                    self.replies.insert(message.id, client_id.clone());
                     let reply = Reply {
-                        message: message.clone(),
+                        message: Arc::new(message.without_reactions()),
                         deleted: false,
                     };
                     self.posted.insert(client_id.clone(), reply);
                 }
                 (self.logs.entry(message.channel_id.clone()))
                     .or_insert_with(|| ChannelLog::new(capacity))
-                    .push(message);
+                    .push_restored(message);
             }
             Step::Changed(stored) => {
                 if let Stored::Change(change) = &stored {
                     if let Some(client_id) = change.client_id() {
                         self.changed
                             .insert(client_id.to_owned(), Arc::new(change.clone()));
+                    }
+                    if let Change::Delete { message_id, .. } = change {
+                        let reply = self.replies.get(message_id);
+                        if let Some(reply) = reply.and_then(|id| self.posted.get_mut(id)) {
+                            reply.deleted = true;
+                        }
                     }
                 }
                 let channel = match &stored {
@@ -124,22 +140,18 @@ impl Restored {
                 let Some(log) = self.logs.get_mut(channel) else {
                     return;
                 };
-                let deleted = restore(log, &stored);
-                log.changes_unknown_through(stored.id());
-                if let Some(reply) = deleted.and_then(|id| self.posted.get_mut(&id)) {
-                    reply.deleted = true;
-                }
+                log.restore(&stored);
             }
         }
     }
 
     /// Rewrites the file to what is retained and remembered.
     fn compact(&mut self, held: usize) -> std::io::Result<()> {
-        let mut kept: Vec<&Message> = (self.logs.values())
-            .flat_map(|log| log.iter().map(|m| &**m))
+        let mut kept: Vec<Kept> = (self.logs.values())
+            .flat_map(|log| log.iter().map(|m| (&**m, log.reactors(m.id))))
             .collect();
-        kept.sort_by_key(|m| m.id);
-        let retained: HashSet<u64> = kept.iter().map(|m| m.id).collect();
+        kept.sort_by_key(|(m, _)| m.id);
+        let retained: HashSet<u64> = kept.iter().map(|(m, _)| m.id).collect();
         let memory = Memory {
             evicted_through: (self.logs.iter())
                 .filter_map(|(name, log)| Some((name.clone(), log.evicted()?)))
@@ -156,40 +168,4 @@ impl Restored {
         };
         self.file.compact(&kept, held, &memory)
     }
-}
-
-/// Applies one stored change to the state of `log`, as it was made live:
-/// answers the client id of a reply it deleted.
-fn restore(log: &mut ChannelLog, stored: &Stored) -> Option<String> {
-    let (id, message_id) = match stored {
-        Stored::Change(change) => (change.id(), change.message_id()),
-        Stored::Reactors { id, message_id, .. } => (*id, *message_id),
-    };
-    let held = log.get(message_id)?;
-    if let Stored::Change(Change::Delete { .. }) = stored {
-        let client_id = held.client_id.clone();
-        log.remove(message_id);
-        return client_id;
-    }
-    let mut now = (**held).clone();
-    match stored {
-        Stored::Change(Change::Update { message, .. }) => {
-            // Its reactions are as they were shown then; the held ones are whole.
-            now.content = message.content.clone();
-            now.revision.edited_at = message.revision.edited_at.clone();
-            now.revision.version = message.revision.version;
-        }
-        Stored::Change(Change::Delete { .. }) => {}
-        Stored::Change(Change::Reaction {
-            emoji, user, added, ..
-        }) => match crate::reactions::toggle(&now, id, emoji, user, *added) {
-            Ok(toggled) => now = toggled,
-            Err(error) => tracing::warn!(%error, "a stored reaction is past the bounds: skipped"),
-        },
-        Stored::Reactors { emoji, users, .. } => {
-            crate::reactions::set(&mut now, id, emoji, users.clone())
-        }
-    }
-    log.set(Arc::new(now));
-    None
 }

@@ -60,15 +60,107 @@ pub fn message(message: &Message) -> Bytes {
     ))
 }
 
-/// A change's event: `message_update` (the whole message as it now is),
-/// `message_delete` (`{id, channel_id}`) or `reaction` (the emoji's state
-/// after it), with its change id on the `id:` line.
-pub fn change(change: &crate::message::Change) -> Bytes {
-    let (name, data) = change.event();
+/// Whether a change's event goes out as it is made, or in a replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Live,
+    Replayed,
+}
+
+/// A message in a replay (its creation, replayed as it now is): without its
+/// `reactions_version`. Its reactions are the ones it has now, but a replay
+/// brings every reaction change after the cursor too (else it resyncs), in
+/// order, and a client that folds by that order must not take the newest
+/// order from the message and then drop those changes as older: each says
+/// whose reaction changed (`user`, `added`), which the message does not.
+pub fn replayed_message(message: &Message) -> Bytes {
+    let json = serde_json::to_string(&*unordered(message)).expect("a message always serialises");
     Bytes::from(format!(
-        "id: {}\nevent: {name}\ndata: {data}\n\n",
-        change.id()
+        "id: {}\nevent: message\ndata: {json}\n\n",
+        message.id
     ))
+}
+
+/// `message` without its `reactions_version` (see [`replayed_message`]).
+fn unordered(message: &Message) -> std::borrow::Cow<'_, Message> {
+    if message.revision.reactions_version.is_none() {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut copy = message.clone();
+    copy.revision.reactions_version = None;
+    std::borrow::Cow::Owned(copy)
+}
+
+/// A change's event, with its change id on the `id:` line, showing
+/// `now` (the message as it now is, after the change; `None`: deleted):
+/// - an edit: `message_update`, the whole message as it now is; in a replay,
+///   only for the message's newest edit (the earlier ones would show the
+///   same, so nothing for them), and without its `reactions_version` (see
+///   [`replayed_message`]);
+/// - a deletion: `message_delete` (`{id, channel_id}`);
+/// - a reaction: `reaction`, its emoji's state as it now is, with its own
+///   `user`, `added` and `version`, and the whole `reactions` when it is the
+///   message's newest reaction change (see [`crate::reactions::ReactionData`]).
+///
+/// In a replay, a change to a message deleted since has nothing to show:
+/// its deletion comes later in the same replay.
+pub fn change(change: &crate::message::Change, now: Option<&Message>, when: When) -> Bytes {
+    use crate::message::Change;
+    let id = change.id();
+    let data = match (change, now) {
+        (Change::Update { .. }, Some(now)) if when == When::Live => {
+            ("message_update", serde_json::to_string(now))
+        }
+        (Change::Update { .. }, Some(now)) if now.revision.version == Some(id) => {
+            ("message_update", serde_json::to_string(&*unordered(now)))
+        }
+        (
+            Change::Delete {
+                message_id,
+                channel_id,
+                ..
+            },
+            _,
+        ) => (
+            "message_delete",
+            serde_json::to_string(&serde_json::json!({
+                "id": message_id.to_string(), "channel_id": channel_id
+            })),
+        ),
+        (
+            Change::Reaction {
+                emoji, user, added, ..
+            },
+            Some(now),
+        ) => {
+            let mut data = crate::reactions::ReactionData::of(now, emoji, user, *added);
+            let newest = now.revision.reactions_version == Some(id);
+            data.reactions = data.reactions.filter(|_| newest);
+            data.version = Some(id);
+            ("reaction", serde_json::to_string(&data))
+        }
+        _ => return Bytes::new(),
+    };
+    match data {
+        (name, Ok(data)) => event(id, name, &data),
+        (_, Err(error)) => {
+            tracing::error!(%error, id, "a change's event could not be written");
+            Bytes::new()
+        }
+    }
+}
+
+/// An event with an `id:` line.
+fn event(id: u64, name: &str, data: &str) -> Bytes {
+    let mut frame = Vec::with_capacity(data.len() + name.len() + 40);
+    frame.extend_from_slice(b"id: ");
+    frame.extend_from_slice(id.to_string().as_bytes());
+    frame.extend_from_slice(b"\nevent: ");
+    frame.extend_from_slice(name.as_bytes());
+    frame.extend_from_slice(b"\ndata: ");
+    frame.extend_from_slice(data.as_bytes());
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 #[cfg(test)]

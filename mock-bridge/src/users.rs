@@ -53,10 +53,13 @@ impl Users {
                 .split_once(char::is_whitespace)
                 .map(|(token, name)| (token, name.trim()))
                 .unwrap_or((line, ""));
-            if name.is_empty() || !is_token(token) {
+            if !crate::message::is_person_name(name) || !is_token(token) {
                 return Err(format!(
-                    "line {} must be a token (letters, digits, `-._~+/=`) and a name",
-                    number + 1
+                    "line {} must be a token (letters, digits, `-._~+/=`) and a name (1 to {} \
+                     characters, at most {} bytes, no control characters)",
+                    number + 1,
+                    crate::message::MAX_NAME_CHARS,
+                    crate::message::MAX_NAME_BYTES,
                 ));
             }
             names.insert(token.to_owned(), name.to_owned());
@@ -164,7 +167,8 @@ mod tests {
         assert_eq!(users.identify(Some("abc.DEF=")).unwrap().name, "bob");
         assert_eq!(users.identify(Some("nope")), None);
         assert_eq!(users.identify(None), None);
-        for bad in ["lonely-token", "bad\"token name", "tök name"] {
+        let too_long = format!("t0k {}", "n".repeat(33));
+        for bad in ["lonely-token", "bad\"token name", "tök name", &too_long] {
             let error = Users::parse(bad).unwrap_err();
             assert!(error.contains("line 1"), "{error}");
             assert!(!error.contains("lonely"), "a token in an error: {error}");

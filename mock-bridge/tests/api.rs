@@ -323,8 +323,7 @@ async fn history_survives_a_restart_and_ids_keep_growing() {
         inject(&first, "p", "one").await,
         inject(&first, "p", "two").await,
     ];
-    first.shutdown.cancel();
-    first.task.await.unwrap().unwrap();
+    stop(first).await;
 
     let second = start(&["--history-file", path]).await;
     let after = inject(&second, "p", "three").await;

@@ -170,8 +170,8 @@ async fn grouped_posts_keep_one_order_in_the_file_and_on_every_stream() {
         bridge.hub.history_writes() < POSTS as u64,
         "the posts were not grouped"
     );
-    bridge.shutdown.cancel();
-    let _ = bridge.task.await;
+    // One bridge on the file at a time (see mock_bridge::lock).
+    stop(bridge).await;
     let again = start(&args).await;
     for name in ["a", "b", "c"] {
         let held: Vec<u64> = (client(&again).history_ids(name).await.unwrap().iter())

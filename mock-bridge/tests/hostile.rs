@@ -433,14 +433,20 @@ async fn a_replay_longer_than_the_limit_is_a_resync_and_a_finished_replay_holds_
     for n in 0..5 {
         inject(&bridge, "r", &format!("m{n}")).await;
     }
-    let all = bridge.hub.history(
-        "r",
-        mock_bridge::history::HistoryQuery {
-            limit: 10,
-            after: None,
-            before: None,
-        },
-    );
+    let all: Vec<_> = bridge
+        .hub
+        .history(
+            "r",
+            mock_bridge::history::HistoryQuery {
+                limit: 10,
+                after: None,
+                before: None,
+            },
+            None,
+        )
+        .into_iter()
+        .map(|answered| answered.message)
+        .collect();
     let mut far = Stream::open(&bridge, "/api/channels/r/events", Some("1")).await;
     far.next_non_heartbeat().await; // retry
     far.next_non_heartbeat().await; // status

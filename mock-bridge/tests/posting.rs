@@ -82,8 +82,7 @@ async fn a_retry_after_a_restart_gets_the_original_from_the_history_file() {
     let first = start(&["--history-file", path]).await;
     let (status, original) = post(&first, "general", body.clone(), None).await;
     assert_eq!(status, 201);
-    first.shutdown.cancel();
-    first.task.await.unwrap().unwrap();
+    stop(first).await;
     let second = start(&["--history-file", path]).await;
     let (status, again) = post(&second, "general", body, None).await;
     assert_eq!((status, &again), (200, &original));

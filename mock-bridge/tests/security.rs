@@ -391,8 +391,8 @@ proptest! {
             }
             // History stays well-formed: every stored message readable, ids increasing.
             for channel in ["a", "b", "abc"] {
-                let all = hub.history(channel, mock_bridge::history::HistoryQuery { limit: 500, after: None, before: None });
-                prop_assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+                let all = hub.history(channel, mock_bridge::history::HistoryQuery { limit: 500, after: None, before: None }, None);
+                prop_assert!(all.windows(2).all(|w| w[0].message.id < w[1].message.id));
             }
             Ok(())
         })?;

@@ -274,3 +274,20 @@ where
 pub async fn report(bridge: &RunningBridge) -> ConnectionsReport {
     client(bridge).connections().await.expect("the report")
 }
+
+/// Stops a bridge and waits until it has let go of everything it held (its
+/// history file's lock among them), so that another may start on its file.
+pub async fn stop(bridge: RunningBridge) {
+    bridge.shutdown.cancel();
+    bridge
+        .task
+        .await
+        .expect("the server task")
+        .expect("the server stops cleanly");
+    let hub = bridge.hub;
+    eventually("the bridge's last task to let go of it", || {
+        let alone = std::sync::Arc::strong_count(&hub) == 1;
+        async move { alone }
+    })
+    .await;
+}

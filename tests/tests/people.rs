@@ -254,3 +254,45 @@ async fn a_reply_waiting_when_the_account_switches_goes_out_as_its_writer() -> R
     .await?;
     ensure(pending_rows(&s).await? == 0, || "rows still pending".into())
 }
+
+/// Two panels of one tab signed in as Alice share her stream, which signs
+/// in as the panel that joined last. That panel's host switches it to Bob:
+/// it moves to Bob's stream, and Alice's went on signed in with the moved
+/// panel's credentials, now Bob's (one stream of her tabs, carried on his
+/// sign-in: what Bob may read, or a refusal, reaching her panels). The
+/// stream signs in as a panel still in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_that_moves_to_another_account_leaves_the_stream_signed_in_as_its_owner(
+) -> Result<(), Error> {
+    let name = "a_panel_that_moves_to_another_account";
+    let page = format!("/embed.html?channel=general&token=tok-alice&{FAST}");
+    let s = Scenario::start(name, bridge_with_users(), &page).await?;
+    s.wait_label("live", SOON).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+        import('/discussion-panel.js').then((m) => {
+          const host = document.createElement('div');
+          document.body.append(host);
+          const options = Object.fromEntries(new URLSearchParams(location.search));
+          delete options.channel;
+          window.second = m.mountDiscussionPanel(host, { ...options, channel: 'design' });
+          done('mounted');
+        }).catch((e) => done(String(e)));"#;
+    let answer = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("mounting a second panel: {e}"))?;
+    ensure(answer == "mounted", || format!("mounting: {answer}"))?;
+    s.streams_become(&["design,general"], SOON).await?;
+    ensure(streaming_users(&s).await? == ["Alice"], || {
+        "one stream, Alice's".into()
+    })?;
+    s.run_js("window.second.setToken('tok-bob');").await?;
+    let apart = wait_until(SOON, "a stream for each person", || async {
+        let mut streams = s.bridge.active_streams().await.ok()?;
+        streams.sort();
+        (streams == ["design", "general"]).then_some(())
+    })
+    .await;
+    let users = streaming_users(&s).await?;
+    ensure(apart.is_ok() && users == ["Alice", "Bob"], || {
+        format!("after the switch, the streams are signed in as {users:?} ({apart:?})")
+    })
+}

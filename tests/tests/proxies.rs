@@ -5,7 +5,7 @@
 //! over one connection (over HTTP/1.1 the seventh would hang).
 
 use e2e::bridge::{Bridge, BridgeOptions};
-use e2e::browser::Browser;
+use e2e::browser::{Browser, CAPTURE_PANEL_LOG};
 use e2e::nginx::{Listener, Nginx};
 use e2e::panel::{ensure, FAST};
 use e2e::{wait_until, Error};
@@ -619,4 +619,161 @@ async fn a_bridge_that_went_away_is_polled_no_more_once_the_panel_gave_up() -> R
         )),
         Err(_) => Ok(()),
     }
+}
+
+// ------------------------------- the review of issue 31's transport fixes
+
+/// The transport the browser remembers for the bridge (`localStorage`).
+async fn remembered(browser: &Browser) -> Result<String, Error> {
+    let value = (browser.client)
+        .execute(
+            "return Object.entries(localStorage)
+               .filter(([k]) => k.startsWith('discussion-panel:transport:'))
+               .map(([k, v]) => v).join(',');",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Finding 1: a bridge that is down for a while (a deploy's restart) is no
+/// proxy that buffers. The sharing glue armed the real EventSource's
+/// first-byte deadline when it created one, and nothing disarmed it when
+/// that stream failed and was closed: once the panels' backoff was longer
+/// than `first_byte_ms`, each refused stream's deadline fired later and
+/// counted as a silent one; the second made every tab poll, remembered for
+/// a day. Only a stream that opened and said nothing counts now, and its
+/// deadline goes with it. (With `share_across_tabs=off` it passed before
+/// too: a panel's own engine cancelled its deadline when its stream failed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_that_was_down_is_not_taken_for_a_buffering_proxy() -> Result<(), Error> {
+    let mut bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    // The default backoff (1 s, doubling), many attempts, the suite's 1.5 s
+    // first-byte deadline.
+    let page = bridge.url("/?channel=general&max_attempts=50&first_byte_ms=1500");
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "eventsource", "Live on the EventSource").await?;
+    (browser.client.execute(CAPTURE_PANEL_LOG, vec![]).await).map_err(|e| e.to_string())?;
+    bridge.kill();
+    // Refused streams until the backoff (1, 2, 4 s) is well past 1.5 s;
+    // the next comes within 8 s.
+    wait_until(Duration::from_secs(40), "four refused attempts", || async {
+        let log = (browser.client)
+            .execute("return window.__panelLog.join(' ');", vec![])
+            .await
+            .ok()?;
+        let attempts = log.as_str()?.matches("consecutive failures").count();
+        (attempts >= 4).then_some(())
+    })
+    .await?;
+    let during = remembered(&browser).await?;
+    bridge.restart().await?;
+    live_with(&browser, None, "Live again once the bridge is back").await?;
+    // Nothing to wait for: what must not happen would come within the
+    // first-byte deadline (1.5 s) of the last stream.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (transport, hint) = transport(&browser).await.unwrap_or_default();
+    let after = remembered(&browser).await?;
+    ensure(
+        transport == "eventsource" && !hint && !after.starts_with("polling"),
+        || {
+            format!(
+                "a bridge that was down was taken for a buffering proxy: the panel is Live on \
+                 {transport} (\"via polling\" shown: {hint}); the browser remembers {after:?} \
+                 (while down: {during:?})"
+            )
+        },
+    )
+}
+
+/// Finding 6: a trial asks the host's token function first, and waited for
+/// it with no deadline: one call that never answered (a refresh request
+/// that hangs once) left the trial under way for good, and the panel polled
+/// for the rest of the page's life although streams got through. A token
+/// call has 10 s now; past it the trial fails like a network error, and the
+/// next one asks again. No proxy buffers here: the first trial that gets a
+/// token brings the panel back to the EventSource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_call_that_never_answers_does_not_end_the_trials() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    let page = bridge.url(&format!(
+        "/host.html?channel=general&token=tok&polling=on&probe_ms=5000&{FAST}"
+    ));
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_on(&browser, "polling", "Live by polling, as the host asked").await?;
+    // The next call of the token function (the first trial's) never answers.
+    let js = |script: &'static str| async {
+        let value = (browser.client.execute(script, vec![]).await).map_err(|e| e.to_string())?;
+        Ok::<_, Error>(value)
+    };
+    js("window.__asked = 0;
+        Object.defineProperty(window, 'panelToken', { configurable: true,
+          get() { window.__asked++; return new Promise(() => {}); } });")
+    .await?;
+    wait_until(SOON, "a trial asking for a token", || async {
+        (js("return window.__asked;").await.ok()? != 0).then_some(())
+    })
+    .await?;
+    // Every later call answers at once.
+    js(
+        "Object.defineProperty(window, 'panelToken', { configurable: true, writable: true,
+          value: 'tok' });",
+    )
+    .await?;
+    // The hung call's 10 s, then the next trial (every 5 s).
+    wait_until(Duration::from_secs(30), "a later trial", || async {
+        let (label, _) = read(&browser).await?;
+        let (transport, hint) = transport(&browser).await?;
+        (label == "live" && transport == "eventsource" && !hint).then_some(())
+    })
+    .await
+    .map_err(|e| format!("{e}: still polling, no trial after the hung one"))
+}
+
+/// Makes every call of `host.html`'s token function (`async () =>
+/// window.panelToken`) answer `ms` later: a host whose token refresh is slow.
+fn slow_token(ms: u32) -> String {
+    format!(
+        "Object.defineProperty(window, 'panelToken', {{
+           configurable: true,
+           set(v) {{ this.__token = v; }},
+           get() {{ return new Promise((r) => setTimeout(() => r(this.__token), {ms})); }},
+         }});"
+    )
+}
+
+/// Finding 2: the first-byte deadline of a stream started when the engine
+/// asked for it, before the glue had waited for the host's token function,
+/// so a token function slower than `first_byte_ms` made every stream
+/// "deliver nothing" in time: the second switched the panel to polling and
+/// the browser remembered a buffering proxy for a day. The deadline runs
+/// from the stream's opening now. No proxy here: the bridge is reached
+/// directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_token_function_is_not_taken_for_a_buffering_proxy() -> Result<(), Error> {
+    let bridge = Bridge::start(BridgeOptions::new(e2e::bridge::binary())).await?;
+    let browser = Browser::start().await?;
+    let source = serde_json::json!({ "source": slow_token(2_000) });
+    (browser.cdp("Page.addScriptToEvaluateOnNewDocument", source)).await?;
+    let page = bridge.url(&format!(
+        "/host.html?channel=general&token=tok&{FAST}&first_byte_ms=1500"
+    ));
+    (browser.client.goto(&page).await).map_err(|e| format!("{page}: {e}"))?;
+    live_with(&browser, None, "Live, signed in by a slow function").await?;
+    // Nothing to wait for: the switch came within two first-byte deadlines.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (transport, hint) = transport(&browser).await.unwrap_or_default();
+    let memory = remembered(&browser).await?;
+    ensure(
+        transport == "eventsource" && !memory.starts_with("polling"),
+        || {
+            format!(
+                "a slow token function was taken for a buffering proxy: Live on {transport} \
+                 (\"via polling\" shown: {hint}), the browser remembers {memory:?}"
+            )
+        },
+    )
 }

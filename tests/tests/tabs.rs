@@ -417,3 +417,106 @@ async fn a_token_that_comes_late_opens_the_transport_wanted_now() -> Result<(), 
         format!("the late token opened an EventSource: the bridge streams {streams:?}")
     })
 }
+
+// ------------------------------- the review of issue 31's transport fixes
+
+/// The transport the current tab's panel shows (`data-transport`).
+async fn shown_transport(s: &Scenario) -> Result<String, Error> {
+    let value = s
+        .run_js(
+            "return document.querySelector('.discussion-panel').getAttribute('data-transport');",
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+/// Finding 7: how the shared stream is carried was known per tab (from the
+/// tab's own options and its own read of `localStorage`), not per group: a
+/// tab that joined a holder that polls showed `eventsource` (no "via
+/// polling"; `transport: "eventsource"` to the host) while every event it
+/// showed came by the holder's polls. The holder's relays say how it
+/// carries the stream, and every panel shows that. (The holder polls here
+/// because its host asked; the same when its memory of a buffering proxy
+/// expired while it polled on, and a new tab opens.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tab_that_joins_a_polling_holder_says_it_polls() -> Result<(), Error> {
+    let name = "a_tab_that_joins_a_polling_holder_says_it_polls";
+    let pages = [
+        format!("/?channel=general&polling=on&{FAST}"),
+        format!("/?channel=general&{FAST}"),
+    ];
+    let (s, handles) = tabs(name, &pages).await?;
+    // No EventSource anywhere: the holder polls for both tabs.
+    s.streams_become(&[], SOON).await?;
+    s.to_tab(&handles[1]).await?;
+    ensure(!s.holds_stream().await?, || {
+        "the second tab holds the stream".into()
+    })?;
+    let id = s
+        .bridge
+        .inject("general", "bob", "by the holder's poll")
+        .await?;
+    s.wait_for(SOON, "the message in the second tab", |st| {
+        st.ids.contains(&id)
+    })
+    .await?;
+    let shown = shown_transport(&s).await?;
+    ensure(shown == "polling", || {
+        format!("the second tab shows {shown:?}, though its events come by the holder's polls")
+    })
+}
+
+/// Finding 7, the other way round: a tab whose host asked for `polling`
+/// joined a holder on the EventSource and showed "via polling" (and told
+/// its host `transport: "polling"`) for the page's life, though it made no
+/// poll: its events came by the holder's EventSource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tab_that_joins_a_streaming_holder_does_not_say_it_polls() -> Result<(), Error> {
+    let name = "a_tab_that_joins_a_streaming_holder_does_not_say_it_polls";
+    let pages = [
+        format!("/?channel=general&{FAST}"),
+        format!("/?channel=general&polling=on&{FAST}"),
+    ];
+    let (s, handles) = tabs(name, &pages).await?;
+    s.streams_become(&["general"], SOON).await?;
+    s.to_tab(&handles[1]).await?;
+    ensure(!s.holds_stream().await?, || {
+        "the second tab holds the stream".into()
+    })?;
+    let id = s
+        .bridge
+        .inject("general", "bob", "by the holder's stream")
+        .await?;
+    s.wait_for(SOON, "the message in the second tab", |st| {
+        st.ids.contains(&id)
+    })
+    .await?;
+    s.streams_become(&["general"], SOON).await?;
+    let shown = shown_transport(&s).await?;
+    ensure(shown == "eventsource", || {
+        format!(
+            "the second tab shows {shown:?}, though its events come by the holder's EventSource"
+        )
+    })
+}
+
+/// Finding 5: a zombie bridge (heartbeats stopped): each panel's watchdog
+/// finds the shared stream silent, and the holder replaced it at once, not
+/// on a panel's next try; the one opened as the last panel gave up was held
+/// for the page's life, every panel Disconnected. A silent shared stream is
+/// given up as a panel's own is: none is held once the panel gave up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_bridge_is_held_no_stream_once_the_panel_gave_up() -> Result<(), Error> {
+    let name = "a_zombie_bridge_is_held_no_stream_once_the_panel_gave_up";
+    let s = Scenario::live(name, &format!("/?channel=general&max_attempts=2&{FAST}")).await?;
+    s.streams_become(&["general"], SOON).await?;
+    s.bridge.pause_heartbeats(true).await?;
+    s.wait_label("disconnected", Duration::from_secs(30))
+        .await?;
+    // Closed as the panel gives up (before, still held 3 s on, and later).
+    s.streams_become(&[], Duration::from_secs(3))
+        .await
+        .map_err(|e| {
+            format!("the panel gave up (Disconnected), and the tab still holds a stream: {e}")
+        })
+}

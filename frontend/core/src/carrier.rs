@@ -94,25 +94,25 @@ impl Carrier {
         self.first_byte_ms()
     }
 
-    /// The real stream delivered an event: it gets through.
-    pub fn delivered(&mut self) {
-        self.silent_open = false;
+    /// The real stream delivered an event: it gets through. Whether its
+    /// first-byte deadline ran (it has none now).
+    pub fn delivered(&mut self) -> bool {
         self.suspect = 0;
+        std::mem::take(&mut self.silent_open)
     }
 
-    /// The real stream is replaced (a panel's watchdog may do it before the
-    /// first-byte deadline): one that opened and delivered nothing counts
-    /// as suspect. Whether the streams go by polling now (`polling`: they
-    /// already do).
-    pub fn replaced(&mut self, polling: bool) -> bool {
+    /// The real stream is replaced or closed, or its first-byte deadline
+    /// passed: one that opened and delivered nothing counts as silent (a
+    /// panel's watchdog may close it before the deadline). Whether the
+    /// streams go by polling now (`polling`: they already do).
+    pub fn silent(&mut self, polling: bool) -> bool {
         std::mem::take(&mut self.silent_open) && self.suspected(polling)
     }
 
-    /// The real EventSource delivered nothing within the first-byte deadline:
-    /// whether the streams go by polling now.
-    pub fn first_byte_missed(&mut self, polling: bool) -> bool {
+    /// The real stream failed (an error or a refusal is no silence: a
+    /// bridge that is down is no proxy), or this tab let it go to another.
+    pub fn let_go(&mut self) {
         self.silent_open = false;
-        self.suspected(polling)
     }
 
     /// One more stream in a row that delivered nothing; the second makes
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(carrier.opened(), Some(4_000));
         carrier.delivered();
         assert_eq!(carrier.opened(), Some(4_000), "reconnected by the browser");
-        assert!(!carrier.first_byte_missed(false), "one is only suspect");
+        assert!(!carrier.silent(false), "one is only suspect");
     }
 
     #[test]
@@ -209,39 +209,60 @@ mod tests {
     fn two_silent_streams_in_a_row_make_the_streams_poll() {
         let mut carrier = carrier();
         carrier.opened();
-        assert!(!carrier.first_byte_missed(false), "one is only suspect");
+        assert!(!carrier.silent(false), "one is only suspect");
         carrier.opened();
-        assert!(carrier.first_byte_missed(false));
+        assert!(carrier.silent(false));
         // Counted afresh after the switch.
         carrier.opened();
-        assert!(!carrier.first_byte_missed(false));
+        assert!(!carrier.silent(false));
     }
 
     #[test]
     fn a_stream_that_delivers_clears_the_suspicion() {
         let mut carrier = carrier();
         carrier.opened();
-        assert!(!carrier.first_byte_missed(false));
+        assert!(!carrier.silent(false));
         carrier.opened();
         carrier.delivered();
         carrier.opened();
-        assert!(!carrier.first_byte_missed(false));
+        assert!(!carrier.silent(false));
+    }
+
+    /// Review of issue 31's transport fixes: a bridge that is down (a
+    /// deploy's restart) refuses streams; none of them opened, so however
+    /// late a deadline of theirs comes, none counts; nor does one that
+    /// opened and then failed, nor one handed over to another tab.
+    #[test]
+    fn a_stream_that_never_opened_failed_or_was_handed_over_is_not_silent() {
+        let mut carrier = carrier();
+        for _ in 0..4 {
+            assert!(!carrier.silent(false), "never opened");
+        }
+        carrier.opened();
+        carrier.let_go();
+        assert!(!carrier.silent(false), "failed after opening");
+        carrier.opened();
+        assert!(!carrier.silent(false), "the first silent one in a row");
+        carrier.opened();
+        carrier.let_go();
+        carrier.opened();
+        assert!(carrier.silent(false), "the second silent one in a row");
     }
 
     #[test]
     fn a_silent_stream_replaced_before_its_deadline_counts() {
         let mut carrier = carrier();
         carrier.opened();
-        assert!(!carrier.replaced(false));
+        assert!(!carrier.silent(false));
         carrier.opened();
-        assert!(carrier.replaced(false), "the second silent one in a row");
+        assert!(carrier.silent(false), "the second silent one in a row");
         // A stream replaced after it delivered, or before it opened, is not suspect.
         carrier.opened();
         carrier.delivered();
-        assert!(!carrier.replaced(false));
-        assert!(!carrier.replaced(false));
+        assert!(!carrier.silent(false));
+        assert!(!carrier.silent(false));
         carrier.opened();
-        assert!(!carrier.first_byte_missed(false), "the count began again");
+        assert!(!carrier.silent(false), "the count began again");
     }
 
     #[test]
@@ -249,7 +270,7 @@ mod tests {
         let mut carrier = carrier();
         for _ in 0..4 {
             carrier.opened();
-            assert!(!carrier.first_byte_missed(true));
+            assert!(!carrier.silent(true));
         }
     }
 

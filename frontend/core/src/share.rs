@@ -17,7 +17,9 @@
 //! Which stream an event belongs to is a [`Source`]: a holder's epoch (past
 //! any seen and the wall clock when it took the lock, so a new holder
 //! outranks the old one, even one that froze and wakes up still relaying)
-//! and its stream number. A holder hears only its own. A panel
+//! and its stream number. An epoch more than [`EPOCH_AHEAD_MS`] past the
+//! wall clock is no holder's: a line from elsewhere on the origin cannot
+//! outrank every holder to come. A holder hears only its own. A panel
 //! hears only the newest source; when the source changes under an open
 //! virtual stream, the panel sees what a browser reconnect looks like (an
 //! `error` while connecting, then `open`), and catches up over history. A
@@ -25,8 +27,9 @@
 //! open: the new stream resumes from the newest id relayed, so nothing falls
 //! in between.
 
+use crate::carrier::Carrier;
 use crate::message::{is_valid_channel, MessageId};
-use crate::protocol::{Event, ReadyState, StreamId};
+use crate::protocol::{Event, ReadyState, StreamId, Transport};
 use crate::vecmap::VecMap;
 use crate::wire::{decode, decode_at, is_change, resync_channels, Incoming};
 
@@ -60,8 +63,14 @@ pub enum Shared {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Relay {
     /// The channels a tab's panels show: on a change, when asked, and when a
-    /// panel waits for a stream that is not open.
-    Wants { tab: TabId, channels: Vec<String> },
+    /// panel waits for a stream that is not open. `waiting`: a panel there
+    /// has a virtual stream (one that gave up has none): only then does a
+    /// holder without a stream open one for it.
+    Wants {
+        tab: TabId,
+        channels: Vec<String>,
+        waiting: bool,
+    },
     /// A tab is going away (closed, hidden for good, frozen).
     Bye { tab: TabId },
     /// A new holder asks every tab for its channels.
@@ -72,13 +81,15 @@ pub enum Relay {
     /// carries; a panel opens only on a stream that carries its channel.
     /// `status`: the latest `status` event's data, for panels that subscribe
     /// later (the current connection's: a stream that drops has none until
-    /// it delivers one again).
+    /// it delivers one again). `transport`: how the holder carries it, which
+    /// is what every panel shows.
     State {
         source: Source,
         state: Shared,
         seamless: bool,
         channels: Vec<String>,
         status: Option<String>,
+        transport: Transport,
     },
     /// An event of the holder's stream. `to`: the channels it concerns
     /// (`None`: every panel); `id`: a message's id.
@@ -109,8 +120,11 @@ pub enum ShareEvent {
     LockGranted { now: u64 },
     /// The lock was taken from this tab (`steal`).
     LockLost,
-    /// Another tab said something.
-    Relayed(Relay),
+    /// Another tab said something, heard at `now` (the wall clock).
+    Relayed(Relay, u64),
+    /// This tab carries the real stream this way from now on, when it holds
+    /// it (the glue's choice: see [`crate::carrier`]).
+    Carried(Transport),
     /// The holder's real EventSource `stream` opened.
     StreamOpened(u64),
     /// The holder's real EventSource reported an error, in this state.
@@ -127,8 +141,11 @@ pub enum ShareEvent {
     Suspend,
     /// The page is back (`pageshow` from the back/forward cache, `resume`).
     Resume,
-    /// The prune timer fired.
+    /// The prune timer fired: the holder forgets the tabs that did not
+    /// answer its last `Who`, and asks again.
     PruneTimer,
+    /// The real stream's first-byte deadline passed ([`ShareCommand::FirstByte`]).
+    FirstByteMissed,
 }
 
 /// What the glue must do.
@@ -155,6 +172,12 @@ pub enum ShareCommand {
     Deliver { panel: PanelId, event: Event },
     /// Fire [`ShareEvent::PruneTimer`] after this many ms.
     ArmPruneTimer(u64),
+    /// Fire [`ShareEvent::FirstByteMissed`] after this many ms (`None`:
+    /// not at all: it delivered, failed, closed or went to another tab).
+    FirstByte(Option<u64>),
+    /// Two real streams in a row delivered nothing: a proxy holds them
+    /// back, and this bridge's streams go by polling from now on.
+    Poll,
     /// A line for the console.
     Log(String),
     /// A line for the console, as a warning: a payload was dropped.
@@ -178,6 +201,16 @@ pub const MAX_STREAM_CHANNELS: usize = 64;
 /// How long a new holder waits for answers to its `Who` before it forgets
 /// tabs that did not answer (they crashed without a `Bye`).
 pub const PRUNE_AFTER_MS: u64 = 1_000;
+
+/// How often a holder asks every tab again, and forgets those that did not
+/// answer the time before: channels that no tab shows any more (a tab gone
+/// without a word, or a line from elsewhere on the origin) leave the stream.
+pub const ASK_AGAIN_MS: u64 = 60_000;
+
+/// How far past the wall clock a holder's epoch may be: a lock taken many
+/// times in one millisecond, or a clock set back a little, is that much
+/// ahead at most. A relay further ahead is refused.
+pub const EPOCH_AHEAD_MS: u64 = 86_400_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -260,6 +293,12 @@ pub struct Share {
     cursor: Option<u64>,
     real: Option<Real>,
     next_real: u64,
+    /// How this tab carries the real stream when it holds it, and how the
+    /// panels were last told the stream they share is carried.
+    transport: Transport,
+    told: Option<Transport>,
+    /// What the real streams showed of a buffering proxy.
+    carrier: Carrier,
 }
 
 type Out = Vec<ShareCommand>;
@@ -280,12 +319,25 @@ impl Share {
             cursor: None,
             real: None,
             next_real: 0,
+            transport: Transport::EventSource,
+            told: None,
+            carrier: Carrier::default(),
         }
+    }
+
+    /// The holder's transport rules (deadlines, trials), for the glue.
+    pub fn carrier(&mut self) -> &mut Carrier {
+        &mut self.carrier
     }
 
     /// Whether this tab holds the stream.
     pub fn is_holder(&self) -> bool {
         matches!(self.role, Role::Holder { .. })
+    }
+
+    /// The newest stream this tab heard of, which its panels follow.
+    pub fn current(&self) -> Option<Source> {
+        self.current
     }
 
     /// Whether no panel is left (the glue may drop it).
@@ -308,6 +360,13 @@ impl Share {
                     return out;
                 }
                 self.panels.insert(panel, Panel { channel, sub: None });
+                // It shows how the stream it joins is carried.
+                if let Some(transport) = self.told {
+                    out.push(ShareCommand::Deliver {
+                        panel,
+                        event: Event::Transport(transport),
+                    });
+                }
                 // Into a full stream that does not carry it: straight on to
                 // the next group, before this tab announces it here.
                 self.overflow(&mut out);
@@ -333,7 +392,24 @@ impl Share {
                     self.lose_lock(&mut out);
                 }
             }
-            ShareEvent::Relayed(relay) => self.relayed(relay, &mut out),
+            // No holder's epoch is that far ahead: a line from elsewhere
+            // (refused, it cannot outrank every holder to come; one within
+            // the bound costs at most a handover, see `silent`).
+            ShareEvent::Relayed(Relay::State { source, .. }, now)
+                if source.epoch > now.saturating_add(EPOCH_AHEAD_MS) => {}
+            ShareEvent::Relayed(relay, _) => self.relayed(relay, &mut out),
+            // The glue carries the real stream on from where it is: the
+            // stream it replaces is no silent one, and every tab hears how
+            // it goes now.
+            ShareEvent::Carried(transport) if transport != self.transport => {
+                self.transport = transport;
+                if let Some(real) = &self.real {
+                    self.carrier.let_go();
+                    out.push(ShareCommand::FirstByte(None));
+                    let relay = self.real_relay(real);
+                    self.publish(relay, &mut out);
+                }
+            }
             ShareEvent::StreamOpened(id) => self.real_state(id, Shared::Open, &mut out),
             ShareEvent::StreamError(id, ready) => {
                 let state = match ready {
@@ -357,11 +433,16 @@ impl Share {
                 self.announce(&mut out);
                 self.run(&mut out);
             }
+            ShareEvent::Carried(_) => {}
+            ShareEvent::FirstByteMissed => self.count_silent(&mut out),
             ShareEvent::PruneTimer => {
                 let before = self.peers.len();
                 self.peers.retain(|_, peer| peer.confirmed);
                 if self.peers.len() != before {
                     self.union_changed(&mut out);
+                }
+                if self.is_holder() {
+                    self.ask(ASK_AGAIN_MS, &mut out);
                 }
             }
         }
@@ -393,8 +474,24 @@ impl Share {
             out.push(ShareCommand::Post(Relay::Wants {
                 tab: self.tab,
                 channels: self.own_channels(),
+                waiting: self.waiting(),
             }));
         }
+    }
+
+    /// Whether a panel of this tab has a virtual stream (wants a stream).
+    fn waiting(&self) -> bool {
+        self.panels.values().any(|p| p.sub.is_some())
+    }
+
+    /// Asks every tab for its channels, and forgets those that have not
+    /// answered `after` ms from now.
+    fn ask(&mut self, after: u64, out: &mut Out) {
+        for peer in self.peers.values_mut() {
+            peer.confirmed = false;
+        }
+        out.push(ShareCommand::Post(Relay::Who { tab: self.tab }));
+        out.push(ShareCommand::ArmPruneTimer(after));
     }
 
     fn panels_changed(&mut self, out: &mut Out) {
@@ -419,18 +516,22 @@ impl Share {
     /// when the glue hears of it, is no news).
     fn lose_lock(&mut self, out: &mut Out) {
         out.push(ShareCommand::Log("another tab took the stream over".into()));
-        self.close_real(out);
-        out.push(ShareCommand::ReleaseLock);
-        self.role = Role::Off;
+        self.let_go(out);
         self.run(out);
     }
 
     /// Leaves the running: says goodbye, closes the stream, lets the lock go.
     fn step_down(&mut self, out: &mut Out) {
-        if self.role == Role::Off {
-            return;
+        if self.role != Role::Off {
+            out.push(ShareCommand::Post(Relay::Bye { tab: self.tab }));
+            self.let_go(out);
         }
-        out.push(ShareCommand::Post(Relay::Bye { tab: self.tab }));
+    }
+
+    /// Closes the stream (a handover: no sign of a buffering proxy) and
+    /// lets the lock go.
+    fn let_go(&mut self, out: &mut Out) {
+        self.carrier.let_go();
         self.close_real(out);
         out.push(ShareCommand::ReleaseLock);
         self.role = Role::Off;
@@ -443,18 +544,20 @@ impl Share {
         }
         // Past every epoch seen, and past every holder's before it in time:
         // relays of a holder this tab has not heard yet are older.
-        self.epoch = (self.epoch + 1).max(now);
+        self.epoch = self.epoch.saturating_add(1).max(now);
         self.role = Role::Holder { epoch: self.epoch };
         out.push(ShareCommand::Log(format!(
             "this tab holds the shared stream now (epoch {})",
             self.epoch
         )));
-        for peer in self.peers.values_mut() {
-            peer.confirmed = false;
+        self.ask(PRUNE_AFTER_MS, out);
+        // Whatever stream this tab heard of before is no more (it holds the
+        // lock): a stream for the panels that want one, this tab's, or
+        // another's that answers (a panel that gave up wants none).
+        self.state = Shared::Closed;
+        if self.waiting() {
+            self.open_real(false, out);
         }
-        out.push(ShareCommand::Post(Relay::Who { tab: self.tab }));
-        out.push(ShareCommand::ArmPruneTimer(PRUNE_AFTER_MS));
-        self.open_real(false, out);
     }
 
     fn subscribe(&mut self, panel: PanelId, stream: StreamId, out: &mut Out) {
@@ -511,16 +614,13 @@ impl Share {
         if sub.stream != stream || self.current > sub.seen {
             return; // a newer stream came since: it gets its own chance
         }
+        out.push(ShareCommand::Log("the shared stream went silent".into()));
         if self.is_holder() {
-            out.push(ShareCommand::Log(
-                "the shared stream went silent: replacing it".into(),
-            ));
-            self.close_real(out);
-            self.open_real(false, out);
+            // Given up, as a panel's own stream would be: the next opens
+            // when a panel tries again, not for nobody (a zombie bridge).
+            self.give_up(out);
         } else if self.role != Role::Off {
-            out.push(ShareCommand::Log(
-                "the shared stream went silent: taking it over from its holder".into(),
-            ));
+            // Its holder may have frozen: this tab takes the stream over.
             out.push(ShareCommand::ReleaseLock);
             out.push(ShareCommand::RequestLock { steal: true });
             self.role = Role::Candidate;
@@ -529,10 +629,17 @@ impl Share {
 
     fn relayed(&mut self, relay: Relay, out: &mut Out) {
         match relay {
-            Relay::Wants { tab, mut channels } => {
+            Relay::Wants {
+                tab,
+                mut channels,
+                waiting,
+            } => {
                 // Another tab (an older build, a page of another script on
-                // this origin) could name anything: only channels count.
+                // this origin) could name anything: only channels count, no
+                // more than a stream carries, and only until that tab stops
+                // answering (`ask`).
                 channels.retain(|channel| is_valid_channel(channel));
+                channels.truncate(MAX_STREAM_CHANNELS);
                 self.peers.insert(
                     tab,
                     Peer {
@@ -543,20 +650,15 @@ impl Share {
                 self.union_changed(out);
                 match &self.real {
                     // A panel somewhere makes a new attempt: a failed stream reopens.
-                    Some(real) if real.stale() => {
+                    Some(real) if real.stale() && waiting => {
                         self.close_real(out);
                         self.open_real(false, out);
                     }
                     // A tab that just came learns where the stream is.
-                    Some(real) => out.push(ShareCommand::Post(Relay::State {
-                        source: real.source,
-                        state: real.state,
-                        seamless: real.seamless,
-                        channels: real.channels.clone(),
-                        status: self.status.clone(),
-                    })),
+                    Some(real) => out.push(ShareCommand::Post(self.real_relay(real))),
                     // It gave up: a panel there waits, and asks for the next.
-                    None => self.open_real(false, out),
+                    None if waiting => self.open_real(false, out),
+                    None => {}
                 }
             }
             Relay::Bye { tab } => {
@@ -571,7 +673,11 @@ impl Share {
                 seamless,
                 channels,
                 status,
-            } => self.state_changed(source, state, seamless, channels, status, out),
+                transport,
+            } => {
+                self.state_changed(source, state, seamless, channels, status, out);
+                self.tell(source, transport, out);
+            }
             Relay::Event {
                 source,
                 name,
@@ -629,14 +735,70 @@ impl Share {
                 seamless,
                 channels,
                 status: None,
+                transport: self.transport,
             },
             out,
         );
     }
 
+    /// Where the real stream is, for a tab that just came (with the latest
+    /// status) or when its transport changed.
+    fn real_relay(&self, real: &Real) -> Relay {
+        Relay::State {
+            source: real.source,
+            state: real.state,
+            seamless: real.seamless,
+            channels: real.channels.clone(),
+            status: self.status.clone(),
+            transport: self.transport,
+        }
+    }
+
+    /// Closes the real stream, and every panel hears that it gave up; the
+    /// next opens when a panel tries again.
+    fn give_up(&mut self, out: &mut Out) {
+        if let Some(real) = self.real.take() {
+            out.push(ShareCommand::CloseStream(real.id));
+            let relay = Relay::State {
+                source: real.source,
+                state: Shared::Closed,
+                seamless: false,
+                channels: real.channels,
+                status: None,
+                transport: self.transport,
+            };
+            self.publish(relay, out);
+        }
+    }
+
+    /// The panels of this tab show how the stream of `source` is carried,
+    /// if it is the one they follow.
+    fn tell(&mut self, source: Source, transport: Transport, out: &mut Out) {
+        if self.current != Some(source) || self.told == Some(transport) {
+            return;
+        }
+        self.told = Some(transport);
+        for &panel in self.panels.keys() {
+            let event = Event::Transport(transport);
+            out.push(ShareCommand::Deliver { panel, event });
+        }
+    }
+
+    /// Closes the real stream; one that opened and delivered nothing counts
+    /// as silent (a panel's watchdog may close it before its deadline).
     fn close_real(&mut self, out: &mut Out) {
         if let Some(real) = self.real.take() {
             out.push(ShareCommand::CloseStream(real.id));
+            out.push(ShareCommand::FirstByte(None));
+            self.count_silent(out);
+        }
+    }
+
+    /// A silent stream ended (see [`Carrier::silent`]); the second in a row
+    /// makes the streams poll.
+    fn count_silent(&mut self, out: &mut Out) {
+        if self.carrier.silent(self.transport == Transport::Polling) {
+            out.push(ShareCommand::Poll);
         }
     }
 
@@ -656,17 +818,17 @@ impl Share {
         // it gave up, as from a stream of their own. The next opens when a
         // panel tries again, on its backoff; when none does (they all gave
         // up), none opens.
+        if state != Shared::Open {
+            // An error is no silence (a bridge that is down is no proxy).
+            self.carrier.let_go();
+            out.push(ShareCommand::FirstByte(None));
+        } else if self.transport == Transport::EventSource {
+            // Opened, or again after the browser reconnected it: it must
+            // deliver within the deadline (a poller opens with its answer).
+            out.push(ShareCommand::FirstByte(self.carrier.opened()));
+        }
         if state == Shared::Closed || (state != Shared::Open && real.state != Shared::Open) {
-            let (source, channels) = (real.source, real.channels.clone());
-            self.close_real(out);
-            let relay = Relay::State {
-                source,
-                state: Shared::Closed,
-                seamless: false,
-                channels,
-                status: None,
-            };
-            return self.publish(relay, out);
+            return self.give_up(out);
         }
         real.state = state;
         real.failed = state != Shared::Open;
@@ -682,6 +844,7 @@ impl Share {
             seamless,
             channels: real.channels.clone(),
             status: None,
+            transport: self.transport,
         };
         self.publish(relay, out);
         if catch_up {
@@ -704,6 +867,9 @@ impl Share {
             return;
         };
         let source = real.source;
+        if self.carrier.delivered() {
+            out.push(ShareCommand::FirstByte(None));
+        }
         let decoded = decode_at(&name, &data, last_id).map_err(|e| e.to_string());
         let to = match (&decoded, name.as_str()) {
             (Ok(incoming), _) if incoming.channel().is_some() => {
@@ -946,27 +1112,53 @@ impl Relay {
     /// cannot hold `|` or `,`, and ids travel as decimal text (a JavaScript
     /// number could not hold them).
     pub fn encode(&self) -> String {
-        match self {
-            Relay::Wants { tab, channels } => format!("W|{tab}|{}", channels.join(",")),
-            Relay::Bye { tab } => format!("B|{tab}"),
-            Relay::Who { tab } => format!("H|{tab}"),
+        let at = |source: &Source| [source.epoch.to_string(), source.stream.to_string()];
+        let fields: Vec<String> = match self {
+            // A tab with no panel waiting says `w`.
+            Relay::Wants {
+                tab,
+                channels,
+                waiting,
+            } => {
+                let kind = if *waiting { "W" } else { "w" };
+                vec![kind.into(), tab.to_string(), channels.join(",")]
+            }
+            Relay::Bye { tab } => vec!["B".into(), tab.to_string()],
+            Relay::Who { tab } => vec!["H".into(), tab.to_string()],
+            // A polled stream's state is in capitals (`O`); a tab of a build
+            // before this refuses such a line rather than misreading it.
             Relay::State {
                 source,
                 state,
                 seamless,
                 channels,
                 status,
+                transport,
             } => {
-                let state = match state {
-                    Shared::Connecting => 'c',
-                    Shared::Open => 'o',
-                    Shared::Closed => 'x',
+                let state = match (state, transport) {
+                    (Shared::Connecting, Transport::EventSource) => "c",
+                    (Shared::Open, Transport::EventSource) => "o",
+                    (Shared::Closed, Transport::EventSource) => "x",
+                    (Shared::Connecting, Transport::Polling) => "C",
+                    (Shared::Open, Transport::Polling) => "O",
+                    (Shared::Closed, Transport::Polling) => "X",
                 };
-                let status = status.as_deref().map_or("-".into(), |s| format!("+{s}"));
-                let seamless = u8::from(*seamless);
-                let Source { epoch, stream } = source;
-                let channels = channels.join(",");
-                format!("S|{epoch}|{stream}|{state}|{seamless}|{channels}|{status}")
+                let status = match status {
+                    Some(status) => String::from("+") + status,
+                    None => "-".into(),
+                };
+                let [epoch, stream] = at(source);
+                let seamless = if *seamless { "1" } else { "0" };
+                let (state, seamless) = (state.into(), seamless.into());
+                vec![
+                    "S".into(),
+                    epoch,
+                    stream,
+                    state,
+                    seamless,
+                    channels.join(","),
+                    status,
+                ]
             }
             Relay::Event {
                 source,
@@ -977,10 +1169,19 @@ impl Relay {
             } => {
                 let to = to.as_ref().map_or("*".into(), |to| to.join(","));
                 let id = id.map_or(String::new(), |id| id.to_string());
-                let Source { epoch, stream } = source;
-                format!("E|{epoch}|{stream}|{name}|{to}|{id}|{data}")
+                let [epoch, stream] = at(source);
+                vec![
+                    "E".into(),
+                    epoch,
+                    stream,
+                    name.clone(),
+                    to,
+                    id,
+                    data.clone(),
+                ]
             }
-        }
+        };
+        fields.join("|")
     }
 
     /// Reads [`Relay::encode`]'s line; anything else is `None`.
@@ -993,11 +1194,12 @@ impl Relay {
                 .collect()
         };
         match kind {
-            "W" => {
+            "W" | "w" => {
                 let (tab, channels) = rest.split_once('|')?;
                 Some(Relay::Wants {
                     tab: tab.parse().ok()?,
                     channels: list(channels),
+                    waiting: kind == "W",
                 })
             }
             "B" => Some(Relay::Bye {
@@ -1012,11 +1214,16 @@ impl Relay {
                     epoch: fields.next()?.parse().ok()?,
                     stream: fields.next()?.parse().ok()?,
                 };
-                let state = match fields.next()? {
-                    "c" => Shared::Connecting,
-                    "o" => Shared::Open,
-                    "x" => Shared::Closed,
+                let letter = fields.next()?;
+                let state = match letter {
+                    "c" | "C" => Shared::Connecting,
+                    "o" | "O" => Shared::Open,
+                    "x" | "X" => Shared::Closed,
                     _ => return None,
+                };
+                let transport = match letter < "a" {
+                    true => Transport::Polling,
+                    false => Transport::EventSource,
                 };
                 let seamless = match fields.next()? {
                     "0" => false,
@@ -1036,6 +1243,7 @@ impl Relay {
                     seamless,
                     channels,
                     status,
+                    transport,
                 })
             }
             "E" => {

@@ -8,7 +8,7 @@ use common::posts;
 use panel_core::share::{
     Relay, Share, ShareCommand, ShareEvent, Shared, Source, MAX_STREAM_CHANNELS,
 };
-use panel_core::{Event, ReadyState};
+use panel_core::{Event, ReadyState, Transport};
 
 fn opened(commands: &[ShareCommand]) -> Vec<Vec<String>> {
     commands
@@ -20,6 +20,7 @@ fn opened(commands: &[ShareCommand]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Tab 1 holding the lock, its panel 1 of `channel` waiting on its stream.
 fn holder_of(channel: &str) -> Share {
     let mut share = Share::new(1);
     share.handle(ShareEvent::PanelMounted {
@@ -27,7 +28,26 @@ fn holder_of(channel: &str) -> Share {
         channel: channel.into(),
     });
     share.handle(ShareEvent::LockGranted { now: 0 });
+    share.handle(ShareEvent::Subscribe {
+        panel: 1,
+        stream: 1,
+    });
     share
+}
+
+/// Mounts panels `0..` of `channels` in `share`, the first waiting on its
+/// stream (a holder opens a stream for a panel that wants one).
+fn mount_all(share: &mut Share, channels: Vec<String>) {
+    for (panel, channel) in channels.into_iter().enumerate() {
+        share.handle(ShareEvent::PanelMounted {
+            panel: panel as u64,
+            channel,
+        });
+    }
+    share.handle(ShareEvent::Subscribe {
+        panel: 0,
+        stream: 1,
+    });
 }
 
 const CRAFTED: &str = "x&last_event_id=18446744073709551615";
@@ -62,20 +82,28 @@ fn a_panel_with_an_invalid_channel_joins_nothing_shared() {
 #[test]
 fn another_tabs_invalid_names_never_reach_the_stream() {
     let mut share = holder_of("general");
-    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
-        tab: 9,
-        channels: vec!["bad name".into(), CRAFTED.into(), "design".into()],
-    }));
+    let out = share.handle(ShareEvent::Relayed(
+        Relay::Wants {
+            tab: 9,
+            channels: vec!["bad name".into(), CRAFTED.into(), "design".into()],
+            waiting: true,
+        },
+        0,
+    ));
     assert_eq!(
         opened(&out),
         vec![vec!["design".to_string(), "general".to_string()]],
         "{out:?}"
     );
     // A tab that names nothing valid changes nothing.
-    let out = share.handle(ShareEvent::Relayed(Relay::Wants {
-        tab: 10,
-        channels: vec!["bad name".into()],
-    }));
+    let out = share.handle(ShareEvent::Relayed(
+        Relay::Wants {
+            tab: 10,
+            channels: vec!["bad name".into()],
+            waiting: true,
+        },
+        0,
+    ));
     assert!(opened(&out).is_empty(), "{out:?}");
 }
 
@@ -87,12 +115,7 @@ fn channels(n: usize) -> Vec<String> {
 #[test]
 fn a_stream_carries_at_most_the_cap_and_the_panels_past_it_move_on() {
     let mut share = Share::new(1);
-    for (panel, channel) in channels(MAX_STREAM_CHANNELS + 2).into_iter().enumerate() {
-        share.handle(ShareEvent::PanelMounted {
-            panel: panel as u64,
-            channel,
-        });
-    }
+    mount_all(&mut share, channels(MAX_STREAM_CHANNELS + 2));
     let out = share.handle(ShareEvent::LockGranted { now: 0 });
     let carried = opened(&out);
     assert_eq!(carried.len(), 1, "{out:?}");
@@ -129,16 +152,20 @@ fn a_follower_panel_left_out_of_a_full_stream_moves_on_with_its_virtual_stream()
         panel: 1,
         stream: 4,
     });
-    let full = ShareEvent::Relayed(Relay::State {
-        source: Source {
-            epoch: 5,
-            stream: 1,
+    let full = ShareEvent::Relayed(
+        Relay::State {
+            source: Source {
+                epoch: 5,
+                stream: 1,
+            },
+            state: Shared::Open,
+            seamless: false,
+            channels: channels(MAX_STREAM_CHANNELS),
+            status: None,
+            transport: Transport::EventSource,
         },
-        state: Shared::Open,
-        seamless: false,
-        channels: channels(MAX_STREAM_CHANNELS),
-        status: None,
-    });
+        0,
+    );
     let out = share.handle(full);
     assert!(
         out.contains(&ShareCommand::Overflow {
@@ -169,13 +196,17 @@ fn a_panel_open_on_a_stream_that_fills_up_without_it_reconnects_elsewhere() {
         stream: 2,
     });
     let state = |stream, channels: Vec<String>| {
-        ShareEvent::Relayed(Relay::State {
-            source: Source { epoch: 5, stream },
-            state: Shared::Open,
-            seamless: false,
-            channels,
-            status: None,
-        })
+        ShareEvent::Relayed(
+            Relay::State {
+                source: Source { epoch: 5, stream },
+                state: Shared::Open,
+                seamless: false,
+                channels,
+                status: None,
+                transport: Transport::EventSource,
+            },
+            0,
+        )
     };
     let out = share.handle(state(1, vec!["zzz".into()]));
     assert!(out.contains(&ShareCommand::Deliver {
@@ -205,12 +236,7 @@ fn a_panel_open_on_a_stream_that_fills_up_without_it_reconnects_elsewhere() {
 #[test]
 fn a_panel_mounted_into_a_full_stream_moves_on_at_once() {
     let mut share = Share::new(1);
-    for (panel, channel) in channels(MAX_STREAM_CHANNELS).into_iter().enumerate() {
-        share.handle(ShareEvent::PanelMounted {
-            panel: panel as u64,
-            channel,
-        });
-    }
+    mount_all(&mut share, channels(MAX_STREAM_CHANNELS));
     share.handle(ShareEvent::LockGranted { now: 0 });
     let out = share.handle(ShareEvent::PanelMounted {
         panel: 100,
@@ -237,16 +263,20 @@ fn a_stream_below_the_cap_moves_no_one() {
         panel: 1,
         channel: "zzz".into(),
     });
-    let out = share.handle(ShareEvent::Relayed(Relay::State {
-        source: Source {
-            epoch: 5,
-            stream: 1,
+    let out = share.handle(ShareEvent::Relayed(
+        Relay::State {
+            source: Source {
+                epoch: 5,
+                stream: 1,
+            },
+            state: Shared::Open,
+            seamless: false,
+            channels: channels(MAX_STREAM_CHANNELS - 1),
+            status: None,
+            transport: Transport::EventSource,
         },
-        state: Shared::Open,
-        seamless: false,
-        channels: channels(MAX_STREAM_CHANNELS - 1),
-        status: None,
-    }));
+        0,
+    ));
     assert!(
         !out.iter()
             .any(|c| matches!(c, ShareCommand::Overflow { .. })),
@@ -267,16 +297,20 @@ fn an_ex_holder_that_hears_the_new_holder_first_follows_it() {
     });
     share.handle(ShareEvent::StreamOpened(1));
     assert!(share.is_holder());
-    let newer = ShareEvent::Relayed(Relay::State {
-        source: Source {
-            epoch: 1_000,
-            stream: 1,
+    let newer = ShareEvent::Relayed(
+        Relay::State {
+            source: Source {
+                epoch: 1_000,
+                stream: 1,
+            },
+            state: Shared::Open,
+            seamless: false,
+            channels: vec!["general".into()],
+            status: None,
+            transport: Transport::EventSource,
         },
-        state: Shared::Open,
-        seamless: false,
-        channels: vec!["general".into()],
-        status: None,
-    });
+        0,
+    );
     let out = share.handle(newer);
     assert!(!share.is_holder(), "{out:?}");
     assert!(out.contains(&ShareCommand::CloseStream(1)), "{out:?}");
@@ -304,16 +338,20 @@ fn an_ex_holder_that_hears_the_new_holder_first_follows_it() {
     assert!(late.is_empty(), "{late:?}");
     // An older holder's relays are still ignored by a holder.
     let mut share = holder_of("general");
-    let older = ShareEvent::Relayed(Relay::State {
-        source: Source {
-            epoch: 0,
-            stream: 9,
+    let older = ShareEvent::Relayed(
+        Relay::State {
+            source: Source {
+                epoch: 0,
+                stream: 9,
+            },
+            state: Shared::Open,
+            seamless: false,
+            channels: vec!["general".into()],
+            status: None,
+            transport: Transport::EventSource,
         },
-        state: Shared::Open,
-        seamless: false,
-        channels: vec!["general".into()],
-        status: None,
-    });
+        0,
+    );
     share.handle(older);
     assert!(share.is_holder());
 }
@@ -369,7 +407,10 @@ mod properties {
                         if channel != "bad name" {
                             here.insert(panel, channel.clone());
                         }
-                        share.handle(ShareEvent::PanelMounted { panel, channel })
+                        // Mounted, and soon waiting on a virtual stream.
+                        let mut out = share.handle(ShareEvent::PanelMounted { panel, channel });
+                        out.extend(share.handle(ShareEvent::Subscribe { panel, stream: 1 }));
+                        out
                     }
                     Step::Unmount(pick) => {
                         let Some(&panel) = here.keys().nth(pick as usize % here.len().max(1)) else {
@@ -380,7 +421,7 @@ mod properties {
                     }
                     Step::Peer(start, n) => {
                         let channels = (0..n).map(|k| name(start.wrapping_add(k))).collect();
-                        share.handle(ShareEvent::Relayed(Relay::Wants { tab: 9, channels }))
+                        share.handle(ShareEvent::Relayed(Relay::Wants { tab: 9, channels, waiting: true }, 0))
                     }
                 };
                 // The lock manager grants this tab's request at once.

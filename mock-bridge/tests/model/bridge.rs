@@ -1,15 +1,20 @@
 //! The bridge under test: a real `Hub` with a history file, driven in
-//! process (its routes through `app(hub)`), each operation's outcome held
-//! against the model's prediction, and the catch-ups checked at the end.
+//! process through its own routes (`app(hub)`), as readers and the control
+//! API use them; each answer held against the model's prediction.
+//!
+//! Around each operation a witness stream (opened before it, let go after
+//! it, so channels still come and go) counts the frames the operation
+//! broadcast, and gives the change ids an answer does not carry (a
+//! deletion's).
 
-use super::client::{events_of, id_of, Client, Event};
-use super::reference::{of_channel, Model, View, CHANNELS, READER};
+use super::client::{events_of, Client, Event};
+use super::reference::{Model, View, CHANNELS};
 use axum::body::Body;
 use clap::Parser;
-use mock_bridge::hub::{Actor, ChangeError, Edit, Hub, PostError, Subscription};
-use mock_bridge::message::NewMessage;
+use mock_bridge::hub::{Hub, Subscription};
 use mock_bridge::streams::Listen;
 use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +26,12 @@ pub struct Stats {
     pub resynced: AtomicU64,
     pub operations: AtomicU64,
     pub restarts: AtomicU64,
+    pub torn: AtomicU64,
     pub cursors: AtomicU64,
+    pub live: AtomicU64,
+    pub waited: AtomicU64,
+    pub refused: AtomicU64,
+    pub unchanged: AtomicU64,
 }
 
 pub static STATS: Stats = Stats {
@@ -29,18 +39,38 @@ pub static STATS: Stats = Stats {
     resynced: AtomicU64::new(0),
     operations: AtomicU64::new(0),
     restarts: AtomicU64::new(0),
+    torn: AtomicU64::new(0),
     cursors: AtomicU64::new(0),
+    live: AtomicU64::new(0),
+    waited: AtomicU64::new(0),
+    refused: AtomicU64::new(0),
+    unchanged: AtomicU64::new(0),
 };
+
+pub fn count(stat: &AtomicU64) {
+    stat.fetch_add(1, Ordering::Relaxed);
+}
 
 /// How the bridge runs in one case.
 #[derive(Clone, Debug)]
 pub struct Setup {
-    /// `--history-per-channel`: small, so that eviction happens.
+    /// `--history-per-channel` at the start: small, so that eviction happens.
     pub capacity: usize,
     /// `--max-replay`.
     pub max_replay: usize,
     /// The `limit` a client pages the changes with.
     pub page: usize,
+}
+
+/// How a restart comes about: a crash may tear the write in flight.
+#[derive(Clone, Debug)]
+pub enum Tear {
+    /// A new message's line.
+    Create,
+    /// A bulk deletion's (one line for all of it).
+    Bulk,
+    /// A reaction's.
+    React,
 }
 
 /// One step. A `pick` chooses among the messages created so far (or the
@@ -71,6 +101,7 @@ pub enum Op {
     /// In the first pick's channel (a pick of another channel is unknown
     /// there); `repeat` names the first id twice.
     BulkDelete { picks: Vec<usize>, repeat: bool },
+    /// A reader's own reaction, added or taken back.
     React {
         pick: usize,
         emoji: usize,
@@ -79,71 +110,109 @@ pub enum Op {
     },
     /// `count` new people react with the common emoji.
     Crowd { pick: usize, count: usize },
-    /// A stream opens: channel 0, 1, or both (2).
-    Listen(usize),
+    /// One reader reacts with `count` different emoji, `e0` on: past 20,
+    /// the bound refuses.
+    Spread {
+        pick: usize,
+        count: usize,
+        user: usize,
+    },
+    /// A stream opens: channel 0, 1, or both (2); resuming from a cursor
+    /// `back` changes before the newest, or new.
+    Listen { kind: usize, back: Option<usize> },
     /// A stream ends.
     Unlisten(usize),
-    /// A poll of channel 0, 1 or both comes and goes.
+    /// A poll of channel 0, 1 or both comes and goes (`wait=0`).
     Poll(usize),
-    /// A client takes a cursor.
-    Cursor,
-    /// The bridge restarts on its history file (and compacts it).
-    Restart,
+    /// A poll from the newest change waits while `during` happens.
+    WaitingPoll { kind: usize, during: Box<Op> },
+    /// A client takes a cursor `back` changes before the newest.
+    Cursor { back: usize },
+    /// The bridge restarts on its history file (and compacts it), perhaps
+    /// with another `--history-per-channel`, perhaps after a crash that
+    /// tore a write.
+    Restart {
+        capacity: Option<usize>,
+        tear: Option<(Tear, u8)>,
+    },
 }
 
-const AUTHORS: [&str; 3] = ["ann", "bob", "cy"];
-const USERS: [&str; 4] = ["ann", "bob", "cy", "dee"];
+pub const AUTHORS: [&str; 3] = ["ann", "bob", "cy"];
+pub const USERS: [&str; 4] = ["ann", "bob", "cy", "dee"];
 
 /// A reader's change made with a client id: retrying it must answer it.
-struct Retry {
-    client_id: String,
-    channel: usize,
-    message: u64,
-    edit: Edit,
-    reader: String,
-    change: u64,
+pub struct Retry {
+    pub client_id: String,
+    pub channel: usize,
+    pub message: u64,
+    /// The edit's text; `None`: a deletion.
+    pub content: Option<String>,
+    pub reader: String,
+    pub change: u64,
+}
+
+/// A stream opened by `Op::Listen`, and the client reading it.
+pub struct Listener {
+    pub listen: Listen,
+    pub subscription: Subscription,
+    pub client: Client,
+    /// Frames with ids up to this came in its replay.
+    pub caught_up: u64,
+    /// What the model says the opening must have resynced.
+    pub expected: std::collections::BTreeSet<String>,
 }
 
 pub struct Bridge {
-    config: mock_bridge::config::Config,
-    hub: Arc<Hub>,
-    router: axum::Router,
-    runtime: tokio::runtime::Runtime,
-    listeners: Vec<(Listen, Subscription)>,
-    model: Model,
-    posts: Vec<(String, u64, usize)>,
-    retries: Vec<Retry>,
-    cursors: Vec<(u64, View)>,
-    /// Makes contents and client ids unique.
+    pub setup: Setup,
+    pub config: mock_bridge::config::Config,
+    pub hub: Arc<Hub>,
+    pub router: axum::Router,
+    pub runtime: tokio::runtime::Runtime,
+    pub listeners: Vec<Listener>,
+    pub model: Model,
+    pub posts: Vec<(String, u64, usize, String)>,
+    pub retries: Vec<Retry>,
+    pub cursors: Vec<(u64, View)>,
+    /// Makes contents, client ids and crowds unique.
     next: usize,
+    pub file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-fn listen_of(kind: usize) -> Listen {
+pub fn listen_of(kind: usize) -> Listen {
     match kind {
         0 | 1 => Listen::One(CHANNELS[kind].to_owned()),
         _ => Listen::Many(CHANNELS.map(str::to_owned).to_vec()),
     }
 }
 
+/// The index of a channel of the model.
+pub fn index_of(channel: &str) -> usize {
+    CHANNELS.iter().position(|c| *c == channel).unwrap()
+}
+
 impl Bridge {
     /// Runs one case: the operations, then every check.
     pub fn run(setup: Setup, ops: Vec<Op>) -> Result<(), String> {
-        let mut bridge = Bridge::start(&setup)?;
+        let mut bridge = Bridge::start(setup)?;
         for (at, op) in ops.iter().enumerate() {
-            (bridge.step(op)).map_err(|e| format!("operation {at} ({op:?}): {e}"))?;
-            STATS.operations.fetch_add(1, Ordering::Relaxed);
+            bridge
+                .step(op)
+                .and_then(|()| bridge.follow_listeners())
+                .map_err(|e| format!("operation {at} ({op:?}): {e}"))?;
+            count(&STATS.operations);
         }
+        bridge.end_listeners()?;
         let now = (bridge.model.newest, bridge.model.view());
         let cursors = std::mem::take(&mut bridge.cursors);
         for (cursor, snapshot) in cursors.iter().chain([&now]) {
-            bridge.check(*cursor, snapshot, &setup)?;
+            bridge.check(*cursor, snapshot)?;
         }
         bridge.check_history()?;
         bridge.check_live_start()
     }
 
-    fn start(setup: &Setup) -> Result<Bridge, String> {
+    fn start(setup: Setup) -> Result<Bridge, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let file = dir.path().join("history.jsonl");
         let config = mock_bridge::config::Config::try_parse_from([
@@ -165,25 +234,27 @@ impl Bridge {
             .map_err(|e| e.to_string())?;
         Ok(Bridge {
             router: mock_bridge::app::app(hub.clone()),
+            model: Model::new(setup.capacity),
+            setup,
             config,
             hub,
             runtime,
             listeners: Vec::new(),
-            model: Model::new(setup.capacity),
             posts: Vec::new(),
             retries: Vec::new(),
             cursors: Vec::new(),
             next: 0,
+            file,
             _dir: dir,
         })
     }
 
-    fn unique(&mut self, prefix: &str) -> String {
+    pub fn unique(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
     }
 
-    fn step(&mut self, op: &Op) -> Result<(), String> {
+    pub fn step(&mut self, op: &Op) -> Result<(), String> {
         match op {
             Op::Create {
                 channel,
@@ -222,412 +293,197 @@ impl Bridge {
                 }
                 Ok(())
             }
-            Op::Listen(kind) => {
-                let listen = listen_of(*kind);
-                let subscription =
-                    (self.hub.subscribe(&listen, None)).map_err(|e| e.to_string())?;
-                self.listeners.push((listen, subscription));
+            Op::Spread { pick, count, user } => {
+                let Some(id) = self.model.pick(*pick) else {
+                    return Ok(());
+                };
+                for emoji in 0..*count {
+                    self.react(id, &format!("e{emoji}"), USERS[*user], true)?;
+                }
                 Ok(())
             }
+            Op::Listen { kind, back } => self.listen(*kind, *back),
             Op::Unlisten(pick) => {
-                if !self.listeners.is_empty() {
-                    let (listen, subscription) = self.listeners.remove(pick % self.listeners.len());
-                    self.release(&listen, subscription);
+                if self.listeners.is_empty() {
+                    return Ok(());
                 }
+                let listener = self.listeners.remove(pick % self.listeners.len());
+                self.end_listener(listener)
+            }
+            Op::Poll(kind) => self.poll_now(*kind),
+            Op::WaitingPoll { kind, during } => self.waiting_poll(*kind, during),
+            Op::Cursor { back } => {
+                count(&STATS.cursors);
+                let cursor = self.model.cursor(*back);
+                self.cursors.push(cursor);
                 Ok(())
             }
-            Op::Poll(kind) => {
-                let channels = listen_of(*kind).names().join(",");
-                self.get(&format!("/api/poll?channels={channels}&wait=0"))
-                    .map(drop)
-            }
-            Op::Cursor => {
-                STATS.cursors.fetch_add(1, Ordering::Relaxed);
-                self.cursors.push((self.model.newest, self.model.view()));
-                Ok(())
-            }
-            Op::Restart => {
-                STATS.restarts.fetch_add(1, Ordering::Relaxed);
-                self.listeners.clear();
-                let hub = Hub::new(self.config.clone(), CancellationToken::new());
-                self.hub = Arc::new(hub.map_err(|e| format!("restart: {e}"))?);
-                self.router = mock_bridge::app::app(self.hub.clone());
-                Ok(())
-            }
+            Op::Restart { capacity, tear } => self.restart(*capacity, tear.as_ref()),
         }
     }
 
-    fn release(&self, listen: &Listen, subscription: Subscription) {
-        let mailbox = subscription.live.mailbox();
-        drop(subscription);
-        self.hub.release(listen, mailbox);
-    }
-
-    fn create(&mut self, channel: usize, author: &str, reply: bool) -> Result<(), String> {
-        let content = self.unique("m");
-        let new = NewMessage {
-            author: author.to_owned(),
-            content: content.clone(),
-            ..Default::default()
-        };
-        let message = if reply {
-            let client_id = self.unique("p");
-            let posted = self.hub.post(CHANNELS[channel], new, client_id.clone());
-            let (message, created) = posted.map_err(|e| e.to_string())?;
-            if !created {
-                return Err("a new client id was taken for a retry".into());
-            }
-            self.posts.push((client_id, message.id, channel));
-            message
-        } else {
-            (self.hub.publish(CHANNELS[channel], new)).map_err(|e| e.to_string())?
-        };
-        self.model.create(message.id, channel, author, &content);
-        Ok(())
-    }
-
-    fn retry_post(&mut self, pick: usize) -> Result<(), String> {
-        if self.posts.is_empty() {
-            return Ok(());
-        }
-        let (client_id, id, channel) = self.posts[pick % self.posts.len()].clone();
-        let truth = &self.model.messages[&id];
-        let new = NewMessage {
-            author: truth.author.clone(),
-            content: "retried".into(),
-            ..Default::default()
-        };
-        match (
-            self.hub.post(CHANNELS[channel], new, client_id),
-            truth.deleted,
-        ) {
-            (Err(PostError::Deleted(gone)), true) if gone == id => Ok(()),
-            (Ok((message, false)), false) if message.id == id => Ok(()),
-            (other, deleted) => Err(format!(
-                "a retry of reply {id} (deleted: {deleted}) answered {other:?}"
-            )),
-        }
-    }
-
-    /// An edit (or, with `delete`, a deletion) by a reader or the control API.
-    fn edit(
+    /// Takes the bridge down and starts it again on its file, with
+    /// `capacity` messages a channel if given; `tear`: first a write the
+    /// bridge was making when it died, cut at `percent` of its bytes.
+    fn restart(
         &mut self,
-        pick: usize,
-        reader: usize,
-        client_id: bool,
-        delete: bool,
+        capacity: Option<usize>,
+        tear: Option<&(Tear, u8)>,
     ) -> Result<(), String> {
-        let Some(id) = self.model.pick(pick) else {
-            return Ok(());
-        };
-        let content = self.unique("m");
-        let edit = if delete {
-            Edit::Delete
-        } else {
-            Edit::Content(content.clone())
-        };
-        let who = AUTHORS.get(reader).map(|who| who.to_string());
-        let actor = who.clone().map_or(Actor::Control, Actor::Reader);
-        let client_id = (client_id && who.is_some()).then(|| self.unique("c"));
-        let truth = &self.model.messages[&id];
-        let channel = truth.channel;
-        let held = self.model.holds(id);
-        let theirs = who.as_ref().is_none_or(|who| *who == truth.author);
-        let changed = self.hub.change(
-            CHANNELS[channel],
-            id,
-            edit.clone(),
-            &actor,
-            client_id.clone(),
+        count(&STATS.restarts);
+        self.end_listeners()?;
+        if let Some((tear, percent)) = tear {
+            self.tear(tear, *percent)?;
+        }
+        // One bridge on the file at a time: the old one goes first.
+        let old = std::mem::replace(&mut self.router, axum::Router::new());
+        drop(old);
+        let hub = std::mem::replace(
+            &mut self.hub,
+            Arc::new(
+                Hub::new(
+                    mock_bridge::config::Config::for_tests(),
+                    CancellationToken::new(),
+                )
+                .map_err(|e| e.to_string())?,
+            ),
         );
-        match changed {
-            Ok(change) if held && theirs => {
-                if delete {
-                    self.model.delete(id, change.id());
-                } else {
-                    self.model.edit(id, change.id(), &content);
-                }
-                if let (Some(client_id), Some(reader)) = (client_id, who) {
-                    self.retries.push(Retry {
-                        client_id,
-                        channel,
-                        message: id,
-                        edit,
-                        reader,
-                        change: change.id(),
-                    });
-                }
-                Ok(())
-            }
-            Err(ChangeError::NotFound { .. }) if !held => Ok(()),
-            Err(ChangeError::NotYours(_)) if held && !theirs => Ok(()),
-            other => Err(format!("held {held}, theirs {theirs}: {other:?}")),
+        if Arc::strong_count(&hub) != 1 {
+            return Err("something still holds the old bridge".into());
         }
+        drop(hub);
+        let capacity = capacity.unwrap_or(self.model.channels[0].capacity);
+        self.config.history_per_channel = capacity as u64;
+        let hub = Hub::new(self.config.clone(), CancellationToken::new());
+        self.hub = Arc::new(hub.map_err(|e| format!("restart: {e}"))?);
+        self.router = mock_bridge::app::app(self.hub.clone());
+        self.model.restart(capacity);
+        Ok(())
     }
 
-    fn retry_change(&mut self, pick: usize) -> Result<(), String> {
-        if self.retries.is_empty() {
+    /// A write the bridge was making when it died: made on the hub as the
+    /// bridge makes it, never acknowledged to anyone (the model does not
+    /// take it), and its bytes in the file cut short.
+    fn tear(&mut self, tear: &Tear, percent: u8) -> Result<(), String> {
+        let length = || std::fs::metadata(&self.file).map_or(0, |m| m.len());
+        let before = length();
+        let held: Vec<u64> = self.model.channels[0].held.iter().copied().collect();
+        let made = match tear {
+            Tear::Create => {
+                let new = mock_bridge::message::NewMessage {
+                    author: "torn".into(),
+                    content: "never acknowledged".into(),
+                    ..Default::default()
+                };
+                self.hub.publish(CHANNELS[0], new).is_ok()
+            }
+            Tear::Bulk if held.len() >= 2 => {
+                let ids = &held[..held.len().min(3)];
+                self.hub.bulk_delete(CHANNELS[0], ids).is_ok()
+            }
+            Tear::React if !held.is_empty() => {
+                let edit = mock_bridge::hub::Edit::React {
+                    emoji: "torn".into(),
+                    user: "torn".into(),
+                    add: true,
+                };
+                let actor = mock_bridge::hub::Actor::Control;
+                self.hub
+                    .change(CHANNELS[0], held[0], edit, &actor, None)
+                    .is_ok()
+            }
+            _ => false,
+        };
+        let after = length();
+        if !made || after < before + 2 {
             return Ok(());
         }
-        let retry = &self.retries[pick % self.retries.len()];
-        let actor = Actor::Reader(retry.reader.clone());
-        let again = self.hub.change(
-            CHANNELS[retry.channel],
-            retry.message,
-            retry.edit.clone(),
-            &actor,
-            Some(retry.client_id.clone()),
-        );
-        match again {
-            Ok(change) if change.id() == retry.change => Ok(()),
-            other => Err(format!(
-                "a retry of change {} ({}) answered {other:?}",
-                retry.change, retry.client_id
-            )),
-        }
+        count(&STATS.torn);
+        let written = after - before;
+        let cut = before + 1 + (written - 2) * u64::from(percent.min(100)) / 100;
+        let file = std::fs::OpenOptions::new().write(true).open(&self.file);
+        file.and_then(|file| file.set_len(cut))
+            .map_err(|e| e.to_string())
     }
 
-    fn bulk_delete(&mut self, picks: &[usize], repeat: bool) -> Result<(), String> {
-        let mut ids: Vec<u64> = picks.iter().filter_map(|p| self.model.pick(*p)).collect();
-        let Some(&first) = ids.first() else {
-            return Ok(());
-        };
-        if repeat {
-            ids.push(first);
-        }
-        let channel = self.model.messages[&first].channel;
-        let all_held = (ids.iter())
-            .all(|id| self.model.holds(*id) && self.model.messages[id].channel == channel);
-        match self.hub.bulk_delete(CHANNELS[channel], &ids) {
-            Ok(changes) if all_held => {
-                let mut unique = ids.clone();
-                unique.dedup_by_key(|id| *id);
-                unique.sort_unstable();
-                unique.dedup();
-                let mut deleted: Vec<u64> = changes.iter().map(|c| c.message_id()).collect();
-                deleted.sort_unstable();
-                if deleted != unique {
-                    return Err(format!("deleted {deleted:?} of {ids:?}"));
-                }
-                for change in changes {
-                    self.model.delete(change.message_id(), change.id());
-                }
-                Ok(())
-            }
-            Err(ChangeError::NotFound { .. }) if !all_held => Ok(()),
-            other => Err(format!("all held {all_held}: {other:?}")),
-        }
-    }
-
-    fn react(&mut self, id: u64, emoji: &str, user: &str, add: bool) -> Result<(), String> {
-        let channel = self.model.messages[&id].channel;
-        let edit = Edit::React {
-            emoji: emoji.to_owned(),
-            user: user.to_owned(),
-            add,
-        };
-        let held = self.model.holds(id);
-        let refused = held && self.model.refuses(id, emoji, add);
-        match self
-            .hub
-            .change(CHANNELS[channel], id, edit, &Actor::Control, None)
-        {
-            Ok(change) if held && !refused => {
-                self.model.react(id, change.id(), emoji, user, add);
-                Ok(())
-            }
-            Err(ChangeError::NotFound { .. }) if !held => Ok(()),
-            Err(ChangeError::TooManyEmoji(_)) if refused => Ok(()),
-            other => Err(format!("held {held}, refused {refused}: {other:?}")),
-        }
-    }
-
-    /// `GET path` through the router: its JSON, or the failure.
-    fn get(&self, path: &str) -> Result<Value, String> {
+    /// A request through the router, as a client on the bridge's own
+    /// machine makes it: its status and JSON.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
         let router = self.router.clone();
-        let request = axum::http::Request::get(path)
-            .body(Body::empty())
-            .map_err(|e| e.to_string())?;
-        self.runtime.block_on(async move {
-            let response = router.oneshot(request).await.map_err(|e| e.to_string())?;
-            let status = response.status();
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-                .await
-                .map_err(|e| e.to_string())?;
-            let value: Value = serde_json::from_slice(&body).map_err(|e| format!("{path}: {e}"))?;
-            if !status.is_success() {
-                return Err(format!("GET {path}: {status} {value}"));
-            }
-            Ok(value)
-        })
+        let request = request(method, path, body)?;
+        self.runtime
+            .block_on(answer_of(router, request, path.to_owned()))
     }
 
-    /// From `cursor`, with `snapshot` as the client's view then: the
-    /// stream's replay (many channels, and each alone), the changes paged,
-    /// and the poll must each show the truth now, or say `resync`.
-    fn check(&self, cursor: u64, snapshot: &View, setup: &Setup) -> Result<(), String> {
-        let truth = self.model.view();
-        let mut listens = vec![listen_of(2)];
-        listens.extend([listen_of(0), listen_of(1)]);
-        for listen in listens {
-            let subscription = self
-                .hub
-                .subscribe(&listen, Some(cursor))
-                .map_err(|e| e.to_string())?;
-            let mut bytes = subscription.prefix.to_vec();
-            for record in &subscription.replay {
-                bytes.extend_from_slice(&record.frame());
-            }
-            self.release(&listen, subscription);
-            let names: Vec<&str> = listen.names().iter().map(String::as_str).collect();
-            let mut client = Client::from(snapshot);
-            for event in events_of(&bytes) {
-                client.event(&event, &names)?;
-            }
-            compare(
-                &client,
-                &names,
-                &truth,
-                &format!("the replay of {listen} from {cursor}"),
-            )?;
+    /// `GET path`, which must succeed: its JSON.
+    pub fn get(&self, path: &str) -> Result<Value, String> {
+        match self.call("GET", path, None)? {
+            (200, value) => Ok(value),
+            (status, value) => Err(format!("GET {path}: {status} {value}")),
         }
-        for channel in CHANNELS {
-            let mut client = Client::from(snapshot);
-            let mut after = cursor;
-            loop {
-                let page = self.get(&format!(
-                    "/api/channels/{channel}/changes?after={after}&limit={}&as={READER}",
-                    setup.page
-                ))?;
-                client.page(&page, channel)?;
-                if page["more"] != true {
-                    break;
-                }
-                after = id_of(&page["last"])?;
-            }
-            compare(
-                &client,
-                &[channel],
-                &truth,
-                &format!("the changes of {channel} after {cursor}"),
-            )?;
-        }
-        let mut client = Client::from(snapshot);
-        let mut after = cursor;
-        for round in 0.. {
-            if round == 1_000 {
-                return Err(format!("polls from {cursor} never settle"));
-            }
-            let answer = self.get(&format!("/api/poll?channels=a,b&after={after}&wait=0"))?;
-            let events = poll_events(&answer)?;
-            for event in &events {
-                client.event(event, &CHANNELS)?;
-            }
-            after = id_of(&answer["cursor"])?;
-            if events.iter().all(|e| e.name == "status") {
-                break;
-            }
-        }
-        compare(
-            &client,
-            &CHANNELS,
-            &truth,
-            &format!("the polls from {cursor}"),
-        )
     }
 
-    /// The history answered now: what the model retains, as it is, with
-    /// the reader's own reactions marked.
-    fn check_history(&self) -> Result<(), String> {
-        for (index, channel) in CHANNELS.iter().enumerate() {
-            let answer = self.get(&format!(
-                "/api/channels/{channel}/messages?limit=500&as={READER}"
-            ))?;
-            let mut client = Client::from(&View::new());
-            let page = serde_json::json!({ "messages": answer, "deleted": [] });
-            client.page(&page, channel)?;
-            let held: Vec<u64> = self.model.held[index].iter().copied().collect();
-            let answered: Vec<u64> = client.view.keys().copied().collect();
-            if answered != held {
-                return Err(format!(
-                    "history of {channel}: {answered:?}, retained {held:?}"
-                ));
-            }
-            let truth = self.model.view();
-            for id in held {
-                if client.view[&id] != truth[&id] {
-                    return Err(format!(
-                        "history of {channel}, message {id}: {:?}\ntruth: {:?}",
-                        client.view[&id], truth[&id]
-                    ));
-                }
-            }
-        }
-        Ok(())
+    /// A witness: a stream of both channels, opened before an operation.
+    pub fn witness(&self) -> Result<Subscription, String> {
+        let listen = listen_of(2);
+        self.hub.subscribe(&listen, None).map_err(|e| e.to_string())
     }
 
-    /// A poll without a cursor starts at the newest change now.
-    fn check_live_start(&self) -> Result<(), String> {
-        let answer = self.get("/api/poll?channels=a,b&wait=0")?;
-        let cursor = id_of(&answer["cursor"])?;
-        if cursor != self.model.newest {
-            return Err(format!(
-                "a poll without a cursor starts at {cursor}, not {}",
-                self.model.newest
-            ));
+    /// What the witness saw (every change's frame, in order), and it let go.
+    pub fn witnessed(&self, mut witness: Subscription) -> Result<Vec<Event>, String> {
+        let mut events = Vec::new();
+        loop {
+            match witness.live.try_recv() {
+                Ok(frame) => events.extend(events_of(&frame.bytes)),
+                Err(mock_bridge::hub::FeedError::Empty) => break,
+                Err(error) => return Err(format!("the witness stream: {error:?}")),
+            }
         }
-        Ok(())
+        let mailbox = witness.live.mailbox();
+        drop(witness);
+        self.hub.release(&listen_of(2), mailbox);
+        Ok(events.into_iter().filter(|e| e.name != "status").collect())
     }
 }
 
-fn poll_events(answer: &Value) -> Result<Vec<Event>, String> {
-    let events = answer["events"]
-        .as_array()
-        .ok_or_else(|| format!("a poll answered {answer}"))?;
-    (events.iter())
-        .map(|event| {
-            let data = event["data"].as_str().ok_or("an event without data")?;
-            Ok(Event {
-                name: event["event"]
-                    .as_str()
-                    .ok_or("an event without a name")?
-                    .to_owned(),
-                data: serde_json::from_str(data).map_err(|e| e.to_string())?,
-            })
-        })
-        .collect()
+/// A request with a JSON body, from the bridge's own machine.
+pub fn request(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<axum::http::Request<Body>, String> {
+    let builder = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1");
+    let request = match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    };
+    request.map_err(|e| e.to_string())
 }
 
-/// The client's view of each channel it was not told to reload, against the truth.
-fn compare(client: &Client, channels: &[&str], truth: &View, what: &str) -> Result<(), String> {
-    for channel in channels {
-        if client.resynced.contains(*channel) {
-            STATS.resynced.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        STATS.compared.fetch_add(1, Ordering::Relaxed);
-        let (shown, true_now) = (
-            of_channel(&client.view, channel),
-            of_channel(truth, channel),
-        );
-        if shown != true_now {
-            let ids: std::collections::BTreeSet<&u64> =
-                shown.keys().chain(true_now.keys()).collect();
-            let differ: Vec<String> = (ids.into_iter())
-                .filter(|id| shown.get(id) != true_now.get(id))
-                .map(|id| {
-                    format!(
-                        "{id}: shown {:?}, truth {:?}",
-                        shown.get(id),
-                        true_now.get(id)
-                    )
-                })
-                .collect();
-            return Err(format!(
-                "{what}: channel {channel} differs, silently:\n{}",
-                differ.join("\n")
-            ));
-        }
+/// The status and JSON (`Null` without one) of `request` through `router`.
+pub async fn answer_of(
+    router: axum::Router,
+    request: axum::http::Request<Body>,
+    path: String,
+) -> Result<(u16, Value), String> {
+    let response = router.oneshot(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    if body.is_empty() {
+        return Ok((status, Value::Null));
     }
-    Ok(())
+    let value = serde_json::from_slice(&body).map_err(|e| format!("{path}: {e}"))?;
+    Ok((status, value))
 }

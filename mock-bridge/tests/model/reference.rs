@@ -1,7 +1,10 @@
 //! The reference model: every message's true state, kept plainly (no
-//! bounds, no files, no restarts), and what a client should show of it.
+//! bounds but the documented ones, no files), what a client should show of
+//! it at each change, and what the bridge must still know of each channel
+//! ([`Retention`]).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use super::retention::Retention;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The reader whose own reactions the clients keep.
 pub const READER: &str = "ann";
@@ -10,7 +13,7 @@ pub const CHANNELS: [&str; 2] = ["a", "b"];
 /// Names on the wire per reaction entry (the contract's bound).
 const SHOWN: usize = 20;
 /// Different emoji a message may carry.
-const MAX_EMOJI: usize = 20;
+pub const MAX_EMOJI: usize = 20;
 
 /// One message as it truly is.
 #[derive(Clone, Debug)]
@@ -22,6 +25,8 @@ pub struct Truth {
     pub version: Option<u64>,
     /// Each emoji with every reactor, in the order they reacted.
     pub reactions: Vec<(String, Vec<String>)>,
+    /// The change id of its newest reaction change.
+    pub reactions_version: Option<u64>,
     pub deleted: bool,
 }
 
@@ -40,6 +45,8 @@ pub struct Shown {
     pub content: String,
     pub version: Option<String>,
     pub reactions: Vec<Entry>,
+    /// The change id of its newest reaction change, which orders them.
+    pub reactions_version: Option<u64>,
     /// The emoji the reader reacted with.
     pub mine: BTreeSet<String>,
 }
@@ -52,11 +59,13 @@ pub struct Model {
     pub messages: BTreeMap<u64, Truth>,
     /// Ids in creation order, for picking a message.
     pub created: Vec<u64>,
-    /// Per channel, the ids the bridge retains (its `--history-per-channel`).
-    pub held: [VecDeque<u64>; 2],
-    pub capacity: usize,
+    /// Per channel, what the bridge must still know.
+    pub channels: [Retention; 2],
     /// The newest change id the bridge acknowledged.
     pub newest: u64,
+    /// Every change acknowledged, with the view right after it, oldest
+    /// first: the points a client's cursor can be at.
+    pub timeline: Vec<(u64, View)>,
 }
 
 impl Model {
@@ -64,9 +73,9 @@ impl Model {
         Model {
             messages: BTreeMap::new(),
             created: Vec::new(),
-            held: Default::default(),
-            capacity,
+            channels: [Retention::new(capacity), Retention::new(capacity)],
             newest: 0,
+            timeline: Vec::new(),
         }
     }
 
@@ -75,17 +84,28 @@ impl Model {
         (!self.created.is_empty()).then(|| self.created[pick % self.created.len()])
     }
 
-    pub fn saw(&mut self, change_id: u64) {
+    /// Change `change_id` was made: the view after it is a cursor's.
+    fn saw(&mut self, change_id: u64) {
         assert!(
             change_id > self.newest,
             "change ids grow: {change_id} after {}",
             self.newest
         );
         self.newest = change_id;
+        let view = self.view();
+        self.timeline.push((change_id, view));
+    }
+
+    /// A cursor `back` changes before the newest (at the start, before any,
+    /// when there are fewer), with the view then.
+    pub fn cursor(&self, back: usize) -> (u64, View) {
+        match self.timeline.len().checked_sub(back + 1) {
+            Some(at) => self.timeline[at].clone(),
+            None => (0, View::new()),
+        }
     }
 
     pub fn create(&mut self, id: u64, channel: usize, author: &str, content: &str) {
-        self.saw(id);
         self.messages.insert(
             id,
             Truth {
@@ -94,35 +114,41 @@ impl Model {
                 content: content.to_owned(),
                 version: None,
                 reactions: Vec::new(),
+                reactions_version: None,
                 deleted: false,
             },
         );
         self.created.push(id);
-        let held = &mut self.held[channel];
-        held.push_back(id);
-        if held.len() > self.capacity {
-            held.pop_front();
-        }
+        let messages = &self.messages;
+        let newest_change = |id: u64| {
+            let truth = &messages[&id];
+            (Some(id).max(truth.version).max(truth.reactions_version)).unwrap_or(id)
+        };
+        self.channels[channel].create(id, newest_change);
+        self.saw(id);
     }
 
     /// Whether the bridge still holds message `id` (so may change it).
     pub fn holds(&self, id: u64) -> bool {
         let channel = self.messages[&id].channel;
-        self.held[channel].contains(&id)
+        self.channels[channel].held.contains(&id)
     }
 
     pub fn edit(&mut self, id: u64, change_id: u64, content: &str) {
-        self.saw(change_id);
         let message = self.messages.get_mut(&id).unwrap();
         message.content = content.to_owned();
         message.version = Some(change_id);
+        let channel = message.channel;
+        self.channels[channel].change(change_id);
+        self.saw(change_id);
     }
 
     pub fn delete(&mut self, id: u64, change_id: u64) {
-        self.saw(change_id);
         let message = self.messages.get_mut(&id).unwrap();
         message.deleted = true;
-        self.held[message.channel].retain(|held| *held != id);
+        let channel = message.channel;
+        self.channels[channel].delete(change_id, id);
+        self.saw(change_id);
     }
 
     /// Whether the reaction would be refused (a new emoji past the bound).
@@ -131,25 +157,47 @@ impl Model {
         add && reactions.len() >= MAX_EMOJI && !reactions.iter().any(|(e, _)| e == emoji)
     }
 
+    /// Whether `user` reacts with `emoji` to message `id`.
+    pub fn reacts(&self, id: u64, emoji: &str, user: &str) -> bool {
+        let reactions = &self.messages[&id].reactions;
+        (reactions.iter()).any(|(e, users)| e == emoji && users.iter().any(|u| u == user))
+    }
+
+    /// Whether the reaction changes anything.
+    pub fn changes(&self, id: u64, emoji: &str, user: &str, add: bool) -> bool {
+        self.reacts(id, emoji, user) != add
+    }
+
+    /// A reaction that changes something (see [`Model::changes`]).
     pub fn react(&mut self, id: u64, change_id: u64, emoji: &str, user: &str, add: bool) {
-        self.saw(change_id);
-        let reactions = &mut self.messages.get_mut(&id).unwrap().reactions;
+        let message = self.messages.get_mut(&id).unwrap();
+        let reactions = &mut message.reactions;
         let at = match reactions.iter().position(|(e, _)| e == emoji) {
             Some(at) => at,
-            None if add => {
+            None => {
                 reactions.push((emoji.to_owned(), Vec::new()));
                 reactions.len() - 1
             }
-            None => return,
         };
         let users = &mut reactions[at].1;
         match (users.iter().position(|u| u == user), add) {
             (None, true) => users.push(user.to_owned()),
             (Some(i), false) => drop(users.remove(i)),
-            _ => {}
+            other => panic!("a reaction that changes nothing: {other:?}"),
         }
         if users.is_empty() {
             reactions.remove(at);
+        }
+        message.reactions_version = Some(change_id);
+        let channel = message.channel;
+        self.channels[channel].change(change_id);
+        self.saw(change_id);
+    }
+
+    /// The bridge restarts, retaining `capacity` messages a channel.
+    pub fn restart(&mut self, capacity: usize) {
+        for channel in &mut self.channels {
+            channel.restart(capacity);
         }
     }
 
@@ -159,6 +207,11 @@ impl Model {
             .filter(|(_, m)| !m.deleted)
             .map(|(id, m)| (*id, shown(m)))
             .collect()
+    }
+
+    /// Message `id` as a client shows it now.
+    pub fn shown(&self, id: u64) -> Shown {
+        shown(&self.messages[&id])
     }
 }
 
@@ -179,6 +232,7 @@ fn shown(truth: &Truth) -> Shown {
         content: truth.content.clone(),
         version: truth.version.map(|v| v.to_string()),
         reactions,
+        reactions_version: truth.reactions_version,
         mine,
     }
 }

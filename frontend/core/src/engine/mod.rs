@@ -122,7 +122,7 @@ pub struct Engine {
     next_older: RequestId,
     /// How the streams are carried.
     transport: Transport,
-    /// The current EventSource has delivered nothing yet.
+    /// The current EventSource opened and has delivered nothing since.
     awaiting_first: bool,
     /// EventSources in a row that delivered nothing within `first_byte_ms`.
     suspect: u32,
@@ -286,7 +286,9 @@ impl Engine {
             (_, Event::StreamError(stream, state)) if self.is_current(stream) => {
                 self.stream_error(state, now, random, &mut out)
             }
-            (_, Event::StreamMoved(stream)) if self.is_current(stream) => self.stream_moved(now),
+            (_, Event::StreamMoved(stream)) if self.is_current(stream) => {
+                self.stream_moved(now, &mut out)
+            }
             (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
                 self.delivered(now, &mut out);
                 self.received(incoming, now, &mut out);
@@ -391,9 +393,7 @@ impl Engine {
             self.mark_gap();
         }
         self.cancel(Timer::Watchdog, out);
-        if std::mem::take(&mut self.awaiting_first) {
-            self.cancel(Timer::FirstByte, out);
-        }
+        self.first_byte_off(out);
         self.gateway = Gateway::Unknown;
     }
 
@@ -443,21 +443,25 @@ impl Engine {
         self.last_activity = now;
         let deadline = self.watchdog_ms();
         self.arm(Timer::Watchdog, deadline, now, out);
-        // An EventSource has a short while to deliver its first event (the
-        // bridge sends one at once): past it, a proxy may be buffering it.
-        self.awaiting_first = self.transport == Transport::EventSource;
-        if self.awaiting_first {
-            self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
-        }
     }
 
     /// The stream showed a sign of life: no longer suspect.
     fn delivered(&mut self, now: u64, out: &mut Out) {
         self.last_activity = now;
-        if std::mem::take(&mut self.awaiting_first) {
+        if self.first_byte_off(out) {
             self.suspect = 0;
+        }
+    }
+
+    /// Ends the first-byte deadline, if one runs (the stream delivered, or
+    /// it failed, closed or moved: an error is no silence); answers whether
+    /// one ran.
+    fn first_byte_off(&mut self, out: &mut Out) -> bool {
+        let running = std::mem::take(&mut self.awaiting_first);
+        if running {
             self.cancel(Timer::FirstByte, out);
         }
+        running
     }
 
     /// An EventSource delivered nothing within `first_byte_ms`: replaced
@@ -467,8 +471,7 @@ impl Engine {
         let Some(stream) = self.phase.stream().filter(|_| self.awaiting_first) else {
             return;
         };
-        self.awaiting_first = false;
-        self.cancel(Timer::FirstByte, out);
+        self.first_byte_off(out);
         self.suspect += 1;
         out.push(Command::StreamSilent(stream));
         if self.suspect < 2 {
@@ -528,12 +531,14 @@ impl Engine {
         let Some(stream) = self.phase.stream() else {
             return;
         };
-        // Reconnected by the browser (or moved to another tab's stream): it
-        // must show it is alive again, as a new one must (a proxy that began
-        // to buffer lets the reconnection open and holds back what follows).
-        if matches!(self.phase, Phase::BrowserRetrying { .. })
-            && self.transport == Transport::EventSource
-        {
+        // An EventSource has a short while from its opening to deliver (the
+        // bridge sends its `status` at once): past it, a proxy may be
+        // buffering it. From the opening, not from the engine's asking: the
+        // host's token function may take its time before anything exists.
+        // So for a reconnection by the browser (or a move to another tab's
+        // stream) too: a proxy that began to buffer lets it open and holds
+        // back what follows.
+        if self.transport == Transport::EventSource {
             self.awaiting_first = true;
             self.arm(Timer::FirstByte, self.options.first_byte_ms, now, out);
         }
@@ -658,7 +663,8 @@ impl Engine {
 
     /// The shared stream is moving to another tab: reconnecting, as after a
     /// drop, but no failure; the watchdog keeps guarding the wait.
-    fn stream_moved(&mut self, now: u64) {
+    fn stream_moved(&mut self, now: u64, out: &mut Out) {
+        self.first_byte_off(out);
         if let Phase::Open { stream, .. } = self.phase {
             self.mark_gap();
             self.phase = Phase::BrowserRetrying { stream };
@@ -669,6 +675,7 @@ impl Engine {
 
     fn stream_error(&mut self, state: ReadyState, now: u64, random: f64, out: &mut Out) {
         let was_open = matches!(self.phase, Phase::Open { .. });
+        self.first_byte_off(out);
         if self.attempt_ended(Ending::Dropped, out) {
             return;
         }

@@ -984,9 +984,10 @@ fn a_buffered_stream_twice_in_a_row_switches_to_polling_and_a_trial_brings_it_ba
     assert!(commands.contains(&Command::UseTransport(Transport::EventSource)));
     assert!(commands.contains(&Command::CloseStream(poll)));
     let back = opened_stream(&commands).unwrap();
-    assert!(commands.contains(&Command::ArmTimer(Timer::FirstByte, 4_000)));
-    // It delivers: no longer suspect, the deadline is off.
-    h.after(10, Event::StreamOpened(back));
+    // Its first-byte deadline runs from its opening; it delivers: no longer
+    // suspect, the deadline is off.
+    let opened = h.after(10, Event::StreamOpened(back));
+    assert!(opened.contains(&Command::ArmTimer(Timer::FirstByte, 4_000)));
     let commands = h.step(status(back, Gateway::Connected, Some(1_000)));
     assert!(commands.contains(&Command::CancelTimer(Timer::FirstByte)));
     assert_eq!(h.label(), Label::Live);
@@ -1032,4 +1033,52 @@ fn a_stream_that_delivers_clears_the_suspicion() {
     assert!(commands.contains(&Command::ArmTimer(Timer::Probe, 300_000)));
     let commands = polling.handle(Event::Unmount, 1, 0.5);
     assert!(commands.contains(&Command::CancelTimer(Timer::Probe)));
+}
+
+/// Review of issue 31's transport fixes: the first-byte deadline runs from
+/// the stream's opening, not from the engine's asking for it (the glue may
+/// wait seconds for the host's token function before anything exists), and
+/// only a stream that opened and said nothing counts as held back: one
+/// that fails (before or after opening) or moves to another tab is no
+/// silence, and its deadline goes with it.
+#[test]
+fn only_a_stream_that_opened_and_said_nothing_is_taken_for_a_buffering_proxy() {
+    let mut h = Harness::new();
+    let request = fetch_request(&h.step(Event::Mount)).unwrap();
+    let asked = h.step(Event::HistoryLoaded(request, vec![message(5)]));
+    let first = opened_stream(&asked).unwrap();
+    assert_eq!(armed(&asked, Timer::FirstByte), None, "nothing exists yet");
+    // A slow token: the stream opens 6 s later (past 4 s), and delivers.
+    let opened = h.after(6_000, Event::StreamOpened(first));
+    assert_eq!(armed(&opened, Timer::FirstByte), Some(4_000));
+    let delivered = h.after(10, status(first, Gateway::Connected, Some(1_000)));
+    assert!(delivered.contains(&Command::CancelTimer(Timer::FirstByte)));
+    // Three times: a stream that opens, then fails before it says anything
+    // (a bridge going down), and a browser retry that fails before opening.
+    for _ in 0..3 {
+        let stream = h.engine.current_stream().unwrap();
+        h.after(6_000, Event::Received(stream, Incoming::Heartbeat));
+        h.step(Event::StreamError(stream, ReadyState::Closed));
+        let next = opened_stream(&h.after(2_000, Event::TimerFired(Timer::Backoff))).unwrap();
+        h.after(10, Event::StreamOpened(next));
+        let failed = h.after(10, Event::StreamError(next, ReadyState::Connecting));
+        assert!(failed.contains(&Command::CancelTimer(Timer::FirstByte)));
+        // A late firing of the cancelled deadline is no news.
+        let late = h.after(4_000, Event::TimerFired(Timer::FirstByte));
+        assert!(!late.contains(&Command::StreamSilent(next)), "{late:?}");
+        h.after(10, Event::StreamOpened(next));
+        h.step(status(next, Gateway::Connected, Some(1_000)));
+    }
+    assert_eq!(h.engine.view().transport, Transport::EventSource);
+    // A stream moved to another tab's while it awaits its first event: the
+    // deadline goes, and comes again with the next opening.
+    let stream = h.engine.current_stream().unwrap();
+    h.after(6_000, Event::Received(stream, Incoming::Heartbeat));
+    h.step(Event::StreamError(stream, ReadyState::Connecting));
+    h.after(10, Event::StreamOpened(stream));
+    let moved = h.after(10, Event::StreamMoved(stream));
+    assert!(moved.contains(&Command::CancelTimer(Timer::FirstByte)));
+    let reopened = h.after(10, Event::StreamOpened(stream));
+    assert_eq!(armed(&reopened, Timer::FirstByte), Some(4_000));
+    assert_eq!(h.engine.view().transport, Transport::EventSource);
 }
