@@ -11,6 +11,20 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(pub u64);
 
+impl MessageId {
+    /// The largest id taken from the wire. Every bridge's ids fit below it
+    /// (a sequence from 1; Discord's snowflakes are 63 bits); one past it
+    /// is broken or hostile, and taken it would move the point catch-ups
+    /// and streams resume from where nothing can follow, silencing the
+    /// panel for good.
+    pub const MAX: MessageId = MessageId(i64::MAX as u64);
+
+    /// Whether it is an id a bridge can have given (see [`MessageId::MAX`]).
+    pub fn plausible(self) -> bool {
+        self <= MessageId::MAX
+    }
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -180,8 +194,9 @@ pub struct Reaction {
     /// Whether the reader is one of them: in answers computed for the
     /// reader (`me`), kept from `reaction` events' `user` and `added`
     /// ([`Message::react`]). A bridge without it never sets it, and the
-    /// view looks for the reader in `users` instead.
-    #[serde(default)]
+    /// view looks for the reader in `users` instead. `null` reads as not
+    /// (one odd entry must not make a whole page unreadable).
+    #[serde(default, deserialize_with = "lenient")]
     pub me: bool,
     /// The change `me` is known as of: the reactions version of the state
     /// computed for the reader it came from, or the reader's own change;
@@ -208,6 +223,11 @@ impl Eq for Reaction {}
 pub(crate) fn saturating<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     // `as` saturates, and takes NaN to 0.
     f64::deserialize(deserializer).map(|n| n as u32)
+}
+
+/// A flag from the wire, `null` read as `false`.
+fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Option::<bool>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 impl Message {

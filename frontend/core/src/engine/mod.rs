@@ -133,6 +133,11 @@ pub struct Engine {
     trial_at_live: bool,
     /// Who the reader is: whose reaction changes are their own.
     reader: Option<String>,
+    /// While the reader is not known (`whoami` answers while the history
+    /// and the stream are under way): the change before the first reaction
+    /// change heard that said who made it. Once the reader is known, a
+    /// catch-up from there (computed for them: `me`) says which were theirs.
+    unattributed: Option<MessageId>,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -169,6 +174,7 @@ impl Engine {
             probing: false,
             trial_at_live: false,
             reader: None,
+            unattributed: None,
         }
     }
 
@@ -199,14 +205,14 @@ impl Engine {
                 let change = Outgoing {
                     client_id,
                     content,
-                    failed: None,
                     target: Some(target),
+                    ..Outgoing::default()
                 };
                 if self.outbox.push(change) {
                     out.push(Command::ShowOutbox);
                 }
             }
-            (_, Event::Reader(reader)) => self.reader = reader,
+            (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
             (_, Event::OutboxSwitched(replies)) => {
                 self.outbox.switch(replies);
                 out.push(Command::ShowOutbox);
@@ -578,6 +584,9 @@ impl Engine {
                 }
             }
             Incoming::Reaction(mut change) => {
+                if self.reader.is_none() && change.user.is_some() && self.unattributed.is_none() {
+                    self.unattributed = Some(self.store.newest_id().unwrap_or_default());
+                }
                 // Only the reader's own change says what their own state is.
                 if change.user.is_none() || change.user != self.reader {
                     change.added = None;
@@ -621,6 +630,27 @@ impl Engine {
                     "bridge asked for a resync ({reason}): catching up"
                 )));
                 self.mark_gap();
+                self.request_catch_up(out);
+            }
+        }
+    }
+
+    /// Who reads is known. The first known: the reaction changes heard
+    /// before, whoever made them, are caught up again, as the reader's
+    /// (see `unattributed`). Someone else than before (an account switch):
+    /// the previous reader's own reactions are no longer the reader's.
+    fn reader_known(&mut self, reader: Option<String>, out: &mut Out) {
+        if reader == self.reader {
+            return;
+        }
+        let before = std::mem::replace(&mut self.reader, reader);
+        if before.is_some() {
+            self.store.forget_own();
+            out.push(Command::ShowMessages);
+        }
+        if let Some(from) = self.unattributed.take().filter(|_| self.reader.is_some()) {
+            self.history.mark_gap(Some(from));
+            if matches!(self.phase, Phase::Open { .. }) {
                 self.request_catch_up(out);
             }
         }
@@ -808,6 +838,7 @@ impl Engine {
         }
         self.probing = false;
         self.history.abandon();
+        self.store.forget_reload();
         // A post under way is let go (a stored one is still found by its
         // echo); the reply goes again, with the same client id, once Live.
         self.outbox.abandon();
@@ -848,7 +879,7 @@ impl Engine {
         // Confirmed: a reply held, or a refused change of a message gone
         // since (its deletion came after the refusal).
         let done = |o: &Outgoing| match o.target {
-            Some(target) => o.failed.is_some() && store.is_deleted(target.id()),
+            Some(target) => o.failed.is_some() && store.is_gone(target.id()),
             None => (store.iter().rev()).any(|m| m.client_id.as_ref() == Some(&o.client_id)),
         };
         if self.outbox.confirm(done) {
@@ -868,15 +899,22 @@ impl Engine {
     fn post_answered(
         &mut self,
         request: RequestId,
-        outcome: PostOutcome,
+        mut outcome: PostOutcome,
         now: u64,
         random: f64,
         out: &mut Out,
     ) {
+        // A stored message as the bridge answers it is as its event has
+        // it: its reactions say nothing of the reader's own (no `me`), so,
+        // like a stream's state, it never replaces reactions that have an
+        // order (the reader's own reaction would be let go).
+        if let PostOutcome::Stored(message) = &mut outcome {
+            message.reactions_version = None;
+        }
         let current = self.outbox.answered(request);
         let target = (current.as_deref()).and_then(|id| self.outbox.target(id));
         let gone = target.is_some_and(|target| {
-            !matches!(target, Target::Edit(_)) && self.store.is_deleted(target.id())
+            !matches!(target, Target::Edit(_)) && self.store.is_gone(target.id())
         });
         let outcome = match (target, outcome) {
             // A reply stored: shown at once, in id order (catch-ups still

@@ -337,7 +337,20 @@ fn the_readers_own_reaction_before_they_are_known_is_not_lost() {
         added: Some(true),
     });
     h.step(Event::Received(stream, mine));
-    h.step(Event::Reader(Some("dee".into())));
+    // Once dee is known, the changes since are asked for again: the answer
+    // is computed for dee, and says which reactions are theirs.
+    let known = h.step(Event::Reader(Some("dee".into())));
+    let request = fetch_request(&known).expect("a catch-up for the reader");
+    let for_dee = ChangePage {
+        messages: vec![Message {
+            reactions: vec![entry("👍", 26, true)],
+            reactions_version: Some(MessageId(6)),
+            ..message(1)
+        }],
+        last: Some(MessageId(6)),
+        ..ChangePage::default()
+    };
+    h.step(Event::ChangesLoaded(request, for_dee));
     // Then someone else: dee's name is no longer among those sent.
     h.step(Event::Received(
         stream,
@@ -386,7 +399,7 @@ fn a_given_up_reload_does_not_flood_what_waits_for_a_page() {
     let reload = fetch_request(&h.step(Event::ChangesLoaded(catch_up, gap))).unwrap();
     h.step(Event::Unauthorized);
     h.step(Event::HistoryLoaded(reload, vec![])); // too late: ignored
-    // The host signs in again, the reader presses Retry: Live again.
+                                                  // The host signs in again, the reader presses Retry: Live again.
     let commands = h.step(Event::RetryPressed);
     let request = fetch_request(&commands).expect("a catch-up");
     let commands = h.step(Event::ChangesLoaded(request, ChangePage::default()));
@@ -398,7 +411,11 @@ fn a_given_up_reload_does_not_flood_what_waits_for_a_page() {
         .expect("opens again");
     let request = fetch_request(&h.step(Event::StreamOpened(stream))).unwrap();
     h.step(Event::ChangesLoaded(request, ChangePage::default()));
-    h.step(super::tests::status(stream, Gateway::Connected, Some(1_000)));
+    h.step(super::tests::status(
+        stream,
+        Gateway::Connected,
+        Some(1_000),
+    ));
     assert_eq!(h.label(), Label::Live);
     // The stream lags: a catch-up, computed now (501 as first posted)…
     let catch_up = fetch_request(&h.step(Event::Received(stream, lagged()))).unwrap();
@@ -451,5 +468,8 @@ fn a_deletion_answered_404_after_a_reload_dropped_its_message_is_done() {
     let waiting: Vec<(String, bool)> = (h.engine.outbox().iter())
         .map(|o| (o.client_id.clone(), o.failed.is_some()))
         .collect();
-    assert!(waiting.is_empty(), "the deletion shows as failed: {waiting:?}");
+    assert!(
+        waiting.is_empty(),
+        "the deletion shows as failed: {waiting:?}"
+    );
 }
