@@ -590,7 +590,7 @@ impl Inner {
                 // would post the deleted text again.
                 let saved = row.get(3);
                 let target = match saved.as_string() {
-                    None if saved.is_null_or_undefined() => None,
+                    None if saved.is_null() || saved.is_undefined() => None,
                     text => match text.as_deref().and_then(Target::from_saved) {
                         Some(target) => Some(target),
                         None => {

@@ -243,7 +243,7 @@ impl MessageStore {
     /// Every own state is unknown until an answer computed for the new
     /// reader, or their own change, says it.
     pub fn forget_own(&mut self) {
-        for held in self.by_id.values_mut().filter(|m| !m.reactions.is_empty()) {
+        for held in self.by_id.values_mut() {
             let mut message = (**held).clone();
             forget_own(&mut message);
             *held = Arc::new(message);

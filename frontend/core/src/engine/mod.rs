@@ -899,18 +899,11 @@ impl Engine {
     fn post_answered(
         &mut self,
         request: RequestId,
-        mut outcome: PostOutcome,
+        outcome: PostOutcome,
         now: u64,
         random: f64,
         out: &mut Out,
     ) {
-        // A stored message as the bridge answers it is as its event has
-        // it: its reactions say nothing of the reader's own (no `me`), so,
-        // like a stream's state, it never replaces reactions that have an
-        // order (the reader's own reaction would be let go).
-        if let PostOutcome::Stored(message) = &mut outcome {
-            message.reactions_version = None;
-        }
         let current = self.outbox.answered(request);
         let target = (current.as_deref()).and_then(|id| self.outbox.target(id));
         let gone = target.is_some_and(|target| {
@@ -919,7 +912,9 @@ impl Engine {
         let outcome = match (target, outcome) {
             // A reply stored: shown at once, in id order (catch-ups still
             // start below it), even when its answer is no longer awaited.
-            (None, PostOutcome::Stored(message)) => {
+            (None, PostOutcome::Stored(mut message)) => {
+                // As an edit's answer (below): no `me`, so no order.
+                message.reactions_version = None;
                 if current.is_some() {
                     self.outbox.succeeded();
                 }
@@ -961,7 +956,12 @@ impl Engine {
                 return out.push(Command::Log(deleted));
             }
             (Some(Target::React(..)), _) | (_, PostOutcome::Refused(_)) => false,
-            (Some(Target::Edit(_)), PostOutcome::Stored(message)) => {
+            (Some(Target::Edit(_)), PostOutcome::Stored(mut message)) => {
+                // The answer is the message as its event has it: its
+                // reactions say nothing of the reader's own (no `me`), so,
+                // like a stream's state, it never replaces reactions that
+                // have an order (the reader's own would be let go).
+                message.reactions_version = None;
                 message.channel_id == self.channel && self.store.update(message).changed()
             }
             (Some(Target::Delete(id) | Target::Edit(id)), _) => {
