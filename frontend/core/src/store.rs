@@ -245,13 +245,15 @@ impl MessageStore {
     pub fn forget_own(&mut self) {
         for held in self.by_id.values_mut() {
             let mut message = (**held).clone();
-            forget_own(&mut message);
+            for reaction in &mut message.reactions {
+                (reaction.known, reaction.me) = (None, false);
+            }
             *held = Arc::new(message);
         }
-        self.pending.iter_mut().for_each(forget_own);
-        for change in &mut self.pending_reactions {
-            change.added = None;
-        }
+        // The states waiting for a page (`pending`: a stream's edits, the
+        // copies evicted while a reload is on its way; `pending_reactions`)
+        // are left: the page, computed for the new reader, overrides their
+        // own states but for a change of the previous one's newer than it.
     }
 
     /// Forgets a deleted message for good; whether it was held.
@@ -438,13 +440,6 @@ impl MessageStore {
 fn own_as_of_version(message: &mut Message) {
     for reaction in &mut message.reactions {
         reaction.known = message.reactions_version;
-    }
-}
-
-/// Forgets whose `message`'s reactions are.
-fn forget_own(message: &mut Message) {
-    for reaction in &mut message.reactions {
-        (reaction.known, reaction.me) = (None, false);
     }
 }
 

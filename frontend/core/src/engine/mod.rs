@@ -118,7 +118,9 @@ pub struct Engine {
     /// message held then (the page is what lies below it).
     older: Option<(RequestId, MessageId)>,
     /// The bridge has nothing older than what is held.
-    older_done: bool,
+    /// (`Some`: the oldest held when it said so; once that is evicted,
+    /// there is older again.)
+    older_done: Option<MessageId>,
     next_older: RequestId,
     /// How the streams are carried.
     transport: Transport,
@@ -166,7 +168,7 @@ impl Engine {
             shown: None,
             outbox: Outbox::default(),
             older: None,
-            older_done: false,
+            older_done: None,
             next_older: 0,
             transport: Transport::EventSource,
             awaiting_first: false,
@@ -243,7 +245,7 @@ impl Engine {
                 let ours = self.ours(messages);
                 // `None`: it no longer joins what is held (dropped).
                 let merged = self.store.merge_older(before.unwrap_or_default(), ours);
-                self.older_done = short && merged.is_some();
+                self.older_done = self.store.oldest().filter(|_| short && merged.is_some());
                 if merged.is_some_and(|merged| merged.changed()) {
                     out.push(Command::ShowMessages);
                 }
@@ -648,7 +650,8 @@ impl Engine {
             self.store.forget_own();
             out.push(Command::ShowMessages);
         }
-        if let Some(from) = self.unattributed.take().filter(|_| self.reader.is_some()) {
+        // (Set only while no one was known: now someone is.)
+        if let Some(from) = self.unattributed.take() {
             self.history.mark_gap(Some(from));
             if matches!(self.phase, Phase::Open { .. }) {
                 self.request_catch_up(out);
@@ -851,7 +854,8 @@ impl Engine {
         let Some(before) = self.store.oldest() else {
             return;
         };
-        if self.older.is_some() || self.older_done || !self.has_loaded() || !self.store.has_room() {
+        let done = self.older_done == Some(before);
+        if self.older.is_some() || done || !self.has_loaded() || !self.store.has_room() {
             return;
         }
         let request = self.next_older;
@@ -1038,7 +1042,7 @@ impl Engine {
             // before, maybe before a deletion the reload stands for; and
             // the channel's start may be far below again.
             self.older = None;
-            self.older_done = false;
+            self.older_done = None;
             self.store.replace(ours)
         } else {
             self.store.merge(ours)
