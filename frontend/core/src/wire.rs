@@ -555,11 +555,9 @@ mod review {
     use super::*;
 
     /// HOSTILE INPUT (a bridge in another language, say, that writes
-    /// `"me":null` for "not the reader's"): `Reaction::me` is a plain
-    /// `bool`, so one such entry makes the whole page unreadable; the panel
-    /// retries, then stops ("Couldn't load messages") on every load. The
-    /// change made `count` saturate for this very reason ("one number must
-    /// not empty the panel"), not its new neighbour.
+    /// `"me":null` for "not the reader's"): read as not the reader's. As a
+    /// plain `bool` it made the whole page unreadable, and the panel
+    /// stopped ("Couldn't load messages") on every load.
     #[test]
     fn a_null_me_does_not_empty_the_panel() {
         let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t",

@@ -1,6 +1,6 @@
-//! An adversarial reading of issue 31's store and catch-up half: each test
-//! shows one way the panel lies, dies or leaks. They fail on purpose (the
-//! branch `review-store` holds them; the fixes are the authors').
+//! From an adversarial reading of issue 31's store and catch-up half: each
+//! test is one way the panel lied, went silent or leaked before its fix
+//! (docs: the README's "Edits, deletions and reactions"), and now holds.
 
 use super::tests::{fetch_request, Harness};
 use super::*;
