@@ -589,23 +589,26 @@ impl Inner {
             .filter_map(|row| {
                 let row = row.dyn_into::<js_sys::Array>().ok()?;
                 // A change: the message's id, after its mark (see
-                // `save_outbox`); a reply has none.
-                let target = row.get(3).as_string().and_then(|text| {
-                    let mark = text.chars().next().filter(|c| !c.is_ascii_digit());
-                    let id = text[mark.map_or(0, char::len_utf8)..].parse().ok()?;
-                    Some(match mark {
-                        None => Target::Edit(id),
-                        Some('-') => Target::Delete(id),
-                        Some('+') => Target::React(id, true),
-                        Some('~') => Target::React(id, false),
-                        Some(_) => return None,
-                    })
-                });
+                // `save_outbox`); a reply has none. A row whose target does
+                // not read is dropped: sent as a reply, a deletion's row
+                // would post the deleted text again.
+                let saved = row.get(3);
+                let target = match saved.as_string() {
+                    None if saved.is_null() || saved.is_undefined() => None,
+                    text => match text.as_deref().and_then(Target::from_saved) {
+                        Some(target) => Some(target),
+                        None => {
+                            log_info("dropped an unreadable saved change");
+                            return None;
+                        }
+                    },
+                };
                 Some(Outgoing {
                     client_id: row.get(0).as_string()?,
                     content: row.get(1).as_string()?,
                     failed: row.get(2).as_string(),
                     target,
+                    left: true,
                 })
             })
             .collect()
@@ -625,17 +628,7 @@ impl Inner {
         let rows = js_sys::Array::new();
         for reply in outbox {
             let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
-            let target = reply.target.map_or(JsValue::NULL, |target| {
-                let mark = match target {
-                    Target::Edit(_) => "",
-                    Target::Delete(_) => "-",
-                    Target::React(_, true) => "+",
-                    Target::React(_, false) => "~",
-                };
-                let mut text = String::from(mark);
-                text.push_str(&target.id().to_string());
-                text.into()
-            });
+            let target = (reply.target).map_or(JsValue::NULL, |target| target.saved().into());
             let row = js_sys::Array::of4(
                 &reply.client_id.as_str().into(),
                 &reply.content.as_str().into(),

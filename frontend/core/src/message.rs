@@ -10,6 +10,20 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MessageId(pub u64);
 
+impl MessageId {
+    /// The largest id taken from the wire. Every bridge's ids fit below it
+    /// (a sequence from 1; Discord's snowflakes are 63 bits); one past it
+    /// is broken or hostile, and taken it would move the point catch-ups
+    /// and streams resume from where nothing can follow, silencing the
+    /// panel for good.
+    pub const MAX: MessageId = MessageId(i64::MAX as u64);
+
+    /// Whether it is an id a bridge can have given (see [`MessageId::MAX`]).
+    pub fn plausible(self) -> bool {
+        self <= MessageId::MAX
+    }
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

@@ -64,7 +64,8 @@ impl Reaction {
             emoji: f.string("emoji"),
             count: count(&f),
             users: f.take(strings(f.list("users"))),
-            me: f.take(f.get("me").map_or(Ok(false), |me| me.bool("me"))),
+            // `null` reads as not the reader's (store review finding 9).
+            me: f.optional_bool("me").unwrap_or_default(),
             known: None,
         };
         f.done(reaction)
@@ -201,7 +202,6 @@ mod tests {
             r#""mentions":null"#,
             r#""attachments":null"#,
             r#""author":null"#,
-            r#""reactions":[{"emoji":"x","count":1,"me":null}]"#,
             r#""attachments":[{"filename":"f","size":1.5,"url":"u"}]"#,
             r#""attachments":[{"filename":"f","size":-1,"url":"u"}]"#,
             r#""id":"8""#,

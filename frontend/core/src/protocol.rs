@@ -55,6 +55,11 @@ pub struct Outgoing {
     pub failed: Option<String>,
     /// What it changes: nothing for a new reply.
     pub target: Option<Target>,
+    /// It may have been stored: sent at least once, or saved and taken
+    /// back (whether it left then is not known). A reaction toggle that
+    /// may have been stored is never taken back by dropping it: its undo
+    /// goes too.
+    pub left: bool,
 }
 
 /// The message an outgoing change is for.
@@ -74,6 +79,69 @@ impl Target {
     pub fn id(self) -> MessageId {
         let (Target::Edit(id) | Target::Delete(id) | Target::React(id, _)) = self;
         id
+    }
+
+    /// How a saved outbox row writes it: the message's id after a mark
+    /// (none for an edit, `-` a deletion, `+`/`~` a reaction added or taken
+    /// back).
+    pub fn saved(self) -> String {
+        let mut text = String::from(match self {
+            Target::Edit(_) => "",
+            Target::Delete(_) => "-",
+            Target::React(_, true) => "+",
+            Target::React(_, false) => "~",
+        });
+        text.push_str(&self.id().to_string());
+        text
+    }
+
+    /// A saved row's target; `None` when unreadable. The row must then be
+    /// dropped, never sent as a reply: its content may be a deleted
+    /// message's text or an emoji.
+    pub fn from_saved(text: &str) -> Option<Target> {
+        let mark = text.chars().next().filter(|c| !c.is_ascii_digit());
+        let id = text[mark.map_or(0, char::len_utf8)..].parse().ok()?;
+        Some(match mark {
+            None => Target::Edit(id),
+            Some('-') => Target::Delete(id),
+            Some('+') => Target::React(id, true),
+            Some('~') => Target::React(id, false),
+            Some(_) => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod saved {
+    use super::*;
+
+    /// Review finding 10: every target reads back as written, and what
+    /// does not read is no target at all (the glue drops the row), never
+    /// a reply.
+    #[test]
+    fn a_saved_target_reads_back_and_an_unreadable_one_is_refused() {
+        let id = MessageId(u64::MAX);
+        for target in [
+            Target::Edit(id),
+            Target::Delete(id),
+            Target::React(id, true),
+            Target::React(id, false),
+        ] {
+            assert_eq!(Target::from_saved(&target.saved()), Some(target));
+        }
+        for bad in [
+            "",
+            "-",
+            "+",
+            "*5",
+            "--5",
+            "5x",
+            "+-5",
+            "18446744073709551616",
+            "é5",
+        ] {
+            assert_eq!(Target::from_saved(bad), None, "{bad:?}");
+        }
     }
 }
 

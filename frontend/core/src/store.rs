@@ -50,12 +50,16 @@ pub struct MessageStore {
     /// page was computed, which must not undo it.
     reload_from: Option<MessageId>,
     /// Newer states of messages not held, oldest first, at most
-    /// [`MAX_PENDING`]: edits, reaction changes (as states of the reactions
-    /// alone) and, while a reload is on its way, the states of the
+    /// [`MAX_PENDING`]: edits and, while a reload is on its way, the states of the
     /// messages evicted meanwhile. A page on its way (older, a reload) may
     /// still bring such a message as it was before, and it is folded with
     /// them then.
     pending: Vec<Message>,
+    /// Reaction changes of messages not held (a whole state, or one emoji's
+    /// as a contract bridge sends them), oldest first, at most
+    /// [`MAX_PENDING`]: applied after the states of `pending` when a page
+    /// brings the message, one emoji's to the reactions it has then.
+    pending_reactions: Vec<ReactionChange>,
 }
 
 /// How many deletions the store remembers.
@@ -76,6 +80,7 @@ impl MessageStore {
             tombstones: MAX_TOMBSTONES,
             reload_from: None,
             pending: Vec::new(),
+            pending_reactions: Vec::new(),
         }
     }
 
@@ -126,8 +131,13 @@ impl MessageStore {
     fn merge_as(&mut self, messages: Vec<Message>, in_order: bool) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
         for mut message in messages {
-            own_as_of_version(&mut message);
             let id = message.id;
+            // Past what a bridge can give, it would move `newest` where no
+            // message can follow (see `MessageId::MAX`).
+            if !id.plausible() {
+                continue;
+            }
+            own_as_of_version(&mut message);
             // Already evicted, or older than what was: taking it would open a
             // hole below the held messages (and it would soon go again).
             if self.evicted_up_to.is_some_and(|floor| id <= floor) {
@@ -180,6 +190,15 @@ impl MessageStore {
             }
             false
         });
+        self.pending_reactions.retain(|change| {
+            if change.message_id != id {
+                return true;
+            }
+            if let Some(next) = message.react(change) {
+                message = next;
+            }
+            false
+        });
         self.by_id.insert(id, Arc::new(message));
     }
 
@@ -202,8 +221,8 @@ impl MessageStore {
     }
 
     /// Applies a reaction change to a held message. One to a message not
-    /// held waits, as an edit does, if it is a whole state (all the
-    /// reactions, and a version to order it by).
+    /// held waits, as an edit does, if it has a version to order it by
+    /// (see `pending_reactions`).
     pub fn react(&mut self, change: ReactionChange) -> MergeOutcome {
         let mut outcome = MergeOutcome::default();
         match self.by_id.get_mut(&change.message_id) {
@@ -213,15 +232,28 @@ impl MessageStore {
                     outcome.updated = 1;
                 }
             }
-            None if change.version.is_some()
-                && change.reactions.is_some()
-                && !self.deleted.contains(&change.message_id) =>
-            {
-                keep_pending(&mut self.pending, change.state(change.message_id, &[]))
-            }
-            None => {}
+            None if change.version.is_none() || self.deleted.contains(&change.message_id) => {}
+            None => keep_pending(&mut self.pending_reactions, change),
         }
         outcome
+    }
+
+    /// Someone else reads from now on (an account switch): what was known
+    /// of the previous reader's own reactions is theirs, not the new one's.
+    /// Every own state is unknown until an answer computed for the new
+    /// reader, or their own change, says it.
+    pub fn forget_own(&mut self) {
+        for held in self.by_id.values_mut() {
+            let mut message = (**held).clone();
+            for reaction in &mut message.reactions {
+                (reaction.known, reaction.me) = (None, false);
+            }
+            *held = Arc::new(message);
+        }
+        // The states waiting for a page (`pending`: a stream's edits, the
+        // copies evicted while a reload is on its way; `pending_reactions`)
+        // are left: the page, computed for the new reader, overrides their
+        // own states but for a change of the previous one's newer than it.
     }
 
     /// Forgets a deleted message for good; whether it was held.
@@ -240,12 +272,28 @@ impl MessageStore {
         self.deleted.contains(&id)
     }
 
+    /// Whether message `id`, one the reader was shown, is gone: known
+    /// deleted, or not held though above the oldest held, since the held
+    /// messages run without holes (a reload's page lacked it, say:
+    /// remembering each such as deleted would push out the deletions a
+    /// late answer must not undo).
+    pub fn is_gone(&self, id: MessageId) -> bool {
+        let within = self.oldest().is_some_and(|oldest| oldest < id);
+        self.is_deleted(id) || (within && !self.by_id.contains_key(&id))
+    }
+
     /// A reload is asked for: what comes from now on is kept through it
     /// (see [`MessageStore::replace`]). Held messages are not, even one
     /// newer than every change seen in order (a reply, shown aside).
     pub fn expect_reload(&mut self) {
         let held = self.by_id.keys().next_back().copied();
         self.reload_from = Some(self.newest.max(held).unwrap_or_default());
+    }
+
+    /// The reload asked for will not come (given up): evictions no longer
+    /// keep what they evict for it.
+    pub fn forget_reload(&mut self) {
+        self.reload_from = None;
     }
 
     /// A page of changes after `after` (complete through `last`): messages
@@ -275,7 +323,7 @@ impl MessageStore {
     /// Moves the point catch-ups start from to `id` (a change's id seen in
     /// order), if it is newer.
     pub fn advance(&mut self, id: Option<MessageId>) {
-        self.newest = self.newest.max(id);
+        self.newest = self.newest.max(id.filter(|id| id.plausible()));
     }
 
     /// Shows `messages` (the newest page) instead of what is held: the
@@ -324,7 +372,8 @@ impl MessageStore {
         let oldest = self.oldest();
         let held = self.by_id.len();
         for mut message in messages {
-            if oldest.is_none_or(|o| message.id < o) && !self.is_deleted(message.id) {
+            let below = oldest.is_none_or(|o| message.id < o);
+            if below && !self.is_deleted(message.id) {
                 own_as_of_version(&mut message);
                 self.by_id.insert(message.id, Arc::new(message));
             }
@@ -396,7 +445,7 @@ fn own_as_of_version(message: &mut Message) {
 
 /// Keeps a newer state of a message not held, the oldest going past the
 /// bound.
-fn keep_pending(pending: &mut Vec<Message>, change: Message) {
+fn keep_pending<T>(pending: &mut Vec<T>, change: T) {
     if pending.len() >= MAX_PENDING {
         pending.remove(0);
     }

@@ -541,3 +541,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod review {
+    use super::*;
+
+    /// HOSTILE INPUT (a bridge in another language, say, that writes
+    /// `"me":null` for "not the reader's"): read as not the reader's. As a
+    /// plain `bool` it made the whole page unreadable, and the panel
+    /// stopped ("Couldn't load messages") on every load.
+    #[test]
+    fn a_null_me_does_not_empty_the_panel() {
+        let page = r#"[{"id":"1","channel_id":"g","author":"a","content":"c","timestamp":"t",
+            "reactions":[{"emoji":"👍","count":1,"users":["bob"],"me":null}]}]"#;
+        assert!(decode_history(page).is_ok(), "{:?}", decode_history(page));
+    }
+}

@@ -143,6 +143,7 @@ fuzz_target!(|input: &[u8]| {
                         content: "someone else's".into(),
                         failed: None,
                         target: None,
+                        left: true,
                     })
                     .collect(),
             ),

@@ -23,6 +23,8 @@ mod props;
 #[cfg(test)]
 mod races;
 #[cfg(test)]
+mod review;
+#[cfg(test)]
 mod tests;
 
 use crate::message::{Message, MessageId};
@@ -116,7 +118,9 @@ pub struct Engine {
     /// message held then (the page is what lies below it).
     older: Option<(RequestId, MessageId)>,
     /// The bridge has nothing older than what is held.
-    older_done: bool,
+    /// (`Some`: the oldest held when it said so; once that is evicted,
+    /// there is older again.)
+    older_done: Option<MessageId>,
     next_older: RequestId,
     /// How the streams are carried.
     transport: Transport,
@@ -131,6 +135,11 @@ pub struct Engine {
     trial_at_live: bool,
     /// Who the reader is: whose reaction changes are their own.
     reader: Option<String>,
+    /// While the reader is not known (`whoami` answers while the history
+    /// and the stream are under way): the change before the first reaction
+    /// change heard that said who made it. Once the reader is known, a
+    /// catch-up from there (computed for them: `me`) says which were theirs.
+    unattributed: Option<MessageId>,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -159,7 +168,7 @@ impl Engine {
             shown: None,
             outbox: Outbox::default(),
             older: None,
-            older_done: false,
+            older_done: None,
             next_older: 0,
             transport: Transport::EventSource,
             awaiting_first: false,
@@ -167,6 +176,7 @@ impl Engine {
             probing: false,
             trial_at_live: false,
             reader: None,
+            unattributed: None,
         }
     }
 
@@ -197,14 +207,14 @@ impl Engine {
                 let change = Outgoing {
                     client_id,
                     content,
-                    failed: None,
                     target: Some(target),
+                    ..Outgoing::default()
                 };
                 if self.outbox.push(change) {
                     out.push(Command::ShowOutbox);
                 }
             }
-            (_, Event::Reader(reader)) => self.reader = reader,
+            (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
             (_, Event::OutboxSwitched(replies)) => {
                 self.outbox.switch(replies);
                 out.push(Command::ShowOutbox);
@@ -235,7 +245,7 @@ impl Engine {
                 let ours = self.ours(messages);
                 // `None`: it no longer joins what is held (dropped).
                 let merged = self.store.merge_older(before.unwrap_or_default(), ours);
-                self.older_done = short && merged.is_some();
+                self.older_done = self.store.oldest().filter(|_| short && merged.is_some());
                 if merged.is_some_and(|merged| merged.changed()) {
                     out.push(Command::ShowMessages);
                 }
@@ -583,6 +593,9 @@ impl Engine {
                 }
             }
             Incoming::Reaction(mut change) => {
+                if self.reader.is_none() && change.user.is_some() && self.unattributed.is_none() {
+                    self.unattributed = Some(self.store.newest_id().unwrap_or_default());
+                }
                 // Only the reader's own change says what their own state is.
                 if change.user.is_none() || change.user != self.reader {
                     change.added = None;
@@ -626,6 +639,28 @@ impl Engine {
                     "bridge asked for a resync ({reason}): catching up"
                 )));
                 self.mark_gap();
+                self.request_catch_up(out);
+            }
+        }
+    }
+
+    /// Who reads is known. The first known: the reaction changes heard
+    /// before, whoever made them, are caught up again, as the reader's
+    /// (see `unattributed`). Someone else than before (an account switch):
+    /// the previous reader's own reactions are no longer the reader's.
+    fn reader_known(&mut self, reader: Option<String>, out: &mut Out) {
+        if reader == self.reader {
+            return;
+        }
+        let before = std::mem::replace(&mut self.reader, reader);
+        if before.is_some() {
+            self.store.forget_own();
+            out.push(Command::ShowMessages);
+        }
+        // (Set only while no one was known: now someone is.)
+        if let Some(from) = self.unattributed.take() {
+            self.history.mark_gap(Some(from));
+            if matches!(self.phase, Phase::Open { .. }) {
                 self.request_catch_up(out);
             }
         }
@@ -810,6 +845,7 @@ impl Engine {
         }
         self.probing = false;
         self.history.abandon();
+        self.store.forget_reload();
         // A post under way is let go (a stored one is still found by its
         // echo); the reply goes again, with the same client id, once Live.
         self.outbox.abandon();
@@ -822,7 +858,8 @@ impl Engine {
         let Some(before) = self.store.oldest() else {
             return;
         };
-        if self.older.is_some() || self.older_done || !self.has_loaded() || !self.store.has_room() {
+        let done = self.older_done == Some(before);
+        if self.older.is_some() || done || !self.has_loaded() || !self.store.has_room() {
             return;
         }
         let request = self.next_older;
@@ -850,7 +887,7 @@ impl Engine {
         // Confirmed: a reply held, or a refused change of a message gone
         // since (its deletion came after the refusal).
         let done = |o: &Outgoing| match o.target {
-            Some(target) => o.failed.is_some() && store.is_deleted(target.id()),
+            Some(target) => o.failed.is_some() && store.is_gone(target.id()),
             None => (store.iter().rev()).any(|m| m.client_id.as_ref() == Some(&o.client_id)),
         };
         if self.outbox.confirm(done) {
@@ -878,12 +915,14 @@ impl Engine {
         let current = self.outbox.answered(request);
         let target = (current.as_deref()).and_then(|id| self.outbox.target(id));
         let gone = target.is_some_and(|target| {
-            !matches!(target, Target::Edit(_)) && self.store.is_deleted(target.id())
+            !matches!(target, Target::Edit(_)) && self.store.is_gone(target.id())
         });
         let outcome = match (target, outcome) {
             // A reply stored: shown at once, in id order (catch-ups still
             // start below it), even when its answer is no longer awaited.
-            (None, PostOutcome::Stored(message)) => {
+            (None, PostOutcome::Stored(mut message)) => {
+                // As an edit's answer (below): no `me`, so no order.
+                message.reactions_version = None;
                 if current.is_some() {
                     self.outbox.succeeded();
                 }
@@ -925,7 +964,12 @@ impl Engine {
                 return out.push(Command::Log(deleted));
             }
             (Some(Target::React(..)), _) | (_, PostOutcome::Refused(_)) => false,
-            (Some(Target::Edit(_)), PostOutcome::Stored(message)) => {
+            (Some(Target::Edit(_)), PostOutcome::Stored(mut message)) => {
+                // The answer is the message as its event has it: its
+                // reactions say nothing of the reader's own (no `me`), so,
+                // like a stream's state, it never replaces reactions that
+                // have an order (the reader's own would be let go).
+                message.reactions_version = None;
                 message.channel_id == self.channel && self.store.update(message).changed()
             }
             (Some(Target::Delete(id) | Target::Edit(id)), _) => {
@@ -1002,7 +1046,7 @@ impl Engine {
             // before, maybe before a deletion the reload stands for; and
             // the channel's start may be far below again.
             self.older = None;
-            self.older_done = false;
+            self.older_done = None;
             self.store.replace(ours)
         } else {
             self.store.merge(ours)

@@ -61,19 +61,19 @@ impl Outbox {
 
     /// The reader toggles their reaction (`add`: the chip they pressed was
     /// not theirs). A click takes back the toggle of that emoji that waits,
-    /// if one does (neither is sent: a toggle and its undo made offline
-    /// send nothing); else it asks for the opposite of the one on its way,
-    /// if one is, or of what the chip shows. So at most one toggle of a
-    /// message's emoji waits.
+    /// if it never left (neither is sent: a toggle and its undo made
+    /// offline send nothing); else it asks for the opposite of the last
+    /// one, if one may have been stored (on its way, failed on the way,
+    /// restored), or of what the chip shows. So at most one toggle of a
+    /// message's emoji waits that never left.
     fn toggle(&mut self, id: MessageId, add: bool, toggle: Outgoing) {
         let last = self.items.iter().rposition(|o| {
             matches!(o.target, Some(Target::React(of, _)) if of == id)
                 && o.content == toggle.content
                 && o.failed.is_none()
         });
-        let flying = self.in_flight.as_ref().map(|(_, client_id)| client_id);
         let wanted = match last.map(|at| (at, &self.items[at])) {
-            Some((at, o)) if flying != Some(&o.client_id) => return drop(self.items.remove(at)),
+            Some((at, o)) if !o.left => return drop(self.items.remove(at)),
             Some((_, o)) => o.target != Some(Target::React(id, true)),
             None => add,
         };
@@ -145,7 +145,8 @@ impl Outbox {
         if !live || self.in_flight.is_some() || self.backing_off {
             return None;
         }
-        let reply = self.items.iter().find(|o| o.failed.is_none())?;
+        let reply = self.items.iter_mut().find(|o| o.failed.is_none())?;
+        reply.left = true;
         let request = self.next_request;
         self.next_request += 1;
         self.in_flight = Some((request, reply.client_id.clone()));

@@ -770,6 +770,7 @@ fn an_account_switch_takes_the_waiting_replies_out_of_the_outbox() {
         content: "from bob".into(),
         failed: None,
         target: None,
+        left: true, // saved: it may have left
     };
     let switched = h.step(Event::OutboxSwitched(vec![bobs.clone()]));
     assert!(switched.contains(&Command::ShowOutbox));
