@@ -54,8 +54,8 @@ pub fn render(
                 // with it: the button's name ("Spoiler") then holds all the
                 // text it shows, and none of what it hides.
                 let child = match tag {
-                    Tag::Spoiler => {
-                        let inner = element("span", "")?;
+                    Tag::Spoiler(block) => {
+                        let inner = element(if block { "div" } else { "span" }, "")?;
                         child.append_child(&inner).ok()?;
                         inner
                     }
