@@ -103,7 +103,7 @@ ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install 
 }
 
 # JavaScript tools (terser, which minifies the panel's JS glue after each
-# release build: scripts/minify-js.sh) go into one folder of their own, pinned,
+# release build: scripts/minify-dist.sh) go into one folder of their own, pinned,
 # outside the repository.
 NPM_TOOLS_DIR="${NPM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/npm-tools}"
 TERSER_VERSION="5.51.4"

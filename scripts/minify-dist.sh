@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Minifies the scripts a release build hands to browsers: the panel's
-# wasm-bindgen glue (discussion-panel.js) and its snippets (the custom
-# element's class), with terser. trunk 0.21's own JS minifier cannot parse
-# wasm-bindgen's output (`export default`) and leaves it as it is.
+# Makes the panel's release build smaller without changing what it does:
+# 1. the wasm's import names, hashed by wasm-bindgen, shortened in the wasm and
+#    in its glue together (scripts/shorten-imports.mjs, which checks that the
+#    two match before it writes);
+# 2. the glue (discussion-panel.js) and its snippets (the custom element's
+#    class) minified with terser. trunk 0.21's own JS minifier cannot parse
+#    wasm-bindgen's output (`export default`) and leaves it as it is.
 #
 # Run by the post_build hook in Trunk.toml before scripts/compress-dist.sh (so
 # the precompressed copies are of the minified files), on the staging folder
-# (TRUNK_STAGING_DIR); or by hand on a folder: `scripts/minify-js.sh dist`.
-# A debug build is left readable.
+# (TRUNK_STAGING_DIR), once per build: the import names must still be the ones
+# wasm-bindgen wrote. A debug build is left readable.
 #
 # Safe transformations only: terser's default compression (no `unsafe_*`),
 # names mangled within each module (exports keep theirs, so do classes, for
@@ -18,11 +21,11 @@ set -euo pipefail
 
 dir="${1:-${TRUNK_STAGING_DIR:-}}"
 if [ -z "$dir" ] || [ ! -d "$dir" ]; then
-  echo "minify-js: give the folder to minify (or run it as trunk's post_build hook, which sets TRUNK_STAGING_DIR)" >&2
+  echo "minify-dist: give the folder of a fresh build (or run it as trunk's post_build hook, which sets TRUNK_STAGING_DIR)" >&2
   exit 2
 fi
 if [ "${TRUNK_PROFILE:-release}" != release ]; then
-  echo "minify-js: a $TRUNK_PROFILE build; left readable"
+  echo "minify-dist: a $TRUNK_PROFILE build; left readable"
   exit 0
 fi
 # Where scripts/setup.sh installs it (TERSER overrides).
@@ -31,10 +34,11 @@ if [ ! -x "$terser" ]; then
   terser="$(command -v terser || true)"
 fi
 if [ -z "$terser" ]; then
-  echo "minify-js: terser is missing; scripts/setup.sh installs it (npm)" >&2
+  echo "minify-dist: terser is missing; scripts/setup.sh installs it (npm)" >&2
   exit 1
 fi
 
+node "$(dirname "${BASH_SOURCE[0]}")/shorten-imports.mjs" "$dir/discussion-panel_bg.wasm" "$dir/discussion-panel.js"
 count=0
 for file in "$dir"/discussion-panel.js "$dir"/snippets/*/*.js; do
   [ -f "$file" ] || continue
@@ -42,4 +46,4 @@ for file in "$dir"/discussion-panel.js "$dir"/snippets/*/*.js; do
   mv "$file.min" "$file"
   count=$((count + 1))
 done
-echo "minify-js: $count scripts minified with $("$terser" --version)"
+echo "minify-dist: $count scripts minified with $("$terser" --version)"
