@@ -5,13 +5,17 @@
 // 16-digit hash, in both files; the hashes do not compress (see
 // docs/BENCHMARKS.md, size ledger). The names mean nothing at run time: the
 // wasm looks each function up in the object the glue hands to
-// `WebAssembly.instantiate`, and only there.
+// `WebAssembly.instantiate`, and only there. Likewise the exports through
+// which the glue calls Rust closures, named after the closure's whole type
+// (up to 334 characters), become `__wbg_c0`, `__wbg_c1`, ...; the glue calls
+// them as `wasm.NAME`, and only so.
 //
 // Usage: node scripts/shorten-imports.mjs WASM JS (both rewritten in place).
 // Run by scripts/minify-dist.sh on a release build, before terser, on the glue
 // as wasm-bindgen wrote it. It checks before it writes: every import of the
 // wasm must be a key of the glue's one import object, found exactly once, and
-// every key there an import; otherwise it changes nothing and fails.
+// every key there an import, and each renamed export must be called from the
+// glue; otherwise it changes nothing and fails.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const [wasmPath, jsPath] = process.argv.slice(2);
@@ -61,15 +65,17 @@ const encodeName = (text) => {
 if (wasm.readUInt32LE(0) !== 0x6d736100) fail(`${wasmPath} is not a wasm module`);
 at = 8;
 let importSection = null;
+let exportSection = null;
 while (at < wasm.length) {
   const start = at;
   const id = wasm[at++];
   const size = u32();
   const body = at;
   if (id === 2) importSection = { start, body, end: body + size };
+  if (id === 7) exportSection = { start, body, end: body + size };
   at = body + size;
 }
-if (!importSection) fail("the wasm has no import section");
+if (!importSection || !exportSection) fail("the wasm has no import or no export section");
 
 at = importSection.body;
 const count = u32();
@@ -90,6 +96,20 @@ for (let i = 0; i < count; i++) {
   imports.push({ module, field, desc: wasm.subarray(descStart, at) });
 }
 if (at !== importSection.end) fail("the import section did not parse to its end");
+
+// The exports wasm-bindgen names after a closure's whole Rust type (up to
+// 334 characters each): the glue calls each as `wasm.NAME`.
+at = exportSection.body;
+const exportCount = u32();
+const exports = [];
+for (let i = 0; i < exportCount; i++) {
+  const field = name();
+  const descStart = at;
+  at++; // its kind
+  u32(); // its index
+  exports.push({ field, desc: wasm.subarray(descStart, at) });
+}
+if (at !== exportSection.end) fail("the export section did not parse to its end");
 
 const modules = new Set(imports.map((entry) => entry.module));
 if (modules.size !== 1) fail(`imports from ${modules.size} modules, where the glue has one`);
@@ -128,6 +148,24 @@ const renamed = new Map(fields.map((field, i) => [field, short[i]]));
 
 body = body.replace(keyLine, (_, indent, key) => `${indent}${renamed.get(key)}: function(`);
 body = body.replace(moduleKey, `    ${JSON.stringify(newModule)}: import0,`);
+let glue = js.slice(0, fnStart) + body + js.slice(fnEnd);
+
+// Closure exports become `__wbg_c0`, `__wbg_c1`, ... (no other export starts
+// so); each must be called from the glue as `wasm.NAME`, and afterwards no
+// `wasm.NAME` of the old names may be left.
+const closure = /^wasm_bindgen_[0-9a-f]{16}___convert__closures/;
+const exportNames = new Set(exports.map((entry) => entry.field));
+const renamedExports = new Map();
+for (const entry of exports) {
+  if (!closure.test(entry.field)) continue;
+  const short = `__wbg_c${renamedExports.size}`;
+  if (exportNames.has(short)) fail(`an export is already named ${short}`);
+  const call = new RegExp(`\\bwasm\\.${entry.field}\\b`, "g");
+  const before = glue;
+  glue = glue.replace(call, `wasm.${short}`);
+  if (glue === before) fail(`the glue never calls the export ${entry.field.slice(0, 60)}...`);
+  renamedExports.set(entry.field, short);
+}
 
 // --- both written ------------------------------------------------------------
 const section = Buffer.concat([
@@ -136,15 +174,26 @@ const section = Buffer.concat([
     Buffer.concat([encodeName(newModule), encodeName(renamed.get(entry.field)), entry.desc]),
   ),
 ]);
+const exportBody = Buffer.concat([
+  leb(exports.length),
+  ...exports.map((entry) =>
+    Buffer.concat([encodeName(renamedExports.get(entry.field) ?? entry.field), entry.desc]),
+  ),
+]);
+if (importSection.end > exportSection.start) fail("the export section comes before the imports");
 const out = Buffer.concat([
   wasm.subarray(0, importSection.start),
   Buffer.from([2]),
   leb(section.length),
   section,
-  wasm.subarray(importSection.end),
+  wasm.subarray(importSection.end, exportSection.start),
+  Buffer.from([7]),
+  leb(exportBody.length),
+  exportBody,
+  wasm.subarray(exportSection.end),
 ]);
 writeFileSync(wasmPath, out);
-writeFileSync(jsPath, js.slice(0, fnStart) + body + js.slice(fnEnd));
+writeFileSync(jsPath, glue);
 console.log(
-  `shorten-imports: ${imports.length} imports renamed (wasm ${wasm.length} -> ${out.length} bytes)`,
+  `shorten-imports: ${imports.length} imports and ${renamedExports.size} closure exports renamed (wasm ${wasm.length} -> ${out.length} bytes)`,
 );
