@@ -102,6 +102,25 @@ ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install 
     cargo install --quiet "$@" || die "cargo install $* failed."
 }
 
+# JavaScript tools (terser, which minifies the panel's JS glue after each
+# release build: scripts/minify-dist.sh) go into one folder of their own, pinned,
+# outside the repository.
+NPM_TOOLS_DIR="${NPM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/npm-tools}"
+TERSER_VERSION="5.51.4"
+
+ensure_terser() {
+  local bin="$NPM_TOOLS_DIR/node_modules/.bin/terser"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "terser $TERSER_VERSION"; then
+    say "terser $TERSER_VERSION present"
+    return
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  mkdir -p "$NPM_TOOLS_DIR"
+  timed "installing terser $TERSER_VERSION with npm (once)" "20 seconds" \
+    npm install --prefix "$NPM_TOOLS_DIR" --no-audit --no-fund --silent "terser@$TERSER_VERSION" \
+    || die "npm could not install terser $TERSER_VERSION."
+}
+
 # A first build fills target/ with about 8 GB (host, wasm and fuzz builds); a
 # disk that fills up stops a compiler midway with "No space left on device",
 # so say it plainly before. A warning, not a stop: later runs reuse target/.
@@ -147,9 +166,10 @@ ensure_tools() {
     || die "Trunk.toml must pin wasm_bindgen = \"$WASM_BINDGEN_VERSION\" (the version in Cargo.lock)."
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "2 minutes" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+  ensure_terser
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
-  export WASM_MODE WASM_BINDGEN_VERSION
+  export WASM_MODE WASM_BINDGEN_VERSION NPM_TOOLS_DIR
   say "tools ready (wasm toolchain: $WASM_MODE, wasm-bindgen $WASM_BINDGEN_VERSION)"
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Makes the panel's release build smaller without changing what it does:
+# 1. the wasm's import names, hashed by wasm-bindgen, shortened in the wasm and
+#    in its glue together (scripts/shorten-imports.mjs, which checks that the
+#    two match before it writes);
+# 2. the glue (discussion-panel.js) and its snippets (the custom element's
+#    class) minified with terser. trunk 0.21's own JS minifier cannot parse
+#    wasm-bindgen's output (`export default`) and leaves it as it is.
+#
+# Run by the post_build hook in Trunk.toml before scripts/compress-dist.sh (so
+# the precompressed copies are of the minified files), on the staging folder
+# (TRUNK_STAGING_DIR), once per build: the import names must still be the ones
+# wasm-bindgen wrote. A debug build is left readable.
+#
+# Safe transformations only: terser's default compression (no `unsafe_*`),
+# names mangled within each module (exports keep theirs, so do classes, for
+# the console), property names untouched (the wasm's imports are looked up by
+# name). No file that a page references with an integrity hash is touched:
+# trunk puts those on the stylesheets only.
+set -euo pipefail
+
+dir="${1:-${TRUNK_STAGING_DIR:-}}"
+if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+  echo "minify-dist: give the folder of a fresh build (or run it as trunk's post_build hook, which sets TRUNK_STAGING_DIR)" >&2
+  exit 2
+fi
+if [ "${TRUNK_PROFILE:-release}" != release ]; then
+  echo "minify-dist: a $TRUNK_PROFILE build; left readable"
+  exit 0
+fi
+# Where scripts/setup.sh installs it (TERSER overrides).
+terser="${TERSER:-${NPM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/npm-tools}/node_modules/.bin/terser}"
+if [ ! -x "$terser" ]; then
+  terser="$(command -v terser || true)"
+fi
+if [ -z "$terser" ]; then
+  echo "minify-dist: terser is missing; scripts/setup.sh installs it (npm)" >&2
+  exit 1
+fi
+
+node "$(dirname "${BASH_SOURCE[0]}")/shorten-imports.mjs" "$dir/discussion-panel_bg.wasm" "$dir/discussion-panel.js"
+count=0
+for file in "$dir"/discussion-panel.js "$dir"/snippets/*/*.js; do
+  [ -f "$file" ] || continue
+  "$terser" "$file" --module --compress --mangle --keep-classnames --output "$file.min"
+  mv "$file.min" "$file"
+  count=$((count + 1))
+done
+echo "minify-dist: $count scripts minified with $("$terser" --version)"
