@@ -99,8 +99,14 @@ struct RReaction {
     count: u32,
     #[serde(default)]
     users: Vec<String>,
-    #[serde(default)]
+    /// `null` reads as `false`, as the store's review asked (the old
+    /// decoder had it too, by its `lenient` reader, before the JSON reader).
+    #[serde(default, deserialize_with = "lenient")]
     me: bool,
+}
+
+fn lenient<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Option::<bool>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 fn saturating<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
