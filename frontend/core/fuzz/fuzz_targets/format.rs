@@ -80,7 +80,10 @@ fn assert_hidden(events: &[Event], text: &str) {
             Event::Open(_) if spoilers > 0 => spoilers += 1,
             Event::Close if spoilers > 0 => spoilers -= 1,
             Event::Open(_) | Event::Close => {}
-            _ => assert!(spoilers > 0, "{event:?} shows outside the spoiler of {text:?}"),
+            _ => assert!(
+                spoilers > 0,
+                "{event:?} shows outside the spoiler of {text:?}"
+            ),
         }
     }
 }
