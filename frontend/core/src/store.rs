@@ -418,6 +418,17 @@ impl MessageStore {
         self.by_id.first_key().copied()
     }
 
+    /// Where an older page is asked from: below the oldest held; when every
+    /// message held was deleted, below the newest ever seen (the held ones
+    /// ran without holes up to it, so what is below is older than all of
+    /// them). `None` before anything was seen.
+    pub fn older_anchor(&self) -> Option<MessageId> {
+        (self.oldest()).or_else(|| {
+            self.newest
+                .map(|newest| MessageId(newest.0.saturating_add(1)))
+        })
+    }
+
     /// Held messages, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Message>> + ExactSizeIterator {
         self.by_id.values()

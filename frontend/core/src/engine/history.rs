@@ -224,12 +224,15 @@ impl History {
         let kind = self.answering(request)?;
         self.failures = 0;
         self.baseline = true;
+        // A page that says more follows must end past where it was asked
+        // from: otherwise the same page would be asked for again, for ever.
+        let moved = last.is_some_and(|last| last > self.cursor);
         if let Some(last) = last {
             self.cursor = self.cursor.max(last);
         }
         self.fetched += count;
         if kind == Kind::After && more {
-            let next = if self.fetched >= options.max_messages {
+            let next = if self.fetched >= options.max_messages || !moved {
                 Kind::Reload
             } else {
                 Kind::After

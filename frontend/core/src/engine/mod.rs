@@ -245,7 +245,7 @@ impl Engine {
                 let ours = self.ours(messages);
                 // `None`: it no longer joins what is held (dropped).
                 let merged = self.store.merge_older(before.unwrap_or_default(), ours);
-                self.older_done = self.store.oldest().filter(|_| short && merged.is_some());
+                self.older_done = (self.store.older_anchor()).filter(|_| short && merged.is_some());
                 if merged.is_some_and(|merged| merged.changed()) {
                     out.push(Command::ShowMessages);
                 }
@@ -855,7 +855,7 @@ impl Engine {
     /// Asks for the page below the oldest message held, unless one is on
     /// its way, there is none, or there is no room for it.
     fn want_older(&mut self, out: &mut Out) {
-        let Some(before) = self.store.oldest() else {
+        let Some(before) = self.store.older_anchor() else {
             return;
         };
         let done = self.older_done == Some(before);

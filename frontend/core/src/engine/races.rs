@@ -4,7 +4,7 @@
 
 use super::tests::{fetch_after, fetch_request, Harness};
 use super::*;
-use crate::message::{Reaction, ReactionChange};
+use crate::message::{Deletion, Reaction, ReactionChange};
 use crate::store::message;
 use crate::wire::ChangePage;
 
@@ -419,4 +419,80 @@ fn an_emoji_that_went_is_not_the_readers_again_by_a_late_answer() {
     };
     h.step(Event::ChangesLoaded(catch_up, page));
     assert_eq!(own(&h), [("🎉".to_string(), 1, false)]);
+}
+
+/// A catch-up page that says more follows but moves nothing forward (an
+/// empty page, or one that ends at or below where it was asked from) would
+/// be asked for again and again, as fast as the bridge answers: the panel
+/// takes it for a bridge that cannot page forward and reloads instead.
+#[test]
+fn a_catch_up_page_that_says_more_but_moves_nothing_reloads_instead_of_asking_for_ever() {
+    for stuck in [
+        ChangePage {
+            more: true,
+            ..ChangePage::default()
+        },
+        ChangePage {
+            messages: vec![message(2)],
+            last: Some(MessageId(3)),
+            more: true,
+            ..ChangePage::default()
+        },
+    ] {
+        let mut h = Harness::new();
+        let stream = h.live_with((1..=3).map(message).collect());
+        let resync = Incoming::Resync {
+            reason: "lagged".into(),
+        };
+        let catch_up = fetch_request(&h.step(Event::Received(stream, resync))).unwrap();
+        let commands = h.step(Event::ChangesLoaded(catch_up, stuck.clone()));
+        assert_eq!(
+            fetch_after(&commands),
+            Some(None),
+            "{stuck:?} moved nothing forward: a reload, not the same page again"
+        );
+        let reload = fetch_request(&commands).unwrap();
+        let commands = h.step(Event::HistoryLoaded(reload, (1..=4).map(message).collect()));
+        assert!(fetch_request(&commands).is_none(), "and then nothing more");
+        assert_eq!(h.ids(), [1, 2, 3, 4]);
+    }
+}
+
+/// Every message held is deleted (the model found it): the older ones are
+/// still there, and the reader gets them, asked from below the newest seen,
+/// not nothing because there is no oldest held to ask below.
+#[test]
+fn when_every_held_message_is_deleted_the_older_ones_can_still_be_loaded() {
+    let mut h = Harness::new();
+    let stream = h.live_with((5..=7).map(message).collect());
+    for id in 5..=7u64 {
+        let deletion = Incoming::Delete {
+            deletion: Deletion {
+                id: MessageId(id),
+                channel_id: "general".into(),
+            },
+            change: Some(MessageId(id + 3)),
+        };
+        h.step(Event::Received(stream, deletion));
+    }
+    assert_eq!(h.ids(), Vec::<u64>::new());
+    let commands = h.step(Event::OlderWanted);
+    let Some(&Command::FetchOlder {
+        request, before, ..
+    }) = commands
+        .iter()
+        .find(|c| matches!(c, Command::FetchOlder { .. }))
+    else {
+        panic!("nothing asked for the older messages: {commands:?}");
+    };
+    assert!(before > MessageId(7), "below the newest seen, not {before}");
+    h.step(Event::OlderLoaded(request, (3..=4).map(message).collect()));
+    assert_eq!(h.ids(), [3, 4]);
+    let again = h.step(Event::OlderWanted);
+    assert!(
+        !again
+            .iter()
+            .any(|c| matches!(c, Command::FetchOlder { .. })),
+        "a short page was the channel's start"
+    );
 }
