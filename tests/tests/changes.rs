@@ -629,3 +629,38 @@ async fn the_readers_own_reaction_stays_pressed_past_twenty_names() -> Result<()
     click_chip(&s, &id, "👍").await?;
     chip(22, false, "👍 22, no longer the reader's").await
 }
+
+/// Every message shown is deleted while older ones remain (the store's model
+/// found the panel then holding nothing for good): the list, empty and so
+/// without a scroll to ask with, loads the older messages by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_shown_message_is_deleted_the_older_ones_appear() -> Result<(), Error> {
+    let name = "every_shown_deleted";
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        ids.push(
+            s.bridge
+                .inject("general", "ann", &format!("note {n}"))
+                .await?,
+        );
+    }
+    s.open(&format!(
+        "/host.html?channel=general&author=dee&history_limit=4&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with the newest four", |st| {
+        st.label() == "live" && st.ids == ids[4..]
+    })
+    .await?;
+    for id in &ids[4..] {
+        s.bridge.delete("general", id).await?;
+    }
+    s.wait_for(
+        SOON,
+        "the four older ones, asked for without a scroll",
+        |st| st.label() == "live" && st.ids == ids[..4],
+    )
+    .await
+    .map(|_| ())
+}
