@@ -32,7 +32,7 @@ impl<'a> Parser<'a> {
             };
             self.text(&s[from..i]);
             // Past the cap, the rest of the message is text.
-            if !self.room(1) {
+            if !self.room(2) {
                 return self.halt(&s[i..]);
             }
             match found {

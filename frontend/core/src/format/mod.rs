@@ -237,7 +237,8 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn push(&mut self, event: Event<'a>) {
         self.elements += match event {
-            Event::Block { .. } => 2,
+            // A spoiler is a button and the element its text goes in.
+            Event::Block { .. } | Event::Open(Tag::Spoiler(_)) => 2,
             Event::Open(_) | Event::Code(_) | Event::Mention(..) | Event::Time(..) => 1,
             _ => 0,
         };
@@ -251,10 +252,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Whether `n` more elements may be made, one kept for the spoiler that
+    /// Whether `n` more elements may be made, two kept for the spoiler that
     /// may hide the rest.
     fn room(&self, n: usize) -> bool {
-        self.elements + n < MAX_ELEMENTS
+        self.elements + n + 2 <= MAX_ELEMENTS
     }
 
     /// Stops the parse where `rest` starts, unless it already stopped.
