@@ -22,7 +22,7 @@ fuzz_target!(|input: &[u8]| {
     let (mut open, mut tokens, mut elements) = (0usize, 0, 0);
     for event in &events {
         elements += match event {
-            Event::Block { .. } => 2,
+            Event::Block { .. } | Event::Open(Tag::Spoiler(_)) => 2,
             Event::Open(_) | Event::Code(_) | Event::Mention(..) | Event::Time(..) => 1,
             _ => 0,
         };
