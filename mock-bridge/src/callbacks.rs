@@ -66,7 +66,10 @@ fn refused(status: StatusCode, sentence: String) -> ApiError {
 
 impl Callbacks {
     pub fn new(url: String, secret: Option<String>, timeout: Duration) -> Callbacks {
+        // A redirect is an answer other than 2xx (the stream is refused),
+        // and the signed body goes to the receiver named, nowhere else.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()

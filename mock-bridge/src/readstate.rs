@@ -141,7 +141,7 @@ fn put(
             ),
         ));
     }
-    let changed = hub.with_history_file(|file| -> Result<Option<u64>, ApiError> {
+    hub.with_history_file(|file| -> Result<Option<u64>, ApiError> {
         let Some(now) = hub.reads.next(channel, user, last_read, unread) else {
             return Ok(None);
         };
@@ -160,13 +160,15 @@ fn put(
             })?;
         }
         hub.reads.apply(&marker);
-        Ok(Some(now))
-    })?;
-    if let Some(now) = changed {
+        // Sent under the writer's lock too: two PUTs at once reach the
+        // person's streams in the order they were applied, so the last
+        // `read` a stream hears is the marker held (an inbox keeps only
+        // the newest frame per channel).
         let frame = crate::sse::read(channel, now);
         let reached = hub.inboxes.send(user, channel, &frame);
         tracing::debug!(%channel, last_read = now, reached, "read marker moved");
-    }
+        Ok(Some(now))
+    })?;
     Ok(hub.reads.get(channel, user).unwrap_or(last_read))
 }
 

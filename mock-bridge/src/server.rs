@@ -400,7 +400,13 @@ fn response_head(headers: &HeaderMap) -> Bytes {
 /// idle limit between requests; the head limit is [`Rewound`]'s.
 async fn serve_http(hub: &Hub, router: Router, io: Rewound, peer: SocketAddr) {
     let shutdown: CancellationToken = hub.shutdown.clone();
+    let complete = io.complete.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        // A request without a body is all in once its head is: its answer
+        // may take its time (a long poll), with no clock on reading.
+        if hyper::body::Body::is_end_stream(request.body()) {
+            complete.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request.map(Body::new))
     });
@@ -439,6 +445,9 @@ struct Rewound {
     limit: Duration,
     /// When the request being read must be complete; `None` between requests.
     due: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set by the service when the request being read is all in (no body
+    /// to follow): the clock then stops before its answer starts.
+    complete: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Rewound {
@@ -456,6 +465,7 @@ impl Rewound {
             socket,
             limit,
             due: Some(Box::pin(tokio::time::sleep_until(accepted + limit))),
+            complete: Default::default(),
         }
     }
 }
@@ -484,10 +494,15 @@ impl AsyncRead for Rewound {
                 if buf.filled().len() > before && this.due.is_none() {
                     let due = tokio::time::Instant::now() + this.limit;
                     this.due = Some(Box::pin(tokio::time::sleep_until(due)));
+                    this.complete
+                        .store(false, std::sync::atomic::Ordering::Relaxed);
                 }
                 Poll::Ready(result)
             }
             Poll::Pending => {
+                if this.complete.load(std::sync::atomic::Ordering::Relaxed) {
+                    this.due = None;
+                }
                 if let Some(due) = this.due.as_mut() {
                     ready!(due.as_mut().poll(cx));
                     let answer =

@@ -188,6 +188,16 @@ pub async fn admit(hub: &Hub, request: StreamRequest, served: Served) -> Admissi
         }
     };
     if let Some(callbacks) = &hub.callbacks {
+        // Held by a guard while the callback is pending: a client that
+        // leaves meanwhile makes hyper drop this future mid-wait, and the
+        // guard then undoes what was set up, as a refusal does.
+        let mut unopened = Unopened {
+            hub,
+            listen: &listen,
+            inbox: inbox.as_ref(),
+            id: record.id,
+            subscription: Some(subscription),
+        };
         let asked = Box::pin(callbacks.connect(&record));
         let answer = tokio::select! {
             answer = asked => answer,
@@ -196,14 +206,17 @@ pub async fn admit(hub: &Hub, request: StreamRequest, served: Served) -> Admissi
                 "the stream was ended before it opened",
             )),
         };
-        if let Err(error) = answer {
-            forget_inbox();
-            let mailbox = subscription.live.mailbox();
-            drop(subscription);
-            hub.release(&listen, mailbox);
-            hub.streams.discard(record.id);
-            tracing::info!(connection = record.id, status = %error.status, "stream refused by the connect callback");
-            return Admission::Denied(error);
+        match (answer, unopened.subscription.take()) {
+            (Ok(()), Some(taken)) => subscription = taken,
+            (answer, taken) => {
+                unopened.subscription = taken;
+                drop(unopened);
+                let error = answer.err().unwrap_or_else(|| {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the stream was lost")
+                });
+                tracing::info!(connection = record.id, status = %error.status, "stream refused by the connect callback");
+                return Admission::Denied(error);
+            }
         }
     }
     hub.presence.join(listen.names(), person.as_ref());
@@ -226,6 +239,32 @@ pub async fn admit(hub: &Hub, request: StreamRequest, served: Served) -> Admissi
         record,
         subscription,
     })
+}
+
+/// What a stream set up before its connect callback answered, undone when
+/// it does not open (refused, or its client gone while it waited).
+struct Unopened<'a> {
+    hub: &'a Hub,
+    listen: &'a Listen,
+    inbox: Option<&'a Arc<crate::inbox::Inbox>>,
+    id: u64,
+    /// Taken back when the stream opens: nothing to undo then.
+    subscription: Option<Subscription>,
+}
+
+impl Drop for Unopened<'_> {
+    fn drop(&mut self) {
+        let Some(subscription) = self.subscription.take() else {
+            return;
+        };
+        if let Some(inbox) = self.inbox {
+            self.hub.inboxes.unregister(inbox);
+        }
+        let mailbox = subscription.live.mailbox();
+        drop(subscription);
+        self.hub.release(self.listen, mailbox);
+        self.hub.streams.discard(self.id);
+    }
 }
 
 /// The router's handler for single-channel streams: every stream request the

@@ -462,3 +462,66 @@ async fn shutdown_does_not_wait_on_a_dead_receiver() {
     .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A client that leaves while its stream's connect callback is pending, on
+/// a connection that served a request before (the router's path): hyper
+/// drops the handler mid-wait, and everything the stream had set up went
+/// with nothing to undo it (the review of the people branch): its record
+/// listed as active for ever, its channel and its inbox kept.
+#[tokio::test]
+async fn a_client_that_leaves_while_its_connect_callback_is_pending_leaves_nothing_behind() {
+    let mut app = receiver(Answer::Hang).await;
+    let bridge = start(&["--callback-url", &app.url, "--callback-timeout-ms", "20000"]).await;
+    let mut socket = tokio::net::TcpStream::connect(bridge.addr).await.unwrap();
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: bridge\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = vec![0u8; 4096];
+    let n = socket.read(&mut reply).await.unwrap();
+    assert!(reply[..n].starts_with(b"HTTP/1.1 200"), "healthz answered");
+    socket
+        .write_all(b"GET /api/channels/doc/events?as=Ann HTTP/1.1\r\nHost: bridge\r\n\r\n")
+        .await
+        .unwrap();
+    let call = app.next().await;
+    assert_eq!(call.json["type"], "connect");
+    drop(socket);
+    eventually("nothing left of the stream that never opened", || async {
+        report(&bridge).await.active.is_empty() && bridge.hub.channel_count() == 0
+    })
+    .await;
+}
+
+/// A receiver that answers a redirect: the contract lets only a 2xx open
+/// the stream, and the signed body goes nowhere else (the client followed
+/// redirects, turning a 302 into a GET of wherever it pointed).
+#[tokio::test]
+async fn a_redirect_from_the_receiver_refuses_the_stream_and_is_not_followed() {
+    let followed = Arc::new(Mutex::new(0u32));
+    let count = followed.clone();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|| async {
+                (StatusCode::FOUND, [(axum::http::header::LOCATION, "/ok")])
+            }),
+        )
+        .route(
+            "/ok",
+            axum::routing::any(move || {
+                let count = count.clone();
+                async move {
+                    *count.lock().unwrap() += 1;
+                    StatusCode::OK
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let bridge = start(&["--callback-url", &hook]).await;
+    let (status, body) = ask(&bridge, "/api/channels/doc/events?as=Eve", false).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(*followed.lock().unwrap(), 0, "the redirect was followed");
+}

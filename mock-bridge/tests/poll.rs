@@ -198,3 +198,28 @@ async fn a_waiting_poll_shows_no_life_when_heartbeats_stop() {
     let (_, quiet) = poll(&stopped, "channels=general&after=1").await;
     assert_eq!(names(&quiet), Vec::<String>::new(), "{quiet}");
 }
+
+/// A poll with nothing to say waits its whole wait, even past the time a
+/// request's head must arrive in (`--head-timeout`): that clock is for the
+/// request, not the answer (the review of the people branch: the poll was
+/// answered with a bare 408 at the head timeout, and the panel's presence
+/// flapped).
+#[tokio::test]
+async fn an_idle_poll_outlives_the_head_timeout() {
+    let bridge = start(&[
+        "--poll-wait",
+        "2.5",
+        "--head-timeout",
+        "1",
+        "--heartbeat-interval",
+        "30",
+    ])
+    .await;
+    inject(&bridge, "g", "one").await;
+    let (status, first) = poll(&bridge, "channels=g&as=Ann").await;
+    assert_eq!(status, 200, "{first}");
+    let cursor = first["cursor"].as_str().unwrap_or_default().to_owned();
+    let started = Instant::now();
+    let (status, answer) = poll(&bridge, &format!("channels=g&as=Ann&after={cursor}")).await;
+    assert_eq!(status, 200, "after {:?}: {answer}", started.elapsed());
+}

@@ -638,12 +638,12 @@ async fn when_every_shown_message_is_deleted_the_older_ones_appear() -> Result<(
     let name = "every_shown_deleted";
     let s = Scenario::start(name, bridge(), "/healthz").await?;
     let mut ids = Vec::new();
+    // Long enough that the newest four fill the view: a list that does not
+    // fill it asks for older messages by itself from the start.
+    let long = "and so on ".repeat(200);
     for n in 0..8 {
-        ids.push(
-            s.bridge
-                .inject("general", "ann", &format!("note {n}"))
-                .await?,
-        );
+        let text = format!("note {n} {long}");
+        ids.push(s.bridge.inject("general", "ann", &text).await?);
     }
     s.open(&format!(
         "/host.html?channel=general&author=dee&history_limit=4&{FAST}"
