@@ -8,7 +8,8 @@
 // `WebAssembly.instantiate`, and only there. Likewise the exports through
 // which the glue calls Rust closures, named after the closure's whole type
 // (up to 334 characters), become `__wbg_c0`, `__wbg_c1`, ...; the glue calls
-// them as `wasm.NAME`, and only so.
+// them as `wasm.NAME`, and only so. Custom sections no browser reads are
+// dropped on the way (see `unread`).
 //
 // Usage: node scripts/shorten-imports.mjs WASM JS (both rewritten in place).
 // Run by scripts/minify-dist.sh on a release build, before terser, on the glue
@@ -66,6 +67,12 @@ if (wasm.readUInt32LE(0) !== 0x6d736100) fail(`${wasmPath} is not a wasm module`
 at = 8;
 let importSection = null;
 let exportSection = null;
+// Custom sections no browser reads (a page sees them only through
+// WebAssembly.Module.customSections, which the glue never calls): the
+// toolchain's names and versions, the features the compiler assumed, and
+// wasm-bindgen's marker for a split it does not do here. Dropped.
+const unread = new Set(["producers", "target_features", "__wasm_split_unstable"]);
+const dropped = [];
 while (at < wasm.length) {
   const start = at;
   const id = wasm[at++];
@@ -73,6 +80,7 @@ while (at < wasm.length) {
   const body = at;
   if (id === 2) importSection = { start, body, end: body + size };
   if (id === 7) exportSection = { start, body, end: body + size };
+  if (id === 0 && unread.has(name())) dropped.push({ start, end: body + size });
   at = body + size;
 }
 if (!importSection || !exportSection) fail("the wasm has no import or no export section");
@@ -181,6 +189,14 @@ const exportBody = Buffer.concat([
   ),
 ]);
 if (importSection.end > exportSection.start) fail("the export section comes before the imports");
+const rest = [];
+let from = exportSection.end;
+for (const section of dropped) {
+  if (section.start < from) fail("a custom section comes before the exports");
+  rest.push(wasm.subarray(from, section.start));
+  from = section.end;
+}
+rest.push(wasm.subarray(from));
 const out = Buffer.concat([
   wasm.subarray(0, importSection.start),
   Buffer.from([2]),
@@ -190,10 +206,10 @@ const out = Buffer.concat([
   Buffer.from([7]),
   leb(exportBody.length),
   exportBody,
-  wasm.subarray(exportSection.end),
+  ...rest,
 ]);
 writeFileSync(wasmPath, out);
 writeFileSync(jsPath, glue);
 console.log(
-  `shorten-imports: ${imports.length} imports and ${renamedExports.size} closure exports renamed (wasm ${wasm.length} -> ${out.length} bytes)`,
+  `shorten-imports: ${imports.length} imports and ${renamedExports.size} closure exports renamed, ${dropped.length} unread custom sections dropped (wasm ${wasm.length} -> ${out.length} bytes)`,
 );

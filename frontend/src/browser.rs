@@ -167,19 +167,63 @@ pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
     }
 }
 
-/// A GET of `url`. gloo-net 0.6 joins a URL's own query and its builder's
-/// with a `&`, even when the builder's is empty, so every address would
-/// end in a stray one: the last parameter goes through the builder.
-pub fn get(url: &str) -> gloo_net::http::RequestBuilder {
-    let cut = url.bytes().rposition(|b| b == b'&' || b == b'?');
-    match cut.filter(|_| url.contains('?')) {
-        Some(cut) => {
-            let (head, last) = (&url[..cut], &url[cut + 1..]);
-            let (key, value) = last.split_once('=').unwrap_or((last, ""));
-            let value = String::from(js_sys::decode_uri_component(value).unwrap_or_default());
-            gloo_net::http::Request::get(head).query([(key, value)])
+/// A request the panel makes, carried out by the browser's `fetch` through
+/// the element's script (`embed::request`: one import where `RequestInit`'s
+/// setters and a headers object took several, and no request builder's
+/// generic and formatting code in the wasm).
+pub struct Request {
+    method: &'static str,
+    url: String,
+    /// The sign-in's token, sent as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// A JSON body, sent with its content type; `undefined` for none.
+    pub body: JsValue,
+    pub signal: Option<web_sys::AbortSignal>,
+    /// Whether the browser's cookies go along (`credentials: "include"`).
+    pub cookies: bool,
+}
+
+impl Request {
+    pub fn new(method: &'static str, url: &str) -> Request {
+        Request {
+            method,
+            url: url.into(),
+            token: None,
+            body: JsValue::UNDEFINED,
+            signal: None,
+            cookies: false,
         }
-        None => gloo_net::http::Request::get(url),
+    }
+
+    /// A GET of `url`, as written (its query too).
+    pub fn get(url: &str) -> Request {
+        Request::new("GET", url)
+    }
+
+    /// The answer, whatever its status, or why there is none: JavaScript's
+    /// error as text (`TypeError: Failed to fetch`, `AbortError: …`).
+    pub async fn send(self) -> Result<web_sys::Response, String> {
+        let (token, signal) = (self.token.as_deref(), self.signal.as_ref());
+        let sent = crate::embed::request(
+            self.method,
+            &self.url,
+            token,
+            &self.body,
+            signal,
+            self.cookies,
+        );
+        match wasm_bindgen_futures::JsFuture::from(sent).await {
+            Ok(response) => Ok(response.unchecked_into()),
+            Err(said) => Err(said.as_string().unwrap_or_default()),
+        }
+    }
+}
+
+/// The text of an answer, or why it could not be read (as [`Request::send`]).
+pub async fn text(response: &web_sys::Response) -> Result<String, String> {
+    match wasm_bindgen_futures::JsFuture::from(crate::embed::text(response)).await {
+        Ok(text) => Ok(text.as_string().unwrap_or_default()),
+        Err(said) => Err(said.as_string().unwrap_or_default()),
     }
 }
 
@@ -202,7 +246,8 @@ pub fn open_poller(
         while !stopped.get() {
             let mut next = url.clone();
             if let Some(cursor) = &cursor {
-                next.push_str(&format!("&after={cursor}"));
+                next.push_str("&after=");
+                next.push_str(cursor);
             }
             if !open {
                 next.push_str("&wait=0");
@@ -213,12 +258,10 @@ pub fn open_poller(
             *aborts.borrow_mut() = controller.clone();
             let _timeout = controller
                 .map(|c| gloo_timers::callback::Timeout::new(POLL_TIMEOUT_MS, move || c.abort()));
-            let mut request = get(&next).abort_signal(signal.as_ref());
-            if with_credentials {
-                request = request.credentials(web_sys::RequestCredentials::Include);
-            }
+            let mut request = Request::get(&next);
+            (request.signal, request.cookies) = (signal, with_credentials);
             let answer = match request.send().await {
-                Ok(response) if response.ok() => response.text().await.ok(),
+                Ok(response) if response.ok() => text(&response).await.ok(),
                 Ok(response) if (400..500).contains(&response.status()) => {
                     if !stopped.get() {
                         on(StreamSignal::Error(ReadyState::Closed));
@@ -428,18 +471,5 @@ pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
         web_sys::console::warn_2(&text, thrown);
     } else {
         web_sys::console::error_2(&text, thrown);
-    }
-}
-
-/// Why a fetch failed, for the console line: JavaScript's error, or gloo's
-/// own sentence. Not gloo's `Display`: it also formats gloo's serde_json
-/// error (never made here, since no answer is read through gloo's JSON),
-/// which kept serde_json's messages in the wasm.
-pub fn fetch_error(error: gloo_net::Error) -> String {
-    match error {
-        gloo_net::Error::JsError(thrown) => thrown.to_string(),
-        gloo_net::Error::GlooError(sentence) => sentence,
-        #[allow(unreachable_patterns)]
-        _ => String::from("an unreadable answer"),
     }
 }

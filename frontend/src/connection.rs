@@ -9,11 +9,10 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
-    remembered_polling, Listener, OwnedEventSource, Source, StreamSignal,
+    remembered_polling, text, Listener, OwnedEventSource, Request, Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
-use gloo_net::http::{Request, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{Callable, Callback, RwSignal, Set, SetValue, StoredValue, WithUntracked};
 use panel_core::protocol::RequestId;
@@ -31,7 +30,7 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, RequestCredentials};
+use web_sys::AbortController;
 
 /// Where the panel gets its data.
 #[derive(Clone, Debug)]
@@ -925,24 +924,18 @@ const POST_TIMEOUT_MS: u32 = 15_000;
 /// Sends `body` with the panel's credentials, at most [`POST_TIMEOUT_MS`]:
 /// the answer's status and text.
 async fn send_json(
-    request: RequestBuilder,
+    mut request: Request,
     body: JsValue,
     auth: &Auth,
 ) -> Result<(u16, String), Load> {
     let abort = AbortController::new().ok();
-    let signal = abort.as_ref().map(|a| a.signal());
+    request.signal = abort.as_ref().map(|a| a.signal());
     let _timeout = abort.map(|abort| Timeout::new(POST_TIMEOUT_MS, move || abort.abort()));
-    let request = signed_in(request.abort_signal(signal.as_ref()), auth).await;
-    let failed = |e: gloo_net::Error| Load::Failed(crate::browser::fetch_error(e));
-    let response = request
-        .header("content-type", "application/json")
-        .body(body)
-        .map_err(failed)?
-        .send()
-        .await
-        .map_err(failed)?;
+    let mut request = signed_in(request, auth).await;
+    request.body = body;
+    let response = request.send().await.map_err(Load::Failed)?;
     let status = response.status();
-    let text = response.text().await.map_err(failed)?;
+    let text = text(&response).await.map_err(Load::Failed)?;
     Ok((status, text))
 }
 
@@ -978,11 +971,12 @@ async fn send(
     body: JsValue,
 ) -> Result<PostOutcome, Load> {
     let request = match target {
-        None => Request::post(url),
-        Some(Target::Edit(_)) => Request::patch(url),
-        Some(Target::React(_, true)) => Request::put(url),
-        Some(Target::Delete(_) | Target::React(_, false)) => Request::delete(url),
+        None => "POST",
+        Some(Target::Edit(_)) => "PATCH",
+        Some(Target::React(_, true)) => "PUT",
+        Some(Target::Delete(_) | Target::React(_, false)) => "DELETE",
     };
+    let request = Request::new(request, url);
     let (status, text) = send_json(request, body, auth).await?;
     let answer = post_answer(status);
     match target {
@@ -999,17 +993,12 @@ async fn send(
 /// A request with the panel's credentials: the token as a Bearer header, and
 /// the browser's cookies when asked for. When the host's token function did
 /// not answer, one that fails at once, as on a network error.
-pub(crate) async fn signed_in(mut request: RequestBuilder, auth: &Auth) -> RequestBuilder {
+pub(crate) async fn signed_in(mut request: Request, auth: &Auth) -> Request {
     match auth.token().await {
-        Ok(Some(token)) => {
-            request = request.header("Authorization", &format!("Bearer {token}"));
-        }
-        Ok(None) => {}
-        Err(Hung) => request = request.abort_signal(Some(&web_sys::AbortSignal::abort())),
+        Ok(token) => request.token = token,
+        Err(Hung) => request.signal = Some(web_sys::AbortSignal::abort()),
     }
-    if auth.with_credentials {
-        request = request.credentials(RequestCredentials::Include);
-    }
+    request.cookies = auth.with_credentials;
     request
 }
 
@@ -1066,9 +1055,9 @@ async fn load_text(
     auth: &Auth,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<String, Load> {
-    let request = signed_in(crate::browser::get(url).abort_signal(signal), auth).await;
-    let failed = |e: gloo_net::Error| Load::Failed(crate::browser::fetch_error(e));
-    let response = match request.send().await {
+    let mut request = Request::get(url);
+    request.signal = signal.cloned();
+    let response = match signed_in(request, auth).await.send().await {
         Ok(response) => response,
         Err(error) => return Err(Load::Failed(fetch_failure(url, error).await)),
     };
@@ -1076,7 +1065,7 @@ async fn load_text(
         return Err(Load::Unauthorized);
     }
     if !response.ok() {
-        let body = response.text().await.unwrap_or_default();
+        let body = text(&response).await.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
         let reason = format!("HTTP {}: {sentence}", response.status());
         return Err(if response.status() == 404 {
@@ -1086,10 +1075,12 @@ async fn load_text(
         });
     }
     // A bridge that announces an absurd answer is not read at all.
-    if let Some(length) = (response.headers().get("content-length")).and_then(|v| v.parse().ok()) {
+    if let Some(length) =
+        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok())
+    {
         check_history_size(length).map_err(Load::Failed)?;
     }
-    response.text().await.map_err(failed)
+    text(&response).await.map_err(Load::Failed)
 }
 
 /// Why a fetch brought no answer, in a sentence. The browser says only
@@ -1097,8 +1088,7 @@ async fn load_text(
 /// when it refuses this page's origin (CORS), and a page may not learn more;
 /// but a `no-cors` request, whose answer the page may not read, still
 /// arrives from a bridge that is up: then the origin was refused.
-async fn fetch_failure(url: &str, error: gloo_net::Error) -> String {
-    let said = crate::browser::fetch_error(error);
+async fn fetch_failure(url: &str, said: String) -> String {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();

@@ -386,6 +386,18 @@ export function keep(handle, element) {
   watch ||= setInterval(check, 1000);
 }
 export const reachable = (url) => fetch(url, { mode: "no-cors" });
+export async function request(method, url, token, body, signal, cookies) {
+  try {
+    const headers = {};
+    if (token !== undefined) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const credentials = cookies ? "include" : "same-origin";
+    return await fetch(new Request(url, { method, headers, body, signal, credentials }));
+  } catch (e) { throw String(e); }
+}
+export async function text(response) {
+  try { return await response.text(); } catch (e) { throw String(e); }
+}
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -408,6 +420,22 @@ extern "C" {
     /// (the promise resolves) from a server that is up, whatever its CORS
     /// answer (see `connection::fetch_failure`).
     pub(crate) fn reachable(url: &str) -> js_sys::Promise;
+    /// `fetch` of a `Request` for `url` (made absolute, as a page's own
+    /// wrapper of `fetch` may expect) with `method`, the token as a Bearer
+    /// header, a JSON `body` (or `undefined`), the abort `signal`, and the
+    /// browser's cookies or not (see `browser::Request`): the response,
+    /// whatever its status, or a rejection with what was thrown as text
+    /// (thrown at once too: nothing escapes into the wasm).
+    pub(crate) fn request(
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: &JsValue,
+        signal: Option<&web_sys::AbortSignal>,
+        cookies: bool,
+    ) -> js_sys::Promise;
+    /// `response.text()`, rejected with what was thrown as text.
+    pub(crate) fn text(response: &web_sys::Response) -> js_sys::Promise;
 }
 
 /// Defines `<discussion-panel>`: every option is an attribute, in kebab-case.

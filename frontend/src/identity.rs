@@ -8,8 +8,8 @@
 //! `author` it was given.
 
 use crate::auth::Auth;
+use crate::browser::{text, Request};
 use crate::connection::signed_in;
-use gloo_net::http::Request;
 use std::cell::RefCell;
 
 /// What the bridge said of a sign-in.
@@ -36,7 +36,7 @@ pub async fn whoami(bridge_url: &str, auth: &Auth) -> Whoami {
         status if !(200..300).contains(&status) => return Whoami::Unknown,
         _ => {}
     }
-    let Ok(text) = response.text().await else {
+    let Ok(text) = text(&response).await else {
         return Whoami::Unknown;
     };
     let user = js_sys::JSON::parse(&text)

@@ -175,7 +175,7 @@ pub fn DiscussionPanel(
     // Owned by this component: dropped (closing everything) when it unmounts.
     let connection = StoredValue::new_local(None::<Connection>);
 
-    Effect::new(move |_| {
+    effect(Box::new(move |_| {
         let channel = channel.get();
         let bridge_url = bridge_url.get().trim_end_matches('/').to_owned();
         // Drop the old connection before opening the new: never two streams.
@@ -190,33 +190,33 @@ pub fn DiscussionPanel(
             auth: auth.clone(),
         };
         connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
-    });
+    }));
     let retry_now = move || with_connection(connection, Connection::retry);
     let send_text = move |text: String| with_connection(connection, |c| c.send(text));
     if let Some(outgoing) = outgoing {
-        Effect::new(move |_| {
+        effect(Box::new(move |_| {
             if let Some(text) = outgoing.get() {
                 send_text(text);
             }
-        });
+        }));
     }
     if let Some(retry) = retry {
-        Effect::new(move |first: Option<()>| {
+        effect(Box::new(move |first: bool| {
             retry.track();
-            if first.is_some() {
+            if !first {
                 retry_now();
             }
-        });
+        }));
     }
     if let Some(on_status) = on_status {
-        Effect::new(move |_| {
+        effect(Box::new(move |_| {
             let view = outputs.status.get();
             on_status.run(StatusChange {
                 label: view.label,
                 reason: view.error,
                 transport: view.transport,
             });
-        });
+        }));
     }
     // The reader is back on the page: if the list is at its newest, the
     // messages that came meanwhile are seen.
@@ -233,7 +233,7 @@ pub fn DiscussionPanel(
     // The composer, made once the list is in the page, then kept in step
     // with the outbox and given back refused replies to edit (one effect:
     // each costs its own code).
-    Effect::new(move |_| {
+    effect(Box::new(move |_| {
         let replies = outbox.get();
         draft.track();
         let Some(list) = list.get() else {
@@ -284,7 +284,7 @@ pub fn DiscussionPanel(
                 }
             }
         });
-    });
+    }));
     // Busy while the page comes (the frame after it takes that off).
     let older = move || {
         with_connection(connection, Connection::older);
@@ -325,7 +325,7 @@ pub fn DiscussionPanel(
     // reader was at the bottom, follow the new messages; if they scrolled up to
     // read, leave them there.
     let rows = StoredValue::new_local(None::<MessageList>);
-    Effect::new(move |_| {
+    effect(Box::new(move |_| {
         outputs.messages.track();
         outputs.reader.track();
         // Live comes after the history load, even an empty one: the list is
@@ -398,13 +398,13 @@ pub fn DiscussionPanel(
                 older();
             }
         });
-    });
+    }));
 
     // The header and the error line, kept in step with the channel and the
     // connection's state (one effect; see `header`).
     let root = NodeRef::<Section>::new();
     let status = outputs.status;
-    Effect::new(move |_| {
+    effect(Box::new(move |_| {
         let channel = channel.get();
         let Some(root) = root.get() else {
             return;
@@ -420,7 +420,7 @@ pub fn DiscussionPanel(
                 }
             })
         });
-    });
+    }));
     view! {
         <section class="discussion-panel" node_ref=root aria-label="Discussion">
             // The header goes first, then the rows (managed by `MessageList`,
@@ -448,6 +448,14 @@ fn announce_when_due(
         let timeout = Timeout::new(wait, move || announce_when_due(announcer, header, timer));
         timer.try_set_value(Some(timeout));
     }
+}
+
+/// Runs `run` now and again whenever a signal it read changes, with whether
+/// this is its first run: a Leptos effect, through one closure type for all
+/// of the panel's effects (each closure of its own type made its own copy of
+/// Leptos' effect code: docs/BENCHMARKS.md, size ledger).
+fn effect(mut run: Box<dyn FnMut(bool)>) {
+    Effect::new(move |before: Option<()>| run(before.is_none()));
 }
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the
