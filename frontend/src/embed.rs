@@ -23,7 +23,7 @@
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
-use crate::panel::{DiscussionPanel, StatusChange};
+use crate::panel::{DiscussionPanel, Replies, StatusChange};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
@@ -42,7 +42,7 @@ pub struct PanelHandle {
     channel: RwSignal<String>,
     retry: Trigger,
     /// Replies the host sends on the reader's behalf.
-    outgoing: RwSignal<Option<String>>,
+    outgoing: Replies,
     auth: Auth,
 }
 
@@ -71,7 +71,7 @@ impl PanelHandle {
     /// Sends a reply, as if the reader had typed it (it goes through the
     /// outbox: once Live, once stored, shown once).
     pub fn send(&self, text: String) {
-        self.outgoing.try_set(Some(text));
+        self.outgoing.send(text);
     }
 
     /// Replaces the token: a string, or a function returning one (or a
@@ -164,8 +164,8 @@ fn mount(
     let mounted = leptos::mount::mount_to(element.clone(), move || {
         let channel_signal = RwSignal::new(channel);
         let retry = Trigger::new();
-        let outgoing = RwSignal::new(None::<String>);
-        give.set(Some((channel_signal, retry, outgoing)));
+        let outgoing = Replies::new();
+        give.set(Some((channel_signal, retry, outgoing.clone())));
         let host = StoredValue::new_local(host);
         let dispatch = move |kind: &'static str, detail: JsValue| {
             host.with_value(|element| dispatch(element, kind, &detail));

@@ -32,6 +32,36 @@ pub struct StatusChange {
     pub transport: Transport,
 }
 
+/// Replies a host sends on the reader's behalf (`send(text)`), queued until
+/// the panel takes them: each is sent once, in the order sent, however many
+/// come before the panel looks (a queue, not a signal's latest value).
+#[derive(Clone)]
+pub struct Replies {
+    queue: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    added: Trigger,
+}
+
+impl Replies {
+    /// Made where a reactive owner is (in a component, say).
+    pub fn new() -> Self {
+        let queue = Default::default();
+        let added = Trigger::new();
+        Replies { queue, added }
+    }
+
+    /// Queues a reply for the panel to send.
+    pub fn send(&self, text: String) {
+        self.queue.borrow_mut().push(text);
+        self.added.notify();
+    }
+}
+
+impl Default for Replies {
+    fn default() -> Self {
+        Replies::new()
+    }
+}
+
 /// A live discussion panel for one channel.
 ///
 /// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
@@ -40,6 +70,7 @@ pub struct StatusChange {
 /// - `options`: timing and size knobs (see [`Options`] for the defaults).
 /// - `auth`: how to sign in to a bridge that runs with `--users`.
 /// - `retry`: notify it to retry, as the Retry button does.
+/// - `outgoing`: replies to send on the reader's behalf ([`Replies::send`]).
 /// - `on_status`: each change of the label (and of why it stopped).
 /// - `on_message`: each message new to the reader, in id order: live ones and
 ///   those a catch-up brings, not the first history load.
@@ -61,9 +92,7 @@ pub fn DiscussionPanel(
     #[prop(optional)] options: Option<Options>,
     #[prop(optional)] auth: Option<Auth>,
     #[prop(optional)] retry: Option<Trigger>,
-    /// Replies to send on the reader's behalf (the host's `send(text)`).
-    #[prop(optional)]
-    outgoing: Option<RwSignal<Option<String>>>,
+    #[prop(optional)] outgoing: Option<Replies>,
     #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
     #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
     #[prop(optional, into)] on_unread: Option<Callback<usize>>,
@@ -195,9 +224,9 @@ pub fn DiscussionPanel(
     let send_text = move |text: String| with_connection(connection, |c| c.send(text));
     if let Some(outgoing) = outgoing {
         Effect::new(move |_| {
-            if let Some(text) = outgoing.get() {
-                send_text(text);
-            }
+            outgoing.added.track();
+            let texts = std::mem::take(&mut *outgoing.queue.borrow_mut());
+            texts.into_iter().for_each(send_text);
         });
     }
     if let Some(retry) = retry {

@@ -349,3 +349,31 @@ async fn a_narrow_polling_panel_keeps_its_header_on_one_line_and_clean_addresses
         || format!("an address ends in a stray &: {urls:?}"),
     )
 }
+
+/// The element's `send()` called several times in one task: every reply
+/// reaches the bridge, once each and in the order sent (not only the last).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_sends_in_one_task_each_reach_the_bridge_once_in_order() -> Result<(), Error> {
+    let name = "several_sends_in_one_task";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js("const el = document.querySelector('discussion-panel'); el.send('a'); el.send('b'); el.send('c');")
+        .await?;
+    let stored = || async {
+        let page = s.bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let ann = page.into_iter().filter(|m| m.author == "ann");
+        Some(ann.map(|m| m.content).collect::<Vec<_>>())
+    };
+    // Done when a reply is stored and none waits any more.
+    let waiting = "return document.querySelectorAll('li[data-client-id]').length;";
+    wait_until(SOON, "a reply stored and none waiting", || async {
+        let pending = s.run_js(waiting).await.ok()?;
+        let any = !stored().await?.is_empty();
+        (pending == 0 && any).then_some(())
+    })
+    .await?;
+    let contents = stored().await.unwrap_or_default();
+    ensure(contents == ["a", "b", "c"], || {
+        format!("three sends in one task stored {contents:?}, not [\"a\", \"b\", \"c\"]")
+    })
+}
