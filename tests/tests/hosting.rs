@@ -377,3 +377,83 @@ async fn several_sends_in_one_task_each_reach_the_bridge_once_in_order() -> Resu
         format!("three sends in one task stored {contents:?}, not [\"a\", \"b\", \"c\"]")
     })
 }
+
+/// The names a block of the shipped `.d.ts` declares: the methods and
+/// properties of `export interface <name> {` (`None`: the module's own
+/// `export function`s).
+fn declared(types: &str, block: Option<&str>) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut inside = block.is_none();
+    for line in types.lines() {
+        let line = line.trim();
+        match block {
+            None => {
+                let rest = line.strip_prefix("export function ");
+                let rest = rest.or_else(|| {
+                    line.strip_prefix("export default function ")
+                        .map(|_| "default(")
+                });
+                if let Some(rest) = rest {
+                    names.push(rest.split(['(', '<']).next().unwrap_or_default().to_owned());
+                }
+            }
+            Some(name) if line.starts_with(&format!("export interface {name} ")) => inside = true,
+            Some(_) if inside && line == "}" => break,
+            Some(_) if inside && !line.starts_with("/*") && !line.starts_with('*') => {
+                let name = line.split(['(', '<', ':']).next().unwrap_or_default();
+                if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    names.sort();
+    names
+}
+
+/// The shipped `.d.ts` (hand-written: see frontend/discussion-panel.d.ts)
+/// declares what the module has: its functions, every method of the
+/// handle's class and no other, and the element's methods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_types_declare_what_the_module_exports() -> Result<(), Error> {
+    let types = std::fs::read_to_string(e2e::workspace_root().join("dist/discussion-panel.d.ts"))
+        .map_err(|e| format!("dist/discussion-panel.d.ts: {e}"))?;
+    let name = "the_shipped_types_declare_what_the_module_exports";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  document.body.append(box);
+  const handle = module.mountDiscussionPanel(box, { channel: 'general' });
+  const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(handle))
+    .filter((name) => name !== 'constructor' && !name.startsWith('__') && typeof handle[name] === 'function');
+  const element = document.querySelector('discussion-panel');
+  const functions = Object.keys(module).filter((name) => typeof module[name] === 'function');
+  done({ functions, methods: methods.sort(), element: ['retry', 'send', 'setChannel'].filter((m) => typeof element[m] === 'function'), token: 'token' in element });
+}, (error) => done(String(error)));"#;
+    let seen = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("reading the module: {e}"))?;
+    let functions: Vec<String> =
+        serde_json::from_value(seen["functions"].clone()).unwrap_or_default();
+    for name in declared(&types, None) {
+        ensure(functions.contains(&name), || {
+            format!("the .d.ts declares the function {name}, which the module does not export ({functions:?})")
+        })?;
+    }
+    let methods: Vec<String> = serde_json::from_value(seen["methods"].clone()).unwrap_or_default();
+    let handle = declared(&types, Some("PanelHandle"));
+    ensure(methods == handle, || {
+        format!("PanelHandle has the methods {methods:?}, the .d.ts declares {handle:?}")
+    })?;
+    let element = declared(&types, Some("DiscussionPanelElement"));
+    ensure(
+        element == ["addEventListener", "retry", "send", "setChannel", "token"],
+        || format!("the .d.ts declares {element:?} on the element"),
+    )?;
+    ensure(
+        seen["element"] == json!(["retry", "send", "setChannel"]) && seen["token"] == true,
+        || format!("the element has {seen}"),
+    )
+}
