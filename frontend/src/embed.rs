@@ -315,6 +315,13 @@ fn reactions_array(message: &Message) -> JsValue {
 //   once a second rather than on a MutationObserver of the document: that
 //   sees neither into shadow roots nor past a microtask (a move with an
 //   `await` in between would look like leaving).
+// - style: the document's stylesheets do not reach into a shadow root, so a
+//   panel found in one (at its mount, and on each check) gives that root a
+//   `<link>` to `panel.css` beside this module (`../../` from its snippet
+//   folder), once, as the root's first child, so the host's own sheets in
+//   the root come after it. A link rather than an adopted sheet: no fetch
+//   of our own, nothing to wait for, and an adopted sheet would come after
+//   the host's. Allowed by a `style-src 'self'` policy.
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(mount, attributes) {
   if (!globalThis.customElements || customElements.get("discussion-panel")) return;
@@ -375,13 +382,18 @@ export function defineElement(mount, attributes) {
 }
 const kept = new Map();
 let watch;
+const css = new URL("../../panel.css", import.meta.url).href;
+const style = (root) => root.host && !root.querySelector(`link[href="${css}"]`) &&
+  root.prepend(Object.assign(document.createElement("link"), { rel: "stylesheet", href: css }));
 const check = () => kept.forEach((e, element) => {
-  if (element.isConnected) e.seen = true;
+  if (element.isConnected) e.seen = style(element.getRootNode()) || true;
   else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
 });
 export function keep(handle, element) {
   try { kept.get(element)?.handle.unmount(); } catch {}
-  kept.set(element, { handle, seen: element.isConnected });
+  const seen = element.isConnected;
+  if (seen) style(element.getRootNode());
+  kept.set(element, { handle, seen });
   setTimeout(check);
   watch ||= setInterval(check, 1000);
 }

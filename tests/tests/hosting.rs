@@ -457,3 +457,43 @@ import('/discussion-panel.js').then((module) => {
         || format!("the element has {seen}"),
     )
 }
+
+/// A host that puts `<discussion-panel>` inside its own shadow root (where
+/// the document's `panel.css` does not reach) gets the panel styled there
+/// (under the bridge's Content-Security-Policy, `style-src 'self'`): Live,
+/// with the flex layout and the background that only panel.css gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
+    let name = "a_panel_inside_a_hosts_shadow_root_is_styled";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js(
+        "const widget = document.createElement('div');
+         widget.id = 'widget';
+         document.body.append(widget);
+         const root = widget.attachShadow({ mode: 'open' });
+         root.innerHTML = '<discussion-panel channel=\"general\"></discussion-panel>';",
+    )
+    .await?;
+    let read = "const root = document.getElementById('widget').shadowRoot;
+        const panel = root.querySelector('.discussion-panel');
+        const label = root.querySelector('[data-connection-status]');
+        return panel && label && [label.getAttribute('data-connection-status'), getComputedStyle(panel).display,
+            getComputedStyle(panel).backgroundColor];";
+    let seen = wait_until(
+        SOON,
+        "the panel in the shadow root Live and styled",
+        || async {
+            let seen = s.run_js(read).await.ok()?;
+            (seen[0] == "live" && seen[1] == "flex").then_some(seen)
+        },
+    )
+    .await;
+    let seen = match seen {
+        Ok(seen) => seen,
+        Err(timeout) => return Err(format!("{timeout}: {:?}", s.run_js(read).await)),
+    };
+    ensure(seen[2] == WHITE, || {
+        format!("in the shadow root, the panel's background: {seen}")
+    })
+}
