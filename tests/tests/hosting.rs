@@ -497,3 +497,71 @@ async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
         format!("in the shadow root, the panel's background: {seen}")
     })
 }
+
+/// Every file under `dir`, relative to it, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `dist/panel/` is what a host copies: exactly the panel's files, under
+/// names that do not change from build to build, and enough on their own: a
+/// host page on another origin that serves a copy of that folder and nothing
+/// of the panel's besides gets a Live, styled panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_serving_a_copy_of_the_panel_folder_alone_gets_a_live_panel() -> Result<(), Error> {
+    let panel = e2e::workspace_root().join("dist/panel");
+    let files: Vec<String> = (files_under(&panel).into_iter())
+        .filter(|f| !f.ends_with(".gz") && !f.ends_with(".br"))
+        .collect();
+    let expected = [
+        "discussion-panel.d.ts",
+        "discussion-panel.js",
+        "discussion-panel_bg.wasm",
+        "panel.css",
+        "snippets/discussion-panel/inline0.js",
+    ];
+    ensure(files == expected, || {
+        format!("dist/panel/ holds {files:?}, not {expected:?}")
+    })?;
+    // The host's site: a copy of the folder, and the host's own page.
+    let site = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for file in files_under(&panel) {
+        let to = site.path().join(&file);
+        std::fs::create_dir_all(to.parent().unwrap_or(site.path())).map_err(|e| e.to_string())?;
+        std::fs::copy(panel.join(&file), &to).map_err(|e| format!("{file}: {e}"))?;
+    }
+    for page in ["host.html", "host.js"] {
+        let from = e2e::workspace_root().join("web").join(page);
+        std::fs::copy(&from, site.path().join(page)).map_err(|e| format!("{page}: {e}"))?;
+    }
+    let host = e2e::serve_dir(site.path().to_owned()).await;
+    let origin = format!("http://127.0.0.1:{host}");
+    let options = bridge().with_args(&["--allowed-origins", &origin]);
+    let name = "a_host_serving_a_copy_of_the_panel_folder";
+    let s = Scenario::start(name, options, "/healthz").await?;
+    let page = format!(
+        "{origin}/host.html?channel=general&bridge_url={}&{FAST}",
+        s.bridge.url("")
+    );
+    (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    s.wait_label("live", SOON).await?;
+    let display = s
+        .run_js("return getComputedStyle(document.querySelector('.discussion-panel')).display;")
+        .await?;
+    ensure(display == "flex", || {
+        format!("the panel from the copied folder is not styled (display {display})")
+    })
+}
