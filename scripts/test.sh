@@ -25,6 +25,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "building the panel for the browser (trunk build --release; about 5 minutes on 2 cores the first time, as it compiles the standard library for wasm)"
 wasm_env trunk build --release
 
+step "building the Leptos example (examples/leptos-host, into target/leptos-host; about 20 s on 2 cores once the panel's build has run)"
+(cd examples/leptos-host && wasm_env trunk build --release)
+
 step "the panel's size budget (frontend/size-budget)"
 bash scripts/size-check.sh
 

@@ -565,3 +565,66 @@ async fn a_host_serving_a_copy_of_the_panel_folder_alone_gets_a_live_panel() -> 
         format!("the panel from the copied folder is not styled (display {display})")
     })
 }
+
+/// The Leptos example (examples/leptos-host, built by the test command into
+/// target/leptos-host), served from another origin than the bridge's: Live,
+/// its typed `on_status` callback heard it, the panel is styled by the CSS
+/// it includes as the README says, and its button's reply (through
+/// `Replies`) is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leptos_example_goes_live_and_replies_through_its_typed_props() -> Result<(), Error> {
+    let app = e2e::workspace_root().join("target/leptos-host");
+    ensure(app.join("index.html").is_file(), || {
+        format!(
+            "{} has no index.html: build the example first (scripts/test.sh does: cd examples/leptos-host && trunk build --release)",
+            app.display()
+        )
+    })?;
+    let host = e2e::serve_dir(app).await;
+    let origin = format!("http://127.0.0.1:{host}");
+    let options = bridge().with_args(&["--allowed-origins", &origin]);
+    let s = Scenario::start("the_leptos_example", options, "/healthz").await?;
+    let page = format!("{origin}/?bridge={}", s.bridge.url(""));
+    (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    s.wait_label("live", SOON).await?;
+    let read = "return [document.querySelector('p[data-status]').getAttribute('data-status'),
+        getComputedStyle(document.querySelector('.discussion-panel')).display];";
+    let seen = wait_until(SOON, "the app's status from on_status", || async {
+        let seen = s.run_js(read).await.ok()?;
+        (seen[0] == "live").then_some(seen)
+    })
+    .await?;
+    ensure(seen[1] == "flex", || {
+        format!("the panel is not styled: {seen}")
+    })?;
+    s.run_js("document.querySelector('main button').click();")
+        .await?;
+    let stored = || async {
+        let page = s.bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let from_app = page.into_iter().filter(|m| m.author == "leptos");
+        Some(from_app.map(|m| m.content).collect::<Vec<_>>())
+    };
+    wait_until(SOON, "the app's reply stored", || async {
+        (stored().await? == ["Ready for review."]).then_some(())
+    })
+    .await
+}
+
+/// The README's Leptos snippet is the example's code, word for word.
+#[test]
+fn the_readmes_leptos_snippet_is_the_examples_code() -> Result<(), Error> {
+    let root = e2e::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| e.to_string())?;
+    let example = std::fs::read_to_string(root.join("examples/leptos-host/src/editor.rs"))
+        .map_err(|e| e.to_string())?;
+    let section = readme
+        .split("### In a Leptos app")
+        .nth(1)
+        .ok_or("README.md has no \"In a Leptos app\" section")?;
+    let snippet = (section.split("```rust\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .ok_or("the Leptos section has no rust block")?;
+    ensure(snippet == example, || {
+        "the README's Leptos snippet differs from examples/leptos-host/src/editor.rs".into()
+    })
+}
