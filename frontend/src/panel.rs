@@ -16,6 +16,8 @@ use panel_core::reading::{Changed, Unread};
 use panel_core::{
     Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
 };
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -32,33 +34,40 @@ pub struct StatusChange {
     pub transport: Transport,
 }
 
-/// Replies a host sends on the reader's behalf (`send(text)`), queued until
-/// the panel takes them: each is sent once, in the order sent, however many
-/// come before the panel looks (a queue, not a signal's latest value).
-#[derive(Clone)]
-pub struct Replies {
-    queue: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
-    added: Trigger,
-}
+/// Replies a host sends on the reader's behalf (`send(text)`): each is sent
+/// once, in the order sent. Those sent before the panel has its connection
+/// wait in a queue, which it empties, in order, when it has one; after that
+/// each goes at once (not through a signal, whose writes before an effect
+/// runs would collapse into the last).
+#[derive(Clone, Default)]
+pub struct Replies(Rc<RefCell<(Vec<String>, Option<Sink>)>>);
+
+/// Where the panel takes replies once it is connected.
+type Sink = Rc<dyn Fn(String)>;
 
 impl Replies {
-    /// Made where a reactive owner is (in a component, say).
     pub fn new() -> Self {
-        let queue = Default::default();
-        let added = Trigger::new();
-        Replies { queue, added }
+        Replies::default()
     }
 
-    /// Queues a reply for the panel to send.
+    /// Sends a reply (or queues it, until the panel is connected). The
+    /// borrow ends before the send: a host may send from a panel's event.
     pub fn send(&self, text: String) {
-        self.queue.borrow_mut().push(text);
-        self.added.notify();
+        let sink = self.0.borrow().1.clone();
+        match sink {
+            Some(send) => send(text),
+            None => self.0.borrow_mut().0.push(text),
+        }
     }
-}
 
-impl Default for Replies {
-    fn default() -> Self {
-        Replies::new()
+    /// From now on replies go to `send`; those waiting go now, in order.
+    fn connect(&self, send: Sink) {
+        let waiting = {
+            let mut inner = self.0.borrow_mut();
+            inner.1 = Some(send.clone());
+            std::mem::take(&mut inner.0)
+        };
+        waiting.into_iter().for_each(|text| send(text));
     }
 }
 
@@ -203,6 +212,7 @@ pub fn DiscussionPanel(
     let can_reply = auth.has_token() || !options.author.is_empty();
     // Owned by this component: dropped (closing everything) when it unmounts.
     let connection = StoredValue::new_local(None::<Connection>);
+    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
 
     Effect::new(move |_| {
         let channel = channel.get();
@@ -219,16 +229,11 @@ pub fn DiscussionPanel(
             auth: auth.clone(),
         };
         connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
+        if let Some(outgoing) = &outgoing {
+            outgoing.connect(Rc::new(send_text));
+        }
     });
     let retry_now = move || with_connection(connection, Connection::retry);
-    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
-    if let Some(outgoing) = outgoing {
-        Effect::new(move |_| {
-            outgoing.added.track();
-            let texts = std::mem::take(&mut *outgoing.queue.borrow_mut());
-            texts.into_iter().for_each(send_text);
-        });
-    }
     if let Some(retry) = retry {
         Effect::new(move |first: Option<()>| {
             retry.track();
