@@ -462,6 +462,8 @@ import('/discussion-panel.js').then((module) => {
 /// the document's `panel.css` does not reach) gets the panel styled there
 /// (under the bridge's Content-Security-Policy, `style-src 'self'`): Live,
 /// with the flex layout and the background that only panel.css gives it.
+/// The link goes first in the root, before the host's own stylesheet, and
+/// once: a second panel mounted in the same root adds none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
     let name = "a_panel_inside_a_hosts_shadow_root_is_styled";
@@ -472,7 +474,7 @@ async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
          widget.id = 'widget';
          document.body.append(widget);
          const root = widget.attachShadow({ mode: 'open' });
-         root.innerHTML = '<discussion-panel channel=\"general\"></discussion-panel>';",
+         root.innerHTML = '<link rel=\"stylesheet\" href=\"/embed.css\"><discussion-panel channel=\"general\"></discussion-panel>';",
     )
     .await?;
     let read = "const root = document.getElementById('widget').shadowRoot;
@@ -495,6 +497,20 @@ async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
     };
     ensure(seen[2] == WHITE, || {
         format!("in the shadow root, the panel's background: {seen}")
+    })?;
+    let second = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const root = document.getElementById('widget').shadowRoot;
+  const box = document.createElement('div');
+  root.append(box);
+  window.second = module.mountDiscussionPanel(box, { channel: 'general' });
+  done([...root.querySelectorAll('link')].map((link) => link.getAttribute('href')));
+}, (error) => done(String(error)));"#;
+    let links = (s.browser.client.execute_async(second, vec![]).await)
+        .map_err(|e| format!("the second panel: {e}"))?;
+    let expected = json!([s.bridge.url("/panel.css"), "/embed.css"]);
+    ensure(links == expected, || {
+        format!("the shadow root's links are {links}, not {expected}")
     })
 }
 
