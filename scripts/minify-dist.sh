@@ -5,7 +5,11 @@
 #    two match before it writes);
 # 2. the glue (discussion-panel.js) and its snippets (the custom element's
 #    class) minified with terser. trunk 0.21's own JS minifier cannot parse
-#    wasm-bindgen's output (`export default`) and leaves it as it is.
+#    wasm-bindgen's output (`export default`) and leaves it as it is;
+# 3. the snippets' folder given a stable name: wasm-bindgen names it after the
+#    crate and a hash (snippets/discussion-panel-<hash>/), which hosts would
+#    have to follow from build to build; it becomes snippets/discussion-panel/
+#    and the glue's one import of it is rewritten to match.
 #
 # Run by the post_build hook in Trunk.toml before scripts/compress-dist.sh (so
 # the precompressed copies are of the minified files), on the staging folder
@@ -47,3 +51,15 @@ for file in "$dir"/discussion-panel.js "$dir"/snippets/*/*.js; do
   count=$((count + 1))
 done
 echo "minify-dist: $count scripts minified with $("$terser" --version)"
+for hashed in "$dir"/snippets/discussion-panel-*/; do
+  [ -d "$hashed" ] || continue
+  name="$(basename "$hashed")"
+  rm -rf "$dir/snippets/discussion-panel"
+  mv "$hashed" "$dir/snippets/discussion-panel"
+  sed -i "s#/snippets/$name/#/snippets/discussion-panel/#g" "$dir/discussion-panel.js"
+  if grep -q "snippets/$name" "$dir/discussion-panel.js"; then
+    echo "minify-dist: the glue still names snippets/$name" >&2
+    exit 1
+  fi
+  echo "minify-dist: snippets/$name is now snippets/discussion-panel"
+done

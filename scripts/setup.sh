@@ -121,6 +121,23 @@ ensure_terser() {
     || die "npm could not install terser $TERSER_VERSION."
 }
 
+# TypeScript, for scripts/typecheck.sh (the .d.ts, the README's snippets and
+# the example pages' scripts under `tsc --strict`): beside terser, pinned.
+TYPESCRIPT_VERSION="5.9.3"
+
+ensure_typescript() {
+  local bin="$NPM_TOOLS_DIR/node_modules/.bin/tsc"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "Version $TYPESCRIPT_VERSION"; then
+    say "typescript $TYPESCRIPT_VERSION present"
+    return
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  mkdir -p "$NPM_TOOLS_DIR"
+  timed "installing typescript $TYPESCRIPT_VERSION with npm (once)" "20 seconds" \
+    npm install --prefix "$NPM_TOOLS_DIR" --no-audit --no-fund --silent "typescript@$TYPESCRIPT_VERSION" \
+    || die "npm could not install typescript $TYPESCRIPT_VERSION."
+}
+
 # A first build fills target/ with about 8 GB (host, wasm and fuzz builds); a
 # disk that fills up stops a compiler midway with "No space left on device",
 # so say it plainly before. A warning, not a stop: later runs reuse target/.
@@ -167,6 +184,7 @@ ensure_tools() {
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "2 minutes" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
   ensure_terser
+  ensure_typescript
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
   export WASM_MODE WASM_BINDGEN_VERSION NPM_TOOLS_DIR

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting and lints, host tests of every crate, the
+# The whole test suite: formatting and lints, the TypeScript types, host tests of every crate, the
 # release wasm build of the panel, and the end-to-end tests (the real panel in
 # headless Chromium against the real bridge). Installs what is missing first.
 # Ends with cargo's own summary lines; exits non-zero on any failure.
@@ -16,11 +16,17 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path frontend/core/fuzz/Cargo.toml -- --check
 
+step "types: the panel's .d.ts, the README's snippets and the example pages under tsc --strict"
+bash scripts/typecheck.sh
+
 step "cargo clippy (all crates, all targets, warnings are errors; about 4 minutes on 2 cores the first time, seconds after)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "building the panel for the browser (trunk build --release; about 5 minutes on 2 cores the first time, as it compiles the standard library for wasm)"
 wasm_env trunk build --release
+
+step "building the Leptos example (examples/leptos-host, into target/leptos-host; about 20 s on 2 cores once the panel's build has run)"
+(cd examples/leptos-host && wasm_env trunk build --release)
 
 step "the panel's size budget (frontend/size-budget)"
 bash scripts/size-check.sh

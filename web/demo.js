@@ -9,6 +9,8 @@ import init from "./discussion-panel.js";
  * the address must be on this page's origin, or, when this page is served
  * from this machine (trunk on one port, the bridge on another), on this
  * machine too. Returns the bridge URL to use ("" for this origin).
+ * @param {string} pageOrigin
+ * @param {string} requested
  */
 export function checkBridgeUrl(pageOrigin, requested) {
   requested = requested.trim().replace(/\/+$/, "");
@@ -19,7 +21,7 @@ export function checkBridgeUrl(pageOrigin, requested) {
   } catch {
     url = null;
   }
-  const local = (host) =>
+  const local = (/** @type {string} */ host) =>
     host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) {
     console.warn(`[demo] ?bridge=${requested} is ignored: it is not an http(s) address`);
@@ -34,13 +36,14 @@ export function checkBridgeUrl(pageOrigin, requested) {
 await init();
 const query = new URLSearchParams(location.search);
 const panel = document.createElement("discussion-panel");
-const known = customElements.get("discussion-panel").observedAttributes;
-for (const [key, value] of query) {
+/** @type {string[]} */
+const known = /** @type {any} */ (customElements.get("discussion-panel")).observedAttributes;
+query.forEach((value, key) => {
   const name = key.replace(/_/g, "-");
   if (value && known.includes(name) && !["channel", "bridge-url", "token"].includes(name)) {
     panel.setAttribute(name, value);
   }
-}
+});
 // The demo bridge has no sign-in, so replies say who wrote them: a name the
 // visitor can change in the toolbar, remembered for their next visit, and
 // "visitor" until then, so a first reply needs no setup.
@@ -54,11 +57,11 @@ const savedAuthor = () => {
 };
 const author = (query.get("author") || savedAuthor() || "visitor").trim();
 panel.setAttribute("author", author);
-const nameField = document.querySelector('[data-action="demo-author"]');
+const nameField = /** @type {HTMLInputElement} */ (document.querySelector('[data-action="demo-author"]'));
 nameField.value = author;
 nameField.addEventListener("change", () => {
   const name = nameField.value.trim();
-  if (!name) return void (nameField.value = panel.getAttribute("author"));
+  if (!name) return void (nameField.value = panel.getAttribute("author") ?? "");
   try {
     localStorage.setItem(AUTHOR_KEY, name);
   } catch {}
@@ -67,8 +70,8 @@ nameField.addEventListener("change", () => {
 panel.setAttribute("bridge-url", checkBridgeUrl(location.origin, query.get("bridge") ?? ""));
 const channel = query.get("channel") || "general";
 panel.setAttribute("channel", channel);
-document.querySelector(".demo-sidebar").append(panel);
+/** @type {HTMLElement} */ (document.querySelector(".demo-sidebar")).append(panel);
 
-const picker = document.querySelector('[data-action="switch-channel"]');
+const picker = /** @type {HTMLSelectElement} */ (document.querySelector('[data-action="switch-channel"]'));
 picker.value = channel;
 picker.addEventListener("change", () => panel.setChannel(picker.value));

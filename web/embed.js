@@ -4,8 +4,10 @@ import init, { mountDiscussionPanel } from "./discussion-panel.js";
 
 await init();
 const query = new URLSearchParams(location.search);
+/** @type {import("./discussion-panel.js").DiscussionPanelOptions & Record<string, string>} */
 const options = { bridgeUrl: query.get("bridge") ?? "", channel: query.get("channel") ?? "general" };
-for (const [key, value] of query) {
+query.forEach((value, key) => {
   if (key !== "channel" && key !== "bridge") options[key] = value;
-}
-window.discussionPanel = mountDiscussionPanel(document.getElementById("panel-host"), options);
+});
+const host = /** @type {HTMLElement} */ (document.getElementById("panel-host"));
+window.discussionPanel = mountDiscussionPanel(host, options);

@@ -5,21 +5,22 @@
 import init from "./discussion-panel.js";
 
 window.panelEvents = [];
-const badge = document.getElementById("unread-badge");
+const badge = /** @type {HTMLElement} */ (document.getElementById("unread-badge"));
 for (const type of ["statuschange", "message", "messageupdate", "messagedelete", "reaction", "discontinuity", "unreadchange", "authexpired"]) {
   // Listened for on the document: the events bubble out of the element.
   document.addEventListener(type, (event) => {
-    window.panelEvents.push({ type, detail: event.detail, from: event.target.tagName.toLowerCase() });
-    if (type === "unreadchange") badge.textContent = event.detail.count ? `${event.detail.count} unread` : "";
+    const { detail } = /** @type {CustomEvent} */ (event);
+    window.panelEvents.push({ type, detail, from: /** @type {Element} */ (event.target).tagName.toLowerCase() });
+    if (type === "unreadchange") badge.textContent = detail.count ? `${detail.count} unread` : "";
   });
 }
-const panel = document.querySelector("discussion-panel");
-for (const [key, value] of new URLSearchParams(location.search)) {
+const panel = /** @type {import("./discussion-panel.js").DiscussionPanelElement} */ (document.querySelector("discussion-panel"));
+new URLSearchParams(location.search).forEach((value, key) => {
   if (key === "token") {
     window.panelToken = value;
     panel.token = async () => window.panelToken;
   } else {
     panel.setAttribute(key.replace(/_/g, "-"), value);
   }
-}
+});
 await init();

@@ -23,7 +23,7 @@
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
-use crate::panel::{DiscussionPanel, StatusChange};
+use crate::panel::{DiscussionPanel, Replies, StatusChange};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
@@ -42,7 +42,7 @@ pub struct PanelHandle {
     channel: RwSignal<String>,
     retry: Trigger,
     /// Replies the host sends on the reader's behalf.
-    outgoing: RwSignal<Option<String>>,
+    outgoing: Replies,
     auth: Auth,
 }
 
@@ -71,7 +71,7 @@ impl PanelHandle {
     /// Sends a reply, as if the reader had typed it (it goes through the
     /// outbox: once Live, once stored, shown once).
     pub fn send(&self, text: String) {
-        self.outgoing.try_set(Some(text));
+        self.outgoing.send(text);
     }
 
     /// Replaces the token: a string, or a function returning one (or a
@@ -83,7 +83,7 @@ impl PanelHandle {
 
     /// Listens for the panel's events (`statuschange`, `message`,
     /// `unreadchange`, `authexpired`) on the element it renders into.
-    /// (Typed in the `.d.ts` by `PanelHandle`'s interface below.)
+    /// (Typed by the event map in frontend/discussion-panel.d.ts.)
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).add_event_listener_with_callback(kind, listener);
@@ -164,8 +164,8 @@ fn mount(
     let mounted = leptos::mount::mount_to(element.clone(), move || {
         let channel_signal = RwSignal::new(channel);
         let retry = Trigger::new();
-        let outgoing = RwSignal::new(None::<String>);
-        give.set(Some((channel_signal, retry, outgoing)));
+        let outgoing = Replies::new();
+        give.set(Some((channel_signal, retry, outgoing.clone())));
         let host = StoredValue::new_local(host);
         let dispatch = move |kind: &'static str, detail: JsValue| {
             host.with_value(|element| dispatch(element, kind, &detail));
@@ -315,6 +315,13 @@ fn reactions_array(message: &Message) -> JsValue {
 //   once a second rather than on a MutationObserver of the document: that
 //   sees neither into shadow roots nor past a microtask (a move with an
 //   `await` in between would look like leaving).
+// - style: the document's stylesheets do not reach into a shadow root, so a
+//   panel found in one (at its mount, and on each check) gives that root a
+//   `<link>` to `panel.css` beside this module (`../../` from its snippet
+//   folder), once, as the root's first child, so the host's own sheets in
+//   the root come after it. A link rather than an adopted sheet: no fetch
+//   of our own, nothing to wait for, and an adopted sheet would come after
+//   the host's. Allowed by a `style-src 'self'` policy.
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(mount, attributes) {
   if (!globalThis.customElements || customElements.get("discussion-panel")) return;
@@ -375,13 +382,18 @@ export function defineElement(mount, attributes) {
 }
 const kept = new Map();
 let watch;
+const css = new URL("../../panel.css", import.meta.url).href;
+const style = (root) => root.host && !root.querySelector(`link[href="${css}"]`) &&
+  root.prepend(Object.assign(document.createElement("link"), { rel: "stylesheet", href: css }));
 const check = () => kept.forEach((e, element) => {
-  if (element.isConnected) e.seen = true;
+  if (element.isConnected) e.seen = style(element.getRootNode()) || true;
   else if (e.seen) try { e.handle.unmount(); } catch { forget(element); }
 });
 export function keep(handle, element) {
   try { kept.get(element)?.handle.unmount(); } catch {}
-  kept.set(element, { handle, seen: element.isConnected });
+  const seen = element.isConnected;
+  if (seen) style(element.getRootNode());
+  kept.set(element, { handle, seen });
   setTimeout(check);
   watch ||= setInterval(check, 1000);
 }
@@ -454,95 +466,3 @@ pub fn define_custom_element() {
     // Lives as long as the page: the element's class calls it on every mount.
     mount.forget();
 }
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = r#"
-/** Options of `mountDiscussionPanel`; as attributes of `<discussion-panel>`, in kebab-case. */
-export interface DiscussionPanelOptions {
-  channel: string;
-  bridgeUrl?: string;
-  /** A token, or a function returning one (or a promise of one), called before every request. */
-  token?: string | (() => string | null | undefined | Promise<string | null | undefined>);
-  withCredentials?: boolean | string;
-  /** Whom replies are from, for a bridge without sign-in. */
-  author?: string;
-  shareAcrossTabs?: boolean | string;
-  watchdogFactor?: number | string;
-  initialWatchdogMs?: number | string;
-  backoffBaseMs?: number | string;
-  backoffCapMs?: number | string;
-  maxAttempts?: number | string;
-  stabilityWindowMs?: number | string;
-  historyLimit?: number | string;
-  pageLimit?: number | string;
-  maxMessages?: number | string;
-  /** An EventSource that delivers nothing this long is suspect; twice in a row, the panel polls. */
-  firstByteMs?: number | string;
-  /** While polling, how often the panel tries the EventSource again. */
-  probeMs?: number | string;
-  /** Start on long polling (for a proxy known to buffer streams). */
-  polling?: boolean | string;
-  /** Light or dark colours; `auto` (the default) follows the host's `color-scheme`, or the system's. */
-  theme?: "light" | "dark" | "auto";
-}
-
-/** A message as the bridge sends it. */
-export interface DiscussionMessage {
-  id: string;
-  channel_id: string;
-  author: string;
-  content: string;
-  timestamp: string;
-  /** When it was last edited (RFC 3339), or null if never. */
-  edited_at: string | null;
-  /** The change id of its newest edit, or null if never edited. */
-  version: string | null;
-  reactions: DiscussionReaction[];
-}
-
-/** One emoji's reactions to a message. */
-export interface DiscussionReaction {
-  emoji: string;
-  count: number;
-  users: string[];
-}
-
-export interface DiscussionPanelEventMap {
-  /** `transport`: how the panel reaches the bridge (`polling` behind a proxy that buffers streams). */
-  statuschange: CustomEvent<{ status: "live" | "reconnecting" | "disconnected"; reason: string | null; transport: "eventsource" | "polling" }>;
-  message: CustomEvent<{ message: DiscussionMessage }>;
-  /** A shown message was edited: here it is as it now is. */
-  messageupdate: CustomEvent<{ message: DiscussionMessage }>;
-  /** A shown message was deleted (it is gone from the panel). */
-  messagedelete: CustomEvent<{ id: string; channel_id: string }>;
-  /** A shown message's reactions changed: all of them, as they now are. */
-  reaction: CustomEvent<{ message_id: string; channel_id: string; reactions: DiscussionReaction[] }>;
-  /** The panel reloaded what it shows instead of catching up change by change (the bridge could not replay them): what the host keeps about its messages may be stale. */
-  discontinuity: CustomEvent<{ channel_id: string }>;
-  unreadchange: CustomEvent<{ count: number }>;
-  authexpired: CustomEvent<null>;
-}
-
-/** The handle's listeners, typed by the event map (merged into the class). */
-export interface PanelHandle {
-  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
-  removeEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
-}
-
-/** `<discussion-panel>`, defined once the module is initialised. */
-export interface DiscussionPanelElement extends HTMLElement {
-  token: DiscussionPanelOptions["token"];
-  retry(): void;
-  /** Sends a reply as if the reader had typed it. */
-  send(text: string): void;
-  setChannel(name: string): void;
-  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
-}
-
-declare global {
-  interface HTMLElementTagNameMap {
-    "discussion-panel": DiscussionPanelElement;
-  }
-}
-"#;

@@ -16,6 +16,8 @@ use panel_core::reading::{Changed, Unread};
 use panel_core::{
     Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
 };
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
@@ -32,6 +34,43 @@ pub struct StatusChange {
     pub transport: Transport,
 }
 
+/// Replies a host sends on the reader's behalf (`send(text)`): each is sent
+/// once, in the order sent. Those sent before the panel has its connection
+/// wait in a queue, which it empties, in order, when it has one; after that
+/// each goes at once (not through a signal, whose writes before an effect
+/// runs would collapse into the last).
+#[derive(Clone, Default)]
+pub struct Replies(Rc<RefCell<(Vec<String>, Option<Sink>)>>);
+
+/// Where the panel takes replies once it is connected.
+type Sink = Rc<dyn Fn(String)>;
+
+impl Replies {
+    pub fn new() -> Self {
+        Replies::default()
+    }
+
+    /// Sends a reply (or queues it, until the panel is connected). The
+    /// borrow ends before the send: a host may send from a panel's event.
+    pub fn send(&self, text: String) {
+        let sink = self.0.borrow().1.clone();
+        match sink {
+            Some(send) => send(text),
+            None => self.0.borrow_mut().0.push(text),
+        }
+    }
+
+    /// From now on replies go to `send`; those waiting go now, in order.
+    fn connect(&self, send: Sink) {
+        let waiting = {
+            let mut inner = self.0.borrow_mut();
+            inner.1 = Some(send.clone());
+            std::mem::take(&mut inner.0)
+        };
+        waiting.into_iter().for_each(|text| send(text));
+    }
+}
+
 /// A live discussion panel for one channel.
 ///
 /// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
@@ -40,6 +79,7 @@ pub struct StatusChange {
 /// - `options`: timing and size knobs (see [`Options`] for the defaults).
 /// - `auth`: how to sign in to a bridge that runs with `--users`.
 /// - `retry`: notify it to retry, as the Retry button does.
+/// - `outgoing`: replies to send on the reader's behalf ([`Replies::send`]).
 /// - `on_status`: each change of the label (and of why it stopped).
 /// - `on_message`: each message new to the reader, in id order: live ones and
 ///   those a catch-up brings, not the first history load.
@@ -61,9 +101,7 @@ pub fn DiscussionPanel(
     #[prop(optional)] options: Option<Options>,
     #[prop(optional)] auth: Option<Auth>,
     #[prop(optional)] retry: Option<Trigger>,
-    /// Replies to send on the reader's behalf (the host's `send(text)`).
-    #[prop(optional)]
-    outgoing: Option<RwSignal<Option<String>>>,
+    #[prop(optional)] outgoing: Option<Replies>,
     #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
     #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
     #[prop(optional, into)] on_unread: Option<Callback<usize>>,
@@ -174,6 +212,7 @@ pub fn DiscussionPanel(
     let can_reply = auth.has_token() || !options.author.is_empty();
     // Owned by this component: dropped (closing everything) when it unmounts.
     let connection = StoredValue::new_local(None::<Connection>);
+    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
 
     effect(Box::new(move |_| {
         let channel = channel.get();
@@ -190,16 +229,11 @@ pub fn DiscussionPanel(
             auth: auth.clone(),
         };
         connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
+        if let Some(outgoing) = &outgoing {
+            outgoing.connect(Rc::new(send_text));
+        }
     }));
     let retry_now = move || with_connection(connection, Connection::retry);
-    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
-    if let Some(outgoing) = outgoing {
-        effect(Box::new(move |_| {
-            if let Some(text) = outgoing.get() {
-                send_text(text);
-            }
-        }));
-    }
     if let Some(retry) = retry {
         effect(Box::new(move |first: bool| {
             retry.track();

@@ -86,12 +86,16 @@ pub async fn wait_until_answers(url: &str, within: Duration, what: &str) -> Resu
 /// would (another origin than the bridge's), until the test ends; returns the
 /// port. Plain files, no headers beyond the content type.
 pub async fn serve_dist() -> u16 {
+    serve_dir(workspace_root().join("dist")).await
+}
+
+/// Serves the files of `dist` as [`serve_dist`] does `dist/`.
+pub async fn serve_dir(dist: PathBuf) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a host port");
     let port = listener.local_addr().expect("an address").port();
-    let dist = workspace_root().join("dist");
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let dist = dist.clone();

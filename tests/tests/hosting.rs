@@ -349,3 +349,298 @@ async fn a_narrow_polling_panel_keeps_its_header_on_one_line_and_clean_addresses
         || format!("an address ends in a stray &: {urls:?}"),
     )
 }
+
+/// The element's `send()` called several times in one task: every reply
+/// reaches the bridge, once each and in the order sent (not only the last).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_sends_in_one_task_each_reach_the_bridge_once_in_order() -> Result<(), Error> {
+    let name = "several_sends_in_one_task";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js("const el = document.querySelector('discussion-panel'); el.send('a'); el.send('b'); el.send('c');")
+        .await?;
+    let stored = || async {
+        let page = s.bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let ann = page.into_iter().filter(|m| m.author == "ann");
+        Some(ann.map(|m| m.content).collect::<Vec<_>>())
+    };
+    // Done when a reply is stored and none waits any more.
+    let waiting = "return document.querySelectorAll('li[data-client-id]').length;";
+    wait_until(SOON, "a reply stored and none waiting", || async {
+        let pending = s.run_js(waiting).await.ok()?;
+        let any = !stored().await?.is_empty();
+        (pending == 0 && any).then_some(())
+    })
+    .await?;
+    let contents = stored().await.unwrap_or_default();
+    ensure(contents == ["a", "b", "c"], || {
+        format!("three sends in one task stored {contents:?}, not [\"a\", \"b\", \"c\"]")
+    })
+}
+
+/// The names a block of the shipped `.d.ts` declares: the methods and
+/// properties of `export interface <name> {` (`None`: the module's own
+/// `export function`s).
+fn declared(types: &str, block: Option<&str>) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut inside = block.is_none();
+    for line in types.lines() {
+        let line = line.trim();
+        match block {
+            None => {
+                let rest = line.strip_prefix("export function ");
+                let rest = rest.or_else(|| {
+                    line.strip_prefix("export default function ")
+                        .map(|_| "default(")
+                });
+                if let Some(rest) = rest {
+                    names.push(rest.split(['(', '<']).next().unwrap_or_default().to_owned());
+                }
+            }
+            Some(name) if line.starts_with(&format!("export interface {name} ")) => inside = true,
+            Some(_) if inside && line == "}" => break,
+            Some(_) if inside && !line.starts_with("/*") && !line.starts_with('*') => {
+                let name = line.split(['(', '<', ':']).next().unwrap_or_default();
+                if !name.is_empty() && !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    names.sort();
+    names
+}
+
+/// The shipped `.d.ts` (hand-written: see frontend/discussion-panel.d.ts)
+/// declares what the module has: its functions, every method of the
+/// handle's class and no other, and the element's methods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_types_declare_what_the_module_exports() -> Result<(), Error> {
+    let types = std::fs::read_to_string(e2e::workspace_root().join("dist/discussion-panel.d.ts"))
+        .map_err(|e| format!("dist/discussion-panel.d.ts: {e}"))?;
+    let name = "the_shipped_types_declare_what_the_module_exports";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  document.body.append(box);
+  const handle = module.mountDiscussionPanel(box, { channel: 'general' });
+  const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(handle))
+    .filter((name) => name !== 'constructor' && !name.startsWith('__') && typeof handle[name] === 'function');
+  const element = document.querySelector('discussion-panel');
+  const functions = Object.keys(module).filter((name) => typeof module[name] === 'function');
+  done({ functions, methods: methods.sort(), element: ['retry', 'send', 'setChannel'].filter((m) => typeof element[m] === 'function'), token: 'token' in element });
+}, (error) => done(String(error)));"#;
+    let seen = (s.browser.client.execute_async(script, vec![]).await)
+        .map_err(|e| format!("reading the module: {e}"))?;
+    let functions: Vec<String> =
+        serde_json::from_value(seen["functions"].clone()).unwrap_or_default();
+    for name in declared(&types, None) {
+        ensure(functions.contains(&name), || {
+            format!("the .d.ts declares the function {name}, which the module does not export ({functions:?})")
+        })?;
+    }
+    let methods: Vec<String> = serde_json::from_value(seen["methods"].clone()).unwrap_or_default();
+    let handle = declared(&types, Some("PanelHandle"));
+    ensure(methods == handle, || {
+        format!("PanelHandle has the methods {methods:?}, the .d.ts declares {handle:?}")
+    })?;
+    let element = declared(&types, Some("DiscussionPanelElement"));
+    ensure(
+        element == ["addEventListener", "retry", "send", "setChannel", "token"],
+        || format!("the .d.ts declares {element:?} on the element"),
+    )?;
+    ensure(
+        seen["element"] == json!(["retry", "send", "setChannel"]) && seen["token"] == true,
+        || format!("the element has {seen}"),
+    )
+}
+
+/// A host that puts `<discussion-panel>` inside its own shadow root (where
+/// the document's `panel.css` does not reach) gets the panel styled there
+/// (under the bridge's Content-Security-Policy, `style-src 'self'`): Live,
+/// with the flex layout and the background that only panel.css gives it.
+/// The link goes first in the root, before the host's own stylesheet, and
+/// once: a second panel mounted in the same root adds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
+    let name = "a_panel_inside_a_hosts_shadow_root_is_styled";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js(
+        "const widget = document.createElement('div');
+         widget.id = 'widget';
+         document.body.append(widget);
+         const root = widget.attachShadow({ mode: 'open' });
+         root.innerHTML = '<link rel=\"stylesheet\" href=\"/embed.css\"><discussion-panel channel=\"general\"></discussion-panel>';",
+    )
+    .await?;
+    let read = "const root = document.getElementById('widget').shadowRoot;
+        const panel = root.querySelector('.discussion-panel');
+        const label = root.querySelector('[data-connection-status]');
+        return panel && label && [label.getAttribute('data-connection-status'), getComputedStyle(panel).display,
+            getComputedStyle(panel).backgroundColor];";
+    let seen = wait_until(
+        SOON,
+        "the panel in the shadow root Live and styled",
+        || async {
+            let seen = s.run_js(read).await.ok()?;
+            (seen[0] == "live" && seen[1] == "flex").then_some(seen)
+        },
+    )
+    .await;
+    let seen = match seen {
+        Ok(seen) => seen,
+        Err(timeout) => return Err(format!("{timeout}: {:?}", s.run_js(read).await)),
+    };
+    ensure(seen[2] == WHITE, || {
+        format!("in the shadow root, the panel's background: {seen}")
+    })?;
+    let second = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const root = document.getElementById('widget').shadowRoot;
+  const box = document.createElement('div');
+  root.append(box);
+  window.second = module.mountDiscussionPanel(box, { channel: 'general' });
+  done([...root.querySelectorAll('link')].map((link) => link.getAttribute('href')));
+}, (error) => done(String(error)));"#;
+    let links = (s.browser.client.execute_async(second, vec![]).await)
+        .map_err(|e| format!("the second panel: {e}"))?;
+    let expected = json!([s.bridge.url("/panel.css"), "/embed.css"]);
+    ensure(links == expected, || {
+        format!("the shadow root's links are {links}, not {expected}")
+    })
+}
+
+/// Every file under `dir`, relative to it, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `dist/panel/` is what a host copies: exactly the panel's files, under
+/// names that do not change from build to build, and enough on their own: a
+/// host page on another origin that serves a copy of that folder and nothing
+/// of the panel's besides gets a Live, styled panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_serving_a_copy_of_the_panel_folder_alone_gets_a_live_panel() -> Result<(), Error> {
+    let panel = e2e::workspace_root().join("dist/panel");
+    let files: Vec<String> = (files_under(&panel).into_iter())
+        .filter(|f| !f.ends_with(".gz") && !f.ends_with(".br"))
+        .collect();
+    let expected = [
+        "discussion-panel.d.ts",
+        "discussion-panel.js",
+        "discussion-panel_bg.wasm",
+        "panel.css",
+        "snippets/discussion-panel/inline0.js",
+    ];
+    ensure(files == expected, || {
+        format!("dist/panel/ holds {files:?}, not {expected:?}")
+    })?;
+    // The host's site: a copy of the folder, and the host's own page.
+    let site = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for file in files_under(&panel) {
+        let to = site.path().join(&file);
+        std::fs::create_dir_all(to.parent().unwrap_or(site.path())).map_err(|e| e.to_string())?;
+        std::fs::copy(panel.join(&file), &to).map_err(|e| format!("{file}: {e}"))?;
+    }
+    for page in ["host.html", "host.js"] {
+        let from = e2e::workspace_root().join("web").join(page);
+        std::fs::copy(&from, site.path().join(page)).map_err(|e| format!("{page}: {e}"))?;
+    }
+    let host = e2e::serve_dir(site.path().to_owned()).await;
+    let origin = format!("http://127.0.0.1:{host}");
+    let options = bridge().with_args(&["--allowed-origins", &origin]);
+    let name = "a_host_serving_a_copy_of_the_panel_folder";
+    let s = Scenario::start(name, options, "/healthz").await?;
+    let page = format!(
+        "{origin}/host.html?channel=general&bridge_url={}&{FAST}",
+        s.bridge.url("")
+    );
+    (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    s.wait_label("live", SOON).await?;
+    let display = s
+        .run_js("return getComputedStyle(document.querySelector('.discussion-panel')).display;")
+        .await?;
+    ensure(display == "flex", || {
+        format!("the panel from the copied folder is not styled (display {display})")
+    })
+}
+
+/// The Leptos example (examples/leptos-host, built by the test command into
+/// target/leptos-host), served from another origin than the bridge's: Live,
+/// its typed `on_status` callback heard it, the panel is styled by the CSS
+/// it includes as the README says, and its button's reply (through
+/// `Replies`) is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leptos_example_goes_live_and_replies_through_its_typed_props() -> Result<(), Error> {
+    let app = e2e::workspace_root().join("target/leptos-host");
+    ensure(app.join("index.html").is_file(), || {
+        format!(
+            "{} has no index.html: build the example first (scripts/test.sh does: cd examples/leptos-host && trunk build --release)",
+            app.display()
+        )
+    })?;
+    let host = e2e::serve_dir(app).await;
+    let origin = format!("http://127.0.0.1:{host}");
+    let options = bridge().with_args(&["--allowed-origins", &origin]);
+    let s = Scenario::start("the_leptos_example", options, "/healthz").await?;
+    let page = format!("{origin}/?bridge={}", s.bridge.url(""));
+    (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
+    s.wait_label("live", SOON).await?;
+    let read = "return [document.querySelector('p[data-status]').getAttribute('data-status'),
+        getComputedStyle(document.querySelector('.discussion-panel')).display];";
+    let seen = wait_until(SOON, "the app's status from on_status", || async {
+        let seen = s.run_js(read).await.ok()?;
+        (seen[0] == "live").then_some(seen)
+    })
+    .await?;
+    ensure(seen[1] == "flex", || {
+        format!("the panel is not styled: {seen}")
+    })?;
+    s.run_js("document.querySelector('main button').click();")
+        .await?;
+    let stored = || async {
+        let page = s.bridge.api.history("general", Some("0"), 500).await.ok()?;
+        let from_app = page.into_iter().filter(|m| m.author == "leptos");
+        Some(from_app.map(|m| m.content).collect::<Vec<_>>())
+    };
+    wait_until(SOON, "the app's reply stored", || async {
+        (stored().await? == ["Ready for review."]).then_some(())
+    })
+    .await
+}
+
+/// The README's Leptos snippet is the example's code, word for word.
+#[test]
+fn the_readmes_leptos_snippet_is_the_examples_code() -> Result<(), Error> {
+    let root = e2e::workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| e.to_string())?;
+    let example = std::fs::read_to_string(root.join("examples/leptos-host/src/editor.rs"))
+        .map_err(|e| e.to_string())?;
+    let section = readme
+        .split("### In a Leptos app")
+        .nth(1)
+        .ok_or("README.md has no \"In a Leptos app\" section")?;
+    let snippet = (section.split("```rust\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .ok_or("the Leptos section has no rust block")?;
+    ensure(snippet == example, || {
+        "the README's Leptos snippet differs from examples/leptos-host/src/editor.rs".into()
+    })
+}

@@ -1,7 +1,7 @@
-// The README's uses of the JS API, type-checked against the build's
+// The README's uses of the JS API, type-checked against the panel's
 // `discussion-panel.d.ts` by scripts/typecheck.sh (`tsc --strict`): the
 // handle's and the element's listeners are typed by the event map.
-import init, { mountDiscussionPanel } from "../../dist/discussion-panel.js";
+import init, { mountDiscussionPanel } from "./discussion-panel.js";
 
 await init();
 const panel = mountDiscussionPanel(document.body, { channel: "general", theme: "dark" });
