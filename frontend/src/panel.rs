@@ -424,11 +424,13 @@ pub fn DiscussionPanel(
                 element.set_scroll_top(top + element.scroll_height() - height);
             }
             let deferred = older_deferred.try_update_value(std::mem::take);
-            // A list that does not fill its view (deletions emptied it, say)
-            // has no scroll to ask with: it asks itself. The engine asks
-            // once per oldest message, and not past the channel's start.
-            let short = element.scroll_height() <= element.client_height();
-            if short || (deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX) {
+            // A list that deletions emptied has no scroll to ask with: it
+            // asks itself (the engine asks only when it saw messages, once
+            // per point, and not past the channel's start).
+            let emptied = outputs.messages.try_with_untracked(|m| m.is_empty());
+            if emptied == Some(true)
+                || (deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX)
+            {
                 older();
             }
         });
