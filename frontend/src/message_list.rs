@@ -109,7 +109,7 @@ impl MessageList {
             }
             // A hidden spoiler shows what it hides; that click does nothing
             // else (a link inside is not followed).
-            if target.as_ref().is_some_and(content::reveal) {
+            if target.as_ref().and_then(reveal).is_some() {
                 event.prevent_default();
                 return;
             }
@@ -159,11 +159,7 @@ impl MessageList {
                 .and_then(|t| t.dyn_into::<Element>().ok());
             let moved = match key.as_str() {
                 // Revealed, a spoiler is text again: its row keeps the focus.
-                "Enter" | " " if content::reveal(&target) => {
-                    let row = target.closest("[data-message-id]").ok().flatten();
-                    row.inspect(focus).is_some()
-                }
-                "Enter" | " " => false,
+                "Enter" | " " => reveal(&target).inspect(focus).is_some(),
                 _ => list.is_some_and(|list| move_tab_stop(&list, &target, &key)),
             };
             if moved {
@@ -436,21 +432,6 @@ impl MessageList {
             edited.set_attribute("title", &when).ok()?;
             meta.append_child(&edited).ok()?;
         }
-        // The reader's own: Edit and Delete, named with the message they act on.
-        if self.reader.as_deref() == Some(message.author.as_str()) {
-            row.set_attribute("data-own", "").ok()?;
-            for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
-                let button = self.element("button", "dp-row-action")?;
-                button.set_attribute("type", "button").ok()?;
-                button.set_attribute("data-action", action).ok()?;
-                button.set_text_content(Some(label));
-                let mut name = label.to_owned();
-                name.push_str(" your message: ");
-                name.extend(message.content.chars().take(NAMED_CHARS));
-                button.set_attribute("aria-label", &name).ok()?;
-                meta.append_child(&button).ok()?;
-            }
-        }
         let content = self.element("div", "dp-content")?;
         let events = format::parse(&message.content);
         content::render(
@@ -460,6 +441,23 @@ impl MessageList {
             &message.mentions,
             self.reader.as_deref(),
         )?;
+        // The reader's own: Edit and Delete, named with the message they act
+        // on, as its row reads (not its markup).
+        if self.reader.as_deref() == Some(message.author.as_str()) {
+            row.set_attribute("data-own", "").ok()?;
+            let text = said(&content);
+            for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
+                let button = self.element("button", "dp-row-action")?;
+                button.set_attribute("type", "button").ok()?;
+                button.set_attribute("data-action", action).ok()?;
+                button.set_text_content(Some(label));
+                let mut name = label.to_owned();
+                name.push_str(" your message: ");
+                name.extend(text.chars().take(NAMED_CHARS));
+                button.set_attribute("aria-label", &name).ok()?;
+                meta.append_child(&button).ok()?;
+            }
+        }
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
         // Files: a link each (as a message's links are), with its size.
@@ -481,13 +479,7 @@ impl MessageList {
             let chips = self.reactions(message)?;
             row.append_child(&chips).ok()?;
         }
-        // Focused, a row reads as who wrote what when.
-        let mut name = message.author.clone();
-        name.push_str(", ");
-        name.push_str(&time.text_content().unwrap_or_default());
-        name.push_str(": ");
-        name.push_str(&content.text_content().unwrap_or_default());
-        row.set_attribute("aria-label", &name).ok()?;
+        name(&row)?;
         set_tab_stop(&row, false);
         Some(row)
     }
@@ -539,6 +531,68 @@ const NAMED_CHARS: usize = 40;
 /// What can take the focus inside a row: in the Tab order only while the
 /// row is the list's tab stop.
 const CONTROLS: &str = "button, a[href], [data-spoiler]:not([data-revealed])";
+
+/// Focused, a row reads as who wrote what when (see [`said`]).
+fn name(row: &Element) -> Option<()> {
+    let part = |selector: &str| row.query_selector(selector).ok().flatten();
+    let mut name = part(".dp-author")?.text_content()?;
+    name.push_str(", ");
+    name.push_str(&part(".dp-time")?.text_content()?);
+    name.push_str(": ");
+    name.push_str(&said(&part(".dp-content")?));
+    row.set_attribute("aria-label", &name).ok()
+}
+
+/// What a message's content says, its white space as one space: its
+/// text, but "spoiler" for a hidden spoiler (a name is read aloud: it must
+/// not give away what the spoiler hides), and blocks (a heading, a quote,
+/// an item) a word apart ("## Title" and a line are not "Titletext").
+fn said(content: &Element) -> String {
+    fn walk(node: &web_sys::Node, out: &mut String) {
+        let children = node.child_nodes();
+        for child in (0..children.length()).filter_map(|i| children.item(i)) {
+            let Some(element) = child.dyn_ref::<Element>() else {
+                out.push_str(&child.text_content().unwrap_or_default());
+                continue;
+            };
+            if element.matches(HIDDEN).unwrap_or(false) {
+                out.push_str("spoiler");
+            } else {
+                walk(element, out);
+            }
+            if !INLINE.contains(&element.tag_name().as_str()) {
+                out.push(' ');
+            }
+        }
+    }
+    let mut text = String::new();
+    walk(content, &mut text);
+    let mut out = String::new();
+    for word in text.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// A spoiler not revealed.
+const HIDDEN: &str = "[data-spoiler]:not([data-revealed])";
+
+/// The elements of a message's text that do not end a word.
+const INLINE: [&str; 9] = ["STRONG", "EM", "U", "S", "CODE", "SPAN", "A", "TIME", "BR"];
+
+/// Reveals the hidden spoiler `target` is in, if it is in one, and names
+/// its row again (it reads what the spoiler shows now); answers the row.
+fn reveal(target: &Element) -> Option<Element> {
+    if !content::reveal(target) {
+        return None;
+    }
+    let row = target.closest("[data-message-id]").ok().flatten()?;
+    name(&row);
+    Some(row)
+}
 
 /// Makes `row` the list's one tab stop, or takes it out of the Tab order
 /// (with its controls).

@@ -518,3 +518,116 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
     })?;
     Ok(())
 }
+
+/// Chromium's accessibility tree of the page: each node's role, name and
+/// the text of its subtree (its `StaticText` descendants' names, joined).
+async fn ax_tree(s: &Scenario) -> Result<Vec<(String, String, String)>, Error> {
+    let tree = s
+        .browser
+        .cdp_value("Accessibility.getFullAXTree", serde_json::json!({}))
+        .await?;
+    let nodes = tree["nodes"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| v["value"].as_str().unwrap_or_default().to_owned();
+    let by_id: std::collections::HashMap<String, &Value> = (nodes.iter())
+        .map(|n| (n["nodeId"].as_str().unwrap_or_default().to_owned(), n))
+        .collect();
+    fn words(node: &Value, by_id: &std::collections::HashMap<String, &Value>, out: &mut String) {
+        if node["role"]["value"] == "StaticText" {
+            out.push_str(node["name"]["value"].as_str().unwrap_or_default());
+        }
+        for child in node["childIds"].as_array().into_iter().flatten() {
+            if let Some(child) = child.as_str().and_then(|c| by_id.get(c)) {
+                words(child, by_id, out);
+            }
+        }
+    }
+    Ok((nodes.iter())
+        .map(|n| {
+            let mut inner = String::new();
+            words(n, &by_id, &mut inner);
+            (text(&n["role"]), text(&n["name"]), inner)
+        })
+        .collect())
+}
+
+/// A real mouse click (the DevTools protocol's input, not a script's
+/// `click()`) at the middle of the first element `selector` matches.
+async fn click_on(s: &Scenario, selector: &str) -> Result<(), Error> {
+    let at = s
+        .run_js(&format!(
+            "const r = document.querySelector('{selector}').getBoundingClientRect();\
+             return [r.left + r.width / 2, r.top + r.height / 2];"
+        ))
+        .await?;
+    let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+    for kind in ["mousePressed", "mouseReleased"] {
+        s.browser
+            .cdp(
+                "Input.dispatchMouseEvent",
+                serde_json::json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rows_name_says_spoiler_for_a_hidden_spoiler_and_its_text_once_revealed(
+) -> Result<(), Error> {
+    let name = "a11y_spoiler_name";
+    let (s, ids) = Scenario::watched(
+        name,
+        "/healthz",
+        &[("bob", "## Title\ntext"), ("bob", "it is ||a secret||")],
+    )
+    .await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live with both", |st| {
+        st.label() == "live" && st.ids.len() == 2
+    })
+    .await?;
+    let label = |id: &str| {
+        format!("return document.querySelector('li[data-message-id=\"{id}\"]').getAttribute('aria-label');")
+    };
+    let named = s.run_js(&label(&ids[1])).await?;
+    let named = named.as_str().unwrap_or_default().to_owned();
+    let nodes = ax_tree(&s).await?;
+    let item = (nodes.iter())
+        .find(|(role, name, _)| role == "listitem" && name.contains("it is"))
+        .map(|(_, name, _)| name.clone());
+    ensure(
+        !named.contains("a secret") && named.ends_with(": it is spoiler"),
+        || format!("the row's aria-label reads the hidden spoiler: {named:?}"),
+    )?;
+    ensure(
+        item.as_deref().is_some_and(|n| !n.contains("a secret")),
+        || format!("the listitem's name in the accessibility tree: {item:?}"),
+    )?;
+    // Blocks are words apart: a heading and the line after it.
+    let heading = s.run_js(&label(&ids[0])).await?;
+    ensure(
+        heading
+            .as_str()
+            .is_some_and(|n| n.ends_with(": Title text")),
+        || format!("the heading's row: {heading}"),
+    )?;
+    // Revealed (a click), the row's name holds what it showed.
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{}\"] [data-spoiler]", ids[1]),
+    )
+    .await?;
+    let revealed = wait_until(SOON, "the spoiler revealed", || async {
+        let named = s.run_js(&label(&ids[1])).await.ok()?;
+        named
+            .as_str()
+            .filter(|n| n.contains("a secret"))
+            .map(str::to_owned)
+    })
+    .await?;
+    ensure(revealed.ends_with(": it is a secret"), || {
+        format!("revealed: {revealed}")
+    })?;
+    Ok(())
+}
