@@ -286,11 +286,7 @@ impl MessageList {
             return;
         };
         let within = active.is_some_and(|a| self.list.contains(Some(&a)));
-        let current = self
-            .list
-            .query_selector(":scope > [tabindex=\"0\"]")
-            .ok()
-            .flatten();
+        let current = self.list.query_selector(STOP).ok().flatten();
         let on_newest = (current.as_ref())
             .and_then(|c| c.get_attribute("data-message-id"))
             .and_then(|id| id.parse().ok())
@@ -532,6 +528,9 @@ const NAMED_CHARS: usize = 40;
 /// row is the list's tab stop.
 const CONTROLS: &str = "button, a[href], [data-spoiler]:not([data-revealed])";
 
+/// The row that is the list's tab stop.
+const STOP: &str = ":scope > [tabindex=\"0\"]";
+
 /// Focused, a row reads as who wrote what when (see [`said`]).
 fn name(row: &Element) -> Option<()> {
     let part = |selector: &str| row.query_selector(selector).ok().flatten();
@@ -628,6 +627,15 @@ fn refocus(old: &Element, focused: &Element, new: &Element) {
     }
 }
 
+/// Makes `row` the list's one tab stop, taking it from whichever row has
+/// it (a click may have focused another row than the stop).
+fn take_stop(list: &Element, row: &Element) {
+    if let Ok(Some(stop)) = list.query_selector(STOP) {
+        set_tab_stop(&stop, false);
+    }
+    set_tab_stop(row, true);
+}
+
 /// Carries out what `key` on `target` asks of the list's tab stop (see
 /// [`key_move`]): answers whether it did something.
 fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
@@ -640,9 +648,8 @@ fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
     let from = at.unwrap_or(0);
     match key_move(key, from as usize, rows.length() as usize) {
         Some(Move::To(to)) => {
-            if let (Some(from), Some(to)) = (rows.item(from), rows.item(to as u32)) {
-                set_tab_stop(&from, false);
-                set_tab_stop(&to, true);
+            if let Some(to) = rows.item(to as u32) {
+                take_stop(list, &to);
                 focus(&to);
             }
             true

@@ -631,3 +631,31 @@ async fn a_rows_name_says_spoiler_for_a_hidden_spoiler_and_its_text_once_reveale
     })?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_row_then_an_arrow_leaves_one_tab_stop() -> Result<(), Error> {
+    let name = "a11y_click_arrow";
+    let before: Vec<(&str, &str)> = (0..5).map(|_| ("bob", "a line to click")).collect();
+    let (s, ids) = Scenario::watched(name, "/healthz", &before).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live with five", |st| {
+        st.label() == "live" && st.ids.len() == 5
+    })
+    .await?;
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{}\"] .dp-content", ids[2]),
+    )
+    .await?;
+    let at = s.run_js(FOCUSED).await?;
+    ensure(at["row"] == ids[2].as_str() && at["is_row"] == true, || {
+        format!("the click focused: {at}")
+    })?;
+    let at = press(&s, &key(Key::Down)).await?;
+    ensure(
+        at["row"] == ids[3].as_str() && at["is_row"] == true && at["stops"] == 1,
+        || format!("a click on the third row, then ArrowDown: {at}"),
+    )?;
+    Ok(())
+}
