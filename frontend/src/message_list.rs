@@ -215,18 +215,28 @@ impl MessageList {
                     let stale = !Arc::ptr_eq(&row.message, now) && *row.message != **now;
                     if stale || reader_changed {
                         if let Some(element) = self.row(now) {
-                            if row.element.get_attribute("tabindex").as_deref() == Some("0") {
+                            let old = &row.element;
+                            if old.get_attribute("tabindex").as_deref() == Some("0") {
                                 set_tab_stop(&element, true);
                             }
-                            let focused = active.as_ref().filter(|a| row.element.contains(Some(a)));
-                            let _ = row.element.replace_with_with_node_1(&element);
-                            // Made again in place: the focus stays where it was.
-                            if let Some(focused) = focused {
-                                refocus(&row.element, focused, &element);
+                            // What the reader revealed stays so while the
+                            // text is the same.
+                            if row.message.content == now.content {
+                                keep_revealed(old, &element);
                             }
-                            row.element = element;
-                            row.marked = false;
-                            row.grouped = false;
+                            let focused = active.as_ref().filter(|a| old.contains(Some(a)));
+                            let place = focused.map(|f| (f, place(old, f)));
+                            patch(old, &element);
+                            // A changed part had the focus: the same control
+                            // of the new one takes it, or the row.
+                            if let Some((focused, (kind, at))) = place {
+                                if !focused.is_connected() {
+                                    let same = (controls(old).into_iter())
+                                        .filter(|c| key(c) == kind)
+                                        .nth(at.unwrap_or(usize::MAX));
+                                    focus(same.as_ref().unwrap_or(old));
+                                }
+                            }
                         }
                     }
                     row.message = now.clone();
@@ -593,6 +603,74 @@ fn reveal(target: &Element) -> Option<Element> {
     Some(row)
 }
 
+/// Reveals in `new` the spoilers revealed in `old` (the same message's
+/// row made again), by their order.
+fn keep_revealed(old: &Element, new: &Element) {
+    let spoilers = |row: &Element| row.query_selector_all("[data-spoiler]").ok();
+    let (Some(was), Some(now)) = (spoilers(old), spoilers(new)) else {
+        return;
+    };
+    for i in 0..was.length() {
+        let revealed = (was.item(i).and_then(|s| s.dyn_into::<Element>().ok()))
+            .is_some_and(|s| s.has_attribute("data-revealed"));
+        if let Some(spoiler) = now.item(i).and_then(|s| s.dyn_into::<Element>().ok()) {
+            if revealed {
+                reveal(&spoiler);
+            }
+        }
+    }
+}
+
+/// Makes `old` read as `new` (its message's row made again) but keeps
+/// `old` and each part of it that did not change: the focus on the row,
+/// or in a part that stays, stays put without a focus event, so that a
+/// screen reader does not read the message again on each reaction. The
+/// parts keep their order; only the last (files, reactions) come and go.
+fn patch(old: &Element, new: &Element) {
+    for name in ["aria-label", "data-edited", "data-own"] {
+        let _ = match new.get_attribute(name) {
+            Some(value) => old.set_attribute(name, &value),
+            None => old.remove_attribute(name),
+        };
+    }
+    let parts = |row: &Element| {
+        let children = row.children();
+        (0..children.length())
+            .filter_map(|i| children.item(i))
+            .collect::<Vec<_>>()
+    };
+    let (was, now) = (parts(old), parts(new));
+    for i in 0..was.len().max(now.len()) {
+        match (was.get(i), now.get(i)) {
+            (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
+                let _ = was.replace_with_with_node_1(now);
+            }
+            (Some(was), None) => was.remove(),
+            (None, Some(now)) => {
+                let _ = old.append_child(now);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a control is (its reaction, action or address): a control keeps
+/// its identity when its row is made again, not its place among the
+/// others (a chip before it may have gone).
+fn key(control: &Element) -> [Option<String>; 3] {
+    ["data-reaction", "data-action", "href"].map(|name| control.get_attribute(name))
+}
+
+/// Which control of `row` `focused` is: its [`key`] and its place among
+/// those of the same key (spoilers, one link twice), if it is one.
+fn place(row: &Element, focused: &Element) -> ([Option<String>; 3], Option<usize>) {
+    let kind = key(focused);
+    let at = (controls(row).iter())
+        .filter(|c| key(c) == kind)
+        .position(|c| c == focused);
+    (kind, at)
+}
+
 /// Makes `row` the list's one tab stop, or takes it out of the Tab order
 /// (with its controls).
 fn set_tab_stop(row: &Element, on: bool) {
@@ -614,16 +692,6 @@ fn controls(row: &Element) -> Vec<Element> {
 fn focus(element: &Element) {
     if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
         let _ = element.focus();
-    }
-}
-
-/// `old` was made again as `new` while `focused` (in it) had the focus:
-/// the same control of the new row takes it, or the row itself.
-fn refocus(old: &Element, focused: &Element, new: &Element) {
-    let at = controls(old).iter().position(|c| c == focused);
-    match at.and_then(|at| controls(new).into_iter().nth(at)) {
-        Some(control) => focus(&control),
-        None => focus(new),
     }
 }
 

@@ -659,3 +659,123 @@ async fn a_click_on_a_row_then_an_arrow_leaves_one_tab_stop() -> Result<(), Erro
     )?;
     Ok(())
 }
+
+/// The focused element's place: its row, what it is, and which of its
+/// row's spoilers it is (-1 for none).
+const FOCUSED_SPOILER: &str = r#"
+const a = document.activeElement;
+const row = a && a.closest('li[data-message-id]');
+const spoilers = row ? [...row.querySelectorAll('[data-spoiler]')] : [];
+return {
+  row: row ? row.getAttribute('data-message-id') : null,
+  reaction: a ? a.getAttribute('data-reaction') : null,
+  spoiler: spoilers.indexOf(a),
+  revealed: spoilers.map(s => s.hasAttribute('data-revealed')),
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_focus_stays_on_the_same_chip_or_spoiler_when_its_row_is_made_again(
+) -> Result<(), Error> {
+    let name = "a11y_refocus";
+    let (s, ids) = Scenario::watched(
+        name,
+        "/healthz",
+        &[("bob", "react here"), ("bob", "||one|| and ||two||")],
+    )
+    .await?;
+    let (chips, spoilers) = (&ids[0], &ids[1]);
+    s.bridge.react("general", chips, "👍", "bob", true).await?;
+    s.bridge.react("general", chips, "🎉", "cy", true).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 2)
+        .await?;
+    // On 🎉, the second chip; bob takes back his only 👍.
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{chips}\"] [data-reaction=\"🎉\"]').focus();"
+    ))
+    .await?;
+    s.bridge.react("general", chips, "👍", "bob", false).await?;
+    let at = wait_until(SOON, "the 👍 chip gone", || async {
+        let gone = s
+            .run_js("return !document.querySelector('[data-reaction=\"👍\"]');")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED_SPOILER).await.ok()?;
+        (gone == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == chips.as_str() && at["reaction"] == "🎉",
+        || format!("the reader was on 🎉 when bob took back his 👍: {at}"),
+    )?;
+    // The first spoiler revealed, the focus on the second; a reaction
+    // makes the row again.
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{spoilers}\"] [data-spoiler]"),
+    )
+    .await?;
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{spoilers}\"] [data-spoiler]:not([data-revealed])').focus();"
+    ))
+    .await?;
+    let at = s.run_js(FOCUSED_SPOILER).await?;
+    ensure(at["spoiler"] == 1, || {
+        format!("on the second spoiler: {at}")
+    })?;
+    s.bridge
+        .react("general", spoilers, "👀", "cy", true)
+        .await?;
+    let at = wait_until(SOON, "the 👀 chip shown", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('[data-reaction=\"👀\"]');")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED_SPOILER).await.ok()?;
+        (shown == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == spoilers.as_str()
+            && at["spoiler"] == 1
+            && at["revealed"] == serde_json::json!([true, false]),
+        || format!("after the row was made again: {at}"),
+    )?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn others_reacting_to_the_focused_message_do_not_move_the_focus() -> Result<(), Error> {
+    let name = "a11y_no_refocus";
+    let (s, ids) = Scenario::watched(name, "/healthz", &[("bob", "read me")]).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 1)
+        .await?;
+    let id = &ids[0];
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{id}\"]').focus();\
+         window.__focusins = 0;\
+         document.querySelector('.dp-messages').addEventListener('focusin', () => window.__focusins++);"
+    ))
+    .await?;
+    s.bridge.react("general", id, "👍", "bob", true).await?;
+    s.bridge.react("general", id, "👍", "cy", true).await?;
+    wait_until(SOON, "both reactions shown", || async {
+        let count = s
+            .run_js("return document.querySelector('[data-reaction=\"👍\"]')?.getAttribute('data-count');")
+            .await
+            .ok()?;
+        (count == "2").then_some(())
+    })
+    .await?;
+    let focusins = s.run_js("return window.__focusins;").await?;
+    let at = s.run_js(FOCUSED).await?;
+    ensure(
+        focusins == 0 && at["row"] == id.as_str() && at["is_row"] == true,
+        || format!("focusin events while two others reacted: {focusins}; focus: {at}"),
+    )?;
+    Ok(())
+}
