@@ -779,3 +779,87 @@ async fn others_reacting_to_the_focused_message_do_not_move_the_focus() -> Resul
     )?;
     Ok(())
 }
+
+/// Records what every live region of the panel says, as
+/// `[politeness, text]` in `window.__regions`: a region's text that
+/// changes, and an alert put in the page.
+const RECORD_REGIONS: &str = r#"
+window.__regions = [];
+const panel = document.querySelector('.discussion-panel');
+const politeness = (r) => r.getAttribute('aria-live') || (r.getAttribute('role') === 'alert' ? 'assertive' : 'polite');
+new MutationObserver((records) => {
+  for (const m of records) {
+    const added = [...m.addedNodes].filter(n => n.nodeType === 1 && n.matches('[role=alert]'));
+    for (const alert of added) window.__regions.push([politeness(alert), alert.textContent]);
+    const at = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    const region = at && at.closest('[aria-live], [role=alert], [role=status]');
+    if (!region || added.includes(region) || region === panel) continue;
+    const said = [politeness(region), region.textContent];
+    const last = window.__regions[window.__regions.length - 1];
+    if (politeness(region) !== 'off' && !(last && last[0] === said[0] && last[1] === said[1]))
+      window.__regions.push(said);
+  }
+}).observe(panel, { childList: true, characterData: true, subtree: true });
+"#;
+
+async fn regions(s: &Scenario) -> Result<Vec<(String, String)>, Error> {
+    let said = s.run_js("return window.__regions;").await?;
+    serde_json::from_value(said).map_err(|e| format!("window.__regions: {e}"))
+}
+
+/// What was said of being disconnected: (assertive, polite) counts.
+fn disconnected(said: &[(String, String)]) -> (usize, usize) {
+    let count = |how: &str| {
+        (said.iter())
+            .filter(|(p, text)| p == how && text.contains("Disconnected"))
+            .count()
+    };
+    (count("assertive"), count("polite"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnected_is_said_assertively_once_and_the_other_labels_politely() -> Result<(), Error>
+{
+    let name = "a11y_disconnected";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&{FAST}&max_attempts=2&backoff_base_ms=300&backoff_cap_ms=300"),
+    )
+    .await?;
+    s.run_js(RECORD_REGIONS).await?;
+    // The gateway goes down: Disconnected, the panel still connected.
+    s.bridge
+        .set_gateway(bridge_client::Gateway::Disconnected)
+        .await?;
+    s.wait_label("disconnected", SOON).await?;
+    s.bridge
+        .set_gateway(bridge_client::Gateway::Connected)
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let said = regions(&s).await?;
+    ensure(disconnected(&said) == (1, 0), || {
+        format!("the gateway went down and came back: {said:?}")
+    })?;
+    ensure(
+        said.iter()
+            .any(|(p, t)| p == "polite" && t.contains("Live")),
+        || format!("Live said politely: {said:?}"),
+    )?;
+    // The panel stops: Disconnected with Retry, said once, assertively.
+    s.run_js("window.__regions = [];").await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| {
+        st.label() == "disconnected" && st.retry == 1
+    })
+    .await?;
+    let said = regions(&s).await?;
+    ensure(disconnected(&said).1 == 0, || {
+        format!("the stop said politely: {said:?}")
+    })?;
+    let assertive = said.iter().filter(|(p, _)| p == "assertive").count();
+    ensure(assertive == 1, || {
+        format!("the stop said assertively {assertive} times: {said:?}")
+    })?;
+    Ok(())
+}
