@@ -329,7 +329,7 @@ pub fn DiscussionPanel(
         outputs.messages.track();
         outputs.reader.track();
         // Live comes after the history load, even an empty one: the list is
-        // no longer busy then.
+        // no longer busy then (an older page's end notifies the messages).
         outputs.status.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;

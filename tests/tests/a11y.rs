@@ -863,3 +863,74 @@ async fn disconnected_is_said_assertively_once_and_the_other_labels_politely() -
     })?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_not_left_busy_by_an_empty_or_a_failed_older_page() -> Result<(), Error> {
+    let name = "a11y_busy";
+    let before: Vec<(String, String)> = (0..30)
+        .map(|i| ("bob".to_owned(), format!("line {i}\nand more\nand more")))
+        .collect();
+    let before: Vec<(&str, &str)> = before
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    let (s, _) = Scenario::watched(name, "/healthz", &before).await?;
+    let busy_after_top = |what: &'static str| {
+        let s = &s;
+        async move {
+            s.run_js(RECORD).await?;
+            s.run_js("document.querySelector('.dp-messages').scrollTop = 0;")
+                .await?;
+            wait_until(SOON, "aria-busy while the page is asked for", || async {
+                let busy: Vec<Value> =
+                    serde_json::from_value(s.run_js("return window.__busy;").await.ok()?).ok()?;
+                busy.contains(&Value::from("true")).then_some(())
+            })
+            .await?;
+            let result = wait_until(Duration::from_secs(8), what, || async {
+                let busy = s
+                    .run_js(
+                        "return document.querySelector('.dp-messages').getAttribute('aria-busy');",
+                    )
+                    .await
+                    .ok()?;
+                busy.is_null().then_some(())
+            })
+            .await;
+            result.map_err(|e| format!("{e}: still aria-busy=\"true\""))
+        }
+    };
+    // Every message held: the page before is empty.
+    s.open(&format!(
+        "/?channel=general&author=ann&history_limit=30&page_limit=30&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with all 30", |st| {
+        st.label() == "live" && st.ids.len() == 30
+    })
+    .await?;
+    busy_after_top("not busy after an empty older page").await?;
+    // The page before fails (the browser blocks it).
+    s.open(&format!(
+        "/?channel=general&author=ann&history_limit=10&page_limit=10&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with 10", |st| {
+        st.label() == "live" && st.ids.len() == 10
+    })
+    .await?;
+    s.browser
+        .cdp("Network.enable", serde_json::json!({}))
+        .await?;
+    s.browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*before=*"] }),
+        )
+        .await?;
+    let failed = busy_after_top("not busy after a failed older page").await;
+    s.browser
+        .cdp("Network.setBlockedURLs", serde_json::json!({ "urls": [] }))
+        .await?;
+    failed
+}
