@@ -139,7 +139,7 @@ impl Composer {
                 (jump_actions.jump)()
             }));
             // Edit and Discard on the failed rows, by delegation.
-            let row_actions = actions.clone();
+            let (row_actions, back) = (actions.clone(), input.clone());
             listeners.push(Listener::new(outbox.as_ref(), "click", move |event| {
                 let Some(button) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
                     return;
@@ -152,8 +152,10 @@ impl Composer {
                 match action.as_deref() {
                     Some("edit") => (row_actions.edit)(client_id),
                     Some("discard") => (row_actions.discard)(client_id),
-                    _ => {}
+                    _ => return,
                 }
+                // The button goes with its row: the composer takes the focus.
+                let _ = back.focus();
             }));
             Composer {
                 document: document.clone(),

@@ -10,6 +10,7 @@
 
 use crate::browser::{element, Listener};
 use panel_core::{Label, ViewState};
+use wasm_bindgen::JsCast;
 use web_sys::{Element, Text};
 
 /// The header and the error line; dropped with the panel.
@@ -139,7 +140,14 @@ impl Header {
             if view.stopped {
                 let _ = self.root.append_with_node_1(&self.error);
             } else {
+                // Retry had the focus, and goes with the line: the
+                // composer takes it (never the page's body).
+                let focused = self.error.matches(":focus-within").unwrap_or(false);
                 self.error.remove();
+                let input = self.root.query_selector(".dp-input").ok().flatten();
+                if let (true, Some(input)) = (focused, input) {
+                    let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
+                }
             }
         }
     }

@@ -704,6 +704,15 @@ fn take_stop(list: &Element, row: &Element) {
     set_tab_stop(row, true);
 }
 
+/// Gives the newest row the focus (and the tab stop): where "N new
+/// messages" takes the reader, as the button goes.
+pub fn focus_newest(list: &Element) {
+    if let Some(row) = list.last_element_child() {
+        take_stop(list, &row);
+        focus(&row);
+    }
+}
+
 /// Carries out what `key` on `target` asks of the list's tab stop (see
 /// [`key_move`]): answers whether it did something.
 fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {

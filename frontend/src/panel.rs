@@ -256,7 +256,10 @@ pub fn DiscussionPanel(
                     discard: Box::new(move |id| act(id, false)),
                     jump: Box::new({
                         let list = list.clone();
-                        move || list.set_scroll_top(list.scroll_height())
+                        move || {
+                            list.set_scroll_top(list.scroll_height());
+                            crate::message_list::focus_newest(&list);
+                        }
                     }),
                     save: Box::new(move |id, text| {
                         with_connection(connection, |c| c.change_message(Target::Edit(id), text))

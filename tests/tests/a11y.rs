@@ -934,3 +934,101 @@ async fn the_list_is_not_left_busy_by_an_empty_or_a_failed_older_page() -> Resul
         .await?;
     failed
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panels_own_buttons_hand_the_focus_on_when_they_go() -> Result<(), Error> {
+    let name = "a11y_button_focus";
+    let before: Vec<(String, String)> = (0..40)
+        .map(|i| ("bob".to_owned(), format!("line {i}")))
+        .collect();
+    let before: Vec<(&str, &str)> = before
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    let (s, _) = Scenario::watched(name, "/healthz", &before).await?;
+    s.open(&format!(
+        "/?channel=general&author=ann&{FAST}&max_attempts=2&backoff_base_ms=300&backoff_cap_ms=300"
+    ))
+    .await?;
+    s.wait_label("live", SOON).await?;
+    let focused_is = |what: &'static str| {
+        let s = &s;
+        async move {
+            s.run_js(&format!(
+                "const a = document.activeElement; return a === document.body ? 'body' : a.matches('{what}');"
+            ))
+            .await
+        }
+    };
+    // "N new messages", pressed by keyboard: the newest row takes the focus.
+    // (The scroll event at once: the panel knows the reader is up before
+    // the message comes.)
+    s.run_js("const l = document.querySelector('.dp-messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll'));")
+        .await?;
+    let newest = s.bridge.inject("general", "cy", "below").await?;
+    wait_until(SOON, "the new-messages button", || async {
+        let shown = s
+            .run_js("return !document.querySelector('[data-action=\"jump-to-newest\"]').hidden;")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    s.run_js("document.querySelector('[data-action=\"jump-to-newest\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    let at = wait_until(SOON, "the button hidden", || async {
+        let hidden = s
+            .run_js("return document.querySelector('[data-action=\"jump-to-newest\"]').hidden;")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED).await.ok()?;
+        (hidden == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == newest.as_str() && at["is_row"] == true && at["stops"] == 1,
+        || format!("after \"1 new message\" by keyboard: {at}"),
+    )?;
+    // A refused reply's Edit, by keyboard: the composer.
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    wait_until(SOON, "the refused reply", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('li[data-state=\"failed\"] [data-action=\"edit\"]');")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    s.run_js("document.querySelector('li[data-state=\"failed\"] [data-action=\"edit\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    let on = wait_until(SOON, "the refused reply taken back", || async {
+        let gone = s
+            .run_js("return !document.querySelector('li[data-state=\"failed\"]');")
+            .await
+            .ok()?;
+        let on = focused_is("textarea[data-action=\"compose\"]").await.ok()?;
+        (gone == true).then_some(on)
+    })
+    .await?;
+    ensure(on == true, || {
+        format!("after Edit on the refused reply, the composer has the focus: {on}")
+    })?;
+    // Retry, by keyboard: the composer.
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| st.retry == 1)
+        .await?;
+    s.bridge.set_fault(None).await?;
+    s.run_js("document.querySelector('[data-action=\"retry\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    s.wait_for(SOON, "Retry gone", |st| st.retry == 0).await?;
+    let on = focused_is("textarea[data-action=\"compose\"]").await?;
+    ensure(on == true, || {
+        format!("after Retry, the composer has the focus: {on}")
+    })?;
+    Ok(())
+}
