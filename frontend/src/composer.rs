@@ -46,6 +46,8 @@ pub struct Composer {
     editing_note: Element,
     /// The message being edited, if one is.
     editing: Cell<Option<MessageId>>,
+    /// How many replies shown were refused.
+    failed: Cell<usize>,
     can_reply: bool,
     _listeners: Vec<Listener>,
 }
@@ -167,6 +169,7 @@ impl Composer {
                 form,
                 editing_note,
                 editing: Cell::new(None),
+                failed: Cell::new(0),
                 can_reply,
                 _listeners: listeners,
             }
@@ -244,13 +247,24 @@ impl Composer {
 
     /// Shows the replies on their way: `li[data-client-id]` with
     /// `data-state` `pending` or `failed` (with the reason, Edit, Discard).
-    pub fn show_outbox(&self, outbox: &[Outgoing]) {
+    /// Answers what a screen reader is to hear when one more was refused:
+    /// the newest refusal's note ("Not sent: …"); the row itself appears
+    /// silently.
+    pub fn show_outbox(&self, outbox: &[Outgoing]) -> Option<String> {
         self.outbox.set_text_content(None);
         for reply in outbox {
             if let Some(row) = self.row(reply) {
                 let _ = self.outbox.append_with_node_1(&row);
             }
         }
+        let failed = outbox.iter().filter(|r| r.failed.is_some()).count();
+        if failed <= self.failed.replace(failed) {
+            return None;
+        }
+        let notes = (self.outbox)
+            .query_selector_all("[data-state=failed] .dp-pending-note")
+            .ok()?;
+        notes.item(notes.length().checked_sub(1)?)?.text_content()
     }
 
     fn row(&self, reply: &Outgoing) -> Option<Element> {

@@ -277,7 +277,10 @@ pub fn DiscussionPanel(
                 *c = Composer::new(&list, can_reply, actions);
             }
             if let Some(composer) = c {
-                composer.show_outbox(&replies);
+                // A refusal is said politely, by the announcer.
+                if let Some(note) = composer.show_outbox(&replies) {
+                    header.try_with_value(|h| h.as_ref().map(|h| h.say(&note)));
+                }
                 // Taken, so that it is put in the composer once.
                 let text = draft
                     .try_update_untracked(std::mem::take)

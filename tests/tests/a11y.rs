@@ -1032,3 +1032,22 @@ async fn the_panels_own_buttons_hand_the_focus_on_when_they_go() -> Result<(), E
     })?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reply_is_announced() -> Result<(), Error> {
+    let name = "a11y_refused";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    let heard = wait_until(SOON, "the refusal announced", || async {
+        let said = said(&s).await.ok()?;
+        said.iter().find(|t| t.starts_with("Not sent: ")).cloned()
+    })
+    .await;
+    let heard = heard.map_err(|e| format!("{e}: nothing said of the refused reply"))?;
+    ensure(heard.len() > "Not sent: ".len(), || {
+        format!("the refusal says why: {heard}")
+    })?;
+    Ok(())
+}
