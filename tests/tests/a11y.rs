@@ -1051,3 +1051,36 @@ async fn a_refused_reply_is_announced() -> Result<(), Error> {
     })?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_forced_colors_the_readers_own_reaction_differs_by_more_than_colour() -> Result<(), Error>
+{
+    let name = "a11y_forced_chip";
+    let (s, ids) = Scenario::watched(name, "/healthz", &[("bob", "chips")]).await?;
+    s.bridge
+        .react("general", &ids[0], "👍", "ann", true)
+        .await?;
+    s.bridge
+        .react("general", &ids[0], "🎉", "bob", true)
+        .await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 1)
+        .await?;
+    s.browser.emulate("light", "active").await?;
+    let styles = s
+        .run_js(
+            "const look = (sel) => { const c = getComputedStyle(document.querySelector(sel));\
+             return ['borderTopStyle', 'borderTopWidth', 'outlineStyle', 'outlineWidth', 'fontWeight', 'textDecorationLine']\
+               .map(p => p + '=' + c[p]).join(' '); };\
+             return [look('[aria-pressed=\"true\"]'), look('[aria-pressed=\"false\"]'), matchMedia('(forced-colors: active)').matches];",
+        )
+        .await?;
+    ensure(styles[2] == true, || "forced colors not emulated".into())?;
+    ensure(styles[0] != styles[1], || {
+        format!(
+            "in forced colors, pressed and not pressed chips look alike but for colour: {styles}"
+        )
+    })?;
+    Ok(())
+}
