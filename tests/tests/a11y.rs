@@ -1084,3 +1084,67 @@ async fn in_forced_colors_the_readers_own_reaction_differs_by_more_than_colour()
     })?;
     Ok(())
 }
+
+/// With `A11Y_UNDO` set, puts back what the reflow fix changed (to see the
+/// test fail without rebuilding the panel; through the CSSOM, which the
+/// bridge's Content-Security-Policy allows, unlike a `<style>`).
+const UNDO_REFLOW: &str = "for (const e of document.querySelectorAll('.dp-attachments, .dp-author')) e.style.setProperty('overflow-wrap', 'normal', 'important');";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_reflows_at_320_px_and_at_200_percent_zoom() -> Result<(), Error> {
+    let name = "a11y_reflow";
+    let author = "abcdefghijklmnopqrstuvwxyzabcdef"; // 32 characters, unbroken
+    let file: String = "longfilename".repeat(12) + ".pdf";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live(name, &page).await?;
+    s.bridge
+        .post_json(
+            "general",
+            serde_json::json!({
+                "author": author,
+                "content": "a file",
+                "attachments": [{ "filename": file, "size": 1234, "url": "https://example.com/f.pdf" }],
+            }),
+        )
+        .await?;
+    wait_until(SOON, "the file shown", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('.dp-attachments a');")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    if std::env::var_os("A11Y_UNDO").is_some() {
+        s.run_js(UNDO_REFLOW).await?;
+    }
+    // A 320 CSS px sidebar; then a 640 device px one at 200% zoom (320 CSS
+    // px at twice the pixels).
+    for (scale, what) in [(1, "320 CSS px"), (2, "200% zoom")] {
+        s.browser
+            .cdp(
+                "Emulation.setDeviceMetricsOverride",
+                serde_json::json!({ "width": 1000, "height": 760, "deviceScaleFactor": scale, "mobile": false }),
+            )
+            .await?;
+        s.run_js(
+            "document.querySelector('.host-note').hidden = true;\
+             Object.assign(document.getElementById('panel-host').style, { width: '320px', height: '640px', margin: '0' });",
+        )
+        .await?;
+        let sizes = s
+            .run_js(
+                "const l = document.querySelector('.dp-messages');\
+                 const p = document.querySelector('.discussion-panel');\
+                 return [l.scrollWidth, l.clientWidth, p.scrollWidth, p.clientWidth, p.getBoundingClientRect().width];",
+            )
+            .await?;
+        ensure(
+            sizes[0].as_u64() <= sizes[1].as_u64()
+                && sizes[2].as_u64() <= sizes[3].as_u64()
+                && sizes[4].as_f64() <= Some(320.5),
+            || format!("at {what}, [list scroll, client, panel scroll, client, width] = {sizes}"),
+        )?;
+    }
+    Ok(())
+}
