@@ -181,8 +181,11 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         connection.set_value(None);
         outputs.messages.set(Vec::new());
-        // Another channel's pending replies are its own (kept in the tab).
+        // Another channel's pending replies are its own (kept in the tab),
+        // and a burst not yet announced is not news in this one.
         outputs.outbox.set(Vec::new());
+        announcer.try_update_value(|a| *a = Announcer::default());
+        announce_timer.try_set_value(None);
         below_seen();
         let endpoint = Endpoint {
             bridge_url,

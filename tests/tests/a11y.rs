@@ -1151,3 +1151,43 @@ async fn the_list_reflows_at_320_px_and_at_200_percent_zoom() -> Result<(), Erro
     }
     Ok(())
 }
+
+/// Switches the demo page's channel to `design` as soon as the list shows
+/// two rows, in the same frame (the burst they make is still pending).
+const SWITCH_ON_TWO: &str = r#"
+const list = document.querySelector('.dp-messages');
+window.__switched = null;
+new MutationObserver(() => {
+  if (window.__switched === null && list.querySelectorAll('li[data-message-id]').length >= 2) {
+    window.__switched = window.__said.length;
+    const picker = document.querySelector('[data-action="switch-channel"]');
+    picker.value = 'design';
+    picker.dispatchEvent(new Event('change'));
+  }
+}).observe(list, { childList: true });
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_pending_when_the_channel_changes_is_not_announced_in_the_next() -> Result<(), Error>
+{
+    let name = "a11y_switch_pending";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js(SWITCH_ON_TWO).await?;
+    s.bridge.inject("general", "bob", "one").await?;
+    s.bridge.inject("general", "bob", "two").await?;
+    s.wait_for(SOON, "the design channel, Live", |st| {
+        st.channel.as_deref() == Some("design") && st.label() == "live"
+    })
+    .await?;
+    let at_switch = s.run_js("return window.__switched;").await?;
+    ensure(at_switch == 0, || {
+        format!("the general burst was said before the switch: {at_switch}")
+    })?;
+    s.bridge.inject("design", "bob", "three").await?;
+    let heard = said_count(&s, 1, "the design message announced").await?;
+    ensure(heard == ["1 new message"], || {
+        format!("after two in general, a switch and one in design: {heard:?}")
+    })?;
+    Ok(())
+}
