@@ -180,11 +180,7 @@ impl Composer {
     /// "N new messages" below, or nothing for 0.
     pub fn show_new(&self, count: usize) {
         self.jump.set_hidden(count == 0);
-        let label = if count == 1 {
-            "1 new message".to_owned()
-        } else {
-            format!("{count} new messages")
-        };
+        let label = panel_core::announce::new_messages(count);
         self.jump.set_text_content(Some(&label));
     }
 

@@ -569,7 +569,7 @@ fn said(content: &Element) -> String {
             } else {
                 walk(element, out);
             }
-            if !INLINE.contains(&element.tag_name().as_str()) {
+            if element.matches(BLOCKS).unwrap_or(false) {
                 out.push(' ');
             }
         }
@@ -589,8 +589,8 @@ fn said(content: &Element) -> String {
 /// A spoiler not revealed.
 const HIDDEN: &str = "[data-spoiler]:not([data-revealed])";
 
-/// The elements of a message's text that do not end a word.
-const INLINE: [&str; 9] = ["STRONG", "EM", "U", "S", "CODE", "SPAN", "A", "TIME", "BR"];
+/// The elements of a message's text that end a word (see `content`).
+const BLOCKS: &str = "div, h3, h4, h5, blockquote, pre, li, small";
 
 /// Reveals the hidden spoiler `target` is in, if it is in one, and names
 /// its row again (it reads what the spoiler shows now); answers the row.
@@ -657,13 +657,13 @@ fn patch(old: &Element, new: &Element) {
 /// What a control is (its reaction, action or address): a control keeps
 /// its identity when its row is made again, not its place among the
 /// others (a chip before it may have gone).
-fn key(control: &Element) -> [Option<String>; 3] {
-    ["data-reaction", "data-action", "href"].map(|name| control.get_attribute(name))
+fn key(control: &Element) -> Option<String> {
+    (["data-reaction", "data-action", "href"].iter()).find_map(|name| control.get_attribute(name))
 }
 
 /// Which control of `row` `focused` is: its [`key`] and its place among
 /// those of the same key (spoilers, one link twice), if it is one.
-fn place(row: &Element, focused: &Element) -> ([Option<String>; 3], Option<usize>) {
+fn place(row: &Element, focused: &Element) -> (Option<String>, Option<usize>) {
     let kind = key(focused);
     let at = (controls(row).iter())
         .filter(|c| key(c) == kind)
