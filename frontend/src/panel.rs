@@ -112,7 +112,7 @@ pub fn DiscussionPanel(
     let header = StoredValue::new_local(None::<Header>);
     let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
-        let now = js_sys::Date::now();
+        let now = monotonic_ms();
         let who = reader.get_untracked();
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
         announce_when_due(announcer, header, announce_timer);
@@ -448,7 +448,7 @@ fn announce_when_due(
     header: StoredValue<Option<Header>, LocalStorage>,
     timer: StoredValue<Option<Timeout>, LocalStorage>,
 ) {
-    let now = js_sys::Date::now();
+    let now = monotonic_ms();
     if let Some(text) = announcer.try_update_value(|a| a.poll(now)).flatten() {
         header.try_with_value(|h| h.as_ref().map(|h| h.say(&text)));
     }
@@ -457,6 +457,13 @@ fn announce_when_due(
         let timeout = Timeout::new(wait, move || announce_when_due(announcer, header, timer));
         timer.try_set_value(Some(timeout));
     }
+}
+
+/// The page's monotonic clock (ms since it loaded), for the announcer: a
+/// wall clock set back (by the reader, or by NTP) would hold a pending
+/// announcement back by as much.
+fn monotonic_ms() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
 }
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the

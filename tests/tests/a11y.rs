@@ -1191,3 +1191,27 @@ async fn a_burst_pending_when_the_channel_changes_is_not_announced_in_the_next()
     })?;
     Ok(())
 }
+
+/// Sets the page's wall clock an hour back (`Date.now`, as a reader or NTP
+/// may) in the frame that shows the first row: a burst is then pending.
+const CLOCK_BACK_ON_FIRST_ROW: &str = r#"
+const list = document.querySelector('.dp-messages');
+const now = Date.now;
+new MutationObserver(() => {
+  if (list.querySelector('li[data-message-id]') && Date.now === now) {
+    Date.now = () => now.call(Date) - 3600000;
+  }
+}).observe(list, { childList: true });
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_set_back_does_not_hold_an_announcement_back() -> Result<(), Error> {
+    let name = "a11y_clock_back";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js(CLOCK_BACK_ON_FIRST_ROW).await?;
+    s.bridge.inject("general", "bob", "one").await?;
+    let heard = said_count(&s, 1, "the message announced, the clock set back an hour").await?;
+    ensure(heard == ["1 new message"], || format!("said: {heard:?}"))?;
+    Ok(())
+}
