@@ -219,14 +219,15 @@ impl MessageList {
                             if old.get_attribute("tabindex").as_deref() == Some("0") {
                                 set_tab_stop(&element, true);
                             }
-                            // What the reader revealed stays so while the
-                            // text is the same.
-                            if row.message.content == now.content {
-                                keep_revealed(old, &element);
-                            }
+                            // The text part stays as it is (what the reader
+                            // revealed, a link with the focus) unless the
+                            // text, or who reads it, changed.
+                            let kept = !reader_changed
+                                && row.message.content == now.content
+                                && row.message.mentions == now.mentions;
                             let focused = active.as_ref().filter(|a| old.contains(Some(a)));
                             let place = focused.map(|f| (f, place(old, f)));
-                            patch(old, &element);
+                            patch(old, &element, kept);
                             // A changed part had the focus: the same control
                             // of the new one takes it, or the row.
                             if let Some((focused, (kind, at))) = place {
@@ -603,31 +604,14 @@ fn reveal(target: &Element) -> Option<Element> {
     Some(row)
 }
 
-/// Reveals in `new` the spoilers revealed in `old` (the same message's
-/// row made again), by their order.
-fn keep_revealed(old: &Element, new: &Element) {
-    let spoilers = |row: &Element| row.query_selector_all("[data-spoiler]").ok();
-    let (Some(was), Some(now)) = (spoilers(old), spoilers(new)) else {
-        return;
-    };
-    for i in 0..was.length() {
-        let revealed = (was.item(i).and_then(|s| s.dyn_into::<Element>().ok()))
-            .is_some_and(|s| s.has_attribute("data-revealed"));
-        if let Some(spoiler) = now.item(i).and_then(|s| s.dyn_into::<Element>().ok()) {
-            if revealed {
-                reveal(&spoiler);
-            }
-        }
-    }
-}
-
 /// Makes `old` read as `new` (its message's row made again) but keeps
-/// `old` and each part of it that did not change: the focus on the row,
-/// or in a part that stays, stays put without a focus event, so that a
-/// screen reader does not read the message again on each reaction. The
-/// parts keep their order; only the last (files, reactions) come and go.
-fn patch(old: &Element, new: &Element) {
-    for name in ["aria-label", "data-edited", "data-own"] {
+/// `old` and each part of it that did not change, and its text part when
+/// `kept`: the focus on the row, or in a part that stays, stays put
+/// without a focus event, so that a screen reader does not read the
+/// message again on each reaction. The parts keep their order; only the
+/// last (files, reactions) come and go. Its name is written again.
+fn patch(old: &Element, new: &Element, kept: bool) {
+    for name in ["data-edited", "data-own"] {
         let _ = match new.get_attribute(name) {
             Some(value) => old.set_attribute(name, &value),
             None => old.remove_attribute(name),
@@ -642,6 +626,7 @@ fn patch(old: &Element, new: &Element) {
     let (was, now) = (parts(old), parts(new));
     for i in 0..was.len().max(now.len()) {
         match (was.get(i), now.get(i)) {
+            (Some(was), Some(_)) if kept && was.matches(".dp-content").unwrap_or(false) => {}
             (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
                 let _ = was.replace_with_with_node_1(now);
             }
@@ -652,6 +637,7 @@ fn patch(old: &Element, new: &Element) {
             _ => {}
         }
     }
+    name(old);
 }
 
 /// What a control is (its reaction, action or address): a control keeps
