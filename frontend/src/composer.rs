@@ -46,6 +46,8 @@ pub struct Composer {
     editing_note: Element,
     /// The message being edited, if one is.
     editing: Cell<Option<MessageId>>,
+    /// How many replies shown were refused.
+    failed: Cell<usize>,
     can_reply: bool,
     _listeners: Vec<Listener>,
 }
@@ -139,7 +141,7 @@ impl Composer {
                 (jump_actions.jump)()
             }));
             // Edit and Discard on the failed rows, by delegation.
-            let row_actions = actions.clone();
+            let (row_actions, back) = (actions.clone(), input.clone());
             listeners.push(Listener::new(outbox.as_ref(), "click", move |event| {
                 let Some(button) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
                     return;
@@ -152,8 +154,10 @@ impl Composer {
                 match action.as_deref() {
                     Some("edit") => (row_actions.edit)(client_id),
                     Some("discard") => (row_actions.discard)(client_id),
-                    _ => {}
+                    _ => return,
                 }
+                // The button goes with its row: the composer takes the focus.
+                let _ = back.focus();
             }));
             Composer {
                 document: document.clone(),
@@ -165,6 +169,7 @@ impl Composer {
                 form,
                 editing_note,
                 editing: Cell::new(None),
+                failed: Cell::new(0),
                 can_reply,
                 _listeners: listeners,
             }
@@ -175,11 +180,7 @@ impl Composer {
     /// "N new messages" below, or nothing for 0.
     pub fn show_new(&self, count: usize) {
         self.jump.set_hidden(count == 0);
-        let label = if count == 1 {
-            "1 new message".to_owned()
-        } else {
-            format!("{count} new messages")
-        };
+        let label = panel_core::announce::new_messages(count);
         self.jump.set_text_content(Some(&label));
     }
 
@@ -242,13 +243,24 @@ impl Composer {
 
     /// Shows the replies on their way: `li[data-client-id]` with
     /// `data-state` `pending` or `failed` (with the reason, Edit, Discard).
-    pub fn show_outbox(&self, outbox: &[Outgoing]) {
+    /// Answers what a screen reader is to hear when one more was refused:
+    /// the newest refusal's note ("Not sent: …"); the row itself appears
+    /// silently.
+    pub fn show_outbox(&self, outbox: &[Outgoing]) -> Option<String> {
         self.outbox.set_text_content(None);
         for reply in outbox {
             if let Some(row) = self.row(reply) {
                 let _ = self.outbox.append_with_node_1(&row);
             }
         }
+        let failed = outbox.iter().filter(|r| r.failed.is_some()).count();
+        if failed <= self.failed.replace(failed) {
+            return None;
+        }
+        let notes = (self.outbox)
+            .query_selector_all("[data-state=failed] .dp-pending-note")
+            .ok()?;
+        notes.item(notes.length().checked_sub(1)?)?.text_content()
     }
 
     fn row(&self, reply: &Outgoing) -> Option<Element> {

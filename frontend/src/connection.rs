@@ -14,7 +14,9 @@ use crate::browser::{
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{Callable, Callback, RwSignal, Set, SetValue, StoredValue, WithUntracked};
+use leptos::prelude::{
+    Callable, Callback, GetValue, Notify, RwSignal, Set, SetValue, StoredValue, WithUntracked,
+};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -293,7 +295,13 @@ impl Inbox {
                 state.baseline = true;
             }
         }
-        state.outputs.loading.set_value(state.engine.loading());
+        // Loaded (an older page came, even empty, or failed): the list's
+        // next frame takes `aria-busy` off, whether or not its rows changed.
+        let loading = state.engine.loading();
+        if state.outputs.loading.try_get_value() == Some(true) && !loading {
+            state.outputs.messages.notify();
+        }
+        state.outputs.loading.set_value(loading);
     }
 
     /// A trial EventSource came back: it is closed, then the engine hears it.

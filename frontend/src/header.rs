@@ -9,7 +9,8 @@
 //! and the Retry button present exactly while the panel has stopped.
 
 use crate::browser::{element, Listener};
-use panel_core::ViewState;
+use panel_core::{Label, ViewState};
+use wasm_bindgen::JsCast;
 use web_sys::{Element, Text};
 
 /// The header and the error line; dropped with the panel.
@@ -47,7 +48,6 @@ impl Header {
         let _ = title.append_with_node_2(&hash, &channel);
         let status = make("div", "dp-status")?;
         let _ = status.set_attribute("role", "status");
-        let _ = status.set_attribute("aria-live", "polite");
         let dot = make("span", "dp-dot")?;
         let _ = dot.set_attribute("aria-hidden", "true");
         let label_box = make("span", "dp-label")?;
@@ -108,6 +108,15 @@ impl Header {
         }
         let before = self.shown.replace(view.clone());
         if before.as_ref().is_none_or(|b| b.label != view.label) {
+            // Disconnected is said once, assertively: by the label, or by
+            // the error line (an alert, with why) when the panel stopped;
+            // the other labels politely.
+            let live = match (view.label, view.stopped) {
+                (Label::Disconnected, false) => "assertive",
+                (Label::Disconnected, true) => "off",
+                _ => "polite",
+            };
+            let _ = self.status.set_attribute("aria-live", live);
             let _ = (self.status).set_attribute("data-connection-status", view.label.as_attr());
             self.label.set_data(view.label.text());
         }
@@ -131,7 +140,14 @@ impl Header {
             if view.stopped {
                 let _ = self.root.append_with_node_1(&self.error);
             } else {
+                // Retry had the focus, and goes with the line: the
+                // composer takes it (never the page's body).
+                let focused = self.error.matches(":focus-within").unwrap_or(false);
                 self.error.remove();
+                let input = self.root.query_selector(".dp-input").ok().flatten();
+                if let (true, Some(input)) = (focused, input) {
+                    let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
+                }
             }
         }
     }

@@ -109,7 +109,7 @@ impl MessageList {
             }
             // A hidden spoiler shows what it hides; that click does nothing
             // else (a link inside is not followed).
-            if target.as_ref().is_some_and(content::reveal) {
+            if target.as_ref().and_then(reveal).is_some() {
                 event.prevent_default();
                 return;
             }
@@ -159,11 +159,7 @@ impl MessageList {
                 .and_then(|t| t.dyn_into::<Element>().ok());
             let moved = match key.as_str() {
                 // Revealed, a spoiler is text again: its row keeps the focus.
-                "Enter" | " " if content::reveal(&target) => {
-                    let row = target.closest("[data-message-id]").ok().flatten();
-                    row.inspect(focus).is_some()
-                }
-                "Enter" | " " => false,
+                "Enter" | " " => reveal(&target).inspect(focus).is_some(),
                 _ => list.is_some_and(|list| move_tab_stop(&list, &target, &key)),
             };
             if moved {
@@ -219,18 +215,29 @@ impl MessageList {
                     let stale = !Arc::ptr_eq(&row.message, now) && *row.message != **now;
                     if stale || reader_changed {
                         if let Some(element) = self.row(now) {
-                            if row.element.get_attribute("tabindex").as_deref() == Some("0") {
+                            let old = &row.element;
+                            if old.get_attribute("tabindex").as_deref() == Some("0") {
                                 set_tab_stop(&element, true);
                             }
-                            let focused = active.as_ref().filter(|a| row.element.contains(Some(a)));
-                            let _ = row.element.replace_with_with_node_1(&element);
-                            // Made again in place: the focus stays where it was.
-                            if let Some(focused) = focused {
-                                refocus(&row.element, focused, &element);
+                            // The text part stays as it is (what the reader
+                            // revealed, a link with the focus) unless the
+                            // text, or who reads it, changed.
+                            let kept = !reader_changed
+                                && row.message.content == now.content
+                                && row.message.mentions == now.mentions;
+                            let focused = active.as_ref().filter(|a| old.contains(Some(a)));
+                            let place = focused.map(|f| (f, place(old, f)));
+                            patch(old, &element, kept);
+                            // A changed part had the focus: the same control
+                            // of the new one takes it, or the row.
+                            if let Some((focused, (kind, at))) = place {
+                                if !focused.is_connected() {
+                                    let same = (controls(old).into_iter())
+                                        .filter(|c| key(c) == kind)
+                                        .nth(at.unwrap_or(usize::MAX));
+                                    focus(same.as_ref().unwrap_or(old));
+                                }
                             }
-                            row.element = element;
-                            row.marked = false;
-                            row.grouped = false;
                         }
                     }
                     row.message = now.clone();
@@ -290,11 +297,7 @@ impl MessageList {
             return;
         };
         let within = active.is_some_and(|a| self.list.contains(Some(&a)));
-        let current = self
-            .list
-            .query_selector(":scope > [tabindex=\"0\"]")
-            .ok()
-            .flatten();
+        let current = self.list.query_selector(STOP).ok().flatten();
         let on_newest = (current.as_ref())
             .and_then(|c| c.get_attribute("data-message-id"))
             .and_then(|id| id.parse().ok())
@@ -436,21 +439,6 @@ impl MessageList {
             edited.set_attribute("title", &when).ok()?;
             meta.append_child(&edited).ok()?;
         }
-        // The reader's own: Edit and Delete, named with the message they act on.
-        if self.reader.as_deref() == Some(message.author.as_str()) {
-            row.set_attribute("data-own", "").ok()?;
-            for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
-                let button = self.element("button", "dp-row-action")?;
-                button.set_attribute("type", "button").ok()?;
-                button.set_attribute("data-action", action).ok()?;
-                button.set_text_content(Some(label));
-                let mut name = label.to_owned();
-                name.push_str(" your message: ");
-                name.extend(message.content.chars().take(NAMED_CHARS));
-                button.set_attribute("aria-label", &name).ok()?;
-                meta.append_child(&button).ok()?;
-            }
-        }
         let content = self.element("div", "dp-content")?;
         let events = format::parse(&message.content);
         content::render(
@@ -460,6 +448,23 @@ impl MessageList {
             &message.mentions,
             self.reader.as_deref(),
         )?;
+        // The reader's own: Edit and Delete, named with the message they act
+        // on, as its row reads (not its markup).
+        if self.reader.as_deref() == Some(message.author.as_str()) {
+            row.set_attribute("data-own", "").ok()?;
+            let text = said(&content);
+            for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
+                let button = self.element("button", "dp-row-action")?;
+                button.set_attribute("type", "button").ok()?;
+                button.set_attribute("data-action", action).ok()?;
+                button.set_text_content(Some(label));
+                let mut name = label.to_owned();
+                name.push_str(" your message: ");
+                name.extend(text.chars().take(NAMED_CHARS));
+                button.set_attribute("aria-label", &name).ok()?;
+                meta.append_child(&button).ok()?;
+            }
+        }
         row.append_child(&meta).ok()?;
         row.append_child(&content).ok()?;
         // Files: a link each (as a message's links are), with its size.
@@ -481,13 +486,7 @@ impl MessageList {
             let chips = self.reactions(message)?;
             row.append_child(&chips).ok()?;
         }
-        // Focused, a row reads as who wrote what when.
-        let mut name = message.author.clone();
-        name.push_str(", ");
-        name.push_str(&time.text_content().unwrap_or_default());
-        name.push_str(": ");
-        name.push_str(&content.text_content().unwrap_or_default());
-        row.set_attribute("aria-label", &name).ok()?;
+        name(&row)?;
         set_tab_stop(&row, false);
         Some(row)
     }
@@ -540,6 +539,124 @@ const NAMED_CHARS: usize = 40;
 /// row is the list's tab stop.
 const CONTROLS: &str = "button, a[href], [data-spoiler]:not([data-revealed])";
 
+/// The row that is the list's tab stop.
+const STOP: &str = ":scope > [tabindex=\"0\"]";
+
+/// Focused, a row reads as who wrote what when (see [`said`]).
+fn name(row: &Element) -> Option<()> {
+    let part = |selector: &str| row.query_selector(selector).ok().flatten();
+    let mut name = part(".dp-author")?.text_content()?;
+    name.push_str(", ");
+    name.push_str(&part(".dp-time")?.text_content()?);
+    name.push_str(": ");
+    name.push_str(&said(&part(".dp-content")?));
+    row.set_attribute("aria-label", &name).ok()
+}
+
+/// What a message's content says, its white space as one space: its
+/// text, but "spoiler" for a hidden spoiler (a name is read aloud: it must
+/// not give away what the spoiler hides), and blocks (a heading, a quote,
+/// an item) a word apart ("## Title" and a line are not "Titletext").
+fn said(content: &Element) -> String {
+    fn walk(node: &web_sys::Node, out: &mut String) {
+        let children = node.child_nodes();
+        for child in (0..children.length()).filter_map(|i| children.item(i)) {
+            let Some(element) = child.dyn_ref::<Element>() else {
+                out.push_str(&child.text_content().unwrap_or_default());
+                continue;
+            };
+            if element.matches(HIDDEN).unwrap_or(false) {
+                out.push_str("spoiler");
+            } else {
+                walk(element, out);
+            }
+            if element.matches(BLOCKS).unwrap_or(false) {
+                out.push(' ');
+            }
+        }
+    }
+    let mut text = String::new();
+    walk(content, &mut text);
+    let mut out = String::new();
+    for word in text.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// A spoiler not revealed.
+const HIDDEN: &str = "[data-spoiler]:not([data-revealed])";
+
+/// The elements of a message's text that end a word (see `content`).
+const BLOCKS: &str = "div, h3, h4, h5, blockquote, pre, li, small";
+
+/// Reveals the hidden spoiler `target` is in, if it is in one, and names
+/// its row again (it reads what the spoiler shows now); answers the row.
+fn reveal(target: &Element) -> Option<Element> {
+    if !content::reveal(target) {
+        return None;
+    }
+    let row = target.closest("[data-message-id]").ok().flatten()?;
+    name(&row);
+    Some(row)
+}
+
+/// Makes `old` read as `new` (its message's row made again) but keeps
+/// `old` and each part of it that did not change, and its text part when
+/// `kept`: the focus on the row, or in a part that stays, stays put
+/// without a focus event, so that a screen reader does not read the
+/// message again on each reaction. The parts keep their order; only the
+/// last (files, reactions) come and go. Its name is written again.
+fn patch(old: &Element, new: &Element, kept: bool) {
+    for name in ["data-edited", "data-own"] {
+        let _ = match new.get_attribute(name) {
+            Some(value) => old.set_attribute(name, &value),
+            None => old.remove_attribute(name),
+        };
+    }
+    let parts = |row: &Element| {
+        let children = row.children();
+        (0..children.length())
+            .filter_map(|i| children.item(i))
+            .collect::<Vec<_>>()
+    };
+    let (was, now) = (parts(old), parts(new));
+    for i in 0..was.len().max(now.len()) {
+        match (was.get(i), now.get(i)) {
+            (Some(was), Some(_)) if kept && was.matches(".dp-content").unwrap_or(false) => {}
+            (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
+                let _ = was.replace_with_with_node_1(now);
+            }
+            (Some(was), None) => was.remove(),
+            (None, Some(now)) => {
+                let _ = old.append_child(now);
+            }
+            _ => {}
+        }
+    }
+    name(old);
+}
+
+/// What a control is (its reaction, action or address): a control keeps
+/// its identity when its row is made again, not its place among the
+/// others (a chip before it may have gone).
+fn key(control: &Element) -> Option<String> {
+    (["data-reaction", "data-action", "href"].iter()).find_map(|name| control.get_attribute(name))
+}
+
+/// Which control of `row` `focused` is: its [`key`] and its place among
+/// those of the same key (spoilers, one link twice), if it is one.
+fn place(row: &Element, focused: &Element) -> (Option<String>, Option<usize>) {
+    let kind = key(focused);
+    let at = (controls(row).iter())
+        .filter(|c| key(c) == kind)
+        .position(|c| c == focused);
+    (kind, at)
+}
+
 /// Makes `row` the list's one tab stop, or takes it out of the Tab order
 /// (with its controls).
 fn set_tab_stop(row: &Element, on: bool) {
@@ -564,13 +681,21 @@ fn focus(element: &Element) {
     }
 }
 
-/// `old` was made again as `new` while `focused` (in it) had the focus:
-/// the same control of the new row takes it, or the row itself.
-fn refocus(old: &Element, focused: &Element, new: &Element) {
-    let at = controls(old).iter().position(|c| c == focused);
-    match at.and_then(|at| controls(new).into_iter().nth(at)) {
-        Some(control) => focus(&control),
-        None => focus(new),
+/// Makes `row` the list's one tab stop, taking it from whichever row has
+/// it (a click may have focused another row than the stop).
+fn take_stop(list: &Element, row: &Element) {
+    if let Ok(Some(stop)) = list.query_selector(STOP) {
+        set_tab_stop(&stop, false);
+    }
+    set_tab_stop(row, true);
+}
+
+/// Gives the newest row the focus (and the tab stop): where "N new
+/// messages" takes the reader, as the button goes.
+pub fn focus_newest(list: &Element) {
+    if let Some(row) = list.last_element_child() {
+        take_stop(list, &row);
+        focus(&row);
     }
 }
 
@@ -586,9 +711,8 @@ fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
     let from = at.unwrap_or(0);
     match key_move(key, from as usize, rows.length() as usize) {
         Some(Move::To(to)) => {
-            if let (Some(from), Some(to)) = (rows.item(from), rows.item(to as u32)) {
-                set_tab_stop(&from, false);
-                set_tab_stop(&to, true);
+            if let Some(to) = rows.item(to as u32) {
+                take_stop(list, &to);
                 focus(&to);
             }
             true

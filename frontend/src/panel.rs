@@ -150,7 +150,7 @@ pub fn DiscussionPanel(
     let header = StoredValue::new_local(None::<Header>);
     let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
-        let now = js_sys::Date::now();
+        let now = monotonic_ms();
         let who = reader.get_untracked();
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
         announce_when_due(announcer, header, announce_timer);
@@ -220,8 +220,11 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         connection.set_value(None);
         outputs.messages.set(Vec::new());
-        // Another channel's pending replies are its own (kept in the tab).
+        // Another channel's pending replies are its own (kept in the tab),
+        // and a burst not yet announced is not news in this one.
         outputs.outbox.set(Vec::new());
+        announcer.try_update_value(|a| *a = Announcer::default());
+        announce_timer.try_set_value(None);
         below_seen();
         let endpoint = Endpoint {
             bridge_url,
@@ -290,7 +293,10 @@ pub fn DiscussionPanel(
                     discard: Box::new(move |id| act(id, false)),
                     jump: Box::new({
                         let list = list.clone();
-                        move || list.set_scroll_top(list.scroll_height())
+                        move || {
+                            list.set_scroll_top(list.scroll_height());
+                            crate::message_list::focus_newest(&list);
+                        }
                     }),
                     save: Box::new(move |id, text| {
                         with_connection(connection, |c| c.change_message(Target::Edit(id), text))
@@ -308,7 +314,10 @@ pub fn DiscussionPanel(
                 *c = Composer::new(&list, can_reply, actions);
             }
             if let Some(composer) = c {
-                composer.show_outbox(&replies);
+                // A refusal is said politely, by the announcer.
+                if let Some(note) = composer.show_outbox(&replies) {
+                    header.try_with_value(|h| h.as_ref().map(|h| h.say(&note)));
+                }
                 // Taken, so that it is put in the composer once.
                 let text = draft
                     .try_update_untracked(std::mem::take)
@@ -363,7 +372,7 @@ pub fn DiscussionPanel(
         outputs.messages.track();
         outputs.reader.track();
         // Live comes after the history load, even an empty one: the list is
-        // no longer busy then.
+        // no longer busy then (an older page's end notifies the messages).
         outputs.status.track();
         if list.get().is_none() || frame_pending.get_value() {
             return;
@@ -475,7 +484,7 @@ fn announce_when_due(
     header: StoredValue<Option<Header>, LocalStorage>,
     timer: StoredValue<Option<Timeout>, LocalStorage>,
 ) {
-    let now = js_sys::Date::now();
+    let now = monotonic_ms();
     if let Some(text) = announcer.try_update_value(|a| a.poll(now)).flatten() {
         header.try_with_value(|h| h.as_ref().map(|h| h.say(&text)));
     }
@@ -492,6 +501,13 @@ fn announce_when_due(
 /// Leptos' effect code: docs/BENCHMARKS.md, size ledger).
 fn effect(mut run: Box<dyn FnMut(bool)>) {
     Effect::new(move |before: Option<()>| run(before.is_none()));
+}
+
+/// The page's monotonic clock (ms since it loaded), for the announcer: a
+/// wall clock set back (by the reader, or by NTP) would hold a pending
+/// announcement back by as much.
+fn monotonic_ms() -> f64 {
+    window().performance().map_or(0.0, |p| p.now())
 }
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the

@@ -239,17 +239,20 @@ async fn axe_finds_no_wcag_violations_live_with_rich_content_edit_mode_dark_and_
                 n.starts_with("bob lee, ") && n.contains(": bold em under gone code and a link")
             }),
         ),
-        (
-            "status",
-            "the label",
-            has("status", &|n| n == "Live" || n.is_empty()),
-        ),
         ("list", "the messages", has("list", &|n| n == "Messages")),
     ] {
         ensure(found, || {
             format!("no {role} for {what} in the accessibility tree: {nodes:?}")
         })?;
     }
+    // The status region reads its label (a status takes no name from its
+    // content: what it says is the text inside it).
+    let statuses: Vec<_> = (ax_tree(&s).await?.into_iter())
+        .filter(|(role, ..)| role == "status")
+        .collect();
+    ensure(statuses.len() == 1 && statuses[0].2 == "Live", || {
+        format!("the status region and the text it holds: {statuses:?}")
+    })?;
     s.browser.emulate("dark", "none").await?;
     no_violations(&s, "live-dark").await?;
     s.browser.emulate("light", "active").await?;
@@ -516,5 +519,699 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
     ensure(at["is_row"] == true && at["stops"] == 1, || {
         format!("after the focused row went: {at}")
     })?;
+    Ok(())
+}
+
+/// Chromium's accessibility tree of the page: each node's role, name and
+/// the text of its subtree (its `StaticText` descendants' names, joined).
+async fn ax_tree(s: &Scenario) -> Result<Vec<(String, String, String)>, Error> {
+    let tree = s
+        .browser
+        .cdp_value("Accessibility.getFullAXTree", serde_json::json!({}))
+        .await?;
+    let nodes = tree["nodes"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| v["value"].as_str().unwrap_or_default().to_owned();
+    let by_id: std::collections::HashMap<String, &Value> = (nodes.iter())
+        .map(|n| (n["nodeId"].as_str().unwrap_or_default().to_owned(), n))
+        .collect();
+    fn words(node: &Value, by_id: &std::collections::HashMap<String, &Value>, out: &mut String) {
+        if node["role"]["value"] == "StaticText" {
+            out.push_str(node["name"]["value"].as_str().unwrap_or_default());
+        }
+        for child in node["childIds"].as_array().into_iter().flatten() {
+            if let Some(child) = child.as_str().and_then(|c| by_id.get(c)) {
+                words(child, by_id, out);
+            }
+        }
+    }
+    Ok((nodes.iter())
+        .map(|n| {
+            let mut inner = String::new();
+            words(n, &by_id, &mut inner);
+            (text(&n["role"]), text(&n["name"]), inner)
+        })
+        .collect())
+}
+
+/// A real mouse click (the DevTools protocol's input, not a script's
+/// `click()`) at the middle of the first element `selector` matches.
+async fn click_on(s: &Scenario, selector: &str) -> Result<(), Error> {
+    let at = s
+        .run_js(&format!(
+            "const r = document.querySelector('{selector}').getBoundingClientRect();\
+             return [r.left + r.width / 2, r.top + r.height / 2];"
+        ))
+        .await?;
+    let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+    for kind in ["mousePressed", "mouseReleased"] {
+        s.browser
+            .cdp(
+                "Input.dispatchMouseEvent",
+                serde_json::json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rows_name_says_spoiler_for_a_hidden_spoiler_and_its_text_once_revealed(
+) -> Result<(), Error> {
+    let name = "a11y_spoiler_name";
+    let (s, ids) = Scenario::watched(
+        name,
+        "/healthz",
+        &[("bob", "## Title\ntext"), ("bob", "it is ||a secret||")],
+    )
+    .await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live with both", |st| {
+        st.label() == "live" && st.ids.len() == 2
+    })
+    .await?;
+    let label = |id: &str| {
+        format!("return document.querySelector('li[data-message-id=\"{id}\"]').getAttribute('aria-label');")
+    };
+    let named = s.run_js(&label(&ids[1])).await?;
+    let named = named.as_str().unwrap_or_default().to_owned();
+    let nodes = ax_tree(&s).await?;
+    let item = (nodes.iter())
+        .find(|(role, name, _)| role == "listitem" && name.contains("it is"))
+        .map(|(_, name, _)| name.clone());
+    ensure(
+        !named.contains("a secret") && named.ends_with(": it is spoiler"),
+        || format!("the row's aria-label reads the hidden spoiler: {named:?}"),
+    )?;
+    ensure(
+        item.as_deref().is_some_and(|n| !n.contains("a secret")),
+        || format!("the listitem's name in the accessibility tree: {item:?}"),
+    )?;
+    // Blocks are words apart: a heading and the line after it.
+    let heading = s.run_js(&label(&ids[0])).await?;
+    ensure(
+        heading
+            .as_str()
+            .is_some_and(|n| n.ends_with(": Title text")),
+        || format!("the heading's row: {heading}"),
+    )?;
+    // Revealed (a click), the row's name holds what it showed.
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{}\"] [data-spoiler]", ids[1]),
+    )
+    .await?;
+    let revealed = wait_until(SOON, "the spoiler revealed", || async {
+        let named = s.run_js(&label(&ids[1])).await.ok()?;
+        named
+            .as_str()
+            .filter(|n| n.contains("a secret"))
+            .map(str::to_owned)
+    })
+    .await?;
+    ensure(revealed.ends_with(": it is a secret"), || {
+        format!("revealed: {revealed}")
+    })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_row_then_an_arrow_leaves_one_tab_stop() -> Result<(), Error> {
+    let name = "a11y_click_arrow";
+    let before: Vec<(&str, &str)> = (0..5).map(|_| ("bob", "a line to click")).collect();
+    let (s, ids) = Scenario::watched(name, "/healthz", &before).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live with five", |st| {
+        st.label() == "live" && st.ids.len() == 5
+    })
+    .await?;
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{}\"] .dp-content", ids[2]),
+    )
+    .await?;
+    let at = s.run_js(FOCUSED).await?;
+    ensure(at["row"] == ids[2].as_str() && at["is_row"] == true, || {
+        format!("the click focused: {at}")
+    })?;
+    let at = press(&s, &key(Key::Down)).await?;
+    ensure(
+        at["row"] == ids[3].as_str() && at["is_row"] == true && at["stops"] == 1,
+        || format!("a click on the third row, then ArrowDown: {at}"),
+    )?;
+    Ok(())
+}
+
+/// The focused element's place: its row, what it is, and which of its
+/// row's spoilers it is (-1 for none).
+const FOCUSED_SPOILER: &str = r#"
+const a = document.activeElement;
+const row = a && a.closest('li[data-message-id]');
+const spoilers = row ? [...row.querySelectorAll('[data-spoiler]')] : [];
+return {
+  row: row ? row.getAttribute('data-message-id') : null,
+  reaction: a ? a.getAttribute('data-reaction') : null,
+  spoiler: spoilers.indexOf(a),
+  revealed: spoilers.map(s => s.hasAttribute('data-revealed')),
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_focus_stays_on_the_same_chip_or_spoiler_when_its_row_is_made_again(
+) -> Result<(), Error> {
+    let name = "a11y_refocus";
+    let (s, ids) = Scenario::watched(
+        name,
+        "/healthz",
+        &[("bob", "react here"), ("bob", "||one|| and ||two||")],
+    )
+    .await?;
+    let (chips, spoilers) = (&ids[0], &ids[1]);
+    s.bridge.react("general", chips, "👍", "bob", true).await?;
+    s.bridge.react("general", chips, "🎉", "cy", true).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 2)
+        .await?;
+    // On 🎉, the second chip; bob takes back his only 👍.
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{chips}\"] [data-reaction=\"🎉\"]').focus();"
+    ))
+    .await?;
+    s.bridge.react("general", chips, "👍", "bob", false).await?;
+    let at = wait_until(SOON, "the 👍 chip gone", || async {
+        let gone = s
+            .run_js("return !document.querySelector('[data-reaction=\"👍\"]');")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED_SPOILER).await.ok()?;
+        (gone == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == chips.as_str() && at["reaction"] == "🎉",
+        || format!("the reader was on 🎉 when bob took back his 👍: {at}"),
+    )?;
+    // The first spoiler revealed, the focus on the second; a reaction
+    // makes the row again.
+    click_on(
+        &s,
+        &format!("li[data-message-id=\"{spoilers}\"] [data-spoiler]"),
+    )
+    .await?;
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{spoilers}\"] [data-spoiler]:not([data-revealed])').focus();"
+    ))
+    .await?;
+    let at = s.run_js(FOCUSED_SPOILER).await?;
+    ensure(at["spoiler"] == 1, || {
+        format!("on the second spoiler: {at}")
+    })?;
+    s.bridge
+        .react("general", spoilers, "👀", "cy", true)
+        .await?;
+    let at = wait_until(SOON, "the 👀 chip shown", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('[data-reaction=\"👀\"]');")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED_SPOILER).await.ok()?;
+        (shown == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == spoilers.as_str()
+            && at["spoiler"] == 1
+            && at["revealed"] == serde_json::json!([true, false]),
+        || format!("after the row was made again: {at}"),
+    )?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn others_reacting_to_the_focused_message_do_not_move_the_focus() -> Result<(), Error> {
+    let name = "a11y_no_refocus";
+    let (s, ids) = Scenario::watched(name, "/healthz", &[("bob", "read me")]).await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 1)
+        .await?;
+    let id = &ids[0];
+    s.run_js(&format!(
+        "document.querySelector('li[data-message-id=\"{id}\"]').focus();\
+         window.__focusins = 0;\
+         document.querySelector('.dp-messages').addEventListener('focusin', () => window.__focusins++);"
+    ))
+    .await?;
+    s.bridge.react("general", id, "👍", "bob", true).await?;
+    s.bridge.react("general", id, "👍", "cy", true).await?;
+    wait_until(SOON, "both reactions shown", || async {
+        let count = s
+            .run_js("return document.querySelector('[data-reaction=\"👍\"]')?.getAttribute('data-count');")
+            .await
+            .ok()?;
+        (count == "2").then_some(())
+    })
+    .await?;
+    let focusins = s.run_js("return window.__focusins;").await?;
+    let at = s.run_js(FOCUSED).await?;
+    ensure(
+        focusins == 0 && at["row"] == id.as_str() && at["is_row"] == true,
+        || format!("focusin events while two others reacted: {focusins}; focus: {at}"),
+    )?;
+    Ok(())
+}
+
+/// Records what every live region of the panel says, as
+/// `[politeness, text]` in `window.__regions`: a region's text that
+/// changes, and an alert put in the page.
+const RECORD_REGIONS: &str = r#"
+window.__regions = [];
+const panel = document.querySelector('.discussion-panel');
+const politeness = (r) => r.getAttribute('aria-live') || (r.getAttribute('role') === 'alert' ? 'assertive' : 'polite');
+new MutationObserver((records) => {
+  for (const m of records) {
+    const added = [...m.addedNodes].filter(n => n.nodeType === 1 && n.matches('[role=alert]'));
+    for (const alert of added) window.__regions.push([politeness(alert), alert.textContent]);
+    const at = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+    const region = at && at.closest('[aria-live], [role=alert], [role=status]');
+    if (!region || added.includes(region) || region === panel) continue;
+    const said = [politeness(region), region.textContent];
+    const last = window.__regions[window.__regions.length - 1];
+    if (politeness(region) !== 'off' && !(last && last[0] === said[0] && last[1] === said[1]))
+      window.__regions.push(said);
+  }
+}).observe(panel, { childList: true, characterData: true, subtree: true });
+"#;
+
+async fn regions(s: &Scenario) -> Result<Vec<(String, String)>, Error> {
+    let said = s.run_js("return window.__regions;").await?;
+    serde_json::from_value(said).map_err(|e| format!("window.__regions: {e}"))
+}
+
+/// What was said of being disconnected: (assertive, polite) counts.
+fn disconnected(said: &[(String, String)]) -> (usize, usize) {
+    let count = |how: &str| {
+        (said.iter())
+            .filter(|(p, text)| p == how && text.contains("Disconnected"))
+            .count()
+    };
+    (count("assertive"), count("polite"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnected_is_said_assertively_once_and_the_other_labels_politely() -> Result<(), Error>
+{
+    let name = "a11y_disconnected";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&{FAST}&max_attempts=2&backoff_base_ms=300&backoff_cap_ms=300"),
+    )
+    .await?;
+    s.run_js(RECORD_REGIONS).await?;
+    // The gateway goes down: Disconnected, the panel still connected.
+    s.bridge
+        .set_gateway(bridge_client::Gateway::Disconnected)
+        .await?;
+    s.wait_label("disconnected", SOON).await?;
+    s.bridge
+        .set_gateway(bridge_client::Gateway::Connected)
+        .await?;
+    s.wait_label("live", SOON).await?;
+    let said = regions(&s).await?;
+    ensure(disconnected(&said) == (1, 0), || {
+        format!("the gateway went down and came back: {said:?}")
+    })?;
+    ensure(
+        said.iter()
+            .any(|(p, t)| p == "polite" && t.contains("Live")),
+        || format!("Live said politely: {said:?}"),
+    )?;
+    // The panel stops: Disconnected with Retry, said once, assertively.
+    s.run_js("window.__regions = [];").await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| {
+        st.label() == "disconnected" && st.retry == 1
+    })
+    .await?;
+    let said = regions(&s).await?;
+    ensure(disconnected(&said).1 == 0, || {
+        format!("the stop said politely: {said:?}")
+    })?;
+    let assertive = said.iter().filter(|(p, _)| p == "assertive").count();
+    ensure(assertive == 1, || {
+        format!("the stop said assertively {assertive} times: {said:?}")
+    })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_not_left_busy_by_an_empty_or_a_failed_older_page() -> Result<(), Error> {
+    let name = "a11y_busy";
+    let before: Vec<(String, String)> = (0..30)
+        .map(|i| ("bob".to_owned(), format!("line {i}\nand more\nand more")))
+        .collect();
+    let before: Vec<(&str, &str)> = before
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    let (s, _) = Scenario::watched(name, "/healthz", &before).await?;
+    let busy_after_top = |what: &'static str| {
+        let s = &s;
+        async move {
+            s.run_js(RECORD).await?;
+            s.run_js("document.querySelector('.dp-messages').scrollTop = 0;")
+                .await?;
+            wait_until(SOON, "aria-busy while the page is asked for", || async {
+                let busy: Vec<Value> =
+                    serde_json::from_value(s.run_js("return window.__busy;").await.ok()?).ok()?;
+                busy.contains(&Value::from("true")).then_some(())
+            })
+            .await?;
+            let result = wait_until(Duration::from_secs(8), what, || async {
+                let busy = s
+                    .run_js(
+                        "return document.querySelector('.dp-messages').getAttribute('aria-busy');",
+                    )
+                    .await
+                    .ok()?;
+                busy.is_null().then_some(())
+            })
+            .await;
+            result.map_err(|e| format!("{e}: still aria-busy=\"true\""))
+        }
+    };
+    // Every message held: the page before is empty.
+    s.open(&format!(
+        "/?channel=general&author=ann&history_limit=30&page_limit=30&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with all 30", |st| {
+        st.label() == "live" && st.ids.len() == 30
+    })
+    .await?;
+    busy_after_top("not busy after an empty older page").await?;
+    // The page before fails (the browser blocks it).
+    s.open(&format!(
+        "/?channel=general&author=ann&history_limit=10&page_limit=10&{FAST}"
+    ))
+    .await?;
+    s.wait_for(SOON, "Live with 10", |st| {
+        st.label() == "live" && st.ids.len() == 10
+    })
+    .await?;
+    s.browser
+        .cdp("Network.enable", serde_json::json!({}))
+        .await?;
+    s.browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*before=*"] }),
+        )
+        .await?;
+    let failed = busy_after_top("not busy after a failed older page").await;
+    s.browser
+        .cdp("Network.setBlockedURLs", serde_json::json!({ "urls": [] }))
+        .await?;
+    failed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panels_own_buttons_hand_the_focus_on_when_they_go() -> Result<(), Error> {
+    let name = "a11y_button_focus";
+    let before: Vec<(String, String)> = (0..40)
+        .map(|i| ("bob".to_owned(), format!("line {i}")))
+        .collect();
+    let before: Vec<(&str, &str)> = before
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    let (s, _) = Scenario::watched(name, "/healthz", &before).await?;
+    s.open(&format!(
+        "/?channel=general&author=ann&{FAST}&max_attempts=2&backoff_base_ms=300&backoff_cap_ms=300"
+    ))
+    .await?;
+    s.wait_label("live", SOON).await?;
+    let focused_is = |what: &'static str| {
+        let s = &s;
+        async move {
+            s.run_js(&format!(
+                "const a = document.activeElement; return a === document.body ? 'body' : a.matches('{what}');"
+            ))
+            .await
+        }
+    };
+    // "N new messages", pressed by keyboard: the newest row takes the focus.
+    // (The scroll event at once: the panel knows the reader is up before
+    // the message comes.)
+    s.run_js("const l = document.querySelector('.dp-messages'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll'));")
+        .await?;
+    let newest = s.bridge.inject("general", "cy", "below").await?;
+    wait_until(SOON, "the new-messages button", || async {
+        let shown = s
+            .run_js("return !document.querySelector('[data-action=\"jump-to-newest\"]').hidden;")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    s.run_js("document.querySelector('[data-action=\"jump-to-newest\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    let at = wait_until(SOON, "the button hidden", || async {
+        let hidden = s
+            .run_js("return document.querySelector('[data-action=\"jump-to-newest\"]').hidden;")
+            .await
+            .ok()?;
+        let at = s.run_js(FOCUSED).await.ok()?;
+        (hidden == true).then_some(at)
+    })
+    .await?;
+    ensure(
+        at["row"] == newest.as_str() && at["is_row"] == true && at["stops"] == 1,
+        || format!("after \"1 new message\" by keyboard: {at}"),
+    )?;
+    // A refused reply's Edit, by keyboard: the composer.
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    wait_until(SOON, "the refused reply", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('li[data-state=\"failed\"] [data-action=\"edit\"]');")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    s.run_js("document.querySelector('li[data-state=\"failed\"] [data-action=\"edit\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    let on = wait_until(SOON, "the refused reply taken back", || async {
+        let gone = s
+            .run_js("return !document.querySelector('li[data-state=\"failed\"]');")
+            .await
+            .ok()?;
+        let on = focused_is("textarea[data-action=\"compose\"]").await.ok()?;
+        (gone == true).then_some(on)
+    })
+    .await?;
+    ensure(on == true, || {
+        format!("after Edit on the refused reply, the composer has the focus: {on}")
+    })?;
+    // Retry, by keyboard: the composer.
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_for(SOON, "Disconnected with Retry", |st| st.retry == 1)
+        .await?;
+    s.bridge.set_fault(None).await?;
+    s.run_js("document.querySelector('[data-action=\"retry\"]').focus();")
+        .await?;
+    press(&s, &key(Key::Enter)).await?;
+    s.wait_for(SOON, "Retry gone", |st| st.retry == 0).await?;
+    let on = focused_is("textarea[data-action=\"compose\"]").await?;
+    ensure(on == true, || {
+        format!("after Retry, the composer has the focus: {on}")
+    })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reply_is_announced() -> Result<(), Error> {
+    let name = "a11y_refused";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js("document.querySelector('discussion-panel').send('x'.repeat(4001));")
+        .await?;
+    let heard = wait_until(SOON, "the refusal announced", || async {
+        let said = said(&s).await.ok()?;
+        said.iter().find(|t| t.starts_with("Not sent: ")).cloned()
+    })
+    .await;
+    let heard = heard.map_err(|e| format!("{e}: nothing said of the refused reply"))?;
+    ensure(heard.len() > "Not sent: ".len(), || {
+        format!("the refusal says why: {heard}")
+    })?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_forced_colors_the_readers_own_reaction_differs_by_more_than_colour() -> Result<(), Error>
+{
+    let name = "a11y_forced_chip";
+    let (s, ids) = Scenario::watched(name, "/healthz", &[("bob", "chips")]).await?;
+    s.bridge
+        .react("general", &ids[0], "👍", "ann", true)
+        .await?;
+    s.bridge
+        .react("general", &ids[0], "🎉", "bob", true)
+        .await?;
+    s.open(&format!("/?channel=general&author=ann&{FAST}"))
+        .await?;
+    s.wait_for(SOON, "Live", |st| st.label() == "live" && st.ids.len() == 1)
+        .await?;
+    s.browser.emulate("light", "active").await?;
+    let styles = s
+        .run_js(
+            "const look = (sel) => { const c = getComputedStyle(document.querySelector(sel));\
+             return ['borderTopStyle', 'borderTopWidth', 'outlineStyle', 'outlineWidth', 'fontWeight', 'textDecorationLine']\
+               .map(p => p + '=' + c[p]).join(' '); };\
+             return [look('[aria-pressed=\"true\"]'), look('[aria-pressed=\"false\"]'), matchMedia('(forced-colors: active)').matches];",
+        )
+        .await?;
+    ensure(styles[2] == true, || "forced colors not emulated".into())?;
+    ensure(styles[0] != styles[1], || {
+        format!(
+            "in forced colors, pressed and not pressed chips look alike but for colour: {styles}"
+        )
+    })?;
+    Ok(())
+}
+
+/// With `A11Y_UNDO` set, puts back what the reflow fix changed (to see the
+/// test fail without rebuilding the panel; through the CSSOM, which the
+/// bridge's Content-Security-Policy allows, unlike a `<style>`).
+const UNDO_REFLOW: &str = "for (const e of document.querySelectorAll('.dp-attachments, .dp-author')) e.style.setProperty('overflow-wrap', 'normal', 'important');";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_reflows_at_320_px_and_at_200_percent_zoom() -> Result<(), Error> {
+    let name = "a11y_reflow";
+    let author = "abcdefghijklmnopqrstuvwxyzabcdef"; // 32 characters, unbroken
+    let file: String = "longfilename".repeat(12) + ".pdf";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live(name, &page).await?;
+    s.bridge
+        .post_json(
+            "general",
+            serde_json::json!({
+                "author": author,
+                "content": "a file",
+                "attachments": [{ "filename": file, "size": 1234, "url": "https://example.com/f.pdf" }],
+            }),
+        )
+        .await?;
+    wait_until(SOON, "the file shown", || async {
+        let shown = s
+            .run_js("return !!document.querySelector('.dp-attachments a');")
+            .await
+            .ok()?;
+        (shown == true).then_some(())
+    })
+    .await?;
+    if std::env::var_os("A11Y_UNDO").is_some() {
+        s.run_js(UNDO_REFLOW).await?;
+    }
+    // A 320 CSS px sidebar; then a 640 device px one at 200% zoom (320 CSS
+    // px at twice the pixels).
+    for (scale, what) in [(1, "320 CSS px"), (2, "200% zoom")] {
+        s.browser
+            .cdp(
+                "Emulation.setDeviceMetricsOverride",
+                serde_json::json!({ "width": 1000, "height": 760, "deviceScaleFactor": scale, "mobile": false }),
+            )
+            .await?;
+        s.run_js(
+            "document.querySelector('.host-note').hidden = true;\
+             Object.assign(document.getElementById('panel-host').style, { width: '320px', height: '640px', margin: '0' });",
+        )
+        .await?;
+        let sizes = s
+            .run_js(
+                "const l = document.querySelector('.dp-messages');\
+                 const p = document.querySelector('.discussion-panel');\
+                 return [l.scrollWidth, l.clientWidth, p.scrollWidth, p.clientWidth, p.getBoundingClientRect().width];",
+            )
+            .await?;
+        ensure(
+            sizes[0].as_u64() <= sizes[1].as_u64()
+                && sizes[2].as_u64() <= sizes[3].as_u64()
+                && sizes[4].as_f64() <= Some(320.5),
+            || format!("at {what}, [list scroll, client, panel scroll, client, width] = {sizes}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Switches the demo page's channel to `design` as soon as the list shows
+/// two rows, in the same frame (the burst they make is still pending).
+const SWITCH_ON_TWO: &str = r#"
+const list = document.querySelector('.dp-messages');
+window.__switched = null;
+new MutationObserver(() => {
+  if (window.__switched === null && list.querySelectorAll('li[data-message-id]').length >= 2) {
+    window.__switched = window.__said.length;
+    const picker = document.querySelector('[data-action="switch-channel"]');
+    picker.value = 'design';
+    picker.dispatchEvent(new Event('change'));
+  }
+}).observe(list, { childList: true });
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_pending_when_the_channel_changes_is_not_announced_in_the_next() -> Result<(), Error>
+{
+    let name = "a11y_switch_pending";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js(SWITCH_ON_TWO).await?;
+    s.bridge.inject("general", "bob", "one").await?;
+    s.bridge.inject("general", "bob", "two").await?;
+    s.wait_for(SOON, "the design channel, Live", |st| {
+        st.channel.as_deref() == Some("design") && st.label() == "live"
+    })
+    .await?;
+    let at_switch = s.run_js("return window.__switched;").await?;
+    ensure(at_switch == 0, || {
+        format!("the general burst was said before the switch: {at_switch}")
+    })?;
+    s.bridge.inject("design", "bob", "three").await?;
+    let heard = said_count(&s, 1, "the design message announced").await?;
+    ensure(heard == ["1 new message"], || {
+        format!("after two in general, a switch and one in design: {heard:?}")
+    })?;
+    Ok(())
+}
+
+/// Sets the page's wall clock an hour back (`Date.now`, as a reader or NTP
+/// may) in the frame that shows the first row: a burst is then pending.
+const CLOCK_BACK_ON_FIRST_ROW: &str = r#"
+const list = document.querySelector('.dp-messages');
+const now = Date.now;
+new MutationObserver(() => {
+  if (list.querySelector('li[data-message-id]') && Date.now === now) {
+    Date.now = () => now.call(Date) - 3600000;
+  }
+}).observe(list, { childList: true });
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_set_back_does_not_hold_an_announcement_back() -> Result<(), Error> {
+    let name = "a11y_clock_back";
+    let s = Scenario::live(name, &format!("/?channel=general&author=ann&{FAST}")).await?;
+    s.run_js(RECORD).await?;
+    s.run_js(CLOCK_BACK_ON_FIRST_ROW).await?;
+    s.bridge.inject("general", "bob", "one").await?;
+    let heard = said_count(&s, 1, "the message announced, the clock set back an hour").await?;
+    ensure(heard == ["1 new message"], || format!("said: {heard:?}"))?;
     Ok(())
 }
