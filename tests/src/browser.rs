@@ -354,6 +354,17 @@ impl Browser {
         serde_json::from_value(found).map_err(|e| format!("axe's answer: {e}"))
     }
 
+    /// Emulates whether the reader asks for less motion
+    /// (`prefers-reduced-motion`: `reduce` or `no-preference`).
+    pub async fn emulate_motion(&self, motion: &str) -> Result<(), Error> {
+        let features = json!([{ "name": "prefers-reduced-motion", "value": motion }]);
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": features }),
+        )
+        .await
+    }
+
     /// Emulates the reader's preferences: `prefers-color-scheme` (`light`
     /// or `dark`) and `forced-colors` (`active` or `none`).
     pub async fn emulate(&self, scheme: &str, forced: &str) -> Result<(), Error> {

@@ -1215,3 +1215,37 @@ async fn a_wall_clock_set_back_does_not_hold_an_announcement_back() -> Result<()
     ensure(heard == ["1 new message"], || format!("said: {heard:?}"))?;
     Ok(())
 }
+
+/// The one moving thing in the panel, the Reconnecting dot's pulse, stops
+/// for a reader who asks for less motion, and pulses for the others (so
+/// the check can fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_who_asks_for_less_motion_gets_no_pulse() -> Result<(), Error> {
+    let name = "a11y_reduced_motion";
+    let s = Scenario::live(
+        name,
+        &format!("/?channel=general&author=ann&{FAST}&max_attempts=50"),
+    )
+    .await?;
+    s.bridge.set_fault(Some(Fault::Reject(503))).await?;
+    s.bridge.disconnect(None).await?;
+    s.wait_label("reconnecting", SOON).await?;
+    let animation = || async {
+        let found = s
+            .run_js(
+                "const dot = document.querySelector('[data-connection-status=\"reconnecting\"] .dp-dot');
+                 return dot ? getComputedStyle(dot).animationName : null;",
+            )
+            .await?;
+        Ok::<_, Error>(found.as_str().unwrap_or("(no dot)").to_owned())
+    };
+    let moving = animation().await?;
+    ensure(moving != "none" && moving != "(no dot)", || {
+        format!("without a preference the dot pulses: {moving:?}")
+    })?;
+    s.browser.emulate_motion("reduce").await?;
+    let still = animation().await?;
+    ensure(still == "none", || {
+        format!("asked for less motion, the dot's animation is {still:?}")
+    })
+}
