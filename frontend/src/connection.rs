@@ -563,7 +563,7 @@ impl Inner {
                 }
                 self.outputs.status.set(view)
             }
-            Command::Log(text) => log_info(&format!("#{}: {text}", self.endpoint.channel)),
+            Command::Log(text) => log_info(&["#", &self.endpoint.channel, ": ", &text].concat()),
         }
     }
 
@@ -732,7 +732,14 @@ impl Inner {
     fn channel_url(&self, leaf: &str) -> String {
         // Escaped, though the engine asks for nothing before it checked the name.
         let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-        format!("{}/api/channels/{channel}/{leaf}", self.endpoint.bridge_url)
+        [
+            &self.endpoint.bridge_url,
+            "/api/channels/",
+            &channel,
+            "/",
+            leaf,
+        ]
+        .concat()
     }
 
     fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
@@ -768,7 +775,7 @@ impl Inner {
         let url = match poll_after {
             Some(_) => {
                 let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-                format!("{}/api/poll?channels={channel}", self.endpoint.bridge_url)
+                [&self.endpoint.bridge_url, "/api/poll?channels=", &channel].concat()
             }
             None => self.events_url(last_event_id),
         };
