@@ -48,16 +48,8 @@ pub struct Endpoint {
 pub struct Outputs {
     pub status: RwSignal<ViewState>,
     pub messages: RwSignal<Vec<Arc<Message>>>,
-    /// Messages new to the reader (see `panel_core::reading`), oldest first.
-    pub arrived: Callback<Vec<Arc<Message>>>,
-    /// Held messages edited or reacted to, oldest first.
-    pub changed: Callback<Vec<Changed>>,
-    /// Held messages deleted.
-    pub deleted: Callback<Vec<MessageId>>,
-    /// What is shown was reloaded rather than caught up.
-    pub discontinuity: Callback<()>,
-    /// The bridge refused the panel's sign-in (401).
-    pub auth_expired: Callback<()>,
+    /// What the view and the host hear beside the signals.
+    pub notice: Callback<Notice>,
     /// Who the reader is, once known (whose reactions are highlighted).
     pub reader: RwSignal<Option<String>>,
     /// The first history load or an older page is on its way (the list is
@@ -67,6 +59,21 @@ pub struct Outputs {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
     pub draft: RwSignal<String>,
+}
+
+/// What a panel's connection tells its view, through one callback: each
+/// `Callback<T>` type was its own copy of Leptos' stored-value code.
+pub enum Notice {
+    /// Messages new to the reader (see `panel_core::reading`), oldest first.
+    Arrived(Vec<Arc<Message>>),
+    /// Held messages edited or reacted to, oldest first.
+    Changed(Vec<Changed>),
+    /// Held messages deleted.
+    Deleted(Vec<MessageId>),
+    /// What is shown was reloaded rather than caught up.
+    Discontinuity,
+    /// The bridge refused the panel's sign-in (401).
+    AuthExpired,
 }
 
 /// How a panel's engine reaches a stream.
@@ -500,16 +507,16 @@ impl Inner {
                 self.outputs.messages.set(next);
                 if let Some((arrived, changed)) = news {
                     if !arrived.is_empty() {
-                        self.outputs.arrived.run(arrived);
+                        self.outputs.notice.run(Notice::Arrived(arrived));
                     }
                     if !changed.is_empty() {
-                        self.outputs.changed.run(changed);
+                        self.outputs.notice.run(Notice::Changed(changed));
                     }
                 }
             }
-            Command::Deleted(ids) => self.outputs.deleted.run(ids),
-            Command::Discontinuity => self.outputs.discontinuity.run(()),
-            Command::AuthExpired => self.outputs.auth_expired.run(()),
+            Command::Deleted(ids) => self.outputs.notice.run(Notice::Deleted(ids)),
+            Command::Discontinuity => self.outputs.notice.run(Notice::Discontinuity),
+            Command::AuthExpired => self.outputs.notice.run(Notice::AuthExpired),
             Command::ShowOutbox => {
                 let outbox = self.engine.outbox().to_vec();
                 self.save_outbox(&outbox);

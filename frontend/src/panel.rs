@@ -5,7 +5,7 @@
 use crate::auth::Auth;
 use crate::browser::Listener;
 use crate::composer::{Actions, Composer};
-use crate::connection::{Connection, Endpoint, Outputs};
+use crate::connection::{Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
 use gloo_timers::callback::Timeout;
@@ -149,7 +149,7 @@ pub fn DiscussionPanel(
     // The header holds the region (plain DOM: a view's node costs more).
     let header = StoredValue::new_local(None::<Header>);
     let announce_timer = StoredValue::new_local(None::<Timeout>);
-    let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
+    let arrived = move |messages: Vec<Arc<Message>>| {
         let now = js_sys::Date::now();
         let who = reader.get_untracked();
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
@@ -165,8 +165,8 @@ pub fn DiscussionPanel(
         );
         let reading = page_visible() && at_the_newest;
         report_unread((unread.try_update_value(|u| u.arrived(&messages, reading))).flatten());
-    });
-    let changed = Callback::new(move |changes: Vec<Changed>| {
+    };
+    let changed = move |changes: Vec<Changed>| {
         for change in changes {
             if let (true, Some(on_update)) = (change.edited, on_update) {
                 on_update.run(change.message.clone());
@@ -175,22 +175,27 @@ pub fn DiscussionPanel(
                 on_reaction.run(change.message);
             }
         }
-    });
-    let deleted = Callback::new(move |ids: Vec<MessageId>| {
+    };
+    let deleted = move |ids: Vec<MessageId>| {
         show_new_below(new_below.try_update_value(|n| n.deleted(&ids)).flatten());
         report_unread(unread.try_update_value(|u| u.deleted(&ids)).flatten());
         if let Some(on_delete) = on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
-    });
-    let discontinuity = Callback::new(move |()| {
-        if let Some(on_discontinuity) = on_discontinuity {
-            on_discontinuity.run(());
+    };
+    let notice = Callback::new(move |notice: Notice| match notice {
+        Notice::Arrived(messages) => arrived(messages),
+        Notice::Changed(changes) => changed(changes),
+        Notice::Deleted(ids) => deleted(ids),
+        Notice::Discontinuity => {
+            if let Some(on_discontinuity) = on_discontinuity {
+                on_discontinuity.run(());
+            }
         }
-    });
-    let auth_expired = Callback::new(move |()| {
-        if let Some(on_auth_expired) = on_auth_expired {
-            on_auth_expired.run(());
+        Notice::AuthExpired => {
+            if let Some(on_auth_expired) = on_auth_expired {
+                on_auth_expired.run(());
+            }
         }
     });
     let outbox = RwSignal::new(Vec::<Outgoing>::new());
@@ -198,11 +203,7 @@ pub fn DiscussionPanel(
     let outputs = Outputs {
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
-        arrived,
-        changed,
-        deleted,
-        discontinuity,
-        auth_expired,
+        notice,
         reader,
         loading: StoredValue::new(true),
         outbox,
