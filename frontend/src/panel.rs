@@ -9,7 +9,7 @@ use crate::connection::{Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
 use gloo_timers::callback::Timeout;
-use leptos::html::{Ol, Section};
+use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
@@ -437,11 +437,12 @@ pub fn DiscussionPanel(
 
     // The header and the error line, kept in step with the channel and the
     // connection's state (one effect; see `header`).
-    let root = NodeRef::<Section>::new();
+    // The root is the list's parent: a second `NodeRef` type (for the
+    // `section`) was its own copy of Leptos' node-reference code.
     let status = outputs.status;
     effect(Box::new(move |_| {
         let channel = channel.get();
-        let Some(root) = root.get() else {
+        let Some(root) = list.get().and_then(|list| list.parent_element()) else {
             return;
         };
         status.with(|view| {
@@ -457,7 +458,7 @@ pub fn DiscussionPanel(
         });
     }));
     view! {
-        <section class="discussion-panel" node_ref=root aria-label="Discussion">
+        <section class="discussion-panel" aria-label="Discussion">
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.
