@@ -50,8 +50,11 @@ pub struct Outputs {
     pub messages: RwSignal<Vec<Arc<Message>>>,
     /// What the view and the host hear beside the signals.
     pub notice: Callback<Notice>,
-    /// Who the reader is, once known (whose reactions are highlighted).
-    pub reader: RwSignal<Option<String>>,
+    /// Who the reader is, once known (whose reactions are highlighted);
+    /// empty while not (see [`known`]). A `String` rather than an `Option`:
+    /// the draft's signal has that type, and each type of signal is its own
+    /// copy of Leptos' signal code.
+    pub reader: RwSignal<String>,
     /// The first history load or an older page is on its way (the list is
     /// `aria-busy`).
     pub loading: StoredValue<bool>,
@@ -59,6 +62,11 @@ pub struct Outputs {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
     pub draft: RwSignal<String>,
+}
+
+/// The reader's name as the `reader` signal holds it: empty is no one.
+pub fn known(reader: String) -> Option<String> {
+    Some(reader).filter(|name| !name.is_empty())
 }
 
 /// What a panel's connection tells its view, through one callback: each
@@ -380,7 +388,7 @@ impl Inbox {
                 .clone()
                 .or_else(|| Some(inner.options_author.clone()).filter(|author| !author.is_empty()));
             queue.borrow_mut().push_back(Event::Reader(name.clone()));
-            inner.outputs.reader.set(name);
+            inner.outputs.reader.set(name.unwrap_or_default());
             inner.outbox_key = None; // its slot is free again
             let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
             inner.outbox_key = Some(key);

@@ -5,7 +5,7 @@
 use crate::auth::Auth;
 use crate::browser::Listener;
 use crate::composer::{Actions, Composer};
-use crate::connection::{Connection, Endpoint, Notice, Outputs};
+use crate::connection::{known, Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
 use gloo_timers::callback::Timeout;
@@ -142,7 +142,7 @@ pub fn DiscussionPanel(
             on_unread.run(count);
         }
     };
-    let reader = RwSignal::new(None);
+    let reader = RwSignal::new(String::new());
     // What a screen reader hears of new messages: one count a burst, said
     // by the polite region once the burst is over (see `announce`).
     let announcer = StoredValue::new(Announcer::default());
@@ -151,7 +151,7 @@ pub fn DiscussionPanel(
     let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = js_sys::Date::now();
-        let who = reader.get_untracked();
+        let who = known(reader.get_untracked());
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
         announce_when_due(announcer, header, announce_timer);
         if let Some(on_message) = on_message {
@@ -297,7 +297,7 @@ pub fn DiscussionPanel(
                         with_connection(connection, |c| c.change_message(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
-                        let reader = outputs.reader.get_untracked()?;
+                        let reader = known(outputs.reader.get_untracked())?;
                         (outputs.messages.try_with_untracked(|messages| {
                             (messages.iter().rev())
                                 .find(|m| m.author == reader)
@@ -379,7 +379,7 @@ pub fn DiscussionPanel(
             let follow = at_bottom.try_get_value().unwrap_or(false);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
-            let reader = outputs.reader.get_untracked();
+            let reader = known(outputs.reader.get_untracked());
             outputs.messages.try_with_untracked(|messages| {
                 rows.try_update_value(|rows| {
                     if rows.is_none() {
