@@ -176,9 +176,9 @@ pub fn with_access_token(url: &str, token: Option<&str>) -> String {
     match token {
         None => url.to_owned(),
         Some(token) => {
-            let join = if url.contains('?') { '&' } else { '?' };
+            let join = if url.contains('?') { "&" } else { "?" };
             let token = String::from(js_sys::encode_uri_component(token));
-            format!("{url}{join}access_token={token}")
+            [url, join, "access_token=", &token].concat()
         }
     }
 }

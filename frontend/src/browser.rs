@@ -36,7 +36,7 @@ impl Listener {
         if let Err(error) =
             target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref())
         {
-            log_thrown(false, &format!("could not listen for {name}"), &error);
+            log_thrown(false, &["could not listen for ", name].concat(), &error);
         }
         Listener {
             target: target.clone(),
@@ -146,7 +146,7 @@ pub fn transport_of(polling: bool) -> panel_core::Transport {
 
 /// Where the transport chosen for a bridge is remembered (per browser profile).
 pub fn transport_key(bridge_url: &str) -> String {
-    format!("discussion-panel:transport:{bridge_url}")
+    ["discussion-panel:transport:", bridge_url].concat()
 }
 
 /// Whether the browser remembers (and not for too long, see
@@ -380,7 +380,7 @@ pub fn open_event_source(
             let path = url.split('?').next().unwrap_or_default();
             log_thrown(
                 false,
-                &format!("could not create an EventSource for {path}"),
+                &["could not create an EventSource for ", path].concat(),
                 &error,
             );
             return None;

@@ -288,8 +288,8 @@ impl Composer {
             let _ = row.set_attribute("data-change", change);
         }
         let note = match (&reply.failed, reply.target) {
-            (Some(why), None) => format!("Not sent: {why}"),
-            (Some(why), Some(_)) => format!("Not saved: {why}"),
+            (Some(why), None) => ["Not sent: ", why].concat(),
+            (Some(why), Some(_)) => ["Not saved: ", why].concat(),
             (None, _) => pending.to_owned(),
         };
         let content = element("p", "dp-content", &reply.content)?;

@@ -50,18 +50,13 @@ pub struct Endpoint {
 pub struct Outputs {
     pub status: RwSignal<ViewState>,
     pub messages: RwSignal<Vec<Arc<Message>>>,
-    /// Messages new to the reader (see `panel_core::reading`), oldest first.
-    pub arrived: Callback<Vec<Arc<Message>>>,
-    /// Held messages edited or reacted to, oldest first.
-    pub changed: Callback<Vec<Changed>>,
-    /// Held messages deleted.
-    pub deleted: Callback<Vec<MessageId>>,
-    /// What is shown was reloaded rather than caught up.
-    pub discontinuity: Callback<()>,
-    /// The bridge refused the panel's sign-in (401).
-    pub auth_expired: Callback<()>,
-    /// Who the reader is, once known (whose reactions are highlighted).
-    pub reader: RwSignal<Option<String>>,
+    /// What the view and the host hear beside the signals.
+    pub notice: Callback<Notice>,
+    /// Who the reader is, once known (whose reactions are highlighted);
+    /// empty while not (see [`known`]). A `String` rather than an `Option`:
+    /// the draft's signal has that type, and each type of signal is its own
+    /// copy of Leptos' signal code.
+    pub reader: RwSignal<String>,
     /// The first history load or an older page is on its way (the list is
     /// `aria-busy`).
     pub loading: StoredValue<bool>,
@@ -69,6 +64,26 @@ pub struct Outputs {
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
     pub draft: RwSignal<String>,
+}
+
+/// The reader's name as the `reader` signal holds it: empty is no one.
+pub fn known(reader: String) -> Option<String> {
+    Some(reader).filter(|name| !name.is_empty())
+}
+
+/// What a panel's connection tells its view, through one callback: each
+/// `Callback<T>` type was its own copy of Leptos' stored-value code.
+pub enum Notice {
+    /// Messages new to the reader (see `panel_core::reading`), oldest first.
+    Arrived(Vec<Arc<Message>>),
+    /// Held messages edited or reacted to, oldest first.
+    Changed(Vec<Changed>),
+    /// Held messages deleted.
+    Deleted(Vec<MessageId>),
+    /// What is shown was reloaded rather than caught up.
+    Discontinuity,
+    /// The bridge refused the panel's sign-in (401).
+    AuthExpired,
 }
 
 /// How a panel's engine reaches a stream.
@@ -381,7 +396,7 @@ impl Inbox {
                 .clone()
                 .or_else(|| Some(inner.options_author.clone()).filter(|author| !author.is_empty()));
             queue.borrow_mut().push_back(Event::Reader(name.clone()));
-            inner.outputs.reader.set(name);
+            inner.outputs.reader.set(name.unwrap_or_default());
             inner.outbox_key = None; // its slot is free again
             let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
             inner.outbox_key = Some(key);
@@ -508,16 +523,16 @@ impl Inner {
                 self.outputs.messages.set(next);
                 if let Some((arrived, changed)) = news {
                     if !arrived.is_empty() {
-                        self.outputs.arrived.run(arrived);
+                        self.outputs.notice.run(Notice::Arrived(arrived));
                     }
                     if !changed.is_empty() {
-                        self.outputs.changed.run(changed);
+                        self.outputs.notice.run(Notice::Changed(changed));
                     }
                 }
             }
-            Command::Deleted(ids) => self.outputs.deleted.run(ids),
-            Command::Discontinuity => self.outputs.discontinuity.run(()),
-            Command::AuthExpired => self.outputs.auth_expired.run(()),
+            Command::Deleted(ids) => self.outputs.notice.run(Notice::Deleted(ids)),
+            Command::Discontinuity => self.outputs.notice.run(Notice::Discontinuity),
+            Command::AuthExpired => self.outputs.notice.run(Notice::AuthExpired),
             Command::ShowOutbox => {
                 let outbox = self.engine.outbox().to_vec();
                 self.save_outbox(&outbox);
@@ -571,7 +586,7 @@ impl Inner {
                 }
                 self.outputs.status.set(view)
             }
-            Command::Log(text) => log_info(&format!("#{}: {text}", self.endpoint.channel)),
+            Command::Log(text) => log_info(&["#", &self.endpoint.channel, ": ", &text].concat()),
         }
     }
 
@@ -740,7 +755,14 @@ impl Inner {
     fn channel_url(&self, leaf: &str) -> String {
         // Escaped, though the engine asks for nothing before it checked the name.
         let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-        format!("{}/api/channels/{channel}/{leaf}", self.endpoint.bridge_url)
+        [
+            &self.endpoint.bridge_url,
+            "/api/channels/",
+            &channel,
+            "/",
+            leaf,
+        ]
+        .concat()
     }
 
     fn open_stream(&mut self, stream: StreamId, last_event_id: Option<MessageId>, inbox: &Inbox) {
@@ -776,7 +798,7 @@ impl Inner {
         let url = match poll_after {
             Some(_) => {
                 let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-                format!("{}/api/poll?channels={channel}", self.endpoint.bridge_url)
+                [&self.endpoint.bridge_url, "/api/poll?channels=", &channel].concat()
             }
             None => self.events_url(last_event_id),
         };

@@ -146,11 +146,11 @@ fn mount(
             match engine_options.set(&key, &value) {
                 Ok(()) => {}
                 Err(problem) if strict => {
-                    return Err(JsValue::from_str(&format!(
-                        "mountDiscussionPanel: {problem}"
-                    )))
+                    return Err(JsValue::from_str(
+                        &["mountDiscussionPanel: ", &problem].concat(),
+                    ))
                 }
-                Err(problem) => log_warn(&format!("<discussion-panel>: ignored: {problem}")),
+                Err(problem) => log_warn(&["<discussion-panel>: ignored: ", &problem].concat()),
             }
         }
     }

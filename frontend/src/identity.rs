@@ -24,7 +24,7 @@ pub enum Whoami {
 
 /// Asks the bridge who the panel's sign-in is.
 pub async fn whoami(bridge_url: &str, auth: &Auth) -> Whoami {
-    let url = format!("{bridge_url}/api/me");
+    let url = [bridge_url, "/api/me"].concat();
     let Ok(response) = signed_in(Request::get(&url), auth).await.send().await else {
         return Whoami::Unknown;
     };
@@ -50,8 +50,8 @@ pub async fn whoami(bridge_url: &str, auth: &Auth) -> Whoami {
 /// signed-in user, or for an anonymous panel, the author its replies carry.
 pub fn person(user: Option<&str>, author: &str) -> String {
     match user {
-        Some(user) => format!("user:{user}"),
-        None => format!("author:{author}"),
+        Some(user) => ["user:", user].concat(),
+        None => ["author:", author].concat(),
     }
 }
 
@@ -69,7 +69,15 @@ pub struct OutboxKey(String);
 
 impl OutboxKey {
     pub fn claim(bridge_url: &str, channel: &str, person: &str) -> OutboxKey {
-        let base = format!("discussion-panel:outbox:{bridge_url}:{channel}:{person}");
+        let base = [
+            "discussion-panel:outbox:",
+            bridge_url,
+            ":",
+            channel,
+            ":",
+            person,
+        ]
+        .concat();
         OUTBOX_KEYS.with(|keys| {
             let mut keys = keys.borrow_mut();
             let key = (0..)

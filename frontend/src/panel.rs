@@ -5,11 +5,11 @@
 use crate::auth::Auth;
 use crate::browser::Listener;
 use crate::composer::{Actions, Composer};
-use crate::connection::{Connection, Endpoint, Outputs};
+use crate::connection::{known, Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
 use crate::message_list::{MessageList, RowActions};
 use gloo_timers::callback::Timeout;
-use leptos::html::{Ol, Section};
+use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::reading::{Changed, Unread};
@@ -142,16 +142,16 @@ pub fn DiscussionPanel(
             on_unread.run(count);
         }
     };
-    let reader = RwSignal::new(None);
+    let reader = RwSignal::new(String::new());
     // What a screen reader hears of new messages: one count a burst, said
     // by the polite region once the burst is over (see `announce`).
     let announcer = StoredValue::new(Announcer::default());
     // The header holds the region (plain DOM: a view's node costs more).
     let header = StoredValue::new_local(None::<Header>);
     let announce_timer = StoredValue::new_local(None::<Timeout>);
-    let arrived = Callback::new(move |messages: Vec<Arc<Message>>| {
+    let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
-        let who = reader.get_untracked();
+        let who = known(reader.get_untracked());
         announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
         announce_when_due(announcer, header, announce_timer);
         if let Some(on_message) = on_message {
@@ -165,8 +165,8 @@ pub fn DiscussionPanel(
         );
         let reading = page_visible() && at_the_newest;
         report_unread((unread.try_update_value(|u| u.arrived(&messages, reading))).flatten());
-    });
-    let changed = Callback::new(move |changes: Vec<Changed>| {
+    };
+    let changed = move |changes: Vec<Changed>| {
         for change in changes {
             if let (true, Some(on_update)) = (change.edited, on_update) {
                 on_update.run(change.message.clone());
@@ -175,22 +175,27 @@ pub fn DiscussionPanel(
                 on_reaction.run(change.message);
             }
         }
-    });
-    let deleted = Callback::new(move |ids: Vec<MessageId>| {
+    };
+    let deleted = move |ids: Vec<MessageId>| {
         show_new_below(new_below.try_update_value(|n| n.deleted(&ids)).flatten());
         report_unread(unread.try_update_value(|u| u.deleted(&ids)).flatten());
         if let Some(on_delete) = on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
-    });
-    let discontinuity = Callback::new(move |()| {
-        if let Some(on_discontinuity) = on_discontinuity {
-            on_discontinuity.run(());
+    };
+    let notice = Callback::new(move |notice: Notice| match notice {
+        Notice::Arrived(messages) => arrived(messages),
+        Notice::Changed(changes) => changed(changes),
+        Notice::Deleted(ids) => deleted(ids),
+        Notice::Discontinuity => {
+            if let Some(on_discontinuity) = on_discontinuity {
+                on_discontinuity.run(());
+            }
         }
-    });
-    let auth_expired = Callback::new(move |()| {
-        if let Some(on_auth_expired) = on_auth_expired {
-            on_auth_expired.run(());
+        Notice::AuthExpired => {
+            if let Some(on_auth_expired) = on_auth_expired {
+                on_auth_expired.run(());
+            }
         }
     });
     let outbox = RwSignal::new(Vec::<Outgoing>::new());
@@ -198,11 +203,7 @@ pub fn DiscussionPanel(
     let outputs = Outputs {
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
-        arrived,
-        changed,
-        deleted,
-        discontinuity,
-        auth_expired,
+        notice,
         reader,
         loading: StoredValue::new(true),
         outbox,
@@ -302,7 +303,7 @@ pub fn DiscussionPanel(
                         with_connection(connection, |c| c.change_message(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
-                        let reader = outputs.reader.get_untracked()?;
+                        let reader = known(outputs.reader.get_untracked())?;
                         (outputs.messages.try_with_untracked(|messages| {
                             (messages.iter().rev())
                                 .find(|m| m.author == reader)
@@ -387,7 +388,7 @@ pub fn DiscussionPanel(
             let follow = at_bottom.try_get_value().unwrap_or(false);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
-            let reader = outputs.reader.get_untracked();
+            let reader = known(outputs.reader.get_untracked());
             outputs.messages.try_with_untracked(|messages| {
                 rows.try_update_value(|rows| {
                     if rows.is_none() {
@@ -447,11 +448,12 @@ pub fn DiscussionPanel(
 
     // The header and the error line, kept in step with the channel and the
     // connection's state (one effect; see `header`).
-    let root = NodeRef::<Section>::new();
+    // The root is the list's parent: a second `NodeRef` type (for the
+    // `section`) was its own copy of Leptos' node-reference code.
     let status = outputs.status;
     effect(Box::new(move |_| {
         let channel = channel.get();
-        let Some(root) = root.get() else {
+        let Some(root) = list.get().and_then(|list| list.parent_element()) else {
             return;
         };
         status.with(|view| {
@@ -467,7 +469,7 @@ pub fn DiscussionPanel(
         });
     }));
     view! {
-        <section class="discussion-panel" node_ref=root aria-label="Discussion">
+        <section class="discussion-panel" aria-label="Discussion">
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.

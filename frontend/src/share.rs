@@ -441,8 +441,8 @@ impl Sharing {
                 remember_transport(&self.group.bridge_url, panel_core::Transport::Polling);
                 self.carry_on(panel_core::Transport::Polling);
             }
-            ShareCommand::Log(text) => log_info(&format!("shared stream: {text}")),
-            ShareCommand::Warn(text) => log_warn(&format!("shared stream: {text}")),
+            ShareCommand::Log(text) => log_info(&["shared stream: ", &text].concat()),
+            ShareCommand::Warn(text) => log_warn(&["shared stream: ", &text].concat()),
         }
     }
 
