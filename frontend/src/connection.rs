@@ -12,10 +12,11 @@ use crate::browser::{
     remembered_polling, text, Listener, OwnedEventSource, Request, Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
+use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{
-    Callable, Callback, GetValue, Notify, RwSignal, Set, SetValue, StoredValue, WithUntracked,
+    Callable, Callback, LocalStorage, Notify, RwSignal, Set, StoredValue, WithUntracked, WithValue,
 };
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
@@ -57,9 +58,10 @@ pub struct Outputs {
     /// the draft's signal has that type, and each type of signal is its own
     /// copy of Leptos' signal code.
     pub reader: RwSignal<String>,
-    /// The first history load or an older page is on its way (the list is
-    /// `aria-busy`).
-    pub loading: StoredValue<bool>,
+    /// The panel's own state, of which the connection sets `loading` (one
+    /// stored value for the panel: a `StoredValue<bool>` of its own was its
+    /// own copy of Leptos' stored-value code).
+    pub local: StoredValue<Local, LocalStorage>,
     /// Replies not yet confirmed.
     pub outbox: RwSignal<Vec<Outgoing>>,
     /// Text for the composer (a refused reply taken back to edit).
@@ -313,10 +315,10 @@ impl Inbox {
         // Loaded (an older page came, even empty, or failed): the list's
         // next frame takes `aria-busy` off, whether or not its rows changed.
         let loading = state.engine.loading();
-        if state.outputs.loading.try_get_value() == Some(true) && !loading {
+        let was = (state.outputs.local).try_with_value(|l| l.loading.replace(loading));
+        if was == Some(true) && !loading {
             state.outputs.messages.notify();
         }
-        state.outputs.loading.set_value(loading);
     }
 
     /// A trial EventSource came back: it is closed, then the engine hears it.

@@ -16,7 +16,7 @@ use panel_core::reading::{Changed, Unread};
 use panel_core::{
     Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
 };
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -120,51 +120,56 @@ pub fn DiscussionPanel(
         error: None,
         transport: Default::default(),
     };
-    let at_bottom = StoredValue::new(true);
-    let unread = StoredValue::new(Unread::default());
-    // Messages that came in below while the reader was scrolled up (the
-    // "N new messages" button): unread as the list sees it, whether or not
-    // the page is visible.
-    let new_below = StoredValue::new(Unread::default());
-    let composer = StoredValue::new_local(None::<std::rc::Rc<Composer>>);
+    let local = StoredValue::new_local(Local {
+        at_bottom: Cell::new(true),
+        loading: Cell::new(true),
+        ..Local::default()
+    });
     let show_new_below = move |count: Option<usize>| {
         if let Some(count) = count {
-            composer.with_value(|c| {
-                if let Some(composer) = c {
+            local.try_with_value(|l| {
+                if let Some(composer) = &*l.composer.borrow() {
                     composer.show_new(count);
                 }
             });
         }
     };
-    let below_seen = move || show_new_below(new_below.try_update_value(|n| n.seen()).flatten());
+    let below_seen = move || {
+        show_new_below(
+            local
+                .try_with_value(|l| l.new_below.borrow_mut().seen())
+                .flatten(),
+        )
+    };
     let report_unread = move |count: Option<usize>| {
         if let (Some(count), Some(on_unread)) = (count, on_unread) {
             on_unread.run(count);
         }
     };
     let reader = RwSignal::new(String::new());
-    // What a screen reader hears of new messages: one count a burst, said
-    // by the polite region once the burst is over (see `announce`).
-    let announcer = StoredValue::new(Announcer::default());
-    // The header holds the region (plain DOM: a view's node costs more).
-    let header = StoredValue::new_local(None::<Header>);
-    let announce_timer = StoredValue::new_local(None::<Timeout>);
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
         let who = known(reader.get_untracked());
-        announcer.try_update_value(|a| a.arrived(&messages, who.as_deref(), now));
-        announce_when_due(announcer, header, announce_timer);
+        local.try_with_value(|l| {
+            l.announcer
+                .borrow_mut()
+                .arrived(&messages, who.as_deref(), now)
+        });
+        announce_when_due(local);
         if let Some(on_message) = on_message {
             for message in &messages {
                 on_message.run(message.clone());
             }
         }
-        let at_the_newest = at_bottom.try_get_value().unwrap_or(true);
+        let at_the_newest = local.try_with_value(|l| l.at_bottom.get()).unwrap_or(true);
         show_new_below(
-            (new_below.try_update_value(|n| n.arrived(&messages, at_the_newest))).flatten(),
+            (local.try_with_value(|l| l.new_below.borrow_mut().arrived(&messages, at_the_newest)))
+                .flatten(),
         );
         let reading = page_visible() && at_the_newest;
-        report_unread((unread.try_update_value(|u| u.arrived(&messages, reading))).flatten());
+        report_unread(
+            (local.try_with_value(|l| l.unread.borrow_mut().arrived(&messages, reading))).flatten(),
+        );
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -177,8 +182,16 @@ pub fn DiscussionPanel(
         }
     };
     let deleted = move |ids: Vec<MessageId>| {
-        show_new_below(new_below.try_update_value(|n| n.deleted(&ids)).flatten());
-        report_unread(unread.try_update_value(|u| u.deleted(&ids)).flatten());
+        show_new_below(
+            local
+                .try_with_value(|l| l.new_below.borrow_mut().deleted(&ids))
+                .flatten(),
+        );
+        report_unread(
+            local
+                .try_with_value(|l| l.unread.borrow_mut().deleted(&ids))
+                .flatten(),
+        );
         if let Some(on_delete) = on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -205,39 +218,41 @@ pub fn DiscussionPanel(
         messages: RwSignal::new(Vec::new()),
         notice,
         reader,
-        loading: StoredValue::new(true),
+        local,
         outbox,
         draft,
     };
     // Who replies: the token's user, or the `author` option without sign-in.
     let can_reply = auth.has_token() || !options.author.is_empty();
-    // Owned by this component: dropped (closing everything) when it unmounts.
-    let connection = StoredValue::new_local(None::<Connection>);
-    let send_text = move |text: String| with_connection(connection, |c| c.send(text));
+    let send_text = move |text: String| with_connection(local, |c| c.send(text));
 
     effect(Box::new(move |_| {
         let channel = channel.get();
         let bridge_url = bridge_url.get().trim_end_matches('/').to_owned();
         // Drop the old connection before opening the new: never two streams.
-        connection.set_value(None);
+        let old = local.try_with_value(|l| l.connection.take());
+        drop(old);
         outputs.messages.set(Vec::new());
         // Another channel's pending replies are its own (kept in the tab),
         // and a burst not yet announced is not news in this one.
         outputs.outbox.set(Vec::new());
-        announcer.try_update_value(|a| *a = Announcer::default());
-        announce_timer.try_set_value(None);
+        local.try_with_value(|l| {
+            l.announcer.take();
+            l.announce_timer.take()
+        });
         below_seen();
         let endpoint = Endpoint {
             bridge_url,
             channel,
             auth: auth.clone(),
         };
-        connection.set_value(Some(Connection::start(endpoint, options.clone(), outputs)));
+        let started = Connection::start(endpoint, options.clone(), outputs);
+        local.try_with_value(|l| l.connection.replace(Some(started)));
         if let Some(outgoing) = &outgoing {
             outgoing.connect(Rc::new(send_text));
         }
     }));
-    let retry_now = move || with_connection(connection, Connection::retry);
+    let retry_now = move || with_connection(local, Connection::retry);
     if let Some(retry) = retry {
         effect(Box::new(move |first: bool| {
             retry.track();
@@ -260,12 +275,16 @@ pub fn DiscussionPanel(
     // messages that came meanwhile are seen.
     let page = document();
     let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
-        if page_visible() && at_bottom.try_get_value().unwrap_or(false) {
-            report_unread(unread.try_update_value(|u| u.seen()).flatten());
+        if page_visible() && local.try_with_value(|l| l.at_bottom.get()) == Some(true) {
+            report_unread(
+                local
+                    .try_with_value(|l| l.unread.borrow_mut().seen())
+                    .flatten(),
+            );
         }
     });
     // Removed when the panel unmounts (the stored value is dropped with it).
-    StoredValue::new_local(listener);
+    local.try_with_value(|l| l.listener.replace(Some(listener)));
 
     let list = NodeRef::<Ol>::new();
     // The composer, made once the list is in the page, then kept in step
@@ -278,7 +297,7 @@ pub fn DiscussionPanel(
             return;
         };
         let act = move |client_id: String, edit: bool| {
-            with_connection(connection, |c| {
+            with_connection(local, |c| {
                 if edit {
                     c.edit(client_id)
                 } else {
@@ -286,7 +305,8 @@ pub fn DiscussionPanel(
                 }
             })
         };
-        composer.update_value(|c| {
+        local.try_with_value(|l| {
+            let c = &mut *l.composer.borrow_mut();
             if c.is_none() {
                 let actions = Actions {
                     send: Box::new(send_text),
@@ -300,7 +320,7 @@ pub fn DiscussionPanel(
                         }
                     }),
                     save: Box::new(move |id, text| {
-                        with_connection(connection, |c| c.change_message(Target::Edit(id), text))
+                        with_connection(local, |c| c.change_message(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
                         let reader = known(outputs.reader.get_untracked())?;
@@ -317,7 +337,9 @@ pub fn DiscussionPanel(
             if let Some(composer) = c {
                 // A refusal is said politely, by the announcer.
                 if let Some(note) = composer.show_outbox(&replies) {
-                    header.try_with_value(|h| h.as_ref().map(|h| h.say(&note)));
+                    if let Some(h) = &*l.header.borrow() {
+                        h.say(&note);
+                    }
                 }
                 // Taken, so that it is put in the composer once.
                 let text = draft
@@ -331,8 +353,11 @@ pub fn DiscussionPanel(
     }));
     // Busy while the page comes (the frame after it takes that off).
     let older = move || {
-        with_connection(connection, Connection::older);
-        if let (Some(true), Some(list)) = (outputs.loading.try_get_value(), list.get_untracked()) {
+        with_connection(local, Connection::older);
+        if let (Some(true), Some(list)) = (
+            local.try_with_value(|l| l.loading.get()),
+            list.get_untracked(),
+        ) {
             let _ = list.set_attribute("aria-busy", "true");
         }
     };
@@ -341,16 +366,14 @@ pub fn DiscussionPanel(
     // and the browser runs scroll events just before it: asking for older
     // messages then would fetch a second page the reader did not scroll to.
     // The frame asks instead, once the rows are in step (`older_deferred`).
-    let frame_pending = StoredValue::new(false);
-    let older_deferred = StoredValue::new(false);
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
-            at_bottom.set_value(gap <= STICKY_BOTTOM_PX);
+            local.try_with_value(|l| l.at_bottom.set(gap <= STICKY_BOTTOM_PX));
             // Near the top: the page before, kept in view as it comes.
             if list.scroll_top() < STICKY_BOTTOM_PX {
-                if frame_pending.get_value() {
-                    older_deferred.set_value(true);
+                if local.try_with_value(|l| l.frame_pending.get()) == Some(true) {
+                    local.try_with_value(|l| l.older_deferred.set(true));
                 } else {
                     older();
                 }
@@ -359,7 +382,11 @@ pub fn DiscussionPanel(
                 below_seen();
             }
             if gap <= STICKY_BOTTOM_PX && page_visible() {
-                report_unread(unread.try_update_value(|u| u.seen()).flatten());
+                report_unread(
+                    local
+                        .try_with_value(|l| l.unread.borrow_mut().seen())
+                        .flatten(),
+                );
             }
         }
     };
@@ -368,48 +395,51 @@ pub fn DiscussionPanel(
     // the reader could not have seen the steps in between anyway. Then, if the
     // reader was at the bottom, follow the new messages; if they scrolled up to
     // read, leave them there.
-    let rows = StoredValue::new_local(None::<MessageList>);
     effect(Box::new(move |_| {
         outputs.messages.track();
         outputs.reader.track();
         // Live comes after the history load, even an empty one: the list is
         // no longer busy then (an older page's end notifies the messages).
         outputs.status.track();
-        if list.get().is_none() || frame_pending.get_value() {
+        if list.get().is_none()
+            || local.try_with_value(|l| l.frame_pending.replace(true)) != Some(false)
+        {
             return;
         }
-        frame_pending.set_value(true);
         request_animation_frame(move || {
             // The panel may have been unmounted since: every handle is `try_`.
-            frame_pending.try_set_value(false);
+            local.try_with_value(|l| l.frame_pending.set(false));
             let Some(element) = list.get_untracked() else {
                 return;
             };
-            let follow = at_bottom.try_get_value().unwrap_or(false);
+            let follow = local.try_with_value(|l| l.at_bottom.get()) == Some(true);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
             let reader = known(outputs.reader.get_untracked());
             outputs.messages.try_with_untracked(|messages| {
-                rows.try_update_value(|rows| {
+                local.try_with_value(|l| {
+                    let rows = &mut *l.rows.borrow_mut();
                     if rows.is_none() {
                         let actions = RowActions {
                             react: Box::new(move |id, emoji, add| {
-                                with_connection(connection, |c| c.react(id, emoji, add))
+                                with_connection(local, |c| c.react(id, emoji, add))
                             }),
                             // The message's own text (its markup included),
                             // not what its row shows.
                             edit: Box::new(move |id| {
                                 let text = content_of(outputs.messages, id);
-                                composer.with_value(|c| {
-                                    if let (Some(composer), Some(text)) = (c, text) {
+                                local.try_with_value(|l| {
+                                    if let (Some(composer), Some(text)) =
+                                        (&*l.composer.borrow(), text)
+                                    {
                                         composer.edit(id, &text);
                                     }
-                                })
+                                });
                             }),
                             delete: Box::new(move |id| {
                                 let text = content_of(outputs.messages, id).unwrap_or_default();
                                 let target = Target::Delete(id);
-                                with_connection(connection, |c| c.change_message(target, text))
+                                with_connection(local, |c| c.change_message(target, text))
                             }),
                         };
                         *rows = MessageList::new(element.clone().into(), actions);
@@ -422,7 +452,7 @@ pub fn DiscussionPanel(
                 })
             });
             // Busy until the rows hold what was loaded.
-            let busy = outputs.loading.try_get_value().unwrap_or(false);
+            let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
             let _ = match busy {
                 true => element.set_attribute("aria-busy", "true"),
                 false => element.remove_attribute("aria-busy"),
@@ -433,7 +463,7 @@ pub fn DiscussionPanel(
                 // Older messages came in above: what the reader looked at stays put.
                 element.set_scroll_top(top + element.scroll_height() - height);
             }
-            let deferred = older_deferred.try_update_value(std::mem::take);
+            let deferred = local.try_with_value(|l| l.older_deferred.take());
             // A list that deletions emptied has no scroll to ask with: it
             // asks itself (the engine asks only when it saw messages, once
             // per point, and not past the channel's start).
@@ -457,7 +487,8 @@ pub fn DiscussionPanel(
             return;
         };
         status.with(|view| {
-            header.update_value(|h| {
+            local.try_with_value(|l| {
+                let h = &mut *l.header.borrow_mut();
                 if h.is_none() {
                     *h = Header::new(&root, retry_now);
                     set_theme(&root, theme);
@@ -478,23 +509,59 @@ pub fn DiscussionPanel(
     }
 }
 
+/// The panel's own state that no view reads, in one stored value: each
+/// stored value's type made its own copy of Leptos' stored-value code
+/// (docs/BENCHMARKS.md, size ledger). Everything in it is dropped when the
+/// panel unmounts: the connection (closing its streams), the listener, the
+/// announcer's timer. Reads take the stored value's read lock only, so they
+/// nest; each field has its own cell.
+#[derive(Default)]
+pub struct Local {
+    /// The first history load or an older page is on its way (the list is
+    /// `aria-busy`): the connection's to set (see `Outputs`).
+    pub loading: Cell<bool>,
+    /// Whether the list is scrolled to its newest.
+    at_bottom: Cell<bool>,
+    unread: RefCell<Unread>,
+    /// Messages that came in below while the reader was scrolled up (the
+    /// "N new messages" button): unread as the list sees it, whether or not
+    /// the page is visible.
+    new_below: RefCell<Unread>,
+    composer: RefCell<Option<Rc<Composer>>>,
+    /// What a screen reader hears of new messages: one count a burst, said
+    /// by the polite region once the burst is over (see `announce_when_due`).
+    announcer: RefCell<Announcer>,
+    /// The header holds the region (plain DOM: a view's node costs more).
+    header: RefCell<Option<Header>>,
+    announce_timer: RefCell<Option<Timeout>>,
+    /// Owned by this component: dropped (closing everything) when it unmounts.
+    connection: RefCell<Option<Connection>>,
+    /// The visibility listener, removed when the panel unmounts.
+    listener: RefCell<Option<Listener>>,
+    /// Whether held messages wait for the next frame to be shown (see
+    /// `on_scroll`), and whether that frame asks for older ones.
+    frame_pending: Cell<bool>,
+    older_deferred: Cell<bool>,
+    rows: RefCell<Option<MessageList>>,
+}
+
 /// Has the header's polite region say the announcer's sentence if its
 /// burst is over, else sets the timer for when it will be. The timer is the
 /// panel's: it goes with it.
-fn announce_when_due(
-    announcer: StoredValue<Announcer>,
-    header: StoredValue<Option<Header>, LocalStorage>,
-    timer: StoredValue<Option<Timeout>, LocalStorage>,
-) {
+fn announce_when_due(local: StoredValue<Local, LocalStorage>) {
     let now = monotonic_ms();
-    if let Some(text) = announcer.try_update_value(|a| a.poll(now)).flatten() {
-        header.try_with_value(|h| h.as_ref().map(|h| h.say(&text)));
-    }
-    if let Some(due) = announcer.try_with_value(Announcer::due).flatten() {
-        let wait = (due - now).max(0.0).ceil() as u32 + 1;
-        let timeout = Timeout::new(wait, move || announce_when_due(announcer, header, timer));
-        timer.try_set_value(Some(timeout));
-    }
+    local.try_with_value(|l| {
+        if let Some(text) = l.announcer.borrow_mut().poll(now) {
+            if let Some(h) = &*l.header.borrow() {
+                h.say(&text);
+            }
+        }
+        if let Some(due) = l.announcer.borrow().due() {
+            let wait = (due - now).max(0.0).ceil() as u32 + 1;
+            let timeout = Timeout::new(wait, move || announce_when_due(local));
+            l.announce_timer.replace(Some(timeout));
+        }
+    });
 }
 
 /// Runs `run` now and again whenever a signal it read changes, with whether
@@ -514,11 +581,8 @@ fn monotonic_ms() -> f64 {
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the
 /// panel is gone (a frame or a listener may still come after it).
-fn with_connection(
-    connection: StoredValue<Option<Connection>, LocalStorage>,
-    act: impl FnOnce(&Connection),
-) {
-    connection.try_with_value(|c| c.as_ref().map(act));
+fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Connection)) {
+    local.try_with_value(|l| l.connection.borrow().as_ref().map(act));
 }
 
 /// The text of a held message, markup and all.
