@@ -166,51 +166,84 @@ fn mount(
         let retry = Trigger::new();
         let outgoing = Replies::new();
         give.set(Some((channel_signal, retry, outgoing.clone())));
-        let host = StoredValue::new_local(host);
-        let dispatch = move |kind: &'static str, detail: JsValue| {
-            host.with_value(|element| dispatch(element, kind, &detail));
+        // Each event's closure holds the element (a stored value of its
+        // type was its own copy of Leptos' stored-value code).
+        let host = send_wrapper::SendWrapper::new(host);
+        let on_status = {
+            let host = host.clone();
+            move |change: StatusChange| {
+                let detail = object(&[
+                    ("status", change.label.as_attr().into()),
+                    ("reason", change.reason.map_or(JsValue::NULL, JsValue::from)),
+                    ("transport", change.transport.as_str().into()),
+                ]);
+                dispatch(&host, "statuschange", detail);
+            }
         };
-        let on_status = move |change: StatusChange| {
-            let detail = object(&[
-                ("status", change.label.as_attr().into()),
-                ("reason", change.reason.map_or(JsValue::NULL, JsValue::from)),
-                ("transport", change.transport.as_str().into()),
-            ]);
-            dispatch("statuschange", detail);
+        let on_message = {
+            let host = host.clone();
+            move |message: Arc<Message>| {
+                dispatch(
+                    &host,
+                    "message",
+                    object(&[("message", message_object(&message))]),
+                );
+            }
         };
-        let on_message = move |message: Arc<Message>| {
-            dispatch("message", object(&[("message", message_object(&message))]));
+        let on_unread = {
+            let host = host.clone();
+            move |count: usize| {
+                dispatch(
+                    &host,
+                    "unreadchange",
+                    object(&[("count", (count as u32).into())]),
+                );
+            }
         };
-        let on_unread = move |count: usize| {
-            dispatch("unreadchange", object(&[("count", (count as u32).into())]));
+        let on_update = {
+            let host = host.clone();
+            move |message: Arc<Message>| {
+                dispatch(
+                    &host,
+                    "messageupdate",
+                    object(&[("message", message_object(&message))]),
+                );
+            }
         };
-        let on_update = move |message: Arc<Message>| {
-            dispatch(
-                "messageupdate",
-                object(&[("message", message_object(&message))]),
-            );
+        let on_delete = {
+            let host = host.clone();
+            move |id: MessageId| {
+                let channel = channel_signal.get_untracked();
+                let detail = [
+                    ("id", id.to_string().into()),
+                    ("channel_id", channel.into()),
+                ];
+                dispatch(&host, "messagedelete", object(&detail));
+            }
         };
-        let on_delete = move |id: MessageId| {
-            let channel = channel_signal.get_untracked();
-            let detail = [
-                ("id", id.to_string().into()),
-                ("channel_id", channel.into()),
-            ];
-            dispatch("messagedelete", object(&detail));
+        let on_reaction = {
+            let host = host.clone();
+            move |message: Arc<Message>| {
+                let detail = [
+                    ("message_id", message.id.to_string().into()),
+                    ("channel_id", message.channel_id.as_str().into()),
+                    ("reactions", reactions_array(&message)),
+                ];
+                dispatch(&host, "reaction", object(&detail));
+            }
         };
-        let on_reaction = move |message: Arc<Message>| {
-            let detail = [
-                ("message_id", message.id.to_string().into()),
-                ("channel_id", message.channel_id.as_str().into()),
-                ("reactions", reactions_array(&message)),
-            ];
-            dispatch("reaction", object(&detail));
+        let on_discontinuity = {
+            let host = host.clone();
+            move |()| {
+                let channel = channel_signal.get_untracked();
+                dispatch(
+                    &host,
+                    "discontinuity",
+                    object(&[("channel_id", channel.into())]),
+                );
+            }
         };
-        let on_discontinuity = move |()| {
-            let channel = channel_signal.get_untracked();
-            dispatch("discontinuity", object(&[("channel_id", channel.into())]));
-        };
-        let on_auth_expired = move |()| dispatch("authexpired", JsValue::NULL);
+        let on_auth_expired = move |()| dispatch(&host, "authexpired", JsValue::NULL);
         view! {
             <DiscussionPanel
                 bridge_url
@@ -244,11 +277,11 @@ fn mount(
 }
 
 /// Dispatches a bubbling, composed `CustomEvent` on `element`.
-fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: &JsValue) {
+fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: JsValue) {
     let init = web_sys::CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);
-    init.set_detail(detail);
+    init.set_detail(&detail);
     if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
         let _ = element.dispatch_event(&event);
     }
