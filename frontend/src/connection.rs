@@ -15,9 +15,7 @@ use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{
-    Callable, Callback, LocalStorage, Notify, RwSignal, Set, StoredValue, WithUntracked, WithValue,
-};
+use leptos::prelude::{LocalStorage, Notify, RwSignal, Set, StoredValue, WithUntracked, WithValue};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -51,8 +49,6 @@ pub struct Endpoint {
 pub struct Outputs {
     pub status: RwSignal<ViewState>,
     pub messages: RwSignal<Vec<Arc<Message>>>,
-    /// What the view and the host hear beside the signals.
-    pub notice: Callback<Notice>,
     /// Who the reader is, once known (whose reactions are highlighted);
     /// empty while not (see [`known`]). A `String` rather than an `Option`:
     /// the draft's signal has that type, and each type of signal is its own
@@ -62,10 +58,18 @@ pub struct Outputs {
     /// stored value for the panel: a `StoredValue<bool>` of its own was its
     /// own copy of Leptos' stored-value code).
     pub local: StoredValue<Local, LocalStorage>,
-    /// Replies not yet confirmed.
-    pub outbox: RwSignal<Vec<Outgoing>>,
-    /// Text for the composer (a refused reply taken back to edit).
+    /// Text for the composer (a refused reply taken back to edit); also
+    /// notified when the replies not yet confirmed (`Local::outbox`) change.
     pub draft: RwSignal<String>,
+}
+
+impl Outputs {
+    /// What the view and the host hear beside the signals (the panel's
+    /// `Local::notice`; nothing once the panel is gone).
+    fn notice(&self, notice: Notice) {
+        self.local
+            .try_with_value(|l| l.notice.borrow().as_ref().map(|hear| hear(notice)));
+    }
 }
 
 /// The reader's name as the `reader` signal holds it: empty is no one.
@@ -525,20 +529,21 @@ impl Inner {
                 self.outputs.messages.set(next);
                 if let Some((arrived, changed)) = news {
                     if !arrived.is_empty() {
-                        self.outputs.notice.run(Notice::Arrived(arrived));
+                        self.outputs.notice(Notice::Arrived(arrived));
                     }
                     if !changed.is_empty() {
-                        self.outputs.notice.run(Notice::Changed(changed));
+                        self.outputs.notice(Notice::Changed(changed));
                     }
                 }
             }
-            Command::Deleted(ids) => self.outputs.notice.run(Notice::Deleted(ids)),
-            Command::Discontinuity => self.outputs.notice.run(Notice::Discontinuity),
-            Command::AuthExpired => self.outputs.notice.run(Notice::AuthExpired),
+            Command::Deleted(ids) => self.outputs.notice(Notice::Deleted(ids)),
+            Command::Discontinuity => self.outputs.notice(Notice::Discontinuity),
+            Command::AuthExpired => self.outputs.notice(Notice::AuthExpired),
             Command::ShowOutbox => {
                 let outbox = self.engine.outbox().to_vec();
                 self.save_outbox(&outbox);
-                self.outputs.outbox.set(outbox);
+                (self.outputs.local).try_with_value(|l| l.outbox.replace(outbox));
+                self.outputs.draft.notify();
             }
             Command::EditDraft(text) => self.outputs.draft.set(text),
             Command::PostMessage {

@@ -196,7 +196,7 @@ pub fn DiscussionPanel(
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
     };
-    let notice = Callback::new(move |notice: Notice| match notice {
+    let notice = move |notice: Notice| match notice {
         Notice::Arrived(messages) => arrived(messages),
         Notice::Changed(changes) => changed(changes),
         Notice::Deleted(ids) => deleted(ids),
@@ -210,16 +210,14 @@ pub fn DiscussionPanel(
                 on_auth_expired.run(());
             }
         }
-    });
-    let outbox = RwSignal::new(Vec::<Outgoing>::new());
+    };
+    local.try_with_value(|l| l.notice.replace(Some(Box::new(notice))));
     let draft = RwSignal::new(String::new());
     let outputs = Outputs {
         status: RwSignal::new(initial),
         messages: RwSignal::new(Vec::new()),
-        notice,
         reader,
         local,
-        outbox,
         draft,
     };
     // Who replies: the token's user, or the `author` option without sign-in.
@@ -235,7 +233,8 @@ pub fn DiscussionPanel(
         outputs.messages.set(Vec::new());
         // Another channel's pending replies are its own (kept in the tab),
         // and a burst not yet announced is not news in this one.
-        outputs.outbox.set(Vec::new());
+        local.try_with_value(|l| l.outbox.take());
+        outputs.draft.notify();
         local.try_with_value(|l| {
             l.announcer.take();
             l.announce_timer.take()
@@ -291,7 +290,6 @@ pub fn DiscussionPanel(
     // with the outbox and given back refused replies to edit (one effect:
     // each costs its own code).
     effect(Box::new(move |_| {
-        let replies = outbox.get();
         draft.track();
         let Some(list) = list.get() else {
             return;
@@ -336,7 +334,7 @@ pub fn DiscussionPanel(
             }
             if let Some(composer) = c {
                 // A refusal is said politely, by the announcer.
-                if let Some(note) = composer.show_outbox(&replies) {
+                if let Some(note) = composer.show_outbox(&l.outbox.borrow()) {
                     if let Some(h) = &*l.header.borrow() {
                         h.say(&note);
                     }
@@ -509,6 +507,9 @@ pub fn DiscussionPanel(
     }
 }
 
+/// Where the view hears the connection's notices.
+type Hear = Box<dyn Fn(Notice)>;
+
 /// The panel's own state that no view reads, in one stored value: each
 /// stored value's type made its own copy of Leptos' stored-value code
 /// (docs/BENCHMARKS.md, size ledger). Everything in it is dropped when the
@@ -517,6 +518,13 @@ pub fn DiscussionPanel(
 /// nest; each field has its own cell.
 #[derive(Default)]
 pub struct Local {
+    /// What the view and the host hear beside the signals (see
+    /// `connection::Notice`): a `Callback` was its own stored value.
+    pub notice: RefCell<Option<Hear>>,
+    /// Replies not yet confirmed, set by the connection, which then notifies
+    /// the `draft` signal (a signal of their own was its own copy of Leptos'
+    /// signal code).
+    pub outbox: RefCell<Vec<Outgoing>>,
     /// The first history load or an older page is on its way (the list is
     /// `aria-busy`): the connection's to set (see `Outputs`).
     pub loading: Cell<bool>,
