@@ -71,6 +71,59 @@ impl Replies {
     }
 }
 
+/// A text prop that may change: a fixed string, or a signal's value, read
+/// (and tracked) where the panel needs it.
+///
+/// Not Leptos' `Signal<String>`: reading one instantiates its every kind
+/// (memo, derived, stored, read signal), about 1 KB of the panel-only build's
+/// wasm, which only ever passes a string and an `RwSignal`. Here each kind is
+/// a conversion, compiled only where a host uses it.
+#[derive(Clone)]
+pub struct Text(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl Text {
+    /// The value, tracked when read in an effect.
+    pub fn get(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(Arc::new(move || text.clone()))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Self {
+        text.to_owned().into()
+    }
+}
+
+impl From<RwSignal<String>> for Text {
+    fn from(signal: RwSignal<String>) -> Self {
+        Text(Arc::new(move || signal.get()))
+    }
+}
+
+impl From<ReadSignal<String>> for Text {
+    fn from(signal: ReadSignal<String>) -> Self {
+        Text(Arc::new(move || signal.get()))
+    }
+}
+
+impl From<Memo<String>> for Text {
+    fn from(memo: Memo<String>) -> Self {
+        Text(Arc::new(move || memo.get()))
+    }
+}
+
+impl From<Signal<String>> for Text {
+    fn from(signal: Signal<String>) -> Self {
+        Text(Arc::new(move || signal.get()))
+    }
+}
+
 /// A live discussion panel for one channel.
 ///
 /// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
@@ -96,8 +149,8 @@ impl Replies {
 #[component]
 #[allow(clippy::too_many_arguments)] // a component's props
 pub fn DiscussionPanel(
-    #[prop(into)] bridge_url: Signal<String>,
-    #[prop(into)] channel: Signal<String>,
+    #[prop(into)] bridge_url: Text,
+    #[prop(into)] channel: Text,
     #[prop(optional)] options: Option<Options>,
     #[prop(optional)] auth: Option<Auth>,
     #[prop(optional)] retry: Option<Trigger>,
@@ -224,6 +277,7 @@ pub fn DiscussionPanel(
     let can_reply = auth.has_token() || !options.author.is_empty();
     let send_text = move |text: String| with_connection(local, |c| c.send(text));
 
+    let header_channel = channel.clone();
     effect(Box::new(move |_| {
         let channel = channel.get();
         let bridge_url = bridge_url.get().trim_end_matches('/').to_owned();
@@ -480,7 +534,7 @@ pub fn DiscussionPanel(
     // `section`) was its own copy of Leptos' node-reference code.
     let status = outputs.status;
     effect(Box::new(move |_| {
-        let channel = channel.get();
+        let channel = header_channel.get();
         let Some(root) = list.get().and_then(|list| list.parent_element()) else {
             return;
         };
@@ -623,4 +677,34 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
         }
     }
     let _ = root.set_attribute("data-theme", name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+    use leptos::prelude::*;
+
+    #[test]
+    fn text_props_read_every_kind_a_host_passes_and_follow_its_changes() {
+        let owner = Owner::new();
+        owner.with(|| {
+            assert_eq!(Text::from("general").get(), "general");
+            assert_eq!(Text::from("design".to_owned()).get(), "design");
+            let channel = RwSignal::new("a".to_owned());
+            let (read, write) = signal("b".to_owned());
+            let memo = Memo::new(move |_| channel.get() + "!");
+            let texts = [
+                Text::from(channel),
+                Text::from(read),
+                Text::from(memo),
+                Text::from(Signal::derive(move || read.get() + "?")),
+                Text::from(Signal::stored("c".to_owned())),
+            ];
+            let values = || texts.iter().map(Text::get).collect::<Vec<_>>();
+            assert_eq!(values(), ["a", "b", "a!", "b?", "c"]);
+            channel.set("x".to_owned());
+            write.set("y".to_owned());
+            assert_eq!(values(), ["x", "y", "x!", "y?", "c"]);
+        });
+    }
 }
