@@ -81,7 +81,10 @@ export interface PanelHandle {
   setChannel(channel: string): void;
   /** Tries again now, as the Retry button does. */
   retry(): void;
-  /** Sends a reply, as if the reader had typed it. */
+  /**
+   * Sends a reply to the channel shown now, as if the reader had typed it:
+   * not sent (a console warning) when empty, or when the panel cannot reply.
+   */
   send(text: string): void;
   /** Replaces the token (see `DiscussionPanelOptions.token`). */
   setToken(token: DiscussionPanelOptions["token"]): void;
@@ -101,7 +104,10 @@ export function mountDiscussionPanel(element: HTMLElement, options: DiscussionPa
 export interface DiscussionPanelElement extends HTMLElement {
   token: DiscussionPanelOptions["token"];
   retry(): void;
-  /** Sends a reply as if the reader had typed it. */
+  /**
+   * Sends a reply to the channel shown now, as if the reader had typed it;
+   * before the element is in the page it waits until the panel starts.
+   */
   send(text: string): void;
   setChannel(name: string): void;
   addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;

@@ -392,7 +392,7 @@ export function defineElement(mount, attributes) {
       else { this._stop(); this._start(); }
     }
     retry() { if (this._handle) this._handle.retry(); }
-    send(text) { if (this._handle) this._handle.send(text); }
+    send(text) { this._handle ? this._handle.send(text) : (this._early ||= []).push(text); }
     setChannel(name) { this.setAttribute("channel", name); }
     _start() {
       if (this._handle || !this._live || !this.getAttribute("channel")) return;
@@ -403,7 +403,10 @@ export function defineElement(mount, attributes) {
       }
       if (this._token !== undefined) options.token = this._token;
       try { this._handle = mount(this, options); }
-      catch (error) { console.error("[discussion-panel]", error); }
+      catch (error) { return console.error("[discussion-panel]", error); }
+      const early = this._early || [];
+      this._early = null;
+      early.forEach((text) => this._handle.send(text));
     }
     _stop() {
       const handle = this._handle;

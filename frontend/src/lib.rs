@@ -29,7 +29,7 @@ pub mod panel;
 pub mod share;
 
 pub use auth::{Auth, Token};
-pub use panel::{DiscussionPanel, Replies, StatusChange, Text};
+pub use panel::{DiscussionPanel, Hook, Replies, StatusChange, Text};
 pub use panel_core as core;
 pub use panel_core::{Options, Theme};
 

@@ -3,7 +3,7 @@
 //! has stopped.
 
 use crate::auth::Auth;
-use crate::browser::Listener;
+use crate::browser::{log_warn, Listener};
 use crate::composer::{Actions, Composer};
 use crate::connection::{known, Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
@@ -42,21 +42,30 @@ pub struct StatusChange {
 #[derive(Clone, Default)]
 pub struct Replies(Rc<RefCell<(Vec<String>, Option<Sink>)>>);
 
-/// Where the panel takes replies once it is connected.
-type Sink = Rc<dyn Fn(String)>;
+/// Where the panel takes replies once it is connected. It gives a reply
+/// back when its connection is no longer the panel's (the host switched the
+/// channel or the bridge in this task, and the panel's effect has not run
+/// yet): the reply then waits for the next connection.
+type Sink = Rc<dyn Fn(String) -> Option<String>>;
 
 impl Replies {
     pub fn new() -> Self {
         Replies::default()
     }
 
-    /// Sends a reply (or queues it, until the panel is connected). The
-    /// borrow ends before the send: a host may send from a panel's event.
+    /// Sends a reply (or queues it, until the panel is connected to the
+    /// channel shown now). The borrow ends before the send: a host may send
+    /// from a panel's event.
     pub fn send(&self, text: String) {
         let sink = self.0.borrow().1.clone();
-        match sink {
+        let back = match sink {
             Some(send) => send(text),
-            None => self.0.borrow_mut().0.push(text),
+            None => Some(text),
+        };
+        if let Some(text) = back {
+            let mut inner = self.0.borrow_mut();
+            inner.1 = None;
+            inner.0.push(text);
         }
     }
 
@@ -64,10 +73,10 @@ impl Replies {
     fn connect(&self, send: Sink) {
         let waiting = {
             let mut inner = self.0.borrow_mut();
-            inner.1 = Some(send.clone());
+            inner.1 = Some(send);
             std::mem::take(&mut inner.0)
         };
-        waiting.into_iter().for_each(|text| send(text));
+        waiting.into_iter().for_each(|text| self.send(text));
     }
 }
 
@@ -85,6 +94,12 @@ impl Text {
     /// The value, tracked when read in an effect.
     pub fn get(&self) -> String {
         (self.0)()
+    }
+}
+
+impl<F: Fn() -> String + Send + Sync + 'static> From<F> for Text {
+    fn from(read: F) -> Self {
+        Text(Arc::new(read))
     }
 }
 
@@ -124,6 +139,36 @@ impl From<Signal<String>> for Text {
     }
 }
 
+/// A host's callback (`on_status`, `on_message`, …): a closure taking the
+/// argument, or a Leptos `Callback`. Not a `Callback` itself: each argument
+/// type of those was its own copy of Leptos' stored-value code.
+pub struct Hook<T>(Arc<dyn Fn(T) + Send + Sync>);
+
+impl<T> Clone for Hook<T> {
+    fn clone(&self) -> Self {
+        Hook(self.0.clone())
+    }
+}
+
+impl<T> Hook<T> {
+    /// Calls the host.
+    pub fn run(&self, value: T) {
+        (self.0)(value)
+    }
+}
+
+impl<T, F: Fn(T) + Send + Sync + 'static> From<F> for Hook<T> {
+    fn from(run: F) -> Self {
+        Hook(Arc::new(run))
+    }
+}
+
+impl<T: 'static> From<Callback<T>> for Hook<T> {
+    fn from(callback: Callback<T>) -> Self {
+        Hook(Arc::new(move |value| callback.run(value)))
+    }
+}
+
 /// A live discussion panel for one channel.
 ///
 /// - `bridge_url`: the bridge's base URL, `""` for the page's own origin.
@@ -155,14 +200,14 @@ pub fn DiscussionPanel(
     #[prop(optional)] auth: Option<Auth>,
     #[prop(optional)] retry: Option<Trigger>,
     #[prop(optional)] outgoing: Option<Replies>,
-    #[prop(optional, into)] on_status: Option<Callback<StatusChange>>,
-    #[prop(optional, into)] on_message: Option<Callback<Arc<Message>>>,
-    #[prop(optional, into)] on_unread: Option<Callback<usize>>,
-    #[prop(optional, into)] on_update: Option<Callback<Arc<Message>>>,
-    #[prop(optional, into)] on_delete: Option<Callback<MessageId>>,
-    #[prop(optional, into)] on_reaction: Option<Callback<Arc<Message>>>,
-    #[prop(optional, into)] on_discontinuity: Option<Callback<()>>,
-    #[prop(optional, into)] on_auth_expired: Option<Callback<()>>,
+    #[prop(optional, into)] on_status: Option<Hook<StatusChange>>,
+    #[prop(optional, into)] on_message: Option<Hook<Arc<Message>>>,
+    #[prop(optional, into)] on_unread: Option<Hook<usize>>,
+    #[prop(optional, into)] on_update: Option<Hook<Arc<Message>>>,
+    #[prop(optional, into)] on_delete: Option<Hook<MessageId>>,
+    #[prop(optional, into)] on_reaction: Option<Hook<Arc<Message>>>,
+    #[prop(optional, into)] on_discontinuity: Option<Hook<()>>,
+    #[prop(optional, into)] on_auth_expired: Option<Hook<()>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
     let theme = options.theme;
@@ -195,11 +240,12 @@ pub fn DiscussionPanel(
         )
     };
     let report_unread = move |count: Option<usize>| {
-        if let (Some(count), Some(on_unread)) = (count, on_unread) {
+        if let (Some(count), Some(on_unread)) = (count, &on_unread) {
             on_unread.run(count);
         }
     };
     let reader = RwSignal::new(String::new());
+    let unread_arrived = report_unread.clone();
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
         let who = known(reader.get_untracked());
@@ -209,7 +255,7 @@ pub fn DiscussionPanel(
                 .arrived(&messages, who.as_deref(), now)
         });
         announce_when_due(local);
-        if let Some(on_message) = on_message {
+        if let Some(on_message) = &on_message {
             for message in &messages {
                 on_message.run(message.clone());
             }
@@ -220,32 +266,33 @@ pub fn DiscussionPanel(
                 .flatten(),
         );
         let reading = page_visible() && at_the_newest;
-        report_unread(
+        unread_arrived(
             (local.try_with_value(|l| l.unread.borrow_mut().arrived(&messages, reading))).flatten(),
         );
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
-            if let (true, Some(on_update)) = (change.edited, on_update) {
+            if let (true, Some(on_update)) = (change.edited, &on_update) {
                 on_update.run(change.message.clone());
             }
-            if let (true, Some(on_reaction)) = (change.reacted, on_reaction) {
+            if let (true, Some(on_reaction)) = (change.reacted, &on_reaction) {
                 on_reaction.run(change.message);
             }
         }
     };
+    let unread_deleted = report_unread.clone();
     let deleted = move |ids: Vec<MessageId>| {
         show_new_below(
             local
                 .try_with_value(|l| l.new_below.borrow_mut().deleted(&ids))
                 .flatten(),
         );
-        report_unread(
+        unread_deleted(
             local
                 .try_with_value(|l| l.unread.borrow_mut().deleted(&ids))
                 .flatten(),
         );
-        if let Some(on_delete) = on_delete {
+        if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
     };
@@ -254,12 +301,12 @@ pub fn DiscussionPanel(
         Notice::Changed(changes) => changed(changes),
         Notice::Deleted(ids) => deleted(ids),
         Notice::Discontinuity => {
-            if let Some(on_discontinuity) = on_discontinuity {
+            if let Some(on_discontinuity) = &on_discontinuity {
                 on_discontinuity.run(());
             }
         }
         Notice::AuthExpired => {
-            if let Some(on_auth_expired) = on_auth_expired {
+            if let Some(on_auth_expired) = &on_auth_expired {
                 on_auth_expired.run(());
             }
         }
@@ -278,9 +325,11 @@ pub fn DiscussionPanel(
     let send_text = move |text: String| with_connection(local, |c| c.send(text));
 
     let header_channel = channel.clone();
+    let bridge = bridge_url;
     effect(Box::new(move |_| {
-        let channel = channel.get();
-        let bridge_url = bridge_url.get().trim_end_matches('/').to_owned();
+        let channel_now = channel.get();
+        let bridge_url = trimmed(bridge.get());
+        let (endpoint_channel, endpoint_bridge) = (channel_now.clone(), bridge_url.clone());
         // Drop the old connection before opening the new: never two streams.
         let old = local.try_with_value(|l| l.connection.take());
         drop(old);
@@ -296,13 +345,30 @@ pub fn DiscussionPanel(
         below_seen();
         let endpoint = Endpoint {
             bridge_url,
-            channel,
+            channel: channel_now,
             auth: auth.clone(),
         };
         let started = Connection::start(endpoint, options.clone(), outputs);
         local.try_with_value(|l| l.connection.replace(Some(started)));
         if let Some(outgoing) = &outgoing {
-            outgoing.connect(Rc::new(send_text));
+            let (now_channel, now_bridge) = (channel.clone(), bridge.clone());
+            outgoing.connect(Rc::new(move |text: String| {
+                let moved = untrack(|| {
+                    now_channel.get() != endpoint_channel
+                        || trimmed(now_bridge.get()) != endpoint_bridge
+                });
+                if moved {
+                    return Some(text);
+                }
+                // Past the limit it goes, and its refusal shows why; empty,
+                // or from a panel that cannot reply, there is nothing to show.
+                if can_reply && !text.trim().is_empty() {
+                    send_text(text);
+                } else {
+                    log_warn("send(): not sent: empty, or the panel cannot reply");
+                }
+                None
+            }));
         }
     }));
     let retry_now = move || with_connection(local, Connection::retry);
@@ -327,9 +393,10 @@ pub fn DiscussionPanel(
     // The reader is back on the page: if the list is at its newest, the
     // messages that came meanwhile are seen.
     let page = document();
+    let unread_back = report_unread.clone();
     let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
         if page_visible() && local.try_with_value(|l| l.at_bottom.get()) == Some(true) {
-            report_unread(
+            unread_back(
                 local
                     .try_with_value(|l| l.unread.borrow_mut().seen())
                     .flatten(),
@@ -648,6 +715,11 @@ fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Co
 }
 
 /// The text of a held message, markup and all.
+/// A bridge's base URL as the panel uses it: without a trailing `/`.
+fn trimmed(url: String) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
 fn content_of(messages: RwSignal<Vec<Arc<Message>>>, id: MessageId) -> Option<String> {
     (messages.try_with_untracked(|messages| {
         (messages.iter().rev())
@@ -681,8 +753,25 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
 
 #[cfg(test)]
 mod tests {
-    use super::Text;
+    use super::{Hook, Text};
     use leptos::prelude::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn hooks_take_a_closure_or_a_leptos_callback() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let (a, b) = (seen.clone(), seen.clone());
+            let closure = Hook::from(move |n: usize| a.lock().unwrap().push(n));
+            let callback: Hook<usize> =
+                Callback::new(move |n: usize| b.lock().unwrap().push(n * 10)).into();
+            closure.run(1);
+            callback.run(2);
+            closure.clone().run(3);
+            assert_eq!(*seen.lock().unwrap(), [1, 20, 3]);
+        });
+    }
 
     #[test]
     fn text_props_read_every_kind_a_host_passes_and_follow_its_changes() {
@@ -699,12 +788,13 @@ mod tests {
                 Text::from(memo),
                 Text::from(Signal::derive(move || read.get() + "?")),
                 Text::from(Signal::stored("c".to_owned())),
+                Text::from(move || channel.get() + "/"),
             ];
             let values = || texts.iter().map(Text::get).collect::<Vec<_>>();
-            assert_eq!(values(), ["a", "b", "a!", "b?", "c"]);
+            assert_eq!(values(), ["a", "b", "a!", "b?", "c", "a/"]);
             channel.set("x".to_owned());
             write.set("y".to_owned());
-            assert_eq!(values(), ["x", "y", "x!", "y?", "c"]);
+            assert_eq!(values(), ["x", "y", "x!", "y?", "c", "x/"]);
         });
     }
 }

@@ -378,6 +378,53 @@ async fn several_sends_in_one_task_each_reach_the_bridge_once_in_order() -> Resu
     })
 }
 
+/// A reply sent right after a switch of channel, in the same task, belongs
+/// to the channel switched to: the switch is a signal whose effect runs a
+/// moment later, and until then the old connection still took replies.
+/// And a reply sent to an element not yet in the page is sent once it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_sent_with_a_switch_of_channel_goes_to_the_new_one() -> Result<(), Error> {
+    let name = "reply_with_a_switch";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js(
+        "const el = document.querySelector('discussion-panel'); \
+         el.setChannel('design'); el.send('for design'); \
+         const early = document.createElement('discussion-panel'); \
+         early.setAttribute('channel', 'random'); early.setAttribute('author', 'ann'); \
+         early.send('before the page had it'); \
+         document.body.append(early);",
+    )
+    .await?;
+    let contents = |channel: &'static str| {
+        let api = &s.bridge.api;
+        async move {
+            let page = api.history(channel, Some("0"), 500).await.ok()?;
+            Some(page.into_iter().map(|m| m.content).collect::<Vec<_>>())
+        }
+    };
+    let stored = wait_until(SOON, "both replies stored where they were sent", || async {
+        let design = contents("design").await?;
+        let random = contents("random").await?;
+        (design.iter().any(|c| c == "for design")
+            && random.iter().any(|c| c == "before the page had it"))
+        .then_some(())
+    })
+    .await;
+    if let Err(e) = stored {
+        let general = contents("general").await;
+        let design = contents("design").await;
+        let random = contents("random").await;
+        return Err(format!(
+            "{e}: general {general:?}, design {design:?}, random {random:?}"
+        ));
+    }
+    let general = contents("general").await.unwrap_or_default();
+    ensure(!general.iter().any(|c| c == "for design"), || {
+        format!("the reply for design also went to general: {general:?}")
+    })
+}
+
 /// The names a block of the shipped `.d.ts` declares: the methods and
 /// properties of `export interface <name> {` (`None`: the module's own
 /// `export function`s).
