@@ -15,7 +15,7 @@ use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{LocalStorage, Notify, RwSignal, Set, StoredValue, WithUntracked, WithValue};
+use leptos::prelude::{LocalStorage, Notify, RwSignal, Set, StoredValue, Trigger, WithValue};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -48,7 +48,9 @@ pub struct Endpoint {
 #[derive(Clone, Copy)]
 pub struct Outputs {
     pub status: RwSignal<ViewState>,
-    pub messages: RwSignal<Vec<Arc<Message>>>,
+    /// Notified when the held messages (`Local::messages`) change: a signal
+    /// of their own was its own copy of Leptos' signal code.
+    pub messages: Trigger,
     /// Who the reader is, once known (whose reactions are highlighted);
     /// empty while not (see [`known`]). A `String` rather than an `Option`:
     /// the draft's signal has that type, and each type of signal is its own
@@ -522,11 +524,12 @@ impl Inner {
             } => self.fetch_history(request, after, Page::History, limit, inbox),
             Command::ShowMessages => {
                 let next: Vec<Arc<Message>> = self.engine.messages().cloned().collect();
-                let news = (self.baseline).then(|| {
-                    (self.outputs.messages)
-                        .with_untracked(|before| (arrived(before, &next), changed(before, &next)))
-                });
-                self.outputs.messages.set(next);
+                let before = (self.outputs.local)
+                    .try_with_value(|l| l.messages.replace(next.clone()))
+                    .unwrap_or_default();
+                let news =
+                    (self.baseline).then(|| (arrived(&before, &next), changed(&before, &next)));
+                self.outputs.messages.notify();
                 if let Some((arrived, changed)) = news {
                     if !arrived.is_empty() {
                         self.outputs.notice(Notice::Arrived(arrived));

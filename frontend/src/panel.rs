@@ -315,7 +315,7 @@ pub fn DiscussionPanel(
     let draft = RwSignal::new(String::new());
     let outputs = Outputs {
         status: RwSignal::new(initial),
-        messages: RwSignal::new(Vec::new()),
+        messages: Trigger::new(),
         reader,
         local,
         draft,
@@ -333,7 +333,8 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         let old = local.try_with_value(|l| l.connection.take());
         drop(old);
-        outputs.messages.set(Vec::new());
+        local.try_with_value(|l| l.messages.take());
+        outputs.messages.notify();
         // Another channel's pending replies are its own (kept in the tab),
         // and a burst not yet announced is not news in this one.
         local.try_with_value(|l| l.outbox.take());
@@ -443,8 +444,8 @@ pub fn DiscussionPanel(
                     }),
                     last_own: Box::new(move || {
                         let reader = known(outputs.reader.get_untracked())?;
-                        (outputs.messages.try_with_untracked(|messages| {
-                            (messages.iter().rev())
+                        (local.try_with_value(|l| {
+                            (l.messages.borrow().iter().rev())
                                 .find(|m| m.author == reader)
                                 .map(|m| (m.id, m.content.clone()))
                         }))
@@ -535,8 +536,9 @@ pub fn DiscussionPanel(
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
             let reader = known(outputs.reader.get_untracked());
-            outputs.messages.try_with_untracked(|messages| {
+            {
                 local.try_with_value(|l| {
+                    let messages = &*l.messages.borrow();
                     let rows = &mut *l.rows.borrow_mut();
                     if rows.is_none() {
                         let actions = RowActions {
@@ -546,7 +548,7 @@ pub fn DiscussionPanel(
                             // The message's own text (its markup included),
                             // not what its row shows.
                             edit: Box::new(move |id| {
-                                let text = content_of(outputs.messages, id);
+                                let text = content_of(local, id);
                                 local.try_with_value(|l| {
                                     if let (Some(composer), Some(text)) =
                                         (&*l.composer.borrow(), text)
@@ -556,7 +558,7 @@ pub fn DiscussionPanel(
                                 });
                             }),
                             delete: Box::new(move |id| {
-                                let text = content_of(outputs.messages, id).unwrap_or_default();
+                                let text = content_of(local, id).unwrap_or_default();
                                 let target = Target::Delete(id);
                                 with_connection(local, |c| c.change_message(target, text))
                             }),
@@ -568,8 +570,8 @@ pub fn DiscussionPanel(
                         rows.show(messages, reader.as_deref());
                         grew_above = first.is_some() && rows.first() < first;
                     }
-                })
-            });
+                });
+            }
             // Busy until the rows hold what was loaded.
             let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
             let _ = match busy {
@@ -586,7 +588,7 @@ pub fn DiscussionPanel(
             // A list that deletions emptied has no scroll to ask with: it
             // asks itself (the engine asks only when it saw messages, once
             // per point, and not past the channel's start).
-            let emptied = outputs.messages.try_with_untracked(|m| m.is_empty());
+            let emptied = local.try_with_value(|l| l.messages.borrow().is_empty());
             if emptied == Some(true)
                 || (deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX)
             {
@@ -642,6 +644,9 @@ pub struct Local {
     /// What the view and the host hear beside the signals (see
     /// `connection::Notice`): a `Callback` was its own stored value.
     pub notice: RefCell<Option<Hear>>,
+    /// The messages shown, set by the connection, which then notifies
+    /// `Outputs::messages`.
+    pub messages: RefCell<Vec<Arc<Message>>>,
     /// Replies not yet confirmed, set by the connection, which then notifies
     /// the `draft` signal (a signal of their own was its own copy of Leptos'
     /// signal code).
@@ -720,9 +725,9 @@ fn trimmed(url: String) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
-fn content_of(messages: RwSignal<Vec<Arc<Message>>>, id: MessageId) -> Option<String> {
-    (messages.try_with_untracked(|messages| {
-        (messages.iter().rev())
+fn content_of(local: StoredValue<Local, LocalStorage>, id: MessageId) -> Option<String> {
+    (local.try_with_value(|l| {
+        (l.messages.borrow().iter().rev())
             .find(|m| m.id == id)
             .map(|m| m.content.clone())
     }))
@@ -744,7 +749,14 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
         let scheme = (window().get_computed_style(root).ok().flatten())
             .and_then(|style| style.get_property_value("color-scheme").ok())
             .unwrap_or_default();
-        if scheme.is_empty() || scheme == "normal" {
+        // `normal` is also what a `<meta name="color-scheme">` leaves
+        // computed: the page's scheme then comes from the tag.
+        let meta = (document().document_element()).and_then(|page| {
+            page.query_selector("meta[name=color-scheme]")
+                .ok()
+                .flatten()
+        });
+        if (scheme.is_empty() || scheme == "normal") && meta.is_none() {
             name = "os";
         }
     }

@@ -135,13 +135,20 @@ async fn waiting_replies_scroll_inside_a_sidebar_and_keep_the_composer_on_screen
 
 /// Gives every page this tab opens the `color-scheme` named by its
 /// `?host_scheme=` on its root element, before any of its scripts run (as a
-/// host's own stylesheet would).
+/// host's own stylesheet would), or by its `?host_meta=` as a
+/// `<meta name="color-scheme">` in its head.
 const HOST_SCHEME: &str = r#"new MutationObserver((_, observer) => {
   if (!document.documentElement) return;
   observer.disconnect();
   const scheme = new URLSearchParams(location.search).get('host_scheme');
   if (scheme) document.documentElement.style.colorScheme = scheme;
-}).observe(document, { childList: true });"#;
+}).observe(document, { childList: true });
+const meta = new URLSearchParams(location.search).get('host_meta');
+if (meta) new MutationObserver((_, observer) => {
+  if (!document.head) return;
+  observer.disconnect();
+  document.head.prepend(Object.assign(document.createElement('meta'), { name: 'color-scheme', content: meta }));
+}).observe(document, { childList: true, subtree: true });"#;
 
 /// The operating system's preference, as Chromium's emulated media.
 async fn os_scheme(s: &Scenario, scheme: &str) -> Result<(), Error> {
@@ -209,6 +216,12 @@ async fn the_panel_follows_the_hosts_color_scheme_and_its_theme_option() -> Resu
             "theme=light on a dark host, OS dark",
         ),
         ("light", "theme=dark&", DARK, "theme=dark with the OS light"),
+        (
+            "light",
+            "host_meta=dark&",
+            DARK,
+            "a host whose meta tag says dark, OS light",
+        ),
     ];
     for (os, query, expected, what) in cases {
         os_scheme(&s, os).await?;
@@ -545,6 +558,22 @@ async fn a_panel_inside_a_hosts_shadow_root_is_styled() -> Result<(), Error> {
     ensure(seen[2] == WHITE, || {
         format!("in the shadow root, the panel's background: {seen}")
     })?;
+    // The host's theme reaches in from the page's root and from the widget,
+    // as custom properties inherit through a shadow root.
+    let themed = "document.documentElement.style.setProperty('--dp-accent', 'rgb(200, 0, 100)');
+        document.getElementById('widget').style.setProperty('--dp-bg', 'rgb(1, 2, 3)');
+        const root = document.getElementById('widget').shadowRoot;
+        return [getComputedStyle(root.querySelector('.dp-send')).backgroundColor,
+            getComputedStyle(root.querySelector('.discussion-panel')).backgroundColor];";
+    let themed = s.run_js(themed).await?;
+    ensure(
+        themed == json!(["rgb(200, 0, 100)", "rgb(1, 2, 3)"]),
+        || {
+            format!(
+                "the host's theme from outside the shadow root gave [Send, background] {themed}"
+            )
+        },
+    )?;
     let second = r#"const done = arguments[arguments.length - 1];
 import('/discussion-panel.js').then((module) => {
   const root = document.getElementById('widget').shadowRoot;
