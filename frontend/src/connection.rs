@@ -24,7 +24,7 @@ use panel_core::wire::decode_changes;
 use panel_core::{
     check_history_size, decode, decode_at, decode_history, error_sentence, post_answer, Command,
     Engine, Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome,
-    ReadyState, StreamId, Target, Timer, Transport, ViewState,
+    ReadyState, StreamId, Target, Timer, Transport,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -47,7 +47,8 @@ pub struct Endpoint {
 /// The signals the view renders, and what the host hears.
 #[derive(Clone, Copy)]
 pub struct Outputs {
-    pub status: RwSignal<ViewState>,
+    /// Notified when the connection's state (`Local::view`) changes.
+    pub status: Trigger,
     /// Notified when the held messages (`Local::messages`) change: a signal
     /// of their own was its own copy of Leptos' signal code.
     pub messages: Trigger,
@@ -594,7 +595,8 @@ impl Inner {
                     self.marked_live = true;
                     mark_performance("discussion-panel:live");
                 }
-                self.outputs.status.set(view)
+                (self.outputs.local).try_with_value(|l| l.view.replace(view));
+                self.outputs.status.notify();
             }
             Command::Log(text) => log_info(&["#", &self.endpoint.channel, ": ", &text].concat()),
         }
@@ -1133,7 +1135,7 @@ async fn fetch_failure(url: &str, said: String) -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
     // Same origin (the bridge on the page's own), or no network error at all.
-    if !said.starts_with("TypeError") || !url.starts_with("http") || url.starts_with(&origin) {
+    if !said.starts_with("TypeError") || !url.starts_with("http") || same_origin(url, &origin) {
         return said;
     }
     if wasm_bindgen_futures::JsFuture::from(crate::embed::reachable(url))
@@ -1142,10 +1144,19 @@ async fn fetch_failure(url: &str, said: String) -> String {
     {
         return said;
     }
-    let mut sentence = String::from("This page's origin is not allowed by the bridge (");
-    sentence.push_str(&origin);
-    sentence.push_str(" is not in its --allowed-origins).");
-    sentence
+    [
+        "This page's origin (",
+        &origin,
+        ") is not allowed by the bridge: not in its --allowed-origins, or, with credentials, without --allow-credentials.",
+    ]
+    .concat()
+}
+
+/// Whether `url` is on `origin` (scheme, host and port): `http://localhost`
+/// is not the origin of `http://localhost:8787/…`.
+fn same_origin(url: &str, origin: &str) -> bool {
+    url.strip_prefix(origin)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Leaves a mark on the page's performance timeline (time since navigation),
@@ -1192,4 +1203,24 @@ fn page_listeners(inbox: &Inbox) -> Vec<Listener> {
         ));
     }
     listeners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_not_a_prefix() {
+        assert!(same_origin("http://localhost/api/me", "http://localhost"));
+        assert!(same_origin("https://a.example", "https://a.example"));
+        assert!(!same_origin(
+            "http://localhost:8787/api/me",
+            "http://localhost"
+        ));
+        assert!(!same_origin(
+            "https://editor.example.chat.net/api",
+            "https://editor.example"
+        ));
+        assert!(!same_origin("https://a.example/api", "http://a.example"));
+    }
 }

@@ -212,12 +212,6 @@ pub fn DiscussionPanel(
     let options = options.unwrap_or_default();
     let theme = options.theme;
     let auth = auth.unwrap_or_else(|| Auth::new(Default::default(), options.with_credentials));
-    let initial = ViewState {
-        label: Label::Reconnecting,
-        stopped: false,
-        error: None,
-        transport: Default::default(),
-    };
     let local = StoredValue::new_local(Local {
         at_bottom: Cell::new(true),
         loading: Cell::new(true),
@@ -314,7 +308,7 @@ pub fn DiscussionPanel(
     local.try_with_value(|l| l.notice.replace(Some(Box::new(notice))));
     let draft = RwSignal::new(String::new());
     let outputs = Outputs {
-        status: RwSignal::new(initial),
+        status: Trigger::new(),
         messages: Trigger::new(),
         reader,
         local,
@@ -383,7 +377,10 @@ pub fn DiscussionPanel(
     }
     if let Some(on_status) = on_status {
         effect(Box::new(move |_| {
-            let view = outputs.status.get();
+            outputs.status.track();
+            let Some(view) = local.try_with_value(|l| l.view.borrow().clone()) else {
+                return;
+            };
             on_status.run(StatusChange {
                 label: view.label,
                 reason: view.error,
@@ -607,17 +604,16 @@ pub fn DiscussionPanel(
         let Some(root) = list.get().and_then(|list| list.parent_element()) else {
             return;
         };
-        status.with(|view| {
-            local.try_with_value(|l| {
-                let h = &mut *l.header.borrow_mut();
-                if h.is_none() {
-                    *h = Header::new(&root, retry_now);
-                    set_theme(&root, theme);
-                }
-                if let Some(h) = h {
-                    h.show(&channel, view);
-                }
-            })
+        status.track();
+        local.try_with_value(|l| {
+            let h = &mut *l.header.borrow_mut();
+            if h.is_none() {
+                *h = Header::new(&root, retry_now);
+                set_theme(&root, theme);
+            }
+            if let Some(h) = h {
+                h.show(&channel, &l.view.borrow());
+            }
         });
     }));
     view! {
@@ -647,6 +643,10 @@ pub struct Local {
     /// The messages shown, set by the connection, which then notifies
     /// `Outputs::messages`.
     pub messages: RefCell<Vec<Arc<Message>>>,
+    /// The connection's state (label, error, transport), set by the
+    /// connection, which then notifies `Outputs::status` (a signal of its
+    /// own was its own copy of Leptos' signal code).
+    pub view: RefCell<ViewState>,
     /// Replies not yet confirmed, set by the connection, which then notifies
     /// the `draft` signal (a signal of their own was its own copy of Leptos'
     /// signal code).

@@ -273,7 +273,10 @@ async fn a_page_whose_origin_the_bridge_refuses_is_told_so() -> Result<(), Error
         s.bridge.url("")
     );
     (s.browser.client.goto(&page).await).map_err(|e| e.to_string())?;
-    let sentence = "this page's origin is not allowed by the bridge";
+    // The README quotes this sentence.
+    let sentence = format!(
+        "this page's origin ({origin}) is not allowed by the bridge: not in its --allowed-origins, or, with credentials, without --allow-credentials."
+    );
     let read = "const text = document.querySelector('.dp-error-text');
         const root = document.querySelector('.discussion-panel');
         return [text ? text.textContent : null, root && root.getAttribute('data-transport'),
@@ -281,7 +284,7 @@ async fn a_page_whose_origin_the_bridge_refuses_is_told_so() -> Result<(), Error
     let seen = wait_until(SOON, "a sentence about the origin", || async {
         let seen = s.run_js(read).await.ok()?;
         let text = seen[0].as_str().unwrap_or_default().to_lowercase();
-        text.contains(sentence).then_some(seen)
+        text.contains(&sentence).then_some(seen)
     })
     .await;
     let seen = match seen {

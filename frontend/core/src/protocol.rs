@@ -187,9 +187,11 @@ impl Gateway {
 }
 
 /// The connection label: what the reader is told, and the only three values there are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A panel starts Reconnecting: nothing is live before its stream says so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Label {
     Live,
+    #[default]
     Reconnecting,
     Disconnected,
 }
@@ -214,8 +216,9 @@ impl Label {
     }
 }
 
-/// Everything the view shows about the connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Everything the view shows about the connection (by default, what a
+/// panel shows as it starts: Reconnecting, not stopped).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewState {
     /// The label.
     pub label: Label,
