@@ -90,6 +90,7 @@ export interface PanelHandle {
   setToken(token: DiscussionPanelOptions["token"]): void;
   /** Frees the handle itself (after `unmount()`; garbage collection does it otherwise). */
   free(): void;
+  /** Listens on the panel's element (no options: for `once` or `signal`, listen on the element itself). */
   addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
   removeEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void): void;
 }
@@ -110,15 +111,23 @@ export interface DiscussionPanelElement extends HTMLElement {
    */
   send(text: string): void;
   setChannel(name: string): void;
-  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (this: DiscussionPanelElement, event: DiscussionPanelEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: HTMLElement, event: HTMLElementEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof DiscussionPanelEventMap>(type: K, listener: (this: DiscussionPanelElement, event: DiscussionPanelEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: HTMLElement, event: HTMLElementEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {
   interface HTMLElementTagNameMap {
     "discussion-panel": DiscussionPanelElement;
   }
+  // The events bubble and cross shadow roots (composed): a listener on any
+  // ancestor or the document hears them, typed. `message` is left out of
+  // the elements' map: `<body>` has the window's `message` event there.
+  interface HTMLElementEventMap extends Omit<DiscussionPanelEventMap, "message"> {}
+  interface DocumentEventMap extends DiscussionPanelEventMap {}
 }
 
 /** Where the wasm is: a URL (by default `discussion-panel_bg.wasm` beside the module), a response, bytes or a compiled module. */
