@@ -15,7 +15,7 @@ use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{LocalStorage, Notify, RwSignal, Set, StoredValue, Trigger, WithValue};
+use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -52,18 +52,14 @@ pub struct Outputs {
     /// Notified when the held messages (`Local::messages`) change: a signal
     /// of their own was its own copy of Leptos' signal code.
     pub messages: Trigger,
-    /// Who the reader is, once known (whose reactions are highlighted);
-    /// empty while not (see [`known`]). A `String` rather than an `Option`:
-    /// the draft's signal has that type, and each type of signal is its own
-    /// copy of Leptos' signal code.
-    pub reader: RwSignal<String>,
     /// The panel's own state, of which the connection sets `loading` (one
     /// stored value for the panel: a `StoredValue<bool>` of its own was its
     /// own copy of Leptos' stored-value code).
     pub local: StoredValue<Local, LocalStorage>,
-    /// Text for the composer (a refused reply taken back to edit); also
-    /// notified when the replies not yet confirmed (`Local::outbox`) change.
-    pub draft: RwSignal<String>,
+    /// Notified when there is text for the composer (`Local::draft`: a
+    /// refused reply taken back to edit), and when the replies not yet
+    /// confirmed (`Local::outbox`) change.
+    pub draft: Trigger,
 }
 
 impl Outputs {
@@ -405,7 +401,9 @@ impl Inbox {
                 .clone()
                 .or_else(|| Some(inner.options_author.clone()).filter(|author| !author.is_empty()));
             queue.borrow_mut().push_back(Event::Reader(name.clone()));
-            inner.outputs.reader.set(name.unwrap_or_default());
+            // Whose reactions are highlighted: the rows are drawn again.
+            (inner.outputs.local).try_with_value(|l| l.reader.replace(name.unwrap_or_default()));
+            inner.outputs.messages.notify();
             inner.outbox_key = None; // its slot is free again
             let key = OutboxKey::claim(&inner.endpoint.bridge_url, &inner.endpoint.channel, &who);
             inner.outbox_key = Some(key);
@@ -549,7 +547,10 @@ impl Inner {
                 (self.outputs.local).try_with_value(|l| l.outbox.replace(outbox));
                 self.outputs.draft.notify();
             }
-            Command::EditDraft(text) => self.outputs.draft.set(text),
+            Command::EditDraft(text) => {
+                self.outputs.local.try_with_value(|l| l.draft.replace(text));
+                self.outputs.draft.notify();
+            }
             Command::PostMessage {
                 request,
                 client_id,

@@ -23,11 +23,11 @@
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
-use crate::panel::{DiscussionPanel, Replies, StatusChange};
+use crate::panel::{DiscussionPanel, Replies, StatusChange, Text};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
 // The page keeps it while its panel is mounted (see `keep`).
@@ -39,11 +39,14 @@ pub struct PanelHandle {
     /// The element it renders into, which its events are dispatched on.
     element: web_sys::HtmlElement,
     /// The channel shown, settable from JavaScript.
-    channel: RwSignal<String>,
+    channel: Shown,
     retry: Trigger,
     /// Replies the host sends on the reader's behalf.
     outgoing: Replies,
     auth: Auth,
+    /// Aborted with its panel: the listeners added through this handle go
+    /// (a later panel on the same element is not theirs).
+    listening: Option<web_sys::AbortController>,
 }
 
 #[wasm_bindgen]
@@ -54,12 +57,15 @@ impl PanelHandle {
         if self.mounted.take().is_some() {
             forget(&self.element);
         }
+        if let Some(listening) = &self.listening {
+            listening.abort();
+        }
     }
 
     /// Switches the panel to another channel.
     #[wasm_bindgen(js_name = setChannel)]
     pub fn set_channel(&self, channel: String) {
-        self.channel.try_set(channel);
+        self.channel.set(channel);
     }
 
     /// Tries again now, as the Retry button does (after the host refreshed
@@ -86,12 +92,47 @@ impl PanelHandle {
     /// (Typed by the event map in frontend/discussion-panel.d.ts.)
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(&self, kind: &str, listener: &js_sys::Function) {
-        let _ = (self.element).add_event_listener_with_callback(kind, listener);
+        if let Some(listening) = &self.listening {
+            listen(&self.element, kind, listener, &listening.signal());
+        }
     }
 
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).remove_event_listener_with_callback(kind, listener);
+    }
+}
+
+/// The channel a mounted panel shows: set from JavaScript, read by the
+/// panel (tracked) and by its events. Not an `RwSignal<String>`: the panel
+/// has no other signal of a `String`, and each type of signal is its own
+/// copy of Leptos' signal code.
+#[derive(Clone)]
+struct Shown(Arc<Mutex<String>>, Trigger);
+
+impl Shown {
+    fn new(channel: String) -> Self {
+        Shown(Arc::new(Mutex::new(channel)), Trigger::new())
+    }
+
+    fn set(&self, channel: String) {
+        if let Ok(mut shown) = self.0.lock() {
+            *shown = channel;
+        }
+        self.1.notify();
+    }
+
+    fn get_untracked(&self) -> String {
+        self.0.lock().map(|shown| shown.clone()).unwrap_or_default()
+    }
+
+    /// The panel's `channel` prop: read in its effect, which then follows.
+    fn text(&self) -> Text {
+        let shown = self.clone();
+        Text::derive(move || {
+            shown.1.track();
+            shown.get_untracked()
+        })
     }
 }
 
@@ -162,10 +203,10 @@ fn mount(
     // The panel replaces what the element held (a placeholder, say).
     element.set_text_content(None);
     let mounted = leptos::mount::mount_to(element.clone(), move || {
-        let channel_signal = RwSignal::new(channel);
+        let channel_signal = Shown::new(channel);
         let retry = Trigger::new();
         let outgoing = Replies::new();
-        give.set(Some((channel_signal, retry, outgoing.clone())));
+        give.set(Some((channel_signal.clone(), retry, outgoing.clone())));
         // Each event's closure holds the element (a stored value of its
         // type was its own copy of Leptos' stored-value code).
         let host = send_wrapper::SendWrapper::new(host);
@@ -211,9 +252,9 @@ fn mount(
             }
         };
         let on_delete = {
-            let host = host.clone();
+            let (host, shown) = (host.clone(), channel_signal.clone());
             move |id: MessageId| {
-                let channel = channel_signal.get_untracked();
+                let channel = shown.get_untracked();
                 let detail = [
                     ("id", id.to_string().into()),
                     ("channel_id", channel.into()),
@@ -233,9 +274,9 @@ fn mount(
             }
         };
         let on_discontinuity = {
-            let host = host.clone();
+            let (host, shown) = (host.clone(), channel_signal.clone());
             move |()| {
-                let channel = channel_signal.get_untracked();
+                let channel = shown.get_untracked();
                 dispatch(
                     &host,
                     "discontinuity",
@@ -247,7 +288,7 @@ fn mount(
         view! {
             <DiscussionPanel
                 bridge_url
-                channel=channel_signal
+                channel=channel_signal.text()
                 options=engine_options
                 auth=mount_auth
                 retry
@@ -271,6 +312,7 @@ fn mount(
         retry,
         outgoing,
         auth,
+        listening: web_sys::AbortController::new().ok(),
     });
     keep(&handle, &element);
     Ok(handle)
@@ -392,7 +434,10 @@ export function defineElement(mount, attributes) {
       else { this._stop(); this._start(); }
     }
     retry() { if (this._handle) this._handle.retry(); }
-    send(text) { this._handle ? this._handle.send(text) : (this._early ||= []).push(text); }
+    send(text) {
+      if (this._handle && !this._restarting) this._handle.send(text);
+      else (this._early ||= []).push(text);
+    }
     setChannel(name) { this.setAttribute("channel", name); }
     _start() {
       if (this._handle || !this._live || !this.getAttribute("channel")) return;
@@ -434,6 +479,8 @@ export function keep(handle, element) {
   watch ||= setInterval(check, 1000);
 }
 export const reachable = (url) => fetch(url, { mode: "no-cors" });
+export const listen = (element, kind, listener, signal) =>
+  element.addEventListener(kind, listener, { signal });
 export async function request(method, url, token, body, signal, cookies) {
   try {
     const headers = {};
@@ -464,6 +511,13 @@ extern "C" {
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
+    /// `element.addEventListener(kind, listener, { signal })`.
+    fn listen(
+        element: &web_sys::HtmlElement,
+        kind: &str,
+        listener: &js_sys::Function,
+        signal: &web_sys::AbortSignal,
+    );
     /// A `no-cors` GET of `url`: its answer cannot be read, but it arrives
     /// (the promise resolves) from a server that is up, whatever its CORS
     /// answer (see `connection::fetch_failure`).

@@ -69,6 +69,12 @@ impl Replies {
         }
     }
 
+    /// Replies wait again (the panel is gone: a panel mounted later with
+    /// these `Replies` takes them).
+    fn disconnect(&self) {
+        self.0.borrow_mut().1 = None;
+    }
+
     /// From now on replies go to `send`; those waiting go now, in order.
     fn connect(&self, send: Sink) {
         let waiting = {
@@ -91,15 +97,17 @@ impl Replies {
 pub struct Text(Arc<dyn Fn() -> String + Send + Sync>);
 
 impl Text {
+    /// A value computed by `read`, which the panel follows when it reads
+    /// signals (a closure over anything else is read once per change of
+    /// the other props). A constructor, not a `From` of every closure:
+    /// with Leptos' `nightly` feature signals are closures themselves.
+    pub fn derive(read: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Text(Arc::new(read))
+    }
+
     /// The value, tracked when read in an effect.
     pub fn get(&self) -> String {
         (self.0)()
-    }
-}
-
-impl<F: Fn() -> String + Send + Sync + 'static> From<F> for Text {
-    fn from(read: F) -> Self {
-        Text(Arc::new(read))
     }
 }
 
@@ -238,11 +246,10 @@ pub fn DiscussionPanel(
             on_unread.run(count);
         }
     };
-    let reader = RwSignal::new(String::new());
     let unread_arrived = report_unread.clone();
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
-        let who = known(reader.get_untracked());
+        let who = reader_of(local);
         local.try_with_value(|l| {
             l.announcer
                 .borrow_mut()
@@ -306,11 +313,10 @@ pub fn DiscussionPanel(
         }
     };
     local.try_with_value(|l| l.notice.replace(Some(Box::new(notice))));
-    let draft = RwSignal::new(String::new());
+    let draft = Trigger::new();
     let outputs = Outputs {
         status: Trigger::new(),
         messages: Trigger::new(),
-        reader,
         local,
         draft,
     };
@@ -318,6 +324,12 @@ pub fn DiscussionPanel(
     let can_reply = auth.has_token() || !options.author.is_empty();
     let send_text = move |text: String| with_connection(local, |c| c.send(text));
 
+    // Unmounted: the host's replies wait again (`send` after it does not
+    // reach into what is gone; a later panel with these `Replies` takes them).
+    if let Some(outgoing) = outgoing.clone() {
+        let outgoing = send_wrapper::SendWrapper::new(outgoing);
+        on_cleanup(move || outgoing.disconnect());
+    }
     let header_channel = channel.clone();
     let bridge = bridge_url;
     effect(Box::new(move |_| {
@@ -347,6 +359,7 @@ pub fn DiscussionPanel(
         local.try_with_value(|l| l.connection.replace(Some(started)));
         if let Some(outgoing) = &outgoing {
             let (now_channel, now_bridge) = (channel.clone(), bridge.clone());
+            let auth = auth.clone();
             outgoing.connect(Rc::new(move |text: String| {
                 let moved = untrack(|| {
                     now_channel.get() != endpoint_channel
@@ -357,7 +370,8 @@ pub fn DiscussionPanel(
                 }
                 // Past the limit it goes, and its refusal shows why; empty,
                 // or from a panel that cannot reply, there is nothing to show.
-                if can_reply && !text.trim().is_empty() {
+                // A token set since the mount lets it reply too.
+                if (can_reply || auth.has_token()) && !text.trim().is_empty() {
                     send_text(text);
                 } else {
                     log_warn("send(): not sent: empty, or the panel cannot reply");
@@ -440,7 +454,7 @@ pub fn DiscussionPanel(
                         with_connection(local, |c| c.change_message(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
-                        let reader = known(outputs.reader.get_untracked())?;
+                        let reader = reader_of(local)?;
                         (local.try_with_value(|l| {
                             (l.messages.borrow().iter().rev())
                                 .find(|m| m.author == reader)
@@ -459,9 +473,7 @@ pub fn DiscussionPanel(
                     }
                 }
                 // Taken, so that it is put in the composer once.
-                let text = draft
-                    .try_update_untracked(std::mem::take)
-                    .unwrap_or_default();
+                let text = l.draft.take();
                 if !text.is_empty() {
                     composer.take_back(&text);
                 }
@@ -514,7 +526,6 @@ pub fn DiscussionPanel(
     // read, leave them there.
     effect(Box::new(move |_| {
         outputs.messages.track();
-        outputs.reader.track();
         // Live comes after the history load, even an empty one: the list is
         // no longer busy then (an older page's end notifies the messages).
         outputs.status.track();
@@ -532,7 +543,7 @@ pub fn DiscussionPanel(
             let follow = local.try_with_value(|l| l.at_bottom.get()) == Some(true);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
-            let reader = known(outputs.reader.get_untracked());
+            let reader = reader_of(local);
             {
                 local.try_with_value(|l| {
                     let messages = &*l.messages.borrow();
@@ -647,6 +658,13 @@ pub struct Local {
     /// connection, which then notifies `Outputs::status` (a signal of its
     /// own was its own copy of Leptos' signal code).
     pub view: RefCell<ViewState>,
+    /// Who the reader is, once known (whose reactions are highlighted);
+    /// empty while not (see `connection::known`). Set by the connection,
+    /// which then notifies `Outputs::messages`.
+    pub reader: RefCell<String>,
+    /// Text for the composer (a refused reply taken back to edit), set by
+    /// the connection, which then notifies `Outputs::draft`.
+    pub draft: RefCell<String>,
     /// Replies not yet confirmed, set by the connection, which then notifies
     /// the `draft` signal (a signal of their own was its own copy of Leptos'
     /// signal code).
@@ -720,6 +738,15 @@ fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Co
 }
 
 /// The text of a held message, markup and all.
+/// The reader's name, once known.
+fn reader_of(local: StoredValue<Local, LocalStorage>) -> Option<String> {
+    known(
+        local
+            .try_with_value(|l| l.reader.borrow().clone())
+            .unwrap_or_default(),
+    )
+}
+
 /// A bridge's base URL as the panel uses it: without a trailing `/`.
 fn trimmed(url: String) -> String {
     url.trim_end_matches('/').to_owned()
@@ -800,7 +827,7 @@ mod tests {
                 Text::from(memo),
                 Text::from(Signal::derive(move || read.get() + "?")),
                 Text::from(Signal::stored("c".to_owned())),
-                Text::from(move || channel.get() + "/"),
+                Text::derive(move || channel.get() + "/"),
             ];
             let values = || texts.iter().map(Text::get).collect::<Vec<_>>();
             assert_eq!(values(), ["a", "b", "a!", "b?", "c", "a/"]);

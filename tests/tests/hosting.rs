@@ -330,6 +330,76 @@ import('/discussion-panel.js').then((module) => {
     })
 }
 
+/// Listeners added through a handle go with its panel: after `unmount()`
+/// and a new mount on the same element, only the new handle's hear the new
+/// panel's events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handles_listeners_go_with_its_panel() -> Result<(), Error> {
+    let name = "a_handles_listeners_go_with_its_panel";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  box.style.height = '300px';
+  document.body.append(box);
+  window.heard = { old: 0, new: 0 };
+  const old = module.mountDiscussionPanel(box, { channel: 'design' });
+  old.addEventListener('message', () => window.heard.old++);
+  old.unmount();
+  const fresh = module.mountDiscussionPanel(box, { channel: 'design' });
+  fresh.addEventListener('message', () => window.heard.new++);
+  fresh.addEventListener('statuschange', (e) => { window.heard.status = e.detail.status; });
+  done(true);
+}, (error) => done(String(error)));"#;
+    (s.browser.client.execute_async(script, vec![]).await).map_err(|e| format!("mounting: {e}"))?;
+    let heard = "return window.heard;";
+    wait_until(SOON, "the new panel Live", || async {
+        let seen = s.run_js(heard).await.ok()?;
+        (seen["status"] == "live").then_some(())
+    })
+    .await?;
+    s.bridge
+        .inject("design", "ann", "for the new panel")
+        .await?;
+    let seen = wait_until(SOON, "the new handle's listener called", || async {
+        let seen = s.run_js(heard).await.ok()?;
+        (seen["new"] == 1).then_some(seen)
+    })
+    .await?;
+    ensure(seen["old"] == 0, || {
+        format!("the unmounted handle's listener heard the new panel: {seen}")
+    })
+}
+
+/// A reply sent through a handle whose panel is gone (unmounted after it
+/// was Live) throws nothing: it waits, as before a mount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_after_unmount_throws_nothing() -> Result<(), Error> {
+    let name = "a_send_after_unmount_throws_nothing";
+    let page = format!("/host.html?channel=general&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    let script = r#"const done = arguments[arguments.length - 1];
+import('/discussion-panel.js').then((module) => {
+  const box = document.createElement('div');
+  document.body.append(box);
+  window.p = module.mountDiscussionPanel(box, { channel: 'design', author: 'ann' });
+  window.p.addEventListener('statuschange', (e) => { window.st = e.detail.status; });
+  done(true);
+}, (error) => done(String(error)));"#;
+    (s.browser.client.execute_async(script, vec![]).await).map_err(|e| format!("mounting: {e}"))?;
+    wait_until(SOON, "the mounted panel Live", || async {
+        let st = s.run_js("return window.st;").await.ok()?;
+        (st == "live").then_some(())
+    })
+    .await?;
+    let sent = "window.p.unmount(); try { window.p.send('after'); return 'ok'; } catch (e) { return String(e); }";
+    let sent = s.run_js(sent).await?;
+    ensure(sent == "ok", || {
+        format!("send() after unmount threw {sent}")
+    })
+}
+
 /// At 300 px, "via polling" stays on one line beside the label; and the
 /// history requests' addresses end in no stray `&`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
