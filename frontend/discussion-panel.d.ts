@@ -123,10 +123,9 @@ declare global {
   interface HTMLElementTagNameMap {
     "discussion-panel": DiscussionPanelElement;
   }
-  // The events bubble and cross shadow roots (composed): a listener on any
-  // ancestor or the document hears them, typed. `message` is left out of
-  // the elements' map: `<body>` has the window's `message` event there.
-  interface HTMLElementEventMap extends Omit<DiscussionPanelEventMap, "message"> {}
+  // The events bubble and cross shadow roots (composed): a listener on the
+  // document hears them, typed. (Not every element's map: a host's own
+  // declaration of a `reaction` or `message` event there would conflict.)
   interface DocumentEventMap extends DiscussionPanelEventMap {}
 }
 

@@ -77,6 +77,9 @@ impl PanelHandle {
     /// Sends a reply, as if the reader had typed it (it goes through the
     /// outbox: once Live, once stored, shown once).
     pub fn send(&self, text: String) {
+        if self.mounted.is_none() {
+            return log_warn(crate::panel::NOT_SENT);
+        }
         self.outgoing.send(text);
     }
 
@@ -100,6 +103,14 @@ impl PanelHandle {
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(&self, kind: &str, listener: &js_sys::Function) {
         let _ = (self.element).remove_event_listener_with_callback(kind, listener);
+    }
+}
+
+/// A handle freed without `unmount()` (by `free()`, or collected) unmounts
+/// its panel all the same, its listeners with it.
+impl Drop for PanelHandle {
+    fn drop(&mut self) {
+        self.unmount();
     }
 }
 
@@ -440,7 +451,8 @@ export function defineElement(mount, attributes) {
     }
     setChannel(name) { this.setAttribute("channel", name); }
     _start() {
-      if (this._handle || !this._live || !this.getAttribute("channel")) return;
+      // While restarting, the restart starts it (with the replies kept).
+      if (this._handle || this._restarting || !this._live || !this.getAttribute("channel")) return;
       const options = {};
       for (const name of attributes) {
         const value = this.getAttribute(name);

@@ -20,6 +20,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// A host's `send()` that goes nothing: empty, from a panel that cannot
+/// reply, or through a handle whose panel is gone.
+pub(crate) const NOT_SENT: &str = "send(): not sent: empty, or no panel that can reply";
+
 /// How close to the bottom (in CSS pixels) still counts as "at the bottom".
 const STICKY_BOTTOM_PX: i32 = 24;
 
@@ -67,12 +71,6 @@ impl Replies {
             inner.1 = None;
             inner.0.push(text);
         }
-    }
-
-    /// Replies wait again (the panel is gone: a panel mounted later with
-    /// these `Replies` takes them).
-    fn disconnect(&self) {
-        self.0.borrow_mut().1 = None;
     }
 
     /// From now on replies go to `send`; those waiting go now, in order.
@@ -324,12 +322,6 @@ pub fn DiscussionPanel(
     let can_reply = auth.has_token() || !options.author.is_empty();
     let send_text = move |text: String| with_connection(local, |c| c.send(text));
 
-    // Unmounted: the host's replies wait again (`send` after it does not
-    // reach into what is gone; a later panel with these `Replies` takes them).
-    if let Some(outgoing) = outgoing.clone() {
-        let outgoing = send_wrapper::SendWrapper::new(outgoing);
-        on_cleanup(move || outgoing.disconnect());
-    }
     let header_channel = channel.clone();
     let bridge = bridge_url;
     effect(Box::new(move |_| {
@@ -359,8 +351,14 @@ pub fn DiscussionPanel(
         local.try_with_value(|l| l.connection.replace(Some(started)));
         if let Some(outgoing) = &outgoing {
             let (now_channel, now_bridge) = (channel.clone(), bridge.clone());
-            let auth = auth.clone();
             outgoing.connect(Rc::new(move |text: String| {
+                // Unmounted (its state is gone): the reply waits, and this
+                // sink reaches into nothing that went with the panel (a
+                // later panel with these `Replies` takes it). Only this
+                // panel's sink: another may have connected them since.
+                if local.try_with_value(|_| ()).is_none() {
+                    return Some(text);
+                }
                 let moved = untrack(|| {
                     now_channel.get() != endpoint_channel
                         || trimmed(now_bridge.get()) != endpoint_bridge
@@ -370,11 +368,12 @@ pub fn DiscussionPanel(
                 }
                 // Past the limit it goes, and its refusal shows why; empty,
                 // or from a panel that cannot reply, there is nothing to show.
-                // A token set since the mount lets it reply too.
-                if (can_reply || auth.has_token()) && !text.trim().is_empty() {
+                // (A token set after a mount without one does not: the
+                // connection's person would switch, and with it its outbox.)
+                if can_reply && !text.trim().is_empty() {
                     send_text(text);
                 } else {
-                    log_warn("send(): not sent: empty, or the panel cannot reply");
+                    log_warn(NOT_SENT);
                 }
                 None
             }));
@@ -737,7 +736,6 @@ fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Co
     local.try_with_value(|l| l.connection.borrow().as_ref().map(act));
 }
 
-/// The text of a held message, markup and all.
 /// The reader's name, once known.
 fn reader_of(local: StoredValue<Local, LocalStorage>) -> Option<String> {
     known(
@@ -752,6 +750,7 @@ fn trimmed(url: String) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
+/// The text of a held message, markup and all.
 fn content_of(local: StoredValue<Local, LocalStorage>, id: MessageId) -> Option<String> {
     (local.try_with_value(|l| {
         (l.messages.borrow().iter().rev())

@@ -330,9 +330,9 @@ import('/discussion-panel.js').then((module) => {
     })
 }
 
-/// Listeners added through a handle go with its panel: after `unmount()`
-/// and a new mount on the same element, only the new handle's hear the new
-/// panel's events.
+/// Listeners added through a handle go with its panel: after `unmount()`,
+/// or `free()` without it, and a new mount on the same element, only the
+/// new handle's hear the new panel's events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handles_listeners_go_with_its_panel() -> Result<(), Error> {
     let name = "a_handles_listeners_go_with_its_panel";
@@ -347,6 +347,10 @@ import('/discussion-panel.js').then((module) => {
   const old = module.mountDiscussionPanel(box, { channel: 'design' });
   old.addEventListener('message', () => window.heard.old++);
   old.unmount();
+  // Freed without unmount() (by free(), as garbage collection would).
+  const freed = module.mountDiscussionPanel(box, { channel: 'design' });
+  freed.addEventListener('message', () => window.heard.old++);
+  freed.free();
   const fresh = module.mountDiscussionPanel(box, { channel: 'design' });
   fresh.addEventListener('message', () => window.heard.new++);
   fresh.addEventListener('statuschange', (e) => { window.heard.status = e.detail.status; });
@@ -509,6 +513,39 @@ async fn a_reply_sent_with_a_switch_of_channel_goes_to_the_new_one() -> Result<(
     ensure(!general.iter().any(|c| c == "for design"), || {
         format!("the reply for design also went to general: {general:?}")
     })
+}
+
+/// A reply sent while the element restarts for a changed attribute, and
+/// moved in the same task, is sent once the panel starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_sent_while_the_element_restarts_and_moves_is_kept() -> Result<(), Error> {
+    let name = "reply_while_restarting";
+    let page = format!("/host.html?channel=general&author=ann&{FAST}");
+    let s = Scenario::live_on(name, bridge(), &page).await?;
+    s.run_js(
+        "const el = document.querySelector('discussion-panel'); \
+         el.setAttribute('max-attempts', '3'); el.send('kept through a restart'); \
+         const other = document.createElement('div'); document.body.append(other); \
+         other.append(el);",
+    )
+    .await?;
+    let stored = wait_until(SOON, "the reply stored", || async {
+        let page = s.bridge.api.history("general", Some("0"), 500).await.ok()?;
+        page.iter()
+            .any(|m| m.content == "kept through a restart")
+            .then_some(())
+    })
+    .await;
+    if let Err(e) = stored {
+        let page = s.bridge.api.history("general", Some("0"), 500).await;
+        let contents: Vec<String> = page
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        return Err(format!("{e}: general holds {contents:?}"));
+    }
+    Ok(())
 }
 
 /// The names a block of the shipped `.d.ts` declares: the methods and

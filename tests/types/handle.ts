@@ -12,7 +12,7 @@ panel.send("hello");
 const element = document.querySelector("discussion-panel");
 element?.addEventListener("message", (e) => console.log(e.detail.message.content));
 // Removing a typed listener, `this` in a function listener, options, and
-// the events heard on an ancestor or the document (they bubble, composed).
+// the events heard on the document (they bubble, composed).
 const onUnread = (e: CustomEvent<{ count: number }>) => console.log(e.detail.count);
 element?.addEventListener("unreadchange", onUnread, { once: true });
 element?.removeEventListener("unreadchange", onUnread);
@@ -20,5 +20,5 @@ element?.addEventListener("statuschange", function (e) {
   console.log(this.getAttribute("channel"), e.detail.transport);
 });
 document.addEventListener("unreadchange", (e) => console.log(e.detail.count));
-document.body.addEventListener("messagedelete", (e) => console.log(e.detail.id));
+document.addEventListener("messagedelete", (e) => console.log(e.detail.id));
 export {};
