@@ -108,34 +108,29 @@ ensure_cargo_tool() { # binary, wanted version, usual build time, cargo install 
 NPM_TOOLS_DIR="${NPM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/discussion-panel/npm-tools}"
 TERSER_VERSION="5.51.4"
 
-ensure_terser() {
-  local bin="$NPM_TOOLS_DIR/node_modules/.bin/terser"
-  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "terser $TERSER_VERSION"; then
-    say "terser $TERSER_VERSION present"
+# One pinned npm package in NPM_TOOLS_DIR: `ensure_npm_tool <package>
+# <version> <bin> <the line its --version prints>`.
+ensure_npm_tool() {
+  local package="$1" version="$2" bin="$NPM_TOOLS_DIR/node_modules/.bin/$3" line="$4"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "$line"; then
+    say "$package $version present"
     return
   fi
   command -v npm >/dev/null || apt_install nodejs npm
   mkdir -p "$NPM_TOOLS_DIR"
-  timed "installing terser $TERSER_VERSION with npm (once)" "20 seconds" \
-    npm install --prefix "$NPM_TOOLS_DIR" --no-audit --no-fund --silent "terser@$TERSER_VERSION" \
-    || die "npm could not install terser $TERSER_VERSION."
+  timed "installing $package $version with npm (once)" "20 seconds" \
+    npm install --prefix "$NPM_TOOLS_DIR" --no-audit --no-fund --silent "$package@$version" \
+    || die "npm could not install $package $version."
 }
+
+ensure_terser() { ensure_npm_tool terser "$TERSER_VERSION" terser "terser $TERSER_VERSION"; }
 
 # TypeScript, for scripts/typecheck.sh (the .d.ts, the README's snippets and
 # the example pages' scripts under `tsc --strict`): beside terser, pinned.
 TYPESCRIPT_VERSION="5.9.3"
 
 ensure_typescript() {
-  local bin="$NPM_TOOLS_DIR/node_modules/.bin/tsc"
-  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "Version $TYPESCRIPT_VERSION"; then
-    say "typescript $TYPESCRIPT_VERSION present"
-    return
-  fi
-  command -v npm >/dev/null || apt_install nodejs npm
-  mkdir -p "$NPM_TOOLS_DIR"
-  timed "installing typescript $TYPESCRIPT_VERSION with npm (once)" "20 seconds" \
-    npm install --prefix "$NPM_TOOLS_DIR" --no-audit --no-fund --silent "typescript@$TYPESCRIPT_VERSION" \
-    || die "npm could not install typescript $TYPESCRIPT_VERSION."
+  ensure_npm_tool typescript "$TYPESCRIPT_VERSION" tsc "Version $TYPESCRIPT_VERSION"
 }
 
 # A first build fills target/ with about 8 GB (host, wasm and fuzz builds); a
