@@ -16,6 +16,7 @@ use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
+use panel_core::people::Presence;
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
 use panel_core::share::ShareEvent;
@@ -89,6 +90,10 @@ pub enum Notice {
     Discontinuity,
     /// The bridge refused the panel's sign-in (401).
     AuthExpired,
+    /// Who is in the channel (`None`: not known, the panel stopped).
+    Presence(Option<Presence>),
+    /// Who else is typing, in the order they started.
+    Typing(Vec<String>),
 }
 
 /// How a panel's engine reaches a stream.
@@ -245,6 +250,41 @@ impl Connection {
         });
     }
 
+    /// The reader types a reply: the bridge hears it at most once per 3 s
+    /// per person and channel, whichever of the browser's tabs types (the
+    /// last signal's time is in `localStorage`). Fire and forget: a lost
+    /// signal only shows the reader typing a little later.
+    pub fn typing(&self) {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return;
+        };
+        let who = inner.person.as_deref().unwrap_or(&inner.options_author);
+        let key = ["dp-typing:", who, ":", &inner.endpoint.channel].concat();
+        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
+        let now = js_sys::Date::now() as u64;
+        if !panel_core::people::typing_due(last.and_then(|l| l.parse().ok()), now) {
+            return;
+        }
+        if let Some(storage) = storage {
+            let _ = storage.set_item(&key, &now.to_string());
+        }
+        let mut request = Request::new("POST", &inner.channel_url("typing"));
+        request.body = match inner.signs_in() {
+            true => "{}".into(),
+            false => {
+                let body = js_sys::Object::new();
+                let author = &inner.options_author;
+                let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
+                js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from)
+            }
+        };
+        let auth = inner.endpoint.auth.clone();
+        leptos::task::spawn_local(async move {
+            let _ = signed_in(request, &auth).await.send().await;
+        });
+    }
+
     /// The reader toggles their reaction `emoji` to message `id` (`add`:
     /// the chip they pressed was not theirs). It goes through the outbox as
     /// an edit does, and shows once the bridge's `reaction` event comes: the
@@ -307,6 +347,11 @@ impl Inbox {
             let Some(event) = queue.borrow_mut().pop_front() else {
                 break;
             };
+            // A shared stream's opening `presence` went by before this
+            // panel joined it: asked for (the engine keeps the newer).
+            if let (Event::StreamOpened(stream), Link::Joined(_)) = (&event, &state.link) {
+                state.ask_presence(*stream, self);
+            }
             let commands = state.engine.handle(event, now_ms(), random());
             for command in commands {
                 state.execute(command, self);
@@ -451,9 +496,13 @@ impl Inner {
             }
         };
         let deliver = inbox.clone();
+        let author = match user.is_empty() {
+            true => self.options_author.as_str(),
+            false => "",
+        };
         let link = ShareLink::join(
             &self.endpoint.bridge_url,
-            &user,
+            (&user, author),
             &self.endpoint.channel,
             self.endpoint.auth.clone(),
             Rc::new(move |event| match event {
@@ -591,6 +640,10 @@ impl Inner {
                 }
                 _ => self.probe(last_event_id, first_byte_ms, inbox),
             },
+            Command::ShowPresence => {
+                (self.outputs).notice(Notice::Presence(self.engine.presence().cloned()))
+            }
+            Command::ShowTyping => self.outputs.notice(Notice::Typing(self.engine.typing())),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -811,7 +864,14 @@ impl Inner {
         let url = match poll_after {
             Some(_) => {
                 let channel = String::from(js_sys::encode_uri_component(&self.endpoint.channel));
-                [&self.endpoint.bridge_url, "/api/poll?channels=", &channel].concat()
+                let who = self.reader_query();
+                [
+                    &self.endpoint.bridge_url,
+                    "/api/poll?channels=",
+                    &channel,
+                    &who,
+                ]
+                .concat()
             }
             None => self.events_url(last_event_id),
         };
@@ -846,10 +906,12 @@ impl Inner {
     }
 
     /// The channel's event stream, resuming after `last_event_id`.
+    /// A stream's URL: after `last_event_id`, and, without a sign-in, as
+    /// the `author` (who is here, and whose reactions are their own).
     fn events_url(&self, last_event_id: Option<MessageId>) -> String {
-        let mut url = self.channel_url("events");
+        let mut url = self.channel_url("events") + "?" + &self.reader_query();
         if let Some(id) = last_event_id {
-            url.push_str("?last_event_id=");
+            url.push_str("&last_event_id=");
             url.push_str(&id.to_string());
         }
         url
@@ -880,6 +942,19 @@ impl Inner {
             }
             inbox.send(Event::ProbeDone(false));
         }));
+    }
+
+    /// Who is in the channel now, for the stream `stream` (see `drain`).
+    fn ask_presence(&self, stream: StreamId, inbox: &Inbox) {
+        let (url, inbox) = (self.channel_url("presence"), inbox.clone());
+        let auth = self.endpoint.auth.clone();
+        leptos::task::spawn_local(async move {
+            let text = load_text(&url, &auth, None).await;
+            match text.map(|text| panel_core::people::Presence::read(&text)) {
+                Ok(Ok(presence)) => inbox.send(Event::PresenceLoaded(stream, presence)),
+                _ => log_warn("who is here could not be asked"),
+            }
+        });
     }
 
     /// The newest page (`messages`), the page before `before` (an older

@@ -19,7 +19,8 @@
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
 //! `reaction` `{message_id, channel_id, reactions}`, `discontinuity`
-//! `{channel_id}`, `unreadchange` `{count}` and `authexpired`.
+//! `{channel_id}`, `unreadchange` `{count}`, `authexpired`, `presencechange`
+//! `{users, count}` and `typingchange` `{users}`.
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
@@ -295,6 +296,22 @@ fn mount(
                 );
             }
         };
+        let on_presence = {
+            let host = host.clone();
+            move |presence: panel_core::people::Presence| {
+                let detail = [
+                    ("users", names(&presence.users)),
+                    ("count", presence.count.into()),
+                ];
+                dispatch(&host, "presencechange", object(&detail));
+            }
+        };
+        let on_typing = {
+            let host = host.clone();
+            move |users: Vec<String>| {
+                dispatch(&host, "typingchange", object(&[("users", names(&users))]));
+            }
+        };
         let on_auth_expired = move |()| dispatch(&host, "authexpired", JsValue::NULL);
         view! {
             <DiscussionPanel
@@ -312,6 +329,8 @@ fn mount(
                 on_reaction
                 on_discontinuity
                 on_auth_expired
+                on_presence
+                on_typing
             />
         }
     });
@@ -327,6 +346,15 @@ fn mount(
     });
     keep(&handle, &element);
     Ok(handle)
+}
+
+/// A JavaScript array of these names.
+fn names(names: &[String]) -> JsValue {
+    names
+        .iter()
+        .map(JsValue::from)
+        .collect::<js_sys::Array>()
+        .into()
 }
 
 /// Dispatches a bubbling, composed `CustomEvent` on `element`.
@@ -378,11 +406,11 @@ fn message_object(message: &Message) -> JsValue {
 fn reactions_array(message: &Message) -> JsValue {
     let array = js_sys::Array::new();
     for reaction in &message.reactions {
-        let users: js_sys::Array = reaction.users.iter().map(JsValue::from).collect();
+        let users = names(&reaction.users);
         array.push(&object(&[
             ("emoji", reaction.emoji.as_str().into()),
             ("count", reaction.count.into()),
-            ("users", users.into()),
+            ("users", users),
         ]));
     }
     array.into()

@@ -9,9 +9,13 @@
 //! and the Retry button present exactly while the panel has stopped.
 
 use crate::browser::{element, Listener};
+use panel_core::people::Presence;
 use panel_core::{Label, ViewState};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Text};
+
+/// How many people's avatars the header shows (then "+N").
+const SHOWN_PEOPLE: usize = 5;
 
 /// The header and the error line; dropped with the panel.
 pub struct Header {
@@ -23,6 +27,9 @@ pub struct Header {
     hint: Element,
     error: Element,
     error_text: Text,
+    /// Who is here: an avatar per named person (`data-presence`).
+    people: Element,
+    people_shown: Option<Presence>,
     /// The polite region that says how many messages came (`data-announcer`,
     /// read by screen readers only).
     announcer: Element,
@@ -61,7 +68,11 @@ impl Header {
             "A proxy on the way holds the live stream back, so the panel asks for news instead (about as fast). It tries the stream again now and then.",
         );
         let _ = hint.set_attribute("hidden", "");
-        let _ = header.append_with_node_3(&title, &hint, &status);
+        let people = make("ul", "dp-people")?;
+        let _ = people.set_attribute("data-presence", "");
+        let _ = people.set_attribute("data-count", "0");
+        let _ = people.set_attribute("aria-label", "Here now");
+        let _ = header.append_with_node_4(&title, &hint, &people, &status);
         let _ = root.prepend_with_node_1(&header);
         let announcer = make("div", "dp-sr")?;
         let _ = announcer.set_attribute("aria-live", "polite");
@@ -87,11 +98,68 @@ impl Header {
             hint,
             error,
             error_text,
+            people,
+            people_shown: None,
             announcer,
             shown_channel: None,
             shown: None,
             _retry,
         })
+    }
+
+    /// Shows who is here: the first five named people as avatars (each
+    /// named for screen readers, all of them in the markup with
+    /// `data-user`, past the fifth hidden) and "+N" for everyone else,
+    /// named or not. Whether it changed.
+    pub fn show_people(&mut self, presence: Option<&Presence>) -> bool {
+        if self.people_shown.as_ref() == presence {
+            return false;
+        }
+        self.people_shown = presence.cloned();
+        let (users, count) = presence.map_or((&[][..], 0), |p| (&p.users[..], p.count));
+        let people = &self.people;
+        let _ = people.set_attribute("data-count", &count.to_string());
+        people.set_text_content(None);
+        let Some(document) = people.owner_document() else {
+            return true;
+        };
+        // A chip: what is seen (initials, "+3") hidden from screen readers,
+        // which hear the name ("3 more") instead.
+        let chip = |class: &str, seen: &str, said: &str| {
+            let chip = element(&document, "li", class)?;
+            let (shown, heard) = (
+                element(&document, "span", "")?,
+                element(&document, "span", "dp-sr")?,
+            );
+            let _ = shown.set_attribute("aria-hidden", "true");
+            shown.set_text_content(Some(seen));
+            heard.set_text_content(Some(said));
+            let _ = chip.append_with_node_2(&shown, &heard);
+            let _ = people.append_with_node_1(&chip);
+            Some(chip)
+        };
+        for (i, name) in users.iter().enumerate() {
+            let class = crate::message_list::avatar_class(name);
+            let initials = crate::message_list::initials(name);
+            let Some(avatar) = chip(&class, &initials, name) else {
+                continue;
+            };
+            let _ = avatar.set_attribute("data-user", name);
+            let _ = avatar.set_attribute("title", name);
+            if i >= SHOWN_PEOPLE {
+                let _ = avatar.set_attribute("hidden", "");
+            }
+        }
+        let more = count.saturating_sub(users.len().min(SHOWN_PEOPLE) as u32);
+        if more > 0 {
+            let more = more.to_string();
+            chip(
+                "dp-avatar dp-more",
+                &["+", &more].concat(),
+                &[&more, " more"].concat(),
+            );
+        }
+        true
     }
 
     /// Has screen readers say `text` (politely: after what they are reading).

@@ -31,6 +31,7 @@ pub mod share;
 pub use auth::{Auth, Token};
 pub use panel::{DiscussionPanel, Hook, Replies, StatusChange, Text};
 pub use panel_core as core;
+pub use panel_core::people::Presence;
 pub use panel_core::{Options, Theme};
 
 /// What the panel-only build runs when its module is initialised: readable

@@ -411,11 +411,7 @@ impl MessageList {
         // An avatar of initials, in a colour of its author's own.
         // A class of a fixed palette (panel.css): a `style` attribute would
         // be refused by a strict Content-Security-Policy (the bridge's own).
-        let hue = (message.author.bytes())
-            .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-        let mut class = String::from("dp-avatar dp-h");
-        class.push(char::from(b'0' + (hue % 8) as u8));
-        let avatar = self.element("span", &class)?;
+        let avatar = self.element("span", &avatar_class(&message.author))?;
         avatar.set_attribute("aria-hidden", "true").ok()?;
         avatar.set_text_content(Some(&initials(&message.author)));
         row.append_child(&avatar).ok()?;
@@ -747,10 +743,20 @@ fn day_label(day: u32) -> String {
     content::write_date(b'W', &date)
 }
 
+/// An avatar's classes: a colour of its person's own, from a fixed palette
+/// (panel.css; a `style` attribute would be refused by a strict
+/// Content-Security-Policy, the bridge's own).
+pub(crate) fn avatar_class(name: &str) -> String {
+    let hue = (name.bytes()).fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let mut class = String::from("dp-avatar dp-h");
+    class.push(char::from(b'0' + (hue % 8) as u8));
+    class
+}
+
 /// Up to two initials of a name ("Ann Lee" → "AL", "bob" → "B"; only
 /// ASCII letters are capitalised: Unicode's case tables would cost the wasm
 /// kilobytes).
-fn initials(name: &str) -> String {
+pub(crate) fn initials(name: &str) -> String {
     (name.split_whitespace())
         .filter_map(|word| word.chars().next())
         .take(2)

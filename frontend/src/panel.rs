@@ -12,6 +12,7 @@ use gloo_timers::callback::Timeout;
 use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
+use panel_core::people::Presence;
 use panel_core::reading::{Changed, Unread};
 use panel_core::{
     Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
@@ -197,6 +198,9 @@ impl<T: 'static> From<Callback<T>> for Hook<T> {
 ///   up (the bridge could not replay every change): anything the host keeps
 ///   about the messages may be stale.
 /// - `on_auth_expired`: the bridge refused the sign-in (401); the panel stopped.
+/// - `on_presence`: who is in the channel changed (the whole set, the reader
+///   among them; empty once the panel stopped or switched channels).
+/// - `on_typing`: who else is typing changed (in the order they started).
 #[component]
 #[allow(clippy::too_many_arguments)] // a component's props
 pub fn DiscussionPanel(
@@ -214,6 +218,8 @@ pub fn DiscussionPanel(
     #[prop(optional, into)] on_reaction: Option<Hook<Arc<Message>>>,
     #[prop(optional, into)] on_discontinuity: Option<Hook<()>>,
     #[prop(optional, into)] on_auth_expired: Option<Hook<()>>,
+    #[prop(optional, into)] on_presence: Option<Hook<Presence>>,
+    #[prop(optional, into)] on_typing: Option<Hook<Vec<String>>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
     let theme = options.theme;
@@ -295,7 +301,34 @@ pub fn DiscussionPanel(
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
     };
+    // Who is here and who types: shown, and told to the host, when they
+    // change (and emptied when the panel switches channels).
+    let people = move |presence: Option<Presence>| {
+        let changed = local.try_with_value(|l| {
+            (l.header.borrow_mut().as_mut()).is_some_and(|h| h.show_people(presence.as_ref()))
+        });
+        if let (Some(true), Some(on_presence)) = (changed, &on_presence) {
+            on_presence.run(presence.unwrap_or_default());
+        }
+    };
+    let typists = move |users: Vec<String>| {
+        let changed = local.try_with_value(|l| {
+            if let Some(composer) = &*l.composer.borrow() {
+                composer.show_typing(&users);
+            }
+            *l.typing.borrow() != users && {
+                l.typing.replace(users.clone());
+                true
+            }
+        });
+        if let (Some(true), Some(on_typing)) = (changed, &on_typing) {
+            on_typing.run(users);
+        }
+    };
+    let (people_cleared, typists_cleared) = (people.clone(), typists.clone());
     let notice = move |notice: Notice| match notice {
+        Notice::Presence(presence) => people(presence),
+        Notice::Typing(users) => typists(users),
         Notice::Arrived(messages) => arrived(messages),
         Notice::Changed(changes) => changed(changes),
         Notice::Deleted(ids) => deleted(ids),
@@ -331,6 +364,8 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         let old = local.try_with_value(|l| l.connection.take());
         drop(old);
+        people_cleared(None);
+        typists_cleared(Vec::new());
         local.try_with_value(|l| l.messages.take());
         outputs.messages.notify();
         // Another channel's pending replies are its own (kept in the tab),
@@ -461,6 +496,7 @@ pub fn DiscussionPanel(
                         }))
                         .flatten()
                     }),
+                    typing: Box::new(move || with_connection(local, Connection::typing)),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }
@@ -682,6 +718,8 @@ pub struct Local {
     /// What a screen reader hears of new messages: one count a burst, said
     /// by the polite region once the burst is over (see `announce_when_due`).
     announcer: RefCell<Announcer>,
+    /// Who else is typing, as shown.
+    typing: RefCell<Vec<String>>,
     /// The header holds the region (plain DOM: a view's node costs more).
     header: RefCell<Option<Header>>,
     announce_timer: RefCell<Option<Timeout>>,

@@ -65,6 +65,9 @@ pub struct Group {
     /// Whose tabs: the signed-in user's name (empty without sign-in). Tabs
     /// of two people never share a stream: each is signed in as its own.
     pub user: String,
+    /// Without sign-in: whose name the stream carries (`as=`, so the bridge
+    /// can say who is here); tabs of two names never share a stream.
+    pub author: String,
     pub overflow: u32,
 }
 
@@ -76,6 +79,10 @@ impl Group {
         if !self.user.is_empty() {
             name.push_str(" user=");
             name.push_str(&self.user);
+        }
+        if !self.author.is_empty() {
+            name.push_str(" as=");
+            name.push_str(&self.author);
         }
         if self.overflow > 0 {
             name.push_str(" #");
@@ -110,7 +117,7 @@ impl ShareLink {
     /// shared stream signs in as the panel that joined last (all of `user`'s).
     pub fn join(
         bridge_url: &str,
-        user: &str,
+        (user, author): (&str, &str),
         channel: &str,
         auth: Auth,
         deliver: Deliver,
@@ -118,6 +125,7 @@ impl ShareLink {
         let group = Group {
             bridge_url: bridge_url.to_owned(),
             user: user.to_owned(),
+            author: author.to_owned(),
             overflow: 0,
         };
         let place = Rc::new_cyclic(|me: &Weak<RefCell<Place>>| {
@@ -626,6 +634,12 @@ impl Sharing {
         if let (false, Some(id)) = (polling, after) {
             url.push_str("&last_event_id=");
             url.push_str(&id.to_string());
+        }
+        if !self.group.author.is_empty() {
+            url.push_str("&as=");
+            url.push_str(&String::from(js_sys::encode_uri_component(
+                &self.group.author,
+            )));
         }
         with_access_token(&url, token.as_deref())
     }

@@ -10,6 +10,7 @@
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
 //! - [`rows`]: the few row changes that turn the rendered list into the held one.
 //! - [`format`]: Discord's markdown, parsed over bytes into events that borrow the text.
+//! - [`people`]: who is here and who is typing (presence, the typing line).
 //! - [`store`]: the bounded, id-ordered list of held messages (merge, never duplicate).
 //! - [`backoff`]: the randomised exponential delay between the panel's own attempts.
 //! - [`options`]: every timing knob, with documented defaults.
@@ -34,6 +35,7 @@ pub mod json;
 pub mod message;
 pub mod options;
 pub mod payload;
+pub mod people;
 pub mod protocol;
 pub mod reading;
 pub mod roving;

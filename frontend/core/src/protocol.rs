@@ -37,6 +37,8 @@ pub enum Timer {
     FirstByte,
     /// On polling: time to try the EventSource again.
     Probe,
+    /// The next typist's signal runs out.
+    Typing,
 }
 
 /// A reply, an edit or deletion of one of the reader's messages, or a
@@ -265,6 +267,11 @@ pub enum Event {
     StreamMoved(StreamId),
     /// A decoded event arrived on the stream.
     Received(StreamId, Incoming),
+    /// Who is in the channel, asked for (`GET …/presence`) when that stream
+    /// opened: the glue asks when its stream is shared, where the opening
+    /// `presence` went by before this panel joined. Taken unless a
+    /// `presence` event came on the stream since it opened (newer news).
+    PresenceLoaded(StreamId, crate::people::Presence),
     /// Something arrived that could not be decoded (it still proves the stream alive).
     Undecodable(StreamId),
     /// A timer the engine armed has fired.
@@ -412,6 +419,12 @@ pub enum Command {
     },
     /// The connection's view state changed.
     ShowStatus(ViewState),
+    /// Who is in the channel changed: re-render from
+    /// [`crate::Engine::presence`] and tell the host.
+    ShowPresence,
+    /// Who else types changed: re-render from [`crate::Engine::typing`]
+    /// and tell the host.
+    ShowTyping,
     /// A line for the console, for whoever debugs the connection.
     Log(String),
 }

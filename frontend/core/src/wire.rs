@@ -7,6 +7,7 @@
 use crate::json::{self, collect, Error, Fields, Items};
 use crate::message::{Deletion, Message, MessageId, Reaction, ReactionChange};
 use crate::payload::{count, id, ids, optional_id, strings};
+use crate::people::{read_typing, Presence};
 use crate::protocol::Gateway;
 use std::fmt;
 
@@ -15,7 +16,7 @@ use std::fmt;
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The names of the events a stream carries that the panel reads.
-pub const EVENT_NAMES: [&str; 7] = [
+pub const EVENT_NAMES: [&str; 9] = [
     "message",
     "message_update",
     "message_delete",
@@ -23,6 +24,8 @@ pub const EVENT_NAMES: [&str; 7] = [
     "status",
     "heartbeat",
     "resync",
+    "presence",
+    "typing",
 ];
 
 /// Whether events of this name carry an `id:` line (a change's id).
@@ -40,6 +43,8 @@ impl Incoming {
             Incoming::Message(m) | Incoming::Update(m) => Some(&m.channel_id),
             Incoming::Delete { deletion, .. } => Some(&deletion.channel_id),
             Incoming::Reaction(r) => Some(&r.channel_id),
+            Incoming::Presence(p) => Some(&p.channel_id),
+            Incoming::Typing { channel_id, .. } => Some(channel_id),
             _ => None,
         }
     }
@@ -73,6 +78,10 @@ pub enum Incoming {
         /// Why, as the bridge put it (`lagged`, `history_gap`, or something newer).
         reason: String,
     },
+    /// Who is in the channel now (`event: presence`).
+    Presence(Presence),
+    /// Someone types in the channel (`event: typing`).
+    Typing { channel_id: String, user: String },
 }
 
 /// Why a payload was dropped.
@@ -165,6 +174,10 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
         // log line.
         "heartbeat" => json::parse(data).map(|_| Incoming::Heartbeat),
         "resync" => resync(data).map(|(reason, _)| Incoming::Resync { reason }),
+        "presence" => Presence::read(data).map(Incoming::Presence),
+        "typing" => {
+            read_typing(data).map(|(channel_id, user)| Incoming::Typing { channel_id, user })
+        }
         other => {
             return Err(DecodeError::UnknownEvent {
                 event: other.to_owned(),
@@ -466,7 +479,7 @@ mod tests {
         assert!(shown.ends_with('…') && shown.chars().count() <= EXCERPT_CHARS + 1);
         assert!(long.starts_with(shown.trim_end_matches('…')));
         assert!(matches!(
-            decode("typing", "{}"),
+            decode("whispering", "{}"),
             Err(DecodeError::UnknownEvent { .. })
         ));
         let huge = format!(r#"{{"pad":"{}"}}"#, "x".repeat(MAX_PAYLOAD_BYTES));
@@ -516,13 +529,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|[a-z]{1,8})", data in ".{0,200}") {
+        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|presence|typing|[a-z]{1,8})", data in ".{0,200}") {
             let _ = decode(&event, &data);
         }
 
         #[test]
         fn never_panics_on_json_like_input(data in r#"\{("[a-z_]{1,16}":("[^"]{0,8}"|[0-9]{1,25}|null|true|\[\]),?){0,6}\}"#) {
-            for event in ["message", "status", "heartbeat", "resync"] {
+            for event in ["message", "status", "heartbeat", "resync", "presence", "typing"] {
                 let _ = decode(event, &data);
             }
         }

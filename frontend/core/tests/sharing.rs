@@ -1109,6 +1109,8 @@ impl World {
                 | Command::FetchOlder { .. }
                 | Command::ShowOutbox
                 | Command::EditDraft(_)
+                | Command::ShowPresence
+                | Command::ShowTyping
                 | Command::Log(_) => {}
             }
         }

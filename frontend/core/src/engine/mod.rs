@@ -19,6 +19,8 @@ mod outbox;
 #[cfg(test)]
 mod own;
 #[cfg(test)]
+mod people;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod races;
@@ -29,6 +31,7 @@ mod tests;
 
 use crate::message::{Message, MessageId};
 use crate::options::Options;
+use crate::people::{Presence, Typing};
 use crate::protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Target,
     Timer, Transport, ViewState,
@@ -140,6 +143,14 @@ pub struct Engine {
     /// change heard that said who made it. Once the reader is known, a
     /// catch-up from there (computed for them: `me`) says which were theirs.
     unattributed: Option<MessageId>,
+    /// Who is in the channel, as the bridge last said (`None`: not known,
+    /// or no longer: the panel stopped).
+    presence: Option<Presence>,
+    /// A `presence` event came on the current stream since it opened: a
+    /// presence asked for meanwhile (`PresenceLoaded`) is older news.
+    presence_heard: bool,
+    /// Who else is typing.
+    typing: Typing,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -177,6 +188,9 @@ impl Engine {
             trial_at_live: false,
             reader: None,
             unattributed: None,
+            presence: None,
+            presence_heard: false,
+            typing: Typing::default(),
         }
     }
 
@@ -297,6 +311,12 @@ impl Engine {
             (_, Event::StreamMoved(stream)) if self.is_current(stream) => {
                 self.stream_moved(now, &mut out)
             }
+            (_, Event::PresenceLoaded(stream, presence))
+                if self.is_current(stream) && !self.presence_heard =>
+            {
+                self.received(Incoming::Presence(presence), now, &mut out);
+                self.presence_heard = false;
+            }
             (_, Event::Received(stream, incoming)) if self.is_current(stream) => {
                 self.delivered(now, &mut out);
                 self.received(incoming, now, &mut out);
@@ -376,6 +396,16 @@ impl Engine {
     /// Replies not yet confirmed, in the order they were sent.
     pub fn outbox(&self) -> &[Outgoing] {
         self.outbox.items()
+    }
+
+    /// Who is in the channel, when known.
+    pub fn presence(&self) -> Option<&Presence> {
+        self.presence.as_ref()
+    }
+
+    /// Who else is typing, in the order they started.
+    pub fn typing(&self) -> Vec<String> {
+        self.typing.users()
     }
 
     /// The EventSource the engine currently wants open, if any.
@@ -562,6 +592,7 @@ impl Engine {
             opened_at: now,
         };
         self.last_activity = now;
+        self.presence_heard = false;
         self.request_catch_up(out);
     }
 
@@ -581,6 +612,9 @@ impl Engine {
             // replace reactions that have one.
             Incoming::Message(mut message) => {
                 message.reactions_version = None;
+                if self.typing.ended(&message.author) {
+                    out.push(Command::ShowTyping);
+                }
                 if self.store.merge_live(message).changed() {
                     out.push(Command::ShowMessages);
                 }
@@ -634,6 +668,21 @@ impl Engine {
                 }
             }
             Incoming::Heartbeat => {}
+            // Shown as it comes (the view compares it with what it shows).
+            Incoming::Presence(presence) => {
+                self.presence_heard = true;
+                self.presence = Some(presence);
+                out.push(Command::ShowPresence);
+            }
+            // Nobody sees their own typing; a name-less signal names no one.
+            Incoming::Typing { user, .. }
+                if user.is_empty() || Some(&user) == self.reader.as_ref() => {}
+            Incoming::Typing { user, .. } => {
+                if self.typing.heard(user, now) {
+                    out.push(Command::ShowTyping);
+                }
+                self.arm_typing(now, out);
+            }
             Incoming::Resync { reason } => {
                 out.push(Command::Log(format!(
                     "bridge asked for a resync ({reason}): catching up"
@@ -759,6 +808,19 @@ impl Engine {
             Timer::PostRetry => self.outbox.retry_due(),
             Timer::FirstByte => self.first_byte_missed(now, random, out),
             Timer::Probe => self.try_stream(out),
+            Timer::Typing => {
+                if self.typing.expire(now) {
+                    out.push(Command::ShowTyping);
+                }
+                self.arm_typing(now, out);
+            }
+        }
+    }
+
+    /// Arms the typing timer for the next typist to expire, if anyone types.
+    fn arm_typing(&mut self, now: u64, out: &mut Out) {
+        if let Some(due) = self.typing.next_due() {
+            self.arm(Timer::Typing, due.saturating_sub(now), now, out);
         }
     }
 
@@ -822,6 +884,14 @@ impl Engine {
         self.release(out);
         self.phase = Phase::Stopped;
         self.error = Some(reason);
+        // Who is here and who types is not known once stopped: shown
+        // again by the next stream.
+        if self.presence.take().is_some() {
+            out.push(Command::ShowPresence);
+        }
+        if self.typing.clear() {
+            out.push(Command::ShowTyping);
+        }
     }
 
     fn unmount(&mut self, out: &mut Out) {
@@ -840,6 +910,7 @@ impl Engine {
             Timer::PostRetry,
             Timer::Probe,
             Timer::FirstByte,
+            Timer::Typing,
         ] {
             self.cancel(timer, out);
         }

@@ -452,7 +452,11 @@ impl World {
                         prop_assert!(self.deleted.contains(&id.0), "{} is not deleted", id);
                     }
                 }
-                Command::ShowMessages | Command::ShowStatus(_) | Command::Log(_) => {}
+                Command::ShowMessages
+                | Command::ShowStatus(_)
+                | Command::ShowPresence
+                | Command::ShowTyping
+                | Command::Log(_) => {}
             }
         }
         let view = self.engine.view();

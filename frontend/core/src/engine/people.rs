@@ -1,0 +1,134 @@
+//! Who is here and who is typing, as the engine keeps them.
+
+use super::tests::{status, Harness};
+use super::*;
+use crate::people::{Presence, TYPING_MS};
+use crate::store::message;
+
+fn presence(stream: StreamId, channel: &str, users: &[&str], count: u32) -> Event {
+    Event::Received(stream, Incoming::Presence(here(channel, users, count)))
+}
+
+fn here(channel: &str, users: &[&str], count: u32) -> Presence {
+    Presence {
+        channel_id: channel.into(),
+        users: users.iter().map(|u| u.to_string()).collect(),
+        count,
+    }
+}
+
+fn typing(stream: StreamId, user: &str) -> Event {
+    Event::Received(
+        stream,
+        Incoming::Typing {
+            channel_id: "general".into(),
+            user: user.into(),
+        },
+    )
+}
+
+fn said(message_author: &str, id: u64) -> Incoming {
+    let mut m = message(id);
+    m.author = message_author.into();
+    Incoming::Message(m)
+}
+
+#[test]
+fn presence_is_shown_as_the_bridge_says() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    assert_eq!(
+        h.engine.presence(),
+        None,
+        "not known before the bridge says"
+    );
+    let c = h.step(presence(stream, "general", &["Ann", "Bob"], 3));
+    assert!(c.contains(&Command::ShowPresence));
+    assert_eq!(
+        h.engine.presence(),
+        Some(&here("general", &["Ann", "Bob"], 3))
+    );
+    let c = h.step(presence(stream, "random", &["Eve"], 1));
+    assert!(!c.contains(&Command::ShowPresence), "another channel's");
+    assert_eq!(h.engine.presence().unwrap().count, 3);
+}
+
+#[test]
+fn a_presence_asked_for_yields_to_one_the_stream_brought_since_it_opened() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(presence(stream, "general", &["Ann", "Bob"], 2));
+    let c = h.step(Event::PresenceLoaded(stream, here("general", &["Ann"], 1)));
+    assert!(c.is_empty(), "older news: {c:?}");
+    assert_eq!(h.engine.presence().unwrap().count, 2);
+    // A stream that reopens starts afresh: the answer is taken, and an
+    // event after it still wins.
+    let stream = reopen(&mut h, stream);
+    let c = h.step(Event::PresenceLoaded(stream, here("general", &["Ann"], 1)));
+    assert!(c.contains(&Command::ShowPresence));
+    assert_eq!(h.engine.presence().unwrap().count, 1);
+    h.step(presence(stream, "general", &["Ann", "Cy"], 2));
+    assert_eq!(h.engine.presence().unwrap().users, ["Ann", "Cy"]);
+    let c = h.step(Event::PresenceLoaded(stream - 1, here("general", &[], 0)));
+    assert!(c.is_empty(), "a closed stream's answer: {c:?}");
+}
+
+/// Drops `stream` and has the browser reopen it: the same id, opened again.
+fn reopen(h: &mut Harness, stream: StreamId) -> StreamId {
+    h.step(Event::StreamError(stream, ReadyState::Connecting));
+    h.after(10, Event::StreamOpened(stream));
+    h.step(status(stream, Gateway::Connected, Some(1_000)));
+    stream
+}
+
+#[test]
+fn a_stopped_panel_shows_nobody_here_and_nobody_typing() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(presence(stream, "general", &["Ann"], 1));
+    h.step(typing(stream, "Bob"));
+    let c = h.step(Event::Unauthorized);
+    assert!(c.contains(&Command::ShowPresence) && c.contains(&Command::ShowTyping));
+    assert_eq!(h.engine.presence(), None);
+    assert!(h.engine.typing().is_empty());
+}
+
+#[test]
+fn typing_shows_others_until_eight_seconds_after_their_last_signal() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(Event::Reader(Some("Ann".into())));
+    let c = h.step(typing(stream, "Ann"));
+    assert!(c.is_empty(), "nobody sees their own typing: {c:?}");
+    let c = h.step(typing(stream, ""));
+    assert!(c.is_empty(), "a name-less signal: {c:?}");
+    let c = h.step(typing(stream, "Bob"));
+    assert!(c.contains(&Command::ShowTyping));
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, TYPING_MS)));
+    let c = h.after(5_000, typing(stream, "Bob"));
+    assert!(!c.contains(&Command::ShowTyping), "the same line: {c:?}");
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, TYPING_MS)));
+    h.after(1_000, typing(stream, "Cy"));
+    assert_eq!(h.engine.typing(), ["Bob", "Cy"]);
+    let c = h.after(7_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping), "Bob's 8 s are over");
+    assert_eq!(h.engine.typing(), ["Cy"]);
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, 1_000)));
+    let c = h.after(1_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping));
+    assert!(h.engine.typing().is_empty());
+    assert!(!c.iter().any(|c| matches!(c, Command::ArmTimer(..))));
+}
+
+#[test]
+fn a_persons_message_ends_their_typing_at_once() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Bob"));
+    h.step(typing(stream, "Cy"));
+    let c = h.step(Event::Received(stream, said("Bob", 5)));
+    assert!(c.contains(&Command::ShowTyping) && c.contains(&Command::ShowMessages));
+    assert_eq!(h.engine.typing(), ["Cy"]);
+    let c = h.step(Event::Received(stream, said("Dee", 6)));
+    assert!(!c.contains(&Command::ShowTyping));
+}
