@@ -389,8 +389,11 @@ async fn a_token_that_comes_late_opens_the_transport_wanted_now() -> Result<(), 
     )
     .await?;
     // Another tab shows `design`: the holder closes its stream to open one
-    // for both channels, and waits for the token.
-    s.open_tab(&format!("/?channel=design&{FAST}")).await?;
+    // for both channels, and waits for the token. (The same host page:
+    // without a sign-in, tabs share a stream per author name, and the demo
+    // page would be "visitor".)
+    s.open_tab(&format!("/host.html?channel=design&token=tok-late&{FAST}"))
+        .await?;
     s.streams_become(&[], SOON).await?;
     // That tab remembers polling for the bridge: the holder hears it.
     let remember =

@@ -701,6 +701,10 @@ impl Engine {
         if reader == self.reader {
             return;
         }
+        // Typing heard before the reader was known may be their own.
+        if self.typing.ended(reader.as_deref().unwrap_or_default()) {
+            out.push(Command::ShowTyping);
+        }
         let before = std::mem::replace(&mut self.reader, reader);
         if before.is_some() {
             self.store.forget_own();

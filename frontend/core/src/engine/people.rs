@@ -132,3 +132,14 @@ fn a_persons_message_ends_their_typing_at_once() {
     let c = h.step(Event::Received(stream, said("Dee", 6)));
     assert!(!c.contains(&Command::ShowTyping));
 }
+
+#[test]
+fn the_readers_own_typing_heard_before_they_were_known_goes_once_they_are() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Ann"));
+    h.step(typing(stream, "Bob"));
+    let c = h.step(Event::Reader(Some("Ann".into())));
+    assert!(c.contains(&Command::ShowTyping), "{c:?}");
+    assert_eq!(h.engine.typing(), ["Bob"]);
+}
