@@ -125,6 +125,19 @@ ensure_npm_tool() {
 
 ensure_terser() { ensure_npm_tool terser "$TERSER_VERSION" terser "terser $TERSER_VERSION"; }
 
+# binaryen's wasm-opt, which trunk runs on the release build (-Oz): npm's
+# build (binaryen compiled to wasm, run by Node.js) of a newer release than
+# Debian's 108, pinned beside terser. Its -Oz makes the panel's wasm 325
+# bytes smaller gzipped (docs/BENCHMARKS.md, size ledger); it takes about
+# 10 s where Debian's took 2. wasm_env puts it first on trunk's PATH, and
+# Trunk.toml asks for this version (an offline trunk that finds another
+# wasm-opt stops with a sentence rather than building a different wasm).
+BINARYEN_VERSION="132.0.0"
+
+ensure_binaryen() {
+  ensure_npm_tool binaryen "$BINARYEN_VERSION" wasm-opt "wasm-opt version ${BINARYEN_VERSION%%.*} (version_${BINARYEN_VERSION%%.*})"
+}
+
 # TypeScript, for scripts/typecheck.sh (the .d.ts, the README's snippets and
 # the example pages' scripts under `tsc --strict`): beside terser, pinned.
 TYPESCRIPT_VERSION="5.9.3"
@@ -168,7 +181,7 @@ ensure_tools() {
   check_disk
   # fonts-noto-color-emoji: reactions read as emoji in headless Chromium (and its screenshots).
   # brotli: the release build's precompressed .br copies (scripts/compress-dist.sh).
-  apt_install chromium chromium-driver binaryen nginx-light openssl fonts-noto-color-emoji brotli
+  apt_install chromium chromium-driver nginx-light openssl fonts-noto-color-emoji brotli
   ensure_axe
   select_wasm_toolchain
   ensure_cargo_tool trunk "$TRUNK_VERSION" "5 minutes" --locked "trunk@$TRUNK_VERSION"
@@ -179,6 +192,7 @@ ensure_tools() {
   # --locked fails for wasm-bindgen-cli here: a locked dependency is missing from the registry.
   ensure_cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" "2 minutes" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
   ensure_terser
+  ensure_binaryen
   ensure_typescript
   say "fetching the workspace's dependencies (cached after the first time)"
   (cd "$SETUP_ROOT" && cargo fetch -q) || die "could not fetch the workspace's dependencies from crates.io."
@@ -189,14 +203,17 @@ ensure_tools() {
 # Runs "$@" (a trunk command) with the environment the wasm build needs. The wasm
 # build gets its own target directory so host and wasm builds never evict each other.
 wasm_env() {
-  local common=(TRUNK_TOOLS_WASM_BINDGEN="$WASM_BINDGEN_VERSION" CARGO_TARGET_DIR="$SETUP_ROOT/target/wasm")
+  # PATH: trunk finds wasm-opt there (npm's binaryen, see ensure_binaryen).
+  local common=(TRUNK_TOOLS_WASM_BINDGEN="$WASM_BINDGEN_VERSION" CARGO_TARGET_DIR="$SETUP_ROOT/target/wasm"
+    PATH="$NPM_TOOLS_DIR/node_modules/.bin:$PATH")
   if [ "${WASM_MODE:-}" = debian ]; then
-    # target-cpu=mvp: Debian's wasm-opt (binaryen 108) corrupts the externref
-    # table that reference-types output needs ("WebAssembly.Table.set(): Argument
-    # 1 is invalid"); std is built from source here, so all of it can be MVP.
+    # target-cpu=mvp: without reference types, which make the panel's wasm
+    # 1.3 KB larger gzipped (measured with binaryen 132; Debian's binaryen 108
+    # corrupted their externref table: "WebAssembly.Table.set(): Argument 1 is
+    # invalid"); std is built from source here, so all of it can be MVP.
     # The other post-MVP features every browser has had since 2020 stay on
     # (bulk memory, sign extension, saturating float-to-int, mutable globals):
-    # binaryen 108 handles them, and they make the code smaller.
+    # both binaryens handle them, and they make the code smaller.
     #
     # The rest is for size (docs/BENCHMARKS.md has each flag's measured cut):
     # no source paths in panic locations, `{:?}` writes nothing (the panel

@@ -463,6 +463,56 @@ pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<w
     Some(element)
 }
 
+/// The DOM calls of the panel's own DOM code, each through one copy of the
+/// call and of dropping what it threw, where each caller's own `.ok()` of
+/// the `Result` was both (docs/BENCHMARKS.md, size ledger).
+pub trait Dom {
+    /// `setAttribute`: whether it was set.
+    fn attr(&self, name: &str, value: &str) -> Option<()>;
+    /// `removeAttribute`.
+    fn unattr(&self, name: &str) -> Option<()>;
+    /// `appendChild`.
+    fn add(&self, child: &web_sys::Node) -> Option<()>;
+    /// `querySelector`: the first match inside, if any (and the selector valid).
+    fn find(&self, selector: &str) -> Option<web_sys::Element>;
+    /// `closest`: itself or its nearest ancestor that matches, if any.
+    fn ancestor(&self, selector: &str) -> Option<web_sys::Element>;
+    /// `matches`: false for an invalid selector too.
+    fn is(&self, selector: &str) -> bool;
+}
+
+impl Dom for web_sys::Element {
+    #[inline(never)]
+    fn attr(&self, name: &str, value: &str) -> Option<()> {
+        self.set_attribute(name, value).ok()
+    }
+
+    #[inline(never)]
+    fn unattr(&self, name: &str) -> Option<()> {
+        self.remove_attribute(name).ok()
+    }
+
+    #[inline(never)]
+    fn add(&self, child: &web_sys::Node) -> Option<()> {
+        self.append_child(child).ok().map(drop)
+    }
+
+    #[inline(never)]
+    fn find(&self, selector: &str) -> Option<web_sys::Element> {
+        self.query_selector(selector).ok().flatten()
+    }
+
+    #[inline(never)]
+    fn ancestor(&self, selector: &str) -> Option<web_sys::Element> {
+        self.closest(selector).ok().flatten()
+    }
+
+    #[inline(never)]
+    fn is(&self, selector: &str) -> bool {
+        self.matches(selector).unwrap_or(false)
+    }
+}
+
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {

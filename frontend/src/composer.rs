@@ -12,7 +12,7 @@
 //! Escape gives up (`data-editing` on the form meanwhile).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
-use crate::browser::{element, Listener};
+use crate::browser::{element, Dom, Listener};
 use panel_core::{compose, MessageId, Outgoing, Target};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -65,33 +65,33 @@ impl Composer {
         let jump: HtmlButtonElement = make("button", "dp-jump")?.dyn_into().ok()?;
         jump.set_type("button");
         jump.set_hidden(true);
-        let _ = jump.set_attribute("data-action", "jump-to-newest");
+        jump.attr("data-action", "jump-to-newest");
         let outbox = make("ul", "dp-outbox")?;
-        let _ = outbox.set_attribute("aria-label", "Replies being sent");
+        outbox.attr("aria-label", "Replies being sent");
         let form = make("form", "dp-composer")?;
         let typing = make("p", "dp-typing")?;
         let _ = typing.set_attribute("data-typing", "");
         let _ = typing.set_attribute("aria-live", "polite");
         let _ = list.after_with_node_4(&typing, &jump, &outbox, &form);
         let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
-        let _ = input.set_attribute("data-action", "compose");
-        let _ = input.set_attribute("rows", "2");
-        let _ = input.set_attribute("aria-label", "Reply");
+        input.attr("data-action", "compose");
+        input.attr("rows", "2");
+        input.attr("aria-label", "Reply");
         input.set_disabled(!can_reply);
         if can_reply {
             input.set_placeholder("Reply…");
         }
         let bar = make("div", "dp-composer-bar")?;
         let counter = make("span", "dp-counter")?;
-        let _ = counter.set_attribute("aria-live", "polite");
+        counter.attr("aria-live", "polite");
         let send: HtmlButtonElement = make("button", "dp-send")?.dyn_into().ok()?;
         send.set_type("submit");
-        let _ = send.set_attribute("data-action", "send");
+        send.attr("data-action", "send");
         send.set_text_content(Some("Send"));
         send.set_disabled(true);
         let editing_note = make("p", "dp-editing-note")?;
         editing_note.set_text_content(Some("Editing your message · Enter saves, Escape cancels"));
-        let _ = editing_note.set_attribute("hidden", "");
+        editing_note.attr("hidden", "");
         let _ = bar.append_with_node_2(&counter, &send);
         let _ = form.append_with_node_3(&editing_note, &input, &bar);
         if !can_reply {
@@ -160,7 +160,7 @@ impl Composer {
                     return;
                 };
                 let action = button.get_attribute("data-action");
-                let row = button.closest("li[data-client-id]").ok().flatten();
+                let row = button.ancestor("li[data-client-id]");
                 let Some(client_id) = row.and_then(|r| r.get_attribute("data-client-id")) else {
                     return;
                 };
@@ -225,8 +225,8 @@ impl Composer {
             return;
         }
         self.editing.set(Some(id));
-        let _ = self.form.set_attribute("data-editing", &id.to_string());
-        let _ = self.editing_note.remove_attribute("hidden");
+        self.form.attr("data-editing", &id.to_string());
+        self.editing_note.unattr("hidden");
         self.send.set_text_content(Some("Save"));
         self.set_draft(text);
         let _ = self.input.focus();
@@ -235,8 +235,8 @@ impl Composer {
     /// Back to writing replies, with an empty draft.
     fn stop_editing(&self) {
         self.editing.set(None);
-        let _ = self.form.remove_attribute("data-editing");
-        let _ = self.editing_note.set_attribute("hidden", "");
+        self.form.unattr("data-editing");
+        self.editing_note.attr("hidden", "");
         self.send.set_text_content(Some("Send"));
         self.set_draft("");
     }
@@ -293,13 +293,13 @@ impl Composer {
             Some(element)
         };
         let row = element("li", "dp-message dp-pending", "")?;
-        let _ = row.set_attribute("data-client-id", &reply.client_id);
+        row.attr("data-client-id", &reply.client_id);
         let state = if reply.failed.is_some() {
             "failed"
         } else {
             "pending"
         };
-        let _ = row.set_attribute("data-state", state);
+        row.attr("data-state", state);
         let (change, pending) = match reply.target {
             None => ("", "Sending…"),
             Some(Target::Edit(_)) => ("edit", "Saving your edit…"),
@@ -308,7 +308,7 @@ impl Composer {
             Some(Target::React(_, false)) => ("react", "Taking back your reaction…"),
         };
         if !change.is_empty() {
-            let _ = row.set_attribute("data-change", change);
+            row.attr("data-change", change);
         }
         let note = match (&reply.failed, reply.target) {
             (Some(why), None) => ["Not sent: ", why].concat(),
@@ -326,8 +326,8 @@ impl Composer {
             };
             for &(action, label) in actions {
                 let button = element("button", "", label)?;
-                let _ = button.set_attribute("type", "button");
-                let _ = button.set_attribute("data-action", action);
+                button.attr("type", "button");
+                button.attr("data-action", action);
                 let _ = row.append_with_node_1(&button);
             }
         }

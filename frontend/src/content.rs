@@ -9,6 +9,7 @@
 //! and a message of relative timestamps once built thousands per render and
 //! per tick, freezing the page.
 
+use crate::browser::Dom;
 use js_sys::{Array, Date, Function, Intl, Object, Reflect};
 use panel_core::format::{Event, Mention, Tag};
 use panel_core::message::Mentions;
@@ -49,14 +50,14 @@ pub fn render(
             }
             Event::Open(tag) => {
                 let child = opened(document, tag)?;
-                open.last()?.append_child(&child).ok()?;
+                open.last()?.add(&child)?;
                 // A spoiler's text goes in an element of its own, hidden
                 // with it: the button's name ("Spoiler") then holds all the
                 // text it shows, and none of what it hides.
                 let child = match tag {
                     Tag::Spoiler(block) => {
                         let inner = element(if block { "div" } else { "span" }, "")?;
-                        child.append_child(&inner).ok()?;
+                        child.add(&inner)?;
                         inner
                     }
                     _ => child,
@@ -72,11 +73,11 @@ pub fn render(
             Event::Block { lang, code } => {
                 let pre = element("pre", "")?;
                 if !lang.is_empty() {
-                    pre.set_attribute("data-lang", lang).ok()?;
+                    pre.attr("data-lang", lang)?;
                 }
                 let inner = element("code", "")?;
                 inner.set_text_content(Some(code));
-                pre.append_child(&inner).ok()?;
+                pre.add(&inner)?;
                 pre
             }
             // By the name the message carries; the reader's own stands out.
@@ -88,9 +89,9 @@ pub fn render(
                 };
                 let name = mentions.get(id).map_or(unknown, String::as_str);
                 let child = element("span", "dp-mention")?;
-                child.set_attribute("data-mention", id).ok()?;
+                child.attr("data-mention", id)?;
                 if kind == Mention::User && reader == Some(name) {
-                    child.set_attribute("data-me", "").ok()?;
+                    child.attr("data-me", "")?;
                 }
                 child.append_with_str_2(sigil, name).ok()?;
                 child
@@ -103,12 +104,8 @@ pub fn render(
                     continue;
                 }
                 let child = element("time", "dp-stamp")?;
-                child
-                    .set_attribute("datetime", &String::from(date.to_iso_string()))
-                    .ok()?;
-                child
-                    .set_attribute("title", &write_date(b'L', &date))
-                    .ok()?;
+                child.attr("datetime", &String::from(date.to_iso_string()))?;
+                child.attr("title", &write_date(b'L', &date))?;
                 let text = match style {
                     b'R' => relative(&date),
                     style => write_date(style, &date),
@@ -116,13 +113,13 @@ pub fn render(
                 // A relative one keeps its words in `data-relative` too, for
                 // the tick to compare (see [`tick`]).
                 if style == b'R' {
-                    child.set_attribute("data-relative", &text).ok()?;
+                    child.attr("data-relative", &text)?;
                 }
                 child.set_text_content(Some(&text));
                 child
             }
         };
-        open.last()?.append_child(&child).ok()?;
+        open.last()?.add(&child)?;
     }
     Some(())
 }
@@ -167,7 +164,7 @@ pub fn opened(document: &Document, tag: Tag) -> Option<Element> {
         _ => &[],
     };
     for (name, value) in attributes {
-        element.set_attribute(name, value).ok()?;
+        element.attr(name, value)?;
     }
     Some(element)
 }
@@ -180,13 +177,12 @@ const SPOILER_BUTTON: [&str; 4] = ["role", "tabindex", "aria-expanded", "aria-la
 /// whether it was (the click or key that did it does nothing else: a link
 /// inside is not followed).
 pub fn reveal(target: &Element) -> bool {
-    let spoiler = target.closest("[data-spoiler]:not([data-revealed])");
-    let Ok(Some(spoiler)) = spoiler else {
+    let Some(spoiler) = target.ancestor("[data-spoiler]:not([data-revealed])") else {
         return false;
     };
-    let _ = spoiler.set_attribute("data-revealed", "");
+    spoiler.attr("data-revealed", "");
     for name in SPOILER_BUTTON {
-        let _ = spoiler.remove_attribute(name);
+        spoiler.unattr(name);
     }
     true
 }
@@ -286,7 +282,7 @@ pub fn tick(list: &Element) {
         let at = time.get_attribute("datetime").unwrap_or_default();
         let now = relative(&Date::new(&JsValue::from_str(&at)));
         if time.get_attribute("data-relative").as_deref() != Some(&now) {
-            let _ = time.set_attribute("data-relative", &now);
+            time.attr("data-relative", &now);
             time.set_text_content(Some(&now));
         }
     }

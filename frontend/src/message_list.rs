@@ -27,7 +27,7 @@
 //! "Yesterday", or the date), which the style sheet shows above it; each
 //! time's tooltip is the full date and time, in the reader's own format.
 
-use crate::browser::Listener;
+use crate::browser::{Dom, Listener};
 use crate::content;
 use panel_core::announce::reaction_name;
 use panel_core::format;
@@ -90,9 +90,7 @@ impl MessageList {
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             // A reply's line goes to what it answers, when it is held.
-            let reply = target
-                .as_ref()
-                .and_then(|t| t.closest("[data-reply-to]").ok().flatten());
+            let reply = target.as_ref().and_then(|t| t.ancestor("[data-reply-to]"));
             if let Some(id) = reply.and_then(|r| r.get_attribute("data-reply-to")) {
                 let list = event
                     .current_target()
@@ -100,10 +98,10 @@ impl MessageList {
                 let mut selector = String::from("li[data-message-id=\"");
                 selector.push_str(&id);
                 selector.push_str("\"]");
-                let original = list.and_then(|l| l.query_selector(&selector).ok().flatten());
+                let original = list.and_then(|l| l.find(&selector));
                 if let Some(original) = original {
                     original.scroll_into_view();
-                    let _ = original.set_attribute("data-flash", "");
+                    original.attr("data-flash", "");
                 }
                 return;
             }
@@ -113,11 +111,11 @@ impl MessageList {
                 event.prevent_default();
                 return;
             }
-            let button = target.and_then(|t| t.closest("button").ok().flatten());
+            let button = target.and_then(|t| t.ancestor("button"));
             let Some(button) = button.filter(|b| !b.has_attribute("disabled")) else {
                 return;
             };
-            let row = button.closest("[data-message-id]").ok().flatten();
+            let row = button.ancestor("[data-message-id]");
             let id = row
                 .as_ref()
                 .and_then(|row| row.get_attribute("data-message-id"));
@@ -135,13 +133,13 @@ impl MessageList {
                     (actions.delete)(id)
                 }
                 Some("delete-message") => {
-                    let _ = button.set_attribute("data-confirm", "");
+                    button.attr("data-confirm", "");
                     button.set_text_content(Some("Delete for good?"));
                     // Its name says so too, still naming the message.
                     let name = button.get_attribute("aria-label").unwrap_or_default();
                     let mut confirm = "Delete for good?".to_owned();
                     confirm.push_str(name.strip_prefix("Delete").unwrap_or_default());
-                    let _ = button.set_attribute("aria-label", &confirm);
+                    button.attr("aria-label", &confirm);
                 }
                 _ => {}
             }
@@ -297,7 +295,7 @@ impl MessageList {
             return;
         };
         let within = active.is_some_and(|a| self.list.contains(Some(&a)));
-        let current = self.list.query_selector(STOP).ok().flatten();
+        let current = self.list.find(STOP);
         let on_newest = (current.as_ref())
             .and_then(|c| c.get_attribute("data-message-id"))
             .and_then(|id| id.parse().ok())
@@ -335,9 +333,9 @@ impl MessageList {
             });
             previous = Some((row.message.author.clone(), at, row.day));
             if grouped != std::mem::replace(&mut row.grouped, grouped) {
-                let _ = match grouped {
-                    true => row.element.set_attribute("data-grouped", ""),
-                    false => row.element.remove_attribute("data-grouped"),
+                match grouped {
+                    true => row.element.attr("data-grouped", ""),
+                    false => row.element.unattr("data-grouped"),
                 };
             }
         }
@@ -373,9 +371,9 @@ impl MessageList {
                     d if d == yesterday => "Yesterday".to_owned(),
                     d => day_label(d),
                 };
-                let _ = row.set_attribute("data-day", &label);
+                row.attr("data-day", &label);
             } else {
-                let _ = row.remove_attribute("data-day");
+                row.unattr("data-day");
             }
         }
     }
@@ -383,14 +381,11 @@ impl MessageList {
     /// `<li class="dp-message" data-message-id>` with author, time and content.
     fn row(&self, message: &Message) -> Option<Element> {
         let row = self.element("li", "dp-message")?;
-        row.set_attribute("data-message-id", &message.id.to_string())
-            .ok()?;
+        row.attr("data-message-id", &message.id.to_string())?;
         // What it answers: the author and first words; a click goes there.
         if let Some(original) = &message.referenced_message {
             let reply = self.element("div", "dp-reply")?;
-            reply
-                .set_attribute("data-reply-to", &original.id.to_string())
-                .ok()?;
+            reply.attr("data-reply-to", &original.id.to_string())?;
             let who = self.element("span", "dp-reply-author")?;
             who.append_with_str_2("@", &original.author).ok()?;
             // Its text as the row shows it, on one line (the style sheet
@@ -406,34 +401,34 @@ impl MessageList {
                 self.reader.as_deref(),
             )?;
             reply.append_with_node_2(&who, &words).ok()?;
-            row.append_child(&reply).ok()?;
+            row.add(&reply)?;
         }
         // An avatar of initials, in a colour of its author's own.
         // A class of a fixed palette (panel.css): a `style` attribute would
         // be refused by a strict Content-Security-Policy (the bridge's own).
         let avatar = self.element("span", &avatar_class(&message.author))?;
-        avatar.set_attribute("aria-hidden", "true").ok()?;
+        avatar.attr("aria-hidden", "true")?;
         avatar.set_text_content(Some(&initials(&message.author)));
-        row.append_child(&avatar).ok()?;
+        row.add(&avatar)?;
         let meta = self.element("div", "dp-meta")?;
         let author = self.element("span", "dp-author")?;
         author.set_text_content(Some(&message.author));
         let time = self.element("time", "dp-time")?;
-        time.set_attribute("datetime", &message.timestamp).ok()?;
+        time.attr("datetime", &message.timestamp)?;
         time.set_text_content(Some(&local_time(&message.timestamp)));
         if let Some(full) = full_time(&message.timestamp) {
-            time.set_attribute("title", &full).ok()?;
+            time.attr("title", &full)?;
         }
-        meta.append_child(&author).ok()?;
-        meta.append_child(&time).ok()?;
+        meta.add(&author)?;
+        meta.add(&time)?;
         if let Some(edited_at) = &message.edited_at {
-            row.set_attribute("data-edited", edited_at).ok()?;
+            row.attr("data-edited", edited_at)?;
             let edited = self.element("span", "dp-edited")?;
             edited.set_text_content(Some("(edited)"));
             let mut when = String::from("Edited ");
             when.push_str(full_time(edited_at).as_deref().unwrap_or(edited_at));
-            edited.set_attribute("title", &when).ok()?;
-            meta.append_child(&edited).ok()?;
+            edited.attr("title", &when)?;
+            meta.add(&edited)?;
         }
         let content = self.element("div", "dp-content")?;
         let events = format::parse(&message.content);
@@ -447,40 +442,40 @@ impl MessageList {
         // The reader's own: Edit and Delete, named with the message they act
         // on, as its row reads (not its markup).
         if self.reader.as_deref() == Some(message.author.as_str()) {
-            row.set_attribute("data-own", "").ok()?;
+            row.attr("data-own", "")?;
             let text = said(&content);
             for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
                 let button = self.element("button", "dp-row-action")?;
-                button.set_attribute("type", "button").ok()?;
-                button.set_attribute("data-action", action).ok()?;
+                button.attr("type", "button")?;
+                button.attr("data-action", action)?;
                 button.set_text_content(Some(label));
                 let mut name = label.to_owned();
                 name.push_str(" your message: ");
                 name.extend(text.chars().take(NAMED_CHARS));
-                button.set_attribute("aria-label", &name).ok()?;
-                meta.append_child(&button).ok()?;
+                button.attr("aria-label", &name)?;
+                meta.add(&button)?;
             }
         }
-        row.append_child(&meta).ok()?;
-        row.append_child(&content).ok()?;
+        row.add(&meta)?;
+        row.add(&content)?;
         // Files: a link each (as a message's links are), with its size.
         let mut list = None;
         for file in (message.attachments.iter()).filter(|a| format::allowed(&a.url)) {
             if list.is_none() {
                 list = Some(self.element("ul", "dp-attachments")?);
-                row.append_child(list.as_ref()?).ok()?;
+                row.add(list.as_ref()?)?;
             }
             let item = self.element("li", "")?;
             let link = content::opened(&self.document, format::Tag::Link(&file.url))?;
             link.set_text_content(Some(&file.filename));
-            item.append_child(&link).ok()?;
+            item.add(&link)?;
             item.append_with_str_3(" (", &format::file_size(file.size), ")")
                 .ok()?;
-            list.as_ref()?.append_child(&item).ok()?;
+            list.as_ref()?.add(&item)?;
         }
         if !message.reactions.is_empty() {
             let chips = self.reactions(message)?;
-            row.append_child(&chips).ok()?;
+            row.add(&chips)?;
         }
         name(&row)?;
         set_tab_stop(&row, false);
@@ -493,32 +488,29 @@ impl MessageList {
         let chips = self.element("div", "dp-reactions")?;
         for reaction in &message.reactions {
             let chip = self.element("button", "dp-reaction")?;
-            chip.set_attribute("type", "button").ok()?;
-            chip.set_attribute("data-reaction", &reaction.emoji).ok()?;
+            chip.attr("type", "button")?;
+            chip.attr("data-reaction", &reaction.emoji)?;
             let count = reaction.count.to_string();
-            chip.set_attribute("data-count", &count).ok()?;
+            chip.attr("data-count", &count)?;
             // Exact from a bridge that says so (`me`); else among the names.
             let mine =
                 reaction.me || (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
-            chip.set_attribute("aria-pressed", if mine { "true" } else { "false" })
-                .ok()?;
+            chip.attr("aria-pressed", if mine { "true" } else { "false" })?;
             if self.reader.is_none() {
-                chip.set_attribute("disabled", "").ok()?;
+                chip.attr("disabled", "")?;
             }
             if !reaction.users.is_empty() {
-                chip.set_attribute("title", &reaction.users.join(", "))
-                    .ok()?;
+                chip.attr("title", &reaction.users.join(", "))?;
             }
             // The emoji is shown by the style sheet from `data-reaction`,
             // isolated: a bidi control in it cannot turn the count around
             // (12 read as 21).
             chip.set_text_content(Some(&count));
-            chip.set_attribute(
+            chip.attr(
                 "aria-label",
                 &reaction_name(&reaction.emoji, &count, mine, self.reader.is_some()),
-            )
-            .ok()?;
-            chips.append_child(&chip).ok()?;
+            )?;
+            chips.add(&chip)?;
         }
         Some(chips)
     }
@@ -540,13 +532,13 @@ const STOP: &str = ":scope > [tabindex=\"0\"]";
 
 /// Focused, a row reads as who wrote what when (see [`said`]).
 fn name(row: &Element) -> Option<()> {
-    let part = |selector: &str| row.query_selector(selector).ok().flatten();
+    let part = |selector: &str| row.find(selector);
     let mut name = part(".dp-author")?.text_content()?;
     name.push_str(", ");
     name.push_str(&part(".dp-time")?.text_content()?);
     name.push_str(": ");
     name.push_str(&said(&part(".dp-content")?));
-    row.set_attribute("aria-label", &name).ok()
+    row.attr("aria-label", &name)
 }
 
 /// What a message's content says, its white space as one space: its
@@ -561,12 +553,12 @@ fn said(content: &Element) -> String {
                 out.push_str(&child.text_content().unwrap_or_default());
                 continue;
             };
-            if element.matches(HIDDEN).unwrap_or(false) {
+            if element.is(HIDDEN) {
                 out.push_str("spoiler");
             } else {
                 walk(element, out);
             }
-            if element.matches(BLOCKS).unwrap_or(false) {
+            if element.is(BLOCKS) {
                 out.push(' ');
             }
         }
@@ -595,7 +587,7 @@ fn reveal(target: &Element) -> Option<Element> {
     if !content::reveal(target) {
         return None;
     }
-    let row = target.closest("[data-message-id]").ok().flatten()?;
+    let row = target.ancestor("[data-message-id]")?;
     name(&row);
     Some(row)
 }
@@ -608,9 +600,9 @@ fn reveal(target: &Element) -> Option<Element> {
 /// last (files, reactions) come and go. Its name is written again.
 fn patch(old: &Element, new: &Element, kept: bool) {
     for name in ["data-edited", "data-own"] {
-        let _ = match new.get_attribute(name) {
-            Some(value) => old.set_attribute(name, &value),
-            None => old.remove_attribute(name),
+        match new.get_attribute(name) {
+            Some(value) => old.attr(name, &value),
+            None => old.unattr(name),
         };
     }
     let parts = |row: &Element| {
@@ -622,13 +614,13 @@ fn patch(old: &Element, new: &Element, kept: bool) {
     let (was, now) = (parts(old), parts(new));
     for i in 0..was.len().max(now.len()) {
         match (was.get(i), now.get(i)) {
-            (Some(was), Some(_)) if kept && was.matches(".dp-content").unwrap_or(false) => {}
+            (Some(was), Some(_)) if kept && was.is(".dp-content") => {}
             (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
                 let _ = was.replace_with_with_node_1(now);
             }
             (Some(was), None) => was.remove(),
             (None, Some(now)) => {
-                let _ = old.append_child(now);
+                old.add(now);
             }
             _ => {}
         }
@@ -657,9 +649,9 @@ fn place(row: &Element, focused: &Element) -> (Option<String>, Option<usize>) {
 /// (with its controls).
 fn set_tab_stop(row: &Element, on: bool) {
     let index = if on { "0" } else { "-1" };
-    let _ = row.set_attribute("tabindex", index);
+    row.attr("tabindex", index);
     for control in controls(row) {
-        let _ = control.set_attribute("tabindex", index);
+        control.attr("tabindex", index);
     }
 }
 
@@ -680,7 +672,7 @@ fn focus(element: &Element) {
 /// Makes `row` the list's one tab stop, taking it from whichever row has
 /// it (a click may have focused another row than the stop).
 fn take_stop(list: &Element, row: &Element) {
-    if let Ok(Some(stop)) = list.query_selector(STOP) {
+    if let Some(stop) = list.find(STOP) {
         set_tab_stop(&stop, false);
     }
     set_tab_stop(row, true);
@@ -714,9 +706,7 @@ fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
             true
         }
         Some(Move::Composer) => {
-            let input = list
-                .parent_element()
-                .and_then(|p| p.query_selector(".dp-input").ok().flatten());
+            let input = list.parent_element().and_then(|p| p.find(".dp-input"));
             input.inspect(focus).is_some()
         }
         None => false,

@@ -17,7 +17,7 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
-    remembered_polling, transport_key, transport_of, Listener, OwnedEventSource, Source,
+    remembered_polling, transport_key, transport_of, Dom, Listener, OwnedEventSource, Source,
     StreamSignal,
 };
 use gloo_timers::callback::Timeout;
@@ -396,7 +396,7 @@ impl Sharing {
         if let Some(root) = root {
             let role = if holder { "holder" } else { "follower" };
             if root.get_attribute(ROLE_ATTRIBUTE).as_deref() != Some(role) {
-                let _ = root.set_attribute(ROLE_ATTRIBUTE, role);
+                root.attr(ROLE_ATTRIBUTE, role);
             }
         }
     }
@@ -777,7 +777,7 @@ impl Drop for Sharing {
             .and_then(|w| w.document())
             .and_then(|d| d.document_element());
         if let Some(root) = root {
-            let _ = root.remove_attribute(ROLE_ATTRIBUTE);
+            root.unattr(ROLE_ATTRIBUTE);
         }
         if let Some(channel) = &self.channel {
             channel.close();
