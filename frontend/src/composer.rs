@@ -70,8 +70,8 @@ impl Composer {
         outbox.attr("aria-label", "Replies being sent");
         let form = make("form", "dp-composer")?;
         let typing = make("p", "dp-typing")?;
-        let _ = typing.set_attribute("data-typing", "");
-        let _ = typing.set_attribute("aria-live", "polite");
+        typing.attr("data-typing", "");
+        typing.attr("aria-live", "polite");
         let _ = list.after_with_node_4(&typing, &jump, &outbox, &form);
         let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
         input.attr("data-action", "compose");

@@ -148,6 +148,8 @@ struct Inner {
     fetch: Option<AbortController>,
     /// Whether the first Live was marked on the performance timeline.
     marked_live: bool,
+    /// Whether who is here was asked since the panel joined its tabs' stream.
+    presence_asked: bool,
     /// Whether the first history load was taken in: from then on, messages
     /// shown for the first time are new to the reader.
     baseline: bool,
@@ -194,6 +196,7 @@ impl Connection {
                 timers: VecMap::new(),
                 fetch: None,
                 marked_live: false,
+                presence_asked: false,
                 baseline: false,
                 _page_listeners: Vec::new(),
             })),
@@ -258,30 +261,32 @@ impl Connection {
         let Ok(inner) = self.inner.try_borrow() else {
             return;
         };
+        // One key per person (not per channel: keys would pile up), its
+        // value the last signal's time and channel.
         let who = inner.person.as_deref().unwrap_or(&inner.options_author);
-        let key = ["dp-typing:", who, ":", &inner.endpoint.channel].concat();
+        let key = ["dp-typing:", who].concat();
+        let channel = &inner.endpoint.channel;
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
         let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
+        let last = last.as_deref().and_then(|last| last.split_once(' '));
+        let last = last.filter(|(_, was)| was == channel);
         let now = js_sys::Date::now() as u64;
-        if !panel_core::people::typing_due(last.and_then(|l| l.parse().ok()), now) {
+        if !panel_core::people::typing_due(last.and_then(|(at, _)| at.parse().ok()), now) {
             return;
         }
         if let Some(storage) = storage {
-            let _ = storage.set_item(&key, &now.to_string());
+            let _ = storage.set_item(&key, &[&now.to_string(), " ", channel].concat());
         }
-        let mut request = Request::new("POST", &inner.channel_url("typing"));
-        request.body = match inner.signs_in() {
-            true => "{}".into(),
-            false => {
-                let body = js_sys::Object::new();
-                let author = &inner.options_author;
-                let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
-                js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from)
-            }
-        };
+        let request = Request::new("POST", &inner.channel_url("typing"));
+        let body = js_sys::Object::new();
+        if !inner.signs_in() {
+            let author = &inner.options_author;
+            let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
+        }
+        let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
         let auth = inner.endpoint.auth.clone();
         leptos::task::spawn_local(async move {
-            let _ = signed_in(request, &auth).await.send().await;
+            let _ = send_json(request, body, &auth).await;
         });
     }
 
@@ -348,9 +353,12 @@ impl Inbox {
                 break;
             };
             // A shared stream's opening `presence` went by before this
-            // panel joined it: asked for (the engine keeps the newer).
+            // panel joined it: asked for once a join (the engine keeps the
+            // newer; a stream reopened for every panel brings its own).
             if let (Event::StreamOpened(stream), Link::Joined(_)) = (&event, &state.link) {
-                state.ask_presence(*stream, self);
+                if !std::mem::replace(&mut state.presence_asked, true) {
+                    state.ask_presence(*stream, self);
+                }
             }
             let commands = state.engine.handle(event, now_ms(), random());
             for command in commands {
@@ -511,6 +519,7 @@ impl Inner {
             }),
         );
         link.deadlines(self.first_byte_ms, self.probe_ms);
+        self.presence_asked = false;
         link.join_transport(self.transport == Some(Transport::Polling));
         if let Some(stream) = stream {
             link.send(|panel| ShareEvent::Subscribe { panel, stream });

@@ -8,7 +8,7 @@
 //! with `data-connection-status`, `role="status"` and `aria-live="polite"`,
 //! and the Retry button present exactly while the panel has stopped.
 
-use crate::browser::{element, Listener};
+use crate::browser::{element, Dom, Listener};
 use panel_core::people::Presence;
 use panel_core::{Label, ViewState};
 use wasm_bindgen::JsCast;
@@ -49,14 +49,14 @@ impl Header {
         let header = make("header", "dp-bar dp-header")?;
         let title = make("h2", "dp-title")?;
         let hash = make("span", "dp-hash")?;
-        let _ = hash.set_attribute("aria-hidden", "true");
+        hash.attr("aria-hidden", "true");
         hash.set_text_content(Some("#"));
         let channel = document.create_text_node("");
         let _ = title.append_with_node_2(&hash, &channel);
         let status = make("div", "dp-status")?;
-        let _ = status.set_attribute("role", "status");
+        status.attr("role", "status");
         let dot = make("span", "dp-dot")?;
-        let _ = dot.set_attribute("aria-hidden", "true");
+        dot.attr("aria-hidden", "true");
         let label_box = make("span", "dp-label")?;
         let label = document.create_text_node("");
         let _ = label_box.append_with_node_1(&label);
@@ -67,26 +67,26 @@ impl Header {
             "title",
             "A proxy on the way holds the live stream back, so the panel asks for news instead (about as fast). It tries the stream again now and then.",
         );
-        let _ = hint.set_attribute("hidden", "");
+        hint.attr("hidden", "");
         let people = make("ul", "dp-people")?;
-        let _ = people.set_attribute("data-presence", "");
-        let _ = people.set_attribute("data-count", "0");
-        let _ = people.set_attribute("aria-label", "Here now");
+        people.attr("data-presence", "");
+        people.attr("data-count", "0");
+        people.attr("aria-label", "Here now");
         let _ = header.append_with_node_4(&title, &hint, &people, &status);
         let _ = root.prepend_with_node_1(&header);
         let announcer = make("div", "dp-sr")?;
-        let _ = announcer.set_attribute("aria-live", "polite");
-        let _ = announcer.set_attribute("data-announcer", "");
+        announcer.attr("aria-live", "polite");
+        announcer.attr("data-announcer", "");
         let _ = root.append_with_node_1(&announcer);
 
         let error = make("div", "dp-bar dp-error")?;
-        let _ = error.set_attribute("role", "alert");
+        error.attr("role", "alert");
         let text_box = make("p", "dp-error-text")?;
         let error_text = document.create_text_node("");
         let _ = text_box.append_with_node_1(&error_text);
         let button = make("button", "dp-retry")?;
-        let _ = button.set_attribute("type", "button");
-        let _ = button.set_attribute("data-action", "retry");
+        button.attr("type", "button");
+        button.attr("data-action", "retry");
         button.set_text_content(Some("Retry"));
         let _ = error.append_with_node_2(&text_box, &button);
         let _retry = Listener::new(button.as_ref(), "click", move |_| retry());
@@ -118,7 +118,7 @@ impl Header {
         self.people_shown = presence.cloned();
         let (users, count) = presence.map_or((&[][..], 0), |p| (&p.users[..], p.count));
         let people = &self.people;
-        let _ = people.set_attribute("data-count", &count.to_string());
+        people.attr("data-count", &count.to_string());
         people.set_text_content(None);
         let Some(document) = people.owner_document() else {
             return true;
@@ -131,7 +131,7 @@ impl Header {
                 element(&document, "span", "")?,
                 element(&document, "span", "dp-sr")?,
             );
-            let _ = shown.set_attribute("aria-hidden", "true");
+            shown.attr("aria-hidden", "true");
             shown.set_text_content(Some(seen));
             heard.set_text_content(Some(said));
             let _ = chip.append_with_node_2(&shown, &heard);
@@ -144,19 +144,21 @@ impl Header {
             let Some(avatar) = chip(&class, &initials, name) else {
                 continue;
             };
-            let _ = avatar.set_attribute("data-user", name);
-            let _ = avatar.set_attribute("title", name);
+            avatar.attr("data-user", name);
+            avatar.attr("title", name);
             if i >= SHOWN_PEOPLE {
-                let _ = avatar.set_attribute("hidden", "");
+                avatar.attr("hidden", "");
             }
         }
         let more = count.saturating_sub(users.len().min(SHOWN_PEOPLE) as u32);
         if more > 0 {
+            // "3 more" after names; with none, "3 here".
+            let said = if users.is_empty() { " here" } else { " more" };
             let more = more.to_string();
             chip(
                 "dp-avatar dp-more",
                 &["+", &more].concat(),
-                &[&more, " more"].concat(),
+                &[&more, said].concat(),
             );
         }
         true
@@ -170,7 +172,7 @@ impl Header {
     /// Shows `channel` and the connection's state.
     pub fn show(&mut self, channel: &str, view: &ViewState) {
         if self.shown_channel.as_deref() != Some(channel) {
-            let _ = self.root.set_attribute("data-channel", channel);
+            self.root.attr("data-channel", channel);
             self.channel.set_data(channel);
             self.shown_channel = Some(channel.to_owned());
         }
@@ -184,8 +186,8 @@ impl Header {
                 (Label::Disconnected, true) => "off",
                 _ => "polite",
             };
-            let _ = self.status.set_attribute("aria-live", live);
-            let _ = (self.status).set_attribute("data-connection-status", view.label.as_attr());
+            self.status.attr("aria-live", live);
+            (self.status).attr("data-connection-status", view.label.as_attr());
             self.label.set_data(view.label.text());
         }
         if before

@@ -824,7 +824,7 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
             name = "os";
         }
     }
-    let _ = root.set_attribute("data-theme", name);
+    crate::browser::Dom::attr(root, "data-theme", name);
 }
 
 #[cfg(test)]

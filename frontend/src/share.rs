@@ -81,8 +81,11 @@ impl Group {
             name.push_str(&self.user);
         }
         if !self.author.is_empty() {
+            // Ended by a control character, which no name holds: the
+            // author "Ann #1" is not Ann's overflow group #1.
             name.push_str(" as=");
             name.push_str(&self.author);
+            name.push('\u{1}');
         }
         if self.overflow > 0 {
             name.push_str(" #");

@@ -38,6 +38,15 @@ impl Presence {
     pub fn read(data: &str) -> Result<Presence, Error> {
         let f = json::parse(data)?.fields("", &["channel_id", "users", "count"])?;
         let mut users = f.take(strings(f.optional_list("users")));
+        // A blank or repeated name would be an avatar for no one.
+        let mut kept: Vec<String> = Vec::new();
+        users.retain(|name| {
+            let keep = !name.trim().is_empty() && !kept.contains(name);
+            if keep {
+                kept.push(name.clone());
+            }
+            keep
+        });
         users.truncate(MAX_NAMES);
         let count = count(&f).max(users.len() as u32);
         let presence = Presence {
@@ -68,11 +77,14 @@ impl Typing {
     /// typist's new signal changes nothing anyone sees).
     pub fn heard(&mut self, user: String, now: u64) -> bool {
         let until = now.saturating_add(TYPING_MS);
+        let full = self.until.len() >= MAX_NAMES;
         match self.until.iter_mut().find(|(name, _)| *name == user) {
             Some(known) => {
                 known.1 = until;
                 false
             }
+            // Past a hundred, the line says "Several people" anyway.
+            None if full => false,
             None => {
                 self.until.push((user, until));
                 true
@@ -87,10 +99,13 @@ impl Typing {
         self.until.len() != before
     }
 
-    /// Drops who stopped signalling by `now`. Whether anyone did.
+    /// Drops who stopped signalling by `now` (or seem to signal from the
+    /// future: the clock was set back). Whether anyone did.
     pub fn expire(&mut self, now: u64) -> bool {
         let before = self.until.len();
-        self.until.retain(|&(_, until)| until > now);
+        let latest = now.saturating_add(TYPING_MS);
+        self.until
+            .retain(|&(_, until)| until > now && until <= latest);
         self.until.len() != before
     }
 
@@ -112,12 +127,16 @@ impl Typing {
     }
 }
 
-/// The typing line for these people: empty for nobody.
+/// The typing line for these people: empty for nobody. Each name is
+/// isolated (U+2068 … U+2069), so a right-to-left mark in one cannot turn
+/// the rest of the line around.
 pub fn typing_line(users: &[String]) -> String {
+    const OPEN: &str = "\u{2068}";
+    const CLOSE: &str = "\u{2069}";
     match users {
         [] => String::new(),
-        [one] => [one, " is typing…"].concat(),
-        [one, two] => [one, " and ", two, " are typing…"].concat(),
+        [one] => [OPEN, one, CLOSE, " is typing…"].concat(),
+        [one, two] => [OPEN, one, CLOSE, " and ", OPEN, two, CLOSE, " are typing…"].concat(),
         _ => "Several people are typing…".into(),
     }
 }
@@ -141,10 +160,13 @@ mod tests {
     #[test]
     fn the_line_names_one_or_two_and_counts_no_further() {
         assert_eq!(typing_line(&[]), "");
-        assert_eq!(typing_line(&names(&["Ann"])), "Ann is typing…");
+        assert_eq!(
+            typing_line(&names(&["Ann"])),
+            "\u{2068}Ann\u{2069} is typing…"
+        );
         assert_eq!(
             typing_line(&names(&["Ann", "Bob"])),
-            "Ann and Bob are typing…"
+            "\u{2068}Ann\u{2069} and \u{2068}Bob\u{2069} are typing…"
         );
         assert_eq!(
             typing_line(&names(&["Ann", "Bob", "Cy"])),
@@ -212,6 +234,24 @@ mod tests {
         ] {
             assert!(Presence::read(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn presence_drops_blank_and_repeated_names() {
+        let p =
+            Presence::read(r#"{"channel_id":"g","users":["","Ann"," ","Ann","Bob"],"count":4}"#)
+                .unwrap();
+        assert_eq!(p.users, ["Ann", "Bob"]);
+        assert_eq!(p.count, 4);
+    }
+
+    #[test]
+    fn names_on_the_line_are_isolated_from_each_other() {
+        let line = typing_line(&names(&["Eve\u{202E}", "Bob"]));
+        assert_eq!(
+            line,
+            "\u{2068}Eve\u{202E}\u{2069} and \u{2068}Bob\u{2069} are typing…"
+        );
     }
 
     #[test]

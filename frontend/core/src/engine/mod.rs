@@ -795,6 +795,15 @@ impl Engine {
         )));
         self.phase = Phase::Waiting;
         self.arm(Timer::Backoff, delay, now, out);
+        self.forget_presence(out);
+    }
+
+    /// Nobody is known to be here (no stream tells): shown again by the
+    /// next one. A blip the browser retries on its own keeps it.
+    fn forget_presence(&mut self, out: &mut Out) {
+        if self.presence.take().is_some() {
+            out.push(Command::ShowPresence);
+        }
     }
 
     fn timer_fired(&mut self, timer: Timer, now: u64, random: f64, out: &mut Out) {
@@ -890,9 +899,7 @@ impl Engine {
         self.error = Some(reason);
         // Who is here and who types is not known once stopped: shown
         // again by the next stream.
-        if self.presence.take().is_some() {
-            out.push(Command::ShowPresence);
-        }
+        self.forget_presence(out);
         if self.typing.clear() {
             out.push(Command::ShowTyping);
         }

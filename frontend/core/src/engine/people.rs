@@ -143,3 +143,39 @@ fn the_readers_own_typing_heard_before_they_were_known_goes_once_they_are() {
     assert!(c.contains(&Command::ShowTyping), "{c:?}");
     assert_eq!(h.engine.typing(), ["Bob"]);
 }
+
+#[test]
+fn a_clock_set_back_never_keeps_a_typist_on_the_line() {
+    let mut h = Harness::new();
+    h.now = 10_000_000;
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Bob"));
+    h.now -= 3_600_000;
+    let c = h.after(8_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping), "{c:?}");
+    assert!(h.engine.typing().is_empty());
+}
+
+#[test]
+fn the_typing_line_holds_at_most_a_hundred_people() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    for i in 0..1_000 {
+        h.step(typing(stream, &format!("p{i}")));
+    }
+    assert_eq!(h.engine.typing().len(), 100);
+}
+
+#[test]
+fn presence_is_not_shown_while_the_panel_waits_to_reconnect() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(presence(stream, "general", &["Ann", "Bob"], 2));
+    // The browser's own retry keeps it (a blip)…
+    h.step(Event::StreamError(stream, ReadyState::Connecting));
+    assert!(h.engine.presence().is_some());
+    // …the panel's own backoff does not: nobody knows who is here.
+    let c = h.step(Event::StreamError(stream, ReadyState::Closed));
+    assert!(c.contains(&Command::ShowPresence), "{c:?}");
+    assert_eq!(h.engine.presence(), None);
+}
