@@ -284,10 +284,7 @@ impl Connection {
             let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
         }
         let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
-        let auth = inner.endpoint.auth.clone();
-        leptos::task::spawn_local(async move {
-            let _ = send_json(request, body, &auth).await;
-        });
+        inner.fire(request, body, None);
     }
 
     /// The reader toggles their reaction `emoji` to message `id` (`add`:
@@ -955,13 +952,22 @@ impl Inner {
 
     /// Who is in the channel now, for the stream `stream` (see `drain`).
     fn ask_presence(&self, stream: StreamId, inbox: &Inbox) {
-        let (url, inbox) = (self.channel_url("presence"), inbox.clone());
+        let request = Request::get(&self.channel_url("presence"));
+        self.fire(request, JsValue::UNDEFINED, Some((stream, inbox.clone())));
+    }
+
+    /// Sends `request` (its `body`), bounded in time like a post; with
+    /// `then`, the answer is who is here, for that stream. One future for
+    /// the typing signal and the presence asked for: each spawned future's
+    /// type is its own copy of the task code in the wasm.
+    fn fire(&self, request: Request, body: JsValue, then: Option<(StreamId, Inbox)>) {
         let auth = self.endpoint.auth.clone();
         leptos::task::spawn_local(async move {
-            let text = load_text(&url, &auth, None).await;
-            match text.map(|text| panel_core::people::Presence::read(&text)) {
-                Ok(Ok(presence)) => inbox.send(Event::PresenceLoaded(stream, presence)),
-                _ => log_warn("who is here could not be asked"),
+            let answer = send_json(request, body, &auth).await;
+            if let (Some((stream, inbox)), Ok((200, text))) = (then, answer) {
+                if let Ok(presence) = panel_core::people::Presence::read(&text) {
+                    inbox.send(Event::PresenceLoaded(stream, presence));
+                }
             }
         });
     }
