@@ -478,3 +478,31 @@ async fn a_stream_refused_at_its_connect_callback_never_shows_live() -> Result<(
         || format!("the application heard {calls:?}: connects only, no disconnect"),
     )
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_polling_too_the_reader_is_named_here_and_sees_others_type() -> Result<(), Error> {
+    let s = Scenario::live(
+        "here_by_polling",
+        &format!("/host.html?channel=general&author=Ann&polling=on&{FAST}"),
+    )
+    .await?;
+    let transport = js(
+        &s.browser.client,
+        "return document.querySelector('.discussion-panel').getAttribute('data-transport');",
+    )
+    .await?;
+    ensure(transport == "polling", || {
+        format!("the panel is on {transport}")
+    })?;
+    let _bob = stream_as(&s, Some("Bob")).await?;
+    shows_here(
+        &s.browser.client,
+        &["Ann", "Bob"],
+        2,
+        "Ann, by polls, and Bob",
+    )
+    .await?;
+    someone_types(&s, "Bob").await?;
+    typing_line(&s.browser.client, "Bob is typing…", "Bob typing, by a poll").await?;
+    Ok(())
+}
