@@ -200,11 +200,14 @@ impl Composer {
 
     /// Says who else is typing; the line is only touched when it changes
     /// (a live region read again for every signal would be noise).
-    pub fn show_typing(&self, users: &[String]) {
+    /// Whether it changed.
+    pub fn show_typing(&self, users: &[String]) -> bool {
         let line = panel_core::people::typing_line(users);
-        if self.typing.text_content().as_deref() != Some(line.as_str()) {
+        let changed = self.typing.text_content().as_deref() != Some(line.as_str());
+        if changed {
             self.typing.set_text_content(Some(&line));
         }
+        changed
     }
 
     /// Sends the draft (or saves the edit), if it can go, and clears it.

@@ -268,7 +268,10 @@ impl Connection {
         let channel = &inner.endpoint.channel;
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
         let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
-        let last = last.as_deref().and_then(|last| last.split_once(' '));
+        let last = last.as_deref().and_then(|last| {
+            let at = last.bytes().position(|b| b == b' ')?;
+            Some((&last[..at], &last[at + 1..]))
+        });
         let last = last.filter(|(_, was)| was == channel);
         let now = js_sys::Date::now() as u64;
         if !panel_core::people::typing_due(last.and_then(|(at, _)| at.parse().ok()), now) {

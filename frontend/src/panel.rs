@@ -311,21 +311,16 @@ pub fn DiscussionPanel(
             on_presence.run(presence.unwrap_or_default());
         }
     };
+    // The host hears of a change of typists (the engine says only those),
+    // and of the line emptied by a switch when it held anyone.
     let typists = move |users: Vec<String>| {
         let changed = local.try_with_value(|l| {
-            if let Some(composer) = &*l.composer.borrow() {
-                composer.show_typing(&users);
-            }
-            *l.typing.borrow() != users && {
-                l.typing.replace(users.clone());
-                true
-            }
+            (l.composer.borrow().as_ref()).is_some_and(|c| c.show_typing(&users))
         });
-        if let (Some(true), Some(on_typing)) = (changed, &on_typing) {
+        if let (true, Some(on_typing)) = (changed == Some(true) || !users.is_empty(), &on_typing) {
             on_typing.run(users);
         }
     };
-    let (people_cleared, typists_cleared) = (people.clone(), typists.clone());
     let notice = move |notice: Notice| match notice {
         Notice::Presence(presence) => people(presence),
         Notice::Typing(users) => typists(users),
@@ -364,8 +359,13 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         let old = local.try_with_value(|l| l.connection.take());
         drop(old);
-        people_cleared(None);
-        typists_cleared(Vec::new());
+        // Nobody here or typing until the new channel's stream says.
+        local.try_with_value(|l| {
+            if let Some(hear) = &*l.notice.borrow() {
+                hear(Notice::Presence(None));
+                hear(Notice::Typing(Vec::new()));
+            }
+        });
         local.try_with_value(|l| l.messages.take());
         outputs.messages.notify();
         // Another channel's pending replies are its own (kept in the tab),
@@ -718,8 +718,6 @@ pub struct Local {
     /// What a screen reader hears of new messages: one count a burst, said
     /// by the polite region once the burst is over (see `announce_when_due`).
     announcer: RefCell<Announcer>,
-    /// Who else is typing, as shown.
-    typing: RefCell<Vec<String>>,
     /// The header holds the region (plain DOM: a view's node costs more).
     header: RefCell<Option<Header>>,
     announce_timer: RefCell<Option<Timeout>>,

@@ -41,7 +41,9 @@ impl Presence {
         // A blank or repeated name would be an avatar for no one.
         let mut kept: Vec<String> = Vec::new();
         users.retain(|name| {
-            let keep = !name.trim().is_empty() && !kept.contains(name);
+            // (Blank by bytes: `trim` would be one more pattern searcher.)
+            let blank = name.bytes().all(|b| b.is_ascii_whitespace());
+            let keep = !blank && !kept.contains(name);
             if keep {
                 kept.push(name.clone());
             }
