@@ -16,7 +16,8 @@
 // as wasm-bindgen wrote it. It checks before it writes: every import of the
 // wasm must be a key of the glue's one import object, found exactly once, and
 // every key there an import, and each renamed export must be called from the
-// glue; otherwise it changes nothing and fails.
+// glue; otherwise it changes nothing and fails. Imports whose functions in
+// the glue are the same code share one (see `servedBy`).
 import { readFileSync, writeFileSync } from "node:fs";
 
 const [wasmPath, jsPath] = process.argv.slice(2);
@@ -140,20 +141,41 @@ if (sorted(keys) !== sorted(fields)) {
 const moduleKey = `    ${JSON.stringify(moduleName)}: import0,`;
 if (body.split(moduleKey).length !== 2) fail(`the glue does not hand over ${moduleName} as import0`);
 
+// Functions of the import object that are the same code (one method of two
+// web-sys types, `close` of an EventSource and of a BroadcastChannel, say;
+// comment lines aside): one entry serves all their imports. A module may
+// import one name more than once, and each import wraps the function for
+// its own signature.
+const importFunction = /^( +)([A-Za-z_$][\w$]*): (function\([\s\S]*?\n\1\}(?:, arguments\); \})?),\n/gm;
+const code = new Map();
+for (const match of body.matchAll(importFunction)) {
+  code.set(match[2], match[3].replace(/^ *\/\/.*\n/gm, ""));
+}
+if (sorted(code.keys()) !== sorted(keys)) fail("the glue's import functions did not parse");
+const firstWith = new Map();
+const servedBy = new Map();
+for (const [key, text] of code) {
+  if (!firstWith.has(text)) firstWith.set(text, key);
+  servedBy.set(key, firstWith.get(text));
+}
+const served = [...new Set(fields.map((field) => servedBy.get(field)))];
+
 // Short names in order: a..z, A..Z, then two characters; none of them a word
 // JavaScript reserves (allowed as keys, but kept out of the way).
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const reserved = new Set(["do", "if", "in"]);
 const short = [];
-for (let i = 0; short.length < fields.length; i++) {
+for (let i = 0; short.length < served.length; i++) {
   const word = i < alphabet.length
     ? alphabet[i]
     : alphabet[Math.floor(i / alphabet.length) - 1] + (alphabet + "0123456789_$")[i % alphabet.length];
   if (!reserved.has(word)) short.push(word);
 }
 const newModule = "a"; // module names are a namespace of their own
-const renamed = new Map(fields.map((field, i) => [field, short[i]]));
+const shortOf = new Map(served.map((key, i) => [key, short[i]]));
+const renamed = new Map(fields.map((field) => [field, shortOf.get(servedBy.get(field))]));
 
+body = body.replace(importFunction, (whole, _, key) => (servedBy.get(key) === key ? whole : ""));
 body = body.replace(keyLine, (_, indent, key) => `${indent}${renamed.get(key)}: function(`);
 body = body.replace(moduleKey, `    ${JSON.stringify(newModule)}: import0,`);
 let glue = js.slice(0, fnStart) + body + js.slice(fnEnd);
@@ -211,5 +233,5 @@ const out = Buffer.concat([
 writeFileSync(wasmPath, out);
 writeFileSync(jsPath, glue);
 console.log(
-  `shorten-imports: ${imports.length} imports and ${renamedExports.size} closure exports renamed, ${dropped.length} unread custom sections dropped (wasm ${wasm.length} -> ${out.length} bytes)`,
+  `shorten-imports: ${imports.length} imports (served by ${served.length} functions) and ${renamedExports.size} closure exports renamed, ${dropped.length} unread custom sections dropped (wasm ${wasm.length} -> ${out.length} bytes)`,
 );

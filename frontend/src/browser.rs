@@ -311,7 +311,7 @@ pub fn open_poller(
 #[allow(clippy::type_complexity)]
 fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Option<String>)> {
     let answer = js_sys::JSON::parse(text).ok()?;
-    let field = |value: &JsValue, name: &str| js_sys::Reflect::get(value, &name.into()).ok();
+    let field = property;
     let events: js_sys::Array = field(&answer, "events")?.dyn_into().ok()?;
     let mut known = Vec::new();
     for event in events.iter() {
@@ -511,6 +511,19 @@ impl Dom for web_sys::Element {
     fn is(&self, selector: &str) -> bool {
         self.matches(selector).unwrap_or(false)
     }
+}
+
+/// `Reflect.get(target, name)`: the property, unless reading it threw. One
+/// copy of the call for every caller (see `Dom`).
+#[inline(never)]
+pub fn property(target: &JsValue, name: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(target, &JsValue::from_str(name)).ok()
+}
+
+/// `Reflect.set(target, name, value)`, whatever came of it.
+#[inline(never)]
+pub fn set_property(target: &JsValue, name: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(target, &JsValue::from_str(name), value);
 }
 
 /// Logs `text` and the value the browser threw, as the console shows it

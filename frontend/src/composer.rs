@@ -92,14 +92,17 @@ impl Composer {
         let editing_note = make("p", "dp-editing-note")?;
         editing_note.set_text_content(Some("Editing your message · Enter saves, Escape cancels"));
         editing_note.attr("hidden", "");
-        let _ = bar.append_with_node_2(&counter, &send);
-        let _ = form.append_with_node_3(&editing_note, &input, &bar);
+        bar.add(&counter);
+        bar.add(&send);
+        form.add(&editing_note);
+        form.add(&input);
+        form.add(&bar);
         if !can_reply {
             let note = make("p", "dp-composer-note")?;
             note.set_text_content(Some(
                 "Replying needs a sign-in (a token) or an author name.",
             ));
-            let _ = form.append_with_node_1(&note);
+            form.add(&note);
         }
         let actions = Rc::new(actions);
         let composer = Rc::new_cyclic(|me: &std::rc::Weak<Composer>| {
@@ -276,7 +279,7 @@ impl Composer {
         self.outbox.set_text_content(None);
         for reply in outbox {
             if let Some(row) = self.row(reply) {
-                let _ = self.outbox.append_with_node_1(&row);
+                self.outbox.add(&row);
             }
         }
         let failed = outbox.iter().filter(|r| r.failed.is_some()).count();
@@ -320,7 +323,8 @@ impl Composer {
         };
         let content = element("p", "dp-content", &reply.content)?;
         let note = element("p", "dp-pending-note", &note)?;
-        let _ = row.append_with_node_2(&content, &note);
+        row.add(&content);
+        row.add(&note);
         if reply.failed.is_some() {
             // A refused edit or deletion can only be given up.
             let actions: &[(&str, &str)] = match reply.target {
@@ -331,7 +335,7 @@ impl Composer {
                 let button = element("button", "", label)?;
                 button.attr("type", "button");
                 button.attr("data-action", action);
-                let _ = row.append_with_node_1(&button);
+                row.add(&button);
             }
         }
         Some(row)

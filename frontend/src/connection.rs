@@ -8,8 +8,9 @@
 
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
-    log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
-    remembered_polling, text, Listener, OwnedEventSource, Request, Source, StreamSignal,
+    log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
+    remembered_polling, set_property, text, Listener, OwnedEventSource, Request, Source,
+    StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
@@ -793,7 +794,7 @@ impl Inner {
             // (no serializer for it in the wasm).
             let body = js_sys::Object::new();
             let set = |key: &str, value: &str| {
-                let _ = js_sys::Reflect::set(&body, &key.into(), &value.into());
+                set_property(&body, key, &value.into());
             };
             if matches!(target, None | Some(Target::Edit(_))) {
                 set("content", &content);
@@ -1141,8 +1142,8 @@ pub(crate) async fn signed_in(mut request: Request, auth: &Auth) -> Request {
 /// A client id for a reply: a UUID where the browser has one.
 fn new_client_id() -> String {
     let uuid = web_sys::window().and_then(|w| {
-        let crypto = js_sys::Reflect::get(&w, &"crypto".into()).ok()?;
-        let make = js_sys::Reflect::get(&crypto, &"randomUUID".into()).ok()?;
+        let crypto = property(&w, "crypto")?;
+        let make = property(&crypto, "randomUUID")?;
         let make = make.dyn_into::<js_sys::Function>().ok()?;
         make.call0(&crypto).ok()?.as_string()
     });
@@ -1273,8 +1274,7 @@ fn page_listeners(inbox: &Inbox) -> Vec<Listener> {
     // Restored from the back/forward cache: the page is back, as after a freeze.
     let on = inbox.clone();
     listeners.push(Listener::new(window.as_ref(), "pageshow", move |event| {
-        let persisted =
-            js_sys::Reflect::get(&event, &"persisted".into()).is_ok_and(|v| v.is_truthy());
+        let persisted = property(&event, "persisted").is_some_and(|v| v.is_truthy());
         if persisted {
             on.send(Event::PageVisible);
         }

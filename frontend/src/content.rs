@@ -10,7 +10,7 @@
 //! per tick, freezing the page.
 
 use crate::browser::Dom;
-use js_sys::{Array, Date, Function, Intl, Object, Reflect};
+use js_sys::{Array, Date, Function, Intl, Object};
 use panel_core::format::{Event, Mention, Tag};
 use panel_core::message::Mentions;
 use std::cell::{OnceCell, RefCell};
@@ -223,7 +223,7 @@ pub fn write_date(style: u8, date: &Date) -> String {
 fn options(pairs: &[(&str, &str)]) -> Object {
     let options = Object::new();
     for (key, value) in pairs {
-        let _ = Reflect::set(&options, &(*key).into(), &(*value).into());
+        crate::browser::set_property(&options, key, &(*value).into());
     }
     options
 }

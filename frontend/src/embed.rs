@@ -168,9 +168,7 @@ fn mount(
     strict: bool,
 ) -> Result<JsValue, JsValue> {
     let read = |key: &str| {
-        js_sys::Reflect::get(&options, &JsValue::from_str(key))
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
+        crate::browser::property(&options, key).filter(|v| !v.is_undefined() && !v.is_null())
     };
     let channel = (read("channel").and_then(|v| v.as_string()))
         .filter(|c| !c.is_empty())
@@ -372,7 +370,7 @@ fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: JsValue) {
 fn object(fields: &[(&str, JsValue)]) -> JsValue {
     let object = js_sys::Object::new();
     for (name, value) in fields {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
+        crate::browser::set_property(&object, name, value);
     }
     object.into()
 }

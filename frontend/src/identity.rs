@@ -41,7 +41,7 @@ pub async fn whoami(bridge_url: &str, auth: &Auth) -> Whoami {
     };
     let user = js_sys::JSON::parse(&text)
         .ok()
-        .and_then(|answer| js_sys::Reflect::get(&answer, &"user".into()).ok())
+        .and_then(|answer| crate::browser::property(&answer, "user"))
         .and_then(|user| user.as_string());
     Whoami::User(user)
 }

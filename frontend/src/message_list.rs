@@ -400,7 +400,8 @@ impl MessageList {
                 &message.mentions,
                 self.reader.as_deref(),
             )?;
-            reply.append_with_node_2(&who, &words).ok()?;
+            reply.add(&who)?;
+            reply.add(&words)?;
             row.add(&reply)?;
         }
         // An avatar of initials, in a colour of its author's own.

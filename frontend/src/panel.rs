@@ -3,7 +3,7 @@
 //! has stopped.
 
 use crate::auth::Auth;
-use crate::browser::{log_warn, Listener};
+use crate::browser::{log_warn, Dom, Listener};
 use crate::composer::{Actions, Composer};
 use crate::connection::{known, Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
@@ -615,11 +615,12 @@ pub fn DiscussionPanel(
                     }
                 });
             }
-            // Busy until the rows hold what was loaded.
+            // Busy until the rows hold what was loaded. (`Dom::attr` by
+            // name: Leptos' prelude has an `attr` method too.)
             let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
-            let _ = match busy {
-                true => element.set_attribute("aria-busy", "true"),
-                false => element.remove_attribute("aria-busy"),
+            match busy {
+                true => Dom::attr(&**element, "aria-busy", "true"),
+                false => element.unattr("aria-busy"),
             };
             if follow {
                 element.set_scroll_top(element.scroll_height());
@@ -813,16 +814,13 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
             .unwrap_or_default();
         // `normal` is also what a `<meta name="color-scheme">` leaves
         // computed: the page's scheme then comes from the tag.
-        let meta = (document().document_element()).and_then(|page| {
-            page.query_selector("meta[name=color-scheme]")
-                .ok()
-                .flatten()
-        });
+        let meta =
+            (document().document_element()).and_then(|page| page.find("meta[name=color-scheme]"));
         if (scheme.is_empty() || scheme == "normal") && meta.is_none() {
             name = "os";
         }
     }
-    crate::browser::Dom::attr(root, "data-theme", name);
+    Dom::attr(root, "data-theme", name);
 }
 
 #[cfg(test)]

@@ -16,12 +16,12 @@
 
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
-    log_info, log_warn, now_ms, open_source, open_trial, random, remember_transport,
-    remembered_polling, transport_key, transport_of, Dom, Listener, OwnedEventSource, Source,
-    StreamSignal,
+    log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
+    remembered_polling, set_property, transport_key, transport_of, Dom, Listener, OwnedEventSource,
+    Source, StreamSignal,
 };
 use gloo_timers::callback::Timeout;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise};
 use panel_core::carrier::polls_by_memory;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
@@ -50,9 +50,8 @@ pub fn supported() -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    let has = |target: &JsValue, name: &str| {
-        Reflect::get(target, &JsValue::from_str(name)).is_ok_and(|v| !v.is_undefined())
-    };
+    let has =
+        |target: &JsValue, name: &str| property(target, name).is_some_and(|v| !v.is_undefined());
     has(&window, "BroadcastChannel") && has(&window.navigator(), "locks")
 }
 
@@ -336,8 +335,7 @@ impl Sharing {
             }));
             let me = self.me.clone();
             listeners.push(Listener::new(window.as_ref(), "pageshow", move |event| {
-                let persisted = Reflect::get(&event, &JsValue::from_str("persisted"))
-                    .is_ok_and(|v| v.is_truthy());
+                let persisted = property(&event, "persisted").is_some_and(|v| v.is_truthy());
                 if persisted {
                     with(&me, |s| s.send(ShareEvent::Resume));
                 }
@@ -659,21 +657,19 @@ impl Sharing {
     /// lock until the promise it returns resolves; the request's own promise
     /// settles when the lock is let go, aborted while waiting, or stolen.
     fn request_lock(&self, steal: bool) {
-        let Some(locks) = web_sys::window()
-            .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
-        else {
+        let Some(locks) = web_sys::window().and_then(|w| property(&w.navigator(), "locks")) else {
             return;
         };
         let id = self.next_lock.get();
         self.next_lock.set(id + 1);
         let options = Object::new();
         let abort = if steal {
-            let _ = Reflect::set(&options, &"steal".into(), &JsValue::TRUE);
+            set_property(&options, "steal", &JsValue::TRUE);
             None
         } else {
             let abort = AbortController::new().ok();
             if let Some(abort) = &abort {
-                let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
+                set_property(&options, "signal", &abort.signal());
             }
             abort
         };
@@ -694,8 +690,7 @@ impl Sharing {
             }
             held
         });
-        let request = Reflect::get(&locks, &"request".into())
-            .ok()
+        let request = property(&locks, "request")
             .and_then(|f| f.dyn_into::<Function>().ok())
             .and_then(|request| {
                 let name = JsValue::from_str(&self.lock_name);
