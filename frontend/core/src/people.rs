@@ -82,15 +82,19 @@ impl Typing {
 
     /// `user` stopped typing (their message came, say). Whether they were.
     pub fn ended(&mut self, user: &str) -> bool {
-        let before = self.until.len();
-        self.until.retain(|(name, _)| name != user);
-        self.until.len() != before
+        self.keep(&|(name, _)| name != user)
     }
 
     /// Drops who stopped signalling by `now`. Whether anyone did.
     pub fn expire(&mut self, now: u64) -> bool {
+        self.keep(&|&(_, until)| until > now)
+    }
+
+    /// Keeps the typists `keep` says; whether any went. One `retain` for
+    /// both callers (each closure type was its own copy of it).
+    fn keep(&mut self, keep: &dyn Fn(&(String, u64)) -> bool) -> bool {
         let before = self.until.len();
-        self.until.retain(|&(_, until)| until > now);
+        self.until.retain(keep);
         self.until.len() != before
     }
 
