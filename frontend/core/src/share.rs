@@ -1112,19 +1112,35 @@ impl Relay {
     /// cannot hold `|` or `,`, and ids travel as decimal text (a JavaScript
     /// number could not hold them).
     pub fn encode(&self) -> String {
-        let at = |source: &Source| [source.epoch.to_string(), source.stream.to_string()];
-        let fields: Vec<String> = match self {
+        // The fields pushed onto one line, each after a `|` but the first
+        // (a `Vec` of `String`s joined made each field, the event's data
+        // too, a copy of its own first).
+        let mut line = String::new();
+        let mut put = |field: &str| {
+            if !line.is_empty() {
+                line.push('|');
+            }
+            line.push_str(field);
+        };
+        match self {
             // A tab with no panel waiting says `w`.
             Relay::Wants {
                 tab,
                 channels,
                 waiting,
             } => {
-                let kind = if *waiting { "W" } else { "w" };
-                vec![kind.into(), tab.to_string(), channels.join(",")]
+                put(if *waiting { "W" } else { "w" });
+                put(&tab.to_string());
+                put(&channels.join(","));
             }
-            Relay::Bye { tab } => vec!["B".into(), tab.to_string()],
-            Relay::Who { tab } => vec!["H".into(), tab.to_string()],
+            Relay::Bye { tab } | Relay::Who { tab } => {
+                put(if matches!(self, Relay::Bye { .. }) {
+                    "B"
+                } else {
+                    "H"
+                });
+                put(&tab.to_string());
+            }
             // A polled stream's state is in capitals (`O`); a tab of a build
             // before this refuses such a line rather than misreading it.
             Relay::State {
@@ -1143,22 +1159,16 @@ impl Relay {
                     (Shared::Open, Transport::Polling) => "O",
                     (Shared::Closed, Transport::Polling) => "X",
                 };
-                let status = match status {
-                    Some(status) => String::from("+") + status,
-                    None => "-".into(),
-                };
-                let [epoch, stream] = at(source);
-                let seamless = if *seamless { "1" } else { "0" };
-                let (state, seamless) = (state.into(), seamless.into());
-                vec![
-                    "S".into(),
-                    epoch,
-                    stream,
-                    state,
-                    seamless,
-                    channels.join(","),
-                    status,
-                ]
+                put("S");
+                put(&source.epoch.to_string());
+                put(&source.stream.to_string());
+                put(state);
+                put(if *seamless { "1" } else { "0" });
+                put(&channels.join(","));
+                match status {
+                    Some(status) => put(&["+", status].concat()),
+                    None => put("-"),
+                }
             }
             Relay::Event {
                 source,
@@ -1167,21 +1177,19 @@ impl Relay {
                 to,
                 id,
             } => {
-                let to = to.as_ref().map_or("*".into(), |to| to.join(","));
-                let id = id.map_or(String::new(), |id| id.to_string());
-                let [epoch, stream] = at(source);
-                vec![
-                    "E".into(),
-                    epoch,
-                    stream,
-                    name.clone(),
-                    to,
-                    id,
-                    data.clone(),
-                ]
+                put("E");
+                put(&source.epoch.to_string());
+                put(&source.stream.to_string());
+                put(name);
+                match to {
+                    Some(to) => put(&to.join(",")),
+                    None => put("*"),
+                }
+                put(&id.map_or(String::new(), |id| id.to_string()));
+                put(data);
             }
-        };
-        fields.join("|")
+        }
+        line
     }
 
     /// Reads [`Relay::encode`]'s line; anything else is `None`.
