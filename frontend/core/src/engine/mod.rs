@@ -1133,11 +1133,9 @@ impl Engine {
     }
 
     /// The messages of this panel's channel.
-    fn ours(&self, messages: Vec<Message>) -> Vec<Message> {
-        let channel = &self.channel;
-        (messages.into_iter())
-            .filter(|message| &message.channel_id == channel)
-            .collect()
+    fn ours(&self, mut messages: Vec<Message>) -> Vec<Message> {
+        messages.retain(|message| message.channel_id == self.channel);
+        messages
     }
 
     /// A page of changes came: applied, then the next page (or the reload
@@ -1162,9 +1160,8 @@ impl Engine {
         };
         let ours = self.ours(page.messages);
         let mut outcome = self.store.merge_changes(ours, after, page.last);
-        let gone: Vec<MessageId> = (page.deleted.into_iter())
-            .filter(|&id| self.store.delete(id))
-            .collect();
+        let mut gone = page.deleted;
+        gone.retain(|&id| self.store.delete(id));
         if !gone.is_empty() {
             outcome.evicted += gone.len();
             out.push(Command::Deleted(gone));
