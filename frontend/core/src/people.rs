@@ -112,7 +112,11 @@ impl Typing {
 
     /// Who is typing, in the order they started.
     pub fn users(&self) -> Vec<String> {
-        self.until.iter().map(|(name, _)| name.clone()).collect()
+        let mut users = Vec::new();
+        for (name, _) in &self.until {
+            users.push(name.clone());
+        }
+        users
     }
 }
 

@@ -462,8 +462,10 @@ impl Share {
     /// [`MAX_STREAM_CHANNELS`] of them.
     fn union(&self) -> Vec<String> {
         let mut set = self.own_channels();
-        for channel in self.peers.values().flat_map(|peer| &peer.channels) {
-            insert_sorted(&mut set, channel);
+        for peer in self.peers.values() {
+            for channel in &peer.channels {
+                insert_sorted(&mut set, channel);
+            }
         }
         set.truncate(MAX_STREAM_CHANNELS);
         set
@@ -939,7 +941,10 @@ impl Share {
         // reminds the holder: that tab's `Wants` has not reached it yet, or
         // the holder forgot a tab that stayed silent too long.
         let mut left_out = false;
-        let panels: Vec<PanelId> = self.panels.keys().copied().collect();
+        let mut panels = Vec::new();
+        for &panel in self.panels.keys() {
+            panels.push(panel);
+        }
         for panel in panels {
             let Some(p) = self.panels.get_mut(&panel) else {
                 continue;
@@ -1012,11 +1017,12 @@ impl Share {
         if self.carried.len() < MAX_STREAM_CHANNELS {
             return false;
         }
-        let carried = &self.carried;
-        let over: Vec<PanelId> = (self.panels.iter())
-            .filter(|(_, p)| !carried.contains(&p.channel))
-            .map(|(&panel, _)| panel)
-            .collect();
+        let mut over = Vec::new();
+        for (&panel, p) in self.panels.iter() {
+            if !self.carried.contains(&p.channel) {
+                over.push(panel);
+            }
+        }
         for &panel in &over {
             let Some(p) = self.panels.remove(&panel) else {
                 continue;
@@ -1196,10 +1202,11 @@ impl Relay {
     pub fn decode(line: &str) -> Option<Relay> {
         let (kind, rest) = line.split_once('|')?;
         let list = |text: &str| -> Vec<String> {
-            text.split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect()
+            let mut list = Vec::new();
+            for name in text.split(',').filter(|c| !c.is_empty()) {
+                list.push(name.to_owned());
+            }
+            list
         };
         match kind {
             "W" | "w" => {

@@ -873,10 +873,12 @@ impl Engine {
         if self.timers.contains_key(&Timer::Watchdog) {
             self.check_watchdog(now, random, out);
         }
-        let overdue: Vec<Timer> = (self.timers.iter())
-            .filter(|(&timer, &due)| timer != Timer::Watchdog && due <= now)
-            .map(|(&timer, _)| timer)
-            .collect();
+        let mut overdue = Vec::new();
+        for (&timer, &due) in self.timers.iter() {
+            if timer != Timer::Watchdog && due <= now {
+                overdue.push(timer);
+            }
+        }
         for timer in overdue {
             out.push(Command::CancelTimer(timer));
             self.timer_fired(timer, now, random, out);
