@@ -1095,8 +1095,10 @@ impl Share {
 /// Adds `name` to a sorted list of distinct names (a few dozen at most:
 /// cheaper in code than a set, which sorts what it collects).
 fn insert_sorted(set: &mut Vec<String>, name: &str) {
-    if let Err(at) = set.binary_search_by(|held| held.as_str().cmp(name)) {
-        set.insert(at, name.to_owned());
+    // A walk, not a binary search: as fast for so few, and smaller.
+    let at = set.iter().position(|held| held.as_str() >= name);
+    if at.is_none_or(|at| set[at] != name) {
+        set.insert(at.unwrap_or(set.len()), name.to_owned());
     }
 }
 
