@@ -40,9 +40,10 @@ impl Announcer {
     /// those by `reader` are not counted. Answers when to poll next, if
     /// anything is pending.
     pub fn arrived(&mut self, new: &[Arc<Message>], reader: Option<&str>, now: f64) -> Option<f64> {
-        let others = (new.iter())
-            .filter(|m| reader != Some(m.author.as_str()))
-            .count();
+        let mut others = 0;
+        for m in new {
+            others += usize::from(reader != Some(m.author.as_str()));
+        }
         if others > 0 {
             if self.pending == 0 {
                 self.began = now;

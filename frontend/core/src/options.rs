@@ -139,16 +139,15 @@ impl Options {
     /// API), e.g. `backoff_base_ms` or `backoffBaseMs`. Unknown names and values
     /// that are not numbers are errors, for the caller to report.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let key: String = name
-            .chars()
-            .flat_map(|c| {
-                if c.is_ascii_uppercase() {
-                    vec!['_', c.to_ascii_lowercase()]
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
+        // A plain loop: a `flat_map` into a `Vec` per character compiled
+        // the vectors' iteration into the panel's build.
+        let mut key = String::with_capacity(name.len() + 4);
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                key.push('_');
+            }
+            key.push(c.to_ascii_lowercase());
+        }
         // Each knob has a sensible range; a value outside it is an error with
         // the range in it, never silently clamped or taken as it is.
         let number = |min: u64, max: u64| -> Result<u64, String> {

@@ -96,18 +96,21 @@ impl Typing {
 
     /// `user` stopped typing (their message came, say). Whether they were.
     pub fn ended(&mut self, user: &str) -> bool {
-        let before = self.until.len();
-        self.until.retain(|(name, _)| name != user);
-        self.until.len() != before
+        self.keep(&|(name, _)| name != user)
     }
 
     /// Drops who stopped signalling by `now` (or seem to signal from the
     /// future: the clock was set back). Whether anyone did.
     pub fn expire(&mut self, now: u64) -> bool {
-        let before = self.until.len();
         let latest = now.saturating_add(TYPING_MS);
-        self.until
-            .retain(|&(_, until)| until > now && until <= latest);
+        self.keep(&|&(_, until)| until > now && until <= latest)
+    }
+
+    /// Keeps the typists `keep` says; whether any went. One `retain` for
+    /// both callers (each closure type was its own copy of it).
+    fn keep(&mut self, keep: &dyn Fn(&(String, u64)) -> bool) -> bool {
+        let before = self.until.len();
+        self.until.retain(keep);
         self.until.len() != before
     }
 
@@ -125,7 +128,11 @@ impl Typing {
 
     /// Who is typing, in the order they started.
     pub fn users(&self) -> Vec<String> {
-        self.until.iter().map(|(name, _)| name.clone()).collect()
+        let mut users = Vec::new();
+        for (name, _) in &self.until {
+            users.push(name.clone());
+        }
+        users
     }
 }
 

@@ -83,7 +83,9 @@ impl Unread {
         if reading || new.is_empty() {
             return self.seen();
         }
-        self.ids.extend(new.iter().map(|m| m.id));
+        for m in new {
+            self.ids.push(m.id);
+        }
         Some(self.ids.len())
     }
 

@@ -37,7 +37,9 @@ pub fn reconcile(old: &[MessageId], new: &[MessageId]) -> Vec<RowStep> {
             steps.push(RowStep::Insert(index));
         }
     }
-    steps.extend(old.map(|_| RowStep::Remove));
+    for _ in old {
+        steps.push(RowStep::Remove);
+    }
     steps
 }
 

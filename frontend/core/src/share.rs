@@ -462,8 +462,10 @@ impl Share {
     /// [`MAX_STREAM_CHANNELS`] of them.
     fn union(&self) -> Vec<String> {
         let mut set = self.own_channels();
-        for channel in self.peers.values().flat_map(|peer| &peer.channels) {
-            insert_sorted(&mut set, channel);
+        for peer in self.peers.values() {
+            for channel in &peer.channels {
+                insert_sorted(&mut set, channel);
+            }
         }
         set.truncate(MAX_STREAM_CHANNELS);
         set
@@ -939,7 +941,10 @@ impl Share {
         // reminds the holder: that tab's `Wants` has not reached it yet, or
         // the holder forgot a tab that stayed silent too long.
         let mut left_out = false;
-        let panels: Vec<PanelId> = self.panels.keys().copied().collect();
+        let mut panels = Vec::new();
+        for &panel in self.panels.keys() {
+            panels.push(panel);
+        }
         for panel in panels {
             let Some(p) = self.panels.get_mut(&panel) else {
                 continue;
@@ -1012,11 +1017,12 @@ impl Share {
         if self.carried.len() < MAX_STREAM_CHANNELS {
             return false;
         }
-        let carried = &self.carried;
-        let over: Vec<PanelId> = (self.panels.iter())
-            .filter(|(_, p)| !carried.contains(&p.channel))
-            .map(|(&panel, _)| panel)
-            .collect();
+        let mut over = Vec::new();
+        for (&panel, p) in self.panels.iter() {
+            if !self.carried.contains(&p.channel) {
+                over.push(panel);
+            }
+        }
         for &panel in &over {
             let Some(p) = self.panels.remove(&panel) else {
                 continue;
@@ -1089,8 +1095,10 @@ impl Share {
 /// Adds `name` to a sorted list of distinct names (a few dozen at most:
 /// cheaper in code than a set, which sorts what it collects).
 fn insert_sorted(set: &mut Vec<String>, name: &str) {
-    if let Err(at) = set.binary_search_by(|held| held.as_str().cmp(name)) {
-        set.insert(at, name.to_owned());
+    // A walk, not a binary search: as fast for so few, and smaller.
+    let at = set.iter().position(|held| held.as_str() >= name);
+    if at.is_none_or(|at| set[at] != name) {
+        set.insert(at.unwrap_or(set.len()), name.to_owned());
     }
 }
 
@@ -1112,19 +1120,35 @@ impl Relay {
     /// cannot hold `|` or `,`, and ids travel as decimal text (a JavaScript
     /// number could not hold them).
     pub fn encode(&self) -> String {
-        let at = |source: &Source| [source.epoch.to_string(), source.stream.to_string()];
-        let fields: Vec<String> = match self {
+        // The fields pushed onto one line, each after a `|` but the first
+        // (a `Vec` of `String`s joined made each field, the event's data
+        // too, a copy of its own first).
+        let mut line = String::new();
+        let mut put = |field: &str| {
+            if !line.is_empty() {
+                line.push('|');
+            }
+            line.push_str(field);
+        };
+        match self {
             // A tab with no panel waiting says `w`.
             Relay::Wants {
                 tab,
                 channels,
                 waiting,
             } => {
-                let kind = if *waiting { "W" } else { "w" };
-                vec![kind.into(), tab.to_string(), channels.join(",")]
+                put(if *waiting { "W" } else { "w" });
+                put(&tab.to_string());
+                put(&channels.join(","));
             }
-            Relay::Bye { tab } => vec!["B".into(), tab.to_string()],
-            Relay::Who { tab } => vec!["H".into(), tab.to_string()],
+            Relay::Bye { tab } | Relay::Who { tab } => {
+                put(if matches!(self, Relay::Bye { .. }) {
+                    "B"
+                } else {
+                    "H"
+                });
+                put(&tab.to_string());
+            }
             // A polled stream's state is in capitals (`O`); a tab of a build
             // before this refuses such a line rather than misreading it.
             Relay::State {
@@ -1143,22 +1167,16 @@ impl Relay {
                     (Shared::Open, Transport::Polling) => "O",
                     (Shared::Closed, Transport::Polling) => "X",
                 };
-                let status = match status {
-                    Some(status) => String::from("+") + status,
-                    None => "-".into(),
-                };
-                let [epoch, stream] = at(source);
-                let seamless = if *seamless { "1" } else { "0" };
-                let (state, seamless) = (state.into(), seamless.into());
-                vec![
-                    "S".into(),
-                    epoch,
-                    stream,
-                    state,
-                    seamless,
-                    channels.join(","),
-                    status,
-                ]
+                put("S");
+                put(&source.epoch.to_string());
+                put(&source.stream.to_string());
+                put(state);
+                put(if *seamless { "1" } else { "0" });
+                put(&channels.join(","));
+                match status {
+                    Some(status) => put(&["+", status].concat()),
+                    None => put("-"),
+                }
             }
             Relay::Event {
                 source,
@@ -1167,31 +1185,30 @@ impl Relay {
                 to,
                 id,
             } => {
-                let to = to.as_ref().map_or("*".into(), |to| to.join(","));
-                let id = id.map_or(String::new(), |id| id.to_string());
-                let [epoch, stream] = at(source);
-                vec![
-                    "E".into(),
-                    epoch,
-                    stream,
-                    name.clone(),
-                    to,
-                    id,
-                    data.clone(),
-                ]
+                put("E");
+                put(&source.epoch.to_string());
+                put(&source.stream.to_string());
+                put(name);
+                match to {
+                    Some(to) => put(&to.join(",")),
+                    None => put("*"),
+                }
+                put(&id.map_or(String::new(), |id| id.to_string()));
+                put(data);
             }
-        };
-        fields.join("|")
+        }
+        line
     }
 
     /// Reads [`Relay::encode`]'s line; anything else is `None`.
     pub fn decode(line: &str) -> Option<Relay> {
         let (kind, rest) = line.split_once('|')?;
         let list = |text: &str| -> Vec<String> {
-            text.split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect()
+            let mut list = Vec::new();
+            for name in text.split(',').filter(|c| !c.is_empty()) {
+                list.push(name.to_owned());
+            }
+            list
         };
         match kind {
             "W" | "w" => {

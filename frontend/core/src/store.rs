@@ -384,7 +384,10 @@ impl MessageStore {
         let added = self.by_id.len() - held;
         let over = self.by_id.len().saturating_sub(self.capacity.max(held));
         self.by_id.remove_first(over);
-        let taken: Vec<MessageId> = self.by_id.keys().take(added - over).copied().collect();
+        let mut taken = Vec::new();
+        for &id in self.by_id.keys().take(added - over) {
+            taken.push(id);
+        }
         for id in taken {
             if let Some(message) = self.by_id.remove(&id) {
                 self.insert(Arc::unwrap_or_clone(message));

@@ -82,7 +82,9 @@ impl<K: Ord, V> VecMap<K, V> {
     /// returning the largest key removed.
     pub fn remove_first(&mut self, n: usize) -> Option<K> {
         let n = n.min(self.entries.len());
-        self.entries.drain(..n).last().map(|(k, _)| k)
+        // The last one taken from the back; the drain's drop drops the
+        // rest as a slice (`last()` walked them one by one).
+        self.entries.drain(..n).next_back().map(|(k, _)| k)
     }
 
     pub fn first_key(&self) -> Option<&K> {

@@ -741,6 +741,23 @@ fn relays_round_trip_as_lines_and_anything_else_is_refused() {
             id: None,
         },
     ];
+    // The lines themselves: tabs of other builds read them.
+    let lines = [
+        "W|9007199254740991|a,b-c",
+        "w|1|",
+        "B|3",
+        "H|4",
+        "S|1795000000000|9|o|1|a,b|+{\"gateway\":\"connected\",\"heartbeat_interval_ms\":1000}",
+        "S|1795000000000|9|X|0||-",
+    ];
+    for (relay, line) in relays.iter().zip(lines) {
+        assert_eq!(relay.encode(), line);
+    }
+    let heartbeat = relays.last().map(Relay::encode);
+    assert_eq!(
+        heartbeat.as_deref(),
+        Some("E|1795000000000|9|heartbeat|*||")
+    );
     for relay in relays {
         let line = relay.encode();
         assert_eq!(Relay::decode(&line), Some(relay), "{line}");

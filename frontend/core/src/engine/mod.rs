@@ -882,10 +882,12 @@ impl Engine {
         if self.timers.contains_key(&Timer::Watchdog) {
             self.check_watchdog(now, random, out);
         }
-        let overdue: Vec<Timer> = (self.timers.iter())
-            .filter(|(&timer, &due)| timer != Timer::Watchdog && due <= now)
-            .map(|(&timer, _)| timer)
-            .collect();
+        let mut overdue = Vec::new();
+        for (&timer, &due) in self.timers.iter() {
+            if timer != Timer::Watchdog && due <= now {
+                overdue.push(timer);
+            }
+        }
         for timer in overdue {
             out.push(Command::CancelTimer(timer));
             self.timer_fired(timer, now, random, out);
@@ -1140,11 +1142,9 @@ impl Engine {
     }
 
     /// The messages of this panel's channel.
-    fn ours(&self, messages: Vec<Message>) -> Vec<Message> {
-        let channel = &self.channel;
-        (messages.into_iter())
-            .filter(|message| &message.channel_id == channel)
-            .collect()
+    fn ours(&self, mut messages: Vec<Message>) -> Vec<Message> {
+        messages.retain(|message| message.channel_id == self.channel);
+        messages
     }
 
     /// A page of changes came: applied, then the next page (or the reload
@@ -1169,9 +1169,8 @@ impl Engine {
         };
         let ours = self.ours(page.messages);
         let mut outcome = self.store.merge_changes(ours, after, page.last);
-        let gone: Vec<MessageId> = (page.deleted.into_iter())
-            .filter(|&id| self.store.delete(id))
-            .collect();
+        let mut gone = page.deleted;
+        gone.retain(|&id| self.store.delete(id));
         if !gone.is_empty() {
             outcome.evicted += gone.len();
             out.push(Command::Deleted(gone));

@@ -72,6 +72,14 @@ fn syntax(what: &str, at: usize) -> Error {
     Error::new(&[what, " at byte ", &at.to_string()])
 }
 
+impl Error {
+    /// Its sentence, moved out (no formatting machinery: `to_string` wrote
+    /// it again through `Display`).
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -116,8 +116,7 @@ impl<'a> Value<'a> {
 
 /// A `u64` from plain decimal digits (no sign, no space), else none.
 fn digits(text: &str) -> Option<u64> {
-    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    plain.then(|| text.parse().ok()).flatten()
+    crate::message::decimal(text)
 }
 
 /// The integer part of the non-negative JSON number `number`, saturated
