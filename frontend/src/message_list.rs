@@ -193,8 +193,15 @@ impl MessageList {
         // are the reader's own changed, so every row is made again.
         let reader_changed = self.reader.as_deref() != reader;
         self.reader = reader.map(str::to_owned);
-        let held: Vec<MessageId> = self.rows.iter().map(|row| row.message.id).collect();
-        let wanted: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        // Push loops: each collected iterator chain compiled its own code.
+        let mut held = Vec::new();
+        for row in &self.rows {
+            held.push(row.message.id);
+        }
+        let mut wanted = Vec::new();
+        for message in messages {
+            wanted.push(message.id);
+        }
         let mut old = std::mem::take(&mut self.rows).into_iter().peekable();
         // What has the focus, and where the tab stop was if its row goes.
         let active = self.document.active_element();
@@ -608,9 +615,11 @@ fn patch(old: &Element, new: &Element, kept: bool) {
     }
     let parts = |row: &Element| {
         let children = row.children();
-        (0..children.length())
-            .filter_map(|i| children.item(i))
-            .collect::<Vec<_>>()
+        let mut parts = Vec::new();
+        for i in 0..children.length() {
+            parts.extend(children.item(i));
+        }
+        parts
     };
     let (was, now) = (parts(old), parts(new));
     for i in 0..was.len().max(now.len()) {
@@ -657,11 +666,13 @@ fn set_tab_stop(row: &Element, on: bool) {
 }
 
 fn controls(row: &Element) -> Vec<Element> {
-    let found = row.query_selector_all(CONTROLS).ok();
-    let count = found.as_ref().map_or(0, |f| f.length());
-    (0..count)
-        .filter_map(|i| found.as_ref()?.item(i)?.dyn_into::<Element>().ok())
-        .collect()
+    let mut controls = Vec::new();
+    if let Ok(found) = row.query_selector_all(CONTROLS) {
+        for i in 0..found.length() {
+            controls.extend(found.item(i).and_then(|n| n.dyn_into::<Element>().ok()));
+        }
+    }
+    controls
 }
 
 fn focus(element: &Element) {
@@ -748,11 +759,11 @@ pub(crate) fn avatar_class(name: &str) -> String {
 /// ASCII letters are capitalised: Unicode's case tables would cost the wasm
 /// kilobytes).
 pub(crate) fn initials(name: &str) -> String {
-    (name.split_whitespace())
-        .filter_map(|word| word.chars().next())
-        .take(2)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    let mut initials = String::new();
+    for word in name.split_whitespace().take(2) {
+        initials.extend(word.chars().next().map(|c| c.to_ascii_uppercase()));
+    }
+    initials
 }
 
 /// How often relative timestamps are written again.

@@ -496,10 +496,14 @@ impl Sharing {
         self.wanted.set(stream);
         // Valid names need no escaping; escaped all the same, so that no name
         // can ever add a parameter to the stream's URL.
-        let channels: Vec<String> = (channels.iter())
-            .map(|c| String::from(js_sys::encode_uri_component(c)))
-            .collect();
-        *self.carried.borrow_mut() = (channels.join(","), last_event_id.map(|id| id.0));
+        let mut list = String::new();
+        for channel in channels {
+            if !list.is_empty() {
+                list.push(',');
+            }
+            list.push_str(&String::from(js_sys::encode_uri_component(channel)));
+        }
+        *self.carried.borrow_mut() = (list, last_event_id.map(|id| id.0));
         self.open_carried(stream);
     }
 
