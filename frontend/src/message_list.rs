@@ -759,9 +759,17 @@ pub(crate) fn avatar_class(name: &str) -> String {
 /// ASCII letters are capitalised: Unicode's case tables would cost the wasm
 /// kilobytes).
 pub(crate) fn initials(name: &str) -> String {
-    let mut initials = String::new();
-    for word in name.split_whitespace().take(2) {
-        initials.extend(word.chars().next().map(|c| c.to_ascii_uppercase()));
+    // One walk over the characters: `split_whitespace` compiled more.
+    let (mut initials, mut taken, mut at_start) = (String::new(), 0, true);
+    for c in name.chars() {
+        if c.is_whitespace() {
+            at_start = true;
+        } else if at_start && taken < 2 {
+            initials.push(c.to_ascii_uppercase());
+            (taken, at_start) = (taken + 1, false);
+        } else {
+            at_start = false;
+        }
     }
     initials
 }
@@ -784,4 +792,19 @@ fn local_time(timestamp: &str) -> String {
     }
     let (hours, minutes) = (date.get_hours(), date.get_minutes());
     format!("{hours:02}:{minutes:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_are_the_first_letters_of_the_first_two_words() {
+        assert_eq!(initials("Ann Lee"), "AL");
+        assert_eq!(initials("bob"), "B");
+        assert_eq!(initials("  ann   lee  zed "), "AL");
+        assert_eq!(initials("émile zola"), "éZ", "only ASCII is capitalised");
+        assert_eq!(initials(""), "");
+        assert_eq!(initials(" \t "), "");
+    }
 }
