@@ -1010,17 +1010,28 @@ impl Inner {
         let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
         leptos::task::spawn_local(async move {
             let signal = signal.as_ref();
-            let answer = match changes {
-                None => (load(&messages, &auth, signal).await)
-                    .map(|page| Event::HistoryLoaded(request, page)),
-                Some((changes, messages)) => match load_text(&changes, &auth, signal).await {
-                    Ok(text) => decode_changes(&text)
-                        .map(|page| Event::ChangesLoaded(request, page))
-                        .map_err(Load::Failed),
-                    Err(Load::Missing(_)) => (load(&messages, &auth, signal).await)
-                        .map(|page| Event::HistoryLoaded(request, page)),
-                    Err(error) => Err(error),
-                },
+            // The changes first, if asked for, then (404) the messages: one
+            // request in a loop, so the future awaits one load, not three.
+            let (mut url, mut fallback) = match changes {
+                None => (messages, None),
+                Some((changes, messages)) => (changes, Some(messages)),
+            };
+            let answer = loop {
+                let text = load_text(&url, &auth, signal).await;
+                match (text, fallback.take()) {
+                    (Ok(text), Some(_)) => {
+                        break decode_changes(&text)
+                            .map(|page| Event::ChangesLoaded(request, page))
+                            .map_err(Load::Failed)
+                    }
+                    (Err(Load::Missing(_)), Some(messages)) => url = messages,
+                    (text, _) => {
+                        break text.and_then(|text| {
+                            (decode_history(&text).map_err(Load::Failed))
+                                .map(|page| Event::HistoryLoaded(request, page))
+                        })
+                    }
+                }
             };
             let event = match (answer, page) {
                 (Err(Load::Unauthorized), _) => Event::Unauthorized,
@@ -1174,14 +1185,6 @@ fn received(stream: StreamId, name: &str, channel: &str, data: &str, id: &str) -
     }
 }
 
-async fn load(
-    url: &str,
-    auth: &Auth,
-    signal: Option<&web_sys::AbortSignal>,
-) -> Result<Vec<Message>, Load> {
-    decode_history(&load_text(url, auth, signal).await?).map_err(Load::Failed)
-}
-
 /// The body of a history or changes answer, bounded in size.
 async fn load_text(
     url: &str,
@@ -1194,26 +1197,31 @@ async fn load_text(
         Ok(response) => response,
         Err(error) => return Err(Load::Failed(fetch_failure(url, error).await)),
     };
-    if response.status() == 401 {
+    let status = response.status();
+    if status == 401 {
         return Err(Load::Unauthorized);
     }
-    if !response.ok() {
-        let body = text(&response).await.unwrap_or_default();
+    // A bridge that announces an absurd answer is not read at all.
+    let ok = response.ok();
+    if let (true, Some(length)) = (
+        ok,
+        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),
+    ) {
+        check_history_size(length).map_err(Load::Failed)?;
+    }
+    // One read of the body (each await of it is code of its own).
+    let body = text(&response).await;
+    if !ok {
+        let body = body.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
-        let reason = format!("HTTP {}: {sentence}", response.status());
-        return Err(if response.status() == 404 {
+        let reason = format!("HTTP {status}: {sentence}");
+        return Err(if status == 404 {
             Load::Missing(reason)
         } else {
             Load::Failed(reason)
         });
     }
-    // A bridge that announces an absurd answer is not read at all.
-    if let Some(length) =
-        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok())
-    {
-        check_history_size(length).map_err(Load::Failed)?;
-    }
-    text(&response).await.map_err(Load::Failed)
+    body.map_err(Load::Failed)
 }
 
 /// Why a fetch brought no answer, in a sentence. The browser says only
