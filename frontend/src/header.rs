@@ -52,18 +52,20 @@ impl Header {
         hash.attr("aria-hidden", "true");
         hash.set_text_content(Some("#"));
         let channel = document.create_text_node("");
-        let _ = title.append_with_node_2(&hash, &channel);
+        title.add(&hash);
+        title.add(&channel);
         let status = make("div", "dp-status")?;
         status.attr("role", "status");
         let dot = make("span", "dp-dot")?;
         dot.attr("aria-hidden", "true");
         let label_box = make("span", "dp-label")?;
         let label = document.create_text_node("");
-        let _ = label_box.append_with_node_1(&label);
-        let _ = status.append_with_node_2(&dot, &label_box);
+        label_box.add(&label);
+        status.add(&dot);
+        status.add(&label_box);
         let hint = make("span", "dp-transport")?;
         hint.set_text_content(Some("via polling"));
-        let _ = hint.set_attribute(
+        hint.attr(
             "title",
             "A proxy on the way holds the live stream back, so the panel asks for news instead (about as fast). It tries the stream again now and then.",
         );
@@ -72,23 +74,26 @@ impl Header {
         people.attr("data-presence", "");
         people.attr("data-count", "0");
         people.attr("aria-label", "Here now");
-        let _ = header.append_with_node_4(&title, &hint, &people, &status);
+        for part in [&title, &hint, &people, &status] {
+            header.add(part);
+        }
         let _ = root.prepend_with_node_1(&header);
         let announcer = make("div", "dp-sr")?;
         announcer.attr("aria-live", "polite");
         announcer.attr("data-announcer", "");
-        let _ = root.append_with_node_1(&announcer);
+        root.add(&announcer);
 
         let error = make("div", "dp-bar dp-error")?;
         error.attr("role", "alert");
         let text_box = make("p", "dp-error-text")?;
         let error_text = document.create_text_node("");
-        let _ = text_box.append_with_node_1(&error_text);
+        text_box.add(&error_text);
         let button = make("button", "dp-retry")?;
         button.attr("type", "button");
         button.attr("data-action", "retry");
         button.set_text_content(Some("Retry"));
-        let _ = error.append_with_node_2(&text_box, &button);
+        error.add(&text_box);
+        error.add(&button);
         let _retry = Listener::new(button.as_ref(), "click", move |_| retry());
         Some(Header {
             root: root.clone(),
@@ -134,8 +139,9 @@ impl Header {
             shown.attr("aria-hidden", "true");
             shown.set_text_content(Some(seen));
             heard.set_text_content(Some(said));
-            let _ = chip.append_with_node_2(&shown, &heard);
-            let _ = people.append_with_node_1(&chip);
+            chip.add(&shown);
+            chip.add(&heard);
+            people.add(&chip);
             Some(chip)
         };
         for (i, name) in users.iter().enumerate() {
@@ -195,26 +201,24 @@ impl Header {
             .is_none_or(|b| b.transport != view.transport)
         {
             let polling = view.transport == panel_core::Transport::Polling;
-            let _ = match polling {
-                true => self.hint.remove_attribute("hidden"),
-                false => self.hint.set_attribute("hidden", ""),
+            match polling {
+                true => self.hint.unattr("hidden"),
+                false => self.hint.attr("hidden", ""),
             };
-            let _ = self
-                .root
-                .set_attribute("data-transport", view.transport.as_str());
+            (self.root).attr("data-transport", view.transport.as_str());
         }
         if before.as_ref().is_none_or(|b| b.error != view.error) {
             (self.error_text).set_data(view.error.as_deref().unwrap_or("Disconnected."));
         }
         if before.as_ref().is_none_or(|b| b.stopped != view.stopped) {
             if view.stopped {
-                let _ = self.root.append_with_node_1(&self.error);
+                self.root.add(&self.error);
             } else {
                 // Retry had the focus, and goes with the line: the
                 // composer takes it (never the page's body).
-                let focused = self.error.matches(":focus-within").unwrap_or(false);
+                let focused = self.error.is(":focus-within");
                 self.error.remove();
-                let input = self.root.query_selector(".dp-input").ok().flatten();
+                let input = self.root.find(".dp-input");
                 if let (true, Some(input)) = (focused, input) {
                     let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
                 }

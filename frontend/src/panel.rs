@@ -3,7 +3,7 @@
 //! has stopped.
 
 use crate::auth::Auth;
-use crate::browser::{log_warn, Listener};
+use crate::browser::{log_warn, Dom, Listener};
 use crate::composer::{Actions, Composer};
 use crate::connection::{known, Connection, Endpoint, Notice, Outputs};
 use crate::header::Header;
@@ -522,7 +522,7 @@ pub fn DiscussionPanel(
             local.try_with_value(|l| l.loading.get()),
             list.get_untracked(),
         ) {
-            let _ = list.set_attribute("aria-busy", "true");
+            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
         }
     };
     // Whether held messages wait for the next frame to be shown. A page that
@@ -617,9 +617,9 @@ pub fn DiscussionPanel(
             }
             // Busy until the rows hold what was loaded.
             let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
-            let _ = match busy {
-                true => element.set_attribute("aria-busy", "true"),
-                false => element.remove_attribute("aria-busy"),
+            match busy {
+                true => <web_sys::Element as Dom>::attr(&element, "aria-busy", "true"),
+                false => element.unattr("aria-busy"),
             };
             if follow {
                 element.set_scroll_top(element.scroll_height());
@@ -815,16 +815,13 @@ fn set_theme(root: &web_sys::Element, theme: Theme) {
             .unwrap_or_default();
         // `normal` is also what a `<meta name="color-scheme">` leaves
         // computed: the page's scheme then comes from the tag.
-        let meta = (document().document_element()).and_then(|page| {
-            page.query_selector("meta[name=color-scheme]")
-                .ok()
-                .flatten()
-        });
+        let meta =
+            (document().document_element()).and_then(|page| page.find("meta[name=color-scheme]"));
         if (scheme.is_empty() || scheme == "normal") && meta.is_none() {
             name = "os";
         }
     }
-    crate::browser::Dom::attr(root, "data-theme", name);
+    Dom::attr(root, "data-theme", name);
 }
 
 #[cfg(test)]
