@@ -19,7 +19,7 @@ use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
 use panel_core::people::Presence;
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
-use panel_core::share::ShareEvent;
+use panel_core::share::{PanelId, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::wire::decode_changes;
 use panel_core::{
@@ -519,7 +519,7 @@ impl Inner {
         self.presence_asked = false;
         link.join_transport(self.transport == Some(Transport::Polling));
         if let Some(stream) = stream {
-            link.send(|panel| ShareEvent::Subscribe { panel, stream });
+            tell(&link, stream, subscribe);
         }
         self.link = Link::Joined(link);
     }
@@ -536,18 +536,16 @@ impl Inner {
                     inbox.ask_who();
                 }
                 match &mut self.link {
-                    Link::Joined(link) => {
-                        link.send(|panel| ShareEvent::Subscribe { panel, stream })
-                    }
+                    Link::Joined(link) => tell(link, stream, subscribe),
                     Link::Waiting(waiting) => *waiting = Some(stream),
                     Link::Own => self.open_stream(stream, last_event_id, inbox),
                 }
             }
             Command::CloseStream(stream) => {
                 match &mut self.link {
-                    Link::Joined(link) => {
-                        link.send(|panel| ShareEvent::Unsubscribe { panel, stream })
-                    }
+                    Link::Joined(link) => tell(link, stream, |panel, stream| {
+                        ShareEvent::Unsubscribe { panel, stream }
+                    }),
                     Link::Waiting(waiting) if *waiting == Some(stream) => *waiting = None,
                     _ => {}
                 }
@@ -557,7 +555,10 @@ impl Inner {
             }
             Command::StreamSilent(stream) => {
                 if let Link::Joined(link) = &self.link {
-                    link.send(|panel| ShareEvent::Silent { panel, stream });
+                    tell(link, stream, |panel, stream| ShareEvent::Silent {
+                        panel,
+                        stream,
+                    });
                 }
             }
             Command::ArmTimer(timer, after_ms) => {
@@ -1049,6 +1050,18 @@ impl Inner {
             inbox.send(event);
         });
     }
+}
+
+/// Tells the sharing what the engine did with its virtual stream `stream`:
+/// one copy of `ShareLink::send` for every event, where each closure of its
+/// own was a copy.
+#[inline(never)]
+fn tell(link: &ShareLink, stream: StreamId, event: fn(PanelId, StreamId) -> ShareEvent) {
+    link.send(|panel| event(panel, stream));
+}
+
+fn subscribe(panel: PanelId, stream: StreamId) -> ShareEvent {
+    ShareEvent::Subscribe { panel, stream }
 }
 
 /// What a history request is for.
