@@ -20,7 +20,7 @@ use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
 use panel_core::people::Presence;
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
-use panel_core::share::ShareEvent;
+use panel_core::share::{PanelId, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::wire::decode_changes;
 use panel_core::{
@@ -523,7 +523,7 @@ impl Inner {
         self.presence_asked = false;
         link.join_transport(self.transport == Some(Transport::Polling));
         if let Some(stream) = stream {
-            link.send(|panel| ShareEvent::Subscribe { panel, stream });
+            tell(&link, stream, subscribe);
         }
         self.link = Link::Joined(link);
     }
@@ -540,18 +540,16 @@ impl Inner {
                     inbox.ask_who();
                 }
                 match &mut self.link {
-                    Link::Joined(link) => {
-                        link.send(|panel| ShareEvent::Subscribe { panel, stream })
-                    }
+                    Link::Joined(link) => tell(link, stream, subscribe),
                     Link::Waiting(waiting) => *waiting = Some(stream),
                     Link::Own => self.open_stream(stream, last_event_id, inbox),
                 }
             }
             Command::CloseStream(stream) => {
                 match &mut self.link {
-                    Link::Joined(link) => {
-                        link.send(|panel| ShareEvent::Unsubscribe { panel, stream })
-                    }
+                    Link::Joined(link) => tell(link, stream, |panel, stream| {
+                        ShareEvent::Unsubscribe { panel, stream }
+                    }),
                     Link::Waiting(waiting) if *waiting == Some(stream) => *waiting = None,
                     _ => {}
                 }
@@ -561,7 +559,10 @@ impl Inner {
             }
             Command::StreamSilent(stream) => {
                 if let Link::Joined(link) = &self.link {
-                    link.send(|panel| ShareEvent::Silent { panel, stream });
+                    tell(link, stream, |panel, stream| ShareEvent::Silent {
+                        panel,
+                        stream,
+                    });
                 }
             }
             Command::ArmTimer(timer, after_ms) => {
@@ -1014,17 +1015,28 @@ impl Inner {
         let (inbox, auth) = (inbox.clone(), self.endpoint.auth.clone());
         leptos::task::spawn_local(async move {
             let signal = signal.as_ref();
-            let answer = match changes {
-                None => (load(&messages, &auth, signal).await)
-                    .map(|page| Event::HistoryLoaded(request, page)),
-                Some((changes, messages)) => match load_text(&changes, &auth, signal).await {
-                    Ok(text) => decode_changes(&text)
-                        .map(|page| Event::ChangesLoaded(request, page))
-                        .map_err(Load::Failed),
-                    Err(Load::Missing(_)) => (load(&messages, &auth, signal).await)
-                        .map(|page| Event::HistoryLoaded(request, page)),
-                    Err(error) => Err(error),
-                },
+            // The changes first, if asked for, then (404) the messages: one
+            // request in a loop, so the future awaits one load, not three.
+            let (mut url, mut fallback) = match changes {
+                None => (messages, None),
+                Some((changes, messages)) => (changes, Some(messages)),
+            };
+            let answer = loop {
+                let text = load_text(&url, &auth, signal).await;
+                match (text, fallback.take()) {
+                    (Ok(text), Some(_)) => {
+                        break decode_changes(&text)
+                            .map(|page| Event::ChangesLoaded(request, page))
+                            .map_err(Load::Failed)
+                    }
+                    (Err(Load::Missing(_)), Some(messages)) => url = messages,
+                    (text, _) => {
+                        break text.and_then(|text| {
+                            (decode_history(&text).map_err(Load::Failed))
+                                .map(|page| Event::HistoryLoaded(request, page))
+                        })
+                    }
+                }
             };
             let event = match (answer, page) {
                 (Err(Load::Unauthorized), _) => Event::Unauthorized,
@@ -1042,6 +1054,18 @@ impl Inner {
             inbox.send(event);
         });
     }
+}
+
+/// Tells the sharing what the engine did with its virtual stream `stream`:
+/// one copy of `ShareLink::send` for every event, where each closure of its
+/// own was a copy.
+#[inline(never)]
+fn tell(link: &ShareLink, stream: StreamId, event: fn(PanelId, StreamId) -> ShareEvent) {
+    link.send(|panel| event(panel, stream));
+}
+
+fn subscribe(panel: PanelId, stream: StreamId) -> ShareEvent {
+    ShareEvent::Subscribe { panel, stream }
 }
 
 /// What a history request is for.
@@ -1178,14 +1202,6 @@ fn received(stream: StreamId, name: &str, channel: &str, data: &str, id: &str) -
     }
 }
 
-async fn load(
-    url: &str,
-    auth: &Auth,
-    signal: Option<&web_sys::AbortSignal>,
-) -> Result<Vec<Message>, Load> {
-    decode_history(&load_text(url, auth, signal).await?).map_err(Load::Failed)
-}
-
 /// The body of a history or changes answer, bounded in size.
 async fn load_text(
     url: &str,
@@ -1198,26 +1214,31 @@ async fn load_text(
         Ok(response) => response,
         Err(error) => return Err(Load::Failed(fetch_failure(url, error).await)),
     };
-    if response.status() == 401 {
+    let status = response.status();
+    if status == 401 {
         return Err(Load::Unauthorized);
     }
-    if !response.ok() {
-        let body = text(&response).await.unwrap_or_default();
+    // A bridge that announces an absurd answer is not read at all.
+    let ok = response.ok();
+    if let (true, Some(length)) = (
+        ok,
+        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),
+    ) {
+        check_history_size(length).map_err(Load::Failed)?;
+    }
+    // One read of the body (each await of it is code of its own).
+    let body = text(&response).await;
+    if !ok {
+        let body = body.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
-        let reason = format!("HTTP {}: {sentence}", response.status());
-        return Err(if response.status() == 404 {
+        let reason = format!("HTTP {status}: {sentence}");
+        return Err(if status == 404 {
             Load::Missing(reason)
         } else {
             Load::Failed(reason)
         });
     }
-    // A bridge that announces an absurd answer is not read at all.
-    if let Some(length) =
-        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok())
-    {
-        check_history_size(length).map_err(Load::Failed)?;
-    }
-    text(&response).await.map_err(Load::Failed)
+    body.map_err(Load::Failed)
 }
 
 /// Why a fetch brought no answer, in a sentence. The browser says only

@@ -265,15 +265,19 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        let at_the_newest = local.try_with_value(|l| l.at_bottom.get()).unwrap_or(true);
-        show_new_below(
-            (local.try_with_value(|l| l.new_below.borrow_mut().arrived(&messages, at_the_newest)))
-                .flatten(),
-        );
-        let reading = page_visible() && at_the_newest;
-        unread_arrived(
-            (local.try_with_value(|l| l.unread.borrow_mut().arrived(&messages, reading))).flatten(),
-        );
+        // One read of the panel's state for both counts (each read is code
+        // of its own).
+        let visible = page_visible();
+        let (below, unread) = local
+            .try_with_value(|l| {
+                let at_the_newest = l.at_bottom.get();
+                let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
+                let reading = visible && at_the_newest;
+                (below, l.unread.borrow_mut().arrived(&messages, reading))
+            })
+            .unwrap_or_default();
+        show_new_below(below);
+        unread_arrived(unread);
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -287,16 +291,14 @@ pub fn DiscussionPanel(
     };
     let unread_deleted = report_unread.clone();
     let deleted = move |ids: Vec<MessageId>| {
-        show_new_below(
-            local
-                .try_with_value(|l| l.new_below.borrow_mut().deleted(&ids))
-                .flatten(),
-        );
-        unread_deleted(
-            local
-                .try_with_value(|l| l.unread.borrow_mut().deleted(&ids))
-                .flatten(),
-        );
+        let (below, unread) = local
+            .try_with_value(|l| {
+                let below = l.new_below.borrow_mut().deleted(&ids);
+                (below, l.unread.borrow_mut().deleted(&ids))
+            })
+            .unwrap_or_default();
+        show_new_below(below);
+        unread_deleted(unread);
         if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -522,7 +524,7 @@ pub fn DiscussionPanel(
             local.try_with_value(|l| l.loading.get()),
             list.get_untracked(),
         ) {
-            let _ = list.set_attribute("aria-busy", "true");
+            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
         }
     };
     // Whether held messages wait for the next frame to be shown. A page that
