@@ -21,7 +21,6 @@ element?.addEventListener("statuschange", function (e) {
 });
 document.addEventListener("unreadchange", (e) => console.log(e.detail.count));
 document.addEventListener("messagedelete", (e) => console.log(e.detail.id));
-// Who is here and who types.
+// Who is here.
 panel.addEventListener("presencechange", (e) => console.log(e.detail.users.join(", "), e.detail.count + 1));
-element?.addEventListener("typingchange", (e) => console.log(e.detail.users.length));
 export {};

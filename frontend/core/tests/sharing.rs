@@ -1127,7 +1127,6 @@ impl World {
                 | Command::ShowOutbox
                 | Command::EditDraft(_)
                 | Command::ShowPresence
-                | Command::ShowTyping
                 | Command::Log(_) => {}
             }
         }

@@ -455,7 +455,6 @@ impl World {
                 Command::ShowMessages
                 | Command::ShowStatus(_)
                 | Command::ShowPresence
-                | Command::ShowTyping
                 | Command::Log(_) => {}
             }
         }
