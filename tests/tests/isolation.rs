@@ -80,7 +80,9 @@ async fn mount_panels(s: &Scenario, channels: &[String]) -> Result<(), Error> {
             box.style.height = '60px';
             document.body.append(box);
             window.extraPanels.push(module.mountDiscussionPanel(box, {{
-              channel, backoffBaseMs: 150, backoffCapMs: 600, stabilityWindowMs: 1500, initialWatchdogMs: 3000,
+              // The page's reader ("visitor", the demo's author): without a
+              // sign-in, tabs and panels share a stream per author.
+              channel, author: 'visitor', backoffBaseMs: 150, backoffCapMs: 600, stabilityWindowMs: 1500, initialWatchdogMs: 3000,
             }}));
           }}
           done(window.extraPanels.length);
