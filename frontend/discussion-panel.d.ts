@@ -73,6 +73,8 @@ export interface DiscussionPanelEventMap {
   authexpired: CustomEvent<null>;
   /** Who is in the channel changed: the named people (at most 100, the reader among them) and everyone, named or not; `{users: [], count: 0}` once the panel stopped or switched channels. */
   presencechange: CustomEvent<{ users: string[]; count: number }>;
+  /** Who else is typing changed, in the order they started (never the reader). */
+  typingchange: CustomEvent<{ users: string[] }>;
 }
 
 /** A panel mounted by `mountDiscussionPanel`. */

@@ -6,7 +6,7 @@ import init from "./discussion-panel.js";
 
 window.panelEvents = [];
 const badge = /** @type {HTMLElement} */ (document.getElementById("unread-badge"));
-for (const type of ["statuschange", "message", "messageupdate", "messagedelete", "reaction", "discontinuity", "unreadchange", "authexpired", "presencechange"]) {
+for (const type of ["statuschange", "message", "messageupdate", "messagedelete", "reaction", "discontinuity", "unreadchange", "authexpired", "presencechange", "typingchange"]) {
   // Listened for on the document: the events bubble out of the element.
   document.addEventListener(type, (event) => {
     const { detail } = /** @type {CustomEvent} */ (event);

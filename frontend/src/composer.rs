@@ -30,6 +30,8 @@ pub struct Actions {
     pub save: Box<dyn Fn(MessageId, String)>,
     /// The reader's newest message, to edit: its id and text.
     pub last_own: Box<dyn Fn() -> Option<(MessageId, String)>>,
+    /// The reader types a reply (not an edit) that is not empty.
+    pub typing: Box<dyn Fn()>,
 }
 
 /// The composer's elements and listeners; dropped with the panel.
@@ -38,6 +40,8 @@ pub struct Composer {
     /// "N new messages", shown while messages arrive below the reader.
     jump: HtmlButtonElement,
     outbox: Element,
+    /// Who else is typing (`data-typing`, a polite live region).
+    typing: Element,
     input: HtmlTextAreaElement,
     counter: Element,
     send: HtmlButtonElement,
@@ -65,7 +69,10 @@ impl Composer {
         let outbox = make("ul", "dp-outbox")?;
         outbox.attr("aria-label", "Replies being sent");
         let form = make("form", "dp-composer")?;
-        let _ = list.after_with_node_3(&jump, &outbox, &form);
+        let typing = make("p", "dp-typing")?;
+        typing.attr("data-typing", "");
+        typing.attr("aria-live", "polite");
+        let _ = list.after_with_node_4(&typing, &jump, &outbox, &form);
         let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
         input.attr("data-action", "compose");
         input.attr("rows", "2");
@@ -100,10 +107,16 @@ impl Composer {
         let actions = Rc::new(actions);
         let composer = Rc::new_cyclic(|me: &std::rc::Weak<Composer>| {
             let mut listeners = Vec::new();
-            let me_input = me.clone();
+            let (me_input, input_actions) = (me.clone(), actions.clone());
             listeners.push(Listener::new(input.as_ref(), "input", move |_| {
                 if let Some(composer) = me_input.upgrade() {
                     composer.refresh();
+                    // Nothing for an empty draft, an edit, or a reader
+                    // who cannot reply.
+                    let typed = composer.sendable(&composer.input.value());
+                    if typed && composer.editing.get().is_none() {
+                        (input_actions.typing)();
+                    }
                 }
             }));
             let (me_key, key_actions) = (me.clone(), actions.clone());
@@ -166,6 +179,7 @@ impl Composer {
                 document: document.clone(),
                 jump,
                 outbox,
+                typing,
                 input,
                 counter,
                 send,
@@ -185,6 +199,18 @@ impl Composer {
         self.jump.set_hidden(count == 0);
         let label = panel_core::announce::new_messages(count);
         self.jump.set_text_content(Some(&label));
+    }
+
+    /// Says who else is typing; the line is only touched when it changes
+    /// (a live region read again for every signal would be noise).
+    /// Whether it changed.
+    pub fn show_typing(&self, users: &[String]) -> bool {
+        let line = panel_core::people::typing_line(users);
+        let changed = self.typing.text_content().as_deref() != Some(line.as_str());
+        if changed {
+            self.typing.set_text_content(Some(&line));
+        }
+        changed
     }
 
     /// Sends the draft (or saves the edit), if it can go, and clears it.

@@ -93,6 +93,8 @@ pub enum Notice {
     AuthExpired,
     /// Who is in the channel (`None`: not known, the panel stopped).
     Presence(Option<Presence>),
+    /// Who else is typing, in the order they started.
+    Typing(Vec<String>),
 }
 
 /// How a panel's engine reaches a stream.
@@ -250,6 +252,43 @@ impl Connection {
             target,
             content,
         });
+    }
+
+    /// The reader types a reply: the bridge hears it at most once per 3 s
+    /// per person and channel, whichever of the browser's tabs types (the
+    /// last signal's time is in `localStorage`). Fire and forget: a lost
+    /// signal only shows the reader typing a little later.
+    pub fn typing(&self) {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return;
+        };
+        // One key per person (not per channel: keys would pile up), its
+        // value the last signal's time and channel.
+        let who = inner.person.as_deref().unwrap_or(&inner.options_author);
+        let key = ["dp-typing:", who].concat();
+        let channel = &inner.endpoint.channel;
+        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
+        let last = last.as_deref().and_then(|last| {
+            let at = last.bytes().position(|b| b == b' ')?;
+            Some((&last[..at], &last[at + 1..]))
+        });
+        let last = last.filter(|(_, was)| was == channel);
+        let now = js_sys::Date::now() as u64;
+        if !panel_core::people::typing_due(last.and_then(|(at, _)| at.parse().ok()), now) {
+            return;
+        }
+        if let Some(storage) = storage {
+            let _ = storage.set_item(&key, &[&now.to_string(), " ", channel].concat());
+        }
+        let request = Request::new("POST", &inner.channel_url("typing"));
+        let body = js_sys::Object::new();
+        if !inner.signs_in() {
+            let author = &inner.options_author;
+            let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
+        }
+        let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
+        inner.fire(request, body, None);
     }
 
     /// The reader toggles their reaction `emoji` to message `id` (`add`:
@@ -615,6 +654,7 @@ impl Inner {
             Command::ShowPresence => {
                 (self.outputs).notice(Notice::Presence(self.engine.presence().cloned()))
             }
+            Command::ShowTyping => self.outputs.notice(Notice::Typing(self.engine.typing())),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -922,7 +962,9 @@ impl Inner {
     }
 
     /// Sends `request` (its `body`), bounded in time like a post; with
-    /// `then`, the answer is who is here, for that stream.
+    /// `then`, the answer is who is here, for that stream. One future for
+    /// the typing signal and the presence asked for: each spawned future's
+    /// type is its own copy of the task code in the wasm.
     fn fire(&self, request: Request, body: JsValue, then: Option<(StreamId, Inbox)>) {
         let auth = self.endpoint.auth.clone();
         leptos::task::spawn_local(async move {

@@ -19,8 +19,8 @@
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
 //! `reaction` `{message_id, channel_id, reactions}`, `discontinuity`
-//! `{channel_id}`, `unreadchange` `{count}`, `authexpired` and
-//! `presencechange` `{users, count}`.
+//! `{channel_id}`, `unreadchange` `{count}`, `authexpired`, `presencechange`
+//! `{users, count}` and `typingchange` `{users}`.
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
@@ -304,6 +304,12 @@ fn mount(
                 dispatch(&host, "presencechange", object(&detail));
             }
         };
+        let on_typing = {
+            let host = host.clone();
+            move |users: Vec<String>| {
+                dispatch(&host, "typingchange", object(&[("users", names(&users))]));
+            }
+        };
         let on_auth_expired = move |()| dispatch(&host, "authexpired", JsValue::NULL);
         view! {
             <DiscussionPanel
@@ -322,6 +328,7 @@ fn mount(
                 on_discontinuity
                 on_auth_expired
                 on_presence
+                on_typing
             />
         }
     });

@@ -200,6 +200,7 @@ impl<T: 'static> From<Callback<T>> for Hook<T> {
 /// - `on_auth_expired`: the bridge refused the sign-in (401); the panel stopped.
 /// - `on_presence`: who is in the channel changed (the whole set, the reader
 ///   among them; empty once the panel stopped or switched channels).
+/// - `on_typing`: who else is typing changed (in the order they started).
 #[component]
 #[allow(clippy::too_many_arguments)] // a component's props
 pub fn DiscussionPanel(
@@ -218,6 +219,7 @@ pub fn DiscussionPanel(
     #[prop(optional, into)] on_discontinuity: Option<Hook<()>>,
     #[prop(optional, into)] on_auth_expired: Option<Hook<()>>,
     #[prop(optional, into)] on_presence: Option<Hook<Presence>>,
+    #[prop(optional, into)] on_typing: Option<Hook<Vec<String>>>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
     let theme = options.theme;
@@ -301,8 +303,8 @@ pub fn DiscussionPanel(
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
     };
-    // Who is here: shown, and told to the host, when it changes (and
-    // emptied when the panel switches channels).
+    // Who is here and who types: shown, and told to the host, when they
+    // change (and emptied when the panel switches channels).
     let people = move |presence: Option<Presence>| {
         let changed = local.try_with_value(|l| {
             (l.header.borrow_mut().as_mut()).is_some_and(|h| h.show_people(presence.as_ref()))
@@ -311,8 +313,19 @@ pub fn DiscussionPanel(
             on_presence.run(presence.unwrap_or_default());
         }
     };
+    // The host hears of a change of typists (the engine says only those),
+    // and of the line emptied by a switch when it held anyone.
+    let typists = move |users: Vec<String>| {
+        let changed = local.try_with_value(|l| {
+            (l.composer.borrow().as_ref()).is_some_and(|c| c.show_typing(&users))
+        });
+        if let (true, Some(on_typing)) = (changed == Some(true) || !users.is_empty(), &on_typing) {
+            on_typing.run(users);
+        }
+    };
     let notice = move |notice: Notice| match notice {
         Notice::Presence(presence) => people(presence),
+        Notice::Typing(users) => typists(users),
         Notice::Arrived(messages) => arrived(messages),
         Notice::Changed(changes) => changed(changes),
         Notice::Deleted(ids) => deleted(ids),
@@ -348,10 +361,11 @@ pub fn DiscussionPanel(
         // Drop the old connection before opening the new: never two streams.
         let old = local.try_with_value(|l| l.connection.take());
         drop(old);
-        // Nobody here until the new channel's stream says.
+        // Nobody here or typing until the new channel's stream says.
         local.try_with_value(|l| {
             if let Some(hear) = &*l.notice.borrow() {
                 hear(Notice::Presence(None));
+                hear(Notice::Typing(Vec::new()));
             }
         });
         local.try_with_value(|l| l.messages.take());
@@ -484,6 +498,7 @@ pub fn DiscussionPanel(
                         }))
                         .flatten()
                     }),
+                    typing: Box::new(move || with_connection(local, Connection::typing)),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }

@@ -1,7 +1,9 @@
-//! Who is here, in the real panel (issue 34): one person in several tabs
-//! and on a second device is one avatar; a reload and a holder tab's
-//! handover never show anyone leaving; the first five are shown and the
-//! rest counted; by polling too; a stream the application refuses at its
+//! Who is here and who is typing, in the real panel (issue 34): one
+//! person in several tabs and on a second device is one avatar; a reload
+//! and a holder tab's handover never show anyone leaving; typing shows
+//! others' names, never the reader's own, goes when their message comes
+//! or 8 s after their last signal, and the reader's typing reaches the
+//! bridge at most once per 3 s; a stream the application refuses at its
 //! connect callback never shows Live.
 
 use e2e::bridge::BridgeOptions;
@@ -9,11 +11,15 @@ use e2e::browser::Browser;
 use e2e::panel::{ensure, Scenario, FAST};
 use e2e::{wait_until, Error};
 use fantoccini::Client;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SOON: Duration = Duration::from_secs(15);
+
+/// Well under the 8 s a typing signal lasts: what must change because of
+/// something else than its running out.
+const AT_ONCE: Duration = Duration::from_secs(3);
 
 fn page(author: &str) -> String {
     format!("/host.html?channel=general&author={author}&{FAST}")
@@ -216,7 +222,9 @@ async fn the_header_shows_five_and_counts_the_rest() -> Result<(), Error> {
             .is_some_and(|a| a.iter().any(|n| n == "Bea|B")),
         || format!("named for screen readers: {heard}"),
     )?;
-    // Avatars and "+N" pass axe-core.
+    // Avatars, "+N" and a typing line pass axe-core.
+    someone_types(&s, "Bea").await?;
+    typing_line(&s.browser.client, "Bea is typing…", "Bea typing").await?;
     let found = s.browser.axe_violations().await?;
     ensure(found.is_empty(), || {
         format!("axe-core: {}", found.join("\n  "))
@@ -233,6 +241,173 @@ async fn stream_as(s: &Scenario, who: Option<&str>) -> Result<reqwest::Response,
         url.push_str(who);
     }
     reqwest::get(&url).await.map_err(|e| format!("{url}: {e}"))
+}
+
+/// What the typing line says, and how often it changed since `watch_typing`.
+const TYPING: &str = r#"
+    const line = document.querySelector('discussion-panel [data-typing]');
+    // The names are isolated (U+2068 … U+2069): read without the marks.
+    return { text: line ? line.textContent.replace(/[\u2068\u2069]/g, '') : null, live: line && line.getAttribute('aria-live'),
+             changes: window.typingChanges ?? 0, cleared: window.typingCleared ?? null };
+"#;
+
+const WATCH_TYPING: &str = r#"
+    const line = document.querySelector('discussion-panel [data-typing]');
+    window.typingChanges = 0;
+    new MutationObserver(() => {
+        window.typingChanges++;
+        if (line.textContent === '') window.typingCleared = performance.now();
+    }).observe(line, { childList: true, characterData: true, subtree: true });
+    return performance.now();
+"#;
+
+async fn typing_line(client: &Client, text: &str, what: &str) -> Result<Value, Error> {
+    typing_line_within(client, text, SOON, what).await
+}
+
+/// As [`typing_line`], within `within` (shorter than the 8 s a signal
+/// lasts, where the line must change because of something else).
+async fn typing_line_within(
+    client: &Client,
+    text: &str,
+    within: Duration,
+    what: &str,
+) -> Result<Value, Error> {
+    let last = std::cell::RefCell::new(Value::Null);
+    let last = &last;
+    let seen = wait_until(within, what, || async move {
+        let state = js(client, TYPING).await.ok()?;
+        *last.borrow_mut() = state.clone();
+        (state["text"] == text).then_some(state)
+    })
+    .await;
+    seen.map_err(|e| format!("{e}; the typing line was {}", last.borrow()))
+}
+
+async fn someone_types(s: &Scenario, who: &str) -> Result<(), Error> {
+    let answer = reqwest::Client::new()
+        .post(s.bridge.url("/internal/channels/general/typing"))
+        .json(&json!({ "user": who }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(answer.status().is_success(), || {
+        format!("typing: {}", answer.status())
+    })
+}
+
+async fn typing_events(client: &Client) -> Result<Vec<Value>, Error> {
+    let events = js(
+        client,
+        "return window.panelEvents.filter(e => e.type === 'typingchange').map(e => e.detail.users);",
+    )
+    .await?;
+    serde_json::from_value(events).map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn others_typing_is_named_then_cleared_by_their_message_or_after_eight_seconds(
+) -> Result<(), Error> {
+    let s = Scenario::live("others_typing", &page("Ann")).await?;
+    let client = &s.browser.client;
+    let state = js(client, TYPING).await?;
+    ensure(state["text"] == "" && state["live"] == "polite", || {
+        format!("an empty polite region at first: {state}")
+    })?;
+    js(client, WATCH_TYPING).await?;
+    someone_types(&s, "Ann").await?;
+    someone_types(&s, "Bob").await?;
+    typing_line(client, "Bob is typing…", "Bob typing (not Ann, who reads)").await?;
+    someone_types(&s, "Cy").await?;
+    typing_line(client, "Bob and Cy are typing…", "two typing").await?;
+    someone_types(&s, "Dee").await?;
+    typing_line(client, "Several people are typing…", "three typing").await?;
+    let events = typing_events(client).await?;
+    ensure(events.last() == Some(&json!(["Bob", "Cy", "Dee"])), || {
+        format!("the host heard {events:?}")
+    })?;
+    // Bob's message ends his typing at once.
+    s.bridge.inject("general", "Bob", "here it is").await?;
+    typing_line_within(
+        client,
+        "Cy and Dee are typing…",
+        AT_ONCE,
+        "Bob's message ends his typing",
+    )
+    .await?;
+    // Cy signals again (past the bridge's 2 s per person): the line does
+    // not change, so a screen reader hears nothing new.
+    let changes = js(client, TYPING).await?["changes"].clone();
+    let again = std::time::Instant::now();
+    wait_until(SOON, "2 s", || async {
+        (again.elapsed() > Duration::from_millis(2_100)).then_some(())
+    })
+    .await?;
+    let signalled = js(client, "return performance.now();").await?;
+    someone_types(&s, "Cy").await?;
+    // Dee's 8 s run out first; Cy's later, 8 s after his last signal.
+    typing_line(client, "Cy is typing…", "Dee's signal runs out").await?;
+    let state = typing_line(client, "", "Cy's signal runs out").await?;
+    let after = state["cleared"].as_f64().unwrap_or(0.0) - signalled.as_f64().unwrap_or(0.0);
+    ensure(after >= 7_500.0, || {
+        format!("Cy's typing went {after} ms after his last signal, before 8 s")
+    })?;
+    let changes_now = state["changes"].as_u64().unwrap_or(0);
+    ensure(changes_now == changes.as_u64().unwrap_or(0) + 2, || {
+        format!("the line changed {changes} times before Cy's second signal, {changes_now} after: only Dee's and Cy's ends")
+    })?;
+    let events = typing_events(client).await?;
+    ensure(events.last() == Some(&json!([])), || {
+        format!("the host heard {events:?}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readers_typing_reaches_others_once_per_three_seconds_and_never_themselves(
+) -> Result<(), Error> {
+    let s = Scenario::live("readers_typing", &page("Ann")).await?;
+    let bob = Browser::start().await?;
+    open(&bob.client, &s.bridge.url(&page("Bob"))).await?;
+    shows_here(&bob.client, &["Ann", "Bob"], 2, "Bob is here").await?;
+    let client = &s.browser.client;
+    let typing_posts = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/typing')).length;";
+    // Spaces only: nothing to say (the throttle's record, written before
+    // a signal goes, is not there).
+    keys(client, "   ").await?;
+    let record = "return Object.keys(localStorage).filter(k => k.startsWith('dp-typing:')).map(k => k + '=' + localStorage.getItem(k));";
+    let records = js(client, record).await?;
+    ensure(records == json!([]), || {
+        format!("a blank draft signalled typing: {records}")
+    })?;
+    keys(client, "hello").await?;
+    keys(client, " there").await?;
+    typing_line(&bob.client, "Ann is typing…", "Bob sees Ann typing").await?;
+    let posts = js(client, typing_posts).await?;
+    ensure(posts == 1, || {
+        format!("{posts} typing requests for one burst of keys")
+    })?;
+    let records = js(client, record).await?;
+    ensure(records.as_array().map(Vec::len) == Some(1), || {
+        format!("one record per person: {records}")
+    })?;
+    ensure(js(client, TYPING).await?["text"] == "", || {
+        "Ann sees her own typing".into()
+    })?;
+    // Sent: Bob's line clears at once.
+    keys(client, &char::from(fantoccini::key::Key::Enter).to_string()).await?;
+    typing_line_within(&bob.client, "", AT_ONCE, "Ann's message ends her typing").await?;
+    Ok(())
+}
+
+/// Types `text` into the composer (Enter is a key of its own).
+async fn keys(client: &Client, text: &str) -> Result<(), Error> {
+    let input = client
+        .find(fantoccini::Locator::Css(
+            r#"textarea[data-action="compose"]"#,
+        ))
+        .await
+        .map_err(|e| format!("no composer: {e}"))?;
+    (input.send_keys(text).await).map_err(|e| format!("typing: {e}"))
 }
 
 /// An application that refuses every stream at its connect callback, and
@@ -305,7 +480,7 @@ async fn a_stream_refused_at_its_connect_callback_never_shows_live() -> Result<(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn by_polling_too_the_reader_is_named_here() -> Result<(), Error> {
+async fn by_polling_too_the_reader_is_named_here_and_sees_others_type() -> Result<(), Error> {
     let s = Scenario::live(
         "here_by_polling",
         &format!("/host.html?channel=general&author=Ann&polling=on&{FAST}"),
@@ -326,5 +501,8 @@ async fn by_polling_too_the_reader_is_named_here() -> Result<(), Error> {
         2,
         "Ann, by polls, and Bob",
     )
-    .await
+    .await?;
+    someone_types(&s, "Bob").await?;
+    typing_line(&s.browser.client, "Bob is typing…", "Bob typing, by a poll").await?;
+    Ok(())
 }

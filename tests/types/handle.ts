@@ -21,6 +21,7 @@ element?.addEventListener("statuschange", function (e) {
 });
 document.addEventListener("unreadchange", (e) => console.log(e.detail.count));
 document.addEventListener("messagedelete", (e) => console.log(e.detail.id));
-// Who is here.
+// Who is here and who types.
 panel.addEventListener("presencechange", (e) => console.log(e.detail.users.join(", "), e.detail.count + 1));
+element?.addEventListener("typingchange", (e) => console.log(e.detail.users.length));
 export {};

@@ -1,12 +1,23 @@
-//! Who is here: the `presence` event read.
+//! Who is here and who is typing: the `presence` and `typing` events read,
+//! and the typing line's rules (who is shown, for how long, in what words).
 //!
 //! Presence is the bridge's to count (per person, with a grace before
 //! anyone leaves, so nothing here smooths it): the panel shows the whole
-//! set each event carries. (The typing line waits on the branch
-//! `typing-panel` for the bytes it costs: see docs/BENCHMARKS.md.)
+//! set each event carries. Typing is short-lived and the panel's to expire:
+//! a person types until 8 s after their last signal, by the panel's own
+//! clock (the event's `until` is the bridge's clock, which may differ from
+//! the reader's), or until their message arrives.
 
 use crate::json::{self, Error};
 use crate::payload::{count, strings};
+
+/// How long a typing signal shows its person as typing (the bridge's
+/// `until` is 8 s after it, too).
+pub const TYPING_MS: u64 = 8_000;
+
+/// The least time between two typing signals of the reader, in ms: one
+/// per 3 s while they type, whichever of their tabs types.
+pub const TYPING_EVERY_MS: u64 = 3_000;
 
 /// The most names a presence keeps (the bridge sends at most 100).
 const MAX_NAMES: usize = 100;
@@ -49,9 +60,161 @@ impl Presence {
     }
 }
 
+/// A `typing` event: who (the `until` is not read; see the module).
+pub fn read_typing(data: &str) -> Result<(String, String), Error> {
+    let f = json::parse(data)?.fields("", &["channel_id", "user", "until"])?;
+    let typing = (f.string("channel_id"), f.string("user"));
+    f.done(typing)
+}
+
+/// Who is typing, in the order they started, and until when (ms, the
+/// engine's clock).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Typing {
+    until: Vec<(String, u64)>,
+}
+
+impl Typing {
+    /// `user` signalled at `now`. Whether who is typing changed (a known
+    /// typist's new signal changes nothing anyone sees).
+    pub fn heard(&mut self, user: String, now: u64) -> bool {
+        let until = now.saturating_add(TYPING_MS);
+        let full = self.until.len() >= MAX_NAMES;
+        match self.until.iter_mut().find(|(name, _)| *name == user) {
+            Some(known) => {
+                known.1 = until;
+                false
+            }
+            // Past a hundred, the line says "Several people" anyway.
+            None if full => false,
+            None => {
+                self.until.push((user, until));
+                true
+            }
+        }
+    }
+
+    /// `user` stopped typing (their message came, say). Whether they were.
+    pub fn ended(&mut self, user: &str) -> bool {
+        self.keep(&|(name, _)| name != user)
+    }
+
+    /// Drops who stopped signalling by `now` (or seem to signal from the
+    /// future: the clock was set back). Whether anyone did.
+    pub fn expire(&mut self, now: u64) -> bool {
+        let latest = now.saturating_add(TYPING_MS);
+        self.keep(&|&(_, until)| until > now && until <= latest)
+    }
+
+    /// Keeps the typists `keep` says; whether any went. One `retain` for
+    /// both callers (each closure type was its own copy of it).
+    fn keep(&mut self, keep: &dyn Fn(&(String, u64)) -> bool) -> bool {
+        let before = self.until.len();
+        self.until.retain(keep);
+        self.until.len() != before
+    }
+
+    /// When the next typist expires, if anyone types.
+    pub fn next_due(&self) -> Option<u64> {
+        self.until.iter().map(|&(_, until)| until).min()
+    }
+
+    /// Forgets everyone. Whether anyone was typing.
+    pub fn clear(&mut self) -> bool {
+        let any = !self.until.is_empty();
+        self.until.clear();
+        any
+    }
+
+    /// Who is typing, in the order they started.
+    pub fn users(&self) -> Vec<String> {
+        let mut users = Vec::new();
+        for (name, _) in &self.until {
+            users.push(name.clone());
+        }
+        users
+    }
+}
+
+/// The typing line for these people: empty for nobody. Each name is
+/// isolated (U+2068 … U+2069), so a right-to-left mark in one cannot turn
+/// the rest of the line around.
+pub fn typing_line(users: &[String]) -> String {
+    const OPEN: &str = "\u{2068}";
+    const CLOSE: &str = "\u{2069}";
+    match users {
+        [] => String::new(),
+        [one] => [OPEN, one, CLOSE, " is typing…"].concat(),
+        [one, two] => [OPEN, one, CLOSE, " and ", OPEN, two, CLOSE, " are typing…"].concat(),
+        _ => "Several people are typing…".into(),
+    }
+}
+
+/// Whether the reader's typing is worth a signal at `now` (ms since the
+/// epoch), the last one having gone at `last` (an unreadable record is none): one per
+/// [`TYPING_EVERY_MS`]; a last one in the future (a clock set back) is
+/// no reason to stay silent.
+pub fn typing_due(last: Option<u64>, now: u64) -> bool {
+    last.is_none_or(|last| now < last || now - last >= TYPING_EVERY_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_line_names_one_or_two_and_counts_no_further() {
+        assert_eq!(typing_line(&[]), "");
+        assert_eq!(
+            typing_line(&names(&["Ann"])),
+            "\u{2068}Ann\u{2069} is typing…"
+        );
+        assert_eq!(
+            typing_line(&names(&["Ann", "Bob"])),
+            "\u{2068}Ann\u{2069} and \u{2068}Bob\u{2069} are typing…"
+        );
+        assert_eq!(
+            typing_line(&names(&["Ann", "Bob", "Cy"])),
+            "Several people are typing…"
+        );
+    }
+
+    #[test]
+    fn a_typist_shows_for_eight_seconds_after_the_last_signal() {
+        let mut typing = Typing::default();
+        assert!(typing.heard("Ann".into(), 1_000));
+        assert!(!typing.heard("Ann".into(), 5_000), "the same line");
+        assert_eq!(typing.next_due(), Some(13_000));
+        assert!(!typing.expire(12_999));
+        assert_eq!(typing.users(), names(&["Ann"]));
+        assert!(typing.expire(13_000));
+        assert!(typing.users().is_empty());
+        assert_eq!(typing.next_due(), None);
+    }
+
+    #[test]
+    fn a_message_ends_its_authors_typing_only() {
+        let mut typing = Typing::default();
+        typing.heard("Ann".into(), 0);
+        typing.heard("Bob".into(), 10);
+        assert!(typing.ended("Ann"));
+        assert!(!typing.ended("Ann"));
+        assert_eq!(typing.users(), names(&["Bob"]));
+        assert!(typing.clear());
+        assert!(!typing.clear());
+    }
+
+    #[test]
+    fn signals_go_once_per_three_seconds() {
+        assert!(typing_due(None, 10_000));
+        assert!(!typing_due(Some(10_000), 12_999));
+        assert!(typing_due(Some(10_000), 13_000));
+        assert!(typing_due(Some(20_000), 10_000), "clock set back");
+    }
 
     #[test]
     fn presence_reads_the_set_and_never_counts_fewer_than_it_names() {
@@ -89,5 +252,27 @@ mod tests {
                 .unwrap();
         assert_eq!(p.users, ["Ann", "Bob"]);
         assert_eq!(p.count, 4);
+    }
+
+    #[test]
+    fn names_on_the_line_are_isolated_from_each_other() {
+        let line = typing_line(&names(&["Eve\u{202E}", "Bob"]));
+        assert_eq!(
+            line,
+            "\u{2068}Eve\u{202E}\u{2069} and \u{2068}Bob\u{2069} are typing…"
+        );
+    }
+
+    #[test]
+    fn typing_reads_who_and_refuses_what_names_no_one() {
+        let t = read_typing(r#"{"channel_id":"g","user":"Ann","until":"2026-01-01T00:00:08Z"}"#);
+        assert_eq!(t.unwrap(), ("g".into(), "Ann".into()));
+        for bad in [
+            r#"{"channel_id":"g"}"#,
+            r#"{"channel_id":"g","user":7}"#,
+            "7",
+        ] {
+            assert!(read_typing(bad).is_err(), "{bad}");
+        }
     }
 }

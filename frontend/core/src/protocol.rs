@@ -37,6 +37,8 @@ pub enum Timer {
     FirstByte,
     /// On polling: time to try the EventSource again.
     Probe,
+    /// The next typist's signal runs out.
+    Typing,
 }
 
 /// A reply, an edit or deletion of one of the reader's messages, or a
@@ -420,6 +422,9 @@ pub enum Command {
     /// Who is in the channel changed: re-render from
     /// [`crate::Engine::presence`] and tell the host.
     ShowPresence,
+    /// Who else types changed: re-render from [`crate::Engine::typing`]
+    /// and tell the host.
+    ShowTyping,
     /// A line for the console, for whoever debugs the connection.
     Log(String),
 }

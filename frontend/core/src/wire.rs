@@ -7,7 +7,7 @@
 use crate::json::{self, collect, Error, Fields, Items};
 use crate::message::{Deletion, Message, MessageId, Reaction, ReactionChange};
 use crate::payload::{count, id, ids, optional_id, strings};
-use crate::people::Presence;
+use crate::people::{read_typing, Presence};
 use crate::protocol::Gateway;
 use std::fmt;
 
@@ -16,7 +16,7 @@ use std::fmt;
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The names of the events a stream carries that the panel reads.
-pub const EVENT_NAMES: [&str; 8] = [
+pub const EVENT_NAMES: [&str; 9] = [
     "message",
     "message_update",
     "message_delete",
@@ -25,6 +25,7 @@ pub const EVENT_NAMES: [&str; 8] = [
     "heartbeat",
     "resync",
     "presence",
+    "typing",
 ];
 
 /// Whether events of this name carry an `id:` line (a change's id).
@@ -43,6 +44,7 @@ impl Incoming {
             Incoming::Delete { deletion, .. } => Some(&deletion.channel_id),
             Incoming::Reaction(r) => Some(&r.channel_id),
             Incoming::Presence(p) => Some(&p.channel_id),
+            Incoming::Typing { channel_id, .. } => Some(channel_id),
             _ => None,
         }
     }
@@ -78,6 +80,8 @@ pub enum Incoming {
     },
     /// Who is in the channel now (`event: presence`).
     Presence(Presence),
+    /// Someone types in the channel (`event: typing`).
+    Typing { channel_id: String, user: String },
 }
 
 /// Why a payload was dropped.
@@ -174,6 +178,9 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
         "heartbeat" => json::parse(data).map(|_| Incoming::Heartbeat),
         "resync" => resync(data).map(|(reason, _)| Incoming::Resync { reason }),
         "presence" => Presence::read(data).map(Incoming::Presence),
+        "typing" => {
+            read_typing(data).map(|(channel_id, user)| Incoming::Typing { channel_id, user })
+        }
         other => {
             return Err(DecodeError::UnknownEvent {
                 event: other.to_owned(),
@@ -528,13 +535,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|presence|[a-z]{1,8})", data in ".{0,200}") {
+        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|presence|typing|[a-z]{1,8})", data in ".{0,200}") {
             let _ = decode(&event, &data);
         }
 
         #[test]
         fn never_panics_on_json_like_input(data in r#"\{("[a-z_]{1,16}":("[^"]{0,8}"|[0-9]{1,25}|null|true|\[\]),?){0,6}\}"#) {
-            for event in ["message", "status", "heartbeat", "resync", "presence"] {
+            for event in ["message", "status", "heartbeat", "resync", "presence", "typing"] {
                 let _ = decode(event, &data);
             }
         }

@@ -1127,6 +1127,7 @@ impl World {
                 | Command::ShowOutbox
                 | Command::EditDraft(_)
                 | Command::ShowPresence
+                | Command::ShowTyping
                 | Command::Log(_) => {}
             }
         }

@@ -31,7 +31,7 @@ mod tests;
 
 use crate::message::{Message, MessageId};
 use crate::options::Options;
-use crate::people::Presence;
+use crate::people::{Presence, Typing};
 use crate::protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Target,
     Timer, Transport, ViewState,
@@ -149,6 +149,8 @@ pub struct Engine {
     /// A `presence` event came on the current stream since it opened: a
     /// presence asked for meanwhile (`PresenceLoaded`) is older news.
     presence_heard: bool,
+    /// Who else is typing.
+    typing: Typing,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -188,6 +190,7 @@ impl Engine {
             unattributed: None,
             presence: None,
             presence_heard: false,
+            typing: Typing::default(),
         }
     }
 
@@ -400,6 +403,11 @@ impl Engine {
         self.presence.as_ref()
     }
 
+    /// Who else is typing, in the order they started.
+    pub fn typing(&self) -> Vec<String> {
+        self.typing.users()
+    }
+
     /// The EventSource the engine currently wants open, if any.
     pub fn current_stream(&self) -> Option<StreamId> {
         self.phase.stream()
@@ -604,6 +612,9 @@ impl Engine {
             // replace reactions that have one.
             Incoming::Message(mut message) => {
                 message.reactions_version = None;
+                if self.typing.ended(&message.author) {
+                    out.push(Command::ShowTyping);
+                }
                 if self.store.merge_live(message).changed() {
                     out.push(Command::ShowMessages);
                 }
@@ -663,6 +674,15 @@ impl Engine {
                 self.presence = Some(presence);
                 out.push(Command::ShowPresence);
             }
+            // Nobody sees their own typing; a name-less signal names no one.
+            Incoming::Typing { user, .. }
+                if user.is_empty() || Some(&user) == self.reader.as_ref() => {}
+            Incoming::Typing { user, .. } => {
+                if self.typing.heard(user, now) {
+                    out.push(Command::ShowTyping);
+                }
+                self.arm_typing(now, out);
+            }
             Incoming::Resync { reason } => {
                 out.push(Command::Log(format!(
                     "bridge asked for a resync ({reason}): catching up"
@@ -680,6 +700,10 @@ impl Engine {
     fn reader_known(&mut self, reader: Option<String>, out: &mut Out) {
         if reader == self.reader {
             return;
+        }
+        // Typing heard before the reader was known may be their own.
+        if self.typing.ended(reader.as_deref().unwrap_or_default()) {
+            out.push(Command::ShowTyping);
         }
         let before = std::mem::replace(&mut self.reader, reader);
         if before.is_some() {
@@ -797,6 +821,19 @@ impl Engine {
             Timer::PostRetry => self.outbox.retry_due(),
             Timer::FirstByte => self.first_byte_missed(now, random, out),
             Timer::Probe => self.try_stream(out),
+            Timer::Typing => {
+                if self.typing.expire(now) {
+                    out.push(Command::ShowTyping);
+                }
+                self.arm_typing(now, out);
+            }
+        }
+    }
+
+    /// Arms the typing timer for the next typist to expire, if anyone types.
+    fn arm_typing(&mut self, now: u64, out: &mut Out) {
+        if let Some(due) = self.typing.next_due() {
+            self.arm(Timer::Typing, due.saturating_sub(now), now, out);
         }
     }
 
@@ -862,9 +899,12 @@ impl Engine {
         self.release(out);
         self.phase = Phase::Stopped;
         self.error = Some(reason);
-        // Who is here is not known once stopped: shown again by the next
-        // stream.
+        // Who is here and who types is not known once stopped: shown
+        // again by the next stream.
         self.forget_presence(out);
+        if self.typing.clear() {
+            out.push(Command::ShowTyping);
+        }
     }
 
     fn unmount(&mut self, out: &mut Out) {
@@ -883,6 +923,7 @@ impl Engine {
             Timer::PostRetry,
             Timer::Probe,
             Timer::FirstByte,
+            Timer::Typing,
         ] {
             self.cancel(timer, out);
         }

@@ -1,8 +1,9 @@
-//! Who is here, as the engine keeps it.
+//! Who is here and who is typing, as the engine keeps them.
 
 use super::tests::{status, Harness};
 use super::*;
-use crate::people::Presence;
+use crate::people::{Presence, TYPING_MS};
+use crate::store::message;
 
 fn presence(stream: StreamId, channel: &str, users: &[&str], count: u32) -> Event {
     Event::Received(stream, Incoming::Presence(here(channel, users, count)))
@@ -14,6 +15,22 @@ fn here(channel: &str, users: &[&str], count: u32) -> Presence {
         users: users.iter().map(|u| u.to_string()).collect(),
         count,
     }
+}
+
+fn typing(stream: StreamId, user: &str) -> Event {
+    Event::Received(
+        stream,
+        Incoming::Typing {
+            channel_id: "general".into(),
+            user: user.into(),
+        },
+    )
+}
+
+fn said(message_author: &str, id: u64) -> Incoming {
+    let mut m = message(id);
+    m.author = message_author.into();
+    Incoming::Message(m)
 }
 
 #[test]
@@ -65,6 +82,91 @@ fn reopen(h: &mut Harness, stream: StreamId) -> StreamId {
 }
 
 #[test]
+fn a_stopped_panel_shows_nobody_here_and_nobody_typing() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(presence(stream, "general", &["Ann"], 1));
+    h.step(typing(stream, "Bob"));
+    let c = h.step(Event::Unauthorized);
+    assert!(c.contains(&Command::ShowPresence) && c.contains(&Command::ShowTyping));
+    assert_eq!(h.engine.presence(), None);
+    assert!(h.engine.typing().is_empty());
+}
+
+#[test]
+fn typing_shows_others_until_eight_seconds_after_their_last_signal() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(Event::Reader(Some("Ann".into())));
+    let c = h.step(typing(stream, "Ann"));
+    assert!(c.is_empty(), "nobody sees their own typing: {c:?}");
+    let c = h.step(typing(stream, ""));
+    assert!(c.is_empty(), "a name-less signal: {c:?}");
+    let c = h.step(typing(stream, "Bob"));
+    assert!(c.contains(&Command::ShowTyping));
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, TYPING_MS)));
+    let c = h.after(5_000, typing(stream, "Bob"));
+    assert!(!c.contains(&Command::ShowTyping), "the same line: {c:?}");
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, TYPING_MS)));
+    h.after(1_000, typing(stream, "Cy"));
+    assert_eq!(h.engine.typing(), ["Bob", "Cy"]);
+    let c = h.after(7_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping), "Bob's 8 s are over");
+    assert_eq!(h.engine.typing(), ["Cy"]);
+    assert!(c.contains(&Command::ArmTimer(Timer::Typing, 1_000)));
+    let c = h.after(1_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping));
+    assert!(h.engine.typing().is_empty());
+    assert!(!c.iter().any(|c| matches!(c, Command::ArmTimer(..))));
+}
+
+#[test]
+fn a_persons_message_ends_their_typing_at_once() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Bob"));
+    h.step(typing(stream, "Cy"));
+    let c = h.step(Event::Received(stream, said("Bob", 5)));
+    assert!(c.contains(&Command::ShowTyping) && c.contains(&Command::ShowMessages));
+    assert_eq!(h.engine.typing(), ["Cy"]);
+    let c = h.step(Event::Received(stream, said("Dee", 6)));
+    assert!(!c.contains(&Command::ShowTyping));
+}
+
+#[test]
+fn the_readers_own_typing_heard_before_they_were_known_goes_once_they_are() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Ann"));
+    h.step(typing(stream, "Bob"));
+    let c = h.step(Event::Reader(Some("Ann".into())));
+    assert!(c.contains(&Command::ShowTyping), "{c:?}");
+    assert_eq!(h.engine.typing(), ["Bob"]);
+}
+
+#[test]
+fn a_clock_set_back_never_keeps_a_typist_on_the_line() {
+    let mut h = Harness::new();
+    h.now = 10_000_000;
+    let stream = h.live_with(vec![]);
+    h.step(typing(stream, "Bob"));
+    h.now -= 3_600_000;
+    let c = h.after(8_000, Event::TimerFired(Timer::Typing));
+    assert!(c.contains(&Command::ShowTyping), "{c:?}");
+    assert!(h.engine.typing().is_empty());
+}
+
+#[test]
+fn the_typing_line_holds_at_most_a_hundred_people() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![]);
+    for i in 0..1_000 {
+        h.step(typing(stream, &format!("p{i}")));
+    }
+    assert_eq!(h.engine.typing().len(), 100);
+}
+
+#[test]
 fn presence_is_not_shown_while_the_panel_waits_to_reconnect() {
     let mut h = Harness::new();
     let stream = h.live_with(vec![]);
@@ -75,15 +177,5 @@ fn presence_is_not_shown_while_the_panel_waits_to_reconnect() {
     // …the panel's own backoff does not: nobody knows who is here.
     let c = h.step(Event::StreamError(stream, ReadyState::Closed));
     assert!(c.contains(&Command::ShowPresence), "{c:?}");
-    assert_eq!(h.engine.presence(), None);
-}
-
-#[test]
-fn a_stopped_panel_shows_nobody_here() {
-    let mut h = Harness::new();
-    let stream = h.live_with(vec![]);
-    h.step(presence(stream, "general", &["Ann"], 1));
-    let c = h.step(Event::Unauthorized);
-    assert!(c.contains(&Command::ShowPresence));
     assert_eq!(h.engine.presence(), None);
 }

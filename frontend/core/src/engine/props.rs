@@ -455,6 +455,7 @@ impl World {
                 Command::ShowMessages
                 | Command::ShowStatus(_)
                 | Command::ShowPresence
+                | Command::ShowTyping
                 | Command::Log(_) => {}
             }
         }
