@@ -13,6 +13,9 @@ pub struct MergeOutcome {
     pub evicted: usize,
     /// Held messages replaced by a newer state (edited, reacted to).
     pub updated: usize,
+    /// Messages of an older page left out for want of room (not held: the
+    /// held list did not change for them).
+    pub cut: usize,
 }
 
 impl MergeOutcome {
@@ -317,6 +320,7 @@ impl MessageStore {
             added: merged.added,
             evicted: merged.evicted,
             updated: outcome.updated + merged.updated,
+            cut: 0,
         }
     }
 
@@ -395,6 +399,7 @@ impl MessageStore {
         }
         let outcome = Some(MergeOutcome {
             added: added - over,
+            cut: over,
             ..MergeOutcome::default()
         });
         // The held messages still run without holes from the new oldest.
@@ -535,6 +540,8 @@ mod tests {
             outcome,
             Some(MergeOutcome {
                 added: 4,
+                // 3, the oldest of five below 10, had no room.
+                cut: 1,
                 ..MergeOutcome::default()
             })
         );

@@ -259,7 +259,9 @@ impl Engine {
                 let ours = self.ours(messages);
                 // `None`: it no longer joins what is held (dropped).
                 let merged = self.store.merge_older(before.unwrap_or_default(), ours);
-                self.older_done = (self.store.older_anchor()).filter(|_| short && merged.is_some());
+                // Nothing older, unless part of the page went for room.
+                let whole = merged.is_some_and(|merged| merged.cut == 0);
+                self.older_done = (self.store.older_anchor()).filter(|_| short && whole);
                 if merged.is_some_and(|merged| merged.changed()) {
                     out.push(Command::ShowMessages);
                 }

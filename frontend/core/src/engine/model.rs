@@ -676,3 +676,32 @@ proptest! {
         run((new_bridge, whole_lists), tombstones, history, ops)?;
     }
 }
+
+/// Found by this model once its cases changed (the read-state branch added
+/// an operation): an older page cut for room (the store full) that was short
+/// said there was nothing older, so once a deletion made room again, the
+/// message cut off could never be scrolled to (held `[3, 5, …]`, the channel
+/// `[2, 3, 5, …]`).
+#[test]
+fn an_older_page_cut_for_room_does_not_say_nothing_is_older() {
+    use Op::*;
+    let ops = vec![
+        Create,
+        Create,
+        Create,
+        Forget,
+        Create,
+        Create,
+        Deliver(0),
+        Deliver(0),
+        Deliver(0),
+        Create,
+        Stream(1),
+        Edit(0),
+        Delete(28),
+        Older,
+        Delete(4),
+        Compute(0),
+    ];
+    run((false, false), 1, 8, ops).unwrap();
+}
