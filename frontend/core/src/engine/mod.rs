@@ -1170,6 +1170,17 @@ impl Engine {
             return;
         };
         let ours = self.ours(page.messages);
+        // A message new since the catch-up's start ends its author's typing,
+        // as one that comes on the stream does.
+        let mut ended = false;
+        for message in &ours {
+            if message.id > after {
+                ended |= self.typing.ended(&message.author);
+            }
+        }
+        if ended {
+            out.push(Command::ShowTyping);
+        }
         let mut outcome = self.store.merge_changes(ours, after, page.last);
         let mut gone = page.deleted;
         gone.retain(|&id| self.store.delete(id));

@@ -179,3 +179,32 @@ fn presence_is_not_shown_while_the_panel_waits_to_reconnect() {
     assert!(c.contains(&Command::ShowPresence), "{c:?}");
     assert_eq!(h.engine.presence(), None);
 }
+
+#[test]
+fn a_persons_message_brought_by_a_catch_up_ends_their_typing_too() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    h.step(typing(stream, "Bob"));
+    h.step(typing(stream, "Cy"));
+    let resync = Incoming::Resync {
+        reason: "lagged".into(),
+    };
+    let c = h.step(Event::Received(stream, resync));
+    let request = super::tests::fetch_request(&c).expect("a catch-up");
+    let mut bobs = message(5);
+    bobs.author = "Bob".into();
+    // An older message of Cy's edited meanwhile says nothing of Cy's typing.
+    let mut edited = message(1);
+    edited.author = "Cy".into();
+    edited.version = Some(MessageId(6));
+    let page = crate::wire::ChangePage {
+        messages: vec![edited, bobs],
+        deleted: vec![],
+        last: Some(MessageId(6)),
+        more: false,
+        resync: None,
+    };
+    let c = h.step(Event::ChangesLoaded(request, page));
+    assert!(c.contains(&Command::ShowTyping), "{c:?}");
+    assert_eq!(h.engine.typing(), ["Cy"]);
+}
