@@ -139,6 +139,8 @@ struct Inner {
     link: Link,
     /// Who the reader is (`identity::person`), once known.
     person: Option<String>,
+    /// When this panel last told the bridge the reader types (ms).
+    typed_at: Option<u64>,
     /// Where unsent replies are saved, once the reader is known.
     outbox_key: Option<OutboxKey>,
     /// A `/api/me` request is under way…
@@ -191,6 +193,7 @@ impl Connection {
                 probe: None,
                 link,
                 person: None,
+                typed_at: None,
                 outbox_key: None,
                 asking: false,
                 ask_again: false,
@@ -259,13 +262,22 @@ impl Connection {
     /// last signal's time is in `localStorage`). Fire and forget: a lost
     /// signal only shows the reader typing a little later.
     pub fn typing(&self) {
-        let Ok(inner) = self.inner.try_borrow() else {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
             return;
         };
+        // Only while Live (not stopped with a refused sign-in, say), and
+        // once the reader is known: the record is theirs.
+        let Some(who) = inner.person.clone() else {
+            return;
+        };
+        if inner.engine.view().label != panel_core::Label::Live {
+            return;
+        }
         // One key per person (not per channel: keys would pile up), its
-        // value the last signal's time and channel.
-        let who = inner.person.as_deref().unwrap_or(&inner.options_author);
-        let key = ["dp-typing:", who].concat();
+        // value the last signal's time and channel. This panel's own last
+        // signal counts too: without storage (blocked, full) it still
+        // throttles its own tab.
+        let key = ["dp-typing:", &who].concat();
         let channel = &inner.endpoint.channel;
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
         let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
@@ -274,13 +286,15 @@ impl Connection {
             Some((&last[..at], &last[at + 1..]))
         });
         let last = last.filter(|(_, was)| was == channel);
+        let last = last.and_then(|(at, _)| at.parse().ok()).max(inner.typed_at);
         let now = js_sys::Date::now() as u64;
-        if !panel_core::people::typing_due(last.and_then(|(at, _)| at.parse().ok()), now) {
+        if !panel_core::people::typing_due(last, now) {
             return;
         }
         if let Some(storage) = storage {
             let _ = storage.set_item(&key, &[&now.to_string(), " ", channel].concat());
         }
+        inner.typed_at = Some(now);
         let request = Request::new("POST", &inner.channel_url("typing"));
         let body = js_sys::Object::new();
         if !inner.signs_in() {

@@ -145,7 +145,8 @@ pub async fn post_message(
         ));
     }
     let (message, created) = hub.post_async(channel.clone(), new, body.client_id).await?;
-    hub.typing.message_from(&channel, &message.author);
+    hub.typing
+        .message_from(&channel, &message.author, tokio::time::Instant::now());
     tracing::info!(%channel, id = message.id, created, "message posted");
     let status = if created {
         StatusCode::CREATED

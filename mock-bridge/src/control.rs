@@ -102,7 +102,8 @@ pub async fn inject_message(
     new.validate()?;
     new.cut_reference();
     let message = hub.publish_async(channel.clone(), new).await?;
-    hub.typing.message_from(&channel, &message.author);
+    hub.typing
+        .message_from(&channel, &message.author, tokio::time::Instant::now());
     tracing::info!(%channel, id = message.id, "message accepted");
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }

@@ -8,8 +8,10 @@
 //! sooner is answered 204 all the same and dropped, so a composer that
 //! signals on every keystroke costs the streams nothing more. A message from
 //! that person ends their typing: the panel clears their line when the
-//! message arrives, and the bridge forgets their last signal, so that the
-//! next keystroke (a new message begun) is shown at once.
+//! message arrives, and the bridge drops that person's signals for
+//! [`AFTER_MESSAGE`] (a signal sent just before the message may arrive just
+//! after it, and would show them typing for 8 s more), then lets the next
+//! one through (a new message begun) without waiting out the throttle.
 //!
 //! Nothing is stored beyond the last signals of the last [`THROTTLE`]: the
 //! record of who signalled when is swept as it grows.
@@ -32,6 +34,9 @@ use tokio::time::Instant;
 
 /// At most one signal per person and channel per this long.
 pub const THROTTLE: Duration = Duration::from_secs(2);
+/// After a person's message, their signals are dropped for this long: one
+/// sent just before the message may arrive just after it.
+pub const AFTER_MESSAGE: Duration = Duration::from_secs(1);
 /// A signal shows its person typing for this long (`until`).
 pub const SHOWN_FOR: Duration = Duration::from_secs(8);
 
@@ -65,11 +70,16 @@ impl Typing {
         true
     }
 
-    /// `user` sent a message to `channel`: their typing there is over, and
-    /// their next signal goes out at once.
-    pub fn message_from(&self, channel: &str, user: &str) {
+    /// `user` sent a message to `channel` at `now`: their typing there is
+    /// over, and their next signal goes out [`AFTER_MESSAGE`] later at the
+    /// latest (not a full [`THROTTLE`]).
+    pub fn message_from(&self, channel: &str, user: &str, now: Instant) {
         let mut last = self.last.lock().unwrap();
-        last.at.remove(&(channel.to_owned(), Arc::from(user)));
+        let key = (channel.to_owned(), Arc::from(user));
+        match now.checked_sub(THROTTLE - AFTER_MESSAGE) {
+            Some(as_if) => drop(last.at.insert(key, as_if)),
+            None => drop(last.at.remove(&key)),
+        }
     }
 
     /// People and channels remembered now (for tests).
@@ -156,8 +166,13 @@ mod tests {
         assert!(typing.signal("c", "Bob", t0), "per person");
         assert!(typing.signal("d", "Ann", t0), "per channel");
         assert!(typing.signal("c", "Ann", t0 + THROTTLE));
-        typing.message_from("c", "Ann");
-        assert!(typing.signal("c", "Ann", t0 + THROTTLE + Duration::from_millis(1)));
+        let sent = t0 + THROTTLE * 2;
+        typing.message_from("c", "Ann", sent);
+        // A signal racing the message it came before (sent just before
+        // it, arriving just after) would show Ann typing for 8 s after her
+        // message: dropped; the next message's typing shows after a second.
+        assert!(!typing.signal("c", "Ann", sent + Duration::from_millis(500)));
+        assert!(typing.signal("c", "Ann", sent + AFTER_MESSAGE));
     }
 
     #[test]

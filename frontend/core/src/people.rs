@@ -60,10 +60,26 @@ impl Presence {
     }
 }
 
-/// A `typing` event: who (the `until` is not read; see the module).
+/// A `typing` event: who (the `until` is not read; see the module). The
+/// name loses its direction marks and control characters (one that closed
+/// its isolate could turn the rest of the line around) and its spaces at
+/// either end; a name with nothing left, or past 64 characters (the bridge
+/// allows 32), names no one (empty).
 pub fn read_typing(data: &str) -> Result<(String, String), Error> {
     let f = json::parse(data)?.fields("", &["channel_id", "user", "until"])?;
-    let typing = (f.string("channel_id"), f.string("user"));
+    let mut user = String::new();
+    let mut count = 0;
+    for c in f.string("user").trim().chars() {
+        let marks = matches!(c, '\u{200e}' | '\u{200f}' | '\u{61c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if !marks && !c.is_control() {
+            user.push(c);
+            count += 1;
+        }
+    }
+    if count > 64 || user.trim().is_empty() {
+        user.clear();
+    }
+    let typing = (f.string("channel_id"), user);
     f.done(typing)
 }
 
@@ -274,5 +290,42 @@ mod tests {
         ] {
             assert!(read_typing(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile_names {
+    use super::*;
+
+    fn user(name: &str) -> String {
+        let data = [
+            "{\"channel_id\":\"general\",\"user\":",
+            name,
+            ",\"until\":\"x\"}",
+        ]
+        .concat();
+        read_typing(&data).unwrap().1
+    }
+
+    #[test]
+    fn a_name_cannot_close_its_isolate_or_turn_the_line_around() {
+        let eve = user(r#""Eve\u2069\u202e""#);
+        let line = typing_line(&[eve, "Bob".into()]);
+        assert_eq!(
+            line,
+            "\u{2068}Eve\u{2069} and \u{2068}Bob\u{2069} are typing…"
+        );
+        assert_eq!(user(r#""\u2067Ann\u200f""#), "Ann");
+    }
+
+    #[test]
+    fn a_name_with_nothing_to_show_or_past_64_characters_names_no_one() {
+        assert_eq!(user(r#""  \u0007 ""#), "");
+        assert_eq!(user(&["\"", &"a".repeat(65), "\""].concat()), "");
+        assert_eq!(
+            user(&["\"", &"é".repeat(64), "\""].concat()),
+            "é".repeat(64)
+        );
+        assert_eq!(user(r#"" Ann ""#), "Ann");
     }
 }

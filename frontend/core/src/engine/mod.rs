@@ -614,7 +614,9 @@ impl Engine {
             // replace reactions that have one.
             Incoming::Message(mut message) => {
                 message.reactions_version = None;
-                if self.typing.ended(&message.author) {
+                // Only a new message ends its author's typing (not one
+                // heard again: they may type the next one).
+                if self.is_new(message.id) && self.typing.ended(&message.author) {
                     out.push(Command::ShowTyping);
                 }
                 if self.store.merge_live(message).changed() {
@@ -830,6 +832,11 @@ impl Engine {
                 self.arm_typing(now, out);
             }
         }
+    }
+
+    /// Whether a message `id` is newer than any the panel has held.
+    fn is_new(&self, id: MessageId) -> bool {
+        self.store.newest_id().is_none_or(|newest| id > newest)
     }
 
     /// Arms the typing timer for the next typist to expire, if anyone types.
@@ -1174,7 +1181,7 @@ impl Engine {
         // as one that comes on the stream does.
         let mut ended = false;
         for message in &ours {
-            if message.id > after {
+            if message.id > after && self.is_new(message.id) {
                 ended |= self.typing.ended(&message.author);
             }
         }

@@ -208,3 +208,32 @@ fn a_persons_message_brought_by_a_catch_up_ends_their_typing_too() {
     assert!(c.contains(&Command::ShowTyping), "{c:?}");
     assert_eq!(h.engine.typing(), ["Cy"]);
 }
+
+#[test]
+fn a_message_heard_again_does_not_end_its_authors_new_typing() {
+    let mut h = Harness::new();
+    let stream = h.live_with(vec![message(1)]);
+    let resync = Incoming::Resync {
+        reason: "lagged".into(),
+    };
+    let c = h.step(Event::Received(stream, resync));
+    let request = super::tests::fetch_request(&c).expect("a catch-up");
+    h.step(Event::Received(stream, said("Bob", 5)));
+    h.step(typing(stream, "Bob"));
+    // The stream replays it…
+    h.step(Event::Received(stream, said("Bob", 5)));
+    assert_eq!(h.engine.typing(), ["Bob"]);
+    // …and the catch-up asked for before it brings it too.
+    let Incoming::Message(bobs) = said("Bob", 5) else {
+        unreachable!()
+    };
+    let page = crate::wire::ChangePage {
+        messages: vec![bobs],
+        deleted: vec![],
+        last: Some(MessageId(5)),
+        more: false,
+        resync: None,
+    };
+    h.step(Event::ChangesLoaded(request, page));
+    assert_eq!(h.engine.typing(), ["Bob"]);
+}
