@@ -368,16 +368,17 @@ pub fn DiscussionPanel(
                 hear(Notice::Typing(Vec::new()));
             }
         });
-        local.try_with_value(|l| l.messages.take());
-        outputs.messages.notify();
         // Another channel's pending replies are its own (kept in the tab),
-        // and a burst not yet announced is not news in this one.
-        local.try_with_value(|l| l.outbox.take());
-        outputs.draft.notify();
+        // and a burst not yet announced is not news in this one. (One read
+        // of the panel's state: each read is code of its own.)
         local.try_with_value(|l| {
+            l.messages.take();
+            l.outbox.take();
             l.announcer.take();
             l.announce_timer.take()
         });
+        outputs.messages.notify();
+        outputs.draft.notify();
         below_seen();
         let endpoint = Endpoint {
             bridge_url,
@@ -618,8 +619,18 @@ pub fn DiscussionPanel(
                 });
             }
             // Busy until the rows hold what was loaded. (`Dom::attr` by
-            // name: Leptos' prelude has an `attr` method too.)
-            let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
+            // name: Leptos' prelude has an `attr` method too.) One read of
+            // the panel's state for the busy flag, the deferred ask and
+            // whether deletions emptied the list.
+            let (busy, deferred, emptied) = local
+                .try_with_value(|l| {
+                    (
+                        l.loading.get(),
+                        l.older_deferred.take(),
+                        l.messages.borrow().is_empty(),
+                    )
+                })
+                .unwrap_or_default();
             match busy {
                 true => Dom::attr(&**element, "aria-busy", "true"),
                 false => element.unattr("aria-busy"),
@@ -630,14 +641,10 @@ pub fn DiscussionPanel(
                 // Older messages came in above: what the reader looked at stays put.
                 element.set_scroll_top(top + element.scroll_height() - height);
             }
-            let deferred = local.try_with_value(|l| l.older_deferred.take());
             // A list that deletions emptied has no scroll to ask with: it
             // asks itself (the engine asks only when it saw messages, once
             // per point, and not past the channel's start).
-            let emptied = local.try_with_value(|l| l.messages.borrow().is_empty());
-            if emptied == Some(true)
-                || (deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX)
-            {
+            if emptied || (deferred && element.scroll_top() < STICKY_BOTTOM_PX) {
                 older();
             }
         });
