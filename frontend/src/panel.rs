@@ -340,7 +340,6 @@ pub fn DiscussionPanel(
             }
         }
     };
-    local.try_with_value(|l| l.notice.replace(Some(Box::new(notice))));
     let draft = Trigger::new();
     let outputs = Outputs {
         status: Trigger::new(),
@@ -444,16 +443,25 @@ pub fn DiscussionPanel(
     let page = document();
     let unread_back = report_unread.clone();
     let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
-        if page_visible() && local.try_with_value(|l| l.at_bottom.get()) == Some(true) {
+        if page_visible() {
             unread_back(
                 local
-                    .try_with_value(|l| l.unread.borrow_mut().seen())
+                    .try_with_value(|l| match l.at_bottom.get() {
+                        true => l.unread.borrow_mut().seen(),
+                        false => None,
+                    })
                     .flatten(),
             );
         }
     });
     // Removed when the panel unmounts (the stored value is dropped with it).
-    local.try_with_value(|l| l.listener.replace(Some(listener)));
+    // The notices' closure is stored here too: one write of the panel's
+    // state for both (each is code of its own; nothing hears a notice
+    // before the effects run).
+    local.try_with_value(|l| {
+        l.notice.replace(Some(Box::new(notice)));
+        l.listener.replace(Some(listener))
+    });
 
     let list = NodeRef::<Ol>::new();
     // The composer, made once the list is in the page, then kept in step
@@ -536,14 +544,18 @@ pub fn DiscussionPanel(
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
-            local.try_with_value(|l| l.at_bottom.set(gap <= STICKY_BOTTOM_PX));
             // Near the top: the page before, kept in view as it comes.
-            if list.scroll_top() < STICKY_BOTTOM_PX {
-                if local.try_with_value(|l| l.frame_pending.get()) == Some(true) {
-                    local.try_with_value(|l| l.older_deferred.set(true));
-                } else {
-                    older();
+            let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
+            let ask = local.try_with_value(|l| {
+                l.at_bottom.set(gap <= STICKY_BOTTOM_PX);
+                let pending = near_top && l.frame_pending.get();
+                if pending {
+                    l.older_deferred.set(true);
                 }
+                near_top && !pending
+            });
+            if ask != Some(false) && near_top {
+                older();
             }
             if gap <= STICKY_BOTTOM_PX {
                 below_seen();
@@ -574,11 +586,13 @@ pub fn DiscussionPanel(
         }
         request_animation_frame(move || {
             // The panel may have been unmounted since: every handle is `try_`.
-            local.try_with_value(|l| l.frame_pending.set(false));
+            let follow = local.try_with_value(|l| {
+                l.frame_pending.set(false);
+                l.at_bottom.get()
+            }) == Some(true);
             let Some(element) = list.get_untracked() else {
                 return;
             };
-            let follow = local.try_with_value(|l| l.at_bottom.get()) == Some(true);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
             let reader = reader_of(local);
