@@ -349,7 +349,7 @@ pub fn DiscussionPanel(
     };
     // Who replies: the token's user, or the `author` option without sign-in.
     let can_reply = auth.has_token() || !options.author.is_empty();
-    let send_text = move |text: String| with_connection(local, |c| c.send(text));
+    let send_text = move |text: String| with_connection(local, Act::Send(text));
 
     let header_channel = channel.clone();
     let bridge = bridge_url;
@@ -416,7 +416,7 @@ pub fn DiscussionPanel(
             }));
         }
     }));
-    let retry_now = move || with_connection(local, Connection::retry);
+    let retry_now = move || with_connection(local, Act::Retry);
     if let Some(retry) = retry {
         effect(Box::new(move |first: bool| {
             retry.track();
@@ -473,13 +473,13 @@ pub fn DiscussionPanel(
             return;
         };
         let act = move |client_id: String, edit: bool| {
-            with_connection(local, |c| {
-                if edit {
-                    c.edit(client_id)
-                } else {
-                    c.discard(client_id)
-                }
-            })
+            with_connection(
+                local,
+                match edit {
+                    true => Act::Edit(client_id),
+                    false => Act::Discard(client_id),
+                },
+            )
         };
         local.try_with_value(|l| {
             let c = &mut *l.composer.borrow_mut();
@@ -496,7 +496,7 @@ pub fn DiscussionPanel(
                         }
                     }),
                     save: Box::new(move |id, text| {
-                        with_connection(local, |c| c.change_message(Target::Edit(id), text))
+                        with_connection(local, Act::Change(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
                         let reader = reader_of(local)?;
@@ -507,7 +507,7 @@ pub fn DiscussionPanel(
                         }))
                         .flatten()
                     }),
-                    typing: Box::new(move || with_connection(local, Connection::typing)),
+                    typing: Box::new(move || with_connection(local, Act::Typing)),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }
@@ -528,7 +528,7 @@ pub fn DiscussionPanel(
     }));
     // Busy while the page comes (the frame after it takes that off).
     let older = move || {
-        with_connection(local, Connection::older);
+        with_connection(local, Act::Older);
         if let (Some(true), Some(list)) = (
             local.try_with_value(|l| l.loading.get()),
             list.get_untracked(),
@@ -603,7 +603,7 @@ pub fn DiscussionPanel(
                     if rows.is_none() {
                         let actions = RowActions {
                             react: Box::new(move |id, emoji, add| {
-                                with_connection(local, |c| c.react(id, emoji, add))
+                                with_connection(local, Act::Change(Target::React(id, add), emoji))
                             }),
                             // The message's own text (its markup included),
                             // not what its row shows.
@@ -620,7 +620,7 @@ pub fn DiscussionPanel(
                             delete: Box::new(move |id| {
                                 let text = content_of(local, id).unwrap_or_default();
                                 let target = Target::Delete(id);
-                                with_connection(local, |c| c.change_message(target, text))
+                                with_connection(local, Act::Change(target, text))
                             }),
                         };
                         *rows = MessageList::new(element.clone().into(), actions);
@@ -792,8 +792,37 @@ fn monotonic_ms() -> f64 {
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the
 /// panel is gone (a frame or a listener may still come after it).
-fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Connection)) {
-    local.try_with_value(|l| l.connection.borrow().as_ref().map(act));
+/// One non-generic copy for every caller (each closure had made its own
+/// copy of the read of the panel's state).
+#[inline(never)]
+fn with_connection(local: StoredValue<Local, LocalStorage>, act: Act) {
+    local.try_with_value(|l| {
+        let connection = l.connection.borrow();
+        let Some(c) = connection.as_ref() else {
+            return;
+        };
+        match act {
+            Act::Send(text) => c.send(text),
+            Act::Retry => c.retry(),
+            Act::Older => c.older(),
+            Act::Typing => c.typing(),
+            Act::Edit(client_id) => c.edit(client_id),
+            Act::Discard(client_id) => c.discard(client_id),
+            // A reaction's toggle too (`Connection::react`).
+            Act::Change(target, text) => c.change_message(target, text),
+        }
+    });
+}
+
+/// What the panel asks of its connection (see `Connection`'s methods).
+enum Act {
+    Send(String),
+    Retry,
+    Older,
+    Typing,
+    Edit(String),
+    Discard(String),
+    Change(Target, String),
 }
 
 /// The reader's name, once known.
