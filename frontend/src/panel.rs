@@ -229,21 +229,11 @@ pub fn DiscussionPanel(
         loading: Cell::new(true),
         ..Local::default()
     });
-    let show_new_below = move |count: Option<usize>| {
-        if let Some(count) = count {
-            local.try_with_value(|l| {
-                if let Some(composer) = &*l.composer.borrow() {
-                    composer.show_new(count);
-                }
-            });
-        }
-    };
     let below_seen = move || {
-        show_new_below(
-            local
-                .try_with_value(|l| l.new_below.borrow_mut().seen())
-                .flatten(),
-        )
+        local.try_with_value(|l| {
+            let seen = l.new_below.borrow_mut().seen();
+            show_new_below(l, seen)
+        });
     };
     let report_unread = move |count: Option<usize>| {
         if let (Some(count), Some(on_unread)) = (count, &on_unread) {
@@ -253,11 +243,9 @@ pub fn DiscussionPanel(
     let unread_arrived = report_unread.clone();
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
-        let who = reader_of(local);
         local.try_with_value(|l| {
-            l.announcer
-                .borrow_mut()
-                .arrived(&messages, who.as_deref(), now)
+            let who = known(l.reader.borrow().clone());
+            (l.announcer.borrow_mut()).arrived(&messages, who.as_deref(), now)
         });
         announce_when_due(local);
         if let Some(on_message) = &on_message {
@@ -265,19 +253,18 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        // One read of the panel's state for both counts (each read is code
-        // of its own).
+        // One read of the panel's state for both counts and the button's
+        // (each read is code of its own).
         let visible = page_visible();
-        let (below, unread) = local
-            .try_with_value(|l| {
-                let at_the_newest = l.at_bottom.get();
-                let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
-                let reading = visible && at_the_newest;
-                (below, l.unread.borrow_mut().arrived(&messages, reading))
-            })
-            .unwrap_or_default();
-        show_new_below(below);
-        unread_arrived(unread);
+        let unread = local.try_with_value(|l| {
+            let at_the_newest = l.at_bottom.get();
+            let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
+            let reading = visible && at_the_newest;
+            let unread = l.unread.borrow_mut().arrived(&messages, reading);
+            show_new_below(l, below);
+            unread
+        });
+        unread_arrived(unread.flatten());
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -291,14 +278,13 @@ pub fn DiscussionPanel(
     };
     let unread_deleted = report_unread.clone();
     let deleted = move |ids: Vec<MessageId>| {
-        let (below, unread) = local
-            .try_with_value(|l| {
-                let below = l.new_below.borrow_mut().deleted(&ids);
-                (below, l.unread.borrow_mut().deleted(&ids))
-            })
-            .unwrap_or_default();
-        show_new_below(below);
-        unread_deleted(unread);
+        let unread = local.try_with_value(|l| {
+            let below = l.new_below.borrow_mut().deleted(&ids);
+            let unread = l.unread.borrow_mut().deleted(&ids);
+            show_new_below(l, below);
+            unread
+        });
+        unread_deleted(unread.flatten());
         if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -754,6 +740,14 @@ pub struct Local {
     frame_pending: Cell<bool>,
     older_deferred: Cell<bool>,
     rows: RefCell<Option<MessageList>>,
+}
+
+/// Shows how many new messages are below (the composer's button), when the
+/// count changed.
+fn show_new_below(l: &Local, count: Option<usize>) {
+    if let (Some(count), Some(composer)) = (count, &*l.composer.borrow()) {
+        composer.show_new(count);
+    }
 }
 
 /// Has the header's polite region say the announcer's sentence if its
