@@ -450,6 +450,53 @@ pub fn DiscussionPanel(
     });
 
     let list = NodeRef::<Ol>::new();
+    // Busy while the page comes (the frame after it takes that off).
+    let older = move || {
+        with_connection(local, Act::Older);
+        if let (Some(true), Some(list)) = (
+            local.try_with_value(|l| l.loading.get()),
+            list.get_untracked(),
+        ) {
+            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
+        }
+    };
+    // Whether held messages wait for the next frame to be shown. A page that
+    // came but is not shown yet leaves the list at the top until that frame,
+    // and the browser runs scroll events just before it: asking for older
+    // messages then would fetch a second page the reader did not scroll to.
+    // The frame asks instead, once the rows are in step (`older_deferred`).
+    let on_scroll = move |_: web_sys::Event| {
+        if let Some(list) = list.get_untracked() {
+            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
+            // Near the top: the page before, kept in view as it comes.
+            let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
+            let ask = local.try_with_value(|l| {
+                l.at_bottom.set(gap <= STICKY_BOTTOM_PX);
+                let pending = near_top && l.frame_pending.get();
+                if pending {
+                    l.older_deferred.set(true);
+                }
+                near_top && !pending
+            });
+            if ask != Some(false) && near_top {
+                older();
+            }
+            if gap <= STICKY_BOTTOM_PX {
+                below_seen();
+            }
+            if gap <= STICKY_BOTTOM_PX && page_visible() {
+                report_unread(
+                    local
+                        .try_with_value(|l| l.unread.borrow_mut().seen())
+                        .flatten(),
+                );
+            }
+        }
+    };
+    // The list's scroll listener, added with the composer (the list is in
+    // the page then) and kept in the panel's state: a Leptos `on:scroll`
+    // was its own copy of Leptos' event code.
+    let mut on_scroll = Some(on_scroll);
     // The composer, made once the list is in the page, then kept in step
     // with the outbox and given back refused replies to edit (one effect:
     // each costs its own code).
@@ -468,6 +515,10 @@ pub fn DiscussionPanel(
             )
         };
         local.try_with_value(|l| {
+            if let Some(on_scroll) = on_scroll.take() {
+                let scroll = Listener::new(list.as_ref(), "scroll", on_scroll);
+                l.scroll.replace(Some(scroll));
+            }
             let c = &mut *l.composer.borrow_mut();
             if c.is_none() {
                 let actions = Actions {
@@ -512,49 +563,6 @@ pub fn DiscussionPanel(
             }
         });
     }));
-    // Busy while the page comes (the frame after it takes that off).
-    let older = move || {
-        with_connection(local, Act::Older);
-        if let (Some(true), Some(list)) = (
-            local.try_with_value(|l| l.loading.get()),
-            list.get_untracked(),
-        ) {
-            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
-        }
-    };
-    // Whether held messages wait for the next frame to be shown. A page that
-    // came but is not shown yet leaves the list at the top until that frame,
-    // and the browser runs scroll events just before it: asking for older
-    // messages then would fetch a second page the reader did not scroll to.
-    // The frame asks instead, once the rows are in step (`older_deferred`).
-    let on_scroll = move |_| {
-        if let Some(list) = list.get_untracked() {
-            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
-            // Near the top: the page before, kept in view as it comes.
-            let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
-            let ask = local.try_with_value(|l| {
-                l.at_bottom.set(gap <= STICKY_BOTTOM_PX);
-                let pending = near_top && l.frame_pending.get();
-                if pending {
-                    l.older_deferred.set(true);
-                }
-                near_top && !pending
-            });
-            if ask != Some(false) && near_top {
-                older();
-            }
-            if gap <= STICKY_BOTTOM_PX {
-                below_seen();
-            }
-            if gap <= STICKY_BOTTOM_PX && page_visible() {
-                report_unread(
-                    local
-                        .try_with_value(|l| l.unread.borrow_mut().seen())
-                        .flatten(),
-                );
-            }
-        }
-    };
     // The rows, updated in place from the held messages, at most once a frame:
     // a burst of events between two frames costs one walk and one layout, and
     // the reader could not have seen the steps in between anyway. Then, if the
@@ -677,7 +685,7 @@ pub fn DiscussionPanel(
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.
-            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
+            <ol class="dp-messages" node_ref=list aria-label="Messages"></ol>
         </section>
     }
 }
@@ -735,6 +743,8 @@ pub struct Local {
     connection: RefCell<Option<Connection>>,
     /// The visibility listener, removed when the panel unmounts.
     listener: RefCell<Option<Listener>>,
+    /// The list's scroll listener (see `on_scroll`).
+    scroll: RefCell<Option<Listener>>,
     /// Whether held messages wait for the next frame to be shown (see
     /// `on_scroll`), and whether that frame asks for older ones.
     frame_pending: Cell<bool>,
