@@ -537,12 +537,7 @@ pub fn DiscussionPanel(
                     }),
                     last_own: Box::new(move || {
                         let reader = reader_of(local)?;
-                        (local.try_with_value(|l| {
-                            (l.messages.borrow().iter().rev())
-                                .find(|m| m.author == reader)
-                                .map(|m| (m.id, m.content.clone()))
-                        }))
-                        .flatten()
+                        (local.try_with_value(|l| newest(l, &|m| m.author == reader))).flatten()
                     }),
                     typing: Box::new(move || with_connection(local, Act::Typing)),
                 };
@@ -602,9 +597,9 @@ pub fn DiscussionPanel(
                             // The message's own text (its markup included),
                             // not what its row shows.
                             edit: Box::new(move |id| {
-                                let text = content_of(local, id);
                                 local.try_with_value(|l| {
-                                    if let (Some(composer), Some(text)) =
+                                    let text = newest(l, &|m| m.id == id);
+                                    if let (Some(composer), Some((_, text))) =
                                         (&*l.composer.borrow(), text)
                                     {
                                         composer.edit(id, &text);
@@ -612,7 +607,9 @@ pub fn DiscussionPanel(
                                 });
                             }),
                             delete: Box::new(move |id| {
-                                let text = content_of(local, id).unwrap_or_default();
+                                let text = local.try_with_value(|l| newest(l, &|m| m.id == id));
+                                let text = text.flatten().map(|(_, text)| text);
+                                let text = text.unwrap_or_default();
                                 let target = Target::Delete(id);
                                 with_connection(local, Act::Change(target, text))
                             }),
@@ -843,14 +840,12 @@ fn trimmed(url: String) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
-/// The text of a held message, markup and all.
-fn content_of(local: StoredValue<Local, LocalStorage>, id: MessageId) -> Option<String> {
-    (local.try_with_value(|l| {
-        (l.messages.borrow().iter().rev())
-            .find(|m| m.id == id)
-            .map(|m| m.content.clone())
-    }))
-    .flatten()
+/// The newest held message that `pick` takes: its id and its text, markup
+/// and all. One copy for the Edit and Delete buttons and the composer's Up.
+fn newest(l: &Local, pick: &dyn Fn(&Message) -> bool) -> Option<(MessageId, String)> {
+    let messages = l.messages.borrow();
+    let message = messages.iter().rev().find(|m| pick(m))?;
+    Some((message.id, message.content.clone()))
 }
 
 /// Whether the page is visible (not a background tab, not minimised).
