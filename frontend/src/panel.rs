@@ -505,15 +505,6 @@ pub fn DiscussionPanel(
         let Some(list) = list.get() else {
             return;
         };
-        let act = move |client_id: String, edit: bool| {
-            with_connection(
-                local,
-                match edit {
-                    true => Act::Edit(client_id),
-                    false => Act::Discard(client_id),
-                },
-            )
-        };
         local.try_with_value(|l| {
             if let Some(on_scroll) = on_scroll.take() {
                 let scroll = Listener::new(list.as_ref(), "scroll", on_scroll);
@@ -523,8 +514,8 @@ pub fn DiscussionPanel(
             if c.is_none() {
                 let actions = Actions {
                     send: Box::new(send_text),
-                    edit: Box::new(move |id| act(id, true)),
-                    discard: Box::new(move |id| act(id, false)),
+                    edit: Box::new(move |id| with_connection(local, Act::Edit(id))),
+                    discard: Box::new(move |id| with_connection(local, Act::Discard(id))),
                     jump: Box::new({
                         let list = list.clone();
                         move || {
