@@ -348,11 +348,11 @@ fn mount(
 
 /// A JavaScript array of these names.
 fn names(names: &[String]) -> JsValue {
-    names
-        .iter()
-        .map(JsValue::from)
-        .collect::<js_sys::Array>()
-        .into()
+    let array = js_sys::Array::new();
+    for name in names {
+        array.push(&JsValue::from(name));
+    }
+    array.into()
 }
 
 /// Dispatches a bubbling, composed `CustomEvent` on `element`.

@@ -388,11 +388,11 @@ impl MessageList {
     /// `<li class="dp-message" data-message-id>` with author, time and content.
     fn row(&self, message: &Message) -> Option<Element> {
         let row = self.element("li", "dp-message")?;
-        row.attr("data-message-id", &message.id.to_string())?;
+        row.attr("data-message-id", &message.id.to_string());
         // What it answers: the author and first words; a click goes there.
         if let Some(original) = &message.referenced_message {
             let reply = self.element("div", "dp-reply")?;
-            reply.attr("data-reply-to", &original.id.to_string())?;
+            reply.attr("data-reply-to", &original.id.to_string());
             let who = self.element("span", "dp-reply-author")?;
             who.append_with_str_2("@", &original.author).ok()?;
             // Its text as the row shows it, on one line (the style sheet
@@ -407,36 +407,36 @@ impl MessageList {
                 &message.mentions,
                 self.reader.as_deref(),
             )?;
-            reply.add(&who)?;
-            reply.add(&words)?;
-            row.add(&reply)?;
+            reply.add(&who);
+            reply.add(&words);
+            row.add(&reply);
         }
         // An avatar of initials, in a colour of its author's own.
         // A class of a fixed palette (panel.css): a `style` attribute would
         // be refused by a strict Content-Security-Policy (the bridge's own).
         let avatar = self.element("span", &avatar_class(&message.author))?;
-        avatar.attr("aria-hidden", "true")?;
+        avatar.attr("aria-hidden", "true");
         avatar.set_text_content(Some(&initials(&message.author)));
-        row.add(&avatar)?;
+        row.add(&avatar);
         let meta = self.element("div", "dp-meta")?;
         let author = self.element("span", "dp-author")?;
         author.set_text_content(Some(&message.author));
         let time = self.element("time", "dp-time")?;
-        time.attr("datetime", &message.timestamp)?;
+        time.attr("datetime", &message.timestamp);
         time.set_text_content(Some(&local_time(&message.timestamp)));
         if let Some(full) = full_time(&message.timestamp) {
-            time.attr("title", &full)?;
+            time.attr("title", &full);
         }
-        meta.add(&author)?;
-        meta.add(&time)?;
+        meta.add(&author);
+        meta.add(&time);
         if let Some(edited_at) = &message.edited_at {
-            row.attr("data-edited", edited_at)?;
+            row.attr("data-edited", edited_at);
             let edited = self.element("span", "dp-edited")?;
             edited.set_text_content(Some("(edited)"));
             let mut when = String::from("Edited ");
             when.push_str(full_time(edited_at).as_deref().unwrap_or(edited_at));
-            edited.attr("title", &when)?;
-            meta.add(&edited)?;
+            edited.attr("title", &when);
+            meta.add(&edited);
         }
         let content = self.element("div", "dp-content")?;
         let events = format::parse(&message.content);
@@ -450,40 +450,40 @@ impl MessageList {
         // The reader's own: Edit and Delete, named with the message they act
         // on, as its row reads (not its markup).
         if self.reader.as_deref() == Some(message.author.as_str()) {
-            row.attr("data-own", "")?;
+            row.attr("data-own", "");
             let text = said(&content);
             for (action, label) in [("edit-message", "Edit"), ("delete-message", "Delete")] {
                 let button = self.element("button", "dp-row-action")?;
-                button.attr("type", "button")?;
-                button.attr("data-action", action)?;
+                button.attr("type", "button");
+                button.attr("data-action", action);
                 button.set_text_content(Some(label));
                 let mut name = label.to_owned();
                 name.push_str(" your message: ");
                 name.extend(text.chars().take(NAMED_CHARS));
-                button.attr("aria-label", &name)?;
-                meta.add(&button)?;
+                button.attr("aria-label", &name);
+                meta.add(&button);
             }
         }
-        row.add(&meta)?;
-        row.add(&content)?;
+        row.add(&meta);
+        row.add(&content);
         // Files: a link each (as a message's links are), with its size.
         let mut list = None;
         for file in (message.attachments.iter()).filter(|a| format::allowed(&a.url)) {
             if list.is_none() {
                 list = Some(self.element("ul", "dp-attachments")?);
-                row.add(list.as_ref()?)?;
+                row.add(list.as_ref()?);
             }
             let item = self.element("li", "")?;
             let link = content::opened(&self.document, format::Tag::Link(&file.url))?;
             link.set_text_content(Some(&file.filename));
-            item.add(&link)?;
+            item.add(&link);
             item.append_with_str_3(" (", &format::file_size(file.size), ")")
                 .ok()?;
-            list.as_ref()?.add(&item)?;
+            list.as_ref()?.add(&item);
         }
         if !message.reactions.is_empty() {
             let chips = self.reactions(message)?;
-            row.add(&chips)?;
+            row.add(&chips);
         }
         name(&row)?;
         set_tab_stop(&row, false);
@@ -496,19 +496,19 @@ impl MessageList {
         let chips = self.element("div", "dp-reactions")?;
         for reaction in &message.reactions {
             let chip = self.element("button", "dp-reaction")?;
-            chip.attr("type", "button")?;
-            chip.attr("data-reaction", &reaction.emoji)?;
+            chip.attr("type", "button");
+            chip.attr("data-reaction", &reaction.emoji);
             let count = reaction.count.to_string();
-            chip.attr("data-count", &count)?;
+            chip.attr("data-count", &count);
             // Exact from a bridge that says so (`me`); else among the names.
             let mine =
                 reaction.me || (self.reader.as_ref()).is_some_and(|me| reaction.users.contains(me));
-            chip.attr("aria-pressed", if mine { "true" } else { "false" })?;
+            chip.attr("aria-pressed", if mine { "true" } else { "false" });
             if self.reader.is_none() {
-                chip.attr("disabled", "")?;
+                chip.attr("disabled", "");
             }
             if !reaction.users.is_empty() {
-                chip.attr("title", &reaction.users.join(", "))?;
+                chip.attr("title", &reaction.users.join(", "));
             }
             // The emoji is shown by the style sheet from `data-reaction`,
             // isolated: a bidi control in it cannot turn the count around
@@ -517,8 +517,8 @@ impl MessageList {
             chip.attr(
                 "aria-label",
                 &reaction_name(&reaction.emoji, &count, mine, self.reader.is_some()),
-            )?;
-            chips.add(&chip)?;
+            );
+            chips.add(&chip);
         }
         Some(chips)
     }

@@ -229,21 +229,11 @@ pub fn DiscussionPanel(
         loading: Cell::new(true),
         ..Local::default()
     });
-    let show_new_below = move |count: Option<usize>| {
-        if let Some(count) = count {
-            local.try_with_value(|l| {
-                if let Some(composer) = &*l.composer.borrow() {
-                    composer.show_new(count);
-                }
-            });
-        }
-    };
     let below_seen = move || {
-        show_new_below(
-            local
-                .try_with_value(|l| l.new_below.borrow_mut().seen())
-                .flatten(),
-        )
+        local.try_with_value(|l| {
+            let seen = l.new_below.borrow_mut().seen();
+            show_new_below(l, seen)
+        });
     };
     let report_unread = move |count: Option<usize>| {
         if let (Some(count), Some(on_unread)) = (count, &on_unread) {
@@ -253,11 +243,9 @@ pub fn DiscussionPanel(
     let unread_arrived = report_unread.clone();
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
-        let who = reader_of(local);
         local.try_with_value(|l| {
-            l.announcer
-                .borrow_mut()
-                .arrived(&messages, who.as_deref(), now)
+            let who = known(l.reader.borrow().clone());
+            (l.announcer.borrow_mut()).arrived(&messages, who.as_deref(), now)
         });
         announce_when_due(local);
         if let Some(on_message) = &on_message {
@@ -265,19 +253,18 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        // One read of the panel's state for both counts (each read is code
-        // of its own).
+        // One read of the panel's state for both counts and the button's
+        // (each read is code of its own).
         let visible = page_visible();
-        let (below, unread) = local
-            .try_with_value(|l| {
-                let at_the_newest = l.at_bottom.get();
-                let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
-                let reading = visible && at_the_newest;
-                (below, l.unread.borrow_mut().arrived(&messages, reading))
-            })
-            .unwrap_or_default();
-        show_new_below(below);
-        unread_arrived(unread);
+        let unread = local.try_with_value(|l| {
+            let at_the_newest = l.at_bottom.get();
+            let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
+            let reading = visible && at_the_newest;
+            let unread = l.unread.borrow_mut().arrived(&messages, reading);
+            show_new_below(l, below);
+            unread
+        });
+        unread_arrived(unread.flatten());
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -291,14 +278,13 @@ pub fn DiscussionPanel(
     };
     let unread_deleted = report_unread.clone();
     let deleted = move |ids: Vec<MessageId>| {
-        let (below, unread) = local
-            .try_with_value(|l| {
-                let below = l.new_below.borrow_mut().deleted(&ids);
-                (below, l.unread.borrow_mut().deleted(&ids))
-            })
-            .unwrap_or_default();
-        show_new_below(below);
-        unread_deleted(unread);
+        let unread = local.try_with_value(|l| {
+            let below = l.new_below.borrow_mut().deleted(&ids);
+            let unread = l.unread.borrow_mut().deleted(&ids);
+            show_new_below(l, below);
+            unread
+        });
+        unread_deleted(unread.flatten());
         if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -340,7 +326,6 @@ pub fn DiscussionPanel(
             }
         }
     };
-    local.try_with_value(|l| l.notice.replace(Some(Box::new(notice))));
     let draft = Trigger::new();
     let outputs = Outputs {
         status: Trigger::new(),
@@ -350,7 +335,7 @@ pub fn DiscussionPanel(
     };
     // Who replies: the token's user, or the `author` option without sign-in.
     let can_reply = auth.has_token() || !options.author.is_empty();
-    let send_text = move |text: String| with_connection(local, |c| c.send(text));
+    let send_text = move |text: String| with_connection(local, Act::Send(text));
 
     let header_channel = channel.clone();
     let bridge = bridge_url;
@@ -368,16 +353,17 @@ pub fn DiscussionPanel(
                 hear(Notice::Typing(Vec::new()));
             }
         });
-        local.try_with_value(|l| l.messages.take());
-        outputs.messages.notify();
         // Another channel's pending replies are its own (kept in the tab),
-        // and a burst not yet announced is not news in this one.
-        local.try_with_value(|l| l.outbox.take());
-        outputs.draft.notify();
+        // and a burst not yet announced is not news in this one. (One read
+        // of the panel's state: each read is code of its own.)
         local.try_with_value(|l| {
+            l.messages.take();
+            l.outbox.take();
             l.announcer.take();
             l.announce_timer.take()
         });
+        outputs.messages.notify();
+        outputs.draft.notify();
         below_seen();
         let endpoint = Endpoint {
             bridge_url,
@@ -416,7 +402,7 @@ pub fn DiscussionPanel(
             }));
         }
     }));
-    let retry_now = move || with_connection(local, Connection::retry);
+    let retry_now = move || with_connection(local, Act::Retry);
     if let Some(retry) = retry {
         effect(Box::new(move |first: bool| {
             retry.track();
@@ -443,18 +429,74 @@ pub fn DiscussionPanel(
     let page = document();
     let unread_back = report_unread.clone();
     let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
-        if page_visible() && local.try_with_value(|l| l.at_bottom.get()) == Some(true) {
+        if page_visible() {
             unread_back(
                 local
-                    .try_with_value(|l| l.unread.borrow_mut().seen())
+                    .try_with_value(|l| match l.at_bottom.get() {
+                        true => l.unread.borrow_mut().seen(),
+                        false => None,
+                    })
                     .flatten(),
             );
         }
     });
     // Removed when the panel unmounts (the stored value is dropped with it).
-    local.try_with_value(|l| l.listener.replace(Some(listener)));
+    // The notices' closure is stored here too: one write of the panel's
+    // state for both (each is code of its own; nothing hears a notice
+    // before the effects run).
+    local.try_with_value(|l| {
+        l.notice.replace(Some(Box::new(notice)));
+        l.listener.replace(Some(listener))
+    });
 
     let list = NodeRef::<Ol>::new();
+    // Busy while the page comes (the frame after it takes that off).
+    let older = move || {
+        with_connection(local, Act::Older);
+        if let (Some(true), Some(list)) = (
+            local.try_with_value(|l| l.loading.get()),
+            list.get_untracked(),
+        ) {
+            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
+        }
+    };
+    // Whether held messages wait for the next frame to be shown. A page that
+    // came but is not shown yet leaves the list at the top until that frame,
+    // and the browser runs scroll events just before it: asking for older
+    // messages then would fetch a second page the reader did not scroll to.
+    // The frame asks instead, once the rows are in step (`older_deferred`).
+    let on_scroll = move |_: web_sys::Event| {
+        if let Some(list) = list.get_untracked() {
+            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
+            // Near the top: the page before, kept in view as it comes.
+            let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
+            let ask = local.try_with_value(|l| {
+                l.at_bottom.set(gap <= STICKY_BOTTOM_PX);
+                let pending = near_top && l.frame_pending.get();
+                if pending {
+                    l.older_deferred.set(true);
+                }
+                near_top && !pending
+            });
+            if ask != Some(false) && near_top {
+                older();
+            }
+            if gap <= STICKY_BOTTOM_PX {
+                below_seen();
+            }
+            if gap <= STICKY_BOTTOM_PX && page_visible() {
+                report_unread(
+                    local
+                        .try_with_value(|l| l.unread.borrow_mut().seen())
+                        .flatten(),
+                );
+            }
+        }
+    };
+    // The list's scroll listener, added with the composer (the list is in
+    // the page then) and kept in the panel's state: a Leptos `on:scroll`
+    // was its own copy of Leptos' event code.
+    let mut on_scroll = Some(on_scroll);
     // The composer, made once the list is in the page, then kept in step
     // with the outbox and given back refused replies to edit (one effect:
     // each costs its own code).
@@ -463,22 +505,17 @@ pub fn DiscussionPanel(
         let Some(list) = list.get() else {
             return;
         };
-        let act = move |client_id: String, edit: bool| {
-            with_connection(local, |c| {
-                if edit {
-                    c.edit(client_id)
-                } else {
-                    c.discard(client_id)
-                }
-            })
-        };
         local.try_with_value(|l| {
+            if let Some(on_scroll) = on_scroll.take() {
+                let scroll = Listener::new(list.as_ref(), "scroll", on_scroll);
+                l.scroll.replace(Some(scroll));
+            }
             let c = &mut *l.composer.borrow_mut();
             if c.is_none() {
                 let actions = Actions {
                     send: Box::new(send_text),
-                    edit: Box::new(move |id| act(id, true)),
-                    discard: Box::new(move |id| act(id, false)),
+                    edit: Box::new(move |id| with_connection(local, Act::Edit(id))),
+                    discard: Box::new(move |id| with_connection(local, Act::Discard(id))),
                     jump: Box::new({
                         let list = list.clone();
                         move || {
@@ -487,18 +524,13 @@ pub fn DiscussionPanel(
                         }
                     }),
                     save: Box::new(move |id, text| {
-                        with_connection(local, |c| c.change_message(Target::Edit(id), text))
+                        with_connection(local, Act::Change(Target::Edit(id), text))
                     }),
                     last_own: Box::new(move || {
                         let reader = reader_of(local)?;
-                        (local.try_with_value(|l| {
-                            (l.messages.borrow().iter().rev())
-                                .find(|m| m.author == reader)
-                                .map(|m| (m.id, m.content.clone()))
-                        }))
-                        .flatten()
+                        (local.try_with_value(|l| newest(l, &|m| m.author == reader))).flatten()
                     }),
-                    typing: Box::new(move || with_connection(local, Connection::typing)),
+                    typing: Box::new(move || with_connection(local, Act::Typing)),
                 };
                 *c = Composer::new(&list, can_reply, actions);
             }
@@ -517,45 +549,6 @@ pub fn DiscussionPanel(
             }
         });
     }));
-    // Busy while the page comes (the frame after it takes that off).
-    let older = move || {
-        with_connection(local, Connection::older);
-        if let (Some(true), Some(list)) = (
-            local.try_with_value(|l| l.loading.get()),
-            list.get_untracked(),
-        ) {
-            <web_sys::Element as Dom>::attr(&list, "aria-busy", "true");
-        }
-    };
-    // Whether held messages wait for the next frame to be shown. A page that
-    // came but is not shown yet leaves the list at the top until that frame,
-    // and the browser runs scroll events just before it: asking for older
-    // messages then would fetch a second page the reader did not scroll to.
-    // The frame asks instead, once the rows are in step (`older_deferred`).
-    let on_scroll = move |_| {
-        if let Some(list) = list.get_untracked() {
-            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
-            local.try_with_value(|l| l.at_bottom.set(gap <= STICKY_BOTTOM_PX));
-            // Near the top: the page before, kept in view as it comes.
-            if list.scroll_top() < STICKY_BOTTOM_PX {
-                if local.try_with_value(|l| l.frame_pending.get()) == Some(true) {
-                    local.try_with_value(|l| l.older_deferred.set(true));
-                } else {
-                    older();
-                }
-            }
-            if gap <= STICKY_BOTTOM_PX {
-                below_seen();
-            }
-            if gap <= STICKY_BOTTOM_PX && page_visible() {
-                report_unread(
-                    local
-                        .try_with_value(|l| l.unread.borrow_mut().seen())
-                        .flatten(),
-                );
-            }
-        }
-    };
     // The rows, updated in place from the held messages, at most once a frame:
     // a burst of events between two frames costs one walk and one layout, and
     // the reader could not have seen the steps in between anyway. Then, if the
@@ -573,11 +566,13 @@ pub fn DiscussionPanel(
         }
         request_animation_frame(move || {
             // The panel may have been unmounted since: every handle is `try_`.
-            local.try_with_value(|l| l.frame_pending.set(false));
+            let follow = local.try_with_value(|l| {
+                l.frame_pending.set(false);
+                l.at_bottom.get()
+            }) == Some(true);
             let Some(element) = list.get_untracked() else {
                 return;
             };
-            let follow = local.try_with_value(|l| l.at_bottom.get()) == Some(true);
             let (height, top) = (element.scroll_height(), element.scroll_top());
             let mut grew_above = false;
             let reader = reader_of(local);
@@ -588,14 +583,14 @@ pub fn DiscussionPanel(
                     if rows.is_none() {
                         let actions = RowActions {
                             react: Box::new(move |id, emoji, add| {
-                                with_connection(local, |c| c.react(id, emoji, add))
+                                with_connection(local, Act::Change(Target::React(id, add), emoji))
                             }),
                             // The message's own text (its markup included),
                             // not what its row shows.
                             edit: Box::new(move |id| {
-                                let text = content_of(local, id);
                                 local.try_with_value(|l| {
-                                    if let (Some(composer), Some(text)) =
+                                    let text = newest(l, &|m| m.id == id);
+                                    if let (Some(composer), Some((_, text))) =
                                         (&*l.composer.borrow(), text)
                                     {
                                         composer.edit(id, &text);
@@ -603,9 +598,11 @@ pub fn DiscussionPanel(
                                 });
                             }),
                             delete: Box::new(move |id| {
-                                let text = content_of(local, id).unwrap_or_default();
+                                let text = local.try_with_value(|l| newest(l, &|m| m.id == id));
+                                let text = text.flatten().map(|(_, text)| text);
+                                let text = text.unwrap_or_default();
                                 let target = Target::Delete(id);
-                                with_connection(local, |c| c.change_message(target, text))
+                                with_connection(local, Act::Change(target, text))
                             }),
                         };
                         *rows = MessageList::new(element.clone().into(), actions);
@@ -618,8 +615,18 @@ pub fn DiscussionPanel(
                 });
             }
             // Busy until the rows hold what was loaded. (`Dom::attr` by
-            // name: Leptos' prelude has an `attr` method too.)
-            let busy = local.try_with_value(|l| l.loading.get()) == Some(true);
+            // name: Leptos' prelude has an `attr` method too.) One read of
+            // the panel's state for the busy flag, the deferred ask and
+            // whether deletions emptied the list.
+            let (busy, deferred, emptied) = local
+                .try_with_value(|l| {
+                    (
+                        l.loading.get(),
+                        l.older_deferred.take(),
+                        l.messages.borrow().is_empty(),
+                    )
+                })
+                .unwrap_or_default();
             match busy {
                 true => Dom::attr(&**element, "aria-busy", "true"),
                 false => element.unattr("aria-busy"),
@@ -630,14 +637,10 @@ pub fn DiscussionPanel(
                 // Older messages came in above: what the reader looked at stays put.
                 element.set_scroll_top(top + element.scroll_height() - height);
             }
-            let deferred = local.try_with_value(|l| l.older_deferred.take());
             // A list that deletions emptied has no scroll to ask with: it
             // asks itself (the engine asks only when it saw messages, once
             // per point, and not past the channel's start).
-            let emptied = local.try_with_value(|l| l.messages.borrow().is_empty());
-            if emptied == Some(true)
-                || (deferred == Some(true) && element.scroll_top() < STICKY_BOTTOM_PX)
-            {
+            if emptied || (deferred && element.scroll_top() < STICKY_BOTTOM_PX) {
                 older();
             }
         });
@@ -670,7 +673,7 @@ pub fn DiscussionPanel(
             // The header goes first, then the rows (managed by `MessageList`,
             // not by a keyed view: see there), the pending replies and the
             // composer (see `composer`), and the error line while stopped.
-            <ol class="dp-messages" node_ref=list on:scroll=on_scroll aria-label="Messages"></ol>
+            <ol class="dp-messages" node_ref=list aria-label="Messages"></ol>
         </section>
     }
 }
@@ -728,11 +731,21 @@ pub struct Local {
     connection: RefCell<Option<Connection>>,
     /// The visibility listener, removed when the panel unmounts.
     listener: RefCell<Option<Listener>>,
+    /// The list's scroll listener (see `on_scroll`).
+    scroll: RefCell<Option<Listener>>,
     /// Whether held messages wait for the next frame to be shown (see
     /// `on_scroll`), and whether that frame asks for older ones.
     frame_pending: Cell<bool>,
     older_deferred: Cell<bool>,
     rows: RefCell<Option<MessageList>>,
+}
+
+/// Shows how many new messages are below (the composer's button), when the
+/// count changed.
+fn show_new_below(l: &Local, count: Option<usize>) {
+    if let (Some(count), Some(composer)) = (count, &*l.composer.borrow()) {
+        composer.show_new(count);
+    }
 }
 
 /// Has the header's polite region say the announcer's sentence if its
@@ -771,8 +784,37 @@ fn monotonic_ms() -> f64 {
 
 /// Does `act` with the panel's connection, if it has one. Nothing once the
 /// panel is gone (a frame or a listener may still come after it).
-fn with_connection(local: StoredValue<Local, LocalStorage>, act: impl FnOnce(&Connection)) {
-    local.try_with_value(|l| l.connection.borrow().as_ref().map(act));
+/// One non-generic copy for every caller (each closure had made its own
+/// copy of the read of the panel's state).
+#[inline(never)]
+fn with_connection(local: StoredValue<Local, LocalStorage>, act: Act) {
+    local.try_with_value(|l| {
+        let connection = l.connection.borrow();
+        let Some(c) = connection.as_ref() else {
+            return;
+        };
+        match act {
+            Act::Send(text) => c.send(text),
+            Act::Retry => c.retry(),
+            Act::Older => c.older(),
+            Act::Typing => c.typing(),
+            Act::Edit(client_id) => c.edit(client_id),
+            Act::Discard(client_id) => c.discard(client_id),
+            // A reaction's toggle too (`Connection::react`).
+            Act::Change(target, text) => c.change_message(target, text),
+        }
+    });
+}
+
+/// What the panel asks of its connection (see `Connection`'s methods).
+enum Act {
+    Send(String),
+    Retry,
+    Older,
+    Typing,
+    Edit(String),
+    Discard(String),
+    Change(Target, String),
 }
 
 /// The reader's name, once known.
@@ -789,14 +831,12 @@ fn trimmed(url: String) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
-/// The text of a held message, markup and all.
-fn content_of(local: StoredValue<Local, LocalStorage>, id: MessageId) -> Option<String> {
-    (local.try_with_value(|l| {
-        (l.messages.borrow().iter().rev())
-            .find(|m| m.id == id)
-            .map(|m| m.content.clone())
-    }))
-    .flatten()
+/// The newest held message that `pick` takes: its id and its text, markup
+/// and all. One copy for the Edit and Delete buttons and the composer's Up.
+fn newest(l: &Local, pick: &dyn Fn(&Message) -> bool) -> Option<(MessageId, String)> {
+    let messages = l.messages.borrow();
+    let message = messages.iter().rev().find(|m| pick(m))?;
+    Some((message.id, message.content.clone()))
 }
 
 /// Whether the page is visible (not a background tab, not minimised).
