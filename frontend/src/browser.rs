@@ -372,7 +372,11 @@ pub fn open_event_source(
     on: OnSignal,
 ) -> Option<OwnedEventSource> {
     let init = web_sys::EventSourceInit::new();
-    init.set_with_credentials(with_credentials);
+    set_property(
+        &init,
+        "withCredentials",
+        &JsValue::from_bool(with_credentials),
+    );
     let source = match EventSource::new_with_event_source_init_dict(url, &init) {
         Ok(source) => source,
         Err(error) => {
@@ -458,7 +462,7 @@ pub fn log_error(text: &str) {
 pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<web_sys::Element> {
     let element = document.create_element(tag).ok()?;
     if !class.is_empty() {
-        element.set_class_name(class);
+        element.attr("class", class);
     }
     Some(element)
 }

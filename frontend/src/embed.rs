@@ -355,15 +355,10 @@ fn names(names: &[String]) -> JsValue {
         .into()
 }
 
-/// Dispatches a bubbling, composed `CustomEvent` on `element`.
+/// Dispatches a bubbling, composed `CustomEvent` on `element` (through the
+/// element's script: one import where the event's init and dispatch took six).
 fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: JsValue) {
-    let init = web_sys::CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_detail(&detail);
-    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
-        let _ = element.dispatch_event(&event);
-    }
+    fire(element, kind, &detail);
 }
 
 /// A plain JavaScript object of these fields.
@@ -531,6 +526,9 @@ export async function request(method, url, token, body, signal, cookies) {
 export async function text(response) {
   try { return await response.text(); } catch (e) { throw String(e); }
 }
+export function fire(element, kind, detail) {
+  try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
+}
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -547,6 +545,10 @@ extern "C" {
     /// there in it); a move between two checks is no leaving. The checks
     /// stop with the last panel.
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
+    /// `element.dispatchEvent(new CustomEvent(kind, { bubbles, composed,
+    /// detail }))`; what it throws is dropped, as the listeners' own errors
+    /// are reported by the browser, not thrown.
+    fn fire(element: &web_sys::HtmlElement, kind: &str, detail: &JsValue);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
     /// `element.addEventListener(kind, listener, { signal })`.
