@@ -93,7 +93,8 @@ pub fn render(
                 if kind == Mention::User && reader == Some(name) {
                     child.attr("data-me", "")?;
                 }
-                child.append_with_str_2(sigil, name).ok()?;
+                child.append_with_str_1(sigil).ok()?;
+                child.append_with_str_1(name).ok()?;
                 child
             }
             Event::Time(unix, style) => {

@@ -394,7 +394,8 @@ impl MessageList {
             let reply = self.element("div", "dp-reply")?;
             reply.attr("data-reply-to", &original.id.to_string())?;
             let who = self.element("span", "dp-reply-author")?;
-            who.append_with_str_2("@", &original.author).ok()?;
+            who.append_with_str_1("@").ok()?;
+            who.append_with_str_1(&original.author).ok()?;
             // Its text as the row shows it, on one line (the style sheet
             // flattens it), spoilers hidden, even one the bridge cut; names
             // from this message's mentions (an id is one person anywhere).
@@ -477,8 +478,10 @@ impl MessageList {
             let link = content::opened(&self.document, format::Tag::Link(&file.url))?;
             link.set_text_content(Some(&file.filename));
             item.add(&link)?;
-            item.append_with_str_3(" (", &format::file_size(file.size), ")")
-                .ok()?;
+            // One string at a time: the same three text nodes.
+            item.append_with_str_1(" (").ok()?;
+            item.append_with_str_1(&format::file_size(file.size)).ok()?;
+            item.append_with_str_1(")").ok()?;
             list.as_ref()?.add(&item)?;
         }
         if !message.reactions.is_empty() {
