@@ -261,7 +261,9 @@ pub fn open_poller(
             let mut request = Request::get(&next);
             (request.signal, request.cookies) = (signal, with_credentials);
             let answer = match request.send().await {
-                Ok(response) if response.ok() => text(&response).await.ok(),
+                Ok(response) if (200..300).contains(&response.status()) => {
+                    text(&response).await.ok()
+                }
                 Ok(response) if (400..500).contains(&response.status()) => {
                     if !stopped.get() {
                         on(StreamSignal::Error(ReadyState::Closed));
@@ -332,12 +334,19 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
     Some((known, field(&answer, "cursor").and_then(|c| c.as_string())))
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, declared as gloo-timers declares it: the
+    /// glue serves both with one function (scripts/shorten-imports.mjs),
+    /// where `Window::set_timeout_…` was a function of its own.
+    #[wasm_bindgen(js_name = "setTimeout", catch)]
+    fn set_timeout(handler: &js_sys::Function, timeout: i32) -> Result<JsValue, JsValue>;
+}
+
 /// Waits `ms` milliseconds.
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
+        let _ = set_timeout(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

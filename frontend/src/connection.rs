@@ -1157,7 +1157,13 @@ async fn send(
 pub(crate) async fn signed_in(mut request: Request, auth: &Auth) -> Request {
     match auth.token().await {
         Ok(token) => request.token = token,
-        Err(Hung) => request.signal = Some(web_sys::AbortSignal::abort()),
+        // An aborted signal, as `AbortSignal.abort()` makes.
+        Err(Hung) => {
+            request.signal = web_sys::AbortController::new().ok().map(|c| {
+                c.abort();
+                c.signal()
+            })
+        }
     }
     request.cookies = auth.with_credentials;
     request
@@ -1219,7 +1225,7 @@ async fn load_text(
         return Err(Load::Unauthorized);
     }
     // A bridge that announces an absurd answer is not read at all.
-    let ok = response.ok();
+    let ok = (200..300).contains(&response.status());
     if let (true, Some(length)) = (
         ok,
         (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),

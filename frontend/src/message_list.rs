@@ -112,7 +112,7 @@ impl MessageList {
                 return;
             }
             let button = target.and_then(|t| t.ancestor("button"));
-            let Some(button) = button.filter(|b| !b.has_attribute("disabled")) else {
+            let Some(button) = button.filter(|b| !b.is("[disabled]")) else {
                 return;
             };
             let row = button.ancestor("[data-message-id]");
@@ -129,9 +129,7 @@ impl MessageList {
             match button.get_attribute("data-action").as_deref() {
                 Some("edit-message") => (actions.edit)(id),
                 // A deletion asks once more, on the button itself.
-                Some("delete-message") if button.has_attribute("data-confirm") => {
-                    (actions.delete)(id)
-                }
+                Some("delete-message") if button.is("[data-confirm]") => (actions.delete)(id),
                 Some("delete-message") => {
                     button.attr("data-confirm", "");
                     button.set_text_content(Some("Delete for good?"));
@@ -330,7 +328,7 @@ impl MessageList {
     fn group(&mut self) {
         let mut previous: Option<(String, f64, u32)> = None;
         for row in self.rows.iter_mut() {
-            let at = js_sys::Date::parse(&row.message.timestamp);
+            let at = js_sys::Date::new(&JsValue::from_str(&row.message.timestamp)).get_time();
             let grouped = previous.as_ref().is_some_and(|(author, before, day)| {
                 *author == row.message.author
                     && *day == row.day
@@ -352,7 +350,7 @@ impl MessageList {
     /// others. Only rows whose mark changes are touched: a new message
     /// appended costs one comparison per row, not a DOM write per row.
     fn mark_days(&mut self) {
-        let now = js_sys::Date::new_0();
+        let now = js_sys::Date::new(&js_sys::Date::now().into());
         let today = day_of(&now);
         now.set_date(now.get_date() - 1);
         let yesterday = day_of(&now);
