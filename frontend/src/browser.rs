@@ -417,10 +417,10 @@ pub fn open_event_source(
     for name in panel_core::wire::EVENT_NAMES {
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
-            if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                let data = event.data().as_string().unwrap_or_default();
-                on(StreamSignal::Event(name, data, event.last_event_id()));
-            }
+            // The source is the panel's own: its named events are MessageEvents.
+            let event = event.unchecked_ref::<MessageEvent>();
+            let data = event.data().as_string().unwrap_or_default();
+            on(StreamSignal::Event(name, data, event.last_event_id()));
         }));
     }
     Some(OwnedEventSource::new(source, listeners))

@@ -676,10 +676,10 @@ fn controls(row: &Element) -> Vec<Element> {
     controls
 }
 
+/// Focuses a row or one of its controls (HTML elements all: no check of
+/// the type, which was an import of its own; `focus` catches).
 fn focus(element: &Element) {
-    if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
-        let _ = element.focus();
-    }
+    let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
 }
 
 /// Makes `row` the list's one tab stop, taking it from whichever row has
