@@ -728,12 +728,11 @@ impl Inner {
         for reply in outbox {
             let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
             let target = (reply.target).map_or(JsValue::NULL, |target| target.saved().into());
-            let row = js_sys::Array::of4(
-                &reply.client_id.as_str().into(),
-                &reply.content.as_str().into(),
-                &failed,
-                &target,
-            );
+            let row = js_sys::Array::new();
+            row.push(&reply.client_id.as_str().into());
+            row.push(&reply.content.as_str().into());
+            row.push(&failed);
+            row.push(&target);
             rows.push(&row);
         }
         if let Some(text) = js_sys::JSON::stringify(&rows)

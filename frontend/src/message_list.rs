@@ -87,18 +87,17 @@ impl MessageList {
     /// Takes charge of `list`'s children (it must start empty).
     pub fn new(list: Element, actions: RowActions) -> Option<MessageList> {
         let document = list.owner_document()?;
+        // The listeners' own element (their events' `currentTarget`).
+        let (clicked, keyed) = (list.clone(), list.clone());
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             // A reply's line goes to what it answers, when it is held.
             let reply = target.as_ref().and_then(|t| t.ancestor("[data-reply-to]"));
             if let Some(id) = reply.and_then(|r| r.get_attribute("data-reply-to")) {
-                let list = event
-                    .current_target()
-                    .and_then(|t| t.dyn_into::<Element>().ok());
                 let mut selector = String::from("li[data-message-id=\"");
                 selector.push_str(&id);
                 selector.push_str("\"]");
-                let original = list.and_then(|l| l.find(&selector));
+                let original = clicked.find(&selector);
                 if let Some(original) = original {
                     original.scroll_into_view();
                     original.attr("data-flash", "");
@@ -144,19 +143,16 @@ impl MessageList {
         });
         // Enter or Space on a hidden spoiler (a button) reveals it; keys on
         // a row move the list's one tab stop (see `roving`).
-        let keys = Listener::new(list.as_ref(), "keydown", |event| {
+        let keys = Listener::new(list.as_ref(), "keydown", move |event| {
             let key = event.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key());
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             let (Some(key), Some(target)) = (key, target) else {
                 return;
             };
-            let list = event
-                .current_target()
-                .and_then(|t| t.dyn_into::<Element>().ok());
             let moved = match key.as_str() {
                 // Revealed, a spoiler is text again: its row keeps the focus.
                 "Enter" | " " => reveal(&target).inspect(focus).is_some(),
-                _ => list.is_some_and(|list| move_tab_stop(&list, &target, &key)),
+                _ => move_tab_stop(&keyed, &target, &key),
             };
             if moved {
                 event.prevent_default();
@@ -694,7 +690,9 @@ fn take_stop(list: &Element, row: &Element) {
 /// Gives the newest row the focus (and the tab stop): where "N new
 /// messages" takes the reader, as the button goes.
 pub fn focus_newest(list: &Element) {
-    if let Some(row) = list.last_element_child() {
+    // The last element child, as the last of the children.
+    let rows = list.children();
+    if let Some(row) = rows.item(rows.length().wrapping_sub(1)) {
         take_stop(list, &row);
         focus(&row);
     }
