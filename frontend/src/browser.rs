@@ -336,11 +336,22 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
+    /// An event read by its `key` (a KeyboardEvent's, a StorageEvent's).
+    type Keyed;
+    #[wasm_bindgen(method, getter)]
+    fn key(this: &Keyed) -> Option<String>;
     /// The global `setTimeout`, declared as gloo-timers declares it: the
     /// glue serves both with one function (scripts/shorten-imports.mjs),
     /// where `Window::set_timeout_…` was a function of its own.
     #[wasm_bindgen(js_name = "setTimeout", catch)]
     fn set_timeout(handler: &js_sys::Function, timeout: i32) -> Result<JsValue, JsValue>;
+}
+
+/// An event's `key`: a KeyboardEvent's or a StorageEvent's, `None` for
+/// an event without one. One import for both types, and no check of the
+/// type (an `instanceof` import of its own).
+pub fn key_of(event: &web_sys::Event) -> Option<String> {
+    event.unchecked_ref::<Keyed>().key()
 }
 
 /// Waits `ms` milliseconds.

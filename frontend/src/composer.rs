@@ -12,7 +12,7 @@
 //! Escape gives up (`data-editing` on the form meanwhile).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
-use crate::browser::{element, property, set_property, Dom, Listener};
+use crate::browser::{element, key_of, property, set_property, Dom, Listener};
 use panel_core::{compose, MessageId, Outgoing, Target};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -123,13 +123,12 @@ impl Composer {
             }));
             let (me_key, key_actions) = (me.clone(), actions.clone());
             listeners.push(Listener::new(input.as_ref(), "keydown", move |event| {
-                let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
-                    return;
-                };
+                // No key for an event that is not a KeyboardEvent: nothing done.
+                let key = event.unchecked_ref::<web_sys::KeyboardEvent>();
                 let Some(composer) = me_key.upgrade() else {
                     return;
                 };
-                match key.key().as_str() {
+                match key_of(&event).as_deref().unwrap_or_default() {
                     "Enter" if !key.shift_key() && !key.is_composing() => {
                         event.prevent_default();
                         composer.submit(&key_actions);

@@ -144,7 +144,7 @@ impl MessageList {
         // Enter or Space on a hidden spoiler (a button) reveals it; keys on
         // a row move the list's one tab stop (see `roving`).
         let keys = Listener::new(list.as_ref(), "keydown", move |event| {
-            let key = event.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key());
+            let key = crate::browser::key_of(&event);
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             let (Some(key), Some(target)) = (key, target) else {
                 return;

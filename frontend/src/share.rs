@@ -356,9 +356,10 @@ impl Sharing {
             listeners.push(Listener::new(window.as_ref(), "storage", move |event| {
                 // A `storage` event is a StorageEvent; another event of the
                 // name (a page's own) has no `key`, so reads as no change.
+                let key = crate::browser::key_of(&event);
                 let event = event.unchecked_ref::<web_sys::StorageEvent>();
                 with(&me, |s| {
-                    if event.key() == Some(transport_key(&s.group.bridge_url)) {
+                    if key == Some(transport_key(&s.group.bridge_url)) {
                         let saved = event.new_value().unwrap_or_default();
                         s.carry_on(transport_of(polls_by_memory(&saved, now_ms())));
                     }
