@@ -623,7 +623,9 @@ fn patch(old: &Element, new: &Element, kept: bool) {
         match (was.get(i), now.get(i)) {
             (Some(was), Some(_)) if kept && was.is(".dp-content") => {}
             (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
-                let _ = was.replace_with_with_node_1(now);
+                // `replaceWith`, in two calls the wasm already imports.
+                let _ = old.insert_before(now, Some(was));
+                was.remove();
             }
             (Some(was), None) => was.remove(),
             (None, Some(now)) => {
