@@ -526,6 +526,32 @@ export async function request(method, url, token, body, signal, cookies) {
 export async function text(response) {
   try { return await response.text(); } catch (e) { throw String(e); }
 }
+// Intl formatters are built once per style for the page's life: building
+// one costs far more than using it (see content.rs).
+const styles = {
+  t: { timeStyle: "short" },
+  T: { timeStyle: "medium" },
+  d: { dateStyle: "short" },
+  D: { dateStyle: "long" },
+  F: { dateStyle: "full", timeStyle: "short" },
+  L: { dateStyle: "medium", timeStyle: "medium" },
+  W: { weekday: "long", day: "numeric", month: "long" },
+};
+const formats = {};
+let relative;
+export function dateText(style, date) {
+  style = String.fromCharCode(style);
+  try {
+    formats[style] ||= new Intl.DateTimeFormat([], styles[style] || { dateStyle: "long", timeStyle: "short" });
+    return formats[style].format(date);
+  } catch { return ""; }
+}
+export function relativeText(value, unit) {
+  try {
+    relative ||= new Intl.RelativeTimeFormat([], { numeric: "auto" });
+    return relative.format(value, unit);
+  } catch { return ""; }
+}
 export function fire(element, kind, detail) {
   try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
 }
@@ -576,6 +602,15 @@ extern "C" {
         signal: Option<&web_sys::AbortSignal>,
         cookies: bool,
     ) -> js_sys::Promise;
+    /// `date` written by the `Intl.DateTimeFormat` of `style` (see
+    /// `content::write_date`; `f` and any other letter are a long date and a
+    /// short time), built on first use; empty if it throws.
+    #[wasm_bindgen(js_name = dateText)]
+    pub(crate) fn date_text(style: u8, date: &js_sys::Date) -> String;
+    /// `value` `unit`s from now ("in 2 hours") by the one
+    /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
+    #[wasm_bindgen(js_name = relativeText)]
+    pub(crate) fn relative_text(value: f64, unit: &str) -> String;
     /// `response.text()`, rejected with what was thrown as text.
     pub(crate) fn text(response: &web_sys::Response) -> js_sys::Promise;
 }
