@@ -261,7 +261,9 @@ pub fn open_poller(
             let mut request = Request::get(&next);
             (request.signal, request.cookies) = (signal, with_credentials);
             let answer = match request.send().await {
-                Ok(response) if response.ok() => text(&response).await.ok(),
+                Ok(response) if (200..300).contains(&response.status()) => {
+                    text(&response).await.ok()
+                }
                 Ok(response) if (400..500).contains(&response.status()) => {
                     if !stopped.get() {
                         on(StreamSignal::Error(ReadyState::Closed));
@@ -332,12 +334,30 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
     Some((known, field(&answer, "cursor").and_then(|c| c.as_string())))
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An event read by its `key` (a KeyboardEvent's, a StorageEvent's).
+    type Keyed;
+    #[wasm_bindgen(method, getter)]
+    fn key(this: &Keyed) -> Option<String>;
+    /// The global `setTimeout`, declared as gloo-timers declares it: the
+    /// glue serves both with one function (scripts/shorten-imports.mjs),
+    /// where `Window::set_timeout_…` was a function of its own.
+    #[wasm_bindgen(js_name = "setTimeout", catch)]
+    fn set_timeout(handler: &js_sys::Function, timeout: i32) -> Result<JsValue, JsValue>;
+}
+
+/// An event's `key`: a KeyboardEvent's or a StorageEvent's, `None` for
+/// an event without one. One import for both types, and no check of the
+/// type (an `instanceof` import of its own).
+pub fn key_of(event: &web_sys::Event) -> Option<String> {
+    event.unchecked_ref::<Keyed>().key()
+}
+
 /// Waits `ms` milliseconds.
 async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
+        let _ = set_timeout(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
@@ -372,7 +392,11 @@ pub fn open_event_source(
     on: OnSignal,
 ) -> Option<OwnedEventSource> {
     let init = web_sys::EventSourceInit::new();
-    init.set_with_credentials(with_credentials);
+    set_property(
+        &init,
+        "withCredentials",
+        &JsValue::from_bool(with_credentials),
+    );
     let source = match EventSource::new_with_event_source_init_dict(url, &init) {
         Ok(source) => source,
         Err(error) => {
@@ -404,10 +428,10 @@ pub fn open_event_source(
     for name in panel_core::wire::EVENT_NAMES {
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
-            if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                let data = event.data().as_string().unwrap_or_default();
-                on(StreamSignal::Event(name, data, event.last_event_id()));
-            }
+            // The source is the panel's own: its named events are MessageEvents.
+            let event = event.unchecked_ref::<MessageEvent>();
+            let data = event.data().as_string().unwrap_or_default();
+            on(StreamSignal::Event(name, data, event.last_event_id()));
         }));
     }
     Some(OwnedEventSource::new(source, listeners))
@@ -458,7 +482,7 @@ pub fn log_error(text: &str) {
 pub fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<web_sys::Element> {
     let element = document.create_element(tag).ok()?;
     if !class.is_empty() {
-        element.set_class_name(class);
+        element.attr("class", class);
     }
     Some(element)
 }

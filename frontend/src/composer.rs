@@ -12,12 +12,12 @@
 //! Escape gives up (`data-editing` on the form meanwhile).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
-use crate::browser::{element, Dom, Listener};
+use crate::browser::{element, key_of, property, set_property, Dom, Listener};
 use panel_core::{compose, MessageId, Outgoing, Target};
 use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, HtmlButtonElement, HtmlTextAreaElement};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement};
 
 /// What the composer asks of the panel.
 pub struct Actions {
@@ -38,13 +38,14 @@ pub struct Actions {
 pub struct Composer {
     document: Document,
     /// "N new messages", shown while messages arrive below the reader.
-    jump: HtmlButtonElement,
+    jump: Element,
     outbox: Element,
     /// Who else is typing (`data-typing`, a polite live region).
     typing: Element,
-    input: HtmlTextAreaElement,
+    /// The draft's `<textarea>` (its `value` read and set by name).
+    input: Element,
     counter: Element,
-    send: HtmlButtonElement,
+    send: Element,
     form: Element,
     /// "Editing your message", while the composer holds an edit.
     editing_note: Element,
@@ -62,9 +63,9 @@ impl Composer {
     pub fn new(list: &Element, can_reply: bool, actions: Actions) -> Option<Rc<Composer>> {
         let document = list.owner_document()?;
         let make = |tag: &str, class: &str| element(&document, tag, class);
-        let jump: HtmlButtonElement = make("button", "dp-jump")?.dyn_into().ok()?;
-        jump.set_type("button");
-        jump.set_hidden(true);
+        let jump = make("button", "dp-jump")?;
+        jump.attr("type", "button");
+        jump.attr("hidden", "");
         jump.attr("data-action", "jump-to-newest");
         let outbox = make("ul", "dp-outbox")?;
         outbox.attr("aria-label", "Replies being sent");
@@ -73,22 +74,23 @@ impl Composer {
         typing.attr("data-typing", "");
         typing.attr("aria-live", "polite");
         let _ = list.after_with_node_4(&typing, &jump, &outbox, &form);
-        let input: HtmlTextAreaElement = make("textarea", "dp-input")?.dyn_into().ok()?;
+        let input = make("textarea", "dp-input")?;
         input.attr("data-action", "compose");
         input.attr("rows", "2");
         input.attr("aria-label", "Reply");
-        input.set_disabled(!can_reply);
         if can_reply {
-            input.set_placeholder("Reply…");
+            input.attr("placeholder", "Reply…");
+        } else {
+            input.attr("disabled", "");
         }
         let bar = make("div", "dp-composer-bar")?;
         let counter = make("span", "dp-counter")?;
         counter.attr("aria-live", "polite");
-        let send: HtmlButtonElement = make("button", "dp-send")?.dyn_into().ok()?;
-        send.set_type("submit");
+        let send = make("button", "dp-send")?;
+        send.attr("type", "submit");
         send.attr("data-action", "send");
         send.set_text_content(Some("Send"));
-        send.set_disabled(true);
+        send.attr("disabled", "");
         let editing_note = make("p", "dp-editing-note")?;
         editing_note.set_text_content(Some("Editing your message · Enter saves, Escape cancels"));
         editing_note.attr("hidden", "");
@@ -113,7 +115,7 @@ impl Composer {
                     composer.refresh();
                     // Nothing for an empty draft, an edit, or a reader
                     // who cannot reply.
-                    let typed = composer.sendable(&composer.input.value());
+                    let typed = composer.sendable(&composer.draft());
                     if typed && composer.editing.get().is_none() {
                         (input_actions.typing)();
                     }
@@ -121,13 +123,12 @@ impl Composer {
             }));
             let (me_key, key_actions) = (me.clone(), actions.clone());
             listeners.push(Listener::new(input.as_ref(), "keydown", move |event| {
-                let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
-                    return;
-                };
+                // No key for an event that is not a KeyboardEvent: nothing done.
+                let key = event.unchecked_ref::<web_sys::KeyboardEvent>();
                 let Some(composer) = me_key.upgrade() else {
                     return;
                 };
-                match key.key().as_str() {
+                match key_of(&event).as_deref().unwrap_or_default() {
                     "Enter" if !key.shift_key() && !key.is_composing() => {
                         event.prevent_default();
                         composer.submit(&key_actions);
@@ -136,7 +137,7 @@ impl Composer {
                         event.prevent_default();
                         composer.stop_editing();
                     }
-                    "ArrowUp" if composer.input.value().is_empty() && composer.can_reply => {
+                    "ArrowUp" if composer.draft().is_empty() && composer.can_reply => {
                         if let Some((id, text)) = (key_actions.last_own)() {
                             event.prevent_default();
                             composer.edit(id, &text);
@@ -173,7 +174,7 @@ impl Composer {
                     _ => return,
                 }
                 // The button goes with its row: the composer takes the focus.
-                let _ = back.focus();
+                let _ = back.unchecked_ref::<HtmlElement>().focus();
             }));
             Composer {
                 document: document.clone(),
@@ -196,7 +197,10 @@ impl Composer {
 
     /// "N new messages" below, or nothing for 0.
     pub fn show_new(&self, count: usize) {
-        self.jump.set_hidden(count == 0);
+        match count {
+            0 => self.jump.attr("hidden", ""),
+            _ => self.jump.unattr("hidden"),
+        };
         let label = panel_core::announce::new_messages(count);
         self.jump.set_text_content(Some(&label));
     }
@@ -215,7 +219,7 @@ impl Composer {
 
     /// Sends the draft (or saves the edit), if it can go, and clears it.
     fn submit(&self, actions: &Actions) {
-        let text = self.input.value();
+        let text = self.draft();
         if self.sendable(&text) {
             match self.editing.get() {
                 Some(id) => (actions.save)(id, text),
@@ -235,7 +239,7 @@ impl Composer {
         self.editing_note.unattr("hidden");
         self.send.set_text_content(Some("Save"));
         self.set_draft(text);
-        let _ = self.input.focus();
+        let _ = self.input.unchecked_ref::<HtmlElement>().focus();
     }
 
     /// Back to writing replies, with an empty draft.
@@ -251,23 +255,32 @@ impl Composer {
         self.can_reply && compose::can_send(text)
     }
 
+    /// The draft: the `<textarea>`'s `value`.
+    fn draft(&self) -> String {
+        let value = property(&self.input, "value");
+        value.and_then(|v| v.as_string()).unwrap_or_default()
+    }
+
     fn set_draft(&self, text: &str) {
-        self.input.set_value(text);
+        set_property(&self.input, "value", &JsValue::from_str(text));
         self.refresh();
     }
 
     /// Puts a refused reply taken back to edit in the composer, after what
     /// the reader is writing, if anything (`compose::take_back`).
     pub fn take_back(&self, reply: &str) {
-        self.set_draft(&compose::take_back(&self.input.value(), reply));
+        self.set_draft(&compose::take_back(&self.draft(), reply));
     }
 
     /// The counter and Send, after the draft changed.
     fn refresh(&self) {
-        let text = self.input.value();
+        let text = self.draft();
         self.counter
             .set_text_content(Some(&compose::counter(&text)));
-        self.send.set_disabled(!self.sendable(&text));
+        match self.sendable(&text) {
+            true => self.send.unattr("disabled"),
+            false => self.send.attr("disabled", ""),
+        };
     }
 
     /// Shows the replies on their way: `li[data-client-id]` with

@@ -742,12 +742,11 @@ impl Inner {
         for reply in outbox {
             let failed = reply.failed.as_deref().map_or(JsValue::NULL, JsValue::from);
             let target = (reply.target).map_or(JsValue::NULL, |target| target.saved().into());
-            let row = js_sys::Array::of4(
-                &reply.client_id.as_str().into(),
-                &reply.content.as_str().into(),
-                &failed,
-                &target,
-            );
+            let row = js_sys::Array::new();
+            row.push(&reply.client_id.as_str().into());
+            row.push(&reply.content.as_str().into());
+            row.push(&failed);
+            row.push(&target);
             rows.push(&row);
         }
         if let Some(text) = js_sys::JSON::stringify(&rows)
@@ -1171,7 +1170,13 @@ async fn send(
 pub(crate) async fn signed_in(mut request: Request, auth: &Auth) -> Request {
     match auth.token().await {
         Ok(token) => request.token = token,
-        Err(Hung) => request.signal = Some(web_sys::AbortSignal::abort()),
+        // An aborted signal, as `AbortSignal.abort()` makes.
+        Err(Hung) => {
+            request.signal = web_sys::AbortController::new().ok().map(|c| {
+                c.abort();
+                c.signal()
+            })
+        }
     }
     request.cookies = auth.with_credentials;
     request
@@ -1233,7 +1238,7 @@ async fn load_text(
         return Err(Load::Unauthorized);
     }
     // A bridge that announces an absurd answer is not read at all.
-    let ok = response.ok();
+    let ok = (200..300).contains(&response.status());
     if let (true, Some(length)) = (
         ok,
         (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),

@@ -10,10 +10,9 @@
 //! per tick, freezing the page.
 
 use crate::browser::Dom;
-use js_sys::{Array, Date, Function, Intl, Object};
+use js_sys::Date;
 use panel_core::format::{Event, Mention, Tag};
 use panel_core::message::Mentions;
-use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element};
 
@@ -93,7 +92,8 @@ pub fn render(
                 if kind == Mention::User && reader == Some(name) {
                     child.attr("data-me", "")?;
                 }
-                child.append_with_str_2(sigil, name).ok()?;
+                child.append_with_str_1(sigil).ok()?;
+                child.append_with_str_1(name).ok()?;
                 child
             }
             Event::Time(unix, style) => {
@@ -187,59 +187,15 @@ pub fn reveal(target: &Element) -> bool {
     true
 }
 
-thread_local! {
-    /// The `format` function of one `Intl.DateTimeFormat` per style, built
-    /// on first use and kept for the page's life.
-    static DATE_FORMATS: RefCell<Vec<(u8, Function)>> = const { RefCell::new(Vec::new()) };
-    /// The one `Intl.RelativeTimeFormat`.
-    static RELATIVE: OnceCell<Intl::RelativeTimeFormat> = const { OnceCell::new() };
-}
-
 /// `date` as the reader's browser writes it, in one of Discord's styles
 /// (`t` 16:20, `T` 16:20:30, `d` 20/04/2021, `D` 20 April 2021, `f` 20
 /// April 2021 16:20, `F` Tuesday, 20 April 2021 16:20), `L` (a date and
 /// time, for tooltips) or `W` (a day: "Monday, 23 November"). Empty for a
-/// date it cannot write (the call catches what it throws).
+/// date it cannot write (the call catches what it throws). The styles'
+/// `Intl.DateTimeFormat` options, and the formatters, are the element's
+/// script's (`embed::date_text`).
 pub fn write_date(style: u8, date: &Date) -> String {
-    let format = DATE_FORMATS.with(|formats| {
-        let known = formats
-            .borrow()
-            .iter()
-            .find(|(s, _)| *s == style)
-            .map(|(_, f)| f.clone());
-        known.unwrap_or_else(|| {
-            let format = Intl::DateTimeFormat::new(&Array::new(), &options(date_options(style)));
-            let format = format.format();
-            formats.borrow_mut().push((style, format.clone()));
-            format
-        })
-    });
-    (format.call1(&JsValue::UNDEFINED, date).ok())
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
-}
-
-/// An `Intl` formatter's options.
-fn options(pairs: &[(&str, &str)]) -> Object {
-    let options = Object::new();
-    for (key, value) in pairs {
-        crate::browser::set_property(&options, key, &(*value).into());
-    }
-    options
-}
-
-/// The `Intl.DateTimeFormat` options of a style of [`write_date`].
-fn date_options(style: u8) -> &'static [(&'static str, &'static str)] {
-    match style {
-        b't' => &[("timeStyle", "short")],
-        b'T' => &[("timeStyle", "medium")],
-        b'd' => &[("dateStyle", "short")],
-        b'D' => &[("dateStyle", "long")],
-        b'F' => &[("dateStyle", "full"), ("timeStyle", "short")],
-        b'L' => &[("dateStyle", "medium"), ("timeStyle", "medium")],
-        b'W' => &[("weekday", "long"), ("day", "numeric"), ("month", "long")],
-        _ => &[("dateStyle", "long"), ("timeStyle", "short")],
-    }
+    crate::embed::date_text(style, date)
 }
 
 /// "in 2 hours", "3 days ago": the largest unit that fits; empty for an
@@ -260,12 +216,7 @@ pub fn relative(date: &Date) -> String {
     let (_, size, unit) = (UNITS.iter())
         .find(|(limit, ..)| seconds.abs() < *limit)
         .unwrap_or(&UNITS[5]);
-    RELATIVE.with(|format| {
-        let format = format.get_or_init(|| {
-            Intl::RelativeTimeFormat::new(&Array::new(), &options(&[("numeric", "auto")]))
-        });
-        format.format((seconds / size).round(), unit).into()
-    })
+    crate::embed::relative_text((seconds / size).round(), unit)
 }
 
 /// Writes every relative timestamp in `list` again, as of now: only those

@@ -355,15 +355,10 @@ fn names(names: &[String]) -> JsValue {
     array.into()
 }
 
-/// Dispatches a bubbling, composed `CustomEvent` on `element`.
+/// Dispatches a bubbling, composed `CustomEvent` on `element` (through the
+/// element's script: one import where the event's init and dispatch took six).
 fn dispatch(element: &web_sys::HtmlElement, kind: &str, detail: JsValue) {
-    let init = web_sys::CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_detail(&detail);
-    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(kind, &init) {
-        let _ = element.dispatch_event(&event);
-    }
+    fire(element, kind, &detail);
 }
 
 /// A plain JavaScript object of these fields.
@@ -531,6 +526,35 @@ export async function request(method, url, token, body, signal, cookies) {
 export async function text(response) {
   try { return await response.text(); } catch (e) { throw String(e); }
 }
+// Intl formatters are built once per style for the page's life: building
+// one costs far more than using it (see content.rs).
+const styles = {
+  t: { timeStyle: "short" },
+  T: { timeStyle: "medium" },
+  d: { dateStyle: "short" },
+  D: { dateStyle: "long" },
+  F: { dateStyle: "full", timeStyle: "short" },
+  L: { dateStyle: "medium", timeStyle: "medium" },
+  W: { weekday: "long", day: "numeric", month: "long" },
+};
+const formats = {};
+let relative;
+export function dateText(style, date) {
+  style = String.fromCharCode(style);
+  try {
+    formats[style] ||= new Intl.DateTimeFormat([], styles[style] || { dateStyle: "long", timeStyle: "short" });
+    return formats[style].format(date);
+  } catch { return ""; }
+}
+export function relativeText(value, unit) {
+  try {
+    relative ||= new Intl.RelativeTimeFormat([], { numeric: "auto" });
+    return relative.format(value, unit);
+  } catch { return ""; }
+}
+export function fire(element, kind, detail) {
+  try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
+}
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -547,6 +571,10 @@ extern "C" {
     /// there in it); a move between two checks is no leaving. The checks
     /// stop with the last panel.
     fn keep(handle: &JsValue, element: &web_sys::HtmlElement);
+    /// `element.dispatchEvent(new CustomEvent(kind, { bubbles, composed,
+    /// detail }))`; what it throws is dropped, as the listeners' own errors
+    /// are reported by the browser, not thrown.
+    fn fire(element: &web_sys::HtmlElement, kind: &str, detail: &JsValue);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
     /// `element.addEventListener(kind, listener, { signal })`.
@@ -574,6 +602,15 @@ extern "C" {
         signal: Option<&web_sys::AbortSignal>,
         cookies: bool,
     ) -> js_sys::Promise;
+    /// `date` written by the `Intl.DateTimeFormat` of `style` (see
+    /// `content::write_date`; `f` and any other letter are a long date and a
+    /// short time), built on first use; empty if it throws.
+    #[wasm_bindgen(js_name = dateText)]
+    pub(crate) fn date_text(style: u8, date: &js_sys::Date) -> String;
+    /// `value` `unit`s from now ("in 2 hours") by the one
+    /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
+    #[wasm_bindgen(js_name = relativeText)]
+    pub(crate) fn relative_text(value: f64, unit: &str) -> String;
     /// `response.text()`, rejected with what was thrown as text.
     pub(crate) fn text(response: &web_sys::Response) -> js_sys::Promise;
 }

@@ -180,7 +180,7 @@ impl Header {
     pub fn show(&mut self, channel: &str, view: &ViewState) {
         if self.shown_channel.as_deref() != Some(channel) {
             self.root.attr("data-channel", channel);
-            self.channel.set_data(channel);
+            self.channel.set_text_content(Some(channel));
             self.shown_channel = Some(channel.to_owned());
         }
         let before = self.shown.replace(view.clone());
@@ -195,7 +195,7 @@ impl Header {
             };
             self.status.attr("aria-live", live);
             (self.status).attr("data-connection-status", view.label.as_attr());
-            self.label.set_data(view.label.text());
+            self.label.set_text_content(Some(view.label.text()));
         }
         if before
             .as_ref()
@@ -209,7 +209,8 @@ impl Header {
             let _ = self.root.attr("data-transport", view.transport.as_str());
         }
         if before.as_ref().is_none_or(|b| b.error != view.error) {
-            (self.error_text).set_data(view.error.as_deref().unwrap_or("Disconnected."));
+            (self.error_text)
+                .set_text_content(Some(view.error.as_deref().unwrap_or("Disconnected.")));
         }
         if before.as_ref().is_none_or(|b| b.stopped != view.stopped) {
             if view.stopped {

@@ -87,18 +87,17 @@ impl MessageList {
     /// Takes charge of `list`'s children (it must start empty).
     pub fn new(list: Element, actions: RowActions) -> Option<MessageList> {
         let document = list.owner_document()?;
+        // The listeners' own element (their events' `currentTarget`).
+        let (clicked, keyed) = (list.clone(), list.clone());
         let clicks = Listener::new(list.as_ref(), "click", move |event| {
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             // A reply's line goes to what it answers, when it is held.
             let reply = target.as_ref().and_then(|t| t.ancestor("[data-reply-to]"));
             if let Some(id) = reply.and_then(|r| r.get_attribute("data-reply-to")) {
-                let list = event
-                    .current_target()
-                    .and_then(|t| t.dyn_into::<Element>().ok());
                 let mut selector = String::from("li[data-message-id=\"");
                 selector.push_str(&id);
                 selector.push_str("\"]");
-                let original = list.and_then(|l| l.find(&selector));
+                let original = clicked.find(&selector);
                 if let Some(original) = original {
                     original.scroll_into_view();
                     original.attr("data-flash", "");
@@ -112,7 +111,7 @@ impl MessageList {
                 return;
             }
             let button = target.and_then(|t| t.ancestor("button"));
-            let Some(button) = button.filter(|b| !b.has_attribute("disabled")) else {
+            let Some(button) = button.filter(|b| !b.is("[disabled]")) else {
                 return;
             };
             let row = button.ancestor("[data-message-id]");
@@ -129,9 +128,7 @@ impl MessageList {
             match button.get_attribute("data-action").as_deref() {
                 Some("edit-message") => (actions.edit)(id),
                 // A deletion asks once more, on the button itself.
-                Some("delete-message") if button.has_attribute("data-confirm") => {
-                    (actions.delete)(id)
-                }
+                Some("delete-message") if button.is("[data-confirm]") => (actions.delete)(id),
                 Some("delete-message") => {
                     button.attr("data-confirm", "");
                     button.set_text_content(Some("Delete for good?"));
@@ -146,19 +143,16 @@ impl MessageList {
         });
         // Enter or Space on a hidden spoiler (a button) reveals it; keys on
         // a row move the list's one tab stop (see `roving`).
-        let keys = Listener::new(list.as_ref(), "keydown", |event| {
-            let key = event.dyn_ref::<web_sys::KeyboardEvent>().map(|k| k.key());
+        let keys = Listener::new(list.as_ref(), "keydown", move |event| {
+            let key = crate::browser::key_of(&event);
             let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
             let (Some(key), Some(target)) = (key, target) else {
                 return;
             };
-            let list = event
-                .current_target()
-                .and_then(|t| t.dyn_into::<Element>().ok());
             let moved = match key.as_str() {
                 // Revealed, a spoiler is text again: its row keeps the focus.
                 "Enter" | " " => reveal(&target).inspect(focus).is_some(),
-                _ => list.is_some_and(|list| move_tab_stop(&list, &target, &key)),
+                _ => move_tab_stop(&keyed, &target, &key),
             };
             if moved {
                 event.prevent_default();
@@ -330,7 +324,7 @@ impl MessageList {
     fn group(&mut self) {
         let mut previous: Option<(String, f64, u32)> = None;
         for row in self.rows.iter_mut() {
-            let at = js_sys::Date::parse(&row.message.timestamp);
+            let at = js_sys::Date::new(&JsValue::from_str(&row.message.timestamp)).get_time();
             let grouped = previous.as_ref().is_some_and(|(author, before, day)| {
                 *author == row.message.author
                     && *day == row.day
@@ -352,7 +346,7 @@ impl MessageList {
     /// others. Only rows whose mark changes are touched: a new message
     /// appended costs one comparison per row, not a DOM write per row.
     fn mark_days(&mut self) {
-        let now = js_sys::Date::new_0();
+        let now = js_sys::Date::new(&js_sys::Date::now().into());
         let today = day_of(&now);
         now.set_date(now.get_date() - 1);
         let yesterday = day_of(&now);
@@ -394,7 +388,8 @@ impl MessageList {
             let reply = self.element("div", "dp-reply")?;
             reply.attr("data-reply-to", &original.id.to_string());
             let who = self.element("span", "dp-reply-author")?;
-            who.append_with_str_2("@", &original.author).ok()?;
+            who.append_with_str_1("@").ok()?;
+            who.append_with_str_1(&original.author).ok()?;
             // Its text as the row shows it, on one line (the style sheet
             // flattens it), spoilers hidden, even one the bridge cut; names
             // from this message's mentions (an id is one person anywhere).
@@ -477,8 +472,10 @@ impl MessageList {
             let link = content::opened(&self.document, format::Tag::Link(&file.url))?;
             link.set_text_content(Some(&file.filename));
             item.add(&link);
-            item.append_with_str_3(" (", &format::file_size(file.size), ")")
-                .ok()?;
+            // One string at a time: the same three text nodes.
+            item.append_with_str_1(" (").ok()?;
+            item.append_with_str_1(&format::file_size(file.size)).ok()?;
+            item.append_with_str_1(")").ok()?;
             list.as_ref()?.add(&item);
         }
         if !message.reactions.is_empty() {
@@ -626,7 +623,9 @@ fn patch(old: &Element, new: &Element, kept: bool) {
         match (was.get(i), now.get(i)) {
             (Some(was), Some(_)) if kept && was.is(".dp-content") => {}
             (Some(was), Some(now)) if !was.is_equal_node(Some(now)) => {
-                let _ = was.replace_with_with_node_1(now);
+                // `replaceWith`, in two calls the wasm already imports.
+                let _ = old.insert_before(now, Some(was));
+                was.remove();
             }
             (Some(was), None) => was.remove(),
             (None, Some(now)) => {
@@ -675,10 +674,10 @@ fn controls(row: &Element) -> Vec<Element> {
     controls
 }
 
+/// Focuses a row or one of its controls (HTML elements all: no check of
+/// the type, which was an import of its own; `focus` catches).
 fn focus(element: &Element) {
-    if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
-        let _ = element.focus();
-    }
+    let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
 }
 
 /// Makes `row` the list's one tab stop, taking it from whichever row has
@@ -693,7 +692,9 @@ fn take_stop(list: &Element, row: &Element) {
 /// Gives the newest row the focus (and the tab stop): where "N new
 /// messages" takes the reader, as the button goes.
 pub fn focus_newest(list: &Element) {
-    if let Some(row) = list.last_element_child() {
+    // The last element child, as the last of the children.
+    let rows = list.children();
+    if let Some(row) = rows.item(rows.length().wrapping_sub(1)) {
         take_stop(list, &row);
         focus(&row);
     }

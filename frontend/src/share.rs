@@ -319,9 +319,8 @@ impl Sharing {
         if let Some(channel) = &self.channel {
             let me = self.me.clone();
             listeners.push(Listener::new(channel.as_ref(), "message", move |event| {
-                let data = event
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string());
+                // The channel is the panel's own: its events are MessageEvents.
+                let data = event.unchecked_ref::<MessageEvent>().data().as_string();
                 match data.as_deref().and_then(Relay::decode) {
                     Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay, now_ms()))),
                     None => log_warn("ignored a message on the tabs' channel that is not a relay"),
@@ -355,11 +354,12 @@ impl Sharing {
             // Another tab chose another transport for this bridge.
             let me = self.me.clone();
             listeners.push(Listener::new(window.as_ref(), "storage", move |event| {
-                let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else {
-                    return;
-                };
+                // A `storage` event is a StorageEvent; another event of the
+                // name (a page's own) has no `key`, so reads as no change.
+                let key = crate::browser::key_of(&event);
+                let event = event.unchecked_ref::<web_sys::StorageEvent>();
                 with(&me, |s| {
-                    if event.key() == Some(transport_key(&s.group.bridge_url)) {
+                    if key == Some(transport_key(&s.group.bridge_url)) {
                         let saved = event.new_value().unwrap_or_default();
                         s.carry_on(transport_of(polls_by_memory(&saved, now_ms())));
                     }
