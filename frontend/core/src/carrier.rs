@@ -27,7 +27,7 @@ pub fn remembered(transport: Transport, now: u64) -> String {
     let mut text = String::from(transport.as_str());
     if transport == Transport::Polling {
         text.push('@');
-        text.push_str(&now.to_string());
+        crate::number::push_digits(&mut text, now);
     }
     text
 }
