@@ -17,7 +17,7 @@ use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
-use panel_core::number::{digits, hex_digits, push_digits};
+use panel_core::number::{digits, hex_digits, parse_u64, push_digits};
 use panel_core::people::Presence;
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
@@ -276,7 +276,7 @@ impl Connection {
         });
         let last = last.filter(|(_, was)| was == channel);
         let now = js_sys::Date::now() as u64;
-        if !panel_core::people::typing_due(last.and_then(|(at, _)| at.parse().ok()), now) {
+        if !panel_core::people::typing_due(last.and_then(|(at, _)| parse_u64(at)), now) {
             return;
         }
         if let Some(storage) = storage {
@@ -1231,7 +1231,9 @@ async fn load_text(
     let ok = response.ok();
     if let (true, Some(length)) = (
         ok,
-        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),
+        (response.headers().get("content-length").ok().flatten())
+            .and_then(|v| parse_u64(&v))
+            .and_then(|n| usize::try_from(n).ok()),
     ) {
         check_history_size(length).map_err(Load::Failed)?;
     }

@@ -305,7 +305,7 @@ impl MessageList {
         let current = self.list.find(STOP);
         let on_newest = (current.as_ref())
             .and_then(|c| c.get_attribute("data-message-id"))
-            .and_then(|id| id.parse().ok())
+            .and_then(|id| panel_core::number::parse_u64(&id))
             .is_some_and(|id| Some(MessageId(id)) == newest);
         let wanted = match (lost, &current) {
             (Some((at, _)), _) => self.rows.get(at).unwrap_or(last).element.clone(),

@@ -605,7 +605,7 @@ impl Sharing {
                 StreamSignal::Opened => ShareEvent::StreamOpened(stream),
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
                 StreamSignal::Event(name, data, last_event_id) => {
-                    let id = last_event_id.parse().ok();
+                    let id = panel_core::number::parse_u64(&last_event_id);
                     with(&me, |s| {
                         let mut carried = s.carried.borrow_mut();
                         carried.1 = carried.1.max(id);

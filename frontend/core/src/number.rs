@@ -21,6 +21,13 @@ pub fn push_digits(out: &mut String, n: u64) {
     push_radix(out, n, 10);
 }
 
+/// What `text.parse::<u64>().ok()` gives (one `+` allowed before the
+/// digits), read by the panel's one decimal reader
+/// ([`crate::message::decimal`]) instead of std's second copy of it.
+pub fn parse_u64(text: &str) -> Option<u64> {
+    crate::message::decimal(text.strip_prefix('+').unwrap_or(text))
+}
+
 /// Appends `n`'s digits in `radix` (10 or 16), most significant first.
 #[inline(never)]
 fn push_radix(out: &mut String, mut n: u64, radix: u64) {
@@ -55,6 +62,40 @@ mod tests {
             let mut out = String::from("x");
             push_digits(&mut out, n);
             assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    #[test]
+    fn parses_what_std_parses() {
+        let mut cases = vec![
+            "",
+            "+",
+            "-",
+            "++1",
+            "+-1",
+            "-1",
+            "-0",
+            "+0",
+            "0",
+            "00",
+            "007",
+            "+42",
+            " 1",
+            "1 ",
+            "1_000",
+            "1e3",
+            "0x10",
+            "18446744073709551615",
+            "+18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "٣",
+            "１",
+        ];
+        let owned: Vec<String> = (0..64).map(|bit| ((1u64 << bit) - 1).to_string()).collect();
+        cases.extend(owned.iter().map(String::as_str));
+        for text in cases {
+            assert_eq!(parse_u64(text), text.parse::<u64>().ok(), "{text:?}");
         }
     }
 }

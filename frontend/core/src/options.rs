@@ -152,10 +152,7 @@ impl Options {
         // Each knob has a sensible range; a value outside it is an error with
         // the range in it, never silently clamped or taken as it is.
         let number = |min: u64, max: u64| -> Result<u64, String> {
-            value
-                .trim()
-                .parse::<u64>()
-                .ok()
+            crate::number::parse_u64(value.trim())
                 .filter(|n| (min..=max).contains(n))
                 .ok_or_else(|| {
                     let (min, max) = (digits(min), digits(max));

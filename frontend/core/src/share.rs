@@ -29,7 +29,7 @@
 
 use crate::carrier::Carrier;
 use crate::message::{is_valid_channel, MessageId};
-use crate::number::digits;
+use crate::number::{digits, parse_u64};
 use crate::protocol::{Event, ReadyState, StreamId, Transport};
 use crate::vecmap::VecMap;
 use crate::wire::{decode, decode_at, is_change, resync_channels, Incoming};
@@ -886,7 +886,7 @@ impl Share {
             _ => None,
         };
         let id = if is_change(&name) {
-            last_id.parse().ok()
+            parse_u64(last_id)
         } else {
             None
         };
@@ -1219,22 +1219,22 @@ impl Relay {
             "W" | "w" => {
                 let (tab, channels) = rest.split_once('|')?;
                 Some(Relay::Wants {
-                    tab: tab.parse().ok()?,
+                    tab: parse_u64(tab)?,
                     channels: list(channels),
                     waiting: kind == "W",
                 })
             }
             "B" => Some(Relay::Bye {
-                tab: rest.parse().ok()?,
+                tab: parse_u64(rest)?,
             }),
             "H" => Some(Relay::Who {
-                tab: rest.parse().ok()?,
+                tab: parse_u64(rest)?,
             }),
             "S" => {
                 let mut fields = rest.splitn(6, '|');
                 let source = Source {
-                    epoch: fields.next()?.parse().ok()?,
-                    stream: fields.next()?.parse().ok()?,
+                    epoch: parse_u64(fields.next()?)?,
+                    stream: parse_u64(fields.next()?)?,
                 };
                 let letter = fields.next()?;
                 let state = match letter {
@@ -1271,8 +1271,8 @@ impl Relay {
             "E" => {
                 let mut fields = rest.splitn(6, '|');
                 let source = Source {
-                    epoch: fields.next()?.parse().ok()?,
-                    stream: fields.next()?.parse().ok()?,
+                    epoch: parse_u64(fields.next()?)?,
+                    stream: parse_u64(fields.next()?)?,
                 };
                 let name = fields.next()?.to_owned();
                 let to = match fields.next()? {
@@ -1281,7 +1281,7 @@ impl Relay {
                 };
                 let id = match fields.next()? {
                     "" => None,
-                    id => Some(id.parse().ok()?),
+                    id => Some(parse_u64(id)?),
                 };
                 Some(Relay::Event {
                     source,
