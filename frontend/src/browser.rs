@@ -241,7 +241,7 @@ pub fn open_poller(
     let abort = Rc::new(RefCell::new(None::<web_sys::AbortController>));
     let (stopped, aborts) = (stop.clone(), abort.clone());
     wasm_bindgen_futures::spawn_local(async move {
-        let mut cursor = after.map(|id| id.to_string());
+        let mut cursor = after.map(panel_core::number::digits);
         let mut open = false;
         while !stopped.get() {
             let mut next = url.clone();

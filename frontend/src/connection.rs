@@ -17,6 +17,7 @@ use crate::panel::Local;
 use crate::share::{self, ShareLink};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{LocalStorage, Notify, StoredValue, Trigger, WithValue};
+use panel_core::number::{digits, hex_digits, parse_u64, push_digits};
 use panel_core::people::Presence;
 use panel_core::protocol::RequestId;
 use panel_core::reading::{arrived, changed, Changed};
@@ -286,13 +287,13 @@ impl Connection {
             Some((&last[..at], &last[at + 1..]))
         });
         let last = last.filter(|(_, was)| was == channel);
-        let last = last.and_then(|(at, _)| at.parse().ok()).max(inner.typed_at);
+        let last = last.and_then(|(at, _)| parse_u64(at)).max(inner.typed_at);
         let now = js_sys::Date::now() as u64;
         if !panel_core::people::typing_due(last, now) {
             return;
         }
         if let Some(storage) = storage {
-            let _ = storage.set_item(&key, &[&now.to_string(), " ", channel].concat());
+            let _ = storage.set_item(&key, &[&digits(now), " ", channel].concat());
         }
         inner.typed_at = Some(now);
         let request = Request::new("POST", &inner.channel_url("typing"));
@@ -1003,7 +1004,7 @@ impl Inner {
         inbox: &Inbox,
     ) {
         let mut query = String::from("?limit=");
-        query.push_str(&limit.to_string());
+        push_digits(&mut query, limit.into());
         query.push_str(&self.reader_query());
         let mut messages = self.channel_url("messages") + &query;
         if let Page::Older(before) = page {
@@ -1060,7 +1061,9 @@ impl Inner {
                 (Err(_), Page::Older(_)) => Event::OlderFailed(request),
                 (Ok(event), _) => event,
                 (Err(Load::Failed(reason) | Load::Missing(reason)), _) => {
-                    log_warn(&format!("history request {request} failed: {reason}"));
+                    log_warn(
+                        &["history request ", &digits(request), " failed: ", &reason].concat(),
+                    );
                     Event::HistoryFailed(request, reason)
                 }
             };
@@ -1114,6 +1117,11 @@ async fn send_json(
 }
 
 /// What an answer of this class means for a reply, an edit or a deletion.
+/// `HTTP 503`: a failed answer's reason when it says nothing better.
+fn http(status: u16) -> String {
+    String::from("HTTP ") + &digits(status.into())
+}
+
 fn read_answer(answer: PostAnswer, status: u16, text: &str) -> Result<PostOutcome, Load> {
     match answer {
         // The stored message, read as a stream's `message` event is.
@@ -1124,10 +1132,10 @@ fn read_answer(answer: PostAnswer, status: u16, text: &str) -> Result<PostOutcom
         PostAnswer::SignIn => Err(Load::Unauthorized),
         PostAnswer::Deleted => Ok(PostOutcome::Deleted),
         PostAnswer::Refused => {
-            let sentence = error_sentence(text).unwrap_or_else(|| format!("HTTP {status}"));
+            let sentence = error_sentence(text).unwrap_or_else(|| http(status));
             Ok(PostOutcome::Refused(sentence))
         }
-        PostAnswer::Retry => Err(Load::Failed(format!("HTTP {status}"))),
+        PostAnswer::Retry => Err(Load::Failed(http(status))),
     }
 }
 
@@ -1192,7 +1200,8 @@ fn new_client_id() -> String {
     });
     uuid.unwrap_or_else(|| {
         let part = || (random() * 4_294_967_296.0) as u64;
-        format!("{:x}-{:x}-{:x}", now_ms(), part(), part())
+        let (time, a, b) = (hex_digits(now_ms()), hex_digits(part()), hex_digits(part()));
+        [&time, "-", &a, "-", &b].concat()
     })
 }
 
@@ -1215,7 +1224,7 @@ fn received(stream: StreamId, name: &str, channel: &str, data: &str, id: &str) -
     match decode_at(name, data, id) {
         Ok(incoming) => Event::Received(stream, incoming),
         Err(error) => {
-            log_warn(&format!("#{channel}: {error}"));
+            log_warn(&["#", channel, ": ", &error.sentence()].concat());
             Event::Undecodable(stream)
         }
     }
@@ -1241,7 +1250,9 @@ async fn load_text(
     let ok = (200..300).contains(&response.status());
     if let (true, Some(length)) = (
         ok,
-        (response.headers().get("content-length").ok().flatten()).and_then(|v| v.parse().ok()),
+        (response.headers().get("content-length").ok().flatten())
+            .and_then(|v| parse_u64(&v))
+            .and_then(|n| usize::try_from(n).ok()),
     ) {
         check_history_size(length).map_err(Load::Failed)?;
     }
@@ -1250,7 +1261,7 @@ async fn load_text(
     if !ok {
         let body = body.unwrap_or_default();
         let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
-        let reason = format!("HTTP {status}: {sentence}");
+        let reason = [&http(status), ": ", &sentence].concat();
         return Err(if status == 404 {
             Load::Missing(reason)
         } else {

@@ -124,7 +124,7 @@ impl Header {
         self.people_shown = presence.cloned();
         let (users, count) = presence.map_or((&[][..], 0), |p| (&p.users[..], p.count));
         let people = &self.people;
-        people.attr("data-count", &count.to_string());
+        people.attr("data-count", &panel_core::number::digits(count.into()));
         people.set_text_content(None);
         let Some(document) = people.owner_document() else {
             return true;
@@ -161,7 +161,7 @@ impl Header {
         if more > 0 {
             // "3 more" after names; with none, "3 here".
             let said = if users.is_empty() { " here" } else { " more" };
-            let more = more.to_string();
+            let more = panel_core::number::digits(more.into());
             chip(
                 "dp-avatar dp-more",
                 &["+", &more].concat(),

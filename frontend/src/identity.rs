@@ -83,7 +83,7 @@ impl OutboxKey {
             let key = (0..)
                 .map(|slot| match slot {
                     0 => base.clone(),
-                    n => format!("{base}#{n}"),
+                    n => [&base, "#", &panel_core::number::digits(n)].concat(),
                 })
                 .find(|key| !keys.contains(key))
                 .expect("a free slot");

@@ -299,7 +299,7 @@ impl MessageList {
         let current = self.list.find(STOP);
         let on_newest = (current.as_ref())
             .and_then(|c| c.get_attribute("data-message-id"))
-            .and_then(|id| id.parse().ok())
+            .and_then(|id| panel_core::number::parse_u64(&id))
             .is_some_and(|id| Some(MessageId(id)) == newest);
         let wanted = match (lost, &current) {
             (Some((at, _)), _) => self.rows.get(at).unwrap_or(last).element.clone(),
@@ -495,7 +495,7 @@ impl MessageList {
             let chip = self.element("button", "dp-reaction")?;
             chip.attr("type", "button");
             chip.attr("data-reaction", &reaction.emoji);
-            let count = reaction.count.to_string();
+            let count = panel_core::number::digits(reaction.count.into());
             chip.attr("data-count", &count);
             // Exact from a bridge that says so (`me`); else among the names.
             let mine =
@@ -792,7 +792,15 @@ fn local_time(timestamp: &str) -> String {
         return String::new();
     }
     let (hours, minutes) = (date.get_hours(), date.get_minutes());
-    format!("{hours:02}:{minutes:02}")
+    let mut text = String::new();
+    for (n, after) in [(hours, ":"), (minutes, "")] {
+        if n < 10 {
+            text.push('0');
+        }
+        panel_core::number::push_digits(&mut text, n.into());
+        text.push_str(after);
+    }
+    text
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl Group {
         }
         if self.overflow > 0 {
             name.push_str(" #");
-            name.push_str(&self.overflow.to_string());
+            panel_core::number::push_digits(&mut name, self.overflow.into());
         }
         name
     }
@@ -468,10 +468,16 @@ impl Sharing {
             overflow: self.group.overflow + 1,
             ..self.group.clone()
         };
-        log_info(&format!(
-            "shared stream: #{channel} goes to the stream of group {}: this one is full",
-            group.overflow
-        ));
+        log_info(
+            &[
+                "shared stream: #",
+                channel,
+                " goes to the stream of group ",
+                &panel_core::number::digits(group.overflow.into()),
+                ": this one is full",
+            ]
+            .concat(),
+        );
         let (sharing, panel) = enter(group, member.auth, member.deliver, member.place);
         let next = Place {
             sharing: sharing.clone(),
@@ -599,7 +605,7 @@ impl Sharing {
                 StreamSignal::Opened => ShareEvent::StreamOpened(stream),
                 StreamSignal::Error(state) => ShareEvent::StreamError(stream, state),
                 StreamSignal::Event(name, data, last_event_id) => {
-                    let id = last_event_id.parse().ok();
+                    let id = panel_core::number::parse_u64(&last_event_id);
                     with(&me, |s| {
                         let mut carried = s.carried.borrow_mut();
                         carried.1 = carried.1.max(id);
@@ -638,7 +644,7 @@ impl Sharing {
         url.push_str(channels);
         if let (false, Some(id)) = (polling, after) {
             url.push_str("&last_event_id=");
-            url.push_str(&id.to_string());
+            panel_core::number::push_digits(&mut url, *id);
         }
         if !self.group.author.is_empty() {
             url.push_str("&as=");

@@ -71,7 +71,7 @@ impl Announcer {
 
 /// "1 new message", "12 new messages".
 pub fn new_messages(count: usize) -> String {
-    let mut text = count.to_string();
+    let mut text = crate::number::digits(count as u64);
     text.push_str(if count == 1 {
         " new message"
     } else {

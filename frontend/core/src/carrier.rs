@@ -27,7 +27,7 @@ pub fn remembered(transport: Transport, now: u64) -> String {
     let mut text = String::from(transport.as_str());
     if transport == Transport::Polling {
         text.push('@');
-        text.push_str(&now.to_string());
+        crate::number::push_digits(&mut text, now);
     }
     text
 }
@@ -39,7 +39,7 @@ pub fn remembered(transport: Transport, now: u64) -> String {
 pub fn polls_by_memory(saved: &str, now: u64) -> bool {
     let when = saved
         .strip_prefix("polling@")
-        .and_then(|at| at.parse::<u64>().ok());
+        .and_then(crate::number::parse_u64);
     when.is_some_and(|at| now.abs_diff(at) < REMEMBER_POLLING_MS)
 }
 

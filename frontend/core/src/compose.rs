@@ -1,5 +1,7 @@
 //! What the composer may send, and what its counter says.
 
+use crate::number::digits;
+
 /// The longest reply the bridge takes, in characters.
 pub const MAX_REPLY_CHARS: usize = 4_000;
 
@@ -18,9 +20,9 @@ pub fn counter(draft: &str) -> String {
     if count <= COUNT_FROM_CHARS {
         String::new()
     } else if count <= MAX_REPLY_CHARS {
-        format!("{} left", MAX_REPLY_CHARS - count)
+        digits((MAX_REPLY_CHARS - count) as u64) + " left"
     } else {
-        format!("{} too many", count - MAX_REPLY_CHARS)
+        digits((count - MAX_REPLY_CHARS) as u64) + " too many"
     }
 }
 
@@ -31,7 +33,7 @@ pub fn take_back(draft: &str, reply: &str) -> String {
     if draft.trim().is_empty() {
         reply.to_owned()
     } else {
-        format!("{}\n\n{reply}", draft.trim_end())
+        [draft.trim_end(), "\n\n", reply].concat()
     }
 }
 

@@ -5,6 +5,7 @@
 //! events into [`Event`]s and carries out the [`Command`]s that come back.
 //!
 //! - [`message`]: the chat message and its numeric id, as the bridge sends them.
+//! - [`number`]: whole numbers written as text, without `core::fmt`.
 //! - [`json`]: the one JSON reader: a checked text, read field by field.
 //! - [`payload`]: a message and its parts, read from the bridge's JSON.
 //! - [`wire`]: decoding of event-stream payloads, defensive against bad input.
@@ -33,6 +34,7 @@ pub mod engine;
 pub mod format;
 pub mod json;
 pub mod message;
+pub mod number;
 pub mod options;
 pub mod payload;
 pub mod people;

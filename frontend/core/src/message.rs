@@ -1,5 +1,6 @@
 //! A chat message and its id, in the bridge's JSON shape.
 
+use crate::number::digits;
 use std::fmt;
 use std::str::FromStr;
 
@@ -24,9 +25,19 @@ impl MessageId {
     }
 }
 
+impl MessageId {
+    /// The id in decimal, as the bridge writes it. Inherent, so that every
+    /// `id.to_string()` writes it without `core::fmt`, which the panel's
+    /// wasm does not carry; `Display` writes the same.
+    #[allow(clippy::inherent_to_string_shadow_display)]
+    pub fn to_string(&self) -> String {
+        digits(self.0)
+    }
+}
+
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        f.write_str(&digits(self.0))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Every timing and size knob of the engine, with the defaults the README documents.
 
 use crate::backoff::Backoff;
+use crate::number::digits;
 
 /// Tunables of the connection engine. `Options::default()` is what production uses;
 /// tests shrink the times so that a whole reconnection cycle takes milliseconds.
@@ -151,13 +152,12 @@ impl Options {
         // Each knob has a sensible range; a value outside it is an error with
         // the range in it, never silently clamped or taken as it is.
         let number = |min: u64, max: u64| -> Result<u64, String> {
-            value
-                .trim()
-                .parse::<u64>()
-                .ok()
+            crate::number::parse_u64(value.trim())
                 .filter(|n| (min..=max).contains(n))
                 .ok_or_else(|| {
-                    format!("{name} must be a whole number from {min} to {max}, not \"{value}\"")
+                    let (min, max) = (digits(min), digits(max));
+                    let range = [" must be a whole number from ", &min, " to ", &max].concat();
+                    [name, &range, ", not \"", value, "\""].concat()
                 })
         };
         match key.as_str() {
@@ -165,7 +165,8 @@ impl Options {
                 self.watchdog_factor = plain_decimal(value.trim())
                     .filter(|f| *f > 1.0 && *f <= 100.0)
                     .ok_or_else(|| {
-                        format!("{name} must be a number above 1 and at most 100, not \"{value}\"")
+                        let must = " must be a number above 1 and at most 100, not \"";
+                        [name, must, value, "\""].concat()
                     })?
             }
             "initial_watchdog_ms" => self.initial_watchdog_ms = number(100, 600_000)?,
@@ -187,20 +188,19 @@ impl Options {
                     "light" => Theme::Light,
                     "dark" => Theme::Dark,
                     _ => {
-                        return Err(format!(
-                            "{name} must be light, dark or auto, not \"{value}\""
-                        ))
+                        let must = " must be light, dark or auto, not \"";
+                        return Err([name, must, value, "\""].concat());
                     }
                 }
             }
             "author" => {
                 let author = value.trim();
                 if author.chars().count() > 100 {
-                    return Err(format!("{name} must be at most 100 characters"));
+                    return Err([name, " must be at most 100 characters"].concat());
                 }
                 self.author = author.to_owned();
             }
-            _ => return Err(format!("unknown option \"{name}\"")),
+            _ => return Err(["unknown option \"", name, "\""].concat()),
         }
         Ok(())
     }
@@ -231,7 +231,7 @@ fn flag(name: &str, value: &str) -> Result<bool, String> {
     match value.trim() {
         "true" | "on" | "1" | "" => Ok(true),
         "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("{name} must be true or false, not \"{value}\"")),
+        _ => Err([name, " must be true or false, not \"", value, "\""].concat()),
     }
 }
 

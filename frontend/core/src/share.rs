@@ -29,6 +29,7 @@
 
 use crate::carrier::Carrier;
 use crate::message::{is_valid_channel, MessageId};
+use crate::number::{digits, parse_u64};
 use crate::protocol::{Event, ReadyState, StreamId, Transport};
 use crate::vecmap::VecMap;
 use crate::wire::{decode, decode_at, is_change, resync_channels, Incoming};
@@ -548,10 +549,14 @@ impl Share {
         // relays of a holder this tab has not heard yet are older.
         self.epoch = self.epoch.saturating_add(1).max(now);
         self.role = Role::Holder { epoch: self.epoch };
-        out.push(ShareCommand::Log(format!(
-            "this tab holds the shared stream now (epoch {})",
-            self.epoch
-        )));
+        out.push(ShareCommand::Log(
+            [
+                "this tab holds the shared stream now (epoch ",
+                &digits(self.epoch),
+                ")",
+            ]
+            .concat(),
+        ));
         self.ask(PRUNE_AFTER_MS, out);
         // Whatever stream this tab heard of before is no more (it holds the
         // lock): a stream for the panels that want one, this tab's, or
@@ -872,7 +877,7 @@ impl Share {
         if self.carrier.delivered() {
             out.push(ShareCommand::FirstByte(None));
         }
-        let decoded = decode_at(&name, &data, last_id).map_err(|e| e.to_string());
+        let decoded = decode_at(&name, &data, last_id).map_err(|e| e.sentence());
         let to = match (&decoded, name.as_str()) {
             (Ok(incoming), _) if incoming.channel().is_some() => {
                 incoming.channel().map(|c| vec![c.to_owned()])
@@ -881,7 +886,7 @@ impl Share {
             _ => None,
         };
         let id = if is_change(&name) {
-            last_id.parse().ok()
+            parse_u64(last_id)
         } else {
             None
         };
@@ -1075,8 +1080,8 @@ impl Share {
                 continue;
             }
             let decoded = decoded.get_or_insert_with(|| {
-                let id = id.map(|id| id.to_string()).unwrap_or_default();
-                decode_at(name, data, &id).map_err(|e| e.to_string())
+                let id = id.map(digits).unwrap_or_default();
+                decode_at(name, data, &id).map_err(|e| e.sentence())
             });
             let event = match decoded {
                 Ok(incoming) => Event::Received(sub.stream, incoming.clone()),
@@ -1138,7 +1143,7 @@ impl Relay {
                 waiting,
             } => {
                 put(if *waiting { "W" } else { "w" });
-                put(&tab.to_string());
+                put(&digits(*tab));
                 put(&channels.join(","));
             }
             Relay::Bye { tab } | Relay::Who { tab } => {
@@ -1147,7 +1152,7 @@ impl Relay {
                 } else {
                     "H"
                 });
-                put(&tab.to_string());
+                put(&digits(*tab));
             }
             // A polled stream's state is in capitals (`O`); a tab of a build
             // before this refuses such a line rather than misreading it.
@@ -1168,8 +1173,8 @@ impl Relay {
                     (Shared::Closed, Transport::Polling) => "X",
                 };
                 put("S");
-                put(&source.epoch.to_string());
-                put(&source.stream.to_string());
+                put(&digits(source.epoch));
+                put(&digits(source.stream));
                 put(state);
                 put(if *seamless { "1" } else { "0" });
                 put(&channels.join(","));
@@ -1186,14 +1191,14 @@ impl Relay {
                 id,
             } => {
                 put("E");
-                put(&source.epoch.to_string());
-                put(&source.stream.to_string());
+                put(&digits(source.epoch));
+                put(&digits(source.stream));
                 put(name);
                 match to {
                     Some(to) => put(&to.join(",")),
                     None => put("*"),
                 }
-                put(&id.map_or(String::new(), |id| id.to_string()));
+                put(&id.map_or(String::new(), digits));
                 put(data);
             }
         }
@@ -1214,22 +1219,22 @@ impl Relay {
             "W" | "w" => {
                 let (tab, channels) = rest.split_once('|')?;
                 Some(Relay::Wants {
-                    tab: tab.parse().ok()?,
+                    tab: parse_u64(tab)?,
                     channels: list(channels),
                     waiting: kind == "W",
                 })
             }
             "B" => Some(Relay::Bye {
-                tab: rest.parse().ok()?,
+                tab: parse_u64(rest)?,
             }),
             "H" => Some(Relay::Who {
-                tab: rest.parse().ok()?,
+                tab: parse_u64(rest)?,
             }),
             "S" => {
                 let mut fields = rest.splitn(6, '|');
                 let source = Source {
-                    epoch: fields.next()?.parse().ok()?,
-                    stream: fields.next()?.parse().ok()?,
+                    epoch: parse_u64(fields.next()?)?,
+                    stream: parse_u64(fields.next()?)?,
                 };
                 let letter = fields.next()?;
                 let state = match letter {
@@ -1266,8 +1271,8 @@ impl Relay {
             "E" => {
                 let mut fields = rest.splitn(6, '|');
                 let source = Source {
-                    epoch: fields.next()?.parse().ok()?,
-                    stream: fields.next()?.parse().ok()?,
+                    epoch: parse_u64(fields.next()?)?,
+                    stream: parse_u64(fields.next()?)?,
                 };
                 let name = fields.next()?.to_owned();
                 let to = match fields.next()? {
@@ -1276,7 +1281,7 @@ impl Relay {
                 };
                 let id = match fields.next()? {
                     "" => None,
-                    id => Some(id.parse().ok()?),
+                    id => Some(parse_u64(id)?),
                 };
                 Some(Relay::Event {
                     source,

@@ -6,6 +6,7 @@
 
 use crate::json::{self, collect, Error, Fields, Items};
 use crate::message::{Deletion, Message, MessageId, Reaction, ReactionChange};
+use crate::number::digits;
 use crate::payload::{count, id, ids, optional_id, strings};
 use crate::people::{read_typing, Presence};
 use crate::protocol::Gateway;
@@ -102,25 +103,44 @@ pub enum DecodeError {
     UnknownEvent { event: String },
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DecodeError {
+    /// The sentence a log line shows (what `Display` writes), joined
+    /// without `core::fmt`.
+    pub fn sentence(&self) -> String {
         match self {
-            DecodeError::TooLarge { event, bytes } => {
-                write!(
-                    f,
-                    "dropped a {bytes}-byte `{event}` event (limit {MAX_PAYLOAD_BYTES} bytes)"
-                )
-            }
+            DecodeError::TooLarge { event, bytes } => [
+                "dropped a ",
+                &digits(*bytes as u64),
+                "-byte `",
+                event,
+                "` event (limit ",
+                &digits(MAX_PAYLOAD_BYTES as u64),
+                " bytes)",
+            ]
+            .concat(),
             DecodeError::Malformed {
                 event,
                 reason,
                 data,
-            } => write!(
-                f,
-                "dropped a malformed `{event}` event: {reason}; it read: {data}"
-            ),
-            DecodeError::UnknownEvent { event } => write!(f, "ignored an unknown `{event}` event"),
+            } => [
+                "dropped a malformed `",
+                event,
+                "` event: ",
+                reason,
+                "; it read: ",
+                data,
+            ]
+            .concat(),
+            DecodeError::UnknownEvent { event } => {
+                ["ignored an unknown `", event, "` event"].concat()
+            }
         }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sentence())
     }
 }
 
@@ -280,16 +300,20 @@ const EXCERPT_CHARS: usize = 120;
 /// never leaves a hole that looks like "no messages".
 pub fn decode_history(body: &str) -> Result<Vec<Message>, String> {
     check_history_size(body.len())?;
-    let unreadable = |e: Error| format!("unreadable history: {e}");
+    let unreadable = |e: Error| ["unreadable history: ", &e.into_string()].concat();
     let messages = json::parse(body)
         .and_then(|page| page.array(""))
         .map_err(unreadable)?;
     // Counted before anything is read: a hostile page is refused unread.
     let count = messages.clone().count();
     if count > MAX_HISTORY_MESSAGES {
-        return Err(format!(
-            "a history answer of {count} messages; the bridge never sends more than {MAX_HISTORY_MESSAGES}"
-        ));
+        return Err([
+            "a history answer of ",
+            &digits(count as u64),
+            " messages; the bridge never sends more than ",
+            &digits(MAX_HISTORY_MESSAGES as u64),
+        ]
+        .concat());
     }
     collect(messages, Message::read).map_err(unreadable)
 }
@@ -314,16 +338,21 @@ pub struct ChangePage {
 /// Decodes a catch-up answer, bounded like a history answer.
 pub fn decode_changes(body: &str) -> Result<ChangePage, String> {
     check_history_size(body.len())?;
-    let unreadable = |e: Error| format!("unreadable changes: {e}");
+    let unreadable = |e: Error| ["unreadable changes: ", &e.into_string()].concat();
     let f = json::parse(body).and_then(|page| page.fields("", CHANGES));
     let f = f.map_err(unreadable)?;
     let (messages, deleted) = (f.optional_list("messages"), f.optional_list("deleted"));
     // Counted before anything is read: a hostile page is refused unread.
     let (count, gone) = (messages.clone().count(), deleted.clone().count());
     if count + gone > MAX_HISTORY_MESSAGES * 2 {
-        return Err(format!(
-            "a changes answer of {count} messages and {gone} deletions"
-        ));
+        return Err([
+            "a changes answer of ",
+            &digits(count as u64),
+            " messages and ",
+            &digits(gone as u64),
+            " deletions",
+        ]
+        .concat());
     }
     change_page(f, messages, deleted).map_err(unreadable)
 }
@@ -356,9 +385,13 @@ pub const MAX_HISTORY_BYTES: usize = 16 * 1024 * 1024;
 /// reading it, or its text) past [`MAX_HISTORY_BYTES`].
 pub fn check_history_size(bytes: usize) -> Result<(), String> {
     if bytes > MAX_HISTORY_BYTES {
-        Err(format!(
-            "a history answer of {bytes} bytes; the most read is {MAX_HISTORY_BYTES}"
-        ))
+        Err([
+            "a history answer of ",
+            &digits(bytes as u64),
+            " bytes; the most read is ",
+            &digits(MAX_HISTORY_BYTES as u64),
+        ]
+        .concat())
     } else {
         Ok(())
     }

@@ -30,6 +30,7 @@ mod review;
 mod tests;
 
 use crate::message::{Message, MessageId};
+use crate::number::digits;
 use crate::options::Options;
 use crate::people::{Presence, Typing};
 use crate::protocol::{
@@ -448,7 +449,8 @@ impl Engine {
         if !crate::message::is_valid_channel(&self.channel) {
             self.phase = Phase::Loading; // so that `stop` reads as a stop from loading
             let shown = crate::wire::excerpt(&self.channel, 80);
-            return self.stop(format!("\"{shown}\" is not a valid channel name."), out);
+            let reason = ["\"", &shown, "\" is not a valid channel name."].concat();
+            return self.stop(reason, out);
         }
         self.phase = Phase::Loading;
         self.request_history(out);
@@ -522,10 +524,14 @@ impl Engine {
         self.suspect += 1;
         out.push(Command::StreamSilent(stream));
         if self.suspect < 2 {
-            out.push(Command::Log(format!(
-                "the stream delivered nothing in {} ms: a proxy may be buffering it; trying again",
-                self.options.first_byte_ms
-            )));
+            out.push(Command::Log(
+                [
+                    "the stream delivered nothing in ",
+                    &digits(self.options.first_byte_ms),
+                    " ms: a proxy may be buffering it; trying again",
+                ]
+                .concat(),
+            ));
             if !self.attempt_ended(Ending::Silent, out) {
                 self.back_off(now, random, out);
             }
@@ -601,11 +607,16 @@ impl Engine {
     fn received(&mut self, incoming: Incoming, now: u64, out: &mut Out) {
         match incoming {
             ref other if other.channel().is_some_and(|c| c != self.channel) => {
-                out.push(Command::Log(format!(
-                    "ignored an event of channel \"{}\" on the stream of \"{}\"",
-                    other.channel().unwrap_or_default(),
-                    self.channel
-                )))
+                out.push(Command::Log(
+                    [
+                        "ignored an event of channel \"",
+                        other.channel().unwrap_or_default(),
+                        "\" on the stream of \"",
+                        &self.channel,
+                        "\"",
+                    ]
+                    .concat(),
+                ))
             }
             // A stream's message states are everyone's: their reactions say
             // nothing of the reader's own, so they are left to the
@@ -688,9 +699,9 @@ impl Engine {
                 self.arm_typing(now, out);
             }
             Incoming::Resync { reason } => {
-                out.push(Command::Log(format!(
-                    "bridge asked for a resync ({reason}): catching up"
-                )));
+                out.push(Command::Log(
+                    ["bridge asked for a resync (", &reason, "): catching up"].concat(),
+                ));
                 self.mark_gap();
                 self.request_catch_up(out);
             }
@@ -744,12 +755,14 @@ impl Engine {
         if self.failures < self.options.max_attempts {
             return false;
         }
-        let n = self.failures;
-        let reason = match (ending, n) {
+        let n = digits(self.failures.into());
+        let reason = match (ending, self.failures) {
             (Ending::Dropped, 1) => "Lost the connection after 1 failed attempt.".into(),
-            (Ending::Dropped, _) => format!("Lost the connection after {n} failed attempts."),
+            (Ending::Dropped, _) => {
+                ["Lost the connection after ", &n, " failed attempts."].concat()
+            }
             (Ending::Silent, 1) => "The connection went silent.".into(),
-            (Ending::Silent, _) => format!("The connection went silent {n} times in a row."),
+            (Ending::Silent, _) => ["The connection went silent ", &n, " times in a row."].concat(),
         };
         self.stop(reason, out);
         true
@@ -793,10 +806,16 @@ impl Engine {
             .options
             .backoff()
             .delay_ms(self.failures.max(1), random);
-        out.push(Command::Log(format!(
-            "reconnecting in {delay} ms ({} consecutive failures)",
-            self.failures
-        )));
+        out.push(Command::Log(
+            [
+                "reconnecting in ",
+                &digits(delay),
+                " ms (",
+                &digits(self.failures.into()),
+                " consecutive failures)",
+            ]
+            .concat(),
+        ));
         self.phase = Phase::Waiting;
         self.arm(Timer::Backoff, delay, now, out);
         self.forget_presence(out);
@@ -871,9 +890,16 @@ impl Engine {
         if self.awaiting_first {
             return self.first_byte_missed(now, random, out);
         }
-        out.push(Command::Log(format!(
-            "no sign of life for {silent_for} ms (deadline {deadline} ms): replacing the stream"
-        )));
+        out.push(Command::Log(
+            [
+                "no sign of life for ",
+                &digits(silent_for),
+                " ms (deadline ",
+                &digits(deadline),
+                " ms): replacing the stream",
+            ]
+            .concat(),
+        ));
         if let Some(stream) = self.phase.stream() {
             out.push(Command::StreamSilent(stream));
         }
@@ -904,7 +930,7 @@ impl Engine {
     }
 
     fn stop(&mut self, reason: String, out: &mut Out) {
-        out.push(Command::Log(format!("stopped: {reason}")));
+        out.push(Command::Log(["stopped: ", &reason].concat()));
         self.release(out);
         self.phase = Phase::Stopped;
         self.error = Some(reason);
@@ -1036,13 +1062,23 @@ impl Engine {
         match outcome {
             PostOutcome::Failed(reason) => {
                 let delay = self.outbox.failed(&self.options, random);
-                out.push(Command::Log(format!(
-                    "{client_id} did not go through ({reason}); trying again in {delay} ms"
-                )));
+                out.push(Command::Log(
+                    [
+                        &client_id,
+                        " did not go through (",
+                        &reason,
+                        "); trying again in ",
+                        &digits(delay),
+                        " ms",
+                    ]
+                    .concat(),
+                ));
                 return self.arm(Timer::PostRetry, delay, now, out);
             }
             PostOutcome::Refused(reason) if !gone => {
-                out.push(Command::Log(format!("{client_id} was refused: {reason}")));
+                out.push(Command::Log(
+                    [&client_id, " was refused: ", &reason].concat(),
+                ));
                 self.outbox.refused(&client_id, reason);
                 return out.push(Command::ShowOutbox);
             }
@@ -1053,7 +1089,7 @@ impl Engine {
         out.push(Command::ShowOutbox);
         let changed = match (target, outcome) {
             (None, _) => {
-                let deleted = format!("reply {client_id} was stored, and deleted since");
+                let deleted = ["reply ", &client_id, " was stored, and deleted since"].concat();
                 return out.push(Command::Log(deleted));
             }
             (Some(Target::React(..)), _) | (_, PostOutcome::Refused(_)) => false,
@@ -1163,9 +1199,16 @@ impl Engine {
             return;
         };
         if let Some(reason) = page.resync {
-            out.push(Command::Log(format!(
-                "the bridge cannot replay the changes after {after} ({reason}): reloading"
-            )));
+            out.push(Command::Log(
+                [
+                    "the bridge cannot replay the changes after ",
+                    &after.to_string(),
+                    " (",
+                    &reason,
+                    "): reloading",
+                ]
+                .concat(),
+            ));
             let reload = self.history.reload(&self.options);
             return self.fetch(Some(reload), out);
         }
@@ -1220,11 +1263,18 @@ impl Engine {
     ) {
         match self.history.failed(request, &self.options, random) {
             None => {}
-            Some(Failed::GiveUp) => self.stop(format!("Couldn't load messages: {reason}"), out),
+            Some(Failed::GiveUp) => self.stop(["Couldn't load messages: ", &reason].concat(), out),
             Some(Failed::RetryIn(delay)) => {
-                out.push(Command::Log(format!(
-                    "history request failed ({reason}); retrying in {delay} ms"
-                )));
+                out.push(Command::Log(
+                    [
+                        "history request failed (",
+                        &reason,
+                        "); retrying in ",
+                        &digits(delay),
+                        " ms",
+                    ]
+                    .concat(),
+                ));
                 self.arm(Timer::HistoryRetry, delay, now, out);
             }
         }

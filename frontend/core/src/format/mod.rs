@@ -187,7 +187,7 @@ pub fn file_size(bytes: u64) -> String {
     let mut out = String::new();
     let (unit, scale) = match bytes {
         0..=999 => {
-            out.push_str(&bytes.to_string());
+            crate::number::push_digits(&mut out, bytes);
             out.push_str(" B");
             return out;
         }
@@ -196,7 +196,7 @@ pub fn file_size(bytes: u64) -> String {
         _ => (" MB", 1_000_000),
     };
     let tenths = bytes / scale * 10 + (bytes % scale * 10 + scale / 2) / scale;
-    out.push_str(&(tenths / 10).to_string());
+    crate::number::push_digits(&mut out, tenths / 10);
     out.push('.');
     out.push(char::from(b'0' + (tenths % 10) as u8));
     out.push_str(unit);

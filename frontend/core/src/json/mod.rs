@@ -21,6 +21,7 @@
 //! Nothing here panics or indexes out of bounds, whatever the text: every
 //! read of the checked text goes through `get`.
 
+use crate::number::digits;
 use std::fmt;
 
 mod read;
@@ -69,7 +70,7 @@ impl Error {
 
 /// A syntax error: what was wrong, and where.
 fn syntax(what: &str, at: usize) -> Error {
-    Error::new(&[what, " at byte ", &at.to_string()])
+    Error::new(&[what, " at byte ", &digits(at as u64)])
 }
 
 impl Error {
