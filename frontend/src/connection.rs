@@ -25,9 +25,9 @@ use panel_core::share::{PanelId, ShareEvent};
 use panel_core::vecmap::VecMap;
 use panel_core::wire::decode_changes;
 use panel_core::{
-    check_history_size, decode, decode_at, decode_history, error_sentence, post_answer, Command,
-    Engine, Event, Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome,
-    ReadyState, StreamId, Target, Timer, Transport,
+    decode, decode_at, decode_history, error_sentence, post_answer, Command, Engine, Event,
+    Incoming, Message, MessageId, Options, Outgoing, PostAnswer, PostOutcome, ReadyState, StreamId,
+    Target, Timer, Transport,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -1248,13 +1248,8 @@ async fn load_text(
     }
     // A bridge that announces an absurd answer is not read at all.
     let ok = (200..300).contains(&response.status());
-    if let (true, Some(length)) = (
-        ok,
-        (response.headers().get("content-length").ok().flatten())
-            .and_then(|v| parse_u64(&v))
-            .and_then(|n| usize::try_from(n).ok()),
-    ) {
-        check_history_size(length).map_err(Load::Failed)?;
+    if let (true, Some(length)) = (ok, response.headers().get("content-length").ok().flatten()) {
+        panel_core::wire::check_announced_size(&length).map_err(Load::Failed)?;
     }
     // One read of the body (each await of it is code of its own).
     let body = text(&response).await;

@@ -397,6 +397,17 @@ pub fn check_history_size(bytes: usize) -> Result<(), String> {
     }
 }
 
+/// Refuses an answer whose `Content-Length` announces more than
+/// [`MAX_HISTORY_BYTES`], before reading it. A length past what the
+/// browser's `usize` holds (4 GiB in wasm32), or one that is not a number,
+/// is as absurd as a large one (browsers refuse a malformed one anyway).
+pub fn check_announced_size(content_length: &str) -> Result<(), String> {
+    let bytes = crate::number::parse_u64(content_length)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX);
+    check_history_size(bytes)
+}
+
 /// The bridge's sentence from an error answer (`{"error": "…"}`), if the body is one.
 pub fn error_sentence(body: &str) -> Option<String> {
     let f = json::parse(body).ok()?.fields("", &["error"]).ok()?;
@@ -564,6 +575,16 @@ mod tests {
             Some("channel name is invalid")
         );
         assert_eq!(error_sentence("<html>502</html>"), None);
+    }
+
+    #[test]
+    fn an_answer_announced_past_the_bound_or_past_any_number_is_refused_unread() {
+        assert!(check_announced_size("1024").is_ok());
+        assert!(check_announced_size("16777217").is_err());
+        // Past u64, or (in wasm32) past usize: refused, where they were
+        // taken as no length at all and the whole body read.
+        assert!(check_announced_size("99999999999999999999999").is_err());
+        assert!(check_announced_size("five").is_err());
     }
 
     proptest! {
