@@ -38,7 +38,9 @@ impl<'a> Parser<'a> {
             let inner = &rest[from..to];
             if from - at == 2 {
                 self.push(Event::Open(Tag::Spoiler(true)));
+                let was = std::mem::replace(&mut self.in_spoiler, true);
                 self.blocks(inner, quoted);
+                self.in_spoiler = was;
                 self.push(Event::Close);
             } else {
                 // The fence's first line names the language when it is one

@@ -99,8 +99,8 @@ impl<'a> Parser<'a> {
                 len.map(|len| wrap(Tag::Strike, 2, len))
             }
             // A spoiler hides at any depth, in a link's text too (a click
-            // on it reveals it and follows nothing).
-            b'|' if b.starts_with(b"||") => {
+            // on it reveals it and follows nothing); not inside one.
+            b'|' if !self.in_spoiler && b.starts_with(b"||") => {
                 doubled(b, b'|', false, None).map(|len| wrap(Tag::Spoiler(false), 2, len))
             }
             b'`' => code_span(b, &mut ahead.no_code).map(|(marks, len)| {

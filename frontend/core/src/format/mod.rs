@@ -117,6 +117,7 @@ fn parse_as(text: &str, cut: bool) -> Vec<Event<'_>> {
         tokens: 0,
         elements: 0,
         in_link: false,
+        in_spoiler: false,
         cut,
         start: text.as_ptr() as usize,
         stop: None,
@@ -212,6 +213,9 @@ struct Parser<'a> {
     elements: usize,
     /// Inside a link's text, where no link may open.
     in_link: bool,
+    /// Inside a spoiler that holds blocks, where no spoiler opens (only a
+    /// text cut short has `||` there: the first would have closed it).
+    in_spoiler: bool,
     /// The text may be cut short: an unclosed `||` hides the rest.
     cut: bool,
     /// Where the message's text starts in memory (to tell where a slice of

@@ -643,3 +643,14 @@ proptest! {
         prop_assert!(clear.is_empty(), "{text:?} shows {clear:?}: {events:?}");
     }
 }
+
+/// Found by the fuzzer (`format`, CI of 2026-12-07): a reply's line cut
+/// inside a spoiler hides the rest as one spoiler around its blocks, and a
+/// spoiler inside that made one level more than [`MAX_NESTING`] (14).
+#[test]
+fn a_reply_line_cut_in_a_spoiler_nests_no_spoiler_inside_it() {
+    let text = "||``````\n>>> - ~~*****____~~_[||x||](http://mp)_~~____*****~~```";
+    let events = preview(text);
+    assert!(depth(&events) <= MAX_NESTING, "{}", depth(&events));
+    assert!(depth(&parse(text)) <= MAX_NESTING);
+}
