@@ -18,6 +18,7 @@
 //! - [`protocol`]: the events the engine reacts to and the commands it issues.
 //! - [`engine`]: the state machine itself.
 //! - [`compose`]: what a reply's draft may be, and its counter.
+//! - [`read`]: where the reader stopped: the read marker, the divider, the marks sent.
 //! - [`reading`]: which messages are new to the reader, and how many are unread.
 //! - [`announce`]: what a screen reader hears of new messages: one count a burst.
 //! - [`roving`]: where the keyboard goes in the list (one tab stop).
@@ -39,6 +40,7 @@ pub mod options;
 pub mod payload;
 pub mod people;
 pub mod protocol;
+pub mod read;
 pub mod reading;
 pub mod roving;
 pub mod rows;

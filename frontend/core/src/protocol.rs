@@ -37,6 +37,9 @@ pub enum Timer {
     FirstByte,
     /// On polling: time to try the EventSource again.
     Probe,
+    /// A read mark waits for its turn (at most one a second, or a lost
+    /// one's retry).
+    ReadMark,
     /// The next typist's signal runs out.
     Typing,
 }
@@ -272,6 +275,17 @@ pub enum Event {
     /// `presence` went by before this panel joined. Taken unless a
     /// `presence` event came on the stream since it opened (newer news).
     PresenceLoaded(StreamId, crate::people::Presence),
+    /// The reader's read marker, asked for (`GET …/read`) as the panel
+    /// opened: `None` when the bridge has none (or could not say).
+    ReadLoaded(Option<MessageId>),
+    /// The reader has seen the messages up to this one: the panel visible,
+    /// the window focused, and it on screen.
+    Seen(MessageId),
+    /// The reader marks this message (and all after it) unread.
+    MarkUnread(MessageId),
+    /// A read mark was answered: `Ok` with the bridge's marker now; `Err`,
+    /// it failed, `true` when worth sending again.
+    ReadMarked(Result<Option<MessageId>, bool>),
     /// Something arrived that could not be decoded (it still proves the stream alive).
     Undecodable(StreamId),
     /// A timer the engine armed has fired.
@@ -425,6 +439,15 @@ pub enum Command {
     /// Who else types changed: re-render from [`crate::Engine::typing`]
     /// and tell the host.
     ShowTyping,
+    /// Ask for the reader's read marker (`GET …/read`); answer with
+    /// [`Event::ReadLoaded`].
+    FetchRead,
+    /// Send a read mark (`PUT …/read`), `unread` when it is exact (mark
+    /// unread); answer with [`Event::ReadMarked`].
+    PutRead { last_read: MessageId, unread: bool },
+    /// The unread count, its first message or the divider changed:
+    /// re-render from [`crate::Engine::unread`] and tell the host.
+    ShowUnread,
     /// A line for the console, for whoever debugs the connection.
     Log(String),
 }

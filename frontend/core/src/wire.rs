@@ -17,7 +17,7 @@ use std::fmt;
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// The names of the events a stream carries that the panel reads.
-pub const EVENT_NAMES: [&str; 9] = [
+pub const EVENT_NAMES: [&str; 10] = [
     "message",
     "message_update",
     "message_delete",
@@ -27,6 +27,7 @@ pub const EVENT_NAMES: [&str; 9] = [
     "resync",
     "presence",
     "typing",
+    "read",
 ];
 
 /// Whether events of this name carry an `id:` line (a change's id).
@@ -45,7 +46,9 @@ impl Incoming {
             Incoming::Delete { deletion, .. } => Some(&deletion.channel_id),
             Incoming::Reaction(r) => Some(&r.channel_id),
             Incoming::Presence(p) => Some(&p.channel_id),
-            Incoming::Typing { channel_id, .. } => Some(channel_id),
+            Incoming::Typing { channel_id, .. } | Incoming::Read { channel_id, .. } => {
+                Some(channel_id)
+            }
             _ => None,
         }
     }
@@ -83,6 +86,12 @@ pub enum Incoming {
     Presence(Presence),
     /// Someone types in the channel (`event: typing`).
     Typing { channel_id: String, user: String },
+    /// The reader's read marker changed (`event: read`, on their own
+    /// streams only).
+    Read {
+        channel_id: String,
+        last_read: MessageId,
+    },
 }
 
 /// Why a payload was dropped.
@@ -201,6 +210,10 @@ pub fn decode_at(event: &str, data: &str, last_event_id: &str) -> Result<Incomin
         "typing" => {
             read_typing(data).map(|(channel_id, user)| Incoming::Typing { channel_id, user })
         }
+        "read" => crate::read::read_event(data).map(|(channel_id, last_read)| Incoming::Read {
+            channel_id,
+            last_read,
+        }),
         other => {
             return Err(DecodeError::UnknownEvent {
                 event: other.to_owned(),
@@ -589,13 +602,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|presence|typing|[a-z]{1,8})", data in ".{0,200}") {
+        fn never_panics_on_any_input(event in "(message|status|heartbeat|resync|presence|typing|read|[a-z]{1,8})", data in ".{0,200}") {
             let _ = decode(&event, &data);
         }
 
         #[test]
         fn never_panics_on_json_like_input(data in r#"\{("[a-z_]{1,16}":("[^"]{0,8}"|[0-9]{1,25}|null|true|\[\]),?){0,6}\}"#) {
-            for event in ["message", "status", "heartbeat", "resync", "presence", "typing"] {
+            for event in ["message", "status", "heartbeat", "resync", "presence", "typing", "read"] {
                 let _ = decode(event, &data);
             }
         }

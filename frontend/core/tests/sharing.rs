@@ -1128,6 +1128,9 @@ impl World {
                 | Command::EditDraft(_)
                 | Command::ShowPresence
                 | Command::ShowTyping
+                | Command::ShowUnread
+                | Command::FetchRead
+                | Command::PutRead { .. }
                 | Command::Log(_) => {}
             }
         }

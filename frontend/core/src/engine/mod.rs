@@ -25,6 +25,8 @@ mod props;
 #[cfg(test)]
 mod races;
 #[cfg(test)]
+mod reads;
+#[cfg(test)]
 mod review;
 #[cfg(test)]
 mod tests;
@@ -37,6 +39,7 @@ use crate::protocol::{
     Command, Event, Gateway, Label, Outgoing, PostOutcome, ReadyState, RequestId, StreamId, Target,
     Timer, Transport, ViewState,
 };
+use crate::read::ReadMarker;
 use crate::store::MessageStore;
 use crate::vecmap::VecMap;
 use crate::wire::ChangePage;
@@ -152,6 +155,10 @@ pub struct Engine {
     presence_heard: bool,
     /// Who else is typing.
     typing: Typing,
+    /// Where the reader stopped: the read marker and the divider.
+    read: ReadMarker,
+    /// The unread count, its first message and the divider, as last shown.
+    unread_shown: (usize, Option<MessageId>, Option<MessageId>),
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -192,6 +199,8 @@ impl Engine {
             presence: None,
             presence_heard: false,
             typing: Typing::default(),
+            read: ReadMarker::default(),
+            unread_shown: (0, None, None),
         }
     }
 
@@ -209,6 +218,10 @@ impl Engine {
                 };
                 if self.outbox.push(reply) {
                     out.push(Command::ShowOutbox);
+                }
+                // Sending is reading: marks go again after a mark unread.
+                if self.read.sent(self.store.newest_id()) {
+                    self.mark_read(now, &mut out);
                 }
             }
             (
@@ -230,6 +243,20 @@ impl Engine {
                 }
             }
             (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
+            (_, Event::ReadLoaded(marker)) => self.read.loaded(marker),
+            (_, Event::Seen(id)) => {
+                if self.read.seen(id) {
+                    self.mark_read(now, &mut out)
+                }
+            }
+            (_, Event::MarkUnread(id)) => {
+                self.read.mark_unread(id);
+                self.mark_read(now, &mut out)
+            }
+            (_, Event::ReadMarked(answer)) => {
+                self.read.answered(answer);
+                self.mark_read(now, &mut out)
+            }
             (_, Event::OutboxSwitched(replies)) => {
                 self.outbox.switch(replies);
                 out.push(Command::ShowOutbox);
@@ -277,6 +304,7 @@ impl Engine {
                 // A host that says its proxy buffers knows: no early trial.
                 self.trial_at_live = self.options.remembered_polling && !self.options.polling;
                 out.push(Command::UseTransport(self.transport));
+                out.push(Command::FetchRead);
                 self.start_loading(&mut out)
             }
             (_, Event::ProbeDone(delivered)) => self.probe_done(delivered, now, &mut out),
@@ -345,6 +373,7 @@ impl Engine {
             _ => {}
         }
         self.pump_outbox(&mut out);
+        self.show_unread(&mut out);
         let view = self.view();
         if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
             self.try_stream(&mut out);
@@ -404,6 +433,13 @@ impl Engine {
     /// Who is in the channel, when known.
     pub fn presence(&self) -> Option<&Presence> {
         self.presence.as_ref()
+    }
+
+    /// How many held messages are unread (newer than the read marker, not
+    /// the reader's), the first of them, and the message the divider
+    /// stands before, if any.
+    pub fn unread(&self) -> (usize, Option<MessageId>, Option<MessageId>) {
+        self.unread_shown
     }
 
     /// Who else is typing, in the order they started.
@@ -698,6 +734,7 @@ impl Engine {
                 }
                 self.arm_typing(now, out);
             }
+            Incoming::Read { last_read, .. } => self.read.heard(last_read),
             Incoming::Resync { reason } => {
                 out.push(Command::Log(
                     ["bridge asked for a resync (", &reason, "): catching up"].concat(),
@@ -844,6 +881,7 @@ impl Engine {
             Timer::PostRetry => self.outbox.retry_due(),
             Timer::FirstByte => self.first_byte_missed(now, random, out),
             Timer::Probe => self.try_stream(out),
+            Timer::ReadMark => self.mark_read(now, out),
             Timer::Typing => {
                 if self.typing.expire(now) {
                     out.push(Command::ShowTyping);
@@ -856,6 +894,36 @@ impl Engine {
     /// Whether a message `id` is newer than any the panel has held.
     fn is_new(&self, id: MessageId) -> bool {
         self.store.newest_id().is_none_or(|newest| id > newest)
+    }
+
+    /// Sends the read mark that waits, if its turn has come, or arms the
+    /// timer for its turn.
+    fn mark_read(&mut self, now: u64, out: &mut Out) {
+        match self.read.due(now) {
+            Ok((last_read, unread)) => out.push(Command::PutRead { last_read, unread }),
+            Err(Some(at)) => self.arm(Timer::ReadMark, at.saturating_sub(now), now, out),
+            Err(None) => {}
+        }
+    }
+
+    /// Tells the view when the unread count, its first message or the
+    /// divider changed; places the divider once the history and the marker
+    /// are known.
+    fn show_unread(&mut self, out: &mut Out) {
+        if !self.history.baseline {
+            return;
+        }
+        let settled = self.read.settle(self.store.newest_id());
+        let held = self.store.iter().map(|m| &**m);
+        let (count, first) = self.read.count(held, self.reader.as_deref());
+        if settled {
+            self.read.place(first);
+        }
+        let unread = (count, first, self.read.divider());
+        if unread != self.unread_shown {
+            self.unread_shown = unread;
+            out.push(Command::ShowUnread);
+        }
     }
 
     /// Arms the typing timer for the next typist to expire, if anyone types.
@@ -959,6 +1027,7 @@ impl Engine {
             Timer::Probe,
             Timer::FirstByte,
             Timer::Typing,
+            Timer::ReadMark,
         ] {
             self.cancel(timer, out);
         }

@@ -75,6 +75,10 @@ enum Op {
     Compute(u8),
     /// …and delivers one (computed now if it was not yet).
     Deliver(u8),
+    /// The reader's read marker moves (another tab or device, forward or,
+    /// marking unread, back) to the message picked, and a `read` event says
+    /// so on the stream.
+    ReadElsewhere(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -90,6 +94,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Absurd),
         5 => any::<u8>().prop_map(Op::Compute),
         3 => any::<u8>().prop_map(Op::Deliver),
+        2 => any::<u8>().prop_map(Op::ReadElsewhere),
     ]
 }
 
@@ -133,6 +138,11 @@ struct Sim {
     told: u64,
     /// …and how many it remembers.
     tombstones: u64,
+    /// The reader's read marker, as the bridge keeps it.
+    marker: u64,
+    /// The unread count and its first message, as last shown
+    /// (`ShowUnread`).
+    shown_unread: (usize, Option<MessageId>),
 }
 
 impl Sim {
@@ -158,6 +168,8 @@ impl Sim {
             forget: false,
             told: 0,
             tombstones: tombstones as u64,
+            marker: 0,
+            shown_unread: (0, None),
         }
     }
 
@@ -210,7 +222,11 @@ impl Sim {
         let id = self.last;
         let event = match (op, target) {
             (Op::Create, _) => {
-                self.messages.insert(id, plain_message(id));
+                let mut message = plain_message(id);
+                if id % 3 == 0 {
+                    message.author = READER.into();
+                }
+                self.messages.insert(id, message);
                 Incoming::Message(self.view(id, false))
             }
             (Op::Edit(_), Some(target)) => {
@@ -319,6 +335,10 @@ impl Sim {
                 }
                 Command::CloseStream(stream) if self.stream.is_some_and(|(s, _)| s == stream) => {
                     self.stream = None
+                }
+                Command::ShowUnread => {
+                    let (count, first, _) = self.engine.unread();
+                    self.shown_unread = (count, first);
                 }
                 _ => {}
             }
@@ -569,7 +589,43 @@ impl Sim {
                 self.deliver(pick as usize % self.requests.len())?
             }
             Op::Compute(_) | Op::Deliver(_) => {}
+            Op::ReadElsewhere(pick) => {
+                if let (Some(target), Some((stream, _))) = (self.pick(pick), self.stream) {
+                    self.marker = target;
+                    let read = Incoming::Read {
+                        channel_id: "general".into(),
+                        last_read: MessageId(target),
+                    };
+                    self.feed(Event::Received(stream, read));
+                }
+            }
         }
+        self.check_unread()
+    }
+
+    /// What the panel last showed as unread is what is unread: the messages
+    /// it holds above the marker that the reader did not write, whatever
+    /// came in between (edits, reactions, deletions, reloads, older pages,
+    /// `read` events).
+    fn check_unread(&self) -> Result<(), TestCaseError> {
+        if !self.engine.has_loaded() {
+            return Ok(());
+        }
+        let mut expected = (0, None);
+        for message in self.engine.messages() {
+            // (An author never changes; a message held may be deleted in
+            // the model already, its deletion still on its way.)
+            if message.id.0 > self.marker && message.author != READER {
+                expected.0 += 1;
+                expected.1 = expected.1.or(Some(message.id));
+            }
+        }
+        prop_assert_eq!(
+            self.shown_unread,
+            expected,
+            "unread, marker {}",
+            self.marker
+        );
         Ok(())
     }
 
@@ -635,6 +691,10 @@ fn run(
     }
     sim.feed(Event::Reader(Some(READER.into())));
     sim.feed(Event::Mount);
+    // The bridge's marker, somewhere in the history (a first visit, no
+    // marker, is `read`'s unit test's).
+    sim.marker = u64::from(history / 2);
+    sim.feed(Event::ReadLoaded(Some(MessageId(sim.marker))));
     for op in ops {
         sim.act(op)?;
     }

@@ -388,6 +388,9 @@ impl World {
                     c,
                     Command::ShowOutbox
                         | Command::ShowMessages
+                        | Command::ShowUnread
+                        | Command::PutRead { .. }
+                        | Command::ArmTimer(Timer::ReadMark, _)
                         | Command::Deleted(_)
                         | Command::CancelTimer(_)
                         | Command::Log(_)
@@ -456,6 +459,9 @@ impl World {
                 | Command::ShowStatus(_)
                 | Command::ShowPresence
                 | Command::ShowTyping
+                | Command::ShowUnread
+                | Command::FetchRead
+                | Command::PutRead { .. }
                 | Command::Log(_) => {}
             }
         }
