@@ -670,6 +670,11 @@ impl Inner {
                 (self.outputs).notice(Notice::Presence(self.engine.presence().cloned()))
             }
             Command::ShowTyping => self.outputs.notice(Notice::Typing(self.engine.typing())),
+            // Read state (issue 35): the engine's part is built, the glue's
+            // not yet (GET/PUT …/read, the divider, marks on sight, mark
+            // unread). Until then the marker is never asked for, so the
+            // engine never places a divider nor sends a mark.
+            Command::FetchRead | Command::PutRead { .. } | Command::ShowUnread => {}
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
