@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{EventSource, EventTarget, MessageEvent};
+use web_sys::{EventSource, EventTarget};
 
 /// An event listener, removed from its target on drop.
 pub struct Listener {
@@ -336,10 +336,6 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// An event read by its `key` (a KeyboardEvent's, a StorageEvent's).
-    type Keyed;
-    #[wasm_bindgen(method, getter)]
-    fn key(this: &Keyed) -> Option<String>;
     /// The global `setTimeout`, declared as gloo-timers declares it: the
     /// glue serves both with one function (scripts/shorten-imports.mjs),
     /// where `Window::set_timeout_…` was a function of its own.
@@ -348,10 +344,10 @@ extern "C" {
 }
 
 /// An event's `key`: a KeyboardEvent's or a StorageEvent's, `None` for
-/// an event without one. One import for both types, and no check of the
-/// type (an `instanceof` import of its own).
+/// an event without one. Read by name (see [`text_property`]): no import
+/// of its own, and no check of the type (an `instanceof` import of its own).
 pub fn key_of(event: &web_sys::Event) -> Option<String> {
-    event.unchecked_ref::<Keyed>().key()
+    text_property(event, "key")
 }
 
 /// Waits `ms` milliseconds.
@@ -418,9 +414,11 @@ pub fn open_event_source(
     }));
     let (failed, watched) = (on.clone(), source.clone());
     listeners.push(Listener::new(target, "error", move |_| {
-        let state = match watched.ready_state() {
-            EventSource::CONNECTING => ReadyState::Connecting,
-            EventSource::OPEN => ReadyState::Open,
+        // Read by name, as `text_property` does (0 connecting, 1 open).
+        let state = property(&watched, "readyState").and_then(|s| s.as_f64());
+        let state = match state {
+            Some(0.0) => ReadyState::Connecting,
+            Some(1.0) => ReadyState::Open,
             _ => ReadyState::Closed,
         };
         failed(StreamSignal::Error(state));
@@ -429,9 +427,9 @@ pub fn open_event_source(
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
             // The source is the panel's own: its named events are MessageEvents.
-            let event = event.unchecked_ref::<MessageEvent>();
-            let data = event.data().as_string().unwrap_or_default();
-            on(StreamSignal::Event(name, data, event.last_event_id()));
+            let data = text_property(&event, "data").unwrap_or_default();
+            let id = text_property(&event, "lastEventId").unwrap_or_default();
+            on(StreamSignal::Event(name, data, id));
         }));
     }
     Some(OwnedEventSource::new(source, listeners))
@@ -542,6 +540,20 @@ impl Dom for web_sys::Element {
 #[inline(never)]
 pub fn property(target: &JsValue, name: &str) -> Option<JsValue> {
     js_sys::Reflect::get(target, &JsValue::from_str(name)).ok()
+}
+
+/// A property that is a string, read by its name (`None` for anything
+/// else): one import, `Reflect.get`, for every getter read this way, where
+/// web-sys' getters (`statusText`, `lastEventId`, `key`, …) were an import
+/// and its glue each.
+#[inline(never)]
+pub fn text_property(target: &JsValue, name: &str) -> Option<String> {
+    property(target, name)?.as_string()
+}
+
+/// Whether a property, read by its name, is truthy (as [`text_property`]).
+pub fn flag_property(target: &JsValue, name: &str) -> bool {
+    property(target, name).is_some_and(|v| v.is_truthy())
 }
 
 /// `Reflect.set(target, name, value)`, whatever came of it.

@@ -9,8 +9,8 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
-    remembered_polling, set_property, text, Listener, OwnedEventSource, Request, Source,
-    StreamSignal,
+    remembered_polling, set_property, text, text_property, Listener, OwnedEventSource, Request,
+    Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
@@ -1260,7 +1260,8 @@ async fn load_text(
     let body = text(&response).await;
     if !ok {
         let body = body.unwrap_or_default();
-        let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
+        let sentence = error_sentence(&body)
+            .unwrap_or_else(|| text_property(&response, "statusText").unwrap_or_default());
         let reason = [&http(status), ": ", &sentence].concat();
         return Err(if status == 404 {
             Load::Missing(reason)
@@ -1277,9 +1278,8 @@ async fn load_text(
 /// but a `no-cors` request, whose answer the page may not read, still
 /// arrives from a bridge that is up: then the origin was refused.
 async fn fetch_failure(url: &str, said: String) -> String {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
+    let location = web_sys::window().and_then(|w| property(&w, "location"));
+    let origin = (location.and_then(|l| text_property(&l, "origin"))).unwrap_or_default();
     // Same origin (the bridge on the page's own), or no network error at all.
     if !said.starts_with("TypeError") || !url.starts_with("http") || same_origin(url, &origin) {
         return said;

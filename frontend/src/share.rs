@@ -17,8 +17,8 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
-    remembered_polling, set_property, transport_key, transport_of, Dom, Listener, OwnedEventSource,
-    Source, StreamSignal,
+    remembered_polling, set_property, text_property, transport_key, transport_of, Dom, Listener,
+    OwnedEventSource, Source, StreamSignal,
 };
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, Object, Promise};
@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortController, BroadcastChannel, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel};
 
 /// The attribute of `<html>` that says whether this tab holds the stream.
 const ROLE_ATTRIBUTE: &str = "data-discussion-stream";
@@ -320,7 +320,7 @@ impl Sharing {
             let me = self.me.clone();
             listeners.push(Listener::new(channel.as_ref(), "message", move |event| {
                 // The channel is the panel's own: its events are MessageEvents.
-                let data = event.unchecked_ref::<MessageEvent>().data().as_string();
+                let data = text_property(&event, "data");
                 match data.as_deref().and_then(Relay::decode) {
                     Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay, now_ms()))),
                     None => log_warn("ignored a message on the tabs' channel that is not a relay"),
@@ -357,10 +357,9 @@ impl Sharing {
                 // A `storage` event is a StorageEvent; another event of the
                 // name (a page's own) has no `key`, so reads as no change.
                 let key = crate::browser::key_of(&event);
-                let event = event.unchecked_ref::<web_sys::StorageEvent>();
                 with(&me, |s| {
                     if key == Some(transport_key(&s.group.bridge_url)) {
-                        let saved = event.new_value().unwrap_or_default();
+                        let saved = text_property(&event, "newValue").unwrap_or_default();
                         s.carry_on(transport_of(polls_by_memory(&saved, now_ms())));
                     }
                 });
