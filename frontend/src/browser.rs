@@ -9,11 +9,18 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{EventSource, EventTarget};
 
+/// The one type of closure the panel's own code hands to JavaScript: each
+/// type of closure is its own copy of wasm-bindgen's glue (an export, and its
+/// caller in the JS), so a callback whose argument is no event (the Web
+/// Locks grant, the custom element's mount) takes it as one all the same,
+/// unchecked, and reads it by name.
+pub type Handler = Closure<dyn FnMut(web_sys::Event)>;
+
 /// An event listener, removed from its target on drop.
 pub struct Listener {
     target: EventTarget,
     name: &'static str,
-    closure: Closure<dyn FnMut(web_sys::Event)>,
+    closure: Handler,
 }
 
 impl Listener {

@@ -23,7 +23,7 @@
 //! `{users, count}` and `typingchange` `{users}`.
 
 use crate::auth::{Auth, Token};
-use crate::browser::log_warn;
+use crate::browser::{log_warn, property, set_property};
 use crate::panel::{DiscussionPanel, Replies, StatusChange, Text};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
@@ -480,8 +480,12 @@ export function defineElement(mount, attributes) {
         if (value !== null) options[camel(name)] = value;
       }
       if (this._token !== undefined) options.token = this._token;
-      try { this._handle = mount(this, options); }
-      catch (error) { return console.error("[discussion-panel]", error); }
+      const call = { element: this, options };
+      try {
+        mount(call);
+        if ("error" in call) throw call.error;
+        this._handle = call.handle;
+      } catch (error) { return console.error("[discussion-panel]", error); }
       const early = this._early || [];
       this._early = null;
       early.forEach((text) => this._handle.send(text));
@@ -555,6 +559,8 @@ export function relativeText(value, unit) {
 export function fire(element, kind, detail) {
   try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
 }
+export const lock = (name, options, granted) =>
+  navigator.locks?.request(name, options, () => new Promise(granted));
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -611,6 +617,17 @@ extern "C" {
     /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
     #[wasm_bindgen(js_name = relativeText)]
     pub(crate) fn relative_text(value: f64, unit: &str) -> String;
+    /// `navigator.locks.request(name, options, callback)`, `None` without
+    /// Web Locks. The callback holds the lock until the promise it returns
+    /// resolves: it calls `granted` with that promise's `resolve`, which
+    /// lets the lock go (see `share::Sharing::request_lock`; through the
+    /// panel's one closure type, `browser::Handler`).
+    #[wasm_bindgen(catch)]
+    pub(crate) fn lock(
+        name: &str,
+        options: &js_sys::Object,
+        granted: &js_sys::Function,
+    ) -> Result<Option<js_sys::Promise>, JsValue>;
     /// `response.text()`, rejected with what was thrown as text.
     pub(crate) fn text(response: &web_sys::Response) -> js_sys::Promise;
 }
@@ -624,9 +641,16 @@ pub fn define_custom_element() {
     {
         attributes.push(&JsValue::from_str(&name.replace('_', "-")));
     }
-    let mount = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
-        |element, options| mount(element, options, false),
-    );
+    // Called with `{ element, options }`, which it answers in `handle` or
+    // `error` (one closure type for the panel, see `browser::Handler`).
+    let mount = crate::browser::Handler::new(|call: web_sys::Event| {
+        let element = property(&call, "element").unwrap_or_default();
+        let options = property(&call, "options").unwrap_or_default();
+        match mount(element.unchecked_into(), options, false) {
+            Ok(handle) => set_property(&call, "handle", &handle),
+            Err(error) => set_property(&call, "error", &error),
+        }
+    });
     define_element(mount.as_ref().unchecked_ref(), &attributes);
     // Lives as long as the page: the element's class calls it on every mount.
     mount.forget();

@@ -17,11 +17,11 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
-    remembered_polling, set_property, text_property, transport_key, transport_of, Dom, Listener,
-    OwnedEventSource, Source, StreamSignal,
+    remembered_polling, set_property, text_property, transport_key, transport_of, Dom, Handler,
+    Listener, OwnedEventSource, Source, StreamSignal,
 };
 use gloo_timers::callback::Timeout;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Object};
 use panel_core::carrier::polls_by_memory;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
@@ -666,9 +666,6 @@ impl Sharing {
     /// lock until the promise it returns resolves; the request's own promise
     /// settles when the lock is let go, aborted while waiting, or stolen.
     fn request_lock(&self, steal: bool) {
-        let Some(locks) = web_sys::window().and_then(|w| property(&w.navigator(), "locks")) else {
-            return;
-        };
         let id = self.next_lock.get();
         self.next_lock.set(id + 1);
         let options = Object::new();
@@ -683,34 +680,30 @@ impl Sharing {
             abort
         };
         let me = self.me.clone();
-        let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock| {
-            let mut release = None;
-            let held = Promise::new(&mut |resolve, _| release = Some(resolve));
+        // Called with the function that lets the lock go (see `lock`).
+        let granted = Handler::new(move |release: web_sys::Event| {
+            let release = release.unchecked_into::<Function>();
             match me.upgrade() {
-                Some(sharing) => sharing.granted(id, release.take()),
+                Some(sharing) => sharing.granted(id, Some(release)),
                 // Granted after this tab's sharing ended (its abort came too
                 // late): nobody would ever let it go, and no other tab of
                 // the group could hold the stream. Let it go at once.
                 None => {
-                    if let Some(release) = release.take() {
-                        let _ = release.call0(&JsValue::NULL);
-                    }
+                    let _ = release.call0(&JsValue::NULL);
                 }
             }
-            held
         });
-        let request = property(&locks, "request")
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .and_then(|request| {
-                let name = JsValue::from_str(&self.lock_name);
-                request
-                    .call3(&locks, &name, &options, granted.as_ref())
-                    .ok()
-            })
-            .and_then(|p| p.dyn_into::<Promise>().ok());
-        let Some(request) = request else {
-            return log_warn("the Web Locks request failed: this tab will not hold the stream");
-        };
+        let request =
+            match crate::embed::lock(&self.lock_name, &options, granted.as_ref().unchecked_ref()) {
+                Ok(Some(request)) => request,
+                // No Web Locks: this tab never holds the stream.
+                Ok(None) => return,
+                Err(_) => {
+                    return log_warn(
+                        "the Web Locks request failed: this tab will not hold the stream",
+                    )
+                }
+            };
         self.locks.borrow_mut().push((
             id,
             LockRequest {
