@@ -122,7 +122,7 @@ impl Drop for OwnedPoller {
 const POLL_TIMEOUT_MS: u32 = 40_000;
 
 /// How long a poller waits after a failed poll (as an EventSource's `retry:`).
-const POLL_RETRY_MS: i32 = 2_000;
+const POLL_RETRY_MS: u32 = 2_000;
 
 /// Opens a stream on `url`: an EventSource, or, with `poll_after` (the
 /// cursor to poll from), a poller of `url` (a `/api/poll?channels=…` URL).
@@ -341,15 +341,6 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
     Some((known, field(&answer, "cursor").and_then(|c| c.as_string())))
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    /// The global `setTimeout`, declared as gloo-timers declares it: the
-    /// glue serves both with one function (scripts/shorten-imports.mjs),
-    /// where `Window::set_timeout_…` was a function of its own.
-    #[wasm_bindgen(js_name = "setTimeout", catch)]
-    fn set_timeout(handler: &js_sys::Function, timeout: i32) -> Result<JsValue, JsValue>;
-}
-
 /// An event's `key`: a KeyboardEvent's or a StorageEvent's, `None` for
 /// an event without one. Read by name (see [`text_property`]): no import
 /// of its own, and no check of the type (an `instanceof` import of its own).
@@ -357,12 +348,9 @@ pub fn key_of(event: &web_sys::Event) -> Option<String> {
     text_property(event, "key")
 }
 
-/// Waits `ms` milliseconds.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = set_timeout(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// Waits `ms` milliseconds (`embed::later`).
+async fn sleep(ms: u32) {
+    let _ = wasm_bindgen_futures::JsFuture::from(crate::embed::later(ms)).await;
 }
 
 /// A trial EventSource on `url`: `done(true)` at its first event,

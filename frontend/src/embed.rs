@@ -559,6 +559,7 @@ export function relativeText(value, unit) {
 export function fire(element, kind, detail) {
   try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
 }
+export const later = (ms) => new Promise((done) => setTimeout(done, ms));
 export const lock = (name, options, granted) =>
   navigator.locks?.request(name, options, () => new Promise(granted));
 export function forget(element) {
@@ -617,6 +618,8 @@ extern "C" {
     /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
     #[wasm_bindgen(js_name = relativeText)]
     pub(crate) fn relative_text(value: f64, unit: &str) -> String;
+    /// A promise that resolves `ms` milliseconds from now (`setTimeout`).
+    pub(crate) fn later(ms: u32) -> js_sys::Promise;
     /// `navigator.locks.request(name, options, callback)`, `None` without
     /// Web Locks. The callback holds the lock until the promise it returns
     /// resolves: it calls `granted` with that promise's `resolve`, which
