@@ -59,13 +59,13 @@ impl Token {
                         return None;
                     }
                 };
-                let answer = match answer.dyn_into::<js_sys::Promise>() {
-                    Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
-                        .await
-                        .map_err(|error| log_thrown(true, "the token promise failed", &error))
-                        .ok()?,
-                    Err(answer) => answer,
-                };
+                // A string, or a promise of one: `Promise.resolve` takes
+                // both (no `instanceof Promise` import of its own).
+                let answer = js_sys::Promise::resolve(&answer);
+                let answer = wasm_bindgen_futures::JsFuture::from(answer)
+                    .await
+                    .map_err(|error| log_thrown(true, "the token promise failed", &error))
+                    .ok()?;
                 answer.as_string()
             })
         }))

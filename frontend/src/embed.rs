@@ -546,6 +546,7 @@ let relative;
 export function dateText(style, date) {
   style = String.fromCharCode(style);
   try {
+    if (style == "I") return date.toISOString();
     formats[style] ||= new Intl.DateTimeFormat([], styles[style] || { dateStyle: "long", timeStyle: "short" });
     return formats[style].format(date);
   } catch { return ""; }
@@ -611,7 +612,8 @@ extern "C" {
     ) -> js_sys::Promise;
     /// `date` written by the `Intl.DateTimeFormat` of `style` (see
     /// `content::write_date`; `f` and any other letter are a long date and a
-    /// short time), built on first use; empty if it throws.
+    /// short time), built on first use; `I` is `toISOString()`. Empty if it
+    /// throws.
     #[wasm_bindgen(js_name = dateText)]
     pub(crate) fn date_text(style: u8, date: &js_sys::Date) -> String;
     /// `value` `unit`s from now ("in 2 hours") by the one
