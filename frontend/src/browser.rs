@@ -450,24 +450,16 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
-/// `text` with the panel's tag in front, as every console line has it.
-fn tagged(text: &str, end: &str) -> JsValue {
-    let mut line = String::from("[discussion-panel] ");
-    line.push_str(text);
-    line.push_str(end);
-    line.into()
-}
-
 pub fn log_info(text: &str) {
-    web_sys::console::info_1(&tagged(text, ""));
+    crate::embed::log(0, text, &JsValue::UNDEFINED, false);
 }
 
 pub fn log_warn(text: &str) {
-    web_sys::console::warn_1(&tagged(text, ""));
+    crate::embed::log(1, text, &JsValue::UNDEFINED, false);
 }
 
 pub fn log_error(text: &str) {
-    web_sys::console::error_1(&tagged(text, ""));
+    crate::embed::log(2, text, &JsValue::UNDEFINED, false);
 }
 
 /// A new `tag` element of `document` with the class `class` (none if empty),
@@ -560,10 +552,5 @@ pub fn set_property(target: &JsValue, name: &str, value: &JsValue) {
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
-    let text = tagged(text, ":");
-    if warn {
-        web_sys::console::warn_2(&text, thrown);
-    } else {
-        web_sys::console::error_2(&text, thrown);
-    }
+    crate::embed::log(if warn { 1 } else { 2 }, text, thrown, true);
 }

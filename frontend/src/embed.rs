@@ -560,6 +560,11 @@ export function relativeText(value, unit) {
 export function fire(element, kind, detail) {
   try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
 }
+export const log = (level, text, value, both) => {
+  text = "[discussion-panel] " + text;
+  level = ["info", "warn", "error"][level];
+  both ? console[level](text + ":", value) : console[level](text);
+};
 export const later = (ms) => new Promise((done) => setTimeout(done, ms));
 export const lock = (name, options, granted) =>
   navigator.locks?.request(name, options, () => new Promise(granted));
@@ -620,6 +625,11 @@ extern "C" {
     /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
     #[wasm_bindgen(js_name = relativeText)]
     pub(crate) fn relative_text(value: f64, unit: &str) -> String;
+    /// `console.info`, `warn` or `error` (`level` 0, 1, 2) of `text` with
+    /// the panel's tag in front, as every console line has it, and, when
+    /// `both`, a colon and `value` after it: one import for the four
+    /// `console` calls the panel makes.
+    pub(crate) fn log(level: u8, text: &str, value: &JsValue, both: bool);
     /// A promise that resolves `ms` milliseconds from now (`setTimeout`).
     pub(crate) fn later(ms: u32) -> js_sys::Promise;
     /// `navigator.locks.request(name, options, callback)`, `None` without
