@@ -300,7 +300,7 @@ impl Connection {
         let body = js_sys::Object::new();
         if !inner.signs_in() {
             let author = &inner.options_author;
-            let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
+            set_property(&body, "author", &author.into());
         }
         let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
         inner.fire(request, body, None);
@@ -1253,7 +1253,7 @@ async fn load_text(
     }
     // A bridge that announces an absurd answer is not read at all.
     let ok = (200..300).contains(&response.status());
-    if let (true, Some(length)) = (ok, response.headers().get("content-length").ok().flatten()) {
+    if let (true, Some(length)) = (ok, crate::embed::header(&response, "content-length")) {
         panel_core::wire::check_announced_size(&length).map_err(Load::Failed)?;
     }
     // One read of the body (each await of it is code of its own).

@@ -228,7 +228,8 @@ pub fn tick(list: &Element) {
         return;
     };
     for index in 0..times.length() {
-        let Some(time) = times.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
+        // `time` elements, as the selector says: no check of the type.
+        let Some(time) = times.item(index).map(|n| n.unchecked_into::<Element>()) else {
             continue;
         };
         let at = time.get_attribute("datetime").unwrap_or_default();

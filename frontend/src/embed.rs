@@ -565,6 +565,7 @@ export const log = (level, text, value, both) => {
   level = ["info", "warn", "error"][level];
   both ? console[level](text + ":", value) : console[level](text);
 };
+export const header = (response, name) => response.headers.get(name);
 export const later = (ms) => new Promise((done) => setTimeout(done, ms));
 export const lock = (name, options, granted) =>
   navigator.locks?.request(name, options, () => new Promise(granted));
@@ -630,6 +631,9 @@ extern "C" {
     /// `both`, a colon and `value` after it: one import for the four
     /// `console` calls the panel makes.
     pub(crate) fn log(level: u8, text: &str, value: &JsValue, both: bool);
+    /// `response.headers.get(name)` (one import where the getter and `get`
+    /// were two).
+    pub(crate) fn header(response: &web_sys::Response, name: &str) -> Option<String>;
     /// A promise that resolves `ms` milliseconds from now (`setTimeout`).
     pub(crate) fn later(ms: u32) -> js_sys::Promise;
     /// `navigator.locks.request(name, options, callback)`, `None` without

@@ -52,7 +52,8 @@ pub fn supported() -> bool {
     };
     let has =
         |target: &JsValue, name: &str| property(target, name).is_some_and(|v| !v.is_undefined());
-    has(&window, "BroadcastChannel") && has(&window.navigator(), "locks")
+    let navigator = property(&window, "navigator").unwrap_or_default();
+    has(&window, "BroadcastChannel") && has(&navigator, "locks")
 }
 
 /// Which tabs share one stream: those of one bridge, and, past the channels
