@@ -160,16 +160,25 @@ pub fn transport_key(bridge_url: &str) -> String {
 /// `panel_core::carrier::polls_by_memory`) that a proxy buffered a bridge's
 /// streams.
 pub fn remembered_polling(bridge_url: &str) -> bool {
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let storage = storage("localStorage");
     let saved = storage.and_then(|s| s.get_item(&transport_key(bridge_url)).ok().flatten());
     saved.is_some_and(|saved| polls_by_memory(&saved, now_ms()))
+}
+
+/// The window's `localStorage` or `sessionStorage`, by name, unless the
+/// browser refuses it (it throws when storage is blocked): one reading for
+/// both, where each getter was an import and a `catch` of its own.
+#[inline(never)]
+pub fn storage(name: &str) -> Option<web_sys::Storage> {
+    let storage = property(web_sys::window()?.as_ref(), name)?;
+    (!storage.is_null() && !storage.is_undefined()).then(|| storage.unchecked_into())
 }
 
 /// Remembers the transport for a bridge, for the next page load (and the
 /// other tabs' next streams): only when the panel saw which way streams get
 /// through, so that the memory's date is that of the last sighting.
 pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(storage) = storage("localStorage") {
         let _ = storage.set_item(&transport_key(bridge_url), &remembered(transport, now_ms()));
     }
 }

@@ -280,7 +280,7 @@ impl Connection {
         // throttles its own tab.
         let key = ["dp-typing:", &who].concat();
         let channel = &inner.endpoint.channel;
-        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        let storage = crate::browser::storage("localStorage");
         let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
         let last = last.as_deref().and_then(|last| {
             let at = last.bytes().position(|b| b == b' ')?;
@@ -1211,7 +1211,7 @@ fn new_client_id() -> String {
 }
 
 fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+    crate::browser::storage("sessionStorage")
 }
 
 /// Why a history request brought nothing.
