@@ -278,11 +278,20 @@ pub enum Event {
     /// The reader's read marker, asked for (`GET …/read`) as the panel
     /// opened: `None` when the bridge has none (or could not say).
     ReadLoaded(Option<MessageId>),
+    /// The reader's read marker could not be asked for (no answer, or a
+    /// refusal): the open counts what is held as read, and the bridge's
+    /// marker is left as it is.
+    ReadUnknown,
     /// The reader has seen the messages up to this one: the panel visible,
     /// the window focused, and it on screen.
     Seen(MessageId),
     /// The reader marks this message (and all after it) unread.
     MarkUnread(MessageId),
+    /// Whether the reader looks at the newest message: the panel visible,
+    /// the window focused and the list at its newest. While they do, what
+    /// comes is read as it comes. Said again by the glue once the list is
+    /// placed at the open (until then nothing is read by looking).
+    Looking(bool),
     /// A read mark was answered: `Ok` with the bridge's marker now; `Err`,
     /// it failed, `true` when worth sending again.
     ReadMarked(Result<Option<MessageId>, bool>),

@@ -11,8 +11,9 @@
 //!   marker, so edits and reactions never raise it and a deletion (the
 //!   message is no longer held) lowers it.
 //! - A reader the bridge has no marker for (a first visit) starts with
-//!   everything held at the open read, without telling the bridge: what
-//!   comes after counts.
+//!   everything held at the open read, and tells the bridge so (the
+//!   reader's other devices then count from there): what comes after
+//!   counts.
 //! - The **divider** is placed when the panel opens (the history and the
 //!   marker both known) before the first unread message, and stays there while
 //!   the reader reads; only the next open, or marking a message unread, moves
@@ -26,6 +27,10 @@
 use crate::json::{self, Error};
 use crate::message::{Message, MessageId};
 use crate::payload::{id, optional_id};
+
+/// The unread count, the first unread message and the divider's message,
+/// as the engine shows them (`Engine::unread`).
+pub type Unread = (usize, Option<MessageId>, Option<MessageId>);
 
 /// At most one mark per second.
 pub const MARK_EVERY_MS: u64 = 1_000;
@@ -57,6 +62,9 @@ pub struct ReadMarker {
     placed: bool,
     /// Marked unread: seeing marks nothing until the reader sends or reopens.
     held: bool,
+    /// The marker could not be asked for: the open is not a first visit to
+    /// tell the bridge of (its marker, not known, is left alone).
+    unknown: bool,
     /// The mark to send, and whether it is exact (mark unread).
     pending: Option<(MessageId, bool)>,
     /// A mark is on its way: its id and whether it was exact.
@@ -104,8 +112,18 @@ impl ReadMarker {
     /// never read). A mark of this panel's that went meanwhile and is newer
     /// wins (the bridge moves forward only).
     pub fn loaded(&mut self, marker: Option<MessageId>) {
+        // A `read` event, or a mark unread, is newer news.
+        if !std::mem::replace(&mut self.loaded, true) && !self.held {
+            self.last_read = self.last_read.max(marker);
+        }
+    }
+
+    /// The marker could not be asked for (no answer, or a refusal): the
+    /// open counts what is held as read, as a first visit does, but tells
+    /// the bridge nothing (it may hold an older place, which stays).
+    pub fn unknown(&mut self) {
         self.loaded = true;
-        self.last_read = self.last_read.max(marker);
+        self.unknown = true;
     }
 
     /// A `read` event: the bridge's marker changed (another tab or device,
@@ -113,6 +131,14 @@ impl ReadMarker {
     /// a forward mark of this panel's not yet answered stays ahead of it.
     pub fn heard(&mut self, marker: MessageId) {
         self.loaded = true;
+        // A mark unread of this panel's waiting or on its way is newer.
+        if [self.pending, self.sending].iter().flatten().any(|m| m.1) {
+            return;
+        }
+        // Read further elsewhere: this panel's mark unread is behind them.
+        if self.last_read.is_some_and(|last| marker > last) {
+            self.held = false;
+        }
         let ahead = self.ahead();
         self.last_read = Some(ahead.map_or(marker, |ahead| ahead.max(marker)));
     }
@@ -134,6 +160,11 @@ impl ReadMarker {
         self.placed = true;
         if self.last_read.is_none() {
             self.last_read = Some(newest.unwrap_or_default());
+            // Told to the bridge, so that the reader's other devices count
+            // from the same place (a channel with nothing has nothing).
+            if !self.unknown {
+                self.pending = newest.map(|newest| (newest, false));
+            }
         }
         true
     }
@@ -157,7 +188,8 @@ impl ReadMarker {
     /// The reader has seen the messages up to `id` (the panel visible, the
     /// window focused, the message on screen). Whether a mark is due.
     pub fn seen(&mut self, id: MessageId) -> bool {
-        if self.held || self.last_read.is_some_and(|last| id <= last) {
+        // Nothing is read before the marker is known and the divider placed.
+        if !self.placed || self.held || self.last_read.is_some_and(|last| id <= last) {
             return false;
         }
         self.last_read = Some(id);
@@ -180,6 +212,16 @@ impl ReadMarker {
         self.pending = Some((before, true));
         self.divider = Some(id);
         self.held = true;
+    }
+
+    /// The mark waiting, sent now whatever its turn (the panel unmounts).
+    pub fn flush(&mut self) -> Option<(MessageId, bool)> {
+        self.pending.take()
+    }
+
+    /// Whether a mark waits and none is on its way.
+    pub fn waiting(&self) -> bool {
+        self.pending.is_some() && self.sending.is_none()
     }
 
     /// The mark to send now, if one is waiting, none is on its way, and the
@@ -305,14 +347,38 @@ mod tests {
         );
         let more = held(&[(1, "bob"), (2, "bob"), (3, "cy")]);
         assert_eq!(read.count(more.iter(), None), (1, Some(MessageId(3))));
-        // Nothing was sent for it.
+        // The bridge is told, so that the reader's other devices start
+        // from the same place (and a divider shows there next time).
+        assert_eq!(read.due(0), Ok((MessageId(2), false)));
+        // A channel with nothing in it has nothing to have read.
+        let mut empty = ReadMarker::default();
+        empty.loaded(None);
+        open(&mut empty, &[], None);
+        assert_eq!(empty.due(0), Err(None));
+    }
+
+    #[test]
+    fn a_marker_that_could_not_be_asked_for_is_left_alone_on_the_bridge() {
+        let list = held(&[(1, "bob"), (2, "bob")]);
+        let mut read = ReadMarker::default();
+        read.unknown();
+        open(&mut read, &list, None);
+        assert_eq!(
+            (read.divider(), read.last_read()),
+            (None, Some(MessageId(2)))
+        );
+        // The reader's place on the bridge, not known, is not overwritten.
         assert_eq!(read.due(0), Err(None));
+        // What they see from then on marks (forward only on the bridge).
+        assert!(read.seen(MessageId(3)));
+        assert_eq!(read.due(0), Ok((MessageId(3), false)));
     }
 
     #[test]
     fn marks_go_once_a_second_newest_only_and_again_when_lost() {
         let mut read = ReadMarker::default();
         read.loaded(Some(MessageId(1)));
+        open(&mut read, &held(&[(1, "bob")]), None);
         assert!(read.seen(MessageId(2)));
         assert_eq!(read.due(10_000), Ok((MessageId(2), false)));
         assert!(read.seen(MessageId(3)));
@@ -357,6 +423,7 @@ mod tests {
     fn a_read_event_is_the_bridges_truth_but_an_unanswered_mark_stays_ahead() {
         let mut read = ReadMarker::default();
         read.loaded(Some(MessageId(5)));
+        open(&mut read, &held(&[(5, "bob")]), None);
         read.heard(MessageId(3));
         assert_eq!(
             read.last_read(),

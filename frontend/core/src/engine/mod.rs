@@ -159,6 +159,8 @@ pub struct Engine {
     read: ReadMarker,
     /// The unread count, its first message and the divider, as last shown.
     unread_shown: (usize, Option<MessageId>, Option<MessageId>),
+    /// The reader looks at the newest message (`Event::Looking`).
+    looking: bool,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -201,6 +203,7 @@ impl Engine {
             typing: Typing::default(),
             read: ReadMarker::default(),
             unread_shown: (0, None, None),
+            looking: false,
         }
     }
 
@@ -244,11 +247,10 @@ impl Engine {
             }
             (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
             (_, Event::ReadLoaded(marker)) => self.read.loaded(marker),
-            (_, Event::Seen(id)) => {
-                if self.read.seen(id) {
-                    self.mark_read(now, &mut out)
-                }
-            }
+            (_, Event::ReadUnknown) => self.read.unknown(),
+            // Seen up to there: a mark is due, unless nothing new was seen.
+            (_, Event::Seen(id)) if self.read.seen(id) => self.mark_read(now, &mut out),
+            (_, Event::Looking(looking)) => self.looking = looking,
             (_, Event::MarkUnread(id)) => {
                 self.read.mark_unread(id);
                 self.mark_read(now, &mut out)
@@ -373,8 +375,15 @@ impl Engine {
             _ => {}
         }
         self.pump_outbox(&mut out);
-        self.show_unread(&mut out);
+        self.show_unread(now, &mut out);
         let view = self.view();
+        // A mark that waited while the panel was stopped goes once Live.
+        if view.label == Label::Live
+            && self.read.waiting()
+            && !self.timers.contains_key(&Timer::ReadMark)
+        {
+            self.mark_read(now, &mut out);
+        }
         if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
             self.try_stream(&mut out);
         }
@@ -761,6 +770,9 @@ impl Engine {
         if before.is_some() {
             self.store.forget_own();
             out.push(Command::ShowMessages);
+            // Someone else reads: their own marker, and the divider anew.
+            self.read = ReadMarker::default();
+            out.push(Command::FetchRead);
         }
         // (Set only while no one was known: now someone is.)
         if let Some(from) = self.unattributed.take() {
@@ -909,18 +921,30 @@ impl Engine {
     /// Tells the view when the unread count, its first message or the
     /// divider changed; places the divider once the history and the marker
     /// are known.
-    fn show_unread(&mut self, out: &mut Out) {
+    fn show_unread(&mut self, now: u64, out: &mut Out) {
         if !self.history.baseline {
             return;
         }
-        let settled = self.read.settle(self.store.newest_id());
+        let newest = self.store.newest_id();
+        let settled = self.read.settle(newest);
+        // The list is placed anew: the glue says again what it shows.
+        self.looking &= !settled;
+        if let (true, Some(newest)) = (self.looking, newest) {
+            if self.read.seen(newest) {
+                self.mark_read(now, out);
+            }
+        }
         let held = self.store.iter().map(|m| &**m);
         let (count, first) = self.read.count(held, self.reader.as_deref());
         if settled {
             self.read.place(first);
+            // A first visit's mark, if it is one.
+            self.mark_read(now, out);
         }
         let unread = (count, first, self.read.divider());
-        if unread != self.unread_shown {
+        // Told once placed even when nothing changed: the glue opens the
+        // list there, and says again what the reader sees.
+        if settled || unread != self.unread_shown {
             self.unread_shown = unread;
             out.push(Command::ShowUnread);
         }
@@ -1011,6 +1035,10 @@ impl Engine {
     }
 
     fn unmount(&mut self, out: &mut Out) {
+        // A mark waiting for its turn goes now (its answer is not heard).
+        if let Some((last_read, unread)) = self.read.flush() {
+            out.push(Command::PutRead { last_read, unread });
+        }
         self.release(out);
         self.phase = Phase::Unmounted;
     }
