@@ -283,6 +283,11 @@ pub enum Event {
     Seen(MessageId),
     /// The reader marks this message (and all after it) unread.
     MarkUnread(MessageId),
+    /// Whether the reader looks at the newest message: the panel visible,
+    /// the window focused and the list at its newest. While they do, what
+    /// comes is read as it comes. Said again by the glue once the list is
+    /// placed at the open (until then nothing is read by looking).
+    Looking(bool),
     /// A read mark was answered: `Ok` with the bridge's marker now; `Err`,
     /// it failed, `true` when worth sending again.
     ReadMarked(Result<Option<MessageId>, bool>),

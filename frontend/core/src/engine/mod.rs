@@ -159,6 +159,8 @@ pub struct Engine {
     read: ReadMarker,
     /// The unread count, its first message and the divider, as last shown.
     unread_shown: (usize, Option<MessageId>, Option<MessageId>),
+    /// The reader looks at the newest message (`Event::Looking`).
+    looking: bool,
 }
 
 /// What the reader is told when the bridge refuses the panel's credentials.
@@ -201,6 +203,7 @@ impl Engine {
             typing: Typing::default(),
             read: ReadMarker::default(),
             unread_shown: (0, None, None),
+            looking: false,
         }
     }
 
@@ -249,6 +252,7 @@ impl Engine {
                     self.mark_read(now, &mut out)
                 }
             }
+            (_, Event::Looking(looking)) => self.looking = looking,
             (_, Event::MarkUnread(id)) => {
                 self.read.mark_unread(id);
                 self.mark_read(now, &mut out)
@@ -373,7 +377,7 @@ impl Engine {
             _ => {}
         }
         self.pump_outbox(&mut out);
-        self.show_unread(&mut out);
+        self.show_unread(now, &mut out);
         let view = self.view();
         if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
             self.try_stream(&mut out);
@@ -909,11 +913,19 @@ impl Engine {
     /// Tells the view when the unread count, its first message or the
     /// divider changed; places the divider once the history and the marker
     /// are known.
-    fn show_unread(&mut self, out: &mut Out) {
+    fn show_unread(&mut self, now: u64, out: &mut Out) {
         if !self.history.baseline {
             return;
         }
-        let settled = self.read.settle(self.store.newest_id());
+        let newest = self.store.newest_id();
+        let settled = self.read.settle(newest);
+        // The list is placed anew: the glue says again what it shows.
+        self.looking &= !settled;
+        if let (true, Some(newest)) = (self.looking, newest) {
+            if self.read.seen(newest) {
+                self.mark_read(now, out);
+            }
+        }
         let held = self.store.iter().map(|m| &**m);
         let (count, first) = self.read.count(held, self.reader.as_deref());
         if settled {

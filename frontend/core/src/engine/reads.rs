@@ -133,3 +133,46 @@ fn a_lost_mark_goes_again_later_and_a_refused_one_is_dropped() {
         .iter()
         .any(|c| matches!(c, Command::ArmTimer(Timer::ReadMark, _))));
 }
+
+#[test]
+fn a_message_that_comes_while_the_reader_looks_at_the_newest_is_read_at_once() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    h.step(Event::ReadLoaded(Some(MessageId(2))));
+    let stream = h.live_with(vec![by("ann", 1), by("bob", 2)]);
+    // Not looking (scrolled up, hidden or unfocused): it counts.
+    h.step(Event::Received(stream, Incoming::Message(by("cy", 3))));
+    assert_eq!(h.engine.unread(), (1, Some(MessageId(3)), None));
+    // Looking at the newest: what is held is seen, and so is what comes,
+    // in the same step (no count of 1 shown and taken back).
+    let c = h.after(2_000, Event::Looking(true));
+    assert!(c.contains(&put(3, false)), "{c:?}");
+    assert_eq!(h.engine.unread().0, 0);
+    h.step(Event::ReadMarked(Ok(Some(MessageId(3)))));
+    let c = h.after(
+        2_000,
+        Event::Received(stream, Incoming::Message(by("cy", 4))),
+    );
+    assert!(!c.contains(&Command::ShowUnread), "{c:?}");
+    assert!(c.contains(&put(4, false)), "{c:?}");
+    assert_eq!(h.engine.unread().0, 0);
+    // No longer looking: the next one counts.
+    h.step(Event::Looking(false));
+    h.step(Event::Received(stream, Incoming::Message(by("cy", 5))));
+    assert_eq!(h.engine.unread().0, 1);
+}
+
+#[test]
+fn looking_before_the_divider_is_placed_reads_nothing() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    h.step(Event::Looking(true));
+    h.step(Event::ReadLoaded(Some(MessageId(1))));
+    h.live_with(vec![by("ann", 1), by("bob", 2), by("bob", 3)]);
+    // The divider stands where the reader stopped; what is on screen once
+    // the list is placed is the glue's to say (`Seen`, `Looking` again).
+    assert_eq!(
+        h.engine.unread(),
+        (2, Some(MessageId(2)), Some(MessageId(2)))
+    );
+}
