@@ -69,7 +69,7 @@ export interface DiscussionPanelEventMap {
   reaction: CustomEvent<{ message_id: string; channel_id: string; reactions: DiscussionReaction[] }>;
   /** The panel reloaded what it shows instead of catching up change by change (the bridge could not replay them): what the host keeps about its messages may be stale. */
   discontinuity: CustomEvent<{ channel_id: string }>;
-  unreadchange: CustomEvent<{ count: number }>;
+  unreadchange: CustomEvent<{ count: number; first_unread_id: string | null }>;
   authexpired: CustomEvent<null>;
   /** Who is in the channel changed: the named people (at most 100, the reader among them) and everyone, named or not; `{users: [], count: 0}` once the panel stopped or switched channels. */
   presencechange: CustomEvent<{ users: string[]; count: number }>;

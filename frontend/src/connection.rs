@@ -96,6 +96,9 @@ pub enum Notice {
     Presence(Option<Presence>),
     /// Who else is typing, in the order they started.
     Typing(Vec<String>),
+    /// The unread count, the first unread message and the divider's
+    /// message (`Engine::unread`).
+    Unread(panel_core::read::Unread),
 }
 
 /// How a panel's engine reaches a stream.
@@ -237,6 +240,12 @@ impl Connection {
         self.inbox().send(Event::OlderWanted);
     }
 
+    /// What the reader sees of the list (`Seen`, `Looking`) and their
+    /// mark unread, for the read marker.
+    pub fn tell(&self, event: Event) {
+        self.inbox().send(event);
+    }
+
     /// The reader takes a refused reply back to edit it.
     pub fn edit(&self, client_id: String) {
         self.inbox().send(Event::Edit(client_id));
@@ -300,10 +309,10 @@ impl Connection {
         let body = js_sys::Object::new();
         if !inner.signs_in() {
             let author = &inner.options_author;
-            let _ = js_sys::Reflect::set(&body, &"author".into(), &author.into());
+            set_property(&body, "author", &author.into());
         }
         let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
-        inner.fire(request, body, None);
+        inner.fire(request, body, Then::Nothing);
     }
 
     /// The reader toggles their reaction `emoji` to message `id` (`add`:
@@ -670,11 +679,11 @@ impl Inner {
                 (self.outputs).notice(Notice::Presence(self.engine.presence().cloned()))
             }
             Command::ShowTyping => self.outputs.notice(Notice::Typing(self.engine.typing())),
-            // Read state (issue 35): the engine's part is built, the glue's
-            // not yet (GET/PUT …/read, the divider, marks on sight, mark
-            // unread). Until then the marker is never asked for, so the
-            // engine never places a divider nor sends a mark.
-            Command::FetchRead | Command::PutRead { .. } | Command::ShowUnread => {}
+            Command::FetchRead => self.read_marker(None, inbox),
+            Command::PutRead { last_read, unread } => {
+                self.read_marker(Some((last_read, unread)), inbox)
+            }
+            Command::ShowUnread => self.outputs.notice(Notice::Unread(self.engine.unread())),
             Command::ShowStatus(view) => {
                 if view.label == panel_core::Label::Live && !self.marked_live {
                     self.marked_live = true;
@@ -977,21 +986,68 @@ impl Inner {
     /// Who is in the channel now, for the stream `stream` (see `drain`).
     fn ask_presence(&self, stream: StreamId, inbox: &Inbox) {
         let request = Request::get(&self.channel_url("presence"));
-        self.fire(request, JsValue::UNDEFINED, Some((stream, inbox.clone())));
+        let then = Then::Presence(stream, inbox.clone());
+        self.fire(request, JsValue::UNDEFINED, then);
     }
 
-    /// Sends `request` (its `body`), bounded in time like a post; with
-    /// `then`, the answer is who is here, for that stream. One future for
-    /// the typing signal and the presence asked for: each spawned future's
-    /// type is its own copy of the task code in the wasm.
-    fn fire(&self, request: Request, body: JsValue, then: Option<(StreamId, Inbox)>) {
+    /// Asks for the reader's read marker (`mark` none) or moves it
+    /// (`PUT`, exactly when marking unread). A reader the bridge cannot name
+    /// (no sign-in, no `author`) keeps read state in this page only: no
+    /// marker, and every mark taken as made.
+    fn read_marker(&self, mark: Option<(MessageId, bool)>, inbox: &Inbox) {
+        let inbox = inbox.clone();
+        if !self.signs_in() && self.options_author.is_empty() {
+            return inbox.send(match mark {
+                None => Event::ReadLoaded(None),
+                Some(_) => Event::ReadMarked(Ok(None)),
+            });
+        }
+        let url = self.channel_url("read");
+        let (request, body) = match mark {
+            None => (
+                Request::get(&(url + "?" + &self.reader_query())),
+                JsValue::UNDEFINED,
+            ),
+            Some((last_read, unread)) => {
+                let body = js_sys::Object::new();
+                set_property(&body, "last_read", &last_read.to_string().into());
+                if unread {
+                    set_property(&body, "unread", &JsValue::TRUE);
+                }
+                if !self.signs_in() {
+                    set_property(&body, "author", &self.options_author.as_str().into());
+                }
+                let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
+                (Request::new("PUT", &url), body)
+            }
+        };
+        self.fire(request, body, Then::Read(inbox, mark.is_some()));
+    }
+
+    /// Sends `request` (its `body`), bounded in time like a post, and
+    /// tells the engine what `then` asks of the answer. One future for the
+    /// typing signal, the presence asked for and the read marker: each
+    /// spawned future's type is its own copy of the task code in the wasm.
+    fn fire(&self, request: Request, body: JsValue, then: Then) {
         let auth = self.endpoint.auth.clone();
         leptos::task::spawn_local(async move {
             let answer = send_json(request, body, &auth).await;
-            if let (Some((stream, inbox)), Ok((200, text))) = (then, answer) {
-                if let Ok(presence) = panel_core::people::Presence::read(&text) {
-                    inbox.send(Event::PresenceLoaded(stream, presence));
+            let read = match &answer {
+                Ok((200, text)) => Ok(panel_core::read::read_answer(text).ok().flatten()),
+                // Worth again: no answer, or one that says "later".
+                Ok((status, _)) => Err(post_answer(*status) == PostAnswer::Retry),
+                Err(_) => Err(true),
+            };
+            match (then, answer) {
+                (Then::Presence(stream, inbox), Ok((200, text))) => {
+                    if let Ok(presence) = panel_core::people::Presence::read(&text) {
+                        inbox.send(Event::PresenceLoaded(stream, presence));
+                    }
                 }
+                // Without the marker, the open counts as a first visit.
+                (Then::Read(inbox, false), _) => inbox.send(Event::ReadLoaded(read.ok().flatten())),
+                (Then::Read(inbox, true), _) => inbox.send(Event::ReadMarked(read)),
+                _ => {}
             }
         });
     }
@@ -1098,6 +1154,15 @@ enum Page {
     Older(MessageId),
     /// Whether the sign-in is why this stream was refused (401).
     Check(StreamId),
+}
+
+/// What `Inner::fire` does with its answer.
+enum Then {
+    Nothing,
+    /// Who is here, for that stream.
+    Presence(StreamId, Inbox),
+    /// The read marker: `true` for a mark's answer, `false` for the open's.
+    Read(Inbox, bool),
 }
 
 /// How long a post may take before it counts as failed (and is tried again).

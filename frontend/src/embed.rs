@@ -19,12 +19,12 @@
 //! the element they render into: `statuschange` `{status, reason, transport}`, `message`
 //! `{message}`, `messageupdate` `{message}`, `messagedelete` `{id, channel_id}`,
 //! `reaction` `{message_id, channel_id, reactions}`, `discontinuity`
-//! `{channel_id}`, `unreadchange` `{count}`, `authexpired`, `presencechange`
+//! `{channel_id}`, `unreadchange` `{count, first_unread_id}`, `authexpired`, `presencechange`
 //! `{users, count}` and `typingchange` `{users}`.
 
 use crate::auth::{Auth, Token};
 use crate::browser::log_warn;
-use crate::panel::{DiscussionPanel, Replies, StatusChange, Text};
+use crate::panel::{DiscussionPanel, Replies, StatusChange, Text, Unread};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
 use std::any::Any;
@@ -243,12 +243,16 @@ fn mount(
         };
         let on_unread = {
             let host = host.clone();
-            move |count: usize| {
-                dispatch(
-                    &host,
-                    "unreadchange",
-                    object(&[("count", (count as u32).into())]),
-                );
+            move |unread: Unread| {
+                let first = unread.first_unread_id;
+                let detail = object(&[
+                    ("count", (unread.count as u32).into()),
+                    (
+                        "first_unread_id",
+                        first.map_or(JsValue::NULL, |id| id.to_string().into()),
+                    ),
+                ]);
+                dispatch(&host, "unreadchange", detail);
             }
         };
         let on_update = {
@@ -555,6 +559,23 @@ export function relativeText(value, unit) {
 export function fire(element, kind, detail) {
   try { element.dispatchEvent(new CustomEvent(kind, { bubbles: true, composed: true, detail })); } catch {}
 }
+// What the reader sees of a panel's list: "v" when they can (the page
+// visible, the window focused) or "-"; "^" when the unread divider is above
+// the view or "-"; then the id of the newest message seen in full. With
+// `open`, a divider above the view is first brought to its top.
+export function sight(list, open) {
+  const box = list.getBoundingClientRect(), rows = list.children;
+  const divider = list.querySelector("[data-unread-divider]");
+  const top = () => divider.getBoundingClientRect().top - box.top;
+  if (open && divider && top() < 0) list.scrollTop += top();
+  let seen = "";
+  for (let i = rows.length; i--; ) {
+    const row = rows[i].getBoundingClientRect(), id = rows[i].dataset.messageId;
+    if (id && row.bottom <= box.bottom + 2) { if (row.bottom > box.top) seen = id; break; }
+  }
+  const sees = document.visibilityState == "visible" && document.hasFocus();
+  return (sees ? "v" : "-") + (divider && top() < 0 ? "^" : "-") + seen;
+}
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -577,6 +598,8 @@ extern "C" {
     fn fire(element: &web_sys::HtmlElement, kind: &str, detail: &JsValue);
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
+    /// What the reader sees of the list (see the script's `sight`).
+    pub(crate) fn sight(list: &web_sys::Element, open: bool) -> String;
     /// `element.addEventListener(kind, listener, { signal })`.
     fn listen(
         element: &web_sys::HtmlElement,

@@ -29,7 +29,7 @@ pub mod panel;
 pub mod share;
 
 pub use auth::{Auth, Token};
-pub use panel::{DiscussionPanel, Hook, Replies, StatusChange, Text};
+pub use panel::{DiscussionPanel, Hook, Replies, StatusChange, Text, Unread};
 pub use panel_core as core;
 pub use panel_core::people::Presence;
 pub use panel_core::{Options, Theme};

@@ -47,6 +47,8 @@ pub struct RowActions {
     pub edit: Box<dyn Fn(MessageId)>,
     /// Delete the reader's message.
     pub delete: Box<dyn Fn(MessageId)>,
+    /// Mark the message, and everything after it, unread.
+    pub mark_unread: Box<dyn Fn(MessageId)>,
 }
 
 /// One rendered row.
@@ -75,6 +77,9 @@ pub struct MessageList {
     labelled_on: u32,
     /// Whose reactions are highlighted (and whether chips can be pressed).
     reader: Option<String>,
+    /// "New": where the reader stopped, before the first message that was
+    /// unread when the panel opened (out of the list while there is none).
+    divider: Element,
     /// Clicks on reaction chips, buttons, replies and spoilers.
     _clicks: Listener,
     /// Enter and Space on spoilers, the keys that move between rows.
@@ -127,6 +132,7 @@ impl MessageList {
             }
             match button.get_attribute("data-action").as_deref() {
                 Some("edit-message") => (actions.edit)(id),
+                Some("mark-unread") => (actions.mark_unread)(id),
                 // A deletion asks once more, on the button itself.
                 Some("delete-message") if button.is("[data-confirm]") => (actions.delete)(id),
                 Some("delete-message") => {
@@ -161,7 +167,11 @@ impl MessageList {
         let ticking = list.clone();
         let ticks =
             gloo_timers::callback::Interval::new(RELATIVE_TICK_MS, move || content::tick(&ticking));
+        let divider = crate::browser::element(&document, "li", "dp-divider")?;
+        divider.attr("data-unread-divider", "");
+        divider.set_text_content(Some("New"));
         Some(MessageList {
+            divider,
             _ticks: ticks,
             list,
             document,
@@ -179,10 +189,16 @@ impl MessageList {
     }
 
     /// Makes the rows match `messages` (ordered by id, as the store holds them),
-    /// with `reader`'s reactions highlighted. Kept rows are moved, not
+    /// with `reader`'s reactions highlighted, and the divider before the
+    /// message `divider`. Kept rows are moved, not
     /// touched, unless their message changed; a history page that fills a
     /// hole mid-list gets its rows created in place.
-    pub fn show(&mut self, messages: &[Arc<Message>], reader: Option<&str>) {
+    pub fn show(
+        &mut self,
+        messages: &[Arc<Message>],
+        reader: Option<&str>,
+        divider: Option<MessageId>,
+    ) {
         // Someone else reads now: which chips are pressed and which messages
         // are the reader's own changed, so every row is made again.
         let reader_changed = self.reader.as_deref() != reader;
@@ -277,6 +293,16 @@ impl MessageList {
             }
         }
         self.rows = rows;
+        // The divider, directly before its message's row (moved only when
+        // it is not there already); out of the list without one.
+        let before = (self.rows.iter()).find(|row| Some(row.message.id) == divider);
+        match before {
+            Some(row) if self.divider.next_element_sibling().as_ref() != Some(&row.element) => {
+                let _ = self.list.insert_before(&self.divider, Some(&row.element));
+            }
+            Some(_) => {}
+            None => self.divider.remove(),
+        }
         self.keep_tab_stop(lost, active, held.last().copied());
         self.mark_days();
         self.group();
@@ -442,6 +468,12 @@ impl MessageList {
             &message.mentions,
             self.reader.as_deref(),
         )?;
+        // Any message: mark it (and what follows) unread.
+        let unread = self.element("button", "dp-row-action")?;
+        unread.attr("type", "button");
+        unread.attr("data-action", "mark-unread");
+        unread.set_text_content(Some("Mark unread"));
+        meta.add(&unread);
         // The reader's own: Edit and Delete, named with the message they act
         // on, as its row reads (not its markup).
         if self.reader.as_deref() == Some(message.author.as_str()) {
@@ -689,6 +721,15 @@ fn take_stop(list: &Element, row: &Element) {
     set_tab_stop(row, true);
 }
 
+/// Gives the first unread message's row (after the divider) the focus and
+/// the tab stop: where the jump bar takes the reader.
+pub fn focus_first_unread(list: &Element) {
+    if let Some(row) = list.find("[data-unread-divider]+li") {
+        take_stop(list, &row);
+        focus(&row);
+    }
+}
+
 /// Gives the newest row the focus (and the tab stop): where "N new
 /// messages" takes the reader, as the button goes.
 pub fn focus_newest(list: &Element) {
@@ -712,7 +753,18 @@ fn move_tab_stop(list: &Element, target: &Element, key: &str) -> bool {
     let from = at.unwrap_or(0);
     match key_move(key, from as usize, rows.length() as usize) {
         Some(Move::To(to)) => {
-            if let Some(to) = rows.item(to as u32) {
+            // Past the divider (not a row), the way the key went.
+            let mut to = to as u32;
+            if rows
+                .item(to)
+                .is_some_and(|row| row.is("[data-unread-divider]"))
+            {
+                to = match to > from || to == 0 {
+                    true => to + 1,
+                    false => to - 1,
+                };
+            }
+            if let Some(to) = rows.item(to) {
                 take_stop(list, &to);
                 focus(&to);
             }
@@ -785,7 +837,7 @@ fn full_time(timestamp: &str) -> Option<String> {
 }
 
 /// `HH:MM` in the reader's time zone, or nothing for an unreadable timestamp.
-fn local_time(timestamp: &str) -> String {
+pub(crate) fn local_time(timestamp: &str) -> String {
     let date = js_sys::Date::new(&JsValue::from_str(timestamp));
     // An invalid date's hours read as 0 through the ABI, not NaN.
     if date.get_time().is_nan() {

@@ -13,9 +13,9 @@ use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::people::Presence;
-use panel_core::reading::{Changed, Unread};
+use panel_core::reading::{Changed, Unread as Below};
 use panel_core::{
-    Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
+    Event, Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -188,8 +188,9 @@ impl<T: 'static> From<Callback<T>> for Hook<T> {
 /// - `on_status`: each change of the label (and of why it stopped).
 /// - `on_message`: each message new to the reader, in id order: live ones and
 ///   those a catch-up brings, not the first history load.
-/// - `on_unread`: how many new messages the reader has not seen (the page was
-///   hidden or the list scrolled up); 0 once they see the newest.
+/// - `on_unread`: how many messages the reader has not read, and the first
+///   of them (see [`Unread`]): kept by the bridge per person and channel, so
+///   the same in every tab and device.
 /// - `on_update`: a held message was edited (it carries its new content,
 ///   `edited_at` and `version`).
 /// - `on_delete`: a held message was deleted (it is no longer shown).
@@ -212,7 +213,7 @@ pub fn DiscussionPanel(
     #[prop(optional)] outgoing: Option<Replies>,
     #[prop(optional, into)] on_status: Option<Hook<StatusChange>>,
     #[prop(optional, into)] on_message: Option<Hook<Arc<Message>>>,
-    #[prop(optional, into)] on_unread: Option<Hook<usize>>,
+    #[prop(optional, into)] on_unread: Option<Hook<Unread>>,
     #[prop(optional, into)] on_update: Option<Hook<Arc<Message>>>,
     #[prop(optional, into)] on_delete: Option<Hook<MessageId>>,
     #[prop(optional, into)] on_reaction: Option<Hook<Arc<Message>>>,
@@ -229,18 +230,29 @@ pub fn DiscussionPanel(
         loading: Cell::new(true),
         ..Local::default()
     });
+    let (draft, outputs_messages) = (Trigger::new(), Trigger::new());
     let below_seen = move || {
         local.try_with_value(|l| {
             let seen = l.new_below.borrow_mut().seen();
             show_new_below(l, seen)
         });
     };
-    let report_unread = move |count: Option<usize>| {
-        if let (Some(count), Some(on_unread)) = (count, &on_unread) {
-            on_unread.run(count);
+    // The count and the first unread message, told to the host when they
+    // change; the divider and the jump bar shown at the next frame.
+    let unread = move |now: Option<panel_core::read::Unread>| {
+        let (count, first, _) = now.unwrap_or_default();
+        let told = local.try_with_value(|l| {
+            l.unread.set(now);
+            l.told.replace((count, first)) != (count, first)
+        });
+        if let (Some(true), Some(on_unread)) = (told, &on_unread) {
+            on_unread.run(Unread {
+                count,
+                first_unread_id: first,
+            });
         }
+        outputs_messages.notify();
     };
-    let unread_arrived = report_unread.clone();
     let arrived = move |messages: Vec<Arc<Message>>| {
         let now = monotonic_ms();
         local.try_with_value(|l| {
@@ -253,18 +265,10 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        // One read of the panel's state for both counts and the button's
-        // (each read is code of its own).
-        let visible = page_visible();
-        let unread = local.try_with_value(|l| {
-            let at_the_newest = l.at_bottom.get();
-            let below = l.new_below.borrow_mut().arrived(&messages, at_the_newest);
-            let reading = visible && at_the_newest;
-            let unread = l.unread.borrow_mut().arrived(&messages, reading);
+        local.try_with_value(|l| {
+            let below = (l.new_below.borrow_mut()).arrived(&messages, l.at_bottom.get());
             show_new_below(l, below);
-            unread
         });
-        unread_arrived(unread.flatten());
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -276,15 +280,11 @@ pub fn DiscussionPanel(
             }
         }
     };
-    let unread_deleted = report_unread.clone();
     let deleted = move |ids: Vec<MessageId>| {
-        let unread = local.try_with_value(|l| {
+        local.try_with_value(|l| {
             let below = l.new_below.borrow_mut().deleted(&ids);
-            let unread = l.unread.borrow_mut().deleted(&ids);
             show_new_below(l, below);
-            unread
         });
-        unread_deleted(unread.flatten());
         if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -309,12 +309,14 @@ pub fn DiscussionPanel(
             on_typing.run(users);
         }
     };
+    let unread_switched = unread.clone();
     let notice = move |notice: Notice| match notice {
         Notice::Presence(presence) => people(presence),
         Notice::Typing(users) => typists(users),
         Notice::Arrived(messages) => arrived(messages),
         Notice::Changed(changes) => changed(changes),
         Notice::Deleted(ids) => deleted(ids),
+        Notice::Unread(now) => unread(Some(now)),
         Notice::Discontinuity => {
             if let Some(on_discontinuity) = &on_discontinuity {
                 on_discontinuity.run(());
@@ -326,10 +328,9 @@ pub fn DiscussionPanel(
             }
         }
     };
-    let draft = Trigger::new();
     let outputs = Outputs {
         status: Trigger::new(),
-        messages: Trigger::new(),
+        messages: outputs_messages,
         local,
         draft,
     };
@@ -352,7 +353,11 @@ pub fn DiscussionPanel(
                 hear(Notice::Presence(None));
                 hear(Notice::Typing(Vec::new()));
             }
+            // Where the reader stopped is asked for again: the list opens
+            // at the new channel's divider.
+            l.opened.set(false);
         });
+        unread_switched(None);
         // Another channel's pending replies are its own (kept in the tab),
         // and a burst not yet announced is not news in this one. (One read
         // of the panel's state: each read is code of its own.)
@@ -424,22 +429,20 @@ pub fn DiscussionPanel(
             });
         }));
     }
-    // The reader is back on the page: if the list is at its newest, the
-    // messages that came meanwhile are seen.
+    let list = NodeRef::<Ol>::new();
+    // The reader is back on the page, or in the window, or left: what they
+    // see of the list is read (or no longer).
     let page = document();
-    let unread_back = report_unread.clone();
-    let listener = Listener::new(page.as_ref(), "visibilitychange", move |_| {
-        if page_visible() {
-            unread_back(
-                local
-                    .try_with_value(|l| match l.at_bottom.get() {
-                        true => l.unread.borrow_mut().seen(),
-                        false => None,
-                    })
-                    .flatten(),
-            );
+    let glance = move |_| {
+        if let Some(list) = list.get_untracked() {
+            look(local, &list, false);
         }
-    });
+    };
+    let listener = [
+        Listener::new(page.as_ref(), "visibilitychange", glance),
+        Listener::new(window().as_ref(), "focus", glance),
+        Listener::new(window().as_ref(), "blur", glance),
+    ];
     // Removed when the panel unmounts (the stored value is dropped with it).
     // The notices' closure is stored here too: one write of the panel's
     // state for both (each is code of its own; nothing hears a notice
@@ -449,7 +452,6 @@ pub fn DiscussionPanel(
         l.listener.replace(Some(listener))
     });
 
-    let list = NodeRef::<Ol>::new();
     // Busy while the page comes (the frame after it takes that off).
     let older = move || {
         with_connection(local, Act::Older);
@@ -484,13 +486,7 @@ pub fn DiscussionPanel(
             if gap <= STICKY_BOTTOM_PX {
                 below_seen();
             }
-            if gap <= STICKY_BOTTOM_PX && page_visible() {
-                report_unread(
-                    local
-                        .try_with_value(|l| l.unread.borrow_mut().seen())
-                        .flatten(),
-                );
-            }
+            look(local, &list, false);
         }
     };
     // The list's scroll listener, added with the composer (the list is in
@@ -604,12 +600,31 @@ pub fn DiscussionPanel(
                                 let target = Target::Delete(id);
                                 with_connection(local, Act::Change(target, text))
                             }),
+                            mark_unread: Box::new(move |id| {
+                                with_connection(local, Act::MarkUnread(id))
+                            }),
                         };
                         *rows = MessageList::new(element.clone().into(), actions);
+                        // The jump bar, before the list: to the divider
+                        // when it is above the view.
+                        let bar = crate::browser::element(&document(), "button", "dp-jump dp-up");
+                        if let (Some(bar), Some(root)) = (bar, element.parent_element()) {
+                            Dom::attr(&bar, "type", "button");
+                            Dom::attr(&bar, "data-action", "jump-unread");
+                            Dom::attr(&bar, "hidden", "");
+                            let _ = root.insert_before(&bar, Some(&element));
+                            let list = element.clone();
+                            let jump = Listener::new(bar.as_ref(), "click", move |_| {
+                                look(local, &list, true);
+                                crate::message_list::focus_first_unread(&list);
+                            });
+                            l.jump.replace(Some((bar, jump)));
+                        }
                     }
                     if let Some(rows) = rows {
                         let first = rows.first();
-                        rows.show(messages, reader.as_deref());
+                        let divider = l.unread.get().and_then(|u| u.2);
+                        rows.show(messages, reader.as_deref(), divider);
                         grew_above = first.is_some() && rows.first() < first;
                     }
                 });
@@ -637,6 +652,12 @@ pub fn DiscussionPanel(
                 // Older messages came in above: what the reader looked at stays put.
                 element.set_scroll_top(top + element.scroll_height() - height);
             }
+            // Opened where the reader stopped, once the divider is known
+            // (when what is unread is more than the view holds); then what
+            // the reader sees is read.
+            let open =
+                local.try_with_value(|l| l.unread.get().is_some() && !l.opened.replace(true));
+            look(local, &element, open == Some(true));
             // A list that deletions emptied has no scroll to ask with: it
             // asks itself (the engine asks only when it saw messages, once
             // per point, and not past the channel's start).
@@ -678,6 +699,16 @@ pub fn DiscussionPanel(
     }
 }
 
+/// What the host hears of the reader's unread messages (`on_unread`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unread {
+    /// How many held messages are newer than where the reader stopped
+    /// (their own not counted).
+    pub count: usize,
+    /// The first of them.
+    pub first_unread_id: Option<MessageId>,
+}
+
 /// Where the view hears the connection's notices.
 type Hear = Box<dyn Fn(Notice)>;
 
@@ -715,11 +746,18 @@ pub struct Local {
     pub loading: Cell<bool>,
     /// Whether the list is scrolled to its newest.
     at_bottom: Cell<bool>,
-    unread: RefCell<Unread>,
+    /// The engine's unread count, first unread message and divider (`None`
+    /// until the divider is placed), and what the host was last told.
+    unread: Cell<Option<panel_core::read::Unread>>,
+    told: Cell<(usize, Option<MessageId>)>,
+    /// The list was opened at the divider (or found no need).
+    opened: Cell<bool>,
+    /// The jump bar ("N new messages since 14:05 — jump") and its click.
+    jump: RefCell<Option<(web_sys::Element, Listener)>>,
     /// Messages that came in below while the reader was scrolled up (the
     /// "N new messages" button): unread as the list sees it, whether or not
     /// the page is visible.
-    new_below: RefCell<Unread>,
+    new_below: RefCell<Below>,
     composer: RefCell<Option<Rc<Composer>>>,
     /// What a screen reader hears of new messages: one count a burst, said
     /// by the polite region once the burst is over (see `announce_when_due`).
@@ -729,8 +767,8 @@ pub struct Local {
     announce_timer: RefCell<Option<Timeout>>,
     /// Owned by this component: dropped (closing everything) when it unmounts.
     connection: RefCell<Option<Connection>>,
-    /// The visibility listener, removed when the panel unmounts.
-    listener: RefCell<Option<Listener>>,
+    /// The visibility and focus listeners, removed when the panel unmounts.
+    listener: RefCell<Option<[Listener; 3]>>,
     /// The list's scroll listener (see `on_scroll`).
     scroll: RefCell<Option<Listener>>,
     /// Whether held messages wait for the next frame to be shown (see
@@ -798,6 +836,9 @@ fn with_connection(local: StoredValue<Local, LocalStorage>, act: Act) {
             Act::Retry => c.retry(),
             Act::Older => c.older(),
             Act::Typing => c.typing(),
+            Act::Seen(id) => c.tell(Event::Seen(id)),
+            Act::Looking(looking) => c.tell(Event::Looking(looking)),
+            Act::MarkUnread(id) => c.tell(Event::MarkUnread(id)),
             Act::Edit(client_id) => c.edit(client_id),
             Act::Discard(client_id) => c.discard(client_id),
             // A reaction's toggle too (`Connection::react`).
@@ -808,6 +849,11 @@ fn with_connection(local: StoredValue<Local, LocalStorage>, act: Act) {
 
 /// What the panel asks of its connection (see `Connection`'s methods).
 enum Act {
+    /// What the reader sees (`Event::Seen`, `Event::Looking`), or their
+    /// mark unread.
+    Seen(MessageId),
+    Looking(bool),
+    MarkUnread(MessageId),
     Send(String),
     Retry,
     Older,
@@ -839,9 +885,41 @@ fn newest(l: &Local, pick: &dyn Fn(&Message) -> bool) -> Option<(MessageId, Stri
     Some((message.id, message.content.clone()))
 }
 
-/// Whether the page is visible (not a background tab, not minimised).
-fn page_visible() -> bool {
-    document().visibility_state() == web_sys::VisibilityState::Visible
+/// What the reader sees of the list (`list`): the newest message seen in
+/// full is read when the page is visible and the window focused, and what
+/// comes is read as it comes while they look at the newest. With `open`, a
+/// divider above the view is brought to its top first. Shows the jump bar
+/// while the divider is above the view.
+fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: bool) {
+    let sight = crate::embed::sight(list, open);
+    let gap = list.scroll_height() - list.scroll_top() - list.client_height();
+    let at_bottom = gap <= STICKY_BOTTOM_PX;
+    let sees = sight.starts_with('v');
+    let seen = sight.get(2..).and_then(panel_core::number::parse_u64);
+    local.try_with_value(|l| {
+        l.at_bottom.set(at_bottom);
+        let (count, first, _) = l.unread.get().unwrap_or_default();
+        if let Some((bar, _)) = &*l.jump.borrow() {
+            let since = (l.messages.borrow().iter())
+                .find(|m| Some(m.id) == first)
+                .map(|m| crate::message_list::local_time(&m.timestamp));
+            match (sight.get(1..2) == Some("^") && count > 0, since) {
+                (true, Some(since)) => {
+                    let mut text = panel_core::announce::new_messages(count);
+                    text.push_str(" since ");
+                    text.push_str(&since);
+                    text.push_str(" — jump");
+                    bar.set_text_content(Some(&text));
+                    bar.unattr("hidden")
+                }
+                _ => Dom::attr(bar, "hidden", ""),
+            };
+        }
+    });
+    if let (true, Some(id)) = (sees, seen) {
+        with_connection(local, Act::Seen(MessageId(id)));
+    }
+    with_connection(local, Act::Looking(sees && at_bottom));
 }
 
 /// Marks the panel with its theme for `panel.css` (`data-theme`): the

@@ -1,5 +1,5 @@
 use discussion_panel::core::Message;
-use discussion_panel::{DiscussionPanel, Options, Replies, StatusChange};
+use discussion_panel::{DiscussionPanel, Options, Replies, StatusChange, Unread};
 use leptos::logging::log;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub fn Editor(bridge: String) -> impl IntoView {
     // The callbacks, typed: Leptos's prop conversion cannot infer them.
     let on_status = move |change: StatusChange| status.set(change.label.as_attr().into());
     let on_message = move |message: Arc<Message>| log!("new: {}", message.content);
-    let on_unread = move |count: usize| unread.set(count);
+    let on_unread = move |u: Unread| unread.set(u.count);
     let on_update = move |message: Arc<Message>| log!("edited: {}", message.id);
     let on_discontinuity = move |()| log!("content may have changed");
     let on_auth_expired = move |()| log!("sign in again");

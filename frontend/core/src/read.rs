@@ -11,8 +11,9 @@
 //!   marker, so edits and reactions never raise it and a deletion (the
 //!   message is no longer held) lowers it.
 //! - A reader the bridge has no marker for (a first visit) starts with
-//!   everything held at the open read, without telling the bridge: what
-//!   comes after counts.
+//!   everything held at the open read, and tells the bridge so (the
+//!   reader's other devices then count from there): what comes after
+//!   counts.
 //! - The **divider** is placed when the panel opens (the history and the
 //!   marker both known) before the first unread message, and stays there while
 //!   the reader reads; only the next open, or marking a message unread, moves
@@ -26,6 +27,10 @@
 use crate::json::{self, Error};
 use crate::message::{Message, MessageId};
 use crate::payload::{id, optional_id};
+
+/// The unread count, the first unread message and the divider's message,
+/// as the engine shows them (`Engine::unread`).
+pub type Unread = (usize, Option<MessageId>, Option<MessageId>);
 
 /// At most one mark per second.
 pub const MARK_EVERY_MS: u64 = 1_000;
@@ -134,6 +139,9 @@ impl ReadMarker {
         self.placed = true;
         if self.last_read.is_none() {
             self.last_read = Some(newest.unwrap_or_default());
+            // Told to the bridge, so that the reader's other devices count
+            // from the same place (a channel with nothing has nothing).
+            self.pending = newest.map(|newest| (newest, false));
         }
         true
     }
@@ -305,8 +313,14 @@ mod tests {
         );
         let more = held(&[(1, "bob"), (2, "bob"), (3, "cy")]);
         assert_eq!(read.count(more.iter(), None), (1, Some(MessageId(3))));
-        // Nothing was sent for it.
-        assert_eq!(read.due(0), Err(None));
+        // The bridge is told, so that the reader's other devices start
+        // from the same place (and a divider shows there next time).
+        assert_eq!(read.due(0), Ok((MessageId(2), false)));
+        // A channel with nothing in it has nothing to have read.
+        let mut empty = ReadMarker::default();
+        empty.loaded(None);
+        open(&mut empty, &[], None);
+        assert_eq!(empty.due(0), Err(None));
     }
 
     #[test]

@@ -247,11 +247,8 @@ impl Engine {
             }
             (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
             (_, Event::ReadLoaded(marker)) => self.read.loaded(marker),
-            (_, Event::Seen(id)) => {
-                if self.read.seen(id) {
-                    self.mark_read(now, &mut out)
-                }
-            }
+            // Seen up to there: a mark is due, unless nothing new was seen.
+            (_, Event::Seen(id)) if self.read.seen(id) => self.mark_read(now, &mut out),
             (_, Event::Looking(looking)) => self.looking = looking,
             (_, Event::MarkUnread(id)) => {
                 self.read.mark_unread(id);
@@ -930,9 +927,13 @@ impl Engine {
         let (count, first) = self.read.count(held, self.reader.as_deref());
         if settled {
             self.read.place(first);
+            // A first visit's mark, if it is one.
+            self.mark_read(now, out);
         }
         let unread = (count, first, self.read.divider());
-        if unread != self.unread_shown {
+        // Told once placed even when nothing changed: the glue opens the
+        // list there, and says again what the reader sees.
+        if settled || unread != self.unread_shown {
             self.unread_shown = unread;
             out.push(Command::ShowUnread);
         }

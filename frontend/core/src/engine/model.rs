@@ -223,7 +223,7 @@ impl Sim {
         let event = match (op, target) {
             (Op::Create, _) => {
                 let mut message = plain_message(id);
-                if id % 3 == 0 {
+                if id.is_multiple_of(3) {
                     message.author = READER.into();
                 }
                 self.messages.insert(id, message);
