@@ -202,3 +202,75 @@ impl Drop for Bridge {
         let _ = std::fs::remove_file(&self.log);
     }
 }
+
+/// Whose read marker a call is about: a name (a bridge without `--users`:
+/// `?as=` and `"author"`), or a signed-in reader's token.
+#[derive(Clone, Copy, Debug)]
+pub enum Reader<'a> {
+    Named(&'a str),
+    Token(&'a str),
+}
+
+impl Bridge {
+    /// The reader's marker in `channel` as `GET /api/channels/{channel}/read`
+    /// answers it: the id of the last message read, `None` before any.
+    pub async fn read_marker(
+        &self,
+        channel: &str,
+        reader: Reader<'_>,
+    ) -> Result<Option<String>, Error> {
+        let mut request =
+            reqwest::Client::new().get(self.url(&format!("/api/channels/{channel}/read")));
+        request = match reader {
+            Reader::Named(name) => request.query(&[("as", name)]),
+            Reader::Token(token) => request.bearer_auth(token),
+        };
+        let answer = read_answer(request, &format!("GET the read marker of {reader:?}")).await?;
+        Ok(answer["last_read"].as_str().map(str::to_owned))
+    }
+
+    /// Sets the reader's marker in `channel` as another device of theirs
+    /// would (`PUT /api/channels/{channel}/read`): forward only, unless
+    /// `unread` (mark unread, exact). Answers the marker as it then is.
+    pub async fn put_read_marker(
+        &self,
+        channel: &str,
+        reader: Reader<'_>,
+        last_read: &str,
+        unread: bool,
+    ) -> Result<String, Error> {
+        let mut body = serde_json::json!({ "last_read": last_read });
+        if unread {
+            body["unread"] = true.into();
+        }
+        let mut request =
+            reqwest::Client::new().put(self.url(&format!("/api/channels/{channel}/read")));
+        request = match reader {
+            Reader::Named(name) => {
+                body["author"] = name.into();
+                request
+            }
+            Reader::Token(token) => request.bearer_auth(token),
+        };
+        let what = format!("PUT the read marker of {reader:?} to {last_read}");
+        let answer = read_answer(request.json(&body), &what).await?;
+        (answer["last_read"].as_str().map(str::to_owned))
+            .ok_or_else(|| format!("{what}: the answer has no last_read: {answer}"))
+    }
+}
+
+/// A read route's JSON answer; a status other than 2xx is an error with the
+/// bridge's sentence.
+async fn read_answer(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<serde_json::Value, Error> {
+    let response = (request.timeout(Duration::from_secs(10)).send().await)
+        .map_err(|e| format!("{what}: {e}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(format!("{what}: {status}: {body}"));
+    }
+    Ok(body)
+}

@@ -247,6 +247,34 @@ impl Scenario {
             .map_err(|e| format!("cannot switch tabs: {e}"))
     }
 
+    /// Makes `tab` current and brings it to the front the way a reader's
+    /// click on it does (DevTools' `Page.bringToFront`): it is visible and
+    /// has the focus (`document.hasFocus()`), the one before is hidden. A
+    /// tab WebDriver opened ([`Scenario::open_tab`]) is visible but does not
+    /// have the focus until this is done once; switching alone suffices
+    /// after that, and for the browser's first tab.
+    pub async fn to_front(&self, tab: &WindowHandle) -> Result<(), Error> {
+        self.to_tab(tab).await?;
+        self.browser
+            .cdp("Page.bringToFront", serde_json::json!({}))
+            .await
+    }
+
+    /// Whether the current tab is visible and has the focus, as its page
+    /// sees it: `[document.visibilityState, document.hasFocus()]`.
+    pub async fn focus_state(&self) -> Result<(String, bool), Error> {
+        let value =
+            (self.run_js("return [document.visibilityState, document.hasFocus()];")).await?;
+        let visibility = value[0].as_str().unwrap_or_default().to_owned();
+        Ok((visibility, value[1] == true))
+    }
+
+    /// What the page shows of where the reader stopped (see [`UnreadView`]).
+    pub async fn unread_view(&self) -> Result<UnreadView, Error> {
+        let value = self.run_js(READ_UNREAD).await?;
+        serde_json::from_value(value).map_err(|e| format!("unexpected unread view: {e}"))
+    }
+
     /// The current tab.
     pub async fn this_tab(&self) -> Result<WindowHandle, Error> {
         (self.browser.client.window().await).map_err(|e| format!("no current tab: {e}"))
@@ -427,4 +455,62 @@ pub fn exactly_once_in_order(shown: &[String], expected: &[String]) -> Result<()
     ensure(missing.is_empty(), || {
         format!("missing {missing:?} from {shown:?}")
     })
+}
+
+/// Reads the read state the page shows, in one round trip (see [`UnreadView`]).
+const READ_UNREAD: &str = r#"
+const list = document.querySelector('ol.dp-messages');
+const dividers = list ? [...list.querySelectorAll('[data-unread-divider]')] : [];
+const divider = dividers[0];
+const next = divider && divider.nextElementSibling;
+const jump = document.querySelector('button[data-action="jump-unread"]');
+const box = (el) => el.getBoundingClientRect();
+const view = list ? box(list) : null;
+const at = divider && view ? box(divider).top - view.top : null;
+return {
+  dividers: dividers.length,
+  divider_tag: divider ? divider.tagName.toLowerCase() : null,
+  divider_text: divider ? divider.textContent.trim() : null,
+  divider_before: next ? next.getAttribute('data-message-id') : null,
+  divider_top: at,
+  view_height: list ? list.clientHeight : 0,
+  at_bottom: list ? list.scrollHeight - list.scrollTop - list.clientHeight < 24 : false,
+  jump: jump && !jump.hidden && jump.offsetParent !== null ? jump.textContent.trim() : null,
+  mark_unread_buttons: list ? list.querySelectorAll('li[data-message-id] button[data-action="mark-unread"]').length : 0,
+  rows: list ? list.querySelectorAll('li[data-message-id]').length : 0,
+};
+"#;
+
+/// Where the reader stopped, as the page shows it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct UnreadView {
+    /// How many `[data-unread-divider]` the list holds (one at most).
+    pub dividers: usize,
+    /// The first divider's tag (`li`) and text ("New").
+    pub divider_tag: Option<String>,
+    pub divider_text: Option<String>,
+    /// The id of the row right after the divider.
+    pub divider_before: Option<String>,
+    /// Where the divider's top is, in px from the top of the list's view
+    /// (negative: above the view).
+    pub divider_top: Option<f64>,
+    /// The list's view, in px.
+    pub view_height: f64,
+    /// Whether the list is scrolled to its end.
+    pub at_bottom: bool,
+    /// The jump bar's text while it is shown (`button[data-action="jump-unread"]`,
+    /// not hidden).
+    pub jump: Option<String>,
+    /// How many rows offer `button[data-action="mark-unread"]`, of how many.
+    pub mark_unread_buttons: usize,
+    pub rows: usize,
+}
+
+impl UnreadView {
+    /// Whether the divider stands right before the row `id`, and only there.
+    pub fn divider_before(&self, id: &str) -> bool {
+        self.dividers == 1
+            && self.divider_tag.as_deref() == Some("li")
+            && self.divider_before.as_deref() == Some(id)
+    }
 }
