@@ -567,14 +567,14 @@ export function sight(list, open) {
   const box = list.getBoundingClientRect(), rows = list.children;
   const divider = list.querySelector("[data-unread-divider]");
   const top = () => divider.getBoundingClientRect().top - box.top;
-  if (open && divider && top() < 0) list.scrollTop += top();
+  if (open && divider && top() < -1) list.scrollTop += top();
   let seen = "";
   for (let i = rows.length; i--; ) {
     const row = rows[i].getBoundingClientRect(), id = rows[i].dataset.messageId;
     if (id && row.bottom <= box.bottom + 2) { if (row.bottom > box.top) seen = id; break; }
   }
   const sees = document.visibilityState == "visible" && document.hasFocus();
-  return (sees ? "v" : "-") + (divider && top() < 0 ? "^" : "-") + seen;
+  return (sees ? "v" : "-") + (divider && top() < -1 ? "^" : "-") + seen;
 }
 export function forget(element) {
   kept.delete(element);

@@ -889,7 +889,9 @@ fn newest(l: &Local, pick: &dyn Fn(&Message) -> bool) -> Option<(MessageId, Stri
 /// full is read when the page is visible and the window focused, and what
 /// comes is read as it comes while they look at the newest. With `open`, a
 /// divider above the view is brought to its top first. Shows the jump bar
-/// while the divider is above the view.
+/// while the divider is above the view: how many messages came from there
+/// on, and since when (what was new when the list opened, as the divider
+/// says, read since or not).
 fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: bool) {
     let sight = crate::embed::sight(list, open);
     let gap = list.scroll_height() - list.scroll_top() - list.client_height();
@@ -898,11 +900,17 @@ fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: 
     let seen = sight.get(2..).and_then(panel_core::number::parse_u64);
     local.try_with_value(|l| {
         l.at_bottom.set(at_bottom);
-        let (count, first, _) = l.unread.get().unwrap_or_default();
+        // What was new when the list opened: from the divider on, the
+        // reader's own left out, read since or not.
+        let divider = l.unread.get().and_then(|u| u.2);
+        let (mut count, mut since) = (0, None);
+        for m in l.messages.borrow().iter() {
+            if divider.is_some_and(|d| m.id >= d) && m.author != *l.reader.borrow() {
+                count += 1;
+                since = since.or_else(|| Some(crate::message_list::local_time(&m.timestamp)));
+            }
+        }
         if let Some((bar, _)) = &*l.jump.borrow() {
-            let since = (l.messages.borrow().iter())
-                .find(|m| Some(m.id) == first)
-                .map(|m| crate::message_list::local_time(&m.timestamp));
             match (sight.get(1..2) == Some("^") && count > 0, since) {
                 (true, Some(since)) => {
                     let mut text = panel_core::announce::new_messages(count);

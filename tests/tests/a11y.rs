@@ -392,11 +392,17 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
         .await?;
 
     // From the composer back into the list: one Shift+Tab, onto the newest row's
-    // chip (its control), one more onto the row; the list is one tab stop.
+    // chip (its control), one more onto its Mark unread (in its header), one
+    // more onto the row; the list is one tab stop.
     let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     ensure(
         at["row"] == chip.as_str() && at["reaction"] == "👍",
         || format!("Shift+Tab from the composer: {at}"),
+    )?;
+    let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    ensure(
+        at["row"] == chip.as_str() && at["action"] == "mark-unread",
+        || format!("Shift+Tab onto Mark unread: {at}"),
     )?;
     let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     ensure(
@@ -424,23 +430,33 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
             || format!("expected row {expected}: {at}"),
         )?;
     }
-    // Escape goes to the composer; Tab from a row without controls does too.
+    // Escape goes to the composer; back, the row's one control (its Mark
+    // unread), then the row; Tab from there passes its control, then the
+    // composer.
     let at = press(&s, &key(Key::Escape)).await?;
     ensure(at["composer"] == true, || format!("Escape: {at}"))?;
+    let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
+    ensure(
+        at["row"] == ids[188].as_str() && at["action"] == "mark-unread",
+        || format!("back where the reader left the list, onto its control: {at}"),
+    )?;
     let at = press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     ensure(
         at["row"] == ids[188].as_str() && at["is_row"] == true,
         || format!("back where the reader left the list: {at}"),
     )?;
+    press(&s, &key(Key::Tab)).await?;
     let at = press(&s, &key(Key::Tab)).await?;
     ensure(at["composer"] == true, || {
-        format!("one Tab from the list reaches the composer: {at}")
+        format!("two Tabs from a row with one control reach the composer: {at}")
     })?;
 
-    // React: to the newest row, Tab onto its chip, Enter; the focus stays on
-    // the chip when the row is made again.
+    // React: to the newest row, Tab past its Mark unread onto its chip,
+    // Enter; the focus stays on the chip when the row is made again.
+    press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     press(&s, &key(Key::End)).await?;
+    press(&s, &key(Key::Tab)).await?;
     let at = press(&s, &key(Key::Tab)).await?;
     ensure(at["reaction"] == "👍" && at["pressed"] == "false", || {
         format!("the chip: {at}")
@@ -460,13 +476,15 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
         || format!("after reacting: {at}"),
     )?;
 
-    // Reveal the spoiler: its row, Tab onto it, Enter.
+    // Reveal the spoiler: its row, Tab past Mark unread onto it, Enter.
+    press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     press(&s, &format!("{}{}", key(Key::Shift), key(Key::Tab))).await?;
     press(&s, &key(Key::Up)).await?;
     let at = press(&s, &key(Key::Up)).await?;
     ensure(at["row"] == spoiler.as_str(), || {
         format!("the spoiler's row: {at}")
     })?;
+    press(&s, &key(Key::Tab)).await?;
     press(&s, &key(Key::Tab)).await?;
     let at = press(&s, &key(Key::Enter)).await?;
     ensure(
@@ -482,9 +500,11 @@ async fn a_keyboard_reader_moves_through_200_messages_reacts_edits_and_reveals_a
         "Enter did not reveal the spoiler".into()
     })?;
 
-    // Edit the reader's own message by keyboard: its row, Tab to Edit, Enter.
+    // Edit the reader's own message by keyboard: its row, Tab past Mark
+    // unread to Edit, Enter.
     let at = press(&s, &key(Key::Down)).await?;
     ensure(at["row"] == own.as_str(), || format!("own row: {at}"))?;
+    press(&s, &key(Key::Tab)).await?;
     let at = press(&s, &key(Key::Tab)).await?;
     ensure(
         at["action"] == "edit-message" && at["name"] == "Edit your message: mine to edit",
