@@ -561,9 +561,11 @@ export function fire(element, kind, detail) {
 }
 // What the reader sees of a panel's list: "v" when they can (the page
 // visible, the window focused) or "-"; "^" when the unread divider is above
-// the view or "-"; then the id of the newest message seen in full. With
-// `open`, a divider above the view is first brought to its top.
-export function sight(list, open) {
+// the view or "-"; then the id of the newest message whose row's end is on
+// screen. With `open`, a divider above the view is first brought to its
+// top. The jump bar (`bar`) shows while the divider is above the view: how
+// many messages of others came from there on, and since when.
+export function sight(list, open, bar) {
   const box = list.getBoundingClientRect(), rows = list.children;
   const divider = list.querySelector("[data-unread-divider]");
   const top = () => divider.getBoundingClientRect().top - box.top;
@@ -574,7 +576,11 @@ export function sight(list, open) {
     if (id && row.bottom <= box.bottom + 2) { if (row.bottom > box.top) seen = id; break; }
   }
   const sees = document.visibilityState == "visible" && document.hasFocus();
-  return (sees ? "v" : "-") + (divider && top() < -1 ? "^" : "-") + seen;
+  const after = list.querySelectorAll("[data-unread-divider]~li:not([data-own])"), n = after.length;
+  bar.hidden = !(divider && top() < -1 && n);
+  if (n) bar.textContent = n + (n > 1 ? " new messages" : " new message") + " since " +
+    after[0].querySelector(".dp-time").textContent + " — jump";
+  return (sees ? "v" : "-") + seen;
 }
 export function forget(element) {
   kept.delete(element);
@@ -599,7 +605,7 @@ extern "C" {
     /// Lets go of the handle of `element`'s panel (unmounted).
     fn forget(element: &web_sys::HtmlElement);
     /// What the reader sees of the list (see the script's `sight`).
-    pub(crate) fn sight(list: &web_sys::Element, open: bool) -> String;
+    pub(crate) fn sight(list: &web_sys::Element, open: bool, bar: &web_sys::Element) -> String;
     /// `element.addEventListener(kind, listener, { signal })`.
     fn listen(
         element: &web_sys::HtmlElement,

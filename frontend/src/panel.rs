@@ -885,46 +885,26 @@ fn newest(l: &Local, pick: &dyn Fn(&Message) -> bool) -> Option<(MessageId, Stri
     Some((message.id, message.content.clone()))
 }
 
-/// What the reader sees of the list (`list`): the newest message seen in
-/// full is read when the page is visible and the window focused, and what
+/// What the reader sees of the list (`list`): the newest message whose
+/// row's end is on screen is read when the page is visible and the window
+/// focused, and what
 /// comes is read as it comes while they look at the newest. With `open`, a
 /// divider above the view is brought to its top first. Shows the jump bar
-/// while the divider is above the view: how many messages came from there
-/// on, and since when (what was new when the list opened, as the divider
-/// says, read since or not).
+/// while the divider is above the view: how many messages of others came
+/// from there on, and since when (what was new when the list opened, as
+/// the divider says, read since or not). Nothing before the list's rows and
+/// bar are made.
 fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: bool) {
-    let sight = crate::embed::sight(list, open);
+    let Some(Some(bar)) = local.try_with_value(|l| l.jump.borrow().as_ref().map(|j| j.0.clone()))
+    else {
+        return;
+    };
+    let sight = crate::embed::sight(list, open, &bar);
     let gap = list.scroll_height() - list.scroll_top() - list.client_height();
     let at_bottom = gap <= STICKY_BOTTOM_PX;
     let sees = sight.starts_with('v');
-    let seen = sight.get(2..).and_then(panel_core::number::parse_u64);
-    local.try_with_value(|l| {
-        l.at_bottom.set(at_bottom);
-        // What was new when the list opened: from the divider on, the
-        // reader's own left out, read since or not.
-        let divider = l.unread.get().and_then(|u| u.2);
-        let (mut count, mut since) = (0, None);
-        for m in l.messages.borrow().iter() {
-            if divider.is_some_and(|d| m.id >= d) && m.author != *l.reader.borrow() {
-                count += 1;
-                since = since.or_else(|| Some(crate::message_list::local_time(&m.timestamp)));
-            }
-        }
-        if let Some((bar, _)) = &*l.jump.borrow() {
-            match (sight.get(1..2) == Some("^") && count > 0, since) {
-                (true, Some(since)) => {
-                    let mut text = panel_core::announce::new_messages(count);
-                    text.push_str(" since ");
-                    text.push_str(&since);
-                    text.push_str(" — jump");
-                    bar.set_text_content(Some(&text));
-                    bar.unattr("hidden")
-                }
-                _ => Dom::attr(bar, "hidden", ""),
-            };
-        }
-    });
-    if let (true, Some(id)) = (sees, seen) {
+    local.try_with_value(|l| l.at_bottom.set(at_bottom));
+    if let (true, Some(id)) = (sees, sight.get(1..).and_then(panel_core::number::parse_u64)) {
         with_connection(local, Act::Seen(MessageId(id)));
     }
     with_connection(local, Act::Looking(sees && at_bottom));
