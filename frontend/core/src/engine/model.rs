@@ -79,6 +79,17 @@ enum Op {
     /// marking unread, back) to the message picked, and a `read` event says
     /// so on the stream.
     ReadElsewhere(u8),
+    /// The reader sees the messages up to the one picked (held)…
+    Seen(u8),
+    /// …marks the one picked unread…
+    MarkUnread(u8),
+    /// …looks at the newest, or no longer.
+    Looking(bool),
+    /// A second goes by (the read mark's timer fires when due).
+    Tick,
+    /// The bridge answers the oldest read mark on its way (and tells the
+    /// reader's streams when it moved the marker).
+    AnswerRead,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -95,6 +106,11 @@ fn op() -> impl Strategy<Value = Op> {
         5 => any::<u8>().prop_map(Op::Compute),
         3 => any::<u8>().prop_map(Op::Deliver),
         2 => any::<u8>().prop_map(Op::ReadElsewhere),
+        2 => any::<u8>().prop_map(Op::Seen),
+        1 => any::<u8>().prop_map(Op::MarkUnread),
+        1 => any::<bool>().prop_map(Op::Looking),
+        2 => Just(Op::Tick),
+        2 => Just(Op::AnswerRead),
     ]
 }
 
@@ -143,6 +159,12 @@ struct Sim {
     /// The unread count and its first message, as last shown
     /// (`ShowUnread`).
     shown_unread: (usize, Option<MessageId>),
+    /// The engine's clock (ms).
+    now: u64,
+    /// Read marks sent, not answered yet, oldest first.
+    read_puts: Vec<(MessageId, bool)>,
+    /// When the read mark's timer fires, if armed.
+    read_timer: Option<u64>,
 }
 
 impl Sim {
@@ -170,6 +192,9 @@ impl Sim {
             tombstones: tombstones as u64,
             marker: 0,
             shown_unread: (0, None),
+            now: 1_000,
+            read_puts: Vec::new(),
+            read_timer: None,
         }
     }
 
@@ -309,7 +334,7 @@ impl Sim {
     /// a reload's page (it says so with `Discontinuity`).
     fn feed(&mut self, event: Event) -> bool {
         let trace = std::env::var_os("MODEL_TRACE").map(|_| format!("{event:?}"));
-        let commands = self.engine.handle(event, 1_000, 0.5);
+        let commands = self.engine.handle(event, self.now, 0.5);
         let reloaded = commands.contains(&Command::Discontinuity);
         count(4, reloaded as u64);
         if let Some(event) = trace {
@@ -340,6 +365,11 @@ impl Sim {
                     let (count, first, _) = self.engine.unread();
                     self.shown_unread = (count, first);
                 }
+                Command::PutRead { last_read, unread } => self.read_puts.push((last_read, unread)),
+                Command::ArmTimer(Timer::ReadMark, after) => {
+                    self.read_timer = Some(self.now + after)
+                }
+                Command::CancelTimer(Timer::ReadMark) => self.read_timer = None,
                 _ => {}
             }
         }
@@ -599,7 +629,78 @@ impl Sim {
                     self.feed(Event::Received(stream, read));
                 }
             }
+            Op::Seen(pick) | Op::MarkUnread(pick) => {
+                let held: Vec<MessageId> = self.engine.messages().map(|m| m.id).collect();
+                if let Some(&id) = held.get(pick as usize % held.len().max(1)) {
+                    self.feed(match op {
+                        Op::Seen(_) => Event::Seen(id),
+                        _ => Event::MarkUnread(id),
+                    });
+                }
+            }
+            Op::Looking(looking) => {
+                self.feed(Event::Looking(looking));
+            }
+            Op::Tick => self.tick(),
+            Op::AnswerRead => self.answer_read(),
         }
+        self.check_unread()
+    }
+
+    /// A second goes by; the read mark's timer fires if it is due.
+    fn tick(&mut self) {
+        self.now += 1_000;
+        if self.read_timer.is_some_and(|due| due <= self.now) {
+            self.read_timer = None;
+            self.feed(Event::TimerFired(Timer::ReadMark));
+        }
+    }
+
+    /// The bridge takes the oldest read mark on its way: forward only,
+    /// unless it is a mark unread (exact); a marker moved is told to the
+    /// reader's stream, then the mark is answered with the marker.
+    fn answer_read(&mut self) {
+        if self.read_puts.is_empty() {
+            return;
+        }
+        let (last_read, unread) = self.read_puts.remove(0);
+        let before = self.marker;
+        self.marker = match unread {
+            true => last_read.0,
+            false => self.marker.max(last_read.0),
+        };
+        if let (true, Some((stream, _))) = (self.marker != before, self.stream) {
+            let read = Incoming::Read {
+                channel_id: "general".into(),
+                last_read: MessageId(self.marker),
+            };
+            self.feed(Event::Received(stream, read));
+        }
+        self.feed(Event::ReadMarked(Ok(Some(MessageId(self.marker)))));
+    }
+
+    /// Once nothing is on its way, the panel and the bridge agree on where
+    /// the reader stopped, and the count shown is the messages held past it
+    /// that the reader did not write.
+    fn check_read_settled(&mut self) -> Result<(), TestCaseError> {
+        for _ in 0..1_000 {
+            if !self.read_puts.is_empty() {
+                self.answer_read();
+            } else if self.read_timer.is_some() {
+                self.tick();
+            } else {
+                break;
+            }
+        }
+        prop_assert!(
+            self.read_puts.is_empty() && self.read_timer.is_none(),
+            "the read marks never end"
+        );
+        prop_assert_eq!(
+            self.engine.read.last_read(),
+            Some(MessageId(self.marker)),
+            "the panel's marker against the bridge's"
+        );
         self.check_unread()
     }
 
@@ -615,7 +716,7 @@ impl Sim {
         for message in self.engine.messages() {
             // (An author never changes; a message held may be deleted in
             // the model already, its deletion still on its way.)
-            if message.id.0 > self.marker && message.author != READER {
+            if Some(message.id) > self.engine.read.last_read() && message.author != READER {
                 expected.0 += 1;
                 expected.1 = expected.1.or(Some(message.id));
             }
@@ -623,7 +724,8 @@ impl Sim {
         prop_assert_eq!(
             self.shown_unread,
             expected,
-            "unread, marker {}",
+            "unread, marker {:?} (the bridge's {})",
+            self.engine.read.last_read(),
             self.marker
         );
         Ok(())
@@ -700,6 +802,7 @@ fn run(
     }
     sim.settle()?;
     sim.check()?;
+    sim.check_read_settled()?;
     sim.scroll_to_the_top()?;
     count(5, sim.last);
     let cases = STATS[0].fetch_add(1, Ordering::Relaxed) + 1;
