@@ -1033,7 +1033,8 @@ impl Inner {
         leptos::task::spawn_local(async move {
             let answer = send_json(request, body, &auth).await;
             let read = match &answer {
-                Ok((200, text)) => Ok(panel_core::read::read_answer(text).ok().flatten()),
+                // An unreadable one says nothing (not "no marker").
+                Ok((200, text)) => panel_core::read::read_answer(text).map_err(|_| false),
                 // Worth again: no answer, or one that says "later".
                 Ok((status, _)) => Err(post_answer(*status) == PostAnswer::Retry),
                 Err(_) => Err(true),
@@ -1044,8 +1045,11 @@ impl Inner {
                         inbox.send(Event::PresenceLoaded(stream, presence));
                     }
                 }
-                // Without the marker, the open counts as a first visit.
-                (Then::Read(inbox, false), _) => inbox.send(Event::ReadLoaded(read.ok().flatten())),
+                // Without the marker, the bridge's is left alone.
+                (Then::Read(inbox, false), _) => inbox.send(match read {
+                    Ok(marker) => Event::ReadLoaded(marker),
+                    Err(_) => Event::ReadUnknown,
+                }),
                 (Then::Read(inbox, true), _) => inbox.send(Event::ReadMarked(read)),
                 _ => {}
             }

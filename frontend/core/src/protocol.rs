@@ -278,6 +278,10 @@ pub enum Event {
     /// The reader's read marker, asked for (`GET …/read`) as the panel
     /// opened: `None` when the bridge has none (or could not say).
     ReadLoaded(Option<MessageId>),
+    /// The reader's read marker could not be asked for (no answer, or a
+    /// refusal): the open counts what is held as read, and the bridge's
+    /// marker is left as it is.
+    ReadUnknown,
     /// The reader has seen the messages up to this one: the panel visible,
     /// the window focused, and it on screen.
     Seen(MessageId),

@@ -62,6 +62,9 @@ pub struct ReadMarker {
     placed: bool,
     /// Marked unread: seeing marks nothing until the reader sends or reopens.
     held: bool,
+    /// The marker could not be asked for: the open is not a first visit to
+    /// tell the bridge of (its marker, not known, is left alone).
+    unknown: bool,
     /// The mark to send, and whether it is exact (mark unread).
     pending: Option<(MessageId, bool)>,
     /// A mark is on its way: its id and whether it was exact.
@@ -113,6 +116,14 @@ impl ReadMarker {
         self.last_read = self.last_read.max(marker);
     }
 
+    /// The marker could not be asked for (no answer, or a refusal): the
+    /// open counts what is held as read, as a first visit does, but tells
+    /// the bridge nothing (it may hold an older place, which stays).
+    pub fn unknown(&mut self) {
+        self.loaded = true;
+        self.unknown = true;
+    }
+
     /// A `read` event: the bridge's marker changed (another tab or device,
     /// or this panel's own mark coming back). It is the bridge's truth, but
     /// a forward mark of this panel's not yet answered stays ahead of it.
@@ -141,7 +152,9 @@ impl ReadMarker {
             self.last_read = Some(newest.unwrap_or_default());
             // Told to the bridge, so that the reader's other devices count
             // from the same place (a channel with nothing has nothing).
-            self.pending = newest.map(|newest| (newest, false));
+            if !self.unknown {
+                self.pending = newest.map(|newest| (newest, false));
+            }
         }
         true
     }
@@ -321,6 +334,23 @@ mod tests {
         empty.loaded(None);
         open(&mut empty, &[], None);
         assert_eq!(empty.due(0), Err(None));
+    }
+
+    #[test]
+    fn a_marker_that_could_not_be_asked_for_is_left_alone_on_the_bridge() {
+        let list = held(&[(1, "bob"), (2, "bob")]);
+        let mut read = ReadMarker::default();
+        read.unknown();
+        open(&mut read, &list, None);
+        assert_eq!(
+            (read.divider(), read.last_read()),
+            (None, Some(MessageId(2)))
+        );
+        // The reader's place on the bridge, not known, is not overwritten.
+        assert_eq!(read.due(0), Err(None));
+        // What they see from then on marks (forward only on the bridge).
+        assert!(read.seen(MessageId(3)));
+        assert_eq!(read.due(0), Ok((MessageId(3), false)));
     }
 
     #[test]

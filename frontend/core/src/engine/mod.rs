@@ -247,6 +247,7 @@ impl Engine {
             }
             (_, Event::Reader(reader)) => self.reader_known(reader, &mut out),
             (_, Event::ReadLoaded(marker)) => self.read.loaded(marker),
+            (_, Event::ReadUnknown) => self.read.unknown(),
             // Seen up to there: a mark is due, unless nothing new was seen.
             (_, Event::Seen(id)) if self.read.seen(id) => self.mark_read(now, &mut out),
             (_, Event::Looking(looking)) => self.looking = looking,
