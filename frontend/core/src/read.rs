@@ -112,8 +112,10 @@ impl ReadMarker {
     /// never read). A mark of this panel's that went meanwhile and is newer
     /// wins (the bridge moves forward only).
     pub fn loaded(&mut self, marker: Option<MessageId>) {
-        self.loaded = true;
-        self.last_read = self.last_read.max(marker);
+        // A `read` event, or a mark unread, is newer news.
+        if !std::mem::replace(&mut self.loaded, true) && !self.held {
+            self.last_read = self.last_read.max(marker);
+        }
     }
 
     /// The marker could not be asked for (no answer, or a refusal): the
@@ -129,6 +131,14 @@ impl ReadMarker {
     /// a forward mark of this panel's not yet answered stays ahead of it.
     pub fn heard(&mut self, marker: MessageId) {
         self.loaded = true;
+        // A mark unread of this panel's waiting or on its way is newer.
+        if [self.pending, self.sending].iter().flatten().any(|m| m.1) {
+            return;
+        }
+        // Read further elsewhere: this panel's mark unread is behind them.
+        if self.last_read.is_some_and(|last| marker > last) {
+            self.held = false;
+        }
         let ahead = self.ahead();
         self.last_read = Some(ahead.map_or(marker, |ahead| ahead.max(marker)));
     }
@@ -178,7 +188,8 @@ impl ReadMarker {
     /// The reader has seen the messages up to `id` (the panel visible, the
     /// window focused, the message on screen). Whether a mark is due.
     pub fn seen(&mut self, id: MessageId) -> bool {
-        if self.held || self.last_read.is_some_and(|last| id <= last) {
+        // Nothing is read before the marker is known and the divider placed.
+        if !self.placed || self.held || self.last_read.is_some_and(|last| id <= last) {
             return false;
         }
         self.last_read = Some(id);
@@ -201,6 +212,16 @@ impl ReadMarker {
         self.pending = Some((before, true));
         self.divider = Some(id);
         self.held = true;
+    }
+
+    /// The mark waiting, sent now whatever its turn (the panel unmounts).
+    pub fn flush(&mut self) -> Option<(MessageId, bool)> {
+        self.pending.take()
+    }
+
+    /// Whether a mark waits and none is on its way.
+    pub fn waiting(&self) -> bool {
+        self.pending.is_some() && self.sending.is_none()
     }
 
     /// The mark to send now, if one is waiting, none is on its way, and the
@@ -357,6 +378,7 @@ mod tests {
     fn marks_go_once_a_second_newest_only_and_again_when_lost() {
         let mut read = ReadMarker::default();
         read.loaded(Some(MessageId(1)));
+        open(&mut read, &held(&[(1, "bob")]), None);
         assert!(read.seen(MessageId(2)));
         assert_eq!(read.due(10_000), Ok((MessageId(2), false)));
         assert!(read.seen(MessageId(3)));
@@ -401,6 +423,7 @@ mod tests {
     fn a_read_event_is_the_bridges_truth_but_an_unanswered_mark_stays_ahead() {
         let mut read = ReadMarker::default();
         read.loaded(Some(MessageId(5)));
+        open(&mut read, &held(&[(5, "bob")]), None);
         read.heard(MessageId(3));
         assert_eq!(
             read.last_read(),

@@ -377,6 +377,13 @@ impl Engine {
         self.pump_outbox(&mut out);
         self.show_unread(now, &mut out);
         let view = self.view();
+        // A mark that waited while the panel was stopped goes once Live.
+        if view.label == Label::Live
+            && self.read.waiting()
+            && !self.timers.contains_key(&Timer::ReadMark)
+        {
+            self.mark_read(now, &mut out);
+        }
         if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
             self.try_stream(&mut out);
         }
@@ -763,6 +770,9 @@ impl Engine {
         if before.is_some() {
             self.store.forget_own();
             out.push(Command::ShowMessages);
+            // Someone else reads: their own marker, and the divider anew.
+            self.read = ReadMarker::default();
+            out.push(Command::FetchRead);
         }
         // (Set only while no one was known: now someone is.)
         if let Some(from) = self.unattributed.take() {
@@ -1025,6 +1035,10 @@ impl Engine {
     }
 
     fn unmount(&mut self, out: &mut Out) {
+        // A mark waiting for its turn goes now (its answer is not heard).
+        if let Some((last_read, unread)) = self.read.flush() {
+            out.push(Command::PutRead { last_read, unread });
+        }
         self.release(out);
         self.phase = Phase::Unmounted;
     }

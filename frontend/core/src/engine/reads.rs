@@ -176,3 +176,141 @@ fn looking_before_the_divider_is_placed_reads_nothing() {
         (2, Some(MessageId(2)), Some(MessageId(2)))
     );
 }
+
+fn puts(c: &[Command]) -> Vec<Command> {
+    (c.iter())
+        .filter(|c| matches!(c, Command::PutRead { .. }))
+        .cloned()
+        .collect()
+}
+
+/// Review of issue 35, finding 1: the history in before the marker, the
+/// list shown and looked at: nothing is read until the marker is known (it
+/// would have been sent as the newest, and the divider lost).
+#[test]
+fn nothing_is_read_before_the_marker_is_known() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    let request = super::tests::fetch_request(&h.step(Event::Mount)).unwrap();
+    h.step(Event::HistoryLoaded(
+        request,
+        vec![by("ann", 1), by("bob", 2), by("bob", 3)],
+    ));
+    let c = h.step(Event::Looking(true));
+    let c2 = h.step(Event::Seen(MessageId(3)));
+    assert!(puts(&c).is_empty() && puts(&c2).is_empty(), "{c:?} {c2:?}");
+    h.step(Event::ReadLoaded(Some(MessageId(1))));
+    assert_eq!(
+        h.engine.unread(),
+        (2, Some(MessageId(2)), Some(MessageId(2)))
+    );
+}
+
+/// Finding 7: what was asked or marked before a mark unread does not undo
+/// it: a late answer to the open's GET, a forward mark's answer, a read
+/// event of this panel's earlier mark.
+#[test]
+fn a_mark_unread_is_not_undone_by_older_news() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    let stream = h.live_with(vec![by("ann", 1), by("bob", 2), by("bob", 3), by("bob", 4)]);
+    // The stream's news comes first; the GET's answer later.
+    h.step(read_event(stream, 1));
+    assert!(!puts(&h.step(Event::Seen(MessageId(4)))).is_empty());
+    h.step(Event::MarkUnread(MessageId(2)));
+    assert_eq!(h.engine.unread().0, 3);
+    h.step(Event::ReadLoaded(Some(MessageId(4))));
+    assert_eq!(h.engine.unread().0, 3, "the GET's late answer");
+    h.step(Event::ReadMarked(Ok(Some(MessageId(4)))));
+    assert_eq!(h.engine.unread().0, 3, "the forward mark's answer");
+    h.step(read_event(stream, 4));
+    assert_eq!(h.engine.unread().0, 3, "the forward mark's read event");
+    let c = h.after(1_000, Event::TimerFired(Timer::ReadMark));
+    assert_eq!(puts(&c), vec![put(1, true)]);
+    h.step(Event::ReadMarked(Ok(Some(MessageId(1)))));
+    assert_eq!(
+        h.engine.unread(),
+        (3, Some(MessageId(2)), Some(MessageId(2)))
+    );
+}
+
+/// Finding 8: after a mark unread, the reader reading further on another
+/// device lets this panel mark again.
+#[test]
+fn reading_elsewhere_past_a_mark_unread_lets_marks_go_again() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    h.step(Event::ReadLoaded(Some(MessageId(4))));
+    let stream = h.live_with(vec![by("ann", 1), by("bob", 2), by("bob", 3), by("bob", 4)]);
+    h.step(Event::MarkUnread(MessageId(2)));
+    h.step(Event::ReadMarked(Ok(Some(MessageId(1)))));
+    h.step(read_event(stream, 4));
+    h.step(Event::Received(stream, Incoming::Message(by("cy", 5))));
+    let c = h.after(2_000, Event::Seen(MessageId(5)));
+    assert_eq!(puts(&c), vec![put(5, false)]);
+}
+
+/// Finding 6: a mark waiting for its turn goes when the panel unmounts, and
+/// one waiting when the panel stopped goes once it is Live again.
+#[test]
+fn a_waiting_mark_goes_at_unmount_and_after_a_stop() {
+    let mut h = Harness::new();
+    h.step(Event::ReadLoaded(Some(MessageId(1))));
+    h.live_with(vec![by("ann", 1), by("bob", 2), by("bob", 3)]);
+    h.step(Event::Seen(MessageId(2)));
+    h.step(Event::ReadMarked(Ok(Some(MessageId(2)))));
+    h.step(Event::Seen(MessageId(3)));
+    let c = h.step(Event::Unmount);
+    assert_eq!(puts(&c), vec![put(3, false)], "{c:?}");
+
+    let mut h = Harness::new();
+    h.step(Event::ReadLoaded(Some(MessageId(1))));
+    h.live_with(vec![by("ann", 1), by("bob", 2)]);
+    h.step(Event::Seen(MessageId(2)));
+    h.step(Event::ReadMarked(Err(true)));
+    h.step(Event::Unauthorized);
+    let mut sent = Vec::new();
+    let c = h.step(Event::RetryPressed);
+    sent.extend(puts(&c));
+    let request = super::tests::fetch_request(&c).unwrap();
+    let c = h.step(Event::HistoryLoaded(
+        request,
+        vec![by("ann", 1), by("bob", 2)],
+    ));
+    sent.extend(puts(&c));
+    let stream = super::tests::opened_stream(&c).unwrap();
+    let c = h.step(Event::StreamOpened(stream));
+    sent.extend(puts(&c));
+    if let Some(request) = super::tests::fetch_request(&c) {
+        sent.extend(puts(&h.step(Event::HistoryLoaded(request, vec![]))));
+    }
+    let c = h.after(
+        5_000,
+        super::tests::status(stream, Gateway::Connected, Some(1_000)),
+    );
+    sent.extend(puts(&c));
+    if let Some(after) = c.iter().find_map(|c| match c {
+        Command::ArmTimer(Timer::ReadMark, after) => Some(*after),
+        _ => None,
+    }) {
+        sent.extend(puts(&h.after(after, Event::TimerFired(Timer::ReadMark))));
+    }
+    assert_eq!(sent, vec![put(2, false)]);
+}
+
+/// Finding 12: another person signs in on the same panel: their own
+/// marker is asked for, the previous one's is not kept.
+#[test]
+fn another_reader_gets_their_own_marker() {
+    let mut h = Harness::new();
+    h.step(Event::Reader(Some("dee".into())));
+    h.step(Event::ReadLoaded(Some(MessageId(3))));
+    h.live_with(vec![by("ann", 1), by("bob", 2), by("bob", 3)]);
+    let c = h.step(Event::Reader(Some("eve".into())));
+    assert!(c.contains(&Command::FetchRead), "{c:?}");
+    h.step(Event::ReadLoaded(Some(MessageId(1))));
+    assert_eq!(
+        h.engine.unread(),
+        (2, Some(MessageId(2)), Some(MessageId(2)))
+    );
+}

@@ -87,7 +87,7 @@ pub(super) fn fetch_after(commands: &[Command]) -> Option<Option<MessageId>> {
     })
 }
 
-fn opened_stream(commands: &[Command]) -> Option<StreamId> {
+pub(super) fn opened_stream(commands: &[Command]) -> Option<StreamId> {
     commands.iter().find_map(|c| match c {
         Command::OpenStream { stream, .. } => Some(*stream),
         _ => None,
