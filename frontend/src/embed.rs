@@ -570,18 +570,25 @@ export function sight(list, open, bar) {
   const divider = list.querySelector("[data-unread-divider]");
   const top = () => divider.getBoundingClientRect().top - box.top;
   if (open && divider && top() < -1) list.scrollTop += top();
+  // The part of the list on screen: none when the host hides the panel or
+  // scrolled it out of the page.
+  const from = Math.max(box.top, 0), to = Math.min(box.bottom, innerHeight);
   let seen = "";
   for (let i = rows.length; i--; ) {
     const row = rows[i].getBoundingClientRect(), id = rows[i].dataset.messageId;
-    if (id && row.bottom <= box.bottom + 2) { if (row.bottom > box.top) seen = id; break; }
+    if (id && row.bottom <= to + 2) { if (row.bottom > from) seen = id; break; }
   }
-  const sees = document.visibilityState == "visible" && document.hasFocus();
+  const sees = document.visibilityState == "visible" && document.hasFocus() && to > from;
   const after = list.querySelectorAll("[data-unread-divider]~li:not([data-own])"), n = after.length;
   bar.hidden = !(divider && top() < -1 && n);
   if (n) bar.textContent = n + (n > 1 ? " new messages" : " new message") + " since " +
     after[0].querySelector(".dp-time").textContent + " — jump";
   return (sees ? "v" : "-") + seen;
 }
+// What the reader sees of a list changes when its panel is hidden, shown,
+// or scrolled in or out of the page: the list hears a scroll then.
+export const observe = (list) => new IntersectionObserver(
+  () => list.dispatchEvent(new Event("scroll")), { threshold: [0, 0.5, 1] }).observe(list);
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -606,6 +613,9 @@ extern "C" {
     fn forget(element: &web_sys::HtmlElement);
     /// What the reader sees of the list (see the script's `sight`).
     pub(crate) fn sight(list: &web_sys::Element, open: bool, bar: &web_sys::Element) -> String;
+    /// Has `list` hear a scroll when it is hidden, shown, or scrolled in or
+    /// out of the page (what the reader sees of it changed).
+    pub(crate) fn observe(list: &web_sys::Element);
     /// `element.addEventListener(kind, listener, { signal })`.
     fn listen(
         element: &web_sys::HtmlElement,

@@ -80,6 +80,8 @@ pub struct MessageList {
     /// "New": where the reader stopped, before the first message that was
     /// unread when the panel opened (out of the list while there is none).
     divider: Element,
+    /// The message the divider stands before (its row starts a group).
+    divider_at: Option<MessageId>,
     /// Clicks on reaction chips, buttons, replies and spoilers.
     _clicks: Listener,
     /// Enter and Space on spoilers, the keys that move between rows.
@@ -172,6 +174,7 @@ impl MessageList {
         divider.set_text_content(Some("New"));
         Some(MessageList {
             divider,
+            divider_at: None,
             _ticks: ticks,
             list,
             document,
@@ -293,9 +296,11 @@ impl MessageList {
             }
         }
         self.rows = rows;
-        // The divider, directly before its message's row (moved only when
-        // it is not there already); out of the list without one.
-        let before = (self.rows.iter()).find(|row| Some(row.message.id) == divider);
+        // The divider, directly before its message's row, or the next one
+        // held if that one went (moved only when it is not there already);
+        // out of the list without one.
+        let before = (self.rows.iter()).find(|row| divider.is_some_and(|d| row.message.id >= d));
+        self.divider_at = before.map(|row| row.message.id);
         match before {
             Some(row) if self.divider.next_element_sibling().as_ref() != Some(&row.element) => {
                 let _ = self.list.insert_before(&self.divider, Some(&row.element));
@@ -345,7 +350,8 @@ impl MessageList {
 
     /// Marks each row that continues its author's run (`data-grouped`: the
     /// style sheet leaves its header out): same author as the row before,
-    /// within [`GROUP_MS`], on the same day, and not a reply. Only rows whose
+    /// within [`GROUP_MS`], on the same day, not a reply, and not the first
+    /// after the divider. Only rows whose
     /// mark changes are touched.
     fn group(&mut self) {
         let mut previous: Option<(String, f64, u32)> = None;
@@ -357,6 +363,7 @@ impl MessageList {
                     && at - before < GROUP_MS
                     && at >= *before
                     && row.message.referenced_message.is_none()
+                    && Some(row.message.id) != self.divider_at
             });
             previous = Some((row.message.author.clone(), at, row.day));
             if grouped != std::mem::replace(&mut row.grouped, grouped) {

@@ -468,12 +468,16 @@ pub fn DiscussionPanel(
     // messages then would fetch a second page the reader did not scroll to.
     // The frame asks instead, once the rows are in step (`older_deferred`).
     let on_scroll = move |_: web_sys::Event| {
-        if let Some(list) = list.get_untracked() {
+        let Some(list) = list.get_untracked() else {
+            return;
+        };
+        // Hidden by its host, the list has nothing to scroll: only what the
+        // reader sees of it changed.
+        if list.client_height() > 0 {
             let gap = list.scroll_height() - list.scroll_top() - list.client_height();
             // Near the top: the page before, kept in view as it comes.
             let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
             let ask = local.try_with_value(|l| {
-                l.at_bottom.set(gap <= STICKY_BOTTOM_PX);
                 let pending = near_top && l.frame_pending.get();
                 if pending {
                     l.older_deferred.set(true);
@@ -486,8 +490,9 @@ pub fn DiscussionPanel(
             if gap <= STICKY_BOTTOM_PX {
                 below_seen();
             }
-            look(local, &list, false);
         }
+        // (And whether the list is at its newest.)
+        look(local, &list, false);
     };
     // The list's scroll listener, added with the composer (the list is in
     // the page then) and kept in the panel's state: a Leptos `on:scroll`
@@ -619,6 +624,7 @@ pub fn DiscussionPanel(
                                 crate::message_list::focus_first_unread(&list);
                             });
                             l.jump.replace(Some((bar, jump)));
+                            crate::embed::observe(&element);
                         }
                     }
                     if let Some(rows) = rows {
@@ -903,7 +909,10 @@ fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: 
     let gap = list.scroll_height() - list.scroll_top() - list.client_height();
     let at_bottom = gap <= STICKY_BOTTOM_PX;
     let sees = sight.starts_with('v');
-    local.try_with_value(|l| l.at_bottom.set(at_bottom));
+    // (A hidden list's scroll says nothing of where the reader was.)
+    if list.client_height() > 0 {
+        local.try_with_value(|l| l.at_bottom.set(at_bottom));
+    }
     if let (true, Some(id)) = (sees, sight.get(1..).and_then(panel_core::number::parse_u64)) {
         with_connection(local, Act::Seen(MessageId(id)));
     }

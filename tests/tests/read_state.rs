@@ -477,6 +477,45 @@ async fn a_hidden_tab_marks_nothing() -> Result<(), Error> {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_the_host_hides_marks_nothing() -> Result<(), Error> {
+    let name = "read_state_hidden_panel";
+    let ann = Reader::Named("ann");
+    let s = Scenario::start(name, bridge(), "/healthz").await?;
+    let held = post(&s, "bob", 5, "before").await?;
+    s.bridge
+        .put_read_marker("general", ann, &held[4], false)
+        .await?;
+    s.open(&host("author=ann", "")).await?;
+    s.wait_for(SOON, "live with the history", |st| {
+        st.label() == "live" && st.ids.len() == 5
+    })
+    .await?;
+    let focus = s.focus_state().await?;
+    ensure(focus == ("visible".into(), true), || {
+        format!("the page is not in front: {focus:?}")
+    })?;
+    // The page visible and focused, the panel hidden by its host (a
+    // collapsed sidebar): what comes is not seen.
+    s.run_js("document.querySelector('discussion-panel').style.display = 'none';")
+        .await?;
+    let came = post(&s, "bob", 3, "while the panel is hidden").await?;
+    wait_until(SOON, "the stream to carry the three", || async {
+        let report = s.bridge.api.connections().await.ok()?;
+        let at = report.active.first()?.last_event_id.clone();
+        (at == came[2]).then_some(())
+    })
+    .await?;
+    marker_stays(&s, ann, &held[4], "the panel was hidden by its host").await?;
+    // Shown again, the next message finds the reader looking.
+    s.run_js("document.querySelector('discussion-panel').style.display = '';")
+        .await?;
+    let next = post(&s, "bob", 1, "once shown").await?;
+    wait_marker(&s, ann, &next[0], "the panel shown again", SOON)
+        .await
+        .map(drop)
+}
+
 /// What has the focus: its row's id, whether it is the row, and its action.
 const FOCUSED: &str = r#"
 const a = document.activeElement;
