@@ -3,6 +3,8 @@
 # 1. the wasm's import names, hashed by wasm-bindgen, shortened in the wasm and
 #    in its glue together (scripts/shorten-imports.mjs, which checks that the
 #    two match before it writes);
+# 1b. the glue's warnings for ways of loading it the panel's pages never
+#    use, in fewer words (scripts/shorten-messages.mjs);
 # 2. the glue (discussion-panel.js) and its snippets (the custom element's
 #    class) minified with terser. trunk 0.21's own JS minifier cannot parse
 #    wasm-bindgen's output (`export default`) and leaves it as it is;
@@ -43,6 +45,7 @@ if [ -z "$terser" ]; then
 fi
 
 node "$(dirname "${BASH_SOURCE[0]}")/shorten-imports.mjs" "$dir/discussion-panel_bg.wasm" "$dir/discussion-panel.js"
+node "$(dirname "${BASH_SOURCE[0]}")/shorten-messages.mjs" "$dir/discussion-panel.js"
 count=0
 for file in "$dir"/discussion-panel.js "$dir"/snippets/*/*.js; do
   [ -f "$file" ] || continue

@@ -8,7 +8,6 @@
 //! again.
 
 use crate::browser::{log_thrown, log_warn};
-use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -60,13 +59,13 @@ impl Token {
                         return None;
                     }
                 };
-                let answer = match answer.dyn_into::<js_sys::Promise>() {
-                    Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
-                        .await
-                        .map_err(|error| log_thrown(true, "the token promise failed", &error))
-                        .ok()?,
-                    Err(answer) => answer,
-                };
+                // A string, or a promise of one: `Promise.resolve` takes
+                // both (no `instanceof Promise` import of its own).
+                let answer = js_sys::Promise::resolve(&answer);
+                let answer = wasm_bindgen_futures::JsFuture::from(answer)
+                    .await
+                    .map_err(|error| log_thrown(true, "the token promise failed", &error))
+                    .ok()?;
                 answer.as_string()
             })
         }))
@@ -149,21 +148,16 @@ impl Auth {
             Token::Fixed(token) => return Ok(Some(token.clone())),
         };
         let mut answer = provider();
-        // A timer the browser cancels when this returns (the timer drops).
-        let mut timer = None;
-        let late = js_sys::Promise::new(&mut |resolve, _| {
-            let late = move || {
-                let _ = resolve.call0(&JsValue::NULL);
-            };
-            timer = Some(Timeout::new(TOKEN_TIMEOUT_MS, late));
-        });
-        let mut late = wasm_bindgen_futures::JsFuture::from(late);
+        // A promise of the script's that resolves after the timeout (its
+        // timer runs out on its own, unheard, when the answer came first:
+        // a `js_sys::Promise::new` of a cancellable timer was the only use
+        // left of that constructor's closure glue, with `browser::sleep`).
+        let mut late = wasm_bindgen_futures::JsFuture::from(crate::embed::later(TOKEN_TIMEOUT_MS));
         let token = std::future::poll_fn(|cx| match answer.as_mut().poll(cx) {
             Poll::Ready(token) => Poll::Ready(Ok(token)),
             Poll::Pending => Pin::new(&mut late).poll(cx).map(|_| Err(Hung)),
         })
         .await;
-        drop(timer);
         if token.is_err() {
             log_warn("the token function did not answer within 10 s");
         }

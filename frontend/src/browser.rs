@@ -7,13 +7,20 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{EventSource, EventTarget, MessageEvent};
+use web_sys::{EventSource, EventTarget};
+
+/// The one type of closure the panel's own code hands to JavaScript: each
+/// type of closure is its own copy of wasm-bindgen's glue (an export, and its
+/// caller in the JS), so a callback whose argument is no event (the Web
+/// Locks grant, the custom element's mount) takes it as one all the same,
+/// unchecked, and reads it by name.
+pub type Handler = Closure<dyn FnMut(web_sys::Event)>;
 
 /// An event listener, removed from its target on drop.
 pub struct Listener {
     target: EventTarget,
     name: &'static str,
-    closure: Closure<dyn FnMut(web_sys::Event)>,
+    closure: Handler,
 }
 
 impl Listener {
@@ -115,7 +122,7 @@ impl Drop for OwnedPoller {
 const POLL_TIMEOUT_MS: u32 = 40_000;
 
 /// How long a poller waits after a failed poll (as an EventSource's `retry:`).
-const POLL_RETRY_MS: i32 = 2_000;
+const POLL_RETRY_MS: u32 = 2_000;
 
 /// Opens a stream on `url`: an EventSource, or, with `poll_after` (the
 /// cursor to poll from), a poller of `url` (a `/api/poll?channels=…` URL).
@@ -153,16 +160,25 @@ pub fn transport_key(bridge_url: &str) -> String {
 /// `panel_core::carrier::polls_by_memory`) that a proxy buffered a bridge's
 /// streams.
 pub fn remembered_polling(bridge_url: &str) -> bool {
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let storage = storage("localStorage");
     let saved = storage.and_then(|s| s.get_item(&transport_key(bridge_url)).ok().flatten());
     saved.is_some_and(|saved| polls_by_memory(&saved, now_ms()))
+}
+
+/// The window's `localStorage` or `sessionStorage`, by name, unless the
+/// browser refuses it (it throws when storage is blocked): one reading for
+/// both, where each getter was an import and a `catch` of its own.
+#[inline(never)]
+pub fn storage(name: &str) -> Option<web_sys::Storage> {
+    let storage = property(web_sys::window()?.as_ref(), name)?;
+    (!storage.is_null() && !storage.is_undefined()).then(|| storage.unchecked_into())
 }
 
 /// Remembers the transport for a bridge, for the next page load (and the
 /// other tabs' next streams): only when the panel saw which way streams get
 /// through, so that the memory's date is that of the last sighting.
 pub fn remember_transport(bridge_url: &str, transport: panel_core::Transport) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(storage) = storage("localStorage") {
         let _ = storage.set_item(&transport_key(bridge_url), &remembered(transport, now_ms()));
     }
 }
@@ -334,32 +350,16 @@ fn poll_answer(text: &str) -> Option<(Vec<(&'static str, String, String)>, Optio
     Some((known, field(&answer, "cursor").and_then(|c| c.as_string())))
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    /// An event read by its `key` (a KeyboardEvent's, a StorageEvent's).
-    type Keyed;
-    #[wasm_bindgen(method, getter)]
-    fn key(this: &Keyed) -> Option<String>;
-    /// The global `setTimeout`, declared as gloo-timers declares it: the
-    /// glue serves both with one function (scripts/shorten-imports.mjs),
-    /// where `Window::set_timeout_…` was a function of its own.
-    #[wasm_bindgen(js_name = "setTimeout", catch)]
-    fn set_timeout(handler: &js_sys::Function, timeout: i32) -> Result<JsValue, JsValue>;
-}
-
 /// An event's `key`: a KeyboardEvent's or a StorageEvent's, `None` for
-/// an event without one. One import for both types, and no check of the
-/// type (an `instanceof` import of its own).
+/// an event without one. Read by name (see [`text_property`]): no import
+/// of its own, and no check of the type (an `instanceof` import of its own).
 pub fn key_of(event: &web_sys::Event) -> Option<String> {
-    event.unchecked_ref::<Keyed>().key()
+    text_property(event, "key")
 }
 
-/// Waits `ms` milliseconds.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = set_timeout(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+/// Waits `ms` milliseconds (`embed::later`).
+async fn sleep(ms: u32) {
+    let _ = wasm_bindgen_futures::JsFuture::from(crate::embed::later(ms)).await;
 }
 
 /// A trial EventSource on `url`: `done(true)` at its first event,
@@ -418,9 +418,11 @@ pub fn open_event_source(
     }));
     let (failed, watched) = (on.clone(), source.clone());
     listeners.push(Listener::new(target, "error", move |_| {
-        let state = match watched.ready_state() {
-            EventSource::CONNECTING => ReadyState::Connecting,
-            EventSource::OPEN => ReadyState::Open,
+        // Read by name, as `text_property` does (0 connecting, 1 open).
+        let state = property(&watched, "readyState").and_then(|s| s.as_f64());
+        let state = match state {
+            Some(0.0) => ReadyState::Connecting,
+            Some(1.0) => ReadyState::Open,
             _ => ReadyState::Closed,
         };
         failed(StreamSignal::Error(state));
@@ -429,9 +431,9 @@ pub fn open_event_source(
         let on = on.clone();
         listeners.push(Listener::new(target, name, move |event| {
             // The source is the panel's own: its named events are MessageEvents.
-            let event = event.unchecked_ref::<MessageEvent>();
-            let data = event.data().as_string().unwrap_or_default();
-            on(StreamSignal::Event(name, data, event.last_event_id()));
+            let data = text_property(&event, "data").unwrap_or_default();
+            let id = text_property(&event, "lastEventId").unwrap_or_default();
+            on(StreamSignal::Event(name, data, id));
         }));
     }
     Some(OwnedEventSource::new(source, listeners))
@@ -457,24 +459,16 @@ pub fn random() -> f64 {
     js_sys::Math::random()
 }
 
-/// `text` with the panel's tag in front, as every console line has it.
-fn tagged(text: &str, end: &str) -> JsValue {
-    let mut line = String::from("[discussion-panel] ");
-    line.push_str(text);
-    line.push_str(end);
-    line.into()
-}
-
 pub fn log_info(text: &str) {
-    web_sys::console::info_1(&tagged(text, ""));
+    crate::embed::log(0, text, &JsValue::UNDEFINED, false);
 }
 
 pub fn log_warn(text: &str) {
-    web_sys::console::warn_1(&tagged(text, ""));
+    crate::embed::log(1, text, &JsValue::UNDEFINED, false);
 }
 
 pub fn log_error(text: &str) {
-    web_sys::console::error_1(&tagged(text, ""));
+    crate::embed::log(2, text, &JsValue::UNDEFINED, false);
 }
 
 /// A new `tag` element of `document` with the class `class` (none if empty),
@@ -544,6 +538,20 @@ pub fn property(target: &JsValue, name: &str) -> Option<JsValue> {
     js_sys::Reflect::get(target, &JsValue::from_str(name)).ok()
 }
 
+/// A property that is a string, read by its name (`None` for anything
+/// else): one import, `Reflect.get`, for every getter read this way, where
+/// web-sys' getters (`statusText`, `lastEventId`, `key`, …) were an import
+/// and its glue each.
+#[inline(never)]
+pub fn text_property(target: &JsValue, name: &str) -> Option<String> {
+    property(target, name)?.as_string()
+}
+
+/// Whether a property, read by its name, is truthy (as [`text_property`]).
+pub fn flag_property(target: &JsValue, name: &str) -> bool {
+    property(target, name).is_some_and(|v| v.is_truthy())
+}
+
 /// `Reflect.set(target, name, value)`, whatever came of it.
 #[inline(never)]
 pub fn set_property(target: &JsValue, name: &str, value: &JsValue) {
@@ -553,10 +561,5 @@ pub fn set_property(target: &JsValue, name: &str, value: &JsValue) {
 /// Logs `text` and the value the browser threw, as the console shows it
 /// (the release build does not format values with `{:?}`).
 pub fn log_thrown(warn: bool, text: &str, thrown: &JsValue) {
-    let text = tagged(text, ":");
-    if warn {
-        web_sys::console::warn_2(&text, thrown);
-    } else {
-        web_sys::console::error_2(&text, thrown);
-    }
+    crate::embed::log(if warn { 1 } else { 2 }, text, thrown, true);
 }

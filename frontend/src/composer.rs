@@ -12,7 +12,7 @@
 //! Escape gives up (`data-editing` on the form meanwhile).
 //! Reply text goes in with `textContent`: never parsed as HTML.
 
-use crate::browser::{element, key_of, property, set_property, Dom, Listener};
+use crate::browser::{element, flag_property, key_of, property, set_property, Dom, Listener};
 use panel_core::{compose, MessageId, Outgoing, Target};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -124,12 +124,14 @@ impl Composer {
             let (me_key, key_actions) = (me.clone(), actions.clone());
             listeners.push(Listener::new(input.as_ref(), "keydown", move |event| {
                 // No key for an event that is not a KeyboardEvent: nothing done.
-                let key = event.unchecked_ref::<web_sys::KeyboardEvent>();
                 let Some(composer) = me_key.upgrade() else {
                     return;
                 };
                 match key_of(&event).as_deref().unwrap_or_default() {
-                    "Enter" if !key.shift_key() && !key.is_composing() => {
+                    "Enter"
+                        if !flag_property(&event, "shiftKey")
+                            && !flag_property(&event, "isComposing") =>
+                    {
                         event.prevent_default();
                         composer.submit(&key_actions);
                     }

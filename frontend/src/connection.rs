@@ -9,8 +9,8 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
-    remembered_polling, set_property, text, Listener, OwnedEventSource, Request, Source,
-    StreamSignal,
+    remembered_polling, set_property, text, text_property, Listener, OwnedEventSource, Request,
+    Source, StreamSignal,
 };
 use crate::identity::{person, whoami, OutboxKey, Whoami};
 use crate::panel::Local;
@@ -289,7 +289,7 @@ impl Connection {
         // throttles its own tab.
         let key = ["dp-typing:", &who].concat();
         let channel = &inner.endpoint.channel;
-        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        let storage = crate::browser::storage("localStorage");
         let last = (storage.as_ref()).and_then(|s| s.get_item(&key).ok().flatten());
         let last = last.as_deref().and_then(|last| {
             let at = last.bytes().position(|b| b == b' ')?;
@@ -1280,7 +1280,7 @@ fn new_client_id() -> String {
 }
 
 fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+    crate::browser::storage("sessionStorage")
 }
 
 /// Why a history request brought nothing.
@@ -1322,14 +1322,15 @@ async fn load_text(
     }
     // A bridge that announces an absurd answer is not read at all.
     let ok = (200..300).contains(&response.status());
-    if let (true, Some(length)) = (ok, response.headers().get("content-length").ok().flatten()) {
+    if let (true, Some(length)) = (ok, crate::embed::header(&response, "content-length")) {
         panel_core::wire::check_announced_size(&length).map_err(Load::Failed)?;
     }
     // One read of the body (each await of it is code of its own).
     let body = text(&response).await;
     if !ok {
         let body = body.unwrap_or_default();
-        let sentence = error_sentence(&body).unwrap_or_else(|| response.status_text());
+        let sentence = error_sentence(&body)
+            .unwrap_or_else(|| text_property(&response, "statusText").unwrap_or_default());
         let reason = [&http(status), ": ", &sentence].concat();
         return Err(if status == 404 {
             Load::Missing(reason)
@@ -1346,9 +1347,8 @@ async fn load_text(
 /// but a `no-cors` request, whose answer the page may not read, still
 /// arrives from a bridge that is up: then the origin was refused.
 async fn fetch_failure(url: &str, said: String) -> String {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
+    let location = web_sys::window().and_then(|w| property(&w, "location"));
+    let origin = (location.and_then(|l| text_property(&l, "origin"))).unwrap_or_default();
     // Same origin (the bridge on the page's own), or no network error at all.
     if !said.starts_with("TypeError") || !url.starts_with("http") || same_origin(url, &origin) {
         return said;

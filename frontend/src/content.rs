@@ -104,7 +104,7 @@ pub fn render(
                     continue;
                 }
                 let child = element("time", "dp-stamp")?;
-                child.attr("datetime", &String::from(date.to_iso_string()))?;
+                child.attr("datetime", &write_date(b'I', &date))?;
                 child.attr("title", &write_date(b'L', &date))?;
                 let text = match style {
                     b'R' => relative(&date),
@@ -190,7 +190,8 @@ pub fn reveal(target: &Element) -> bool {
 /// `date` as the reader's browser writes it, in one of Discord's styles
 /// (`t` 16:20, `T` 16:20:30, `d` 20/04/2021, `D` 20 April 2021, `f` 20
 /// April 2021 16:20, `F` Tuesday, 20 April 2021 16:20), `L` (a date and
-/// time, for tooltips) or `W` (a day: "Monday, 23 November"). Empty for a
+/// time, for tooltips), `W` (a day: "Monday, 23 November") or `I` (ISO 8601,
+/// `toISOString`, for `datetime`). Empty for a
 /// date it cannot write (the call catches what it throws). The styles'
 /// `Intl.DateTimeFormat` options, and the formatters, are the element's
 /// script's (`embed::date_text`).
@@ -227,7 +228,8 @@ pub fn tick(list: &Element) {
         return;
     };
     for index in 0..times.length() {
-        let Some(time) = times.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
+        // `time` elements, as the selector says: no check of the type.
+        let Some(time) = times.item(index).map(|n| n.unchecked_into::<Element>()) else {
             continue;
         };
         let at = time.get_attribute("datetime").unwrap_or_default();

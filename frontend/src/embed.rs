@@ -23,7 +23,7 @@
 //! `{users, count}` and `typingchange` `{users}`.
 
 use crate::auth::{Auth, Token};
-use crate::browser::log_warn;
+use crate::browser::{log_warn, property, set_property};
 use crate::panel::{DiscussionPanel, Replies, StatusChange, Text, Unread};
 use leptos::prelude::*;
 use panel_core::{Message, MessageId, Options};
@@ -484,8 +484,12 @@ export function defineElement(mount, attributes) {
         if (value !== null) options[camel(name)] = value;
       }
       if (this._token !== undefined) options.token = this._token;
-      try { this._handle = mount(this, options); }
-      catch (error) { return console.error("[discussion-panel]", error); }
+      const call = { element: this, options };
+      try {
+        mount(call);
+        if ("error" in call) throw call.error;
+        this._handle = call.handle;
+      } catch (error) { return console.error("[discussion-panel]", error); }
       const early = this._early || [];
       this._early = null;
       early.forEach((text) => this._handle.send(text));
@@ -546,6 +550,7 @@ let relative;
 export function dateText(style, date) {
   style = String.fromCharCode(style);
   try {
+    if (style == "I") return date.toISOString();
     formats[style] ||= new Intl.DateTimeFormat([], styles[style] || { dateStyle: "long", timeStyle: "short" });
     return formats[style].format(date);
   } catch { return ""; }
@@ -589,6 +594,15 @@ export function sight(list, open, bar) {
 // or scrolled in or out of the page: the list hears a scroll then.
 export const observe = (list) => new IntersectionObserver(
   () => list.dispatchEvent(new Event("scroll")), { threshold: [0, 0.5, 1] }).observe(list);
+export const log = (level, text, value, both) => {
+  text = "[discussion-panel] " + text;
+  level = ["info", "warn", "error"][level];
+  both ? console[level](text + ":", value) : console[level](text);
+};
+export const header = (response, name) => response.headers.get(name);
+export const later = (ms) => new Promise((done) => setTimeout(done, ms));
+export const lock = (name, options, granted) =>
+  navigator.locks?.request(name, options, () => new Promise(granted));
 export function forget(element) {
   kept.delete(element);
   if (!kept.size) watch = clearInterval(watch);
@@ -643,13 +657,35 @@ extern "C" {
     ) -> js_sys::Promise;
     /// `date` written by the `Intl.DateTimeFormat` of `style` (see
     /// `content::write_date`; `f` and any other letter are a long date and a
-    /// short time), built on first use; empty if it throws.
+    /// short time), built on first use; `I` is `toISOString()`. Empty if it
+    /// throws.
     #[wasm_bindgen(js_name = dateText)]
     pub(crate) fn date_text(style: u8, date: &js_sys::Date) -> String;
     /// `value` `unit`s from now ("in 2 hours") by the one
     /// `Intl.RelativeTimeFormat` (`numeric: "auto"`); empty if it throws.
     #[wasm_bindgen(js_name = relativeText)]
     pub(crate) fn relative_text(value: f64, unit: &str) -> String;
+    /// `console.info`, `warn` or `error` (`level` 0, 1, 2) of `text` with
+    /// the panel's tag in front, as every console line has it, and, when
+    /// `both`, a colon and `value` after it: one import for the four
+    /// `console` calls the panel makes.
+    pub(crate) fn log(level: u8, text: &str, value: &JsValue, both: bool);
+    /// `response.headers.get(name)` (one import where the getter and `get`
+    /// were two).
+    pub(crate) fn header(response: &web_sys::Response, name: &str) -> Option<String>;
+    /// A promise that resolves `ms` milliseconds from now (`setTimeout`).
+    pub(crate) fn later(ms: u32) -> js_sys::Promise;
+    /// `navigator.locks.request(name, options, callback)`, `None` without
+    /// Web Locks. The callback holds the lock until the promise it returns
+    /// resolves: it calls `granted` with that promise's `resolve`, which
+    /// lets the lock go (see `share::Sharing::request_lock`; through the
+    /// panel's one closure type, `browser::Handler`).
+    #[wasm_bindgen(catch)]
+    pub(crate) fn lock(
+        name: &str,
+        options: &js_sys::Object,
+        granted: &js_sys::Function,
+    ) -> Result<Option<js_sys::Promise>, JsValue>;
     /// `response.text()`, rejected with what was thrown as text.
     pub(crate) fn text(response: &web_sys::Response) -> js_sys::Promise;
 }
@@ -663,9 +699,16 @@ pub fn define_custom_element() {
     {
         attributes.push(&JsValue::from_str(&name.replace('_', "-")));
     }
-    let mount = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> Result<JsValue, JsValue>>::new(
-        |element, options| mount(element, options, false),
-    );
+    // Called with `{ element, options }`, which it answers in `handle` or
+    // `error` (one closure type for the panel, see `browser::Handler`).
+    let mount = crate::browser::Handler::new(|call: web_sys::Event| {
+        let element = property(&call, "element").unwrap_or_default();
+        let options = property(&call, "options").unwrap_or_default();
+        match mount(element.unchecked_into(), options, false) {
+            Ok(handle) => set_property(&call, "handle", &handle),
+            Err(error) => set_property(&call, "error", &error),
+        }
+    });
     define_element(mount.as_ref().unchecked_ref(), &attributes);
     // Lives as long as the page: the element's class calls it on every mount.
     mount.forget();

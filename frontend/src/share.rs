@@ -17,11 +17,11 @@
 use crate::auth::{with_access_token, Auth, Hung};
 use crate::browser::{
     log_info, log_warn, now_ms, open_source, open_trial, property, random, remember_transport,
-    remembered_polling, set_property, transport_key, transport_of, Dom, Listener, OwnedEventSource,
-    Source, StreamSignal,
+    remembered_polling, set_property, text_property, transport_key, transport_of, Dom, Handler,
+    Listener, OwnedEventSource, Source, StreamSignal,
 };
 use gloo_timers::callback::Timeout;
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Object};
 use panel_core::carrier::polls_by_memory;
 use panel_core::share::{PanelId, Relay, Share, ShareCommand, ShareEvent};
 use panel_core::vecmap::VecMap;
@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortController, BroadcastChannel, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel};
 
 /// The attribute of `<html>` that says whether this tab holds the stream.
 const ROLE_ATTRIBUTE: &str = "data-discussion-stream";
@@ -52,7 +52,8 @@ pub fn supported() -> bool {
     };
     let has =
         |target: &JsValue, name: &str| property(target, name).is_some_and(|v| !v.is_undefined());
-    has(&window, "BroadcastChannel") && has(&window.navigator(), "locks")
+    let navigator = property(&window, "navigator").unwrap_or_default();
+    has(&window, "BroadcastChannel") && has(&navigator, "locks")
 }
 
 /// Which tabs share one stream: those of one bridge, and, past the channels
@@ -320,7 +321,7 @@ impl Sharing {
             let me = self.me.clone();
             listeners.push(Listener::new(channel.as_ref(), "message", move |event| {
                 // The channel is the panel's own: its events are MessageEvents.
-                let data = event.unchecked_ref::<MessageEvent>().data().as_string();
+                let data = text_property(&event, "data");
                 match data.as_deref().and_then(Relay::decode) {
                     Some(relay) => with(&me, |s| s.send(ShareEvent::Relayed(relay, now_ms()))),
                     None => log_warn("ignored a message on the tabs' channel that is not a relay"),
@@ -357,10 +358,9 @@ impl Sharing {
                 // A `storage` event is a StorageEvent; another event of the
                 // name (a page's own) has no `key`, so reads as no change.
                 let key = crate::browser::key_of(&event);
-                let event = event.unchecked_ref::<web_sys::StorageEvent>();
                 with(&me, |s| {
                     if key == Some(transport_key(&s.group.bridge_url)) {
-                        let saved = event.new_value().unwrap_or_default();
+                        let saved = text_property(&event, "newValue").unwrap_or_default();
                         s.carry_on(transport_of(polls_by_memory(&saved, now_ms())));
                     }
                 });
@@ -667,9 +667,6 @@ impl Sharing {
     /// lock until the promise it returns resolves; the request's own promise
     /// settles when the lock is let go, aborted while waiting, or stolen.
     fn request_lock(&self, steal: bool) {
-        let Some(locks) = web_sys::window().and_then(|w| property(&w.navigator(), "locks")) else {
-            return;
-        };
         let id = self.next_lock.get();
         self.next_lock.set(id + 1);
         let options = Object::new();
@@ -684,34 +681,30 @@ impl Sharing {
             abort
         };
         let me = self.me.clone();
-        let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock| {
-            let mut release = None;
-            let held = Promise::new(&mut |resolve, _| release = Some(resolve));
+        // Called with the function that lets the lock go (see `lock`).
+        let granted = Handler::new(move |release: web_sys::Event| {
+            let release = release.unchecked_into::<Function>();
             match me.upgrade() {
-                Some(sharing) => sharing.granted(id, release.take()),
+                Some(sharing) => sharing.granted(id, Some(release)),
                 // Granted after this tab's sharing ended (its abort came too
                 // late): nobody would ever let it go, and no other tab of
                 // the group could hold the stream. Let it go at once.
                 None => {
-                    if let Some(release) = release.take() {
-                        let _ = release.call0(&JsValue::NULL);
-                    }
+                    let _ = release.call0(&JsValue::NULL);
                 }
             }
-            held
         });
-        let request = property(&locks, "request")
-            .and_then(|f| f.dyn_into::<Function>().ok())
-            .and_then(|request| {
-                let name = JsValue::from_str(&self.lock_name);
-                request
-                    .call3(&locks, &name, &options, granted.as_ref())
-                    .ok()
-            })
-            .and_then(|p| p.dyn_into::<Promise>().ok());
-        let Some(request) = request else {
-            return log_warn("the Web Locks request failed: this tab will not hold the stream");
-        };
+        let request =
+            match crate::embed::lock(&self.lock_name, &options, granted.as_ref().unchecked_ref()) {
+                Ok(Some(request)) => request,
+                // No Web Locks: this tab never holds the stream.
+                Ok(None) => return,
+                Err(_) => {
+                    return log_warn(
+                        "the Web Locks request failed: this tab will not hold the stream",
+                    )
+                }
+            };
         self.locks.borrow_mut().push((
             id,
             LockRequest {
