@@ -387,7 +387,7 @@ impl Engine {
         if view.label == Label::Live && std::mem::take(&mut self.trial_at_live) {
             self.try_stream(&mut out);
         }
-        if self.shown.as_ref() != Some(&view) && self.phase != Phase::Unmounted {
+        if self.shown.as_ref() != Some(&view) && !matches!(self.phase, Phase::Unmounted) {
             self.shown = Some(view.clone());
             out.push(Command::ShowStatus(view));
         }
@@ -402,7 +402,7 @@ impl Engine {
             (Phase::Open { .. }, Gateway::Disconnected) => Label::Disconnected,
             _ => Label::Reconnecting,
         };
-        let stopped = self.phase == Phase::Stopped;
+        let stopped = matches!(self.phase, Phase::Stopped);
         ViewState {
             label,
             stopped,
@@ -594,7 +594,7 @@ impl Engine {
         self.transport = transport;
         self.suspect = 0;
         out.push(Command::UseTransport(transport));
-        if self.phase.stream().is_some() || self.phase == Phase::Waiting {
+        if self.phase.stream().is_some() || matches!(self.phase, Phase::Waiting) {
             self.mark_gap();
             self.close_stream(out);
             self.open_stream(now, out);
@@ -884,7 +884,7 @@ impl Engine {
         }
         match timer {
             Timer::Watchdog => self.check_watchdog(now, random, out),
-            Timer::Backoff if self.phase == Phase::Waiting => self.open_stream(now, out),
+            Timer::Backoff if matches!(self.phase, Phase::Waiting) => self.open_stream(now, out),
             Timer::Backoff => {}
             Timer::HistoryRetry => {
                 let retry = self.history.retry(&self.options);
@@ -1109,7 +1109,7 @@ impl Engine {
         if self.outbox.confirm(done) {
             out.push(Command::ShowOutbox);
         }
-        let live = self.phase != Phase::Unmounted && self.view().label == Label::Live;
+        let live = !matches!(self.phase, Phase::Unmounted) && self.view().label == Label::Live;
         out.extend(self.outbox.next(live));
     }
 
