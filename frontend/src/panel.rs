@@ -13,7 +13,7 @@ use leptos::html::Ol;
 use leptos::prelude::*;
 use panel_core::announce::Announcer;
 use panel_core::people::Presence;
-use panel_core::reading::{Changed, Unread as Below};
+use panel_core::reading::Changed;
 use panel_core::{
     Event, Label, Message, MessageId, Options, Outgoing, Target, Theme, Transport, ViewState,
 };
@@ -231,18 +231,13 @@ pub fn DiscussionPanel(
         ..Local::default()
     });
     let (draft, outputs_messages) = (Trigger::new(), Trigger::new());
-    let below_seen = move || {
-        local.try_with_value(|l| {
-            let seen = l.new_below.borrow_mut().seen();
-            show_new_below(l, seen)
-        });
-    };
     // The count and the first unread message, told to the host when they
     // change; the divider and the jump bar shown at the next frame.
     let unread = move |now: Option<panel_core::read::Unread>| {
         let (count, first, _) = now.unwrap_or_default();
         let told = local.try_with_value(|l| {
             l.unread.set(now);
+            show_below(l);
             l.told.replace((count, first)) != (count, first)
         });
         if let (Some(true), Some(on_unread)) = (told, &on_unread) {
@@ -265,10 +260,6 @@ pub fn DiscussionPanel(
                 on_message.run(message.clone());
             }
         }
-        local.try_with_value(|l| {
-            let below = (l.new_below.borrow_mut()).arrived(&messages, l.at_bottom.get());
-            show_new_below(l, below);
-        });
     };
     let changed = move |changes: Vec<Changed>| {
         for change in changes {
@@ -281,10 +272,6 @@ pub fn DiscussionPanel(
         }
     };
     let deleted = move |ids: Vec<MessageId>| {
-        local.try_with_value(|l| {
-            let below = l.new_below.borrow_mut().deleted(&ids);
-            show_new_below(l, below);
-        });
         if let Some(on_delete) = &on_delete {
             ids.into_iter().for_each(|id| on_delete.run(id));
         }
@@ -369,7 +356,6 @@ pub fn DiscussionPanel(
         });
         outputs.messages.notify();
         outputs.draft.notify();
-        below_seen();
         let endpoint = Endpoint {
             bridge_url,
             channel: channel_now,
@@ -474,7 +460,6 @@ pub fn DiscussionPanel(
         // Hidden by its host, the list has nothing to scroll: only what the
         // reader sees of it changed.
         if list.client_height() > 0 {
-            let gap = list.scroll_height() - list.scroll_top() - list.client_height();
             // Near the top: the page before, kept in view as it comes.
             let near_top = list.scroll_top() < STICKY_BOTTOM_PX;
             let ask = local.try_with_value(|l| {
@@ -486,9 +471,6 @@ pub fn DiscussionPanel(
             });
             if ask != Some(false) && near_top {
                 older();
-            }
-            if gap <= STICKY_BOTTOM_PX {
-                below_seen();
             }
         }
         // (And whether the list is at its newest.)
@@ -760,10 +742,9 @@ pub struct Local {
     opened: Cell<bool>,
     /// The jump bar ("N new messages since 14:05 — jump") and its click.
     jump: RefCell<Option<(web_sys::Element, Listener)>>,
-    /// Messages that came in below while the reader was scrolled up (the
-    /// "N new messages" button): unread as the list sees it, whether or not
-    /// the page is visible.
-    new_below: RefCell<Below>,
+    /// The count the "N new messages" button below shows: the unread ones,
+    /// while the list is not at its newest.
+    below: Cell<usize>,
     composer: RefCell<Option<Rc<Composer>>>,
     /// What a screen reader hears of new messages: one count a burst, said
     /// by the polite region once the burst is over (see `announce_when_due`).
@@ -784,10 +765,14 @@ pub struct Local {
     rows: RefCell<Option<MessageList>>,
 }
 
-/// Shows how many new messages are below (the composer's button), when the
-/// count changed.
-fn show_new_below(l: &Local, count: Option<usize>) {
-    if let (Some(count), Some(composer)) = (count, &*l.composer.borrow()) {
+/// Shows how many unread messages are below (the composer's button: none
+/// while the list is at its newest), when that changed.
+fn show_below(l: &Local) {
+    let count = match l.at_bottom.get() {
+        true => 0,
+        false => l.unread.get().map_or(0, |u| u.0),
+    };
+    if let (true, Some(composer)) = (l.below.replace(count) != count, &*l.composer.borrow()) {
         composer.show_new(count);
     }
 }
@@ -911,7 +896,10 @@ fn look(local: StoredValue<Local, LocalStorage>, list: &web_sys::Element, open: 
     let sees = sight.starts_with('v');
     // (A hidden list's scroll says nothing of where the reader was.)
     if list.client_height() > 0 {
-        local.try_with_value(|l| l.at_bottom.set(at_bottom));
+        local.try_with_value(|l| {
+            l.at_bottom.set(at_bottom);
+            show_below(l)
+        });
     }
     if let (true, Some(id)) = (sees, sight.get(1..).and_then(panel_core::number::parse_u64)) {
         with_connection(local, Act::Seen(MessageId(id)));

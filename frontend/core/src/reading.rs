@@ -1,15 +1,12 @@
-//! What the host hears about the reader: which messages are new, and how many
-//! of them the reader has not seen yet.
+//! What the host hears about the messages: which are new, and which changed.
 //!
 //! A message is *new* when it is shown for the first time after the panel's
 //! first history load, and is newer than the oldest message held before it:
 //! live messages and catch-ups after a reconnect are new (the reader has not
-//! seen them), the first load and older pages are not. It is *unread* when it
-//! arrives while the reader cannot see it: the page is hidden, or the list is
-//! scrolled away from its newest message. Unread goes back to zero when the
-//! reader can see the newest message again.
+//! seen them), the first load and older pages are not. (Which messages the
+//! reader has read is `crate::read`'s.)
 
-use crate::message::{Message, MessageId};
+use crate::message::Message;
 use std::sync::Arc;
 
 /// The messages of `next` that `previous` did not hold, oldest first, leaving
@@ -66,43 +63,6 @@ pub fn changed(previous: &[Arc<Message>], next: &[Arc<Message>]) -> Vec<Changed>
     changed
 }
 
-/// The messages that arrived while the reader could not see them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Unread {
-    ids: Vec<MessageId>,
-}
-
-impl Unread {
-    pub fn count(&self) -> usize {
-        self.ids.len()
-    }
-
-    /// `new` messages arrived; `reading`: the reader sees the newest (the
-    /// page is visible and the list at its bottom). The new count, if it changed.
-    pub fn arrived(&mut self, new: &[Arc<Message>], reading: bool) -> Option<usize> {
-        if reading || new.is_empty() {
-            return self.seen();
-        }
-        for m in new {
-            self.ids.push(m.id);
-        }
-        Some(self.ids.len())
-    }
-
-    /// These messages were deleted: no longer there to read. The new
-    /// count, if it changed.
-    pub fn deleted(&mut self, ids: &[MessageId]) -> Option<usize> {
-        let before = self.ids.len();
-        self.ids.retain(|id| !ids.contains(id));
-        (self.ids.len() != before).then_some(self.ids.len())
-    }
-
-    /// The reader sees the newest message now. Zero, if it was not already.
-    pub fn seen(&mut self) -> Option<usize> {
-        (!std::mem::take(&mut self.ids).is_empty()).then_some(0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,30 +99,6 @@ mod tests {
         assert_eq!(ids(&arrived(&list(&[1, 2, 3]), &list(&[3, 4]))), [4]);
         assert_eq!(ids(&arrived(&list(&[5, 6]), &list(&[2, 3, 5, 6, 7]))), [7]);
         assert!(arrived(&list(&[1, 2]), &list(&[1, 2])).is_empty());
-    }
-
-    #[test]
-    fn unread_counts_what_arrives_unseen_until_the_reader_sees_it() {
-        let mut unread = Unread::default();
-        assert_eq!(
-            unread.arrived(&list(&[1, 2]), true),
-            None,
-            "seen as it came"
-        );
-        assert_eq!(unread.arrived(&list(&[3, 4]), false), Some(2));
-        assert_eq!(unread.arrived(&list(&[5]), false), Some(3));
-        assert_eq!(unread.count(), 3);
-        // A deleted message is not there to read; one never unread changes nothing.
-        assert_eq!(unread.deleted(&[MessageId(4), MessageId(9)]), Some(2));
-        assert_eq!(unread.deleted(&[MessageId(9)]), None);
-        assert_eq!(unread.seen(), Some(0));
-        assert_eq!(unread.seen(), None, "already zero");
-        assert_eq!(unread.arrived(&list(&[6]), false), Some(1));
-        assert_eq!(
-            unread.arrived(&list(&[7]), true),
-            Some(0),
-            "reading again clears it"
-        );
     }
 
     #[test]
