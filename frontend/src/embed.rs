@@ -231,16 +231,16 @@ fn mount(
                 dispatch(&host, "statuschange", detail);
             }
         };
-        let on_message = {
+        // One closure type for both events of a whole message (each type
+        // is its own copy of the hook's code).
+        let whole = |kind: &'static str| {
             let host = host.clone();
             move |message: Arc<Message>| {
-                dispatch(
-                    &host,
-                    "message",
-                    object(&[("message", message_object(&message))]),
-                );
+                let detail = object(&[("message", message_object(&message))]);
+                dispatch(&host, kind, detail);
             }
         };
+        let on_message = whole("message");
         let on_unread = {
             let host = host.clone();
             move |unread: Unread| {
@@ -255,16 +255,7 @@ fn mount(
                 dispatch(&host, "unreadchange", detail);
             }
         };
-        let on_update = {
-            let host = host.clone();
-            move |message: Arc<Message>| {
-                dispatch(
-                    &host,
-                    "messageupdate",
-                    object(&[("message", message_object(&message))]),
-                );
-            }
-        };
+        let on_update = whole("messageupdate");
         let on_delete = {
             let (host, shown) = (host.clone(), channel_signal.clone());
             move |id: MessageId| {
