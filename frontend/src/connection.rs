@@ -801,47 +801,38 @@ impl Inner {
             }
         }
         let url = self.channel_url(&leaf);
-        let author = (!self.options_author.is_empty()).then(|| self.options_author.clone());
-        let (auth, inbox) = (self.endpoint.auth.clone(), inbox.clone());
+        // What it sends: the text of a reply or an edit, its client id,
+        // the author without a sign-in; written by the browser's own JSON
+        // (no serializer for it in the wasm).
+        let body = js_sys::Object::new();
+        let set = |key: &str, value: &str| {
+            set_property(&body, key, &value.into());
+        };
+        if matches!(target, None | Some(Target::Edit(_))) {
+            set("content", &content);
+        }
+        set("client_id", &client_id);
+        if !self.options_author.is_empty() {
+            set("author", &self.options_author);
+        }
+        let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
+        let method = match target {
+            None => "POST",
+            Some(Target::Edit(_)) => "PATCH",
+            Some(Target::React(_, true)) => "PUT",
+            Some(Target::Delete(_) | Target::React(_, false)) => "DELETE",
+        };
         let check = (self.signs_in()).then(|| {
             let bridge_url = self.endpoint.bridge_url.clone();
             (bridge_url, self.person.clone(), self.options_author.clone())
         });
-        leptos::task::spawn_local(async move {
-            if let Some((bridge_url, writer, author)) = check {
-                if let Whoami::User(user) = whoami(&bridge_url, &auth).await {
-                    let now = person(user.as_deref(), &author);
-                    let switched = writer.as_ref().is_some_and(|writer| *writer != now);
-                    inbox.identified(user);
-                    if switched {
-                        return; // the switch took it out of the outbox
-                    }
-                }
-            }
-            // What it sends: the text of a reply or an edit, its client id,
-            // the author without a sign-in; written by the browser's own JSON
-            // (no serializer for it in the wasm).
-            let body = js_sys::Object::new();
-            let set = |key: &str, value: &str| {
-                set_property(&body, key, &value.into());
-            };
-            if matches!(target, None | Some(Target::Edit(_))) {
-                set("content", &content);
-            }
-            set("client_id", &client_id);
-            if let Some(author) = &author {
-                set("author", author);
-            }
-            let body = js_sys::JSON::stringify(&body).map_or(JsValue::NULL, JsValue::from);
-            let event = match send(&url, &auth, target, body).await {
-                Ok(outcome) => Event::PostAnswered(request, outcome),
-                Err(Load::Unauthorized) => Event::Unauthorized,
-                Err(Load::Failed(reason) | Load::Missing(reason)) => {
-                    Event::PostAnswered(request, PostOutcome::Failed(reason))
-                }
-            };
-            inbox.send(event);
-        });
+        let then = Then::Post {
+            request,
+            target,
+            check,
+            inbox: inbox.clone(),
+        };
+        self.fire(Request::new(method, &url), body, then);
     }
 
     /// `&as=<author>` without a sign-in: the reader whose own reactions
@@ -1026,11 +1017,29 @@ impl Inner {
 
     /// Sends `request` (its `body`), bounded in time like a post, and
     /// tells the engine what `then` asks of the answer. One future for the
-    /// typing signal, the presence asked for and the read marker: each
+    /// typing signal, the presence asked for, the read marker and the
+    /// replies, edits, deletions and reactions: each
     /// spawned future's type is its own copy of the task code in the wasm.
     fn fire(&self, request: Request, body: JsValue, then: Then) {
         let auth = self.endpoint.auth.clone();
         leptos::task::spawn_local(async move {
+            // A post signed in first makes sure it goes out as the person
+            // who wrote it (see `send`).
+            if let Then::Post {
+                check: Some((bridge_url, writer, author)),
+                inbox,
+                ..
+            } = &then
+            {
+                if let Whoami::User(user) = whoami(bridge_url, &auth).await {
+                    let now = person(user.as_deref(), author);
+                    let switched = writer.as_ref().is_some_and(|writer| *writer != now);
+                    inbox.identified(user);
+                    if switched {
+                        return; // the switch took it out of the outbox
+                    }
+                }
+            }
             let answer = send_json(request, body, &auth).await;
             let read = match &answer {
                 // An unreadable one says nothing (not "no marker").
@@ -1040,6 +1049,25 @@ impl Inner {
                 Err(_) => Err(true),
             };
             match (then, answer) {
+                (
+                    Then::Post {
+                        request,
+                        target,
+                        inbox,
+                        ..
+                    },
+                    answer,
+                ) => {
+                    let event =
+                        match answer.and_then(|(status, text)| posted(target, status, &text)) {
+                            Ok(outcome) => Event::PostAnswered(request, outcome),
+                            Err(Load::Unauthorized) => Event::Unauthorized,
+                            Err(Load::Failed(reason) | Load::Missing(reason)) => {
+                                Event::PostAnswered(request, PostOutcome::Failed(reason))
+                            }
+                        };
+                    inbox.send(event);
+                }
                 (Then::Presence(stream, inbox), Ok((200, text))) => {
                     if let Ok(presence) = panel_core::people::Presence::read(&text) {
                         inbox.send(Event::PresenceLoaded(stream, presence));
@@ -1163,6 +1191,15 @@ enum Page {
 /// What `Inner::fire` does with its answer.
 enum Then {
     Nothing,
+    /// A reply, an edit, a deletion or a reaction (`Inner::send`): the
+    /// engine's request, and, signed in, who must still be the reader
+    /// (the bridge's URL, the writer, the `author` option).
+    Post {
+        request: RequestId,
+        target: Option<Target>,
+        check: Option<(String, Option<String>, String)>,
+        inbox: Inbox,
+    },
     /// Who is here, for that stream.
     Presence(StreamId, Inbox),
     /// The read marker: `true` for a mark's answer, `false` for the open's.
@@ -1213,27 +1250,14 @@ fn read_answer(answer: PostAnswer, status: u16, text: &str) -> Result<PostOutcom
     }
 }
 
-/// Posts a reply, edits (`PATCH`) or deletes (`DELETE`) the reader's
-/// message, or adds (`PUT`) or takes back (`DELETE`) their reaction. What
-/// the answer's status means is `panel_core::post_answer`'s to say (a 404
-/// is a refusal, with its sentence, which the engine takes as done when the
+/// What the answer to a reply, an edit (`PATCH`), a deletion (`DELETE`)
+/// or a reaction added (`PUT`) or taken back (`DELETE`) means. What the
+/// answer's status means is `panel_core::post_answer`'s to say (a 404 is a
+/// refusal, with its sentence, which the engine takes as done when the
 /// message is gone); whatever is not an answer (network, a timeout, an
 /// answer cut off) may or may not have done it, and the engine tries again
 /// with the same client id.
-async fn send(
-    url: &str,
-    auth: &Auth,
-    target: Option<Target>,
-    body: JsValue,
-) -> Result<PostOutcome, Load> {
-    let request = match target {
-        None => "POST",
-        Some(Target::Edit(_)) => "PATCH",
-        Some(Target::React(_, true)) => "PUT",
-        Some(Target::Delete(_) | Target::React(_, false)) => "DELETE",
-    };
-    let request = Request::new(request, url);
-    let (status, text) = send_json(request, body, auth).await?;
+fn posted(target: Option<Target>, status: u16, text: &str) -> Result<PostOutcome, Load> {
     let answer = post_answer(status);
     match target {
         // Done: nothing to read (a reaction's `reaction` event shows it).
@@ -1242,7 +1266,7 @@ async fn send(
         {
             Ok(PostOutcome::Deleted)
         }
-        _ => read_answer(answer, status, &text),
+        _ => read_answer(answer, status, text),
     }
 }
 
